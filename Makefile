@@ -1,0 +1,207 @@
+# 25square -- top-level Makefile. `make` builds libsq25 (shared + static) and the sq25 CLI into
+# build/; `make check` runs every test; `make demo` runs the main job on the bundled data.
+# Usual knobs: PREFIX, LIBDIR, INCLUDEDIR, BINDIR, PKGCONFIGDIR, DESTDIR, CC, CFLAGS.
+
+# ---- version: one source, the public header ----
+VERSION_MAJOR := $(shell sed -n 's/^\#define SQ25_VERSION_MAJOR \([0-9]*\).*/\1/p' include/sq25.h)
+VERSION_MINOR := $(shell sed -n 's/^\#define SQ25_VERSION_MINOR \([0-9]*\).*/\1/p' include/sq25.h)
+VERSION_PATCH := $(shell sed -n 's/^\#define SQ25_VERSION_PATCH \([0-9]*\).*/\1/p' include/sq25.h)
+VERSION := $(VERSION_MAJOR).$(VERSION_MINOR).$(VERSION_PATCH)
+
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+BINDIR ?= $(PREFIX)/bin
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+DESTDIR ?=
+
+CC ?= cc
+B := build
+PYTHON ?= /usr/bin/python3
+
+# Debian packages: pkg-config modules and the package that provides each.
+PKG_MODULES := hdf5 fftw3f gsl proj libpng cmocka
+DEB_PACKAGES := libhdf5-dev libfftw3-dev libgsl-dev libproj-dev libpng-dev libcmocka-dev \
+                pkg-config hdf5-tools python3-numpy python3-pytest
+DEPS_STAMP := $(B)/.deps-ok
+
+PKG_CFLAGS = $(shell pkg-config --cflags hdf5 fftw3f gsl proj libpng 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs hdf5 fftw3f gsl proj libpng 2>/dev/null)
+CMOCKA_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+CFLAGS ?= -O2 -g
+BASE_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) -Iinclude -Ilib
+LIB_CFLAGS := $(BASE_CFLAGS) -fPIC -fvisibility=hidden -DSQ25_BUILDING_LIBRARY
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+LDLIBS_ALL = $(PKG_LIBS) -lpthread -lm
+
+LIB_SRC := $(sort $(wildcard lib/*.c))
+LIB_OBJ := $(LIB_SRC:lib/%.c=$(B)/lib/%.o)
+LIB_SAN_OBJ := $(LIB_SRC:lib/%.c=$(B)/asan/lib/%.o)
+CLI_SRC := $(sort $(wildcard bin/*.c))
+CLI_OBJ := $(CLI_SRC:bin/%.c=$(B)/bin/%.o)
+TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
+TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(B)/tests/%)
+TEST_SAN_BIN := $(TEST_SRC:tests/unit/%.c=$(B)/asan/tests/%)
+TEST_SUPPORT := $(wildcard tests/unit/support.c)
+BENCH_SRC := $(sort $(wildcard bench/*.c))
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
+
+SONAME := libsq25.so.$(VERSION_MAJOR)
+SHLIB := $(B)/libsq25.so.$(VERSION)
+STLIB := $(B)/libsq25.a
+SANLIB := $(B)/asan/libsq25.a
+CLI := $(B)/sq25
+
+# Per-test time limit in seconds (stretch with SQ25_TEST_TIMEOUT=...).
+SQ25_TEST_TIMEOUT ?= 600
+
+.PHONY: all deps lib cli check check-unit check-asan check-cli check-abi check-header \
+        check-python demo bench install install-lib install-headers install-pc install-cli \
+        uninstall clean
+.DEFAULT_GOAL := all
+
+all: $(DEPS_STAMP) lib cli
+
+# ---- set-up: install missing Debian packages (root or sudo), else stop with the exact line ----
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP): Makefile
+	@missing=""; \
+	for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "25square: installing missing packages:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; \
+	  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then SUDO="sudo"; \
+	  else echo "25square: missing packages; install them with:"; \
+	       echo "  sudo apt-get install -y$$missing"; exit 1; fi; \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing >/dev/null || \
+	  { echo "25square: apt-get failed; run: sudo apt-get install -y$$missing"; exit 1; }; \
+	fi; \
+	for m in $(PKG_MODULES); do pkg-config --exists $$m || \
+	  { echo "25square: pkg-config cannot find $$m after install"; exit 1; }; done
+	@mkdir -p $(B) && touch $@
+
+# ---- library ----
+lib: $(B)/libsq25.so $(STLIB) $(B)/sq25.pc
+
+$(B)/lib/%.o: lib/%.c include/sq25.h $(wildcard lib/*.h) | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LIB_CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+
+$(SHLIB): $(LIB_OBJ) lib/libsq25.map
+	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=lib/libsq25.map \
+	  -Wl,--no-undefined -o $@ $(LIB_OBJ) $(LDLIBS_ALL)
+
+$(B)/$(SONAME): $(SHLIB)
+	ln -sf $(notdir $(SHLIB)) $@
+$(B)/libsq25.so: $(B)/$(SONAME)
+	ln -sf $(SONAME) $@
+
+$(STLIB): $(LIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/sq25.pc: lib/sq25.pc.in include/sq25.h
+	@mkdir -p $(@D)
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	    -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+# ---- CLI (linked against the static library: one self-contained executable) ----
+cli: $(CLI)
+$(B)/bin/%.o: bin/%.c include/sq25.h $(wildcard bin/*.h) | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(BASE_CFLAGS) -Ibin -c $< -o $@
+$(CLI): $(CLI_OBJ) $(STLIB)
+	$(CC) -o $@ $(CLI_OBJ) $(STLIB) $(LDLIBS_ALL)
+
+# ---- tests ----
+$(B)/tests/%: tests/unit/%.c $(TEST_SUPPORT) tests/unit/support.h $(STLIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(BASE_CFLAGS) $(PKG_CFLAGS) -Itests/unit -o $@ $< $(TEST_SUPPORT) \
+	  $(STLIB) $(CMOCKA_LIBS) $(LDLIBS_ALL)
+
+$(B)/asan/lib/%.o: lib/%.c include/sq25.h $(wildcard lib/*.h) | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) -O1 -g $(SAN_FLAGS) $(LIB_CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+$(SANLIB): $(LIB_SAN_OBJ)
+	rm -f $@ && ar rcs $@ $^
+$(B)/asan/tests/%: tests/unit/%.c $(TEST_SUPPORT) tests/unit/support.h $(SANLIB)
+	@mkdir -p $(@D)
+	$(CC) -O1 -g $(SAN_FLAGS) $(BASE_CFLAGS) $(PKG_CFLAGS) -Itests/unit -o $@ $< \
+	  $(TEST_SUPPORT) $(SANLIB) $(CMOCKA_LIBS) $(LDLIBS_ALL)
+
+# Each test runs in its own process with a time limit, from the repository root.
+check-unit: $(TEST_BIN)
+	@tests/run-tests.sh "plain" $(SQ25_TEST_TIMEOUT) $(TEST_BIN)
+
+check-asan: $(TEST_SAN_BIN)
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=1 \
+	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
+	 tests/run-tests.sh "asan" $(SQ25_TEST_TIMEOUT) $(TEST_SAN_BIN)
+
+check-cli: $(CLI)
+	@tests/cli/run.sh $(CLI)
+
+check-abi: $(SHLIB)
+	@tests/abi/check.sh $(SHLIB) include/sq25.h
+
+# The public header alone must compile as C11 and as C++.
+check-header:
+	@mkdir -p $(B)/hdr
+	@printf '#include "sq25.h"\nint main(void){return sq25_version()>0?0:1;}\n' > $(B)/hdr/c.c
+	@cp $(B)/hdr/c.c $(B)/hdr/cpp.cpp
+	$(CC) -std=c11 $(WARN) -pedantic -Iinclude -fsyntax-only $(B)/hdr/c.c
+	g++ -std=c++11 -Wall -Wextra -Werror -Iinclude -fsyntax-only $(B)/hdr/cpp.cpp
+
+check-python: $(B)/libsq25.so
+	@if [ -d python/tests ] && ls python/tests/test_*.py >/dev/null 2>&1; then \
+	  SQ25_LIB=$(CURDIR)/$(B)/libsq25.so SQ25_CLI=$(CURDIR)/$(CLI) PYTHONPATH=$(CURDIR)/python \
+	  $(PYTHON) -m pytest -q python/tests; fi
+
+check: $(DEPS_STAMP)
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory check-header check-abi
+	@$(MAKE) --no-print-directory check-unit
+	@$(MAKE) --no-print-directory check-asan
+	@$(MAKE) --no-print-directory check-cli
+	@$(MAKE) --no-print-directory check-python
+	@echo "make check: all test layers passed"
+
+# ---- demo and benchmarks ----
+demo: all
+	@tests/demo.sh $(CLI)
+
+$(B)/bench/%: bench/%.c $(STLIB)
+	@mkdir -p $(@D)
+	$(CC) -O2 -g $(BASE_CFLAGS) $(PKG_CFLAGS) -o $@ $< $(STLIB) $(LDLIBS_ALL)
+bench: $(BENCH_BIN)
+	@for b in $(BENCH_BIN); do echo "== $$b"; $$b || exit 1; done
+
+# ---- install ----
+install: install-lib install-headers install-pc install-cli
+install-lib: lib
+	install -d $(DESTDIR)$(LIBDIR)
+	install -m 755 $(SHLIB) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(notdir $(SHLIB)) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libsq25.so
+	install -m 644 $(STLIB) $(DESTDIR)$(LIBDIR)/
+install-headers:
+	install -d $(DESTDIR)$(INCLUDEDIR)
+	install -m 644 include/sq25.h $(DESTDIR)$(INCLUDEDIR)/
+install-pc: $(B)/sq25.pc
+	install -d $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 644 $(B)/sq25.pc $(DESTDIR)$(PKGCONFIGDIR)/
+install-cli: cli
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 755 $(CLI) $(DESTDIR)$(BINDIR)/
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/$(notdir $(SHLIB)) $(DESTDIR)$(LIBDIR)/$(SONAME) \
+	  $(DESTDIR)$(LIBDIR)/libsq25.so $(DESTDIR)$(LIBDIR)/libsq25.a \
+	  $(DESTDIR)$(INCLUDEDIR)/sq25.h $(DESTDIR)$(PKGCONFIGDIR)/sq25.pc $(DESTDIR)$(BINDIR)/sq25
+
+clean:
+	rm -rf $(B)

@@ -1,0 +1,339 @@
+/*
+ * sq25.h -- the public API of libsq25, the 25square street-level rain nowcasting engine.
+ *
+ * This header is the whole API and its reference manual. Anything not declared here is not
+ * API: it may change or vanish in any release. The exported symbols of libsq25.so all start
+ * with "sq25_"; macros and enum values start with "SQ25_".
+ *
+ * Conventions used throughout (read once, they are not repeated at every function):
+ *
+ *   Return codes   Functions that can fail return an int: 0 (SQ25_OK) on success, a negative
+ *                  SQ25_ERR_* code on failure. Codes are pinned forever and grouped in bands
+ *                  (see SQ25_ERROR_MAP). sq25_strerror(code) gives a static text;
+ *                  sq25_errmsg(ctx) gives the detail of the last failure in that context
+ *                  (which file, which dataset, what was expected).
+ *   Contexts       Every constructor takes an sq25_ctx. A context and the objects made from it
+ *                  must be used by one thread at a time; distinct contexts (and their objects)
+ *                  may be used from distinct threads at once. The context must outlive every
+ *                  object made from it. There is no mutable global state, with one exception:
+ *                  Debian's HDF5 is not built thread-safe, so every HDF5 call of the library
+ *                  runs under one library-wide mutex (readers and writers of different
+ *                  threads are serialised, everything else runs in parallel). HDF5's own error
+ *                  printing is switched off for the duration of the library's calls only.
+ *   Ownership      Each function says who owns what, in one of three phrases:
+ *                  "caller-owned buffer" (you pass memory and its capacity),
+ *                  "borrowed" (valid as long as the object it came from, do not free),
+ *                  "new object" (release it with the named sq25_*_destroy or sq25_free).
+ *                  Never release library memory with plain free().
+ *   Units          Rain rates are mm/h as float32, NaN = no data, 0 = no rain. Times are UTC
+ *                  seconds since 1970-01-01 (int64). Lengths are named with their unit.
+ *   Grids          Row-major float32, row 0 is the northern (top) row. Georeference is a PROJ
+ *                  definition plus a GDAL-style geotransform:
+ *                  x = gt[0] + col*gt[1] + row*gt[2];  y = gt[3] + col*gt[4] + row*gt[5]
+ *                  with (col,row) = (0,0) the upper-left corner of the upper-left pixel.
+ *   Versions       "since 1.0" marks when a function was added.
+ */
+#ifndef SQ25_H
+#define SQ25_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------------------------ */
+/* Export and deprecation markers                                                             */
+/* ------------------------------------------------------------------------------------------ */
+#if defined(SQ25_BUILDING_LIBRARY) && defined(__GNUC__)
+#define SQ25_API __attribute__((visibility("default")))
+#else
+#define SQ25_API
+#endif
+
+#if defined(__GNUC__)
+#define SQ25_DEPRECATED(msg) __attribute__((deprecated(msg)))
+#else
+#define SQ25_DEPRECATED(msg)
+#endif
+
+/* ------------------------------------------------------------------------------------------ */
+/* Version                                                                                    */
+/* ------------------------------------------------------------------------------------------ */
+/* The Makefile reads these three lines; keep them in this form. The soname follows
+ * SQ25_VERSION_MAJOR (libsq25.so.1), which changes only when the ABI breaks (docs/abi.md). */
+#define SQ25_VERSION_MAJOR 1
+#define SQ25_VERSION_MINOR 0
+#define SQ25_VERSION_PATCH 0
+
+#define SQ25_VERSION_NUMBER \
+    (SQ25_VERSION_MAJOR * 10000 + SQ25_VERSION_MINOR * 100 + SQ25_VERSION_PATCH)
+#define SQ25_STRINGIFY_(x) #x
+#define SQ25_STRINGIFY(x) SQ25_STRINGIFY_(x)
+#define SQ25_VERSION_STRING                                              \
+    SQ25_STRINGIFY(SQ25_VERSION_MAJOR) "." SQ25_STRINGIFY(SQ25_VERSION_MINOR) "." \
+    SQ25_STRINGIFY(SQ25_VERSION_PATCH)
+/* True when the header is at least version major.minor.patch. */
+#define SQ25_AT_LEAST_VERSION(major, minor, patch) \
+    (SQ25_VERSION_NUMBER >= ((major) * 10000 + (minor) * 100 + (patch)))
+
+/* The version of the library actually linked, as SQ25_VERSION_NUMBER. Since 1.0. */
+SQ25_API int sq25_version(void);
+/* The same as a string, e.g. "1.0.0". Borrowed, static. Since 1.0. */
+SQ25_API const char *sq25_version_string(void);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Error codes                                                                                */
+/* ------------------------------------------------------------------------------------------ */
+/* One table generates the enum, the names and the messages. Values are pinned forever: never
+ * renumber, only add. Bands:  -1..-99 general,  -100..-199 files and formats,
+ * -200..-299 georeference,  -300..-399 data content and time,  -400..-499 text input,
+ * -500..-599 algorithms. */
+#define SQ25_ERROR_MAP(X)                                                                    \
+    X(OK, 0, "success")                                                                      \
+    X(ERR_NOMEM, -1, "out of memory")                                                        \
+    X(ERR_INVALID_ARG, -2, "invalid argument")                                               \
+    X(ERR_RANGE, -3, "value out of the allowed range")                                      \
+    X(ERR_INTERNAL, -4, "internal error")                                                    \
+    X(ERR_UNSUPPORTED, -5, "unsupported feature or convention")                             \
+    X(ERR_FILE_NOT_FOUND, -100, "file not found")                                           \
+    X(ERR_FILE_EMPTY, -101, "file is empty")                                                 \
+    X(ERR_FILE_TRUNCATED, -102, "file is truncated")                                         \
+    X(ERR_NOT_HDF5, -103, "not an HDF5 file")                                                \
+    X(ERR_FORMAT_UNKNOWN, -104, "HDF5 file of no known radar or CF convention")             \
+    X(ERR_MISSING_DATASET, -105, "expected dataset is missing")                             \
+    X(ERR_MISSING_ATTRIBUTE, -106, "expected attribute is missing")                         \
+    X(ERR_BAD_DIMENSIONS, -107, "dimensions are inconsistent with the metadata")            \
+    X(ERR_BAD_METADATA, -108, "metadata value cannot be interpreted")                       \
+    X(ERR_SIZE_ABSURD, -109, "size is absurd (empty or too large)")                         \
+    X(ERR_READ, -110, "read error")                                                          \
+    X(ERR_WRITE, -111, "write error")                                                        \
+    X(ERR_PERMISSION, -112, "permission denied")                                            \
+    X(ERR_BAD_QUANTITY, -113, "quantity or unit not supported")                             \
+    X(ERR_PROJ, -200, "projection definition or transformation failed")                     \
+    X(ERR_GRID_MISMATCH, -201, "grids do not match")                                        \
+    X(ERR_OUTSIDE_GRID, -202, "location outside the grid")                                  \
+    X(ERR_NO_DATA, -300, "no valid data")                                                    \
+    X(ERR_TIME_GAP, -301, "gap in the time series")                                          \
+    X(ERR_TIME_ORDER, -302, "times are not in increasing order")                            \
+    X(ERR_TIME_MISMATCH, -303, "time steps do not match")                                   \
+    X(ERR_TOO_FEW, -304, "too few inputs")                                                   \
+    X(ERR_PARSE, -400, "cannot parse text input")                                            \
+    X(ERR_BAD_TIME, -401, "cannot parse time")                                               \
+    X(ERR_NOT_CONVERGED, -500, "algorithm did not converge")                                \
+    X(ERR_SINGULAR, -501, "singular system")
+
+typedef enum sq25_status {
+#define SQ25_ENUM_ENTRY_(name, value, text) SQ25_##name = value,
+    SQ25_ERROR_MAP(SQ25_ENUM_ENTRY_)
+#undef SQ25_ENUM_ENTRY_
+    SQ25_STATUS_PINNED_ = -9999 /* not a code; keeps the enum int-sized */
+} sq25_status;
+
+/* Static text for a code, also for unknown codes ("unknown error code"). Borrowed, static,
+ * never allocates, thread-safe. Since 1.0. */
+SQ25_API const char *sq25_strerror(int code);
+/* The code's symbolic name, e.g. "SQ25_ERR_NOMEM", or "SQ25_UNKNOWN". Borrowed, static.
+ * Since 1.0. */
+SQ25_API const char *sq25_errname(int code);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Context                                                                                    */
+/* ------------------------------------------------------------------------------------------ */
+typedef struct sq25_ctx sq25_ctx;
+
+/* Allocator hooks: alloc(opaque, size) returns NULL on failure; free(opaque, ptr) accepts
+ * NULL. Every allocation the library itself makes for a context goes through them (memory
+ * allocated inside HDF5, PROJ, FFTW and GSL does not). */
+typedef void *(*sq25_alloc_fn)(void *opaque, size_t size);
+typedef void (*sq25_free_fn)(void *opaque, void *ptr);
+
+/* Log levels for the log callback. */
+enum { SQ25_LOG_ERROR = 1, SQ25_LOG_WARNING = 2, SQ25_LOG_INFO = 3, SQ25_LOG_DEBUG = 4 };
+/* Log callback: level, one line of text without newline (borrowed for the call only). */
+typedef void (*sq25_log_fn)(void *user, int level, const char *line);
+
+/* Create a context with malloc/free. New object: release with sq25_ctx_destroy.
+ * @return NULL only when memory runs out. Since 1.0. */
+SQ25_API sq25_ctx *sq25_ctx_create(void);
+/* Create a context whose allocations go through alloc/free (both non-NULL). New object:
+ * release with sq25_ctx_destroy. @return NULL if the hooks are NULL or fail. Since 1.0. */
+SQ25_API sq25_ctx *sq25_ctx_create_with_allocator(sq25_alloc_fn alloc, sq25_free_fn free_fn,
+                                                  void *opaque);
+/* Destroy a context. Accepts NULL. Every object made from it must be destroyed first.
+ * Since 1.0. */
+SQ25_API void sq25_ctx_destroy(sq25_ctx *ctx);
+/* Set (or clear with NULL) the log callback; by default nothing is logged. Since 1.0. */
+SQ25_API void sq25_ctx_set_log(sq25_ctx *ctx, sq25_log_fn fn, void *user, int max_level);
+/* Code of the last failure in this context (SQ25_OK if the last call succeeded or none
+ * failed yet). Since 1.0. */
+SQ25_API int sq25_errcode(const sq25_ctx *ctx);
+/* One-line detail of the last failure in this context, e.g.
+ * "data/x.h5: dataset1/data1/data: 700x700 expected from /where, found 700x350".
+ * Borrowed: valid until the next call on this context. Never NULL (empty string if none;
+ * "no context" for a NULL ctx). Since 1.0. */
+SQ25_API const char *sq25_errmsg(const sq25_ctx *ctx);
+/* Release memory the library returned as "release with sq25_free". Accepts NULL.
+ * Since 1.0. */
+SQ25_API void sq25_free(sq25_ctx *ctx, void *ptr);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Time                                                                                       */
+/* ------------------------------------------------------------------------------------------ */
+/* Parse a UTC time: "YYYY-MM-DDTHH:MM[:SS][Z]", "YYYY-MM-DD HH:MM[:SS]", "YYYYMMDDHHMM[SS]"
+ * or "@<seconds since 1970>". @return SQ25_OK or SQ25_ERR_BAD_TIME. Since 1.0. */
+SQ25_API int sq25_time_parse(const char *text, int64_t *utc_seconds);
+/* Format as "YYYY-MM-DDTHH:MM:SSZ" into buf (caller-owned buffer, cap >= 21 bytes; shorter
+ * buffers get a truncated, terminated string). @return the length written. Since 1.0. */
+SQ25_API int sq25_time_format(int64_t utc_seconds, char *buf, size_t cap);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Fields: georeferenced rain-rate grids                                                      */
+/* ------------------------------------------------------------------------------------------ */
+typedef struct sq25_field sq25_field;
+
+/* Largest accepted grid side and cell count: guards against absurd sizes in files. */
+#define SQ25_MAX_GRID_SIDE 100000
+#define SQ25_MAX_GRID_CELLS ((int64_t)400000000)
+
+/* Create a field of width x height cells, filled with NaN (no data).
+ * projdef: a PROJ definition (proj-string, WKT, or "EPSG:n"), copied; geotransform: 6 doubles,
+ * see "Grids" above, copied. valid_time in UTC seconds. New object: release with
+ * sq25_field_destroy. @return SQ25_OK; SQ25_ERR_INVALID_ARG; SQ25_ERR_SIZE_ABSURD;
+ * SQ25_ERR_PROJ if projdef is not understood by PROJ; SQ25_ERR_NOMEM. Since 1.0. */
+SQ25_API int sq25_field_create(sq25_ctx *ctx, int width, int height, const char *projdef,
+                               const double geotransform[6], int64_t valid_time,
+                               sq25_field **out);
+/* A deep copy. New object: release with sq25_field_destroy. Since 1.0. */
+SQ25_API int sq25_field_clone(const sq25_field *field, sq25_field **out);
+/* Destroy a field. Accepts NULL. Since 1.0. */
+SQ25_API void sq25_field_destroy(sq25_field *field);
+
+SQ25_API int sq25_field_width(const sq25_field *field);  /* columns. Since 1.0. */
+SQ25_API int sq25_field_height(const sq25_field *field); /* rows. Since 1.0. */
+/* The cells, row-major, height*width float32 in mm/h, NaN = no data. Borrowed: valid as long
+ * as the field; you may write through it. Since 1.0. */
+SQ25_API float *sq25_field_data(sq25_field *field);
+SQ25_API const float *sq25_field_data_const(const sq25_field *field);
+/* The PROJ definition. Borrowed. Since 1.0. */
+SQ25_API const char *sq25_field_projdef(const sq25_field *field);
+/* Copy the geotransform into gt (caller-owned buffer of 6 doubles). Since 1.0. */
+SQ25_API void sq25_field_geotransform(const sq25_field *field, double gt[6]);
+/* Valid time (UTC seconds). Since 1.0. */
+SQ25_API int64_t sq25_field_valid_time(const sq25_field *field);
+SQ25_API void sq25_field_set_valid_time(sq25_field *field, int64_t valid_time);
+/* Accumulation length in seconds the rate was derived from (0 = instantaneous rate).
+ * Since 1.0. */
+SQ25_API int sq25_field_accumulation_s(const sq25_field *field);
+SQ25_API void sq25_field_set_accumulation_s(sq25_field *field, int seconds);
+
+/* Descriptive metadata keys for sq25_field_meta / sq25_field_set_meta. */
+enum {
+    SQ25_META_FORMAT = 0,   /* "ODIM_H5/V2_2", "KNMI_HDF5/3.5", "CF-1.8", "sq25" ... */
+    SQ25_META_PRODUCER = 1, /* source / institution as the file states it */
+    SQ25_META_QUANTITY = 2, /* quantity in the file: RATE, ACRR, DBZH, ... */
+    SQ25_META_CONVERSION = 3, /* how the file values became mm/h, in words */
+    SQ25_META_PATH = 4      /* the file it was read from */
+};
+/* A metadata string, "" if unset. Borrowed: valid until the field changes it or dies.
+ * Since 1.0. */
+SQ25_API const char *sq25_field_meta(const sq25_field *field, int key);
+/* Set a metadata string (copied). @return SQ25_OK, SQ25_ERR_INVALID_ARG, SQ25_ERR_NOMEM.
+ * Since 1.0. */
+SQ25_API int sq25_field_set_meta(sq25_field *field, int key, const char *value);
+
+/* Rain statistics of a field, computed without allocating: max rate (mm/h, NaN if no valid cell), mean over
+ * valid cells (mm/h), wet fraction (cells > wet_threshold_mmh among valid cells), nodata
+ * fraction (NaN cells among all). Any output pointer may be NULL. Since 1.0. */
+SQ25_API void sq25_field_stats(const sq25_field *field, double wet_threshold_mmh,
+                               double *max_mmh, double *mean_mmh, double *wet_fraction,
+                               double *nodata_fraction);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Georeference (PROJ)                                                                        */
+/* ------------------------------------------------------------------------------------------ */
+/* Map n lon/lat points (degrees, WGS84) to pixel coordinates (col, row as doubles; the centre
+ * of the upper-left cell is (0.5, 0.5)). Arrays are pointer + byte stride, as NumPy strides:
+ * lon[i] is at (const char *)lon + i*lon_stride. Caller-owned buffers. Points PROJ cannot
+ * transform give NaN. @return SQ25_OK or SQ25_ERR_PROJ. Not safe on one field from two
+ * threads at once. Since 1.0. */
+SQ25_API int sq25_field_lonlat_to_pixel(sq25_field *field, size_t n, const double *lon,
+                                        size_t lon_stride, const double *lat,
+                                        size_t lat_stride, double *col, size_t col_stride,
+                                        double *row, size_t row_stride);
+/* The inverse: pixel coordinates to lon/lat degrees. Same conventions. Since 1.0. */
+SQ25_API int sq25_field_pixel_to_lonlat(sq25_field *field, size_t n, const double *col,
+                                        size_t col_stride, const double *row,
+                                        size_t row_stride, double *lon, size_t lon_stride,
+                                        double *lat, size_t lat_stride);
+/* Lon/lat of the four outer corners, in the order upper-left, upper-right, lower-right,
+ * lower-left: lonlat8 = {ul_lon, ul_lat, ur_lon, ur_lat, lr_lon, lr_lat, ll_lon, ll_lat}
+ * (caller-owned buffer of 8). Since 1.0. */
+SQ25_API int sq25_field_corners_lonlat(sq25_field *field, double lonlat8[8]);
+
+/* ==== io: readers and writers ============================================================== */
+/* File formats the readers recognise from the file's own metadata. */
+enum {
+    SQ25_FORMAT_UNKNOWN = 0,
+    SQ25_FORMAT_ODIM = 1, /* ODIM_H5 (Conventions="ODIM_H5/..."), object COMP or IMAGE */
+    SQ25_FORMAT_KNMI = 2, /* KNMI HDF5 radar products (/overview, /image1, /geographic) */
+    SQ25_FORMAT_CF = 3    /* CF-1.x netCDF-4 (an HDF5 file) with a gridded rain variable */
+};
+
+/* Detect the format of path from its metadata (not its name). @return SQ25_OK and *format,
+ * or the file errors (FILE_NOT_FOUND, FILE_EMPTY, NOT_HDF5, FILE_TRUNCATED, FORMAT_UNKNOWN).
+ * Since 1.0. */
+SQ25_API int sq25_file_detect(sq25_ctx *ctx, const char *path, int *format);
+/* Number of rain frames (time steps) a file holds: 1 for most radar files, the length of the
+ * time dimension for 3-D CF variables. Since 1.0. */
+SQ25_API int sq25_file_frame_count(sq25_ctx *ctx, const char *path, int *count);
+/* Read frame `index` (0-based, in file order) of a radar or gridded file as a field in mm/h,
+ * detecting the format. Conversions: ODIM RATE as is; ACRR (mm) divided by its accumulation
+ * window; DBZH by Marshall-Palmer Z = 200 R^1.6; KNMI by the calibration formula the file
+ * states; CF by scale_factor/add_offset/_FillValue and its units. Undetect/0 becomes 0,
+ * nodata becomes NaN. New object: release with sq25_field_destroy. @return SQ25_OK or a file,
+ * format, metadata or size error with the detail in sq25_errmsg(ctx). Since 1.0. */
+SQ25_API int sq25_read_field_frame(sq25_ctx *ctx, const char *path, int index,
+                                   sq25_field **out);
+/* Frame 0: sq25_read_field_frame(ctx, path, 0, out). Since 1.0. */
+SQ25_API int sq25_read_field(sq25_ctx *ctx, const char *path, sq25_field **out);
+
+/* An ODIM_H5 composite writer: one file, datasets appended in call order. */
+typedef struct sq25_odim_writer sq25_odim_writer;
+/* Create (truncate) path for writing. New object: finish with sq25_odim_writer_close, which
+ * also releases it. Since 1.0. */
+SQ25_API int sq25_odim_writer_create(sq25_ctx *ctx, const char *path, sq25_odim_writer **out);
+/* Append a field as dataset<N>/data1 with the given ODIM quantity ("RATE" in mm/h, or any
+ * other quantity name for auxiliary grids such as motion) and nominal start/end times
+ * (UTC seconds). The first field added sets /what, /where (projection, corners, size).
+ * Fields must share its grid (else SQ25_ERR_GRID_MISMATCH). Since 1.0. */
+SQ25_API int sq25_odim_writer_add(sq25_odim_writer *w, const sq25_field *field,
+                                  const char *quantity, int64_t start_time, int64_t end_time);
+/* Finish the file and release the writer (accepts NULL). @return SQ25_OK or SQ25_ERR_WRITE;
+ * on error the partial file is removed. Since 1.0. */
+SQ25_API int sq25_odim_writer_close(sq25_odim_writer *w);
+/* Write one field as a single-dataset ODIM_H5 file (RATE, mm/h). Since 1.0. */
+SQ25_API int sq25_write_odim(sq25_ctx *ctx, const char *path, const sq25_field *field);
+
+
+/* ==== grid: street grids and resampling ==================================================== */
+
+/* ==== qc: sensor and radar quality control ================================================= */
+
+/* ==== interp: sensors onto the street grid, radar merging ================================== */
+
+/* ==== motion: optical flow ================================================================= */
+
+/* ==== advect: extrapolation ================================================================ */
+
+/* ==== warn: warning levels per street cell and target ====================================== */
+
+/* ==== verify: skill scores ================================================================= */
+
+/* ==== pipeline: the whole chain, frame by frame ============================================ */
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SQ25_H */

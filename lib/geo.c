@@ -1,0 +1,124 @@
+/* geo.c -- georeference through PROJ: every coordinate transform of the library is here. */
+#include "internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+/* A proj-string that defines a projection but not "+type=crs" is a coordinate operation for
+ * PROJ, not a CRS; radar files write them that way, so add it. WKT and "EPSG:n" pass as is. */
+PJ *sq25__proj_crs(sq25_ctx *ctx, const char *projdef)
+{
+    char buf[2048];
+    const char *def = projdef;
+    while (*def == ' ') def++;
+    if (def[0] == '+' && !strstr(def, "+type=crs")) {
+        int n = snprintf(buf, sizeof buf, "%s +type=crs", def);
+        if (n < 0 || (size_t)n >= sizeof buf) {
+            sq25__fail(ctx, SQ25_ERR_PROJ, "projection definition too long (%zu chars)",
+                       strlen(def));
+            return NULL;
+        }
+        def = buf;
+    }
+    PJ *crs = proj_create(ctx->pj_ctx, def);
+    if (!crs) {
+        int e = proj_context_errno(ctx->pj_ctx);
+        sq25__fail(ctx, SQ25_ERR_PROJ, "PROJ cannot read the projection \"%.200s\": %s",
+                   projdef, proj_context_errno_string(ctx->pj_ctx, e));
+        return NULL;
+    }
+    if (!proj_is_crs(crs)) {
+        proj_destroy(crs);
+        sq25__fail(ctx, SQ25_ERR_PROJ, "projection \"%.200s\" is not a coordinate reference system",
+                   projdef);
+        return NULL;
+    }
+    return crs;
+}
+
+PJ *sq25__proj_to_lonlat(sq25_ctx *ctx, const char *projdef)
+{
+    PJ *src = sq25__proj_crs(ctx, projdef);
+    if (!src) return NULL;
+    /* Lon/lat on the geographic CRS that underlies the projection: the corner attributes of
+     * radar files are given on the projection's own datum, so no datum shift is wanted. */
+    PJ *geog = proj_crs_get_geodetic_crs(ctx->pj_ctx, src);
+    PJ *op = geog ? proj_create_crs_to_crs_from_pj(ctx->pj_ctx, src, geog, NULL, NULL) : NULL;
+    PJ *norm = op ? proj_normalize_for_visualization(ctx->pj_ctx, op) : NULL;
+    proj_destroy(op);
+    proj_destroy(geog);
+    proj_destroy(src);
+    if (!norm)
+        sq25__fail(ctx, SQ25_ERR_PROJ, "PROJ cannot build lon/lat transform for \"%.200s\"",
+                   projdef);
+    return norm;
+}
+
+static PJ *field_transform(sq25_field *f)
+{
+    if (!f->to_lonlat) f->to_lonlat = sq25__proj_to_lonlat(f->ctx, f->projdef);
+    return f->to_lonlat;
+}
+
+#define AT(ptr, stride, i) (*(double *)((char *)(ptr) + (size_t)(i) * (stride)))
+#define CAT(ptr, stride, i) (*(const double *)((const char *)(ptr) + (size_t)(i) * (stride)))
+
+/* Invert the 2x2 part of the geotransform: map (x,y) to (col,row). */
+static void projected_to_pixel(const double gt[6], double x, double y, double *col, double *row)
+{
+    double det = gt[1] * gt[5] - gt[2] * gt[4];
+    double dx = x - gt[0], dy = y - gt[3];
+    *col = (gt[5] * dx - gt[2] * dy) / det;
+    *row = (-gt[4] * dx + gt[1] * dy) / det;
+}
+
+int sq25_field_lonlat_to_pixel(sq25_field *f, size_t n, const double *lon, size_t lon_stride,
+                               const double *lat, size_t lat_stride, double *col,
+                               size_t col_stride, double *row, size_t row_stride)
+{
+    if (!f || (n && (!lon || !lat || !col || !row))) return SQ25_ERR_INVALID_ARG;
+    PJ *op = field_transform(f);
+    if (!op) return sq25_errcode(f->ctx);
+    for (size_t i = 0; i < n; i++) {
+        PJ_COORD c = proj_coord(CAT(lon, lon_stride, i), CAT(lat, lat_stride, i), 0, 0);
+        PJ_COORD p = proj_trans(op, PJ_INV, c);
+        double cc = NAN, rr = NAN;
+        if (isfinite(p.xy.x) && isfinite(p.xy.y) && p.xy.x != HUGE_VAL)
+            projected_to_pixel(f->gt, p.xy.x, p.xy.y, &cc, &rr);
+        AT(col, col_stride, i) = cc;
+        AT(row, row_stride, i) = rr;
+    }
+    proj_errno_reset(op);
+    return sq25__ok(f->ctx);
+}
+
+int sq25_field_pixel_to_lonlat(sq25_field *f, size_t n, const double *col, size_t col_stride,
+                               const double *row, size_t row_stride, double *lon,
+                               size_t lon_stride, double *lat, size_t lat_stride)
+{
+    if (!f || (n && (!lon || !lat || !col || !row))) return SQ25_ERR_INVALID_ARG;
+    PJ *op = field_transform(f);
+    if (!op) return sq25_errcode(f->ctx);
+    const double *gt = f->gt;
+    for (size_t i = 0; i < n; i++) {
+        double cc = CAT(col, col_stride, i), rr = CAT(row, row_stride, i);
+        double x = gt[0] + cc * gt[1] + rr * gt[2];
+        double y = gt[3] + cc * gt[4] + rr * gt[5];
+        PJ_COORD p = proj_trans(op, PJ_FWD, proj_coord(x, y, 0, 0));
+        bool ok = isfinite(p.lp.lam) && p.lp.lam != HUGE_VAL;
+        AT(lon, lon_stride, i) = ok ? p.lp.lam : NAN;
+        AT(lat, lat_stride, i) = ok ? p.lp.phi : NAN;
+    }
+    proj_errno_reset(op);
+    return sq25__ok(f->ctx);
+}
+
+int sq25_field_corners_lonlat(sq25_field *f, double lonlat8[8])
+{
+    if (!f || !lonlat8) return SQ25_ERR_INVALID_ARG;
+    const double cols[4] = {0, f->width, f->width, 0};
+    const double rows[4] = {0, 0, f->height, f->height};
+    return sq25_field_pixel_to_lonlat(f, 4, cols, sizeof(double), rows, sizeof(double), lonlat8,
+                                      2 * sizeof(double), lonlat8 + 1, 2 * sizeof(double));
+}

@@ -1,0 +1,60 @@
+#include "support.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+const char *test_data_path(const char *relative)
+{
+    static char buf[1024];
+    const char *root = getenv("SQ25_TEST_DATA");
+    snprintf(buf, sizeof buf, "%s/%s", root ? root : "data", relative);
+    return buf;
+}
+
+const char *test_shared_path(const char *relative)
+{
+    static char buf[1024];
+    const char *root = getenv("SQ25_DATA");
+    snprintf(buf, sizeof buf, "%s/%s", root ? root : "../shared/data", relative);
+    struct stat st;
+    return stat(buf, &st) == 0 ? buf : NULL;
+}
+
+const char *test_tmpdir(void)
+{
+    static char buf[256];
+    if (!buf[0]) {
+        const char *base = getenv("TMPDIR");
+        snprintf(buf, sizeof buf, "%s/sq25-test-XXXXXX", base ? base : "/tmp");
+        if (!mkdtemp(buf)) {
+            perror("mkdtemp");
+            abort();
+        }
+    }
+    return buf;
+}
+
+static void *failing_alloc(void *opaque, size_t size)
+{
+    test_alloc_state *st = opaque;
+    st->calls++;
+    if (st->fail_at && st->calls == st->fail_at) return NULL;
+    void *p = malloc(size);
+    if (p) st->live++;
+    return p;
+}
+
+static void failing_free(void *opaque, void *ptr)
+{
+    test_alloc_state *st = opaque;
+    if (ptr) st->live--;
+    free(ptr);
+}
+
+sq25_ctx *test_ctx_failing(test_alloc_state *st)
+{
+    return sq25_ctx_create_with_allocator(failing_alloc, failing_free, st);
+}

@@ -1,0 +1,31 @@
+/* support.h -- helpers shared by the unit tests (cmocka). */
+#ifndef SQ25_TEST_SUPPORT_H
+#define SQ25_TEST_SUPPORT_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "sq25.h"
+
+/* Path of a file in the bundled sample data (data/ of the repository, or $SQ25_TEST_DATA).
+ * Returns a static buffer. */
+const char *test_data_path(const char *relative);
+/* Path of a file in the larger shared data set ($SQ25_DATA or ../shared/data), or NULL when
+ * that set is not on this machine (tests that need it then skip). Static buffer. */
+const char *test_shared_path(const char *relative);
+/* A fresh temporary directory for this test process (created once). Static buffer. */
+const char *test_tmpdir(void);
+
+/* An allocator that fails the Nth allocation (counting from 1; 0 = never) and counts live
+ * blocks, to prove every error path releases what it took. */
+typedef struct {
+    long fail_at;
+    long calls;
+    long live;
+} test_alloc_state;
+sq25_ctx *test_ctx_failing(test_alloc_state *st);
+
+#endif
