@@ -136,11 +136,14 @@ static void rates_to_dbr(const float *rate, size_t n, const struct sq25_motion_o
 
 /* Isolated spikes (clutter): a cell more than 10 dB above all its valid neighbours takes
  * the largest neighbour value. Reads src, writes dst (distinct buffers). */
-static void despeckle(const float *src, const float *valid, int w, int h, float *dst)
+static void despeckle(const float *src, const float *valid, int w, int h, float floor_db,
+                      float *dst)
 {
     for (int r = 0; r < h; r++)
         for (int c = 0; c < w; c++) {
             size_t i = (size_t)r * (size_t)w + (size_t)c;
+            dst[i] = src[i];
+            if (src[i] < floor_db + 10.0f) continue; /* not 10 dB above anything: no spike */
             float neighbour_max = -INFINITY;
             for (int dr = -1; dr <= 1; dr++)
                 for (int dc = -1; dc <= 1; dc++) {
@@ -149,8 +152,7 @@ static void despeckle(const float *src, const float *valid, int w, int h, float 
                     size_t j = (size_t)rr * (size_t)w + (size_t)cc;
                     if (valid[j] > 0 && src[j] > neighbour_max) neighbour_max = src[j];
                 }
-            dst[i] = (neighbour_max > -INFINITY && src[i] > neighbour_max + 10.0f) ? neighbour_max
-                                                                                  : src[i];
+            if (neighbour_max > -INFINITY && src[i] > neighbour_max + 10.0f) dst[i] = neighbour_max;
         }
 }
 
@@ -226,7 +228,7 @@ static int level_alloc(sq25_ctx *ctx, sq25__motion_level *lv, int w, int h)
 
 int sq25__motion_pyramid_build(sq25_ctx *ctx, const sq25_field *frame,
                                const struct sq25_motion_options *opt, int levels,
-                               sq25__motion_pyramid *out)
+                               int first_used_level, sq25__motion_pyramid *out)
 {
     memset(out, 0, sizeof *out);
     const float floor_db = 10.0f * log10f((float)opt->rain_threshold_mmh) - (float)opt->floor_gap_db;
@@ -242,19 +244,19 @@ int sq25__motion_pyramid_build(sq25_ctx *ctx, const sq25_field *frame,
         if (l == 0) {
             /* grad_x / grad_y serve as scratch before the gradients are computed */
             rates_to_dbr(frame->data, n, opt, floor_db, lv->grad_x, lv->grad_y);
-            despeckle(lv->grad_x, lv->grad_y, w, h, lv->image);
+            despeckle(lv->grad_x, lv->grad_y, w, h, floor_db, lv->image);
             memcpy(lv->valid, lv->grad_y, n * sizeof(float));
         } else {
             downsample(&out->level[l - 1], lv->image, lv->grad_y, w, h);
             memcpy(lv->valid, lv->grad_y, n * sizeof(float));
         }
-        centred_gradients(lv->image, w, h, lv->grad_x, lv->grad_y);
+        if (l >= first_used_level) centred_gradients(lv->image, w, h, lv->grad_x, lv->grad_y);
         if (w < 8 || h < 8) break;
         w = (w + 1) / 2;
         h = (h + 1) / 2;
     }
     /* Erode validity last, from fine to coarse, so coarse levels derive from raw validity. */
-    for (int l = 0; l < out->levels; l++) {
+    for (int l = first_used_level; l < out->levels; l++) {
         sq25__motion_level *lv = &out->level[l];
         size_t n = (size_t)lv->width * (size_t)lv->height;
         float *scratch = sq25__malloc(ctx, n * sizeof(float));
@@ -496,10 +498,13 @@ int sq25_motion_estimate(sq25_ctx *ctx, const sq25_field *const *frames, int n_f
         options = &defaults;
     }
     const int levels = options->method == SQ25_MOTION_LK ? 4 : options->levels;
+    /* the dense method never looks at levels finer than its finest one */
+    int first_used = options->method == SQ25_MOTION_LK ? 0 : options->finest_level;
+    if (first_used > levels - 1) first_used = levels - 1;
     sq25__motion_pyramid pyr[SQ25__MOTION_MAX_FRAMES];
     memset(pyr, 0, sizeof pyr);
     for (int k = 0; k < n_frames && rc == SQ25_OK; k++)
-        rc = sq25__motion_pyramid_build(ctx, frames[k], options, levels, &pyr[k]);
+        rc = sq25__motion_pyramid_build(ctx, frames[k], options, levels, first_used, &pyr[k]);
     if (rc == SQ25_OK) {
         if (options->method == SQ25_MOTION_LK)
             rc = sq25__motion_lucas_kanade(ctx, pyr, n_frames, options, u, v);

@@ -42,9 +42,11 @@ typedef struct {
     sq25__motion_level level[SQ25__MOTION_MAX_LEVELS];
 } sq25__motion_pyramid;
 
+/* Levels below first_used_level keep their image and validity (for the coarser levels) but
+ * get no gradients and no erosion. */
 int sq25__motion_pyramid_build(sq25_ctx *ctx, const sq25_field *frame,
                                const struct sq25_motion_options *opt, int levels,
-                               sq25__motion_pyramid *out);
+                               int first_used_level, sq25__motion_pyramid *out);
 void sq25__motion_pyramid_free(sq25_ctx *ctx, sq25__motion_pyramid *p);
 
 /* Bilinear sample with clamping at the edges; (x, y) in cell-index coordinates. */
