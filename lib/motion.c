@@ -23,13 +23,14 @@ int sq25_motion_options_create(sq25_ctx *ctx, sq25_motion_options **out)
     o->window_radius_px = 6;
     o->iterations = 3;
     o->finest_level = 2;
-    o->regularisation = 0.05;
+    o->regularisation = 0.2;
     o->max_corners = 1000;
-    o->lk_window_radius_px = 7;
+    o->lk_window_radius_px = 12;
     o->min_distance_px = 10;
     o->grid_step_px = 10;
     o->idw_scale_px = 20.0;
     o->floor_gap_db = 0.0;
+    o->max_pair_steps = 2;
     return sq25__ok(ctx);
 }
 
@@ -105,6 +106,7 @@ int sq25__motion_options_tune(sq25_motion_options *opt, const char *key, double 
     else if (strcmp(key, "grid_step") == 0) opt->grid_step_px = (int)value;
     else if (strcmp(key, "floor_gap") == 0) opt->floor_gap_db = value;
     else if (strcmp(key, "min_distance") == 0) opt->min_distance_px = (int)value;
+    else if (strcmp(key, "max_pair_steps") == 0) opt->max_pair_steps = (int)value;
     else return SQ25_ERR_INVALID_ARG;
     return SQ25_OK;
 }
@@ -354,20 +356,21 @@ static int dense_scratch_alloc(sq25_ctx *ctx, dense_scratch *s, int w, int h)
 /* Normal-equation terms of one frame pair at the current flow: the earlier frame warped
  * back along the flow should match the later one: I_a(x - d) = I_b(x). */
 static void accumulate_pair(const sq25__motion_level *a, const sq25__motion_level *b,
-                            const float *u, const float *v, dense_scratch *s)
+                            float steps, const float *u, const float *v, dense_scratch *s)
 {
     const int w = a->width, h = a->height;
     for (int r = 0; r < h; r++)
         for (int c = 0; c < w; c++) {
             size_t i = (size_t)r * w + c;
-            float x = (float)c - u[i], y = (float)r - v[i];
+            float x = (float)c - steps * u[i], y = (float)r - steps * v[i];
             float weight = b->valid[i];
             if (weight > 0 && sq25__bilinear(a->valid, w, h, x, y) < 0.999f) weight = 0;
             if (x < 0 || y < 0 || x > (float)(w - 1) || y > (float)(h - 1)) weight = 0;
             if (weight == 0) continue;
             float warped = sq25__bilinear(a->image, w, h, x, y);
-            float gx = sq25__bilinear(a->grad_x, w, h, x, y);
-            float gy = sq25__bilinear(a->grad_y, w, h, x, y);
+            /* d(warped)/d(flow) is -steps * gradient; the sign is folded into e below */
+            float gx = steps * sq25__bilinear(a->grad_x, w, h, x, y);
+            float gy = steps * sq25__bilinear(a->grad_y, w, h, x, y);
             float e = warped - b->image[i];
             s->term[0][i] += gx * gx;
             s->term[1][i] += gx * gy;
@@ -389,7 +392,8 @@ static void dense_level(const sq25__motion_pyramid *pyr, int n_frames, int l,
     for (int it = 0; it < opt->iterations; it++) {
         for (int k = 0; k < 5; k++) memset(s->term[k], 0, n * sizeof(float));
         for (int f = 0; f + 1 < n_frames; f++)
-            accumulate_pair(&pyr[f].level[l], &pyr[f + 1].level[l], u, v, s);
+            for (int g = f + 1; g < n_frames && g - f <= opt->max_pair_steps; g++)
+                accumulate_pair(&pyr[f].level[l], &pyr[g].level[l], (float)(g - f), u, v, s);
         /* Two box passes (a tent window): its spectrum is never negative, whereas one box
          * pass would flip the sign of some spatial frequencies of the flow and make the
          * warping iteration oscillate. */

@@ -23,6 +23,7 @@ struct sq25_motion_options {
     int grid_step_px;           /* lk: spacing of the interpolation grid */
     double idw_scale_px;        /* lk: smoothing length of the vector interpolation */
     double floor_gap_db;        /* dry cells lie this far below the threshold, dB */
+    int max_pair_steps;         /* dense: frame pairs up to this many steps apart */
 };
 
 /* Internal knobs for tuning experiments (benchmarks link the static library): "finest_level",
