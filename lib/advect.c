@@ -214,7 +214,7 @@ int sq25_extrapolate(sq25_ctx *ctx, const sq25_field *latest, const float *u, co
     rc = trajectories_init(ctx, &t, latest->width, latest->height);
     if (rc == SQ25_OK) rc = mark_dry_blocks(ctx, &t, latest->data);
     for (int k = 0; rc == SQ25_OK && k < n_leads; k++) {
-        rc = sq25_field_clone(latest, &forecasts[k]);
+        rc = sq25__field_clone_shape(latest, &forecasts[k]);
         if (rc) break;
         for (int s = 0; s < substeps; s++) trajectories_step_back(&t, u, v, 1.0f / (float)substeps);
         sample_all(&t, latest->data, forecasts[k]->data);
