@@ -27,6 +27,7 @@
 #define MAX_LEADS 12
 #define N_SCORES 5 /* CSI 1, CSI 5, CSI 10 mm/h, FSS(5 mm/h, 15 px), MAE */
 #define SPEED_RUNS 7
+#define SUBSTEPS 2 /* trajectory sub-steps per time step, as the CLI default */
 
 static const double csi_thresholds[3] = {1, 5, 10};
 static const char *score_names[N_SCORES] = {"CSI>1", "CSI>5", "CSI>10", "FSS15", "MAE"};
@@ -174,7 +175,7 @@ static void run_case(sq25_ctx *ctx, frame_list *fl, int issue, int n_leads, int 
     }
     tab->motion_s += cpu_seconds() - t0;
     sq25_field *fc[MAX_LEADS];
-    if (sq25_extrapolate(ctx, in[2], u, v, step_s, n_leads, 1, fc) != SQ25_OK) {
+    if (sq25_extrapolate(ctx, in[2], u, v, step_s, n_leads, SUBSTEPS, fc) != SQ25_OK) {
         fprintf(stderr, "bench: extrapolate: %s\n", sq25_errmsg(ctx));
         exit(1);
     }
@@ -277,7 +278,7 @@ static void time_method(sq25_ctx *ctx, const sq25_field *const *in, int method, 
         sq25_motion_estimate(ctx, in, 3, opt, u, v);
         double t1 = cpu_seconds();
         sq25_field *fc[12];
-        sq25_extrapolate(ctx, in[2], u, v, 300, 12, 1, fc);
+        sq25_extrapolate(ctx, in[2], u, v, 300, 12, SUBSTEPS, fc);
         double t2 = cpu_seconds();
         for (int k = 0; k < 12; k++) sq25_field_destroy(fc[k]);
         motion[r] = t1 - t0;

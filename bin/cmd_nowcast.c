@@ -16,7 +16,7 @@ const char cmd_nowcast_usage[] =
     "  --leads minutes (default 60). Frames must share one grid and one time step.\n"
     "  --method   motion method: dense (default; multiscale least squares) or lk (sparse\n"
     "             Lucas-Kanade as in pysteps)\n"
-    "  --substeps trajectory sub-steps per time step (default 1)\n"
+    "  --substeps trajectory sub-steps per time step (default 2)\n"
     "  --out      ODIM_H5 output: dataset1..datasetN = RATE (mm/h) at each lead in lead order,\n"
     "             then dataset N+1 = UMOTION and N+2 = VMOTION (pixels per time step, columns\n"
     "             to the east and rows to the south)\n"
@@ -46,7 +46,7 @@ static int parse_int_option(const char *cmd, const char *name, const char *text,
 static int parse_args(int argc, char **argv, nowcast_args *a)
 {
     const char *cmd = argv[0];
-    *a = (nowcast_args){.lead_minutes = 60, .n_frames = 3, .substeps = 1,
+    *a = (nowcast_args){.lead_minutes = 60, .n_frames = 3, .substeps = 2,
                         .method = SQ25_MOTION_DENSE};
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *next = i + 1 < argc ? argv[i + 1] : NULL;
