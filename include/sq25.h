@@ -361,7 +361,7 @@ SQ25_API int sq25_motion_options_set_clip(sq25_motion_options *opt, double mmh);
  * SQ25_OK or SQ25_ERR_RANGE. Since 1.0. */
 SQ25_API int sq25_motion_options_set_levels(sq25_motion_options *opt, int levels);
 /* Radius in pixels of the least-squares window at each pyramid level, 1..100 (default 6 for
- * dense; the lk tracking window, default 7, takes the same value). @return SQ25_OK or
+ * dense; the lk tracking window, default 12, takes the same value). @return SQ25_OK or
  * SQ25_ERR_RANGE. Since 1.0. */
 SQ25_API int sq25_motion_options_set_window_radius(sq25_motion_options *opt, int radius_px);
 /* Warping iterations per pyramid level of the dense method, 1..100 (default 3). @return
@@ -389,16 +389,17 @@ SQ25_API int sq25_motion_estimate(sq25_ctx *ctx, const sq25_field *const *frames
  * nodata becomes NaN; no rain is created (forecast max <= latest max). */
 
 /* Forecast n_leads lead times, one time step (step_s seconds, the motion's step) apart.
- * u, v: motion in pixels per step (width*height each, borrowed for the call). substeps >= 1
- * (1 is usual). forecasts: caller-owned array of n_leads pointers that receives new objects
- * (release each with sq25_field_destroy) with valid times latest + k*step_s, k = 1..n_leads;
+ * u, v: motion in pixels per step (width*height each, borrowed for the call). substeps:
+ * trajectory sub-steps per time step, 1..3600 (1 or 2 are usual; the CLI uses 2).
+ * forecasts: caller-owned array of n_leads pointers that receives new objects (release each
+ * with sq25_field_destroy) with valid times latest + k*step_s, k = 1..n_leads;
  * on failure every entry is NULL. @return SQ25_OK; SQ25_ERR_INVALID_ARG; SQ25_ERR_RANGE;
  * SQ25_ERR_SIZE_ABSURD (grid under 2x2); SQ25_ERR_NOMEM. Since 1.0. */
 SQ25_API int sq25_extrapolate(sq25_ctx *ctx, const sq25_field *latest, const float *u,
                               const float *v, int step_s, int n_leads, int substeps,
                               sq25_field **forecasts);
-/* Rain accumulation in mm over the lead window (0, n_steps*step_s] seconds: the advected
- * rate integrated in time with the trapezoidal rule over substeps sub-steps per time step
+/* Rain accumulation in mm from the latest frame's time to n_steps*step_s seconds later: the
+ * advected rate integrated in time with the trapezoidal rule over substeps sub-steps per time step
  * (e.g. 5 for 1-minute sub-steps of 5-minute frames), so a fast cell leaves a continuous
  * track. accum_mm: caller-owned buffer of width*height floats (NaN where any sample was
  * nodata). @return as sq25_extrapolate. Since 1.0. */
