@@ -224,7 +224,8 @@ static void run_set(sq25_ctx *ctx, const data_set *s)
     char dir[1024];
     frame_list fl;
     if (find_set_dir(s, dir, sizeof dir) != 0 || list_frames(dir, s->suffix, &fl) != 0) {
-        printf("\n%s: skipped (no %s under $SQ25_DATA, ../shared/data or data/)\n", s->name, s->dir);
+        printf("\n%s: skipped (no %s under $SQ25_DATA, ../shared/data or data/)\n", s->name,
+               s->dir);
         return;
     }
     if (fl.n <= s->last_issue + s->n_leads) {
@@ -235,7 +236,8 @@ static void run_set(sq25_ctx *ctx, const data_set *s)
     }
     const sq25_field *f0 = frame(ctx, &fl, 0);
     const size_t n = (size_t)sq25_field_width(f0) * sq25_field_height(f0);
-    const int step_min = (int)(sq25_field_valid_time(frame(ctx, &fl, 1)) - sq25_field_valid_time(f0)) / 60;
+    const int step_min =
+        (int)(sq25_field_valid_time(frame(ctx, &fl, 1)) - sq25_field_valid_time(f0)) / 60;
     float *u = malloc(n * sizeof *u), *v = malloc(n * sizeof *v);
     const int methods[3] = {0, SQ25_MOTION_LK, SQ25_MOTION_DENSE};
     const char *names[3] = {"persistence", "lk", "dense (default)"};
@@ -299,7 +301,8 @@ static void run_speed(sq25_ctx *ctx)
     const data_set *s = &sets[0];
     char dir[1024];
     frame_list fl;
-    if (find_set_dir(s, dir, sizeof dir) != 0 || list_frames(dir, s->suffix, &fl) != 0 || fl.n < 3) {
+    if (find_set_dir(s, dir, sizeof dir) != 0 || list_frames(dir, s->suffix, &fl) != 0 ||
+        fl.n < 3) {
         printf("speed: skipped (no RMI frames found)\n");
         return;
     }

@@ -52,9 +52,12 @@ static int parse_args(int argc, char **argv, nowcast_args *a)
         const char *arg = argv[i], *next = i + 1 < argc ? argv[i + 1] : NULL;
         int rc = CLI_OK;
         if (strcmp(arg, "--json") == 0) a->json = 1;
-        else if (strcmp(arg, "--leads") == 0) rc = parse_int_option(cmd, arg, next, 1, 1440, &a->lead_minutes), i++;
-        else if (strcmp(arg, "--frames") == 0) rc = parse_int_option(cmd, arg, next, 2, 16, &a->n_frames), i++;
-        else if (strcmp(arg, "--substeps") == 0) rc = parse_int_option(cmd, arg, next, 1, 60, &a->substeps), i++;
+        else if (strcmp(arg, "--leads") == 0)
+            rc = parse_int_option(cmd, arg, next, 1, 1440, &a->lead_minutes), i++;
+        else if (strcmp(arg, "--frames") == 0)
+            rc = parse_int_option(cmd, arg, next, 2, 16, &a->n_frames), i++;
+        else if (strcmp(arg, "--substeps") == 0)
+            rc = parse_int_option(cmd, arg, next, 1, 60, &a->substeps), i++;
         else if (strcmp(arg, "--method") == 0) {
             if (!next || sq25_motion_method_from_name(next, &a->method) != SQ25_OK)
                 return cli_usage_error(cmd, "--method needs lk or dense");
@@ -63,7 +66,8 @@ static int parse_args(int argc, char **argv, nowcast_args *a)
             if (!next) return cli_usage_error(cmd, "--out needs a file name");
             a->out_path = next;
             i++;
-        } else if (arg[0] == '-' && arg[1] == '-') return cli_usage_error(cmd, "unknown option %s", arg);
+        } else if (arg[0] == '-' && arg[1] == '-')
+            return cli_usage_error(cmd, "unknown option %s", arg);
         else if (a->n_files >= NOWCAST_MAX_FILES) return cli_usage_error(cmd, "too many files");
         else a->files[a->n_files++] = arg;
         if (rc) return rc;
@@ -213,7 +217,8 @@ static int run_nowcast(sq25_ctx *ctx, const char *cmd, const nowcast_args *a, sq
     if (!lrc && !rc) lrc = sq25_motion_estimate(ctx, frames, a->n_frames, opt, u, v);
     double motion_s = seconds_since(&t0);
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    if (!lrc && !rc) lrc = sq25_extrapolate(ctx, latest, u, v, step_s, n_leads, a->substeps, forecasts);
+    if (!lrc && !rc)
+        lrc = sq25_extrapolate(ctx, latest, u, v, step_s, n_leads, a->substeps, forecasts);
     double advect_s = seconds_since(&t0);
     if (!lrc && !rc) lrc = write_forecast(ctx, a, latest, forecasts, n_leads, step_s, u, v);
     if (lrc) rc = cli_lib_error(cmd, ctx, lrc);

@@ -72,7 +72,8 @@ static int parse_args(int argc, char **argv, verify_args *a)
         const char *arg = argv[i], *next = i + 1 < argc ? argv[i + 1] : NULL;
         int rc = CLI_OK;
         if (strcmp(arg, "--json") == 0) a->json = 1;
-        else if (strcmp(arg, "--thresholds") == 0) rc = parse_list(cmd, arg, next, a->thresholds, &a->n_thresholds), i++;
+        else if (strcmp(arg, "--thresholds") == 0)
+            rc = parse_list(cmd, arg, next, a->thresholds, &a->n_thresholds), i++;
         else if (strcmp(arg, "--fss-threshold") == 0) {
             double v[VERIFY_MAX_LIST];
             int n = 0;
@@ -87,7 +88,8 @@ static int parse_args(int argc, char **argv, verify_args *a)
                     rc = cli_usage_error(cmd, "--fss-windows: %g is not a window size", v[k]);
                 a->fss_windows[k] = (int)v[k];
             }
-        } else if (arg[0] == '-' && arg[1] == '-') rc = cli_usage_error(cmd, "unknown option %s", arg);
+        } else if (arg[0] == '-' && arg[1] == '-')
+            rc = cli_usage_error(cmd, "unknown option %s", arg);
         else if (!a->forecast) a->forecast = arg;
         else a->obs[a->n_obs++] = arg;
         if (rc) return rc;
@@ -234,7 +236,8 @@ int cmd_verify(int argc, char **argv)
     if (!ctx || !obs) rc = ctx ? cli_error(cmd, "out of memory") : CLI_FAIL;
     if (!rc && (lrc = sq25_forecast_lead_count(ctx, a.forecast, &n_leads)) != SQ25_OK)
         rc = cli_lib_error(cmd, ctx, lrc);
-    if (!rc && !(scores = calloc((size_t)n_leads, sizeof *scores))) rc = cli_error(cmd, "out of memory");
+    if (!rc && !(scores = calloc((size_t)n_leads, sizeof *scores)))
+        rc = cli_error(cmd, "out of memory");
     if (!rc) rc = run_verify(ctx, cmd, &a, obs, scores, &n_scored, n_leads);
     if (!rc) {
         int step = lead_step_s(ctx, a.forecast, n_leads);

@@ -233,7 +233,8 @@ int sq25__motion_pyramid_build(sq25_ctx *ctx, const sq25_field *frame,
                                int first_used_level, sq25__motion_pyramid *out)
 {
     memset(out, 0, sizeof *out);
-    const float floor_db = 10.0f * log10f((float)opt->rain_threshold_mmh) - (float)opt->floor_gap_db;
+    const float floor_db =
+        10.0f * log10f((float)opt->rain_threshold_mmh) - (float)opt->floor_gap_db;
     int w = frame->width, h = frame->height;
     for (int l = 0; l < levels; l++) {
         sq25__motion_level *lv = &out->level[l];
@@ -516,7 +517,8 @@ int sq25_motion_estimate(sq25_ctx *ctx, const sq25_field *const *frames, int n_f
             rc = motion_dense(ctx, pyr, n_frames, options, u, v);
     }
     for (int k = 0; k < n_frames; k++) sq25__motion_pyramid_free(ctx, &pyr[k]);
-    if (rc) return rc == SQ25_ERR_NOMEM ? sq25__fail(ctx, rc, "sq25_motion_estimate: out of memory") : rc;
+    if (rc == SQ25_ERR_NOMEM) return sq25__fail(ctx, rc, "sq25_motion_estimate: out of memory");
+    if (rc) return rc;
     /* Never NaN: a degenerate solve falls back to no motion. */
     const size_t n = (size_t)frames[0]->width * (size_t)frames[0]->height;
     for (size_t i = 0; i < n; i++) {

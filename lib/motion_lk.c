@@ -222,7 +222,8 @@ static int decluster(sq25_ctx *ctx, motion_vector *vec, int n, int width, int he
     for (int b = 0; b < bw * bh; b++) {
         if (!count[b]) continue;
         float inv = 1.0f / (float)count[b];
-        vec[out++] = (motion_vector){acc[b].x * inv, acc[b].y * inv, acc[b].u * inv, acc[b].v * inv};
+        vec[out++] =
+            (motion_vector){acc[b].x * inv, acc[b].y * inv, acc[b].u * inv, acc[b].v * inv};
     }
     sq25__free(ctx, acc);
     sq25__free(ctx, count);
@@ -247,7 +248,8 @@ static int interpolate_vectors(sq25_ctx *ctx, const motion_vector *vec, int n, i
     const float s2 = (float)(opt->idw_scale_px * opt->idw_scale_px);
     for (int r = 0; r < gh; r++)
         for (int c = 0; c < gw; c++) {
-            float x = ((float)c + 0.5f) * (float)step - 0.5f, y = ((float)r + 0.5f) * (float)step - 0.5f;
+            float x = ((float)c + 0.5f) * (float)step - 0.5f;
+            float y = ((float)r + 0.5f) * (float)step - 0.5f;
             double sw = 0, su = 0, sv = 0;
             for (int k = 0; k < n; k++) {
                 float dx = vec[k].x - x, dy = vec[k].y - y;
