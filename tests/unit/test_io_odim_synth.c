@@ -155,7 +155,8 @@ static void test_acrr_preferred_over_dbzh(void **state)
     assert_string_equal(sq25_field_meta(f, SQ25_META_QUANTITY), "ACRR");
     assert_int_equal(sq25_field_accumulation_s(f), 1800);
     const float *d = sq25_field_data(f);
-    for (int k = 0; k < 11; k++) assert_float_equal(d[k], 0.01 * 100.0 * k * 2.0, 1e-5); /* mm/30 min x2 */
+    for (int k = 0; k < 11; k++) /* 0.01 * raw mm per 30 min, times 2 for mm/h */
+        assert_float_equal(d[k], 0.01 * 100.0 * k * 2.0, 1e-5);
     assert_true(isnan(d[11]));
     sq25_field_destroy(f);
     sq25_ctx_destroy(ctx);
