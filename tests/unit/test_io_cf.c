@@ -6,6 +6,7 @@
 #include <hdf5.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *tmp_file(const char *name)
@@ -286,12 +287,85 @@ static void test_cf_lcc(void **state)
     sq25_ctx_destroy(ctx);
 }
 
+/* ---- a real netCDF-4 file written by the netCDF library: ncgen -k nc4 (Debian netcdf-bin)
+ * from CDL; dimension scales, NC_CHAR attributes and an unlimited time axis as netCDF makes
+ * them. Packed short, scale 0.1, _FillValue -1, y decreasing, LAEA from CF parameters. ---- */
+static const char cdl[] =
+    "netcdf radar {\n"
+    "dimensions:\n  time = UNLIMITED ;\n  y = 3 ;\n  x = 4 ;\n"
+    "variables:\n"
+    "  double time(time) ;\n    time:standard_name = \"time\" ;\n"
+    "    time:units = \"seconds since 2021-07-04T16:00:00Z\" ;\n"
+    "  double y(y) ;\n    y:standard_name = \"projection_y_coordinate\" ;\n"
+    "    y:units = \"m\" ;\n"
+    "  double x(x) ;\n    x:standard_name = \"projection_x_coordinate\" ;\n"
+    "    x:units = \"m\" ;\n"
+    "  int crs ;\n    crs:grid_mapping_name = \"lambert_azimuthal_equal_area\" ;\n"
+    "    crs:latitude_of_projection_origin = 55. ;\n"
+    "    crs:longitude_of_projection_origin = 10. ;\n"
+    "    crs:false_easting = 1950000. ;\n    crs:false_northing = -2100000. ;\n"
+    "  short rr(time, y, x) ;\n    rr:units = \"mm h-1\" ;\n    rr:scale_factor = 0.1f ;\n"
+    "    rr:add_offset = 0.f ;\n    rr:_FillValue = -1s ;\n    rr:grid_mapping = \"crs\" ;\n"
+    "  :Conventions = \"CF-1.8\" ;\n"
+    "data:\n"
+    "  time = 0, 300 ;\n  y = 2500, 1500, 500 ;\n  x = 500, 1500, 2500, 3500 ;\n"
+    "  rr = 0, 1, 2, 3, 10, 11, 12, 13, 20, 21, 22, -1,\n"
+    "       100, 101, 102, 103, 110, 111, 112, 113, 120, 121, 122, 123 ;\n"
+    "}\n";
+
+static void test_cf_ncgen(void **state)
+{
+    (void)state;
+    if (system("command -v ncgen >/dev/null 2>&1") != 0) {
+        printf("test_cf_ncgen: skipped, ncgen (Debian netcdf-bin) is not installed\n");
+        return;
+    }
+    char cdl_path[600], nc_path[600], cmd[1400];
+    snprintf(cdl_path, sizeof cdl_path, "%s/radar.cdl", test_tmpdir());
+    snprintf(nc_path, sizeof nc_path, "%s/radar-ncgen.nc", test_tmpdir());
+    FILE *f = fopen(cdl_path, "w");
+    assert_non_null(f);
+    fputs(cdl, f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "ncgen -k nc4 -o '%s' '%s'", nc_path, cdl_path);
+    assert_int_equal(system(cmd), 0);
+    sq25_ctx *ctx = sq25_ctx_create();
+    int format = 0, count = 0;
+    assert_int_equal(sq25_file_detect(ctx, nc_path, &format), SQ25_OK);
+    assert_int_equal(format, SQ25_FORMAT_CF);
+    assert_int_equal(sq25_file_frame_count(ctx, nc_path, &count), SQ25_OK);
+    assert_int_equal(count, 2);
+    sq25_field *a = NULL, *b = NULL;
+    assert_int_equal(sq25_read_field_frame(ctx, nc_path, 0, &a), SQ25_OK);
+    assert_int_equal(sq25_read_field_frame(ctx, nc_path, 1, &b), SQ25_OK);
+    /* mm/h = 0.1 * packed; y decreases, so row r is file row r. */
+    for (int r = 0; r < 3; r++)
+        for (int c = 0; c < 4; c++) {
+            float va = sq25_field_data(a)[r * 4 + c], vb = sq25_field_data(b)[r * 4 + c];
+            if (r == 2 && c == 3) assert_true(isnan(va));
+            else assert_float_equal(va, 0.1 * (10 * r + c), 1e-6);
+            assert_float_equal(vb, 0.1 * (100 + 10 * r + c), 1e-5);
+        }
+    double gt[6];
+    sq25_field_geotransform(b, gt);
+    const double expected_gt[6] = {0, 1000, 0, 3000, 0, -1000};
+    for (int k = 0; k < 6; k++) assert_float_equal(gt[k], expected_gt[k], 1e-9);
+    assert_int_equal(sq25_field_valid_time(a), 1625414400); /* 2021-07-04T16:00:00Z */
+    assert_int_equal(sq25_field_valid_time(b), 1625414400 + 300);
+    assert_non_null(strstr(sq25_field_projdef(b), "+proj=laea"));
+    assert_non_null(strstr(sq25_field_projdef(b), "+x_0=1950000"));
+    sq25_field_destroy(a);
+    sq25_field_destroy(b);
+    sq25_ctx_destroy(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cf_3d_amounts),
         cmocka_unit_test(test_cf_lonlat_flux),
         cmocka_unit_test(test_cf_lcc),
+        cmocka_unit_test(test_cf_ncgen),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
