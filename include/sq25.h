@@ -285,11 +285,14 @@ enum {
  * or the file errors (FILE_NOT_FOUND, FILE_EMPTY, NOT_HDF5, FILE_TRUNCATED, FORMAT_UNKNOWN).
  * Since 1.0. */
 SQ25_API int sq25_file_detect(sq25_ctx *ctx, const char *path, int *format);
-/* Number of rain frames (time steps) a file holds: 1 for most radar files, the length of the
- * time dimension for 3-D CF variables. Since 1.0. */
+/* Number of rain frames (time steps) a file holds: 1 for most radar files; for ODIM_H5 the
+ * number of datasets holding the preferred quantity (e.g. the leads of a forecast written by
+ * sq25 nowcast; other quantities such as motion are not frames); for CF the length of the time
+ * dimension of a 3-D variable. Since 1.0. */
 SQ25_API int sq25_file_frame_count(sq25_ctx *ctx, const char *path, int *count);
 /* Read frame `index` (0-based, in file order) of a radar or gridded file as a field in mm/h,
- * detecting the format. Conversions: ODIM RATE as is; ACRR (mm) divided by its accumulation
+ * detecting the format. The valid time is the product's nominal time (ODIM /what date+time);
+ * in an ODIM file of several frames, each frame's datasetN/what enddate+endtime. Conversions: ODIM RATE as is; ACRR (mm) divided by its accumulation
  * window; DBZH by Marshall-Palmer Z = 200 R^1.6; KNMI by the calibration formula the file
  * states; CF by scale_factor/add_offset/_FillValue and its units. Undetect/0 becomes 0,
  * nodata becomes NaN. New object: release with sq25_field_destroy. @return SQ25_OK or a file,
