@@ -389,7 +389,7 @@ void sq25_warning_destroy(sq25_warning *w)
     sq25__free(ctx, w->level);
     for (size_t i = 0; i < w->input_count; i++) sq25__free(ctx, w->inputs[i]);
     sq25__free(ctx, w->inputs);
-    (void)w->targets;
+    sq25_targets_destroy(w->targets);
     sq25__free(ctx, w->results);
     sq25__free(ctx, w);
 }
