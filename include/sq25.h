@@ -498,6 +498,45 @@ SQ25_API int sq25_warning_write_targets_csv(sq25_warning *w, const char *path);
  * when evaluated. */
 SQ25_API int sq25_warning_write_summary_json(sq25_warning *w, const char *path);
 
+/* ==== render: PNG maps ====================================================================== */
+/* Maps drawn with a built-in 5x7 bitmap font: a title band (title and time stamp), the map
+ * (north up, one or more pixels per cell), a legend on the right, and target markers. */
+typedef struct sq25_render_options sq25_render_options;
+
+/* The rain palette: SQ25_RENDER_PALETTE_STEPS classes with lower bounds 0.1, 0.5, 1, 2, 5,
+ * 10, 20, 30, 50, 100 mm/h; light to dark (relative luminance falls strictly as the rate
+ * rises, so it reads in grey). Below 0.1 mm/h: white; no data: light grey with hatching. */
+#define SQ25_RENDER_PALETTE_STEPS 10
+/* Lower bound (mm/h) and sRGB colour of class i (0-based). @return SQ25_OK or SQ25_ERR_RANGE.
+ * Since 1.0. */
+SQ25_API int sq25_render_palette(int i, double *lower_mmh, unsigned char rgb[3]);
+
+/* Options with defaults: no title, time stamp = the field's valid time, scale chosen so the
+ * map is at least 600 pixels on its longer side. New object: release with
+ * sq25_render_options_destroy. Since 1.0. */
+SQ25_API int sq25_render_options_create(sq25_ctx *ctx, sq25_render_options **out);
+SQ25_API void sq25_render_options_destroy(sq25_render_options *opt);
+/* Title (copied; characters outside the font show as boxes). Since 1.0. */
+SQ25_API int sq25_render_options_set_title(sq25_render_options *opt, const char *title);
+/* Time stamp shown in the title band (UTC s). Since 1.0. */
+SQ25_API int sq25_render_options_set_time(sq25_render_options *opt, int64_t utc_seconds);
+/* Image pixels per grid cell (1..16), 0 = automatic. @return SQ25_OK or SQ25_ERR_RANGE.
+ * Since 1.0. */
+SQ25_API int sq25_render_options_set_scale(sq25_render_options *opt, int pixels_per_cell);
+
+/* Render a rain-rate field (mm/h) as a PNG map at path. targets (may be NULL) are drawn as
+ * markers (points) and black lines. opt may be NULL. @return SQ25_OK, SQ25_ERR_WRITE (with
+ * the path), SQ25_ERR_PROJ, SQ25_ERR_NOMEM. Since 1.0. */
+SQ25_API int sq25_render_field_png(sq25_field *field, const sq25_targets *targets,
+                                   const sq25_render_options *opt, const char *path);
+/* Render a warning map: cells coloured by their highest issued level (level 1 orange, 2 red,
+ * 3 and above purple), shaded by that level's probability (paler = less likely), cells with
+ * a level-1 probability above 0 but below the threshold in pale grey-orange, no data
+ * hatched; the evaluated targets (if any) as markers. Time stamp = issue time unless set.
+ * @return as sq25_render_field_png. Since 1.0. */
+SQ25_API int sq25_render_warning_png(sq25_warning *w, const sq25_render_options *opt,
+                                     const char *path);
+
 /* ==== verify: skill scores ================================================================= */
 
 /* ==== pipeline: the whole chain, frame by frame ============================================ */
