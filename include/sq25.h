@@ -530,7 +530,7 @@ SQ25_API int sq25_render_options_set_scale(sq25_render_options *opt, int pixels_
 SQ25_API int sq25_render_field_png(sq25_field *field, const sq25_targets *targets,
                                    const sq25_render_options *opt, const char *path);
 /* Render a warning map: cells coloured by their highest issued level (level 1 orange, 2 red,
- * 3 and above purple), shaded by that level's probability (paler = less likely), cells with
+ * 3 and above dark red), shaded by that level's probability (paler = less likely), cells with
  * a level-1 probability above 0 but below the threshold in pale grey-orange, no data
  * hatched; the evaluated targets (if any) as markers. Time stamp = issue time unless set.
  * @return as sq25_render_field_png. Since 1.0. */

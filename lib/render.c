@@ -27,8 +27,9 @@ static const unsigned char black[3] = {0, 0, 0};
 static const unsigned char frame_grey[3] = {80, 80, 80};
 static const unsigned char nodata_light[3] = {220, 220, 220};
 static const unsigned char nodata_hatch[3] = {160, 160, 160};
-/* Warning levels 1, 2, 3 and above; cells below the probability threshold. */
-static const unsigned char level_rgb[3][3] = {{255, 160, 0}, {225, 0, 0}, {130, 0, 130}};
+/* Warning levels 1, 2, 3 and above (orange, red, dark red, as DWD's levels 2..4 for heavy
+ * rain); cells below the probability threshold. */
+static const unsigned char level_rgb[3][3] = {{255, 160, 0}, {225, 0, 0}, {140, 0, 40}};
 static const unsigned char below_threshold_rgb[3] = {255, 215, 150};
 
 struct sq25_render_options {
@@ -303,6 +304,13 @@ static void draw_warning_legend(image *img, const sq25__render_layout *l, const 
     legend_box(img, x, y + LEGEND_ROW_PX, NULL, true, "NO DATA");
 }
 
+static void draw_label(image *img, int cx, int cy, const char *label)
+{
+    int len = (int)strlen(label);
+    fill_rect(img, cx + 8, cy - 5, len * 6 + 3, 11, white);
+    draw_text(img, cx + 10, cy - 3, label, 1, black);
+}
+
 static void draw_marker(image *img, int cx, int cy, const char *label)
 {
     for (int dy = -5; dy <= 5; dy++)
@@ -311,9 +319,7 @@ static void draw_marker(image *img, int cx, int cy, const char *label)
             if (d2 <= 9) put_pixel(img, cx + dx, cy + dy, white);
             else if (d2 <= 30) put_pixel(img, cx + dx, cy + dy, black);
         }
-    int len = (int)strlen(label);
-    fill_rect(img, cx + 8, cy - 5, len * 6 + 3, 11, white);
-    draw_text(img, cx + 10, cy - 3, label, 1, black);
+    draw_label(img, cx, cy, label);
 }
 
 /* A line two pixels wide, clipped to the map. */
@@ -352,10 +358,13 @@ static int draw_targets(image *img, const sq25__render_layout *l, sq25_field *gr
             if (isfinite(pix[2 * k] + pix[2 * k + 1] + pix[2 * k + 2] + pix[2 * k + 3]))
                 draw_segment(img, l, pix[2 * k], pix[2 * k + 1], pix[2 * k + 2],
                              pix[2 * k + 3]);
-        if (rc == SQ25_OK && n == 1 && isfinite(pix[0]) && isfinite(pix[1]) &&
-            pix[0] >= l->map_x && pix[1] >= l->map_y && pix[0] < l->map_x + l->map_w &&
-            pix[1] < l->map_y + l->map_h)
-            draw_marker(img, (int)floor(pix[0]), (int)floor(pix[1]), tg->id);
+        /* points get a marker, lines a label at their last vertex */
+        double lx = rc ? NAN : pix[2 * (n - 1)], ly = rc ? NAN : pix[2 * (n - 1) + 1];
+        if (isfinite(lx) && isfinite(ly) && lx >= l->map_x &&
+            ly >= l->map_y && lx < l->map_x + l->map_w && ly < l->map_y + l->map_h) {
+            if (n == 1) draw_marker(img, (int)floor(lx), (int)floor(ly), tg->id);
+            else draw_label(img, (int)floor(lx), (int)floor(ly), tg->id);
+        }
         sq25__free(grid->ctx, pix);
         if (rc) return rc;
     }

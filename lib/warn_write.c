@@ -32,6 +32,16 @@ static int close_output(sq25_ctx *ctx, FILE *fp, const char *path, int rc)
     return sq25__ok(ctx);
 }
 
+/* Numbers rounded for reading: probabilities to 4 significant digits, amounts and leads to
+ * 0.01 (mm, min); NaN as null. */
+static void write_rounded(FILE *out, double v, const char *format)
+{
+    if (isfinite(v)) fprintf(out, format, v);
+    else fputs("null", out);
+}
+#define write_probability(out, v) write_rounded(out, v, "%.4g")
+#define write_amount(out, v) write_rounded(out, (v) == 0 ? 0.0 : (v), "%.2f")
+
 static void write_time(FILE *out, int64_t t)
 {
     char buf[32];
@@ -127,11 +137,11 @@ static int write_area_feature(FILE *out, sq25_warning *w, int level, bool *first
     fputs(",\"threshold_mm\":", out);
     sq25__json_write_number(out, w->opt.threshold_mm[level - 1]);
     fprintf(out, ",\"cells\":%ld,\"max_probability\":", s.cells);
-    sq25__json_write_number(out, s.max_probability);
+    write_probability(out, s.max_probability);
     fputs(",\"max_amount_mm\":", out);
-    sq25__json_write_number(out, s.max_amount_mm);
+    write_amount(out, s.max_amount_mm);
     fputs(",\"min_onset_min\":", out);
-    sq25__json_write_number(out, s.min_onset_min);
+    write_amount(out, s.min_onset_min);
     fputs(",\"issue_time\":", out);
     write_time(out, w->issue_time);
     fputs(",\"valid_to\":", out);
@@ -180,19 +190,19 @@ static void write_target_properties(FILE *out, const sq25_warning *w, size_t i)
     fprintf(out, ",\"level\":%d,\"level_name\":", r->level);
     sq25__json_write_string(out, r->level ? w->opt.level_name[k] : "");
     fputs(",\"probability\":", out);
-    sq25__json_write_number(out, r->probability[k]);
+    write_probability(out, r->probability[k]);
     fputs(",\"prob_threshold\":", out);
     sq25__json_write_number(out, r->prob_threshold);
     fputs(",\"amount_mm\":", out);
-    sq25__json_write_number(out, r->amount_mm);
+    write_amount(out, r->amount_mm);
     fputs(",\"peak_mmh\":", out);
-    sq25__json_write_number(out, r->peak_mmh);
+    write_amount(out, r->peak_mmh);
     fputs(",\"onset_min\":", out);
-    sq25__json_write_number(out, r->level ? r->onset_min[k] : NAN);
+    write_amount(out, r->level ? r->onset_min[k] : NAN);
     fputs(",\"probabilities\":[", out);
     for (int l = 0; l < w->opt.level_count; l++) {
         if (l) fputc(',', out);
-        sq25__json_write_number(out, r->probability[l]);
+        write_probability(out, r->probability[l]);
     }
     fprintf(out, "],\"sampled_cells\":%d", r->sampled_cells);
 }
@@ -320,11 +330,11 @@ int sq25_warning_write_summary_json(sq25_warning *w, const char *path)
         area_stats s = level_stats(w, level);
         fprintf(out, "%s{\"level\":%d,\"cells\":%ld,\"max_probability\":", level > 1 ? "," : "",
                 level, s.cells);
-        sq25__json_write_number(out, s.max_probability);
+        write_probability(out, s.max_probability);
         fputs(",\"max_amount_mm\":", out);
-        sq25__json_write_number(out, s.max_amount_mm);
+        write_amount(out, s.max_amount_mm);
         fputs(",\"min_onset_min\":", out);
-        sq25__json_write_number(out, s.min_onset_min);
+        write_amount(out, s.min_onset_min);
         fputc('}', out);
     }
     fputs("],\n\"targets\":[", out);
