@@ -199,12 +199,53 @@ static void test_warning_png(void **state)
     }
 }
 
+/* Fail each allocation of drawing a map with targets in turn: SQ25_ERR_NOMEM, no leak. */
+static void test_render_allocation_failures(void **state)
+{
+    (void)state;
+    int failures = 0;
+    for (long n = 1; n < 100; n++) {
+        test_alloc_state st = {0, 0, 0};
+        sq25_ctx *ctx = test_ctx_failing(&st);
+        const double gt[6] = {0, 1000, 0, 0, 0, -1000};
+        sq25_field *f = NULL;
+        sq25_targets *t = NULL;
+        assert_int_equal(sq25_field_create(ctx, 6, 4, EQC, gt, ISSUE, &f), SQ25_OK);
+        assert_int_equal(sq25_targets_create(ctx, &t), SQ25_OK);
+        const double line[4] = {0.001, -0.001, 0.03, -0.02};
+        assert_int_equal(sq25_targets_add_line(t, "L", NULL, 2, line, NAN), SQ25_OK);
+        assert_int_equal(sq25_targets_add_point(t, "P", NULL, 0.01, -0.01, NAN), SQ25_OK);
+        char path[512];
+        snprintf(path, sizeof path, "%s/alloc.png", test_tmpdir());
+        st.fail_at = st.calls + n;
+        long before = st.calls;
+        sq25_render_options *opt = NULL;
+        int rc = sq25_render_options_create(ctx, &opt);
+        if (rc == SQ25_OK) rc = sq25_render_options_set_title(opt, "T");
+        if (rc == SQ25_OK) rc = sq25_render_field_png(f, t, opt, path);
+        if (rc != SQ25_OK) {
+            assert_int_equal(rc, SQ25_ERR_NOMEM);
+            failures++;
+        }
+        long used = st.calls - before;
+        st.fail_at = 0;
+        sq25_render_options_destroy(opt);
+        sq25_targets_destroy(t);
+        sq25_field_destroy(f);
+        sq25_ctx_destroy(ctx);
+        assert_int_equal(st.live, 0);
+        if (used < n) break;
+    }
+    assert_true(failures >= 4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_palette_luminance),
         cmocka_unit_test(test_field_png),
         cmocka_unit_test(test_warning_png),
+        cmocka_unit_test(test_render_allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
