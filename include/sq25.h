@@ -512,21 +512,27 @@ typedef struct sq25_render_options sq25_render_options;
 SQ25_API int sq25_render_palette(int i, double *lower_mmh, unsigned char rgb[3]);
 
 /* Options with defaults: no title, time stamp = the field's valid time, scale chosen so the
- * map is at least 600 pixels on its longer side. New object: release with
- * sq25_render_options_destroy. Since 1.0. */
+ * map is at least 600 pixels on its longer side (at most 16 pixels per cell). New object:
+ * release with sq25_render_options_destroy. @return SQ25_OK, SQ25_ERR_INVALID_ARG or
+ * SQ25_ERR_NOMEM. Since 1.0. */
 SQ25_API int sq25_render_options_create(sq25_ctx *ctx, sq25_render_options **out);
+/* Destroy render options. Accepts NULL. Since 1.0. */
 SQ25_API void sq25_render_options_destroy(sq25_render_options *opt);
-/* Title (copied; characters outside the font show as boxes). Since 1.0. */
+/* Title (copied; drawn in capitals; characters outside the font show as boxes).
+ * @return SQ25_OK, SQ25_ERR_INVALID_ARG or SQ25_ERR_NOMEM. Since 1.0. */
 SQ25_API int sq25_render_options_set_title(sq25_render_options *opt, const char *title);
-/* Time stamp shown in the title band (UTC s). Since 1.0. */
+/* Time stamp shown in the title band (UTC s), instead of the field's valid time or the
+ * warning's issue time. @return SQ25_OK or SQ25_ERR_INVALID_ARG. Since 1.0. */
 SQ25_API int sq25_render_options_set_time(sq25_render_options *opt, int64_t utc_seconds);
 /* Image pixels per grid cell (1..16), 0 = automatic. @return SQ25_OK or SQ25_ERR_RANGE.
  * Since 1.0. */
 SQ25_API int sq25_render_options_set_scale(sq25_render_options *opt, int pixels_per_cell);
 
-/* Render a rain-rate field (mm/h) as a PNG map at path. targets (may be NULL) are drawn as
- * markers (points) and black lines. opt may be NULL. @return SQ25_OK, SQ25_ERR_WRITE (with
- * the path), SQ25_ERR_PROJ, SQ25_ERR_NOMEM. Since 1.0. */
+/* Render a rain-rate field (mm/h) as a PNG map at path (created or truncated). field, targets
+ * and opt are borrowed for the call; targets (may be NULL) are drawn as markers (points) and
+ * black lines; opt may be NULL for the defaults. @return SQ25_OK, SQ25_ERR_WRITE (with the
+ * path), SQ25_ERR_SIZE_ABSURD for an image over 10^8 pixels, SQ25_ERR_PROJ, SQ25_ERR_NOMEM.
+ * Since 1.0. */
 SQ25_API int sq25_render_field_png(sq25_field *field, const sq25_targets *targets,
                                    const sq25_render_options *opt, const char *path);
 /* Render a warning map: cells coloured by their highest issued level (level 1 orange, 2 red,
