@@ -190,7 +190,7 @@ static int run_verify(sq25_ctx *ctx, const char *cmd, const verify_args *a, sq25
     }
     for (int k = 0; k < n_leads; k++) {
         sq25_field *fc = NULL;
-        int rc = sq25_forecast_read_lead(ctx, a->forecast, k, &fc);
+        int rc = sq25_read_field_frame(ctx, a->forecast, k, &fc);
         if (rc) return cli_lib_error(cmd, ctx, rc);
         const sq25_field *match = NULL;
         for (int i = 0; i < a->n_obs && !match; i++)
@@ -207,13 +207,13 @@ static int run_verify(sq25_ctx *ctx, const char *cmd, const verify_args *a, sq25
     return *n_scored ? CLI_OK : cli_error(cmd, "no observation matches a lead's valid time");
 }
 
-/* The lead step in seconds: valid time of lead 1 minus the issue time (dataset1's start). */
+/* The lead step in seconds: valid time of lead 2 minus that of lead 1. */
 static int lead_step_s(sq25_ctx *ctx, const char *path, int n_leads)
 {
     sq25_field *first = NULL, *last = NULL;
     int step = 0;
-    if (sq25_forecast_read_lead(ctx, path, 0, &first) == SQ25_OK && n_leads > 1 &&
-        sq25_forecast_read_lead(ctx, path, 1, &last) == SQ25_OK)
+    if (sq25_read_field_frame(ctx, path, 0, &first) == SQ25_OK && n_leads > 1 &&
+        sq25_read_field_frame(ctx, path, 1, &last) == SQ25_OK)
         step = (int)(sq25_field_valid_time(last) - sq25_field_valid_time(first));
     sq25_field_destroy(first);
     sq25_field_destroy(last);
@@ -234,7 +234,7 @@ int cmd_verify(int argc, char **argv)
     sq25_field **obs = calloc((size_t)a.n_obs, sizeof *obs);
     lead_scores *scores = NULL;
     if (!ctx || !obs) rc = ctx ? cli_error(cmd, "out of memory") : CLI_FAIL;
-    if (!rc && (lrc = sq25_forecast_lead_count(ctx, a.forecast, &n_leads)) != SQ25_OK)
+    if (!rc && (lrc = sq25_file_frame_count(ctx, a.forecast, &n_leads)) != SQ25_OK)
         rc = cli_lib_error(cmd, ctx, lrc);
     if (!rc && !(scores = calloc((size_t)n_leads, sizeof *scores)))
         rc = cli_error(cmd, "out of memory");

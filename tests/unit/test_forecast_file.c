@@ -1,5 +1,6 @@
-/* test_forecast_file.c -- a forecast file written with the ODIM writer (two RATE leads, then a
- * motion grid) reads back lead by lead: values, NaN and valid times as written. */
+/* test_forecast_file.c -- a forecast file laid out as `sq25 nowcast` writes it (RATE leads,
+ * then a motion grid) reads back lead by lead through the general readers: values, NaN and
+ * valid times as written, the motion not counted as a lead. */
 #include "support.h"
 
 #include <math.h>
@@ -33,11 +34,11 @@ static void test_round_trip(void **state)
     assert_int_equal(sq25_odim_writer_close(w), SQ25_OK);
 
     int count = 0;
-    assert_int_equal(sq25_forecast_lead_count(ctx, path, &count), SQ25_OK);
+    assert_int_equal(sq25_file_frame_count(ctx, path, &count), SQ25_OK);
     assert_int_equal(count, 2); /* the motion dataset is not a lead */
     for (int k = 0; k < 2; k++) {
         sq25_field *f = NULL;
-        assert_int_equal(sq25_forecast_read_lead(ctx, path, k, &f), SQ25_OK);
+        assert_int_equal(sq25_read_field_frame(ctx, path, k, &f), SQ25_OK);
         assert_int_equal(sq25_field_valid_time(f), 1300 + 300 * k);
         const float *d = sq25_field_data_const(f);
         assert_true(isnan(d[5]));
@@ -46,9 +47,9 @@ static void test_round_trip(void **state)
         sq25_field_destroy(f);
     }
     sq25_field *f = NULL;
-    assert_int_equal(sq25_forecast_read_lead(ctx, path, 2, &f), SQ25_ERR_RANGE);
+    assert_int_equal(sq25_read_field_frame(ctx, path, 2, &f), SQ25_ERR_RANGE);
     assert_null(f);
-    assert_int_equal(sq25_forecast_lead_count(ctx, "/nonexistent.h5", &count),
+    assert_int_equal(sq25_file_frame_count(ctx, "/nonexistent.h5", &count),
                      SQ25_ERR_FILE_NOT_FOUND);
     for (int k = 0; k < 2; k++) sq25_field_destroy(lead[k]);
     sq25_field_destroy(motion);
