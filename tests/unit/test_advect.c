@@ -116,12 +116,52 @@ static void test_accumulation(void **state)
     sq25_ctx_destroy(ctx);
 }
 
+/* Every allocation failure of an extrapolation, an accumulation or an FSS returns
+ * SQ25_ERR_NOMEM, leaves no forecast behind and leaks nothing. */
+static void test_allocation_failures(void **state)
+{
+    (void)state;
+    enum { W = 12, H = 9 };
+    float *u = uniform(W * H, 0.5f), *v = uniform(W * H, 0.25f), *acc = malloc(W * H * sizeof *acc);
+    int failures = 0;
+    for (long n = 1; n < 200; n++) {
+        test_alloc_state st = {0, 0, 0};
+        sq25_ctx *ctx = test_ctx_failing(&st);
+        sq25_field *f = make_field(ctx, W, H);
+        for (int i = 0; i < W * H; i++) sq25_field_data(f)[i] = (float)(i % 7);
+        st.fail_at = st.calls + n;
+        sq25_field *fc[3] = {NULL, NULL, NULL};
+        double fss = 0;
+        int rc = sq25_extrapolate(ctx, f, u, v, 300, 3, 2, fc);
+        if (rc == SQ25_OK) {
+            for (int k = 0; k < 3; k++) sq25_field_destroy(fc[k]);
+            rc = sq25_extrapolate_accumulation(ctx, f, u, v, 300, 3, 2, acc);
+        } else {
+            for (int k = 0; k < 3; k++) assert_null(fc[k]);
+        }
+        if (rc == SQ25_OK)
+            rc = sq25_verify_fss(ctx, sq25_field_data(f), sq25_field_data(f), W, H, 3.0, 3, &fss);
+        st.fail_at = 0;
+        sq25_field_destroy(f);
+        sq25_ctx_destroy(ctx);
+        assert_int_equal(st.live, 0);
+        if (rc == SQ25_OK) break; /* fewer than n allocations: every one has failed once */
+        assert_int_equal(rc, SQ25_ERR_NOMEM);
+        failures++;
+    }
+    assert_true(failures >= 10);
+    free(u);
+    free(v);
+    free(acc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_integer_shift_is_exact),
         cmocka_unit_test(test_no_rain_created),
         cmocka_unit_test(test_accumulation),
+        cmocka_unit_test(test_allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
