@@ -407,6 +407,101 @@ SQ25_API int sq25_extrapolate_accumulation(sq25_ctx *ctx, const sq25_field *late
                                            int n_steps, int substeps, float *accum_mm);
 
 /* ==== warn: warning levels per street cell and target ====================================== */
+/* The warning model (docs/warnings.md). Input: a forecast as fields of rain rate (mm/h) at
+ * leads step, 2*step, ... after the issue time, all on one grid; frame i holds the rate over
+ * the interval ending at lead (i+1)*step and its valid time must be issue + (i+1)*step.
+ * Per cell the model gives the accumulation (mm) from the issue time to each lead
+ * (sum of rate * step/3600; NaN if any needed lead is NaN), the peak rate (mm/h) over the
+ * horizon, the first lead (min) at which the accumulation reaches each level's threshold,
+ * and a neighbourhood probability per level: at each lead, the fraction of valid cells inside
+ * a window around the cell whose accumulation to that lead reaches the threshold; the
+ * window's half size is the lead's radius (radius_at_issue + growth * lead) in cells, so it is
+ * a square of (2n+1) x (2n+1) cells (summed-area tables, O(cells) per lead and level). The
+ * probability of a level is the maximum of that fraction over the leads up to the horizon; a
+ * level is issued where it reaches the probability threshold. Grids must be in a projected
+ * CRS whose unit is a length (metres, feet...): geographic lon/lat grids give
+ * SQ25_ERR_UNSUPPORTED. */
+
+/* Largest number of warning levels. */
+#define SQ25_WARN_MAX_LEVELS 8
+
+typedef struct sq25_warn_options sq25_warn_options;
+typedef struct sq25_warning sq25_warning;
+typedef struct sq25_targets sq25_targets;
+
+/* Options with the defaults: three levels by 1-hour totals after the DWD heavy-rain
+ * criteria (level 1 "markant" >= 15 mm, level 2 "Unwetter" >= 25 mm, level 3 "extrem"
+ * >= 40 mm), horizon 3600 s, radius 0 m at issue growing 100 m per minute of lead (1 km per
+ * 10 min), probability threshold 0.3, target sampling radius 250 m. New object: release with
+ * sq25_warn_options_destroy. @return SQ25_OK or SQ25_ERR_NOMEM. Since 1.0. */
+SQ25_API int sq25_warn_options_create(sq25_ctx *ctx, sq25_warn_options **out);
+/* Destroy options. Accepts NULL. Since 1.0. */
+SQ25_API void sq25_warn_options_destroy(sq25_warn_options *opt);
+/* Replace the levels: count (1..SQ25_WARN_MAX_LEVELS) thresholds in mm over the horizon,
+ * strictly increasing; level k (1-based) is thresholds_mm[k-1]. names: count strings
+ * (copied, up to 31 bytes each) or NULL for "level 1", "level 2" ... @return SQ25_OK or
+ * SQ25_ERR_INVALID_ARG / SQ25_ERR_RANGE. Since 1.0. */
+SQ25_API int sq25_warn_options_set_levels(sq25_warn_options *opt, int count,
+                                          const double *thresholds_mm,
+                                          const char *const *names);
+/* Neighbourhood radius in metres at lead L minutes: radius_at_issue_m + growth_m_per_min * L
+ * (both >= 0). @return SQ25_OK or SQ25_ERR_RANGE. Since 1.0. */
+SQ25_API int sq25_warn_options_set_radius(sq25_warn_options *opt, double radius_at_issue_m,
+                                          double growth_m_per_min);
+/* Probability (0 < p <= 1) at or above which a level is issued for a cell, and the default
+ * for targets without their own. @return SQ25_OK or SQ25_ERR_RANGE. Since 1.0. */
+SQ25_API int sq25_warn_options_set_probability_threshold(sq25_warn_options *opt,
+                                                         double probability);
+/* Accumulation horizon in seconds (> 0, a multiple of the lead step when computing; the
+ * level thresholds apply to the accumulation over it). @return SQ25_OK or SQ25_ERR_RANGE.
+ * Since 1.0. */
+SQ25_API int sq25_warn_options_set_horizon(sq25_warn_options *opt, int horizon_s);
+/* Radius in metres around a target point (and along a target line) within which grid cells
+ * are sampled; the maximum counts (>= 0; 0 = the cell under the point). @return SQ25_OK or
+ * SQ25_ERR_RANGE. Since 1.0. */
+SQ25_API int sq25_warn_options_set_target_radius(sq25_warn_options *opt, double radius_m);
+
+/* Compute the warning from frame_count forecast fields (borrowed for the call) at leads of
+ * lead_step_s seconds after issue_time (UTC s). opt may be NULL for the defaults (copied).
+ * New object: release with sq25_warning_destroy. @return SQ25_OK; SQ25_ERR_INVALID_ARG;
+ * SQ25_ERR_GRID_MISMATCH if the fields differ in grid; SQ25_ERR_TIME_MISMATCH if a valid time
+ * is not issue + lead or the horizon is not a multiple of the step; SQ25_ERR_TOO_FEW if the
+ * frames do not reach the horizon; SQ25_ERR_UNSUPPORTED for a geographic grid; SQ25_ERR_PROJ;
+ * SQ25_ERR_NOMEM. Since 1.0. */
+SQ25_API int sq25_warn_compute(sq25_ctx *ctx, const sq25_warn_options *opt,
+                               const sq25_field *const *frames, int frame_count,
+                               int lead_step_s, int64_t issue_time, sq25_warning **out);
+/* Destroy a warning. Accepts NULL. Since 1.0. */
+SQ25_API void sq25_warning_destroy(sq25_warning *w);
+/* Issue time (UTC s), horizon (s), lead step (s), number of levels. Since 1.0. */
+SQ25_API int64_t sq25_warning_issue_time(const sq25_warning *w);
+SQ25_API int sq25_warning_horizon_s(const sq25_warning *w);
+SQ25_API int sq25_warning_lead_step_s(const sq25_warning *w);
+SQ25_API int sq25_warning_level_count(const sq25_warning *w);
+/* Threshold (mm over the horizon) of level 1..count, NaN for others. Since 1.0. */
+SQ25_API double sq25_warning_level_threshold_mm(const sq25_warning *w, int level);
+/* Name of level 1..count ("" for others). Borrowed: valid as long as w. Since 1.0. */
+SQ25_API const char *sq25_warning_level_name(const sq25_warning *w, int level);
+/* Record the name of an input file (copied) for the outputs' "inputs" list.
+ * @return SQ25_OK, SQ25_ERR_INVALID_ARG or SQ25_ERR_NOMEM. Since 1.0. */
+SQ25_API int sq25_warning_add_input(sq25_warning *w, const char *name);
+
+/* Grids of the warning, each a new field on the forecast grid (valid time = issue + horizon,
+ * except as noted). New object: release with sq25_field_destroy. @return SQ25_OK,
+ * SQ25_ERR_RANGE for a bad level or window, SQ25_ERR_NOMEM. Since 1.0. */
+/* Accumulation in mm from the issue time over the next `minutes` (a multiple of the lead
+ * step, up to the horizon; e.g. 15, 30, 60). Valid time = issue + minutes. */
+SQ25_API int sq25_warning_accumulation(const sq25_warning *w, int minutes, sq25_field **out);
+/* Peak rate in mm/h over the leads up to the horizon (the peak 5-minute intensity when the
+ * step is 5 min; with 15-min steps, the peak 15-min mean rate). */
+SQ25_API int sq25_warning_peak_rate(const sq25_warning *w, sq25_field **out);
+/* Lead in minutes at which the accumulation first reaches level's threshold; NaN if never
+ * within the horizon or no data. */
+SQ25_API int sq25_warning_onset(const sq25_warning *w, int level, sq25_field **out);
+/* Probability (0..1) that level's threshold is crossed within the horizon (see above). */
+SQ25_API int sq25_warning_probability(const sq25_warning *w, int level, sq25_field **out);
+/* The highest issued level per cell (0 = none, NaN = no data), as float values. */
+SQ25_API int sq25_warning_levels(const sq25_warning *w, sq25_field **out);
 
 /* ==== verify: skill scores ================================================================= */
 /* Categorical scores and MAE use the cells where both forecast and observation are valid
