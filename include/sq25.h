@@ -318,6 +318,119 @@ SQ25_API int sq25_write_odim(sq25_ctx *ctx, const char *path, const sq25_field *
 
 
 /* ==== grid: street grids and resampling ==================================================== */
+/* A street grid is an sq25_field in a metric CRS (units metres), north-up, square cells. The
+ * functions below make an empty one (all NaN) with the right PROJ definition and geotransform;
+ * sq25_resample fills it from any other field. */
+
+/* Smallest accepted street-grid cell size, metres. */
+#define SQ25_GRID_MIN_CELL_M 10.0
+
+/* Make an empty grid covering the projected box [xmin,xmax] x [ymin,ymax] (metres in the CRS
+ * of projdef, a PROJ definition or "EPSG:n" whose unit must be metres) with square cells of
+ * cell_m metres (>= SQ25_GRID_MIN_CELL_M). The box is widened up to whole cells from
+ * (xmin, ymax). valid_time in UTC seconds. New object: release with sq25_field_destroy.
+ * @return SQ25_OK; SQ25_ERR_INVALID_ARG (empty box, NULL); SQ25_ERR_RANGE (cell size);
+ * SQ25_ERR_PROJ (projdef unknown or not metric); SQ25_ERR_SIZE_ABSURD. Since 1.0. */
+SQ25_API int sq25_grid_create(sq25_ctx *ctx, const char *projdef, double xmin_m, double ymin_m,
+                              double xmax_m, double ymax_m, double cell_m, int64_t valid_time,
+                              sq25_field **out);
+/* Make an empty grid that covers a lon/lat box (degrees, WGS84) in the metric CRS projdef, or
+ * in the UTM zone (WGS84, EPSG:326xx / 327xx) of the box centre when projdef is NULL or "".
+ * The four box corners and edge midpoints are transformed with PROJ and the grid covers their
+ * projected bounding box. Otherwise as sq25_grid_create. Since 1.0. */
+SQ25_API int sq25_grid_create_lonlat(sq25_ctx *ctx, const char *projdef, double lon_min,
+                                     double lat_min, double lon_max, double lat_max,
+                                     double cell_m, int64_t valid_time, sq25_field **out);
+/* Make a grid from a text spec:
+ *   "lonlat:LONMIN,LATMIN,LONMAX,LATMAX:CELL_M"  a lon/lat box in its UTM zone;
+ *   "lonlat:LONMIN,LATMIN,LONMAX,LATMAX:CELL_M:CRS"  the same in the metric CRS given;
+ *   "EPSG:n:XMIN,YMIN,XMAX,YMAX:CELL_M"  a projected box (metres) in EPSG:n;
+ *   "proj:<proj-string>:XMIN,YMIN,XMAX,YMAX:CELL_M"  the same for a proj-string (no ':').
+ * Example: "lonlat:4.73,52.28,5.07,52.43:100". New object: release with sq25_field_destroy.
+ * @return SQ25_OK; SQ25_ERR_PARSE with the offending part in sq25_errmsg; or as above.
+ * Since 1.0. */
+SQ25_API int sq25_grid_parse(sq25_ctx *ctx, const char *spec, int64_t valid_time,
+                             sq25_field **out);
+
+/* Resampling methods. */
+enum {
+    SQ25_RESAMPLE_NEAREST = 0,  /* value of the source cell containing the target centre */
+    SQ25_RESAMPLE_BILINEAR = 1, /* bilinear between the 4 source cell centres around it */
+    SQ25_RESAMPLE_AREA = 2      /* area-conservative: mean of the source cells overlapping the
+                                   target cell; when a source cell is larger than the target
+                                   cell this is the value of the covering source cell */
+};
+/* Resample src onto the grid of dst (any CRS each; target cell centres, or for AREA a
+ * sub-sampling of each target cell, are transformed to the source CRS with PROJ). The rate
+ * values of dst are overwritten; NaN (nodata) in any contributing source cell propagates to
+ * NaN (for AREA: a target cell is NaN when more than half of its samples fall on NaN, else the
+ * mean of its valid samples), and targets outside src become NaN. dst takes src's valid time,
+ * accumulation and metadata are left as they are. Caller-owned dst. @return SQ25_OK;
+ * SQ25_ERR_INVALID_ARG; SQ25_ERR_PROJ; SQ25_ERR_NOMEM. Since 1.0. */
+SQ25_API int sq25_resample(const sq25_field *src, sq25_field *dst, int method);
+
+/* ==== sensors: rain gauge time series ===================================================== */
+/* An in-memory store of many stations x many regular time steps. Values are rain amounts per
+ * step in mm (e.g. mm per 5 min for a 300 s step), float, NaN = missing. Times are the END of
+ * each interval (UTC seconds): step k covers (t_k - step_s, t_k]. */
+typedef struct sq25_series sq25_series;
+
+/* Make a store of n_stations x n_steps, all NaN, first end time t0, step step_s seconds (> 0).
+ * Station ids are "" and coordinates NaN until set. New object: release with
+ * sq25_series_destroy. @return SQ25_OK; SQ25_ERR_INVALID_ARG; SQ25_ERR_SIZE_ABSURD;
+ * SQ25_ERR_NOMEM. Since 1.0. */
+SQ25_API int sq25_series_create(sq25_ctx *ctx, int n_stations, int64_t n_steps,
+                                int64_t first_end_time, int step_s, sq25_series **out);
+/* Destroy a store. Accepts NULL. Since 1.0. */
+SQ25_API void sq25_series_destroy(sq25_series *s);
+/* Read an OpenSense-layout netCDF-4 file: a 2-D rain variable (station, time) or (time,
+ * station), found by name "rainfall"/"rain"/"precipitation" or by units "mm" / "mm h-1" and
+ * its dimensions; "latitude"/"lat" and "longitude"/"lon" per station; "time" in seconds since
+ * 1970 (end of interval, regular step); "id" strings if present. scale_factor, add_offset and
+ * _FillValue are applied. New object: release with sq25_series_destroy. @return SQ25_OK; the
+ * file errors of sq25_read_field; SQ25_ERR_MISSING_DATASET; SQ25_ERR_BAD_DIMENSIONS;
+ * SQ25_ERR_TIME_GAP (irregular time axis); SQ25_ERR_NOMEM. Since 1.0. */
+SQ25_API int sq25_series_read_netcdf(sq25_ctx *ctx, const char *path, sq25_series **out);
+/* Read a CSV file with the header "station_id,lon,lat,time_utc,mm" (mm in the interval that
+ * ends at time_utc; times as sq25_time_parse accepts). step_s is the step of the store (> 0);
+ * times are rounded to the nearest multiple of step_s. Bad rows (wrong field count, bad
+ * number, bad time, station with changing coordinates, negative mm) are skipped and counted,
+ * never fatal: see sq25_series_bad_rows. New object: release with sq25_series_destroy.
+ * @return SQ25_OK (also with bad rows); SQ25_ERR_FILE_NOT_FOUND; SQ25_ERR_PARSE (bad header);
+ * SQ25_ERR_NO_DATA (no good row); SQ25_ERR_NOMEM. Since 1.0. */
+SQ25_API int sq25_series_read_csv(sq25_ctx *ctx, const char *path, int step_s,
+                                  sq25_series **out);
+/* Number of rows the CSV reader skipped. Since 1.0. */
+SQ25_API int64_t sq25_series_bad_rows(const sq25_series *s);
+/* Message i (0-based; the first 20 bad rows are kept) as "line N: reason", or NULL past the
+ * end. Borrowed. Since 1.0. */
+SQ25_API const char *sq25_series_bad_row_message(const sq25_series *s, int i);
+
+SQ25_API int sq25_series_station_count(const sq25_series *s); /* Since 1.0. */
+SQ25_API int64_t sq25_series_step_count(const sq25_series *s); /* Since 1.0. */
+SQ25_API int sq25_series_step_s(const sq25_series *s);         /* seconds. Since 1.0. */
+/* End time (UTC seconds) of step k. Since 1.0. */
+SQ25_API int64_t sq25_series_time(const sq25_series *s, int64_t step);
+/* Step whose interval ends at t (exactly), or -1. Since 1.0. */
+SQ25_API int64_t sq25_series_step_at(const sq25_series *s, int64_t end_time);
+/* Station id. Borrowed. Since 1.0. */
+SQ25_API const char *sq25_series_station_id(const sq25_series *s, int station);
+/* Station position in lon/lat degrees (WGS84); NaN when unknown. Since 1.0. */
+SQ25_API void sq25_series_station_lonlat(const sq25_series *s, int station, double *lon,
+                                         double *lat);
+/* Set a station's id (copied) and position. @return SQ25_OK; SQ25_ERR_INVALID_ARG;
+ * SQ25_ERR_NOMEM. Since 1.0. */
+SQ25_API int sq25_series_set_station(sq25_series *s, int station, const char *id, double lon,
+                                     double lat);
+/* The values: station-major, value(station, step) at [station*n_steps + step], mm per step,
+ * NaN missing. Borrowed; writable. Since 1.0. */
+SQ25_API float *sq25_series_data(sq25_series *s);
+SQ25_API const float *sq25_series_data_const(const sq25_series *s);
+/* Copy the steps whose end time lies in [from, to] into a new store (all stations).
+ * New object: release with sq25_series_destroy. @return SQ25_OK; SQ25_ERR_NO_DATA when no
+ * step falls in the window; SQ25_ERR_NOMEM. Since 1.0. */
+SQ25_API int sq25_series_window(const sq25_series *s, int64_t from, int64_t to,
+                                sq25_series **out);
 
 /* ==== qc: sensor and radar quality control ================================================= */
 
