@@ -293,7 +293,25 @@ SQ25_API int sq25_file_frame_count(sq25_ctx *ctx, const char *path, int *count);
  * window; DBZH by Marshall-Palmer Z = 200 R^1.6; KNMI by the calibration formula the file
  * states; CF by scale_factor/add_offset/_FillValue and its units. Undetect/0 becomes 0,
  * nodata becomes NaN. New object: release with sq25_field_destroy. @return SQ25_OK or a file,
- * format, metadata or size error with the detail in sq25_errmsg(ctx). Since 1.0. */
+ * format, metadata or size error with the detail in sq25_errmsg(ctx). Since 1.0.
+ *
+ * What each reader relies on (all taken from the file, none from its name):
+ *   ODIM_H5  /what object COMP or IMAGE; the first RATE, else ACRR, else DBZH/DBZ/TH found in
+ *            dataset1..N/data1..M; quantity, gain, offset, nodata, undetect and the dataset
+ *            times are looked up in datasetN/dataM/what, datasetN/what, /what in that order
+ *            (no gain: physical values, NaN = nodata); projdef, xsize/ysize, xscale/yscale and
+ *            the upper-left outer corner in datasetN/where or /where (UL_x/UL_y in projected
+ *            metres when present, else UL_lon/UL_lat projected with projdef). Valid time is
+ *            the nominal /what date+time.
+ *   KNMI     linear calibration_formulas ("GEO=a*PV+b" in any order), missing/out-of-image
+ *            codes -> NaN; geo_dim_pixel "KM,KM" grids are converted to metres (+a, +b, +x_0,
+ *            +y_0 and the offsets times 1000); geo_product_corners are checked (0.01 degree).
+ *            Valid time is product_datetime_end; accumulation = end - start.
+ *   CF-1.x   the root variable with a grid_mapping (else the first 2-D/3-D one with rain
+ *            units), dimensions (time,) y, x; 1-D x/y coordinates in m, km or degrees, y may
+ *            increase (rows are flipped); the grid_mapping's crs_wkt/spatial_ref/proj4 text, or
+ *            a PROJ string built from grid_mapping_name and its CF parameters; amounts need an
+ *            interval (cell_methods "interval:", an accumulation attribute, or the time step). */
 SQ25_API int sq25_read_field_frame(sq25_ctx *ctx, const char *path, int index,
                                    sq25_field **out);
 /* Frame 0: sq25_read_field_frame(ctx, path, 0, out). Since 1.0. */
@@ -313,7 +331,10 @@ SQ25_API int sq25_odim_writer_add(sq25_odim_writer *w, const sq25_field *field,
 /* Finish the file and release the writer (accepts NULL). @return SQ25_OK or SQ25_ERR_WRITE;
  * on error the partial file is removed. Since 1.0. */
 SQ25_API int sq25_odim_writer_close(sq25_odim_writer *w);
-/* Write one field as a single-dataset ODIM_H5 file (RATE, mm/h). Since 1.0. */
+/* Write one field as a single-dataset ODIM_H5 file (RATE, mm/h; start time = valid time minus
+ * the field's accumulation). Data are float32, gzip, gain 1, offset 0, NaN written as nodata
+ * -9999000 (undetect -8888000 is declared but never used). The grid must be north-up (no
+ * rotation terms in the geotransform), else SQ25_ERR_UNSUPPORTED. Since 1.0. */
 SQ25_API int sq25_write_odim(sq25_ctx *ctx, const char *path, const sq25_field *field);
 
 

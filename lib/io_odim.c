@@ -103,8 +103,10 @@ static int accumulation_window_s(hid_t fid, int n, int m, double *window_s)
 {
     char sd[16], st[16], ed[16], et[16];
     int64_t t0, t1;
-    if (what_string(fid, n, m, "startdate", sd, sizeof sd) || what_string(fid, n, m, "starttime", st, sizeof st) ||
-        what_string(fid, n, m, "enddate", ed, sizeof ed) || what_string(fid, n, m, "endtime", et, sizeof et) ||
+    if (what_string(fid, n, m, "startdate", sd, sizeof sd) ||
+        what_string(fid, n, m, "starttime", st, sizeof st) ||
+        what_string(fid, n, m, "enddate", ed, sizeof ed) ||
+        what_string(fid, n, m, "endtime", et, sizeof et) ||
         sq25__parse_odim_datetime(sd, st, &t0) || sq25__parse_odim_datetime(ed, et, &t1) ||
         t1 <= t0)
         return -1;
@@ -122,7 +124,8 @@ static int build_decoding(sq25_ctx *ctx, const char *path, hid_t fid, const odim
     if (what_double(fid, n, m, "offset", &dec->offset) != 0) dec->offset = 0.0;
     dec->has_nodata = what_double(fid, n, m, "nodata", &dec->nodata) == 0;
     dec->has_undetect = what_double(fid, n, m, "undetect", &dec->undetect) == 0;
-    const char *coding = has_gain ? "gain*x+offset" : "physical values (no gain/offset), NaN = nodata";
+    const char *coding =
+        has_gain ? "gain*x+offset" : "physical values (no gain/offset), NaN = nodata";
     if (c->rank == 3) {
         dec->unit = SQ25__UNIT_RATE_MMH;
         snprintf(conversion, conv_cap, "RATE in mm/h as stored; %s", coding);
