@@ -540,6 +540,18 @@ SQ25_API int sq25_extrapolate_accumulation(sq25_ctx *ctx, const sq25_field *late
                                            const float *u, const float *v, int step_s,
                                            int n_steps, int substeps, float *accum_mm);
 
+/* Number of lead times in a forecast file written by `sq25 nowcast` (an ODIM_H5 file whose
+ * dataset1..datasetN hold RATE, one per lead, followed by other quantities). @return SQ25_OK;
+ * the file errors of sq25_file_detect; SQ25_ERR_BAD_QUANTITY if dataset1 is not RATE.
+ * Since 1.0. */
+SQ25_API int sq25_forecast_lead_count(sq25_ctx *ctx, const char *path, int *count);
+/* Read lead lead_index (0-based, dataset lead_index+1) of such a file as a field in mm/h,
+ * NaN = nodata, valid time = the dataset's end time. New object: release with
+ * sq25_field_destroy. @return SQ25_OK; SQ25_ERR_RANGE (no such lead); the reader errors.
+ * Since 1.0. */
+SQ25_API int sq25_forecast_read_lead(sq25_ctx *ctx, const char *path, int lead_index,
+                                     sq25_field **out);
+
 /* ==== warn: warning levels per street cell and target ====================================== */
 /* The warning model (docs/warnings.md). Input: a forecast as fields of rain rate (mm/h) at
  * leads step, 2*step, ... after the issue time, all on one grid; frame i holds the rate over

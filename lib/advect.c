@@ -12,68 +12,47 @@
 #include <math.h>
 #include <string.h>
 
-/* Departure points of every cell, in cell-index coordinates (centre of cell (r,c) = (c,r)). */
+/* Departure points of every cell, interleaved (x, y) in cell-index coordinates (centre of
+ * cell (r, c) = (c, r)), and the motion interleaved (u, v) so one cache line serves both. */
 typedef struct {
     int width, height;
-    float *x, *y;
+    float *xy, *uv;
 } trajectories;
 
-static int trajectories_init(sq25_ctx *ctx, trajectories *t, int width, int height)
+static int trajectories_init(sq25_ctx *ctx, trajectories *t, int width, int height,
+                             const float *u, const float *v)
 {
     size_t n = (size_t)width * (size_t)height;
     t->width = width;
     t->height = height;
-    t->x = sq25__malloc(ctx, n * sizeof(float));
-    t->y = sq25__malloc(ctx, n * sizeof(float));
-    if (!t->x || !t->y) return SQ25_ERR_NOMEM;
+    t->xy = sq25__malloc(ctx, 2 * n * sizeof(float));
+    t->uv = sq25__malloc(ctx, 2 * n * sizeof(float));
+    if (!t->xy || !t->uv) return SQ25_ERR_NOMEM;
     for (int r = 0; r < height; r++)
         for (int c = 0; c < width; c++) {
-            t->x[(size_t)r * width + c] = (float)c;
-            t->y[(size_t)r * width + c] = (float)r;
+            size_t i = (size_t)r * (size_t)width + (size_t)c;
+            t->xy[2 * i] = (float)c;
+            t->xy[2 * i + 1] = (float)r;
+            t->uv[2 * i] = u[i];
+            t->uv[2 * i + 1] = v[i];
         }
     return SQ25_OK;
 }
 
 static void trajectories_free(sq25_ctx *ctx, trajectories *t)
 {
-    sq25__free(ctx, t->x);
-    sq25__free(ctx, t->y);
+    sq25__free(ctx, t->xy);
+    sq25__free(ctx, t->uv);
 }
 
 static inline float clampf(float v, float lo, float hi) { return v < lo ? lo : v > hi ? hi : v; }
 
-/* One sub-step back in time of length h steps, motion sampled with clamping at the edges. */
-static void trajectories_step_back(trajectories *t, const float *u, const float *v, float h)
+/* Careful bilinear sample: only cells with a non-zero weight count, any NaN among them
+ * gives NaN. */
+static float sample_rate_careful(const float *p, int w, float fx, float fy)
 {
-    const int w = t->width, ht = t->height;
-    const float xmax = (float)(w - 1), ymax = (float)(ht - 1);
-    const size_t n = (size_t)w * (size_t)ht;
-    for (size_t i = 0; i < n; i++) {
-        float x = clampf(t->x[i], 0, xmax), y = clampf(t->y[i], 0, ymax);
-        int x0 = (int)x, y0 = (int)y;
-        if (x0 > w - 2) x0 = w - 2;
-        if (y0 > ht - 2) y0 = ht - 2;
-        float fx = x - (float)x0, fy = y - (float)y0;
-        size_t k = (size_t)y0 * (size_t)w + (size_t)x0;
-        float w00 = (1 - fx) * (1 - fy), w01 = fx * (1 - fy), w10 = (1 - fx) * fy, w11 = fx * fy;
-        float uu = w00 * u[k] + w01 * u[k + 1] + w10 * u[k + w] + w11 * u[k + w + 1];
-        float vv = w00 * v[k] + w01 * v[k + 1] + w10 * v[k + w] + w11 * v[k + w + 1];
-        t->x[i] -= uu * h;
-        t->y[i] -= vv * h;
-    }
-}
-
-/* Bilinear sample of a field with NaN cells; NaN outside the grid or next to NaN. */
-static inline float sample_rate(const float *rate, int w, int h, float x, float y)
-{
-    if (!(x >= 0 && y >= 0 && x <= (float)(w - 1) && y <= (float)(h - 1))) return NAN;
-    int x0 = (int)x, y0 = (int)y;
-    if (x0 > w - 2) x0 = w - 2;
-    if (y0 > h - 2) y0 = h - 2;
-    float fx = x - (float)x0, fy = y - (float)y0;
-    const float *p = rate + (size_t)y0 * (size_t)w + (size_t)x0;
-    float wts[4] = {(1 - fx) * (1 - fy), fx * (1 - fy), (1 - fx) * fy, fx * fy};
-    float vals[4] = {p[0], p[1], p[w], p[w + 1]};
+    const float wts[4] = {(1 - fx) * (1 - fy), fx * (1 - fy), (1 - fx) * fy, fx * fy};
+    const float vals[4] = {p[0], p[1], p[w], p[w + 1]};
     float sum = 0;
     for (int k = 0; k < 4; k++) {
         if (wts[k] <= 0) continue;
@@ -83,10 +62,54 @@ static inline float sample_rate(const float *rate, int w, int h, float x, float 
     return sum;
 }
 
+/* Bilinear sample of the latest field at (x, y); NaN outside the grid or next to NaN. The
+ * plain formula propagates NaN by itself; only then is the careful path needed, to forgive
+ * a NaN neighbour with zero weight (exact shifts). */
+static inline float sample_rate(const float *rate, int w, int h, float x, float y)
+{
+    if (!(x >= 0 && y >= 0 && x <= (float)(w - 1) && y <= (float)(h - 1))) return NAN;
+    int x0 = (int)x, y0 = (int)y;
+    x0 = x0 > w - 2 ? w - 2 : x0;
+    y0 = y0 > h - 2 ? h - 2 : y0;
+    const float fx = x - (float)x0, fy = y - (float)y0;
+    const float *p = rate + (size_t)y0 * (size_t)w + (size_t)x0;
+    /* weights form: exact when a weight is 0 or 1 (whole-cell shifts move values exactly) */
+    float top = (1 - fx) * p[0] + fx * p[1], bottom = (1 - fx) * p[w] + fx * p[w + 1];
+    float value = (1 - fy) * top + fy * bottom;
+    return isnan(value) ? sample_rate_careful(p, w, fx, fy) : value;
+}
+
+/* One sub-step back in time of length h steps (motion bilinear, clamped at the edges); when
+ * out is not NULL, also sample the latest field at the new departure points. */
+static void step_back_and_sample(trajectories *t, float h, const float *rate, float *out)
+{
+    const int w = t->width, ht = t->height;
+    const float xmax = (float)(w - 1), ymax = (float)(ht - 1);
+    const size_t n = (size_t)w * (size_t)ht;
+    float *restrict xy = t->xy;
+    const float *restrict uv = t->uv;
+    for (size_t i = 0; i < n; i++) {
+        float x = clampf(xy[2 * i], 0, xmax), y = clampf(xy[2 * i + 1], 0, ymax);
+        int x0 = (int)x, y0 = (int)y;
+        x0 = x0 > w - 2 ? w - 2 : x0;
+        y0 = y0 > ht - 2 ? ht - 2 : y0;
+        const float fx = x - (float)x0, fy = y - (float)y0;
+        const float *m0 = uv + 2 * ((size_t)y0 * (size_t)w + (size_t)x0), *m1 = m0 + 2 * w;
+        float ua = m0[0] + fx * (m0[2] - m0[0]), ub = m1[0] + fx * (m1[2] - m1[0]);
+        float va = m0[1] + fx * (m0[3] - m0[1]), vb = m1[1] + fx * (m1[3] - m1[1]);
+        float nx = xy[2 * i] - (ua + fy * (ub - ua)) * h;
+        float ny = xy[2 * i + 1] - (va + fy * (vb - va)) * h;
+        xy[2 * i] = nx;
+        xy[2 * i + 1] = ny;
+        if (out) out[i] = sample_rate(rate, w, ht, nx, ny);
+    }
+}
+
 static void sample_all(const trajectories *t, const float *rate, float *out)
 {
     const size_t n = (size_t)t->width * (size_t)t->height;
-    for (size_t i = 0; i < n; i++) out[i] = sample_rate(rate, t->width, t->height, t->x[i], t->y[i]);
+    for (size_t i = 0; i < n; i++)
+        out[i] = sample_rate(rate, t->width, t->height, t->xy[2 * i], t->xy[2 * i + 1]);
 }
 
 static int check_advect_args(sq25_ctx *ctx, const sq25_field *latest, const float *u,
@@ -111,12 +134,13 @@ int sq25_extrapolate(sq25_ctx *ctx, const sq25_field *latest, const float *u, co
     if (rc) return rc;
     for (int k = 0; k < n_leads; k++) forecasts[k] = NULL;
     trajectories t = {0};
-    rc = trajectories_init(ctx, &t, latest->width, latest->height);
+    rc = trajectories_init(ctx, &t, latest->width, latest->height, u, v);
     for (int k = 0; rc == SQ25_OK && k < n_leads; k++) {
-        for (int s = 0; s < substeps; s++) trajectories_step_back(&t, u, v, 1.0f / (float)substeps);
         rc = sq25_field_clone(latest, &forecasts[k]);
         if (rc) break;
-        sample_all(&t, latest->data, forecasts[k]->data);
+        for (int s = 1; s <= substeps; s++)
+            step_back_and_sample(&t, 1.0f / (float)substeps, latest->data,
+                                 s == substeps ? forecasts[k]->data : NULL);
         forecasts[k]->valid_time = latest->valid_time + (int64_t)(k + 1) * step_s;
     }
     trajectories_free(ctx, &t);
@@ -143,7 +167,7 @@ int sq25_extrapolate_accumulation(sq25_ctx *ctx, const sq25_field *latest, const
     const size_t n = (size_t)latest->width * (size_t)latest->height;
     trajectories t = {0};
     float *rate = sq25__malloc(ctx, n * sizeof(float));
-    rc = rate ? trajectories_init(ctx, &t, latest->width, latest->height) : SQ25_ERR_NOMEM;
+    rc = rate ? trajectories_init(ctx, &t, latest->width, latest->height, u, v) : SQ25_ERR_NOMEM;
     if (rc == SQ25_OK) {
         /* Trapezoidal rule in time over every sub-step: rates in mm/h times hours. */
         const int total = n_steps * substeps;
@@ -151,8 +175,7 @@ int sq25_extrapolate_accumulation(sq25_ctx *ctx, const sq25_field *latest, const
         sample_all(&t, latest->data, rate);
         for (size_t i = 0; i < n; i++) accum_mm[i] = (float)(0.5 * dt_h * rate[i]);
         for (int s = 1; s <= total; s++) {
-            trajectories_step_back(&t, u, v, 1.0f / (float)substeps);
-            sample_all(&t, latest->data, rate);
+            step_back_and_sample(&t, 1.0f / (float)substeps, latest->data, rate);
             const double weight = s == total ? 0.5 * dt_h : dt_h;
             for (size_t i = 0; i < n; i++) accum_mm[i] += (float)(weight * rate[i]);
         }
