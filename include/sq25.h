@@ -649,6 +649,119 @@ SQ25_API int sq25_warning_probability(const sq25_warning *w, int level, sq25_fie
 /* The highest issued level per cell (0 = none, NaN = no data), as float values. */
 SQ25_API int sq25_warning_levels(const sq25_warning *w, sq25_field **out);
 
+/* Targets: named points and lines to warn, e.g. an underpass, a basement, a road. */
+/* An empty list. New object: release with sq25_targets_destroy. Since 1.0. */
+SQ25_API int sq25_targets_create(sq25_ctx *ctx, sq25_targets **out);
+/* Read targets from a CSV file (header "id,lon,lat,name"; optional 5th column
+ * prob_threshold) or a GeoJSON FeatureCollection (detected by a leading '{') of Point and
+ * LineString features with properties id, name and optional prob_threshold; lon/lat in
+ * degrees WGS84. Bad rows or features are skipped and recorded as problems ("path:line:
+ * reason"), also logged as warnings; good rows are kept. New object: release with
+ * sq25_targets_destroy. @return SQ25_OK when at least one target was read;
+ * SQ25_ERR_FILE_NOT_FOUND, SQ25_ERR_READ, SQ25_ERR_FILE_EMPTY; SQ25_ERR_PARSE when the file
+ * cannot be parsed or holds no good target (detail: the first problem). Since 1.0. */
+SQ25_API int sq25_targets_read(sq25_ctx *ctx, const char *path, sq25_targets **out);
+/* Add a point (lon, lat degrees) or a line of vertex_count points (lonlat = lon0, lat0, lon1,
+ * lat1 ...; caller-owned, copied). id and name are copied (name may be NULL).
+ * prob_threshold: in (0, 1], or NaN for the warning's default. @return SQ25_OK,
+ * SQ25_ERR_INVALID_ARG, SQ25_ERR_RANGE, SQ25_ERR_NOMEM. Since 1.0. */
+SQ25_API int sq25_targets_add_point(sq25_targets *t, const char *id, const char *name,
+                                    double lon, double lat, double prob_threshold);
+SQ25_API int sq25_targets_add_line(sq25_targets *t, const char *id, const char *name,
+                                   size_t vertex_count, const double *lonlat,
+                                   double prob_threshold);
+/* Destroy targets. Accepts NULL. Since 1.0. */
+SQ25_API void sq25_targets_destroy(sq25_targets *t);
+/* Number of targets. Since 1.0. */
+SQ25_API size_t sq25_targets_count(const sq25_targets *t);
+/* Id and name of target i ("" out of range). Borrowed: valid as long as t. Since 1.0. */
+SQ25_API const char *sq25_targets_id(const sq25_targets *t, size_t i);
+SQ25_API const char *sq25_targets_name(const sq25_targets *t, size_t i);
+/* Vertices of target i (1 for a point). Since 1.0. */
+SQ25_API size_t sq25_targets_vertex_count(const sq25_targets *t, size_t i);
+/* Vertex k of target i in degrees. @return SQ25_OK or SQ25_ERR_RANGE. Since 1.0. */
+SQ25_API int sq25_targets_vertex(const sq25_targets *t, size_t i, size_t k, double *lon,
+                                 double *lat);
+/* Rejected rows or features while reading: count, and each as "path:line: reason".
+ * Borrowed: valid as long as t. Since 1.0. */
+SQ25_API size_t sq25_targets_problem_count(const sq25_targets *t);
+SQ25_API const char *sq25_targets_problem(const sq25_targets *t, size_t i);
+
+/* Sample the warning at each target (copied into w; a later call replaces them): the
+ * maximum over the grid cells within the target radius around the point or along the line.
+ * Targets outside the grid get no data (level 0, NaN amounts). @return SQ25_OK,
+ * SQ25_ERR_PROJ, SQ25_ERR_NOMEM. Since 1.0. */
+SQ25_API int sq25_warning_evaluate_targets(sq25_warning *w, const sq25_targets *t);
+/* Result for evaluated target i: issued level (0 = none; with the target's own probability
+ * threshold if it has one), probability (0..1) of that level (of level 1 when none), expected
+ * amount (mm over the horizon), peak rate (mm/h) and lead to onset (min: first lead at which
+ * the probability of the issued level reached the threshold; NaN when none). Any output may
+ * be NULL. @return SQ25_OK, or SQ25_ERR_RANGE if i is not an evaluated target. Since 1.0. */
+SQ25_API int sq25_warning_target_result(const sq25_warning *w, size_t i, int *level,
+                                        double *probability, double *amount_mm,
+                                        double *peak_mmh, double *onset_min);
+/* Probability (0..1) of level (1..count) at evaluated target i. @return SQ25_OK or
+ * SQ25_ERR_RANGE. Since 1.0. */
+SQ25_API int sq25_warning_target_probability(const sq25_warning *w, size_t i, int level,
+                                             double *probability);
+
+/* Writers. Each takes a path (created or truncated) and gives SQ25_ERR_WRITE naming the path
+ * when it cannot be written. All outputs carry the issue time, the valid period
+ * (issue .. issue + horizon), the levels, and the inputs recorded with sq25_warning_add_input.
+ * Coordinates are RFC 7946 lon,lat in WGS84 degrees (through PROJ). Since 1.0. */
+/* GeoJSON FeatureCollection with one Feature per issued level: a MultiPolygon of the cells
+ * whose highest issued level it is (one rectangle per run of cells in a row), with level,
+ * name, threshold_mm, cells, max_probability, max_amount_mm, min_onset_min. */
+SQ25_API int sq25_warning_write_areas_geojson(sq25_warning *w, const char *path);
+/* GeoJSON FeatureCollection of the evaluated targets with their results (SQ25_ERR_INVALID_ARG
+ * if none were evaluated). */
+SQ25_API int sq25_warning_write_targets_geojson(sq25_warning *w, const char *path);
+/* CSV, one row per evaluated target: id,name,lon,lat,level,level_name,probability,
+ * prob_threshold,amount_mm,peak_mmh,onset_min,issue_time,valid_from,valid_to,p_level1.. */
+SQ25_API int sq25_warning_write_targets_csv(sq25_warning *w, const char *path);
+/* JSON summary: times, levels, options, inputs, cells per level, and the targets' results
+ * when evaluated. */
+SQ25_API int sq25_warning_write_summary_json(sq25_warning *w, const char *path);
+
+/* ==== render: PNG maps ====================================================================== */
+/* Maps drawn with a built-in 5x7 bitmap font: a title band (title and time stamp), the map
+ * (north up, one or more pixels per cell), a legend on the right, and target markers. */
+typedef struct sq25_render_options sq25_render_options;
+
+/* The rain palette: SQ25_RENDER_PALETTE_STEPS classes with lower bounds 0.1, 0.5, 1, 2, 5,
+ * 10, 20, 30, 50, 100 mm/h; light to dark (relative luminance falls strictly as the rate
+ * rises, so it reads in grey). Below 0.1 mm/h: white; no data: light grey with hatching. */
+#define SQ25_RENDER_PALETTE_STEPS 10
+/* Lower bound (mm/h) and sRGB colour of class i (0-based). @return SQ25_OK or SQ25_ERR_RANGE.
+ * Since 1.0. */
+SQ25_API int sq25_render_palette(int i, double *lower_mmh, unsigned char rgb[3]);
+
+/* Options with defaults: no title, time stamp = the field's valid time, scale chosen so the
+ * map is at least 600 pixels on its longer side. New object: release with
+ * sq25_render_options_destroy. Since 1.0. */
+SQ25_API int sq25_render_options_create(sq25_ctx *ctx, sq25_render_options **out);
+SQ25_API void sq25_render_options_destroy(sq25_render_options *opt);
+/* Title (copied; characters outside the font show as boxes). Since 1.0. */
+SQ25_API int sq25_render_options_set_title(sq25_render_options *opt, const char *title);
+/* Time stamp shown in the title band (UTC s). Since 1.0. */
+SQ25_API int sq25_render_options_set_time(sq25_render_options *opt, int64_t utc_seconds);
+/* Image pixels per grid cell (1..16), 0 = automatic. @return SQ25_OK or SQ25_ERR_RANGE.
+ * Since 1.0. */
+SQ25_API int sq25_render_options_set_scale(sq25_render_options *opt, int pixels_per_cell);
+
+/* Render a rain-rate field (mm/h) as a PNG map at path. targets (may be NULL) are drawn as
+ * markers (points) and black lines. opt may be NULL. @return SQ25_OK, SQ25_ERR_WRITE (with
+ * the path), SQ25_ERR_PROJ, SQ25_ERR_NOMEM. Since 1.0. */
+SQ25_API int sq25_render_field_png(sq25_field *field, const sq25_targets *targets,
+                                   const sq25_render_options *opt, const char *path);
+/* Render a warning map: cells coloured by their highest issued level (level 1 orange, 2 red,
+ * 3 and above dark red), shaded by that level's probability (paler = less likely), cells with
+ * a level-1 probability above 0 but below the threshold in pale grey-orange, no data
+ * hatched; the evaluated targets (if any) as markers. Time stamp = issue time unless set.
+ * @return as sq25_render_field_png. Since 1.0. */
+SQ25_API int sq25_render_warning_png(sq25_warning *w, const sq25_render_options *opt,
+                                     const char *path);
+
 /* ==== verify: skill scores ================================================================= */
 /* Categorical scores and MAE use the cells where both forecast and observation are valid
  * (not NaN). Arrays are caller-owned, n floats in mm/h, borrowed for the call. */

@@ -153,6 +153,14 @@ static int pixel_size_m(sq25_ctx *ctx, const sq25_field *f, double *px_m, double
 {
     PJ *crs = sq25__proj_crs(ctx, f->projdef);
     if (!crs) return sq25_errcode(ctx);
+    if (proj_get_type(crs) == PJ_TYPE_BOUND_CRS) { /* e.g. a proj-string with +towgs84 */
+        PJ *source = proj_get_source_crs(ctx->pj_ctx, crs);
+        proj_destroy(crs);
+        crs = source;
+        if (!crs)
+            return sq25__fail(ctx, SQ25_ERR_PROJ, "cannot find the CRS inside \"%.120s\"",
+                              f->projdef);
+    }
     PJ_TYPE type = proj_get_type(crs);
     PJ *cs = proj_crs_get_coordinate_system(ctx->pj_ctx, crs);
     double to_metre = NAN;
@@ -389,7 +397,7 @@ void sq25_warning_destroy(sq25_warning *w)
     sq25__free(ctx, w->level);
     for (size_t i = 0; i < w->input_count; i++) sq25__free(ctx, w->inputs[i]);
     sq25__free(ctx, w->inputs);
-    (void)w->targets;
+    sq25_targets_destroy(w->targets);
     sq25__free(ctx, w->results);
     sq25__free(ctx, w);
 }

@@ -107,4 +107,14 @@ void sq25__json_write_number(FILE *out, double v);
 /* Rows of a glyph (bit 4 = leftmost column); unknown characters give a box. */
 const unsigned char *sq25__glyph(char c);
 
+/* Render layout: where the map lies in the image (pixels), for a grid and a scale option. */
+typedef struct {
+    int scale;          /* image pixels per grid cell */
+    int map_x, map_y;   /* upper-left pixel of the map */
+    int map_w, map_h;
+    int legend_x;
+    int width, height;  /* the whole image */
+} sq25__render_layout;
+sq25__render_layout sq25__render_layout_for(int grid_w, int grid_h, int scale_option);
+
 #endif

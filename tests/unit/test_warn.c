@@ -388,6 +388,57 @@ static void test_input_errors(void **state)
     sq25_ctx_destroy(ctx);
 }
 
+/* The bundled RMI composite of 2021-07-04 17:00 UTC (Lambert conformal conic with +towgs84, a
+ * PROJ BoundCRS; 1 km cells) held for an hour: the 60-minute total of each cell equals its rate
+ * in mm/h read independently from the file (persistence: R mm/h for 1 h = R mm), cells without
+ * data stay NaN, and the summary reports 1000 m pixels. */
+static void test_real_frame_persistence(void **state)
+{
+    (void)state;
+    sq25_ctx *ctx = sq25_ctx_create();
+    sq25_field *obs = NULL;
+    const char *path = test_data_path("radar/rmi_20210704/20210704170000.rad.best.comp.rate.qpe.hdf");
+    assert_int_equal(sq25_read_field(ctx, path, &obs), SQ25_OK);
+    int64_t issue = sq25_field_valid_time(obs);
+    sq25_field *frames[12];
+    for (int j = 0; j < 12; j++) {
+        assert_int_equal(sq25_field_clone(obs, &frames[j]), SQ25_OK);
+        sq25_field_set_valid_time(frames[j], issue + (int64_t)(j + 1) * 300);
+    }
+    sq25_warning *w = NULL;
+    int rc = sq25_warn_compute(ctx, NULL, (const sq25_field *const *)frames, 12, 300, issue, &w);
+    if (rc) fprintf(stderr, "%s\n", sq25_errmsg(ctx));
+    assert_int_equal(rc, SQ25_OK);
+    sq25_field *acc = NULL;
+    assert_int_equal(sq25_warning_accumulation(w, 60, &acc), SQ25_OK);
+    const float *rate = sq25_field_data_const(obs);
+    const float *mm = sq25_field_data_const(acc);
+    size_t n = (size_t)sq25_field_width(obs) * sq25_field_height(obs), wet = 0, nodata = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (isnan(rate[i])) {
+            assert_true(isnan(mm[i]));
+            nodata++;
+            continue;
+        }
+        assert_float_equal(mm[i], rate[i], 1e-4 * (1 + rate[i]));
+        wet += rate[i] > 0.1f;
+    }
+    assert_true(wet > 1000 && nodata > 1000);
+    char out[512];
+    snprintf(out, sizeof out, "%s/summary.json", test_tmpdir());
+    assert_int_equal(sq25_warning_write_summary_json(w, out), SQ25_OK);
+    FILE *fp = fopen(out, "r");
+    char text[4096] = "";
+    assert_true(fread(text, 1, sizeof text - 1, fp) > 0);
+    fclose(fp);
+    assert_non_null(strstr(text, "\"pixel_x_m\":1000,\"pixel_y_m\":1000"));
+    sq25_field_destroy(acc);
+    sq25_warning_destroy(w);
+    for (int j = 0; j < 12; j++) sq25_field_destroy(frames[j]);
+    sq25_field_destroy(obs);
+    sq25_ctx_destroy(ctx);
+}
+
 /* Fail each allocation of a warning computation in turn: SQ25_ERR_NOMEM and no leak. */
 static void test_warn_allocation_failures(void **state)
 {
@@ -429,6 +480,7 @@ int main(void)
         cmocka_unit_test(test_disc_probability_brute_force),
         cmocka_unit_test(test_radius_growth),
         cmocka_unit_test(test_input_errors),
+        cmocka_unit_test(test_real_frame_persistence),
         cmocka_unit_test(test_warn_allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
