@@ -433,6 +433,68 @@ SQ25_API int sq25_series_window(const sq25_series *s, int64_t from, int64_t to,
                                 sq25_series **out);
 
 /* ==== qc: sensor and radar quality control ================================================= */
+/* Quality control of personal weather stations after de Vos et al. (2019, GRL,
+ * doi:10.1029/2019GL083731), as in the pypwsqc package. Each station is compared with its
+ * neighbours (stations within a range); the neighbour reference is the median of the
+ * neighbours that report at that step. Flags are kept per station and step (nothing is
+ * dropped); docs/sensors.md describes every parameter. */
+typedef struct sq25_qc_options sq25_qc_options;
+typedef struct sq25_qc_result sq25_qc_result;
+
+/* QC parameters (keys of sq25_qc_options_set), with their defaults for 5-minute data. */
+enum {
+    SQ25_QC_NEIGHBOUR_RANGE_M = 0, /* neighbours within this distance, metres: 10000 */
+    SQ25_QC_MIN_NEIGHBOURS = 1,    /* fewer reporting neighbours = cannot judge: 5 */
+    SQ25_QC_FZ_INTERVALS = 2,      /* faulty-zero window, intervals: 6 */
+    SQ25_QC_HI_THRESHOLD_A = 3,    /* high influx: reference threshold, mm per step: 0.4 */
+    SQ25_QC_HI_THRESHOLD_B = 4,    /* high influx: station threshold, mm per step: 10 */
+    SQ25_QC_SO_WINDOW = 5,         /* station-outlier window, steps: 4032 (two weeks) */
+    SQ25_QC_SO_GAMMA = 6,          /* median correlation below this = outlier: 0.15 */
+    SQ25_QC_SO_MIN_MATCHES = 7,    /* wet matched steps needed per neighbour pair: 200 */
+    SQ25_QC_BIAS_START = 8,        /* initial bias-correction factor: 1.24 */
+    SQ25_QC_BIAS_BETA = 9,         /* relative bias that triggers an update: 0.2 */
+    SQ25_QC_PARAM_COUNT_ = 10
+};
+/* Per-step flag bits (sq25_qc_flags). 0 = passed all filters. */
+enum {
+    SQ25_QC_FLAG_FAULTY_ZERO = 1,    /* station 0 while neighbours' median > 0 for a window */
+    SQ25_QC_FLAG_HIGH_INFLUX = 2,    /* implausible amount compared with the neighbours */
+    SQ25_QC_FLAG_OUTLIER = 4,        /* median correlation with neighbours below gamma */
+    SQ25_QC_FLAG_FEW_NEIGHBOURS = 8, /* too few reporting neighbours: FZ/HI not judged */
+    SQ25_QC_FLAG_SO_UNKNOWN = 16,    /* too few matched neighbours: outlier not judged */
+    SQ25_QC_FLAG_MISSING = 32        /* no value at this step */
+};
+/* Flags that mean "do not use this value". */
+#define SQ25_QC_REJECT (SQ25_QC_FLAG_FAULTY_ZERO | SQ25_QC_FLAG_HIGH_INFLUX | SQ25_QC_FLAG_OUTLIER)
+
+/* Options with the defaults above. New object: release with sq25_qc_options_destroy.
+ * @return SQ25_OK or SQ25_ERR_NOMEM. Since 1.0. */
+SQ25_API int sq25_qc_options_create(sq25_ctx *ctx, sq25_qc_options **out);
+SQ25_API void sq25_qc_options_destroy(sq25_qc_options *o); /* accepts NULL. Since 1.0. */
+/* Set parameter key (SQ25_QC_*) to value. @return SQ25_OK; SQ25_ERR_INVALID_ARG (unknown
+ * key); SQ25_ERR_RANGE (value not allowed, e.g. negative range). Since 1.0. */
+SQ25_API int sq25_qc_options_set(sq25_qc_options *o, int key, double value);
+/* Current value of a parameter (NaN for an unknown key). Since 1.0. */
+SQ25_API double sq25_qc_options_get(const sq25_qc_options *o, int key);
+
+/* Run the filters on every station and step of s (o may be NULL for defaults). Running sums
+ * over the outlier window keep the cost linear in the number of steps. New object: release
+ * with sq25_qc_result_destroy. @return SQ25_OK; SQ25_ERR_PROJ (station positions);
+ * SQ25_ERR_NOMEM. Since 1.0. */
+SQ25_API int sq25_qc_run(const sq25_series *s, const sq25_qc_options *o, sq25_qc_result **out);
+SQ25_API void sq25_qc_result_destroy(sq25_qc_result *r); /* accepts NULL. Since 1.0. */
+/* The flags: uint8 per station and step, same layout as sq25_series_data. Borrowed.
+ * Since 1.0. */
+SQ25_API const uint8_t *sq25_qc_flags(const sq25_qc_result *r);
+/* Final bias-correction factor of a station (multiply its values by it); NaN when it could not
+ * be estimated. Since 1.0. */
+SQ25_API double sq25_qc_bias_factor(const sq25_qc_result *r, int station);
+/* Number of neighbours of a station within the range. Since 1.0. */
+SQ25_API int sq25_qc_neighbour_count(const sq25_qc_result *r, int station);
+/* Copy s into a new store where every value whose flags intersect reject_mask is NaN.
+ * New object: release with sq25_series_destroy. Since 1.0. */
+SQ25_API int sq25_qc_apply(const sq25_series *s, const sq25_qc_result *r, int reject_mask,
+                           sq25_series **out);
 
 /* ==== interp: sensors onto the street grid, radar merging ================================== */
 
