@@ -192,9 +192,11 @@ install-lib: lib
 install-headers:
 	install -d $(DESTDIR)$(INCLUDEDIR)
 	install -m 644 include/sq25.h $(DESTDIR)$(INCLUDEDIR)/
-install-pc: $(B)/sq25.pc
+# The .pc file is generated at install time so that it carries this install's PREFIX/LIBDIR.
+install-pc:
 	install -d $(DESTDIR)$(PKGCONFIGDIR)
-	install -m 644 $(B)/sq25.pc $(DESTDIR)$(PKGCONFIGDIR)/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	    -e 's|@VERSION@|$(VERSION)|' lib/sq25.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/sq25.pc
 install-cli: cli
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 755 $(CLI) $(DESTDIR)$(BINDIR)/

@@ -1,10 +1,171 @@
-/* cmd_info.c -- sq25 info (placeholder until its module lands). */
+/* cmd_info.c -- sq25 info FILE... [--json]: describe radar or gridded rain files. */
 #include "cli.h"
 
-const char cmd_info_usage[] = "usage: sq25 info ...\n  (this command is not yet available in this build)\n";
+#include <math.h>
+#include <string.h>
+
+const char cmd_info_usage[] =
+    "usage: sq25 info FILE... [--json]\n"
+    "  Describe radar or gridded rain files (ODIM_H5, KNMI HDF5, CF-1.x netCDF-4): format,\n"
+    "  producer, quantity and its conversion to mm/h, size, projection, geotransform, the\n"
+    "  lon/lat of the four outer corners, valid time (UTC), accumulation and rain statistics\n"
+    "  (max and mean mm/h, wet fraction above 0.1 mm/h, nodata fraction).\n"
+    "  --json  one JSON object per file (an array when several files are given)\n"
+    "  A bad file gives one line on stderr; the others are still described; exit status 1.\n";
+
+#define INFO_WET_THRESHOLD_MMH 0.1
+
+typedef struct {
+    double max_mmh, mean_mmh, wet_fraction, nodata_fraction;
+    double gt[6];
+    double corners[8]; /* UL, UR, LR, LL lon/lat */
+    char valid_time[32];
+    int frames;
+} file_summary;
+
+static const char *format_name(int format)
+{
+    switch (format) {
+    case SQ25_FORMAT_ODIM: return "ODIM_H5";
+    case SQ25_FORMAT_KNMI: return "KNMI HDF5";
+    case SQ25_FORMAT_CF: return "CF netCDF-4";
+    default: return "unknown";
+    }
+}
+
+static int summarise(sq25_ctx *ctx, const char *path, sq25_field *f, file_summary *s)
+{
+    sq25_field_stats(f, INFO_WET_THRESHOLD_MMH, &s->max_mmh, &s->mean_mmh, &s->wet_fraction,
+                     &s->nodata_fraction);
+    sq25_field_geotransform(f, s->gt);
+    int rc = sq25_field_corners_lonlat(f, s->corners);
+    if (rc) return rc;
+    sq25_time_format(sq25_field_valid_time(f), s->valid_time, sizeof s->valid_time);
+    return sq25_file_frame_count(ctx, path, &s->frames);
+}
+
+static void print_text(const char *path, sq25_field *f, const file_summary *s)
+{
+    static const char *corner_names[4] = {"upper-left", "upper-right", "lower-right",
+                                          "lower-left"};
+    printf("%s\n", path);
+    printf("  format        %s\n", sq25_field_meta(f, SQ25_META_FORMAT));
+    printf("  producer      %s\n", sq25_field_meta(f, SQ25_META_PRODUCER));
+    printf("  quantity      %s\n", sq25_field_meta(f, SQ25_META_QUANTITY));
+    printf("  conversion    %s\n", sq25_field_meta(f, SQ25_META_CONVERSION));
+    printf("  size          %d x %d cells (columns x rows), %d frame(s)\n",
+           sq25_field_width(f), sq25_field_height(f), s->frames);
+    printf("  projection    %s\n", sq25_field_projdef(f));
+    printf("  geotransform  %.3f %.3f %.3f %.3f %.3f %.3f\n", s->gt[0], s->gt[1], s->gt[2],
+           s->gt[3], s->gt[4], s->gt[5]);
+    for (int k = 0; k < 4; k++)
+        printf("  %-12s  lon %.5f lat %.5f\n", corner_names[k], s->corners[2 * k],
+               s->corners[2 * k + 1]);
+    printf("  valid time    %s\n", s->valid_time);
+    printf("  accumulation  %d s\n", sq25_field_accumulation_s(f));
+    printf("  rain          max %.3f mm/h, mean %.4f mm/h, wet (> %.1f mm/h) %.2f %%, "
+           "nodata %.2f %%\n",
+           s->max_mmh, s->mean_mmh, INFO_WET_THRESHOLD_MMH, 100 * s->wet_fraction,
+           100 * s->nodata_fraction);
+}
+
+static void json_key_string(const char *key, const char *value, bool comma)
+{
+    printf("  \"%s\": ", key);
+    cli_json_string(stdout, value);
+    fputs(comma ? ",\n" : "\n", stdout);
+}
+
+static void json_key_number(const char *key, double value)
+{
+    printf("  \"%s\": ", key);
+    cli_json_number(stdout, value);
+    fputs(",\n", stdout);
+}
+
+static void json_array(const char *key, const double *v, int n)
+{
+    printf("  \"%s\": [", key);
+    for (int i = 0; i < n; i++) {
+        if (i) fputs(", ", stdout);
+        cli_json_number(stdout, v[i]);
+    }
+    fputs("],\n", stdout);
+}
+
+static void print_json(const char *path, int format, sq25_field *f, const file_summary *s)
+{
+    fputs("{\n", stdout);
+    json_key_string("file", path, true);
+    json_key_string("format_family", format_name(format), true);
+    json_key_string("format", sq25_field_meta(f, SQ25_META_FORMAT), true);
+    json_key_string("producer", sq25_field_meta(f, SQ25_META_PRODUCER), true);
+    json_key_string("quantity", sq25_field_meta(f, SQ25_META_QUANTITY), true);
+    json_key_string("conversion", sq25_field_meta(f, SQ25_META_CONVERSION), true);
+    json_key_number("width", sq25_field_width(f));
+    json_key_number("height", sq25_field_height(f));
+    json_key_number("frames", s->frames);
+    json_key_string("projection", sq25_field_projdef(f), true);
+    json_array("geotransform", s->gt, 6);
+    json_array("corners_lonlat_ul_ur_lr_ll", s->corners, 8);
+    json_key_string("valid_time", s->valid_time, true);
+    json_key_number("accumulation_s", sq25_field_accumulation_s(f));
+    json_key_number("max_mmh", s->max_mmh);
+    json_key_number("mean_mmh", s->mean_mmh);
+    json_key_number("wet_fraction", s->wet_fraction);
+    printf("  \"nodata_fraction\": ");
+    cli_json_number(stdout, s->nodata_fraction);
+    fputs("\n}", stdout);
+}
+
+/* Describe one file; prints the error line and returns CLI_FAIL on a bad file. */
+static int describe(const char *cmd, sq25_ctx *ctx, const char *path, bool json, bool *first)
+{
+    int format = SQ25_FORMAT_UNKNOWN;
+    sq25_field *f = NULL;
+    file_summary s;
+    int rc = sq25_file_detect(ctx, path, &format);
+    if (!rc) rc = sq25_read_field(ctx, path, &f);
+    if (!rc) rc = summarise(ctx, path, f, &s);
+    if (rc) {
+        sq25_field_destroy(f);
+        fflush(stdout);
+        return cli_lib_error(cmd, ctx, rc);
+    }
+    if (json) {
+        if (!*first) fputs(",\n", stdout);
+        print_json(path, format, f, &s);
+    } else {
+        print_text(path, f, &s);
+    }
+    *first = false;
+    sq25_field_destroy(f);
+    return CLI_OK;
+}
 
 int cmd_info(int argc, char **argv)
 {
-    (void)argc;
-    return cli_error(argv[0], "this command is not yet available in this build");
+    const char *cmd = argv[0];
+    bool json = false;
+    int nfiles = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0) json = true;
+        else if (argv[i][0] == '-' && argv[i][1] != '\0')
+            return cli_usage_error(cmd, "unknown option '%s'", argv[i]);
+        else nfiles++;
+    }
+    if (nfiles == 0) return cli_usage_error(cmd, "no FILE given");
+    sq25_ctx *ctx = cli_ctx(cmd);
+    if (!ctx) return CLI_FAIL;
+    bool array = json && nfiles > 1, first = true;
+    int status = CLI_OK;
+    if (array) fputs("[\n", stdout);
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0) continue;
+        if (describe(cmd, ctx, argv[i], json, &first) != CLI_OK) status = CLI_FAIL;
+    }
+    if (array) fputs("\n]\n", stdout);
+    else if (json && !first) fputs("\n", stdout);
+    sq25_ctx_destroy(ctx);
+    return status;
 }

@@ -1,0 +1,349 @@
+/* io_write_odim.c -- ODIM_H5/V2_2 composite (object COMP) writer. Data are float32, gzip
+ * compressed, gain 1 / offset 0, with NaN written as the nodata value so that any ODIM reader
+ * understands them. On any failure the partial file is removed. */
+#include "io.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define ODIM_WRITE_NODATA (-9999000.0)
+#define ODIM_WRITE_UNDETECT (-8888000.0)
+#define ODIM_CHUNK_SIDE 256
+
+struct sq25_odim_writer {
+    sq25_ctx *ctx;
+    char *path;
+    hid_t fid;
+    int datasets;       /* datasets written so far */
+    int width, height;  /* grid of the first field */
+    double gt[6];
+    char *projdef;
+    bool failed;        /* a write failed: close removes the file */
+};
+
+/* ---- attribute writers (return 0 or -1) ---- */
+static int write_attr(hid_t loc, const char *name, hid_t mem_type, hid_t file_type,
+                      const void *value)
+{
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t a = sp >= 0 ? H5Acreate2(loc, name, file_type, sp, H5P_DEFAULT, H5P_DEFAULT) : -1;
+    herr_t st = a >= 0 ? H5Awrite(a, mem_type, value) : -1;
+    if (a >= 0) H5Aclose(a);
+    if (sp >= 0) H5Sclose(sp);
+    return st < 0 ? -1 : 0;
+}
+
+static int attr_string(hid_t loc, const char *name, const char *value)
+{
+    hid_t t = H5Tcopy(H5T_C_S1);
+    if (t < 0) return -1;
+    H5Tset_size(t, strlen(value) + 1);
+    H5Tset_strpad(t, H5T_STR_NULLTERM);
+    int rc = write_attr(loc, name, t, t, value);
+    H5Tclose(t);
+    return rc;
+}
+
+static int attr_double(hid_t loc, const char *name, double value)
+{
+    return write_attr(loc, name, H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, &value);
+}
+
+static int attr_int64(hid_t loc, const char *name, int64_t value)
+{
+    return write_attr(loc, name, H5T_NATIVE_INT64, H5T_STD_I64LE, &value);
+}
+
+/* ODIM date "YYYYMMDD" and time "HHMMSS" of a UTC time. */
+static void odim_date_time(int64_t t, char date[16], char time[16])
+{
+    char iso[32];
+    sq25__format_utc(t, iso, sizeof iso); /* YYYY-MM-DDTHH:MM:SSZ */
+    snprintf(date, 16, "%.4s%.2s%.2s", iso, iso + 5, iso + 8);
+    snprintf(time, 16, "%.2s%.2s%.2s", iso + 11, iso + 14, iso + 17);
+}
+
+static hid_t make_group(hid_t fid, const char *path)
+{
+    return H5Gcreate2(fid, path, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+}
+
+static int write_root_what(hid_t fid, const sq25_field *f)
+{
+    char date[16], time[16];
+    odim_date_time(sq25_field_valid_time(f), date, time);
+    hid_t g = make_group(fid, "what");
+    if (g < 0) return -1;
+    int rc = attr_string(g, "object", "COMP") | attr_string(g, "version", "H5rad 2.2") |
+             attr_string(g, "date", date) | attr_string(g, "time", time) |
+             attr_string(g, "source", "ORG:25square");
+    H5Gclose(g);
+    return rc;
+}
+
+static int write_root_where(hid_t fid, sq25_field *f)
+{
+    double c[8]; /* UL, UR, LR, LL lon/lat */
+    if (sq25_field_corners_lonlat(f, c) != SQ25_OK) return -1;
+    double gt[6];
+    sq25_field_geotransform(f, gt);
+    hid_t g = make_group(fid, "where");
+    if (g < 0) return -1;
+    int rc = attr_string(g, "projdef", sq25_field_projdef(f)) |
+             attr_int64(g, "xsize", sq25_field_width(f)) |
+             attr_int64(g, "ysize", sq25_field_height(f)) | attr_double(g, "xscale", gt[1]) |
+             attr_double(g, "yscale", -gt[5]) | attr_double(g, "UL_lon", c[0]) |
+             attr_double(g, "UL_lat", c[1]) | attr_double(g, "UR_lon", c[2]) |
+             attr_double(g, "UR_lat", c[3]) | attr_double(g, "LR_lon", c[4]) |
+             attr_double(g, "LR_lat", c[5]) | attr_double(g, "LL_lon", c[6]) |
+             attr_double(g, "LL_lat", c[7]);
+    H5Gclose(g);
+    return rc;
+}
+
+static int write_root_how(hid_t fid)
+{
+    char software[64];
+    snprintf(software, sizeof software, "25square libsq25 %s", sq25_version_string());
+    hid_t g = make_group(fid, "how");
+    if (g < 0) return -1;
+    int rc = attr_string(g, "software", software);
+    H5Gclose(g);
+    return rc;
+}
+
+static int write_scaling(hid_t g, const char *quantity)
+{
+    return attr_string(g, "quantity", quantity) | attr_double(g, "gain", 1.0) |
+           attr_double(g, "offset", 0.0) | attr_double(g, "nodata", ODIM_WRITE_NODATA) |
+           attr_double(g, "undetect", ODIM_WRITE_UNDETECT);
+}
+
+static int write_dataset_what(hid_t fid, int n, const char *quantity, int64_t start,
+                              int64_t end)
+{
+    char path[64], sd[16], st[16], ed[16], et[16];
+    odim_date_time(start, sd, st);
+    odim_date_time(end, ed, et);
+    snprintf(path, sizeof path, "dataset%d/what", n);
+    hid_t g = make_group(fid, path);
+    if (g < 0) return -1;
+    int rc = attr_string(g, "product", "COMP") | attr_string(g, "startdate", sd) |
+             attr_string(g, "starttime", st) | attr_string(g, "enddate", ed) |
+             attr_string(g, "endtime", et) | write_scaling(g, quantity);
+    H5Gclose(g);
+    snprintf(path, sizeof path, "dataset%d/data1/what", n);
+    g = make_group(fid, path);
+    if (g < 0) return -1;
+    rc |= write_scaling(g, quantity);
+    H5Gclose(g);
+    return rc;
+}
+
+/* The field's values as float32 with NaN (and infinities) replaced by the nodata code. */
+static float *coded_values(sq25_ctx *ctx, const sq25_field *f)
+{
+    size_t n = (size_t)sq25_field_width(f) * (size_t)sq25_field_height(f);
+    float *buf = sq25__malloc(ctx, n * sizeof *buf);
+    if (!buf) return NULL;
+    const float *src = sq25_field_data_const(f);
+    for (size_t i = 0; i < n; i++)
+        buf[i] = isfinite(src[i]) ? src[i] : (float)ODIM_WRITE_NODATA;
+    return buf;
+}
+
+static int write_data_array(hid_t fid, int n, int width, int height, const float *values)
+{
+    char path[64];
+    snprintf(path, sizeof path, "dataset%d/data1/data", n);
+    hsize_t dims[2] = {(hsize_t)height, (hsize_t)width};
+    hsize_t chunk[2] = {dims[0] < ODIM_CHUNK_SIDE ? dims[0] : ODIM_CHUNK_SIDE,
+                        dims[1] < ODIM_CHUNK_SIDE ? dims[1] : ODIM_CHUNK_SIDE};
+    hid_t sp = H5Screate_simple(2, dims, NULL);
+    hid_t plist = H5Pcreate(H5P_DATASET_CREATE);
+    int rc = -1;
+    if (sp >= 0 && plist >= 0 && H5Pset_chunk(plist, 2, chunk) >= 0 &&
+        H5Pset_deflate(plist, 6) >= 0) {
+        hid_t d = H5Dcreate2(fid, path, H5T_IEEE_F32LE, sp, H5P_DEFAULT, plist, H5P_DEFAULT);
+        if (d >= 0) {
+            rc = H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values) < 0 ? -1 : 0;
+            rc |= attr_string(d, "CLASS", "IMAGE") | attr_string(d, "IMAGE_VERSION", "1.2");
+            H5Dclose(d);
+        }
+    }
+    if (plist >= 0) H5Pclose(plist);
+    if (sp >= 0) H5Sclose(sp);
+    return rc;
+}
+
+/* Create datasetN and datasetN/data1 groups. */
+static int make_dataset_groups(hid_t fid, int n)
+{
+    char path[64];
+    snprintf(path, sizeof path, "dataset%d", n);
+    hid_t g = make_group(fid, path);
+    if (g < 0) return -1;
+    H5Gclose(g);
+    snprintf(path, sizeof path, "dataset%d/data1", n);
+    g = make_group(fid, path);
+    if (g < 0) return -1;
+    H5Gclose(g);
+    return 0;
+}
+
+int sq25_odim_writer_create(sq25_ctx *ctx, const char *path, sq25_odim_writer **out)
+{
+    if (!ctx) return SQ25_ERR_INVALID_ARG;
+    if (!path || !out)
+        return sq25__fail(ctx, SQ25_ERR_INVALID_ARG, "sq25_odim_writer_create: NULL argument");
+    *out = NULL;
+    sq25_odim_writer *w = sq25__calloc(ctx, 1, sizeof *w);
+    if (!w) return SQ25_ERR_NOMEM;
+    w->ctx = ctx;
+    w->fid = -1;
+    w->path = sq25__strdup(ctx, path);
+    if (!w->path) {
+        sq25__free(ctx, w);
+        return SQ25_ERR_NOMEM;
+    }
+    sq25__h5_enter();
+    w->fid = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    int rc = w->fid >= 0 && attr_string(w->fid, "Conventions", "ODIM_H5/V2_2") == 0 ? 0 : -1;
+    sq25__h5_leave();
+    if (rc != 0) {
+        w->failed = true;
+        sq25_odim_writer_close(w);
+        return sq25__fail(ctx, SQ25_ERR_WRITE, "%s: cannot create the HDF5 file for writing",
+                          path);
+    }
+    *out = w;
+    return sq25__ok(ctx);
+}
+
+static bool same_grid(const sq25_odim_writer *w, const sq25_field *f)
+{
+    double gt[6];
+    sq25_field_geotransform(f, gt);
+    return sq25_field_width(f) == w->width && sq25_field_height(f) == w->height &&
+           memcmp(gt, w->gt, sizeof gt) == 0 && strcmp(sq25_field_projdef(f), w->projdef) == 0;
+}
+
+static int remember_grid(sq25_odim_writer *w, const sq25_field *f)
+{
+    w->width = sq25_field_width(f);
+    w->height = sq25_field_height(f);
+    sq25_field_geotransform(f, w->gt);
+    w->projdef = sq25__strdup(w->ctx, sq25_field_projdef(f));
+    return w->projdef ? SQ25_OK : SQ25_ERR_NOMEM;
+}
+
+/* /what, /where and /how from the first field (a clone gives a PROJ transform of our own). */
+static int write_root_groups(sq25_odim_writer *w, const sq25_field *field)
+{
+    sq25_field *copy = NULL;
+    int rc = sq25_field_clone(field, &copy);
+    if (rc) return rc;
+    sq25__h5_enter();
+    int bad = write_root_what(w->fid, copy) | write_root_where(w->fid, copy) |
+              write_root_how(w->fid);
+    sq25__h5_leave();
+    sq25_field_destroy(copy);
+    return bad ? sq25__fail(w->ctx, SQ25_ERR_WRITE, "%s: cannot write /what, /where or /how",
+                            w->path)
+               : SQ25_OK;
+}
+
+static int check_addable(sq25_odim_writer *w, const sq25_field *field, const char *quantity)
+{
+    if (!field || !quantity || !quantity[0])
+        return sq25__fail(w->ctx, SQ25_ERR_INVALID_ARG, "sq25_odim_writer_add: NULL argument");
+    if (w->failed)
+        return sq25__fail(w->ctx, SQ25_ERR_WRITE, "%s: an earlier write failed", w->path);
+    double gt[6];
+    sq25_field_geotransform(field, gt);
+    if (gt[2] != 0 || gt[4] != 0 || gt[1] <= 0 || gt[5] >= 0)
+        return sq25__fail(w->ctx, SQ25_ERR_UNSUPPORTED,
+                          "%s: ODIM needs a north-up grid (geotransform without rotation, "
+                          "row 0 north)",
+                          w->path);
+    if (w->datasets > 0 && !same_grid(w, field))
+        return sq25__fail(w->ctx, SQ25_ERR_GRID_MISMATCH,
+                          "%s: dataset%d: the field's grid differs from dataset1's", w->path,
+                          w->datasets + 1);
+    return SQ25_OK;
+}
+
+int sq25_odim_writer_add(sq25_odim_writer *w, const sq25_field *field, const char *quantity,
+                         int64_t start_time, int64_t end_time)
+{
+    if (!w) return SQ25_ERR_INVALID_ARG;
+    int rc = check_addable(w, field, quantity);
+    if (rc) return rc;
+    if (w->datasets == 0) {
+        rc = remember_grid(w, field);
+        if (!rc) rc = write_root_groups(w, field);
+        if (rc) {
+            w->failed = true;
+            return rc;
+        }
+    }
+    float *values = coded_values(w->ctx, field);
+    if (!values) return SQ25_ERR_NOMEM;
+    int n = w->datasets + 1;
+    sq25__h5_enter();
+    int bad = make_dataset_groups(w->fid, n) ||
+              write_dataset_what(w->fid, n, quantity, start_time, end_time) ||
+              write_data_array(w->fid, n, w->width, w->height, values);
+    sq25__h5_leave();
+    sq25__free(w->ctx, values);
+    if (bad) {
+        w->failed = true;
+        return sq25__fail(w->ctx, SQ25_ERR_WRITE, "%s: cannot write dataset%d", w->path, n);
+    }
+    w->datasets = n;
+    return sq25__ok(w->ctx);
+}
+
+int sq25_odim_writer_close(sq25_odim_writer *w)
+{
+    if (!w) return SQ25_OK;
+    sq25_ctx *ctx = w->ctx;
+    bool failed = w->failed;
+    if (w->fid >= 0) {
+        sq25__h5_enter();
+        if (H5Fclose(w->fid) < 0) failed = true;
+        sq25__h5_leave();
+    }
+    int rc = SQ25_OK;
+    if (failed) {
+        unlink(w->path);
+        rc = sq25__fail(ctx, SQ25_ERR_WRITE, "%s: writing failed; partial file removed",
+                        w->path);
+    }
+    sq25__free(ctx, w->projdef);
+    sq25__free(ctx, w->path);
+    sq25__free(ctx, w);
+    return rc ? rc : sq25__ok(ctx);
+}
+
+int sq25_write_odim(sq25_ctx *ctx, const char *path, const sq25_field *field)
+{
+    if (!ctx) return SQ25_ERR_INVALID_ARG;
+    if (!field) return sq25__fail(ctx, SQ25_ERR_INVALID_ARG, "sq25_write_odim: NULL field");
+    sq25_odim_writer *w = NULL;
+    int rc = sq25_odim_writer_create(ctx, path, &w);
+    if (rc) return rc;
+    int64_t end = sq25_field_valid_time(field);
+    rc = sq25_odim_writer_add(w, field, "RATE", end - sq25_field_accumulation_s(field), end);
+    if (rc) {
+        char detail[SQ25_ERRMSG_CAP];
+        snprintf(detail, sizeof detail, "%s", sq25_errmsg(ctx));
+        w->failed = true;
+        sq25_odim_writer_close(w);
+        return sq25__fail(ctx, rc, "%s", detail);
+    }
+    return sq25_odim_writer_close(w);
+}

@@ -1,0 +1,10 @@
+"""25square: street-level heavy-rain nowcasting (Python bindings over libsq25's C ABI).
+
+Fields come back as sq25.Field objects whose .data is a float32 NumPy view (NaN = no data) of
+the C buffer, with the georeference (projdef, geotransform) and valid time as attributes.
+Every failure raises sq25.Error carrying the library's code and message.
+"""
+from .core import (Context, Error, Field, default_context, parse_time, read_field,  # noqa: F401
+                   strerror, version, write_odim)
+
+__version__ = version()
