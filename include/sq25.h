@@ -454,8 +454,150 @@ SQ25_API int sq25_series_window(const sq25_series *s, int64_t from, int64_t to,
                                 sq25_series **out);
 
 /* ==== qc: sensor and radar quality control ================================================= */
+/* Quality control of personal weather stations after de Vos et al. (2019, GRL,
+ * doi:10.1029/2019GL083731), as in the pypwsqc package. Each station is compared with its
+ * neighbours (stations within a range); the neighbour reference is the median of the
+ * neighbours that report at that step. Flags are kept per station and step (nothing is
+ * dropped); docs/sensors.md describes every parameter. */
+typedef struct sq25_qc_options sq25_qc_options;
+typedef struct sq25_qc_result sq25_qc_result;
+
+/* QC parameters (keys of sq25_qc_options_set), with their defaults for 5-minute data. */
+enum {
+    SQ25_QC_NEIGHBOUR_RANGE_M = 0, /* neighbours within this distance, metres: 10000 */
+    SQ25_QC_MIN_NEIGHBOURS = 1,    /* fewer reporting neighbours = cannot judge: 5 */
+    SQ25_QC_FZ_INTERVALS = 2,      /* faulty-zero window, intervals: 6 */
+    SQ25_QC_HI_THRESHOLD_A = 3,    /* high influx: reference threshold, mm per step: 0.4 */
+    SQ25_QC_HI_THRESHOLD_B = 4,    /* high influx: station threshold, mm per step: 10 */
+    SQ25_QC_SO_WINDOW = 5,         /* station-outlier window, steps: 4032 (two weeks) */
+    SQ25_QC_SO_GAMMA = 6,          /* median correlation below this = outlier: 0.15 */
+    SQ25_QC_SO_MIN_MATCHES = 7,    /* wet matched steps needed per neighbour pair: 200 */
+    SQ25_QC_BIAS_START = 8,        /* initial bias-correction factor: 1.24 */
+    SQ25_QC_BIAS_BETA = 9,         /* relative bias that triggers an update: 0.2 */
+    SQ25_QC_PARAM_COUNT_ = 10
+};
+/* Per-step flag bits (sq25_qc_flags). 0 = passed all filters. */
+enum {
+    SQ25_QC_FLAG_FAULTY_ZERO = 1,    /* station 0 while neighbours' median > 0 for a window */
+    SQ25_QC_FLAG_HIGH_INFLUX = 2,    /* implausible amount compared with the neighbours */
+    SQ25_QC_FLAG_OUTLIER = 4,        /* median correlation with neighbours below gamma */
+    SQ25_QC_FLAG_FEW_NEIGHBOURS = 8, /* too few reporting neighbours: FZ/HI not judged */
+    SQ25_QC_FLAG_SO_UNKNOWN = 16,    /* too few matched neighbours: outlier not judged */
+    SQ25_QC_FLAG_MISSING = 32        /* no value at this step */
+};
+/* Flags that mean "do not use this value". */
+#define SQ25_QC_REJECT (SQ25_QC_FLAG_FAULTY_ZERO | SQ25_QC_FLAG_HIGH_INFLUX | SQ25_QC_FLAG_OUTLIER)
+
+/* Options with the defaults above. New object: release with sq25_qc_options_destroy.
+ * @return SQ25_OK or SQ25_ERR_NOMEM. Since 1.0. */
+SQ25_API int sq25_qc_options_create(sq25_ctx *ctx, sq25_qc_options **out);
+SQ25_API void sq25_qc_options_destroy(sq25_qc_options *o); /* accepts NULL. Since 1.0. */
+/* Set parameter key (SQ25_QC_*) to value. @return SQ25_OK; SQ25_ERR_INVALID_ARG (unknown
+ * key); SQ25_ERR_RANGE (value not allowed, e.g. negative range). Since 1.0. */
+SQ25_API int sq25_qc_options_set(sq25_qc_options *o, int key, double value);
+/* Current value of a parameter (NaN for an unknown key). Since 1.0. */
+SQ25_API double sq25_qc_options_get(const sq25_qc_options *o, int key);
+
+/* Run the filters on every station and step of s (o may be NULL for defaults). Running sums
+ * over the outlier window keep the cost linear in the number of steps. New object: release
+ * with sq25_qc_result_destroy. @return SQ25_OK; SQ25_ERR_PROJ (station positions);
+ * SQ25_ERR_NOMEM. Since 1.0. */
+SQ25_API int sq25_qc_run(const sq25_series *s, const sq25_qc_options *o, sq25_qc_result **out);
+SQ25_API void sq25_qc_result_destroy(sq25_qc_result *r); /* accepts NULL. Since 1.0. */
+/* The flags: uint8 per station and step, same layout as sq25_series_data. Borrowed.
+ * Since 1.0. */
+SQ25_API const uint8_t *sq25_qc_flags(const sq25_qc_result *r);
+/* Final bias-correction factor of a station (multiply its values by it); NaN when it could not
+ * be estimated. Since 1.0. */
+SQ25_API double sq25_qc_bias_factor(const sq25_qc_result *r, int station);
+/* Number of neighbours of a station within the range. Since 1.0. */
+SQ25_API int sq25_qc_neighbour_count(const sq25_qc_result *r, int station);
+/* Copy s into a new store where every value whose flags intersect reject_mask is NaN.
+ * New object: release with sq25_series_destroy. Since 1.0. */
+SQ25_API int sq25_qc_apply(const sq25_series *s, const sq25_qc_result *r, int reject_mask,
+                           sq25_series **out);
 
 /* ==== interp: sensors onto the street grid, radar merging ================================== */
+/* Point values (any unit; the grid functions write them as they are) interpolated onto a
+ * street grid or onto other points. Positions are lon/lat degrees (WGS84), transformed with
+ * PROJ into the metric CRS of the grid (or, for point targets, the UTM zone of the points). */
+typedef struct sq25_interp_options sq25_interp_options;
+
+enum {
+    SQ25_INTERP_NEAREST = 0, /* value of the nearest sensor (within the radius) */
+    SQ25_INTERP_IDW = 1,     /* inverse distance weighting of the k nearest within radius */
+    SQ25_INTERP_KRIGING = 2, /* ordinary kriging (or with a linear drift), local neighbours */
+    SQ25_INTERP_MERGE = 3    /* radar background + kriging of sensor-minus-radar residuals */
+};
+enum { SQ25_VARIOGRAM_EXPONENTIAL = 1, SQ25_VARIOGRAM_SPHERICAL = 2 };
+/* Interpolation parameters (keys of sq25_interp_options_set) and defaults. */
+enum {
+    SQ25_INTERP_POWER = 0,       /* IDW power: 2 */
+    SQ25_INTERP_RADIUS_M = 1,    /* search radius, metres (0 = unlimited): 10000 */
+    SQ25_INTERP_NEIGHBOURS = 2,  /* k nearest used per cell: 12 */
+    SQ25_INTERP_VARIOGRAM = 3,   /* SQ25_VARIOGRAM_*: exponential */
+    SQ25_INTERP_NUGGET = 4,      /* variogram nugget (unit^2); NaN = fit to the data: NaN */
+    SQ25_INTERP_SILL = 5,        /* partial sill (unit^2); NaN = fit: NaN */
+    SQ25_INTERP_RANGE_M = 6,     /* range parameter, metres; NaN = fit: NaN */
+    SQ25_INTERP_DRIFT = 7,       /* 0 ordinary kriging, 1 linear drift in x,y: 0 */
+    SQ25_INTERP_MIN_SENSORS = 8, /* fewer valid sensors: kriging/merge fall back: 5 */
+    SQ25_INTERP_BLOCK_CELLS = 9, /* cells per side of a block sharing one neighbourhood: 16 */
+    SQ25_INTERP_PARAM_COUNT_ = 10
+};
+/* Options with the defaults above. New object: release with sq25_interp_options_destroy.
+ * Since 1.0. */
+SQ25_API int sq25_interp_options_create(sq25_ctx *ctx, sq25_interp_options **out);
+SQ25_API void sq25_interp_options_destroy(sq25_interp_options *o); /* NULL ok. Since 1.0. */
+/* Set parameter key to value. @return SQ25_OK; SQ25_ERR_INVALID_ARG; SQ25_ERR_RANGE.
+ * Since 1.0. */
+SQ25_API int sq25_interp_options_set(sq25_interp_options *o, int key, double value);
+SQ25_API double sq25_interp_options_get(const sq25_interp_options *o, int key); /* 1.0 */
+
+/* Fit a variogram model (SQ25_VARIOGRAM_*) to n points (projected x,y in metres, values z;
+ * pointer + byte stride arrays, NaN z ignored): empirical variogram in 15 distance classes up
+ * to half the largest distance, then a grid search over the range with non-negative weighted
+ * least squares for nugget and partial sill (GSL). Outputs in unit^2 and metres.
+ * @return SQ25_OK; SQ25_ERR_TOO_FEW (fewer than 4 valid points); SQ25_ERR_NO_DATA (no
+ * variance). Since 1.0. */
+SQ25_API int sq25_variogram_fit(sq25_ctx *ctx, int model, size_t n, const double *x_m,
+                                size_t x_stride, const double *y_m, size_t y_stride,
+                                const double *z, size_t z_stride, double *nugget,
+                                double *partial_sill, double *range_m);
+
+/* Interpolate n sensor values (lon/lat degrees, value; NaN values ignored) onto the grid of
+ * `grid` (its data are overwritten; cells with no sensor within the radius become NaN).
+ * method: NEAREST, IDW or KRIGING. variance: NULL, or a field on the same grid that receives
+ * the kriging variance (unit^2; NaN for the other methods). Kriging with fewer than
+ * MIN_SENSORS valid sensors falls back to IDW (variance NaN). Caller-owned grids.
+ * @return SQ25_OK; SQ25_ERR_INVALID_ARG; SQ25_ERR_GRID_MISMATCH (variance grid);
+ * SQ25_ERR_NO_DATA (no valid sensor); SQ25_ERR_PROJ; SQ25_ERR_NOMEM. Since 1.0. */
+SQ25_API int sq25_interp_grid(sq25_ctx *ctx, const sq25_interp_options *o, int method,
+                              size_t n, const double *lon, size_t lon_stride, const double *lat,
+                              size_t lat_stride, const double *value, size_t value_stride,
+                              sq25_field *grid, sq25_field *variance);
+/* Interpolate n sensor values onto m target points (lon/lat degrees), writing out[j] (and
+ * variance[j] for kriging when variance is not NULL; caller-owned buffers). With
+ * leave_one_out != 0, m must equal n, the targets are the sensors, and each sensor is
+ * predicted from the others (cross-validation). @return as sq25_interp_grid. Since 1.0. */
+SQ25_API int sq25_interp_points(sq25_ctx *ctx, const sq25_interp_options *o, int method,
+                                size_t n, const double *lon, size_t lon_stride,
+                                const double *lat, size_t lat_stride, const double *value,
+                                size_t value_stride, size_t m, const double *target_lon,
+                                size_t target_lon_stride, const double *target_lat,
+                                size_t target_lat_stride, int leave_one_out, double *out,
+                                size_t out_stride, double *variance, size_t variance_stride);
+/* Radar-anchored merging onto `grid`: the radar field (any grid and CRS, mm/h; NULL = none) is
+ * resampled bilinearly as background; sensor values (mm/h) minus the radar at each sensor are
+ * kriged and added (result clipped at 0). Fallbacks: fewer than MIN_SENSORS sensors with a
+ * valid radar value: radar only; radar NULL: kriging of the sensors (IDW below MIN_SENSORS).
+ * Cells where the radar is NaN stay NaN. variance: NULL or a field on the grid for the
+ * residual kriging variance (NaN when not kriged). @return as sq25_interp_grid.
+ * Since 1.0. */
+SQ25_API int sq25_interp_merge(sq25_ctx *ctx, const sq25_interp_options *o,
+                               const sq25_field *radar, size_t n, const double *lon,
+                               size_t lon_stride, const double *lat, size_t lat_stride,
+                               const double *value, size_t value_stride, sq25_field *grid,
+                               sq25_field *variance);
 
 /* ==== motion: optical flow ================================================================= */
 /* Motion is estimated on dBR = 10 log10(R): rates under the rain threshold become a floor

@@ -94,7 +94,7 @@ static float sample_nearest(const sq25_field *src, double scol, double srow)
 
 /* Bilinear between the four surrounding cell centres; any NaN among them gives NaN. Within
  * half a cell of the outer edge the edge cells are used (clamped). */
-static float sample_bilinear(const sq25_field *src, double scol, double srow)
+float sq25__sample_bilinear(const sq25_field *src, double scol, double srow)
 {
     if (!(scol >= 0 && srow >= 0 && scol <= src->width && srow <= src->height)) return NAN;
     double fx = scol - 0.5, fy = srow - 0.5;
@@ -159,7 +159,7 @@ int sq25_resample(const sq25_field *src, sq25_field *dst, int method)
             } else {
                 double sc, sr;
                 sq25__pixmap_at(&pm, col + 0.5, row + 0.5, &sc, &sr);
-                v = method == SQ25_RESAMPLE_BILINEAR ? sample_bilinear(src, sc, sr)
+                v = method == SQ25_RESAMPLE_BILINEAR ? sq25__sample_bilinear(src, sc, sr)
                                                      : sample_nearest(src, sc, sr);
             }
             dst->data[(size_t)row * (size_t)dst->width + (size_t)col] = v;

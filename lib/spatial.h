@@ -33,6 +33,9 @@ int sq25__pixmap_build(sq25_ctx *ctx, const sq25_field *dst, const sq25_field *s
 void sq25__pixmap_at(const sq25__pixmap *pm, double col, double row, double *src_col,
                      double *src_row);
 void sq25__pixmap_free(sq25_ctx *ctx, sq25__pixmap *pm);
+/* Bilinear value of src at pixel position (col, row) (corner-based); NaN outside the grid or
+ * when one of the four cells is NaN. */
+float sq25__sample_bilinear(const sq25_field *src, double col, double row);
 
 #define SQ25__AT(ptr, stride, i) (*(const double *)((const char *)(ptr) + (size_t)(i) * (stride)))
 #define SQ25__SET(ptr, stride, i) (*(double *)((char *)(ptr) + (size_t)(i) * (stride)))
