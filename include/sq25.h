@@ -932,6 +932,60 @@ SQ25_API int sq25_verify_fss(sq25_ctx *ctx, const float *forecast, const float *
                              double *fss);
 
 /* ==== pipeline: the whole chain, frame by frame ============================================ */
+/* A pipeline keeps the state a warning service needs between radar frames: the last few
+ * frames (copies), the options of motion and warnings, an optional street grid and targets.
+ * Feed it frame by frame as data arrives (no re-reading of old frames) and run it at each
+ * issue time. One pipeline is used by one thread at a time. */
+typedef struct sq25_pipeline sq25_pipeline;
+
+/* Create a pipeline with the defaults: 3 input frames, dense motion, 60-minute horizon, DWD
+ * levels, no street grid (warnings on the radar grid), no targets. New object: release with
+ * sq25_pipeline_destroy. @return SQ25_OK or SQ25_ERR_NOMEM. Since 1.0. */
+SQ25_API int sq25_pipeline_create(sq25_ctx *ctx, sq25_pipeline **out);
+/* Destroy a pipeline. Accepts NULL. Since 1.0. */
+SQ25_API void sq25_pipeline_destroy(sq25_pipeline *p);
+/* The pipeline's motion and warning options, to configure with their setters. Borrowed: valid
+ * as long as the pipeline. Since 1.0. */
+SQ25_API sq25_motion_options *sq25_pipeline_motion_options(sq25_pipeline *p);
+SQ25_API sq25_warn_options *sq25_pipeline_warn_options(sq25_pipeline *p);
+/* Number of frames the motion uses (2..8, default 3). Clears nothing. @return SQ25_OK or
+ * SQ25_ERR_RANGE. Since 1.0. */
+SQ25_API int sq25_pipeline_set_input_frames(sq25_pipeline *p, int n_frames);
+/* Forecast horizon in seconds (default 3600; a multiple of the input step when run; up to
+ * 6 hours). @return SQ25_OK or SQ25_ERR_RANGE. Since 1.0. */
+SQ25_API int sq25_pipeline_set_horizon(sq25_pipeline *p, int horizon_s);
+/* Street grid onto which forecasts are resampled (bilinear, with PROJ) before warnings are
+ * computed: any field, only its grid is used (copied). NULL = warnings on the radar grid.
+ * @return SQ25_OK or SQ25_ERR_NOMEM. Since 1.0. */
+SQ25_API int sq25_pipeline_set_street_grid(sq25_pipeline *p, const sq25_field *grid);
+/* Targets evaluated at each run. Borrowed: must outlive the pipeline or be replaced (NULL
+ * clears). Since 1.0. */
+SQ25_API void sq25_pipeline_set_targets(sq25_pipeline *p, const sq25_targets *targets);
+/* Add the newest radar frame (copied; rates in mm/h). Frames must share one grid, come in
+ * increasing valid time, and keep one time step. On error nothing changes:
+ * SQ25_ERR_GRID_MISMATCH (other grid), SQ25_ERR_TIME_ORDER (not newer than the last),
+ * SQ25_ERR_TIME_GAP (step differs from the previous one, e.g. a missing frame: call
+ * sq25_pipeline_reset and feed again), SQ25_ERR_NOMEM. Since 1.0. */
+SQ25_API int sq25_pipeline_push_frame(sq25_pipeline *p, const sq25_field *frame);
+/* Forget the stored frames and the last forecast (options, grid and targets stay). Since 1.0. */
+SQ25_API void sq25_pipeline_reset(sq25_pipeline *p);
+/* Frames held now (at most the input-frame count). Since 1.0. */
+SQ25_API int sq25_pipeline_frame_count(const sq25_pipeline *p);
+/* Run at the newest frame's time: motion from the held frames, extrapolation of the newest up
+ * to the horizon at the input step, resampling onto the street grid if one is set, warnings,
+ * targets. New object: release with sq25_warning_destroy. @return SQ25_OK; SQ25_ERR_TOO_FEW
+ * (fewer frames than the motion needs); the errors of the stages. Since 1.0. */
+SQ25_API int sq25_pipeline_run(sq25_pipeline *p, sq25_warning **out);
+/* After a successful run: the number of forecast leads, and lead i (0-based; valid time issue
+ * + (i+1)*step) on the radar grid, and the motion (pixels per step, width*height floats each).
+ * Borrowed: valid until the next run, reset or destroy. NULL when there is none. Since 1.0. */
+SQ25_API int sq25_pipeline_forecast_count(const sq25_pipeline *p);
+SQ25_API const sq25_field *sq25_pipeline_forecast(const sq25_pipeline *p, int i);
+SQ25_API const float *sq25_pipeline_motion_u(const sq25_pipeline *p);
+SQ25_API const float *sq25_pipeline_motion_v(const sq25_pipeline *p);
+/* Time step of the held frames in seconds (0 while fewer than two frames). Since 1.0. */
+SQ25_API int sq25_pipeline_step_s(const sq25_pipeline *p);
+
 
 #ifdef __cplusplus
 }
