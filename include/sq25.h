@@ -285,11 +285,14 @@ enum {
  * or the file errors (FILE_NOT_FOUND, FILE_EMPTY, NOT_HDF5, FILE_TRUNCATED, FORMAT_UNKNOWN).
  * Since 1.0. */
 SQ25_API int sq25_file_detect(sq25_ctx *ctx, const char *path, int *format);
-/* Number of rain frames (time steps) a file holds: 1 for most radar files, the length of the
- * time dimension for 3-D CF variables. Since 1.0. */
+/* Number of rain frames (time steps) a file holds: 1 for most radar files; for ODIM_H5 the
+ * number of datasets holding the preferred quantity (e.g. the leads of a forecast written by
+ * sq25 nowcast; other quantities such as motion are not frames); for CF the length of the time
+ * dimension of a 3-D variable. Since 1.0. */
 SQ25_API int sq25_file_frame_count(sq25_ctx *ctx, const char *path, int *count);
 /* Read frame `index` (0-based, in file order) of a radar or gridded file as a field in mm/h,
- * detecting the format. Conversions: ODIM RATE as is; ACRR (mm) divided by its accumulation
+ * detecting the format. The valid time is the product's nominal time (ODIM /what date+time);
+ * in an ODIM file of several frames, each frame's datasetN/what enddate+endtime. Conversions: ODIM RATE as is; ACRR (mm) divided by its accumulation
  * window; DBZH by Marshall-Palmer Z = 200 R^1.6; KNMI by the calibration formula the file
  * states; CF by scale_factor/add_offset/_FillValue and its units. Undetect/0 becomes 0,
  * nodata becomes NaN. New object: release with sq25_field_destroy. @return SQ25_OK or a file,
@@ -879,21 +882,27 @@ typedef struct sq25_render_options sq25_render_options;
 SQ25_API int sq25_render_palette(int i, double *lower_mmh, unsigned char rgb[3]);
 
 /* Options with defaults: no title, time stamp = the field's valid time, scale chosen so the
- * map is at least 600 pixels on its longer side. New object: release with
- * sq25_render_options_destroy. Since 1.0. */
+ * map is at least 600 pixels on its longer side (at most 16 pixels per cell). New object:
+ * release with sq25_render_options_destroy. @return SQ25_OK, SQ25_ERR_INVALID_ARG or
+ * SQ25_ERR_NOMEM. Since 1.0. */
 SQ25_API int sq25_render_options_create(sq25_ctx *ctx, sq25_render_options **out);
+/* Destroy render options. Accepts NULL. Since 1.0. */
 SQ25_API void sq25_render_options_destroy(sq25_render_options *opt);
-/* Title (copied; characters outside the font show as boxes). Since 1.0. */
+/* Title (copied; drawn in capitals; characters outside the font show as boxes).
+ * @return SQ25_OK, SQ25_ERR_INVALID_ARG or SQ25_ERR_NOMEM. Since 1.0. */
 SQ25_API int sq25_render_options_set_title(sq25_render_options *opt, const char *title);
-/* Time stamp shown in the title band (UTC s). Since 1.0. */
+/* Time stamp shown in the title band (UTC s), instead of the field's valid time or the
+ * warning's issue time. @return SQ25_OK or SQ25_ERR_INVALID_ARG. Since 1.0. */
 SQ25_API int sq25_render_options_set_time(sq25_render_options *opt, int64_t utc_seconds);
 /* Image pixels per grid cell (1..16), 0 = automatic. @return SQ25_OK or SQ25_ERR_RANGE.
  * Since 1.0. */
 SQ25_API int sq25_render_options_set_scale(sq25_render_options *opt, int pixels_per_cell);
 
-/* Render a rain-rate field (mm/h) as a PNG map at path. targets (may be NULL) are drawn as
- * markers (points) and black lines. opt may be NULL. @return SQ25_OK, SQ25_ERR_WRITE (with
- * the path), SQ25_ERR_PROJ, SQ25_ERR_NOMEM. Since 1.0. */
+/* Render a rain-rate field (mm/h) as a PNG map at path (created or truncated). field, targets
+ * and opt are borrowed for the call; targets (may be NULL) are drawn as markers (points) and
+ * black lines; opt may be NULL for the defaults. @return SQ25_OK, SQ25_ERR_WRITE (with the
+ * path), SQ25_ERR_SIZE_ABSURD for an image over 10^8 pixels, SQ25_ERR_PROJ, SQ25_ERR_NOMEM.
+ * Since 1.0. */
 SQ25_API int sq25_render_field_png(sq25_field *field, const sq25_targets *targets,
                                    const sq25_render_options *opt, const char *path);
 /* Render a warning map: cells coloured by their highest issued level (level 1 orange, 2 red,

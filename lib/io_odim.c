@@ -98,6 +98,30 @@ static void choose_quantity(hid_t fid, odim_choice *best, char *seen, size_t see
     }
 }
 
+/* The frames of a file are the datasets that hold the preferred quantity, in dataset order
+ * (the first matching data group of each dataset): one for most products, one per lead time for
+ * a forecast file. Returns how many there are and, when index is below that, sets *pick. */
+static int collect_frames(hid_t fid, const odim_choice *best, int index, odim_choice *pick)
+{
+    int count = 0;
+    for (int n = 1; n <= ODIM_MAX_DATASETS && group_exists(fid, "dataset%d", n, 0); n++) {
+        for (int m = 1; group_exists(fid, "dataset%d/data%d/data", n, m); m++) {
+            char q[32];
+            if (what_string(fid, n, m, "quantity", q, sizeof q) != 0 ||
+                strcmp(q, best->quantity) != 0)
+                continue;
+            if (count == index) {
+                *pick = *best;
+                pick->dataset = n;
+                pick->data = m;
+            }
+            count++;
+            break;
+        }
+    }
+    return count;
+}
+
 /* Accumulation window of dataset n from its start/end date+time, in seconds. */
 static int accumulation_window_s(hid_t fid, int n, int m, double *window_s)
 {
@@ -210,6 +234,21 @@ static int georeference(sq25_ctx *ctx, const char *path, hid_t fid, int n, char 
     return SQ25_OK;
 }
 
+/* Valid time of one frame of a multi-frame file: the end of its dataset's interval. */
+static int frame_end_time(sq25_ctx *ctx, const char *path, hid_t fid, const odim_choice *c,
+                          int64_t *t)
+{
+    char date[16], time[16];
+    if (what_string(fid, c->dataset, c->data, "enddate", date, sizeof date) ||
+        what_string(fid, c->dataset, c->data, "endtime", time, sizeof time) ||
+        sq25__parse_odim_datetime(date, time, t))
+        return sq25__fail(ctx, SQ25_ERR_MISSING_ATTRIBUTE,
+                          "%s: dataset%d/what enddate/endtime missing or not YYYYMMDD HHMMSS "
+                          "(needed for the valid time of each frame)",
+                          path, c->dataset);
+    return SQ25_OK;
+}
+
 static int nominal_time(sq25_ctx *ctx, const char *path, hid_t fid, int64_t *t)
 {
     char date[16], time[16];
@@ -258,26 +297,39 @@ static int finish_meta(sq25_field *f, hid_t fid, const char *path, const char *q
     return sq25__set_read_meta(f, format, producer, quantity, conversion, path);
 }
 
+int sq25__odim_frame_count(sq25_ctx *ctx, const char *path, hid_t fid, int *count)
+{
+    odim_choice best, pick;
+    int rc = check_object(ctx, path, fid);
+    if (!rc) rc = find_grid(ctx, path, fid, &best);
+    if (rc) return rc;
+    *count = collect_frames(fid, &best, -1, &pick);
+    return SQ25_OK;
+}
+
 int sq25__odim_read(sq25_ctx *ctx, const char *path, hid_t fid, int index, sq25_field **out)
 {
     *out = NULL;
-    if (index != 0)
-        return sq25__fail(ctx, SQ25_ERR_RANGE, "%s: frame %d requested, ODIM file holds 1", path,
-                          index);
-    odim_choice c;
+    odim_choice c, best;
     sq25__decoding dec;
     char conversion[160], projdef[1024], data_path[ODIM_PATH_CAP];
     double gt[6];
     size_t nx = 0, ny = 0;
     int64_t valid_time = 0;
     int rc = check_object(ctx, path, fid);
-    if (!rc) rc = find_grid(ctx, path, fid, &c);
+    if (!rc) rc = find_grid(ctx, path, fid, &best);
     if (rc) return rc;
+    int n_frames = collect_frames(fid, &best, index, &c);
+    if (index >= n_frames)
+        return sq25__fail(ctx, SQ25_ERR_RANGE, "%s: frame %d requested, the file holds %d (%s)",
+                          path, index, n_frames, best.quantity);
     snprintf(data_path, sizeof data_path, "dataset%d/data%d/data", c.dataset, c.data);
     rc = grid_size(ctx, path, fid, c.dataset, data_path, &nx, &ny);
     if (!rc) rc = build_decoding(ctx, path, fid, &c, &dec, conversion, sizeof conversion);
     if (!rc) rc = georeference(ctx, path, fid, c.dataset, projdef, sizeof projdef, gt);
-    if (!rc) rc = nominal_time(ctx, path, fid, &valid_time);
+    /* one frame: the product's nominal time; several (a forecast): each dataset's end time */
+    if (!rc && n_frames == 1) rc = nominal_time(ctx, path, fid, &valid_time);
+    if (!rc && n_frames > 1) rc = frame_end_time(ctx, path, fid, &c, &valid_time);
     if (!rc)
         rc = sq25__read_decoded_field(ctx, path, fid, data_path, -1, ny, nx, &dec, false, projdef,
                                       gt, valid_time, out);

@@ -326,6 +326,8 @@ static void draw_marker(image *img, int cx, int cy, const char *label)
 static void draw_segment(image *img, const sq25__render_layout *l, double x0, double y0,
                          double x1, double y1)
 {
+    const double far_px = 1e7; /* keeps the integer conversions below in range */
+    if (fabs(x0) > far_px || fabs(y0) > far_px || fabs(x1) > far_px || fabs(y1) > far_px) return;
     double len = hypot(x1 - x0, y1 - y0);
     int steps = (int)ceil(len) + 1;
     if (steps > 4 * (img->w + img->h)) steps = 4 * (img->w + img->h);

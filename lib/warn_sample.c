@@ -35,13 +35,18 @@ static int push_cell(sq25_ctx *ctx, sample_cells *s, size_t cell)
 static int cells_around(const sq25_warning *w, sample_cells *s, double col, double row)
 {
     if (!isfinite(col) || !isfinite(row)) return SQ25_OK;
+    if (fabs(col) > 2.0 * SQ25_MAX_GRID_SIDE || fabs(row) > 2.0 * SQ25_MAX_GRID_SIDE)
+        return SQ25_OK; /* far outside: keeps the integer conversions below in range */
     double r_m = w->opt.target_radius_m;
-    int hc = (int)ceil(r_m / w->pixel_x_m) + 1, hr = (int)ceil(r_m / w->pixel_y_m) + 1;
+    double half_cols = fmin(ceil(r_m / w->pixel_x_m) + 1, w->width);
+    double half_rows = fmin(ceil(r_m / w->pixel_y_m) + 1, w->height);
     int c0 = (int)floor(col), r0 = (int)floor(row);
-    for (int r = r0 - hr; r <= r0 + hr; r++) {
-        if (r < 0 || r >= w->height) continue;
-        for (int c = c0 - hc; c <= c0 + hc; c++) {
-            if (c < 0 || c >= w->width) continue;
+    int r_first = r0 - (int)half_rows < 0 ? 0 : r0 - (int)half_rows;
+    int r_last = r0 + (int)half_rows >= w->height ? w->height - 1 : r0 + (int)half_rows;
+    int c_first = c0 - (int)half_cols < 0 ? 0 : c0 - (int)half_cols;
+    int c_last = c0 + (int)half_cols >= w->width ? w->width - 1 : c0 + (int)half_cols;
+    for (int r = r_first; r <= r_last; r++) {
+        for (int c = c_first; c <= c_last; c++) {
             double dx_m = (c + 0.5 - col) * w->pixel_x_m, dy_m = (r + 0.5 - row) * w->pixel_y_m;
             bool under = c == c0 && r == r0;
             if (!under && dx_m * dx_m + dy_m * dy_m > r_m * r_m) continue;

@@ -199,6 +199,41 @@ static void test_warning_png(void **state)
     }
 }
 
+/* A field the engine writes (ODIM_H5 through sq25_write_odim) renders after reading it back:
+ * the cell of 12 mm/h shows the 10..20 class colour (index 5). */
+static void test_render_written_file(void **state)
+{
+    (void)state;
+    sq25_ctx *ctx = sq25_ctx_create();
+    const double gt[6] = {0, 1000, 0, 0, 0, -1000};
+    sq25_field *f = NULL, *back = NULL;
+    assert_int_equal(sq25_field_create(ctx, 3, 2, EQC, gt, ISSUE, &f), SQ25_OK);
+    const float values[6] = {0, 0, 0, 0, 12.0f, 0};
+    memcpy(sq25_field_data(f), values, sizeof values);
+    char h5[512], png[512];
+    snprintf(h5, sizeof h5, "%s/written.h5", test_tmpdir());
+    snprintf(png, sizeof png, "%s/written.png", test_tmpdir());
+    assert_int_equal(sq25_write_odim(ctx, h5, f), SQ25_OK);
+    assert_int_equal(sq25_read_field(ctx, h5, &back), SQ25_OK);
+    sq25_render_options *opt = NULL;
+    assert_int_equal(sq25_render_options_create(ctx, &opt), SQ25_OK);
+    assert_int_equal(sq25_render_options_set_scale(opt, 8), SQ25_OK);
+    assert_int_equal(sq25_render_field_png(back, NULL, opt, png), SQ25_OK);
+    picture p;
+    read_png(png, &p);
+    sq25__render_layout l = sq25__render_layout_for(3, 2, 8);
+    unsigned char want[3];
+    assert_int_equal(class_of(12.0), 5);
+    sq25_render_palette(5, NULL, want);
+    assert_rgb(pixel(&p, l.map_x + 1 * 8 + 4, l.map_y + 1 * 8 + 4), want[0], want[1], want[2]);
+    assert_rgb(pixel(&p, l.map_x + 2 * 8 + 4, l.map_y + 1 * 8 + 4), 255, 255, 255);
+    free(p.rgb);
+    sq25_render_options_destroy(opt);
+    sq25_field_destroy(back);
+    sq25_field_destroy(f);
+    sq25_ctx_destroy(ctx);
+}
+
 /* Fail each allocation of drawing a map with targets in turn: SQ25_ERR_NOMEM, no leak. */
 static void test_render_allocation_failures(void **state)
 {
@@ -245,6 +280,7 @@ int main(void)
         cmocka_unit_test(test_palette_luminance),
         cmocka_unit_test(test_field_png),
         cmocka_unit_test(test_warning_png),
+        cmocka_unit_test(test_render_written_file),
         cmocka_unit_test(test_render_allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -180,6 +180,7 @@ static sq25_targets *front_targets(sq25_ctx *ctx)
                      SQ25_OK);
     const double line[4] = {cell_lon(14), cell_lat(2), cell_lon(25), cell_lat(2)};
     assert_int_equal(sq25_targets_add_line(t, "road", "road, east", 2, line, NAN), SQ25_OK);
+    assert_int_equal(sq25_targets_add_point(t, "away", "off the grid", 50.0, 10.0, NAN), SQ25_OK);
     return t;
 }
 
@@ -216,7 +217,11 @@ static void test_targets_on_front(void **state)
     assert_float_equal(p, 1.0, 0);
     assert_int_equal(sq25_warning_target_probability(w, 2, 3, &p), SQ25_OK);
     assert_float_equal(p, 0.0, 0);
-    assert_int_equal(sq25_warning_target_result(w, 3, &level, NULL, NULL, NULL, NULL),
+    /* off the grid: nothing sampled, no level, no amount */
+    assert_int_equal(sq25_warning_target_result(w, 3, &level, &p, &amount, &peak, &lead), SQ25_OK);
+    assert_int_equal(level, 0);
+    assert_true(isnan(p) && isnan(amount) && isnan(peak) && isnan(lead));
+    assert_int_equal(sq25_warning_target_result(w, 4, &level, NULL, NULL, NULL, NULL),
                      SQ25_ERR_RANGE);
     sq25_targets_destroy(t); /* the warning keeps its own copy */
     assert_int_equal(sq25_warning_target_result(w, 0, &level, NULL, NULL, NULL, NULL), SQ25_OK);
@@ -358,7 +363,7 @@ static void test_writers(void **state)
     text = read_text(path);
     root = sq25__json_parse(ctx, text, path);
     assert_non_null(root);
-    assert_int_equal(sq25__json_length(sq25__json_get(root, "targets")), 3);
+    assert_int_equal(sq25__json_length(sq25__json_get(root, "targets")), 4);
     assert_int_equal(sq25__json_length(sq25__json_get(root, "areas")), 3);
     sq25__json_free(ctx, root);
 
