@@ -46,18 +46,23 @@ def test_nowcast_scores_match_cli(tmp_path):
     ver = json.loads(cli("verify", str(out), OBS[5], OBS[30], "--json"))
     frames = [sq25.read_field(p) for p in FRAMES]
     forecasts, u, v = sq25.nowcast.nowcast(frames, leads_min=30)
-    # the file the CLI wrote holds the same forecasts as the Python call
+    # the file the CLI wrote holds the same forecasts as the Python call (float32 both)
     for i in (0, 5):
-        from_file = sq25.read_field(out, frame=i) if sq25.core.lib.sq25_file_frame_count else None
-        assert from_file is not None
+        from_file = sq25.read_field(out, frame=i)
+        assert from_file.valid_time == forecasts[i].valid_time
+        np.testing.assert_array_equal(np.nan_to_num(from_file.data, nan=-1),
+                                      np.nan_to_num(forecasts[i].data, nan=-1))
     leads = {round(entry["lead_min"]): entry for entry in ver["leads"]}
     for lead, obs_path in OBS.items():
         obs = sq25.read_field(obs_path)
         s = sq25.scores(forecasts[lead // 5 - 1], obs)
         ref = leads[lead]
-        assert s["csi_1"] == pytest.approx(ref["csi"]["1"], abs=1e-9)
-        assert s["csi_5"] == pytest.approx(ref["csi"]["5"], abs=1e-9)
-        assert s["fss_5_15"] == pytest.approx(ref["fss"]["15"], abs=1e-9)
+        # the CLI prints 10 significant digits; thresholds 1,5,10,20 and windows 5,15
+        for k, t in enumerate((1, 5, 10, 20)):
+            assert s[f"csi_{t}"] == pytest.approx(ref["csi"][k], abs=1e-9)
+            assert s[f"pod_{t}"] == pytest.approx(ref["pod"][k], abs=1e-9)
+        assert s["fss_5_5"] == pytest.approx(ref["fss"][0], abs=1e-9)
+        assert s["fss_5_15"] == pytest.approx(ref["fss"][1], abs=1e-9)
         assert s["mae"] == pytest.approx(ref["mae_mmh"], abs=1e-9)
 
 
