@@ -22,6 +22,9 @@ const char cmd_run_usage[] =
     "  --grid SPEC          street grid, e.g. lonlat:5.9,50.0,6.3,50.3:100 (see 'sq25 help\n"
     "                       interpolate'); default: the radar grid\n"
     "  --targets FILE       points/lines to warn: CSV id,lon,lat,name or GeoJSON\n"
+    "  --sensors FILE       rain sensors (OpenSense netCDF-4, or CSV station_id,lon,lat,\n"
+    "                       time_utc,mm): quality-controlled, then merged with the newest\n"
+    "                       radar frame on the street grid as the observation (observation.h5)\n"
     "  --method NAME        motion method: dense (default) or lk\n"
     "  --frames N           frames used for motion (default 3)\n"
     "  --horizon MIN        forecast horizon in minutes (default 60)\n"
@@ -33,7 +36,7 @@ const char cmd_run_usage[] =
 typedef struct {
     const char **radar;
     int n_radar;
-    const char *grid_spec, *targets_path, *method, *out_dir, *levels;
+    const char *grid_spec, *targets_path, *sensors_path, *method, *out_dir, *levels;
     int frames, horizon_min;
     double probability;
     bool quiet;
@@ -55,6 +58,7 @@ static int parse_args(int argc, char **argv, run_args *a)
             while (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0) a->radar[a->n_radar++] = argv[++i];
         } else if (strcmp(o, "--grid") == 0 && has_val) a->grid_spec = argv[++i];
         else if (strcmp(o, "--targets") == 0 && has_val) a->targets_path = argv[++i];
+        else if (strcmp(o, "--sensors") == 0 && has_val) a->sensors_path = argv[++i];
         else if (strcmp(o, "--method") == 0 && has_val) a->method = argv[++i];
         else if (strcmp(o, "--out") == 0 && has_val) a->out_dir = argv[++i];
         else if (strcmp(o, "--levels") == 0 && has_val) a->levels = argv[++i];
@@ -224,14 +228,87 @@ static int render_map(sq25_ctx *ctx, const run_args *a, const sq25_field *f,
     return CLI_OK;
 }
 
+/* ---- sensors: QC, then the values of the step ending at the issue time, in mm/h ---- */
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+static int read_clean_sensors(sq25_ctx *ctx, const run_args *a, int step_s, sq25_series **out)
+{
+    sq25_series *raw = NULL;
+    int rc = ends_with(a->sensors_path, ".csv")
+                 ? sq25_series_read_csv(ctx, a->sensors_path, step_s, &raw)
+                 : sq25_series_read_netcdf(ctx, a->sensors_path, &raw);
+    if (rc) return cli_lib_error("run", ctx, rc);
+    if (sq25_series_bad_rows(raw) > 0)
+        fprintf(stderr, "sq25 run: %s: %lld bad row(s) skipped, first: %s\n", a->sensors_path,
+                (long long)sq25_series_bad_rows(raw), sq25_series_bad_row_message(raw, 0));
+    sq25_qc_result *qc = NULL;
+    rc = sq25_qc_run(raw, NULL, &qc);
+    if (rc == SQ25_OK) rc = sq25_qc_apply(raw, qc, SQ25_QC_REJECT, out);
+    sq25_qc_result_destroy(qc);
+    sq25_series_destroy(raw);
+    return rc ? cli_lib_error("run", ctx, rc) : CLI_OK;
+}
+
+/* Merge the sensors' rates at the issue time with the newest radar frame onto the street grid
+ * (or the radar grid) and write observation.h5. *merged is NULL when no sensor reported. */
+static int merge_sensors(sq25_ctx *ctx, const run_args *a, const sq25_field *latest,
+                         const sq25_field *street, int step_s, sq25_field **merged)
+{
+    *merged = NULL;
+    sq25_series *s = NULL;
+    int status = read_clean_sensors(ctx, a, step_s, &s);
+    if (status != CLI_OK) return status;
+    int64_t issue = sq25_field_valid_time(latest), k = sq25_series_step_at(s, issue);
+    int n = sq25_series_station_count(s), used = 0;
+    double *lon = calloc((size_t)n, sizeof *lon), *lat = calloc((size_t)n, sizeof *lat);
+    double *rate = calloc((size_t)n, sizeof *rate);
+    const float *data = sq25_series_data_const(s);
+    int64_t steps = sq25_series_step_count(s);
+    for (int i = 0; k >= 0 && lon && lat && rate && i < n; i++) {
+        float mm = data[(size_t)i * (size_t)steps + (size_t)k]; /* mm in the step */
+        if (mm != mm) continue;
+        sq25_series_station_lonlat(s, i, &lon[used], &lat[used]);
+        rate[used++] = mm * 3600.0 / sq25_series_step_s(s);
+    }
+    char when[32];
+    sq25_time_format(issue, when, sizeof when);
+    if (!lon || !lat || !rate) status = cli_error("run", "out of memory");
+    else if (used == 0)
+        fprintf(stderr, "sq25 run: %s: no sensor value after QC for the step ending %s; the "
+                        "observation is radar only\n", a->sensors_path, when);
+    else {
+        int rc = sq25_field_clone(street ? street : latest, merged);
+        if (rc == SQ25_OK)
+            rc = sq25_interp_merge(ctx, NULL, latest, (size_t)used, lon, sizeof *lon, lat,
+                                   sizeof *lat, rate, sizeof *rate, *merged, NULL);
+        if (rc == SQ25_OK) sq25_field_set_valid_time(*merged, issue);
+        char path[4096];
+        join_path(path, sizeof path, a->out_dir, "observation.h5");
+        if (rc == SQ25_OK) rc = sq25_write_odim(ctx, path, *merged);
+        if (rc) status = cli_lib_error("run", ctx, rc);
+        else printf("observation   %s (radar merged with %d sensors at %s)\n", path, used, when);
+    }
+    free(lon);
+    free(lat);
+    free(rate);
+    sq25_series_destroy(s);
+    return status;
+}
+
 /* Observation, +30 and +60 minutes (or the last lead if the horizon is shorter), warning. */
 static int write_maps(sq25_ctx *ctx, const run_args *a, sq25_pipeline *p, sq25_warning *w,
-                      const sq25_field *latest, const sq25_field *street,
-                      const sq25_targets *targets)
+                      const sq25_field *latest, const sq25_field *merged,
+                      const sq25_field *street, const sq25_targets *targets)
 {
     progress(a, "sq25 run: %s", "drawing maps");
-    int status = render_map(ctx, a, latest, street, targets, "Observed rain rate mm/h",
-                            "observation.png");
+    int status = merged ? render_map(ctx, a, merged, NULL, targets,
+                                     "Observed rain rate mm/h radar+sensors", "observation.png")
+                        : render_map(ctx, a, latest, street, targets, "Observed rain rate mm/h",
+                                     "observation.png");
     int step_min = sq25_pipeline_step_s(p) / 60, n = sq25_pipeline_forecast_count(p);
     const int leads_min[2] = {30, 60};
     for (int k = 0; status == CLI_OK && k < 2 && step_min > 0; k++) {
@@ -316,8 +393,13 @@ int cmd_run(int argc, char **argv)
         if (!a.quiet && isatty(2)) fputc('\r', stderr);
         status = write_outputs(ctx, &a, p, w);
     }
+    sq25_field *merged = NULL;
+    if (status == CLI_OK && a.sensors_path)
+        status = merge_sensors(ctx, &a, frames[a.n_radar - 1].field, street,
+                               sq25_pipeline_step_s(p), &merged);
     if (status == CLI_OK)
-        status = write_maps(ctx, &a, p, w, frames[a.n_radar - 1].field, street, targets);
+        status = write_maps(ctx, &a, p, w, frames[a.n_radar - 1].field, merged, street, targets);
+    sq25_field_destroy(merged);
     sq25_warning_destroy(w);
     sq25_field_destroy(street);
     sq25_targets_destroy(targets);
