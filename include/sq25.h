@@ -342,10 +342,265 @@ SQ25_API int sq25_write_odim(sq25_ctx *ctx, const char *path, const sq25_field *
 
 
 /* ==== grid: street grids and resampling ==================================================== */
+/* A street grid is an sq25_field in a metric CRS (units metres), north-up, square cells. The
+ * functions below make an empty one (all NaN) with the right PROJ definition and geotransform;
+ * sq25_resample fills it from any other field. */
+
+/* Smallest accepted street-grid cell size, metres. */
+#define SQ25_GRID_MIN_CELL_M 10.0
+
+/* Make an empty grid covering the projected box [xmin,xmax] x [ymin,ymax] (metres in the CRS
+ * of projdef, a PROJ definition or "EPSG:n" whose unit must be metres) with square cells of
+ * cell_m metres (>= SQ25_GRID_MIN_CELL_M). The box is widened up to whole cells from
+ * (xmin, ymax). valid_time in UTC seconds. New object: release with sq25_field_destroy.
+ * @return SQ25_OK; SQ25_ERR_INVALID_ARG (empty box, NULL); SQ25_ERR_RANGE (cell size);
+ * SQ25_ERR_PROJ (projdef unknown or not metric); SQ25_ERR_SIZE_ABSURD. Since 1.0. */
+SQ25_API int sq25_grid_create(sq25_ctx *ctx, const char *projdef, double xmin_m, double ymin_m,
+                              double xmax_m, double ymax_m, double cell_m, int64_t valid_time,
+                              sq25_field **out);
+/* Make an empty grid that covers a lon/lat box (degrees, WGS84) in the metric CRS projdef, or
+ * in the UTM zone (WGS84, EPSG:326xx / 327xx) of the box centre when projdef is NULL or "".
+ * The four box corners and edge midpoints are transformed with PROJ and the grid covers their
+ * projected bounding box. Otherwise as sq25_grid_create. Since 1.0. */
+SQ25_API int sq25_grid_create_lonlat(sq25_ctx *ctx, const char *projdef, double lon_min,
+                                     double lat_min, double lon_max, double lat_max,
+                                     double cell_m, int64_t valid_time, sq25_field **out);
+/* Make a grid from a text spec:
+ *   "lonlat:LONMIN,LATMIN,LONMAX,LATMAX:CELL_M"  a lon/lat box in its UTM zone;
+ *   "lonlat:LONMIN,LATMIN,LONMAX,LATMAX:CELL_M:CRS"  the same in the metric CRS given;
+ *   "EPSG:n:XMIN,YMIN,XMAX,YMAX:CELL_M"  a projected box (metres) in EPSG:n;
+ *   "proj:<proj-string>:XMIN,YMIN,XMAX,YMAX:CELL_M"  the same for a proj-string (no ':').
+ * Example: "lonlat:4.73,52.28,5.07,52.43:100". New object: release with sq25_field_destroy.
+ * @return SQ25_OK; SQ25_ERR_PARSE with the offending part in sq25_errmsg; or as above.
+ * Since 1.0. */
+SQ25_API int sq25_grid_parse(sq25_ctx *ctx, const char *spec, int64_t valid_time,
+                             sq25_field **out);
+
+/* Resampling methods. */
+enum {
+    SQ25_RESAMPLE_NEAREST = 0,  /* value of the source cell containing the target centre */
+    SQ25_RESAMPLE_BILINEAR = 1, /* bilinear between the 4 source cell centres around it */
+    SQ25_RESAMPLE_AREA = 2      /* area-conservative: mean of the source cells overlapping the
+                                   target cell; when a source cell is larger than the target
+                                   cell this is the value of the covering source cell */
+};
+/* Resample src onto the grid of dst (any CRS each; target cell centres, or for AREA a
+ * sub-sampling of each target cell, are transformed to the source CRS with PROJ). The rate
+ * values of dst are overwritten; NaN (nodata) in any contributing source cell propagates to
+ * NaN (for AREA: a target cell is NaN when more than half of its samples fall on NaN, else the
+ * mean of its valid samples), and targets outside src become NaN. dst takes src's valid time,
+ * accumulation and metadata are left as they are. Caller-owned dst. @return SQ25_OK;
+ * SQ25_ERR_INVALID_ARG; SQ25_ERR_PROJ; SQ25_ERR_NOMEM. Since 1.0. */
+SQ25_API int sq25_resample(const sq25_field *src, sq25_field *dst, int method);
+
+/* ==== sensors: rain gauge time series ===================================================== */
+/* An in-memory store of many stations x many regular time steps. Values are rain amounts per
+ * step in mm (e.g. mm per 5 min for a 300 s step), float, NaN = missing. Times are the END of
+ * each interval (UTC seconds): step k covers (t_k - step_s, t_k]. */
+typedef struct sq25_series sq25_series;
+
+/* Make a store of n_stations x n_steps, all NaN, first end time t0, step step_s seconds (> 0).
+ * Station ids are "" and coordinates NaN until set. New object: release with
+ * sq25_series_destroy. @return SQ25_OK; SQ25_ERR_INVALID_ARG; SQ25_ERR_SIZE_ABSURD;
+ * SQ25_ERR_NOMEM. Since 1.0. */
+SQ25_API int sq25_series_create(sq25_ctx *ctx, int n_stations, int64_t n_steps,
+                                int64_t first_end_time, int step_s, sq25_series **out);
+/* Destroy a store. Accepts NULL. Since 1.0. */
+SQ25_API void sq25_series_destroy(sq25_series *s);
+/* Read an OpenSense-layout netCDF-4 file: a 2-D rain variable (station, time) or (time,
+ * station), found by name "rainfall"/"rain"/"precipitation" or by units "mm" / "mm h-1" and
+ * its dimensions; "latitude"/"lat" and "longitude"/"lon" per station; "time" in seconds since
+ * 1970 (end of interval, regular step); "id" strings if present. scale_factor, add_offset and
+ * _FillValue are applied. New object: release with sq25_series_destroy. @return SQ25_OK; the
+ * file errors of sq25_read_field; SQ25_ERR_MISSING_DATASET; SQ25_ERR_BAD_DIMENSIONS;
+ * SQ25_ERR_TIME_GAP (irregular time axis); SQ25_ERR_NOMEM. Since 1.0. */
+SQ25_API int sq25_series_read_netcdf(sq25_ctx *ctx, const char *path, sq25_series **out);
+/* Read a CSV file with the header "station_id,lon,lat,time_utc,mm" (mm in the interval that
+ * ends at time_utc; times as sq25_time_parse accepts). step_s is the step of the store (> 0);
+ * times are rounded to the nearest multiple of step_s. Bad rows (wrong field count, bad
+ * number, bad time, station with changing coordinates, negative mm) are skipped and counted,
+ * never fatal: see sq25_series_bad_rows. New object: release with sq25_series_destroy.
+ * @return SQ25_OK (also with bad rows); SQ25_ERR_FILE_NOT_FOUND; SQ25_ERR_PARSE (bad header);
+ * SQ25_ERR_NO_DATA (no good row); SQ25_ERR_NOMEM. Since 1.0. */
+SQ25_API int sq25_series_read_csv(sq25_ctx *ctx, const char *path, int step_s,
+                                  sq25_series **out);
+/* Number of rows the CSV reader skipped. Since 1.0. */
+SQ25_API int64_t sq25_series_bad_rows(const sq25_series *s);
+/* Message i (0-based; the first 20 bad rows are kept) as "line N: reason", or NULL past the
+ * end. Borrowed. Since 1.0. */
+SQ25_API const char *sq25_series_bad_row_message(const sq25_series *s, int i);
+
+SQ25_API int sq25_series_station_count(const sq25_series *s); /* Since 1.0. */
+SQ25_API int64_t sq25_series_step_count(const sq25_series *s); /* Since 1.0. */
+SQ25_API int sq25_series_step_s(const sq25_series *s);         /* seconds. Since 1.0. */
+/* End time (UTC seconds) of step k. Since 1.0. */
+SQ25_API int64_t sq25_series_time(const sq25_series *s, int64_t step);
+/* Step whose interval ends at t (exactly), or -1. Since 1.0. */
+SQ25_API int64_t sq25_series_step_at(const sq25_series *s, int64_t end_time);
+/* Station id. Borrowed. Since 1.0. */
+SQ25_API const char *sq25_series_station_id(const sq25_series *s, int station);
+/* Station position in lon/lat degrees (WGS84); NaN when unknown. Since 1.0. */
+SQ25_API void sq25_series_station_lonlat(const sq25_series *s, int station, double *lon,
+                                         double *lat);
+/* Set a station's id (copied) and position. @return SQ25_OK; SQ25_ERR_INVALID_ARG;
+ * SQ25_ERR_NOMEM. Since 1.0. */
+SQ25_API int sq25_series_set_station(sq25_series *s, int station, const char *id, double lon,
+                                     double lat);
+/* The values: station-major, value(station, step) at [station*n_steps + step], mm per step,
+ * NaN missing. Borrowed; writable. Since 1.0. */
+SQ25_API float *sq25_series_data(sq25_series *s);
+SQ25_API const float *sq25_series_data_const(const sq25_series *s);
+/* Copy the steps whose end time lies in [from, to] into a new store (all stations).
+ * New object: release with sq25_series_destroy. @return SQ25_OK; SQ25_ERR_NO_DATA when no
+ * step falls in the window; SQ25_ERR_NOMEM. Since 1.0. */
+SQ25_API int sq25_series_window(const sq25_series *s, int64_t from, int64_t to,
+                                sq25_series **out);
 
 /* ==== qc: sensor and radar quality control ================================================= */
+/* Quality control of personal weather stations after de Vos et al. (2019, GRL,
+ * doi:10.1029/2019GL083731), as in the pypwsqc package. Each station is compared with its
+ * neighbours (stations within a range); the neighbour reference is the median of the
+ * neighbours that report at that step. Flags are kept per station and step (nothing is
+ * dropped); docs/sensors.md describes every parameter. */
+typedef struct sq25_qc_options sq25_qc_options;
+typedef struct sq25_qc_result sq25_qc_result;
+
+/* QC parameters (keys of sq25_qc_options_set), with their defaults for 5-minute data. */
+enum {
+    SQ25_QC_NEIGHBOUR_RANGE_M = 0, /* neighbours within this distance, metres: 10000 */
+    SQ25_QC_MIN_NEIGHBOURS = 1,    /* fewer reporting neighbours = cannot judge: 5 */
+    SQ25_QC_FZ_INTERVALS = 2,      /* faulty-zero window, intervals: 6 */
+    SQ25_QC_HI_THRESHOLD_A = 3,    /* high influx: reference threshold, mm per step: 0.4 */
+    SQ25_QC_HI_THRESHOLD_B = 4,    /* high influx: station threshold, mm per step: 10 */
+    SQ25_QC_SO_WINDOW = 5,         /* station-outlier window, steps: 4032 (two weeks) */
+    SQ25_QC_SO_GAMMA = 6,          /* median correlation below this = outlier: 0.15 */
+    SQ25_QC_SO_MIN_MATCHES = 7,    /* wet matched steps needed per neighbour pair: 200 */
+    SQ25_QC_BIAS_START = 8,        /* initial bias-correction factor: 1.24 */
+    SQ25_QC_BIAS_BETA = 9,         /* relative bias that triggers an update: 0.2 */
+    SQ25_QC_PARAM_COUNT_ = 10
+};
+/* Per-step flag bits (sq25_qc_flags). 0 = passed all filters. */
+enum {
+    SQ25_QC_FLAG_FAULTY_ZERO = 1,    /* station 0 while neighbours' median > 0 for a window */
+    SQ25_QC_FLAG_HIGH_INFLUX = 2,    /* implausible amount compared with the neighbours */
+    SQ25_QC_FLAG_OUTLIER = 4,        /* median correlation with neighbours below gamma */
+    SQ25_QC_FLAG_FEW_NEIGHBOURS = 8, /* too few reporting neighbours: FZ/HI not judged */
+    SQ25_QC_FLAG_SO_UNKNOWN = 16,    /* too few matched neighbours: outlier not judged */
+    SQ25_QC_FLAG_MISSING = 32        /* no value at this step */
+};
+/* Flags that mean "do not use this value". */
+#define SQ25_QC_REJECT (SQ25_QC_FLAG_FAULTY_ZERO | SQ25_QC_FLAG_HIGH_INFLUX | SQ25_QC_FLAG_OUTLIER)
+
+/* Options with the defaults above. New object: release with sq25_qc_options_destroy.
+ * @return SQ25_OK or SQ25_ERR_NOMEM. Since 1.0. */
+SQ25_API int sq25_qc_options_create(sq25_ctx *ctx, sq25_qc_options **out);
+SQ25_API void sq25_qc_options_destroy(sq25_qc_options *o); /* accepts NULL. Since 1.0. */
+/* Set parameter key (SQ25_QC_*) to value. @return SQ25_OK; SQ25_ERR_INVALID_ARG (unknown
+ * key); SQ25_ERR_RANGE (value not allowed, e.g. negative range). Since 1.0. */
+SQ25_API int sq25_qc_options_set(sq25_qc_options *o, int key, double value);
+/* Current value of a parameter (NaN for an unknown key). Since 1.0. */
+SQ25_API double sq25_qc_options_get(const sq25_qc_options *o, int key);
+
+/* Run the filters on every station and step of s (o may be NULL for defaults). Running sums
+ * over the outlier window keep the cost linear in the number of steps. New object: release
+ * with sq25_qc_result_destroy. @return SQ25_OK; SQ25_ERR_PROJ (station positions);
+ * SQ25_ERR_NOMEM. Since 1.0. */
+SQ25_API int sq25_qc_run(const sq25_series *s, const sq25_qc_options *o, sq25_qc_result **out);
+SQ25_API void sq25_qc_result_destroy(sq25_qc_result *r); /* accepts NULL. Since 1.0. */
+/* The flags: uint8 per station and step, same layout as sq25_series_data. Borrowed.
+ * Since 1.0. */
+SQ25_API const uint8_t *sq25_qc_flags(const sq25_qc_result *r);
+/* Final bias-correction factor of a station (multiply its values by it); NaN when it could not
+ * be estimated. Since 1.0. */
+SQ25_API double sq25_qc_bias_factor(const sq25_qc_result *r, int station);
+/* Number of neighbours of a station within the range. Since 1.0. */
+SQ25_API int sq25_qc_neighbour_count(const sq25_qc_result *r, int station);
+/* Copy s into a new store where every value whose flags intersect reject_mask is NaN.
+ * New object: release with sq25_series_destroy. Since 1.0. */
+SQ25_API int sq25_qc_apply(const sq25_series *s, const sq25_qc_result *r, int reject_mask,
+                           sq25_series **out);
 
 /* ==== interp: sensors onto the street grid, radar merging ================================== */
+/* Point values (any unit; the grid functions write them as they are) interpolated onto a
+ * street grid or onto other points. Positions are lon/lat degrees (WGS84), transformed with
+ * PROJ into the metric CRS of the grid (or, for point targets, the UTM zone of the points). */
+typedef struct sq25_interp_options sq25_interp_options;
+
+enum {
+    SQ25_INTERP_NEAREST = 0, /* value of the nearest sensor (within the radius) */
+    SQ25_INTERP_IDW = 1,     /* inverse distance weighting of the k nearest within radius */
+    SQ25_INTERP_KRIGING = 2, /* ordinary kriging (or with a linear drift), local neighbours */
+    SQ25_INTERP_MERGE = 3    /* radar background + kriging of sensor-minus-radar residuals */
+};
+enum { SQ25_VARIOGRAM_EXPONENTIAL = 1, SQ25_VARIOGRAM_SPHERICAL = 2 };
+/* Interpolation parameters (keys of sq25_interp_options_set) and defaults. */
+enum {
+    SQ25_INTERP_POWER = 0,       /* IDW power: 2 */
+    SQ25_INTERP_RADIUS_M = 1,    /* search radius, metres (0 = unlimited): 10000 */
+    SQ25_INTERP_NEIGHBOURS = 2,  /* k nearest used per cell: 12 */
+    SQ25_INTERP_VARIOGRAM = 3,   /* SQ25_VARIOGRAM_*: exponential */
+    SQ25_INTERP_NUGGET = 4,      /* variogram nugget (unit^2); NaN = fit to the data: NaN */
+    SQ25_INTERP_SILL = 5,        /* partial sill (unit^2); NaN = fit: NaN */
+    SQ25_INTERP_RANGE_M = 6,     /* range parameter, metres; NaN = fit: NaN */
+    SQ25_INTERP_DRIFT = 7,       /* 0 ordinary kriging, 1 linear drift in x,y: 0 */
+    SQ25_INTERP_MIN_SENSORS = 8, /* fewer valid sensors: kriging/merge fall back: 5 */
+    SQ25_INTERP_BLOCK_CELLS = 9, /* cells per side of a block sharing one neighbourhood: 16 */
+    SQ25_INTERP_PARAM_COUNT_ = 10
+};
+/* Options with the defaults above. New object: release with sq25_interp_options_destroy.
+ * Since 1.0. */
+SQ25_API int sq25_interp_options_create(sq25_ctx *ctx, sq25_interp_options **out);
+SQ25_API void sq25_interp_options_destroy(sq25_interp_options *o); /* NULL ok. Since 1.0. */
+/* Set parameter key to value. @return SQ25_OK; SQ25_ERR_INVALID_ARG; SQ25_ERR_RANGE.
+ * Since 1.0. */
+SQ25_API int sq25_interp_options_set(sq25_interp_options *o, int key, double value);
+SQ25_API double sq25_interp_options_get(const sq25_interp_options *o, int key); /* 1.0 */
+
+/* Fit a variogram model (SQ25_VARIOGRAM_*) to n points (projected x,y in metres, values z;
+ * pointer + byte stride arrays, NaN z ignored): empirical variogram in 15 distance classes up
+ * to half the largest distance, then a grid search over the range with non-negative weighted
+ * least squares for nugget and partial sill (GSL). Outputs in unit^2 and metres.
+ * @return SQ25_OK; SQ25_ERR_TOO_FEW (fewer than 4 valid points); SQ25_ERR_NO_DATA (no
+ * variance). Since 1.0. */
+SQ25_API int sq25_variogram_fit(sq25_ctx *ctx, int model, size_t n, const double *x_m,
+                                size_t x_stride, const double *y_m, size_t y_stride,
+                                const double *z, size_t z_stride, double *nugget,
+                                double *partial_sill, double *range_m);
+
+/* Interpolate n sensor values (lon/lat degrees, value; NaN values ignored) onto the grid of
+ * `grid` (its data are overwritten; cells with no sensor within the radius become NaN).
+ * method: NEAREST, IDW or KRIGING. variance: NULL, or a field on the same grid that receives
+ * the kriging variance (unit^2; NaN for the other methods). Kriging with fewer than
+ * MIN_SENSORS valid sensors falls back to IDW (variance NaN). Caller-owned grids.
+ * @return SQ25_OK; SQ25_ERR_INVALID_ARG; SQ25_ERR_GRID_MISMATCH (variance grid);
+ * SQ25_ERR_NO_DATA (no valid sensor); SQ25_ERR_PROJ; SQ25_ERR_NOMEM. Since 1.0. */
+SQ25_API int sq25_interp_grid(sq25_ctx *ctx, const sq25_interp_options *o, int method,
+                              size_t n, const double *lon, size_t lon_stride, const double *lat,
+                              size_t lat_stride, const double *value, size_t value_stride,
+                              sq25_field *grid, sq25_field *variance);
+/* Interpolate n sensor values onto m target points (lon/lat degrees), writing out[j] (and
+ * variance[j] for kriging when variance is not NULL; caller-owned buffers). With
+ * leave_one_out != 0, m must equal n, the targets are the sensors, and each sensor is
+ * predicted from the others (cross-validation). @return as sq25_interp_grid. Since 1.0. */
+SQ25_API int sq25_interp_points(sq25_ctx *ctx, const sq25_interp_options *o, int method,
+                                size_t n, const double *lon, size_t lon_stride,
+                                const double *lat, size_t lat_stride, const double *value,
+                                size_t value_stride, size_t m, const double *target_lon,
+                                size_t target_lon_stride, const double *target_lat,
+                                size_t target_lat_stride, int leave_one_out, double *out,
+                                size_t out_stride, double *variance, size_t variance_stride);
+/* Radar-anchored merging onto `grid`: the radar field (any grid and CRS, mm/h; NULL = none) is
+ * resampled bilinearly as background; sensor values (mm/h) minus the radar at each sensor are
+ * kriged and added (result clipped at 0). Fallbacks: fewer than MIN_SENSORS sensors with a
+ * valid radar value: radar only; radar NULL: kriging of the sensors (IDW below MIN_SENSORS).
+ * Cells where the radar is NaN stay NaN. variance: NULL or a field on the grid for the
+ * residual kriging variance (NaN when not kriged). @return as sq25_interp_grid.
+ * Since 1.0. */
+SQ25_API int sq25_interp_merge(sq25_ctx *ctx, const sq25_interp_options *o,
+                               const sq25_field *radar, size_t n, const double *lon,
+                               size_t lon_stride, const double *lat, size_t lat_stride,
+                               const double *value, size_t value_stride, sq25_field *grid,
+                               sq25_field *variance);
 
 /* ==== motion: optical flow ================================================================= */
 /* Motion is estimated on dBR = 10 log10(R): rates under the rain threshold become a floor
@@ -676,6 +931,60 @@ SQ25_API int sq25_verify_fss(sq25_ctx *ctx, const float *forecast, const float *
                              double *fss);
 
 /* ==== pipeline: the whole chain, frame by frame ============================================ */
+/* A pipeline keeps the state a warning service needs between radar frames: the last few
+ * frames (copies), the options of motion and warnings, an optional street grid and targets.
+ * Feed it frame by frame as data arrives (no re-reading of old frames) and run it at each
+ * issue time. One pipeline is used by one thread at a time. */
+typedef struct sq25_pipeline sq25_pipeline;
+
+/* Create a pipeline with the defaults: 3 input frames, dense motion, 60-minute horizon, DWD
+ * levels, no street grid (warnings on the radar grid), no targets. New object: release with
+ * sq25_pipeline_destroy. @return SQ25_OK or SQ25_ERR_NOMEM. Since 1.0. */
+SQ25_API int sq25_pipeline_create(sq25_ctx *ctx, sq25_pipeline **out);
+/* Destroy a pipeline. Accepts NULL. Since 1.0. */
+SQ25_API void sq25_pipeline_destroy(sq25_pipeline *p);
+/* The pipeline's motion and warning options, to configure with their setters. Borrowed: valid
+ * as long as the pipeline. Since 1.0. */
+SQ25_API sq25_motion_options *sq25_pipeline_motion_options(sq25_pipeline *p);
+SQ25_API sq25_warn_options *sq25_pipeline_warn_options(sq25_pipeline *p);
+/* Number of frames the motion uses (2..8, default 3). Clears nothing. @return SQ25_OK or
+ * SQ25_ERR_RANGE. Since 1.0. */
+SQ25_API int sq25_pipeline_set_input_frames(sq25_pipeline *p, int n_frames);
+/* Forecast horizon in seconds (default 3600; a multiple of the input step when run; up to
+ * 6 hours). @return SQ25_OK or SQ25_ERR_RANGE. Since 1.0. */
+SQ25_API int sq25_pipeline_set_horizon(sq25_pipeline *p, int horizon_s);
+/* Street grid onto which forecasts are resampled (bilinear, with PROJ) before warnings are
+ * computed: any field, only its grid is used (copied). NULL = warnings on the radar grid.
+ * @return SQ25_OK or SQ25_ERR_NOMEM. Since 1.0. */
+SQ25_API int sq25_pipeline_set_street_grid(sq25_pipeline *p, const sq25_field *grid);
+/* Targets evaluated at each run. Borrowed: must outlive the pipeline or be replaced (NULL
+ * clears). Since 1.0. */
+SQ25_API void sq25_pipeline_set_targets(sq25_pipeline *p, const sq25_targets *targets);
+/* Add the newest radar frame (copied; rates in mm/h). Frames must share one grid, come in
+ * increasing valid time, and keep one time step. On error nothing changes:
+ * SQ25_ERR_GRID_MISMATCH (other grid), SQ25_ERR_TIME_ORDER (not newer than the last),
+ * SQ25_ERR_TIME_GAP (step differs from the previous one, e.g. a missing frame: call
+ * sq25_pipeline_reset and feed again), SQ25_ERR_NOMEM. Since 1.0. */
+SQ25_API int sq25_pipeline_push_frame(sq25_pipeline *p, const sq25_field *frame);
+/* Forget the stored frames and the last forecast (options, grid and targets stay). Since 1.0. */
+SQ25_API void sq25_pipeline_reset(sq25_pipeline *p);
+/* Frames held now (at most the input-frame count). Since 1.0. */
+SQ25_API int sq25_pipeline_frame_count(const sq25_pipeline *p);
+/* Run at the newest frame's time: motion from the held frames, extrapolation of the newest up
+ * to the horizon at the input step, resampling onto the street grid if one is set, warnings,
+ * targets. New object: release with sq25_warning_destroy. @return SQ25_OK; SQ25_ERR_TOO_FEW
+ * (fewer frames than the motion needs); the errors of the stages. Since 1.0. */
+SQ25_API int sq25_pipeline_run(sq25_pipeline *p, sq25_warning **out);
+/* After a successful run: the number of forecast leads, and lead i (0-based; valid time issue
+ * + (i+1)*step) on the radar grid, and the motion (pixels per step, width*height floats each).
+ * Borrowed: valid until the next run, reset or destroy. NULL when there is none. Since 1.0. */
+SQ25_API int sq25_pipeline_forecast_count(const sq25_pipeline *p);
+SQ25_API const sq25_field *sq25_pipeline_forecast(const sq25_pipeline *p, int i);
+SQ25_API const float *sq25_pipeline_motion_u(const sq25_pipeline *p);
+SQ25_API const float *sq25_pipeline_motion_v(const sq25_pipeline *p);
+/* Time step of the held frames in seconds (0 while fewer than two frames). Since 1.0. */
+SQ25_API int sq25_pipeline_step_s(const sq25_pipeline *p);
+
 
 #ifdef __cplusplus
 }

@@ -80,3 +80,117 @@ proto("sq25_file_frame_count", _c.c_int, _c.c_void_p, _c.c_char_p, _c.POINTER(_c
 proto("sq25_read_field_frame", _c.c_int, _c.c_void_p, _c.c_char_p, _c.c_int, c_void_pp)
 proto("sq25_read_field", _c.c_int, _c.c_void_p, _c.c_char_p, c_void_pp)
 proto("sq25_write_odim", _c.c_int, _c.c_void_p, _c.c_char_p, _c.c_void_p)
+# grid
+proto("sq25_grid_create", _c.c_int, _c.c_void_p, _c.c_char_p, _c.c_double, _c.c_double,
+      _c.c_double, _c.c_double, _c.c_double, _c.c_int64, c_void_pp)
+proto("sq25_grid_create_lonlat", _c.c_int, _c.c_void_p, _c.c_char_p, _c.c_double, _c.c_double,
+      _c.c_double, _c.c_double, _c.c_double, _c.c_int64, c_void_pp)
+proto("sq25_grid_parse", _c.c_int, _c.c_void_p, _c.c_char_p, _c.c_int64, c_void_pp)
+proto("sq25_resample", _c.c_int, _c.c_void_p, _c.c_void_p, _c.c_int)
+# sensors and qc
+proto("sq25_series_read_netcdf", _c.c_int, _c.c_void_p, _c.c_char_p, c_void_pp)
+proto("sq25_series_read_csv", _c.c_int, _c.c_void_p, _c.c_char_p, _c.c_int, c_void_pp)
+proto("sq25_series_destroy", None, _c.c_void_p)
+proto("sq25_series_bad_rows", _c.c_int64, _c.c_void_p)
+proto("sq25_series_bad_row_message", _c.c_char_p, _c.c_void_p, _c.c_int)
+proto("sq25_series_station_count", _c.c_int, _c.c_void_p)
+proto("sq25_series_step_count", _c.c_int64, _c.c_void_p)
+proto("sq25_series_step_s", _c.c_int, _c.c_void_p)
+proto("sq25_series_time", _c.c_int64, _c.c_void_p, _c.c_int64)
+proto("sq25_series_step_at", _c.c_int64, _c.c_void_p, _c.c_int64)
+proto("sq25_series_station_id", _c.c_char_p, _c.c_void_p, _c.c_int)
+proto("sq25_series_station_lonlat", None, _c.c_void_p, _c.c_int, c_double_p, c_double_p)
+proto("sq25_series_data", c_float_p, _c.c_void_p)
+proto("sq25_series_window", _c.c_int, _c.c_void_p, _c.c_int64, _c.c_int64, c_void_pp)
+proto("sq25_qc_options_create", _c.c_int, _c.c_void_p, c_void_pp)
+proto("sq25_qc_options_destroy", None, _c.c_void_p)
+proto("sq25_qc_options_set", _c.c_int, _c.c_void_p, _c.c_int, _c.c_double)
+proto("sq25_qc_run", _c.c_int, _c.c_void_p, _c.c_void_p, c_void_pp)
+proto("sq25_qc_result_destroy", None, _c.c_void_p)
+proto("sq25_qc_flags", _c.POINTER(_c.c_uint8), _c.c_void_p)
+proto("sq25_qc_bias_factor", _c.c_double, _c.c_void_p, _c.c_int)
+proto("sq25_qc_apply", _c.c_int, _c.c_void_p, _c.c_void_p, _c.c_int, c_void_pp)
+# interp
+proto("sq25_interp_options_create", _c.c_int, _c.c_void_p, c_void_pp)
+proto("sq25_interp_options_destroy", None, _c.c_void_p)
+proto("sq25_interp_options_set", _c.c_int, _c.c_void_p, _c.c_int, _c.c_double)
+proto("sq25_variogram_fit", _c.c_int, _c.c_void_p, _c.c_int, _c.c_size_t, c_double_p,
+      _c.c_size_t, c_double_p, _c.c_size_t, c_double_p, _c.c_size_t, c_double_p, c_double_p,
+      c_double_p)
+proto("sq25_interp_grid", _c.c_int, _c.c_void_p, _c.c_void_p, _c.c_int, _c.c_size_t,
+      c_double_p, _c.c_size_t, c_double_p, _c.c_size_t, c_double_p, _c.c_size_t, _c.c_void_p,
+      _c.c_void_p)
+proto("sq25_interp_points", _c.c_int, _c.c_void_p, _c.c_void_p, _c.c_int, _c.c_size_t,
+      c_double_p, _c.c_size_t, c_double_p, _c.c_size_t, c_double_p, _c.c_size_t, _c.c_size_t,
+      c_double_p, _c.c_size_t, c_double_p, _c.c_size_t, _c.c_int, c_double_p, _c.c_size_t,
+      c_double_p, _c.c_size_t)
+proto("sq25_interp_merge", _c.c_int, _c.c_void_p, _c.c_void_p, _c.c_void_p, _c.c_size_t,
+      c_double_p, _c.c_size_t, c_double_p, _c.c_size_t, c_double_p, _c.c_size_t, _c.c_void_p,
+      _c.c_void_p)
+# motion, advection, verification
+proto("sq25_motion_options_create", _c.c_int, _c.c_void_p, c_void_pp)
+proto("sq25_motion_options_destroy", None, _c.c_void_p)
+proto("sq25_motion_options_set_method", _c.c_int, _c.c_void_p, _c.c_int)
+proto("sq25_motion_method_from_name", _c.c_int, _c.c_char_p, _c.POINTER(_c.c_int))
+proto("sq25_motion_estimate", _c.c_int, _c.c_void_p, c_void_pp, _c.c_int, _c.c_void_p,
+      c_float_p, c_float_p)
+proto("sq25_extrapolate", _c.c_int, _c.c_void_p, _c.c_void_p, c_float_p, c_float_p, _c.c_int,
+      _c.c_int, _c.c_int, c_void_pp)
+proto("sq25_extrapolate_accumulation", _c.c_int, _c.c_void_p, _c.c_void_p, c_float_p,
+      c_float_p, _c.c_int, _c.c_int, _c.c_int, c_float_p)
+proto("sq25_verify_contingency", _c.c_int, c_float_p, c_float_p, _c.c_size_t, _c.c_double,
+      _c.POINTER(_c.c_int64))
+proto("sq25_verify_categorical_scores", None, _c.POINTER(_c.c_int64), c_double_p, c_double_p,
+      c_double_p)
+proto("sq25_verify_mae", _c.c_int, c_float_p, c_float_p, _c.c_size_t, c_double_p)
+proto("sq25_verify_fss", _c.c_int, _c.c_void_p, c_float_p, c_float_p, _c.c_int, _c.c_int,
+      _c.c_double, _c.c_int, c_double_p)
+# warnings, targets, maps
+proto("sq25_warn_options_create", _c.c_int, _c.c_void_p, c_void_pp)
+proto("sq25_warn_options_destroy", None, _c.c_void_p)
+proto("sq25_warn_options_set_levels", _c.c_int, _c.c_void_p, _c.c_int, c_double_p,
+      _c.POINTER(_c.c_char_p))
+proto("sq25_warn_options_set_radius", _c.c_int, _c.c_void_p, _c.c_double, _c.c_double)
+proto("sq25_warn_options_set_probability_threshold", _c.c_int, _c.c_void_p, _c.c_double)
+proto("sq25_warn_compute", _c.c_int, _c.c_void_p, _c.c_void_p, c_void_pp, _c.c_int, _c.c_int,
+      _c.c_int64, c_void_pp)
+proto("sq25_warning_destroy", None, _c.c_void_p)
+proto("sq25_warning_level_count", _c.c_int, _c.c_void_p)
+proto("sq25_warning_accumulation", _c.c_int, _c.c_void_p, _c.c_int, c_void_pp)
+proto("sq25_warning_probability", _c.c_int, _c.c_void_p, _c.c_int, c_void_pp)
+proto("sq25_warning_levels", _c.c_int, _c.c_void_p, c_void_pp)
+proto("sq25_warning_onset", _c.c_int, _c.c_void_p, _c.c_int, c_void_pp)
+proto("sq25_warning_evaluate_targets", _c.c_int, _c.c_void_p, _c.c_void_p)
+proto("sq25_warning_target_result", _c.c_int, _c.c_void_p, _c.c_size_t, _c.POINTER(_c.c_int),
+      c_double_p, c_double_p, c_double_p, c_double_p)
+for _name in ("sq25_warning_write_areas_geojson", "sq25_warning_write_targets_geojson",
+              "sq25_warning_write_targets_csv", "sq25_warning_write_summary_json"):
+    proto(_name, _c.c_int, _c.c_void_p, _c.c_char_p)
+proto("sq25_targets_read", _c.c_int, _c.c_void_p, _c.c_char_p, c_void_pp)
+proto("sq25_targets_destroy", None, _c.c_void_p)
+proto("sq25_targets_count", _c.c_size_t, _c.c_void_p)
+proto("sq25_targets_id", _c.c_char_p, _c.c_void_p, _c.c_size_t)
+proto("sq25_targets_name", _c.c_char_p, _c.c_void_p, _c.c_size_t)
+proto("sq25_render_options_create", _c.c_int, _c.c_void_p, c_void_pp)
+proto("sq25_render_options_destroy", None, _c.c_void_p)
+proto("sq25_render_options_set_title", _c.c_int, _c.c_void_p, _c.c_char_p)
+proto("sq25_render_field_png", _c.c_int, _c.c_void_p, _c.c_void_p, _c.c_void_p, _c.c_char_p)
+proto("sq25_render_warning_png", _c.c_int, _c.c_void_p, _c.c_void_p, _c.c_char_p)
+# pipeline
+proto("sq25_pipeline_create", _c.c_int, _c.c_void_p, c_void_pp)
+proto("sq25_pipeline_destroy", None, _c.c_void_p)
+proto("sq25_pipeline_motion_options", _c.c_void_p, _c.c_void_p)
+proto("sq25_pipeline_warn_options", _c.c_void_p, _c.c_void_p)
+proto("sq25_pipeline_set_input_frames", _c.c_int, _c.c_void_p, _c.c_int)
+proto("sq25_pipeline_set_horizon", _c.c_int, _c.c_void_p, _c.c_int)
+proto("sq25_pipeline_set_street_grid", _c.c_int, _c.c_void_p, _c.c_void_p)
+proto("sq25_pipeline_set_targets", None, _c.c_void_p, _c.c_void_p)
+proto("sq25_pipeline_push_frame", _c.c_int, _c.c_void_p, _c.c_void_p)
+proto("sq25_pipeline_reset", None, _c.c_void_p)
+proto("sq25_pipeline_frame_count", _c.c_int, _c.c_void_p)
+proto("sq25_pipeline_run", _c.c_int, _c.c_void_p, c_void_pp)
+proto("sq25_pipeline_forecast_count", _c.c_int, _c.c_void_p)
+proto("sq25_pipeline_forecast", _c.c_void_p, _c.c_void_p, _c.c_int)
+proto("sq25_pipeline_motion_u", c_float_p, _c.c_void_p)
+proto("sq25_pipeline_motion_v", c_float_p, _c.c_void_p)
+proto("sq25_pipeline_step_s", _c.c_int, _c.c_void_p)

@@ -1,0 +1,503 @@
+/* interp.c -- sensor values onto a street grid or onto points: nearest neighbour, inverse
+ * distance weighting and kriging (ordinary, or with a linear drift) with local
+ * neighbourhoods. Grid cells are processed in square blocks that share one candidate set
+ * (IDW) or one kriging system (kriging), which keeps 2000 x 2000 grids well under a second. */
+#include "interp_internal.h"
+#include "spatial.h"
+
+#include <gsl/gsl_linalg.h>
+#include <math.h>
+#include <string.h>
+
+struct sq25_interp_options {
+    sq25_ctx *ctx;
+    double p[SQ25_INTERP_PARAM_COUNT_];
+};
+
+static const double interp_defaults[SQ25_INTERP_PARAM_COUNT_] = {
+    [SQ25_INTERP_POWER] = 2,         [SQ25_INTERP_RADIUS_M] = 10000,
+    [SQ25_INTERP_NEIGHBOURS] = 12,   [SQ25_INTERP_VARIOGRAM] = SQ25_VARIOGRAM_EXPONENTIAL,
+    [SQ25_INTERP_NUGGET] = NAN,      [SQ25_INTERP_SILL] = NAN,
+    [SQ25_INTERP_RANGE_M] = NAN,     [SQ25_INTERP_DRIFT] = 0,
+    [SQ25_INTERP_MIN_SENSORS] = 5,   [SQ25_INTERP_BLOCK_CELLS] = 16,
+};
+
+#define MAX_NEIGHBOURS 64
+
+int sq25_interp_options_create(sq25_ctx *ctx, sq25_interp_options **out)
+{
+    if (!ctx || !out) return SQ25_ERR_INVALID_ARG;
+    sq25_interp_options *o = sq25__calloc(ctx, 1, sizeof *o);
+    if (!o) return SQ25_ERR_NOMEM;
+    o->ctx = ctx;
+    memcpy(o->p, interp_defaults, sizeof o->p);
+    *out = o;
+    return SQ25_OK;
+}
+
+void sq25_interp_options_destroy(sq25_interp_options *o)
+{
+    if (o) sq25__free(o->ctx, o);
+}
+
+static bool interp_value_ok(int key, double v)
+{
+    switch (key) {
+    case SQ25_INTERP_POWER: return isfinite(v) && v > 0 && v <= 10;
+    case SQ25_INTERP_RADIUS_M: return isfinite(v) && v >= 0;
+    case SQ25_INTERP_NEIGHBOURS: return v >= 1 && v <= MAX_NEIGHBOURS && v == floor(v);
+    case SQ25_INTERP_VARIOGRAM:
+        return v == SQ25_VARIOGRAM_EXPONENTIAL || v == SQ25_VARIOGRAM_SPHERICAL;
+    case SQ25_INTERP_NUGGET: return isnan(v) || (isfinite(v) && v >= 0);
+    case SQ25_INTERP_SILL:
+    case SQ25_INTERP_RANGE_M: return isnan(v) || (isfinite(v) && v > 0);
+    case SQ25_INTERP_DRIFT: return v == 0 || v == 1;
+    case SQ25_INTERP_MIN_SENSORS: return v >= 1 && v <= 1e6 && v == floor(v);
+    case SQ25_INTERP_BLOCK_CELLS: return v >= 1 && v <= 256 && v == floor(v);
+    default: return false;
+    }
+}
+
+int sq25_interp_options_set(sq25_interp_options *o, int key, double value)
+{
+    if (!o || key < 0 || key >= SQ25_INTERP_PARAM_COUNT_) return SQ25_ERR_INVALID_ARG;
+    if (!interp_value_ok(key, value))
+        return sq25__fail(o->ctx, SQ25_ERR_RANGE, "interpolation parameter %d: value %g not allowed",
+                          key, value);
+    o->p[key] = value;
+    return SQ25_OK;
+}
+
+double sq25_interp_options_get(const sq25_interp_options *o, int key)
+{
+    if (!o || key < 0 || key >= SQ25_INTERP_PARAM_COUNT_) return NAN;
+    return o->p[key];
+}
+
+/* ---- sensors in metric coordinates --------------------------------------------------- */
+
+typedef struct {
+    size_t n;
+    double *x, *y, *z; /* valid sensors only */
+    long *orig;        /* index in the caller's arrays */
+    sq25__buckets b;
+} sensor_set;
+
+static void sensors_free(sq25_ctx *ctx, sensor_set *s)
+{
+    sq25__buckets_free(ctx, &s->b);
+    sq25__free(ctx, s->x), sq25__free(ctx, s->y), sq25__free(ctx, s->z), sq25__free(ctx, s->orig);
+    memset(s, 0, sizeof *s);
+}
+
+static int sensors_load(sq25_ctx *ctx, const char *projdef, size_t n, const double *lon,
+                        size_t lon_stride, const double *lat, size_t lat_stride,
+                        const double *value, size_t value_stride, sensor_set *s)
+{
+    memset(s, 0, sizeof *s);
+    s->x = sq25__malloc(ctx, (n + 1) * sizeof(double));
+    s->y = sq25__malloc(ctx, (n + 1) * sizeof(double));
+    s->z = sq25__malloc(ctx, (n + 1) * sizeof(double));
+    s->orig = sq25__malloc(ctx, (n + 1) * sizeof(long));
+    if (!s->x || !s->y || !s->z || !s->orig) {
+        sensors_free(ctx, s);
+        return SQ25_ERR_NOMEM;
+    }
+    int rc = sq25__lonlat_to_xy(ctx, projdef, n, lon, lon_stride, lat, lat_stride, s->x, s->y);
+    for (size_t i = 0; !rc && i < n; i++) {
+        double v = SQ25__AT(value, value_stride, i);
+        if (!isfinite(v) || !isfinite(s->x[i]) || !isfinite(s->y[i])) continue;
+        s->x[s->n] = s->x[i], s->y[s->n] = s->y[i], s->z[s->n] = v, s->orig[s->n] = (long)i;
+        s->n++;
+    }
+    if (!rc) rc = sq25__buckets_build(ctx, s->n, s->x, s->y, &s->b);
+    if (rc) sensors_free(ctx, s);
+    return rc;
+}
+
+/* ---- variogram choice ----------------------------------------------------------------- */
+
+static int choose_variogram(sq25_ctx *ctx, const double *p, const sensor_set *s,
+                            sq25__variogram *v)
+{
+    int model = (int)p[SQ25_INTERP_VARIOGRAM];
+    *v = (sq25__variogram){model, 0, 0, 0};
+    bool given = !isnan(p[SQ25_INTERP_NUGGET]) && !isnan(p[SQ25_INTERP_SILL]) &&
+                 !isnan(p[SQ25_INTERP_RANGE_M]);
+    if (!given) {
+        int rc = sq25__variogram_fit_dense(ctx, model, s->n, s->x, s->y, s->z, v);
+        if (rc == SQ25_ERR_NO_DATA || rc == SQ25_ERR_TOO_FEW) {
+            /* Constant values (no spatial variance): any model reproduces them; keep a small
+             * structured variance so the systems stay regular. */
+            *v = (sq25__variogram){model, 0, 1e-6, 2000};
+            sq25__ok(ctx);
+        } else if (rc) {
+            return rc;
+        }
+    }
+    if (!isnan(p[SQ25_INTERP_NUGGET])) v->nugget = p[SQ25_INTERP_NUGGET];
+    if (!isnan(p[SQ25_INTERP_SILL])) v->sill = p[SQ25_INTERP_SILL];
+    if (!isnan(p[SQ25_INTERP_RANGE_M])) v->range_m = p[SQ25_INTERP_RANGE_M];
+    return SQ25_OK;
+}
+
+/* ---- one local kriging system ---------------------------------------------------------- */
+
+/* Drift coordinates are in km around the system's centre, for conditioning. */
+typedef struct {
+    int m, dim;
+    bool drift;
+    int idx[MAX_NEIGHBOURS];
+    double cx, cy;
+    double alpha[MAX_NEIGHBOURS + 3];                          /* M^-1 [z; 0] */
+    double minv[(MAX_NEIGHBOURS + 3) * (MAX_NEIGHBOURS + 3)]; /* M^-1, row-major */
+} krige_system;
+
+static void fill_kriging_matrix(const sensor_set *s, const sq25__variogram *v,
+                                const krige_system *ks, gsl_matrix *a, double jitter)
+{
+    int m = ks->m;
+    for (int i = 0; i < m; i++) {
+        int pi = ks->idx[i];
+        for (int j = 0; j < m; j++) {
+            int pj = ks->idx[j];
+            double c = i == j ? sq25__covariance(v, 0) + jitter
+                              : sq25__covariance(v, hypot(s->x[pi] - s->x[pj], s->y[pi] - s->y[pj]));
+            gsl_matrix_set(a, (size_t)i, (size_t)j, c);
+        }
+        gsl_matrix_set(a, (size_t)i, (size_t)m, 1.0);
+        gsl_matrix_set(a, (size_t)m, (size_t)i, 1.0);
+        if (ks->drift) {
+            double dx = (s->x[pi] - ks->cx) / 1000, dy = (s->y[pi] - ks->cy) / 1000;
+            gsl_matrix_set(a, (size_t)i, (size_t)m + 1, dx);
+            gsl_matrix_set(a, (size_t)m + 1, (size_t)i, dx);
+            gsl_matrix_set(a, (size_t)i, (size_t)m + 2, dy);
+            gsl_matrix_set(a, (size_t)m + 2, (size_t)i, dy);
+        }
+    }
+    for (int i = m; i < ks->dim; i++)
+        for (int j = m; j < ks->dim; j++) gsl_matrix_set(a, (size_t)i, (size_t)j, 0.0);
+}
+
+/* The LU factors are usable when no pivot is negligible against the covariance scale (this
+ * also keeps GSL's error handler, which aborts by default, from ever being reached). */
+static bool lu_regular(const gsl_matrix *lu, double scale)
+{
+    for (size_t i = 0; i < lu->size1; i++)
+        if (!(fabs(gsl_matrix_get(lu, i, i)) > 1e-12 * scale)) return false;
+    return true;
+}
+
+/* Factorise the bordered covariance matrix with GSL (LU) and keep its inverse and
+ * alpha = M^-1 [z; 0]. Returns false when singular even with a small jitter. */
+static bool krige_build(const sensor_set *s, const sq25__variogram *v, krige_system *ks)
+{
+    ks->dim = ks->m + 1 + (ks->drift ? 2 : 0);
+    size_t dim = (size_t)ks->dim;
+    gsl_matrix *a = gsl_matrix_alloc(dim, dim);
+    gsl_permutation *perm = gsl_permutation_alloc(dim);
+    gsl_matrix_view inv = gsl_matrix_view_array(ks->minv, dim, dim);
+    bool ok = false;
+    double c0 = sq25__covariance(v, 0);
+    for (int attempt = 0; a && perm && attempt < 3 && !ok; attempt++) {
+        fill_kriging_matrix(s, v, ks, a, attempt ? c0 * pow(1e-6, 3 - attempt) : 0);
+        int sign;
+        if (gsl_linalg_LU_decomp(a, perm, &sign) != 0 || !lu_regular(a, c0)) continue;
+        if (gsl_linalg_LU_invert(a, perm, &inv.matrix) != 0) continue;
+        ok = true;
+        for (size_t i = 0; i < dim; i++) {
+            double sum = 0;
+            for (int j = 0; j < ks->m; j++) sum += ks->minv[i * dim + (size_t)j] * s->z[ks->idx[j]];
+            ks->alpha[i] = sum;
+            ok = ok && isfinite(sum);
+        }
+    }
+    gsl_permutation_free(perm);
+    gsl_matrix_free(a);
+    return ok;
+}
+
+/* Estimate (and variance when wanted) at (qx, qy) from a built system. */
+static double krige_at(const sensor_set *s, const sq25__variogram *v, const krige_system *ks,
+                       double qx, double qy, double *variance)
+{
+    double u[MAX_NEIGHBOURS + 3];
+    int m = ks->m;
+    for (int i = 0; i < m; i++) {
+        int p = ks->idx[i];
+        u[i] = sq25__covariance(v, hypot(s->x[p] - qx, s->y[p] - qy));
+    }
+    u[m] = 1.0;
+    if (ks->drift) u[m + 1] = (qx - ks->cx) / 1000, u[m + 2] = (qy - ks->cy) / 1000;
+    double est = 0;
+    for (int i = 0; i < ks->dim; i++) est += ks->alpha[i] * u[i];
+    if (variance) {
+        double q = 0;
+        for (int i = 0; i < ks->dim; i++) {
+            const double *row = ks->minv + (size_t)i * (size_t)ks->dim;
+            double r = 0;
+            for (int j = 0; j < ks->dim; j++) r += row[j] * u[j];
+            q += u[i] * r;
+        }
+        *variance = fmax(sq25__covariance(v, 0) - q, 0.0);
+    }
+    return est;
+}
+
+/* ---- IDW and nearest at one point, from candidates ------------------------------------- */
+
+static double idw_from(const sensor_set *s, const int *cand, int nc, double qx, double qy, int k,
+                       double radius2, double power, bool nearest)
+{
+    int top[MAX_NEIGHBOURS];
+    double d2s[MAX_NEIGHBOURS];
+    int m = 0;
+    if (nearest) k = 1;
+    for (int c = 0; c < nc; c++) {
+        int i = cand[c];
+        double dx = s->x[i] - qx, dy = s->y[i] - qy, d2 = dx * dx + dy * dy;
+        if (d2 > radius2 || (m == k && d2 >= d2s[k - 1])) continue;
+        int pos = m < k ? m++ : k - 1;
+        while (pos > 0 && d2s[pos - 1] > d2) top[pos] = top[pos - 1], d2s[pos] = d2s[pos - 1], pos--;
+        top[pos] = i, d2s[pos] = d2;
+    }
+    if (m == 0) return NAN;
+    if (nearest || d2s[0] == 0) return s->z[top[0]];
+    double wsum = 0, vsum = 0;
+    for (int j = 0; j < m; j++) {
+        double w = power == 2 ? 1.0 / d2s[j] : pow(d2s[j], -0.5 * power);
+        wsum += w, vsum += w * s->z[top[j]];
+    }
+    return vsum / wsum;
+}
+
+/* ---- grid methods ------------------------------------------------------------------------ */
+
+typedef struct {
+    const sensor_set *s;
+    const double *p;
+    int method;
+    const sq25__variogram *v;
+    sq25_field *grid, *variance;
+    int *cand; /* workspace, s->n + 1 */
+} grid_job;
+
+static void cell_centre(const double *gt, int col, int row, double *x, double *y)
+{
+    *x = gt[0] + (col + 0.5) * gt[1] + (row + 0.5) * gt[2];
+    *y = gt[3] + (col + 0.5) * gt[4] + (row + 0.5) * gt[5];
+}
+
+static void block_idw(grid_job *j, int c0, int r0, int c1, int r1, double cx, double cy, double hd)
+{
+    const double *p = j->p;
+    int k = j->method == SQ25_INTERP_NEAREST ? 1 : (int)p[SQ25_INTERP_NEIGHBOURS];
+    double radius = p[SQ25_INTERP_RADIUS_M];
+    int top[MAX_NEIGHBOURS];
+    double d2[MAX_NEIGHBOURS];
+    int m = sq25__knn(&j->s->b, cx, cy, k, radius > 0 ? radius + hd : 0, -1, top, d2);
+    int nc;
+    if (m == k) nc = sq25__within(&j->s->b, cx, cy, sqrt(d2[m - 1]) + 2 * hd, j->cand, (int)j->s->n);
+    else memcpy(j->cand, top, (size_t)m * sizeof(int)), nc = m;
+    double r2 = radius > 0 ? radius * radius : INFINITY;
+    for (int r = r0; r < r1; r++)
+        for (int c = c0; c < c1; c++) {
+            double x, y;
+            cell_centre(j->grid->gt, c, r, &x, &y);
+            j->grid->data[(size_t)r * j->grid->width + c] =
+                (float)idw_from(j->s, j->cand, nc, x, y, k, r2, p[SQ25_INTERP_POWER],
+                                j->method == SQ25_INTERP_NEAREST);
+        }
+}
+
+static void block_kriging(grid_job *j, int c0, int r0, int c1, int r1, double cx, double cy,
+                          double hd, krige_system *ks)
+{
+    const double *p = j->p;
+    double radius = p[SQ25_INTERP_RADIUS_M], d2[MAX_NEIGHBOURS];
+    ks->drift = p[SQ25_INTERP_DRIFT] != 0;
+    ks->cx = cx, ks->cy = cy;
+    ks->m = sq25__knn(&j->s->b, cx, cy, (int)p[SQ25_INTERP_NEIGHBOURS],
+                      radius > 0 ? radius + hd : 0, -1, ks->idx, d2);
+    bool ok = ks->m >= (ks->drift ? 4 : 1) && krige_build(j->s, j->v, ks);
+    for (int r = r0; r < r1; r++)
+        for (int c = c0; c < c1; c++) {
+            double x, y, var = NAN;
+            cell_centre(j->grid->gt, c, r, &x, &y);
+            double est = ok ? krige_at(j->s, j->v, ks, x, y, j->variance ? &var : NULL) : NAN;
+            size_t k = (size_t)r * j->grid->width + c;
+            j->grid->data[k] = (float)est;
+            if (j->variance) j->variance->data[k] = ok ? (float)var : NAN;
+        }
+}
+
+static int run_grid(grid_job *j)
+{
+    sq25_ctx *ctx = j->grid->ctx;
+    int bs = (int)j->p[SQ25_INTERP_BLOCK_CELLS], w = j->grid->width, h = j->grid->height;
+    krige_system *ks = sq25__malloc(ctx, sizeof *ks);
+    j->cand = sq25__malloc(ctx, (j->s->n + 1) * sizeof(int));
+    if (!ks || !j->cand) {
+        sq25__free(ctx, ks), sq25__free(ctx, j->cand);
+        return SQ25_ERR_NOMEM;
+    }
+    const double *gt = j->grid->gt;
+    double cell = hypot(gt[1], gt[4]) + hypot(gt[2], gt[5]);
+    for (int r0 = 0; r0 < h; r0 += bs)
+        for (int c0 = 0; c0 < w; c0 += bs) {
+            int c1 = c0 + bs < w ? c0 + bs : w, r1 = r0 + bs < h ? r0 + bs : h;
+            double cx = gt[0] + 0.5 * (c0 + c1) * gt[1] + 0.5 * (r0 + r1) * gt[2];
+            double cy = gt[3] + 0.5 * (c0 + c1) * gt[4] + 0.5 * (r0 + r1) * gt[5];
+            double hd = 0.5 * cell * fmax(c1 - c0, r1 - r0) * 1.0000001;
+            if (j->method == SQ25_INTERP_KRIGING) block_kriging(j, c0, r0, c1, r1, cx, cy, hd, ks);
+            else block_idw(j, c0, r0, c1, r1, cx, cy, hd);
+        }
+    sq25__free(ctx, ks), sq25__free(ctx, j->cand);
+    return SQ25_OK;
+}
+
+static void fill_field(sq25_field *f, float v)
+{
+    if (!f) return;
+    for (size_t i = 0, n = (size_t)f->width * (size_t)f->height; i < n; i++) f->data[i] = v;
+}
+
+static bool same_grid(const sq25_field *a, const sq25_field *b)
+{
+    return a->width == b->width && a->height == b->height && strcmp(a->projdef, b->projdef) == 0 &&
+           memcmp(a->gt, b->gt, sizeof a->gt) == 0;
+}
+
+/* Grid interpolation from an already loaded sensor set. */
+static int interp_grid_set(sq25_ctx *ctx, const double *p, int method, const sensor_set *s,
+                           sq25_field *grid, sq25_field *variance)
+{
+    fill_field(variance, NAN);
+    if (s->n == 0) {
+        fill_field(grid, NAN);
+        return sq25__fail(ctx, SQ25_ERR_NO_DATA, "interpolation: no valid sensor value");
+    }
+    if (method == SQ25_INTERP_KRIGING && s->n < (size_t)p[SQ25_INTERP_MIN_SENSORS])
+        method = SQ25_INTERP_IDW;
+    sq25__variogram v;
+    if (method == SQ25_INTERP_KRIGING) {
+        int rc = choose_variogram(ctx, p, s, &v);
+        if (rc) return rc;
+    }
+    grid_job job = {s, p, method, &v, grid, method == SQ25_INTERP_KRIGING ? variance : NULL, NULL};
+    int rc = run_grid(&job);
+    return rc ? rc : sq25__ok(ctx);
+}
+
+static const double *params_of(const sq25_interp_options *o)
+{
+    return o ? o->p : interp_defaults;
+}
+
+int sq25_interp_grid(sq25_ctx *ctx, const sq25_interp_options *o, int method, size_t n,
+                     const double *lon, size_t lon_stride, const double *lat, size_t lat_stride,
+                     const double *value, size_t value_stride, sq25_field *grid,
+                     sq25_field *variance)
+{
+    if (!ctx) return SQ25_ERR_INVALID_ARG;
+    if (!grid || (n && (!lon || !lat || !value)))
+        return sq25__fail(ctx, SQ25_ERR_INVALID_ARG, "sq25_interp_grid: NULL argument");
+    if (method < SQ25_INTERP_NEAREST || method > SQ25_INTERP_KRIGING)
+        return sq25__fail(ctx, SQ25_ERR_INVALID_ARG, "sq25_interp_grid: method %d", method);
+    if (variance && !same_grid(grid, variance))
+        return sq25__fail(ctx, SQ25_ERR_GRID_MISMATCH, "variance field is not on the grid");
+    sensor_set s;
+    int rc = sensors_load(ctx, grid->projdef, n, lon, lon_stride, lat, lat_stride, value,
+                          value_stride, &s);
+    if (rc) return rc;
+    rc = interp_grid_set(ctx, params_of(o), method, &s, grid, variance);
+    sensors_free(ctx, &s);
+    return rc;
+}
+
+/* ---- point targets --------------------------------------------------------------------- */
+
+static double point_estimate(const sensor_set *s, const double *p, int method,
+                             const sq25__variogram *v, krige_system *ks, double qx, double qy,
+                             long exclude, double *variance)
+{
+    double radius = p[SQ25_INTERP_RADIUS_M], d2[MAX_NEIGHBOURS];
+    int k = method == SQ25_INTERP_NEAREST ? 1 : (int)p[SQ25_INTERP_NEIGHBOURS];
+    ks->m = sq25__knn(&s->b, qx, qy, k, radius, exclude, ks->idx, d2);
+    *variance = NAN;
+    if (ks->m == 0) return NAN;
+    if (method != SQ25_INTERP_KRIGING)
+        return idw_from(s, ks->idx, ks->m, qx, qy, k, INFINITY, p[SQ25_INTERP_POWER],
+                        method == SQ25_INTERP_NEAREST);
+    ks->drift = p[SQ25_INTERP_DRIFT] != 0;
+    ks->cx = qx, ks->cy = qy;
+    if (ks->m < (ks->drift ? 4 : 1) || !krige_build(s, v, ks)) return NAN;
+    return krige_at(s, v, ks, qx, qy, variance);
+}
+
+static int points_run(sq25_ctx *ctx, const double *p, int method, const sensor_set *s,
+                      size_t m, const double *tx, const double *ty, int loo, double *out,
+                      size_t out_stride, double *variance, size_t variance_stride)
+{
+    sq25__variogram v = {0};
+    if (method == SQ25_INTERP_KRIGING && s->n < (size_t)p[SQ25_INTERP_MIN_SENSORS])
+        method = SQ25_INTERP_IDW;
+    if (method == SQ25_INTERP_KRIGING) {
+        int rc = choose_variogram(ctx, p, s, &v);
+        if (rc) return rc;
+    }
+    krige_system *ks = sq25__malloc(ctx, sizeof *ks);
+    long *set_index = sq25__malloc(ctx, (m + 1) * sizeof(long));
+    if (!ks || !set_index) {
+        sq25__free(ctx, ks), sq25__free(ctx, set_index);
+        return SQ25_ERR_NOMEM;
+    }
+    for (size_t j = 0; j < m; j++) set_index[j] = -1;
+    if (loo)
+        for (size_t i = 0; i < s->n; i++) set_index[s->orig[i]] = (long)i;
+    for (size_t j = 0; j < m; j++) {
+        double var = NAN, est = NAN;
+        if (isfinite(tx[j]) && isfinite(ty[j]))
+            est = point_estimate(s, p, method, &v, ks, tx[j], ty[j], loo ? set_index[j] : -1, &var);
+        SQ25__SET(out, out_stride, j) = est;
+        if (variance) SQ25__SET(variance, variance_stride, j) = var;
+    }
+    sq25__free(ctx, ks), sq25__free(ctx, set_index);
+    return SQ25_OK;
+}
+
+int sq25_interp_points(sq25_ctx *ctx, const sq25_interp_options *o, int method, size_t n,
+                       const double *lon, size_t lon_stride, const double *lat,
+                       size_t lat_stride, const double *value, size_t value_stride, size_t m,
+                       const double *target_lon, size_t target_lon_stride,
+                       const double *target_lat, size_t target_lat_stride, int leave_one_out,
+                       double *out, size_t out_stride, double *variance, size_t variance_stride)
+{
+    if (!ctx) return SQ25_ERR_INVALID_ARG;
+    if ((n && (!lon || !lat || !value)) || (m && (!target_lon || !target_lat || !out)) ||
+        (leave_one_out && m != n) || method < SQ25_INTERP_NEAREST || method > SQ25_INTERP_KRIGING)
+        return sq25__fail(ctx, SQ25_ERR_INVALID_ARG, "sq25_interp_points: bad argument");
+    double lon_sum = 0, lat_sum = 0;
+    size_t known = 0;
+    for (size_t i = 0; i < n; i++) {
+        double lo = SQ25__AT(lon, lon_stride, i), la = SQ25__AT(lat, lat_stride, i);
+        if (isfinite(lo) && isfinite(la)) lon_sum += lo, lat_sum += la, known++;
+    }
+    if (known == 0) return sq25__fail(ctx, SQ25_ERR_NO_DATA, "sq25_interp_points: no sensor");
+    char utm[32];
+    sq25__utm_projdef(lon_sum / known, lat_sum / known, utm, sizeof utm);
+    sensor_set s;
+    int rc = sensors_load(ctx, utm, n, lon, lon_stride, lat, lat_stride, value, value_stride, &s);
+    if (rc) return rc;
+    double *tx = sq25__malloc(ctx, (m + 1) * sizeof(double));
+    double *ty = sq25__malloc(ctx, (m + 1) * sizeof(double));
+    if (!tx || !ty) rc = SQ25_ERR_NOMEM;
+    if (!rc) rc = sq25__lonlat_to_xy(ctx, utm, m, target_lon, target_lon_stride, target_lat,
+                                     target_lat_stride, tx, ty);
+    if (!rc && s.n == 0) rc = sq25__fail(ctx, SQ25_ERR_NO_DATA, "sq25_interp_points: no valid value");
+    if (!rc) rc = points_run(ctx, params_of(o), method, &s, m, tx, ty, leave_one_out, out,
+                             out_stride, variance, variance_stride);
+    sq25__free(ctx, tx), sq25__free(ctx, ty);
+    sensors_free(ctx, &s);
+    return rc ? rc : sq25__ok(ctx);
+}

@@ -1,0 +1,41 @@
+/* interp_internal.h -- shared pieces of the interpolation modules: variogram models and the
+ * bucket index for nearest-neighbour queries. Not API. */
+#ifndef SQ25_INTERP_INTERNAL_H
+#define SQ25_INTERP_INTERNAL_H
+
+#include "internal.h"
+
+/* A fitted or given variogram: gamma(h) = nugget + sill * shape(h / range). */
+typedef struct {
+    int model; /* SQ25_VARIOGRAM_* */
+    double nugget, sill, range_m;
+} sq25__variogram;
+
+/* Covariance at distance h (metres): nugget + sill at h = 0, sill * (1 - shape) beyond. */
+double sq25__covariance(const sq25__variogram *v, double h_m);
+/* Fit to dense arrays (no NaN). Same results as sq25_variogram_fit. */
+int sq25__variogram_fit_dense(sq25_ctx *ctx, int model, size_t n, const double *x,
+                              const double *y, const double *z, sq25__variogram *out);
+
+/* Points bucketed on a regular grid for k-nearest and radius queries. */
+typedef struct {
+    size_t n;
+    const double *x, *y;   /* borrowed */
+    double x0, y0, cell;   /* bucket grid origin and size, metres */
+    int nx, ny;
+    int *start;            /* nx*ny + 1 offsets into order */
+    int *order;            /* point indices sorted by bucket */
+} sq25__buckets;
+
+int sq25__buckets_build(sq25_ctx *ctx, size_t n, const double *x, const double *y,
+                        sq25__buckets *b);
+void sq25__buckets_free(sq25_ctx *ctx, sq25__buckets *b);
+/* The up-to-k nearest points to (qx,qy) within radius_m (0 = unlimited), skipping point
+ * `exclude` (-1 = none); indices and squared distances sorted nearest first. Returns count. */
+int sq25__knn(const sq25__buckets *b, double qx, double qy, int k, double radius_m, long exclude,
+              int *idx, double *d2);
+/* All points within radius_m of (qx,qy), unsorted, at most cap. Returns the count. */
+int sq25__within(const sq25__buckets *b, double qx, double qy, double radius_m, int *idx,
+                 int cap);
+
+#endif

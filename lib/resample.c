@@ -1,0 +1,170 @@
+/* resample.c -- any field onto another grid: target positions are transformed to the source
+ * CRS with PROJ (a lattice of control points, interpolated between them), then sampled
+ * nearest, bilinear or area-conservative. NaN propagates. */
+#include "spatial.h"
+
+#include <math.h>
+#include <string.h>
+
+static bool same_grid_georef(const sq25_field *a, const sq25_field *b)
+{
+    return strcmp(a->projdef, b->projdef) == 0;
+}
+
+/* Map dst pixel (col,row) -> projected x,y of dst -> (PROJ) src x,y -> src pixel. */
+static void dst_to_src_exact(PJ *op, const sq25_field *dst, const sq25_field *src, double col,
+                             double row, double *scol, double *srow)
+{
+    const double *g = dst->gt, *s = src->gt;
+    double x = g[0] + col * g[1] + row * g[2], y = g[3] + col * g[4] + row * g[5];
+    if (op) {
+        PJ_COORD p = proj_trans(op, PJ_FWD, proj_coord(x, y, 0, 0));
+        x = p.xy.x;
+        y = p.xy.y;
+    }
+    if (!isfinite(x) || !isfinite(y) || x == HUGE_VAL) {
+        *scol = *srow = NAN;
+        return;
+    }
+    double det = s[1] * s[5] - s[2] * s[4], dx = x - s[0], dy = y - s[3];
+    *scol = (s[5] * dx - s[2] * dy) / det;
+    *srow = (-s[4] * dx + s[1] * dy) / det;
+}
+
+int sq25__pixmap_build(sq25_ctx *ctx, const sq25_field *dst, const sq25_field *src, int step,
+                       sq25__pixmap *pm)
+{
+    memset(pm, 0, sizeof *pm);
+    PJ *op = NULL;
+    if (!same_grid_georef(dst, src)) {
+        op = sq25__proj_between(ctx, dst->projdef, src->projdef);
+        if (!op) return sq25_errcode(ctx);
+    }
+    pm->step = step < 1 ? 1 : step;
+    pm->nx = (dst->width + pm->step - 1) / pm->step + 1;
+    pm->ny = (dst->height + pm->step - 1) / pm->step + 1;
+    size_t n = (size_t)pm->nx * (size_t)pm->ny;
+    pm->src_col = sq25__malloc(ctx, n * sizeof(double));
+    pm->src_row = sq25__malloc(ctx, n * sizeof(double));
+    if (!pm->src_col || !pm->src_row) {
+        proj_destroy(op);
+        sq25__pixmap_free(ctx, pm);
+        return SQ25_ERR_NOMEM;
+    }
+    for (int j = 0; j < pm->ny; j++)
+        for (int i = 0; i < pm->nx; i++) {
+            size_t k = (size_t)j * (size_t)pm->nx + (size_t)i;
+            dst_to_src_exact(op, dst, src, (double)i * pm->step, (double)j * pm->step,
+                             &pm->src_col[k], &pm->src_row[k]);
+        }
+    proj_destroy(op);
+    return SQ25_OK;
+}
+
+void sq25__pixmap_at(const sq25__pixmap *pm, double col, double row, double *src_col,
+                     double *src_row)
+{
+    double fx = col / pm->step, fy = row / pm->step;
+    int i = (int)floor(fx), j = (int)floor(fy);
+    if (i < 0) i = 0;
+    if (j < 0) j = 0;
+    if (i > pm->nx - 2) i = pm->nx - 2;
+    if (j > pm->ny - 2) j = pm->ny - 2;
+    double ax = fx - i, ay = fy - j;
+    size_t k = (size_t)j * (size_t)pm->nx + (size_t)i, nx = (size_t)pm->nx;
+    const double *c = pm->src_col, *r = pm->src_row;
+    *src_col = (1 - ay) * ((1 - ax) * c[k] + ax * c[k + 1]) +
+               ay * ((1 - ax) * c[k + nx] + ax * c[k + nx + 1]);
+    *src_row = (1 - ay) * ((1 - ax) * r[k] + ax * r[k + 1]) +
+               ay * ((1 - ax) * r[k + nx] + ax * r[k + nx + 1]);
+}
+
+void sq25__pixmap_free(sq25_ctx *ctx, sq25__pixmap *pm)
+{
+    sq25__free(ctx, pm->src_col);
+    sq25__free(ctx, pm->src_row);
+    pm->src_col = pm->src_row = NULL;
+}
+
+static float sample_nearest(const sq25_field *src, double scol, double srow)
+{
+    if (!(scol >= 0 && srow >= 0 && scol < src->width && srow < src->height)) return NAN;
+    return src->data[(size_t)srow * (size_t)src->width + (size_t)scol];
+}
+
+/* Bilinear between the four surrounding cell centres; any NaN among them gives NaN. Within
+ * half a cell of the outer edge the edge cells are used (clamped). */
+float sq25__sample_bilinear(const sq25_field *src, double scol, double srow)
+{
+    if (!(scol >= 0 && srow >= 0 && scol <= src->width && srow <= src->height)) return NAN;
+    double fx = scol - 0.5, fy = srow - 0.5;
+    int i0 = (int)floor(fx), j0 = (int)floor(fy);
+    double ax = fx - i0, ay = fy - j0;
+    int i1 = i0 + 1, j1 = j0 + 1;
+    if (i0 < 0) i0 = 0;
+    if (j0 < 0) j0 = 0;
+    if (i1 > src->width - 1) i1 = src->width - 1;
+    if (j1 > src->height - 1) j1 = src->height - 1;
+    size_t w = (size_t)src->width;
+    const float *d = src->data;
+    float v00 = d[(size_t)j0 * w + i0], v01 = d[(size_t)j0 * w + i1];
+    float v10 = d[(size_t)j1 * w + i0], v11 = d[(size_t)j1 * w + i1];
+    return (float)((1 - ay) * ((1 - ax) * v00 + ax * v01) + ay * ((1 - ax) * v10 + ax * v11));
+}
+
+/* Samples per side of a target cell for AREA: enough that every overlapping source cell is
+ * hit (at least 2 per source cell width), at most 16. One when a source cell is larger than
+ * the target cell: the covering cell's value. */
+static int area_samples(const sq25_field *dst, const sq25__pixmap *pm)
+{
+    double c0, r0, c1, r1;
+    sq25__pixmap_at(pm, dst->width * 0.5, dst->height * 0.5, &c0, &r0);
+    sq25__pixmap_at(pm, dst->width * 0.5 + 1, dst->height * 0.5 + 1, &c1, &r1);
+    double extent = fmax(fabs(c1 - c0), fabs(r1 - r0)); /* target cell in source cells */
+    if (!isfinite(extent) || extent <= 1.0) return 1;
+    int s = (int)ceil(2 * extent);
+    return s > 16 ? 16 : s;
+}
+
+static float sample_area(const sq25_field *src, const sq25__pixmap *pm, int col, int row, int s)
+{
+    double sum = 0;
+    int valid = 0, nodata = 0;
+    for (int b = 0; b < s; b++)
+        for (int a = 0; a < s; a++) {
+            double sc, sr;
+            sq25__pixmap_at(pm, col + (a + 0.5) / s, row + (b + 0.5) / s, &sc, &sr);
+            float v = sample_nearest(src, sc, sr);
+            if (isnan(v)) nodata++;
+            else sum += v, valid++;
+        }
+    return (valid == 0 || nodata * 2 > s * s) ? NAN : (float)(sum / valid);
+}
+
+int sq25_resample(const sq25_field *src, sq25_field *dst, int method)
+{
+    if (!src || !dst) return SQ25_ERR_INVALID_ARG;
+    sq25_ctx *ctx = dst->ctx;
+    if (method < SQ25_RESAMPLE_NEAREST || method > SQ25_RESAMPLE_AREA)
+        return sq25__fail(ctx, SQ25_ERR_INVALID_ARG, "sq25_resample: unknown method %d", method);
+    sq25__pixmap pm;
+    int rc = sq25__pixmap_build(ctx, dst, src, 8, &pm);
+    if (rc) return rc;
+    int samples = method == SQ25_RESAMPLE_AREA ? area_samples(dst, &pm) : 1;
+    for (int row = 0; row < dst->height; row++)
+        for (int col = 0; col < dst->width; col++) {
+            float v;
+            if (method == SQ25_RESAMPLE_AREA && samples > 1) {
+                v = sample_area(src, &pm, col, row, samples);
+            } else {
+                double sc, sr;
+                sq25__pixmap_at(&pm, col + 0.5, row + 0.5, &sc, &sr);
+                v = method == SQ25_RESAMPLE_BILINEAR ? sq25__sample_bilinear(src, sc, sr)
+                                                     : sample_nearest(src, sc, sr);
+            }
+            dst->data[(size_t)row * (size_t)dst->width + (size_t)col] = v;
+        }
+    sq25__pixmap_free(ctx, &pm);
+    dst->valid_time = src->valid_time;
+    return sq25__ok(ctx);
+}
