@@ -284,6 +284,9 @@ typedef struct {
     int method;
     const sq25__variogram *v;
     sq25_field *grid, *variance;
+    double cell_m; /* the larger cell side, metres */
+    int *lists;    /* MAX_REGION_DEPTH candidate lists of s->n + 1 */
+    double *d2buf, *selbuf; /* s->n + 1 each */
 } grid_job;
 
 static void cell_centre(const double *gt, int col, int row, double *x, double *y)
@@ -309,14 +312,14 @@ static void region_fixed_set(grid_job *j, int c0, int r0, int c1, int r1, const 
                 for (int i = 0; i < m; i++) {
                     double dx = px[i] - x, dy = py[i] - y, d = dx * dx + dy * dy;
                     double wi = 1.0 / d;
-                    dmin = fmin(dmin, d);
+                    dmin = d < dmin ? d : dmin;
                     wsum += wi, vsum += wi * pz[i];
                 }
             } else {
                 for (int i = 0; i < m; i++) {
                     double dx = px[i] - x, dy = py[i] - y, d = dx * dx + dy * dy;
                     if (d > r2) continue;
-                    dmin = fmin(dmin, d);
+                    dmin = d < dmin ? d : dmin;
                     double wi = power == 2 ? 1.0 / d : pow(d, -0.5 * power);
                     wsum += wi, vsum += wi * pz[i];
                 }
@@ -329,53 +332,97 @@ static void region_fixed_set(grid_job *j, int c0, int r0, int c1, int r1, const 
         }
 }
 
-/* Candidates shared by the cells of one top-level block: every point that can be among the
- * k nearest of any cell; points not in the set are farther than `reach` from the centre. */
+/* Candidates shared by the cells of a region: every point that can be among the k nearest of
+ * any cell of the region; points not in the set are farther than `reach` from (cx, cy). */
 typedef struct {
-    int *idx;
+    const int *idx;
     int n;
     double cx, cy, reach;
 } candidate_set;
 
-/* IDW (and nearest) of a rectangular region from the block's candidates: if the gap between
- * the k-th and a lower bound of the (k+1)-th distance from the region centre exceeds the
- * region's diameter, every cell shares the same k nearest and is summed directly; otherwise
- * the region is split in four, down to single cells (whose k nearest are then exact). */
-static void region_idw(grid_job *j, const candidate_set *cs, int c0, int r0, int c1, int r1)
+#define MAX_REGION_DEPTH 10
+
+/* The k-th smallest of v[0..n) (0-based k), reordering v; quickselect. */
+static double kth_smallest(double *v, int n, int k)
+{
+    int lo = 0, hi = n - 1;
+    while (lo < hi) {
+        double pivot = v[(lo + hi) / 2];
+        int i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] < pivot) i++;
+            while (v[j] > pivot) j--;
+            if (i <= j) {
+                double t = v[i];
+                v[i++] = v[j];
+                v[j--] = t;
+            }
+        }
+        if (k <= j) hi = j;
+        else if (k >= i) lo = i;
+        else break;
+    }
+    return v[k];
+}
+
+/* IDW (and nearest) of a rectangular region: if the gap between the k-th distance from the
+ * region centre and a lower bound of the (k+1)-th exceeds the region's diameter, every cell
+ * shares the same k nearest and is summed directly; otherwise the candidates are narrowed to
+ * those that can matter inside the region and the region is split in four, down to single
+ * cells (whose k nearest are then exact). */
+static void region_idw(grid_job *j, const candidate_set *cs, int depth, int c0, int r0, int c1,
+                       int r1)
 {
     const double *p = j->p, *gt = j->grid->gt;
     int k = j->method == SQ25_INTERP_NEAREST ? 1 : (int)p[SQ25_INTERP_NEIGHBOURS];
     double radius = p[SQ25_INTERP_RADIUS_M], r2 = radius > 0 ? radius * radius : INFINITY;
     double power = j->method == SQ25_INTERP_NEAREST ? 2 : p[SQ25_INTERP_POWER];
-    double cell = fmax(hypot(gt[1], gt[4]), hypot(gt[2], gt[5]));
     double sx = gt[0] + 0.5 * (c0 + c1) * gt[1] + 0.5 * (r0 + r1) * gt[2];
     double sy = gt[3] + 0.5 * (c0 + c1) * gt[4] + 0.5 * (r0 + r1) * gt[5];
     double w = c1 - c0 - 1, h = r1 - r0 - 1;
-    double hd = 0.5 * cell * sqrt(w * w + h * h) * 1.0000001 + 1e-9; /* half diagonal */
-    int top[MAX_NEIGHBOURS + 1], m = 0, kk = k + 1 < cs->n ? k + 1 : cs->n;
-    double d2s[MAX_NEIGHBOURS + 1];
-    for (int e = 0; e < cs->n; e++) {
+    double hd = 0.5 * j->cell_m * sqrt(w * w + h * h) * 1.0000001 + 1e-9; /* half diagonal */
+    int nc = cs->n;
+    double *d2 = j->d2buf, *sel = j->selbuf;
+    for (int e = 0; e < nc; e++) {
         int i = cs->idx[e];
-        double dx = j->s->x[i] - sx, dy = j->s->y[i] - sy, d2 = dx * dx + dy * dy;
-        if (m == kk && d2 >= d2s[kk - 1]) continue;
-        int pos = m < kk ? m++ : kk - 1;
-        while (pos > 0 && d2s[pos - 1] > d2) top[pos] = top[pos - 1], d2s[pos] = d2s[pos - 1], pos--;
-        top[pos] = i, d2s[pos] = d2;
+        double dx = j->s->x[i] - sx, dy = j->s->y[i] - sy;
+        d2[e] = sel[e] = dx * dx + dy * dy;
     }
-    int n_use = m < k ? m : k;
+    double ox = sx - cs->cx, oy = sy - cs->cy, outside = cs->reach - sqrt(ox * ox + oy * oy);
+    double dk = INFINITY, next = outside;
+    if (nc > k) {
+        dk = kth_smallest(sel, nc, k - 1);
+        double dk1 = INFINITY;
+        for (int e = k; e < nc; e++) dk1 = sel[e] < dk1 ? sel[e] : dk1;
+        next = fmin(sqrt(dk1), outside);
+    }
     bool single = c1 - c0 == 1 && r1 - r0 == 1;
-    double outside = cs->reach - hypot(sx - cs->cx, sy - cs->cy);
-    double next = m > k ? fmin(sqrt(d2s[k]), outside) : outside;
-    if (single || n_use == 0 || next - sqrt(d2s[n_use - 1]) > 2 * hd) {
-        double far = n_use ? sqrt(d2s[n_use - 1]) + hd : 0;
-        region_fixed_set(j, c0, r0, c1, r1, top, n_use, r2, power, far * far < r2);
+    if (single || nc == 0 || (nc <= k ? outside > 1e300 : next - sqrt(dk) > 2 * hd)) {
+        int top[MAX_NEIGHBOURS + 1], m = 0, ties = k;
+        double far2 = 0;
+        for (int e = 0; e < nc; e++) ties -= d2[e] < dk;
+        for (int e = 0; e < nc && m < k; e++)
+            if (d2[e] < dk || (d2[e] == dk && ties-- > 0)) {
+                top[m++] = cs->idx[e];
+                far2 = d2[e] > far2 ? d2[e] : far2;
+            }
+        double far = sqrt(far2) + hd; /* farthest neighbour from any cell of the region */
+        region_fixed_set(j, c0, r0, c1, r1, top, m, r2, power, far * far < r2);
         return;
     }
+    candidate_set child = *cs;
+    if (depth < MAX_REGION_DEPTH && nc > k) {
+        double reach = sqrt(dk) + 2 * hd, reach2 = reach * reach;
+        int *list = j->lists + (size_t)depth * (j->s->n + 1), m = 0;
+        for (int e = 0; e < nc; e++)
+            if (d2[e] <= reach2) list[m++] = cs->idx[e];
+        child = (candidate_set){list, m, sx, sy, fmin(reach, outside)};
+    }
     int cm = (c0 + c1 + 1) / 2, rm = (r0 + r1 + 1) / 2;
-    region_idw(j, cs, c0, r0, cm, rm);
-    if (cm < c1) region_idw(j, cs, cm, r0, c1, rm);
-    if (rm < r1) region_idw(j, cs, c0, rm, cm, r1);
-    if (cm < c1 && rm < r1) region_idw(j, cs, cm, rm, c1, r1);
+    region_idw(j, &child, depth + 1, c0, r0, cm, rm);
+    if (cm < c1) region_idw(j, &child, depth + 1, cm, r0, c1, rm);
+    if (rm < r1) region_idw(j, &child, depth + 1, c0, rm, cm, r1);
+    if (cm < c1 && rm < r1) region_idw(j, &child, depth + 1, cm, rm, c1, r1);
 }
 
 static void block_idw(grid_job *j, int *cand, int c0, int r0, int c1, int r1, double bx, double by,
@@ -399,7 +446,7 @@ static void block_idw(grid_job *j, int *cand, int c0, int r0, int c1, int r1, do
             for (int c = c0; c < c1; c++) j->grid->data[(size_t)r * j->grid->width + c] = NAN;
         return;
     }
-    region_idw(j, &cs, c0, r0, c1, r1);
+    region_idw(j, &cs, 0, c0, r0, c1, r1);
 }
 
 static void block_kriging(grid_job *j, int c0, int r0, int c1, int r1, double cx, double cy,
@@ -428,9 +475,14 @@ static int run_grid(grid_job *j)
     sq25_ctx *ctx = j->grid->ctx;
     int bs = (int)j->p[SQ25_INTERP_BLOCK_CELLS], w = j->grid->width, h = j->grid->height;
     krige_system *ks = sq25__malloc(ctx, sizeof *ks);
-    int *cand = sq25__malloc(ctx, (j->s->n + 1) * sizeof(int));
-    if (!ks || !cand) {
-        sq25__free(ctx, cand);
+    size_t np = j->s->n + 1;
+    int *cand = sq25__malloc(ctx, np * sizeof(int));
+    j->lists = sq25__malloc(ctx, np * MAX_REGION_DEPTH * sizeof(int));
+    j->d2buf = sq25__malloc(ctx, np * sizeof(double));
+    j->selbuf = sq25__malloc(ctx, np * sizeof(double));
+    if (!ks || !cand || !j->lists || !j->d2buf || !j->selbuf) {
+        sq25__free(ctx, cand), sq25__free(ctx, j->lists);
+        sq25__free(ctx, j->d2buf), sq25__free(ctx, j->selbuf);
         return SQ25_ERR_NOMEM;
     }
     const double *gt = j->grid->gt;
@@ -446,7 +498,8 @@ static int run_grid(grid_job *j)
             else block_idw(j, cand, c0, r0, c1, r1, cx, cy, hd);
         }
     sq25__free(ctx, ks);
-    sq25__free(ctx, cand);
+    sq25__free(ctx, cand), sq25__free(ctx, j->lists);
+    sq25__free(ctx, j->d2buf), sq25__free(ctx, j->selbuf);
     return SQ25_OK;
 }
 
@@ -478,7 +531,9 @@ static int interp_grid_set(sq25_ctx *ctx, const double *p, int method, const sen
         int rc = choose_variogram(ctx, p, s, &v);
         if (rc) return rc;
     }
-    grid_job job = {s, p, method, &v, grid, method == SQ25_INTERP_KRIGING ? variance : NULL};
+    grid_job job = {s, p, method, &v, grid, method == SQ25_INTERP_KRIGING ? variance : NULL,
+                    fmax(hypot(grid->gt[1], grid->gt[4]), hypot(grid->gt[2], grid->gt[5])), NULL,
+                    NULL, NULL};
     int rc = run_grid(&job);
     return rc ? rc : sq25__ok(ctx);
 }

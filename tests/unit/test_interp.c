@@ -235,6 +235,35 @@ static void test_merge_and_fallbacks(void **state)
     sq25_ctx_destroy(ctx);
 }
 
+/* The grid path (shared candidates, quadtree) must give the k nearest of every cell exactly:
+ * compare with the point path, which queries the k nearest of each target on its own. */
+static void test_grid_idw_matches_point_queries(void **state)
+{
+    (void)state;
+    sq25_ctx *ctx = sq25_ctx_create();
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(rng, 11);
+    static sensors s;
+    random_sensors(ctx, rng, 200, 8000, &s);
+    for (int i = 0; i < s.n; i++) s.z[i] = gsl_rng_uniform(rng) * 10;
+    sq25_field *g = NULL;
+    assert_int_equal(sq25_grid_parse(ctx, UTM31 ":620500,5790500,626500,5796500:100", 0, &g), SQ25_OK);
+    static double col[3600], row[3600], lon[3600], lat[3600], out[3600];
+    for (int r = 0; r < 60; r++)
+        for (int c = 0; c < 60; c++) col[r * 60 + c] = c + 0.5, row[r * 60 + c] = r + 0.5;
+    sq25_field_pixel_to_lonlat(g, 3600, col, 8, row, 8, lon, 8, lat, 8);
+    for (int method = SQ25_INTERP_NEAREST; method <= SQ25_INTERP_IDW; method++) {
+        assert_int_equal(sq25_interp_grid(ctx, NULL, method, s.n, s.lon, 8, s.lat, 8, s.z, 8, g, NULL),
+                         SQ25_OK);
+        assert_int_equal(sq25_interp_points(ctx, NULL, method, s.n, s.lon, 8, s.lat, 8, s.z, 8, 3600,
+                                            lon, 8, lat, 8, 0, out, 8, NULL, 0), SQ25_OK);
+        for (int i = 0; i < 3600; i++) assert_float_equal(sq25_field_data(g)[i], out[i], 1e-4);
+    }
+    sq25_field_destroy(g);
+    gsl_rng_free(rng);
+    sq25_ctx_destroy(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -242,6 +271,7 @@ int main(void)
         cmocka_unit_test(test_linear_field),
         cmocka_unit_test(test_idw_nearest_loo_and_variance),
         cmocka_unit_test(test_merge_and_fallbacks),
+        cmocka_unit_test(test_grid_idw_matches_point_queries),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
