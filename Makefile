@@ -22,7 +22,7 @@ PYTHON ?= /usr/bin/python3
 # Debian packages: pkg-config modules and the package that provides each.
 PKG_MODULES := hdf5 fftw3f gsl proj libpng cmocka
 DEB_PACKAGES := libhdf5-dev libfftw3-dev libgsl-dev libproj-dev libpng-dev libcmocka-dev \
-                pkg-config hdf5-tools python3-numpy python3-pytest
+                pkg-config hdf5-tools netcdf-bin python3-numpy python3-pytest
 DEPS_STAMP := $(B)/.deps-ok
 
 PKG_CFLAGS = $(shell pkg-config --cflags hdf5 fftw3f gsl proj libpng 2>/dev/null)
@@ -31,7 +31,7 @@ CMOCKA_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS ?= -O2 -g
-BASE_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) -Iinclude -Ilib
+BASE_CFLAGS := -std=c11 -D_XOPEN_SOURCE=700 -D_DEFAULT_SOURCE $(WARN) -Iinclude -Ilib
 LIB_CFLAGS := $(BASE_CFLAGS) -fPIC -fvisibility=hidden -DSQ25_BUILDING_LIBRARY
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 LDLIBS_ALL = $(PKG_LIBS) -lpthread -lm

@@ -285,15 +285,36 @@ enum {
  * or the file errors (FILE_NOT_FOUND, FILE_EMPTY, NOT_HDF5, FILE_TRUNCATED, FORMAT_UNKNOWN).
  * Since 1.0. */
 SQ25_API int sq25_file_detect(sq25_ctx *ctx, const char *path, int *format);
-/* Number of rain frames (time steps) a file holds: 1 for most radar files, the length of the
- * time dimension for 3-D CF variables. Since 1.0. */
+/* Number of rain frames (time steps) a file holds: 1 for most radar files; for ODIM_H5 the
+ * number of datasets holding the preferred quantity (e.g. the leads of a forecast written by
+ * sq25 nowcast; other quantities such as motion are not frames); for CF the length of the time
+ * dimension of a 3-D variable. Since 1.0. */
 SQ25_API int sq25_file_frame_count(sq25_ctx *ctx, const char *path, int *count);
 /* Read frame `index` (0-based, in file order) of a radar or gridded file as a field in mm/h,
- * detecting the format. Conversions: ODIM RATE as is; ACRR (mm) divided by its accumulation
+ * detecting the format. The valid time is the product's nominal time (ODIM /what date+time);
+ * in an ODIM file of several frames, each frame's datasetN/what enddate+endtime. Conversions: ODIM RATE as is; ACRR (mm) divided by its accumulation
  * window; DBZH by Marshall-Palmer Z = 200 R^1.6; KNMI by the calibration formula the file
  * states; CF by scale_factor/add_offset/_FillValue and its units. Undetect/0 becomes 0,
  * nodata becomes NaN. New object: release with sq25_field_destroy. @return SQ25_OK or a file,
- * format, metadata or size error with the detail in sq25_errmsg(ctx). Since 1.0. */
+ * format, metadata or size error with the detail in sq25_errmsg(ctx). Since 1.0.
+ *
+ * What each reader relies on (all taken from the file, none from its name):
+ *   ODIM_H5  /what object COMP or IMAGE; the first RATE, else ACRR, else DBZH/DBZ/TH found in
+ *            dataset1..N/data1..M; quantity, gain, offset, nodata, undetect and the dataset
+ *            times are looked up in datasetN/dataM/what, datasetN/what, /what in that order
+ *            (no gain: physical values, NaN = nodata); projdef, xsize/ysize, xscale/yscale and
+ *            the upper-left outer corner in datasetN/where or /where (UL_x/UL_y in projected
+ *            metres when present, else UL_lon/UL_lat projected with projdef). Valid time is
+ *            the nominal /what date+time.
+ *   KNMI     linear calibration_formulas ("GEO=a*PV+b" in any order), missing/out-of-image
+ *            codes -> NaN; geo_dim_pixel "KM,KM" grids are converted to metres (+a, +b, +x_0,
+ *            +y_0 and the offsets times 1000); geo_product_corners are checked (0.01 degree).
+ *            Valid time is product_datetime_end; accumulation = end - start.
+ *   CF-1.x   the root variable with a grid_mapping (else the first 2-D/3-D one with rain
+ *            units), dimensions (time,) y, x; 1-D x/y coordinates in m, km or degrees, y may
+ *            increase (rows are flipped); the grid_mapping's crs_wkt/spatial_ref/proj4 text, or
+ *            a PROJ string built from grid_mapping_name and its CF parameters; amounts need an
+ *            interval (cell_methods "interval:", an accumulation attribute, or the time step). */
 SQ25_API int sq25_read_field_frame(sq25_ctx *ctx, const char *path, int index,
                                    sq25_field **out);
 /* Frame 0: sq25_read_field_frame(ctx, path, 0, out). Since 1.0. */
@@ -313,7 +334,10 @@ SQ25_API int sq25_odim_writer_add(sq25_odim_writer *w, const sq25_field *field,
 /* Finish the file and release the writer (accepts NULL). @return SQ25_OK or SQ25_ERR_WRITE;
  * on error the partial file is removed. Since 1.0. */
 SQ25_API int sq25_odim_writer_close(sq25_odim_writer *w);
-/* Write one field as a single-dataset ODIM_H5 file (RATE, mm/h). Since 1.0. */
+/* Write one field as a single-dataset ODIM_H5 file (RATE, mm/h; start time = valid time minus
+ * the field's accumulation). Data are float32, gzip, gain 1, offset 0, NaN written as nodata
+ * -9999000 (undetect -8888000 is declared but never used). The grid must be north-up (no
+ * rotation terms in the geotransform), else SQ25_ERR_UNSUPPORTED. Since 1.0. */
 SQ25_API int sq25_write_odim(sq25_ctx *ctx, const char *path, const sq25_field *field);
 
 
@@ -583,6 +607,220 @@ SQ25_API int sq25_interp_merge(sq25_ctx *ctx, const sq25_interp_options *o,
 /* ==== advect: extrapolation ================================================================ */
 
 /* ==== warn: warning levels per street cell and target ====================================== */
+/* The warning model (docs/warnings.md). Input: a forecast as fields of rain rate (mm/h) at
+ * leads step, 2*step, ... after the issue time, all on one grid; frame i holds the rate over
+ * the interval ending at lead (i+1)*step and its valid time must be issue + (i+1)*step.
+ * Per cell the model gives the accumulation (mm) from the issue time to each lead
+ * (sum of rate * step/3600; NaN if any needed lead is NaN), the peak rate (mm/h) over the
+ * horizon, the first lead (min) at which the accumulation reaches each level's threshold,
+ * and a neighbourhood probability per level: at each lead, the fraction of valid cells inside
+ * a window around the cell whose accumulation to that lead reaches the threshold; the
+ * window's half size is the lead's radius (radius_at_issue + growth * lead) in cells, so it is
+ * a square of (2n+1) x (2n+1) cells (summed-area tables, O(cells) per lead and level). The
+ * probability of a level is the maximum of that fraction over the leads up to the horizon; a
+ * level is issued where it reaches the probability threshold. Grids must be in a projected
+ * CRS whose unit is a length (metres, feet...): geographic lon/lat grids give
+ * SQ25_ERR_UNSUPPORTED. */
+
+/* Largest number of warning levels. */
+#define SQ25_WARN_MAX_LEVELS 8
+
+typedef struct sq25_warn_options sq25_warn_options;
+typedef struct sq25_warning sq25_warning;
+typedef struct sq25_targets sq25_targets;
+
+/* Options with the defaults: three levels by 1-hour totals after the DWD heavy-rain
+ * criteria (level 1 "markant" >= 15 mm, level 2 "Unwetter" >= 25 mm, level 3 "extrem"
+ * >= 40 mm), horizon 3600 s, radius 0 m at issue growing 100 m per minute of lead (1 km per
+ * 10 min), probability threshold 0.3, target sampling radius 250 m. New object: release with
+ * sq25_warn_options_destroy. @return SQ25_OK or SQ25_ERR_NOMEM. Since 1.0. */
+SQ25_API int sq25_warn_options_create(sq25_ctx *ctx, sq25_warn_options **out);
+/* Destroy options. Accepts NULL. Since 1.0. */
+SQ25_API void sq25_warn_options_destroy(sq25_warn_options *opt);
+/* Replace the levels: count (1..SQ25_WARN_MAX_LEVELS) thresholds in mm over the horizon,
+ * strictly increasing; level k (1-based) is thresholds_mm[k-1]. names: count strings
+ * (copied, up to 31 bytes each) or NULL for "level 1", "level 2" ... @return SQ25_OK or
+ * SQ25_ERR_INVALID_ARG / SQ25_ERR_RANGE. Since 1.0. */
+SQ25_API int sq25_warn_options_set_levels(sq25_warn_options *opt, int count,
+                                          const double *thresholds_mm,
+                                          const char *const *names);
+/* Neighbourhood radius in metres at lead L minutes: radius_at_issue_m + growth_m_per_min * L
+ * (both >= 0). @return SQ25_OK or SQ25_ERR_RANGE. Since 1.0. */
+SQ25_API int sq25_warn_options_set_radius(sq25_warn_options *opt, double radius_at_issue_m,
+                                          double growth_m_per_min);
+/* Probability (0 < p <= 1) at or above which a level is issued for a cell, and the default
+ * for targets without their own. @return SQ25_OK or SQ25_ERR_RANGE. Since 1.0. */
+SQ25_API int sq25_warn_options_set_probability_threshold(sq25_warn_options *opt,
+                                                         double probability);
+/* Accumulation horizon in seconds (> 0, a multiple of the lead step when computing; the
+ * level thresholds apply to the accumulation over it). @return SQ25_OK or SQ25_ERR_RANGE.
+ * Since 1.0. */
+SQ25_API int sq25_warn_options_set_horizon(sq25_warn_options *opt, int horizon_s);
+/* Radius in metres around a target point (and along a target line) within which grid cells
+ * are sampled; the maximum counts (>= 0; 0 = the cell under the point). @return SQ25_OK or
+ * SQ25_ERR_RANGE. Since 1.0. */
+SQ25_API int sq25_warn_options_set_target_radius(sq25_warn_options *opt, double radius_m);
+
+/* Compute the warning from frame_count forecast fields (borrowed for the call) at leads of
+ * lead_step_s seconds after issue_time (UTC s). opt may be NULL for the defaults (copied).
+ * New object: release with sq25_warning_destroy. @return SQ25_OK; SQ25_ERR_INVALID_ARG;
+ * SQ25_ERR_GRID_MISMATCH if the fields differ in grid; SQ25_ERR_TIME_MISMATCH if a valid time
+ * is not issue + lead or the horizon is not a multiple of the step; SQ25_ERR_TOO_FEW if the
+ * frames do not reach the horizon; SQ25_ERR_UNSUPPORTED for a geographic grid; SQ25_ERR_PROJ;
+ * SQ25_ERR_NOMEM. Since 1.0. */
+SQ25_API int sq25_warn_compute(sq25_ctx *ctx, const sq25_warn_options *opt,
+                               const sq25_field *const *frames, int frame_count,
+                               int lead_step_s, int64_t issue_time, sq25_warning **out);
+/* Destroy a warning. Accepts NULL. Since 1.0. */
+SQ25_API void sq25_warning_destroy(sq25_warning *w);
+/* Issue time (UTC s), horizon (s), lead step (s), number of levels. Since 1.0. */
+SQ25_API int64_t sq25_warning_issue_time(const sq25_warning *w);
+SQ25_API int sq25_warning_horizon_s(const sq25_warning *w);
+SQ25_API int sq25_warning_lead_step_s(const sq25_warning *w);
+SQ25_API int sq25_warning_level_count(const sq25_warning *w);
+/* Threshold (mm over the horizon) of level 1..count, NaN for others. Since 1.0. */
+SQ25_API double sq25_warning_level_threshold_mm(const sq25_warning *w, int level);
+/* Name of level 1..count ("" for others). Borrowed: valid as long as w. Since 1.0. */
+SQ25_API const char *sq25_warning_level_name(const sq25_warning *w, int level);
+/* Record the name of an input file (copied) for the outputs' "inputs" list.
+ * @return SQ25_OK, SQ25_ERR_INVALID_ARG or SQ25_ERR_NOMEM. Since 1.0. */
+SQ25_API int sq25_warning_add_input(sq25_warning *w, const char *name);
+
+/* Grids of the warning, each a new field on the forecast grid (valid time = issue + horizon,
+ * except as noted). New object: release with sq25_field_destroy. @return SQ25_OK,
+ * SQ25_ERR_RANGE for a bad level or window, SQ25_ERR_NOMEM. Since 1.0. */
+/* Accumulation in mm from the issue time over the next `minutes` (a multiple of the lead
+ * step, up to the horizon; e.g. 15, 30, 60). Valid time = issue + minutes. */
+SQ25_API int sq25_warning_accumulation(const sq25_warning *w, int minutes, sq25_field **out);
+/* Peak rate in mm/h over the leads up to the horizon (the peak 5-minute intensity when the
+ * step is 5 min; with 15-min steps, the peak 15-min mean rate). */
+SQ25_API int sq25_warning_peak_rate(const sq25_warning *w, sq25_field **out);
+/* Lead in minutes at which the accumulation first reaches level's threshold; NaN if never
+ * within the horizon or no data. */
+SQ25_API int sq25_warning_onset(const sq25_warning *w, int level, sq25_field **out);
+/* Probability (0..1) that level's threshold is crossed within the horizon (see above). */
+SQ25_API int sq25_warning_probability(const sq25_warning *w, int level, sq25_field **out);
+/* The highest issued level per cell (0 = none, NaN = no data), as float values. */
+SQ25_API int sq25_warning_levels(const sq25_warning *w, sq25_field **out);
+
+/* Targets: named points and lines to warn, e.g. an underpass, a basement, a road. */
+/* An empty list. New object: release with sq25_targets_destroy. Since 1.0. */
+SQ25_API int sq25_targets_create(sq25_ctx *ctx, sq25_targets **out);
+/* Read targets from a CSV file (header "id,lon,lat,name"; optional 5th column
+ * prob_threshold) or a GeoJSON FeatureCollection (detected by a leading '{') of Point and
+ * LineString features with properties id, name and optional prob_threshold; lon/lat in
+ * degrees WGS84. Bad rows or features are skipped and recorded as problems ("path:line:
+ * reason"), also logged as warnings; good rows are kept. New object: release with
+ * sq25_targets_destroy. @return SQ25_OK when at least one target was read;
+ * SQ25_ERR_FILE_NOT_FOUND, SQ25_ERR_READ, SQ25_ERR_FILE_EMPTY; SQ25_ERR_PARSE when the file
+ * cannot be parsed or holds no good target (detail: the first problem). Since 1.0. */
+SQ25_API int sq25_targets_read(sq25_ctx *ctx, const char *path, sq25_targets **out);
+/* Add a point (lon, lat degrees) or a line of vertex_count points (lonlat = lon0, lat0, lon1,
+ * lat1 ...; caller-owned, copied). id and name are copied (name may be NULL).
+ * prob_threshold: in (0, 1], or NaN for the warning's default. @return SQ25_OK,
+ * SQ25_ERR_INVALID_ARG, SQ25_ERR_RANGE, SQ25_ERR_NOMEM. Since 1.0. */
+SQ25_API int sq25_targets_add_point(sq25_targets *t, const char *id, const char *name,
+                                    double lon, double lat, double prob_threshold);
+SQ25_API int sq25_targets_add_line(sq25_targets *t, const char *id, const char *name,
+                                   size_t vertex_count, const double *lonlat,
+                                   double prob_threshold);
+/* Destroy targets. Accepts NULL. Since 1.0. */
+SQ25_API void sq25_targets_destroy(sq25_targets *t);
+/* Number of targets. Since 1.0. */
+SQ25_API size_t sq25_targets_count(const sq25_targets *t);
+/* Id and name of target i ("" out of range). Borrowed: valid as long as t. Since 1.0. */
+SQ25_API const char *sq25_targets_id(const sq25_targets *t, size_t i);
+SQ25_API const char *sq25_targets_name(const sq25_targets *t, size_t i);
+/* Vertices of target i (1 for a point). Since 1.0. */
+SQ25_API size_t sq25_targets_vertex_count(const sq25_targets *t, size_t i);
+/* Vertex k of target i in degrees. @return SQ25_OK or SQ25_ERR_RANGE. Since 1.0. */
+SQ25_API int sq25_targets_vertex(const sq25_targets *t, size_t i, size_t k, double *lon,
+                                 double *lat);
+/* Rejected rows or features while reading: count, and each as "path:line: reason".
+ * Borrowed: valid as long as t. Since 1.0. */
+SQ25_API size_t sq25_targets_problem_count(const sq25_targets *t);
+SQ25_API const char *sq25_targets_problem(const sq25_targets *t, size_t i);
+
+/* Sample the warning at each target (copied into w; a later call replaces them): the
+ * maximum over the grid cells within the target radius around the point or along the line.
+ * Targets outside the grid get no data (level 0, NaN amounts). @return SQ25_OK,
+ * SQ25_ERR_PROJ, SQ25_ERR_NOMEM. Since 1.0. */
+SQ25_API int sq25_warning_evaluate_targets(sq25_warning *w, const sq25_targets *t);
+/* Result for evaluated target i: issued level (0 = none; with the target's own probability
+ * threshold if it has one), probability (0..1) of that level (of level 1 when none), expected
+ * amount (mm over the horizon), peak rate (mm/h) and lead to onset (min: first lead at which
+ * the probability of the issued level reached the threshold; NaN when none). Any output may
+ * be NULL. @return SQ25_OK, or SQ25_ERR_RANGE if i is not an evaluated target. Since 1.0. */
+SQ25_API int sq25_warning_target_result(const sq25_warning *w, size_t i, int *level,
+                                        double *probability, double *amount_mm,
+                                        double *peak_mmh, double *onset_min);
+/* Probability (0..1) of level (1..count) at evaluated target i. @return SQ25_OK or
+ * SQ25_ERR_RANGE. Since 1.0. */
+SQ25_API int sq25_warning_target_probability(const sq25_warning *w, size_t i, int level,
+                                             double *probability);
+
+/* Writers. Each takes a path (created or truncated) and gives SQ25_ERR_WRITE naming the path
+ * when it cannot be written. All outputs carry the issue time, the valid period
+ * (issue .. issue + horizon), the levels, and the inputs recorded with sq25_warning_add_input.
+ * Coordinates are RFC 7946 lon,lat in WGS84 degrees (through PROJ). Since 1.0. */
+/* GeoJSON FeatureCollection with one Feature per issued level: a MultiPolygon of the cells
+ * whose highest issued level it is (one rectangle per run of cells in a row), with level,
+ * name, threshold_mm, cells, max_probability, max_amount_mm, min_onset_min. */
+SQ25_API int sq25_warning_write_areas_geojson(sq25_warning *w, const char *path);
+/* GeoJSON FeatureCollection of the evaluated targets with their results (SQ25_ERR_INVALID_ARG
+ * if none were evaluated). */
+SQ25_API int sq25_warning_write_targets_geojson(sq25_warning *w, const char *path);
+/* CSV, one row per evaluated target: id,name,lon,lat,level,level_name,probability,
+ * prob_threshold,amount_mm,peak_mmh,onset_min,issue_time,valid_from,valid_to,p_level1.. */
+SQ25_API int sq25_warning_write_targets_csv(sq25_warning *w, const char *path);
+/* JSON summary: times, levels, options, inputs, cells per level, and the targets' results
+ * when evaluated. */
+SQ25_API int sq25_warning_write_summary_json(sq25_warning *w, const char *path);
+
+/* ==== render: PNG maps ====================================================================== */
+/* Maps drawn with a built-in 5x7 bitmap font: a title band (title and time stamp), the map
+ * (north up, one or more pixels per cell), a legend on the right, and target markers. */
+typedef struct sq25_render_options sq25_render_options;
+
+/* The rain palette: SQ25_RENDER_PALETTE_STEPS classes with lower bounds 0.1, 0.5, 1, 2, 5,
+ * 10, 20, 30, 50, 100 mm/h; light to dark (relative luminance falls strictly as the rate
+ * rises, so it reads in grey). Below 0.1 mm/h: white; no data: light grey with hatching. */
+#define SQ25_RENDER_PALETTE_STEPS 10
+/* Lower bound (mm/h) and sRGB colour of class i (0-based). @return SQ25_OK or SQ25_ERR_RANGE.
+ * Since 1.0. */
+SQ25_API int sq25_render_palette(int i, double *lower_mmh, unsigned char rgb[3]);
+
+/* Options with defaults: no title, time stamp = the field's valid time, scale chosen so the
+ * map is at least 600 pixels on its longer side (at most 16 pixels per cell). New object:
+ * release with sq25_render_options_destroy. @return SQ25_OK, SQ25_ERR_INVALID_ARG or
+ * SQ25_ERR_NOMEM. Since 1.0. */
+SQ25_API int sq25_render_options_create(sq25_ctx *ctx, sq25_render_options **out);
+/* Destroy render options. Accepts NULL. Since 1.0. */
+SQ25_API void sq25_render_options_destroy(sq25_render_options *opt);
+/* Title (copied; drawn in capitals; characters outside the font show as boxes).
+ * @return SQ25_OK, SQ25_ERR_INVALID_ARG or SQ25_ERR_NOMEM. Since 1.0. */
+SQ25_API int sq25_render_options_set_title(sq25_render_options *opt, const char *title);
+/* Time stamp shown in the title band (UTC s), instead of the field's valid time or the
+ * warning's issue time. @return SQ25_OK or SQ25_ERR_INVALID_ARG. Since 1.0. */
+SQ25_API int sq25_render_options_set_time(sq25_render_options *opt, int64_t utc_seconds);
+/* Image pixels per grid cell (1..16), 0 = automatic. @return SQ25_OK or SQ25_ERR_RANGE.
+ * Since 1.0. */
+SQ25_API int sq25_render_options_set_scale(sq25_render_options *opt, int pixels_per_cell);
+
+/* Render a rain-rate field (mm/h) as a PNG map at path (created or truncated). field, targets
+ * and opt are borrowed for the call; targets (may be NULL) are drawn as markers (points) and
+ * black lines; opt may be NULL for the defaults. @return SQ25_OK, SQ25_ERR_WRITE (with the
+ * path), SQ25_ERR_SIZE_ABSURD for an image over 10^8 pixels, SQ25_ERR_PROJ, SQ25_ERR_NOMEM.
+ * Since 1.0. */
+SQ25_API int sq25_render_field_png(sq25_field *field, const sq25_targets *targets,
+                                   const sq25_render_options *opt, const char *path);
+/* Render a warning map: cells coloured by their highest issued level (level 1 orange, 2 red,
+ * 3 and above dark red), shaded by that level's probability (paler = less likely), cells with
+ * a level-1 probability above 0 but below the threshold in pale grey-orange, no data
+ * hatched; the evaluated targets (if any) as markers. Time stamp = issue time unless set.
+ * @return as sq25_render_field_png. Since 1.0. */
+SQ25_API int sq25_render_warning_png(sq25_warning *w, const sq25_render_options *opt,
+                                     const char *path);
 
 /* ==== verify: skill scores ================================================================= */
 

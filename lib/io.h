@@ -66,6 +66,7 @@ int sq25__set_read_meta(sq25_field *f, const char *format, const char *producer,
 int sq25__detect_open(hid_t fid);
 
 /* The readers, on an open file (caller holds the HDF5 lock and closes fid). */
+int sq25__odim_frame_count(sq25_ctx *ctx, const char *path, hid_t fid, int *count);
 int sq25__odim_read(sq25_ctx *ctx, const char *path, hid_t fid, int index, sq25_field **out);
 int sq25__knmi_read(sq25_ctx *ctx, const char *path, hid_t fid, int index, sq25_field **out);
 int sq25__cf_read(sq25_ctx *ctx, const char *path, hid_t fid, int index, sq25_field **out);

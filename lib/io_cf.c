@@ -155,8 +155,10 @@ static bool attr_is(hid_t fid, const char *var, const char *attr, const char *va
 /* A 1-D coordinate variable of length n for axis 'X', 'Y' or 'T'. */
 static int find_axis_var(hid_t fid, const cf_var_list *vars, char axis, hsize_t n, char *name)
 {
-    static const char *const x_std[] = {"projection_x_coordinate", "longitude", "grid_longitude", NULL};
-    static const char *const y_std[] = {"projection_y_coordinate", "latitude", "grid_latitude", NULL};
+    static const char *const x_std[] = {"projection_x_coordinate", "longitude",
+                                        "grid_longitude", NULL};
+    static const char *const y_std[] = {"projection_y_coordinate", "latitude", "grid_latitude",
+                                        NULL};
     static const char *const x_names[] = {"x", "lon", "longitude", NULL};
     static const char *const y_names[] = {"y", "lat", "latitude", NULL};
     static const char *const t_names[] = {"time", "t", NULL};
@@ -185,13 +187,18 @@ static int find_axis_var(hid_t fid, const cf_var_list *vars, char axis, hsize_t 
     return -1;
 }
 
+/* Read a 1-D variable of exactly n values (out holds n doubles). */
 static int read_1d(sq25_ctx *ctx, const char *path, hid_t fid, const char *name, size_t n,
                    double *out)
 {
+    int rank;
+    hsize_t dims[4];
+    if (sq25__h5_dataset_dims(fid, name, &rank, dims) || rank != 1 || dims[0] != n)
+        return sq25__fail(ctx, SQ25_ERR_BAD_DIMENSIONS, "%s: %s is not 1-D of length %zu", path,
+                          name, n);
     hid_t d = H5Dopen2(fid, name, H5P_DEFAULT);
     herr_t st = d >= 0 ? H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) : -1;
     if (d >= 0) H5Dclose(d);
-    (void)n;
     if (st < 0)
         return sq25__fail(ctx, SQ25_ERR_FILE_TRUNCATED, "%s: coordinate %s cannot be read", path,
                           name);
@@ -202,7 +209,8 @@ static int read_1d(sq25_ctx *ctx, const char *path, hid_t fid, const char *name,
 static double coordinate_scale(const char *units, bool *degrees)
 {
     static const char *const metres[] = {"m", "meter", "meters", "metre", "metres", NULL};
-    static const char *const km[] = {"km", "kilometer", "kilometers", "kilometre", "kilometres", NULL};
+    static const char *const km[] = {"km", "kilometer", "kilometers", "kilometre", "kilometres",
+                                     NULL};
     char u[64];
     normalise_units(units, u, sizeof u);
     *degrees = strncmp(u, "degree", 6) == 0;

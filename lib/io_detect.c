@@ -70,6 +70,7 @@ int sq25_file_frame_count(sq25_ctx *ctx, const char *path, int *count)
     int rc = open_and_detect(ctx, path, &fid, &format);
     if (rc == SQ25_OK) {
         if (format == SQ25_FORMAT_CF) rc = sq25__cf_frame_count(ctx, path, fid, count);
+        else if (format == SQ25_FORMAT_ODIM) rc = sq25__odim_frame_count(ctx, path, fid, count);
         else *count = 1;
     }
     if (fid >= 0) H5Fclose(fid);

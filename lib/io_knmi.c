@@ -240,7 +240,8 @@ static int check_corners(sq25_ctx *ctx, const char *path, hid_t fid, sq25_field 
     static const char *names[4] = {"UL", "UR", "LR", "LL"};
     for (int k = 0; k < 4; k++) {
         int j = file_of_grid[k];
-        double dlon = fabs(grid[2 * k] - file[2 * j]), dlat = fabs(grid[2 * k + 1] - file[2 * j + 1]);
+        double dlon = fabs(grid[2 * k] - file[2 * j]);
+        double dlat = fabs(grid[2 * k + 1] - file[2 * j + 1]);
         if (!(dlon <= KNMI_CORNER_TOLERANCE_DEG && dlat <= KNMI_CORNER_TOLERANCE_DEG))
             return sq25__fail(ctx, SQ25_ERR_BAD_METADATA,
                               "%s: %s corner computed at lon=%.4f lat=%.4f but "

@@ -98,13 +98,39 @@ static void choose_quantity(hid_t fid, odim_choice *best, char *seen, size_t see
     }
 }
 
+/* The frames of a file are the datasets that hold the preferred quantity, in dataset order
+ * (the first matching data group of each dataset): one for most products, one per lead time for
+ * a forecast file. Returns how many there are and, when index is below that, sets *pick. */
+static int collect_frames(hid_t fid, const odim_choice *best, int index, odim_choice *pick)
+{
+    int count = 0;
+    for (int n = 1; n <= ODIM_MAX_DATASETS && group_exists(fid, "dataset%d", n, 0); n++) {
+        for (int m = 1; group_exists(fid, "dataset%d/data%d/data", n, m); m++) {
+            char q[32];
+            if (what_string(fid, n, m, "quantity", q, sizeof q) != 0 ||
+                strcmp(q, best->quantity) != 0)
+                continue;
+            if (count == index) {
+                *pick = *best;
+                pick->dataset = n;
+                pick->data = m;
+            }
+            count++;
+            break;
+        }
+    }
+    return count;
+}
+
 /* Accumulation window of dataset n from its start/end date+time, in seconds. */
 static int accumulation_window_s(hid_t fid, int n, int m, double *window_s)
 {
     char sd[16], st[16], ed[16], et[16];
     int64_t t0, t1;
-    if (what_string(fid, n, m, "startdate", sd, sizeof sd) || what_string(fid, n, m, "starttime", st, sizeof st) ||
-        what_string(fid, n, m, "enddate", ed, sizeof ed) || what_string(fid, n, m, "endtime", et, sizeof et) ||
+    if (what_string(fid, n, m, "startdate", sd, sizeof sd) ||
+        what_string(fid, n, m, "starttime", st, sizeof st) ||
+        what_string(fid, n, m, "enddate", ed, sizeof ed) ||
+        what_string(fid, n, m, "endtime", et, sizeof et) ||
         sq25__parse_odim_datetime(sd, st, &t0) || sq25__parse_odim_datetime(ed, et, &t1) ||
         t1 <= t0)
         return -1;
@@ -122,7 +148,8 @@ static int build_decoding(sq25_ctx *ctx, const char *path, hid_t fid, const odim
     if (what_double(fid, n, m, "offset", &dec->offset) != 0) dec->offset = 0.0;
     dec->has_nodata = what_double(fid, n, m, "nodata", &dec->nodata) == 0;
     dec->has_undetect = what_double(fid, n, m, "undetect", &dec->undetect) == 0;
-    const char *coding = has_gain ? "gain*x+offset" : "physical values (no gain/offset), NaN = nodata";
+    const char *coding =
+        has_gain ? "gain*x+offset" : "physical values (no gain/offset), NaN = nodata";
     if (c->rank == 3) {
         dec->unit = SQ25__UNIT_RATE_MMH;
         snprintf(conversion, conv_cap, "RATE in mm/h as stored; %s", coding);
@@ -207,6 +234,21 @@ static int georeference(sq25_ctx *ctx, const char *path, hid_t fid, int n, char 
     return SQ25_OK;
 }
 
+/* Valid time of one frame of a multi-frame file: the end of its dataset's interval. */
+static int frame_end_time(sq25_ctx *ctx, const char *path, hid_t fid, const odim_choice *c,
+                          int64_t *t)
+{
+    char date[16], time[16];
+    if (what_string(fid, c->dataset, c->data, "enddate", date, sizeof date) ||
+        what_string(fid, c->dataset, c->data, "endtime", time, sizeof time) ||
+        sq25__parse_odim_datetime(date, time, t))
+        return sq25__fail(ctx, SQ25_ERR_MISSING_ATTRIBUTE,
+                          "%s: dataset%d/what enddate/endtime missing or not YYYYMMDD HHMMSS "
+                          "(needed for the valid time of each frame)",
+                          path, c->dataset);
+    return SQ25_OK;
+}
+
 static int nominal_time(sq25_ctx *ctx, const char *path, hid_t fid, int64_t *t)
 {
     char date[16], time[16];
@@ -255,26 +297,39 @@ static int finish_meta(sq25_field *f, hid_t fid, const char *path, const char *q
     return sq25__set_read_meta(f, format, producer, quantity, conversion, path);
 }
 
+int sq25__odim_frame_count(sq25_ctx *ctx, const char *path, hid_t fid, int *count)
+{
+    odim_choice best, pick;
+    int rc = check_object(ctx, path, fid);
+    if (!rc) rc = find_grid(ctx, path, fid, &best);
+    if (rc) return rc;
+    *count = collect_frames(fid, &best, -1, &pick);
+    return SQ25_OK;
+}
+
 int sq25__odim_read(sq25_ctx *ctx, const char *path, hid_t fid, int index, sq25_field **out)
 {
     *out = NULL;
-    if (index != 0)
-        return sq25__fail(ctx, SQ25_ERR_RANGE, "%s: frame %d requested, ODIM file holds 1", path,
-                          index);
-    odim_choice c;
+    odim_choice c, best;
     sq25__decoding dec;
     char conversion[160], projdef[1024], data_path[ODIM_PATH_CAP];
     double gt[6];
     size_t nx = 0, ny = 0;
     int64_t valid_time = 0;
     int rc = check_object(ctx, path, fid);
-    if (!rc) rc = find_grid(ctx, path, fid, &c);
+    if (!rc) rc = find_grid(ctx, path, fid, &best);
     if (rc) return rc;
+    int n_frames = collect_frames(fid, &best, index, &c);
+    if (index >= n_frames)
+        return sq25__fail(ctx, SQ25_ERR_RANGE, "%s: frame %d requested, the file holds %d (%s)",
+                          path, index, n_frames, best.quantity);
     snprintf(data_path, sizeof data_path, "dataset%d/data%d/data", c.dataset, c.data);
     rc = grid_size(ctx, path, fid, c.dataset, data_path, &nx, &ny);
     if (!rc) rc = build_decoding(ctx, path, fid, &c, &dec, conversion, sizeof conversion);
     if (!rc) rc = georeference(ctx, path, fid, c.dataset, projdef, sizeof projdef, gt);
-    if (!rc) rc = nominal_time(ctx, path, fid, &valid_time);
+    /* one frame: the product's nominal time; several (a forecast): each dataset's end time */
+    if (!rc && n_frames == 1) rc = nominal_time(ctx, path, fid, &valid_time);
+    if (!rc && n_frames > 1) rc = frame_end_time(ctx, path, fid, &c, &valid_time);
     if (!rc)
         rc = sq25__read_decoded_field(ctx, path, fid, data_path, -1, ny, nx, &dec, false, projdef,
                                       gt, valid_time, out);

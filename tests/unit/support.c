@@ -1,5 +1,6 @@
 #include "support.h"
 
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,16 +24,35 @@ const char *test_shared_path(const char *relative)
     return stat(buf, &st) == 0 ? buf : NULL;
 }
 
+static char tmpdir_buf[256];
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+/* Remove the test's temporary directory when the test process ends (unless asked to keep it
+ * for inspection with SQ25_KEEP_TMP=1). */
+static void remove_tmpdir(void)
+{
+    if (tmpdir_buf[0] && !getenv("SQ25_KEEP_TMP"))
+        nftw(tmpdir_buf, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 const char *test_tmpdir(void)
 {
-    static char buf[256];
+    char *buf = tmpdir_buf;
     if (!buf[0]) {
         const char *base = getenv("TMPDIR");
-        snprintf(buf, sizeof buf, "%s/sq25-test-XXXXXX", base ? base : "/tmp");
+        snprintf(buf, sizeof tmpdir_buf, "%s/sq25-test-XXXXXX", base ? base : "/tmp");
         if (!mkdtemp(buf)) {
             perror("mkdtemp");
             abort();
         }
+        atexit(remove_tmpdir);
     }
     return buf;
 }

@@ -1,0 +1,456 @@
+/* render.c -- PNG maps of rain-rate fields and warnings (libpng), with a title band, a legend
+ * and target markers drawn in the built-in bitmap font (render_font.c). */
+#include "warn_internal.h"
+
+#include <math.h>
+#include <png.h>
+#include <string.h>
+
+#define MARGIN_PX 10
+#define TITLE_BAND_PX 56
+#define LEGEND_W_PX 230
+#define LEGEND_ROW_PX 22
+#define TEXT_SCALE 2
+#define MIN_MAP_SIDE_PX 600
+#define MAX_SCALE 16
+
+/* Rain classes: lower bound (mm/h) and colour, light to dark (relative luminance falls
+ * strictly from 0.97 to 0.01, see tests/unit/test_render.c). */
+static const double class_lower_mmh[SQ25_RENDER_PALETTE_STEPS] = {0.1, 0.5, 1,  2,  5,
+                                                                  10,  20,  30, 50, 100};
+static const unsigned char class_rgb[SQ25_RENDER_PALETTE_STEPS][3] = {
+    {255, 255, 204}, {255, 237, 150}, {254, 217, 100}, {254, 178, 76}, {253, 141, 60},
+    {240, 80, 40},   {205, 30, 35},   {160, 0, 50},    {110, 0, 90},   {55, 0, 70}};
+
+static const unsigned char white[3] = {255, 255, 255};
+static const unsigned char black[3] = {0, 0, 0};
+static const unsigned char frame_grey[3] = {80, 80, 80};
+static const unsigned char nodata_light[3] = {220, 220, 220};
+static const unsigned char nodata_hatch[3] = {160, 160, 160};
+/* Warning levels 1, 2, 3 and above (orange, red, dark red, as DWD's levels 2..4 for heavy
+ * rain); cells below the probability threshold. */
+static const unsigned char level_rgb[3][3] = {{255, 160, 0}, {225, 0, 0}, {140, 0, 40}};
+static const unsigned char below_threshold_rgb[3] = {255, 215, 150};
+
+struct sq25_render_options {
+    sq25_ctx *ctx;
+    char *title;
+    bool has_time;
+    int64_t time;
+    int scale;
+};
+
+typedef struct {
+    int w, h;
+    unsigned char *rgb;
+} image;
+
+/* ---- palette and options ---- */
+
+int sq25_render_palette(int i, double *lower_mmh, unsigned char rgb[3])
+{
+    if (i < 0 || i >= SQ25_RENDER_PALETTE_STEPS) return SQ25_ERR_RANGE;
+    if (lower_mmh) *lower_mmh = class_lower_mmh[i];
+    if (rgb) memcpy(rgb, class_rgb[i], 3);
+    return SQ25_OK;
+}
+
+int sq25_render_options_create(sq25_ctx *ctx, sq25_render_options **out)
+{
+    if (!ctx) return SQ25_ERR_INVALID_ARG;
+    if (!out) return sq25__fail(ctx, SQ25_ERR_INVALID_ARG, "sq25_render_options_create: NULL");
+    *out = sq25__calloc(ctx, 1, sizeof **out);
+    if (!*out) return SQ25_ERR_NOMEM;
+    (*out)->ctx = ctx;
+    return sq25__ok(ctx);
+}
+
+void sq25_render_options_destroy(sq25_render_options *opt)
+{
+    if (!opt) return;
+    sq25__free(opt->ctx, opt->title);
+    sq25__free(opt->ctx, opt);
+}
+
+int sq25_render_options_set_title(sq25_render_options *opt, const char *title)
+{
+    if (!opt || !title) return SQ25_ERR_INVALID_ARG;
+    char *copy = sq25__strdup(opt->ctx, title);
+    if (!copy) return SQ25_ERR_NOMEM;
+    sq25__free(opt->ctx, opt->title);
+    opt->title = copy;
+    return sq25__ok(opt->ctx);
+}
+
+int sq25_render_options_set_time(sq25_render_options *opt, int64_t utc_seconds)
+{
+    if (!opt) return SQ25_ERR_INVALID_ARG;
+    opt->has_time = true;
+    opt->time = utc_seconds;
+    return SQ25_OK;
+}
+
+int sq25_render_options_set_scale(sq25_render_options *opt, int pixels_per_cell)
+{
+    if (!opt) return SQ25_ERR_INVALID_ARG;
+    if (pixels_per_cell < 0 || pixels_per_cell > MAX_SCALE)
+        return sq25__fail(opt->ctx, SQ25_ERR_RANGE, "scale %d outside 0..%d", pixels_per_cell,
+                          MAX_SCALE);
+    opt->scale = pixels_per_cell;
+    return SQ25_OK;
+}
+
+/* ---- layout and drawing primitives ---- */
+
+sq25__render_layout sq25__render_layout_for(int grid_w, int grid_h, int scale_option)
+{
+    sq25__render_layout l;
+    int longer = grid_w > grid_h ? grid_w : grid_h;
+    l.scale = scale_option ? scale_option : (MIN_MAP_SIDE_PX + longer - 1) / longer;
+    if (l.scale < 1) l.scale = 1;
+    if (l.scale > MAX_SCALE) l.scale = MAX_SCALE;
+    l.map_x = MARGIN_PX;
+    l.map_y = TITLE_BAND_PX;
+    l.map_w = grid_w * l.scale;
+    l.map_h = grid_h * l.scale;
+    l.legend_x = l.map_x + l.map_w + 2 * MARGIN_PX;
+    l.width = l.legend_x + LEGEND_W_PX;
+    int legend_h = 16 * LEGEND_ROW_PX;
+    int body = l.map_h > legend_h ? l.map_h : legend_h;
+    l.height = l.map_y + body + MARGIN_PX;
+    return l;
+}
+
+static void put_pixel(image *img, int x, int y, const unsigned char rgb[3])
+{
+    if (x < 0 || y < 0 || x >= img->w || y >= img->h) return;
+    memcpy(img->rgb + ((size_t)y * img->w + x) * 3, rgb, 3);
+}
+
+static void fill_rect(image *img, int x, int y, int w, int h, const unsigned char rgb[3])
+{
+    for (int yy = y; yy < y + h; yy++)
+        for (int xx = x; xx < x + w; xx++) put_pixel(img, xx, yy, rgb);
+}
+
+static void outline_rect(image *img, int x, int y, int w, int h, const unsigned char rgb[3])
+{
+    fill_rect(img, x, y, w, 1, rgb);
+    fill_rect(img, x, y + h - 1, w, 1, rgb);
+    fill_rect(img, x, y, 1, h, rgb);
+    fill_rect(img, x + w - 1, y, 1, h, rgb);
+}
+
+/* Text with the 5x7 font, each font pixel drawn as scale x scale image pixels. */
+static void draw_text(image *img, int x, int y, const char *text, int scale,
+                      const unsigned char rgb[3])
+{
+    for (const char *c = text; *c; c++, x += (SQ25__GLYPH_W + 1) * scale) {
+        const unsigned char *rows = sq25__glyph(*c);
+        for (int r = 0; r < SQ25__GLYPH_H; r++)
+            for (int col = 0; col < SQ25__GLYPH_W; col++)
+                if (rows[r] & (0x10 >> col))
+                    fill_rect(img, x + col * scale, y + r * scale, scale, scale, rgb);
+    }
+}
+
+static void hatch_colour(int x, int y, unsigned char out[3])
+{
+    memcpy(out, (x + y) % 8 < 2 ? nodata_hatch : nodata_light, 3);
+}
+
+static void rain_colour(float mmh, int x, int y, unsigned char out[3])
+{
+    if (isnan(mmh)) {
+        hatch_colour(x, y, out);
+        return;
+    }
+    memcpy(out, white, 3);
+    for (int i = 0; i < SQ25_RENDER_PALETTE_STEPS; i++)
+        if (mmh >= class_lower_mmh[i]) memcpy(out, class_rgb[i], 3);
+}
+
+/* Blend colour with white: t = 1 gives the colour, t = 0 white. */
+static void blend_white(const unsigned char rgb[3], double t, unsigned char out[3])
+{
+    for (int k = 0; k < 3; k++) out[k] = (unsigned char)lround(255.0 + t * (rgb[k] - 255.0));
+}
+
+static void level_colour(int level, double probability, unsigned char out[3])
+{
+    int k = level > 3 ? 2 : level - 1;
+    blend_white(level_rgb[k], 0.35 + 0.65 * probability, out);
+}
+
+/* ---- the map ---- */
+
+typedef void (*cell_colour_fn)(const void *source, size_t cell, int x, int y,
+                               unsigned char out[3]);
+
+static void draw_map(image *img, const sq25__render_layout *l, int grid_w, int grid_h,
+                     cell_colour_fn colour, const void *source)
+{
+    unsigned char rgb[3];
+    for (int y = 0; y < l->map_h; y++) {
+        int row = y / l->scale;
+        for (int x = 0; x < l->map_w; x++) {
+            size_t cell = (size_t)row * grid_w + x / l->scale;
+            colour(source, cell, x, y, rgb);
+            put_pixel(img, l->map_x + x, l->map_y + y, rgb);
+        }
+    }
+    (void)grid_h;
+    outline_rect(img, l->map_x - 1, l->map_y - 1, l->map_w + 2, l->map_h + 2, frame_grey);
+}
+
+static void field_cell_colour(const void *source, size_t cell, int x, int y,
+                              unsigned char out[3])
+{
+    rain_colour(((const sq25_field *)source)->data[cell], x, y, out);
+}
+
+static void warning_cell_colour(const void *source, size_t cell, int x, int y,
+                                unsigned char out[3])
+{
+    const sq25_warning *w = source;
+    size_t n = (size_t)w->width * w->height;
+    float level = w->level[cell];
+    if (isnan(level)) {
+        hatch_colour(x, y, out);
+        return;
+    }
+    if (level >= 1) {
+        level_colour((int)level, w->probability[(size_t)(level - 1) * n + cell], out);
+        return;
+    }
+    double p1 = w->probability[cell];
+    if (p1 > 0) blend_white(below_threshold_rgb, 0.3 + 0.7 * p1, out);
+    else memcpy(out, white, 3);
+}
+
+/* ---- title band, legends, targets ---- */
+
+static void draw_title_band(image *img, const char *title, const char *time_line)
+{
+    if (title && title[0]) draw_text(img, MARGIN_PX, MARGIN_PX, title, TEXT_SCALE, black);
+    draw_text(img, MARGIN_PX, MARGIN_PX + 8 * TEXT_SCALE + 4, time_line, TEXT_SCALE, black);
+}
+
+static void format_time_line(int64_t t, const char *prefix, char *buf, size_t cap)
+{
+    char iso[32];
+    sq25__format_utc(t, iso, sizeof iso);
+    /* "YYYY-MM-DDTHH:MM:SSZ" -> "YYYY-MM-DD HH:MM UTC" */
+    snprintf(buf, cap, "%s%.10s %.5s UTC", prefix, iso, iso + 11);
+}
+
+static void legend_box(image *img, int x, int y, const unsigned char rgb[3], bool hatched,
+                       const char *label)
+{
+    for (int yy = 0; yy < 16; yy++)
+        for (int xx = 0; xx < 28; xx++) {
+            unsigned char c[3];
+            if (hatched) hatch_colour(x + xx, y + yy, c);
+            else memcpy(c, rgb, 3);
+            put_pixel(img, x + xx, y + yy, c);
+        }
+    outline_rect(img, x, y, 28, 16, frame_grey);
+    draw_text(img, x + 36, y + 1, label, TEXT_SCALE, black);
+}
+
+static void draw_rain_legend(image *img, const sq25__render_layout *l)
+{
+    int x = l->legend_x, y = l->map_y;
+    draw_text(img, x, y, "MM/H", TEXT_SCALE, black);
+    y += LEGEND_ROW_PX + 4;
+    for (int i = SQ25_RENDER_PALETTE_STEPS - 1; i >= 0; i--, y += LEGEND_ROW_PX) {
+        char label[16];
+        snprintf(label, sizeof label, "%g", class_lower_mmh[i]);
+        legend_box(img, x, y, class_rgb[i], false, label);
+    }
+    legend_box(img, x, y, white, false, "< 0.1");
+    legend_box(img, x, y + LEGEND_ROW_PX, NULL, true, "NO DATA");
+}
+
+static void draw_warning_legend(image *img, const sq25__render_layout *l, const sq25_warning *w)
+{
+    int x = l->legend_x, y = l->map_y;
+    draw_text(img, x, y, "WARNING", TEXT_SCALE, black);
+    y += LEGEND_ROW_PX + 4;
+    for (int level = w->opt.level_count; level >= 1; level--, y += LEGEND_ROW_PX) {
+        char label[48];
+        snprintf(label, sizeof label, "%d %.8s %gMM", level, w->opt.level_name[level - 1],
+                 w->opt.threshold_mm[level - 1]);
+        unsigned char rgb[3];
+        level_colour(level, 1.0, rgb);
+        legend_box(img, x, y, rgb, false, label);
+    }
+    y += 4;
+    draw_text(img, x, y, "PROBABILITY", TEXT_SCALE, black);
+    y += LEGEND_ROW_PX + 4;
+    const double ramp[3] = {1.0, 0.6, 0.3};
+    for (int i = 0; i < 3; i++, y += LEGEND_ROW_PX) {
+        char label[24];
+        snprintf(label, sizeof label, "P %.1f", ramp[i]);
+        unsigned char rgb[3];
+        level_colour(1, ramp[i], rgb);
+        legend_box(img, x, y, rgb, false, label);
+    }
+    unsigned char pale[3];
+    blend_white(below_threshold_rgb, 0.3 + 0.7 * 0.2, pale);
+    char label[32];
+    snprintf(label, sizeof label, "P < %g", w->opt.probability_threshold);
+    legend_box(img, x, y, pale, false, label);
+    legend_box(img, x, y + LEGEND_ROW_PX, NULL, true, "NO DATA");
+}
+
+static void draw_label(image *img, int cx, int cy, const char *label)
+{
+    int len = (int)strlen(label);
+    fill_rect(img, cx + 8, cy - 5, len * 6 + 3, 11, white);
+    draw_text(img, cx + 10, cy - 3, label, 1, black);
+}
+
+static void draw_marker(image *img, int cx, int cy, const char *label)
+{
+    for (int dy = -5; dy <= 5; dy++)
+        for (int dx = -5; dx <= 5; dx++) {
+            int d2 = dx * dx + dy * dy;
+            if (d2 <= 9) put_pixel(img, cx + dx, cy + dy, white);
+            else if (d2 <= 30) put_pixel(img, cx + dx, cy + dy, black);
+        }
+    draw_label(img, cx, cy, label);
+}
+
+/* A line two pixels wide, clipped to the map. */
+static void draw_segment(image *img, const sq25__render_layout *l, double x0, double y0,
+                         double x1, double y1)
+{
+    const double far_px = 1e7; /* keeps the integer conversions below in range */
+    if (fabs(x0) > far_px || fabs(y0) > far_px || fabs(x1) > far_px || fabs(y1) > far_px) return;
+    double len = hypot(x1 - x0, y1 - y0);
+    int steps = (int)ceil(len) + 1;
+    if (steps > 4 * (img->w + img->h)) steps = 4 * (img->w + img->h);
+    for (int i = 0; i <= steps; i++) {
+        double f = (double)i / steps;
+        int x = (int)floor(x0 + f * (x1 - x0)), y = (int)floor(y0 + f * (y1 - y0));
+        if (x < l->map_x || y < l->map_y || x + 1 >= l->map_x + l->map_w ||
+            y + 1 >= l->map_y + l->map_h)
+            continue;
+        fill_rect(img, x, y, 2, 2, black);
+    }
+}
+
+static int draw_targets(image *img, const sq25__render_layout *l, sq25_field *grid,
+                        const sq25_targets *t)
+{
+    for (size_t i = 0; t && i < t->count; i++) {
+        const sq25__target *tg = &t->items[i];
+        size_t n = tg->vertex_count;
+        double *pix = sq25__malloc(grid->ctx, 2 * n * sizeof(double));
+        if (!pix) return SQ25_ERR_NOMEM;
+        int rc = sq25_field_lonlat_to_pixel(grid, n, tg->lonlat, 2 * sizeof(double),
+                                            tg->lonlat + 1, 2 * sizeof(double), pix,
+                                            2 * sizeof(double), pix + 1, 2 * sizeof(double));
+        for (size_t k = 0; rc == SQ25_OK && k < n; k++) {
+            pix[2 * k] = l->map_x + pix[2 * k] * l->scale;
+            pix[2 * k + 1] = l->map_y + pix[2 * k + 1] * l->scale;
+        }
+        for (size_t k = 0; rc == SQ25_OK && k + 1 < n; k++)
+            if (isfinite(pix[2 * k] + pix[2 * k + 1] + pix[2 * k + 2] + pix[2 * k + 3]))
+                draw_segment(img, l, pix[2 * k], pix[2 * k + 1], pix[2 * k + 2],
+                             pix[2 * k + 3]);
+        /* points get a marker, lines a label at their last vertex */
+        double lx = rc ? NAN : pix[2 * (n - 1)], ly = rc ? NAN : pix[2 * (n - 1) + 1];
+        if (isfinite(lx) && isfinite(ly) && lx >= l->map_x &&
+            ly >= l->map_y && lx < l->map_x + l->map_w && ly < l->map_y + l->map_h) {
+            if (n == 1) draw_marker(img, (int)floor(lx), (int)floor(ly), tg->id);
+            else draw_label(img, (int)floor(lx), (int)floor(ly), tg->id);
+        }
+        sq25__free(grid->ctx, pix);
+        if (rc) return rc;
+    }
+    return SQ25_OK;
+}
+
+/* ---- PNG output ---- */
+
+static int write_png(sq25_ctx *ctx, const image *img, const char *path)
+{
+    png_image png;
+    memset(&png, 0, sizeof png);
+    png.version = PNG_IMAGE_VERSION;
+    png.width = (png_uint_32)img->w;
+    png.height = (png_uint_32)img->h;
+    png.format = PNG_FORMAT_RGB;
+    if (!png_image_write_to_file(&png, path, 0, img->rgb, img->w * 3, NULL)) {
+        int rc = sq25__fail(ctx, SQ25_ERR_WRITE, "%s: cannot write PNG: %s", path, png.message);
+        png_image_free(&png);
+        return rc;
+    }
+    return sq25__ok(ctx);
+}
+
+static int new_image(sq25_ctx *ctx, const sq25__render_layout *l, image *img)
+{
+    img->w = l->width;
+    img->h = l->height;
+    img->rgb = sq25__malloc(ctx, (size_t)img->w * img->h * 3);
+    if (!img->rgb) return SQ25_ERR_NOMEM;
+    memset(img->rgb, 255, (size_t)img->w * img->h * 3);
+    return SQ25_OK;
+}
+
+static int check_image_size(sq25_ctx *ctx, const sq25__render_layout *l)
+{
+    if ((int64_t)l->width * l->height > SQ25_MAX_GRID_CELLS / 4)
+        return sq25__fail(ctx, SQ25_ERR_SIZE_ABSURD, "map of %d x %d pixels is too large",
+                          l->width, l->height);
+    return SQ25_OK;
+}
+
+int sq25_render_field_png(sq25_field *field, const sq25_targets *targets,
+                          const sq25_render_options *opt, const char *path)
+{
+    if (!field) return SQ25_ERR_INVALID_ARG;
+    sq25_ctx *ctx = field->ctx;
+    if (!path) return sq25__fail(ctx, SQ25_ERR_INVALID_ARG, "sq25_render_field_png: NULL path");
+    sq25__render_layout l = sq25__render_layout_for(field->width, field->height,
+                                                    opt ? opt->scale : 0);
+    image img;
+    int rc = check_image_size(ctx, &l);
+    if (rc || (rc = new_image(ctx, &l, &img))) return rc;
+    char time_line[64];
+    format_time_line(opt && opt->has_time ? opt->time : field->valid_time, "", time_line,
+                     sizeof time_line);
+    draw_title_band(&img, opt ? opt->title : NULL, time_line);
+    draw_map(&img, &l, field->width, field->height, field_cell_colour, field);
+    draw_rain_legend(&img, &l);
+    rc = draw_targets(&img, &l, field, targets);
+    if (rc == SQ25_OK) rc = write_png(ctx, &img, path);
+    sq25__free(ctx, img.rgb);
+    return rc;
+}
+
+int sq25_render_warning_png(sq25_warning *w, const sq25_render_options *opt, const char *path)
+{
+    if (!w) return SQ25_ERR_INVALID_ARG;
+    sq25_ctx *ctx = w->ctx;
+    if (!path) return sq25__fail(ctx, SQ25_ERR_INVALID_ARG, "sq25_render_warning_png: NULL path");
+    sq25__render_layout l = sq25__render_layout_for(w->width, w->height, opt ? opt->scale : 0);
+    image img;
+    int rc = check_image_size(ctx, &l);
+    if (rc || (rc = new_image(ctx, &l, &img))) return rc;
+    char time_line[96], horizon[32];
+    format_time_line(opt && opt->has_time ? opt->time : w->issue_time, "ISSUED ", time_line,
+                     sizeof time_line);
+    snprintf(horizon, sizeof horizon, " +%d MIN", w->opt.horizon_s / 60);
+    strncat(time_line, horizon, sizeof time_line - strlen(time_line) - 1);
+    draw_title_band(&img, opt ? opt->title : NULL, time_line);
+    draw_map(&img, &l, w->width, w->height, warning_cell_colour, w);
+    draw_warning_legend(&img, &l, w);
+    rc = draw_targets(&img, &l, w->grid, w->targets);
+    if (rc == SQ25_OK) rc = write_png(ctx, &img, path);
+    sq25__free(ctx, img.rgb);
+    return rc;
+}

@@ -1,0 +1,506 @@
+/* warn.c -- the warning model: accumulations, onset leads, neighbourhood probabilities and
+ * issued levels per grid cell (docs/warnings.md). */
+#include "warn_internal.h"
+
+#include <math.h>
+#include <string.h>
+
+/* DWD heavy-rain ("Starkregen") warning criteria by 1-hour totals (docs/warnings.md). */
+static const double dwd_threshold_mm[3] = {15.0, 25.0, 40.0};
+static const char *const dwd_level_name[3] = {"markant", "Unwetter", "extrem"};
+
+/* ---- options ---- */
+
+int sq25_warn_options_create(sq25_ctx *ctx, sq25_warn_options **out)
+{
+    if (!ctx) return SQ25_ERR_INVALID_ARG;
+    if (!out) return sq25__fail(ctx, SQ25_ERR_INVALID_ARG, "sq25_warn_options_create: NULL out");
+    *out = NULL;
+    sq25_warn_options *o = sq25__calloc(ctx, 1, sizeof *o);
+    if (!o) return SQ25_ERR_NOMEM;
+    o->ctx = ctx;
+    o->level_count = 3;
+    for (int k = 0; k < 3; k++) {
+        o->threshold_mm[k] = dwd_threshold_mm[k];
+        snprintf(o->level_name[k], SQ25__WARN_NAME_CAP, "%s", dwd_level_name[k]);
+    }
+    o->radius_at_issue_m = 0.0;
+    o->radius_growth_m_per_min = 100.0;
+    o->probability_threshold = 0.3;
+    o->horizon_s = 3600;
+    o->target_radius_m = 250.0;
+    *out = o;
+    return sq25__ok(ctx);
+}
+
+void sq25_warn_options_destroy(sq25_warn_options *opt)
+{
+    if (opt) sq25__free(opt->ctx, opt);
+}
+
+int sq25_warn_options_set_levels(sq25_warn_options *opt, int count, const double *thresholds_mm,
+                                 const char *const *names)
+{
+    if (!opt || !thresholds_mm) return SQ25_ERR_INVALID_ARG;
+    if (count < 1 || count > SQ25_WARN_MAX_LEVELS)
+        return sq25__fail(opt->ctx, SQ25_ERR_RANGE, "warning levels: %d levels, 1..%d allowed",
+                          count, SQ25_WARN_MAX_LEVELS);
+    for (int k = 0; k < count; k++) {
+        bool increasing = k == 0 || thresholds_mm[k] > thresholds_mm[k - 1];
+        if (!(thresholds_mm[k] > 0) || !isfinite(thresholds_mm[k]) || !increasing)
+            return sq25__fail(opt->ctx, SQ25_ERR_RANGE,
+                              "warning levels: threshold %d (%g mm) must be positive and "
+                              "above the previous one", k + 1, thresholds_mm[k]);
+    }
+    opt->level_count = count;
+    for (int k = 0; k < count; k++) {
+        opt->threshold_mm[k] = thresholds_mm[k];
+        if (names && names[k])
+            snprintf(opt->level_name[k], SQ25__WARN_NAME_CAP, "%s", names[k]);
+        else
+            snprintf(opt->level_name[k], SQ25__WARN_NAME_CAP, "level %d", k + 1);
+    }
+    return sq25__ok(opt->ctx);
+}
+
+int sq25_warn_options_set_radius(sq25_warn_options *opt, double radius_at_issue_m,
+                                 double growth_m_per_min)
+{
+    if (!opt) return SQ25_ERR_INVALID_ARG;
+    if (!(radius_at_issue_m >= 0 && growth_m_per_min >= 0) || !isfinite(radius_at_issue_m) ||
+        !isfinite(growth_m_per_min))
+        return sq25__fail(opt->ctx, SQ25_ERR_RANGE,
+                          "warning radius: %g m + %g m/min must be finite and >= 0",
+                          radius_at_issue_m, growth_m_per_min);
+    opt->radius_at_issue_m = radius_at_issue_m;
+    opt->radius_growth_m_per_min = growth_m_per_min;
+    return sq25__ok(opt->ctx);
+}
+
+int sq25_warn_options_set_probability_threshold(sq25_warn_options *opt, double probability)
+{
+    if (!opt) return SQ25_ERR_INVALID_ARG;
+    if (!(probability > 0 && probability <= 1))
+        return sq25__fail(opt->ctx, SQ25_ERR_RANGE,
+                          "probability threshold %g outside (0, 1]", probability);
+    opt->probability_threshold = probability;
+    return sq25__ok(opt->ctx);
+}
+
+int sq25_warn_options_set_horizon(sq25_warn_options *opt, int horizon_s)
+{
+    if (!opt) return SQ25_ERR_INVALID_ARG;
+    if (horizon_s <= 0 || horizon_s > 6 * 3600)
+        return sq25__fail(opt->ctx, SQ25_ERR_RANGE, "horizon %d s outside 1..21600", horizon_s);
+    opt->horizon_s = horizon_s;
+    return sq25__ok(opt->ctx);
+}
+
+int sq25_warn_options_set_target_radius(sq25_warn_options *opt, double radius_m)
+{
+    if (!opt) return SQ25_ERR_INVALID_ARG;
+    if (!(radius_m >= 0) || !isfinite(radius_m))
+        return sq25__fail(opt->ctx, SQ25_ERR_RANGE, "target radius %g m must be >= 0", radius_m);
+    opt->target_radius_m = radius_m;
+    return sq25__ok(opt->ctx);
+}
+
+/* ---- checks on the input ---- */
+
+static bool same_grid(const sq25_field *a, const sq25_field *b)
+{
+    return a->width == b->width && a->height == b->height &&
+           memcmp(a->gt, b->gt, sizeof a->gt) == 0 && strcmp(a->projdef, b->projdef) == 0;
+}
+
+static int check_frames(sq25_ctx *ctx, const sq25_field *const *frames, int frame_count,
+                        int lead_step_s, int64_t issue_time, int horizon_s)
+{
+    if (!frames || frame_count < 1 || lead_step_s <= 0)
+        return sq25__fail(ctx, SQ25_ERR_INVALID_ARG,
+                          "sq25_warn_compute: need frames and a positive lead step");
+    if (horizon_s % lead_step_s != 0)
+        return sq25__fail(ctx, SQ25_ERR_TIME_MISMATCH,
+                          "horizon %d s is not a multiple of the lead step %d s", horizon_s,
+                          lead_step_s);
+    int needed = horizon_s / lead_step_s;
+    if (frame_count < needed)
+        return sq25__fail(ctx, SQ25_ERR_TOO_FEW,
+                          "%d frames at %d s reach lead %d s, the horizon is %d s", frame_count,
+                          lead_step_s, frame_count * lead_step_s, horizon_s);
+    for (int i = 0; i < needed; i++) {
+        if (!frames[i])
+            return sq25__fail(ctx, SQ25_ERR_INVALID_ARG, "sq25_warn_compute: frame %d is NULL",
+                              i);
+        if (!same_grid(frames[0], frames[i]))
+            return sq25__fail(ctx, SQ25_ERR_GRID_MISMATCH,
+                              "forecast frame %d is not on the grid of frame 0", i);
+        int64_t expected = issue_time + (int64_t)(i + 1) * lead_step_s;
+        if (frames[i]->valid_time != expected) {
+            char want[32], got[32];
+            sq25__format_utc(expected, want, sizeof want);
+            sq25__format_utc(frames[i]->valid_time, got, sizeof got);
+            return sq25__fail(ctx, SQ25_ERR_TIME_MISMATCH,
+                              "forecast frame %d is valid at %s, expected %s (issue + %d s)",
+                              i, got, want, (i + 1) * lead_step_s);
+        }
+    }
+    return SQ25_OK;
+}
+
+/* Pixel size in metres from the geotransform and the CRS's axis unit (through PROJ). */
+static int pixel_size_m(sq25_ctx *ctx, const sq25_field *f, double *px_m, double *py_m)
+{
+    PJ *crs = sq25__proj_crs(ctx, f->projdef);
+    if (!crs) return sq25_errcode(ctx);
+    if (proj_get_type(crs) == PJ_TYPE_BOUND_CRS) { /* e.g. a proj-string with +towgs84 */
+        PJ *source = proj_get_source_crs(ctx->pj_ctx, crs);
+        proj_destroy(crs);
+        crs = source;
+        if (!crs)
+            return sq25__fail(ctx, SQ25_ERR_PROJ, "cannot find the CRS inside \"%.120s\"",
+                              f->projdef);
+    }
+    PJ_TYPE type = proj_get_type(crs);
+    PJ *cs = proj_crs_get_coordinate_system(ctx->pj_ctx, crs);
+    double to_metre = NAN;
+    if (cs)
+        proj_cs_get_axis_info(ctx->pj_ctx, cs, 0, NULL, NULL, NULL, &to_metre, NULL, NULL,
+                              NULL);
+    proj_destroy(cs);
+    proj_destroy(crs);
+    if (type == PJ_TYPE_GEOGRAPHIC_2D_CRS || type == PJ_TYPE_GEOGRAPHIC_3D_CRS ||
+        type == PJ_TYPE_GEOGRAPHIC_CRS)
+        return sq25__fail(ctx, SQ25_ERR_UNSUPPORTED,
+                          "warnings need a projected grid; \"%.120s\" is geographic", f->projdef);
+    if (!(to_metre > 0))
+        return sq25__fail(ctx, SQ25_ERR_PROJ, "cannot find the axis unit of \"%.120s\"",
+                          f->projdef);
+    *px_m = hypot(f->gt[1], f->gt[4]) * to_metre;
+    *py_m = hypot(f->gt[2], f->gt[5]) * to_metre;
+    return SQ25_OK;
+}
+
+/* ---- computation ---- */
+
+static size_t cell_count(const sq25_warning *w) { return (size_t)w->width * (size_t)w->height; }
+
+/* Cumulative accumulation to each lead and the peak rate. */
+static void accumulate(sq25_warning *w, const sq25_field *const *frames)
+{
+    size_t n = cell_count(w);
+    double mm_per_mmh = w->lead_step_s / 3600.0;
+    for (size_t c = 0; c < n; c++) {
+        double sum_mm = 0, peak = -INFINITY;
+        for (int j = 0; j < w->lead_count; j++) {
+            double rate = frames[j]->data[c];
+            sum_mm += rate * mm_per_mmh; /* NaN stays NaN for all later leads */
+            if (rate > peak) peak = rate;
+            w->cum_mm[(size_t)j * n + c] = (float)sum_mm;
+        }
+        w->peak_mmh[c] = isnan(sum_mm) ? NAN : (float)peak;
+    }
+}
+
+static void onset_leads(sq25_warning *w)
+{
+    size_t n = cell_count(w);
+    for (int k = 0; k < w->opt.level_count; k++) {
+        float *onset = w->onset_min + (size_t)k * n;
+        for (size_t c = 0; c < n; c++) {
+            float lead = NAN;
+            for (int j = 0; j < w->lead_count; j++) {
+                if (w->cum_mm[(size_t)j * n + c] >= w->opt.threshold_mm[k]) {
+                    lead = (float)((j + 1) * w->lead_step_s / 60.0);
+                    break;
+                }
+            }
+            onset[c] = lead;
+        }
+    }
+}
+
+void sq25__warn_window(const sq25_warning *w, int j, int *half_cols, int *half_rows)
+{
+    double lead_min = (j + 1) * w->lead_step_s / 60.0;
+    double radius_m = w->opt.radius_at_issue_m + w->opt.radius_growth_m_per_min * lead_min;
+    double hc = floor(radius_m / w->pixel_x_m + 0.5), hr = floor(radius_m / w->pixel_y_m + 0.5);
+    *half_cols = hc > w->width ? w->width : (int)hc;
+    *half_rows = hr > w->height ? w->height : (int)hr;
+}
+
+/* Summed-area tables of valid cells and of cells reaching threshold_mm, (w+1) x (h+1). */
+static void summed_area_tables(const sq25_warning *w, const float *cum, double threshold_mm,
+                               uint32_t *valid_sat, uint32_t *exceed_sat)
+{
+    size_t stride = (size_t)w->width + 1;
+    memset(valid_sat, 0, stride * sizeof *valid_sat);
+    memset(exceed_sat, 0, stride * sizeof *exceed_sat);
+    for (int r = 0; r < w->height; r++) {
+        uint32_t row_valid = 0, row_exceed = 0;
+        size_t above = (size_t)r * stride, here = above + stride;
+        valid_sat[here] = exceed_sat[here] = 0;
+        for (int c = 0; c < w->width; c++) {
+            float v = cum[(size_t)r * w->width + c];
+            row_valid += !isnan(v);
+            row_exceed += v >= threshold_mm;
+            valid_sat[here + c + 1] = valid_sat[above + c + 1] + row_valid;
+            exceed_sat[here + c + 1] = exceed_sat[above + c + 1] + row_exceed;
+        }
+    }
+}
+
+static uint32_t window_sum(const uint32_t *sat, size_t stride, int c0, int r0, int c1, int r1)
+{
+    /* cells c0..c1-1, r0..r1-1 */
+    return sat[(size_t)r1 * stride + c1] - sat[(size_t)r0 * stride + c1] -
+           sat[(size_t)r1 * stride + c0] + sat[(size_t)r0 * stride + c0];
+}
+
+int sq25__warn_neighbourhood(const sq25_warning *w, int k, int j, float *out)
+{
+    size_t n = cell_count(w), stride = (size_t)w->width + 1;
+    size_t sat_cells = stride * ((size_t)w->height + 1);
+    uint32_t *valid_sat = sq25__malloc(w->ctx, sat_cells * sizeof *valid_sat);
+    uint32_t *exceed_sat = sq25__malloc(w->ctx, sat_cells * sizeof *exceed_sat);
+    if (!valid_sat || !exceed_sat) {
+        sq25__free(w->ctx, valid_sat);
+        sq25__free(w->ctx, exceed_sat);
+        return SQ25_ERR_NOMEM;
+    }
+    const float *cum = w->cum_mm + (size_t)j * n;
+    summed_area_tables(w, cum, w->opt.threshold_mm[k], valid_sat, exceed_sat);
+    int hc, hr;
+    sq25__warn_window(w, j, &hc, &hr);
+    for (int r = 0; r < w->height; r++) {
+        int r0 = r - hr < 0 ? 0 : r - hr, r1 = r + hr + 1 > w->height ? w->height : r + hr + 1;
+        for (int c = 0; c < w->width; c++) {
+            size_t i = (size_t)r * w->width + c;
+            if (isnan(cum[i])) {
+                out[i] = NAN;
+                continue;
+            }
+            int c0 = c - hc < 0 ? 0 : c - hc, c1 = c + hc + 1 > w->width ? w->width : c + hc + 1;
+            uint32_t valid = window_sum(valid_sat, stride, c0, r0, c1, r1);
+            uint32_t exceed = window_sum(exceed_sat, stride, c0, r0, c1, r1);
+            out[i] = (float)((double)exceed / (double)valid);
+        }
+    }
+    sq25__free(w->ctx, valid_sat);
+    sq25__free(w->ctx, exceed_sat);
+    return SQ25_OK;
+}
+
+static int probabilities_and_levels(sq25_warning *w)
+{
+    size_t n = cell_count(w);
+    float *lead_prob = sq25__malloc(w->ctx, n * sizeof *lead_prob);
+    if (!lead_prob) return SQ25_ERR_NOMEM;
+    for (int k = 0; k < w->opt.level_count; k++) {
+        float *prob = w->probability + (size_t)k * n;
+        for (size_t c = 0; c < n; c++) prob[c] = 0;
+        for (int j = 0; j < w->lead_count; j++) {
+            int rc = sq25__warn_neighbourhood(w, k, j, lead_prob);
+            if (rc) {
+                sq25__free(w->ctx, lead_prob);
+                return rc;
+            }
+            for (size_t c = 0; c < n; c++)
+                if (isnan(lead_prob[c]) || lead_prob[c] > prob[c]) prob[c] = lead_prob[c];
+        }
+    }
+    sq25__free(w->ctx, lead_prob);
+    for (size_t c = 0; c < n; c++) {
+        float level = isnan(w->peak_mmh[c]) ? NAN : 0;
+        for (int k = 0; k < w->opt.level_count; k++)
+            if (w->probability[(size_t)k * n + c] >= w->opt.probability_threshold)
+                level = (float)(k + 1);
+        w->level[c] = level;
+    }
+    return SQ25_OK;
+}
+
+static int allocate_grids(sq25_warning *w)
+{
+    size_t n = cell_count(w);
+    size_t levels = (size_t)w->opt.level_count;
+    w->cum_mm = sq25__malloc(w->ctx, n * (size_t)w->lead_count * sizeof(float));
+    w->peak_mmh = sq25__malloc(w->ctx, n * sizeof(float));
+    w->probability = sq25__malloc(w->ctx, n * levels * sizeof(float));
+    w->onset_min = sq25__malloc(w->ctx, n * levels * sizeof(float));
+    w->level = sq25__malloc(w->ctx, n * sizeof(float));
+    if (!w->cum_mm || !w->peak_mmh || !w->probability || !w->onset_min || !w->level)
+        return SQ25_ERR_NOMEM;
+    return SQ25_OK;
+}
+
+int sq25_warn_compute(sq25_ctx *ctx, const sq25_warn_options *opt,
+                      const sq25_field *const *frames, int frame_count, int lead_step_s,
+                      int64_t issue_time, sq25_warning **out)
+{
+    if (!ctx) return SQ25_ERR_INVALID_ARG;
+    if (!out) return sq25__fail(ctx, SQ25_ERR_INVALID_ARG, "sq25_warn_compute: NULL out");
+    *out = NULL;
+    sq25_warn_options defaults;
+    if (!opt) {
+        sq25_warn_options *d = NULL;
+        int rc = sq25_warn_options_create(ctx, &d);
+        if (rc) return rc;
+        defaults = *d;
+        sq25_warn_options_destroy(d);
+        opt = &defaults;
+    }
+    int rc = check_frames(ctx, frames, frame_count, lead_step_s, issue_time, opt->horizon_s);
+    if (rc) return rc;
+    double px_m = 0, py_m = 0;
+    if ((rc = pixel_size_m(ctx, frames[0], &px_m, &py_m))) return rc;
+
+    sq25_warning *w = sq25__calloc(ctx, 1, sizeof *w);
+    if (!w) return SQ25_ERR_NOMEM;
+    w->ctx = ctx;
+    w->opt = *opt;
+    w->opt.ctx = ctx;
+    w->width = frames[0]->width;
+    w->height = frames[0]->height;
+    w->lead_step_s = lead_step_s;
+    w->lead_count = opt->horizon_s / lead_step_s;
+    w->issue_time = issue_time;
+    w->pixel_x_m = px_m;
+    w->pixel_y_m = py_m;
+    if ((rc = allocate_grids(w)) || (rc = sq25_field_clone(frames[0], &w->grid))) {
+        sq25_warning_destroy(w);
+        return rc;
+    }
+    accumulate(w, frames);
+    onset_leads(w);
+    if ((rc = probabilities_and_levels(w))) {
+        sq25_warning_destroy(w);
+        return rc;
+    }
+    memcpy(w->grid->data, w->cum_mm + (size_t)(w->lead_count - 1) * cell_count(w),
+           cell_count(w) * sizeof(float));
+    w->grid->valid_time = issue_time + opt->horizon_s;
+    w->grid->accumulation_s = opt->horizon_s;
+    *out = w;
+    return sq25__ok(ctx);
+}
+
+void sq25_warning_destroy(sq25_warning *w)
+{
+    if (!w) return;
+    sq25_ctx *ctx = w->ctx;
+    sq25_field_destroy(w->grid);
+    sq25__free(ctx, w->cum_mm);
+    sq25__free(ctx, w->peak_mmh);
+    sq25__free(ctx, w->probability);
+    sq25__free(ctx, w->onset_min);
+    sq25__free(ctx, w->level);
+    for (size_t i = 0; i < w->input_count; i++) sq25__free(ctx, w->inputs[i]);
+    sq25__free(ctx, w->inputs);
+    sq25_targets_destroy(w->targets);
+    sq25__free(ctx, w->results);
+    sq25__free(ctx, w);
+}
+
+/* ---- accessors ---- */
+
+int64_t sq25_warning_issue_time(const sq25_warning *w) { return w ? w->issue_time : 0; }
+int sq25_warning_horizon_s(const sq25_warning *w) { return w ? w->opt.horizon_s : 0; }
+int sq25_warning_lead_step_s(const sq25_warning *w) { return w ? w->lead_step_s : 0; }
+int sq25_warning_level_count(const sq25_warning *w) { return w ? w->opt.level_count : 0; }
+
+double sq25_warning_level_threshold_mm(const sq25_warning *w, int level)
+{
+    if (!w || level < 1 || level > w->opt.level_count) return NAN;
+    return w->opt.threshold_mm[level - 1];
+}
+
+const char *sq25_warning_level_name(const sq25_warning *w, int level)
+{
+    if (!w || level < 1 || level > w->opt.level_count) return "";
+    return w->opt.level_name[level - 1];
+}
+
+int sq25_warning_add_input(sq25_warning *w, const char *name)
+{
+    if (!w || !name) return SQ25_ERR_INVALID_ARG;
+    char **grown = sq25__malloc(w->ctx, (w->input_count + 1) * sizeof *grown);
+    char *copy = sq25__strdup(w->ctx, name);
+    if (!grown || !copy) {
+        sq25__free(w->ctx, grown);
+        sq25__free(w->ctx, copy);
+        return SQ25_ERR_NOMEM;
+    }
+    if (w->input_count) memcpy(grown, w->inputs, w->input_count * sizeof *grown);
+    sq25__free(w->ctx, w->inputs);
+    w->inputs = grown;
+    w->inputs[w->input_count++] = copy;
+    return sq25__ok(w->ctx);
+}
+
+/* A new field on the warning's grid holding a copy of values. */
+static int grid_copy(const sq25_warning *w, const float *values, int64_t valid_time,
+                     int accumulation_s, sq25_field **out)
+{
+    if (!out) return sq25__fail(w->ctx, SQ25_ERR_INVALID_ARG, "NULL out");
+    *out = NULL;
+    sq25_field *f = NULL;
+    int rc = sq25_field_create(w->ctx, w->width, w->height, w->grid->projdef, w->grid->gt,
+                               valid_time, &f);
+    if (rc) return rc;
+    memcpy(f->data, values, cell_count(w) * sizeof(float));
+    f->accumulation_s = accumulation_s;
+    *out = f;
+    return SQ25_OK;
+}
+
+int sq25_warning_accumulation(const sq25_warning *w, int minutes, sq25_field **out)
+{
+    if (!w) return SQ25_ERR_INVALID_ARG;
+    int seconds = minutes * 60;
+    if (minutes <= 0 || seconds % w->lead_step_s != 0 || seconds > w->opt.horizon_s)
+        return sq25__fail(w->ctx, SQ25_ERR_RANGE,
+                          "accumulation over %d min: need a multiple of the %d s step up to "
+                          "the %d s horizon", minutes, w->lead_step_s, w->opt.horizon_s);
+    int j = seconds / w->lead_step_s - 1;
+    return grid_copy(w, w->cum_mm + (size_t)j * cell_count(w), w->issue_time + seconds, seconds,
+                     out);
+}
+
+int sq25_warning_peak_rate(const sq25_warning *w, sq25_field **out)
+{
+    if (!w) return SQ25_ERR_INVALID_ARG;
+    return grid_copy(w, w->peak_mmh, w->issue_time + w->opt.horizon_s, 0, out);
+}
+
+static int check_level(const sq25_warning *w, int level)
+{
+    if (level < 1 || level > w->opt.level_count)
+        return sq25__fail(w->ctx, SQ25_ERR_RANGE, "level %d outside 1..%d", level,
+                          w->opt.level_count);
+    return SQ25_OK;
+}
+
+int sq25_warning_onset(const sq25_warning *w, int level, sq25_field **out)
+{
+    if (!w) return SQ25_ERR_INVALID_ARG;
+    int rc = check_level(w, level);
+    if (rc) return rc;
+    return grid_copy(w, w->onset_min + (size_t)(level - 1) * cell_count(w),
+                     w->issue_time + w->opt.horizon_s, 0, out);
+}
+
+int sq25_warning_probability(const sq25_warning *w, int level, sq25_field **out)
+{
+    if (!w) return SQ25_ERR_INVALID_ARG;
+    int rc = check_level(w, level);
+    if (rc) return rc;
+    return grid_copy(w, w->probability + (size_t)(level - 1) * cell_count(w),
+                     w->issue_time + w->opt.horizon_s, 0, out);
+}
+
+int sq25_warning_levels(const sq25_warning *w, sq25_field **out)
+{
+    if (!w) return SQ25_ERR_INVALID_ARG;
+    return grid_copy(w, w->level, w->issue_time + w->opt.horizon_s, 0, out);
+}

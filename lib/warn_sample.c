@@ -1,0 +1,221 @@
+/* warn_sample.c -- the warning at targets: the maximum over the grid cells within the target
+ * radius around a point or along a line (lon/lat to pixel through PROJ). */
+#include "warn_internal.h"
+
+#include <math.h>
+#include <string.h>
+
+/* Cells sampled for every target, stored as one list with start offsets. */
+typedef struct {
+    size_t *start;    /* target_count + 1 offsets into cells */
+    size_t *cells;    /* cell indices (row * width + col) */
+    size_t count, cap;
+    unsigned char *mark; /* width*height flags: cell already in the current target's list */
+} sample_cells;
+
+static int push_cell(sq25_ctx *ctx, sample_cells *s, size_t cell)
+{
+    if (s->mark[cell]) return SQ25_OK;
+    if (s->count == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 256;
+        size_t *bigger = sq25__malloc(ctx, cap * sizeof *bigger);
+        if (!bigger) return SQ25_ERR_NOMEM;
+        if (s->count) memcpy(bigger, s->cells, s->count * sizeof *bigger);
+        sq25__free(ctx, s->cells);
+        s->cells = bigger;
+        s->cap = cap;
+    }
+    s->mark[cell] = 1;
+    s->cells[s->count++] = cell;
+    return SQ25_OK;
+}
+
+/* Cells whose centre lies within the target radius of pixel position (col, row), plus the cell
+ * under the position itself. */
+static int cells_around(const sq25_warning *w, sample_cells *s, double col, double row)
+{
+    if (!isfinite(col) || !isfinite(row)) return SQ25_OK;
+    if (fabs(col) > 2.0 * SQ25_MAX_GRID_SIDE || fabs(row) > 2.0 * SQ25_MAX_GRID_SIDE)
+        return SQ25_OK; /* far outside: keeps the integer conversions below in range */
+    double r_m = w->opt.target_radius_m;
+    double half_cols = fmin(ceil(r_m / w->pixel_x_m) + 1, w->width);
+    double half_rows = fmin(ceil(r_m / w->pixel_y_m) + 1, w->height);
+    int c0 = (int)floor(col), r0 = (int)floor(row);
+    int r_first = r0 - (int)half_rows < 0 ? 0 : r0 - (int)half_rows;
+    int r_last = r0 + (int)half_rows >= w->height ? w->height - 1 : r0 + (int)half_rows;
+    int c_first = c0 - (int)half_cols < 0 ? 0 : c0 - (int)half_cols;
+    int c_last = c0 + (int)half_cols >= w->width ? w->width - 1 : c0 + (int)half_cols;
+    for (int r = r_first; r <= r_last; r++) {
+        for (int c = c_first; c <= c_last; c++) {
+            double dx_m = (c + 0.5 - col) * w->pixel_x_m, dy_m = (r + 0.5 - row) * w->pixel_y_m;
+            bool under = c == c0 && r == r0;
+            if (!under && dx_m * dx_m + dy_m * dy_m > r_m * r_m) continue;
+            int rc = push_cell(w->ctx, s, (size_t)r * w->width + c);
+            if (rc) return rc;
+        }
+    }
+    return SQ25_OK;
+}
+
+/* Sample a point, or every half cell along each segment of a line. */
+static int target_cells(sq25_warning *w, const sq25__target *t, sample_cells *s)
+{
+    size_t n = t->vertex_count;
+    double *pix = sq25__malloc(w->ctx, 2 * n * sizeof(double));
+    if (!pix) return SQ25_ERR_NOMEM;
+    int rc = sq25_field_lonlat_to_pixel(w->grid, n, t->lonlat, 2 * sizeof(double), t->lonlat + 1,
+                                        2 * sizeof(double), pix, 2 * sizeof(double), pix + 1,
+                                        2 * sizeof(double));
+    for (size_t k = 0; rc == SQ25_OK && k < n; k++) {
+        if (k + 1 == n) {
+            rc = cells_around(w, s, pix[2 * k], pix[2 * k + 1]);
+            break;
+        }
+        double dc = pix[2 * k + 2] - pix[2 * k], dr = pix[2 * k + 3] - pix[2 * k + 1];
+        double len = hypot(dc, dr);
+        int steps = isfinite(len) ? (int)ceil(len / 0.5) : 0;
+        if (steps > 4 * (w->width + w->height)) steps = 4 * (w->width + w->height);
+        for (int i = 0; rc == SQ25_OK && i < (steps ? steps : 1); i++) {
+            double f = steps ? (double)i / steps : 0;
+            rc = cells_around(w, s, pix[2 * k] + f * dc, pix[2 * k + 1] + f * dr);
+        }
+    }
+    sq25__free(w->ctx, pix);
+    return rc;
+}
+
+static void sample_free(sq25_ctx *ctx, sample_cells *s)
+{
+    sq25__free(ctx, s->start);
+    sq25__free(ctx, s->cells);
+    sq25__free(ctx, s->mark);
+}
+
+static int collect_cells(sq25_warning *w, sample_cells *s)
+{
+    size_t targets = w->targets->count;
+    s->start = sq25__calloc(w->ctx, targets + 1, sizeof *s->start);
+    s->mark = sq25__calloc(w->ctx, (size_t)w->width * w->height, 1);
+    if (!s->start || !s->mark) return SQ25_ERR_NOMEM;
+    for (size_t i = 0; i < targets; i++) {
+        s->start[i] = s->count;
+        int rc = target_cells(w, &w->targets->items[i], s);
+        if (rc) return rc;
+        for (size_t k = s->start[i]; k < s->count; k++) s->mark[s->cells[k]] = 0;
+    }
+    s->start[targets] = s->count;
+    return SQ25_OK;
+}
+
+/* Maximum of grid over the cells of target i, ignoring NaN; NaN if none is valid. */
+static double max_over(const sample_cells *s, size_t i, const float *grid)
+{
+    double m = NAN;
+    for (size_t k = s->start[i]; k < s->start[i + 1]; k++) {
+        float v = grid[s->cells[k]];
+        if (!isnan(v) && !(v <= m)) m = v;
+    }
+    return m;
+}
+
+static void init_results(sq25_warning *w, const sample_cells *s)
+{
+    size_t n = (size_t)w->width * w->height;
+    for (size_t i = 0; i < w->targets->count; i++) {
+        sq25__target_result *r = &w->results[i];
+        double own = w->targets->items[i].prob_threshold;
+        r->prob_threshold = isnan(own) ? w->opt.probability_threshold : own;
+        r->sampled_cells = (int)(s->start[i + 1] - s->start[i]);
+        r->amount_mm = max_over(s, i, w->cum_mm + (size_t)(w->lead_count - 1) * n);
+        r->peak_mmh = max_over(s, i, w->peak_mmh);
+        r->level = 0;
+        for (int k = 0; k < SQ25__WARN_MAX_LEVELS; k++) {
+            r->probability[k] = NAN;
+            r->onset_min[k] = NAN;
+        }
+    }
+}
+
+/* Per level and lead: the neighbourhood probability, maximum over each target's cells. */
+static int probabilities_at_targets(sq25_warning *w, const sample_cells *s)
+{
+    size_t n = (size_t)w->width * w->height;
+    float *prob = sq25__malloc(w->ctx, n * sizeof *prob);
+    if (!prob) return SQ25_ERR_NOMEM;
+    for (int k = 0; k < w->opt.level_count; k++) {
+        for (int j = 0; j < w->lead_count; j++) {
+            int rc = sq25__warn_neighbourhood(w, k, j, prob);
+            if (rc) {
+                sq25__free(w->ctx, prob);
+                return rc;
+            }
+            double lead_min = (j + 1) * w->lead_step_s / 60.0;
+            for (size_t i = 0; i < w->targets->count; i++) {
+                sq25__target_result *r = &w->results[i];
+                double p = max_over(s, i, prob);
+                if (isnan(p)) continue;
+                if (!(p <= r->probability[k])) r->probability[k] = p;
+                if (isnan(r->onset_min[k]) && p >= r->prob_threshold) r->onset_min[k] = lead_min;
+            }
+        }
+    }
+    sq25__free(w->ctx, prob);
+    for (size_t i = 0; i < w->targets->count; i++) {
+        sq25__target_result *r = &w->results[i];
+        for (int k = 0; k < w->opt.level_count; k++)
+            if (r->probability[k] >= r->prob_threshold) r->level = k + 1;
+    }
+    return SQ25_OK;
+}
+
+int sq25_warning_evaluate_targets(sq25_warning *w, const sq25_targets *t)
+{
+    if (!w || !t) return SQ25_ERR_INVALID_ARG;
+    sq25_targets_destroy(w->targets);
+    sq25__free(w->ctx, w->results);
+    w->targets = NULL;
+    w->results = NULL;
+    int rc = sq25__targets_clone(t, &w->targets);
+    if (rc) return rc;
+    w->results = sq25__calloc(w->ctx, t->count ? t->count : 1, sizeof *w->results);
+    sample_cells s = {0};
+    if (!w->results) rc = SQ25_ERR_NOMEM;
+    if (rc == SQ25_OK) rc = collect_cells(w, &s);
+    if (rc == SQ25_OK) {
+        init_results(w, &s);
+        rc = probabilities_at_targets(w, &s);
+    }
+    sample_free(w->ctx, &s);
+    if (rc) {
+        sq25_targets_destroy(w->targets);
+        sq25__free(w->ctx, w->results);
+        w->targets = NULL;
+        w->results = NULL;
+        return rc;
+    }
+    return sq25__ok(w->ctx);
+}
+
+int sq25_warning_target_result(const sq25_warning *w, size_t i, int *level, double *probability,
+                               double *amount_mm, double *peak_mmh, double *onset_min)
+{
+    if (!w || !w->targets || i >= w->targets->count) return SQ25_ERR_RANGE;
+    const sq25__target_result *r = &w->results[i];
+    int k = r->level ? r->level - 1 : 0;
+    if (level) *level = r->level;
+    if (probability) *probability = r->probability[k];
+    if (amount_mm) *amount_mm = r->amount_mm;
+    if (peak_mmh) *peak_mmh = r->peak_mmh;
+    if (onset_min) *onset_min = r->level ? r->onset_min[k] : NAN;
+    return SQ25_OK;
+}
+
+int sq25_warning_target_probability(const sq25_warning *w, size_t i, int level,
+                                    double *probability)
+{
+    if (!w || !w->targets || i >= w->targets->count || level < 1 ||
+        level > w->opt.level_count || !probability)
+        return SQ25_ERR_RANGE;
+    *probability = w->results[i].probability[level - 1];
+    return SQ25_OK;
+}

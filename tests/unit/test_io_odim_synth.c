@@ -1,0 +1,236 @@
+/* test_io_odim_synth.c -- ODIM_H5 conversions on small files built here with the HDF5 C API:
+ * DBZH (uint8, gain/offset/nodata/undetect in data1/what) by Marshall-Palmer, ACRR (uint16,
+ * attributes inherited from dataset2/what) over its window, quantity preference; and KNMI
+ * calibration formulas in other linear spellings on copies of a real KNMI file. Expected values
+ * are analytic. */
+#include "support.h"
+
+#include <hdf5.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#define KNMI_0100 "radar/knmi_20100826/RAD_NL25_RAP_5min_201008260100.h5"
+
+static const char *tmp_file(const char *name)
+{
+    static char buf[4][512];
+    static int next;
+    char *p = buf[next++ % 4];
+    snprintf(p, 512, "%s/%s", test_tmpdir(), name);
+    return p;
+}
+
+static void attr_string(hid_t fid, const char *obj, const char *name, const char *value)
+{
+    if (H5Aexists_by_name(fid, obj, name, H5P_DEFAULT) > 0)
+        H5Adelete_by_name(fid, obj, name, H5P_DEFAULT);
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, strlen(value) + 1);
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate_by_name(fid, obj, name, t, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(a >= 0 && H5Awrite(a, t, value) >= 0);
+    H5Aclose(a);
+    H5Sclose(sp);
+    H5Tclose(t);
+}
+
+static void attr_double(hid_t fid, const char *obj, const char *name, double v)
+{
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate_by_name(fid, obj, name, H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT,
+                                H5P_DEFAULT);
+    assert_true(a >= 0 && H5Awrite(a, H5T_NATIVE_DOUBLE, &v) >= 0);
+    H5Aclose(a);
+    H5Sclose(sp);
+}
+
+static void group(hid_t fid, const char *path)
+{
+    hid_t g = H5Gcreate2(fid, path, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(g >= 0);
+    H5Gclose(g);
+}
+
+static void data_2d(hid_t fid, const char *path, hid_t type, const double *v)
+{
+    hsize_t dims[2] = {3, 4};
+    hid_t sp = H5Screate_simple(2, dims, NULL);
+    hid_t d = H5Dcreate2(fid, path, type, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(d >= 0 && H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0);
+    H5Dclose(d);
+    H5Sclose(sp);
+}
+
+/* 4 x 3 grid, 1 km cells, spherical equidistant cylindrical projection with the upper-left
+ * corner at lon 0, lat 0 (so UL projects to x = y = 0 exactly). */
+static hid_t odim_skeleton(const char *path)
+{
+    hid_t fid = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(fid >= 0);
+    attr_string(fid, "/", "Conventions", "ODIM_H5/V2_1");
+    group(fid, "what");
+    attr_string(fid, "what", "object", "IMAGE");
+    attr_string(fid, "what", "date", "20200101");
+    attr_string(fid, "what", "time", "120000");
+    attr_string(fid, "what", "source", "WMO:06260");
+    group(fid, "where");
+    attr_string(fid, "where", "projdef", "+proj=eqc +a=6371000 +b=6371000 +units=m");
+    attr_double(fid, "where", "xsize", 4);
+    attr_double(fid, "where", "ysize", 3);
+    attr_double(fid, "where", "xscale", 1000);
+    attr_double(fid, "where", "yscale", 1000);
+    attr_double(fid, "where", "UL_lon", 0);
+    attr_double(fid, "where", "UL_lat", 0);
+    return fid;
+}
+
+static const double dbz_raw[12] = {255, 0, 110, 120, 130, 140, 150, 160, 170, 180, 190, 200};
+
+static void add_dbzh(hid_t fid)
+{
+    group(fid, "dataset1");
+    group(fid, "dataset1/data1");
+    group(fid, "dataset1/data1/what");
+    attr_string(fid, "dataset1/data1/what", "quantity", "DBZH");
+    attr_double(fid, "dataset1/data1/what", "gain", 0.5);
+    attr_double(fid, "dataset1/data1/what", "offset", -32);
+    attr_double(fid, "dataset1/data1/what", "nodata", 255);
+    attr_double(fid, "dataset1/data1/what", "undetect", 0);
+    data_2d(fid, "dataset1/data1/data", H5T_STD_U8LE, dbz_raw);
+}
+
+static void test_dbzh_marshall_palmer(void **state)
+{
+    (void)state;
+    const char *path = tmp_file("dbzh.h5");
+    hid_t fid = odim_skeleton(path);
+    add_dbzh(fid);
+    H5Fclose(fid);
+    sq25_ctx *ctx = sq25_ctx_create();
+    sq25_field *f = NULL;
+    assert_int_equal(sq25_read_field(ctx, path, &f), SQ25_OK);
+    const float *d = sq25_field_data(f);
+    assert_true(isnan(d[0]));   /* nodata 255 */
+    assert_true(d[1] == 0.0f);  /* undetect 0 */
+    for (int k = 2; k < 12; k++) {
+        double dbz = 0.5 * dbz_raw[k] - 32;
+        double mmh = pow(pow(10, dbz / 10) / 200, 1 / 1.6); /* Z = 200 R^1.6 */
+        assert_float_equal(d[k], mmh, 1e-5 * mmh);
+    }
+    assert_non_null(strstr(sq25_field_meta(f, SQ25_META_CONVERSION), "Marshall-Palmer"));
+    double gt[6];
+    sq25_field_geotransform(f, gt);
+    assert_float_equal(gt[0], 0, 1e-6);
+    assert_float_equal(gt[3], 0, 1e-6);
+    sq25_field_destroy(f);
+    sq25_ctx_destroy(ctx);
+}
+
+static void test_acrr_preferred_over_dbzh(void **state)
+{
+    (void)state;
+    const char *path = tmp_file("acrr.h5");
+    hid_t fid = odim_skeleton(path);
+    add_dbzh(fid);
+    group(fid, "dataset2");
+    group(fid, "dataset2/what"); /* everything inherited from here: no data1/what */
+    attr_string(fid, "dataset2/what", "quantity", "ACRR");
+    attr_double(fid, "dataset2/what", "gain", 0.01);
+    attr_double(fid, "dataset2/what", "offset", 0);
+    attr_double(fid, "dataset2/what", "nodata", 65535);
+    attr_string(fid, "dataset2/what", "startdate", "20200101");
+    attr_string(fid, "dataset2/what", "starttime", "113000");
+    attr_string(fid, "dataset2/what", "enddate", "20200101");
+    attr_string(fid, "dataset2/what", "endtime", "120000");
+    group(fid, "dataset2/data1");
+    double raw[12];
+    for (int k = 0; k < 12; k++) raw[k] = 100.0 * k;
+    raw[11] = 65535;
+    data_2d(fid, "dataset2/data1/data", H5T_STD_U16LE, raw);
+    H5Fclose(fid);
+    sq25_ctx *ctx = sq25_ctx_create();
+    sq25_field *f = NULL;
+    assert_int_equal(sq25_read_field(ctx, path, &f), SQ25_OK);
+    assert_string_equal(sq25_field_meta(f, SQ25_META_QUANTITY), "ACRR");
+    assert_int_equal(sq25_field_accumulation_s(f), 1800);
+    const float *d = sq25_field_data(f);
+    for (int k = 0; k < 11; k++) /* 0.01 * raw mm per 30 min, times 2 for mm/h */
+        assert_float_equal(d[k], 0.01 * 100.0 * k * 2.0, 1e-5);
+    assert_true(isnan(d[11]));
+    sq25_field_destroy(f);
+    sq25_ctx_destroy(ctx);
+}
+
+static void test_unsupported_quantity_and_object(void **state)
+{
+    (void)state;
+    const char *path = tmp_file("vrad.h5");
+    hid_t fid = odim_skeleton(path);
+    add_dbzh(fid);
+    attr_string(fid, "dataset1/data1/what", "quantity", "VRADH");
+    H5Fclose(fid);
+    sq25_ctx *ctx = sq25_ctx_create();
+    sq25_field *f = NULL;
+    assert_int_equal(sq25_read_field(ctx, path, &f), SQ25_ERR_BAD_QUANTITY);
+    assert_non_null(strstr(sq25_errmsg(ctx), "VRADH"));
+    fid = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    attr_string(fid, "what", "object", "PVOL");
+    H5Fclose(fid);
+    assert_int_equal(sq25_read_field(ctx, path, &f), SQ25_ERR_UNSUPPORTED);
+    assert_non_null(strstr(sq25_errmsg(ctx), "PVOL"));
+    sq25_ctx_destroy(ctx);
+}
+
+/* Copy a file byte for byte. */
+static void copy_file(const char *src, const char *dst)
+{
+    FILE *in = fopen(src, "rb"), *out = fopen(dst, "wb");
+    assert_non_null(in);
+    assert_non_null(out);
+    char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0) assert_int_equal(fwrite(buf, 1, n, out), n);
+    fclose(in);
+    fclose(out);
+}
+
+/* Other spellings of a linear KNMI formula on a copy of a real frame. The reference PV 67 at
+ * (508,423) comes from h5dump -d /image1/image_data -s "508,423" -c "1,1" FILE. */
+static void test_knmi_formula_spellings(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *formula;
+        double slope, intercept;
+    } cases[] = {{"GEO = 0.5 + 0.02 * PV", 0.02, 0.5},
+                 {"GEO=PV*0.01-0.25", 0.01, -0.25},
+                 {"GEO=1.0E-2*PV", 0.01, 0}};
+    char src[512];
+    snprintf(src, sizeof src, "%s", test_data_path(KNMI_0100));
+    sq25_ctx *ctx = sq25_ctx_create();
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *path = tmp_file("knmi-formula.h5");
+        copy_file(src, path);
+        hid_t fid = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+        attr_string(fid, "image1/calibration", "calibration_formulas", cases[i].formula);
+        H5Fclose(fid);
+        sq25_field *f = NULL;
+        assert_int_equal(sq25_read_field(ctx, path, &f), SQ25_OK);
+        float v = sq25_field_data(f)[508 * 700 + 423];
+        assert_float_equal(v, (cases[i].slope * 67 + cases[i].intercept) * 12, 1e-4);
+        sq25_field_destroy(f);
+    }
+    sq25_ctx_destroy(ctx);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_dbzh_marshall_palmer),
+        cmocka_unit_test(test_acrr_preferred_over_dbzh),
+        cmocka_unit_test(test_unsupported_quantity_and_object),
+        cmocka_unit_test(test_knmi_formula_spellings),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
