@@ -593,8 +593,8 @@ SQ25_API int sq25_interp_points(sq25_ctx *ctx, const sq25_interp_options *o, int
  * resampled bilinearly as background; sensor values (mm/h) minus the radar at each sensor are
  * kriged and added (result clipped at 0). Fallbacks: fewer than MIN_SENSORS sensors with a
  * valid radar value: radar only; radar NULL: kriging of the sensors (IDW below MIN_SENSORS).
- * Cells where the radar is NaN stay NaN. variance: NULL or a field on the grid for the
- * residual kriging variance (NaN when not kriged). @return as sq25_interp_grid.
+ * Cells where the radar is NaN stay NaN. The grid keeps its own valid time. variance: NULL
+ * or a field on the grid for the residual kriging variance (NaN when not kriged). @return as sq25_interp_grid.
  * Since 1.0. */
 SQ25_API int sq25_interp_merge(sq25_ctx *ctx, const sq25_interp_options *o,
                                const sq25_field *radar, size_t n, const double *lon,

@@ -47,3 +47,15 @@ if [ -f "$nc" ]; then
   $sq25 qc --sensors "$nc" --from 2017-08-30T03:00 --to 2017-08-30T05:00 | grep -q "^total:" ||
     { echo "qc text lacks total"; exit 1; }
 fi
+# merge with a real radar file (KNMI, another date: only the mechanics are checked): two
+# datasets, RATE and RATE_VARIANCE, both read back by sq25 info
+radar=data/radar/knmi_20100826/RAD_NL25_RAP_5min_201008260100.h5
+[ -f "$radar" ] || radar=../shared/data/radar/knmi_20100826/RAD_NL25_RAP_5min_201008260100.h5
+if [ -f "$radar" ]; then
+  $sq25 interpolate --sensors "$tmp/pws.csv" --time 2017-08-30T03:55 --radar "$radar" \
+    --grid lonlat:4.86,52.33,4.94,52.39:100 --method merge --out "$tmp/m.h5" > /dev/null 2>&1 ||
+    { echo "merge failed"; exit 1; }
+  $sq25 info --json "$tmp/m.h5" > "$tmp/m.json"
+  grep -q '"RATE"' "$tmp/m.json" || { echo "merge output lacks RATE"; cat "$tmp/m.json"; exit 1; }
+  h5ls -r "$tmp/m.h5" | grep -q "dataset2" || { echo "merge output lacks the variance dataset"; exit 1; }
+fi

@@ -205,10 +205,11 @@ static void test_merge_and_fallbacks(void **state)
     sq25_field *radar = NULL, *g = NULL, *v = NULL;
     assert_int_equal(sq25_field_create(ctx, 200, 200, "EPSG:3035", gt, 0, &radar), SQ25_OK);
     for (int i = 0; i < 40000; i++) sq25_field_data(radar)[i] = 2.0f;
-    assert_int_equal(sq25_grid_parse(ctx, UTM31 ":621000,5791000,629000,5799000:200", 0, &g), SQ25_OK);
+    assert_int_equal(sq25_grid_parse(ctx, UTM31 ":621000,5791000,629000,5799000:200", 777, &g), SQ25_OK);
     sq25_field_clone(g, &v);
     /* residuals are all +1: kriged exactly, merged = 3 */
     assert_int_equal(sq25_interp_merge(ctx, NULL, radar, s.n, s.lon, 8, s.lat, 8, s.z, 8, g, v), SQ25_OK);
+    assert_int_equal(sq25_field_valid_time(g), 777); /* the grid keeps its (sensor) time */
     for (int i = 0; i < 1600; i++) assert_float_equal(sq25_field_data(g)[i], 3.0, 1e-5);
     assert_false(isnan(sq25_field_data(v)[0]));
     /* three sensors only (< 5): radar only */
