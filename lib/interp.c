@@ -481,7 +481,7 @@ static int run_grid(grid_job *j)
     j->d2buf = sq25__malloc(ctx, np * sizeof(double));
     j->selbuf = sq25__malloc(ctx, np * sizeof(double));
     if (!ks || !cand || !j->lists || !j->d2buf || !j->selbuf) {
-        sq25__free(ctx, cand), sq25__free(ctx, j->lists);
+        sq25__free(ctx, ks), sq25__free(ctx, cand), sq25__free(ctx, j->lists);
         sq25__free(ctx, j->d2buf), sq25__free(ctx, j->selbuf);
         return SQ25_ERR_NOMEM;
     }
