@@ -397,7 +397,31 @@ static void region_idw(grid_job *j, const candidate_set *cs, int depth, int c0, 
         next = fmin(sqrt(dk1), outside);
     }
     bool single = c1 - c0 == 1 && r1 - r0 == 1;
-    if (single || nc == 0 || (nc <= k ? outside > 1e300 : next - sqrt(dk) > 2 * hd)) {
+    bool shared = nc == 0 || (nc <= k ? outside > 1e300 : next - sqrt(dk) > 2 * hd);
+    if (!single && !shared && nc > k && outside - sqrt(dk) > 2 * hd) {
+        /* The gap test is only sufficient. Exactly: the region shares its k nearest when every
+         * cell is nearer to each of them than to each near rival. For one pair this holds on
+         * a half-plane, so checking the rectangle's worst corner decides it. */
+        double ax = gt[2] == 0 && gt[4] == 0 ? 0.5 * w * fabs(gt[1]) : hd;
+        double ay = gt[2] == 0 && gt[4] == 0 ? 0.5 * h * fabs(gt[5]) : hd;
+        double rival_limit = sqrt(dk) + 2 * hd;
+        shared = true;
+        for (int e = 0; e < nc && shared; e++) {
+            if (d2[e] <= dk || d2[e] > rival_limit * rival_limit) continue; /* member or too far */
+            int jr = cs->idx[e];
+            for (int f = 0; f < nc && shared; f++) {
+                if (!(d2[f] <= dk)) continue;
+                int ir = cs->idx[f];
+                double dx = j->s->x[jr] - j->s->x[ir], dy = j->s->y[jr] - j->s->y[ir];
+                shared = d2[f] - d2[e] + 2 * (fabs(dx) * ax + fabs(dy) * ay) < 0;
+            }
+        }
+        /* ties at the k-th distance make membership ambiguous: let the split decide */
+        int at_dk = 0;
+        for (int e = 0; e < nc; e++) at_dk += d2[e] == dk;
+        if (at_dk > 1) shared = false;
+    }
+    if (single || shared) {
         int top[MAX_NEIGHBOURS + 1], m = 0, ties = k;
         double far2 = 0;
         for (int e = 0; e < nc; e++) ties -= d2[e] < dk;
