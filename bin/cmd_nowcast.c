@@ -1,10 +1,253 @@
-/* cmd_nowcast.c -- sq25 nowcast (placeholder until its module lands). */
+/* cmd_nowcast.c -- sq25 nowcast FILE... : motion from the latest frames, extrapolation of the
+ * latest frame to every time step up to the lead, one ODIM_H5 file with every lead and the
+ * motion. */
 #include "cli.h"
 
-const char cmd_nowcast_usage[] = "usage: sq25 nowcast ...\n  (this command is not yet available in this build)\n";
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+const char cmd_nowcast_usage[] =
+    "usage: sq25 nowcast FILE... [--leads MIN] [--method lk|dense] [--frames N]\n"
+    "                    [--substeps K] --out FORECAST.h5 [--json]\n"
+    "  Estimate the motion from the N latest frames (by valid time; default 3) and extrapolate\n"
+    "  the latest one (backward semi-Lagrangian, bilinear) at every input time step up to\n"
+    "  --leads minutes (default 60). Frames must share one grid and one time step.\n"
+    "  --method   motion method: dense (default; multiscale least squares) or lk (sparse\n"
+    "             Lucas-Kanade as in pysteps)\n"
+    "  --substeps trajectory sub-steps per time step (default 2)\n"
+    "  --out      ODIM_H5 output: dataset1..datasetN = RATE (mm/h) at each lead in lead order,\n"
+    "             then dataset N+1 = UMOTION and N+2 = VMOTION (pixels per time step, columns\n"
+    "             to the east and rows to the south)\n"
+    "  --json     a JSON summary on stdout (times, motion statistics, per-lead rain)\n";
+
+#define NOWCAST_MAX_FILES 1000
+#define NOWCAST_WET_MMH 0.1
+
+typedef struct {
+    int lead_minutes, n_frames, substeps, method, json;
+    const char *out_path;
+    const char *files[NOWCAST_MAX_FILES];
+    int n_files;
+} nowcast_args;
+
+static int parse_int_option(const char *cmd, const char *name, const char *text, int lo,
+                            int hi, int *out)
+{
+    char *end = NULL;
+    long v = text ? strtol(text, &end, 10) : 0;
+    if (!text || *end || v < lo || v > hi)
+        return cli_usage_error(cmd, "%s needs an integer from %d to %d", name, lo, hi);
+    *out = (int)v;
+    return CLI_OK;
+}
+
+static int parse_args(int argc, char **argv, nowcast_args *a)
+{
+    const char *cmd = argv[0];
+    *a = (nowcast_args){.lead_minutes = 60, .n_frames = 3, .substeps = 2,
+                        .method = SQ25_MOTION_DENSE};
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i], *next = i + 1 < argc ? argv[i + 1] : NULL;
+        int rc = CLI_OK;
+        if (strcmp(arg, "--json") == 0) a->json = 1;
+        else if (strcmp(arg, "--leads") == 0)
+            rc = parse_int_option(cmd, arg, next, 1, 1440, &a->lead_minutes), i++;
+        else if (strcmp(arg, "--frames") == 0)
+            rc = parse_int_option(cmd, arg, next, 2, 16, &a->n_frames), i++;
+        else if (strcmp(arg, "--substeps") == 0)
+            rc = parse_int_option(cmd, arg, next, 1, 60, &a->substeps), i++;
+        else if (strcmp(arg, "--method") == 0) {
+            if (!next || sq25_motion_method_from_name(next, &a->method) != SQ25_OK)
+                return cli_usage_error(cmd, "--method needs lk or dense");
+            i++;
+        } else if (strcmp(arg, "--out") == 0) {
+            if (!next) return cli_usage_error(cmd, "--out needs a file name");
+            a->out_path = next;
+            i++;
+        } else if (arg[0] == '-' && arg[1] == '-')
+            return cli_usage_error(cmd, "unknown option %s", arg);
+        else if (a->n_files >= NOWCAST_MAX_FILES) return cli_usage_error(cmd, "too many files");
+        else a->files[a->n_files++] = arg;
+        if (rc) return rc;
+    }
+    if (a->n_files < 2) return cli_usage_error(cmd, "needs at least two input files");
+    if (!a->out_path) return cli_usage_error(cmd, "needs --out FILE");
+    return CLI_OK;
+}
+
+static int by_valid_time(const void *a, const void *b)
+{
+    int64_t ta = sq25_field_valid_time(*(sq25_field *const *)a);
+    int64_t tb = sq25_field_valid_time(*(sq25_field *const *)b);
+    return (ta > tb) - (ta < tb);
+}
+
+static double seconds_since(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0->tv_nsec);
+}
+
+/* A motion component as a field on the grid of `like` (for the writer). */
+static int motion_field(const sq25_field *like, const float *values, sq25_field **out)
+{
+    int rc = sq25_field_clone(like, out);
+    if (rc) return rc;
+    size_t n = (size_t)sq25_field_width(like) * (size_t)sq25_field_height(like);
+    memcpy(sq25_field_data(*out), values, n * sizeof(float));
+    return SQ25_OK;
+}
+
+static int write_forecast(sq25_ctx *ctx, const nowcast_args *a, const sq25_field *latest,
+                          sq25_field **forecasts, int n_leads, int step_s, const float *u,
+                          const float *v)
+{
+    sq25_odim_writer *w = NULL;
+    int rc = sq25_odim_writer_create(ctx, a->out_path, &w);
+    for (int k = 0; rc == SQ25_OK && k < n_leads; k++) {
+        int64_t t = sq25_field_valid_time(forecasts[k]);
+        rc = sq25_odim_writer_add(w, forecasts[k], "RATE", t - step_s, t);
+    }
+    const int64_t issue = sq25_field_valid_time(latest);
+    sq25_field *mu = NULL, *mv = NULL;
+    if (rc == SQ25_OK) rc = motion_field(latest, u, &mu);
+    if (rc == SQ25_OK) rc = motion_field(latest, v, &mv);
+    if (rc == SQ25_OK) rc = sq25_odim_writer_add(w, mu, "UMOTION", issue - step_s, issue);
+    if (rc == SQ25_OK) rc = sq25_odim_writer_add(w, mv, "VMOTION", issue - step_s, issue);
+    sq25_field_destroy(mu);
+    sq25_field_destroy(mv);
+    int close_rc = w ? sq25_odim_writer_close(w) : SQ25_OK;
+    return rc ? rc : close_rc;
+}
+
+static void print_json(const nowcast_args *a, const sq25_field *latest, sq25_field **forecasts,
+                       int n_leads, int step_s, const float *u, const float *v,
+                       double motion_s, double advect_s)
+{
+    size_t n = (size_t)sq25_field_width(latest) * (size_t)sq25_field_height(latest);
+    double su = 0, sv = 0, max_speed = 0;
+    for (size_t i = 0; i < n; i++) {
+        su += u[i];
+        sv += v[i];
+        double s = hypot(u[i], v[i]);
+        if (s > max_speed) max_speed = s;
+    }
+    char issue[32];
+    sq25_time_format(sq25_field_valid_time(latest), issue, sizeof issue);
+    printf("{\n  \"issue_time\": ");
+    cli_json_string(stdout, issue);
+    printf(",\n  \"step_s\": %d,\n  \"method\": \"%s\",\n  \"output\": ", step_s,
+           a->method == SQ25_MOTION_LK ? "lk" : "dense");
+    cli_json_string(stdout, a->out_path);
+    printf(",\n  \"motion\": {\"mean_u_px_per_step\": ");
+    cli_json_number(stdout, su / (double)n);
+    printf(", \"mean_v_px_per_step\": ");
+    cli_json_number(stdout, sv / (double)n);
+    printf(", \"max_speed_px_per_step\": ");
+    cli_json_number(stdout, max_speed);
+    printf("},\n  \"seconds\": {\"motion\": ");
+    cli_json_number(stdout, motion_s);
+    printf(", \"extrapolation\": ");
+    cli_json_number(stdout, advect_s);
+    printf("},\n  \"leads\": [\n");
+    for (int k = 0; k < n_leads; k++) {
+        double max, mean, wet, nodata;
+        char t[32];
+        sq25_field_stats(forecasts[k], NOWCAST_WET_MMH, &max, &mean, &wet, &nodata);
+        sq25_time_format(sq25_field_valid_time(forecasts[k]), t, sizeof t);
+        printf("    {\"lead_min\": %d, \"valid_time\": ", (k + 1) * step_s / 60);
+        cli_json_string(stdout, t);
+        printf(", \"max_mmh\": ");
+        cli_json_number(stdout, max);
+        printf(", \"mean_mmh\": ");
+        cli_json_number(stdout, mean);
+        printf(", \"wet_fraction\": ");
+        cli_json_number(stdout, wet);
+        printf(", \"nodata_fraction\": ");
+        cli_json_number(stdout, nodata);
+        printf("}%s\n", k + 1 < n_leads ? "," : "");
+    }
+    printf("  ]\n}\n");
+}
+
+/* Read every file, keep the latest n_frames by valid time, check the time step. */
+static int read_inputs(sq25_ctx *ctx, const char *cmd, const nowcast_args *a,
+                       sq25_field **all, int *step_s)
+{
+    for (int i = 0; i < a->n_files; i++) {
+        int rc = sq25_read_field(ctx, a->files[i], &all[i]);
+        if (rc) return cli_lib_error(cmd, ctx, rc);
+    }
+    qsort(all, (size_t)a->n_files, sizeof *all, by_valid_time);
+    if (a->n_files < a->n_frames)
+        return cli_error(cmd, "%d frames needed, %d given", a->n_frames, a->n_files);
+    sq25_field **used = all + (a->n_files - a->n_frames);
+    *step_s = (int)(sq25_field_valid_time(used[1]) - sq25_field_valid_time(used[0]));
+    for (int k = 1; k < a->n_frames; k++) {
+        int64_t dt = sq25_field_valid_time(used[k]) - sq25_field_valid_time(used[k - 1]);
+        if (dt <= 0 || dt != *step_s)
+            return cli_error(cmd, "frames must be distinct and evenly spaced in time "
+                                  "(%lld s then %lld s)", (long long)*step_s, (long long)dt);
+    }
+    if ((a->lead_minutes * 60) % *step_s != 0)
+        return cli_error(cmd, "--leads %d min is not a multiple of the %d s time step",
+                         a->lead_minutes, *step_s);
+    return CLI_OK;
+}
+
+static int run_nowcast(sq25_ctx *ctx, const char *cmd, const nowcast_args *a, sq25_field **all)
+{
+    int step_s = 0, rc = read_inputs(ctx, cmd, a, all, &step_s);
+    if (rc) return rc;
+    const sq25_field *const *frames = (const sq25_field *const *)(all + a->n_files - a->n_frames);
+    const sq25_field *latest = frames[a->n_frames - 1];
+    const size_t n = (size_t)sq25_field_width(latest) * (size_t)sq25_field_height(latest);
+    const int n_leads = a->lead_minutes * 60 / step_s;
+    float *u = malloc(n * sizeof *u), *v = malloc(n * sizeof *v);
+    sq25_field **forecasts = calloc((size_t)n_leads, sizeof *forecasts);
+    sq25_motion_options *opt = NULL;
+    if (!u || !v || !forecasts) rc = cli_error(cmd, "out of memory");
+    int lrc = rc ? SQ25_OK : sq25_motion_options_create(ctx, &opt);
+    if (!lrc && !rc) lrc = sq25_motion_options_set_method(opt, a->method);
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (!lrc && !rc) lrc = sq25_motion_estimate(ctx, frames, a->n_frames, opt, u, v);
+    double motion_s = seconds_since(&t0);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (!lrc && !rc)
+        lrc = sq25_extrapolate(ctx, latest, u, v, step_s, n_leads, a->substeps, forecasts);
+    double advect_s = seconds_since(&t0);
+    if (!lrc && !rc) lrc = write_forecast(ctx, a, latest, forecasts, n_leads, step_s, u, v);
+    if (lrc) rc = cli_lib_error(cmd, ctx, lrc);
+    if (!rc && a->json) print_json(a, latest, forecasts, n_leads, step_s, u, v, motion_s, advect_s);
+    for (int k = 0; forecasts && k < n_leads; k++) sq25_field_destroy(forecasts[k]);
+    sq25_motion_options_destroy(opt);
+    free(forecasts);
+    free(u);
+    free(v);
+    return rc;
+}
 
 int cmd_nowcast(int argc, char **argv)
 {
-    (void)argc;
-    return cli_error(argv[0], "this command is not yet available in this build");
+    const char *cmd = argv[0];
+    nowcast_args *a = malloc(sizeof *a);
+    if (!a) return cli_error(cmd, "out of memory");
+    int rc = parse_args(argc, argv, a);
+    if (rc) {
+        free(a);
+        return rc;
+    }
+    sq25_ctx *ctx = cli_ctx(cmd);
+    sq25_field **all = calloc((size_t)a->n_files, sizeof *all);
+    if (!ctx || !all) rc = ctx ? cli_error(cmd, "out of memory") : CLI_FAIL;
+    else rc = run_nowcast(ctx, cmd, a, all);
+    for (int i = 0; all && i < a->n_files; i++) sq25_field_destroy(all[i]);
+    free(all);
+    sq25_ctx_destroy(ctx);
+    free(a);
+    return rc;
 }

@@ -605,8 +605,89 @@ SQ25_API int sq25_interp_merge(sq25_ctx *ctx, const sq25_interp_options *o,
                                sq25_field *variance);
 
 /* ==== motion: optical flow ================================================================= */
+/* Motion is estimated on dBR = 10 log10(R): rates under the rain threshold become a floor
+ * value 5 dB below it, rates above the clip value are clipped, isolated spikes more than
+ * 10 dB above all their neighbours are flattened (clutter), and NaN cells are masked (no
+ * data, never "dry"). The result is a dense field u (columns, eastward on the usual
+ * north-up grid) and v (rows, southward), in pixels per time step of the input frames: a
+ * feature at (col, row) in one frame is at (col + u, row + v) one step later. Frames with
+ * almost no rain give zero motion; the output never holds NaN. docs/nowcast.md gives the
+ * methods, defaults and measured skill. */
+enum {
+    SQ25_MOTION_LK = 1,   /* sparse Lucas-Kanade: Shi-Tomasi features, pyramidal tracking,
+                             outlier removal, interpolation to every pixel (pysteps' default) */
+    SQ25_MOTION_DENSE = 2 /* dense multiscale least squares: coarse-to-fine windowed
+                             Lucas-Kanade with warping, all frame pairs solved jointly */
+};
+
+/* Options of sq25_motion_estimate, opaque; set through the typed setters below. */
+typedef struct sq25_motion_options sq25_motion_options;
+
+/* Create options holding the defaults: method SQ25_MOTION_DENSE, rain threshold 0.1 mm/h,
+ * clip 100 mm/h, 5 pyramid levels, window radius 6 px (per level), 3 iterations per level,
+ * 1000 features per frame (lk). New object: release with sq25_motion_options_destroy.
+ * @return SQ25_OK, SQ25_ERR_INVALID_ARG, SQ25_ERR_NOMEM. Since 1.0. */
+SQ25_API int sq25_motion_options_create(sq25_ctx *ctx, sq25_motion_options **out);
+/* Destroy options. Accepts NULL. Since 1.0. */
+SQ25_API void sq25_motion_options_destroy(sq25_motion_options *opt);
+/* Select the method (SQ25_MOTION_*). @return SQ25_OK or SQ25_ERR_RANGE. Since 1.0. */
+SQ25_API int sq25_motion_options_set_method(sq25_motion_options *opt, int method);
+/* Rate in mm/h under which a cell counts as dry (> 0, default 0.1). @return SQ25_OK or
+ * SQ25_ERR_RANGE. Since 1.0. */
+SQ25_API int sq25_motion_options_set_rain_threshold(sq25_motion_options *opt, double mmh);
+/* Rates above mm/h are clipped before the flow (> 0, default 100). @return SQ25_OK or
+ * SQ25_ERR_RANGE. Since 1.0. */
+SQ25_API int sq25_motion_options_set_clip(sq25_motion_options *opt, double mmh);
+/* Pyramid levels of the dense method, 1..8 (default 5; the lk method uses 4). @return
+ * SQ25_OK or SQ25_ERR_RANGE. Since 1.0. */
+SQ25_API int sq25_motion_options_set_levels(sq25_motion_options *opt, int levels);
+/* Radius in pixels of the least-squares window at each pyramid level, 1..100 (default 6 for
+ * dense; the lk tracking window, default 12, takes the same value). @return SQ25_OK or
+ * SQ25_ERR_RANGE. Since 1.0. */
+SQ25_API int sq25_motion_options_set_window_radius(sq25_motion_options *opt, int radius_px);
+/* Warping iterations per pyramid level of the dense method, 1..100 (default 3). @return
+ * SQ25_OK or SQ25_ERR_RANGE. Since 1.0. */
+SQ25_API int sq25_motion_options_set_iterations(sq25_motion_options *opt, int iterations);
+/* Most features tracked per frame pair by the lk method, 1..100000 (default 1000).
+ * @return SQ25_OK or SQ25_ERR_RANGE. Since 1.0. */
+SQ25_API int sq25_motion_options_set_max_corners(sq25_motion_options *opt, int max_corners);
+/* Method from its name, "lk" or "dense" (as the CLI's --method). @return SQ25_OK or
+ * SQ25_ERR_INVALID_ARG. Since 1.0. */
+SQ25_API int sq25_motion_method_from_name(const char *name, int *method);
+/* Estimate the motion from n_frames frames (2..16, oldest first, same grid, strictly
+ * increasing valid times and an even time step; 3 is usual). options may be NULL
+ * (defaults). u and v: caller-owned buffers of width*height floats each, written in pixels
+ * per time step. Not thread-safe on one context. @return SQ25_OK; SQ25_ERR_TOO_FEW;
+ * SQ25_ERR_GRID_MISMATCH; SQ25_ERR_TIME_ORDER; SQ25_ERR_INVALID_ARG; SQ25_ERR_NOMEM.
+ * Since 1.0. */
+SQ25_API int sq25_motion_estimate(sq25_ctx *ctx, const sq25_field *const *frames, int n_frames,
+                                  const sq25_motion_options *options, float *u, float *v);
 
 /* ==== advect: extrapolation ================================================================ */
+/* Backward semi-Lagrangian extrapolation: each cell traces its trajectory back along the
+ * motion (bilinear in u, v, integrated in `substeps` equal sub-steps per time step) and takes
+ * the latest rate at the departure point (bilinear). Rain from outside the grid or from
+ * nodata becomes NaN; no rain is created (forecast max <= latest max). */
+
+/* Forecast n_leads lead times, one time step (step_s seconds, the motion's step) apart.
+ * u, v: motion in pixels per step (width*height each, borrowed for the call). substeps:
+ * trajectory sub-steps per time step, 1..3600 (1 or 2 are usual; the CLI uses 2).
+ * forecasts: caller-owned array of n_leads pointers that receives new objects (release each
+ * with sq25_field_destroy) with valid times latest + k*step_s, k = 1..n_leads;
+ * on failure every entry is NULL. @return SQ25_OK; SQ25_ERR_INVALID_ARG; SQ25_ERR_RANGE;
+ * SQ25_ERR_SIZE_ABSURD (grid under 2x2); SQ25_ERR_NOMEM. Since 1.0. */
+SQ25_API int sq25_extrapolate(sq25_ctx *ctx, const sq25_field *latest, const float *u,
+                              const float *v, int step_s, int n_leads, int substeps,
+                              sq25_field **forecasts);
+/* Rain accumulation in mm from the latest frame's time to n_steps*step_s seconds later: the
+ * advected rate integrated in time with the trapezoidal rule over substeps sub-steps per time step
+ * (e.g. 5 for 1-minute sub-steps of 5-minute frames), so a fast cell leaves a continuous
+ * track. accum_mm: caller-owned buffer of width*height floats (NaN where any sample was
+ * nodata). @return as sq25_extrapolate. Since 1.0. */
+SQ25_API int sq25_extrapolate_accumulation(sq25_ctx *ctx, const sq25_field *latest,
+                                           const float *u, const float *v, int step_s,
+                                           int n_steps, int substeps, float *accum_mm);
+
 
 /* ==== warn: warning levels per street cell and target ====================================== */
 /* The warning model (docs/warnings.md). Input: a forecast as fields of rain rate (mm/h) at
@@ -825,6 +906,31 @@ SQ25_API int sq25_render_warning_png(sq25_warning *w, const sq25_render_options 
                                      const char *path);
 
 /* ==== verify: skill scores ================================================================= */
+/* Categorical scores and MAE use the cells where both forecast and observation are valid
+ * (not NaN). Arrays are caller-owned, n floats in mm/h, borrowed for the call. */
+
+/* Contingency counts at a threshold in mm/h (event = value > threshold): counts[0] hits,
+ * counts[1] misses, counts[2] false alarms, counts[3] correct negatives (caller-owned buffer
+ * of 4). @return SQ25_OK or SQ25_ERR_INVALID_ARG. Since 1.0. */
+SQ25_API int sq25_verify_contingency(const float *forecast, const float *observed, size_t n,
+                                     double threshold_mmh, int64_t counts[4]);
+/* POD = h/(h+m), FAR = f/(h+f), CSI = h/(h+m+f) from contingency counts; NaN when the
+ * denominator is 0. Any output may be NULL. Since 1.0. */
+SQ25_API void sq25_verify_categorical_scores(const int64_t counts[4], double *pod, double *far,
+                                             double *csi);
+/* Mean absolute error in mm/h over the cells valid in both (NaN when there are none).
+ * @return SQ25_OK or SQ25_ERR_INVALID_ARG. Since 1.0. */
+SQ25_API int sq25_verify_mae(const float *forecast, const float *observed, size_t n,
+                             double *mae_mmh);
+/* Fractions skill score (Roberts and Lean 2008) of width x height grids: event = value >=
+ * threshold_mmh, NaN counts as no event; fractions over a window_px x window_px square
+ * (centred for odd sizes), zero-padded at the edges, always divided by window_px^2;
+ * FSS = 1 - sum (Pf-Po)^2 / sum (Pf^2 + Po^2) over all cells, NaN when neither grid has an
+ * event. Summed-area tables, O(width*height) whatever the window. @return SQ25_OK;
+ * SQ25_ERR_INVALID_ARG; SQ25_ERR_SIZE_ABSURD; SQ25_ERR_NOMEM. Since 1.0. */
+SQ25_API int sq25_verify_fss(sq25_ctx *ctx, const float *forecast, const float *observed,
+                             int width, int height, double threshold_mmh, int window_px,
+                             double *fss);
 
 /* ==== pipeline: the whole chain, frame by frame ============================================ */
 

@@ -60,6 +60,27 @@ int sq25_field_clone(const sq25_field *src, sq25_field **out)
     return SQ25_OK;
 }
 
+int sq25__field_clone_shape(const sq25_field *src, sq25_field **out)
+{
+    sq25_ctx *ctx = src->ctx;
+    sq25_field *f = sq25__calloc(ctx, 1, sizeof *f);
+    if (!f) return SQ25_ERR_NOMEM;
+    *f = (sq25_field){.ctx = ctx, .width = src->width, .height = src->height,
+                      .valid_time = src->valid_time, .accumulation_s = src->accumulation_s};
+    memcpy(f->gt, src->gt, sizeof f->gt);
+    f->projdef = sq25__strdup(ctx, src->projdef);
+    f->data = sq25__malloc(ctx, (size_t)src->width * (size_t)src->height * sizeof(float));
+    int ok = f->projdef && f->data;
+    for (int k = 0; ok && k < SQ25_META_COUNT; k++)
+        if (src->meta[k] && !(f->meta[k] = sq25__strdup(ctx, src->meta[k]))) ok = 0;
+    if (!ok) {
+        sq25_field_destroy(f);
+        return SQ25_ERR_NOMEM;
+    }
+    *out = f;
+    return SQ25_OK;
+}
+
 void sq25_field_destroy(sq25_field *f)
 {
     if (!f) return;

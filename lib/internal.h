@@ -44,6 +44,10 @@ void *sq25__calloc(sq25_ctx *ctx, size_t count, size_t size);
 void sq25__free(sq25_ctx *ctx, void *ptr);
 char *sq25__strdup(sq25_ctx *ctx, const char *s);
 
+/* A field on src's grid with src's georeference, times and metadata, and uninitialised
+ * data (no PROJ check: src's definition was checked when src was made). SQ25_OK or NOMEM. */
+int sq25__field_clone_shape(const sq25_field *src, sq25_field **out);
+
 /* Record a failure in ctx (code + printf-style one-line detail) and return the code, so that
  * callers can write: return sq25__fail(ctx, SQ25_ERR_READ, "%s: ...", path); */
 int sq25__fail(sq25_ctx *ctx, int code, const char *fmt, ...)
