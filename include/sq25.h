@@ -418,8 +418,8 @@ SQ25_API int sq25_series_read_netcdf(sq25_ctx *ctx, const char *path, sq25_serie
 /* Read a CSV file with the header "station_id,lon,lat,time_utc,mm" (mm in the interval that
  * ends at time_utc; times as sq25_time_parse accepts). step_s is the step of the store (> 0);
  * times are rounded to the nearest multiple of step_s. Bad rows (wrong field count, bad
- * number, bad time, station with changing coordinates, negative mm) are skipped and counted,
- * never fatal: see sq25_series_bad_rows. New object: release with sq25_series_destroy.
+ * number, bad time, station with changing coordinates, negative mm, a second value for the
+ * same station and step) are skipped and counted, never fatal: see sq25_series_bad_rows. New object: release with sq25_series_destroy.
  * @return SQ25_OK (also with bad rows); SQ25_ERR_FILE_NOT_FOUND; SQ25_ERR_PARSE (bad header);
  * SQ25_ERR_NO_DATA (no good row); SQ25_ERR_NOMEM. Since 1.0. */
 SQ25_API int sq25_series_read_csv(sq25_ctx *ctx, const char *path, int step_s,
@@ -449,6 +449,7 @@ SQ25_API int sq25_series_set_station(sq25_series *s, int station, const char *id
 /* The values: station-major, value(station, step) at [station*n_steps + step], mm per step,
  * NaN missing. Borrowed; writable. Since 1.0. */
 SQ25_API float *sq25_series_data(sq25_series *s);
+/* The same, read-only. Borrowed. Since 1.0. */
 SQ25_API const float *sq25_series_data_const(const sq25_series *s);
 /* Copy the steps whose end time lies in [from, to] into a new store (all stations).
  * New object: release with sq25_series_destroy. @return SQ25_OK; SQ25_ERR_NO_DATA when no
@@ -554,7 +555,8 @@ SQ25_API void sq25_interp_options_destroy(sq25_interp_options *o); /* NULL ok. S
 /* Set parameter key to value. @return SQ25_OK; SQ25_ERR_INVALID_ARG; SQ25_ERR_RANGE.
  * Since 1.0. */
 SQ25_API int sq25_interp_options_set(sq25_interp_options *o, int key, double value);
-SQ25_API double sq25_interp_options_get(const sq25_interp_options *o, int key); /* 1.0 */
+/* Current value of a parameter (NaN for an unknown key). Since 1.0. */
+SQ25_API double sq25_interp_options_get(const sq25_interp_options *o, int key);
 
 /* Fit a variogram model (SQ25_VARIOGRAM_*) to n points (projected x,y in metres, values z;
  * pointer + byte stride arrays, NaN z ignored): empirical variogram in 15 distance classes up
@@ -593,8 +595,8 @@ SQ25_API int sq25_interp_points(sq25_ctx *ctx, const sq25_interp_options *o, int
  * resampled bilinearly as background; sensor values (mm/h) minus the radar at each sensor are
  * kriged and added (result clipped at 0). Fallbacks: fewer than MIN_SENSORS sensors with a
  * valid radar value: radar only; radar NULL: kriging of the sensors (IDW below MIN_SENSORS).
- * Cells where the radar is NaN stay NaN. variance: NULL or a field on the grid for the
- * residual kriging variance (NaN when not kriged). @return as sq25_interp_grid.
+ * Cells where the radar is NaN stay NaN. The grid keeps its own valid time. variance: NULL
+ * or a field on the grid for the residual kriging variance (NaN when not kriged). @return as sq25_interp_grid.
  * Since 1.0. */
 SQ25_API int sq25_interp_merge(sq25_ctx *ctx, const sq25_interp_options *o,
                                const sq25_field *radar, size_t n, const double *lon,

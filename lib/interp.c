@@ -149,6 +149,7 @@ typedef struct {
     bool drift;
     int idx[MAX_NEIGHBOURS];
     double cx, cy;
+    double px[MAX_NEIGHBOURS], py[MAX_NEIGHBOURS]; /* neighbour coordinates, metres */
     double alpha[MAX_NEIGHBOURS + 3];                          /* M^-1 [z; 0] */
     double minv[(MAX_NEIGHBOURS + 3) * (MAX_NEIGHBOURS + 3)]; /* M^-1, row-major */
 } krige_system;
@@ -214,18 +215,22 @@ static bool krige_build(const sensor_set *s, const sq25__variogram *v, krige_sys
     }
     gsl_permutation_free(perm);
     gsl_matrix_free(a);
+    for (int i = 0; i < ks->m; i++) ks->px[i] = s->x[ks->idx[i]], ks->py[i] = s->y[ks->idx[i]];
     return ok;
 }
 
 /* Estimate (and variance when wanted) at (qx, qy) from a built system. */
-static double krige_at(const sensor_set *s, const sq25__variogram *v, const krige_system *ks,
+static double krige_at(const sq25__variogram *v, const krige_system *ks,
                        double qx, double qy, double *variance)
 {
     double u[MAX_NEIGHBOURS + 3];
     int m = ks->m;
+    double inv_range = 1.0 / v->range_m, c0 = v->nugget + v->sill;
+    bool expo = v->model == SQ25_VARIOGRAM_EXPONENTIAL;
     for (int i = 0; i < m; i++) {
-        int p = ks->idx[i];
-        u[i] = sq25__covariance(v, hypot(s->x[p] - qx, s->y[p] - qy));
+        double dx = ks->px[i] - qx, dy = ks->py[i] - qy, d2 = dx * dx + dy * dy;
+        u[i] = d2 == 0 ? c0 : expo ? v->sill * exp(-sqrt(d2) * inv_range)
+                                   : sq25__covariance(v, sqrt(d2));
     }
     u[m] = 1.0;
     if (ks->drift) u[m + 1] = (qx - ks->cx) / 1000, u[m + 2] = (qy - ks->cy) / 1000;
@@ -279,7 +284,9 @@ typedef struct {
     int method;
     const sq25__variogram *v;
     sq25_field *grid, *variance;
-    int *cand; /* workspace, s->n + 1 */
+    double cell_m; /* the larger cell side, metres */
+    int *lists;    /* MAX_REGION_DEPTH candidate lists of s->n + 1 */
+    double *d2buf, *selbuf; /* s->n + 1 each */
 } grid_job;
 
 static void cell_centre(const double *gt, int col, int row, double *x, double *y)
@@ -288,26 +295,182 @@ static void cell_centre(const double *gt, int col, int row, double *x, double *y
     *y = gt[3] + (col + 0.5) * gt[4] + (row + 0.5) * gt[5];
 }
 
-static void block_idw(grid_job *j, int c0, int r0, int c1, int r1, double cx, double cy, double hd)
+/* IDW over a fixed set of neighbours (all cells of the region share their k nearest). The
+ * inner loop has no branches when every neighbour is within the radius for every cell. */
+static void region_fixed_set(grid_job *j, int c0, int r0, int c1, int r1, const int *idx, int m,
+                             double r2, double power, bool all_inside)
 {
-    const double *p = j->p;
-    int k = j->method == SQ25_INTERP_NEAREST ? 1 : (int)p[SQ25_INTERP_NEIGHBOURS];
-    double radius = p[SQ25_INTERP_RADIUS_M];
-    int top[MAX_NEIGHBOURS];
-    double d2[MAX_NEIGHBOURS];
-    int m = sq25__knn(&j->s->b, cx, cy, k, radius > 0 ? radius + hd : 0, -1, top, d2);
-    int nc;
-    if (m == k) nc = sq25__within(&j->s->b, cx, cy, sqrt(d2[m - 1]) + 2 * hd, j->cand, (int)j->s->n);
-    else memcpy(j->cand, top, (size_t)m * sizeof(int)), nc = m;
-    double r2 = radius > 0 ? radius * radius : INFINITY;
+    double px[MAX_NEIGHBOURS + 1], py[MAX_NEIGHBOURS + 1], pz[MAX_NEIGHBOURS + 1];
+    for (int i = 0; i < m; i++) px[i] = j->s->x[idx[i]], py[i] = j->s->y[idx[i]], pz[i] = j->s->z[idx[i]];
+    const double *gt = j->grid->gt;
+    bool fast = all_inside && power == 2;
     for (int r = r0; r < r1; r++)
         for (int c = c0; c < c1; c++) {
-            double x, y;
-            cell_centre(j->grid->gt, c, r, &x, &y);
-            j->grid->data[(size_t)r * j->grid->width + c] =
-                (float)idw_from(j->s, j->cand, nc, x, y, k, r2, p[SQ25_INTERP_POWER],
-                                j->method == SQ25_INTERP_NEAREST);
+            double x, y, wsum = 0, vsum = 0, dmin = INFINITY;
+            cell_centre(gt, c, r, &x, &y);
+            if (fast) {
+                for (int i = 0; i < m; i++) {
+                    double dx = px[i] - x, dy = py[i] - y, d = dx * dx + dy * dy;
+                    double wi = 1.0 / d;
+                    dmin = d < dmin ? d : dmin;
+                    wsum += wi, vsum += wi * pz[i];
+                }
+            } else {
+                for (int i = 0; i < m; i++) {
+                    double dx = px[i] - x, dy = py[i] - y, d = dx * dx + dy * dy;
+                    if (d > r2) continue;
+                    dmin = d < dmin ? d : dmin;
+                    double wi = power == 2 ? 1.0 / d : pow(d, -0.5 * power);
+                    wsum += wi, vsum += wi * pz[i];
+                }
+            }
+            float v = wsum > 0 ? (float)(vsum / wsum) : NAN;
+            if (dmin == 0) /* on a sensor: its value */
+                for (int i = 0; i < m; i++)
+                    if (px[i] == x && py[i] == y) v = (float)pz[i];
+            j->grid->data[(size_t)r * j->grid->width + c] = v;
         }
+}
+
+/* Candidates shared by the cells of a region: every point that can be among the k nearest of
+ * any cell of the region; points not in the set are farther than `reach` from (cx, cy). */
+typedef struct {
+    const int *idx;
+    int n;
+    double cx, cy, reach;
+} candidate_set;
+
+#define MAX_REGION_DEPTH 10
+
+/* The k-th smallest of v[0..n) (0-based k), reordering v; quickselect. */
+static double kth_smallest(double *v, int n, int k)
+{
+    int lo = 0, hi = n - 1;
+    while (lo < hi) {
+        double pivot = v[(lo + hi) / 2];
+        int i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] < pivot) i++;
+            while (v[j] > pivot) j--;
+            if (i <= j) {
+                double t = v[i];
+                v[i++] = v[j];
+                v[j--] = t;
+            }
+        }
+        if (k <= j) hi = j;
+        else if (k >= i) lo = i;
+        else break;
+    }
+    return v[k];
+}
+
+/* IDW (and nearest) of a rectangular region: if the gap between the k-th distance from the
+ * region centre and a lower bound of the (k+1)-th exceeds the region's diameter, every cell
+ * shares the same k nearest and is summed directly; otherwise the candidates are narrowed to
+ * those that can matter inside the region and the region is split in four, down to single
+ * cells (whose k nearest are then exact). */
+static void region_idw(grid_job *j, const candidate_set *cs, int depth, int c0, int r0, int c1,
+                       int r1)
+{
+    const double *p = j->p, *gt = j->grid->gt;
+    int k = j->method == SQ25_INTERP_NEAREST ? 1 : (int)p[SQ25_INTERP_NEIGHBOURS];
+    double radius = p[SQ25_INTERP_RADIUS_M], r2 = radius > 0 ? radius * radius : INFINITY;
+    double power = j->method == SQ25_INTERP_NEAREST ? 2 : p[SQ25_INTERP_POWER];
+    double sx = gt[0] + 0.5 * (c0 + c1) * gt[1] + 0.5 * (r0 + r1) * gt[2];
+    double sy = gt[3] + 0.5 * (c0 + c1) * gt[4] + 0.5 * (r0 + r1) * gt[5];
+    double w = c1 - c0 - 1, h = r1 - r0 - 1;
+    double hd = 0.5 * j->cell_m * sqrt(w * w + h * h) * 1.0000001 + 1e-9; /* half diagonal */
+    int nc = cs->n;
+    double *d2 = j->d2buf, *sel = j->selbuf;
+    for (int e = 0; e < nc; e++) {
+        int i = cs->idx[e];
+        double dx = j->s->x[i] - sx, dy = j->s->y[i] - sy;
+        d2[e] = sel[e] = dx * dx + dy * dy;
+    }
+    double ox = sx - cs->cx, oy = sy - cs->cy, outside = cs->reach - sqrt(ox * ox + oy * oy);
+    double dk = INFINITY, next = outside;
+    if (nc > k) {
+        dk = kth_smallest(sel, nc, k - 1);
+        double dk1 = INFINITY;
+        for (int e = k; e < nc; e++) dk1 = sel[e] < dk1 ? sel[e] : dk1;
+        next = fmin(sqrt(dk1), outside);
+    }
+    bool single = c1 - c0 == 1 && r1 - r0 == 1;
+    bool shared = nc == 0 || (nc <= k ? outside > 1e300 : next - sqrt(dk) > 2 * hd);
+    if (!single && !shared && nc > k && outside - sqrt(dk) > 2 * hd) {
+        /* The gap test is only sufficient. Exactly: the region shares its k nearest when every
+         * cell is nearer to each of them than to each near rival. For one pair this holds on
+         * a half-plane, so checking the rectangle's worst corner decides it. */
+        double ax = gt[2] == 0 && gt[4] == 0 ? 0.5 * w * fabs(gt[1]) : hd;
+        double ay = gt[2] == 0 && gt[4] == 0 ? 0.5 * h * fabs(gt[5]) : hd;
+        double rival_limit = sqrt(dk) + 2 * hd;
+        shared = true;
+        for (int e = 0; e < nc && shared; e++) {
+            if (d2[e] <= dk || d2[e] > rival_limit * rival_limit) continue; /* member or too far */
+            int jr = cs->idx[e];
+            for (int f = 0; f < nc && shared; f++) {
+                if (!(d2[f] <= dk)) continue;
+                int ir = cs->idx[f];
+                double dx = j->s->x[jr] - j->s->x[ir], dy = j->s->y[jr] - j->s->y[ir];
+                shared = d2[f] - d2[e] + 2 * (fabs(dx) * ax + fabs(dy) * ay) < 0;
+            }
+        }
+        /* ties at the k-th distance make membership ambiguous: let the split decide */
+        int at_dk = 0;
+        for (int e = 0; e < nc; e++) at_dk += d2[e] == dk;
+        if (at_dk > 1) shared = false;
+    }
+    if (single || shared) {
+        int top[MAX_NEIGHBOURS + 1], m = 0, ties = k;
+        double far2 = 0;
+        for (int e = 0; e < nc; e++) ties -= d2[e] < dk;
+        for (int e = 0; e < nc && m < k; e++)
+            if (d2[e] < dk || (d2[e] == dk && ties-- > 0)) {
+                top[m++] = cs->idx[e];
+                far2 = d2[e] > far2 ? d2[e] : far2;
+            }
+        double far = sqrt(far2) + hd; /* farthest neighbour from any cell of the region */
+        region_fixed_set(j, c0, r0, c1, r1, top, m, r2, power, far * far < r2);
+        return;
+    }
+    candidate_set child = *cs;
+    if (depth < MAX_REGION_DEPTH && nc > k) {
+        double reach = sqrt(dk) + 2 * hd, reach2 = reach * reach;
+        int *list = j->lists + (size_t)depth * (j->s->n + 1), m = 0;
+        for (int e = 0; e < nc; e++)
+            if (d2[e] <= reach2) list[m++] = cs->idx[e];
+        child = (candidate_set){list, m, sx, sy, fmin(reach, outside)};
+    }
+    int cm = (c0 + c1 + 1) / 2, rm = (r0 + r1 + 1) / 2;
+    region_idw(j, &child, depth + 1, c0, r0, cm, rm);
+    if (cm < c1) region_idw(j, &child, depth + 1, cm, r0, c1, rm);
+    if (rm < r1) region_idw(j, &child, depth + 1, c0, rm, cm, r1);
+    if (cm < c1 && rm < r1) region_idw(j, &child, depth + 1, cm, rm, c1, r1);
+}
+
+static void block_idw(grid_job *j, int *cand, int c0, int r0, int c1, int r1, double bx, double by,
+                      double hd)
+{
+    int k = j->method == SQ25_INTERP_NEAREST ? 1 : (int)j->p[SQ25_INTERP_NEIGHBOURS];
+    double radius = j->p[SQ25_INTERP_RADIUS_M], d2[MAX_NEIGHBOURS];
+    int top[MAX_NEIGHBOURS];
+    int m = sq25__knn(&j->s->b, bx, by, k, radius > 0 ? radius + hd : 0, -1, top, d2);
+    candidate_set cs = {cand, 0, bx, by, INFINITY};
+    if (m == k) {
+        cs.reach = sqrt(d2[m - 1]) + 2 * hd;
+        cs.n = sq25__within(&j->s->b, bx, by, cs.reach, cand, (int)j->s->n);
+    } else {
+        memcpy(cand, top, (size_t)m * sizeof(int));
+        cs.n = m;
+        cs.reach = radius > 0 ? radius + hd : INFINITY;
+    }
+    if (cs.n == 0) {
+        for (int r = r0; r < r1; r++)
+            for (int c = c0; c < c1; c++) j->grid->data[(size_t)r * j->grid->width + c] = NAN;
+        return;
+    }
+    region_idw(j, &cs, 0, c0, r0, c1, r1);
 }
 
 static void block_kriging(grid_job *j, int c0, int r0, int c1, int r1, double cx, double cy,
@@ -324,7 +487,7 @@ static void block_kriging(grid_job *j, int c0, int r0, int c1, int r1, double cx
         for (int c = c0; c < c1; c++) {
             double x, y, var = NAN;
             cell_centre(j->grid->gt, c, r, &x, &y);
-            double est = ok ? krige_at(j->s, j->v, ks, x, y, j->variance ? &var : NULL) : NAN;
+            double est = ok ? krige_at(j->v, ks, x, y, j->variance ? &var : NULL) : NAN;
             size_t k = (size_t)r * j->grid->width + c;
             j->grid->data[k] = (float)est;
             if (j->variance) j->variance->data[k] = ok ? (float)var : NAN;
@@ -336,23 +499,31 @@ static int run_grid(grid_job *j)
     sq25_ctx *ctx = j->grid->ctx;
     int bs = (int)j->p[SQ25_INTERP_BLOCK_CELLS], w = j->grid->width, h = j->grid->height;
     krige_system *ks = sq25__malloc(ctx, sizeof *ks);
-    j->cand = sq25__malloc(ctx, (j->s->n + 1) * sizeof(int));
-    if (!ks || !j->cand) {
-        sq25__free(ctx, ks), sq25__free(ctx, j->cand);
+    size_t np = j->s->n + 1;
+    int *cand = sq25__malloc(ctx, np * sizeof(int));
+    j->lists = sq25__malloc(ctx, np * MAX_REGION_DEPTH * sizeof(int));
+    j->d2buf = sq25__malloc(ctx, np * sizeof(double));
+    j->selbuf = sq25__malloc(ctx, np * sizeof(double));
+    if (!ks || !cand || !j->lists || !j->d2buf || !j->selbuf) {
+        sq25__free(ctx, ks), sq25__free(ctx, cand), sq25__free(ctx, j->lists);
+        sq25__free(ctx, j->d2buf), sq25__free(ctx, j->selbuf);
         return SQ25_ERR_NOMEM;
     }
     const double *gt = j->grid->gt;
-    double cell = hypot(gt[1], gt[4]) + hypot(gt[2], gt[5]);
+    double cell = fmax(hypot(gt[1], gt[4]), hypot(gt[2], gt[5]));
     for (int r0 = 0; r0 < h; r0 += bs)
         for (int c0 = 0; c0 < w; c0 += bs) {
             int c1 = c0 + bs < w ? c0 + bs : w, r1 = r0 + bs < h ? r0 + bs : h;
             double cx = gt[0] + 0.5 * (c0 + c1) * gt[1] + 0.5 * (r0 + r1) * gt[2];
             double cy = gt[3] + 0.5 * (c0 + c1) * gt[4] + 0.5 * (r0 + r1) * gt[5];
-            double hd = 0.5 * cell * fmax(c1 - c0, r1 - r0) * 1.0000001;
+            /* half the block diagonal: every cell centre is within hd of (cx, cy) */
+            double hd = 0.5 * cell * sqrt((double)(c1 - c0) * (c1 - c0) + (double)(r1 - r0) * (r1 - r0)) * 1.0000001;
             if (j->method == SQ25_INTERP_KRIGING) block_kriging(j, c0, r0, c1, r1, cx, cy, hd, ks);
-            else block_idw(j, c0, r0, c1, r1, cx, cy, hd);
+            else block_idw(j, cand, c0, r0, c1, r1, cx, cy, hd);
         }
-    sq25__free(ctx, ks), sq25__free(ctx, j->cand);
+    sq25__free(ctx, ks);
+    sq25__free(ctx, cand), sq25__free(ctx, j->lists);
+    sq25__free(ctx, j->d2buf), sq25__free(ctx, j->selbuf);
     return SQ25_OK;
 }
 
@@ -384,7 +555,9 @@ static int interp_grid_set(sq25_ctx *ctx, const double *p, int method, const sen
         int rc = choose_variogram(ctx, p, s, &v);
         if (rc) return rc;
     }
-    grid_job job = {s, p, method, &v, grid, method == SQ25_INTERP_KRIGING ? variance : NULL, NULL};
+    grid_job job = {s, p, method, &v, grid, method == SQ25_INTERP_KRIGING ? variance : NULL,
+                    fmax(hypot(grid->gt[1], grid->gt[4]), hypot(grid->gt[2], grid->gt[5])), NULL,
+                    NULL, NULL};
     int rc = run_grid(&job);
     return rc ? rc : sq25__ok(ctx);
 }
@@ -432,7 +605,7 @@ static double point_estimate(const sensor_set *s, const double *p, int method,
     ks->drift = p[SQ25_INTERP_DRIFT] != 0;
     ks->cx = qx, ks->cy = qy;
     if (ks->m < (ks->drift ? 4 : 1) || !krige_build(s, v, ks)) return NAN;
-    return krige_at(s, v, ks, qx, qy, variance);
+    return krige_at(v, ks, qx, qy, variance);
 }
 
 static int points_run(sq25_ctx *ctx, const double *p, int method, const sensor_set *s,

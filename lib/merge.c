@@ -62,7 +62,9 @@ int sq25_interp_merge(sq25_ctx *ctx, const sq25_interp_options *o, const sq25_fi
         for (size_t i = 0, m = (size_t)variance->width * (size_t)variance->height; i < m; i++)
             variance->data[i] = NAN;
     }
+    int64_t valid_time = grid->valid_time; /* the sensors' time, not the radar's */
     int rc = sq25_resample(radar, grid, SQ25_RESAMPLE_BILINEAR);
+    grid->valid_time = valid_time;
     if (rc) return rc;
     double *resid = sq25__malloc(ctx, (n + 1) * sizeof(double));
     if (!resid) return SQ25_ERR_NOMEM;

@@ -283,16 +283,15 @@ static double pair_corr(const pair_sums *ps)
     return cov / sqrt(va * vb);
 }
 
-/* Running sums of a station and its reference over the steps where both exist (dry steps
- * included, so that a station that reports rain in dry weather shows a bias), for the bias
- * factor. */
+/* Running sums of a station and its reference over the wet steps (reference > 0, station
+ * reporting), for the bias factor. */
 typedef struct {
     double station, ref;
 } bias_sums;
 
 static void bias_update(bias_sums *bs, float v, float r, double sign)
 {
-    if (isnan(v) || isnan(r)) return;
+    if (isnan(v) || !(r > 0)) return;
     bs->station += sign * v;
     bs->ref += sign * r;
 }
@@ -302,7 +301,7 @@ static void bias_update(bias_sums *bs, float v, float r, double sign)
  * than SO_MIN_MATCHES steps where both are wet do not count. Fewer than MIN_NEIGHBOURS
  * counting pairs: unknown; median correlation below gamma: outlier. Where the station is
  * judged and not an outlier, the bias of factor*station against the reference over the
- * window (totals over the steps where both exist) is checked, and if |bias| > beta the factor becomes factor/(1+bias). */
+ * wet steps of the window (totals) is checked, and if |bias| > beta the factor becomes factor/(1+bias). */
 static int outliers_and_bias(qc_work *w, uint8_t *flags, double *bias_factor)
 {
     sq25_ctx *ctx = w->ctx;

@@ -273,6 +273,7 @@ typedef struct {
     int station;
     int64_t time;
     float mm;
+    long line; /* for the message of a duplicate */
 } csv_row;
 
 typedef struct {
@@ -355,7 +356,7 @@ static int split5(char *line, char *fields[5])
 }
 
 /* Parse one data line; returns a reason for a bad row, NULL when added (or -1 NOMEM). */
-static const char *csv_line(csv_state *cs, char *line, int step_s, int *nomem)
+static const char *csv_line(csv_state *cs, char *line, long lineno, int step_s, int *nomem)
 {
     char *f[5];
     int nf = split5(line, f);
@@ -376,7 +377,7 @@ static const char *csv_line(csv_state *cs, char *line, int step_s, int *nomem)
         return "out of memory";
     }
     double steps = floor((double)t / step_s + 0.5);
-    cs->rows[cs->n_rows++] = (csv_row){st, (int64_t)steps * step_s, (float)mm};
+    cs->rows[cs->n_rows++] = (csv_row){st, (int64_t)steps * step_s, (float)mm, lineno};
     return NULL;
 }
 
@@ -400,8 +401,10 @@ static int csv_build(csv_state *cs, const char *path, int step_s, sq25_series **
     }
     for (size_t i = 0; i < cs->n_rows; i++) {
         const csv_row *r = &cs->rows[i];
-        s->values[(size_t)r->station * (size_t)s->n_steps + (size_t)((r->time - tmin) / step_s)] =
-            r->mm;
+        float *cell =
+            &s->values[(size_t)r->station * (size_t)s->n_steps + (size_t)((r->time - tmin) / step_s)];
+        if (isnan(*cell)) *cell = r->mm;
+        else csv_bad(cs, r->line, "second value for the same station and step (first kept)");
     }
     s->bad_rows = cs->bad;
     for (int i = 0; i < SQ25__BAD_ROW_MESSAGES; i++) {
@@ -459,7 +462,7 @@ int sq25_series_read_csv(sq25_ctx *ctx, const char *path, int step_s, sq25_serie
         lineno++;
         strip_eol(line);
         if (!line[0]) continue;
-        const char *reason = csv_line(&cs, line, step_s, &nomem);
+        const char *reason = csv_line(&cs, line, lineno, step_s, &nomem);
         if (nomem) rc = sq25__fail(ctx, SQ25_ERR_NOMEM, "%s: out of memory", path);
         else if (reason) csv_bad(&cs, lineno, reason);
     }

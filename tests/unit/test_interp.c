@@ -8,6 +8,7 @@
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #define UTM31 "EPSG:32631"
@@ -205,10 +206,11 @@ static void test_merge_and_fallbacks(void **state)
     sq25_field *radar = NULL, *g = NULL, *v = NULL;
     assert_int_equal(sq25_field_create(ctx, 200, 200, "EPSG:3035", gt, 0, &radar), SQ25_OK);
     for (int i = 0; i < 40000; i++) sq25_field_data(radar)[i] = 2.0f;
-    assert_int_equal(sq25_grid_parse(ctx, UTM31 ":621000,5791000,629000,5799000:200", 0, &g), SQ25_OK);
+    assert_int_equal(sq25_grid_parse(ctx, UTM31 ":621000,5791000,629000,5799000:200", 777, &g), SQ25_OK);
     sq25_field_clone(g, &v);
     /* residuals are all +1: kriged exactly, merged = 3 */
     assert_int_equal(sq25_interp_merge(ctx, NULL, radar, s.n, s.lon, 8, s.lat, 8, s.z, 8, g, v), SQ25_OK);
+    assert_int_equal(sq25_field_valid_time(g), 777); /* the grid keeps its (sensor) time */
     for (int i = 0; i < 1600; i++) assert_float_equal(sq25_field_data(g)[i], 3.0, 1e-5);
     assert_false(isnan(sq25_field_data(v)[0]));
     /* three sensors only (< 5): radar only */
@@ -235,6 +237,99 @@ static void test_merge_and_fallbacks(void **state)
     sq25_ctx_destroy(ctx);
 }
 
+/* The grid path (shared candidates, quadtree) must give the k nearest of every cell exactly:
+ * compare with the point path, which queries the k nearest of each target on its own. */
+static void test_grid_idw_matches_point_queries(void **state)
+{
+    (void)state;
+    sq25_ctx *ctx = sq25_ctx_create();
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(rng, 11);
+    static sensors s;
+    random_sensors(ctx, rng, 200, 8000, &s);
+    for (int i = 0; i < s.n; i++) s.z[i] = gsl_rng_uniform(rng) * 10;
+    sq25_field *g = NULL;
+    assert_int_equal(sq25_grid_parse(ctx, UTM31 ":620500,5790500,626500,5796500:100", 0, &g), SQ25_OK);
+    static double col[3600], row[3600], lon[3600], lat[3600], out[3600];
+    for (int r = 0; r < 60; r++)
+        for (int c = 0; c < 60; c++) col[r * 60 + c] = c + 0.5, row[r * 60 + c] = r + 0.5;
+    sq25_field_pixel_to_lonlat(g, 3600, col, 8, row, 8, lon, 8, lat, 8);
+    for (int method = SQ25_INTERP_NEAREST; method <= SQ25_INTERP_IDW; method++) {
+        assert_int_equal(sq25_interp_grid(ctx, NULL, method, s.n, s.lon, 8, s.lat, 8, s.z, 8, g, NULL),
+                         SQ25_OK);
+        assert_int_equal(sq25_interp_points(ctx, NULL, method, s.n, s.lon, 8, s.lat, 8, s.z, 8, 3600,
+                                            lon, 8, lat, 8, 0, out, 8, NULL, 0), SQ25_OK);
+        for (int i = 0; i < 3600; i++) assert_float_equal(sq25_field_data(g)[i], out[i], 1e-4);
+    }
+    sq25_field_destroy(g);
+    gsl_rng_free(rng);
+    sq25_ctx_destroy(ctx);
+}
+
+/* Fail each allocation of a whole chain in turn (CSV read, QC, grid, kriging with variance,
+ * merge): every failure is SQ25_ERR_NOMEM and nothing leaks. */
+static int run_chain(sq25_ctx *ctx, const char *csv)
+{
+    sq25_series *s = NULL;
+    sq25_qc_result *r = NULL;
+    sq25_field *g = NULL, *v = NULL, *radar = NULL;
+    int rc = sq25_series_read_csv(ctx, csv, 300, &s);
+    if (!rc) rc = sq25_qc_run(s, NULL, &r);
+    if (!rc) rc = sq25_grid_parse(ctx, "lonlat:4.86,52.33,4.90,52.36:200", 0, &g);
+    if (!rc) rc = sq25_field_clone(g, &v);
+    double lon[6], lat[6], z[6] = {1, 2, 3, 2, 1, 0};
+    for (int i = 0; i < 6 && !rc; i++) sq25_series_station_lonlat(s, i, &lon[i], &lat[i]);
+    sq25_interp_options *o = NULL;
+    if (!rc) rc = sq25_interp_options_create(ctx, &o);
+    if (!rc) rc = sq25_interp_options_set(o, SQ25_INTERP_MIN_SENSORS, 3);
+    if (!rc) rc = sq25_interp_grid(ctx, o, SQ25_INTERP_KRIGING, 6, lon, 8, lat, 8, z, 8, g, v);
+    const double gt[6] = {3960000, 1000, 0, 3300000, 0, -1000};
+    if (!rc) rc = sq25_field_create(ctx, 80, 80, "EPSG:3035", gt, 0, &radar);
+    if (!rc) rc = sq25_interp_merge(ctx, o, radar, 6, lon, 8, lat, 8, z, 8, g, v);
+    sq25_interp_options_destroy(o);
+    sq25_field_destroy(radar);
+    sq25_field_destroy(v);
+    sq25_field_destroy(g);
+    sq25_qc_result_destroy(r);
+    sq25_series_destroy(s);
+    return rc;
+}
+
+static void test_allocation_failures(void **state)
+{
+    (void)state;
+    char csv[512];
+    snprintf(csv, sizeof csv, "%s/chain.csv", test_tmpdir());
+    FILE *fp = fopen(csv, "w");
+    assert_non_null(fp);
+    fputs("station_id,lon,lat,time_utc,mm\n", fp);
+    for (int i = 0; i < 6; i++)
+        for (int t = 0; t < 4; t++)
+            fprintf(fp, "s%d,%.3f,%.3f,2017-08-30T03:%02d:00Z,%d\n", i, 4.87 + 0.005 * i,
+                    52.34 + 0.003 * i, 40 + 5 * t, (i + t) % 3);
+    fputs("bad,row\n", fp);
+    fclose(fp);
+    int failures_seen = 0;
+    for (long n = 1; n < 2000; n++) {
+        test_alloc_state st = {.fail_at = n};
+        sq25_ctx *ctx = test_ctx_failing(&st);
+        if (!ctx) {
+            assert_int_equal(st.live, 0);
+            failures_seen++;
+            continue;
+        }
+        int rc = run_chain(ctx, csv);
+        if (rc != SQ25_OK) {
+            assert_int_equal(rc, SQ25_ERR_NOMEM);
+            failures_seen++;
+        }
+        sq25_ctx_destroy(ctx);
+        assert_int_equal(st.live, 0);
+        if (st.calls < n) break; /* the whole chain ran without reaching allocation n */
+    }
+    assert_true(failures_seen >= 30);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -242,6 +337,8 @@ int main(void)
         cmocka_unit_test(test_linear_field),
         cmocka_unit_test(test_idw_nearest_loo_and_variance),
         cmocka_unit_test(test_merge_and_fallbacks),
+        cmocka_unit_test(test_grid_idw_matches_point_queries),
+        cmocka_unit_test(test_allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

