@@ -152,7 +152,7 @@ static void run_case(sq25_ctx *ctx, sq25_warn_options *opt, char **files, int i,
     for (int l = 0; l < N_LEVELS; l++) obs_onset[l] = malloc(cells * sizeof(float));
     double t0 = now_s();
     sq25_motion_estimate(ctx, (const sq25_field *const *)in, 3, NULL, u, v);
-    sq25_extrapolate(ctx, in[2], u, v, step_s, N_LEADS, 1, fc);
+    sq25_extrapolate(ctx, in[2], u, v, step_s, N_LEADS, 2, fc); /* CLI default sub-steps */
     sq25_warning *wn = warn_from(ctx, opt, fc, step_s, issue);
     h->seconds += now_s() - t0;
     for (int k = 0; k < N_LEADS; k++) {

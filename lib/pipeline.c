@@ -7,6 +7,8 @@
 
 #define PIPELINE_MAX_FRAMES 8
 #define PIPELINE_MAX_HORIZON_S (6 * 3600)
+/* Trajectory sub-steps per time step, as the sq25 nowcast default. */
+#define PIPELINE_SUBSTEPS 2
 
 struct sq25_pipeline {
     sq25_ctx *ctx;
@@ -200,7 +202,8 @@ static int nowcast_radar_grid(sq25_pipeline *p, int step_s, int n_leads)
     int rc = sq25_motion_estimate(p->ctx, (const sq25_field *const *)p->frames, p->n_frames,
                                   p->motion_opt, p->u, p->v);
     if (rc) return rc;
-    rc = sq25_extrapolate(p->ctx, latest, p->u, p->v, step_s, n_leads, 1, p->forecast);
+    rc = sq25_extrapolate(p->ctx, latest, p->u, p->v, step_s, n_leads, PIPELINE_SUBSTEPS,
+                          p->forecast);
     if (rc) return rc;
     p->n_forecast = n_leads;
     return SQ25_OK;

@@ -46,7 +46,7 @@ def motion(frames, method="dense"):
     return u, v
 
 
-def extrapolate(latest, u, v, step_s, n_leads, substeps=1):
+def extrapolate(latest, u, v, step_s, n_leads, substeps=2):
     """Backward semi-Lagrangian forecast: a list of n_leads Fields, step_s seconds apart."""
     ctx = latest._ctx
     ua, up = _f32(u)
@@ -70,7 +70,7 @@ def accumulation(latest, u, v, step_s, n_steps, substeps=5):
     return out
 
 
-def nowcast(frames, leads_min=60, method="dense", substeps=1):
+def nowcast(frames, leads_min=60, method="dense", substeps=2):
     """Motion from the frames (oldest first) and the forecast of the last one: (forecasts, u, v)."""
     step_s = frames[-1].valid_time - frames[-2].valid_time
     u, v = motion(frames, method)
