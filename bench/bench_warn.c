@@ -39,6 +39,8 @@ typedef struct {
     level_score nowcast[N_LEVELS], persistence[N_LEVELS];
     long long rel_count[N_BINS], rel_obs[N_BINS]; /* level 1 reliability */
     double rel_sum_p[N_BINS];
+    double brier_sum; /* level 1: sum of (p - observed)^2 over valid cells */
+    long long brier_n;
     int cases;
     double seconds;
 } hindcast;
@@ -120,6 +122,8 @@ static void score_warning(sq25_warning *w, const float *acc, float *const *obs_o
                 h->rel_count[b]++;
                 h->rel_sum_p[b] += p[i];
                 h->rel_obs[b] += seen;
+                h->brier_sum += (p[i] - seen) * (p[i] - seen);
+                h->brier_n++;
             }
         }
         sq25_field_destroy(onset);
@@ -225,6 +229,8 @@ static void report(const char *title, hindcast *h)
            "FAR | CSI | onset error min, p10 / median / p90 |\n|---|---|---|---|---|---|---|---|---|\n");
     print_scores("nowcast", h->nowcast);
     print_scores("persistence", h->persistence);
+    printf("\nBrier score of the level-1 probability: %.5f over %lld cells\n",
+           h->brier_n ? h->brier_sum / h->brier_n : NAN, h->brier_n);
     printf("\nReliability of the nowcast probability of %g mm in 60 min (cells):\n\n"
            "| probability bin | cells | mean forecast p | observed frequency |\n|---|---|---|---|\n",
            LEVELS_MM[0]);
@@ -233,6 +239,52 @@ static void report(const char *title, hindcast *h)
             printf("| %.1f-%.1f | %lld | %.3f | %.3f |\n", b / 10.0, (b + 1) / 10.0,
                    h->rel_count[b], h->rel_sum_p[b] / h->rel_count[b],
                    h->rel_obs[b] / (double)h->rel_count[b]);
+}
+
+/* Pool-adjacent-violators over the reliability bins: the non-decreasing observed frequency
+ * closest (cell-weighted) to the bins' frequencies, printed as a calibration map for
+ * sq25_warn_options_set_calibration: points (mean raw p of the pooled bins, frequency). */
+static void print_calibration_fit(const hindcast *h)
+{
+    double p[N_BINS], f[N_BINS], wgt[N_BINS];
+    int n = 0;
+    for (int b = 0; b < N_BINS; b++) {
+        if (!h->rel_count[b]) continue;
+        p[n] = h->rel_sum_p[b];
+        f[n] = (double)h->rel_obs[b];
+        wgt[n++] = (double)h->rel_count[b];
+        while (n > 1 && f[n - 1] / wgt[n - 1] < f[n - 2] / wgt[n - 2]) { /* pool */
+            p[n - 2] += p[n - 1];
+            f[n - 2] += f[n - 1];
+            wgt[n - 2] += wgt[n - 1];
+            n--;
+        }
+    }
+    printf("\nCalibration map fitted here (pool-adjacent-violators; SQ25_WARN_CALIBRATION form):\n"
+           "0:0");
+    for (int i = 0; i < n; i++)
+        if (p[i] / wgt[i] > 0) printf(",%.3f:%.3f", p[i] / wgt[i], f[i] / wgt[i]);
+    printf("\n");
+}
+
+/* Apply SQ25_WARN_CALIBRATION="raw:p,raw:p,..." if set. */
+static void apply_calibration_env(sq25_warn_options *opt)
+{
+    const char *env = getenv("SQ25_WARN_CALIBRATION");
+    if (!env) return;
+    double raw[SQ25_WARN_MAX_CALIBRATION], cal[SQ25_WARN_MAX_CALIBRATION];
+    int n = 0;
+    const char *s = env;
+    while (n < SQ25_WARN_MAX_CALIBRATION && sscanf(s, "%lf:%lf", &raw[n], &cal[n]) == 2) {
+        n++;
+        s = strchr(s, ',');
+        if (!s) break;
+        s++;
+    }
+    if (sq25_warn_options_set_calibration(opt, n, raw, cal))
+        fprintf(stderr, "bench_warn: SQ25_WARN_CALIBRATION refused\n");
+    else
+        printf("\n(calibration map applied: %s)\n", env);
 }
 
 static void hindcast_set(sq25_ctx *ctx, const char *dir, int first, int last, int every,
@@ -252,9 +304,17 @@ static void hindcast_set(sq25_ctx *ctx, const char *dir, int first, int last, in
     sq25_warn_options *opt = NULL;
     sq25_warn_options_create(ctx, &opt);
     sq25_warn_options_set_levels(opt, N_LEVELS, LEVELS_MM, NULL);
+    /* SQ25_WARN_GROWTH (m per minute of lead) and SQ25_WARN_P (issue probability) override the
+     * defaults, for calibration runs */
+    if (getenv("SQ25_WARN_GROWTH"))
+        sq25_warn_options_set_radius(opt, 0, atof(getenv("SQ25_WARN_GROWTH")));
+    if (getenv("SQ25_WARN_P"))
+        sq25_warn_options_set_probability_threshold(opt, atof(getenv("SQ25_WARN_P")));
+    apply_calibration_env(opt);
     for (int i = first < 2 ? 2 : first; i <= last && i + N_LEADS < n; i += every)
         run_case(ctx, opt, files, i, h);
     report(title, h);
+    print_calibration_fit(h);
     sq25_warn_options_destroy(opt);
     for (int l = 0; l < N_LEVELS; l++) {
         free(h->nowcast[l].onset_err);
@@ -278,7 +338,7 @@ int main(void)
            "reached in these sets)\n");
     hindcast_set(ctx, rmi, 2, 100, 1, shared ? "Belgian storm, RMI 2021-07-04, every issue time"
                                              : "Belgian storm, bundled 20 frames");
-    if (shared)
+    if (shared && !getenv("SQ25_WARN_RMI_ONLY"))
         hindcast_set(ctx, knmi, 11, 79, 4, "Dutch moderate rain, KNMI 2010-08-26 (control)");
     sq25_ctx_destroy(ctx);
     return 0;

@@ -30,6 +30,8 @@ const char cmd_run_usage[] =
     "  --horizon MIN        forecast horizon in minutes (default 60)\n"
     "  --levels A,B,C       warning levels as 1-hour totals in mm (default 15,25,40: DWD)\n"
     "  --probability P      probability at which a level is issued (default of the warn module)\n"
+    "  --calibration MAP    raw:calibrated probability points, e.g. 0:0,0.5:0.15,1:0.3\n"
+    "                       (docs/warnings.md gives the map fitted on the Belgian storm)\n"
     "  --out DIR            output folder (created)\n"
     "  --quiet              no progress line on stderr\n";
 
@@ -37,6 +39,7 @@ typedef struct {
     const char **radar;
     int n_radar;
     const char *grid_spec, *targets_path, *sensors_path, *method, *out_dir, *levels;
+    const char *calibration;
     int frames, horizon_min;
     double probability;
     bool quiet;
@@ -62,6 +65,7 @@ static int parse_args(int argc, char **argv, run_args *a)
         else if (strcmp(o, "--method") == 0 && has_val) a->method = argv[++i];
         else if (strcmp(o, "--out") == 0 && has_val) a->out_dir = argv[++i];
         else if (strcmp(o, "--levels") == 0 && has_val) a->levels = argv[++i];
+        else if (strcmp(o, "--calibration") == 0 && has_val) a->calibration = argv[++i];
         else if (strcmp(o, "--frames") == 0 && has_val) a->frames = atoi(argv[++i]);
         else if (strcmp(o, "--horizon") == 0 && has_val) a->horizon_min = atoi(argv[++i]);
         else if (strcmp(o, "--probability") == 0 && has_val) a->probability = atof(argv[++i]);
@@ -124,6 +128,23 @@ static int feed_pipeline(sq25_ctx *ctx, sq25_pipeline *p, const frame_entry *fra
     return CLI_OK;
 }
 
+/* --calibration "raw:p,raw:p,...": a calibration map for the warning probabilities. */
+static int set_calibration(sq25_ctx *ctx, sq25_warn_options *wo, const char *text)
+{
+    double raw[SQ25_WARN_MAX_CALIBRATION], cal[SQ25_WARN_MAX_CALIBRATION];
+    int n = 0, used = 0;
+    const char *s = text;
+    while (n < SQ25_WARN_MAX_CALIBRATION && sscanf(s, "%lf:%lf%n", &raw[n], &cal[n], &used) == 2) {
+        n++;
+        s += used;
+        if (*s != ',') break;
+        s++;
+    }
+    if (*s != '\0') return cli_usage_error("run", "bad --calibration '%s' (raw:p,raw:p,...)", text);
+    int rc = sq25_warn_options_set_calibration(wo, n, raw, cal);
+    return rc ? cli_lib_error("run", ctx, rc) : CLI_OK;
+}
+
 static int configure(sq25_ctx *ctx, sq25_pipeline *p, const run_args *a, sq25_targets **targets,
                      sq25_field **street)
 {
@@ -152,6 +173,7 @@ static int configure(sq25_ctx *ctx, sq25_pipeline *p, const run_args *a, sq25_ta
         if ((rc = sq25_warn_options_set_levels(wo, n, thr, NULL)))
             return cli_lib_error("run", ctx, rc);
     }
+    if (a->calibration && (rc = set_calibration(ctx, wo, a->calibration)) != CLI_OK) return rc;
     if (a->grid_spec) {
         if ((rc = sq25_grid_parse(ctx, a->grid_spec, 0, street)))
             return cli_lib_error("run", ctx, rc);

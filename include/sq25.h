@@ -739,6 +739,19 @@ SQ25_API int sq25_warn_options_set_probability_threshold(sq25_warn_options *opt,
  * level thresholds apply to the accumulation over it). @return SQ25_OK or SQ25_ERR_RANGE.
  * Since 1.0. */
 SQ25_API int sq25_warn_options_set_horizon(sq25_warn_options *opt, int horizon_s);
+/* Most points of a calibration map. */
+#define SQ25_WARN_MAX_CALIBRATION 16
+/* Calibration of the probabilities: a monotone piecewise-linear map from the raw
+ * neighbourhood probability to the observed frequency of exceedance, given as count points
+ * (raw[i], calibrated[i]) with raw strictly increasing and calibrated non-decreasing, all in
+ * [0, 1]; raw probabilities outside [raw[0], raw[count-1]] take the end values. It is applied
+ * before levels are issued and to every reported probability. count 0 = no calibration (the
+ * default: raw neighbourhood fractions). bench/bench_warn fits such a map (pool-adjacent-
+ * violators over probability bins) on a hindcast; docs/warnings.md gives the one fitted on the
+ * Belgian storm of 2021-07-04. @return SQ25_OK, SQ25_ERR_RANGE (count, order or range).
+ * Since 1.0. */
+SQ25_API int sq25_warn_options_set_calibration(sq25_warn_options *opt, int count,
+                                               const double *raw, const double *calibrated);
 /* Radius in metres around a target point (and along a target line) within which grid cells
  * are sampled; the maximum counts (>= 0; 0 = the cell under the point). @return SQ25_OK or
  * SQ25_ERR_RANGE. Since 1.0. */

@@ -96,6 +96,32 @@ int sq25_warn_options_set_horizon(sq25_warn_options *opt, int horizon_s)
     return sq25__ok(opt->ctx);
 }
 
+int sq25_warn_options_set_calibration(sq25_warn_options *opt, int count, const double *raw,
+                                      const double *calibrated)
+{
+    if (!opt) return SQ25_ERR_INVALID_ARG;
+    if (count == 0) {
+        opt->calibration_count = 0;
+        return sq25__ok(opt->ctx);
+    }
+    if (count < 2 || count > SQ25_WARN_MAX_CALIBRATION || !raw || !calibrated)
+        return sq25__fail(opt->ctx, SQ25_ERR_RANGE, "calibration needs 2..%d points, got %d",
+                          SQ25_WARN_MAX_CALIBRATION, count);
+    for (int i = 0; i < count; i++) {
+        bool in_range = raw[i] >= 0 && raw[i] <= 1 && calibrated[i] >= 0 && calibrated[i] <= 1;
+        bool ordered = i == 0 || (raw[i] > raw[i - 1] && calibrated[i] >= calibrated[i - 1]);
+        if (!in_range || !ordered)
+            return sq25__fail(opt->ctx, SQ25_ERR_RANGE,
+                              "calibration point %d (%g -> %g): raw must increase, calibrated "
+                              "must not decrease, both within [0, 1]",
+                              i, raw[i], calibrated[i]);
+    }
+    memcpy(opt->calibration_raw, raw, (size_t)count * sizeof *raw);
+    memcpy(opt->calibration_p, calibrated, (size_t)count * sizeof *calibrated);
+    opt->calibration_count = count;
+    return sq25__ok(opt->ctx);
+}
+
 int sq25_warn_options_set_target_radius(sq25_warn_options *opt, double radius_m)
 {
     if (!opt) return SQ25_ERR_INVALID_ARG;
@@ -291,6 +317,23 @@ int sq25__warn_neighbourhood(const sq25_warning *w, int k, int j, float *out)
     return SQ25_OK;
 }
 
+/* The calibrated probability of a raw neighbourhood fraction (identity without a map). */
+static float calibrate(const sq25_warn_options *o, float raw)
+{
+    int n = o->calibration_count;
+    if (n == 0 || isnan(raw)) return raw;
+    if (raw <= o->calibration_raw[0]) return (float)o->calibration_p[0];
+    for (int i = 1; i < n; i++) {
+        if (raw <= o->calibration_raw[i]) {
+            double t = (raw - o->calibration_raw[i - 1]) /
+                       (o->calibration_raw[i] - o->calibration_raw[i - 1]);
+            return (float)(o->calibration_p[i - 1] +
+                           t * (o->calibration_p[i] - o->calibration_p[i - 1]));
+        }
+    }
+    return (float)o->calibration_p[n - 1];
+}
+
 static int probabilities_and_levels(sq25_warning *w)
 {
     size_t n = cell_count(w);
@@ -308,6 +351,7 @@ static int probabilities_and_levels(sq25_warning *w)
             for (size_t c = 0; c < n; c++)
                 if (isnan(lead_prob[c]) || lead_prob[c] > prob[c]) prob[c] = lead_prob[c];
         }
+        for (size_t c = 0; c < n; c++) prob[c] = calibrate(&w->opt, prob[c]);
     }
     sq25__free(w->ctx, lead_prob);
     for (size_t c = 0; c < n; c++) {

@@ -20,6 +20,9 @@ struct sq25_warn_options {
     double probability_threshold;                 /* issue a level when P >= this */
     int horizon_s;                                /* accumulation horizon, s */
     double target_radius_m;                       /* sampling radius around targets, m */
+    int calibration_count;                        /* 0 = raw neighbourhood probabilities */
+    double calibration_raw[SQ25_WARN_MAX_CALIBRATION];   /* increasing, in [0, 1] */
+    double calibration_p[SQ25_WARN_MAX_CALIBRATION];     /* non-decreasing, in [0, 1] */
 };
 
 /* One target: a point (vertex_count 1) or a line. */

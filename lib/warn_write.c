@@ -321,11 +321,15 @@ int sq25_warning_write_summary_json(sq25_warning *w, const char *path)
     write_common_members(out, w);
     fprintf(out, ",\n\"options\":{\"probability_threshold\":%g,\"radius_at_issue_m\":%g,"
                  "\"radius_growth_m_per_min\":%g,\"target_radius_m\":%g,"
-                 "\"neighbourhood\":\"square\"},\n\"grid\":{\"width\":%d,\"height\":%d,"
-                 "\"pixel_x_m\":%g,\"pixel_y_m\":%g},\n\"areas\":[",
+                 "\"neighbourhood\":\"square\",\"calibration\":[",
             w->opt.probability_threshold, w->opt.radius_at_issue_m,
-            w->opt.radius_growth_m_per_min, w->opt.target_radius_m, w->width, w->height,
-            w->pixel_x_m, w->pixel_y_m);
+            w->opt.radius_growth_m_per_min, w->opt.target_radius_m);
+    for (int i = 0; i < w->opt.calibration_count; i++)
+        fprintf(out, "%s[%g,%g]", i ? "," : "", w->opt.calibration_raw[i],
+                w->opt.calibration_p[i]);
+    fprintf(out, "]},\n\"grid\":{\"width\":%d,\"height\":%d,\"pixel_x_m\":%g,"
+                 "\"pixel_y_m\":%g},\n\"areas\":[",
+            w->width, w->height, w->pixel_x_m, w->pixel_y_m);
     for (int level = 1; level <= w->opt.level_count; level++) {
         area_stats s = level_stats(w, level);
         fprintf(out, "%s{\"level\":%d,\"cells\":%ld,\"max_probability\":", level > 1 ? "," : "",
