@@ -23,6 +23,26 @@
 #include <sys/stat.h>
 #include <time.h>
 
+/* Internal tuning knobs of the motion (lib/motion.c), reachable from benchmarks only: set
+ * SQ25_MOTION_TUNE="key=value,key=value" (e.g. finest_level=3,regularisation=0.2). */
+int sq25__motion_options_tune(sq25_motion_options *opt, const char *key, double value);
+
+static void apply_tuning(sq25_motion_options *opt)
+{
+    const char *env = getenv("SQ25_MOTION_TUNE");
+    char key[64];
+    double value;
+    int used;
+    while (env && sscanf(env, "%63[^=]=%lf%n", key, &value, &used) == 2) {
+        if (strcmp(key, "window_radius") == 0)
+            sq25_motion_options_set_window_radius(opt, (int)value);
+        else if (sq25__motion_options_tune(opt, key, value) != SQ25_OK)
+            fprintf(stderr, "bench: unknown tuning key %s\n", key);
+        env += used;
+        env = *env == ',' ? env + 1 : NULL;
+    }
+}
+
 #define MAX_FRAMES 128
 #define MAX_LEADS 12
 #define N_SCORES 5 /* CSI 1, CSI 5, CSI 10 mm/h, FSS(5 mm/h, 15 px), MAE */
@@ -164,6 +184,7 @@ static void run_case(sq25_ctx *ctx, frame_list *fl, int issue, int n_leads, int 
         sq25_motion_options *opt = NULL;
         sq25_motion_options_create(ctx, &opt);
         sq25_motion_options_set_method(opt, method);
+        apply_tuning(opt);
         if (sq25_motion_estimate(ctx, in, 3, opt, u, v) != SQ25_OK) {
             fprintf(stderr, "bench: motion: %s\n", sq25_errmsg(ctx));
             exit(1);
@@ -275,6 +296,7 @@ static void time_method(sq25_ctx *ctx, const sq25_field *const *in, int method, 
     sq25_motion_options *opt = NULL;
     sq25_motion_options_create(ctx, &opt);
     sq25_motion_options_set_method(opt, method);
+    apply_tuning(opt);
     for (int r = 0; r < SPEED_RUNS; r++) {
         double t0 = cpu_seconds();
         sq25_motion_estimate(ctx, in, 3, opt, u, v);
