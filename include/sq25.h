@@ -902,6 +902,9 @@ SQ25_API int sq25_render_options_set_time(sq25_render_options *opt, int64_t utc_
 /* Image pixels per grid cell (1..16), 0 = automatic. @return SQ25_OK or SQ25_ERR_RANGE.
  * Since 1.0. */
 SQ25_API int sq25_render_options_set_scale(sq25_render_options *opt, int pixels_per_cell);
+/* Draw meridians and parallels (dotted, labelled at the map edges, traced through PROJ at a
+ * round spacing chosen from the map's extent): enabled != 0 (the default) or 0. Since 1.0. */
+SQ25_API int sq25_render_options_set_graticule(sq25_render_options *opt, int enabled);
 
 /* Render a rain-rate field (mm/h) as a PNG map at path (created or truncated). field, targets
  * and opt are borrowed for the call; targets (may be NULL) are drawn as markers (points) and

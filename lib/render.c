@@ -27,6 +27,7 @@ static const unsigned char black[3] = {0, 0, 0};
 static const unsigned char frame_grey[3] = {80, 80, 80};
 static const unsigned char nodata_light[3] = {220, 220, 220};
 static const unsigned char nodata_hatch[3] = {160, 160, 160};
+static const unsigned char graticule_rgb[3] = {70, 110, 160}; /* muted blue, distinct from rain */
 /* Warning levels 1, 2, 3 and above (orange, red, dark red, as DWD's levels 2..4 for heavy
  * rain); cells below the probability threshold. */
 static const unsigned char level_rgb[3][3] = {{255, 160, 0}, {225, 0, 0}, {140, 0, 40}};
@@ -38,6 +39,7 @@ struct sq25_render_options {
     bool has_time;
     int64_t time;
     int scale;
+    bool no_graticule; /* false: meridians and parallels are drawn */
 };
 
 typedef struct {
@@ -87,6 +89,13 @@ int sq25_render_options_set_time(sq25_render_options *opt, int64_t utc_seconds)
     if (!opt) return SQ25_ERR_INVALID_ARG;
     opt->has_time = true;
     opt->time = utc_seconds;
+    return SQ25_OK;
+}
+
+int sq25_render_options_set_graticule(sq25_render_options *opt, int enabled)
+{
+    if (!opt) return SQ25_ERR_INVALID_ARG;
+    opt->no_graticule = !enabled;
     return SQ25_OK;
 }
 
@@ -373,6 +382,128 @@ static int draw_targets(image *img, const sq25__render_layout *l, sq25_field *gr
     return SQ25_OK;
 }
 
+/* ---- graticule: meridians and parallels traced through PROJ, labelled at the map edges ---- */
+
+#define GRATICULE_SAMPLES 256 /* points per traced line */
+#define GRATICULE_EDGE_SAMPLES 32
+
+/* Lon/lat extent of the grid from points along its four edges (caller-owned out[4]:
+ * lon_min, lon_max, lat_min, lat_max). */
+static int grid_lonlat_extent(sq25_field *grid, double out[4])
+{
+    const int n = 4 * GRATICULE_EDGE_SAMPLES;
+    double col[4 * GRATICULE_EDGE_SAMPLES], row[4 * GRATICULE_EDGE_SAMPLES];
+    double lon[4 * GRATICULE_EDGE_SAMPLES], lat[4 * GRATICULE_EDGE_SAMPLES];
+    for (int k = 0; k < GRATICULE_EDGE_SAMPLES; k++) {
+        double f = (double)k / (GRATICULE_EDGE_SAMPLES - 1);
+        col[4 * k] = f * grid->width, row[4 * k] = 0;
+        col[4 * k + 1] = f * grid->width, row[4 * k + 1] = grid->height;
+        col[4 * k + 2] = 0, row[4 * k + 2] = f * grid->height;
+        col[4 * k + 3] = grid->width, row[4 * k + 3] = f * grid->height;
+    }
+    int rc = sq25_field_pixel_to_lonlat(grid, (size_t)n, col, sizeof(double), row, sizeof(double),
+                                        lon, sizeof(double), lat, sizeof(double));
+    if (rc) return rc;
+    out[0] = out[2] = INFINITY;
+    out[1] = out[3] = -INFINITY;
+    for (int k = 0; k < n; k++) {
+        if (!isfinite(lon[k]) || !isfinite(lat[k])) continue;
+        out[0] = fmin(out[0], lon[k]), out[1] = fmax(out[1], lon[k]);
+        out[2] = fmin(out[2], lat[k]), out[3] = fmax(out[3], lat[k]);
+    }
+    return isfinite(out[0]) && isfinite(out[2]) ? SQ25_OK : SQ25_ERR_PROJ;
+}
+
+/* A round spacing in degrees that gives about 3 to 6 lines over span_deg. */
+static double graticule_spacing(double span_deg)
+{
+    static const double nice[] = {0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 30};
+    for (size_t i = 0; i < sizeof nice / sizeof nice[0]; i++)
+        if (span_deg / nice[i] <= 6) return nice[i];
+    return 30;
+}
+
+static bool inside_map(const sq25__render_layout *l, double x, double y)
+{
+    return x >= l->map_x && y >= l->map_y && x < l->map_x + l->map_w && y < l->map_y + l->map_h;
+}
+
+/* Degrees as "6.1E", "50.25N", "0.5W": as many decimals as the spacing needs. */
+static void format_degrees(double deg, double spacing, bool is_lon, char *buf, size_t cap)
+{
+    int decimals = spacing >= 1 ? 0 : spacing >= 0.1 ? 1 : 2;
+    char hemi = is_lon ? (deg < 0 ? 'W' : 'E') : (deg < 0 ? 'S' : 'N');
+    snprintf(buf, cap, "%.*f%c", decimals, fabs(deg), hemi);
+}
+
+/* Trace one meridian (is_lon) or parallel at value, dotted, and label it where it first enters
+ * the map from the bottom (meridians) or the left (parallels). */
+static int trace_graticule_line(image *img, const sq25__render_layout *l, sq25_field *grid,
+                                bool is_lon, double value, double spacing, const double ext[4])
+{
+    double lon[GRATICULE_SAMPLES], lat[GRATICULE_SAMPLES];
+    double col[GRATICULE_SAMPLES], row[GRATICULE_SAMPLES];
+    double lo = is_lon ? ext[2] : ext[0], hi = is_lon ? ext[3] : ext[1];
+    for (int k = 0; k < GRATICULE_SAMPLES; k++) {
+        double t = lo + (hi - lo) * k / (GRATICULE_SAMPLES - 1);
+        lon[k] = is_lon ? value : t;
+        lat[k] = is_lon ? t : value;
+    }
+    int rc = sq25_field_lonlat_to_pixel(grid, GRATICULE_SAMPLES, lon, sizeof(double), lat,
+                                        sizeof(double), col, sizeof(double), row, sizeof(double));
+    if (rc) return rc;
+    double label_x = NAN, label_y = NAN;
+    for (int k = 0; k + 1 < GRATICULE_SAMPLES; k++) {
+        double x0 = l->map_x + col[k] * l->scale, y0 = l->map_y + row[k] * l->scale;
+        double x1 = l->map_x + col[k + 1] * l->scale, y1 = l->map_y + row[k + 1] * l->scale;
+        if (!isfinite(x0 + y0 + x1 + y1)) continue;
+        int steps = (int)ceil(hypot(x1 - x0, y1 - y0)) + 1;
+        if (steps > 4 * (img->w + img->h)) continue; /* a jump across the projection's edge */
+        for (int i = 0; i <= steps; i++) {
+            double x = x0 + (x1 - x0) * i / steps, y = y0 + (y1 - y0) * i / steps;
+            if (!inside_map(l, x, y) || ((int)x + (int)y) % 4 >= 2) continue; /* dotted */
+            put_pixel(img, (int)x, (int)y, graticule_rgb);
+        }
+        /* meridians are traced south to north, parallels west to east: the first sample
+         * inside the map is at its bottom or left edge */
+        if (isnan(label_x) && inside_map(l, x0, y0)) label_x = x0, label_y = y0;
+    }
+    if (!isnan(label_x)) {
+        char text[24];
+        format_degrees(value, spacing, is_lon, text, sizeof text);
+        int len = (int)strlen(text);
+        int tx = is_lon ? (int)label_x - len * 3 : (int)label_x + 2;
+        int ty = is_lon ? (int)label_y - 10 : (int)label_y - 4;
+        /* keep the label inside the map */
+        tx = tx < l->map_x + 1 ? l->map_x + 1 : tx;
+        tx = tx > l->map_x + l->map_w - len * 6 - 1 ? l->map_x + l->map_w - len * 6 - 1 : tx;
+        ty = ty < l->map_y + 1 ? l->map_y + 1 : ty;
+        ty = ty > l->map_y + l->map_h - 9 ? l->map_y + l->map_h - 9 : ty;
+        fill_rect(img, tx - 1, ty - 1, len * 6 + 1, 9, white);
+        draw_text(img, tx, ty, text, 1, graticule_rgb);
+    }
+    return SQ25_OK;
+}
+
+/* Meridians and parallels at a round spacing, so a reader can place the map. A grid PROJ
+ * cannot map to lon/lat simply gets none (not an error: the map is still useful). */
+static int draw_graticule(image *img, const sq25__render_layout *l, sq25_field *grid)
+{
+    double ext[4];
+    if (grid_lonlat_extent(grid, ext) != SQ25_OK) return sq25__ok(grid->ctx);
+    double spacing = graticule_spacing(fmin(ext[1] - ext[0], ext[3] - ext[2]));
+    for (int pass = 0; pass < 2; pass++) {
+        bool is_lon = pass == 0;
+        double lo = is_lon ? ext[0] : ext[2], hi = is_lon ? ext[1] : ext[3];
+        for (double v = ceil(lo / spacing) * spacing; v <= hi; v += spacing) {
+            double value = round(v / spacing) * spacing; /* no drift from repeated sums */
+            int rc = trace_graticule_line(img, l, grid, is_lon, value, spacing, ext);
+            if (rc) return rc;
+        }
+    }
+    return SQ25_OK;
+}
+
 /* ---- PNG output ---- */
 
 static int write_png(sq25_ctx *ctx, const image *img, const char *path)
@@ -426,7 +557,8 @@ int sq25_render_field_png(sq25_field *field, const sq25_targets *targets,
     draw_title_band(&img, opt ? opt->title : NULL, time_line);
     draw_map(&img, &l, field->width, field->height, field_cell_colour, field);
     draw_rain_legend(&img, &l);
-    rc = draw_targets(&img, &l, field, targets);
+    rc = opt && opt->no_graticule ? SQ25_OK : draw_graticule(&img, &l, field);
+    if (rc == SQ25_OK) rc = draw_targets(&img, &l, field, targets);
     if (rc == SQ25_OK) rc = write_png(ctx, &img, path);
     sq25__free(ctx, img.rgb);
     return rc;
@@ -449,7 +581,8 @@ int sq25_render_warning_png(sq25_warning *w, const sq25_render_options *opt, con
     draw_title_band(&img, opt ? opt->title : NULL, time_line);
     draw_map(&img, &l, w->width, w->height, warning_cell_colour, w);
     draw_warning_legend(&img, &l, w);
-    rc = draw_targets(&img, &l, w->grid, w->targets);
+    rc = opt && opt->no_graticule ? SQ25_OK : draw_graticule(&img, &l, w->grid);
+    if (rc == SQ25_OK) rc = draw_targets(&img, &l, w->grid, w->targets);
     if (rc == SQ25_OK) rc = write_png(ctx, &img, path);
     sq25__free(ctx, img.rgb);
     return rc;

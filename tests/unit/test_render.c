@@ -107,6 +107,8 @@ static void test_field_png(void **state)
     assert_int_equal(sq25_render_options_set_title(opt, "TEST MAP"), SQ25_OK);
     assert_int_equal(sq25_render_options_set_scale(opt, 20), SQ25_ERR_RANGE);
     assert_int_equal(sq25_render_options_set_scale(opt, 12), SQ25_OK);
+    /* cell colours are checked here; the graticule has its own test */
+    assert_int_equal(sq25_render_options_set_graticule(opt, 0), SQ25_OK);
     char path[512];
     snprintf(path, sizeof path, "%s/field.png", test_tmpdir());
     assert_int_equal(sq25_render_field_png(f, t, opt, path), SQ25_OK);
@@ -186,6 +188,7 @@ static void test_warning_png(void **state)
         sq25_render_options *opt = NULL;
         assert_int_equal(sq25_render_options_create(ctx, &opt), SQ25_OK);
         assert_int_equal(sq25_render_options_set_scale(opt, 4), SQ25_OK);
+        assert_int_equal(sq25_render_options_set_graticule(opt, 0), SQ25_OK);
         assert_int_equal(sq25_render_warning_png(w, opt, path), SQ25_OK);
         read_png(path, &p);
         l = sq25__render_layout_for(5, 3, 4);
@@ -218,6 +221,7 @@ static void test_render_written_file(void **state)
     sq25_render_options *opt = NULL;
     assert_int_equal(sq25_render_options_create(ctx, &opt), SQ25_OK);
     assert_int_equal(sq25_render_options_set_scale(opt, 8), SQ25_OK);
+    assert_int_equal(sq25_render_options_set_graticule(opt, 0), SQ25_OK);
     assert_int_equal(sq25_render_field_png(back, NULL, opt, png), SQ25_OK);
     picture p;
     read_png(png, &p);
