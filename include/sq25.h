@@ -145,7 +145,7 @@ typedef struct sq25_ctx sq25_ctx;
 
 /* Allocator hooks: alloc(opaque, size) returns NULL on failure; free(opaque, ptr) accepts
  * NULL. Every allocation the library itself makes for a context goes through them (memory
- * allocated inside HDF5, PROJ, FFTW and GSL does not). */
+ * allocated inside HDF5, PROJ and GSL does not). */
 typedef void *(*sq25_alloc_fn)(void *opaque, size_t size);
 typedef void (*sq25_free_fn)(void *opaque, void *ptr);
 
