@@ -624,7 +624,7 @@ enum {
 typedef struct sq25_motion_options sq25_motion_options;
 
 /* Create options holding the defaults: method SQ25_MOTION_DENSE, rain threshold 0.1 mm/h,
- * clip 100 mm/h, 5 pyramid levels, window radius 6 px (per level), 3 iterations per level,
+ * clip 100 mm/h, 5 pyramid levels, window radius 9 px (per level), 3 iterations per level,
  * 1000 features per frame (lk). New object: release with sq25_motion_options_destroy.
  * @return SQ25_OK, SQ25_ERR_INVALID_ARG, SQ25_ERR_NOMEM. Since 1.0. */
 SQ25_API int sq25_motion_options_create(sq25_ctx *ctx, sq25_motion_options **out);
@@ -665,9 +665,11 @@ SQ25_API int sq25_motion_estimate(sq25_ctx *ctx, const sq25_field *const *frames
 
 /* ==== advect: extrapolation ================================================================ */
 /* Backward semi-Lagrangian extrapolation: each cell traces its trajectory back along the
- * motion (bilinear in u, v, integrated in `substeps` equal sub-steps per time step) and takes
- * the latest rate at the departure point (bilinear). Rain from outside the grid or from
- * nodata becomes NaN; no rain is created (forecast max <= latest max). */
+ * motion (bilinear in u, v; every parcel keeps the motion of its departure point, i.e. the
+ * motion field moves with the rain; solved by continuation over `substeps` equal sub-steps
+ * per time step) and takes the latest rate at the departure point (bilinear). Rain from
+ * outside the grid or from nodata becomes NaN; no rain is created (forecast max <= latest
+ * max). */
 
 /* Forecast n_leads lead times, one time step (step_s seconds, the motion's step) apart.
  * u, v: motion in pixels per step (width*height each, borrowed for the call). substeps:

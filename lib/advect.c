@@ -1,9 +1,11 @@
 /* advect.c -- backward semi-Lagrangian extrapolation of a rain field along a motion field.
  *
- * Every output cell traces its trajectory back in time: starting at its centre p0, each
- * sub-step moves p <- p - V(p) * h, with V bilinear in the motion field (pixels per step) and
- * h = 1/substeps of a step. The rate at lead k is the latest field sampled bilinearly at the
- * departure point after k steps. Bilinear weights are convex, so no rain is created
+ * Every output cell traces its trajectory back in time. Each parcel keeps the motion it has
+ * at its departure point (the motion field is carried along with the rain, not held fixed in
+ * space), so the departure point of the cell at p0 after t steps solves p = p0 - t V(p), with
+ * V bilinear in the motion field (pixels per step); it is solved by continuation over
+ * `substeps` sub-steps per step, one fixed-point iteration each. The rate at lead k is the
+ * latest field sampled bilinearly at the departure point for t = k. Bilinear weights are convex, so no rain is created
  * (forecast max <= input max). A departure point outside the grid, or whose interpolation
  * touches a NaN cell with a non-zero weight, gives NaN: rain from outside or from nodata is
  * unknown, not dry. Trajectories are integrated on a coarse grid of nodes and their
@@ -95,26 +97,48 @@ static void trajectories_free(sq25_ctx *ctx, trajectories *t)
 
 static inline float clampf(float v, float lo, float hi) { return v < lo ? lo : v > hi ? hi : v; }
 
-/* One sub-step back in time of h steps for every node: p <- p - V(p) h, V bilinear in the
- * motion field (pixels per step), clamped at the grid edges. */
-static void trajectories_step_back(trajectories *t, const float *u, const float *v, float h)
+/* Motion (pixels per step) at (x, y), bilinear, clamped at the grid edges. */
+static inline void motion_at(const float *u, const float *v, int w, int h, float x, float y,
+                             float *mu, float *mv)
 {
-    const int w = t->width, ht = t->height;
-    const float xmax = (float)(w - 1), ymax = (float)(ht - 1);
-    const size_t nodes = (size_t)t->nodes_x * (size_t)t->nodes_y;
-    for (size_t k = 0; k < nodes; k++) {
-        float *p = t->node_xy + 2 * k;
-        float x = clampf(p[0], 0, xmax), y = clampf(p[1], 0, ymax);
-        int x0 = (int)x, y0 = (int)y;
-        x0 = x0 > w - 2 ? w - 2 : x0;
-        y0 = y0 > ht - 2 ? ht - 2 : y0;
-        const float fx = x - (float)x0, fy = y - (float)y0;
-        const size_t i = (size_t)y0 * (size_t)w + (size_t)x0;
-        float ua = u[i] + fx * (u[i + 1] - u[i]), ub = u[i + w] + fx * (u[i + w + 1] - u[i + w]);
-        float va = v[i] + fx * (v[i + 1] - v[i]), vb = v[i + w] + fx * (v[i + w + 1] - v[i + w]);
-        p[0] -= (ua + fy * (ub - ua)) * h;
-        p[1] -= (va + fy * (vb - va)) * h;
-    }
+    x = clampf(x, 0, (float)(w - 1));
+    y = clampf(y, 0, (float)(h - 1));
+    int x0 = (int)x, y0 = (int)y;
+    x0 = x0 > w - 2 ? w - 2 : x0;
+    y0 = y0 > h - 2 ? h - 2 : y0;
+    const float fx = x - (float)x0, fy = y - (float)y0;
+    const size_t i = (size_t)y0 * (size_t)w + (size_t)x0;
+    float ua = u[i] + fx * (u[i + 1] - u[i]), ub = u[i + w] + fx * (u[i + w + 1] - u[i + w]);
+    float va = v[i] + fx * (v[i + 1] - v[i]), vb = v[i + w] + fx * (v[i + w + 1] - v[i + w]);
+    *mu = ua + fy * (ub - ua);
+    *mv = va + fy * (vb - va);
+}
+
+/* Advance every node's departure point from lead time t_prev to t (in steps). Each parcel
+ * keeps the motion it has where it starts (the motion field moves with the rain), so the
+ * departure point p of a node starting at s solves p = s - t V(p). The previous sub-step's
+ * displacement, scaled by t / t_prev, is the first guess and one fixed-point iteration
+ * refines it (two from the node itself on the first sub-step). */
+static void trajectories_advance(trajectories *t, const float *u, const float *v, float t_prev,
+                                 float t_now)
+{
+    const int w = t->width, h = t->height, step = DEPARTURE_GRID_STEP;
+    const int iterations = t_prev > 0 ? 1 : 2;
+    for (int ni = 0; ni < t->nodes_y; ni++)
+        for (int nj = 0; nj < t->nodes_x; nj++) {
+            float *p = t->node_xy + 2 * ((size_t)ni * t->nodes_x + nj);
+            const float sx = (float)(nj * step), sy = (float)(ni * step);
+            if (t_prev > 0) {
+                p[0] = sx + (p[0] - sx) * (t_now / t_prev);
+                p[1] = sy + (p[1] - sy) * (t_now / t_prev);
+            }
+            for (int it = 0; it < iterations; it++) {
+                float mu, mv;
+                motion_at(u, v, w, h, p[0], p[1], &mu, &mv);
+                p[0] = sx - mu * t_now;
+                p[1] = sy - mv * t_now;
+            }
+        }
 }
 
 /* Careful bilinear sample: only cells with a non-zero weight count, any NaN among them
@@ -216,7 +240,9 @@ int sq25_extrapolate(sq25_ctx *ctx, const sq25_field *latest, const float *u, co
     for (int k = 0; rc == SQ25_OK && k < n_leads; k++) {
         rc = sq25__field_clone_shape(latest, &forecasts[k]);
         if (rc) break;
-        for (int s = 0; s < substeps; s++) trajectories_step_back(&t, u, v, 1.0f / (float)substeps);
+        for (int s = 0; s < substeps; s++)
+            trajectories_advance(&t, u, v, (float)k + (float)s / (float)substeps,
+                                 (float)k + (float)(s + 1) / (float)substeps);
         sample_all(&t, latest->data, forecasts[k]->data);
         forecasts[k]->valid_time = latest->valid_time + (int64_t)(k + 1) * step_s;
     }
@@ -253,7 +279,8 @@ int sq25_extrapolate_accumulation(sq25_ctx *ctx, const sq25_field *latest, const
         sample_all(&t, latest->data, rate);
         for (size_t i = 0; i < n; i++) accum_mm[i] = (float)(0.5 * dt_h * rate[i]);
         for (int s = 1; s <= total; s++) {
-            trajectories_step_back(&t, u, v, 1.0f / (float)substeps);
+            trajectories_advance(&t, u, v, (float)(s - 1) / (float)substeps,
+                                 (float)s / (float)substeps);
             sample_all(&t, latest->data, rate);
             const double weight = s == total ? 0.5 * dt_h : dt_h;
             for (size_t i = 0; i < n; i++) accum_mm[i] += (float)(weight * rate[i]);

@@ -20,7 +20,7 @@ int sq25_motion_options_create(sq25_ctx *ctx, sq25_motion_options **out)
     o->rain_threshold_mmh = 0.1;
     o->clip_mmh = 100.0;
     o->levels = 5;
-    o->window_radius_px = 6;
+    o->window_radius_px = 9;
     o->iterations = 3;
     o->finest_level = 2;
     o->regularisation = 0.2;
