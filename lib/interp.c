@@ -295,8 +295,53 @@ static void cell_centre(const double *gt, int col, int row, double *x, double *y
     *y = gt[3] + (col + 0.5) * gt[4] + (row + 0.5) * gt[5];
 }
 
-/* IDW over a fixed set of neighbours (all cells of the region share their k nearest). The
- * inner loop has no branches when every neighbour is within the radius for every cell. */
+/* Result of one cell from its sums: the weighted mean, or on a sensor (dmin = 0) its value. */
+static float cell_value(const double *px, const double *py, const double *pz, int m, double x,
+                        double y, double wsum, double vsum, double dmin)
+{
+    float v = wsum > 0 ? (float)(vsum / wsum) : NAN;
+    if (dmin == 0) /* on a sensor: its value */
+        for (int i = 0; i < m; i++)
+            if (px[i] == x && py[i] == y) v = (float)pz[i];
+    return v;
+}
+
+/* p = 2 sums of two cells (centres x[0..1], y[0..1], metres) over m neighbours all inside the
+ * radius: weights 1/d^2 from squared distances, no sqrt or pow. The two cells share the
+ * neighbour loads and their independent sums overlap (the compiler packs them into one SSE2
+ * vector); each cell adds its neighbours in the same order as a one-cell loop. */
+static void pair_p2(const double *px, const double *py, const double *pz, int m, const double *x,
+                    const double *y, double *wsum, double *vsum, double *dmin)
+{
+    double w0 = 0, w1 = 0, v0 = 0, v1 = 0, m0 = INFINITY, m1 = INFINITY;
+    for (int i = 0; i < m; i++) {
+        double dx0 = px[i] - x[0], dy0 = py[i] - y[0], d0 = dx0 * dx0 + dy0 * dy0; /* m^2 */
+        double dx1 = px[i] - x[1], dy1 = py[i] - y[1], d1 = dx1 * dx1 + dy1 * dy1;
+        double q0 = 1.0 / d0, q1 = 1.0 / d1;
+        m0 = d0 < m0 ? d0 : m0, m1 = d1 < m1 ? d1 : m1;
+        w0 += q0, w1 += q1;
+        v0 += q0 * pz[i], v1 += q1 * pz[i];
+    }
+    wsum[0] = w0, wsum[1] = w1, vsum[0] = v0, vsum[1] = v1, dmin[0] = m0, dmin[1] = m1;
+}
+
+/* Sums of one cell for any power, skipping neighbours beyond the radius (r2, m^2). */
+static void cell_sums(const double *px, const double *py, const double *pz, int m, double x,
+                      double y, double r2, double power, double *wsum, double *vsum, double *dmin)
+{
+    double ws = 0, vs = 0, dm = INFINITY;
+    for (int i = 0; i < m; i++) {
+        double dx = px[i] - x, dy = py[i] - y, d2 = dx * dx + dy * dy;
+        if (d2 > r2) continue;
+        dm = d2 < dm ? d2 : dm;
+        double w = power == 2 ? 1.0 / d2 : pow(d2, -0.5 * power);
+        ws += w, vs += w * pz[i];
+    }
+    *wsum = ws, *vsum = vs, *dmin = dm;
+}
+
+/* IDW over a fixed set of neighbours (all cells of the region share their k nearest), two
+ * cells of a row at a time when every neighbour is within the radius and p = 2. */
 static void region_fixed_set(grid_job *j, int c0, int r0, int c1, int r1, const int *idx, int m,
                              double r2, double power, bool all_inside)
 {
@@ -304,32 +349,24 @@ static void region_fixed_set(grid_job *j, int c0, int r0, int c1, int r1, const 
     for (int i = 0; i < m; i++) px[i] = j->s->x[idx[i]], py[i] = j->s->y[idx[i]], pz[i] = j->s->z[idx[i]];
     const double *gt = j->grid->gt;
     bool fast = all_inside && power == 2;
-    for (int r = r0; r < r1; r++)
-        for (int c = c0; c < c1; c++) {
-            double x, y, wsum = 0, vsum = 0, dmin = INFINITY;
-            cell_centre(gt, c, r, &x, &y);
-            if (fast) {
-                for (int i = 0; i < m; i++) {
-                    double dx = px[i] - x, dy = py[i] - y, d = dx * dx + dy * dy;
-                    double wi = 1.0 / d;
-                    dmin = d < dmin ? d : dmin;
-                    wsum += wi, vsum += wi * pz[i];
-                }
-            } else {
-                for (int i = 0; i < m; i++) {
-                    double dx = px[i] - x, dy = py[i] - y, d = dx * dx + dy * dy;
-                    if (d > r2) continue;
-                    dmin = d < dmin ? d : dmin;
-                    double wi = power == 2 ? 1.0 / d : pow(d, -0.5 * power);
-                    wsum += wi, vsum += wi * pz[i];
-                }
-            }
-            float v = wsum > 0 ? (float)(vsum / wsum) : NAN;
-            if (dmin == 0) /* on a sensor: its value */
-                for (int i = 0; i < m; i++)
-                    if (px[i] == x && py[i] == y) v = (float)pz[i];
-            j->grid->data[(size_t)r * j->grid->width + c] = v;
+    for (int r = r0; r < r1; r++) {
+        float *out = j->grid->data + (size_t)r * j->grid->width;
+        int c = c0;
+        for (; fast && c + 1 < c1; c += 2) {
+            double x[2], y[2], wsum[2], vsum[2], dmin[2];
+            cell_centre(gt, c, r, &x[0], &y[0]);
+            cell_centre(gt, c + 1, r, &x[1], &y[1]);
+            pair_p2(px, py, pz, m, x, y, wsum, vsum, dmin);
+            out[c] = cell_value(px, py, pz, m, x[0], y[0], wsum[0], vsum[0], dmin[0]);
+            out[c + 1] = cell_value(px, py, pz, m, x[1], y[1], wsum[1], vsum[1], dmin[1]);
         }
+        for (; c < c1; c++) {
+            double x, y, wsum, vsum, dmin;
+            cell_centre(gt, c, r, &x, &y);
+            cell_sums(px, py, pz, m, x, y, r2, power, &wsum, &vsum, &dmin);
+            out[c] = cell_value(px, py, pz, m, x, y, wsum, vsum, dmin);
+        }
+    }
 }
 
 /* Candidates shared by the cells of a region: every point that can be among the k nearest of
@@ -365,6 +402,74 @@ static double kth_smallest(double *v, int n, int k)
     return v[k];
 }
 
+#define FEW_EXCESS 8 /* candidates beyond k up to which the largest ones are kept directly */
+
+/* The k-th and (k+1)-th smallest of d2[0..n) (n > k, squared metres). With few candidates
+ * beyond k, the n - k + 1 largest are kept sorted by insertion (no copy, few passes);
+ * otherwise quickselect on the scratch copy sel. */
+static void kth_and_next(const double *d2, double *sel, int n, int k, double *dk, double *dk1)
+{
+    int keep = n - k + 1; /* the k-th smallest is the keep-th largest */
+    if (keep <= FEW_EXCESS) {
+        double big[FEW_EXCESS]; /* descending */
+        int m = 0;
+        for (int e = 0; e < n; e++) {
+            double d = d2[e];
+            if (m == keep && d <= big[keep - 1]) continue;
+            int pos = m < keep ? m++ : keep - 1;
+            while (pos > 0 && big[pos - 1] < d) big[pos] = big[pos - 1], pos--;
+            big[pos] = d;
+        }
+        *dk = big[keep - 1], *dk1 = big[keep - 2];
+        return;
+    }
+    for (int e = 0; e < n; e++) sel[e] = d2[e];
+    *dk = kth_smallest(sel, n, k - 1);
+    *dk1 = INFINITY;
+    for (int e = k; e < n; e++) *dk1 = sel[e] < *dk1 ? sel[e] : *dk1;
+}
+
+/* How many candidates at exactly the k-th smallest squared distance dk are members (the
+ * earliest ones), given the (k+1)-th smallest dk1 (both infinite when all are members). When
+ * dk1 > dk the candidates up to dk are exactly k, so all of them are members, without a
+ * count. */
+static int tied_members(const double *d2, int nc, int k, double dk, double dk1)
+{
+    if (dk1 > dk || dk == INFINITY) return nc;
+    int ties = k;
+    for (int e = 0; e < nc; e++) ties -= d2[e] < dk;
+    return ties;
+}
+
+/* A single cell at (x, y) from the candidates and their squared distances d2 (m^2) to it:
+ * the k nearest (ties at the k-th distance to the earlier candidates), those beyond the radius
+ * (r2) dropped, weights summed in candidate order. The same arithmetic as region_fixed_set on
+ * a one-cell region, without gathering the neighbours first. */
+static float single_cell(const sensor_set *s, const candidate_set *cs,
+                         const double *d2, double *sel, double x, double y, int k, double r2,
+                         double power)
+{
+    int nc = cs->n;
+    double dk = INFINITY, dk1 = INFINITY;
+    if (nc > k) kth_and_next(d2, sel, nc, k, &dk, &dk1);
+    int ties = tied_members(d2, nc, k, dk, dk1);
+    double wsum = 0, vsum = 0, dmin = INFINITY;
+    int on_sensor = -1;
+    for (int e = 0; e < nc; e++) {
+        double d = d2[e];
+        if (!(d < dk || (d == dk && ties-- > 0))) continue;
+        if (d > r2) continue;
+        int i = cs->idx[e];
+        dmin = d < dmin ? d : dmin;
+        double w = power == 2 ? 1.0 / d : pow(d, -0.5 * power);
+        wsum += w, vsum += w * s->z[i];
+        if (s->x[i] == x && s->y[i] == y) on_sensor = i;
+    }
+    float v = wsum > 0 ? (float)(vsum / wsum) : NAN;
+    if (dmin == 0 && on_sensor >= 0) v = (float)s->z[on_sensor];
+    return v;
+}
+
 /* IDW (and nearest) of a rectangular region: if the gap between the k-th distance from the
  * region centre and a lower bound of the (k+1)-th exceeds the region's diameter, every cell
  * shares the same k nearest and is summed directly; otherwise the candidates are narrowed to
@@ -386,19 +491,21 @@ static void region_idw(grid_job *j, const candidate_set *cs, int depth, int c0, 
     for (int e = 0; e < nc; e++) {
         int i = cs->idx[e];
         double dx = j->s->x[i] - sx, dy = j->s->y[i] - sy;
-        d2[e] = sel[e] = dx * dx + dy * dy;
+        d2[e] = dx * dx + dy * dy;
+    }
+    if (c1 - c0 == 1 && r1 - r0 == 1) { /* sx, sy is the cell centre */
+        j->grid->data[(size_t)r0 * j->grid->width + c0] =
+            single_cell(j->s, cs, d2, sel, sx, sy, k, r2, power);
+        return;
     }
     double ox = sx - cs->cx, oy = sy - cs->cy, outside = cs->reach - sqrt(ox * ox + oy * oy);
-    double dk = INFINITY, next = outside;
+    double dk = INFINITY, dk1 = INFINITY, next = outside;
     if (nc > k) {
-        dk = kth_smallest(sel, nc, k - 1);
-        double dk1 = INFINITY;
-        for (int e = k; e < nc; e++) dk1 = sel[e] < dk1 ? sel[e] : dk1;
+        kth_and_next(d2, sel, nc, k, &dk, &dk1);
         next = fmin(sqrt(dk1), outside);
     }
-    bool single = c1 - c0 == 1 && r1 - r0 == 1;
     bool shared = nc == 0 || (nc <= k ? outside > 1e300 : next - sqrt(dk) > 2 * hd);
-    if (!single && !shared && nc > k && outside - sqrt(dk) > 2 * hd) {
+    if (!shared && nc > k && outside - sqrt(dk) > 2 * hd) {
         /* The gap test is only sufficient. Exactly: the region shares its k nearest when every
          * cell is nearer to each of them than to each near rival. For one pair this holds on
          * a half-plane, so checking the rectangle's worst corner decides it. */
@@ -421,10 +528,9 @@ static void region_idw(grid_job *j, const candidate_set *cs, int depth, int c0, 
         for (int e = 0; e < nc; e++) at_dk += d2[e] == dk;
         if (at_dk > 1) shared = false;
     }
-    if (single || shared) {
-        int top[MAX_NEIGHBOURS + 1], m = 0, ties = k;
+    if (shared) {
+        int top[MAX_NEIGHBOURS + 1], m = 0, ties = tied_members(d2, nc, k, dk, dk1);
         double far2 = 0;
-        for (int e = 0; e < nc; e++) ties -= d2[e] < dk;
         for (int e = 0; e < nc && m < k; e++)
             if (d2[e] < dk || (d2[e] == dk && ties-- > 0)) {
                 top[m++] = cs->idx[e];
