@@ -309,8 +309,8 @@ static float cell_value(const double *px, const double *py, const double *pz, in
 
 /* p = 2 sums of two cells (centres x[0..1], y[0..1], metres) over m neighbours all inside the
  * radius: weights 1/d^2 from squared distances, no sqrt or pow. The two cells share the
- * neighbour loads and their independent sums overlap (the compiler packs them into one SSE2
- * vector); each cell adds its neighbours in the same order as a one-cell loop. */
+ * neighbour loads and their independent sums overlap in the pipeline (two dependency chains
+ * instead of one); each cell adds its neighbours in the same order as a one-cell loop. */
 static void pair_p2(const double *px, const double *py, const double *pz, int m, const double *x,
                     const double *y, double *wsum, double *vsum, double *dmin)
 {
@@ -520,8 +520,8 @@ static float cell_knn_idw(const double *px, const double *py, const double *pz, 
 
 #define DIRECT_CANDIDATES 64 /* at most this many candidates for the cell-by-cell path */
 
-/* The cells of a small region (a single cell, or 2 x 2 at most) one by one from the region's candidates (at
- * most DIRECT_CANDIDATES), gathered once for all of them. */
+/* The cells of a small region (a single cell, or 2 x 2 at most) one by one from the region's
+ * candidates (at most DIRECT_CANDIDATES), gathered once for all of them. */
 static void cells_direct(grid_job *j, const candidate_set *cs, int c0, int r0, int c1, int r1,
                          int k, double r2, double power)
 {
@@ -543,8 +543,8 @@ static void cells_direct(grid_job *j, const candidate_set *cs, int c0, int r0, i
 /* IDW (and nearest) of a rectangular region: if the gap between the k-th distance from the
  * region centre and a lower bound of the (k+1)-th exceeds the region's diameter, every cell
  * shares the same k nearest and is summed directly; otherwise the candidates are narrowed to
- * those that can matter inside the region and the region is split in four, down to single
- * cells (whose k nearest are then exact). */
+ * those that can matter inside the region and the region is split in four, down to 2 x 2
+ * regions whose cells then each select their own k nearest (cells_direct). */
 static void region_idw(grid_job *j, const candidate_set *cs, int depth, int c0, int r0, int c1,
                        int r1)
 {
