@@ -287,6 +287,7 @@ typedef struct {
     double cell_m; /* the larger cell side, metres */
     int *lists;    /* MAX_REGION_DEPTH candidate lists of s->n + 1 */
     double *d2buf, *selbuf; /* s->n + 1 each */
+    double *dxbuf;          /* block cells x MAX_NEIGHBOURS + block cells + 1: see region_axis_p2 */
 } grid_job;
 
 static void cell_centre(const double *gt, int col, int row, double *x, double *y)
@@ -295,8 +296,96 @@ static void cell_centre(const double *gt, int col, int row, double *x, double *y
     *y = gt[3] + (col + 0.5) * gt[4] + (row + 0.5) * gt[5];
 }
 
-/* IDW over a fixed set of neighbours (all cells of the region share their k nearest). The
- * inner loop has no branches when every neighbour is within the radius for every cell. */
+/* Result of one cell from its sums: the weighted mean, or on a sensor (dmin = 0) its value. */
+static float cell_value(const double *px, const double *py, const double *pz, int m, double x,
+                        double y, double wsum, double vsum, double dmin)
+{
+    float v = wsum > 0 ? (float)(vsum / wsum) : NAN;
+    if (dmin == 0) /* on a sensor: its value */
+        for (int i = 0; i < m; i++)
+            if (px[i] == x && py[i] == y) v = (float)pz[i];
+    return v;
+}
+
+/* p = 2 sums of two cells (centres x[0..1], y[0..1], metres) over m neighbours all inside the
+ * radius: weights 1/d^2 from squared distances, no sqrt or pow. The two cells share the
+ * neighbour loads and their independent sums overlap in the pipeline (two dependency chains
+ * instead of one); each cell adds its neighbours in the same order as a one-cell loop. */
+static void pair_p2(const double *px, const double *py, const double *pz, int m, const double *x,
+                    const double *y, double *wsum, double *vsum, double *dmin)
+{
+    double w0 = 0, w1 = 0, v0 = 0, v1 = 0, m0 = INFINITY, m1 = INFINITY;
+    for (int i = 0; i < m; i++) {
+        double dx0 = px[i] - x[0], dy0 = py[i] - y[0], d0 = dx0 * dx0 + dy0 * dy0; /* m^2 */
+        double dx1 = px[i] - x[1], dy1 = py[i] - y[1], d1 = dx1 * dx1 + dy1 * dy1;
+        double q0 = 1.0 / d0, q1 = 1.0 / d1;
+        m0 = d0 < m0 ? d0 : m0, m1 = d1 < m1 ? d1 : m1;
+        w0 += q0, w1 += q1;
+        v0 += q0 * pz[i], v1 += q1 * pz[i];
+    }
+    wsum[0] = w0, wsum[1] = w1, vsum[0] = v0, vsum[1] = v1, dmin[0] = m0, dmin[1] = m1;
+}
+
+/* Sums of one cell for any power, skipping neighbours beyond the radius (r2, m^2). */
+static void cell_sums(const double *px, const double *py, const double *pz, int m, double x,
+                      double y, double r2, double power, double *wsum, double *vsum, double *dmin)
+{
+    double ws = 0, vs = 0, dm = INFINITY;
+    for (int i = 0; i < m; i++) {
+        double dx = px[i] - x, dy = py[i] - y, d2 = dx * dx + dy * dy;
+        if (d2 > r2) continue;
+        dm = d2 < dm ? d2 : dm;
+        double w = power == 2 ? 1.0 / d2 : pow(d2, -0.5 * power);
+        ws += w, vs += w * pz[i];
+    }
+    *wsum = ws, *vsum = vs, *dmin = dm;
+}
+
+/* The p = 2 fixed-set sums of a north-up region (cell x depends on the column only, y on the
+ * row only): the squared x offsets of every column and neighbour are computed once for the
+ * region and the squared y offsets once per row, so each cell and neighbour costs one add
+ * for d^2 (the same value as dx * dx + dy * dy), then 1/d^2 and the sums, two cells at a
+ * time. */
+static void region_axis_p2(grid_job *j, int c0, int r0, int c1, int r1, const double *px,
+                           const double *py, const double *pz, int m)
+{
+    const double *gt = j->grid->gt;
+    int w = c1 - c0;
+    double *dx2 = j->dxbuf, *xs = j->dxbuf + (size_t)w * MAX_NEIGHBOURS; /* [col][nb], [col] */
+    double dy2[MAX_NEIGHBOURS], y;
+    for (int c = 0; c < w; c++) {
+        cell_centre(gt, c0 + c, r0, &xs[c], &y);
+        for (int i = 0; i < m; i++) {
+            double dx = px[i] - xs[c];
+            dx2[c * MAX_NEIGHBOURS + i] = dx * dx;
+        }
+    }
+    for (int r = r0; r < r1; r++) {
+        cell_centre(gt, c0, r, &xs[w], &y); /* x of column 0 again: only y is used */
+        for (int i = 0; i < m; i++) {
+            double dy = py[i] - y;
+            dy2[i] = dy * dy;
+        }
+        float *out = j->grid->data + (size_t)r * j->grid->width + c0;
+        for (int c = 0; c < w; c += 2) {
+            int c2 = c + 1 < w ? c + 1 : c; /* odd width: the last cell twice */
+            const double *a = dx2 + c * MAX_NEIGHBOURS, *b = dx2 + c2 * MAX_NEIGHBOURS;
+            double w0 = 0, w1 = 0, v0 = 0, v1 = 0, m0 = INFINITY, m1 = INFINITY;
+            for (int i = 0; i < m; i++) {
+                double d0 = a[i] + dy2[i], d1 = b[i] + dy2[i]; /* m^2 */
+                double q0 = 1.0 / d0, q1 = 1.0 / d1;
+                m0 = d0 < m0 ? d0 : m0, m1 = d1 < m1 ? d1 : m1;
+                w0 += q0, w1 += q1;
+                v0 += q0 * pz[i], v1 += q1 * pz[i];
+            }
+            out[c] = cell_value(px, py, pz, m, xs[c], y, w0, v0, m0);
+            out[c2] = cell_value(px, py, pz, m, xs[c2], y, w1, v1, m1);
+        }
+    }
+}
+
+/* IDW over a fixed set of neighbours (all cells of the region share their k nearest), two
+ * cells of a row at a time when every neighbour is within the radius and p = 2. */
 static void region_fixed_set(grid_job *j, int c0, int r0, int c1, int r1, const int *idx, int m,
                              double r2, double power, bool all_inside)
 {
@@ -304,32 +393,28 @@ static void region_fixed_set(grid_job *j, int c0, int r0, int c1, int r1, const 
     for (int i = 0; i < m; i++) px[i] = j->s->x[idx[i]], py[i] = j->s->y[idx[i]], pz[i] = j->s->z[idx[i]];
     const double *gt = j->grid->gt;
     bool fast = all_inside && power == 2;
-    for (int r = r0; r < r1; r++)
-        for (int c = c0; c < c1; c++) {
-            double x, y, wsum = 0, vsum = 0, dmin = INFINITY;
-            cell_centre(gt, c, r, &x, &y);
-            if (fast) {
-                for (int i = 0; i < m; i++) {
-                    double dx = px[i] - x, dy = py[i] - y, d = dx * dx + dy * dy;
-                    double wi = 1.0 / d;
-                    dmin = d < dmin ? d : dmin;
-                    wsum += wi, vsum += wi * pz[i];
-                }
-            } else {
-                for (int i = 0; i < m; i++) {
-                    double dx = px[i] - x, dy = py[i] - y, d = dx * dx + dy * dy;
-                    if (d > r2) continue;
-                    dmin = d < dmin ? d : dmin;
-                    double wi = power == 2 ? 1.0 / d : pow(d, -0.5 * power);
-                    wsum += wi, vsum += wi * pz[i];
-                }
-            }
-            float v = wsum > 0 ? (float)(vsum / wsum) : NAN;
-            if (dmin == 0) /* on a sensor: its value */
-                for (int i = 0; i < m; i++)
-                    if (px[i] == x && py[i] == y) v = (float)pz[i];
-            j->grid->data[(size_t)r * j->grid->width + c] = v;
+    if (fast && gt[2] == 0 && gt[4] == 0 && c1 - c0 >= 2) {
+        region_axis_p2(j, c0, r0, c1, r1, px, py, pz, m);
+        return;
+    }
+    for (int r = r0; r < r1; r++) {
+        float *out = j->grid->data + (size_t)r * j->grid->width;
+        int c = c0;
+        for (; fast && c + 1 < c1; c += 2) {
+            double x[2], y[2], wsum[2], vsum[2], dmin[2];
+            cell_centre(gt, c, r, &x[0], &y[0]);
+            cell_centre(gt, c + 1, r, &x[1], &y[1]);
+            pair_p2(px, py, pz, m, x, y, wsum, vsum, dmin);
+            out[c] = cell_value(px, py, pz, m, x[0], y[0], wsum[0], vsum[0], dmin[0]);
+            out[c + 1] = cell_value(px, py, pz, m, x[1], y[1], wsum[1], vsum[1], dmin[1]);
         }
+        for (; c < c1; c++) {
+            double x, y, wsum, vsum, dmin;
+            cell_centre(gt, c, r, &x, &y);
+            cell_sums(px, py, pz, m, x, y, r2, power, &wsum, &vsum, &dmin);
+            out[c] = cell_value(px, py, pz, m, x, y, wsum, vsum, dmin);
+        }
+    }
 }
 
 /* Candidates shared by the cells of a region: every point that can be among the k nearest of
@@ -365,11 +450,101 @@ static double kth_smallest(double *v, int n, int k)
     return v[k];
 }
 
+#define FEW_EXCESS 8 /* candidates beyond k up to which the largest ones are kept directly */
+
+/* The k-th and (k+1)-th smallest of d2[0..n) (n > k, squared metres). With few candidates
+ * beyond k, the n - k + 1 largest are kept sorted by insertion (no copy, few passes);
+ * otherwise quickselect on the scratch copy sel. */
+static void kth_and_next(const double *d2, double *sel, int n, int k, double *dk, double *dk1)
+{
+    int keep = n - k + 1; /* the k-th smallest is the keep-th largest */
+    if (keep <= FEW_EXCESS) {
+        double big[FEW_EXCESS]; /* descending */
+        int m = 0;
+        for (int e = 0; e < n; e++) {
+            double d = d2[e];
+            if (m == keep && d <= big[keep - 1]) continue;
+            int pos = m < keep ? m++ : keep - 1;
+            while (pos > 0 && big[pos - 1] < d) big[pos] = big[pos - 1], pos--;
+            big[pos] = d;
+        }
+        *dk = big[keep - 1], *dk1 = big[keep - 2];
+        return;
+    }
+    for (int e = 0; e < n; e++) sel[e] = d2[e];
+    *dk = kth_smallest(sel, n, k - 1);
+    *dk1 = INFINITY;
+    for (int e = k; e < n; e++) *dk1 = sel[e] < *dk1 ? sel[e] : *dk1;
+}
+
+/* How many candidates at exactly the k-th smallest squared distance dk are members (the
+ * earliest ones), given the (k+1)-th smallest dk1 (both infinite when all are members). When
+ * dk1 > dk the candidates up to dk are exactly k, so all of them are members, without a
+ * count. */
+static int tied_members(const double *d2, int nc, int k, double dk, double dk1)
+{
+    if (dk1 > dk || dk == INFINITY) return nc;
+    int ties = k;
+    for (int e = 0; e < nc; e++) ties -= d2[e] < dk;
+    return ties;
+}
+
+/* One cell at (x, y) from n candidates gathered in px, py, pz (metres, value): the k nearest
+ * (ties at the k-th distance to the earlier candidates), those beyond the radius (r2, m^2)
+ * dropped, weights summed in candidate order: the same arithmetic as region_fixed_set on a
+ * one-cell region. d2 and sel are scratch of n. */
+static float cell_knn_idw(const double *px, const double *py, const double *pz, int n, double x,
+                          double y, double *d2, double *sel, int k, double r2, double power)
+{
+    for (int e = 0; e < n; e++) {
+        double dx = px[e] - x, dy = py[e] - y;
+        d2[e] = dx * dx + dy * dy;
+    }
+    double dk = INFINITY, dk1 = INFINITY;
+    if (n > k) kth_and_next(d2, sel, n, k, &dk, &dk1);
+    int ties = tied_members(d2, n, k, dk, dk1);
+    double wsum = 0, vsum = 0, dmin = INFINITY;
+    int on_sensor = -1;
+    for (int e = 0; e < n; e++) {
+        double d = d2[e];
+        if (!(d < dk || (d == dk && ties-- > 0)) || d > r2) continue;
+        dmin = d < dmin ? d : dmin;
+        double w = power == 2 ? 1.0 / d : pow(d, -0.5 * power);
+        wsum += w, vsum += w * pz[e];
+        if (px[e] == x && py[e] == y) on_sensor = e;
+    }
+    float v = wsum > 0 ? (float)(vsum / wsum) : NAN;
+    if (dmin == 0 && on_sensor >= 0) v = (float)pz[on_sensor];
+    return v;
+}
+
+#define DIRECT_CANDIDATES 64 /* at most this many candidates for the cell-by-cell path */
+
+/* The cells of a small region (a single cell, or 2 x 2 at most) one by one from the region's
+ * candidates (at most DIRECT_CANDIDATES), gathered once for all of them. */
+static void cells_direct(grid_job *j, const candidate_set *cs, int c0, int r0, int c1, int r1,
+                         int k, double r2, double power)
+{
+    double px[DIRECT_CANDIDATES], py[DIRECT_CANDIDATES], pz[DIRECT_CANDIDATES];
+    double d2[DIRECT_CANDIDATES], sel[DIRECT_CANDIDATES];
+    for (int e = 0; e < cs->n; e++) {
+        int i = cs->idx[e];
+        px[e] = j->s->x[i], py[e] = j->s->y[i], pz[e] = j->s->z[i];
+    }
+    for (int r = r0; r < r1; r++)
+        for (int c = c0; c < c1; c++) {
+            double x, y;
+            cell_centre(j->grid->gt, c, r, &x, &y);
+            j->grid->data[(size_t)r * j->grid->width + c] =
+                cell_knn_idw(px, py, pz, cs->n, x, y, d2, sel, k, r2, power);
+        }
+}
+
 /* IDW (and nearest) of a rectangular region: if the gap between the k-th distance from the
  * region centre and a lower bound of the (k+1)-th exceeds the region's diameter, every cell
  * shares the same k nearest and is summed directly; otherwise the candidates are narrowed to
- * those that can matter inside the region and the region is split in four, down to single
- * cells (whose k nearest are then exact). */
+ * those that can matter inside the region and the region is split in four, down to 2 x 2
+ * regions whose cells then each select their own k nearest (cells_direct). */
 static void region_idw(grid_job *j, const candidate_set *cs, int depth, int c0, int r0, int c1,
                        int r1)
 {
@@ -379,24 +554,26 @@ static void region_idw(grid_job *j, const candidate_set *cs, int depth, int c0, 
     double power = j->method == SQ25_INTERP_NEAREST ? 2 : p[SQ25_INTERP_POWER];
     double sx = gt[0] + 0.5 * (c0 + c1) * gt[1] + 0.5 * (r0 + r1) * gt[2];
     double sy = gt[3] + 0.5 * (c0 + c1) * gt[4] + 0.5 * (r0 + r1) * gt[5];
+    int nc = cs->n;
+    if (c1 - c0 == 1 && r1 - r0 == 1 && nc <= DIRECT_CANDIDATES) {
+        cells_direct(j, cs, c0, r0, c1, r1, k, r2, power);
+        return;
+    }
     double w = c1 - c0 - 1, h = r1 - r0 - 1;
     double hd = 0.5 * j->cell_m * sqrt(w * w + h * h) * 1.0000001 + 1e-9; /* half diagonal */
-    int nc = cs->n;
     double *d2 = j->d2buf, *sel = j->selbuf;
     for (int e = 0; e < nc; e++) {
         int i = cs->idx[e];
         double dx = j->s->x[i] - sx, dy = j->s->y[i] - sy;
-        d2[e] = sel[e] = dx * dx + dy * dy;
+        d2[e] = dx * dx + dy * dy;
     }
     double ox = sx - cs->cx, oy = sy - cs->cy, outside = cs->reach - sqrt(ox * ox + oy * oy);
-    double dk = INFINITY, next = outside;
+    double dk = INFINITY, dk1 = INFINITY, next = outside;
     if (nc > k) {
-        dk = kth_smallest(sel, nc, k - 1);
-        double dk1 = INFINITY;
-        for (int e = k; e < nc; e++) dk1 = sel[e] < dk1 ? sel[e] : dk1;
+        kth_and_next(d2, sel, nc, k, &dk, &dk1);
         next = fmin(sqrt(dk1), outside);
     }
-    bool single = c1 - c0 == 1 && r1 - r0 == 1;
+    bool single = c1 - c0 == 1 && r1 - r0 == 1; /* with more than DIRECT_CANDIDATES */
     bool shared = nc == 0 || (nc <= k ? outside > 1e300 : next - sqrt(dk) > 2 * hd);
     if (!single && !shared && nc > k && outside - sqrt(dk) > 2 * hd) {
         /* The gap test is only sufficient. Exactly: the region shares its k nearest when every
@@ -422,9 +599,8 @@ static void region_idw(grid_job *j, const candidate_set *cs, int depth, int c0, 
         if (at_dk > 1) shared = false;
     }
     if (single || shared) {
-        int top[MAX_NEIGHBOURS + 1], m = 0, ties = k;
+        int top[MAX_NEIGHBOURS + 1], m = 0, ties = tied_members(d2, nc, k, dk, dk1);
         double far2 = 0;
-        for (int e = 0; e < nc; e++) ties -= d2[e] < dk;
         for (int e = 0; e < nc && m < k; e++)
             if (d2[e] < dk || (d2[e] == dk && ties-- > 0)) {
                 top[m++] = cs->idx[e];
@@ -441,6 +617,10 @@ static void region_idw(grid_job *j, const candidate_set *cs, int depth, int c0, 
         for (int e = 0; e < nc; e++)
             if (d2[e] <= reach2) list[m++] = cs->idx[e];
         child = (candidate_set){list, m, sx, sy, fmin(reach, outside)};
+    }
+    if (c1 - c0 <= 2 && r1 - r0 <= 2 && child.n <= DIRECT_CANDIDATES) {
+        cells_direct(j, &child, c0, r0, c1, r1, k, r2, power); /* what the split would do */
+        return;
     }
     int cm = (c0 + c1 + 1) / 2, rm = (r0 + r1 + 1) / 2;
     region_idw(j, &child, depth + 1, c0, r0, cm, rm);
@@ -504,9 +684,10 @@ static int run_grid(grid_job *j)
     j->lists = sq25__malloc(ctx, np * MAX_REGION_DEPTH * sizeof(int));
     j->d2buf = sq25__malloc(ctx, np * sizeof(double));
     j->selbuf = sq25__malloc(ctx, np * sizeof(double));
-    if (!ks || !cand || !j->lists || !j->d2buf || !j->selbuf) {
+    j->dxbuf = sq25__malloc(ctx, ((size_t)bs * (MAX_NEIGHBOURS + 1) + 1) * sizeof(double));
+    if (!ks || !cand || !j->lists || !j->d2buf || !j->selbuf || !j->dxbuf) {
         sq25__free(ctx, ks), sq25__free(ctx, cand), sq25__free(ctx, j->lists);
-        sq25__free(ctx, j->d2buf), sq25__free(ctx, j->selbuf);
+        sq25__free(ctx, j->d2buf), sq25__free(ctx, j->selbuf), sq25__free(ctx, j->dxbuf);
         return SQ25_ERR_NOMEM;
     }
     const double *gt = j->grid->gt;
@@ -523,7 +704,7 @@ static int run_grid(grid_job *j)
         }
     sq25__free(ctx, ks);
     sq25__free(ctx, cand), sq25__free(ctx, j->lists);
-    sq25__free(ctx, j->d2buf), sq25__free(ctx, j->selbuf);
+    sq25__free(ctx, j->d2buf), sq25__free(ctx, j->selbuf), sq25__free(ctx, j->dxbuf);
     return SQ25_OK;
 }
 
@@ -557,7 +738,7 @@ static int interp_grid_set(sq25_ctx *ctx, const double *p, int method, const sen
     }
     grid_job job = {s, p, method, &v, grid, method == SQ25_INTERP_KRIGING ? variance : NULL,
                     fmax(hypot(grid->gt[1], grid->gt[4]), hypot(grid->gt[2], grid->gt[5])), NULL,
-                    NULL, NULL};
+                    NULL, NULL, NULL};
     int rc = run_grid(&job);
     return rc ? rc : sq25__ok(ctx);
 }
