@@ -57,6 +57,17 @@ const char *test_tmpdir(void)
     return buf;
 }
 
+const char *test_write_file(const char *name, const char *text)
+{
+    static char path[1024];
+    snprintf(path, sizeof path, "%s/%s", test_tmpdir(), name);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs(text, fp);
+    fclose(fp);
+    return path;
+}
+
 static void *failing_alloc(void *opaque, size_t size)
 {
     test_alloc_state *st = opaque;

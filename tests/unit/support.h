@@ -19,6 +19,10 @@ const char *test_shared_path(const char *relative);
 /* A fresh temporary directory for this test process (created once). Static buffer. */
 const char *test_tmpdir(void);
 
+/* Write text to a file of that name in test_tmpdir(); returns its path (static buffer, valid
+ * until the next call). Fails the test if the file cannot be written. */
+const char *test_write_file(const char *name, const char *text);
+
 /* An allocator that fails the Nth allocation (counting from 1; 0 = never) and counts live
  * blocks, to prove every error path releases what it took. */
 typedef struct {

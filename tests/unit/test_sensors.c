@@ -14,22 +14,11 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *write_file(const char *name, const char *text)
-{
-    static char path[512];
-    snprintf(path, sizeof path, "%s/%s", test_tmpdir(), name);
-    FILE *fp = fopen(path, "w");
-    assert_non_null(fp);
-    fputs(text, fp);
-    fclose(fp);
-    return path;
-}
-
 static void test_csv_bad_rows_kept_apart(void **state)
 {
     (void)state;
     sq25_ctx *ctx = sq25_ctx_create();
-    const char *path = write_file("pws.csv",
+    const char *path = test_write_file("pws.csv",
                                   "station_id,lon,lat,time_utc,mm\n"
                                   "a,4.9,52.3,2017-09-08T07:05:00Z,0.5\n"  /* line 2 */
                                   "a,4.9,52.3,2017-09-08T07:10:00Z,1.25\n" /* 3 */
@@ -85,10 +74,10 @@ static void test_csv_bad_rows_kept_apart(void **state)
     assert_int_equal(sq25_series_window(s, t0 + 5000, t0 + 6000, &w), SQ25_ERR_NO_DATA);
     sq25_series_destroy(s);
     /* header and missing file are fatal */
-    assert_int_equal(sq25_series_read_csv(ctx, write_file("h.csv", "id,x\n"), 300, &s),
+    assert_int_equal(sq25_series_read_csv(ctx, test_write_file("h.csv", "id,x\n"), 300, &s),
                      SQ25_ERR_PARSE);
     assert_non_null(strstr(sq25_errmsg(ctx), "line 1"));
-    assert_int_equal(sq25_series_read_csv(ctx, write_file("bad.csv",
+    assert_int_equal(sq25_series_read_csv(ctx, test_write_file("bad.csv",
                                                           "station_id,lon,lat,time_utc,mm\nx\n"),
                                           300, &s), SQ25_ERR_NO_DATA);
     assert_int_equal(sq25_series_read_csv(ctx, "/nonexistent/x.csv", 300, &s),
@@ -159,7 +148,7 @@ static void test_netcdf_transposed_layout(void **state)
     assert_float_equal(v[2 * 4 + 3], 11, 0); /* station 2 step 3 = rate[11] */
     sq25_series_destroy(s);
     assert_int_equal(sq25_series_read_netcdf(ctx, "/nonexistent.nc", &s), SQ25_ERR_FILE_NOT_FOUND);
-    assert_int_equal(sq25_series_read_netcdf(ctx, write_file("x.nc", "not hdf5"), &s),
+    assert_int_equal(sq25_series_read_netcdf(ctx, test_write_file("x.nc", "not hdf5"), &s),
                      SQ25_ERR_NOT_HDF5);
     sq25_ctx_destroy(ctx);
 }

@@ -20,17 +20,6 @@
 static double cell_lon(double c) { return (c + 0.5) * 1000.0 / R_EARTH * DEG; }
 static double cell_lat(double r) { return -(r + 0.5) * 1000.0 / R_EARTH * DEG; }
 
-static const char *write_file(const char *name, const char *text)
-{
-    static char path[512];
-    snprintf(path, sizeof path, "%s/%s", test_tmpdir(), name);
-    FILE *fp = fopen(path, "w");
-    assert_non_null(fp);
-    fputs(text, fp);
-    fclose(fp);
-    return path;
-}
-
 static char *read_text(const char *path)
 {
     FILE *fp = fopen(path, "r");
@@ -46,7 +35,7 @@ static void test_csv_targets(void **state)
 {
     (void)state;
     sq25_ctx *ctx = sq25_ctx_create();
-    const char *path = write_file("targets.csv",
+    const char *path = test_write_file("targets.csv",
                                   "id,lon,lat,name\n"
                                   "a,4.35,50.85,Brussels underpass\n"
                                   "b,abc,50.0,bad lon\n"
@@ -76,18 +65,18 @@ static void test_csv_targets(void **state)
     }
     sq25_targets_destroy(t);
     /* wrong header, nothing good, missing file */
-    path = write_file("bad.csv", "name,x,y\nfoo,1,2\n");
+    path = test_write_file("bad.csv", "name,x,y\nfoo,1,2\n");
     assert_int_equal(sq25_targets_read(ctx, path, &t), SQ25_ERR_PARSE);
     assert_non_null(strstr(sq25_errmsg(ctx), "bad.csv:1: header"));
-    path = write_file("allbad.csv", "id,lon,lat,name\nx,1000,2,far\n");
+    path = test_write_file("allbad.csv", "id,lon,lat,name\nx,1000,2,far\n");
     assert_int_equal(sq25_targets_read(ctx, path, &t), SQ25_ERR_PARSE);
     assert_non_null(strstr(sq25_errmsg(ctx), "allbad.csv:2: longitude"));
     assert_null(t);
     assert_int_equal(sq25_targets_read(ctx, "/nonexistent/t.csv", &t), SQ25_ERR_FILE_NOT_FOUND);
-    path = write_file("empty.csv", "");
+    path = test_write_file("empty.csv", "");
     assert_int_equal(sq25_targets_read(ctx, path, &t), SQ25_ERR_FILE_EMPTY);
     /* optional prob_threshold column */
-    path = write_file("p.csv", "id,lon,lat,name,prob_threshold\nb1,4,50,basement,0.1\n"
+    path = test_write_file("p.csv", "id,lon,lat,name,prob_threshold\nb1,4,50,basement,0.1\n"
                                "r1,4,50.1,road,\nx,4,50,bad,1.5\n");
     assert_int_equal(sq25_targets_read(ctx, path, &t), SQ25_OK);
     assert_int_equal(sq25_targets_count(t), 2);
@@ -101,7 +90,7 @@ static void test_geojson_targets(void **state)
 {
     (void)state;
     sq25_ctx *ctx = sq25_ctx_create();
-    const char *path = write_file(
+    const char *path = test_write_file(
         "targets.geojson",
         "{\"type\": \"FeatureCollection\", \"features\": [\n"
         "  {\"type\": \"Feature\", \"properties\": {\"id\": \"u1\", \"name\": \"Tunnel \\u00e9\"},\n"
@@ -131,7 +120,7 @@ static void test_geojson_targets(void **state)
     assert_non_null(strstr(sq25_targets_problem(t, 1), ":9: geometry is not a Point"));
     assert_non_null(strstr(sq25_targets_problem(t, 2), ":10: latitude"));
     sq25_targets_destroy(t);
-    path = write_file("broken.geojson", "{\"type\": \"FeatureCollection\",\n \"features\": [,]}");
+    path = test_write_file("broken.geojson", "{\"type\": \"FeatureCollection\",\n \"features\": [,]}");
     assert_int_equal(sq25_targets_read(ctx, path, &t), SQ25_ERR_PARSE);
     assert_non_null(strstr(sq25_errmsg(ctx), "broken.geojson:2:"));
     sq25_ctx_destroy(ctx);
@@ -380,7 +369,7 @@ static void test_writers(void **state)
 static void test_targets_allocation_failures(void **state)
 {
     (void)state;
-    const char *path = write_file("alloc.geojson",
+    const char *path = test_write_file("alloc.geojson",
                                   "{\"type\":\"FeatureCollection\",\"features\":[{\"type\":"
                                   "\"Feature\",\"properties\":{\"id\":\"a\"},\"geometry\":{"
                                   "\"type\":\"LineString\",\"coordinates\":[[0,0],[0.01,-0.01]]"
