@@ -392,6 +392,10 @@ enum {
  * accumulation and metadata are left as they are. Caller-owned dst. @return SQ25_OK;
  * SQ25_ERR_INVALID_ARG; SQ25_ERR_PROJ; SQ25_ERR_NOMEM. Since 1.0. */
 SQ25_API int sq25_resample(const sq25_field *src, sq25_field *dst, int method);
+/* Resampling transforms an exact lattice of control points every SQ25_RESAMPLE_ALIGN_CELLS
+ * target cells and interpolates between them: a window of a grid whose origin lies a multiple
+ * of this many cells from the grid's origin resamples to exactly the same values. Since 1.1. */
+#define SQ25_RESAMPLE_ALIGN_CELLS 8
 
 /* ==== sensors: rain gauge time series ===================================================== */
 /* An in-memory store of many stations x many regular time steps. Values are rain amounts per
@@ -758,6 +762,13 @@ SQ25_API int sq25_warn_options_set_calibration(sq25_warn_options *opt, int count
  * are sampled; the maximum counts (>= 0; 0 = the cell under the point). @return SQ25_OK or
  * SQ25_ERR_RANGE. Since 1.0. */
 SQ25_API int sq25_warn_options_set_target_radius(sq25_warn_options *opt, double radius_m);
+/* The halo, in cells of cell_m metres, that a window of a street grid needs around it so
+ * that a warning computed on window + halo gives, on the window's own cells, exactly what a
+ * warning on the whole grid gives there (tiled runs, python/sq25/distributed.py): the widest
+ * neighbourhood window (at the horizon) or the target sampling reach, whichever is larger.
+ * @return SQ25_OK; SQ25_ERR_INVALID_ARG; SQ25_ERR_RANGE (cell_m not > 0). Since 1.1. */
+SQ25_API int sq25_warn_options_halo_cells(const sq25_warn_options *opt, double cell_m,
+                                          int *cells);
 
 /* Compute the warning from frame_count forecast fields (borrowed for the call) at leads of
  * lead_step_s seconds after issue_time (UTC s). opt may be NULL for the defaults (copied).
@@ -783,6 +794,14 @@ SQ25_API const char *sq25_warning_level_name(const sq25_warning *w, int level);
 /* Record the name of an input file (copied) for the outputs' "inputs" list.
  * @return SQ25_OK, SQ25_ERR_INVALID_ARG or SQ25_ERR_NOMEM. Since 1.0. */
 SQ25_API int sq25_warning_add_input(sq25_warning *w, const char *name);
+/* A new warning holding the window of width x height cells at (col0, row0) of w: its grid,
+ * accumulations, peak rates, probabilities, onsets, levels, options and inputs (targets are
+ * not copied: evaluate them on the uncropped warning, whose cells around them are whole).
+ * The writers then describe the window only, e.g. one tile of a tiled run without its halo.
+ * New object: release with sq25_warning_destroy. @return SQ25_OK; SQ25_ERR_INVALID_ARG;
+ * SQ25_ERR_RANGE (window not inside the grid); SQ25_ERR_NOMEM. Since 1.1. */
+SQ25_API int sq25_warning_crop(const sq25_warning *w, int col0, int row0, int width,
+                               int height, sq25_warning **out);
 
 /* Grids of the warning, each a new field on the forecast grid (valid time = issue + horizon,
  * except as noted). New object: release with sq25_field_destroy. @return SQ25_OK,
@@ -824,6 +843,12 @@ SQ25_API int sq25_targets_add_line(sq25_targets *t, const char *id, const char *
                                    double prob_threshold);
 /* Destroy targets. Accepts NULL. Since 1.0. */
 SQ25_API void sq25_targets_destroy(sq25_targets *t);
+/* A new list of the targets at indices[0..n-1] of t (in that order; everything copied, the
+ * per-target probability thresholds too), e.g. the targets one tile of a tiled run evaluates.
+ * New object: release with sq25_targets_destroy. @return SQ25_OK; SQ25_ERR_INVALID_ARG;
+ * SQ25_ERR_RANGE (an index not below the count); SQ25_ERR_NOMEM. Since 1.1. */
+SQ25_API int sq25_targets_select(const sq25_targets *t, size_t n, const size_t *indices,
+                                 sq25_targets **out);
 /* Number of targets. Since 1.0. */
 SQ25_API size_t sq25_targets_count(const sq25_targets *t);
 /* Id and name of target i ("" out of range). Borrowed: valid as long as t. Since 1.0. */

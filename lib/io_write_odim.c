@@ -99,7 +99,10 @@ static int write_root_where(hid_t fid, sq25_field *f)
              attr_double(g, "UL_lat", c[1]) | attr_double(g, "UR_lon", c[2]) |
              attr_double(g, "UR_lat", c[3]) | attr_double(g, "LR_lon", c[4]) |
              attr_double(g, "LR_lat", c[5]) | attr_double(g, "LL_lon", c[6]) |
-             attr_double(g, "LL_lat", c[7]);
+             attr_double(g, "LL_lat", c[7]) |
+             /* The projected corner too (as RMI writes it), so that a file read back has
+              * the very geotransform it was written from, not one re-projected from lon/lat. */
+             attr_double(g, "UL_x", gt[0]) | attr_double(g, "UL_y", gt[3]);
     H5Gclose(g);
     return rc;
 }

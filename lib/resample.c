@@ -148,7 +148,7 @@ int sq25_resample(const sq25_field *src, sq25_field *dst, int method)
     if (method < SQ25_RESAMPLE_NEAREST || method > SQ25_RESAMPLE_AREA)
         return sq25__fail(ctx, SQ25_ERR_INVALID_ARG, "sq25_resample: unknown method %d", method);
     sq25__pixmap pm;
-    int rc = sq25__pixmap_build(ctx, dst, src, 8, &pm);
+    int rc = sq25__pixmap_build(ctx, dst, src, SQ25_RESAMPLE_ALIGN_CELLS, &pm);
     if (rc) return rc;
     int samples = method == SQ25_RESAMPLE_AREA ? area_samples(dst, &pm) : 1;
     for (int row = 0; row < dst->height; row++)

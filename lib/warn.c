@@ -364,7 +364,7 @@ static int probabilities_and_levels(sq25_warning *w)
     return SQ25_OK;
 }
 
-static int allocate_grids(sq25_warning *w)
+int sq25__warn_allocate_grids(sq25_warning *w)
 {
     size_t n = cell_count(w);
     size_t levels = (size_t)w->opt.level_count;
@@ -411,7 +411,7 @@ int sq25_warn_compute(sq25_ctx *ctx, const sq25_warn_options *opt,
     w->issue_time = issue_time;
     w->pixel_x_m = px_m;
     w->pixel_y_m = py_m;
-    if ((rc = allocate_grids(w)) || (rc = sq25_field_clone(frames[0], &w->grid))) {
+    if ((rc = sq25__warn_allocate_grids(w)) || (rc = sq25_field_clone(frames[0], &w->grid))) {
         sq25_warning_destroy(w);
         return rc;
     }

@@ -79,6 +79,9 @@ struct sq25_warning {
 int sq25__warn_neighbourhood(const sq25_warning *w, int k, int j, float *out);
 /* Half sizes of the neighbourhood window in cells at lead index j. */
 void sq25__warn_window(const sq25_warning *w, int j, int *half_cols, int *half_rows);
+/* Allocate the grids of w (cum_mm, peak_mmh, probability, onset_min, level) for its width,
+ * height, lead and level counts. @return SQ25_OK or SQ25_ERR_NOMEM (w keeps what it got). */
+int sq25__warn_allocate_grids(sq25_warning *w);
 /* Duplicate the targets (new object). */
 int sq25__targets_clone(const sq25_targets *src, sq25_targets **out);
 

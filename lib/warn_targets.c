@@ -153,6 +153,27 @@ int sq25__targets_clone(const sq25_targets *src, sq25_targets **out)
     return rc;
 }
 
+int sq25_targets_select(const sq25_targets *t, size_t n, const size_t *indices,
+                        sq25_targets **out)
+{
+    if (!t || !out || (n && !indices)) return SQ25_ERR_INVALID_ARG;
+    *out = NULL;
+    for (size_t k = 0; k < n; k++)
+        if (indices[k] >= t->count)
+            return sq25__fail(t->ctx, SQ25_ERR_RANGE, "target index %zu of %zu targets",
+                              indices[k], t->count);
+    int rc = sq25_targets_create(t->ctx, out);
+    for (size_t k = 0; rc == SQ25_OK && k < n; k++) {
+        const sq25__target *s = &t->items[indices[k]];
+        rc = add_target(*out, s->id, s->name, s->vertex_count, s->lonlat, s->prob_threshold);
+    }
+    if (rc) {
+        sq25_targets_destroy(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
 /* Record a rejected row: "path:line: reason", also logged as a warning. */
 static int add_problem(sq25_targets *t, const char *path, int line, const char *reason)
 {
