@@ -171,6 +171,23 @@ proto("sq25_targets_destroy", None, _c.c_void_p)
 proto("sq25_targets_count", _c.c_size_t, _c.c_void_p)
 proto("sq25_targets_id", _c.c_char_p, _c.c_void_p, _c.c_size_t)
 proto("sq25_targets_name", _c.c_char_p, _c.c_void_p, _c.c_size_t)
+proto("sq25_warn_options_set_horizon", _c.c_int, _c.c_void_p, _c.c_int)
+proto("sq25_warn_options_set_calibration", _c.c_int, _c.c_void_p, _c.c_int, c_double_p,
+      c_double_p)
+proto("sq25_warn_options_set_target_radius", _c.c_int, _c.c_void_p, _c.c_double)
+proto("sq25_warn_options_halo_cells", _c.c_int, _c.c_void_p, _c.c_double, _c.POINTER(_c.c_int))
+proto("sq25_warning_add_input", _c.c_int, _c.c_void_p, _c.c_char_p)
+proto("sq25_warning_crop", _c.c_int, _c.c_void_p, _c.c_int, _c.c_int, _c.c_int, _c.c_int,
+      c_void_pp)
+proto("sq25_targets_select", _c.c_int, _c.c_void_p, _c.c_size_t, _c.POINTER(_c.c_size_t),
+      c_void_pp)
+proto("sq25_targets_vertex_count", _c.c_size_t, _c.c_void_p, _c.c_size_t)
+proto("sq25_targets_vertex", _c.c_int, _c.c_void_p, _c.c_size_t, _c.c_size_t, c_double_p,
+      c_double_p)
+proto("sq25_odim_writer_create", _c.c_int, _c.c_void_p, _c.c_char_p, c_void_pp)
+proto("sq25_odim_writer_add", _c.c_int, _c.c_void_p, _c.c_void_p, _c.c_char_p, _c.c_int64,
+      _c.c_int64)
+proto("sq25_odim_writer_close", _c.c_int, _c.c_void_p)
 proto("sq25_render_options_create", _c.c_int, _c.c_void_p, c_void_pp)
 proto("sq25_render_options_destroy", None, _c.c_void_p)
 proto("sq25_render_options_set_title", _c.c_int, _c.c_void_p, _c.c_char_p)
