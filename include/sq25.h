@@ -332,6 +332,11 @@ SQ25_API int sq25_odim_writer_create(sq25_ctx *ctx, const char *path, sq25_odim_
  * Fields must share its grid (else SQ25_ERR_GRID_MISMATCH). Since 1.0. */
 SQ25_API int sq25_odim_writer_add(sq25_odim_writer *w, const sq25_field *field,
                                   const char *quantity, int64_t start_time, int64_t end_time);
+/* Write (or replace) the string attribute /how/<name> = value, e.g. the merge method and
+ * its fitted variogram as JSON ("sq25_merge"). Call after the first sq25_odim_writer_add.
+ * name and value are copied. @return SQ25_OK; SQ25_ERR_INVALID_ARG (no dataset yet, empty
+ * name or one with '/'); SQ25_ERR_WRITE. Since 1.1. */
+SQ25_API int sq25_odim_writer_set_how(sq25_odim_writer *w, const char *name, const char *value);
 /* Finish the file and release the writer (accepts NULL). @return SQ25_OK or SQ25_ERR_WRITE;
  * on error the partial file is removed. Since 1.0. */
 SQ25_API int sq25_odim_writer_close(sq25_odim_writer *w);

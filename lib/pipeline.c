@@ -294,6 +294,10 @@ int sq25_pipeline_run(sq25_pipeline *p, sq25_warning **out)
         sq25__free(p->ctx, street);
     }
     if (rc == SQ25_OK) rc = compute_warnings(p, warn_input, n_leads, step_s, issue_time, out);
+    if (rc == SQ25_OK && (rc = sq25__psens_annotate(p->sensors, *out)) != SQ25_OK) {
+        sq25_warning_destroy(*out);
+        *out = NULL;
+    }
     return rc;
 }
 

@@ -31,6 +31,10 @@ typedef struct {
 int sq25__psens_run(sq25__psens *ps, const sq25__psens_cycle *c, sq25_field **owned_leads,
                     const sq25_field *const **warn_leads);
 
+/* Record the run's merge (or that sensors were pushed but none merged) in the warning's
+ * summary. Nothing when no sensors were pushed. */
+int sq25__psens_annotate(const sq25__psens *ps, sq25_warning *w);
+
 /* From pipeline.c: the pipeline's sensor state and its held radar frames (oldest first). */
 sq25__psens *sq25__pipeline_psens(const sq25_pipeline *p);
 int sq25__pipeline_held_frames(const sq25_pipeline *p, const sq25_field *const **frames);

@@ -8,6 +8,7 @@
 #include "interp_internal.h"
 #include "sensors.h"
 #include "spatial.h"
+#include "warn_internal.h"
 
 #include <math.h>
 #include <string.h>
@@ -462,4 +463,14 @@ int sq25__psens_run(sq25__psens *ps, const sq25__psens_cycle *c, sq25_field **ow
     ps->merged_ok = 1;
     *warn_leads = (const sq25_field *const *)ps->merged;
     return SQ25_OK;
+}
+
+int sq25__psens_annotate(const sq25__psens *ps, sq25_warning *w)
+{
+    if (!ps->window) return SQ25_OK;
+    sq25_merge_info info = ps->info;
+    if (!ps->merged_ok) info.radar_only = 1;
+    char json[512];
+    sq25_merge_info_json(&info, json, sizeof json);
+    return sq25__warning_set_analysis(w, json);
 }
