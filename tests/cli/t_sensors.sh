@@ -58,7 +58,32 @@ if [ -f "$radar" ]; then
   $sq25 info --json "$tmp/m.h5" > "$tmp/m.json"
   grep -q '"RATE"' "$tmp/m.json" || { echo "merge output lacks RATE"; cat "$tmp/m.json"; exit 1; }
   h5ls -r "$tmp/m.h5" | grep -q "dataset2" || { echo "merge output lacks the variance dataset"; exit 1; }
+  # merging method by name, its info in --json and in /how/sq25_merge
+  $sq25 interpolate --sensors "$tmp/pws.csv" --time 2017-08-30T03:55 --radar "$radar" \
+    --grid lonlat:4.86,52.33,4.94,52.39:100 --method merge --merge mfb --json --out "$tmp/f.h5" \
+    > "$tmp/f.json" 2> /dev/null || { echo "merge mfb failed"; exit 1; }
+  grep -q '"merge":{"method":"mfb","sensors_used":6' "$tmp/f.json" || { echo "json lacks merge"; cat "$tmp/f.json"; exit 1; }
+  h5dump -a /how/sq25_merge "$tmp/f.h5" | grep -q '"method":"mfb"' || { echo "no /how/sq25_merge"; exit 1; }
 fi
+# several times in one call: one read (and QC) of the file, RATE + RATE_VARIANCE per time
+cat > "$tmp/pws3.csv" <<'CSV'
+station_id,lon,lat,time_utc,mm
+a,4.88,52.36,2017-08-30T03:50:00Z,0.5
+b,4.90,52.37,2017-08-30T03:50:00Z,1.0
+c,4.92,52.35,2017-08-30T03:50:00Z,2.0
+d,4.89,52.34,2017-08-30T03:50:00Z,1.5
+e,4.91,52.38,2017-08-30T03:50:00Z,0.0
+a,4.88,52.36,2017-08-30T03:55:00Z,0.5
+b,4.90,52.37,2017-08-30T03:55:00Z,1.0
+c,4.92,52.35,2017-08-30T03:55:00Z,2.0
+d,4.89,52.34,2017-08-30T03:55:00Z,1.5
+e,4.91,52.38,2017-08-30T03:55:00Z,0.0
+CSV
+$sq25 interpolate --sensors "$tmp/pws3.csv" --time 2017-08-30T03:50/2017-08-30T03:55 \
+  --grid lonlat:4.86,52.33,4.94,52.39:100 --method kriging --json --out "$tmp/k2.h5" > "$tmp/k2.json"
+[ "$(grep -o '"time":' "$tmp/k2.json" | wc -l)" -eq 2 ] || { echo "two times expected"; exit 1; }
+grep -q '"variogram":{"source":"fitted"' "$tmp/k2.json" || { echo "no fitted variogram"; cat "$tmp/k2.json"; exit 1; }
+h5ls "$tmp/k2.h5" | grep -q "dataset4" || { echo "k2.h5 lacks dataset4"; exit 1; }
 # sq25 run with sensors in the cycle (RMI frames, sensors placed in the storm, values chosen):
 # the merged analysis is written with its method in /how (read back with h5dump), the summary
 # names the method, and sensors far from the radar leave the run radar only, said so.
