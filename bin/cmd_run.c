@@ -32,6 +32,8 @@ const char cmd_run_usage[] =
     "  --sensor-stamp S     end (default: times end each interval) or start\n"
     "  --sensor-lag SEC     seconds added to the sensors' times (default 0)\n"
     "  --no-qc              use the sensor values as read (no PWS quality control)\n"
+    "  --bias-correct       also multiply the QC-passed values by their PWSQC bias-correction\n"
+    "                       factor (for PWS networks that under-read)\n"
     "  --step S             CSV sensor time step in seconds (default 300)\n"
     "  --method NAME        motion method: dense (default) or lk\n"
     "  --frames N           frames used for motion (default 3)\n"
@@ -50,7 +52,7 @@ typedef struct {
     int n_sensors;
     const char *grid_spec, *targets_path, *method, *out_dir, *levels;
     const char *calibration, *merge, *stamp;
-    int frames, horizon_min, sensor_lag_s, sensor_step_s, no_qc;
+    int frames, horizon_min, sensor_lag_s, sensor_step_s, no_qc, bias_correct;
     double probability;
     bool quiet;
 } run_args;
@@ -83,6 +85,7 @@ static int parse_args(int argc, char **argv, run_args *a)
         else if (strcmp(o, "--sensor-lag") == 0 && has_val) a->sensor_lag_s = atoi(argv[++i]);
         else if (strcmp(o, "--step") == 0 && has_val) a->sensor_step_s = atoi(argv[++i]);
         else if (strcmp(o, "--no-qc") == 0) a->no_qc = 1;
+        else if (strcmp(o, "--bias-correct") == 0) a->bias_correct = 1;
         else if (strcmp(o, "--method") == 0 && has_val) a->method = argv[++i];
         else if (strcmp(o, "--out") == 0 && has_val) a->out_dir = argv[++i];
         else if (strcmp(o, "--levels") == 0 && has_val) a->levels = argv[++i];
@@ -392,7 +395,9 @@ static int read_sensor_series(sq25_ctx *ctx, const run_args *a, sq25_series **ou
         sq25_qc_result *qc = NULL;
         sq25_series *clean = NULL;
         int rc = sq25_qc_run(all, NULL, &qc);
-        if (rc == SQ25_OK) rc = sq25_qc_apply(all, qc, SQ25_QC_REJECT, &clean);
+        if (rc == SQ25_OK)
+            rc = a->bias_correct ? sq25_qc_apply_corrected(all, qc, SQ25_QC_REJECT, &clean)
+                                 : sq25_qc_apply(all, qc, SQ25_QC_REJECT, &clean);
         sq25_qc_result_destroy(qc);
         sq25_series_destroy(all);
         all = clean;

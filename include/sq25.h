@@ -472,19 +472,39 @@ SQ25_API int sq25_series_window(const sq25_series *s, int64_t from, int64_t to,
 typedef struct sq25_qc_options sq25_qc_options;
 typedef struct sq25_qc_result sq25_qc_result;
 
-/* QC parameters (keys of sq25_qc_options_set), with their defaults for 5-minute data. */
+/* QC parameters (keys of sq25_qc_options_set), with their defaults (PWSQC's). Counts of
+ * intervals and amounts per interval are given for REFERENCE_STEP_S (300 s): a series of
+ * another step is judged with counts scaled by REFERENCE_STEP_S / step (the same durations)
+ * and amounts scaled by step / REFERENCE_STEP_S (the same intensities in mm/h), so 1-minute
+ * gauges and 5-minute PWS share one configuration. docs/sensors.md lists the mm/h and
+ * duration equivalents. Since 1.1 the outlier filter follows the PWSQC R code (see
+ * SO_MIN_MATCHES, SO_RAINY_MIN). */
 enum {
     SQ25_QC_NEIGHBOUR_RANGE_M = 0, /* neighbours within this distance, metres: 10000 */
     SQ25_QC_MIN_NEIGHBOURS = 1,    /* fewer reporting neighbours = cannot judge: 5 */
-    SQ25_QC_FZ_INTERVALS = 2,      /* faulty-zero window, intervals: 6 */
-    SQ25_QC_HI_THRESHOLD_A = 3,    /* high influx: reference threshold, mm per step: 0.4 */
-    SQ25_QC_HI_THRESHOLD_B = 4,    /* high influx: station threshold, mm per step: 10 */
-    SQ25_QC_SO_WINDOW = 5,         /* station-outlier window, steps: 4032 (two weeks) */
+    SQ25_QC_FZ_INTERVALS = 2,      /* faulty-zero window, intervals: 6 (30 min) */
+    SQ25_QC_HI_THRESHOLD_A = 3,    /* high influx: reference threshold, mm per 5 min: 0.4
+                                      (4.8 mm/h) */
+    SQ25_QC_HI_THRESHOLD_B = 4,    /* high influx: station threshold, mm per 5 min: 10
+                                      (120 mm/h) */
+    SQ25_QC_SO_WINDOW = 5,         /* station-outlier window, intervals: 4032 (two weeks),
+                                      extended back until it holds SO_RAINY_MIN wet ones */
     SQ25_QC_SO_GAMMA = 6,          /* median correlation below this = outlier: 0.15 */
-    SQ25_QC_SO_MIN_MATCHES = 7,    /* wet matched steps needed per neighbour pair: 200 */
+    SQ25_QC_SO_MIN_MATCHES = 7,    /* a neighbour counts with more than this many intervals
+                                      in the window where both stations report: 200 */
     SQ25_QC_BIAS_START = 8,        /* initial bias-correction factor: 1.24 */
-    SQ25_QC_BIAS_BETA = 9,         /* relative bias that triggers an update: 0.2 */
-    SQ25_QC_PARAM_COUNT_ = 10
+    SQ25_QC_BIAS_BETA = 9,         /* relative change of the factor that updates it: 0.2 */
+    SQ25_QC_SO_RAINY_MIN = 10,     /* wet intervals of the station the window must hold: 100
+                                      (Since 1.1) */
+    SQ25_QC_REFERENCE_STEP_S = 11, /* the step the counts and amounts are given for, s: 300
+                                      (Since 1.1) */
+    SQ25_QC_IC_ENABLE = 12,        /* indicator-correlation filter (Bardossy et al. 2021, as in
+                                      pypwsqc) on: 1, off: 0 (default 0) (Since 1.1) */
+    SQ25_QC_IC_QUANTILE = 13,      /* its indicator threshold: this quantile of each series'
+                                      wet and dry values: 0.99 (Since 1.1) */
+    SQ25_QC_IC_MIN_CORR = 14,      /* flagged when the median indicator correlation with the
+                                      neighbours is below this: 0.3 (Since 1.1) */
+    SQ25_QC_PARAM_COUNT_ = 15
 };
 /* Per-step flag bits (sq25_qc_flags). 0 = passed all filters. */
 enum {
@@ -493,10 +513,14 @@ enum {
     SQ25_QC_FLAG_OUTLIER = 4,        /* median correlation with neighbours below gamma */
     SQ25_QC_FLAG_FEW_NEIGHBOURS = 8, /* too few reporting neighbours: FZ/HI not judged */
     SQ25_QC_FLAG_SO_UNKNOWN = 16,    /* too few matched neighbours: outlier not judged */
-    SQ25_QC_FLAG_MISSING = 32        /* no value at this step */
+    SQ25_QC_FLAG_MISSING = 32,       /* no value at this step */
+    SQ25_QC_FLAG_INDICATOR = 64      /* indicator correlation too low (only with IC_ENABLE);
+                                        Since 1.1 */
 };
 /* Flags that mean "do not use this value". */
-#define SQ25_QC_REJECT (SQ25_QC_FLAG_FAULTY_ZERO | SQ25_QC_FLAG_HIGH_INFLUX | SQ25_QC_FLAG_OUTLIER)
+#define SQ25_QC_REJECT                                                                      \
+    (SQ25_QC_FLAG_FAULTY_ZERO | SQ25_QC_FLAG_HIGH_INFLUX | SQ25_QC_FLAG_OUTLIER |              \
+     SQ25_QC_FLAG_INDICATOR)
 
 /* Options with the defaults above. New object: release with sq25_qc_options_destroy.
  * @return SQ25_OK or SQ25_ERR_NOMEM. Since 1.0. */
@@ -520,6 +544,17 @@ SQ25_API const uint8_t *sq25_qc_flags(const sq25_qc_result *r);
 /* Final bias-correction factor of a station (multiply its values by it); NaN when it could not
  * be estimated. Since 1.0. */
 SQ25_API double sq25_qc_bias_factor(const sq25_qc_result *r, int station);
+/* Bias-correction factor of a station at a step (the PWSQC bias-correction timeline: the
+ * factor in force for that step's value); NaN out of range. Since 1.1. */
+SQ25_API double sq25_qc_bias_factor_at(const sq25_qc_result *r, int station, int64_t step);
+/* Indicator correlation of a station (median over its neighbours) when the filter ran, else
+ * NaN. Since 1.1. */
+SQ25_API double sq25_qc_indicator_correlation(const sq25_qc_result *r, int station);
+/* Copy s into a new store where rejected values (flags in reject_mask) are NaN and every
+ * other value is multiplied by its bias-correction factor at that step, as the method
+ * intends. New object: release with sq25_series_destroy. Since 1.1. */
+SQ25_API int sq25_qc_apply_corrected(const sq25_series *s, const sq25_qc_result *r,
+                                     int reject_mask, sq25_series **out);
 /* Number of neighbours of a station within the range. Since 1.0. */
 SQ25_API int sq25_qc_neighbour_count(const sq25_qc_result *r, int station);
 /* Copy s into a new store where every value whose flags intersect reject_mask is NaN.
@@ -1118,9 +1153,11 @@ enum { SQ25_STAMP_END = 0, SQ25_STAMP_START = 1 };
 SQ25_API int sq25_pipeline_push_sensors(sq25_pipeline *p, const sq25_series *window);
 /* The merge options the runs use (borrowed: valid as long as the pipeline). Since 1.1. */
 SQ25_API sq25_merge_options *sq25_pipeline_merge_options(sq25_pipeline *p);
-/* QC of pushed windows: enabled != 0 (default 1: sq25_qc_run with the options below, values
- * with flags in SQ25_QC_REJECT dropped) or 0 (the window is used as pushed, e.g. QC'd
- * already over a long file). Applies from the next push. Since 1.1. */
+/* QC of pushed windows: 1 (the default: sq25_qc_run with the options below, values with
+ * flags in SQ25_QC_REJECT dropped), 2 (the same, and the other values multiplied by their
+ * bias-correction factor, sq25_qc_apply_corrected: for PWS networks that under-read, as
+ * PWSQC intends) or 0 (the window is used as pushed, e.g. QC'd already over a long file).
+ * Applies from the next push. Since 1.1. */
 SQ25_API void sq25_pipeline_set_sensor_qc(sq25_pipeline *p, int enabled);
 SQ25_API sq25_qc_options *sq25_pipeline_qc_options(sq25_pipeline *p); /* borrowed. Since 1.1 */
 /* Sensor time stamps: SQ25_STAMP_END (default; the series' times end each interval) or

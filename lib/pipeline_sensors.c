@@ -134,7 +134,9 @@ static int prepare_window(sq25__psens *ps, const sq25_series *window, sq25_serie
     sq25_qc_result *qc = NULL;
     sq25_series *clean = NULL;
     rc = sq25_qc_run(*out, ps->qc, &qc);
-    if (!rc) rc = sq25_qc_apply(*out, qc, SQ25_QC_REJECT, &clean);
+    if (!rc)
+        rc = ps->qc_enabled == 2 ? sq25_qc_apply_corrected(*out, qc, SQ25_QC_REJECT, &clean)
+                                 : sq25_qc_apply(*out, qc, SQ25_QC_REJECT, &clean);
     sq25_qc_result_destroy(qc);
     sq25_series_destroy(*out);
     *out = clean;
@@ -172,7 +174,7 @@ sq25_merge_options *sq25_pipeline_merge_options(sq25_pipeline *p)
 
 void sq25_pipeline_set_sensor_qc(sq25_pipeline *p, int enabled)
 {
-    if (p) sq25__pipeline_psens(p)->qc_enabled = enabled != 0;
+    if (p) sq25__pipeline_psens(p)->qc_enabled = enabled == 2 ? 2 : enabled != 0;
 }
 
 sq25_qc_options *sq25_pipeline_qc_options(sq25_pipeline *p)
