@@ -14,7 +14,7 @@
  *    10 m, against the radar-only cycle (process CPU seconds; the machine is shared, so
  *    timings are noisy).
  * The OpenMRG files are read here with the HDF5 C API (the library's OpenSense reader did not
- * read this layout when this was written). Run from the repository root; data from
+ * read this layout when this was written); the radar rows are flipped (see radar_frame). Run from the repository root; data from
  * ../shared/data or $SQ25_DATA. */
 #include "sq25.h"
 
@@ -151,11 +151,16 @@ static sq25_field *radar_frame(sq25_ctx *ctx, const mrg_radar *r, int k)
 {
     sq25_field *f = NULL;
     if (sq25_field_create(ctx, r->w, r->h, MRG_PROJ, r->gt, r->t[k], &f)) return NULL;
+    /* The file's 2-D latitudes grow with the row index (row 0 is the southern row) while its
+     * y coordinate and GeoTransform say row 0 is northern. The latitudes are right: the
+     * radar at the gauges then correlates 0.63 with them at lag 0 (0.06 as the y axis
+     * says). So rows are flipped onto the north-up grid of the GeoTransform. */
     float *d = sq25_field_data(f);
-    for (int i = 0; i < r->w * r->h; i++) {
-        double v = r->mm[(size_t)k * r->w * r->h + i];
-        d[i] = isfinite(v) ? (float)(v * 12.0) : NAN; /* mm per 5 min -> mm/h */
-    }
+    for (int row = 0; row < r->h; row++)
+        for (int c = 0; c < r->w; c++) {
+            double v = r->mm[((size_t)k * r->h + (size_t)(r->h - 1 - row)) * r->w + c];
+            d[row * r->w + c] = isfinite(v) ? (float)(v * 12.0) : NAN; /* mm/5 min -> mm/h */
+        }
     sq25_field_set_accumulation_s(f, 300);
     return f;
 }
@@ -205,7 +210,7 @@ static int best_lag(sq25_ctx *ctx, const mrg_radar *r, const mrg_gauges *g)
     double best_c = -2;
     printf("\n### Radar-gauge lag (correlation of 5-min amounts at the gauges)\n\n"
            "| gauge stamp shift | n | corr |\n|---|---|---|\n");
-    for (int shift = -600; shift <= 600; shift += 300) {
+    for (int shift = -1200; shift <= 600; shift += 300) {
         score s = {0};
         for (int k = 0; k < r->nt; k++) {
             sq25_field *f = radar_frame(ctx, r, k);
@@ -318,7 +323,7 @@ static void add_leads(lead_scores *ls, const double *pred_mmh, const mrg_gauges 
 }
 
 static void nowcast_loo(sq25_ctx *ctx, const mrg_radar *r, const mrg_gauges *g, int shift,
-                        const sq25_field *street, int method)
+                        const sq25_field *street, int method, const char *grid_label)
 {
     lead_scores merged = {0}, radar = {0}, persist = {0};
     int issues = 0;
@@ -340,7 +345,9 @@ static void nowcast_loo(sq25_ctx *ctx, const mrg_radar *r, const mrg_gauges *g, 
             double pr_mmh[N_LEADS], m_mmh[N_LEADS], p_mmh[N_LEADS];
             leads_at(pr, g, out, pr_mmh);
             sq25_pipeline *pm = new_pipeline(ctx, street, method);
-            sq25_series *s = gauge_series(ctx, g, out, shift);
+            /* the gauges' own stamps; the pipeline's lag option aligns them with the radar */
+            sq25_series *s = gauge_series(ctx, g, out, 0);
+            sq25_pipeline_set_sensor_alignment(pm, SQ25_STAMP_END, shift);
             sq25_pipeline_push_sensors(pm, s);
             for (int q = k - 2; q <= k; q++) {
                 sq25_field *f = radar_frame(ctx, r, q);
@@ -363,8 +370,10 @@ static void nowcast_loo(sq25_ctx *ctx, const mrg_radar *r, const mrg_gauges *g, 
         }
         sq25_pipeline_destroy(pr);
     }
-    printf("\n### Nowcast at the withheld gauge (%s merge; %d issue times x %d gauges)\n\n",
-           method_label[method], issues, g->ng);
+    printf("\n### Nowcast at the withheld gauge (%s merge, %s street grid %d x %d; %d issue "
+           "times x %d gauges)\n\n",
+           method_label[method], grid_label, sq25_field_width(street), sq25_field_height(street),
+           issues, g->ng);
     printf("| lead | n | 5-min RMSE merged / radar / persist. | bias merged / radar / persist. | "
            "corr merged / radar / persist. | 30-min RMSE merged / radar / persist. | "
            "30-min corr merged / radar / persist. |\n|---|---|---|---|---|---|---|\n");
@@ -562,8 +571,16 @@ int main(int argc, char **argv)
     sq25_field *street = NULL;
     sq25_grid_create_lonlat(ctx, NULL, lo0 - 0.09, la0 - 0.045, lo1 + 0.09, la1 + 0.045, 250, 0, &street);
     analysis_loo(ctx, &r, &g, shift, street);
-    nowcast_loo(ctx, &r, &g, shift, street, SQ25_MERGE_ADDITIVE);
-    if (!quick) nowcast_loo(ctx, &r, &g, shift, street, SQ25_MERGE_KED);
+    nowcast_loo(ctx, &r, &g, shift, street, SQ25_MERGE_ADDITIVE, "city (gauges + 5 km), 250 m");
+    if (!quick) {
+        /* a wider grid carries the correction further before it leaves */
+        sq25_field *wide = NULL;
+        sq25_grid_create_lonlat(ctx, NULL, lo0 - 0.36, la0 - 0.18, lo1 + 0.36, la1 + 0.18, 500, 0,
+                                &wide);
+        nowcast_loo(ctx, &r, &g, shift, wide, SQ25_MERGE_ADDITIVE, "wide (gauges + 20 km), 500 m");
+        nowcast_loo(ctx, &r, &g, shift, street, SQ25_MERGE_KED, "city (gauges + 5 km), 250 m");
+        sq25_field_destroy(wide);
+    }
     sq25_field_destroy(street);
     if (!quick) qc_amsterdam(ctx);
     cost(ctx, &r);
