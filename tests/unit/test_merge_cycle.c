@@ -416,6 +416,53 @@ static void test_one_minute_start_stamped_alignment(void **state)
     sq25_ctx_destroy(ctx);
 }
 
+
+/* Every allocation of a run with sensors (push, alignment, merge, correction, street grid)
+ * fails in turn: the run reports SQ25_ERR_NOMEM and nothing leaks. */
+static void test_allocation_failures(void **state)
+{
+    (void)state;
+    int failures = 0;
+    for (long n = 1; n < 20000; n++) {
+        test_alloc_state st = {0, 0, 0};
+        sq25_ctx *ctx = test_ctx_failing(&st);
+        sq25_pipeline *p = NULL;
+        sq25_field *street = NULL, *probe = NULL;
+        sq25_series *s = NULL;
+        double lon[9], lat[9];
+        assert_int_equal(sq25_pipeline_create(ctx, &p), SQ25_OK);
+        probe = constant_field(ctx, 0, 0);
+        sensor_block(probe, 9, 26, 16, lon, lat);
+        s = series_at(ctx, 9, lon, lat, 3, 300, T0 + 600, 10);
+        assert_int_equal(sq25_grid_create(ctx, UTM, 510000, 5550000, 530000, 5590000, 500, 0, &street),
+                         SQ25_OK);
+        assert_int_equal(sq25_pipeline_set_street_grid(p, street), SQ25_OK);
+        sq25_pipeline_set_sensor_qc(p, 0);
+        for (int k = 0; k < 3; k++) {
+            sq25_field *f = gaussian_frame(ctx, 20 + 2 * k, 24 + 1 * k, T0 + 300 * k);
+            assert_int_equal(sq25_pipeline_push_frame(p, f), SQ25_OK);
+            sq25_field_destroy(f);
+        }
+        st.fail_at = st.calls + n;
+        int rc = sq25_pipeline_push_sensors(p, s);
+        sq25_warning *w = NULL;
+        if (rc == SQ25_OK) rc = sq25_pipeline_run(p, &w);
+        if (rc == SQ25_OK) assert_non_null(sq25_pipeline_analysis(p));
+        st.fail_at = 0;
+        sq25_warning_destroy(w);
+        sq25_series_destroy(s);
+        sq25_field_destroy(probe), sq25_field_destroy(street);
+        sq25_pipeline_destroy(p);
+        sq25_ctx_destroy(ctx);
+        assert_int_equal(st.live, 0);
+        if (rc == SQ25_OK) break;
+        assert_int_equal(rc, SQ25_ERR_NOMEM);
+        failures++;
+    }
+    printf("allocation failures checked: %d\n", failures);
+    assert_true(failures > 50);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -426,6 +473,7 @@ int main(void)
         cmocka_unit_test(test_near_sensors_move_with_the_rain),
         cmocka_unit_test(test_street_grid_motion),
         cmocka_unit_test(test_one_minute_start_stamped_alignment),
+        cmocka_unit_test(test_allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
