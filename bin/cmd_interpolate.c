@@ -9,10 +9,13 @@
 const char cmd_interpolate_usage[] =
     "usage: sq25 interpolate --sensors FILE --time T --grid SPEC --out FILE.h5\n"
     "                        [--method nearest|idw|kriging|merge] [--radar FILE] [--qc]\n"
-    "                        [--step S]\n"
+    "                        [--merge additive|ked|multiplicative|mfb] [--step S] [--json]\n"
     "  Interpolate the gauge amounts of the interval ending at T onto a street grid and write\n"
     "  an ODIM_H5 file: dataset1 = RATE in mm/h (amount per step x 3600 / step); with kriging\n"
-    "  or merge also dataset2 = RATE_VARIANCE, the kriging variance in (mm/h)^2.\n"
+    "  or merge also dataset2 = RATE_VARIANCE, the kriging variance in (mm/h)^2. Several\n"
+    "  times (T1,T2,... or FROM/TO for every step between) append their datasets in order,\n"
+    "  with one read and one QC of the file for all of them. The merge's method and\n"
+    "  variogram are written to /how/sq25_merge.\n"
     "  --sensors FILE  OpenSense netCDF-4, or CSV (station_id,lon,lat,time_utc,mm) when the\n"
     "                  name ends in .csv (bad CSV rows are reported and skipped)\n"
     "  --time T        end of the interval (UTC), e.g. 2017-08-30T03:55\n"
@@ -21,18 +24,22 @@ const char cmd_interpolate_usage[] =
     "  --method M      nearest, idw, kriging (default) or merge (radar + kriged residuals)\n"
     "  --radar FILE    radar or gridded rain file in mm/h for merge (any format sq25 reads);\n"
     "                  without it merge falls back to kriging of the sensors\n"
-    "  --qc            drop values flagged by the PWS quality control first\n"
-    "  --step S        CSV time step in seconds (default 300)\n";
+    "  --merge NAME    merging method for --method merge (default additive)\n"
+    "  --qc            drop values flagged by the PWS quality control first (run once over\n"
+    "                  the whole file)\n"
+    "  --step S        CSV time step in seconds (default 300)\n"
+    "  --json          print a JSON summary: times, method, fitted variogram, statistics\n";
 
 typedef struct {
-    const char *sensors, *time, *grid, *out, *radar, *method;
-    int qc, step_s;
+    const char *sensors, *time, *grid, *out, *radar, *method, *merge;
+    int qc, step_s, json;
 } interp_args;
 
 static int parse_args(int argc, char **argv, interp_args *a)
 {
     memset(a, 0, sizeof *a);
     a->method = "kriging";
+    a->merge = "additive";
     a->step_s = 300;
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i];
@@ -42,9 +49,12 @@ static int parse_args(int argc, char **argv, interp_args *a)
                             : !strcmp(o, "--out")   ? &a->out
                             : !strcmp(o, "--radar") ? &a->radar
                             : !strcmp(o, "--method") ? &a->method
+                            : !strcmp(o, "--merge") ? &a->merge
                                                      : NULL;
         if (!strcmp(o, "--qc")) {
             a->qc = 1;
+        } else if (!strcmp(o, "--json")) {
+            a->json = 1;
         } else if (!strcmp(o, "--step") && i + 1 < argc) {
             a->step_s = atoi(argv[++i]);
             if (a->step_s <= 0) return cli_usage_error(argv[0], "--step must be > 0 seconds");
@@ -121,36 +131,173 @@ static int values_at(const char *cmd, const sq25_series *s, int64_t t, double **
     return CLI_OK;
 }
 
-static int write_output(const char *cmd, sq25_ctx *ctx, const char *path, sq25_field *rate,
-                        sq25_field *variance, int64_t start, int64_t end)
+/* The variogram the kriging fits to these values, for the summary (metres of the grid). */
+static void kriging_variogram(sq25_field *grid, size_t n, const double *lon, const double *lat,
+                              const double *mmh, sq25_merge_info *info)
 {
-    sq25_odim_writer *w = NULL;
-    int rc = sq25_odim_writer_create(ctx, path, &w);
-    if (!rc) rc = sq25_odim_writer_add(w, rate, "RATE", start, end);
-    if (!rc && variance) rc = sq25_odim_writer_add(w, variance, "RATE_VARIANCE", start, end);
-    int rc_close = w ? sq25_odim_writer_close(w) : SQ25_OK;
-    if (!rc) rc = rc_close;
-    return rc ? cli_lib_error(cmd, ctx, rc) : CLI_OK;
+    double *x = calloc(n + 1, sizeof *x), *y = calloc(n + 1, sizeof *y);
+    double *col = calloc(n + 1, sizeof *col), *row = calloc(n + 1, sizeof *row);
+    sq25_ctx *ctx = sq25_ctx_create();
+    double gt[6];
+    sq25_field_geotransform(grid, gt);
+    info->variogram_source = SQ25_VARIOGRAM_SOURCE_NONE;
+    if (x && y && col && row && ctx &&
+        sq25_field_lonlat_to_pixel(grid, n, lon, 8, lat, 8, col, 8, row, 8) == SQ25_OK) {
+        for (size_t i = 0; i < n; i++) {
+            x[i] = gt[0] + col[i] * gt[1] + row[i] * gt[2];
+            y[i] = gt[3] + col[i] * gt[4] + row[i] * gt[5];
+        }
+        if (sq25_variogram_fit(ctx, SQ25_VARIOGRAM_EXPONENTIAL, n, x, 8, y, 8, mmh, 8,
+                               &info->nugget, &info->sill, &info->range_m) == SQ25_OK) {
+            info->variogram_source = SQ25_VARIOGRAM_SOURCE_FITTED;
+            info->variogram_model = SQ25_VARIOGRAM_EXPONENTIAL;
+        }
+    }
+    sq25_ctx_destroy(ctx);
+    free(x), free(y), free(col), free(row);
 }
 
 static int run_interpolation(const char *cmd, sq25_ctx *ctx, const interp_args *a, int method,
-                             int64_t t, const sq25_series *s, sq25_field *grid,
-                             sq25_field *variance)
+                             int64_t t, const sq25_series *s, const sq25_field *radar,
+                             sq25_field *grid, sq25_field *variance, sq25_merge_info *info)
 {
     double *lon = NULL, *lat = NULL, *mmh = NULL;
     int st = values_at(cmd, s, t, &lon, &lat, &mmh), rc = SQ25_OK;
-    sq25_field *radar = NULL;
     size_t n = (size_t)sq25_series_station_count(s);
-    if (st == CLI_OK && a->radar && (rc = sq25_read_field(ctx, a->radar, &radar)) != SQ25_OK)
-        st = cli_lib_error(cmd, ctx, rc);
+    sq25_merge_options *mo = NULL;
+    int merge = SQ25_MERGE_ADDITIVE;
+    sq25_merge_method_from_name(a->merge, &merge);
+    *info = (sq25_merge_info){0, 0, 0, SQ25_VARIOGRAM_SOURCE_NONE, 0, NAN, NAN, NAN, NAN};
+    if (st == CLI_OK && method == SQ25_INTERP_MERGE && radar) {
+        rc = sq25_merge_options_create(ctx, &mo);
+        if (!rc) rc = sq25_merge_options_set_method(mo, merge);
+        if (!rc) rc = sq25_merge_run(ctx, mo, radar, n, lon, 8, lat, 8, mmh, 8, NULL, 0, grid,
+                                     variance, info);
+    } else if (st == CLI_OK) {
+        int m = method == SQ25_INTERP_MERGE ? SQ25_INTERP_KRIGING : method;
+        rc = sq25_interp_grid(ctx, NULL, m, n, lon, 8, lat, 8, mmh, 8, grid, variance);
+        if (!rc && m == SQ25_INTERP_KRIGING) kriging_variogram(grid, n, lon, lat, mmh, info);
+    }
+    if (st == CLI_OK && rc) st = cli_lib_error(cmd, ctx, rc);
+    sq25_merge_options_destroy(mo);
+    free(lon), free(lat), free(mmh);
+    return st;
+}
+
+/* --time: "T", "T1,T2,...", or "FROM/TO" (every step of the series between). Fills times
+ * (malloc'd) and their count. */
+static int parse_times(const char *cmd, const char *text, const sq25_series *s, int64_t **times,
+                       int *count)
+{
+    char *copy = strdup(text);
+    if (!copy) return cli_error(cmd, "out of memory");
+    int st = CLI_OK, n = 0, cap = 16;
+    *times = malloc((size_t)cap * sizeof **times);
+    char *slash = strchr(copy, '/');
+    int64_t from, to;
+    if (!*times) st = cli_error(cmd, "out of memory");
+    else if (slash) {
+        *slash = '\0';
+        if (sq25_time_parse(copy, &from) || sq25_time_parse(slash + 1, &to) || to < from)
+            st = cli_usage_error(cmd, "cannot parse --time range '%s'", text);
+        int step = sq25_series_step_s(s);
+        for (int64_t t = from; st == CLI_OK && t <= to; t += step) {
+            if (n == cap) {
+                int64_t *g = realloc(*times, (size_t)(cap *= 2) * sizeof **times);
+                if (!g) { st = cli_error(cmd, "out of memory"); break; }
+                *times = g;
+            }
+            (*times)[n++] = t;
+        }
+    } else {
+        for (char *tok = strtok(copy, ","); st == CLI_OK && tok; tok = strtok(NULL, ",")) {
+            if (n == cap) {
+                int64_t *g = realloc(*times, (size_t)(cap *= 2) * sizeof **times);
+                if (!g) { st = cli_error(cmd, "out of memory"); break; }
+                *times = g;
+            }
+            if (sq25_time_parse(tok, &(*times)[n++]))
+                st = cli_usage_error(cmd, "cannot parse --time '%s'", tok);
+        }
+    }
+    free(copy);
+    *count = n;
+    if (st == CLI_OK && n == 0) st = cli_usage_error(cmd, "--time gives no time");
+    return st;
+}
+
+static void print_json(const interp_args *a, int64_t t, sq25_field *grid,
+                       const sq25_merge_info *info, bool first)
+{
+    double max, mean, wet, nodata;
+    sq25_field_stats(grid, 0.1, &max, &mean, &wet, &nodata);
+    char when[32], merge[512];
+    sq25_time_format(t, when, sizeof when);
+    sq25_merge_info_json(info, merge, sizeof merge);
+    printf("%s{\"out\":", first ? "" : ",\n");
+    cli_json_string(stdout, a->out);
+    printf(",\"time\":\"%s\",\"method\":", when);
+    cli_json_string(stdout, a->method);
+    printf(",\"width\":%d,\"height\":%d,\"max_mmh\":", sq25_field_width(grid),
+           sq25_field_height(grid));
+    cli_json_number(stdout, max);
+    printf(",\"mean_mmh\":");
+    cli_json_number(stdout, mean);
+    printf(",\"wet_fraction\":");
+    cli_json_number(stdout, wet);
+    printf(",\"nodata_fraction\":");
+    cli_json_number(stdout, nodata);
+    if (!strcmp(a->method, "merge") && a->radar) printf(",\"merge\":%s", merge);
+    else if (!strcmp(a->method, "kriging") || !strcmp(a->method, "merge")) {
+        printf(",\"variogram\":{\"source\":\"%s\",\"model\":\"exponential\",\"nugget\":",
+               info->variogram_source == SQ25_VARIOGRAM_SOURCE_FITTED ? "fitted" : "none");
+        cli_json_number(stdout, info->nugget);
+        printf(",\"sill\":");
+        cli_json_number(stdout, info->sill);
+        printf(",\"range_m\":");
+        cli_json_number(stdout, info->range_m);
+        printf("}");
+    }
+    printf("}");
+}
+
+static void print_text(const interp_args *a, sq25_field *grid)
+{
+    double max, mean, wet, nodata;
+    sq25_field_stats(grid, 0.1, &max, &mean, &wet, &nodata);
+    printf("%s: %d x %d cells, %s, max %.2f mm/h, mean %.2f mm/h, wet %.1f %%, nodata %.1f %%\n",
+           a->out, sq25_field_width(grid), sq25_field_height(grid), a->method, max, mean,
+           100 * wet, 100 * nodata);
+}
+
+/* One time: interpolate, append RATE (and RATE_VARIANCE) to the writer, report. */
+static int one_time(const char *cmd, sq25_ctx *ctx, const interp_args *a, int method, int64_t t,
+                    const sq25_series *s, const sq25_field *radar, sq25_odim_writer *w,
+                    bool first)
+{
+    sq25_field *grid = NULL, *variance = NULL;
+    int rc = sq25_grid_parse(ctx, a->grid, t, &grid), st = CLI_OK;
+    bool wants_variance = method == SQ25_INTERP_KRIGING || method == SQ25_INTERP_MERGE;
+    if (!rc && wants_variance) rc = sq25_field_clone(grid, &variance);
+    if (rc) st = cli_lib_error(cmd, ctx, rc);
+    sq25_merge_info info;
+    if (st == CLI_OK) st = run_interpolation(cmd, ctx, a, method, t, s, radar, grid, variance, &info);
+    int step = sq25_series_step_s(s);
     if (st == CLI_OK) {
-        rc = method == SQ25_INTERP_MERGE
-                 ? sq25_interp_merge(ctx, NULL, radar, n, lon, 8, lat, 8, mmh, 8, grid, variance)
-                 : sq25_interp_grid(ctx, NULL, method, n, lon, 8, lat, 8, mmh, 8, grid, variance);
+        sq25_field_set_accumulation_s(grid, step);
+        rc = sq25_odim_writer_add(w, grid, "RATE", t - step, t);
+        if (!rc && variance) rc = sq25_odim_writer_add(w, variance, "RATE_VARIANCE", t - step, t);
+        if (!rc && method == SQ25_INTERP_MERGE && radar) {
+            char json[512];
+            sq25_merge_info_json(&info, json, sizeof json);
+            rc = sq25_odim_writer_set_how(w, "sq25_merge", json);
+        }
         if (rc) st = cli_lib_error(cmd, ctx, rc);
     }
-    sq25_field_destroy(radar);
-    free(lon), free(lat), free(mmh);
+    if (st == CLI_OK && a->json) print_json(a, t, grid, &info, first);
+    else if (st == CLI_OK) print_text(a, grid);
+    sq25_field_destroy(variance);
+    sq25_field_destroy(grid);
     return st;
 }
 
@@ -160,40 +307,37 @@ int cmd_interpolate(int argc, char **argv)
     interp_args a;
     int st = parse_args(argc, argv, &a);
     if (st != CLI_OK) return st;
-    int method = method_code(a.method);
+    int method = method_code(a.method), merge;
     if (method < 0) return cli_usage_error(cmd, "unknown method '%s'", a.method);
     if (a.radar && method != SQ25_INTERP_MERGE)
         return cli_usage_error(cmd, "--radar is only used by --method merge");
-    int64_t t;
-    if (sq25_time_parse(a.time, &t) != SQ25_OK)
-        return cli_usage_error(cmd, "cannot parse --time '%s'", a.time);
+    if (sq25_merge_method_from_name(a.merge, &merge) != SQ25_OK)
+        return cli_usage_error(cmd, "unknown --merge '%s' (additive, ked, multiplicative, mfb)",
+                               a.merge);
     sq25_ctx *ctx = cli_ctx(cmd);
     if (!ctx) return CLI_FAIL;
     sq25_series *s = NULL;
-    sq25_field *grid = NULL, *variance = NULL;
+    sq25_field *radar = NULL;
+    sq25_odim_writer *w = NULL;
+    int64_t *times = NULL;
+    int n_times = 0, rc;
     st = load_sensors(cmd, ctx, &a, &s);
-    int rc = SQ25_OK;
-    if (st == CLI_OK && (rc = sq25_grid_parse(ctx, a.grid, t, &grid)) != SQ25_OK)
+    if (st == CLI_OK) st = parse_times(cmd, a.time, s, &times, &n_times);
+    if (st == CLI_OK && a.radar && (rc = sq25_read_field(ctx, a.radar, &radar)) != SQ25_OK)
         st = cli_lib_error(cmd, ctx, rc);
-    bool wants_variance = method == SQ25_INTERP_KRIGING || method == SQ25_INTERP_MERGE;
-    if (st == CLI_OK && wants_variance && (rc = sq25_field_clone(grid, &variance)) != SQ25_OK)
+    if (st == CLI_OK && (rc = sq25_odim_writer_create(ctx, a.out, &w)) != SQ25_OK)
         st = cli_lib_error(cmd, ctx, rc);
-    if (st == CLI_OK) st = run_interpolation(cmd, ctx, &a, method, t, s, grid, variance);
-    if (st == CLI_OK) {
-        int step = sq25_series_step_s(s);
-        sq25_field_set_accumulation_s(grid, step);
-        st = write_output(cmd, ctx, a.out, grid, variance, t - step, t);
+    if (st == CLI_OK && a.json) printf("[");
+    for (int i = 0; st == CLI_OK && i < n_times; i++)
+        st = one_time(cmd, ctx, &a, method, times[i], s, radar, w, i == 0);
+    if (st == CLI_OK && a.json) printf("]\n");
+    if (w) {
+        rc = sq25_odim_writer_close(w);
+        if (st == CLI_OK && rc) st = cli_lib_error(cmd, ctx, rc);
+        if (st != CLI_OK) remove(a.out); /* a failed run leaves no partial file */
     }
-    if (st == CLI_OK) {
-        double max, mean, wet, nodata;
-        sq25_field_stats(grid, 0.1, &max, &mean, &wet, &nodata);
-        printf("%s: %d x %d cells, %s, max %.2f mm/h, mean %.2f mm/h, wet %.1f %%, nodata "
-               "%.1f %%\n",
-               a.out, sq25_field_width(grid), sq25_field_height(grid), a.method, max, mean,
-               100 * wet, 100 * nodata);
-    }
-    sq25_field_destroy(variance);
-    sq25_field_destroy(grid);
+    free(times);
+    sq25_field_destroy(radar);
     sq25_series_destroy(s);
     sq25_ctx_destroy(ctx);
     return st;

@@ -22,9 +22,19 @@ const char cmd_run_usage[] =
     "  --grid SPEC          street grid, e.g. lonlat:5.9,50.0,6.3,50.3:100 (see 'sq25 help\n"
     "                       interpolate'); default: the radar grid\n"
     "  --targets FILE       points/lines to warn: CSV id,lon,lat,name or GeoJSON\n"
-    "  --sensors FILE       rain sensors (OpenSense netCDF-4, or CSV station_id,lon,lat,\n"
-    "                       time_utc,mm): quality-controlled, then merged with the newest\n"
-    "                       radar frame on the street grid as the observation (observation.h5)\n"
+    "  --sensors FILE...    rain sensors (OpenSense netCDF-4, or CSV station_id,lon,lat,\n"
+    "                       time_utc,mm): one long file or several of the same stations,\n"
+    "                       joined in time; quality-controlled once over all of it, then the\n"
+    "                       interval ending at the issue time is merged with the radar on the\n"
+    "                       street grid (observation.h5) and the nowcast and warnings start\n"
+    "                       from that merged analysis\n"
+    "  --merge NAME         merging method: additive (default), ked, multiplicative, mfb\n"
+    "  --sensor-stamp S     end (default: times end each interval) or start\n"
+    "  --sensor-lag SEC     seconds added to the sensors' times (default 0)\n"
+    "  --no-qc              use the sensor values as read (no PWS quality control)\n"
+    "  --bias-correct       also multiply the QC-passed values by their PWSQC bias-correction\n"
+    "                       factor (for PWS networks that under-read)\n"
+    "  --step S             CSV sensor time step in seconds (default 300)\n"
     "  --method NAME        motion method: dense (default) or lk\n"
     "  --frames N           frames used for motion (default 3)\n"
     "  --horizon MIN        forecast horizon in minutes (default 60)\n"
@@ -38,9 +48,11 @@ const char cmd_run_usage[] =
 typedef struct {
     const char **radar;
     int n_radar;
-    const char *grid_spec, *targets_path, *sensors_path, *method, *out_dir, *levels;
-    const char *calibration;
-    int frames, horizon_min;
+    const char **sensors;
+    int n_sensors;
+    const char *grid_spec, *targets_path, *method, *out_dir, *levels;
+    const char *calibration, *merge, *stamp;
+    int frames, horizon_min, sensor_lag_s, sensor_step_s, no_qc, bias_correct;
     double probability;
     bool quiet;
 } run_args;
@@ -52,8 +64,12 @@ static int parse_args(int argc, char **argv, run_args *a)
     a->horizon_min = 60;
     a->method = "dense";
     a->probability = -1;
+    a->merge = "additive";
+    a->stamp = "end";
+    a->sensor_step_s = 300;
     a->radar = calloc((size_t)argc, sizeof *a->radar);
-    if (!a->radar) return cli_error("run", "out of memory");
+    a->sensors = calloc((size_t)argc, sizeof *a->sensors);
+    if (!a->radar || !a->sensors) return cli_error("run", "out of memory");
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i];
         bool has_val = i + 1 < argc;
@@ -61,7 +77,15 @@ static int parse_args(int argc, char **argv, run_args *a)
             while (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0) a->radar[a->n_radar++] = argv[++i];
         } else if (strcmp(o, "--grid") == 0 && has_val) a->grid_spec = argv[++i];
         else if (strcmp(o, "--targets") == 0 && has_val) a->targets_path = argv[++i];
-        else if (strcmp(o, "--sensors") == 0 && has_val) a->sensors_path = argv[++i];
+        else if (strcmp(o, "--sensors") == 0 && has_val) {
+            while (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0)
+                a->sensors[a->n_sensors++] = argv[++i];
+        } else if (strcmp(o, "--merge") == 0 && has_val) a->merge = argv[++i];
+        else if (strcmp(o, "--sensor-stamp") == 0 && has_val) a->stamp = argv[++i];
+        else if (strcmp(o, "--sensor-lag") == 0 && has_val) a->sensor_lag_s = atoi(argv[++i]);
+        else if (strcmp(o, "--step") == 0 && has_val) a->sensor_step_s = atoi(argv[++i]);
+        else if (strcmp(o, "--no-qc") == 0) a->no_qc = 1;
+        else if (strcmp(o, "--bias-correct") == 0) a->bias_correct = 1;
         else if (strcmp(o, "--method") == 0 && has_val) a->method = argv[++i];
         else if (strcmp(o, "--out") == 0 && has_val) a->out_dir = argv[++i];
         else if (strcmp(o, "--levels") == 0 && has_val) a->levels = argv[++i];
@@ -75,6 +99,13 @@ static int parse_args(int argc, char **argv, run_args *a)
     if (a->n_radar == 0) return cli_usage_error("run", "--radar needs at least one file");
     if (!a->out_dir) return cli_usage_error("run", "--out DIR is required");
     if (a->horizon_min <= 0) return cli_usage_error("run", "--horizon must be positive");
+    if (a->sensor_step_s <= 0) return cli_usage_error("run", "--step must be > 0 seconds");
+    int m;
+    if (sq25_merge_method_from_name(a->merge, &m) != SQ25_OK)
+        return cli_usage_error("run", "unknown --merge '%s' (additive, ked, multiplicative, mfb)",
+                               a->merge);
+    if (strcmp(a->stamp, "end") != 0 && strcmp(a->stamp, "start") != 0)
+        return cli_usage_error("run", "--sensor-stamp must be end or start");
     return CLI_OK;
 }
 
@@ -174,6 +205,14 @@ static int configure(sq25_ctx *ctx, sq25_pipeline *p, const run_args *a, sq25_ta
             return cli_lib_error("run", ctx, rc);
     }
     if (a->calibration && (rc = set_calibration(ctx, wo, a->calibration)) != CLI_OK) return rc;
+    int merge = SQ25_MERGE_ADDITIVE;
+    sq25_merge_method_from_name(a->merge, &merge);
+    if ((rc = sq25_merge_options_set_method(sq25_pipeline_merge_options(p), merge)) ||
+        (rc = sq25_pipeline_set_sensor_alignment(
+             p, strcmp(a->stamp, "start") == 0 ? SQ25_STAMP_START : SQ25_STAMP_END,
+             a->sensor_lag_s)))
+        return cli_lib_error("run", ctx, rc);
+    sq25_pipeline_set_sensor_qc(p, 0); /* the CLI runs QC once over the whole series */
     if (a->grid_spec) {
         if ((rc = sq25_grid_parse(ctx, a->grid_spec, 0, street)))
             return cli_lib_error("run", ctx, rc);
@@ -193,9 +232,31 @@ static void join_path(char *buf, size_t cap, const char *dir, const char *name)
     snprintf(buf, cap, "%s/%s", dir, name);
 }
 
+/* forecast.h5 with a merge: the merged leads (RATE, mm/h) on the street grid, the merge's
+ * method and variogram in /how/sq25_merge; motion only when the leads are on the radar grid. */
+static int write_merged_forecast(sq25_ctx *ctx, const sq25_pipeline *p, const char *path)
+{
+    sq25_merge_info info;
+    sq25_pipeline_merge_info(p, &info);
+    char json[512];
+    sq25_merge_info_json(&info, json, sizeof json);
+    sq25_odim_writer *w = NULL;
+    int rc = sq25_odim_writer_create(ctx, path, &w);
+    int step = sq25_pipeline_step_s(p);
+    for (int i = 0; rc == SQ25_OK && i < sq25_pipeline_warn_forecast_count(p); i++) {
+        const sq25_field *f = sq25_pipeline_warn_forecast(p, i);
+        int64_t t = sq25_field_valid_time(f);
+        rc = sq25_odim_writer_add(w, f, "RATE", t - step, t);
+    }
+    if (rc == SQ25_OK) rc = sq25_odim_writer_set_how(w, "sq25_merge", json);
+    int rc_close = w ? sq25_odim_writer_close(w) : SQ25_OK;
+    return rc ? rc : rc_close;
+}
+
 /* forecast.h5: the leads in time order (RATE, mm/h), then motion u and v (pixels per step). */
 static int write_forecast(sq25_ctx *ctx, const sq25_pipeline *p, const char *path)
 {
+    if (sq25_pipeline_analysis(p)) return write_merged_forecast(ctx, p, path);
     sq25_odim_writer *w = NULL;
     int rc = sq25_odim_writer_create(ctx, path, &w);
     int step = sq25_pipeline_step_s(p);
@@ -250,75 +311,145 @@ static int render_map(sq25_ctx *ctx, const run_args *a, const sq25_field *f,
     return CLI_OK;
 }
 
-/* ---- sensors: QC, then the values of the step ending at the issue time, in mm/h ---- */
+/* ---- sensors: all files joined in time, QC once over the whole, pushed to the pipeline ---- */
 static bool ends_with(const char *s, const char *suffix)
 {
     size_t n = strlen(s), k = strlen(suffix);
     return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
-static int read_clean_sensors(sq25_ctx *ctx, const run_args *a, int step_s, sq25_series **out)
+static int read_one_series(sq25_ctx *ctx, const run_args *a, const char *path, sq25_series **out)
 {
-    sq25_series *raw = NULL;
-    int rc = ends_with(a->sensors_path, ".csv")
-                 ? sq25_series_read_csv(ctx, a->sensors_path, step_s, &raw)
-                 : sq25_series_read_netcdf(ctx, a->sensors_path, &raw);
+    int rc = ends_with(path, ".csv") ? sq25_series_read_csv(ctx, path, a->sensor_step_s, out)
+                                     : sq25_series_read_netcdf(ctx, path, out);
     if (rc) return cli_lib_error("run", ctx, rc);
-    if (sq25_series_bad_rows(raw) > 0)
-        fprintf(stderr, "sq25 run: %s: %lld bad row(s) skipped, first: %s\n", a->sensors_path,
-                (long long)sq25_series_bad_rows(raw), sq25_series_bad_row_message(raw, 0));
-    sq25_qc_result *qc = NULL;
-    rc = sq25_qc_run(raw, NULL, &qc);
-    if (rc == SQ25_OK) rc = sq25_qc_apply(raw, qc, SQ25_QC_REJECT, out);
-    sq25_qc_result_destroy(qc);
-    sq25_series_destroy(raw);
+    if (sq25_series_bad_rows(*out) > 0)
+        fprintf(stderr, "sq25 run: %s: %lld bad row(s) skipped, first: %s\n", path,
+                (long long)sq25_series_bad_rows(*out), sq25_series_bad_row_message(*out, 0));
+    return CLI_OK;
+}
+
+/* Files of the same stations (ids in the same order) and step join into one series. */
+static bool same_stations(const sq25_series *x, const sq25_series *y)
+{
+    if (sq25_series_station_count(x) != sq25_series_station_count(y) ||
+        sq25_series_step_s(x) != sq25_series_step_s(y))
+        return false;
+    for (int i = 0; i < sq25_series_station_count(x); i++)
+        if (strcmp(sq25_series_station_id(x, i), sq25_series_station_id(y, i)) != 0) return false;
+    return true;
+}
+
+static int join_series(sq25_ctx *ctx, sq25_series **parts, int n, sq25_series **out)
+{
+    int step = sq25_series_step_s(parts[0]), st = sq25_series_station_count(parts[0]);
+    int64_t first = INT64_MAX, last = INT64_MIN;
+    for (int k = 0; k < n; k++) {
+        int64_t t0 = sq25_series_time(parts[k], 0);
+        int64_t t1 = sq25_series_time(parts[k], sq25_series_step_count(parts[k]) - 1);
+        if ((t0 - sq25_series_time(parts[0], 0)) % step != 0)
+            return cli_error("run", "sensor files: time steps are not on one %d s grid", step);
+        first = t0 < first ? t0 : first;
+        last = t1 > last ? t1 : last;
+    }
+    int64_t steps = (last - first) / step + 1;
+    int rc = sq25_series_create(ctx, st, steps, first, step, out);
+    for (int i = 0; rc == SQ25_OK && i < st; i++) {
+        double lon, lat;
+        sq25_series_station_lonlat(parts[0], i, &lon, &lat);
+        rc = sq25_series_set_station(*out, i, sq25_series_station_id(parts[0], i), lon, lat);
+    }
+    if (rc) return cli_lib_error("run", ctx, rc);
+    float *dst = sq25_series_data(*out);
+    for (int k = 0; k < n; k++) {
+        int64_t nk = sq25_series_step_count(parts[k]);
+        int64_t off = (sq25_series_time(parts[k], 0) - first) / step;
+        const float *src = sq25_series_data_const(parts[k]);
+        for (int i = 0; i < st; i++)
+            for (int64_t j = 0; j < nk; j++) {
+                float v = src[(size_t)i * (size_t)nk + (size_t)j];
+                if (v == v) dst[(size_t)i * (size_t)steps + (size_t)(off + j)] = v;
+            }
+    }
+    return CLI_OK;
+}
+
+/* The sensors as one QC'd series. */
+static int read_sensor_series(sq25_ctx *ctx, const run_args *a, sq25_series **out)
+{
+    sq25_series **parts = calloc((size_t)a->n_sensors, sizeof *parts);
+    if (!parts) return cli_error("run", "out of memory");
+    int st = CLI_OK;
+    for (int k = 0; st == CLI_OK && k < a->n_sensors; k++) {
+        st = read_one_series(ctx, a, a->sensors[k], &parts[k]);
+        if (st == CLI_OK && k > 0 && !same_stations(parts[0], parts[k]))
+            st = cli_error("run", "%s: other stations or step than %s; sensor files must share "
+                           "them", a->sensors[k], a->sensors[0]);
+    }
+    sq25_series *all = NULL;
+    if (st == CLI_OK && a->n_sensors == 1) all = parts[0], parts[0] = NULL;
+    else if (st == CLI_OK) st = join_series(ctx, parts, a->n_sensors, &all);
+    for (int k = 0; k < a->n_sensors; k++) sq25_series_destroy(parts[k]);
+    free(parts);
+    if (st == CLI_OK && !a->no_qc) {
+        sq25_qc_result *qc = NULL;
+        sq25_series *clean = NULL;
+        int rc = sq25_qc_run(all, NULL, &qc);
+        if (rc == SQ25_OK)
+            rc = a->bias_correct ? sq25_qc_apply_corrected(all, qc, SQ25_QC_REJECT, &clean)
+                                 : sq25_qc_apply(all, qc, SQ25_QC_REJECT, &clean);
+        sq25_qc_result_destroy(qc);
+        sq25_series_destroy(all);
+        all = clean;
+        if (rc) st = cli_lib_error("run", ctx, rc);
+    }
+    if (st == CLI_OK) *out = all;
+    else sq25_series_destroy(all);
+    return st;
+}
+
+static int push_sensors(sq25_ctx *ctx, const run_args *a, sq25_pipeline *p)
+{
+    sq25_series *s = NULL;
+    int st = read_sensor_series(ctx, a, &s);
+    if (st != CLI_OK) return st;
+    int rc = sq25_pipeline_push_sensors(p, s);
+    sq25_series_destroy(s);
     return rc ? cli_lib_error("run", ctx, rc) : CLI_OK;
 }
 
-/* Merge the sensors' rates at the issue time with the newest radar frame onto the street grid
- * (or the radar grid) and write observation.h5. *merged is NULL when no sensor reported. */
-static int merge_sensors(sq25_ctx *ctx, const run_args *a, const sq25_field *latest,
-                         const sq25_field *street, int step_s, sq25_field **merged)
+/* observation.h5: the merged analysis, with the merge's method and variogram in /how. */
+static int write_observation(sq25_ctx *ctx, const run_args *a, const sq25_pipeline *p)
 {
-    *merged = NULL;
-    sq25_series *s = NULL;
-    int status = read_clean_sensors(ctx, a, step_s, &s);
-    if (status != CLI_OK) return status;
-    int64_t issue = sq25_field_valid_time(latest), k = sq25_series_step_at(s, issue);
-    int n = sq25_series_station_count(s), used = 0;
-    double *lon = calloc((size_t)n, sizeof *lon), *lat = calloc((size_t)n, sizeof *lat);
-    double *rate = calloc((size_t)n, sizeof *rate);
-    const float *data = sq25_series_data_const(s);
-    int64_t steps = sq25_series_step_count(s);
-    for (int i = 0; k >= 0 && lon && lat && rate && i < n; i++) {
-        float mm = data[(size_t)i * (size_t)steps + (size_t)k]; /* mm in the step */
-        if (mm != mm) continue;
-        sq25_series_station_lonlat(s, i, &lon[used], &lat[used]);
-        rate[used++] = mm * 3600.0 / sq25_series_step_s(s);
-    }
+    const sq25_field *an = sq25_pipeline_analysis(p);
+    sq25_merge_info info;
+    int merged = sq25_pipeline_merge_info(p, &info) == SQ25_OK;
     char when[32];
-    sq25_time_format(issue, when, sizeof when);
-    if (!lon || !lat || !rate) status = cli_error("run", "out of memory");
-    else if (used == 0)
-        fprintf(stderr, "sq25 run: %s: no sensor value after QC for the step ending %s; the "
-                        "observation is radar only\n", a->sensors_path, when);
-    else {
-        int rc = sq25_field_clone(street ? street : latest, merged);
-        if (rc == SQ25_OK)
-            rc = sq25_interp_merge(ctx, NULL, latest, (size_t)used, lon, sizeof *lon, lat,
-                                   sizeof *lat, rate, sizeof *rate, *merged, NULL);
-        if (rc == SQ25_OK) sq25_field_set_valid_time(*merged, issue);
-        char path[4096];
-        join_path(path, sizeof path, a->out_dir, "observation.h5");
-        if (rc == SQ25_OK) rc = sq25_write_odim(ctx, path, *merged);
-        if (rc) status = cli_lib_error("run", ctx, rc);
-        else printf("observation   %s (radar merged with %d sensors at %s)\n", path, used, when);
+    sq25_time_format(sq25_field_valid_time(sq25_pipeline_forecast(p, 0)) - sq25_pipeline_step_s(p),
+                     when, sizeof when);
+    if (!merged || !an) {
+        fprintf(stderr, "sq25 run: %s: no sensor merged at %s (%d sensors with a value); the "
+                        "nowcast is radar only\n", a->sensors[0], when, info.sensors_used);
+        return CLI_OK;
     }
-    free(lon);
-    free(lat);
-    free(rate);
-    sq25_series_destroy(s);
-    return status;
+    char path[4096], json[512];
+    join_path(path, sizeof path, a->out_dir, "observation.h5");
+    sq25_merge_info_json(&info, json, sizeof json);
+    sq25_odim_writer *w = NULL;
+    int64_t t = sq25_field_valid_time(an);
+    int rc = sq25_odim_writer_create(ctx, path, &w);
+    if (!rc) rc = sq25_odim_writer_add(w, an, "RATE", t - sq25_pipeline_step_s(p), t);
+    if (!rc) rc = sq25_odim_writer_set_how(w, "sq25_merge", json);
+    int rc_close = w ? sq25_odim_writer_close(w) : SQ25_OK;
+    if (!rc) rc = rc_close;
+    if (rc) return cli_lib_error("run", ctx, rc);
+    printf("observation   %s (radar merged with %d sensors at %s, %s, variogram %s)\n", path,
+           info.sensors_used, when, sq25_merge_method_name(info.method),
+           info.variogram_source == SQ25_VARIOGRAM_SOURCE_FITTED           ? "fitted"
+           : info.variogram_source == SQ25_VARIOGRAM_SOURCE_CLIMATOLOGICAL ? "climatological"
+           : info.variogram_source == SQ25_VARIOGRAM_SOURCE_GIVEN          ? "given"
+                                                                           : "none");
+    return CLI_OK;
 }
 
 /* Observation, +30 and +60 minutes (or the last lead if the horizon is shorter), warning. */
@@ -332,6 +463,8 @@ static int write_maps(sq25_ctx *ctx, const run_args *a, sq25_pipeline *p, sq25_w
                         : render_map(ctx, a, latest, street, targets, "Observed rain rate mm/h",
                                      "observation.png");
     int step_min = sq25_pipeline_step_s(p) / 60, n = sq25_pipeline_forecast_count(p);
+    /* with a merge the leads are the merged ones, already on the street grid */
+    bool use_merged = merged != NULL;
     const int leads_min[2] = {30, 60};
     for (int k = 0; status == CLI_OK && k < 2 && step_min > 0; k++) {
         int i = leads_min[k] / step_min - 1;
@@ -339,7 +472,10 @@ static int write_maps(sq25_ctx *ctx, const run_args *a, sq25_pipeline *p, sq25_w
         char title[64], name[64];
         snprintf(title, sizeof title, "Forecast +%d min rain rate mm/h", (i + 1) * step_min);
         snprintf(name, sizeof name, "forecast_%02d.png", (i + 1) * step_min);
-        status = render_map(ctx, a, sq25_pipeline_forecast(p, i), street, targets, title, name);
+        status = use_merged ? render_map(ctx, a, sq25_pipeline_warn_forecast(p, i), NULL, targets,
+                                         title, name)
+                            : render_map(ctx, a, sq25_pipeline_forecast(p, i), street, targets,
+                                         title, name);
     }
     if (status != CLI_OK) return status;
     char path[4096];
@@ -391,6 +527,7 @@ int cmd_run(int argc, char **argv)
     int status = parse_args(argc, argv, &a);
     if (status != CLI_OK) {
         free(a.radar);
+        free(a.sensors);
         return status;
     }
     sq25_ctx *ctx = cli_ctx("run");
@@ -404,6 +541,7 @@ int cmd_run(int argc, char **argv)
     if (status == CLI_OK && sq25_pipeline_create(ctx, &p)) status = cli_lib_error("run", ctx, sq25_errcode(ctx));
     if (status == CLI_OK) status = configure(ctx, p, &a, &targets, &street);
     if (status == CLI_OK) status = read_frames(ctx, &a, frames);
+    if (status == CLI_OK && a.n_sensors) status = push_sensors(ctx, &a, p);
     if (status == CLI_OK) status = feed_pipeline(ctx, p, frames, a.n_radar);
     if (status == CLI_OK) {
         progress(&a, "sq25 run: %s", "motion, extrapolation, warnings");
@@ -415,13 +553,10 @@ int cmd_run(int argc, char **argv)
         if (!a.quiet && isatty(2)) fputc('\r', stderr);
         status = write_outputs(ctx, &a, p, w);
     }
-    sq25_field *merged = NULL;
-    if (status == CLI_OK && a.sensors_path)
-        status = merge_sensors(ctx, &a, frames[a.n_radar - 1].field, street,
-                               sq25_pipeline_step_s(p), &merged);
+    if (status == CLI_OK && a.n_sensors) status = write_observation(ctx, &a, p);
     if (status == CLI_OK)
-        status = write_maps(ctx, &a, p, w, frames[a.n_radar - 1].field, merged, street, targets);
-    sq25_field_destroy(merged);
+        status = write_maps(ctx, &a, p, w, frames[a.n_radar - 1].field, sq25_pipeline_analysis(p),
+                            street, targets);
     sq25_warning_destroy(w);
     sq25_field_destroy(street);
     sq25_targets_destroy(targets);
@@ -429,6 +564,7 @@ int cmd_run(int argc, char **argv)
     for (int i = 0; frames && i < a.n_radar; i++) sq25_field_destroy(frames[i].field);
     free(frames);
     free(a.radar);
+    free(a.sensors);
     sq25_ctx_destroy(ctx);
     return status;
 }

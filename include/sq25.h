@@ -119,6 +119,7 @@ SQ25_API const char *sq25_version_string(void);
     X(ERR_TIME_ORDER, -302, "times are not in increasing order")                            \
     X(ERR_TIME_MISMATCH, -303, "time steps do not match")                                   \
     X(ERR_TOO_FEW, -304, "too few inputs")                                                   \
+    X(ERR_ALIGNMENT, -310, "sensor and radar intervals cannot be aligned")                  \
     X(ERR_PARSE, -400, "cannot parse text input")                                            \
     X(ERR_BAD_TIME, -401, "cannot parse time")                                               \
     X(ERR_NOT_CONVERGED, -500, "algorithm did not converge")                                \
@@ -331,6 +332,11 @@ SQ25_API int sq25_odim_writer_create(sq25_ctx *ctx, const char *path, sq25_odim_
  * Fields must share its grid (else SQ25_ERR_GRID_MISMATCH). Since 1.0. */
 SQ25_API int sq25_odim_writer_add(sq25_odim_writer *w, const sq25_field *field,
                                   const char *quantity, int64_t start_time, int64_t end_time);
+/* Write (or replace) the string attribute /how/<name> = value, e.g. the merge method and
+ * its fitted variogram as JSON ("sq25_merge"). Call after the first sq25_odim_writer_add.
+ * name and value are copied. @return SQ25_OK; SQ25_ERR_INVALID_ARG (no dataset yet, empty
+ * name or one with '/'); SQ25_ERR_WRITE. Since 1.1. */
+SQ25_API int sq25_odim_writer_set_how(sq25_odim_writer *w, const char *name, const char *value);
 /* Finish the file and release the writer (accepts NULL). @return SQ25_OK or SQ25_ERR_WRITE;
  * on error the partial file is removed. Since 1.0. */
 SQ25_API int sq25_odim_writer_close(sq25_odim_writer *w);
@@ -470,19 +476,39 @@ SQ25_API int sq25_series_window(const sq25_series *s, int64_t from, int64_t to,
 typedef struct sq25_qc_options sq25_qc_options;
 typedef struct sq25_qc_result sq25_qc_result;
 
-/* QC parameters (keys of sq25_qc_options_set), with their defaults for 5-minute data. */
+/* QC parameters (keys of sq25_qc_options_set), with their defaults (PWSQC's). Counts of
+ * intervals and amounts per interval are given for REFERENCE_STEP_S (300 s): a series of
+ * another step is judged with counts scaled by REFERENCE_STEP_S / step (the same durations)
+ * and amounts scaled by step / REFERENCE_STEP_S (the same intensities in mm/h), so 1-minute
+ * gauges and 5-minute PWS share one configuration. docs/sensors.md lists the mm/h and
+ * duration equivalents. Since 1.1 the outlier filter follows the PWSQC R code (see
+ * SO_MIN_MATCHES, SO_RAINY_MIN). */
 enum {
     SQ25_QC_NEIGHBOUR_RANGE_M = 0, /* neighbours within this distance, metres: 10000 */
     SQ25_QC_MIN_NEIGHBOURS = 1,    /* fewer reporting neighbours = cannot judge: 5 */
-    SQ25_QC_FZ_INTERVALS = 2,      /* faulty-zero window, intervals: 6 */
-    SQ25_QC_HI_THRESHOLD_A = 3,    /* high influx: reference threshold, mm per step: 0.4 */
-    SQ25_QC_HI_THRESHOLD_B = 4,    /* high influx: station threshold, mm per step: 10 */
-    SQ25_QC_SO_WINDOW = 5,         /* station-outlier window, steps: 4032 (two weeks) */
+    SQ25_QC_FZ_INTERVALS = 2,      /* faulty-zero window, intervals: 6 (30 min) */
+    SQ25_QC_HI_THRESHOLD_A = 3,    /* high influx: reference threshold, mm per 5 min: 0.4
+                                      (4.8 mm/h) */
+    SQ25_QC_HI_THRESHOLD_B = 4,    /* high influx: station threshold, mm per 5 min: 10
+                                      (120 mm/h) */
+    SQ25_QC_SO_WINDOW = 5,         /* station-outlier window, intervals: 4032 (two weeks),
+                                      extended back until it holds SO_RAINY_MIN wet ones */
     SQ25_QC_SO_GAMMA = 6,          /* median correlation below this = outlier: 0.15 */
-    SQ25_QC_SO_MIN_MATCHES = 7,    /* wet matched steps needed per neighbour pair: 200 */
+    SQ25_QC_SO_MIN_MATCHES = 7,    /* a neighbour counts with more than this many intervals
+                                      in the window where both stations report: 200 */
     SQ25_QC_BIAS_START = 8,        /* initial bias-correction factor: 1.24 */
-    SQ25_QC_BIAS_BETA = 9,         /* relative bias that triggers an update: 0.2 */
-    SQ25_QC_PARAM_COUNT_ = 10
+    SQ25_QC_BIAS_BETA = 9,         /* relative change of the factor that updates it: 0.2 */
+    SQ25_QC_SO_RAINY_MIN = 10,     /* wet intervals of the station the window must hold: 100
+                                      (Since 1.1) */
+    SQ25_QC_REFERENCE_STEP_S = 11, /* the step the counts and amounts are given for, s: 300
+                                      (Since 1.1) */
+    SQ25_QC_IC_ENABLE = 12,        /* indicator-correlation filter (Bardossy et al. 2021, as in
+                                      pypwsqc) on: 1, off: 0 (default 0) (Since 1.1) */
+    SQ25_QC_IC_QUANTILE = 13,      /* its indicator threshold: this quantile of each series'
+                                      wet and dry values: 0.99 (Since 1.1) */
+    SQ25_QC_IC_MIN_CORR = 14,      /* flagged when the median indicator correlation with the
+                                      neighbours is below this: 0.3 (Since 1.1) */
+    SQ25_QC_PARAM_COUNT_ = 15
 };
 /* Per-step flag bits (sq25_qc_flags). 0 = passed all filters. */
 enum {
@@ -491,10 +517,14 @@ enum {
     SQ25_QC_FLAG_OUTLIER = 4,        /* median correlation with neighbours below gamma */
     SQ25_QC_FLAG_FEW_NEIGHBOURS = 8, /* too few reporting neighbours: FZ/HI not judged */
     SQ25_QC_FLAG_SO_UNKNOWN = 16,    /* too few matched neighbours: outlier not judged */
-    SQ25_QC_FLAG_MISSING = 32        /* no value at this step */
+    SQ25_QC_FLAG_MISSING = 32,       /* no value at this step */
+    SQ25_QC_FLAG_INDICATOR = 64      /* indicator correlation too low (only with IC_ENABLE);
+                                        Since 1.1 */
 };
 /* Flags that mean "do not use this value". */
-#define SQ25_QC_REJECT (SQ25_QC_FLAG_FAULTY_ZERO | SQ25_QC_FLAG_HIGH_INFLUX | SQ25_QC_FLAG_OUTLIER)
+#define SQ25_QC_REJECT                                                                      \
+    (SQ25_QC_FLAG_FAULTY_ZERO | SQ25_QC_FLAG_HIGH_INFLUX | SQ25_QC_FLAG_OUTLIER |              \
+     SQ25_QC_FLAG_INDICATOR)
 
 /* Options with the defaults above. New object: release with sq25_qc_options_destroy.
  * @return SQ25_OK or SQ25_ERR_NOMEM. Since 1.0. */
@@ -518,6 +548,17 @@ SQ25_API const uint8_t *sq25_qc_flags(const sq25_qc_result *r);
 /* Final bias-correction factor of a station (multiply its values by it); NaN when it could not
  * be estimated. Since 1.0. */
 SQ25_API double sq25_qc_bias_factor(const sq25_qc_result *r, int station);
+/* Bias-correction factor of a station at a step (the PWSQC bias-correction timeline: the
+ * factor in force for that step's value); NaN out of range. Since 1.1. */
+SQ25_API double sq25_qc_bias_factor_at(const sq25_qc_result *r, int station, int64_t step);
+/* Indicator correlation of a station (median over its neighbours) when the filter ran, else
+ * NaN. Since 1.1. */
+SQ25_API double sq25_qc_indicator_correlation(const sq25_qc_result *r, int station);
+/* Copy s into a new store where rejected values (flags in reject_mask) are NaN and every
+ * other value is multiplied by its bias-correction factor at that step, as the method
+ * intends. New object: release with sq25_series_destroy. Since 1.1. */
+SQ25_API int sq25_qc_apply_corrected(const sq25_series *s, const sq25_qc_result *r,
+                                     int reject_mask, sq25_series **out);
 /* Number of neighbours of a station within the range. Since 1.0. */
 SQ25_API int sq25_qc_neighbour_count(const sq25_qc_result *r, int station);
 /* Copy s into a new store where every value whose flags intersect reject_mask is NaN.
@@ -1029,6 +1070,140 @@ SQ25_API const float *sq25_pipeline_motion_u(const sq25_pipeline *p);
 SQ25_API const float *sq25_pipeline_motion_v(const sq25_pipeline *p);
 /* Time step of the held frames in seconds (0 while fewer than two frames). Since 1.0. */
 SQ25_API int sq25_pipeline_step_s(const sq25_pipeline *p);
+
+/* ==== merge: radar-sensor merging methods, sensors in the pipeline cycle ==================== */
+/* Merging puts the sensors' rain into the radar field on a street grid (or any grid). Every
+ * method keeps the radar exactly (bit for bit) in the cells that have no valid sensor within
+ * the interpolation radius (SQ25_INTERP_RADIUS_M of the merge's interp options; 0 = no such
+ * limit), so where no sensor is near the merged analysis is the radar. docs/sensors.md
+ * describes the methods, their defaults and their measured skill. */
+enum {
+    SQ25_MERGE_ADDITIVE = 1,       /* radar + ordinary kriging of sensor-minus-radar residuals
+                                      (the method of sq25_interp_merge) */
+    SQ25_MERGE_KED = 2,            /* kriging with the radar as external drift */
+    SQ25_MERGE_MULTIPLICATIVE = 3, /* radar x kriged sensor/radar ratio */
+    SQ25_MERGE_MEAN_FIELD_BIAS = 4 /* radar x one factor: sum of sensors / sum of radar */
+};
+/* Where the variogram of a merge came from. */
+enum {
+    SQ25_VARIOGRAM_SOURCE_NONE = 0,           /* no kriging (mean field bias, radar only) */
+    SQ25_VARIOGRAM_SOURCE_FITTED = 1,         /* fitted to this cycle's sensors */
+    SQ25_VARIOGRAM_SOURCE_CLIMATOLOGICAL = 2, /* too few sensors or a degenerate fit */
+    SQ25_VARIOGRAM_SOURCE_GIVEN = 3           /* nugget, sill and range set in the options */
+};
+/* Merge parameters (keys of sq25_merge_options_set) and defaults. */
+enum {
+    SQ25_MERGE_CLIM_RANGE_M = 0,         /* climatological variogram range, metres: 5000 */
+    SQ25_MERGE_CLIM_NUGGET_FRACTION = 1, /* its nugget / (nugget + sill): 0.3 (the total sill
+                                            is the variance of the cycle's kriged values) */
+    SQ25_MERGE_MIN_FIT_SENSORS = 2,      /* fewer valid sensors: climatological variogram: 10 */
+    SQ25_MERGE_RATIO_OFFSET_MMH = 3,     /* multiplicative: ratio (s + c) / (r + c), c: 0.1 */
+    SQ25_MERGE_FACTOR_MIN = 4,           /* multiplicative/mean field bias factors clipped to */
+    SQ25_MERGE_FACTOR_MAX = 5,           /* [min, max]: 0.1 and 10 */
+    SQ25_MERGE_PARAM_COUNT_ = 6
+};
+typedef struct sq25_merge_options sq25_merge_options;
+
+/* What a merge did (filled by sq25_merge_run and sq25_pipeline_merge_info). */
+typedef struct sq25_merge_info {
+    int method;           /* SQ25_MERGE_* */
+    int sensors_used;     /* sensors with a valid value and a valid radar value */
+    int radar_only;       /* 1 when too few sensors: the result is the radar */
+    int variogram_source; /* SQ25_VARIOGRAM_SOURCE_* */
+    int variogram_model;  /* SQ25_VARIOGRAM_* (0 when none) */
+    double nugget, sill, range_m; /* of the kriged quantity: (mm/h)^2 for additive and KED
+                                     residuals, ratio^2 for multiplicative; NaN when none */
+    double factor;        /* mean field bias factor; NaN for the other methods */
+} sq25_merge_info;
+
+/* Options with the defaults: additive, the interp defaults, the parameters above. New
+ * object: release with sq25_merge_options_destroy. @return SQ25_OK, SQ25_ERR_INVALID_ARG,
+ * SQ25_ERR_NOMEM. Since 1.1. */
+SQ25_API int sq25_merge_options_create(sq25_ctx *ctx, sq25_merge_options **out);
+/* Destroy options. Accepts NULL. Since 1.1. */
+SQ25_API void sq25_merge_options_destroy(sq25_merge_options *o);
+/* Select the method (SQ25_MERGE_*). @return SQ25_OK or SQ25_ERR_RANGE. Since 1.1. */
+SQ25_API int sq25_merge_options_set_method(sq25_merge_options *o, int method);
+SQ25_API int sq25_merge_options_method(const sq25_merge_options *o); /* Since 1.1. */
+/* Set/get parameter key (SQ25_MERGE_*). @return SQ25_OK; SQ25_ERR_INVALID_ARG (key);
+ * SQ25_ERR_RANGE (value). get: NaN for an unknown key. Since 1.1. */
+SQ25_API int sq25_merge_options_set(sq25_merge_options *o, int key, double value);
+SQ25_API double sq25_merge_options_get(const sq25_merge_options *o, int key);
+/* The interpolation options the merge uses (radius, neighbours, variogram model, a given
+ * nugget/sill/range, MIN_SENSORS: fewer valid sensors give the radar only; mean field bias
+ * needs one). Borrowed: valid as long as o; configure with sq25_interp_options_set.
+ * Since 1.1. */
+SQ25_API sq25_interp_options *sq25_merge_options_interp(sq25_merge_options *o);
+/* Method from its name: "additive", "ked", "multiplicative", "mfb" (also "mean_field_bias").
+ * @return SQ25_OK or SQ25_ERR_INVALID_ARG. Since 1.1. */
+SQ25_API int sq25_merge_method_from_name(const char *name, int *method);
+/* Name of a method as above ("unknown" otherwise). Borrowed, static. Since 1.1. */
+SQ25_API const char *sq25_merge_method_name(int method);
+/* The info as one JSON object into buf (caller-owned buffer, cap bytes; always terminated):
+ * {"method":..,"sensors_used":..,"radar_only":..,"variogram":{"source":..,"model":..,
+ * "nugget":..,"sill":..,"range_m":..},"factor":..}. @return the length it needs (as
+ * snprintf). Since 1.1. */
+SQ25_API int sq25_merge_info_json(const sq25_merge_info *info, char *buf, size_t cap);
+
+/* Merge n sensor values (mm/h; lon/lat degrees; pointer + byte stride arrays, NaN ignored)
+ * with the radar field (mm/h, any grid and CRS) onto `grid` (its data are overwritten; it
+ * keeps its valid time). The radar is resampled bilinearly as the background. radar_at: NULL,
+ * or n values (stride radar_stride) of the radar at the sensors over the sensors' interval
+ * (e.g. frames accumulated over it, see the pipeline); NULL samples `radar` at the sensors.
+ * variance: NULL or a field on the grid for the kriging variance (NaN where not kriged).
+ * info: NULL or filled. Results are clipped at 0; radar nodata stays NaN. @return SQ25_OK;
+ * SQ25_ERR_INVALID_ARG; SQ25_ERR_GRID_MISMATCH; SQ25_ERR_PROJ; SQ25_ERR_NOMEM. Since 1.1. */
+SQ25_API int sq25_merge_run(sq25_ctx *ctx, const sq25_merge_options *o,
+                            const sq25_field *radar, size_t n, const double *lon,
+                            size_t lon_stride, const double *lat, size_t lat_stride,
+                            const double *value, size_t value_stride, const double *radar_at,
+                            size_t radar_stride, sq25_field *grid, sq25_field *variance,
+                            sq25_merge_info *info);
+
+/* Sensors in the pipeline. Each run (issue time T = the newest frame's time) then does: QC of
+ * the pushed window (once per push; optional) -> alignment of the sensors with the radar over
+ * the comparison interval (T - L, T], L = the longer of the sensor step and the radar frames'
+ * accumulation (their step when instantaneous): sensor steps summed, radar frames averaged
+ * over it -> merged analysis at T on the street grid (or the radar grid) -> the forecast
+ * advects the merged analysis with the radar motion: the correction (merged minus the radar
+ * background) is extrapolated on that grid and added to the radar-only forecast there, so
+ * rain still enters from the radar beyond the street grid and, where no sensor is near, every
+ * lead and warning equals the radar-only run bit for bit -> warnings from the merged leads. */
+enum { SQ25_STAMP_END = 0, SQ25_STAMP_START = 1 };
+
+/* Give the pipeline the sensors' recent series (copied; a window ending at or after the
+ * coming issue times, e.g. the last two weeks for QC; NULL clears). Replaces the previous
+ * window; the QC (when on) runs now, once. @return SQ25_OK; SQ25_ERR_NOMEM; the errors of
+ * sq25_qc_run. Since 1.1. */
+SQ25_API int sq25_pipeline_push_sensors(sq25_pipeline *p, const sq25_series *window);
+/* The merge options the runs use (borrowed: valid as long as the pipeline). Since 1.1. */
+SQ25_API sq25_merge_options *sq25_pipeline_merge_options(sq25_pipeline *p);
+/* QC of pushed windows: 1 (the default: sq25_qc_run with the options below, values with
+ * flags in SQ25_QC_REJECT dropped), 2 (the same, and the other values multiplied by their
+ * bias-correction factor, sq25_qc_apply_corrected: for PWS networks that under-read, as
+ * PWSQC intends) or 0 (the window is used as pushed, e.g. QC'd already over a long file).
+ * Applies from the next push. Since 1.1. */
+SQ25_API void sq25_pipeline_set_sensor_qc(sq25_pipeline *p, int enabled);
+SQ25_API sq25_qc_options *sq25_pipeline_qc_options(sq25_pipeline *p); /* borrowed. Since 1.1 */
+/* Sensor time stamps: SQ25_STAMP_END (default; the series' times end each interval) or
+ * SQ25_STAMP_START (the stored times are interval starts), and a lag in seconds added to
+ * the sensors' times (their clock runs lag_s behind the radar's; |lag| <= 1 day).
+ * @return SQ25_OK or SQ25_ERR_RANGE. Since 1.1. */
+SQ25_API int sq25_pipeline_set_sensor_alignment(sq25_pipeline *p, int stamp, int lag_s);
+/* After a run with sensors: the merged analysis at the issue time (on the street grid, or
+ * the radar grid when none is set), NULL when no merge took place (no sensors pushed, or no
+ * sensor value for the interval). Borrowed: valid until the next run, reset or destroy.
+ * Since 1.1. */
+SQ25_API const sq25_field *sq25_pipeline_analysis(const sq25_pipeline *p);
+/* After a run: the leads the warnings were computed from (street grid when set; the merged
+ * forecast when a merge took place), count and lead i (0-based). Borrowed, as above.
+ * Since 1.1. */
+SQ25_API int sq25_pipeline_warn_forecast_count(const sq25_pipeline *p);
+SQ25_API const sq25_field *sq25_pipeline_warn_forecast(const sq25_pipeline *p, int i);
+/* Info of the last run's merge (method SQ25_MERGE_*, sensors, variogram...). @return SQ25_OK,
+ * or SQ25_ERR_NO_DATA when the last run merged nothing (info then says radar_only = 1).
+ * Since 1.1. */
+SQ25_API int sq25_pipeline_merge_info(const sq25_pipeline *p, sq25_merge_info *info);
 
 
 #ifdef __cplusplus

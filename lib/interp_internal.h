@@ -38,4 +38,9 @@ int sq25__knn(const sq25__buckets *b, double qx, double qy, int k, double radius
 int sq25__within(const sq25__buckets *b, double qx, double qy, double radius_m, int *idx,
                  int cap);
 
+/* Radar (mm/h) at n lon/lat points (pointer + byte stride), bilinear, through PROJ; NaN
+ * outside the radar grid or on nodata. out: n doubles. */
+int sq25__radar_at_points(sq25_ctx *ctx, const sq25_field *radar, size_t n, const double *lon,
+                          size_t lon_stride, const double *lat, size_t lat_stride, double *out);
+
 #endif

@@ -350,3 +350,25 @@ int sq25_write_odim(sq25_ctx *ctx, const char *path, const sq25_field *field)
     }
     return sq25_odim_writer_close(w);
 }
+
+int sq25_odim_writer_set_how(sq25_odim_writer *w, const char *name, const char *value)
+{
+    if (!w) return SQ25_ERR_INVALID_ARG;
+    if (!name || !name[0] || strchr(name, '/') || !value || w->datasets == 0)
+        return sq25__fail(w->ctx, SQ25_ERR_INVALID_ARG,
+                          "sq25_odim_writer_set_how: needs a name without '/', a value, and a "
+                          "dataset added first");
+    if (w->failed)
+        return sq25__fail(w->ctx, SQ25_ERR_WRITE, "%s: an earlier write failed", w->path);
+    sq25__h5_enter();
+    hid_t g = H5Gopen2(w->fid, "how", H5P_DEFAULT);
+    int bad = g < 0 || (H5Aexists(g, name) > 0 && H5Adelete(g, name) < 0) ||
+              attr_string(g, name, value) != 0;
+    if (g >= 0) H5Gclose(g);
+    sq25__h5_leave();
+    if (bad) {
+        w->failed = true;
+        return sq25__fail(w->ctx, SQ25_ERR_WRITE, "%s: cannot write /how/%s", w->path, name);
+    }
+    return sq25__ok(w->ctx);
+}

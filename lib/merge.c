@@ -7,7 +7,7 @@
 #include <string.h>
 
 /* Radar (mm/h) at n lon/lat points, bilinear; NaN outside or on nodata. */
-static int radar_at_points(sq25_ctx *ctx, const sq25_field *radar, size_t n, const double *lon,
+int sq25__radar_at_points(sq25_ctx *ctx, const sq25_field *radar, size_t n, const double *lon,
                            size_t lon_stride, const double *lat, size_t lat_stride, double *out)
 {
     PJ *op = sq25__proj_between(ctx, "EPSG:4326", radar->projdef);
@@ -68,7 +68,7 @@ int sq25_interp_merge(sq25_ctx *ctx, const sq25_interp_options *o, const sq25_fi
     if (rc) return rc;
     double *resid = sq25__malloc(ctx, (n + 1) * sizeof(double));
     if (!resid) return SQ25_ERR_NOMEM;
-    rc = radar_at_points(ctx, radar, n, lon, lon_stride, lat, lat_stride, resid);
+    rc = sq25__radar_at_points(ctx, radar, n, lon, lon_stride, lat, lat_stride, resid);
     size_t valid = 0;
     for (size_t i = 0; !rc && i < n; i++) {
         double z = SQ25__AT(value, value_stride, i);

@@ -1,6 +1,7 @@
 /* pipeline.c -- the whole chain for a warning service, fed frame by frame: the last frames are
  * kept (copies), and each run does motion -> extrapolation -> (street grid) -> warnings. */
 #include "internal.h"
+#include "pipeline_internal.h"
 
 #include <math.h>
 #include <string.h>
@@ -23,6 +24,7 @@ struct sq25_pipeline {
     sq25_field **forecast; /* radar grid, n_forecast leads */
     int n_forecast;
     float *u, *v; /* motion of the last run, pixels per step */
+    sq25__psens *sensors; /* sensor windows, alignment, merged analysis (pipeline_sensors.c) */
 };
 
 int sq25_pipeline_create(sq25_ctx *ctx, sq25_pipeline **out)
@@ -36,6 +38,7 @@ int sq25_pipeline_create(sq25_ctx *ctx, sq25_pipeline **out)
     p->horizon_s = 3600;
     int rc = sq25_motion_options_create(ctx, &p->motion_opt);
     if (rc == SQ25_OK) rc = sq25_warn_options_create(ctx, &p->warn_opt);
+    if (rc == SQ25_OK) rc = sq25__psens_create(ctx, &p->sensors);
     if (rc != SQ25_OK) {
         sq25_pipeline_destroy(p);
         return rc;
@@ -61,6 +64,7 @@ void sq25_pipeline_reset(sq25_pipeline *p)
     for (int i = 0; i < p->n_frames; i++) sq25_field_destroy(p->frames[i]);
     p->n_frames = 0;
     drop_forecast(p);
+    sq25__psens_reset(p->sensors);
 }
 
 void sq25_pipeline_destroy(sq25_pipeline *p)
@@ -70,6 +74,7 @@ void sq25_pipeline_destroy(sq25_pipeline *p)
     sq25_motion_options_destroy(p->motion_opt);
     sq25_warn_options_destroy(p->warn_opt);
     sq25_field_destroy(p->street_grid);
+    sq25__psens_destroy(p->sensors);
     sq25__free(p->ctx, p);
 }
 
@@ -171,6 +176,10 @@ int sq25_pipeline_push_frame(sq25_pipeline *p, const sq25_field *frame)
     if (rc) return rc;
     sq25_field *copy = NULL;
     if ((rc = sq25_field_clone(frame, &copy)) != SQ25_OK) return rc;
+    if ((rc = sq25__psens_on_frame(p->sensors, copy)) != SQ25_OK) {
+        sq25_field_destroy(copy);
+        return rc;
+    }
     if (p->n_frames == p->n_inputs) {
         sq25_field_destroy(p->frames[0]);
         memmove(p->frames, p->frames + 1, (size_t)(p->n_frames - 1) * sizeof p->frames[0]);
@@ -251,6 +260,7 @@ int sq25_pipeline_run(sq25_pipeline *p, sq25_warning **out)
                              : SQ25_ERR_INVALID_ARG;
     *out = NULL;
     drop_forecast(p);
+    sq25__psens_drop_run(p->sensors);
     if (p->n_frames < p->n_inputs)
         return sq25__fail(p->ctx, SQ25_ERR_TOO_FEW,
                           "the pipeline holds %d frame(s); motion needs %d", p->n_frames,
@@ -275,8 +285,27 @@ int sq25_pipeline_run(sq25_pipeline *p, sq25_warning **out)
         warn_input = (const sq25_field *const *)street;
     }
     int64_t issue_time = p->frames[p->n_frames - 1]->valid_time;
+    /* Sensors: the merged leads replace warn_input; the street leads are handed over. */
+    sq25__psens_cycle cycle = {p->frames[p->n_frames - 1], p->u, p->v, step_s, n_leads,
+                               PIPELINE_SUBSTEPS, p->street_grid, warn_input};
+    if (rc == SQ25_OK) rc = sq25__psens_run(p->sensors, &cycle, street, &warn_input);
+    else {
+        for (int i = 0; street && i < n_leads; i++) sq25_field_destroy(street[i]);
+        sq25__free(p->ctx, street);
+    }
     if (rc == SQ25_OK) rc = compute_warnings(p, warn_input, n_leads, step_s, issue_time, out);
-    for (int i = 0; street && i < n_leads; i++) sq25_field_destroy(street[i]);
-    sq25__free(p->ctx, street);
+    if (rc == SQ25_OK && (rc = sq25__psens_annotate(p->sensors, *out)) != SQ25_OK) {
+        sq25_warning_destroy(*out);
+        *out = NULL;
+    }
     return rc;
+}
+
+sq25__psens *sq25__pipeline_psens(const sq25_pipeline *p) { return p->sensors; }
+sq25_ctx *sq25__pipeline_ctx(const sq25_pipeline *p) { return p->ctx; }
+
+int sq25__pipeline_held_frames(const sq25_pipeline *p, const sq25_field *const **frames)
+{
+    *frames = (const sq25_field *const *)p->frames;
+    return p->n_frames;
 }

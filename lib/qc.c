@@ -2,7 +2,7 @@
  * doi:10.1029/2019GL083731), following the filters of the pypwsqc package: faulty zeros,
  * high influx, station outliers (rolling correlation with neighbours, by running sums) and a
  * per-station bias-correction factor. All values are mm per step of the series. */
-#include "sensors.h"
+#include "qc_internal.h"
 #include "spatial.h"
 
 #include <math.h>
@@ -13,21 +13,15 @@ struct sq25_qc_options {
     double p[SQ25_QC_PARAM_COUNT_];
 };
 
-struct sq25_qc_result {
-    sq25_ctx *ctx;
-    int n_stations;
-    int64_t n_steps;
-    uint8_t *flags;      /* station-major, like the series */
-    double *bias_factor; /* per station */
-    int *n_neighbours;   /* per station */
-};
-
 static const double qc_defaults[SQ25_QC_PARAM_COUNT_] = {
     [SQ25_QC_NEIGHBOUR_RANGE_M] = 10000, [SQ25_QC_MIN_NEIGHBOURS] = 5,
     [SQ25_QC_FZ_INTERVALS] = 6,          [SQ25_QC_HI_THRESHOLD_A] = 0.4,
     [SQ25_QC_HI_THRESHOLD_B] = 10,       [SQ25_QC_SO_WINDOW] = 4032,
     [SQ25_QC_SO_GAMMA] = 0.15,           [SQ25_QC_SO_MIN_MATCHES] = 200,
     [SQ25_QC_BIAS_START] = 1.24,         [SQ25_QC_BIAS_BETA] = 0.2,
+    [SQ25_QC_SO_RAINY_MIN] = 100,        [SQ25_QC_REFERENCE_STEP_S] = 300,
+    [SQ25_QC_IC_ENABLE] = 0,             [SQ25_QC_IC_QUANTILE] = 0.99,
+    [SQ25_QC_IC_MIN_CORR] = 0.3,
 };
 
 int sq25_qc_options_create(sq25_ctx *ctx, sq25_qc_options **out)
@@ -50,11 +44,17 @@ int sq25_qc_options_set(sq25_qc_options *o, int key, double value)
 {
     if (!o || key < 0 || key >= SQ25_QC_PARAM_COUNT_) return SQ25_ERR_INVALID_ARG;
     bool counts = key == SQ25_QC_MIN_NEIGHBOURS || key == SQ25_QC_FZ_INTERVALS ||
-                  key == SQ25_QC_SO_WINDOW || key == SQ25_QC_SO_MIN_MATCHES;
+                  key == SQ25_QC_SO_WINDOW || key == SQ25_QC_SO_MIN_MATCHES ||
+                  key == SQ25_QC_SO_RAINY_MIN || key == SQ25_QC_REFERENCE_STEP_S;
     bool ok = isfinite(value) && value >= 0 && (!counts || value == floor(value));
     if (key == SQ25_QC_SO_GAMMA) ok = isfinite(value) && value >= -1 && value <= 1;
     if ((key == SQ25_QC_SO_WINDOW || key == SQ25_QC_FZ_INTERVALS) && value < 1) ok = false;
-    if ((key == SQ25_QC_BIAS_START || key == SQ25_QC_HI_THRESHOLD_A) && !(value > 0)) ok = false;
+    if ((key == SQ25_QC_BIAS_START || key == SQ25_QC_HI_THRESHOLD_A ||
+         key == SQ25_QC_REFERENCE_STEP_S) && !(value > 0))
+        ok = false;
+    if (key == SQ25_QC_IC_ENABLE) ok = value == 0 || value == 1;
+    if (key == SQ25_QC_IC_QUANTILE) ok = ok && value < 1;
+    if (key == SQ25_QC_IC_MIN_CORR) ok = isfinite(value) && value >= -1 && value <= 1;
     if (!ok)
         return sq25__fail(o->ctx, SQ25_ERR_RANGE, "QC parameter %d: value %g not allowed", key,
                           value);
@@ -73,6 +73,8 @@ void sq25_qc_result_destroy(sq25_qc_result *r)
     if (!r) return;
     sq25__free(r->ctx, r->flags);
     sq25__free(r->ctx, r->bias_factor);
+    sq25__free(r->ctx, r->bias_at);
+    sq25__free(r->ctx, r->indicator);
     sq25__free(r->ctx, r->n_neighbours);
     sq25__free(r->ctx, r);
 }
@@ -91,25 +93,8 @@ int sq25_qc_neighbour_count(const sq25_qc_result *r, int station)
     return r->n_neighbours[station];
 }
 
-/* ---- working state ------------------------------------------------------------------- */
-
-typedef struct {
-    sq25_ctx *ctx;
-    const double *p;
-    int n;              /* stations */
-    int64_t nt;         /* steps */
-    float *vt;          /* time-major values: vt[t*n + i] */
-    int *nb_start;      /* CSR neighbour lists: nb[nb_start[i] .. nb_start[i+1]) */
-    int *nb;
-    int n_pairs;        /* unique pairs i<j */
-    int *pair_a, *pair_b;
-    int *nb_pair;       /* pair index of each neighbour list entry */
-    float *ref;         /* time-major median of reporting neighbours, NaN if none */
-    uint16_t *n_rep;    /* time-major number of reporting neighbours */
-} qc_work;
-
 /* Median of n floats (reorders buf), quickselect. */
-static float median_inplace(float *buf, int n)
+float sq25__qc_median(float *buf, int n)
 {
     int k = n / 2;
     int lo = 0, hi = n - 1;
@@ -209,7 +194,7 @@ static void compute_reference(qc_work *w, float *buf)
             }
             size_t k = (size_t)t * (size_t)n + (size_t)i;
             w->n_rep[k] = (uint16_t)m;
-            w->ref[k] = m ? median_inplace(buf, m) : NAN;
+            w->ref[k] = m ? sq25__qc_median(buf, m) : NAN;
         }
     }
 }
@@ -255,106 +240,6 @@ static void high_influx_and_coverage(const qc_work *w, int i, uint8_t *flags)
     }
 }
 
-/* Running sums of one station pair over the outlier window. */
-typedef struct {
-    double n, sx, sy, sxx, syy, sxy;
-    int wet_matches;
-} pair_sums;
-
-static void pair_update(pair_sums *ps, float a, float b, double sign)
-{
-    if (isnan(a) || isnan(b)) return;
-    ps->n += sign;
-    ps->sx += sign * a;
-    ps->sy += sign * b;
-    ps->sxx += sign * (double)a * a;
-    ps->syy += sign * (double)b * b;
-    ps->sxy += sign * (double)a * b;
-    if (a > 0 && b > 0) ps->wet_matches += (int)sign;
-}
-
-static double pair_corr(const pair_sums *ps)
-{
-    double n = ps->n;
-    if (n < 2) return NAN;
-    double cov = ps->sxy - ps->sx * ps->sy / n;
-    double va = ps->sxx - ps->sx * ps->sx / n, vb = ps->syy - ps->sy * ps->sy / n;
-    if (!(va > 1e-12 && vb > 1e-12)) return NAN;
-    return cov / sqrt(va * vb);
-}
-
-/* Running sums of a station and its reference over the wet steps (reference > 0, station
- * reporting), for the bias factor. */
-typedef struct {
-    double station, ref;
-} bias_sums;
-
-static void bias_update(bias_sums *bs, float v, float r, double sign)
-{
-    if (isnan(v) || !(r > 0)) return;
-    bs->station += sign * v;
-    bs->ref += sign * r;
-}
-
-/* Station outliers and bias: for every step, the Pearson correlation of each neighbour pair
- * over the last SO_WINDOW steps (both reporting) comes from running sums; pairs with fewer
- * than SO_MIN_MATCHES steps where both are wet do not count. Fewer than MIN_NEIGHBOURS
- * counting pairs: unknown; median correlation below gamma: outlier. Where the station is
- * judged and not an outlier, the bias of factor*station against the reference over the
- * wet steps of the window (totals) is checked, and if |bias| > beta the factor becomes factor/(1+bias). */
-static int outliers_and_bias(qc_work *w, uint8_t *flags, double *bias_factor)
-{
-    sq25_ctx *ctx = w->ctx;
-    int n = w->n;
-    int64_t win = (int64_t)w->p[SQ25_QC_SO_WINDOW];
-    int min_matches = (int)w->p[SQ25_QC_SO_MIN_MATCHES];
-    double gamma = w->p[SQ25_QC_SO_GAMMA], beta = w->p[SQ25_QC_BIAS_BETA];
-    pair_sums *ps = sq25__calloc(ctx, (size_t)w->n_pairs + 1, sizeof *ps);
-    bias_sums *bs = sq25__calloc(ctx, (size_t)n, sizeof *bs);
-    float *corr = sq25__malloc(ctx, ((size_t)w->nb_start[n] + 1) * sizeof(float));
-    if (!ps || !bs || !corr) {
-        sq25__free(ctx, ps), sq25__free(ctx, bs), sq25__free(ctx, corr);
-        return SQ25_ERR_NOMEM;
-    }
-    for (int i = 0; i < n; i++) bias_factor[i] = w->p[SQ25_QC_BIAS_START];
-    for (int64_t t = 0; t < w->nt; t++) {
-        const float *row = w->vt + (size_t)t * (size_t)n, *rr = w->ref + (size_t)t * (size_t)n;
-        for (int p = 0; p < w->n_pairs; p++)
-            pair_update(&ps[p], row[w->pair_a[p]], row[w->pair_b[p]], +1);
-        for (int i = 0; i < n; i++) bias_update(&bs[i], row[i], rr[i], +1);
-        if (t >= win) {
-            const float *old = w->vt + (size_t)(t - win) * (size_t)n;
-            const float *oref = w->ref + (size_t)(t - win) * (size_t)n;
-            for (int p = 0; p < w->n_pairs; p++)
-                pair_update(&ps[p], old[w->pair_a[p]], old[w->pair_b[p]], -1);
-            for (int i = 0; i < n; i++) bias_update(&bs[i], old[i], oref[i], -1);
-        }
-        for (int i = 0; i < n; i++) {
-            int m = 0;
-            for (int e = w->nb_start[i]; e < w->nb_start[i + 1]; e++) {
-                const pair_sums *q = &ps[w->nb_pair[e]];
-                double c = q->wet_matches >= min_matches ? pair_corr(q) : NAN;
-                if (!isnan(c)) corr[m++] = (float)c;
-            }
-            uint8_t *f = &flags[(size_t)i * (size_t)w->nt + (size_t)t];
-            if (m < w->p[SQ25_QC_MIN_NEIGHBOURS]) {
-                *f |= SQ25_QC_FLAG_SO_UNKNOWN;
-                continue;
-            }
-            if (median_inplace(corr, m) < gamma) {
-                *f |= SQ25_QC_FLAG_OUTLIER;
-                continue;
-            }
-            if (bs[i].station > 0 && bs[i].ref > 0) {
-                double bias = bias_factor[i] * bs[i].station / bs[i].ref - 1.0;
-                if (fabs(bias) > beta) bias_factor[i] /= 1.0 + bias;
-            }
-        }
-    }
-    sq25__free(ctx, ps), sq25__free(ctx, bs), sq25__free(ctx, corr);
-    return SQ25_OK;
-}
-
 static void mask_flagged(qc_work *w, const uint8_t *flags)
 {
     for (int i = 0; i < w->n; i++)
@@ -390,12 +275,27 @@ static int qc_work_init(qc_work *w, const sq25_series *s, const double *p)
     return build_neighbours(w, s);
 }
 
+/* The parameters for the series' step: counts of intervals keep their durations and amounts
+ * per interval their intensities (mm/h), relative to REFERENCE_STEP_S. */
+static void scale_to_step(const double *given, int step_s, double *p)
+{
+    memcpy(p, given, SQ25_QC_PARAM_COUNT_ * sizeof *p);
+    double k = p[SQ25_QC_REFERENCE_STEP_S] / step_s;
+    static const int counts[] = {SQ25_QC_FZ_INTERVALS, SQ25_QC_SO_WINDOW, SQ25_QC_SO_MIN_MATCHES,
+                                 SQ25_QC_SO_RAINY_MIN};
+    for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++)
+        p[counts[c]] = fmax(1.0, round(p[counts[c]] * k));
+    p[SQ25_QC_HI_THRESHOLD_A] /= k;
+    p[SQ25_QC_HI_THRESHOLD_B] /= k;
+}
+
 int sq25_qc_run(const sq25_series *s, const sq25_qc_options *o, sq25_qc_result **out)
 {
     if (!s || !out) return SQ25_ERR_INVALID_ARG;
     sq25_ctx *ctx = s->ctx;
     *out = NULL;
-    const double *p = o ? o->p : qc_defaults;
+    double p[SQ25_QC_PARAM_COUNT_];
+    scale_to_step(o ? o->p : qc_defaults, s->step_s, p);
     qc_work w;
     memset(&w, 0, sizeof w);
     sq25_qc_result *r = sq25__calloc(ctx, 1, sizeof *r);
@@ -408,8 +308,12 @@ int sq25_qc_run(const sq25_series *s, const sq25_qc_options *o, sq25_qc_result *
         r->n_steps = s->n_steps;
         r->flags = sq25__calloc(ctx, (size_t)s->n_stations * (size_t)s->n_steps, 1);
         r->bias_factor = sq25__malloc(ctx, (size_t)s->n_stations * sizeof(double));
+        r->bias_at = sq25__malloc(ctx, (size_t)s->n_stations * (size_t)s->n_steps * sizeof(float));
+        r->indicator = sq25__malloc(ctx, (size_t)s->n_stations * sizeof(double));
         r->n_neighbours = sq25__malloc(ctx, (size_t)s->n_stations * sizeof(int));
-        if (!r->flags || !r->bias_factor || !r->n_neighbours) rc = SQ25_ERR_NOMEM;
+        if (!r->flags || !r->bias_factor || !r->n_neighbours || !r->bias_at || !r->indicator)
+            rc = SQ25_ERR_NOMEM;
+        for (int i = 0; !rc && i < s->n_stations; i++) r->indicator[i] = NAN;
     }
     if (!rc) {
         compute_reference(&w, buf);
@@ -422,7 +326,8 @@ int sq25_qc_run(const sq25_series *s, const sq25_qc_options *o, sq25_qc_result *
          * without the faulty-zero and high-influx values, and a reference made from them. */
         mask_flagged(&w, r->flags);
         compute_reference(&w, buf);
-        rc = outliers_and_bias(&w, r->flags, r->bias_factor);
+        rc = sq25__qc_outliers_and_bias(&w, r);
+        if (!rc && p[SQ25_QC_IC_ENABLE] != 0) rc = sq25__qc_indicator(&w, r);
     }
     if (w.ctx) qc_work_free(&w);
     sq25__free(ctx, buf);
@@ -452,5 +357,28 @@ int sq25_qc_apply(const sq25_series *s, const sq25_qc_result *r, int reject_mask
     for (size_t k = 0; k < total; k++)
         c->values[k] = (r->flags[k] & reject_mask) ? NAN : s->values[k];
     *out = c;
+    return SQ25_OK;
+}
+
+double sq25_qc_bias_factor_at(const sq25_qc_result *r, int station, int64_t step)
+{
+    if (!r || station < 0 || station >= r->n_stations || step < 0 || step >= r->n_steps)
+        return NAN;
+    return r->bias_at[(size_t)station * (size_t)r->n_steps + (size_t)step];
+}
+
+double sq25_qc_indicator_correlation(const sq25_qc_result *r, int station)
+{
+    if (!r || station < 0 || station >= r->n_stations) return NAN;
+    return r->indicator[station];
+}
+
+int sq25_qc_apply_corrected(const sq25_series *s, const sq25_qc_result *r, int reject_mask,
+                            sq25_series **out)
+{
+    int rc = sq25_qc_apply(s, r, reject_mask, out);
+    if (rc) return rc;
+    size_t total = (size_t)s->n_stations * (size_t)s->n_steps;
+    for (size_t k = 0; k < total; k++) (*out)->values[k] *= r->bias_at[k];
     return SQ25_OK;
 }

@@ -441,6 +441,7 @@ void sq25_warning_destroy(sq25_warning *w)
     sq25__free(ctx, w->level);
     for (size_t i = 0; i < w->input_count; i++) sq25__free(ctx, w->inputs[i]);
     sq25__free(ctx, w->inputs);
+    sq25__free(ctx, w->analysis_json);
     sq25_targets_destroy(w->targets);
     sq25__free(ctx, w->results);
     sq25__free(ctx, w);
@@ -547,4 +548,13 @@ int sq25_warning_levels(const sq25_warning *w, sq25_field **out)
 {
     if (!w) return SQ25_ERR_INVALID_ARG;
     return grid_copy(w, w->level, w->issue_time + w->opt.horizon_s, 0, out);
+}
+
+int sq25__warning_set_analysis(sq25_warning *w, const char *json)
+{
+    char *copy = sq25__strdup(w->ctx, json);
+    if (!copy) return SQ25_ERR_NOMEM;
+    sq25__free(w->ctx, w->analysis_json);
+    w->analysis_json = copy;
+    return SQ25_OK;
 }

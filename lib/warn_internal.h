@@ -71,7 +71,11 @@ struct sq25_warning {
     size_t input_count;
     sq25_targets *targets;     /* a copy of the evaluated targets, or NULL */
     sq25__target_result *results;
+    char *analysis_json;       /* the merged analysis (method, variogram) as JSON, or NULL */
 };
+
+/* Record the analysis the forecast started from (a JSON object, copied) for the summary. */
+int sq25__warning_set_analysis(sq25_warning *w, const char *json);
 
 /* Neighbourhood probability at lead index j for level index k (0-based): the fraction of
  * valid cells within the lead's radius whose accumulation reaches the threshold, NaN where

@@ -327,7 +327,9 @@ int sq25_warning_write_summary_json(sq25_warning *w, const char *path)
     for (int i = 0; i < w->opt.calibration_count; i++)
         fprintf(out, "%s[%g,%g]", i ? "," : "", w->opt.calibration_raw[i],
                 w->opt.calibration_p[i]);
-    fprintf(out, "]},\n\"grid\":{\"width\":%d,\"height\":%d,\"pixel_x_m\":%g,"
+    fputs("]}", out);
+    if (w->analysis_json) fprintf(out, ",\n\"analysis\":%s", w->analysis_json);
+    fprintf(out, ",\n\"grid\":{\"width\":%d,\"height\":%d,\"pixel_x_m\":%g,"
                  "\"pixel_y_m\":%g},\n\"areas\":[",
             w->width, w->height, w->pixel_x_m, w->pixel_y_m);
     for (int level = 1; level <= w->opt.level_count; level++) {

@@ -211,3 +211,23 @@ proto("sq25_pipeline_forecast", _c.c_void_p, _c.c_void_p, _c.c_int)
 proto("sq25_pipeline_motion_u", c_float_p, _c.c_void_p)
 proto("sq25_pipeline_motion_v", c_float_p, _c.c_void_p)
 proto("sq25_pipeline_step_s", _c.c_int, _c.c_void_p)
+
+# ---- sensors in the cycle (1.1) ----
+class MergeInfo(_c.Structure):
+    _fields_ = [("method", _c.c_int), ("sensors_used", _c.c_int), ("radar_only", _c.c_int),
+                ("variogram_source", _c.c_int), ("variogram_model", _c.c_int),
+                ("nugget", _c.c_double), ("sill", _c.c_double), ("range_m", _c.c_double),
+                ("factor", _c.c_double)]
+
+
+proto("sq25_merge_method_from_name", _c.c_int, _c.c_char_p, _c.POINTER(_c.c_int))
+proto("sq25_merge_options_set_method", _c.c_int, _c.c_void_p, _c.c_int)
+proto("sq25_merge_info_json", _c.c_int, _c.POINTER(MergeInfo), _c.c_char_p, _c.c_size_t)
+proto("sq25_pipeline_push_sensors", _c.c_int, _c.c_void_p, _c.c_void_p)
+proto("sq25_pipeline_merge_options", _c.c_void_p, _c.c_void_p)
+proto("sq25_pipeline_set_sensor_qc", None, _c.c_void_p, _c.c_int)
+proto("sq25_pipeline_set_sensor_alignment", _c.c_int, _c.c_void_p, _c.c_int, _c.c_int)
+proto("sq25_pipeline_analysis", _c.c_void_p, _c.c_void_p)
+proto("sq25_pipeline_warn_forecast_count", _c.c_int, _c.c_void_p)
+proto("sq25_pipeline_warn_forecast", _c.c_void_p, _c.c_void_p, _c.c_int)
+proto("sq25_pipeline_merge_info", _c.c_int, _c.c_void_p, _c.POINTER(MergeInfo))

@@ -16,7 +16,8 @@ INTERP_KEYS = {"power": 0, "radius_m": 1, "neighbours": 2, "variogram": 3, "nugg
                "sill": 5, "range_m": 6, "drift": 7, "min_sensors": 8, "block_cells": 9}
 QC_KEYS = {"neighbour_range_m": 0, "min_neighbours": 1, "fz_intervals": 2,
            "hi_threshold_a": 3, "hi_threshold_b": 4, "so_window": 5, "so_gamma": 6,
-           "so_min_matches": 7, "bias_start": 8, "bias_beta": 9}
+           "so_min_matches": 7, "bias_start": 8, "bias_beta": 9, "so_rainy_min": 10,
+           "reference_step_s": 11, "ic_enable": 12, "ic_quantile": 13, "ic_min_corr": 14}
 
 
 def street_grid(spec, valid_time=0, ctx=None):

@@ -4,7 +4,7 @@ import ctypes
 import numpy as np
 
 from . import _lib
-from ._lib import lib
+from ._lib import MergeInfo, lib
 from .core import Field, _c_path, default_context
 from .nowcast import _method_id
 
@@ -183,6 +183,48 @@ class Pipeline:
         for i in range(n):  # the pipeline's fields are borrowed: clone them
             copy = ctypes.c_void_p()
             self._ctx.check(lib.sq25_field_clone(lib.sq25_pipeline_forecast(self._ptr, i),
+                                                 ctypes.byref(copy)))
+            out.append(Field(copy.value, self._ctx))
+        return out
+
+    def push_sensors(self, series, qc=1, merge="additive", stamp="end", lag_s=0):
+        """Give the pipeline the sensors' recent series (a Series, copied). qc: 0 off, 1 reject
+        flagged values, 2 also bias-correct. merge: additive, ked, multiplicative or mfb. The
+        next runs merge the sensors with the radar and advect the merged analysis."""
+        lib.sq25_pipeline_set_sensor_qc(self._ptr, int(qc))
+        m = ctypes.c_int()
+        if lib.sq25_merge_method_from_name(merge.encode(), ctypes.byref(m)) != 0:
+            raise ValueError("unknown merge method %r" % merge)
+        self._ctx.check(lib.sq25_merge_options_set_method(
+            lib.sq25_pipeline_merge_options(self._ptr), m.value))
+        self._ctx.check(lib.sq25_pipeline_set_sensor_alignment(
+            self._ptr, 1 if stamp == "start" else 0, int(lag_s)))
+        self._ctx.check(lib.sq25_pipeline_push_sensors(self._ptr, series._ptr))
+
+    def analysis(self):
+        """A copy of the last run's merged analysis (Field), or None when nothing was merged."""
+        ptr = lib.sq25_pipeline_analysis(self._ptr)
+        if not ptr:
+            return None
+        copy = ctypes.c_void_p()
+        self._ctx.check(lib.sq25_field_clone(ptr, ctypes.byref(copy)))
+        return Field(copy.value, self._ctx)
+
+    def merge_info(self):
+        """The last run's merge as a dict (method, sensors_used, radar_only, variogram, factor)."""
+        import json
+        info = MergeInfo()
+        lib.sq25_pipeline_merge_info(self._ptr, ctypes.byref(info))
+        buf = ctypes.create_string_buffer(1024)
+        lib.sq25_merge_info_json(ctypes.byref(info), buf, len(buf))
+        return json.loads(buf.value.decode())
+
+    def warn_forecasts(self):
+        """Copies of the leads the warnings used (street grid; merged when sensors merged)."""
+        out = []
+        for i in range(lib.sq25_pipeline_warn_forecast_count(self._ptr)):
+            copy = ctypes.c_void_p()
+            self._ctx.check(lib.sq25_field_clone(lib.sq25_pipeline_warn_forecast(self._ptr, i),
                                                  ctypes.byref(copy)))
             out.append(Field(copy.value, self._ctx))
         return out

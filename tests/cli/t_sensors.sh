@@ -58,4 +58,69 @@ if [ -f "$radar" ]; then
   $sq25 info --json "$tmp/m.h5" > "$tmp/m.json"
   grep -q '"RATE"' "$tmp/m.json" || { echo "merge output lacks RATE"; cat "$tmp/m.json"; exit 1; }
   h5ls -r "$tmp/m.h5" | grep -q "dataset2" || { echo "merge output lacks the variance dataset"; exit 1; }
+  # merging method by name, its info in --json and in /how/sq25_merge
+  $sq25 interpolate --sensors "$tmp/pws.csv" --time 2017-08-30T03:55 --radar "$radar" \
+    --grid lonlat:4.86,52.33,4.94,52.39:100 --method merge --merge mfb --json --out "$tmp/f.h5" \
+    > "$tmp/f.json" 2> /dev/null || { echo "merge mfb failed"; exit 1; }
+  grep -q '"merge":{"method":"mfb","sensors_used":6' "$tmp/f.json" || { echo "json lacks merge"; cat "$tmp/f.json"; exit 1; }
+  h5dump -a /how/sq25_merge "$tmp/f.h5" | grep -q '"method":"mfb"' || { echo "no /how/sq25_merge"; exit 1; }
+fi
+# several times in one call: one read (and QC) of the file, RATE + RATE_VARIANCE per time
+cat > "$tmp/pws3.csv" <<'CSV'
+station_id,lon,lat,time_utc,mm
+a,4.88,52.36,2017-08-30T03:50:00Z,0.5
+b,4.90,52.37,2017-08-30T03:50:00Z,1.0
+c,4.92,52.35,2017-08-30T03:50:00Z,2.0
+d,4.89,52.34,2017-08-30T03:50:00Z,1.5
+e,4.91,52.38,2017-08-30T03:50:00Z,0.0
+a,4.88,52.36,2017-08-30T03:55:00Z,0.5
+b,4.90,52.37,2017-08-30T03:55:00Z,1.0
+c,4.92,52.35,2017-08-30T03:55:00Z,2.0
+d,4.89,52.34,2017-08-30T03:55:00Z,1.5
+e,4.91,52.38,2017-08-30T03:55:00Z,0.0
+CSV
+$sq25 interpolate --sensors "$tmp/pws3.csv" --time 2017-08-30T03:50/2017-08-30T03:55 \
+  --grid lonlat:4.86,52.33,4.94,52.39:100 --method kriging --json --out "$tmp/k2.h5" > "$tmp/k2.json"
+[ "$(grep -o '"time":' "$tmp/k2.json" | wc -l)" -eq 2 ] || { echo "two times expected"; exit 1; }
+grep -q '"variogram":{"source":"fitted"' "$tmp/k2.json" || { echo "no fitted variogram"; cat "$tmp/k2.json"; exit 1; }
+h5ls "$tmp/k2.h5" | grep -q "dataset4" || { echo "k2.h5 lacks dataset4"; exit 1; }
+# sq25 run with sensors in the cycle (RMI frames, sensors placed in the storm, values chosen):
+# the merged analysis is written with its method in /how (read back with h5dump), the summary
+# names the method, and sensors far from the radar leave the run radar only, said so.
+rmi=data/radar/rmi_20210704
+[ -d "$rmi" ] || rmi=../shared/data/radar/rmi_20210704
+if [ -d "$rmi" ]; then
+  cat > "$tmp/rmi.csv" <<'CSV'
+station_id,lon,lat,time_utc,mm
+a,6.10,50.15,2021-07-04T17:35:00Z,3.0
+b,6.12,50.16,2021-07-04T17:35:00Z,2.5
+c,6.08,50.14,2021-07-04T17:35:00Z,2.0
+d,6.11,50.13,2021-07-04T17:35:00Z,3.5
+e,6.09,50.17,2021-07-04T17:35:00Z,2.8
+f,6.13,50.14,2021-07-04T17:35:00Z,3.1
+CSV
+  frames="$rmi/20210704172500.rad.best.comp.rate.qpe.hdf $rmi/20210704173000.rad.best.comp.rate.qpe.hdf $rmi/20210704173500.rad.best.comp.rate.qpe.hdf"
+  # shellcheck disable=SC2086
+  $sq25 run --radar $frames --grid lonlat:5.9,50.0,6.3,50.3:250 --sensors "$tmp/rmi.csv" \
+    --merge ked --no-qc --levels 5,10,15 --out "$tmp/run" > "$tmp/run.txt" 2>&1 ||
+    { echo "run with sensors failed"; cat "$tmp/run.txt"; exit 1; }
+  grep -q "radar merged with 6 sensors" "$tmp/run.txt" || { echo "no merge line"; cat "$tmp/run.txt"; exit 1; }
+  h5dump -a /how/sq25_merge "$tmp/run/observation.h5" | grep -q '"method":"ked"' ||
+    { echo "observation.h5 lacks /how/sq25_merge"; exit 1; }
+  h5dump -a /how/sq25_merge "$tmp/run/forecast.h5" | grep -q '"variogram":{"source":' ||
+    { echo "forecast.h5 lacks the variogram"; exit 1; }
+  grep -q '"analysis":{"method":"ked","sensors_used":6,"radar_only":false' "$tmp/run/summary.json" ||
+    { echo "summary lacks the analysis"; exit 1; }
+  sed 's/,6\.1[0-3],/,-10.00,/; s/,6\.0[89],/,-10.01,/' "$tmp/rmi.csv" > "$tmp/far.csv"
+  # shellcheck disable=SC2086
+  $sq25 run --radar $frames --sensors "$tmp/far.csv" --no-qc --out "$tmp/far" > "$tmp/far.txt" 2>&1 ||
+    { echo "run with far sensors failed"; cat "$tmp/far.txt"; exit 1; }
+  grep -q "nowcast is radar only" "$tmp/far.txt" || { echo "far sensors: no radar-only note"; exit 1; }
+  grep -q '"radar_only":true' "$tmp/far/summary.json" || { echo "far sensors: summary"; exit 1; }
+  set +e
+  # shellcheck disable=SC2086
+  $sq25 run --radar $frames --sensors "$tmp/rmi.csv" --merge nonsense --out "$tmp/bad" 2> /dev/null
+  rc=$?
+  set -e
+  [ $rc -eq 2 ] || { echo "bad --merge: exit $rc, expected 2"; exit 1; }
 fi

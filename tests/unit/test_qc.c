@@ -93,6 +93,78 @@ static void test_synthetic_fz_hi(void **state)
     sq25_ctx_destroy(ctx);
 }
 
+
+/* The PWSQC definition of the outlier filter and the bias timeline, on six stations 1 km
+ * apart over three weeks of 5-minute steps. Rain falls in 3 % of the steps (a fixed
+ * pattern), the same amount at stations 0..3; station 4 reports twice as much; station 5
+ * reports the same amounts shifted by half the period (uncorrelated in time).
+ * - Window: 4032 steps, extended until 100 wet steps: from step 4031 on it can be formed,
+ *   and a neighbour counts because both report in all 4032 steps (> 200), although fewer
+ *   than 200 steps are wet at both (about 121): the old wet-match rule could not judge.
+ * - Station 5: median correlation near 0 < 0.15: outlier at every judged step.
+ * - Bias: bias_j = mean(s - d n) / mean(d n) with d = 1.24. Station 4 (s = 2n) against the
+ *   four equal stations: (2 - 1.24) / 1.24, so the new factor is 1 / (1 + that) = 1.24 / 2
+ *   = 0.62 (its neighbour 5 gives another value but the median of the five is one of the
+ *   equal four). Station 0 against its equals: 1 / (1 + (1 - 1.24) / 1.24) = 1.24: kept.
+ * - 1-minute data with the same configuration: the faulty-zero window is 6 x 5 = 30 steps. */
+static bool wet_step(int t) { return (t * 7919) % 100 < 3; }
+
+static void test_pwsqc_definition(void **state)
+{
+    (void)state;
+    sq25_ctx *ctx = sq25_ctx_create();
+    int nt = 6048;
+    sq25_series *s = line_of_stations(ctx, nt);
+    float *v = sq25_series_data(s);
+    for (int i = 0; i < 6; i++)
+        for (int t = 0; t < nt; t++) {
+            int tt = i == 5 ? (t + nt / 2) % nt : t;
+            float mm = wet_step(tt) ? 0.2f + 0.1f * (float)(tt % 5) : 0.0f;
+            v[i * nt + t] = i == 4 ? 2 * mm : mm;
+        }
+    sq25_qc_result *r = NULL;
+    assert_int_equal(sq25_qc_run(s, NULL, &r), SQ25_OK);
+    const uint8_t *f = sq25_qc_flags(r);
+    for (int t = 0; t < 4031; t++) assert_true(f[0 * nt + t] & SQ25_QC_FLAG_SO_UNKNOWN);
+    int judged0 = 0, outlier5 = 0, judged5 = 0;
+    for (int t = 4031; t < nt; t++) {
+        judged0 += !(f[0 * nt + t] & (SQ25_QC_FLAG_SO_UNKNOWN | SQ25_QC_FLAG_OUTLIER));
+        judged5 += !(f[5 * nt + t] & SQ25_QC_FLAG_SO_UNKNOWN);
+        outlier5 += (f[5 * nt + t] & SQ25_QC_FLAG_OUTLIER) != 0;
+    }
+    assert_int_equal(judged0, nt - 4031);
+    assert_int_equal(judged5, nt - 4031);
+    assert_int_equal(outlier5, nt - 4031);
+    assert_float_equal(sq25_qc_bias_factor(r, 0), 1.24, 1e-6);
+    assert_float_equal(sq25_qc_bias_factor(r, 4), 0.62, 1e-5);
+    /* the factor applies from the step after the first judgement */
+    assert_float_equal(sq25_qc_bias_factor_at(r, 4, 4031), 1.24, 1e-6);
+    assert_float_equal(sq25_qc_bias_factor_at(r, 4, 4032), 0.62, 1e-5);
+    sq25_series *corrected = NULL;
+    assert_int_equal(sq25_qc_apply_corrected(s, r, SQ25_QC_REJECT, &corrected), SQ25_OK);
+    int t_wet = 4100;
+    while (!wet_step(t_wet)) t_wet++;
+    assert_float_equal(sq25_series_data(corrected)[4 * nt + t_wet], 0.62 * v[4 * nt + t_wet], 1e-5);
+    assert_true(isnan(sq25_series_data(corrected)[5 * nt + t_wet])); /* outlier */
+    sq25_series_destroy(corrected);
+    sq25_qc_result_destroy(r);
+    sq25_series_destroy(s);
+    /* 1-minute steps, same options: faulty zeros after 30 + 1 dry steps with wet neighbours */
+    assert_int_equal(sq25_series_create(ctx, 6, 60, 1500000000, 60, &s), SQ25_OK);
+    for (int i = 0; i < 6; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "s%d", i);
+        assert_int_equal(sq25_series_set_station(s, i, id, 4.9 + 0.0147 * i, 52.3), SQ25_OK);
+        for (int t = 0; t < 60; t++) sq25_series_data(s)[i * 60 + t] = i == 0 ? 0.0f : 0.1f;
+    }
+    assert_int_equal(sq25_qc_run(s, NULL, &r), SQ25_OK);
+    for (int t = 0; t < 60; t++)
+        assert_int_equal((sq25_qc_flags(r)[t] & SQ25_QC_FLAG_FAULTY_ZERO) != 0, t >= 30);
+    sq25_qc_result_destroy(r);
+    sq25_series_destroy(s);
+    sq25_ctx_destroy(ctx);
+}
+
 static const char *amsterdam_path(void)
 {
     const char *p = test_data_path("gauges/amsterdam_pws_2017/test_dataset.nc");
@@ -237,6 +309,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_options),
         cmocka_unit_test(test_synthetic_fz_hi),
+        cmocka_unit_test(test_pwsqc_definition),
         cmocka_unit_test(test_injected_faults_in_real_series),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

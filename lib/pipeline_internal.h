@@ -1,0 +1,43 @@
+/* pipeline_internal.h -- the sensor part of the pipeline cycle (pipeline_sensors.c), called
+ * from pipeline.c through a few hooks. Not API. */
+#ifndef SQ25_PIPELINE_INTERNAL_H
+#define SQ25_PIPELINE_INTERNAL_H
+
+#include "internal.h"
+
+typedef struct sq25__psens sq25__psens;
+
+int sq25__psens_create(sq25_ctx *ctx, sq25__psens **out);
+void sq25__psens_destroy(sq25__psens *ps);
+/* Forget the last run's analysis and leads (before a run, on reset). */
+void sq25__psens_drop_run(sq25__psens *ps);
+/* Forget the radar samples at the sensors (on reset). */
+void sq25__psens_reset(sq25__psens *ps);
+/* A frame was pushed: keep the radar at the sensors for the alignment. */
+int sq25__psens_on_frame(sq25__psens *ps, const sq25_field *frame);
+
+/* What the sensor step of a run needs from the pipeline. */
+typedef struct {
+    const sq25_field *latest; /* newest radar frame: issue time, radar grid */
+    const float *u, *v;       /* motion on the radar grid, pixels per step */
+    int step_s, n_leads, substeps;
+    const sq25_field *street_grid;           /* NULL: the radar grid */
+    const sq25_field *const *radar_leads;    /* radar-only leads on the target grid */
+} sq25__psens_cycle;
+
+/* Merge and advect the correction. Takes ownership of `owned_leads` (n_leads fields, or NULL:
+ * the radar-only street leads the pipeline made) and sets *warn_leads to the leads the
+ * warnings must use (merged ones when a merge took place), valid until the next run. */
+int sq25__psens_run(sq25__psens *ps, const sq25__psens_cycle *c, sq25_field **owned_leads,
+                    const sq25_field *const **warn_leads);
+
+/* Record the run's merge (or that sensors were pushed but none merged) in the warning's
+ * summary. Nothing when no sensors were pushed. */
+int sq25__psens_annotate(const sq25__psens *ps, sq25_warning *w);
+
+/* From pipeline.c: the pipeline's sensor state and its held radar frames (oldest first). */
+sq25__psens *sq25__pipeline_psens(const sq25_pipeline *p);
+int sq25__pipeline_held_frames(const sq25_pipeline *p, const sq25_field *const **frames);
+sq25_ctx *sq25__pipeline_ctx(const sq25_pipeline *p);
+
+#endif
