@@ -253,7 +253,17 @@ SQ25_API void sq25_field_stats(const sq25_field *field, double wet_threshold_mmh
 /* ------------------------------------------------------------------------------------------ */
 /* Georeference (PROJ)                                                                        */
 /* ------------------------------------------------------------------------------------------ */
-/* Map n lon/lat points (degrees, WGS84) to pixel coordinates (col, row as doubles; the centre
+/* One rule for the whole library: every lon/lat it takes or gives (these functions, targets,
+ * sensors, grids from lon/lat boxes, GeoJSON, maps, corner attributes of radar files) is WGS84
+ * (EPSG:4326), longitude first, as RFC 7946. Between WGS84 and a grid's CRS the library uses one
+ * transformation per grid CRS and context, cached in the context, made by PROJ from EPSG:4326
+ * with its own choice of the best available operation (proj_create_crs_to_crs; datum shifts such
+ * as BD72, Amersfoort, CH1903+, DHDN or OSGB36 to WGS84 included; the grids of the installed
+ * proj-data are used, the network is not unless PROJ_NETWORK=ON). A CRS with no datum (a bare
+ * ellipsoid, as radar proj-strings often give) gets no datum shift. Since 1.1 (1.0 converted to
+ * the grid's own geographic CRS, 100 to 190 m off for non-WGS84 datums).
+ *
+ * Map n lon/lat points (degrees, WGS84) to pixel coordinates (col, row as doubles; the centre
  * of the upper-left cell is (0.5, 0.5)). Arrays are pointer + byte stride, as NumPy strides:
  * lon[i] is at (const char *)lon + i*lon_stride. Caller-owned buffers. Points PROJ cannot
  * transform give NaN. @return SQ25_OK or SQ25_ERR_PROJ. Not safe on one field from two
