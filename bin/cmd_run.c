@@ -27,6 +27,8 @@ const char cmd_run_usage[] =
     "                       radar frame on the street grid as the observation (observation.h5)\n"
     "  --method NAME        motion method: dense (default) or lk\n"
     "  --frames N           frames used for motion (default 3)\n"
+    "  --max-gap N          missing frames in a row bridged (0..6, default 2); the warning is\n"
+    "                       then marked degraded (a gap) or stale (newest frames without data)\n"
     "  --horizon MIN        forecast horizon in minutes (default 60)\n"
     "  --levels A,B,C       warning levels as 1-hour totals in mm (default 15,25,40: DWD)\n"
     "  --probability P      probability at which a level is issued (default of the warn module)\n"
@@ -40,7 +42,7 @@ typedef struct {
     int n_radar;
     const char *grid_spec, *targets_path, *sensors_path, *method, *out_dir, *levels;
     const char *calibration;
-    int frames, horizon_min;
+    int frames, horizon_min, max_gap;
     double probability;
     bool quiet;
 } run_args;
@@ -49,6 +51,7 @@ static int parse_args(int argc, char **argv, run_args *a)
 {
     memset(a, 0, sizeof *a);
     a->frames = 3;
+    a->max_gap = 2;
     a->horizon_min = 60;
     a->method = "dense";
     a->probability = -1;
@@ -68,6 +71,7 @@ static int parse_args(int argc, char **argv, run_args *a)
         else if (strcmp(o, "--calibration") == 0 && has_val) a->calibration = argv[++i];
         else if (strcmp(o, "--frames") == 0 && has_val) a->frames = atoi(argv[++i]);
         else if (strcmp(o, "--horizon") == 0 && has_val) a->horizon_min = atoi(argv[++i]);
+        else if (strcmp(o, "--max-gap") == 0 && has_val) a->max_gap = atoi(argv[++i]);
         else if (strcmp(o, "--probability") == 0 && has_val) a->probability = atof(argv[++i]);
         else if (strcmp(o, "--quiet") == 0) a->quiet = true;
         else return cli_usage_error("run", "unknown or incomplete option '%s'", o);
@@ -152,6 +156,7 @@ static int configure(sq25_ctx *ctx, sq25_pipeline *p, const run_args *a, sq25_ta
     if (rc) return cli_usage_error("run", "unknown motion method '%s'", a->method);
     if ((rc = sq25_motion_options_set_method(sq25_pipeline_motion_options(p), method)) ||
         (rc = sq25_pipeline_set_input_frames(p, a->frames)) ||
+        (rc = sq25_pipeline_set_max_gap(p, a->max_gap)) ||
         (rc = sq25_pipeline_set_horizon(p, a->horizon_min * 60)))
         return cli_lib_error("run", ctx, rc);
     sq25_warn_options *wo = sq25_pipeline_warn_options(p);
@@ -376,6 +381,9 @@ static int write_outputs(sq25_ctx *ctx, const run_args *a, sq25_pipeline *p, sq2
     join_path(path, sizeof path, a->out_dir, "summary.json");
     if ((rc = sq25_warning_write_summary_json(w, path))) return cli_lib_error("run", ctx, rc);
     printf("summary       %s\n", path);
+    const char *reason = sq25_warning_state_reason(w);
+    printf("state         %s%s%s%s\n", sq25_state_name(sq25_warning_state(w)),
+           reason[0] ? " (" : "", reason, reason[0] ? ")" : "");
     return CLI_OK;
 }
 

@@ -49,7 +49,8 @@ static void write_time(FILE *out, int64_t t)
     sq25__json_write_string(out, buf);
 }
 
-/* "issue_time", "valid_from", "valid_to", "horizon_min", "levels", "inputs" members. */
+/* "issue_time", "valid_from", "valid_to", "horizon_min", "levels", "inputs", "state",
+ * "data_time", "state_reason" members. */
 static void write_common_members(FILE *out, const sq25_warning *w)
 {
     fputs("\"issue_time\":", out);
@@ -72,7 +73,19 @@ static void write_common_members(FILE *out, const sq25_warning *w)
         if (i) fputc(',', out);
         sq25__json_write_string(out, w->inputs[i]);
     }
-    fputc(']', out);
+    fputs("],\"state\":", out);
+    sq25__json_write_string(out, sq25_state_name(sq25_warning_state(w)));
+    fputs(",\"data_time\":", out);
+    write_time(out, w->data_time);
+    fputs(",\"state_reason\":", out);
+    sq25__json_write_string(out, w->state_reason);
+}
+
+/* The name written beside a level: the level's own, "" for none, "no data" for no data. */
+static const char *level_label(const sq25_warning *w, int level)
+{
+    if (level > 0) return w->opt.level_name[level - 1];
+    return level == SQ25_LEVEL_NO_DATA ? "no data" : "";
 }
 
 /* ---- areas ---- */
@@ -80,6 +93,7 @@ static void write_common_members(FILE *out, const sq25_warning *w)
 typedef struct {
     long cells;
     double max_probability, max_amount_mm, min_onset_min;
+    int worst_state; /* SQ25_STATE_* of the least trustworthy cell */
 } area_stats;
 
 static area_stats level_stats(const sq25_warning *w, int level)
@@ -88,10 +102,12 @@ static area_stats level_stats(const sq25_warning *w, int level)
     const float *prob = w->probability + (size_t)(level - 1) * n;
     const float *onset = w->onset_min + (size_t)(level - 1) * n;
     const float *amount = w->cum_mm + (size_t)(w->lead_count - 1) * n;
-    area_stats s = {0, NAN, NAN, NAN};
+    area_stats s = {0, NAN, NAN, NAN, SQ25_STATE_OK};
     for (size_t c = 0; c < n; c++) {
         if (w->level[c] != level) continue;
         s.cells++;
+        int state = sq25__warn_cell_state(w, c);
+        if (state > s.worst_state) s.worst_state = state;
         if (!(prob[c] <= s.max_probability)) s.max_probability = prob[c];
         if (!(amount[c] <= s.max_amount_mm)) s.max_amount_mm = amount[c];
         if (!isnan(onset[c]) && !(onset[c] >= s.min_onset_min)) s.min_onset_min = onset[c];
@@ -136,7 +152,8 @@ static int write_area_feature(FILE *out, sq25_warning *w, int level, bool *first
     sq25__json_write_string(out, w->opt.level_name[level - 1]);
     fputs(",\"threshold_mm\":", out);
     sq25__json_write_number(out, w->opt.threshold_mm[level - 1]);
-    fprintf(out, ",\"cells\":%ld,\"max_probability\":", s.cells);
+    fprintf(out, ",\"cells\":%ld,\"state\":\"%s\",\"max_probability\":", s.cells,
+            sq25_state_name(s.worst_state));
     write_probability(out, s.max_probability);
     fputs(",\"max_amount_mm\":", out);
     write_amount(out, s.max_amount_mm);
@@ -182,13 +199,14 @@ static void write_target_properties(FILE *out, const sq25_warning *w, size_t i)
 {
     const sq25__target *t = &w->targets->items[i];
     const sq25__target_result *r = &w->results[i];
-    int k = r->level ? r->level - 1 : 0;
+    int k = r->level > 0 ? r->level - 1 : 0;
     fputs("\"id\":", out);
     sq25__json_write_string(out, t->id);
     fputs(",\"name\":", out);
     sq25__json_write_string(out, t->name);
-    fprintf(out, ",\"level\":%d,\"level_name\":", r->level);
-    sq25__json_write_string(out, r->level ? w->opt.level_name[k] : "");
+    fprintf(out, ",\"level\":%d,\"state\":\"%s\",\"level_name\":", r->level,
+            sq25_state_name(sq25__warn_target_state(w, i)));
+    sq25__json_write_string(out, level_label(w, r->level));
     fputs(",\"probability\":", out);
     write_probability(out, r->probability[k]);
     fputs(",\"prob_threshold\":", out);
@@ -198,7 +216,7 @@ static void write_target_properties(FILE *out, const sq25_warning *w, size_t i)
     fputs(",\"peak_mmh\":", out);
     write_amount(out, r->peak_mmh);
     fputs(",\"onset_min\":", out);
-    write_amount(out, r->level ? r->onset_min[k] : NAN);
+    write_amount(out, r->level > 0 ? r->onset_min[k] : NAN);
     fputs(",\"probabilities\":[", out);
     for (int l = 0; l < w->opt.level_count; l++) {
         if (l) fputc(',', out);
@@ -271,20 +289,20 @@ int sq25_warning_write_targets_csv(sq25_warning *w, const char *path)
     char issue[32], to[32];
     sq25__format_utc(w->issue_time, issue, sizeof issue);
     sq25__format_utc(w->issue_time + w->opt.horizon_s, to, sizeof to);
-    fputs("id,name,lon,lat,level,level_name,probability,prob_threshold,amount_mm,peak_mmh,"
-          "onset_min,issue_time,valid_from,valid_to,inputs", out);
+    fputs("id,name,lon,lat,level,level_name,state,probability,prob_threshold,amount_mm,"
+          "peak_mmh,onset_min,issue_time,valid_from,valid_to,inputs", out);
     for (int k = 0; k < w->opt.level_count; k++) fprintf(out, ",p_level%d", k + 1);
     fputc('\n', out);
     for (size_t i = 0; i < w->targets->count; i++) {
         const sq25__target *t = &w->targets->items[i];
         const sq25__target_result *r = &w->results[i];
-        int k = r->level ? r->level - 1 : 0;
+        int k = r->level > 0 ? r->level - 1 : 0;
         csv_text(out, t->id);
         fputc(',', out);
         csv_text(out, t->name);
         fprintf(out, ",%.7f,%.7f,%d,", t->lonlat[0], t->lonlat[1], r->level);
-        csv_text(out, r->level ? w->opt.level_name[k] : "");
-        fputc(',', out);
+        csv_text(out, level_label(w, r->level));
+        fprintf(out, ",%s,", sq25_state_name(sq25__warn_target_state(w, i)));
         csv_number(out, r->probability[k]);
         fputc(',', out);
         csv_number(out, r->prob_threshold);
@@ -293,7 +311,7 @@ int sq25_warning_write_targets_csv(sq25_warning *w, const char *path)
         fputc(',', out);
         csv_number(out, r->peak_mmh);
         fputc(',', out);
-        csv_number(out, r->level ? r->onset_min[k] : NAN);
+        csv_number(out, r->level > 0 ? r->onset_min[k] : NAN);
         fprintf(out, ",%s,%s,%s,", issue, issue, to);
         char inputs[1024] = "";
         for (size_t n = 0; n < w->input_count; n++) {
@@ -327,9 +345,14 @@ int sq25_warning_write_summary_json(sq25_warning *w, const char *path)
     for (int i = 0; i < w->opt.calibration_count; i++)
         fprintf(out, "%s[%g,%g]", i ? "," : "", w->opt.calibration_raw[i],
                 w->opt.calibration_p[i]);
+    long per_state[4] = {0, 0, 0, 0};
+    for (size_t c = 0, n = (size_t)w->width * w->height; c < n; c++)
+        per_state[sq25__warn_cell_state(w, c)]++;
     fprintf(out, "]},\n\"grid\":{\"width\":%d,\"height\":%d,\"pixel_x_m\":%g,"
-                 "\"pixel_y_m\":%g},\n\"areas\":[",
-            w->width, w->height, w->pixel_x_m, w->pixel_y_m);
+                 "\"pixel_y_m\":%g},\n\"cells_per_state\":{\"ok\":%ld,\"degraded\":%ld,"
+                 "\"stale\":%ld,\"no_data\":%ld},\n\"areas\":[",
+            w->width, w->height, w->pixel_x_m, w->pixel_y_m, per_state[0], per_state[1],
+            per_state[2], per_state[3]);
     for (int level = 1; level <= w->opt.level_count; level++) {
         area_stats s = level_stats(w, level);
         fprintf(out, "%s{\"level\":%d,\"cells\":%ld,\"max_probability\":", level > 1 ? "," : "",

@@ -206,10 +206,16 @@ static void test_targets_on_front(void **state)
     assert_float_equal(p, 1.0, 0);
     assert_int_equal(sq25_warning_target_probability(w, 2, 3, &p), SQ25_OK);
     assert_float_equal(p, 0.0, 0);
-    /* off the grid: nothing sampled, no level, no amount */
+    /* off the grid: nothing sampled, no data: never level 0 (an all-clear) */
     assert_int_equal(sq25_warning_target_result(w, 3, &level, &p, &amount, &peak, &lead), SQ25_OK);
-    assert_int_equal(level, 0);
+    assert_int_equal(level, SQ25_LEVEL_NO_DATA);
     assert_true(isnan(p) && isnan(amount) && isnan(peak) && isnan(lead));
+    int st;
+    assert_int_equal(sq25_warning_target_state(w, 3, &st), SQ25_OK);
+    assert_int_equal(st, SQ25_STATE_NO_DATA);
+    assert_int_equal(sq25_warning_target_state(w, 0, &st), SQ25_OK);
+    assert_int_equal(st, SQ25_STATE_OK);
+    assert_int_equal(sq25_warning_target_state(w, 4, &st), SQ25_ERR_RANGE);
     assert_int_equal(sq25_warning_target_result(w, 4, &level, NULL, NULL, NULL, NULL),
                      SQ25_ERR_RANGE);
     sq25_targets_destroy(t); /* the warning keeps its own copy */
@@ -328,9 +334,9 @@ static void test_writers(void **state)
     sq25_targets_destroy(t);
     assert_int_equal(sq25_warning_write_targets_csv(w, path), SQ25_OK);
     text = read_text(path);
-    assert_non_null(strstr(text, "id,name,lon,lat,level,level_name,probability"));
+    assert_non_null(strstr(text, "id,name,lon,lat,level,level_name,state,probability"));
     assert_non_null(strstr(text, "\np10,cellar,"));
-    assert_non_null(strstr(text, ",3,extrem,1,0.3,45,60,55,2021-07-04T16:50:00Z,"
+    assert_non_null(strstr(text, ",3,extrem,ok,1,0.3,45,60,55,2021-07-04T16:50:00Z,"
                                  "2021-07-04T16:50:00Z,2021-07-04T17:50:00Z,"
                                  "nowcast_20210704T1650.h5,1,1,1\n"));
     assert_non_null(strstr(text, "\nroad,\"road, east\","));
