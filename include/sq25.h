@@ -874,8 +874,12 @@ SQ25_API int sq25_warning_target_probability(const sq25_warning *w, size_t i, in
  * (issue .. issue + horizon), the levels, and the inputs recorded with sq25_warning_add_input.
  * Coordinates are RFC 7946 lon,lat in WGS84 degrees (through PROJ). Since 1.0. */
 /* GeoJSON FeatureCollection with one Feature per issued level: a MultiPolygon of the cells
- * whose highest issued level it is (one rectangle per run of cells in a row), with level,
- * name, threshold_mm, cells, max_probability, max_amount_mm, min_onset_min. */
+ * whose highest issued level it is, dissolved into valid polygons (OGC simple features: outer
+ * rings counter-clockwise, holes clockwise, cells touching at a corner as polygons or holes
+ * touching at that point; since 1.1, 1.0 wrote one rectangle per run of cells in a row), with
+ * level, name, threshold_mm, cells, state (the least trustworthy cell's), max_probability,
+ * max_amount_mm, min_onset_min; and, when cells lack data, one Feature of level -1, name
+ * "no data", state "no_data" covering them (since 1.1). */
 SQ25_API int sq25_warning_write_areas_geojson(sq25_warning *w, const char *path);
 /* GeoJSON FeatureCollection of the evaluated targets with their results (SQ25_ERR_INVALID_ARG
  * if none were evaluated). */

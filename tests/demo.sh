@@ -22,7 +22,7 @@ echo
 "$sq25" info "$out/forecast.h5" | sed -n '1,4p;9,14p'
 echo
 echo "target warnings ($out/targets.csv):"
-awk -F, '{printf "  %-4s %-28s %-6s %-12s %-10s %s\n", $1, $2, $5, $7, $9, $11}' "$out/targets.csv"
+awk -F, '{printf "  %-4s %-28s %-6s %-9s %-12s %-10s %s\n", $1, $2, $5, $7, $8, $10, $12}' "$out/targets.csv"
 echo
 elapsed=$(awk -v a="$start" -v b="$end" 'BEGIN {printf "%.1f", (b - a) / 1e9}')
 echo "demo finished in $elapsed s. Everything is in $out/:"
