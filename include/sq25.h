@@ -1014,7 +1014,9 @@ SQ25_API void sq25_verify_categorical_scores(const int64_t counts[4], double *po
 SQ25_API int sq25_verify_mae(const float *forecast, const float *observed, size_t n,
                              double *mae_mmh);
 /* Fractions skill score (Roberts and Lean 2008) of width x height grids: event = value >=
- * threshold_mmh, NaN counts as no event; fractions over a window_px x window_px square
+ * threshold_mmh on the cells valid in both grids (a cell NaN in either grid is no event in
+ * both: the joint mask of the verification protocol, as the other scores; since 1.1, 1.0 let
+ * NaN be no event in each grid separately); fractions over a window_px x window_px square
  * (centred for odd sizes), zero-padded at the edges, always divided by window_px^2;
  * FSS = 1 - sum (Pf-Po)^2 / sum (Pf^2 + Po^2) over all cells, NaN when neither grid has an
  * event. Summed-area tables, O(width*height) whatever the window. @return SQ25_OK;
