@@ -981,6 +981,19 @@ SQ25_API int sq25_render_options_set_scale(sq25_render_options *opt, int pixels_
  * round spacing chosen from the map's extent): enabled != 0 (the default) or 0. Since 1.0. */
 SQ25_API int sq25_render_options_set_graticule(sq25_render_options *opt, int enabled);
 
+/* Credit line of the data source (copied), drawn in small type under the time line; radar
+ * licences (e.g. RMI's) require it on every product. Default: "DATA: " and the field's
+ * SQ25_META_PRODUCER on field maps, none on warning maps. @return SQ25_OK,
+ * SQ25_ERR_INVALID_ARG or SQ25_ERR_NOMEM. Since 1.1. */
+SQ25_API int sq25_render_options_set_credit(sq25_render_options *opt, const char *credit);
+/* Show local time beside UTC in the time line, "17:45 UTC (19:45 CEST)": utc_offset_min is
+ * the zone's offset at the map's time (e.g. 120 for CEST; -840..840) and label its name (up to
+ * 15 bytes; NULL = "LOCAL"). The library does not read time-zone rules: the CLI's --tz works
+ * out the offset with the C library's zone database. @return SQ25_OK, SQ25_ERR_INVALID_ARG or
+ * SQ25_ERR_RANGE. Since 1.1. */
+SQ25_API int sq25_render_options_set_local_time(sq25_render_options *opt, int utc_offset_min,
+                                                const char *label);
+
 /* Render a rain-rate field (mm/h) as a PNG map at path (created or truncated). field, targets
  * and opt are borrowed for the call; targets (may be NULL) are drawn as markers (points) and
  * black lines; opt may be NULL for the defaults. @return SQ25_OK, SQ25_ERR_WRITE (with the
@@ -988,10 +1001,14 @@ SQ25_API int sq25_render_options_set_graticule(sq25_render_options *opt, int ena
  * Since 1.0. */
 SQ25_API int sq25_render_field_png(sq25_field *field, const sq25_targets *targets,
                                    const sq25_render_options *opt, const char *path);
-/* Render a warning map: cells coloured by their highest issued level (level 1 orange, 2 red,
- * 3 and above dark red), shaded by that level's probability (paler = less likely), cells with
- * a level-1 probability above 0 but below the threshold in pale grey-orange, no data
- * hatched; the evaluated targets (if any) as markers. Time stamp = issue time unless set.
+/* Render a warning map: cells in one solid colour per highest issued level, darker with
+ * every level (1 orange, 2 red, 3 dark red, then darker purples; since 1.1 never shaded by
+ * probability, so a higher level never looks paler and the legend swatch is the drawn
+ * colour), cells with a level-1 probability above 0 but below the threshold in pale orange, no
+ * data hatched; a legend of the levels, the first onset lead of each level, and the warning's
+ * state when not ok; the evaluated targets as markers labelled with their name (id if none),
+ * level and onset ("L2 +25MIN") or "NO DATA" (grey marker). Time stamp = issue time unless
+ * set.
  * @return as sq25_render_field_png. Since 1.0. */
 SQ25_API int sq25_render_warning_png(sq25_warning *w, const sq25_render_options *opt,
                                      const char *path);

@@ -16,6 +16,8 @@ start=$(date +%s%N)
   --grid lonlat:5.8,49.95,6.4,50.35:100 \
   --targets tests/demo/targets.csv \
   --levels 5,10,15 \
+  --tz Europe/Brussels \
+  --credit "Radar data: RMI (Royal Meteorological Institute of Belgium), non-commercial use" \
   --out "$out"
 end=$(date +%s%N)
 echo
