@@ -616,7 +616,9 @@ SQ25_API int sq25_interp_merge(sq25_ctx *ctx, const sq25_interp_options *o,
 
 /* ==== motion: optical flow ================================================================= */
 /* Motion is estimated on dBR = 10 log10(R): rates under the rain threshold become a floor
- * value 5 dB below it, rates above the clip value are clipped, isolated spikes more than
+ * value equal to the threshold's dBR (a gap of 0 dB: the floor joins the rain continuously,
+ * which gave unbiased sub-pixel motion where a 5 dB step did not; docs/nowcast.md), rates above
+ * the clip value are clipped, isolated spikes more than
  * 10 dB above all their neighbours are flattened (clutter), and NaN cells are masked (no
  * data, never "dry"). The result is a dense field u (columns, eastward on the usual
  * north-up grid) and v (rows, southward), in pixels per time step of the input frames: a
@@ -651,7 +653,7 @@ SQ25_API int sq25_motion_options_set_clip(sq25_motion_options *opt, double mmh);
 /* Pyramid levels of the dense method, 1..8 (default 5; the lk method uses 4). @return
  * SQ25_OK or SQ25_ERR_RANGE. Since 1.0. */
 SQ25_API int sq25_motion_options_set_levels(sq25_motion_options *opt, int levels);
-/* Radius in pixels of the least-squares window at each pyramid level, 1..100 (default 6 for
+/* Radius in pixels of the least-squares window at each pyramid level, 1..100 (default 9 for
  * dense; the lk tracking window, default 12, takes the same value). @return SQ25_OK or
  * SQ25_ERR_RANGE. Since 1.0. */
 SQ25_API int sq25_motion_options_set_window_radius(sq25_motion_options *opt, int radius_px);
