@@ -15,7 +15,9 @@
  * the three points): 31370 108, 28992 116, 2056 174, 31467 157 (see the closing note). */
 #include "support.h"
 
+#include <hdf5.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -135,12 +137,105 @@ static void test_street_grid_corner_is_wgs84(void **state)
     sq25_ctx_destroy(ctx);
 }
 
+/* A radar file placed from its corner lon/lat: an ODIM_H5 IMAGE in the Swiss CH1903/LV03
+ * projection of the MeteoSwiss composite (a proj-string with its +towgs84) whose /where gives
+ * only UL_lon/UL_lat = 3.169, 49.362 (WGS84, as ODIM says). PROJ puts that corner at
+ *   PROJ_NETWORK=OFF python3 -c 'from pyproj import Transformer; print(Transformer.from_crs(
+ *   "EPSG:4326", SOMERC + " +type=crs", always_xy=True).transform(3.169, 49.362))'
+ * = (289728.7601, 476619.1748) m. 1.0 took the corner on the projection's own Bessel datum
+ * (no shift): (289696.6105, 476438.6448), 183 m off, the composite landed south. */
+#define SOMERC                                                                              \
+    "+proj=somerc +lat_0=46.9524055555556 +lon_0=7.43958333333333 +k_0=1 +x_0=600000 "     \
+    "+y_0=200000 +ellps=bessel +towgs84=674.374,15.056,405.346,0,0,0,0 +units=m +no_defs"
+
+static void h5_attr_string(hid_t fid, const char *obj, const char *name, const char *value)
+{
+    hid_t type = H5Tcopy(H5T_C_S1);
+    H5Tset_size(type, strlen(value) + 1);
+    hid_t space = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate_by_name(fid, obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT,
+                                H5P_DEFAULT);
+    assert_true(a >= 0 && H5Awrite(a, type, value) >= 0);
+    H5Aclose(a);
+    H5Sclose(space);
+    H5Tclose(type);
+}
+
+static void h5_attr_double(hid_t fid, const char *obj, const char *name, double v)
+{
+    hid_t space = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate_by_name(fid, obj, name, H5T_NATIVE_DOUBLE, space, H5P_DEFAULT,
+                                H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(a >= 0 && H5Awrite(a, H5T_NATIVE_DOUBLE, &v) >= 0);
+    H5Aclose(a);
+    H5Sclose(space);
+}
+
+static void h5_group(hid_t fid, const char *path)
+{
+    hid_t g = H5Gcreate2(fid, path, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(g >= 0);
+    H5Gclose(g);
+}
+
+static void test_radar_corner_lonlat_is_wgs84(void **state)
+{
+    (void)state;
+    char path[600];
+    snprintf(path, sizeof path, "%s/swiss.h5", test_tmpdir());
+    hid_t fid = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(fid >= 0);
+    h5_attr_string(fid, "/", "Conventions", "ODIM_H5/V2_2");
+    h5_group(fid, "what");
+    h5_attr_string(fid, "what", "object", "IMAGE");
+    h5_attr_string(fid, "what", "date", "20210704");
+    h5_attr_string(fid, "what", "time", "170000");
+    h5_attr_string(fid, "what", "source", "ORG:215");
+    h5_group(fid, "where");
+    h5_attr_string(fid, "where", "projdef", SOMERC);
+    h5_attr_double(fid, "where", "xsize", 2);
+    h5_attr_double(fid, "where", "ysize", 2);
+    h5_attr_double(fid, "where", "xscale", 1000);
+    h5_attr_double(fid, "where", "yscale", 1000);
+    h5_attr_double(fid, "where", "UL_lon", 3.169);
+    h5_attr_double(fid, "where", "UL_lat", 49.362);
+    h5_group(fid, "dataset1");
+    h5_group(fid, "dataset1/data1");
+    h5_group(fid, "dataset1/data1/what");
+    h5_attr_string(fid, "dataset1/data1/what", "quantity", "RATE");
+    const hsize_t dims[2] = {2, 2};
+    const float rate[4] = {0, 1, 2, 3};
+    hid_t space = H5Screate_simple(2, dims, NULL);
+    hid_t d = H5Dcreate2(fid, "dataset1/data1/data", H5T_IEEE_F32LE, space, H5P_DEFAULT,
+                         H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(d >= 0 && H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, rate) >= 0);
+    H5Dclose(d);
+    H5Sclose(space);
+    H5Fclose(fid);
+
+    sq25_ctx *ctx = sq25_ctx_create();
+    sq25_field *f = NULL;
+    assert_int_equal(sq25_read_field(ctx, path, &f), SQ25_OK);
+    double gt[6];
+    sq25_field_geotransform(f, gt);
+    print_message("UL corner placed at %.4f %.4f (pyproj 289728.7601 476619.1748)\n", gt[0],
+                  gt[3]);
+    assert_true(hypot(gt[0] - 289728.7601, gt[3] - 476619.1748) < TOLERANCE_M);
+    /* and back: the corner reads as the file's lon/lat */
+    double corners[8];
+    assert_int_equal(sq25_field_corners_lonlat(f, corners), SQ25_OK);
+    assert_true(metres_between(3.169, 49.362, corners[0], corners[1]) < TOLERANCE_M);
+    sq25_field_destroy(f);
+    sq25_ctx_destroy(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lonlat_to_grid_within_1cm),
         cmocka_unit_test(test_grid_to_lonlat_within_1cm),
         cmocka_unit_test(test_street_grid_corner_is_wgs84),
+        cmocka_unit_test(test_radar_corner_lonlat_is_wgs84),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
