@@ -149,18 +149,25 @@ static int trace_ring(sq25_ctx *ctx, lattice *l, const unsigned char *mask, int 
     return rc;
 }
 
-/* Twice the signed area (shoelace, lattice units): > 0 counter-clockwise. */
-static long long ring_area2(const sq25__ring *r)
+/* Twice the signed area (shoelace, lattice units): > 0 counter-clockwise; and the box. */
+static long long ring_area2(sq25__ring *r)
 {
     long long a = 0;
-    for (size_t i = 0; i + 1 < r->count; i++)
-        a += (long long)r->xy[2 * i] * r->xy[2 * i + 3] - (long long)r->xy[2 * i + 2] * r->xy[2 * i + 1];
+    r->x_min = r->x_max = r->xy[0];
+    r->y_min = r->y_max = r->xy[1];
+    for (size_t i = 0; i + 1 < r->count; i++) {
+        int x = r->xy[2 * i + 2], y = r->xy[2 * i + 3];
+        a += (long long)r->xy[2 * i] * y - (long long)x * r->xy[2 * i + 1];
+        r->x_min = x < r->x_min ? x : r->x_min, r->x_max = x > r->x_max ? x : r->x_max;
+        r->y_min = y < r->y_min ? y : r->y_min, r->y_max = y > r->y_max ? y : r->y_max;
+    }
     return a;
 }
 
 /* Point in ring by ray casting; (px, py) are half-integers, never on a lattice edge. */
 static bool ring_contains(const sq25__ring *r, double px, double py)
 {
+    if (px < r->x_min || px > r->x_max || py < r->y_min || py > r->y_max) return false;
     bool inside = false;
     for (size_t i = 0; i + 1 < r->count; i++) {
         double x1 = r->xy[2 * i], y1 = r->xy[2 * i + 1];

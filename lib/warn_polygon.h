@@ -13,6 +13,7 @@ typedef struct {
     bool is_hole;
     size_t outer;       /* for a hole: index of the outer ring around it */
     int first_dir;      /* direction of the first edge (internal) */
+    int x_min, x_max, y_min, y_max; /* bounding box, lattice units */
 } sq25__ring;
 
 typedef struct {
