@@ -55,6 +55,29 @@ static int crop_grid(const sq25_warning *w, int col0, int row0, int width, int h
     return SQ25_OK;
 }
 
+static void copy_state_window(unsigned char *dst, const unsigned char *src, int src_width,
+                              int col0, int row0, int width, int height)
+{
+    for (int r = 0; r < height; r++)
+        memcpy(dst + (size_t)r * width, src + (size_t)(row0 + r) * src_width + col0,
+               (size_t)width);
+}
+
+/* The states (per cell and of the inputs) and the analysis note of w, for the window. */
+static int copy_states(const sq25_warning *w, sq25_warning *c, int col0, int row0)
+{
+    c->input_state = w->input_state;
+    c->data_time = w->data_time;
+    memcpy(c->state_reason, w->state_reason, sizeof c->state_reason);
+    if (w->analysis_json && !(c->analysis_json = sq25__strdup(c->ctx, w->analysis_json)))
+        return SQ25_ERR_NOMEM;
+    if (!w->cell_state) return SQ25_OK;
+    c->cell_state = sq25__malloc(c->ctx, (size_t)c->width * (size_t)c->height);
+    if (!c->cell_state) return SQ25_ERR_NOMEM;
+    copy_state_window(c->cell_state, w->cell_state, w->width, col0, row0, c->width, c->height);
+    return SQ25_OK;
+}
+
 static int copy_inputs(const sq25_warning *w, sq25_warning *c)
 {
     for (size_t i = 0; i < w->input_count; i++) {
@@ -89,6 +112,7 @@ int sq25_warning_crop(const sq25_warning *w, int col0, int row0, int width, int 
     int rc = sq25__warn_allocate_grids(c);
     if (rc == SQ25_OK) rc = crop_grid(w, col0, row0, width, height, &c->grid);
     if (rc == SQ25_OK) rc = copy_inputs(w, c);
+    if (rc == SQ25_OK) rc = copy_states(w, c, col0, row0);
     if (rc) {
         sq25_warning_destroy(c);
         return rc;
