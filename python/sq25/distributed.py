@@ -332,14 +332,46 @@ def _min(values):
     return min(vals) if vals else None
 
 
-def _polygons(geom):
-    return list(getattr(geom, "geoms", [geom]))
+def _rings_to_cells(probe, rings):
+    """GeoJSON rings (lon/lat) back to the grid's cell corners (integer col, row)."""
+    out = []
+    for ring in rings:
+        pts = np.asarray(ring, dtype=float)
+        col, row = probe.lonlat_to_pixel(pts[:, 0], pts[:, 1])
+        c, r = np.round(col), np.round(row)
+        if not (np.abs(col - c).max() < 0.01 and np.abs(row - r).max() < 0.01):
+            raise ValueError("warning polygon vertex is not on a cell corner of the grid")
+        out.append(list(zip(c, r)))
+    return out
 
 
-def merge_areas(paths):
+def _cells_to_lonlat(probe, geom):
+    """A cell-space (Multi)Polygon to GeoJSON MultiPolygon coordinates in lon/lat (exterior
+    rings counter-clockwise, holes clockwise, as RFC 7946 wants)."""
+    from shapely.geometry import Polygon
+    from shapely.geometry.polygon import orient
+
+    def ring_lonlat(coords):
+        cr = np.asarray(coords, dtype=float)
+        lon, lat = probe.pixel_to_lonlat(cr[:, 0], cr[:, 1])
+        return [[round(float(x), 7), round(float(y), 7)] for x, y in zip(lon, lat)]
+
+    polys = []
+    for poly in getattr(geom, "geoms", [geom]):
+        ll = Polygon(ring_lonlat(poly.exterior.coords),
+                     [ring_lonlat(h.coords) for h in poly.interiors])
+        ll = orient(ll, sign=1.0)
+        polys.append([[list(p) for p in ll.exterior.coords]] +
+                     [[list(p) for p in h.coords] for h in ll.interiors])
+    return polys
+
+
+def merge_areas(paths, probe):
     """One FeatureCollection from per-tile area GeoJSON files: per level, the polygons
-    dissolved across tile edges (shapely) and the statistics reduced."""
-    from shapely.geometry import MultiPolygon, mapping, shape
+    dissolved across tile edges and the statistics reduced. The union is done on the grid's
+    cell corners (exact integers, shapely), not in lon/lat, where edges cut at different
+    tile edges are not quite collinear; the result is taken back to lon/lat corner by corner."""
+    from shapely.geometry import Polygon
     from shapely.ops import unary_union
     docs = [json.load(open(p)) for p in paths]
     merged = {k: v for k, v in docs[0].items() if k != "features"}
@@ -352,16 +384,20 @@ def merge_areas(paths):
         feats = by_level[level]
         props = dict(feats[0]["properties"])
         props["cells"] = sum(f["properties"]["cells"] for f in feats)
-        props["max_probability"] = _max(f["properties"]["max_probability"] for f in feats)
-        props["max_amount_mm"] = _max(f["properties"]["max_amount_mm"] for f in feats)
-        props["min_onset_min"] = _min(f["properties"]["min_onset_min"] for f in feats)
-        # Union polygon by polygon: a writer's MultiPolygon may hold parts that share edges
-        # (not valid as one geometry), and buffer(0) of such a whole can drop parts.
-        parts = [p for f in feats for p in _polygons(shape(f["geometry"]))]
-        geom = unary_union([p.buffer(0) for p in parts])
-        if geom.geom_type == "Polygon":
-            geom = MultiPolygon([geom])
-        features.append({"type": "Feature", "properties": props, "geometry": mapping(geom)})
+        for key, reduce in (("max_probability", _max), ("max_amount_mm", _max),
+                            ("min_onset_min", _min)):
+            if key in props:
+                props[key] = reduce(f["properties"][key] for f in feats)
+        cells = []
+        for f in feats:
+            g = f["geometry"]
+            for rings in (g["coordinates"] if g["type"] == "MultiPolygon" else [g["coordinates"]]):
+                corner_rings = _rings_to_cells(probe, rings)
+                cells.append(Polygon(corner_rings[0], corner_rings[1:]).buffer(0))
+        union = unary_union(cells)
+        features.append({"type": "Feature", "properties": props,
+                         "geometry": {"type": "MultiPolygon",
+                                      "coordinates": _cells_to_lonlat(probe, union)}})
     merged["features"] = features
     return merged
 
@@ -401,6 +437,9 @@ def _merge_summary(own_paths, region_parts, count, width, height):
                           max_amount_mm=_max(p["max_amount_mm"] for p in parts),
                           min_onset_min=_min(p["min_onset_min"] for p in parts)))
     merged["areas"] = areas
+    if "cells_per_state" in merged:
+        merged["cells_per_state"] = {k: sum(d["cells_per_state"][k] for d in docs)
+                                     for k in merged["cells_per_state"]}
     if region_parts:
         targets = [None] * count
         for indices, path in region_parts:
@@ -488,7 +527,7 @@ def run(cfg, out_dir, tiles=(3, 3), halo=None, client=None, keep_grids=True, for
     own = [r for r in results if "own_areas_geojson" in r]
     with_targets = [r for r in results if r["targets"]]
     _write_atomic(os.path.join(out_dir, "warnings.geojson"),
-                  json.dumps(merge_areas([r["own_areas_geojson"] for r in own])) + "\n")
+                  json.dumps(merge_areas([r["own_areas_geojson"] for r in own], probe)) + "\n")
     _write_atomic(os.path.join(out_dir, "summary.json"), json.dumps(_merge_summary(
         [r["own_summary_json"] for r in own],
         [(r["targets"], r["summary_json"]) for r in with_targets], count, width,
