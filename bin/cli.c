@@ -1,8 +1,10 @@
 /* cli.c -- error reporting and JSON helpers shared by the sub-commands. */
 #include "cli.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdlib.h>
 
 int cli_error(const char *cmd, const char *fmt, ...)
 {
@@ -65,4 +67,24 @@ sq25_ctx *cli_ctx(const char *cmd)
     sq25_ctx *ctx = sq25_ctx_create();
     if (!ctx) cli_error(cmd, "out of memory creating a context");
     return ctx;
+}
+
+bool cli_parse_int(const char *text, long min, long max, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = text ? strtol(text, &end, 10) : 0;
+    if (!text || end == text || *end || errno == ERANGE || v < min || v > max) return false;
+    *out = (int)v;
+    return true;
+}
+
+bool cli_parse_double(const char *text, double min, double max, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = text ? strtod(text, &end) : 0;
+    if (!text || end == text || *end || errno == ERANGE || !(v >= min && v <= max)) return false;
+    *out = v;
+    return true;
 }

@@ -31,6 +31,11 @@ void cli_json_string(FILE *out, const char *s);
 /* Write a double as JSON: a number, or null when not finite. */
 void cli_json_number(FILE *out, double v);
 
+/* Parse a whole decimal integer (or number) within [min, max]; false on any other text,
+ * overflow or out-of-range value (option values never reach arithmetic unchecked). */
+bool cli_parse_int(const char *text, long min, long max, int *out);
+bool cli_parse_double(const char *text, double min, double max, double *out);
+
 /* A context for one command run; NULL on out-of-memory (message printed). */
 sq25_ctx *cli_ctx(const char *cmd);
 

@@ -46,8 +46,9 @@ static int parse_args(int argc, char **argv, interp_args *a)
         if (!strcmp(o, "--qc")) {
             a->qc = 1;
         } else if (!strcmp(o, "--step") && i + 1 < argc) {
-            a->step_s = atoi(argv[++i]);
-            if (a->step_s <= 0) return cli_usage_error(argv[0], "--step must be > 0 seconds");
+            if (!cli_parse_int(argv[++i], 1, 86400 * 366, &a->step_s))
+                return cli_usage_error(argv[0], "--step '%s': whole seconds from 1 to 31622400",
+                                       argv[i]);
         } else if (slot && i + 1 < argc) {
             *slot = argv[++i];
         } else {

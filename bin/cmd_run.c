@@ -66,9 +66,18 @@ static int parse_args(int argc, char **argv, run_args *a)
         else if (strcmp(o, "--out") == 0 && has_val) a->out_dir = argv[++i];
         else if (strcmp(o, "--levels") == 0 && has_val) a->levels = argv[++i];
         else if (strcmp(o, "--calibration") == 0 && has_val) a->calibration = argv[++i];
-        else if (strcmp(o, "--frames") == 0 && has_val) a->frames = atoi(argv[++i]);
-        else if (strcmp(o, "--horizon") == 0 && has_val) a->horizon_min = atoi(argv[++i]);
-        else if (strcmp(o, "--probability") == 0 && has_val) a->probability = atof(argv[++i]);
+        else if (strcmp(o, "--frames") == 0 && has_val) {
+            if (!cli_parse_int(argv[++i], 2, 8, &a->frames))
+                return cli_usage_error("run", "--frames '%s': a whole number from 2 to 8", argv[i]);
+        } else if (strcmp(o, "--horizon") == 0 && has_val) {
+            /* minutes; the pipeline forecasts up to 6 hours */
+            if (!cli_parse_int(argv[++i], 1, 360, &a->horizon_min))
+                return cli_usage_error("run", "--horizon '%s': whole minutes from 1 to 360",
+                                       argv[i]);
+        } else if (strcmp(o, "--probability") == 0 && has_val) {
+            if (!cli_parse_double(argv[++i], 0, 1, &a->probability))
+                return cli_usage_error("run", "--probability '%s': a number from 0 to 1", argv[i]);
+        }
         else if (strcmp(o, "--quiet") == 0) a->quiet = true;
         else return cli_usage_error("run", "unknown or incomplete option '%s'", o);
     }

@@ -15,11 +15,17 @@
  *   Contexts       Every constructor takes an sq25_ctx. A context and the objects made from it
  *                  must be used by one thread at a time; distinct contexts (and their objects)
  *                  may be used from distinct threads at once. The context must outlive every
- *                  object made from it. There is no mutable global state, with one exception:
- *                  Debian's HDF5 is not built thread-safe, so every HDF5 call of the library
- *                  runs under one library-wide mutex (readers and writers of different
- *                  threads are serialised, everything else runs in parallel). HDF5's own error
- *                  printing is switched off for the duration of the library's calls only.
+ *                  object made from it. There is no mutable global state. HDF5: Debian 12's
+ *                  libhdf5 is built thread-safe (it serialises its own calls); the library
+ *                  checks this at run time (H5is_library_threadsafe) and, only with an HDF5
+ *                  that is not thread-safe, runs every HDF5 call of its own under one
+ *                  library-wide mutex (sq25_io_hdf5_threadsafe says which). Either way HDF5
+ *                  work of different threads is serialised; everything else runs in
+ *                  parallel. HDF5's own error printing is switched off for the duration of the
+ *                  library's calls only (per thread).
+ *                  Objects a handle keeps (a pipeline's frames, a warning's grid) are copied
+ *                  into the handle's context: they belong to it, not to the context of the
+ *                  object passed in.
  *   Ownership      Each function says who owns what, in one of three phrases:
  *                  "caller-owned buffer" (you pass memory and its capacity),
  *                  "borrowed" (valid as long as the object it came from, do not free),
@@ -178,14 +184,44 @@ SQ25_API const char *sq25_errmsg(const sq25_ctx *ctx);
  * Since 1.0. */
 SQ25_API void sq25_free(sq25_ctx *ctx, void *ptr);
 
+/* ==== limits: resource bounds of a context ================================================= */
+/* Every size read from a file (grid cells, series steps, stations) is checked against the
+ * reading context's limits, and against what the file can actually hold, BEFORE memory is
+ * allocated for it; a size above a limit fails with SQ25_ERR_SIZE_ABSURD naming the file, the
+ * size and the limit. The limits apply to objects the caller makes too (sq25_field_create,
+ * sq25_series_create). Defaults:
+ *   SQ25_LIMIT_GRID_CELLS    100 000 000 cells: a 2500 km x 2500 km composite at 250 m
+ *                            (a national composite at 250 m is 16-40 million cells);
+ *                            hard cap SQ25_MAX_GRID_CELLS.
+ *   SQ25_LIMIT_SERIES_STEPS  5 270 400 steps: ten years of 1-minute steps; hard cap 2^31.
+ *   SQ25_LIMIT_SERIES_VALUES 268 435 456 stations x steps (1 GiB of float32): 50 gauges for
+ *                            ten years at 1 minute, or 2500 gauges for a year at 5 minutes;
+ *                            hard cap 2^31.
+ *   SQ25_LIMIT_STATIONS      1 000 000 stations; hard cap 2^31 - 1. */
+enum {
+    SQ25_LIMIT_GRID_CELLS = 0,
+    SQ25_LIMIT_SERIES_STEPS = 1,
+    SQ25_LIMIT_SERIES_VALUES = 2,
+    SQ25_LIMIT_STATIONS = 3
+};
+/* Set a limit of ctx; value 0 restores the default. @return SQ25_OK, SQ25_ERR_INVALID_ARG
+ * (unknown key) or SQ25_ERR_RANGE (negative or above the hard cap). Since 1.1. */
+SQ25_API int sq25_ctx_set_limit(sq25_ctx *ctx, int key, int64_t value);
+/* The current limit of ctx for key (the default for a NULL ctx); -1 for an unknown key.
+ * Since 1.1. */
+SQ25_API int64_t sq25_ctx_get_limit(const sq25_ctx *ctx, int key);
+
 /* ------------------------------------------------------------------------------------------ */
 /* Time                                                                                       */
 /* ------------------------------------------------------------------------------------------ */
 /* Parse a UTC time: "YYYY-MM-DDTHH:MM[:SS][Z]", "YYYY-MM-DD HH:MM[:SS]", "YYYYMMDDHHMM[SS]"
- * or "@<seconds since 1970>". @return SQ25_OK or SQ25_ERR_BAD_TIME. Since 1.0. */
+ * or "@<seconds since 1970>". Years 1000 to 9999 only (also for the "@" form: seconds from
+ * -30610224000 to 253402300799). @return SQ25_OK or SQ25_ERR_BAD_TIME. Since 1.0. */
 SQ25_API int sq25_time_parse(const char *text, int64_t *utc_seconds);
 /* Format as "YYYY-MM-DDTHH:MM:SSZ" into buf (caller-owned buffer, cap >= 21 bytes; shorter
- * buffers get a truncated, terminated string). @return the length written. Since 1.0. */
+ * buffers get a truncated, terminated string). A time outside the years 1000 to 9999 is
+ * written as "@<seconds>" (any int64, INT64_MIN included; at most 21 bytes).
+ * @return the length written. Since 1.0. */
 SQ25_API int sq25_time_format(int64_t utc_seconds, char *buf, size_t cap);
 
 /* ------------------------------------------------------------------------------------------ */
@@ -341,6 +377,11 @@ SQ25_API int sq25_odim_writer_close(sq25_odim_writer *w);
 SQ25_API int sq25_write_odim(sq25_ctx *ctx, const char *path, const sq25_field *field);
 
 
+/* 1 when the HDF5 linked at run time is thread-safe (the library then takes no lock of its
+ * own around HDF5), 0 when every HDF5 call of the library runs under one library-wide mutex.
+ * Since 1.1. */
+SQ25_API int sq25_io_hdf5_threadsafe(void);
+
 /* ==== grid: street grids and resampling ==================================================== */
 /* A street grid is an sq25_field in a metric CRS (units metres), north-up, square cells. The
  * functions below make an empty one (all NaN) with the right PROJ definition and geotransform;
@@ -433,7 +474,7 @@ SQ25_API const char *sq25_series_bad_row_message(const sq25_series *s, int i);
 SQ25_API int sq25_series_station_count(const sq25_series *s); /* Since 1.0. */
 SQ25_API int64_t sq25_series_step_count(const sq25_series *s); /* Since 1.0. */
 SQ25_API int sq25_series_step_s(const sq25_series *s);         /* seconds. Since 1.0. */
-/* End time (UTC seconds) of step k. Since 1.0. */
+/* End time (UTC seconds) of step k; 0 for a NULL series or a time beyond int64. Since 1.0. */
 SQ25_API int64_t sq25_series_time(const sq25_series *s, int64_t step);
 /* Step whose interval ends at t (exactly), or -1. Since 1.0. */
 SQ25_API int64_t sq25_series_step_at(const sq25_series *s, int64_t end_time);
@@ -442,8 +483,9 @@ SQ25_API const char *sq25_series_station_id(const sq25_series *s, int station);
 /* Station position in lon/lat degrees (WGS84); NaN when unknown. Since 1.0. */
 SQ25_API void sq25_series_station_lonlat(const sq25_series *s, int station, double *lon,
                                          double *lat);
-/* Set a station's id (copied) and position. @return SQ25_OK; SQ25_ERR_INVALID_ARG;
- * SQ25_ERR_NOMEM. Since 1.0. */
+/* Set a station's id (copied) and position (NaN = unknown; otherwise lon -180..180, lat
+ * -90..90). @return SQ25_OK; SQ25_ERR_INVALID_ARG; SQ25_ERR_RANGE (position out of range,
+ * since 1.1); SQ25_ERR_NOMEM. Since 1.0. */
 SQ25_API int sq25_series_set_station(sq25_series *s, int station, const char *id, double lon,
                                      double lat);
 /* The values: station-major, value(station, step) at [station*n_steps + step], mm per step,
@@ -759,7 +801,8 @@ SQ25_API int sq25_warn_options_set_calibration(sq25_warn_options *opt, int count
  * SQ25_ERR_RANGE. Since 1.0. */
 SQ25_API int sq25_warn_options_set_target_radius(sq25_warn_options *opt, double radius_m);
 
-/* Compute the warning from frame_count forecast fields (borrowed for the call) at leads of
+/* Compute the warning from frame_count forecast fields (borrowed for the call; what the
+ * warning keeps of them is copied into ctx) at leads of
  * lead_step_s seconds after issue_time (UTC s). opt may be NULL for the defaults (copied).
  * New object: release with sq25_warning_destroy. @return SQ25_OK; SQ25_ERR_INVALID_ARG;
  * SQ25_ERR_GRID_MISMATCH if the fields differ in grid; SQ25_ERR_TIME_MISMATCH if a valid time
@@ -954,7 +997,11 @@ SQ25_API int sq25_verify_fss(sq25_ctx *ctx, const float *forecast, const float *
 /* A pipeline keeps the state a warning service needs between radar frames: the last few
  * frames (copies), the options of motion and warnings, an optional street grid and targets.
  * Feed it frame by frame as data arrives (no re-reading of old frames) and run it at each
- * issue time. One pipeline is used by one thread at a time. */
+ * issue time. One pipeline is used by one thread at a time.
+ * Ownership (since 1.1, and for every handle that keeps objects): the copies a pipeline keeps
+ * (frames, street grid) and everything it makes belong to the pipeline's context, whatever
+ * context the originals were made in; a frame read with a short-lived context may be pushed,
+ * and that context destroyed, before the run. Only the targets are borrowed. */
 typedef struct sq25_pipeline sq25_pipeline;
 
 /* Create a pipeline with the defaults: 3 input frames, dense motion, 60-minute horizon, DWD
@@ -974,13 +1021,14 @@ SQ25_API int sq25_pipeline_set_input_frames(sq25_pipeline *p, int n_frames);
  * 6 hours). @return SQ25_OK or SQ25_ERR_RANGE. Since 1.0. */
 SQ25_API int sq25_pipeline_set_horizon(sq25_pipeline *p, int horizon_s);
 /* Street grid onto which forecasts are resampled (bilinear, with PROJ) before warnings are
- * computed: any field, only its grid is used (copied). NULL = warnings on the radar grid.
+ * computed: any field, only its grid is used (copied into the pipeline's context). NULL =
+ * warnings on the radar grid.
  * @return SQ25_OK or SQ25_ERR_NOMEM. Since 1.0. */
 SQ25_API int sq25_pipeline_set_street_grid(sq25_pipeline *p, const sq25_field *grid);
 /* Targets evaluated at each run. Borrowed: must outlive the pipeline or be replaced (NULL
  * clears). Since 1.0. */
 SQ25_API void sq25_pipeline_set_targets(sq25_pipeline *p, const sq25_targets *targets);
-/* Add the newest radar frame (copied; rates in mm/h). Frames must share one grid, come in
+/* Add the newest radar frame (copied into the pipeline's context; rates in mm/h). Frames must share one grid, come in
  * increasing valid time, and keep one time step. On error nothing changes:
  * SQ25_ERR_GRID_MISMATCH (other grid), SQ25_ERR_TIME_ORDER (not newer than the last),
  * SQ25_ERR_TIME_GAP (step differs from the previous one, e.g. a missing frame: call

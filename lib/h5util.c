@@ -8,17 +8,24 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* The one piece of process-wide state in the library, and it is a lock: Debian builds HDF5
- * without its thread-safe option, so concurrent HDF5 calls from two threads corrupt it. The
- * mutex is recursive so a helper may enter while its caller already holds it. */
+/* The one piece of process-wide state in the library, and it is a lock, needed only when the
+ * HDF5 linked at run time is built without its thread-safe option (concurrent HDF5 calls from
+ * two threads would corrupt it). Debian 12's libhdf5 is thread-safe ("Threadsafety: yes"): it
+ * serialises its own API calls, so the lock is skipped there (checked once with
+ * H5is_library_threadsafe). The mutex is recursive so a helper may enter while its caller
+ * already holds it. HDF5's error-printing switch is per thread in a thread-safe build. */
 static pthread_mutex_t h5_mutex;
 static pthread_once_t h5_once = PTHREAD_ONCE_INIT;
+static bool h5_needs_lock = true;
 static _Thread_local int h5_depth;
 static _Thread_local H5E_auto2_t saved_func;
 static _Thread_local void *saved_data;
 
 static void h5_mutex_init(void)
 {
+    hbool_t threadsafe = 0;
+    if (H5is_library_threadsafe(&threadsafe) < 0) threadsafe = 0;
+    h5_needs_lock = !threadsafe;
     pthread_mutexattr_t attr;
     pthread_mutexattr_init(&attr);
     pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
@@ -26,10 +33,16 @@ static void h5_mutex_init(void)
     pthread_mutexattr_destroy(&attr);
 }
 
+bool sq25__h5_uses_lock(void)
+{
+    pthread_once(&h5_once, h5_mutex_init);
+    return h5_needs_lock;
+}
+
 void sq25__h5_enter(void)
 {
     pthread_once(&h5_once, h5_mutex_init);
-    pthread_mutex_lock(&h5_mutex);
+    if (h5_needs_lock) pthread_mutex_lock(&h5_mutex);
     if (h5_depth++ == 0) {
         H5Eget_auto2(H5E_DEFAULT, &saved_func, &saved_data);
         H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
@@ -42,8 +55,10 @@ void sq25__h5_leave(void)
         H5Eclear2(H5E_DEFAULT);
         H5Eset_auto2(H5E_DEFAULT, saved_func, saved_data);
     }
-    pthread_mutex_unlock(&h5_mutex);
+    if (h5_needs_lock) pthread_mutex_unlock(&h5_mutex);
 }
+
+int sq25_io_hdf5_threadsafe(void) { return sq25__h5_uses_lock() ? 0 : 1; }
 
 hid_t sq25__h5_open_read(sq25_ctx *ctx, const char *path)
 {
@@ -247,5 +262,54 @@ int sq25__h5_read_2d_double(sq25_ctx *ctx, const char *file, hid_t loc, const ch
                           "%s: dataset %s cannot be read (data missing or corrupt: file "
                           "truncated or damaged)",
                           file, path);
+    return SQ25_OK;
+}
+
+/* Declared bytes of a dataset (points x type size); false when they overflow. */
+static bool declared_bytes(hid_t d, hsize_t *bytes)
+{
+    hid_t sp = H5Dget_space(d), t = H5Dget_type(d);
+    hssize_t npts = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
+    size_t tsz = t >= 0 ? H5Tget_size(t) : 0;
+    if (sp >= 0) H5Sclose(sp);
+    if (t >= 0) H5Tclose(t);
+    return npts >= 0 && tsz > 0 && sq25__mul_ok((hsize_t)npts, (hsize_t)tsz, bytes);
+}
+
+int sq25__h5_check_storage(sq25_ctx *ctx, const char *file, hid_t loc, const char *path)
+{
+    hid_t d = H5Dopen2(loc, path, H5P_DEFAULT);
+    if (d < 0)
+        return sq25__fail(ctx, SQ25_ERR_MISSING_DATASET, "%s: cannot open dataset %s", file, path);
+    hsize_t declared = 0, stored = H5Dget_storage_size(d), file_bytes = 0;
+    bool sized = declared_bytes(d, &declared);
+    hid_t dcpl = H5Dget_create_plist(d);
+    int nfilters = dcpl >= 0 ? H5Pget_nfilters(dcpl) : -1;
+    H5D_layout_t layout = dcpl >= 0 ? H5Pget_layout(dcpl) : H5D_LAYOUT_ERROR;
+    if (dcpl >= 0) H5Pclose(dcpl);
+    hid_t fid = H5Iget_file_id(d);
+    herr_t fst = fid >= 0 ? H5Fget_filesize(fid, &file_bytes) : -1;
+    if (fid >= 0) H5Fclose(fid);
+    H5Dclose(d);
+    if (!sized || nfilters < 0 || layout == H5D_LAYOUT_ERROR || fst < 0)
+        return sq25__fail(ctx, SQ25_ERR_BAD_DIMENSIONS,
+                          "%s: dataset %s: size or storage layout cannot be read", file, path);
+    if (layout == H5D_COMPACT) return SQ25_OK; /* stored in its header (< 64 KiB) */
+    if (stored > file_bytes)
+        return sq25__fail(ctx, SQ25_ERR_FILE_TRUNCATED,
+                          "%s: dataset %s: %llu bytes of data declared in a file of %llu bytes "
+                          "(truncated or damaged)",
+                          file, path, (unsigned long long)stored,
+                          (unsigned long long)file_bytes);
+    if (nfilters == 0 && stored < declared)
+        return sq25__fail(ctx, SQ25_ERR_FILE_TRUNCATED,
+                          "%s: dataset %s: %llu bytes stored of the %llu its size declares "
+                          "(truncated or never written)",
+                          file, path, (unsigned long long)stored, (unsigned long long)declared);
+    if (nfilters > 0 && stored < declared / SQ25__H5_MAX_EXPANSION)
+        return sq25__fail(ctx, SQ25_ERR_SIZE_ABSURD,
+                          "%s: dataset %s: %llu compressed bytes cannot hold the %llu bytes its "
+                          "size declares",
+                          file, path, (unsigned long long)stored, (unsigned long long)declared);
     return SQ25_OK;
 }

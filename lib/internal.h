@@ -11,6 +11,18 @@
 #include <stdbool.h>
 
 #define SQ25_ERRMSG_CAP 512
+#define SQ25__LIMIT_COUNT 4
+
+/* Times the library accepts from input: years 1000 to 9999 (the range sq25_time_parse and
+ * sq25_time_format handle), in UTC seconds. Bounding every input time here keeps all time
+ * differences and step products far inside int64. */
+#define SQ25__TIME_MIN ((int64_t)-30610224000) /* 1000-01-01T00:00:00Z */
+#define SQ25__TIME_MAX ((int64_t)253402300799) /* 9999-12-31T23:59:59Z */
+
+/* Overflow-checked arithmetic (GCC/Clang builtins): true when the result fits. */
+#define sq25__mul_ok(a, b, res) (!__builtin_mul_overflow((a), (b), (res)))
+#define sq25__add_ok(a, b, res) (!__builtin_add_overflow((a), (b), (res)))
+#define sq25__sub_ok(a, b, res) (!__builtin_sub_overflow((a), (b), (res)))
 
 struct sq25_ctx {
     sq25_alloc_fn alloc;
@@ -22,6 +34,7 @@ struct sq25_ctx {
     int last_code;
     char errmsg[SQ25_ERRMSG_CAP];
     PJ_CONTEXT *pj_ctx; /* PROJ context of this sq25 context: PROJ wants one per thread */
+    int64_t limits[SQ25__LIMIT_COUNT]; /* resource limits, see sq25_ctx_set_limit */
 };
 
 #define SQ25_META_COUNT 5
@@ -47,6 +60,11 @@ char *sq25__strdup(sq25_ctx *ctx, const char *s);
 /* A field on src's grid with src's georeference, times and metadata, and uninitialised
  * data (no PROJ check: src's definition was checked when src was made). SQ25_OK or NOMEM. */
 int sq25__field_clone_shape(const sq25_field *src, sq25_field **out);
+/* The same, but the new field belongs to ctx (allocated there, reports errors there): for
+ * handles that keep copies of objects made in another context. */
+int sq25__field_clone_shape_in(sq25_ctx *ctx, const sq25_field *src, sq25_field **out);
+/* A full copy of src (data too) that belongs to ctx. SQ25_OK or NOMEM. */
+int sq25__field_copy_in(sq25_ctx *ctx, const sq25_field *src, sq25_field **out);
 
 /* Record a failure in ctx (code + printf-style one-line detail) and return the code, so that
  * callers can write: return sq25__fail(ctx, SQ25_ERR_READ, "%s: ...", path); */
@@ -57,19 +75,26 @@ int sq25__ok(sq25_ctx *ctx);
 void sq25__log(sq25_ctx *ctx, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Check a grid size against SQ25_MAX_GRID_*; sets the error and returns it if absurd. */
+/* Check a grid size against SQ25_MAX_GRID_SIDE and the context's SQ25_LIMIT_GRID_CELLS; sets
+ * SQ25_ERR_SIZE_ABSURD naming `what` and returns it if the grid is empty or too large. */
 int sq25__check_grid_size(sq25_ctx *ctx, int64_t width, int64_t height, const char *what);
+/* The context's limit for key (SQ25_LIMIT_*), the default when ctx is NULL. */
+int64_t sq25__limit(const sq25_ctx *ctx, int key);
+/* True when t is inside [SQ25__TIME_MIN, SQ25__TIME_MAX]. */
+bool sq25__time_in_range(int64_t t);
 
 /* Make a PROJ CRS object from a definition (proj-string without +type=crs is accepted). */
 PJ *sq25__proj_crs(sq25_ctx *ctx, const char *projdef);
 /* A transform from the CRS of projdef to geographic lon/lat degrees (WGS84, lon first). */
 PJ *sq25__proj_to_lonlat(sq25_ctx *ctx, const char *projdef);
 
-/* HDF5 serialisation: Debian's HDF5 is not thread-safe. Every HDF5 call of the library goes
- * between sq25__h5_enter and sq25__h5_leave, which hold one process-wide mutex and switch
- * HDF5's automatic error printing off (restoring the caller's setting on leave). */
+/* HDF5 access: every HDF5 call of the library goes between sq25__h5_enter and
+ * sq25__h5_leave, which switch HDF5's automatic error printing off (restoring the caller's
+ * setting on leave) and, only when the HDF5 linked at run time is not thread-safe, hold one
+ * process-wide recursive mutex (sq25__h5_uses_lock says which). */
 void sq25__h5_enter(void);
 void sq25__h5_leave(void);
+bool sq25__h5_uses_lock(void);
 
 /* Time helpers: days from civil date and back (proleptic Gregorian, UTC). */
 int64_t sq25__days_from_civil(int64_t y, unsigned m, unsigned d);

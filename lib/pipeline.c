@@ -111,7 +111,8 @@ int sq25_pipeline_set_street_grid(sq25_pipeline *p, const sq25_field *grid)
     if (!p) return SQ25_ERR_INVALID_ARG;
     sq25_field *copy = NULL;
     if (grid) {
-        int rc = sq25_field_clone(grid, &copy);
+        /* The copy belongs to the pipeline's context, not the caller's (which may be gone). */
+        int rc = sq25__field_copy_in(p->ctx, grid, &copy);
         if (rc) return rc;
     }
     sq25_field_destroy(p->street_grid);
@@ -169,8 +170,10 @@ int sq25_pipeline_push_frame(sq25_pipeline *p, const sq25_field *frame)
                                : SQ25_ERR_INVALID_ARG;
     int rc = check_next_frame(p, frame);
     if (rc) return rc;
+    /* The copy is made in the pipeline's context: the frame's context may be short-lived or
+     * used by another thread, and the pipeline uses its frames until they drop out. */
     sq25_field *copy = NULL;
-    if ((rc = sq25_field_clone(frame, &copy)) != SQ25_OK) return rc;
+    if ((rc = sq25__field_copy_in(p->ctx, frame, &copy)) != SQ25_OK) return rc;
     if (p->n_frames == p->n_inputs) {
         sq25_field_destroy(p->frames[0]);
         memmove(p->frames, p->frames + 1, (size_t)(p->n_frames - 1) * sizeof p->frames[0]);
