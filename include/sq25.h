@@ -358,8 +358,12 @@ SQ25_API int sq25_read_field(sq25_ctx *ctx, const char *path, sq25_field **out);
 
 /* An ODIM_H5 composite writer: one file, datasets appended in call order. */
 typedef struct sq25_odim_writer sq25_odim_writer;
-/* Create (truncate) path for writing. New object: finish with sq25_odim_writer_close, which
- * also releases it. Since 1.0. */
+/* Start writing path. Whole outputs (every writer of the library, since 1.1): the data go to
+ * a temporary file in path's folder, renamed over path (after fsync) only when complete; a
+ * kill, crash or failed write leaves a previous file at path whole. A path that is a folder,
+ * or in a missing folder, fails here (SQ25_ERR_WRITE; SQ25_ERR_PERMISSION when access is
+ * refused; the message names the file and gives the system's reason). New object: finish
+ * with sq25_odim_writer_close, which also releases it. Since 1.0. */
 SQ25_API int sq25_odim_writer_create(sq25_ctx *ctx, const char *path, sq25_odim_writer **out);
 /* Append a field as dataset<N>/data1 with the given ODIM quantity ("RATE" in mm/h, or any
  * other quantity name for auxiliary grids such as motion) and nominal start/end times
@@ -367,8 +371,11 @@ SQ25_API int sq25_odim_writer_create(sq25_ctx *ctx, const char *path, sq25_odim_
  * Fields must share its grid (else SQ25_ERR_GRID_MISMATCH). Since 1.0. */
 SQ25_API int sq25_odim_writer_add(sq25_odim_writer *w, const sq25_field *field,
                                   const char *quantity, int64_t start_time, int64_t end_time);
-/* Finish the file and release the writer (accepts NULL). @return SQ25_OK or SQ25_ERR_WRITE;
- * on error the partial file is removed. Since 1.0. */
+/* Finish the file, rename it over the path, and release the writer (accepts NULL); every
+ * HDF5 handle of the file is closed. @return SQ25_OK, SQ25_ERR_WRITE (SQ25_ERR_PERMISSION),
+ * or SQ25_ERR_NO_DATA when no dataset was added; after any error (also of an earlier
+ * sq25_odim_writer_add, even a refused argument) nothing is written: the temporary is removed
+ * and a previous file at the path is kept. Since 1.0. */
 SQ25_API int sq25_odim_writer_close(sq25_odim_writer *w);
 /* Write one field as a single-dataset ODIM_H5 file (RATE, mm/h; start time = valid time minus
  * the field's accumulation). Data are float32, gzip, gain 1, offset 0, NaN written as nodata
@@ -900,8 +907,9 @@ SQ25_API int sq25_warning_target_result(const sq25_warning *w, size_t i, int *le
 SQ25_API int sq25_warning_target_probability(const sq25_warning *w, size_t i, int level,
                                              double *probability);
 
-/* Writers. Each takes a path (created or truncated) and gives SQ25_ERR_WRITE naming the path
- * when it cannot be written. All outputs carry the issue time, the valid period
+/* Writers. Each takes a path (replaced whole: written beside it and renamed over it when
+ * complete, see sq25_odim_writer_create) and gives SQ25_ERR_WRITE or SQ25_ERR_PERMISSION
+ * naming the path, with the system's reason, when it cannot be written. All outputs carry the issue time, the valid period
  * (issue .. issue + horizon), the levels, and the inputs recorded with sq25_warning_add_input.
  * Coordinates are RFC 7946 lon,lat in WGS84 degrees (through PROJ). Since 1.0. */
 /* GeoJSON FeatureCollection with one Feature per issued level: a MultiPolygon of the cells
@@ -951,7 +959,7 @@ SQ25_API int sq25_render_options_set_scale(sq25_render_options *opt, int pixels_
  * round spacing chosen from the map's extent): enabled != 0 (the default) or 0. Since 1.0. */
 SQ25_API int sq25_render_options_set_graticule(sq25_render_options *opt, int enabled);
 
-/* Render a rain-rate field (mm/h) as a PNG map at path (created or truncated). field, targets
+/* Render a rain-rate field (mm/h) as a PNG map at path (replaced whole, as the ODIM writer). field, targets
  * and opt are borrowed for the call; targets (may be NULL) are drawn as markers (points) and
  * black lines; opt may be NULL for the defaults. @return SQ25_OK, SQ25_ERR_WRITE (with the
  * path), SQ25_ERR_SIZE_ABSURD for an image over 10^8 pixels, SQ25_ERR_PROJ, SQ25_ERR_NOMEM.

@@ -9,6 +9,7 @@
 #include <proj.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #define SQ25_ERRMSG_CAP 512
 #define SQ25__LIMIT_COUNT 4
@@ -95,6 +96,23 @@ PJ *sq25__proj_to_lonlat(sq25_ctx *ctx, const char *projdef);
 void sq25__h5_enter(void);
 void sq25__h5_leave(void);
 bool sq25__h5_uses_lock(void);
+
+/* Whole outputs (io_output.c), used by EVERY writer of the library: begin makes an empty
+ * temporary file in the folder of path (checking that path is not a folder and its folder
+ * exists; PERMISSION or WRITE naming the file, with the errno text); the writer writes
+ * o->tmp (by name, or through sq25__output_fopen / sq25__output_fclose); commit fsyncs and
+ * renames it over path; abort removes it. The old file at path stays whole until commit.
+ * After begin, exactly one of commit or abort must be called; both release o. */
+typedef struct {
+    char *path; /* final path */
+    char *tmp;  /* temporary in the same folder */
+} sq25__output;
+int sq25__output_begin(sq25_ctx *ctx, const char *path, sq25__output *o);
+FILE *sq25__output_fopen(sq25_ctx *ctx, const sq25__output *o);
+/* Flush and close fp; WRITE/PERMISSION with the errno text on failure (fp closed always). */
+int sq25__output_fclose(sq25_ctx *ctx, const sq25__output *o, FILE *fp);
+int sq25__output_commit(sq25_ctx *ctx, sq25__output *o);
+void sq25__output_abort(sq25_ctx *ctx, sq25__output *o);
 
 /* Time helpers: days from civil date and back (proleptic Gregorian, UTC). */
 int64_t sq25__days_from_civil(int64_t y, unsigned m, unsigned d);
