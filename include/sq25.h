@@ -373,9 +373,10 @@ SQ25_API int sq25_odim_writer_add(sq25_odim_writer *w, const sq25_field *field,
                                   const char *quantity, int64_t start_time, int64_t end_time);
 /* Finish the file, rename it over the path, and release the writer (accepts NULL); every
  * HDF5 handle of the file is closed. @return SQ25_OK, SQ25_ERR_WRITE (SQ25_ERR_PERMISSION),
- * or SQ25_ERR_NO_DATA when no dataset was added; after any error (also of an earlier
- * sq25_odim_writer_add, even a refused argument) nothing is written: the temporary is removed
- * and a previous file at the path is kept. Since 1.0. */
+ * or SQ25_ERR_NO_DATA when no dataset was added; after any write error (also one of an
+ * earlier sq25_odim_writer_add; a field refused for its argument or grid is not one: it is
+ * simply not added) nothing is written: the temporary is removed and a previous file at the
+ * path is kept. Since 1.0. */
 SQ25_API int sq25_odim_writer_close(sq25_odim_writer *w);
 /* Write one field as a single-dataset ODIM_H5 file (RATE, mm/h; start time = valid time minus
  * the field's accumulation). Data are float32, gzip, gain 1, offset 0, NaN written as nodata

@@ -294,10 +294,7 @@ int sq25_odim_writer_add(sq25_odim_writer *w, const sq25_field *field, const cha
 {
     if (!w) return SQ25_ERR_INVALID_ARG;
     int rc = check_addable(w, field, quantity);
-    if (rc) {
-        w->failed = true; /* the file would miss a dataset: it is not committed */
-        return rc;
-    }
+    if (rc) return rc; /* a refused field leaves the file as it was: close still commits */
     if (w->datasets == 0) {
         rc = remember_grid(w, field);
         if (!rc) rc = write_root_groups(w, field);
