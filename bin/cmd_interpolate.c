@@ -103,11 +103,19 @@ static int load_sensors(const char *cmd, sq25_ctx *ctx, const interp_args *a, sq
 }
 
 /* The station values (mm/h) of the step ending at t. */
-static int values_at(const char *cmd, const sq25_series *s, int64_t t, double **lon,
-                     double **lat, double **mmh)
+static int values_at(const char *cmd, const char *path, const sq25_series *s, int64_t t,
+                     double **lon, double **lat, double **mmh)
 {
     int64_t k = sq25_series_step_at(s, t);
-    if (k < 0) return cli_error(cmd, "no sensor interval ends at the requested time");
+    if (k < 0) {
+        char want[32], first[32], last[32];
+        sq25_time_format(t, want, sizeof want);
+        sq25_time_format(sq25_series_time(s, 0), first, sizeof first);
+        sq25_time_format(sq25_series_time(s, sq25_series_step_count(s) - 1), last, sizeof last);
+        return cli_error(cmd, "%s: no %d s sensor interval ends at --time %s (the series' "
+                              "intervals end from %s to %s)",
+                         path, sq25_series_step_s(s), want, first, last);
+    }
     int n = sq25_series_station_count(s);
     int64_t nt = sq25_series_step_count(s);
     *lon = calloc((size_t)n + 1, sizeof(double));
@@ -129,8 +137,8 @@ static int write_output(const char *cmd, sq25_ctx *ctx, const char *path, sq25_f
     int rc = sq25_odim_writer_create(ctx, path, &w);
     if (!rc) rc = sq25_odim_writer_add(w, rate, "RATE", start, end);
     if (!rc && variance) rc = sq25_odim_writer_add(w, variance, "RATE_VARIANCE", start, end);
-    int rc_close = w ? sq25_odim_writer_close(w) : SQ25_OK;
-    if (!rc) rc = rc_close;
+    if (rc) sq25_odim_writer_discard(w); /* nothing half-written; an old file stays */
+    else rc = sq25_odim_writer_close(w);
     return rc ? cli_lib_error(cmd, ctx, rc) : CLI_OK;
 }
 
@@ -139,7 +147,7 @@ static int run_interpolation(const char *cmd, sq25_ctx *ctx, const interp_args *
                              sq25_field *variance)
 {
     double *lon = NULL, *lat = NULL, *mmh = NULL;
-    int st = values_at(cmd, s, t, &lon, &lat, &mmh), rc = SQ25_OK;
+    int st = values_at(cmd, a->sensors, s, t, &lon, &lat, &mmh), rc = SQ25_OK;
     sq25_field *radar = NULL;
     size_t n = (size_t)sq25_series_station_count(s);
     if (st == CLI_OK && a->radar && (rc = sq25_read_field(ctx, a->radar, &radar)) != SQ25_OK)
@@ -168,6 +176,8 @@ int cmd_interpolate(int argc, char **argv)
     int64_t t;
     if (sq25_time_parse(a.time, &t) != SQ25_OK)
         return cli_usage_error(cmd, "cannot parse --time '%s'", a.time);
+    const char *inputs[2] = {a.sensors, a.radar};
+    if ((st = cli_refuse_input_as_output(cmd, a.out, inputs, 2)) != CLI_OK) return st;
     sq25_ctx *ctx = cli_ctx(cmd);
     if (!ctx) return CLI_FAIL;
     sq25_series *s = NULL;

@@ -225,8 +225,11 @@ static int write_forecast(sq25_ctx *ctx, const sq25_pipeline *p, const char *pat
         rc = sq25_odim_writer_add(w, motion, names[k], t - step, t);
     }
     sq25_field_destroy(motion);
-    int rc_close = sq25_odim_writer_close(w);
-    return rc ? rc : rc_close;
+    if (rc) {
+        sq25_odim_writer_discard(w); /* nothing half-written; an old file stays */
+        return rc;
+    }
+    return sq25_odim_writer_close(w);
 }
 
 /* A copy of f for a map: on the street grid when one is given (bilinear), else f itself. */
@@ -287,12 +290,10 @@ static int read_clean_sensors(sq25_ctx *ctx, const run_args *a, int step_s, sq25
 /* Merge the sensors' rates at the issue time with the newest radar frame onto the street grid
  * (or the radar grid) and write observation.h5. *merged is NULL when no sensor reported. */
 static int merge_sensors(sq25_ctx *ctx, const run_args *a, const sq25_field *latest,
-                         const sq25_field *street, int step_s, sq25_field **merged)
+                         const sq25_field *street, const sq25_series *s, sq25_field **merged)
 {
     *merged = NULL;
-    sq25_series *s = NULL;
-    int status = read_clean_sensors(ctx, a, step_s, &s);
-    if (status != CLI_OK) return status;
+    int status = CLI_OK;
     int64_t issue = sq25_field_valid_time(latest), k = sq25_series_step_at(s, issue);
     int n = sq25_series_station_count(s), used = 0;
     double *lon = calloc((size_t)n, sizeof *lon), *lat = calloc((size_t)n, sizeof *lat);
@@ -326,7 +327,6 @@ static int merge_sensors(sq25_ctx *ctx, const run_args *a, const sq25_field *lat
     free(lon);
     free(lat);
     free(rate);
-    sq25_series_destroy(s);
     return status;
 }
 
@@ -342,9 +342,15 @@ static int write_maps(sq25_ctx *ctx, const run_args *a, sq25_pipeline *p, sq25_w
                                      "observation.png");
     int step_min = sq25_pipeline_step_s(p) / 60, n = sq25_pipeline_forecast_count(p);
     const int leads_min[2] = {30, 60};
-    for (int k = 0; status == CLI_OK && k < 2 && step_min > 0; k++) {
+    int drawn = -1;
+    for (int k = 0; status == CLI_OK && k < 2 && step_min > 0 && n > 0; k++) {
+        /* The lead at 30 and 60 minutes, or the nearest there is (60-minute frames have
+         * one lead: +60 only). */
         int i = leads_min[k] / step_min - 1;
         if (i >= n) i = n - 1;
+        if (i < 0) i = 0;
+        if (i == drawn) continue;
+        drawn = i;
         char title[64], name[64];
         snprintf(title, sizeof title, "Forecast +%d min rain rate mm/h", (i + 1) * step_min);
         snprintf(name, sizeof name, "forecast_%02d.png", (i + 1) * step_min);
@@ -388,6 +394,44 @@ static int write_outputs(sq25_ctx *ctx, const run_args *a, sq25_pipeline *p, sq2
     return CLI_OK;
 }
 
+/* The files run writes into --out; none of them may be an input. */
+static const char *const run_outputs[] = {"forecast.h5",     "warnings.geojson", "targets.geojson",
+                                          "targets.csv",     "summary.json",     "observation.h5",
+                                          "observation.png", "forecast_30.png",  "forecast_60.png",
+                                          "warning.png"};
+
+static int refuse_inputs_as_outputs(const run_args *a)
+{
+    const char *extra[2] = {a->targets_path, a->sensors_path};
+    for (size_t k = 0; k < sizeof run_outputs / sizeof run_outputs[0]; k++) {
+        char path[4096];
+        join_path(path, sizeof path, a->out_dir, run_outputs[k]);
+        int st = cli_refuse_input_as_output("run", path, a->radar, a->n_radar);
+        if (st == CLI_OK) st = cli_refuse_input_as_output("run", path, extra, 2);
+        if (st != CLI_OK) return st;
+    }
+    return CLI_OK;
+}
+
+/* Say so when the newest frame has no data at all, or none over the street grid: a warning
+ * from such input would be a silent all-clear. */
+static int warn_unseen(sq25_ctx *ctx, frame_entry latest, const sq25_field *street)
+{
+    if (cli_warn_if_no_data("run", latest.path, latest.field) || !street) return CLI_OK;
+    sq25_field *on_street = NULL;
+    int rc = map_field(latest.field, street, &on_street);
+    if (rc) {
+        sq25_field_destroy(on_street);
+        return cli_lib_error("run", ctx, rc);
+    }
+    char what[4300];
+    snprintf(what, sizeof what, "%s on the street grid (outside the radar's coverage?)",
+             latest.path);
+    cli_warn_if_no_data("run", what, on_street);
+    sq25_field_destroy(on_street);
+    return CLI_OK;
+}
+
 static int make_dir(const char *dir)
 {
     if (mkdir(dir, 0777) == 0 || errno == EEXIST) return CLI_OK;
@@ -412,13 +456,19 @@ int cmd_run(int argc, char **argv)
     if (status == CLI_OK) status = make_dir(a.out_dir);
     if (status == CLI_OK && sq25_pipeline_create(ctx, &p)) status = cli_lib_error("run", ctx, sq25_errcode(ctx));
     if (status == CLI_OK) status = configure(ctx, p, &a, &targets, &street);
+    if (status == CLI_OK) status = refuse_inputs_as_outputs(&a);
     if (status == CLI_OK) status = read_frames(ctx, &a, frames);
     if (status == CLI_OK) status = feed_pipeline(ctx, p, frames, a.n_radar);
+    if (status == CLI_OK) status = warn_unseen(ctx, frames[a.n_radar - 1], street);
     if (status == CLI_OK) {
         progress(&a, "sq25 run: %s", "motion, extrapolation, warnings");
         int rc = sq25_pipeline_run(p, &w);
         if (rc) status = cli_lib_error("run", ctx, rc);
     }
+    /* Every input is read and checked before the first output is written. */
+    sq25_series *sensors = NULL;
+    if (status == CLI_OK && a.sensors_path)
+        status = read_clean_sensors(ctx, &a, sq25_pipeline_step_s(p), &sensors);
     if (status == CLI_OK) {
         progress(&a, "%s", "");
         if (!a.quiet && isatty(2)) fputc('\r', stderr);
@@ -426,8 +476,8 @@ int cmd_run(int argc, char **argv)
     }
     sq25_field *merged = NULL;
     if (status == CLI_OK && a.sensors_path)
-        status = merge_sensors(ctx, &a, frames[a.n_radar - 1].field, street,
-                               sq25_pipeline_step_s(p), &merged);
+        status = merge_sensors(ctx, &a, frames[a.n_radar - 1].field, street, sensors, &merged);
+    sq25_series_destroy(sensors);
     if (status == CLI_OK)
         status = write_maps(ctx, &a, p, w, frames[a.n_radar - 1].field, merged, street, targets);
     sq25_field_destroy(merged);

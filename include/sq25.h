@@ -378,6 +378,10 @@ SQ25_API int sq25_odim_writer_add(sq25_odim_writer *w, const sq25_field *field,
  * simply not added) nothing is written: the temporary is removed and a previous file at the
  * path is kept. Since 1.0. */
 SQ25_API int sq25_odim_writer_close(sq25_odim_writer *w);
+/* Abandon the file: close every handle, remove the temporary, keep a previous file at the
+ * path, release the writer (accepts NULL). The context's last error is left as it was (the
+ * reason to discard). Since 1.1. */
+SQ25_API void sq25_odim_writer_discard(sq25_odim_writer *w);
 /* Write one field as a single-dataset ODIM_H5 file (RATE, mm/h; start time = valid time minus
  * the field's accumulation). Data are float32, gzip, gain 1, offset 0, NaN written as nodata
  * -9999000 (undetect -8888000 is declared but never used). The grid must be north-up (no

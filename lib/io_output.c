@@ -2,10 +2,14 @@
  * final path: it writes a temporary file in the same folder (so that the rename stays on one
  * file system), which is flushed to disk and renamed over the final path only when complete.
  * A crash, a kill or a failed write leaves the previous file as it was; on failure the
- * temporary is removed. */
+ * temporary is removed, and the temporary of a killed writer is removed by the next write of
+ * the same path. */
 #include "internal.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -51,6 +55,31 @@ static int check_destination(sq25_ctx *ctx, const char *path)
     return SQ25_OK;
 }
 
+/* Remove temporaries of this output left by writers that were killed (their process is
+ * gone): "<folder>/.<name>.tmp-<pid>-<serial>" with no process <pid>. */
+static void remove_stale_temporaries(const char *path)
+{
+    char folder[4096], prefix[512];
+    folder_of(path, folder, sizeof folder);
+    const char *slash = strrchr(path, '/');
+    const char *name = slash ? slash + 1 : path;
+    int plen = snprintf(prefix, sizeof prefix, ".%s.tmp-", name);
+    if (plen <= 0 || (size_t)plen >= sizeof prefix) return;
+    DIR *d = opendir(folder);
+    if (!d) return;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (strncmp(e->d_name, prefix, (size_t)plen) != 0) continue;
+        char *end;
+        long pid = strtol(e->d_name + plen, &end, 10);
+        if (pid > 0 && *end == '-' && kill((pid_t)pid, 0) != 0 && errno == ESRCH) {
+            char stale[4608];
+            snprintf(stale, sizeof stale, "%s/%s", folder, e->d_name);
+            unlink(stale);
+        }
+    }
+    closedir(d);
+}
+
 int sq25__output_begin(sq25_ctx *ctx, const char *path, sq25__output *o)
 {
     memset(o, 0, sizeof *o);
@@ -58,6 +87,7 @@ int sq25__output_begin(sq25_ctx *ctx, const char *path, sq25__output *o)
         return sq25__fail(ctx, SQ25_ERR_INVALID_ARG, "output path is NULL or empty");
     int rc = check_destination(ctx, path);
     if (rc) return rc;
+    remove_stale_temporaries(path);
     const char *slash = strrchr(path, '/');
     size_t dir_len = slash ? (size_t)(slash - path) + 1 : 0;
     size_t cap = strlen(path) + 64;

@@ -353,6 +353,20 @@ int sq25_odim_writer_close(sq25_odim_writer *w)
     return rc ? rc : sq25__ok(ctx);
 }
 
+void sq25_odim_writer_discard(sq25_odim_writer *w)
+{
+    if (!w) return;
+    sq25_ctx *ctx = w->ctx;
+    char detail[SQ25_ERRMSG_CAP];
+    snprintf(detail, sizeof detail, "%s", sq25_errmsg(ctx));
+    int code = sq25_errcode(ctx);
+    w->failed = true;
+    sq25_odim_writer_close(w);
+    /* The caller's last error stays the one that made it discard. */
+    if (code) sq25__fail(ctx, code, "%s", detail);
+    else sq25__ok(ctx);
+}
+
 int sq25_write_odim(sq25_ctx *ctx, const char *path, const sq25_field *field)
 {
     if (!ctx) return SQ25_ERR_INVALID_ARG;

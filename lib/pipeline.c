@@ -164,6 +164,18 @@ static int check_next_frame(sq25_pipeline *p, const sq25_field *frame)
     return SQ25_OK;
 }
 
+/* A frame with no valid cell gives warnings that cannot see rain: say so in the log. */
+static void warn_if_no_data(sq25_ctx *ctx, const sq25_field *f)
+{
+    size_t n = (size_t)f->width * (size_t)f->height;
+    for (size_t i = 0; i < n; i++)
+        if (f->data[i] == f->data[i]) return;
+    char t[32];
+    sq25__format_utc(f->valid_time, t, sizeof t);
+    sq25__log(ctx, SQ25_LOG_WARNING, "frame %s (%s): every cell is no data (NaN)", t,
+              f->meta[SQ25_META_PATH] ? f->meta[SQ25_META_PATH] : "");
+}
+
 int sq25_pipeline_push_frame(sq25_pipeline *p, const sq25_field *frame)
 {
     if (!p || !frame) return p ? sq25__fail(p->ctx, SQ25_ERR_INVALID_ARG, "NULL frame")
@@ -180,6 +192,7 @@ int sq25_pipeline_push_frame(sq25_pipeline *p, const sq25_field *frame)
         p->n_frames--;
     }
     p->frames[p->n_frames++] = copy;
+    warn_if_no_data(p->ctx, copy);
     return sq25__ok(p->ctx);
 }
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* ---- netCDF-4 ------------------------------------------------------------------------ */
 
@@ -492,9 +493,14 @@ int sq25_series_read_csv(sq25_ctx *ctx, const char *path, int step_s, sq25_serie
                           "sq25_series_read_csv: bad argument (step %d s: 1 s to 366 days)",
                           step_s);
     *out = NULL;
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return sq25__fail(ctx, SQ25_ERR_READ, "%s: is a directory, not a CSV file", path);
     FILE *fp = fopen(path, "r");
     if (!fp)
-        return sq25__fail(ctx, errno == EACCES ? SQ25_ERR_PERMISSION : SQ25_ERR_FILE_NOT_FOUND,
+        return sq25__fail(ctx, errno == EACCES   ? SQ25_ERR_PERMISSION
+                               : errno == ENOENT ? SQ25_ERR_FILE_NOT_FOUND
+                                                 : SQ25_ERR_READ,
                           "%s: %s", path, strerror(errno));
     csv_state cs;
     memset(&cs, 0, sizeof cs);
@@ -521,6 +527,9 @@ int sq25_series_read_csv(sq25_ctx *ctx, const char *path, int step_s, sq25_serie
         if (nomem) rc = sq25__fail(ctx, SQ25_ERR_NOMEM, "%s: out of memory", path);
         else if (reason) csv_bad(&cs, lineno, reason);
     }
+    if (!rc && ferror(fp))
+        rc = sq25__fail(ctx, SQ25_ERR_READ, "%s: read error after line %ld: %s", path, lineno,
+                        strerror(errno));
     free(line);
     fclose(fp);
     if (!rc) rc = csv_build(&cs, path, step_s, out);
