@@ -138,3 +138,41 @@ bool cli_warn_if_no_data(const char *cmd, const char *what, const sq25_field *f)
             cmd, what);
     return true;
 }
+
+int cli_parse_number_list(const char *text, double *values, int cap)
+{
+    int n = 0;
+    const char *s = text;
+    while (s && n < cap) {
+        char *end;
+        errno = 0;
+        double v = strtod(s, &end);
+        if (end == s || errno == ERANGE || !isfinite(v)) return -1;
+        values[n++] = v;
+        if (*end == '\0') return n;
+        if (*end != ',') return -1;
+        s = end + 1;
+    }
+    return -1; /* more values than cap */
+}
+
+int cli_parse_pair_list(const char *text, double *first, double *second, int cap)
+{
+    int n = 0;
+    const char *s = text;
+    while (s && n < cap) {
+        char *end;
+        errno = 0;
+        double a = strtod(s, &end);
+        if (end == s || *end != ':' || errno == ERANGE || !isfinite(a)) return -1;
+        s = end + 1;
+        double b = strtod(s, &end);
+        if (end == s || errno == ERANGE || !isfinite(b)) return -1;
+        first[n] = a;
+        second[n++] = b;
+        if (*end == '\0') return n;
+        if (*end != ',') return -1;
+        s = end + 1;
+    }
+    return -1;
+}

@@ -36,6 +36,12 @@ void cli_json_number(FILE *out, double v);
 bool cli_parse_int(const char *text, long min, long max, int *out);
 bool cli_parse_double(const char *text, double min, double max, double *out);
 
+/* "a,b,c" into values (at most cap): the count, or -1 for an empty or bad item, a value that
+ * is not finite, or more than cap items. */
+int cli_parse_number_list(const char *text, double *values, int cap);
+/* "a:b,c:d" into first/second (at most cap pairs): the count, or -1 as above. */
+int cli_parse_pair_list(const char *text, double *first, double *second, int cap);
+
 /* True when a and b name the same existing file (same device and inode). */
 bool cli_same_file(const char *a, const char *b);
 /* CLI_USAGE with a message when out is one of the n inputs (never overwrite an input). */

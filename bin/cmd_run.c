@@ -141,15 +141,10 @@ static int feed_pipeline(sq25_ctx *ctx, sq25_pipeline *p, const frame_entry *fra
 static int set_calibration(sq25_ctx *ctx, sq25_warn_options *wo, const char *text)
 {
     double raw[SQ25_WARN_MAX_CALIBRATION], cal[SQ25_WARN_MAX_CALIBRATION];
-    int n = 0, used = 0;
-    const char *s = text;
-    while (n < SQ25_WARN_MAX_CALIBRATION && sscanf(s, "%lf:%lf%n", &raw[n], &cal[n], &used) == 2) {
-        n++;
-        s += used;
-        if (*s != ',') break;
-        s++;
-    }
-    if (*s != '\0') return cli_usage_error("run", "bad --calibration '%s' (raw:p,raw:p,...)", text);
+    int n = cli_parse_pair_list(text, raw, cal, SQ25_WARN_MAX_CALIBRATION);
+    if (n < 0)
+        return cli_usage_error("run", "bad --calibration '%s' (raw:p,raw:p,... at most %d pairs)",
+                               text, SQ25_WARN_MAX_CALIBRATION);
     int rc = sq25_warn_options_set_calibration(wo, n, raw, cal);
     return rc ? cli_lib_error("run", ctx, rc) : CLI_OK;
 }
@@ -170,15 +165,10 @@ static int configure(sq25_ctx *ctx, sq25_pipeline *p, const run_args *a, sq25_ta
         return cli_lib_error("run", ctx, rc);
     if (a->levels) {
         double thr[SQ25_WARN_MAX_LEVELS];
-        int n = 0;
-        const char *s = a->levels;
-        char *end;
-        while (n < SQ25_WARN_MAX_LEVELS) {
-            thr[n++] = strtod(s, &end);
-            if (end == s) return cli_usage_error("run", "bad --levels '%s'", a->levels);
-            if (*end != ',') break;
-            s = end + 1;
-        }
+        int n = cli_parse_number_list(a->levels, thr, SQ25_WARN_MAX_LEVELS);
+        if (n < 0)
+            return cli_usage_error("run", "bad --levels '%s' (mm totals A,B,C, at most %d)",
+                                   a->levels, SQ25_WARN_MAX_LEVELS);
         if ((rc = sq25_warn_options_set_levels(wo, n, thr, NULL)))
             return cli_lib_error("run", ctx, rc);
     }

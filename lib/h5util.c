@@ -23,6 +23,11 @@ static _Thread_local void *saved_data;
 
 static void h5_mutex_init(void)
 {
+    /* HDF5 1.10 prints "infinite loop closing library" at process exit after some damaged
+     * files (state it keeps inside itself), which breaks the one-line error of a tool. The
+     * library closes everything it opens, so HDF5's exit-time cleanup is not needed: switch
+     * it off (no effect when HDF5 was already initialised by the application). */
+    H5dont_atexit();
     hbool_t threadsafe = 0;
     if (H5is_library_threadsafe(&threadsafe) < 0) threadsafe = 0;
     h5_needs_lock = !threadsafe;
