@@ -23,7 +23,7 @@ PYTHON ?= /usr/bin/python3
 PKG_MODULES := hdf5 gsl proj libpng cmocka
 DEB_PACKAGES := libhdf5-dev libfftw3-dev libgsl-dev libproj-dev libpng-dev libcmocka-dev \
                 pkg-config hdf5-tools netcdf-bin python3-numpy python3-pytest \
-                abigail-tools time
+                abigail-tools time clang libclang-rt-14-dev
 DEPS_STAMP := $(B)/.deps-ok
 
 PKG_CFLAGS = $(shell pkg-config --cflags hdf5 gsl proj libpng 2>/dev/null)
