@@ -117,6 +117,7 @@ SQ25_API const char *sq25_version_string(void);
     X(ERR_WRITE, -111, "write error")                                                        \
     X(ERR_PERMISSION, -112, "permission denied")                                            \
     X(ERR_BAD_QUANTITY, -113, "quantity or unit not supported")                             \
+    X(ERR_FILE_DAMAGED, -114, "file is damaged (its internal structure is inconsistent)")  \
     X(ERR_PROJ, -200, "projection definition or transformation failed")                     \
     X(ERR_GRID_MISMATCH, -201, "grids do not match")                                        \
     X(ERR_OUTSIDE_GRID, -202, "location outside the grid")                                  \
@@ -355,6 +356,21 @@ SQ25_API int sq25_read_field_frame(sq25_ctx *ctx, const char *path, int index,
                                    sq25_field **out);
 /* Frame 0: sq25_read_field_frame(ctx, path, 0, out). Since 1.0. */
 SQ25_API int sq25_read_field(sq25_ctx *ctx, const char *path, sq25_field **out);
+/* Damaged files. The readers check what they can before HDF5 parses a file (signature,
+ * superblock fields against the file size, declared sizes against stored bytes: a damaged
+ * superblock is SQ25_ERR_FILE_DAMAGED, since 1.1), but HDF5 1.10 itself can still crash or
+ * hang on some damaged files. For files from outside, read in a child process: */
+/* sq25_read_field_frame in a child process (fork): the child reads the frame with a context
+ * of its own and sends it through a pipe; the field is rebuilt in ctx. A child that crashes,
+ * exits without a result or takes more than timeout_s seconds (> 0; then killed) gives
+ * SQ25_ERR_FILE_DAMAGED with the signal in sq25_errmsg; the caller's process is untouched
+ * (quarantine the file, keep serving). Any other code is the reader's, as from
+ * sq25_read_field_frame. Costs a fork and a copy of the grid (about 5 ms for 700 x 700). Call
+ * it while no other thread of the process is inside HDF5 (a child forked then may hang on
+ * HDF5's lock until its timeout). POSIX only. New object: release with sq25_field_destroy.
+ * Since 1.1. */
+SQ25_API int sq25_read_field_isolated(sq25_ctx *ctx, const char *path, int index,
+                                      int timeout_s, sq25_field **out);
 
 /* An ODIM_H5 composite writer: one file, datasets appended in call order. */
 typedef struct sq25_odim_writer sq25_odim_writer;

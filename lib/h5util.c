@@ -2,6 +2,7 @@
 #include "h5util.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +66,83 @@ void sq25__h5_leave(void)
 
 int sq25_io_hdf5_threadsafe(void) { return sq25__h5_uses_lock() ? 0 : 1; }
 
+/* ---- superblock: checked before HDF5 parses the file ---- */
+
+#define H5_UNDEF_ADDR UINT64_MAX
+
+static uint64_t le_uint(const unsigned char *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = n - 1; i >= 0; i--) v = (v << 8) | p[i];
+    return n == 8 || v != (((uint64_t)1 << (8 * n)) - 1) ? v : H5_UNDEF_ADDR;
+}
+
+/* Offset of the HDF5 signature (0, 512, 1024, 2048, ...) in fp, or -1. */
+static long find_signature(FILE *fp, long long size)
+{
+    static const unsigned char sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+    for (long long at = 0; at + 8 <= size; at = at ? at * 2 : 512) {
+        unsigned char buf[8];
+        if (fseek(fp, (long)at, SEEK_SET) != 0 || fread(buf, 1, 8, fp) != 8) return -1;
+        if (memcmp(buf, sig, 8) == 0) return (long)at;
+    }
+    return -1;
+}
+
+/* The superblock's own fields against the file: version 0-3, sizes of offsets and lengths
+ * HDF5 knows, B-tree K values > 0, end-of-file address within the file and the root group's
+ * header inside it (HDF5 1.10 reads the superblock as it comes and may crash on some values;
+ * the file format specification, "Superblock", gives the layout). 0 or an error code. */
+static int check_superblock(sq25_ctx *ctx, const char *path, FILE *fp, long long size)
+{
+    long at = find_signature(fp, size);
+    if (at < 0) return SQ25_OK; /* H5Fis_hdf5 decides */
+    unsigned char b[128];
+    memset(b, 0, sizeof b);
+    if (fseek(fp, at, SEEK_SET) != 0) return SQ25_OK;
+    size_t got = fread(b, 1, sizeof b, fp);
+    int version = b[8];
+    if (version > 3)
+        return sq25__fail(ctx, SQ25_ERR_FILE_DAMAGED, "%s: HDF5 superblock version %d (0-3 known)",
+                          path, version);
+    int so = version < 2 ? b[13] : b[9], sl = version < 2 ? b[14] : b[10];
+    bool sizes_ok = (so == 2 || so == 4 || so == 8 || so == 16 || so == 32) &&
+                    (sl == 2 || sl == 4 || sl == 8 || sl == 16 || sl == 32);
+    if (!sizes_ok)
+        return sq25__fail(ctx, SQ25_ERR_FILE_DAMAGED,
+                          "%s: HDF5 superblock: %d-byte offsets, %d-byte lengths (damaged)", path,
+                          so, sl);
+    if (so != 8 && so != 4) return SQ25_OK; /* rare layouts: HDF5 checks the rest */
+    size_t fields = version < 2 ? (version == 1 ? 28u : 24u) : 12u; /* bytes before base */
+    if (version < 2 && (le_uint(b + 16, 2) == 0 || le_uint(b + 18, 2) == 0))
+        return sq25__fail(ctx, SQ25_ERR_FILE_DAMAGED,
+                          "%s: HDF5 superblock: B-tree K of 0 (damaged)", path);
+    size_t need = fields + (size_t)so * (version < 2 ? 6u : 4u);
+    if (got < need)
+        return sq25__fail(ctx, SQ25_ERR_FILE_TRUNCATED,
+                          "%s: HDF5 superblock cut short (%lld bytes)", path, size);
+    uint64_t base = le_uint(b + fields, so);
+    uint64_t eof = le_uint(b + fields + 2 * (size_t)so, so);
+    /* v0/v1: the root symbol table entry's object header address follows the driver
+     * information address and the entry's link name offset; v2/v3: it follows EOF. */
+    uint64_t root = version < 2 ? le_uint(b + fields + 5 * (size_t)so, so)
+                                : le_uint(b + fields + 3 * (size_t)so, so);
+    if (base == H5_UNDEF_ADDR || eof == H5_UNDEF_ADDR || base > (uint64_t)size)
+        return sq25__fail(ctx, SQ25_ERR_FILE_DAMAGED,
+                          "%s: HDF5 superblock: undefined base or end-of-file address (damaged)",
+                          path);
+    if (eof > (uint64_t)size - base)
+        return sq25__fail(ctx, SQ25_ERR_FILE_TRUNCATED,
+                          "%s: HDF5 file declares %llu bytes but has %lld (truncated)", path,
+                          (unsigned long long)(base + eof), size);
+    if (root == H5_UNDEF_ADDR || root >= eof)
+        return sq25__fail(ctx, SQ25_ERR_FILE_DAMAGED,
+                          "%s: HDF5 root group header at %llu, outside the file's %llu bytes "
+                          "(damaged)",
+                          path, (unsigned long long)root, (unsigned long long)eof);
+    return SQ25_OK;
+}
+
 hid_t sq25__h5_open_read(sq25_ctx *ctx, const char *path)
 {
     struct stat st;
@@ -87,7 +165,9 @@ hid_t sq25__h5_open_read(sq25_ctx *ctx, const char *path)
         sq25__fail(ctx, code, "%s: cannot open: %s", path, strerror(errno));
         return -1;
     }
+    int sb = check_superblock(ctx, path, fp, (long long)st.st_size);
     fclose(fp);
+    if (sb) return -1;
     htri_t is_h5 = H5Fis_hdf5(path);
     if (is_h5 <= 0) {
         sq25__fail(ctx, SQ25_ERR_NOT_HDF5,
