@@ -85,4 +85,14 @@ for delay in 0.05 0.2 0.5; do
   wait $pid 2> /dev/null || true
   "$sq25" info "$tmp/f.h5" > /dev/null || fail "killed after $delay s: the forecast is damaged"
 done
+# The HDF5 crashers found by fuzzing: `info --check` gives one line per file and goes on.
+set +e
+crashers=$(ls "$here"/tests/fuzz/hdf5-crashers/*/* 2> /dev/null)
+n=$(echo "$crashers" | grep -c .)
+"$sq25" info --check $crashers "$rmi/20210704170000.rad.best.comp.rate.qpe.hdf" > "$tmp/out" \
+  2> "$tmp/err"; rc=$?
+set -e
+[ $rc -eq 1 ] || fail "info --check on the crashers: exit $rc, expected 1"
+[ "$(wc -l < "$tmp/err")" -eq "$n" ] || fail "info --check: not one line per crasher: $(cat "$tmp/err")"
+grep -q "20210704170000" "$tmp/out" || fail "info --check stopped before the good file"
 echo "t_harden: all checks passed"

@@ -9,7 +9,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!path) return 0;
     sq25_ctx *ctx = sq25_ctx_create();
     /* Small limits keep each run fast; the arithmetic is the same. */
-    sq25_ctx_set_limit(ctx, SQ25_LIMIT_SERIES_VALUES, 1 << 20);
+    sq25_ctx_set_limit(ctx, SQ25_LIMIT_SERIES_VALUES, 1 << 16);
     static const int steps[2] = {300, 900};
     for (int k = 0; k < 2; k++) {
         sq25_series *s = NULL;
