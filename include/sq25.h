@@ -930,7 +930,8 @@ SQ25_API int sq25_warning_target_probability(const sq25_warning *w, size_t i, in
 
 /* Writers. Each takes a path (replaced whole: written beside it and renamed over it when
  * complete, see sq25_odim_writer_create) and gives SQ25_ERR_WRITE or SQ25_ERR_PERMISSION
- * naming the path, with the system's reason, when it cannot be written. All outputs carry the issue time, the valid period
+ * naming the path, with the system's reason, when it cannot be written. All outputs carry
+ * the issue time, the valid period
  * (issue .. issue + horizon), the levels, and the inputs recorded with sq25_warning_add_input.
  * Coordinates are RFC 7946 lon,lat in WGS84 degrees (through PROJ). Since 1.0. */
 /* GeoJSON FeatureCollection with one Feature per issued level: a MultiPolygon of the cells
@@ -1069,7 +1070,10 @@ SQ25_API void sq25_pipeline_reset(sq25_pipeline *p);
 SQ25_API int sq25_pipeline_frame_count(const sq25_pipeline *p);
 /* Run at the newest frame's time: motion from the held frames, extrapolation of the newest up
  * to the horizon at the input step, resampling onto the street grid if one is set, warnings,
- * targets. New object: release with sq25_warning_destroy. @return SQ25_OK; SQ25_ERR_TOO_FEW
+ * targets. The warning's inputs name the held frames; a frame with no valid cell is named
+ * "<path> [no data: every cell NaN]", and a street grid that no radar cell covers adds the
+ * input "street grid [no data: outside the radar coverage]" (since 1.1), so that such a run
+ * never reads as an all-clear. New object: release with sq25_warning_destroy. @return SQ25_OK; SQ25_ERR_TOO_FEW
  * (fewer frames than the motion needs); the errors of the stages. Since 1.0. */
 SQ25_API int sq25_pipeline_run(sq25_pipeline *p, sq25_warning **out);
 /* After a successful run: the number of forecast leads, and lead i (0-based; valid time issue

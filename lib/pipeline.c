@@ -164,12 +164,18 @@ static int check_next_frame(sq25_pipeline *p, const sq25_field *frame)
     return SQ25_OK;
 }
 
-/* A frame with no valid cell gives warnings that cannot see rain: say so in the log. */
-static void warn_if_no_data(sq25_ctx *ctx, const sq25_field *f)
+static bool has_no_data(const sq25_field *f)
 {
     size_t n = (size_t)f->width * (size_t)f->height;
     for (size_t i = 0; i < n; i++)
-        if (f->data[i] == f->data[i]) return;
+        if (f->data[i] == f->data[i]) return false;
+    return true;
+}
+
+/* A frame with no valid cell gives warnings that cannot see rain: say so in the log. */
+static void warn_if_no_data(sq25_ctx *ctx, const sq25_field *f)
+{
+    if (!has_no_data(f)) return;
     char t[32];
     sq25__format_utc(f->valid_time, t, sizeof t);
     sq25__log(ctx, SQ25_LOG_WARNING, "frame %s (%s): every cell is no data (NaN)", t,
@@ -245,13 +251,19 @@ static int compute_warnings(sq25_pipeline *p, const sq25_field *const *leads, in
     int rc = sq25_warn_compute(p->ctx, p->warn_opt, leads, n_leads, step_s, issue_time, &w);
     for (int i = 0; rc == SQ25_OK && i < p->n_frames; i++) {
         const char *path = sq25_field_meta(p->frames[i], SQ25_META_PATH);
-        char name[64];
+        char name[64], marked[4200];
         if (!path[0]) {
             sq25__format_utc(p->frames[i]->valid_time, name, sizeof name);
             path = name;
         }
+        if (has_no_data(p->frames[i])) { /* a state in the outputs, not a silent all-clear */
+            snprintf(marked, sizeof marked, "%s [no data: every cell NaN]", path);
+            path = marked;
+        }
         rc = sq25_warning_add_input(w, path);
     }
+    if (rc == SQ25_OK && p->street_grid && has_no_data(leads[0]))
+        rc = sq25_warning_add_input(w, "street grid [no data: outside the radar coverage]");
     if (rc == SQ25_OK && p->targets) rc = sq25_warning_evaluate_targets(w, p->targets);
     if (rc) {
         sq25_warning_destroy(w);

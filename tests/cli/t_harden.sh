@@ -73,6 +73,7 @@ done
   "$rmi/20210704172500.rad.best.comp.rate.qpe.hdf" --frames 2 \
   --grid lonlat:10.0,45.0,10.1,45.1:100 --out "$tmp/r3" > /dev/null 2> "$tmp/err"
 grep -q "every cell is no data" "$tmp/err" || fail "street grid outside radar not reported"
+grep -q "outside the radar coverage" "$tmp/r3/summary.json" || fail "summary.json: no state"
 # Killed while writing: the old forecast stays readable (whatever the moment of the kill,
 # the path holds the old file or the whole new one).
 frames="$rmi/20210704165000.rad.best.comp.rate.qpe.hdf $rmi/20210704165500.rad.best.comp.rate.qpe.hdf $rmi/20210704170000.rad.best.comp.rate.qpe.hdf"

@@ -307,6 +307,43 @@ static void test_pipeline_short_lived_context(void **state)
     sq25_ctx_destroy(ctx);
 }
 
+/* Frames without a single valid cell: the run succeeds (nothing to forecast), but its
+ * outputs name the frames "[no data: every cell NaN]" instead of reading as an all-clear. */
+static void test_pipeline_all_nan_frames(void **state)
+{
+    (void)state;
+    sq25_ctx *ctx = sq25_ctx_create();
+    sq25_pipeline *p = NULL;
+    assert_int_equal(sq25_pipeline_create(ctx, &p), SQ25_OK);
+    assert_int_equal(sq25_pipeline_set_horizon(p, 900), SQ25_OK);
+    assert_int_equal(sq25_warn_options_set_horizon(sq25_pipeline_warn_options(p), 900), SQ25_OK);
+    const double gt[6] = {500000, 1000, 0, 5600000, 0, -1000};
+    for (int i = 0; i < 3; i++) {
+        sq25_field *f = NULL; /* sq25_field_create fills with NaN */
+        assert_int_equal(sq25_field_create(ctx, 40, 30, "EPSG:32631", gt, 1625417400 + 300 * i,
+                                           &f),
+                         SQ25_OK);
+        assert_int_equal(sq25_pipeline_push_frame(p, f), SQ25_OK);
+        sq25_field_destroy(f);
+    }
+    sq25_warning *w = NULL;
+    assert_int_equal(sq25_pipeline_run(p, &w), SQ25_OK);
+    char path[600];
+    snprintf(path, sizeof path, "%s/nan-summary.json", test_tmpdir());
+    assert_int_equal(sq25_warning_write_summary_json(w, path), SQ25_OK);
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    char text[8192];
+    size_t n = fread(text, 1, sizeof text - 1, fp);
+    text[n] = '\0';
+    fclose(fp);
+    /* the three frames are unnamed (made here): their valid times name them */
+    assert_non_null(strstr(text, "2021-07-04T17:00:00Z [no data: every cell NaN]"));
+    sq25_warning_destroy(w);
+    sq25_pipeline_destroy(p);
+    sq25_ctx_destroy(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -321,6 +358,7 @@ int main(void)
         cmocka_unit_test(test_knmi_column_count),
         cmocka_unit_test(test_station_longitude),
         cmocka_unit_test(test_pipeline_short_lived_context),
+        cmocka_unit_test(test_pipeline_all_nan_frames),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
