@@ -25,7 +25,8 @@ PYTHON ?= /usr/bin/python3
 PKG_MODULES := hdf5 gsl proj libpng cmocka
 DEB_PACKAGES := build-essential libhdf5-dev libfftw3-dev libgsl-dev libproj-dev libpng-dev \
                 libcmocka-dev pkg-config hdf5-tools netcdf-bin python3-numpy python3-pytest \
-                python3-shapely python3-h5py python3-distributed python3-pyproj
+                python3-shapely python3-h5py python3-distributed python3-pyproj \
+                abigail-tools time clang libclang-rt-14-dev
 DEPS_STAMP := $(B)/.deps-ok
 
 PKG_CFLAGS = $(shell pkg-config --cflags hdf5 gsl proj libpng 2>/dev/null)
@@ -61,7 +62,7 @@ CLI := $(B)/sq25
 SQ25_TEST_TIMEOUT ?= 600
 
 .PHONY: all deps lib cli check check-unit check-asan check-cli check-abi check-header \
-        check-python demo bench install install-lib install-headers install-pc install-cli \
+        check-python check-fuzz check-tsan fuzz fuzz-build demo bench install install-lib install-headers install-pc install-cli \
         uninstall clean
 .DEFAULT_GOAL := all
 
@@ -180,7 +181,65 @@ check: $(DEPS_STAMP)
 	@$(MAKE) --no-print-directory check-asan
 	@$(MAKE) --no-print-directory check-cli
 	@$(MAKE) --no-print-directory check-python
+	@$(MAKE) --no-print-directory check-fuzz
+	@$(MAKE) --no-print-directory check-tsan
 	@echo "make check: all test layers passed"
+
+# ---- fuzzing (libFuzzer, clang): every tests/fuzz/fuzz_<name>.c is a harness, seeded from
+# tests/fuzz/corpus/<name>/. `make fuzz` runs each for FUZZ_SECONDS; `make check-fuzz` (part
+# of make check) replays every corpus file and runs each harness for FUZZ_SMOKE_SECONDS.
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 4
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS := -O1 -g $(FUZZ_SAN) $(filter-out -Werror,$(BASE_CFLAGS))
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
+FUZZ_LIB_OBJ := $(LIB_SRC:lib/%.c=$(B)/fuzz/lib/%.o)
+FUZZ_LIB := $(B)/fuzz/libsq25.a
+
+$(B)/fuzz/lib/%.o: lib/%.c include/sq25.h $(wildcard lib/*.h) | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -fPIC -fvisibility=hidden \
+	  -DSQ25_BUILDING_LIBRARY $(PKG_CFLAGS) -c $< -o $@
+$(FUZZ_LIB): $(FUZZ_LIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+$(B)/fuzz/cli.o: bin/cli.c bin/cli.h include/sq25.h | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -Ibin -c $< -o $@
+$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $(FUZZ_LIB) $(B)/fuzz/cli.o
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Ibin $(PKG_CFLAGS) -o $@ $< $(B)/fuzz/cli.o \
+	  $(FUZZ_LIB) $(LDLIBS_ALL)
+
+fuzz-build: $(FUZZ_BIN)
+fuzz: $(FUZZ_BIN)
+	@tests/fuzz/run.sh fuzz $(FUZZ_SECONDS) $(FUZZ_BIN)
+check-fuzz: $(FUZZ_BIN)
+	@tests/fuzz/run.sh smoke $(FUZZ_SMOKE_SECONDS) $(FUZZ_BIN)
+
+# ---- ThreadSanitizer build of the thread tests (tests/unit/test_thread*.c) ----
+TSAN_TEST_SRC := $(sort $(wildcard tests/unit/test_thread*.c))
+TSAN_TEST_BIN := $(TSAN_TEST_SRC:tests/unit/%.c=$(B)/tsan/tests/%)
+TSAN_LIB_OBJ := $(LIB_SRC:lib/%.c=$(B)/tsan/lib/%.o)
+$(B)/tsan/lib/%.o: lib/%.c include/sq25.h $(wildcard lib/*.h) | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) -O1 -g -fsanitize=thread $(LIB_CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+$(B)/tsan/libsq25.a: $(TSAN_LIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+$(B)/tsan/tests/%: tests/unit/%.c $(TEST_SUPPORT) tests/unit/support.h $(B)/tsan/libsq25.a
+	@mkdir -p $(@D)
+	$(CC) -O1 -g -fsanitize=thread $(BASE_CFLAGS) $(PKG_CFLAGS) -Itests/unit -o $@ $< \
+	  $(TEST_SUPPORT) $(B)/tsan/libsq25.a $(CMOCKA_LIBS) $(LDLIBS_ALL)
+$(B)/tsan/misuse: tests/tsan/misuse.c $(B)/tsan/libsq25.a
+	@mkdir -p $(@D)
+	$(CC) -O1 -g -fsanitize=thread $(BASE_CFLAGS) $(PKG_CFLAGS) -o $@ $< $(B)/tsan/libsq25.a \
+	  $(LDLIBS_ALL)
+# The thread tests under TSan, and the proof that TSan sees a deliberate misuse (one context
+# shared by two threads) in this build: the misuse program must be reported.
+check-tsan: $(TSAN_TEST_BIN) $(B)/tsan/misuse
+	@TSAN_OPTIONS="ignore_noninstrumented_modules=1 halt_on_error=1" \
+	 tests/run-tests.sh "tsan" $(SQ25_TEST_TIMEOUT) $(TSAN_TEST_BIN)
+	@tests/tsan/check-misuse.sh $(B)/tsan/misuse
 
 # ---- demo and benchmarks ----
 demo: all

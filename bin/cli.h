@@ -31,6 +31,29 @@ void cli_json_string(FILE *out, const char *s);
 /* Write a double as JSON: a number, or null when not finite. */
 void cli_json_number(FILE *out, double v);
 
+/* Parse a whole decimal integer (or number) within [min, max]; false on any other text,
+ * overflow or out-of-range value (option values never reach arithmetic unchecked). */
+bool cli_parse_int(const char *text, long min, long max, int *out);
+bool cli_parse_double(const char *text, double min, double max, double *out);
+
+/* "a,b,c" into values (at most cap): the count, or -1 for an empty or bad item, a value that
+ * is not finite, or more than cap items. */
+int cli_parse_number_list(const char *text, double *values, int cap);
+/* "a:b,c:d" into first/second (at most cap pairs): the count, or -1 as above. */
+int cli_parse_pair_list(const char *text, double *first, double *second, int cap);
+
+/* True when a and b name the same existing file (same device and inode). */
+bool cli_same_file(const char *a, const char *b);
+/* CLI_USAGE with a message when out is one of the n inputs (never overwrite an input). */
+int cli_refuse_input_as_output(const char *cmd, const char *out, const char *const *inputs,
+                               int n);
+/* "700x700 cells of 1000x1000 at (x, y) in \"projdef\"" for messages about grids. */
+void cli_grid_text(const sq25_field *f, char *buf, size_t cap);
+/* True when a and b have the same size, geotransform and projection. */
+bool cli_same_grid(const sq25_field *a, const sq25_field *b);
+/* A warning line on stderr when every cell of f is NaN ("what" names it); true then. */
+bool cli_warn_if_no_data(const char *cmd, const char *what, const sq25_field *f);
+
 /* A context for one command run; NULL on out-of-memory (message printed). */
 sq25_ctx *cli_ctx(const char *cmd);
 /* Map options shared by render and run: local time beside UTC for zone tz (an IANA name such

@@ -1,16 +1,24 @@
 /* cmd_info.c -- sq25 info FILE... [--json]: describe radar or gridded rain files. */
 #include "cli.h"
 
+#include <errno.h>
 #include <math.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 const char cmd_info_usage[] =
-    "usage: sq25 info FILE... [--json]\n"
+    "usage: sq25 info FILE... [--json] [--check]\n"
     "  Describe radar or gridded rain files (ODIM_H5, KNMI HDF5, CF-1.x netCDF-4): format,\n"
     "  producer, quantity and its conversion to mm/h, size, projection, geotransform, the\n"
     "  lon/lat of the four outer corners, valid time (UTC), accumulation and rain statistics\n"
     "  (max and mean mm/h, wet fraction above 0.1 mm/h, nodata fraction).\n"
     "  --json  one JSON object per file (an array when several files are given)\n"
+    "  --check read each file (every frame) in a child process first: a file that crashes\n"
+    "          or hangs the reader (damaged HDF5 reaching a bug inside HDF5) is reported as\n"
+    "          damaged, and the other files are still described\n"
     "  A bad file gives one line on stderr; the others are still described; exit status 1.\n";
 
 #define INFO_WET_THRESHOLD_MMH 0.1
@@ -143,13 +151,95 @@ static int describe(const char *cmd, sq25_ctx *ctx, const char *path, bool json,
     return CLI_OK;
 }
 
+/* --check: every frame must read (the child's work). */
+static int read_all_frames(const char *cmd, sq25_ctx *ctx, const char *path)
+{
+    int count = 0, rc = sq25_file_frame_count(ctx, path, &count);
+    for (int i = 1; rc == SQ25_OK && i < count; i++) {
+        sq25_field *f = NULL;
+        rc = sq25_read_field_frame(ctx, path, i, &f);
+        sq25_field_destroy(f);
+    }
+    return rc ? cli_lib_error(cmd, ctx, rc) : CLI_OK;
+}
+
+/* Seconds a child may take over one file before it is taken as hung. */
+#define INFO_CHECK_TIMEOUT_S 120
+
+/* Append what fd gives until its end to a growing buffer; false on out of memory. */
+static bool read_to_end(int fd, char **buf, size_t *len)
+{
+    size_t cap = 0;
+    *buf = NULL;
+    *len = 0;
+    for (;;) {
+        if (*len + 4096 > cap) {
+            char *bigger = realloc(*buf, cap = 2 * cap + 8192);
+            if (!bigger) return false;
+            *buf = bigger;
+        }
+        ssize_t got = read(fd, *buf + *len, cap - *len);
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) return got == 0;
+        *len += (size_t)got;
+    }
+}
+
+/* Describe one file from a child process: the child reads (and prints into a pipe); the
+ * parent prints what it wrote only when it ended normally, so a crash inside HDF5 costs one
+ * line, never the command. This is the pattern documented for services (docs/robustness.md). */
+static int describe_isolated(const char *cmd, const char *path, bool json, bool *first)
+{
+    int fds[2];
+    fflush(stdout);
+    fflush(stderr);
+    if (pipe(fds) != 0) return cli_error(cmd, "%s: cannot make a pipe: %s", path, strerror(errno));
+    pid_t pid = fork();
+    if (pid < 0) return cli_error(cmd, "%s: cannot fork: %s", path, strerror(errno));
+    if (pid == 0) {
+        close(fds[0]);
+        dup2(fds[1], STDOUT_FILENO);
+        close(fds[1]);
+        alarm(INFO_CHECK_TIMEOUT_S);
+        sq25_ctx *ctx = cli_ctx(cmd);
+        bool own_first = true;
+        int st = ctx ? describe(cmd, ctx, path, json, &own_first) : CLI_FAIL;
+        if (st == CLI_OK) st = read_all_frames(cmd, ctx, path);
+        fflush(stdout);
+        _exit(st);
+    }
+    close(fds[1]);
+    char *text = NULL;
+    size_t len = 0;
+    bool complete = read_to_end(fds[0], &text, &len);
+    close(fds[0]);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) continue;
+    int st = CLI_FAIL;
+    if (WIFSIGNALED(status)) {
+        int sig = WTERMSIG(status);
+        cli_error(cmd, "%s: damaged: reading it %s the reader (signal %d, %s); not used", path,
+                  sig == SIGALRM ? "hung" : "crashed", sig, strsignal(sig));
+    } else if (!complete) {
+        cli_error(cmd, "%s: out of memory collecting the description", path);
+    } else if (WIFEXITED(status) && WEXITSTATUS(status) == CLI_OK) {
+        if (json && !*first) fputs(",\n", stdout);
+        fwrite(text, 1, len, stdout);
+        *first = false;
+        st = CLI_OK;
+    }
+    free(text);
+    return st;
+}
+
 int cmd_info(int argc, char **argv)
 {
     const char *cmd = argv[0];
-    bool json = false;
+    bool json = false, check = false;
     int nfiles = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0) json = true;
+        else if (strcmp(argv[i], "--check") == 0) check = true;
         else if (argv[i][0] == '-' && argv[i][1] != '\0')
             return cli_usage_error(cmd, "unknown option '%s'", argv[i]);
         else nfiles++;
@@ -161,8 +251,10 @@ int cmd_info(int argc, char **argv)
     int status = CLI_OK;
     if (array) fputs("[\n", stdout);
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0) continue;
-        if (describe(cmd, ctx, argv[i], json, &first) != CLI_OK) status = CLI_FAIL;
+        if (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "--check") == 0) continue;
+        int st = check ? describe_isolated(cmd, argv[i], json, &first)
+                       : describe(cmd, ctx, argv[i], json, &first);
+        if (st != CLI_OK) status = CLI_FAIL;
     }
     if (array) fputs("\n]\n", stdout);
     else if (json && !first) fputs("\n", stdout);

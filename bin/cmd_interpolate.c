@@ -56,8 +56,9 @@ static int parse_args(int argc, char **argv, interp_args *a)
         } else if (!strcmp(o, "--json")) {
             a->json = 1;
         } else if (!strcmp(o, "--step") && i + 1 < argc) {
-            a->step_s = atoi(argv[++i]);
-            if (a->step_s <= 0) return cli_usage_error(argv[0], "--step must be > 0 seconds");
+            if (!cli_parse_int(argv[++i], 1, 86400 * 366, &a->step_s))
+                return cli_usage_error(argv[0], "--step '%s': whole seconds from 1 to 31622400",
+                                       argv[i]);
         } else if (slot && i + 1 < argc) {
             *slot = argv[++i];
         } else {
@@ -112,11 +113,19 @@ static int load_sensors(const char *cmd, sq25_ctx *ctx, const interp_args *a, sq
 }
 
 /* The station values (mm/h) of the step ending at t. */
-static int values_at(const char *cmd, const sq25_series *s, int64_t t, double **lon,
-                     double **lat, double **mmh)
+static int values_at(const char *cmd, const char *path, const sq25_series *s, int64_t t,
+                     double **lon, double **lat, double **mmh)
 {
     int64_t k = sq25_series_step_at(s, t);
-    if (k < 0) return cli_error(cmd, "no sensor interval ends at the requested time");
+    if (k < 0) {
+        char want[32], first[32], last[32];
+        sq25_time_format(t, want, sizeof want);
+        sq25_time_format(sq25_series_time(s, 0), first, sizeof first);
+        sq25_time_format(sq25_series_time(s, sq25_series_step_count(s) - 1), last, sizeof last);
+        return cli_error(cmd, "%s: no %d s sensor interval ends at --time %s (the series' "
+                              "intervals end from %s to %s)",
+                         path, sq25_series_step_s(s), want, first, last);
+    }
     int n = sq25_series_station_count(s);
     int64_t nt = sq25_series_step_count(s);
     *lon = calloc((size_t)n + 1, sizeof(double));
@@ -162,7 +171,7 @@ static int run_interpolation(const char *cmd, sq25_ctx *ctx, const interp_args *
                              sq25_field *grid, sq25_field *variance, sq25_merge_info *info)
 {
     double *lon = NULL, *lat = NULL, *mmh = NULL;
-    int st = values_at(cmd, s, t, &lon, &lat, &mmh), rc = SQ25_OK;
+    int st = values_at(cmd, a->sensors, s, t, &lon, &lat, &mmh), rc = SQ25_OK;
     size_t n = (size_t)sq25_series_station_count(s);
     sq25_merge_options *mo = NULL;
     int merge = SQ25_MERGE_ADDITIVE;
@@ -314,6 +323,8 @@ int cmd_interpolate(int argc, char **argv)
     if (sq25_merge_method_from_name(a.merge, &merge) != SQ25_OK)
         return cli_usage_error(cmd, "unknown --merge '%s' (additive, ked, multiplicative, mfb)",
                                a.merge);
+    const char *inputs[2] = {a.sensors, a.radar};
+    if ((st = cli_refuse_input_as_output(cmd, a.out, inputs, 2)) != CLI_OK) return st;
     sq25_ctx *ctx = cli_ctx(cmd);
     if (!ctx) return CLI_FAIL;
     sq25_series *s = NULL;
@@ -331,10 +342,11 @@ int cmd_interpolate(int argc, char **argv)
     for (int i = 0; st == CLI_OK && i < n_times; i++)
         st = one_time(cmd, ctx, &a, method, times[i], s, radar, w, i == 0);
     if (st == CLI_OK && a.json) printf("]\n");
-    if (w) {
+    if (w && st == CLI_OK) {
         rc = sq25_odim_writer_close(w);
-        if (st == CLI_OK && rc) st = cli_lib_error(cmd, ctx, rc);
-        if (st != CLI_OK) remove(a.out); /* a failed run leaves no partial file */
+        if (rc) st = cli_lib_error(cmd, ctx, rc);
+    } else if (w) {
+        sq25_odim_writer_discard(w); /* nothing half-written; an old file stays */
     }
     free(times);
     sq25_field_destroy(radar);

@@ -74,7 +74,7 @@ static int parse_args(int argc, char **argv, nowcast_args *a)
     }
     if (a->n_files < 2) return cli_usage_error(cmd, "needs at least two input files");
     if (!a->out_path) return cli_usage_error(cmd, "needs --out FILE");
-    return CLI_OK;
+    return cli_refuse_input_as_output(cmd, a->out_path, a->files, a->n_files);
 }
 
 static int by_valid_time(const void *a, const void *b)
@@ -119,8 +119,11 @@ static int write_forecast(sq25_ctx *ctx, const nowcast_args *a, const sq25_field
     if (rc == SQ25_OK) rc = sq25_odim_writer_add(w, mv, "VMOTION", issue - step_s, issue);
     sq25_field_destroy(mu);
     sq25_field_destroy(mv);
-    int close_rc = w ? sq25_odim_writer_close(w) : SQ25_OK;
-    return rc ? rc : close_rc;
+    if (rc) {
+        sq25_odim_writer_discard(w); /* nothing half-written; an old file stays */
+        return rc;
+    }
+    return sq25_odim_writer_close(w);
 }
 
 static void print_json(const nowcast_args *a, const sq25_field *latest, sq25_field **forecasts,
@@ -185,16 +188,35 @@ static int read_inputs(sq25_ctx *ctx, const char *cmd, const nowcast_args *a,
     if (a->n_files < a->n_frames)
         return cli_error(cmd, "%d frames needed, %d given", a->n_frames, a->n_files);
     sq25_field **used = all + (a->n_files - a->n_frames);
-    *step_s = (int)(sq25_field_valid_time(used[1]) - sq25_field_valid_time(used[0]));
+    int64_t step = sq25_field_valid_time(used[1]) - sq25_field_valid_time(used[0]);
     for (int k = 1; k < a->n_frames; k++) {
+        const char *prev = sq25_field_meta(used[k - 1], SQ25_META_PATH);
+        const char *this = sq25_field_meta(used[k], SQ25_META_PATH);
+        if (!cli_same_grid(used[k], used[0])) {
+            char g0[160], gk[160];
+            cli_grid_text(used[0], g0, sizeof g0);
+            cli_grid_text(used[k], gk, sizeof gk);
+            return cli_error(cmd, "frames on different grids: %s has %s, %s has %s",
+                             sq25_field_meta(used[0], SQ25_META_PATH), g0, this, gk);
+        }
         int64_t dt = sq25_field_valid_time(used[k]) - sq25_field_valid_time(used[k - 1]);
-        if (dt <= 0 || dt != *step_s)
-            return cli_error(cmd, "frames must be distinct and evenly spaced in time "
-                                  "(%lld s then %lld s)", (long long)*step_s, (long long)dt);
+        if (dt <= 0 || dt != step || dt > 86400) {
+            char t0[32], t1[32];
+            sq25_time_format(sq25_field_valid_time(used[k - 1]), t0, sizeof t0);
+            sq25_time_format(sq25_field_valid_time(used[k]), t1, sizeof t1);
+            return cli_error(cmd, "frames must be distinct and evenly spaced in time: %s (%s) "
+                                  "then %s (%s) are %lld s apart, the first step is %lld s",
+                             prev, t0, this, t1, (long long)dt, (long long)step);
+        }
     }
+    *step_s = (int)step;
     if ((a->lead_minutes * 60) % *step_s != 0)
         return cli_error(cmd, "--leads %d min is not a multiple of the %d s time step",
                          a->lead_minutes, *step_s);
+    char what[600];
+    snprintf(what, sizeof what, "%s (the newest frame)",
+             sq25_field_meta(used[a->n_frames - 1], SQ25_META_PATH));
+    cli_warn_if_no_data(cmd, what, used[a->n_frames - 1]);
     return CLI_OK;
 }
 

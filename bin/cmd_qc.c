@@ -94,7 +94,11 @@ int cmd_qc(int argc, char **argv)
         else if (!strcmp(argv[i], "--sensors") && i + 1 < argc) path = argv[++i];
         else if (!strcmp(argv[i], "--from") && i + 1 < argc) from_text = argv[++i];
         else if (!strcmp(argv[i], "--to") && i + 1 < argc) to_text = argv[++i];
-        else if (!strcmp(argv[i], "--step") && i + 1 < argc) step_s = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--step") && i + 1 < argc) {
+            if (!cli_parse_int(argv[++i], 1, 86400 * 366, &step_s))
+                return cli_usage_error(cmd, "--step '%s': whole seconds from 1 to 31622400",
+                                       argv[i]);
+        }
         else return cli_usage_error(cmd, "unknown or incomplete option '%s'", argv[i]);
     }
     if (!path || !from_text || !to_text)

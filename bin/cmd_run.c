@@ -98,10 +98,21 @@ static int parse_args(int argc, char **argv, run_args *a)
         else if (strcmp(o, "--calibration") == 0 && has_val) a->calibration = argv[++i];
         else if (strcmp(o, "--tz") == 0 && has_val) a->tz = argv[++i];
         else if (strcmp(o, "--credit") == 0 && has_val) a->credit = argv[++i];
-        else if (strcmp(o, "--frames") == 0 && has_val) a->frames = atoi(argv[++i]);
-        else if (strcmp(o, "--horizon") == 0 && has_val) a->horizon_min = atoi(argv[++i]);
-        else if (strcmp(o, "--max-gap") == 0 && has_val) a->max_gap = atoi(argv[++i]);
-        else if (strcmp(o, "--probability") == 0 && has_val) a->probability = atof(argv[++i]);
+        else if (strcmp(o, "--max-gap") == 0 && has_val) {
+            if (!cli_parse_int(argv[++i], 0, 6, &a->max_gap))
+                return cli_usage_error("run", "--max-gap '%s': a whole number from 0 to 6", argv[i]);
+        } else if (strcmp(o, "--frames") == 0 && has_val) {
+            if (!cli_parse_int(argv[++i], 2, 8, &a->frames))
+                return cli_usage_error("run", "--frames '%s': a whole number from 2 to 8", argv[i]);
+        } else if (strcmp(o, "--horizon") == 0 && has_val) {
+            /* minutes; the pipeline forecasts up to 6 hours */
+            if (!cli_parse_int(argv[++i], 1, 360, &a->horizon_min))
+                return cli_usage_error("run", "--horizon '%s': whole minutes from 1 to 360",
+                                       argv[i]);
+        } else if (strcmp(o, "--probability") == 0 && has_val) {
+            if (!cli_parse_double(argv[++i], 0, 1, &a->probability))
+                return cli_usage_error("run", "--probability '%s': a number from 0 to 1", argv[i]);
+        }
         else if (strcmp(o, "--quiet") == 0) a->quiet = true;
         else return cli_usage_error("run", "unknown or incomplete option '%s'", o);
     }
@@ -172,15 +183,10 @@ static int feed_pipeline(sq25_ctx *ctx, sq25_pipeline *p, const frame_entry *fra
 static int set_calibration(sq25_ctx *ctx, sq25_warn_options *wo, const char *text)
 {
     double raw[SQ25_WARN_MAX_CALIBRATION], cal[SQ25_WARN_MAX_CALIBRATION];
-    int n = 0, used = 0;
-    const char *s = text;
-    while (n < SQ25_WARN_MAX_CALIBRATION && sscanf(s, "%lf:%lf%n", &raw[n], &cal[n], &used) == 2) {
-        n++;
-        s += used;
-        if (*s != ',') break;
-        s++;
-    }
-    if (*s != '\0') return cli_usage_error("run", "bad --calibration '%s' (raw:p,raw:p,...)", text);
+    int n = cli_parse_pair_list(text, raw, cal, SQ25_WARN_MAX_CALIBRATION);
+    if (n < 0)
+        return cli_usage_error("run", "bad --calibration '%s' (raw:p,raw:p,... at most %d pairs)",
+                               text, SQ25_WARN_MAX_CALIBRATION);
     int rc = sq25_warn_options_set_calibration(wo, n, raw, cal);
     return rc ? cli_lib_error("run", ctx, rc) : CLI_OK;
 }
@@ -202,15 +208,10 @@ static int configure(sq25_ctx *ctx, sq25_pipeline *p, const run_args *a, sq25_ta
         return cli_lib_error("run", ctx, rc);
     if (a->levels) {
         double thr[SQ25_WARN_MAX_LEVELS];
-        int n = 0;
-        const char *s = a->levels;
-        char *end;
-        while (n < SQ25_WARN_MAX_LEVELS) {
-            thr[n++] = strtod(s, &end);
-            if (end == s) return cli_usage_error("run", "bad --levels '%s'", a->levels);
-            if (*end != ',') break;
-            s = end + 1;
-        }
+        int n = cli_parse_number_list(a->levels, thr, SQ25_WARN_MAX_LEVELS);
+        if (n < 0)
+            return cli_usage_error("run", "bad --levels '%s' (mm totals A,B,C, at most %d)",
+                                   a->levels, SQ25_WARN_MAX_LEVELS);
         if ((rc = sq25_warn_options_set_levels(wo, n, thr, NULL)))
             return cli_lib_error("run", ctx, rc);
     }
@@ -287,8 +288,11 @@ static int write_forecast(sq25_ctx *ctx, const sq25_pipeline *p, const char *pat
         rc = sq25_odim_writer_add(w, motion, names[k], t - step, t);
     }
     sq25_field_destroy(motion);
-    int rc_close = sq25_odim_writer_close(w);
-    return rc ? rc : rc_close;
+    if (rc) {
+        sq25_odim_writer_discard(w); /* nothing half-written; an old file stays */
+        return rc;
+    }
+    return sq25_odim_writer_close(w);
 }
 
 /* The maps' credit line: --credit, else "DATA: " and the producer the radar file states. */
@@ -464,8 +468,8 @@ static int write_observation(sq25_ctx *ctx, const run_args *a, const sq25_pipeli
     int rc = sq25_odim_writer_create(ctx, path, &w);
     if (!rc) rc = sq25_odim_writer_add(w, an, "RATE", t - sq25_pipeline_step_s(p), t);
     if (!rc) rc = sq25_odim_writer_set_how(w, "sq25_merge", json);
-    int rc_close = w ? sq25_odim_writer_close(w) : SQ25_OK;
-    if (!rc) rc = rc_close;
+    if (rc) sq25_odim_writer_discard(w); /* nothing half-written; an old file stays */
+    else rc = sq25_odim_writer_close(w);
     if (rc) return cli_lib_error("run", ctx, rc);
     printf("observation   %s (radar merged with %d sensors at %s, %s, variogram %s)\n", path,
            info.sensors_used, when, sq25_merge_method_name(info.method),
@@ -491,9 +495,15 @@ static int write_maps(sq25_ctx *ctx, const run_args *a, sq25_pipeline *p, sq25_w
     /* with a merge the leads are the merged ones, already on the street grid */
     bool use_merged = merged != NULL;
     const int leads_min[2] = {30, 60};
-    for (int k = 0; status == CLI_OK && k < 2 && step_min > 0; k++) {
+    int drawn = -1;
+    for (int k = 0; status == CLI_OK && k < 2 && step_min > 0 && n > 0; k++) {
+        /* The lead at 30 and 60 minutes, or the nearest there is (60-minute frames have
+         * one lead: +60 only). */
         int i = leads_min[k] / step_min - 1;
         if (i >= n) i = n - 1;
+        if (i < 0) i = 0;
+        if (i == drawn) continue;
+        drawn = i;
         char title[64], name[64];
         snprintf(title, sizeof title, "Forecast +%d min rain rate mm/h", (i + 1) * step_min);
         snprintf(name, sizeof name, "forecast_%02d.png", (i + 1) * step_min);
@@ -546,6 +556,45 @@ static int write_outputs(sq25_ctx *ctx, const run_args *a, sq25_pipeline *p, sq2
     return CLI_OK;
 }
 
+/* The files run writes into --out; none of them may be an input. */
+static const char *const run_outputs[] = {"forecast.h5",     "warnings.geojson", "targets.geojson",
+                                          "targets.csv",     "summary.json",     "observation.h5",
+                                          "observation.png", "forecast_30.png",  "forecast_60.png",
+                                          "warning.png"};
+
+static int refuse_inputs_as_outputs(const run_args *a)
+{
+    const char *extra[1] = {a->targets_path};
+    for (size_t k = 0; k < sizeof run_outputs / sizeof run_outputs[0]; k++) {
+        char path[4096];
+        join_path(path, sizeof path, a->out_dir, run_outputs[k]);
+        int st = cli_refuse_input_as_output("run", path, a->radar, a->n_radar);
+        if (st == CLI_OK) st = cli_refuse_input_as_output("run", path, a->sensors, a->n_sensors);
+        if (st == CLI_OK) st = cli_refuse_input_as_output("run", path, extra, 1);
+        if (st != CLI_OK) return st;
+    }
+    return CLI_OK;
+}
+
+/* Say so when the newest frame has no data at all, or none over the street grid: a warning
+ * from such input would be a silent all-clear. */
+static int warn_unseen(sq25_ctx *ctx, frame_entry latest, const sq25_field *street)
+{
+    if (cli_warn_if_no_data("run", latest.path, latest.field) || !street) return CLI_OK;
+    sq25_field *on_street = NULL;
+    int rc = map_field(latest.field, street, &on_street);
+    if (rc) {
+        sq25_field_destroy(on_street);
+        return cli_lib_error("run", ctx, rc);
+    }
+    char what[4300];
+    snprintf(what, sizeof what, "%s on the street grid (outside the radar's coverage?)",
+             latest.path);
+    cli_warn_if_no_data("run", what, on_street);
+    sq25_field_destroy(on_street);
+    return CLI_OK;
+}
+
 static int make_dir(const char *dir)
 {
     if (mkdir(dir, 0777) == 0 || errno == EEXIST) return CLI_OK;
@@ -571,14 +620,18 @@ int cmd_run(int argc, char **argv)
     if (status == CLI_OK) status = make_dir(a.out_dir);
     if (status == CLI_OK && sq25_pipeline_create(ctx, &p)) status = cli_lib_error("run", ctx, sq25_errcode(ctx));
     if (status == CLI_OK) status = configure(ctx, p, &a, &targets, &street);
+    if (status == CLI_OK) status = refuse_inputs_as_outputs(&a);
     if (status == CLI_OK) status = read_frames(ctx, &a, frames);
     if (status == CLI_OK && a.n_sensors) status = push_sensors(ctx, &a, p);
     if (status == CLI_OK) status = feed_pipeline(ctx, p, frames, a.n_radar);
+    if (status == CLI_OK) status = warn_unseen(ctx, frames[a.n_radar - 1], street);
     if (status == CLI_OK) {
         progress(&a, "sq25 run: %s", "motion, extrapolation, warnings");
         int rc = sq25_pipeline_run(p, &w);
         if (rc) status = cli_lib_error("run", ctx, rc);
     }
+    /* Every input (sensors included, pushed above) is read and checked before the first
+     * output is written. */
     if (status == CLI_OK) {
         progress(&a, "%s", "");
         if (!a.quiet && isatty(2)) fputc('\r', stderr);

@@ -114,8 +114,17 @@ static int score_lead(sq25_ctx *ctx, const verify_args *a, const sq25_field *fc,
                       const sq25_field *obs, scores_t *s)
 {
     const int w = sq25_field_width(fc), h = sq25_field_height(fc);
-    if (w != sq25_field_width(obs) || h != sq25_field_height(obs))
+    if (w != sq25_field_width(obs) || h != sq25_field_height(obs)) {
+        char gf[160], go[160];
+        cli_grid_text(fc, gf, sizeof gf);
+        cli_grid_text(obs, go, sizeof go);
+        /* the whole message here (one line); the caller prints nothing more for this code */
+        fprintf(stderr, "sq25 verify: grids differ: forecast %s: %s; observation %s: %s "
+                        "(SQ25_ERR_GRID_MISMATCH)\n",
+                sq25_field_meta(fc, SQ25_META_PATH), gf, sq25_field_meta(obs, SQ25_META_PATH),
+                go);
         return SQ25_ERR_GRID_MISMATCH;
+    }
     const float *f = sq25_field_data_const(fc), *o = sq25_field_data_const(obs);
     const size_t n = (size_t)w * (size_t)h;
     for (int k = 0; k < a->n_thresholds; k++) {
@@ -251,6 +260,7 @@ static int run_verify(sq25_ctx *ctx, const char *cmd, const verify_args *a, sq25
             if (rc == SQ25_OK && at_issue) rc = score_lead(ctx, a, at_issue, match, &s->persistence);
         }
         sq25_field_destroy(fc);
+        if (rc == SQ25_ERR_GRID_MISMATCH) return CLI_FAIL; /* score_lead said which grids */
         if (rc) return cli_lib_error(cmd, ctx, rc);
     }
     return *n_scored ? CLI_OK : cli_error(cmd, "no observation matches a lead's valid time");

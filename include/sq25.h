@@ -15,11 +15,17 @@
  *   Contexts       Every constructor takes an sq25_ctx. A context and the objects made from it
  *                  must be used by one thread at a time; distinct contexts (and their objects)
  *                  may be used from distinct threads at once. The context must outlive every
- *                  object made from it. There is no mutable global state, with one exception:
- *                  Debian's HDF5 is not built thread-safe, so every HDF5 call of the library
- *                  runs under one library-wide mutex (readers and writers of different
- *                  threads are serialised, everything else runs in parallel). HDF5's own error
- *                  printing is switched off for the duration of the library's calls only.
+ *                  object made from it. There is no mutable global state. HDF5: Debian 12's
+ *                  libhdf5 is built thread-safe (it serialises its own calls); the library
+ *                  checks this at run time (H5is_library_threadsafe) and, only with an HDF5
+ *                  that is not thread-safe, runs every HDF5 call of its own under one
+ *                  library-wide mutex (sq25_io_hdf5_threadsafe says which). Either way HDF5
+ *                  work of different threads is serialised; everything else runs in
+ *                  parallel. HDF5's own error printing is switched off for the duration of the
+ *                  library's calls only (per thread).
+ *                  Objects a handle keeps (a pipeline's frames, a warning's grid) are copied
+ *                  into the handle's context: they belong to it, not to the context of the
+ *                  object passed in.
  *   Ownership      Each function says who owns what, in one of three phrases:
  *                  "caller-owned buffer" (you pass memory and its capacity),
  *                  "borrowed" (valid as long as the object it came from, do not free),
@@ -111,6 +117,7 @@ SQ25_API const char *sq25_version_string(void);
     X(ERR_WRITE, -111, "write error")                                                        \
     X(ERR_PERMISSION, -112, "permission denied")                                            \
     X(ERR_BAD_QUANTITY, -113, "quantity or unit not supported")                             \
+    X(ERR_FILE_DAMAGED, -114, "file is damaged (its internal structure is inconsistent)")  \
     X(ERR_PROJ, -200, "projection definition or transformation failed")                     \
     X(ERR_GRID_MISMATCH, -201, "grids do not match")                                        \
     X(ERR_OUTSIDE_GRID, -202, "location outside the grid")                                  \
@@ -179,14 +186,44 @@ SQ25_API const char *sq25_errmsg(const sq25_ctx *ctx);
  * Since 1.0. */
 SQ25_API void sq25_free(sq25_ctx *ctx, void *ptr);
 
+/* ==== limits: resource bounds of a context ================================================= */
+/* Every size read from a file (grid cells, series steps, stations) is checked against the
+ * reading context's limits, and against what the file can actually hold, BEFORE memory is
+ * allocated for it; a size above a limit fails with SQ25_ERR_SIZE_ABSURD naming the file, the
+ * size and the limit. The limits apply to objects the caller makes too (sq25_field_create,
+ * sq25_series_create). Defaults:
+ *   SQ25_LIMIT_GRID_CELLS    100 000 000 cells: a 2500 km x 2500 km composite at 250 m
+ *                            (a national composite at 250 m is 16-40 million cells);
+ *                            hard cap SQ25_MAX_GRID_CELLS.
+ *   SQ25_LIMIT_SERIES_STEPS  5 270 400 steps: ten years of 1-minute steps; hard cap 2^31.
+ *   SQ25_LIMIT_SERIES_VALUES 268 435 456 stations x steps (1 GiB of float32): 50 gauges for
+ *                            ten years at 1 minute, or 2500 gauges for a year at 5 minutes;
+ *                            hard cap 2^31.
+ *   SQ25_LIMIT_STATIONS      1 000 000 stations; hard cap 2^31 - 1. */
+enum {
+    SQ25_LIMIT_GRID_CELLS = 0,
+    SQ25_LIMIT_SERIES_STEPS = 1,
+    SQ25_LIMIT_SERIES_VALUES = 2,
+    SQ25_LIMIT_STATIONS = 3
+};
+/* Set a limit of ctx; value 0 restores the default. @return SQ25_OK, SQ25_ERR_INVALID_ARG
+ * (unknown key) or SQ25_ERR_RANGE (negative or above the hard cap). Since 1.1. */
+SQ25_API int sq25_ctx_set_limit(sq25_ctx *ctx, int key, int64_t value);
+/* The current limit of ctx for key (the default for a NULL ctx); -1 for an unknown key.
+ * Since 1.1. */
+SQ25_API int64_t sq25_ctx_get_limit(const sq25_ctx *ctx, int key);
+
 /* ------------------------------------------------------------------------------------------ */
 /* Time                                                                                       */
 /* ------------------------------------------------------------------------------------------ */
 /* Parse a UTC time: "YYYY-MM-DDTHH:MM[:SS][Z]", "YYYY-MM-DD HH:MM[:SS]", "YYYYMMDDHHMM[SS]"
- * or "@<seconds since 1970>". @return SQ25_OK or SQ25_ERR_BAD_TIME. Since 1.0. */
+ * or "@<seconds since 1970>". Years 1000 to 9999 only (also for the "@" form: seconds from
+ * -30610224000 to 253402300799). @return SQ25_OK or SQ25_ERR_BAD_TIME. Since 1.0. */
 SQ25_API int sq25_time_parse(const char *text, int64_t *utc_seconds);
 /* Format as "YYYY-MM-DDTHH:MM:SSZ" into buf (caller-owned buffer, cap >= 21 bytes; shorter
- * buffers get a truncated, terminated string). @return the length written. Since 1.0. */
+ * buffers get a truncated, terminated string). A time outside the years 1000 to 9999 is
+ * written as "@<seconds>" (any int64, INT64_MIN included; at most 21 bytes).
+ * @return the length written. Since 1.0. */
 SQ25_API int sq25_time_format(int64_t utc_seconds, char *buf, size_t cap);
 
 /* ------------------------------------------------------------------------------------------ */
@@ -330,11 +367,30 @@ SQ25_API int sq25_read_field_frame(sq25_ctx *ctx, const char *path, int index,
                                    sq25_field **out);
 /* Frame 0: sq25_read_field_frame(ctx, path, 0, out). Since 1.0. */
 SQ25_API int sq25_read_field(sq25_ctx *ctx, const char *path, sq25_field **out);
+/* Damaged files. The readers check what they can before HDF5 parses a file (signature,
+ * superblock fields against the file size, declared sizes against stored bytes: a damaged
+ * superblock is SQ25_ERR_FILE_DAMAGED, since 1.1), but HDF5 1.10 itself can still crash or
+ * hang on some damaged files. For files from outside, read in a child process: */
+/* sq25_read_field_frame in a child process (fork): the child reads the frame with a context
+ * of its own and sends it through a pipe; the field is rebuilt in ctx. A child that crashes,
+ * exits without a result or takes more than timeout_s seconds (> 0; then killed) gives
+ * SQ25_ERR_FILE_DAMAGED with the signal in sq25_errmsg; the caller's process is untouched
+ * (quarantine the file, keep serving). Any other code is the reader's, as from
+ * sq25_read_field_frame. Costs a fork and a copy of the grid (about 5 ms for 700 x 700). Call
+ * it while no other thread of the process is inside HDF5 (a child forked then may hang on
+ * HDF5's lock until its timeout). POSIX only. New object: release with sq25_field_destroy.
+ * Since 1.1. */
+SQ25_API int sq25_read_field_isolated(sq25_ctx *ctx, const char *path, int index,
+                                      int timeout_s, sq25_field **out);
 
 /* An ODIM_H5 composite writer: one file, datasets appended in call order. */
 typedef struct sq25_odim_writer sq25_odim_writer;
-/* Create (truncate) path for writing. New object: finish with sq25_odim_writer_close, which
- * also releases it. Since 1.0. */
+/* Start writing path. Whole outputs (every writer of the library, since 1.1): the data go to
+ * a temporary file in path's folder, renamed over path (after fsync) only when complete; a
+ * kill, crash or failed write leaves a previous file at path whole. A path that is a folder,
+ * or in a missing folder, fails here (SQ25_ERR_WRITE; SQ25_ERR_PERMISSION when access is
+ * refused; the message names the file and gives the system's reason). New object: finish
+ * with sq25_odim_writer_close, which also releases it. Since 1.0. */
 SQ25_API int sq25_odim_writer_create(sq25_ctx *ctx, const char *path, sq25_odim_writer **out);
 /* Append a field as dataset<N>/data1 with the given ODIM quantity ("RATE" in mm/h, or any
  * other quantity name for auxiliary grids such as motion) and nominal start/end times
@@ -347,15 +403,28 @@ SQ25_API int sq25_odim_writer_add(sq25_odim_writer *w, const sq25_field *field,
  * name and value are copied. @return SQ25_OK; SQ25_ERR_INVALID_ARG (no dataset yet, empty
  * name or one with '/'); SQ25_ERR_WRITE. Since 1.1. */
 SQ25_API int sq25_odim_writer_set_how(sq25_odim_writer *w, const char *name, const char *value);
-/* Finish the file and release the writer (accepts NULL). @return SQ25_OK or SQ25_ERR_WRITE;
- * on error the partial file is removed. Since 1.0. */
+/* Finish the file, rename it over the path, and release the writer (accepts NULL); every
+ * HDF5 handle of the file is closed. @return SQ25_OK, SQ25_ERR_WRITE (SQ25_ERR_PERMISSION),
+ * or SQ25_ERR_NO_DATA when no dataset was added; after any write error (also one of an
+ * earlier sq25_odim_writer_add; a field refused for its argument or grid is not one: it is
+ * simply not added) nothing is written: the temporary is removed and a previous file at the
+ * path is kept. Since 1.0. */
 SQ25_API int sq25_odim_writer_close(sq25_odim_writer *w);
+/* Abandon the file: close every handle, remove the temporary, keep a previous file at the
+ * path, release the writer (accepts NULL). The context's last error is left as it was (the
+ * reason to discard). Since 1.1. */
+SQ25_API void sq25_odim_writer_discard(sq25_odim_writer *w);
 /* Write one field as a single-dataset ODIM_H5 file (RATE, mm/h; start time = valid time minus
  * the field's accumulation). Data are float32, gzip, gain 1, offset 0, NaN written as nodata
  * -9999000 (undetect -8888000 is declared but never used). The grid must be north-up (no
  * rotation terms in the geotransform), else SQ25_ERR_UNSUPPORTED. Since 1.0. */
 SQ25_API int sq25_write_odim(sq25_ctx *ctx, const char *path, const sq25_field *field);
 
+
+/* 1 when the HDF5 linked at run time is thread-safe (the library then takes no lock of its
+ * own around HDF5), 0 when every HDF5 call of the library runs under one library-wide mutex.
+ * Since 1.1. */
+SQ25_API int sq25_io_hdf5_threadsafe(void);
 
 /* ==== grid: street grids and resampling ==================================================== */
 /* A street grid is an sq25_field in a metric CRS (units metres), north-up, square cells. The
@@ -453,7 +522,7 @@ SQ25_API const char *sq25_series_bad_row_message(const sq25_series *s, int i);
 SQ25_API int sq25_series_station_count(const sq25_series *s); /* Since 1.0. */
 SQ25_API int64_t sq25_series_step_count(const sq25_series *s); /* Since 1.0. */
 SQ25_API int sq25_series_step_s(const sq25_series *s);         /* seconds. Since 1.0. */
-/* End time (UTC seconds) of step k. Since 1.0. */
+/* End time (UTC seconds) of step k; 0 for a NULL series or a time beyond int64. Since 1.0. */
 SQ25_API int64_t sq25_series_time(const sq25_series *s, int64_t step);
 /* Step whose interval ends at t (exactly), or -1. Since 1.0. */
 SQ25_API int64_t sq25_series_step_at(const sq25_series *s, int64_t end_time);
@@ -462,8 +531,9 @@ SQ25_API const char *sq25_series_station_id(const sq25_series *s, int station);
 /* Station position in lon/lat degrees (WGS84); NaN when unknown. Since 1.0. */
 SQ25_API void sq25_series_station_lonlat(const sq25_series *s, int station, double *lon,
                                          double *lat);
-/* Set a station's id (copied) and position. @return SQ25_OK; SQ25_ERR_INVALID_ARG;
- * SQ25_ERR_NOMEM. Since 1.0. */
+/* Set a station's id (copied) and position (NaN = unknown; otherwise lon -180..180, lat
+ * -90..90). @return SQ25_OK; SQ25_ERR_INVALID_ARG; SQ25_ERR_RANGE (position out of range,
+ * since 1.1); SQ25_ERR_NOMEM. Since 1.0. */
 SQ25_API int sq25_series_set_station(sq25_series *s, int station, const char *id, double lon,
                                      double lat);
 /* The values: station-major, value(station, step) at [station*n_steps + step], mm per step,
@@ -823,7 +893,8 @@ SQ25_API int sq25_warn_options_set_target_radius(sq25_warn_options *opt, double 
 SQ25_API int sq25_warn_options_halo_cells(const sq25_warn_options *opt, double cell_m,
                                           int *cells);
 
-/* Compute the warning from frame_count forecast fields (borrowed for the call) at leads of
+/* Compute the warning from frame_count forecast fields (borrowed for the call; what the
+ * warning keeps of them is copied into ctx) at leads of
  * lead_step_s seconds after issue_time (UTC s). opt may be NULL for the defaults (copied).
  * New object: release with sq25_warning_destroy. @return SQ25_OK; SQ25_ERR_INVALID_ARG;
  * SQ25_ERR_GRID_MISMATCH if the fields differ in grid; SQ25_ERR_TIME_MISMATCH if a valid time
@@ -938,8 +1009,10 @@ SQ25_API int sq25_warning_target_result(const sq25_warning *w, size_t i, int *le
 SQ25_API int sq25_warning_target_probability(const sq25_warning *w, size_t i, int level,
                                              double *probability);
 
-/* Writers. Each takes a path (created or truncated) and gives SQ25_ERR_WRITE naming the path
- * when it cannot be written. All outputs carry the issue time, the valid period
+/* Writers. Each takes a path (replaced whole: written beside it and renamed over it when
+ * complete, see sq25_odim_writer_create) and gives SQ25_ERR_WRITE or SQ25_ERR_PERMISSION
+ * naming the path, with the system's reason, when it cannot be written. All outputs carry
+ * the issue time, the valid period
  * (issue .. issue + horizon), the levels, and the inputs recorded with sq25_warning_add_input.
  * Coordinates are RFC 7946 lon,lat in WGS84 degrees (through PROJ). Since 1.0. */
 /* GeoJSON FeatureCollection with one Feature per issued level: a MultiPolygon of the cells
@@ -1063,7 +1136,7 @@ SQ25_API int sq25_render_options_set_credit(sq25_render_options *opt, const char
 SQ25_API int sq25_render_options_set_local_time(sq25_render_options *opt, int utc_offset_min,
                                                 const char *label);
 
-/* Render a rain-rate field (mm/h) as a PNG map at path (created or truncated). field, targets
+/* Render a rain-rate field (mm/h) as a PNG map at path (replaced whole, as the ODIM writer). field, targets
  * and opt are borrowed for the call; targets (may be NULL) are drawn as markers (points) and
  * black lines; opt may be NULL for the defaults. @return SQ25_OK, SQ25_ERR_WRITE (with the
  * path), SQ25_ERR_SIZE_ABSURD for an image over 10^8 pixels, SQ25_ERR_PROJ, SQ25_ERR_NOMEM.
@@ -1115,7 +1188,11 @@ SQ25_API int sq25_verify_fss(sq25_ctx *ctx, const float *forecast, const float *
 /* A pipeline keeps the state a warning service needs between radar frames: the last few
  * frames (copies), the options of motion and warnings, an optional street grid and targets.
  * Feed it frame by frame as data arrives (no re-reading of old frames) and run it at each
- * issue time. One pipeline is used by one thread at a time. */
+ * issue time. One pipeline is used by one thread at a time.
+ * Ownership (since 1.1, and for every handle that keeps objects): the copies a pipeline keeps
+ * (frames, street grid) and everything it makes belong to the pipeline's context, whatever
+ * context the originals were made in; a frame read with a short-lived context may be pushed,
+ * and that context destroyed, before the run. Only the targets are borrowed. */
 typedef struct sq25_pipeline sq25_pipeline;
 
 /* Create a pipeline with the defaults: 3 input frames, dense motion, 60-minute horizon, DWD
@@ -1135,18 +1212,20 @@ SQ25_API int sq25_pipeline_set_input_frames(sq25_pipeline *p, int n_frames);
  * 6 hours). @return SQ25_OK or SQ25_ERR_RANGE. Since 1.0. */
 SQ25_API int sq25_pipeline_set_horizon(sq25_pipeline *p, int horizon_s);
 /* Street grid onto which forecasts are resampled (bilinear, with PROJ) before warnings are
- * computed: any field, only its grid is used (copied). NULL = warnings on the radar grid.
+ * computed: any field, only its grid is used (copied into the pipeline's context). NULL =
+ * warnings on the radar grid.
  * @return SQ25_OK or SQ25_ERR_NOMEM. Since 1.0. */
 SQ25_API int sq25_pipeline_set_street_grid(sq25_pipeline *p, const sq25_field *grid);
 /* Targets evaluated at each run. Borrowed: must outlive the pipeline or be replaced (NULL
  * clears). Since 1.0. */
 SQ25_API void sq25_pipeline_set_targets(sq25_pipeline *p, const sq25_targets *targets);
-/* Add the newest radar frame (copied; rates in mm/h). Frames must share one grid, come in
- * increasing valid time, and keep one time step (the spacing of the first two frames), with
- * gaps of whole steps up to the maximum gap (sq25_pipeline_set_max_gap). On error nothing
- * changes: SQ25_ERR_GRID_MISMATCH (other grid), SQ25_ERR_TIME_ORDER (not newer than the last),
- * SQ25_ERR_TIME_GAP (not a whole number of steps after the last, or more missing frames than
- * the maximum gap: call sq25_pipeline_reset and feed again), SQ25_ERR_NOMEM. Since 1.0. */
+/* Add the newest radar frame (copied into the pipeline's context; rates in mm/h). Frames must
+ * share one grid, come in increasing valid time, and keep one time step (the spacing of the
+ * first two frames), with gaps of whole steps up to the maximum gap
+ * (sq25_pipeline_set_max_gap). On error nothing changes: SQ25_ERR_GRID_MISMATCH (other grid),
+ * SQ25_ERR_TIME_ORDER (not newer than the last), SQ25_ERR_TIME_GAP (not a whole number of
+ * steps after the last, or more missing frames than the maximum gap: call sq25_pipeline_reset
+ * and feed again), SQ25_ERR_NOMEM. Since 1.0. */
 SQ25_API int sq25_pipeline_push_frame(sq25_pipeline *p, const sq25_field *frame);
 /* Most missing frames in a row the pipeline bridges (0..6, default 2; 0 = every gap is
  * SQ25_ERR_TIME_GAP as in 1.0). A frame up to (steps + 1) nominal steps after the last is
@@ -1164,7 +1243,10 @@ SQ25_API void sq25_pipeline_reset(sq25_pipeline *p);
 SQ25_API int sq25_pipeline_frame_count(const sq25_pipeline *p);
 /* Run at the newest frame's time: motion from the held frames, extrapolation of the newest up
  * to the horizon at the input step, resampling onto the street grid if one is set, warnings,
- * targets. New object: release with sq25_warning_destroy. @return SQ25_OK; SQ25_ERR_TOO_FEW
+ * targets. The warning's inputs name the held frames; a frame with no valid cell is named
+ * "<path> [no data: every cell NaN]", and a street grid that no radar cell covers adds the
+ * input "street grid [no data: outside the radar coverage]" (since 1.1), so that such a run
+ * never reads as an all-clear. New object: release with sq25_warning_destroy. @return SQ25_OK; SQ25_ERR_TOO_FEW
  * (fewer frames than the motion needs); the errors of the stages. Since 1.0. */
 SQ25_API int sq25_pipeline_run(sq25_pipeline *p, sq25_warning **out);
 /* After a successful run: the number of forecast leads, and lead i (0-based; valid time issue

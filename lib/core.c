@@ -2,6 +2,7 @@
 #include "internal.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +66,7 @@ sq25_ctx *sq25_ctx_create_with_allocator(sq25_alloc_fn alloc, sq25_free_fn free_
         free_fn(opaque, ctx);
         return NULL;
     }
+    for (int k = 0; k < SQ25__LIMIT_COUNT; k++) ctx->limits[k] = sq25__limit(NULL, k);
     proj_log_func(ctx->pj_ctx, ctx, proj_log_to_ctx);
     proj_log_level(ctx->pj_ctx, PJ_LOG_ERROR);
     return ctx;
@@ -164,16 +166,49 @@ void sq25__log(sq25_ctx *ctx, int level, const char *fmt, ...)
     ctx->log_fn(ctx->log_user, level, line);
 }
 
+/* ---- limits ---- */
+static const struct {
+    int64_t dflt, cap;
+} limit_table[SQ25__LIMIT_COUNT] = {
+    [SQ25_LIMIT_GRID_CELLS] = {100000000, SQ25_MAX_GRID_CELLS},
+    [SQ25_LIMIT_SERIES_STEPS] = {5270400, (int64_t)1 << 31},     /* 10 x 366 days of minutes */
+    [SQ25_LIMIT_SERIES_VALUES] = {(int64_t)1 << 28, (int64_t)1 << 31},
+    [SQ25_LIMIT_STATIONS] = {1000000, 2147483647},
+};
+
+int64_t sq25__limit(const sq25_ctx *ctx, int key)
+{
+    if (key < 0 || key >= SQ25__LIMIT_COUNT) return -1;
+    return ctx ? ctx->limits[key] : limit_table[key].dflt;
+}
+
+int sq25_ctx_set_limit(sq25_ctx *ctx, int key, int64_t value)
+{
+    if (!ctx) return SQ25_ERR_INVALID_ARG;
+    if (key < 0 || key >= SQ25__LIMIT_COUNT)
+        return sq25__fail(ctx, SQ25_ERR_INVALID_ARG, "sq25_ctx_set_limit: unknown key %d", key);
+    if (value < 0 || value > limit_table[key].cap)
+        return sq25__fail(ctx, SQ25_ERR_RANGE, "sq25_ctx_set_limit: limit %d = %lld (0 to %lld)",
+                          key, (long long)value, (long long)limit_table[key].cap);
+    ctx->limits[key] = value ? value : limit_table[key].dflt;
+    return sq25__ok(ctx);
+}
+
+int64_t sq25_ctx_get_limit(const sq25_ctx *ctx, int key) { return sq25__limit(ctx, key); }
+
 int sq25__check_grid_size(sq25_ctx *ctx, int64_t width, int64_t height, const char *what)
 {
+    int64_t cells = 0, limit = sq25__limit(ctx, SQ25_LIMIT_GRID_CELLS);
     if (width < 1 || height < 1 || width > SQ25_MAX_GRID_SIDE || height > SQ25_MAX_GRID_SIDE ||
-        width * height > SQ25_MAX_GRID_CELLS)
+        !sq25__mul_ok(width, height, &cells) || cells > limit)
         return sq25__fail(ctx, SQ25_ERR_SIZE_ABSURD,
                           "%s: grid of %lld x %lld cells is absurd (limits: side %d, cells %lld)",
                           what, (long long)width, (long long)height, SQ25_MAX_GRID_SIDE,
-                          (long long)SQ25_MAX_GRID_CELLS);
+                          (long long)limit);
     return SQ25_OK;
 }
+
+bool sq25__time_in_range(int64_t t) { return t >= SQ25__TIME_MIN && t <= SQ25__TIME_MAX; }
 
 /* ---- time (proleptic Gregorian; algorithm of H. Hinnant's "days_from_civil") ---- */
 int64_t sq25__days_from_civil(int64_t y, unsigned m, unsigned d)
@@ -207,6 +242,11 @@ static void civil_from_days(int64_t z, int *y, int *m, int *d)
 
 void sq25__format_utc(int64_t t, char *buf, size_t cap)
 {
+    /* Outside years 1000-9999 a date would not be 4-digit (or would overflow the day count). */
+    if (!sq25__time_in_range(t)) {
+        snprintf(buf, cap, "@%lld", (long long)t);
+        return;
+    }
     int64_t days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
     int64_t sec = t - days * 86400;
     int y, m, d;
@@ -235,8 +275,10 @@ int sq25_time_parse(const char *text, int64_t *utc_seconds)
     int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0, n = 0;
     if (text[0] == '@') {
         char *end;
+        errno = 0;
         long long v = strtoll(text + 1, &end, 10);
-        if (end == text + 1 || *end) return SQ25_ERR_BAD_TIME;
+        if (end == text + 1 || *end || errno == ERANGE || !sq25__time_in_range(v))
+            return SQ25_ERR_BAD_TIME;
         *utc_seconds = v;
         return SQ25_OK;
     }

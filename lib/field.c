@@ -62,7 +62,19 @@ int sq25_field_clone(const sq25_field *src, sq25_field **out)
 
 int sq25__field_clone_shape(const sq25_field *src, sq25_field **out)
 {
-    sq25_ctx *ctx = src->ctx;
+    return sq25__field_clone_shape_in(src->ctx, src, out);
+}
+
+int sq25__field_copy_in(sq25_ctx *ctx, const sq25_field *src, sq25_field **out)
+{
+    int rc = sq25__field_clone_shape_in(ctx, src, out);
+    if (rc == SQ25_OK)
+        memcpy((*out)->data, src->data, (size_t)src->width * (size_t)src->height * sizeof(float));
+    return rc;
+}
+
+int sq25__field_clone_shape_in(sq25_ctx *ctx, const sq25_field *src, sq25_field **out)
+{
     sq25_field *f = sq25__calloc(ctx, 1, sizeof *f);
     if (!f) return SQ25_ERR_NOMEM;
     *f = (sq25_field){.ctx = ctx, .width = src->width, .height = src->height,

@@ -41,9 +41,10 @@ int sq25__crs_is_metric(sq25_ctx *ctx, const char *projdef)
 
 void sq25__utm_projdef(double lon, double lat, char *buf, size_t cap)
 {
-    int zone = (int)floor((lon + 180.0) / 6.0) + 1;
-    if (zone < 1) zone = 1;
-    if (zone > 60) zone = 60;
+    /* Callers pass checked coordinates; clamp anyway so that no value (NaN, 1e300) reaches
+     * the integer conversion out of range. */
+    double zone_f = floor((lon + 180.0) / 6.0) + 1;
+    int zone = isfinite(zone_f) ? (int)fmin(fmax(zone_f, 1), 60) : 31;
     snprintf(buf, cap, "EPSG:%d", (lat >= 0 ? 32600 : 32700) + zone);
 }
 

@@ -2,23 +2,36 @@
 #include "h5util.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-/* The one piece of process-wide state in the library, and it is a lock: Debian builds HDF5
- * without its thread-safe option, so concurrent HDF5 calls from two threads corrupt it. The
- * mutex is recursive so a helper may enter while its caller already holds it. */
+/* The one piece of process-wide state in the library, and it is a lock, needed only when the
+ * HDF5 linked at run time is built without its thread-safe option (concurrent HDF5 calls from
+ * two threads would corrupt it). Debian 12's libhdf5 is thread-safe ("Threadsafety: yes"): it
+ * serialises its own API calls, so the lock is skipped there (checked once with
+ * H5is_library_threadsafe). The mutex is recursive so a helper may enter while its caller
+ * already holds it. HDF5's error-printing switch is per thread in a thread-safe build. */
 static pthread_mutex_t h5_mutex;
 static pthread_once_t h5_once = PTHREAD_ONCE_INIT;
+static bool h5_needs_lock = true;
 static _Thread_local int h5_depth;
 static _Thread_local H5E_auto2_t saved_func;
 static _Thread_local void *saved_data;
 
 static void h5_mutex_init(void)
 {
+    /* HDF5 1.10 prints "infinite loop closing library" at process exit after some damaged
+     * files (state it keeps inside itself), which breaks the one-line error of a tool. The
+     * library closes everything it opens, so HDF5's exit-time cleanup is not needed: switch
+     * it off (no effect when HDF5 was already initialised by the application). */
+    H5dont_atexit();
+    hbool_t threadsafe = 0;
+    if (H5is_library_threadsafe(&threadsafe) < 0) threadsafe = 0;
+    h5_needs_lock = !threadsafe;
     pthread_mutexattr_t attr;
     pthread_mutexattr_init(&attr);
     pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
@@ -26,10 +39,16 @@ static void h5_mutex_init(void)
     pthread_mutexattr_destroy(&attr);
 }
 
+bool sq25__h5_uses_lock(void)
+{
+    pthread_once(&h5_once, h5_mutex_init);
+    return h5_needs_lock;
+}
+
 void sq25__h5_enter(void)
 {
     pthread_once(&h5_once, h5_mutex_init);
-    pthread_mutex_lock(&h5_mutex);
+    if (h5_needs_lock) pthread_mutex_lock(&h5_mutex);
     if (h5_depth++ == 0) {
         H5Eget_auto2(H5E_DEFAULT, &saved_func, &saved_data);
         H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
@@ -42,7 +61,86 @@ void sq25__h5_leave(void)
         H5Eclear2(H5E_DEFAULT);
         H5Eset_auto2(H5E_DEFAULT, saved_func, saved_data);
     }
-    pthread_mutex_unlock(&h5_mutex);
+    if (h5_needs_lock) pthread_mutex_unlock(&h5_mutex);
+}
+
+int sq25_io_hdf5_threadsafe(void) { return sq25__h5_uses_lock() ? 0 : 1; }
+
+/* ---- superblock: checked before HDF5 parses the file ---- */
+
+#define H5_UNDEF_ADDR UINT64_MAX
+
+static uint64_t le_uint(const unsigned char *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = n - 1; i >= 0; i--) v = (v << 8) | p[i];
+    return n == 8 || v != (((uint64_t)1 << (8 * n)) - 1) ? v : H5_UNDEF_ADDR;
+}
+
+/* Offset of the HDF5 signature (0, 512, 1024, 2048, ...) in fp, or -1. */
+static long find_signature(FILE *fp, long long size)
+{
+    static const unsigned char sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+    for (long long at = 0; at + 8 <= size; at = at ? at * 2 : 512) {
+        unsigned char buf[8];
+        if (fseek(fp, (long)at, SEEK_SET) != 0 || fread(buf, 1, 8, fp) != 8) return -1;
+        if (memcmp(buf, sig, 8) == 0) return (long)at;
+    }
+    return -1;
+}
+
+/* The superblock's own fields against the file: version 0-3, sizes of offsets and lengths
+ * HDF5 knows, B-tree K values > 0, end-of-file address within the file and the root group's
+ * header inside it (HDF5 1.10 reads the superblock as it comes and may crash on some values;
+ * the file format specification, "Superblock", gives the layout). 0 or an error code. */
+static int check_superblock(sq25_ctx *ctx, const char *path, FILE *fp, long long size)
+{
+    long at = find_signature(fp, size);
+    if (at < 0) return SQ25_OK; /* H5Fis_hdf5 decides */
+    unsigned char b[128];
+    memset(b, 0, sizeof b);
+    if (fseek(fp, at, SEEK_SET) != 0) return SQ25_OK;
+    size_t got = fread(b, 1, sizeof b, fp);
+    int version = b[8];
+    if (version > 3)
+        return sq25__fail(ctx, SQ25_ERR_FILE_DAMAGED, "%s: HDF5 superblock version %d (0-3 known)",
+                          path, version);
+    int so = version < 2 ? b[13] : b[9], sl = version < 2 ? b[14] : b[10];
+    bool sizes_ok = (so == 2 || so == 4 || so == 8 || so == 16 || so == 32) &&
+                    (sl == 2 || sl == 4 || sl == 8 || sl == 16 || sl == 32);
+    if (!sizes_ok)
+        return sq25__fail(ctx, SQ25_ERR_FILE_DAMAGED,
+                          "%s: HDF5 superblock: %d-byte offsets, %d-byte lengths (damaged)", path,
+                          so, sl);
+    if (so != 8 && so != 4) return SQ25_OK; /* rare layouts: HDF5 checks the rest */
+    size_t fields = version < 2 ? (version == 1 ? 28u : 24u) : 12u; /* bytes before base */
+    if (version < 2 && (le_uint(b + 16, 2) == 0 || le_uint(b + 18, 2) == 0))
+        return sq25__fail(ctx, SQ25_ERR_FILE_DAMAGED,
+                          "%s: HDF5 superblock: B-tree K of 0 (damaged)", path);
+    size_t need = fields + (size_t)so * (version < 2 ? 6u : 4u);
+    if (got < need)
+        return sq25__fail(ctx, SQ25_ERR_FILE_TRUNCATED,
+                          "%s: HDF5 superblock cut short (%lld bytes)", path, size);
+    uint64_t base = le_uint(b + fields, so);
+    uint64_t eof = le_uint(b + fields + 2 * (size_t)so, so);
+    /* v0/v1: the root symbol table entry's object header address follows the driver
+     * information address and the entry's link name offset; v2/v3: it follows EOF. */
+    uint64_t root = version < 2 ? le_uint(b + fields + 5 * (size_t)so, so)
+                                : le_uint(b + fields + 3 * (size_t)so, so);
+    if (base == H5_UNDEF_ADDR || eof == H5_UNDEF_ADDR || base > (uint64_t)size)
+        return sq25__fail(ctx, SQ25_ERR_FILE_DAMAGED,
+                          "%s: HDF5 superblock: undefined base or end-of-file address (damaged)",
+                          path);
+    if (eof > (uint64_t)size - base)
+        return sq25__fail(ctx, SQ25_ERR_FILE_TRUNCATED,
+                          "%s: HDF5 file declares %llu bytes but has %lld (truncated)", path,
+                          (unsigned long long)(base + eof), size);
+    if (root == H5_UNDEF_ADDR || root >= eof)
+        return sq25__fail(ctx, SQ25_ERR_FILE_DAMAGED,
+                          "%s: HDF5 root group header at %llu, outside the file's %llu bytes "
+                          "(damaged)",
+                          path, (unsigned long long)root, (unsigned long long)eof);
+    return SQ25_OK;
 }
 
 hid_t sq25__h5_open_read(sq25_ctx *ctx, const char *path)
@@ -67,7 +165,9 @@ hid_t sq25__h5_open_read(sq25_ctx *ctx, const char *path)
         sq25__fail(ctx, code, "%s: cannot open: %s", path, strerror(errno));
         return -1;
     }
+    int sb = check_superblock(ctx, path, fp, (long long)st.st_size);
     fclose(fp);
+    if (sb) return -1;
     htri_t is_h5 = H5Fis_hdf5(path);
     if (is_h5 <= 0) {
         sq25__fail(ctx, SQ25_ERR_NOT_HDF5,
@@ -247,5 +347,54 @@ int sq25__h5_read_2d_double(sq25_ctx *ctx, const char *file, hid_t loc, const ch
                           "%s: dataset %s cannot be read (data missing or corrupt: file "
                           "truncated or damaged)",
                           file, path);
+    return SQ25_OK;
+}
+
+/* Declared bytes of a dataset (points x type size); false when they overflow. */
+static bool declared_bytes(hid_t d, hsize_t *bytes)
+{
+    hid_t sp = H5Dget_space(d), t = H5Dget_type(d);
+    hssize_t npts = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
+    size_t tsz = t >= 0 ? H5Tget_size(t) : 0;
+    if (sp >= 0) H5Sclose(sp);
+    if (t >= 0) H5Tclose(t);
+    return npts >= 0 && tsz > 0 && sq25__mul_ok((hsize_t)npts, (hsize_t)tsz, bytes);
+}
+
+int sq25__h5_check_storage(sq25_ctx *ctx, const char *file, hid_t loc, const char *path)
+{
+    hid_t d = H5Dopen2(loc, path, H5P_DEFAULT);
+    if (d < 0)
+        return sq25__fail(ctx, SQ25_ERR_MISSING_DATASET, "%s: cannot open dataset %s", file, path);
+    hsize_t declared = 0, stored = H5Dget_storage_size(d), file_bytes = 0;
+    bool sized = declared_bytes(d, &declared);
+    hid_t dcpl = H5Dget_create_plist(d);
+    int nfilters = dcpl >= 0 ? H5Pget_nfilters(dcpl) : -1;
+    H5D_layout_t layout = dcpl >= 0 ? H5Pget_layout(dcpl) : H5D_LAYOUT_ERROR;
+    if (dcpl >= 0) H5Pclose(dcpl);
+    hid_t fid = H5Iget_file_id(d);
+    herr_t fst = fid >= 0 ? H5Fget_filesize(fid, &file_bytes) : -1;
+    if (fid >= 0) H5Fclose(fid);
+    H5Dclose(d);
+    if (!sized || nfilters < 0 || layout == H5D_LAYOUT_ERROR || fst < 0)
+        return sq25__fail(ctx, SQ25_ERR_BAD_DIMENSIONS,
+                          "%s: dataset %s: size or storage layout cannot be read", file, path);
+    if (layout == H5D_COMPACT) return SQ25_OK; /* stored in its header (< 64 KiB) */
+    if (stored > file_bytes)
+        return sq25__fail(ctx, SQ25_ERR_FILE_TRUNCATED,
+                          "%s: dataset %s: %llu bytes of data declared in a file of %llu bytes "
+                          "(truncated or damaged)",
+                          file, path, (unsigned long long)stored,
+                          (unsigned long long)file_bytes);
+    if (nfilters == 0 && stored < declared)
+        return sq25__fail(ctx, SQ25_ERR_FILE_TRUNCATED,
+                          "%s: dataset %s: %llu bytes stored of the %llu its size declares "
+                          "(truncated or never written)",
+                          file, path, (unsigned long long)stored, (unsigned long long)declared);
+    if (nfilters > 0 && stored < declared / SQ25__H5_MAX_EXPANSION)
+        return sq25__fail(ctx, SQ25_ERR_SIZE_ABSURD,
+                          "%s: dataset %s: %llu compressed bytes cannot hold the %llu bytes its "
+                          "size declares",
+                          file, path, (unsigned long long)stored, (unsigned long long)declared);
     return SQ25_OK;
 }

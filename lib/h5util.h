@@ -38,4 +38,12 @@ int sq25__h5_dataset_dims(hid_t loc, const char *path, int *rank, hsize_t dims[4
 int sq25__h5_read_2d_double(sq25_ctx *ctx, const char *file, hid_t loc, const char *path,
                             long index, size_t ny, size_t nx, double *out);
 
+/* Check, before anything is allocated for it, that the dataset at path below loc can really
+ * hold what its dataspace declares: its stored bytes are not more than the file has, not
+ * fewer than declared when stored plain, and not fewer than 1/SQ25__H5_MAX_EXPANSION of the
+ * declared bytes when compressed (deflate cannot expand more than about 1032 times). Sets
+ * FILE_TRUNCATED or SIZE_ABSURD (or MISSING_DATASET) naming file and dataset. */
+#define SQ25__H5_MAX_EXPANSION 1100
+int sq25__h5_check_storage(sq25_ctx *ctx, const char *file, hid_t loc, const char *path);
+
 #endif

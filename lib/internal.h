@@ -9,10 +9,23 @@
 #include <proj.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #define SQ25_ERRMSG_CAP 512
 /* Grid CRSs whose lon/lat transform a context keeps at once. */
 #define SQ25_LONLAT_OPS 16
+#define SQ25__LIMIT_COUNT 4
+
+/* Times the library accepts from input: years 1000 to 9999 (the range sq25_time_parse and
+ * sq25_time_format handle), in UTC seconds. Bounding every input time here keeps all time
+ * differences and step products far inside int64. */
+#define SQ25__TIME_MIN ((int64_t)-30610224000) /* 1000-01-01T00:00:00Z */
+#define SQ25__TIME_MAX ((int64_t)253402300799) /* 9999-12-31T23:59:59Z */
+
+/* Overflow-checked arithmetic (GCC/Clang builtins): true when the result fits. */
+#define sq25__mul_ok(a, b, res) (!__builtin_mul_overflow((a), (b), (res)))
+#define sq25__add_ok(a, b, res) (!__builtin_add_overflow((a), (b), (res)))
+#define sq25__sub_ok(a, b, res) (!__builtin_sub_overflow((a), (b), (res)))
 
 struct sq25_ctx {
     sq25_alloc_fn alloc;
@@ -30,6 +43,7 @@ struct sq25_ctx {
         PJ *op;        /* EPSG:4326 -> grid CRS, east/north axis order */
     } lonlat_ops[SQ25_LONLAT_OPS];
     int lonlat_next; /* slot replaced when the cache is full (round robin) */
+    int64_t limits[SQ25__LIMIT_COUNT]; /* resource limits, see sq25_ctx_set_limit */
 };
 
 #define SQ25_META_COUNT 5
@@ -54,6 +68,11 @@ char *sq25__strdup(sq25_ctx *ctx, const char *s);
 /* A field on src's grid with src's georeference, times and metadata, and uninitialised
  * data (no PROJ check: src's definition was checked when src was made). SQ25_OK or NOMEM. */
 int sq25__field_clone_shape(const sq25_field *src, sq25_field **out);
+/* The same, but the new field belongs to ctx (allocated there, reports errors there): for
+ * handles that keep copies of objects made in another context. */
+int sq25__field_clone_shape_in(sq25_ctx *ctx, const sq25_field *src, sq25_field **out);
+/* A full copy of src (data too) that belongs to ctx. SQ25_OK or NOMEM. */
+int sq25__field_copy_in(sq25_ctx *ctx, const sq25_field *src, sq25_field **out);
 
 /* Record a failure in ctx (code + printf-style one-line detail) and return the code, so that
  * callers can write: return sq25__fail(ctx, SQ25_ERR_READ, "%s: ...", path); */
@@ -64,8 +83,13 @@ int sq25__ok(sq25_ctx *ctx);
 void sq25__log(sq25_ctx *ctx, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Check a grid size against SQ25_MAX_GRID_*; sets the error and returns it if absurd. */
+/* Check a grid size against SQ25_MAX_GRID_SIDE and the context's SQ25_LIMIT_GRID_CELLS; sets
+ * SQ25_ERR_SIZE_ABSURD naming `what` and returns it if the grid is empty or too large. */
 int sq25__check_grid_size(sq25_ctx *ctx, int64_t width, int64_t height, const char *what);
+/* The context's limit for key (SQ25_LIMIT_*), the default when ctx is NULL. */
+int64_t sq25__limit(const sq25_ctx *ctx, int key);
+/* True when t is inside [SQ25__TIME_MIN, SQ25__TIME_MAX]. */
+bool sq25__time_in_range(int64_t t);
 
 /* Make a PROJ CRS object from a definition (proj-string without +type=crs is accepted). */
 PJ *sq25__proj_crs(sq25_ctx *ctx, const char *projdef);
@@ -81,11 +105,30 @@ void sq25__lonlat_ops_free(sq25_ctx *ctx);
  * operation as sq25__lonlat_op in the other direction; release with proj_destroy. */
 PJ *sq25__proj_to_lonlat(sq25_ctx *ctx, const char *projdef);
 
-/* HDF5 serialisation: Debian's HDF5 is not thread-safe. Every HDF5 call of the library goes
- * between sq25__h5_enter and sq25__h5_leave, which hold one process-wide mutex and switch
- * HDF5's automatic error printing off (restoring the caller's setting on leave). */
+/* HDF5 access: every HDF5 call of the library goes between sq25__h5_enter and
+ * sq25__h5_leave, which switch HDF5's automatic error printing off (restoring the caller's
+ * setting on leave) and, only when the HDF5 linked at run time is not thread-safe, hold one
+ * process-wide recursive mutex (sq25__h5_uses_lock says which). */
 void sq25__h5_enter(void);
 void sq25__h5_leave(void);
+bool sq25__h5_uses_lock(void);
+
+/* Whole outputs (io_output.c), used by EVERY writer of the library: begin makes an empty
+ * temporary file in the folder of path (checking that path is not a folder and its folder
+ * exists; PERMISSION or WRITE naming the file, with the errno text); the writer writes
+ * o->tmp (by name, or through sq25__output_fopen / sq25__output_fclose); commit fsyncs and
+ * renames it over path; abort removes it. The old file at path stays whole until commit.
+ * After begin, exactly one of commit or abort must be called; both release o. */
+typedef struct {
+    char *path; /* final path */
+    char *tmp;  /* temporary in the same folder */
+} sq25__output;
+int sq25__output_begin(sq25_ctx *ctx, const char *path, sq25__output *o);
+FILE *sq25__output_fopen(sq25_ctx *ctx, const sq25__output *o);
+/* Flush and close fp; WRITE/PERMISSION with the errno text on failure (fp closed always). */
+int sq25__output_fclose(sq25_ctx *ctx, const sq25__output *o, FILE *fp);
+int sq25__output_commit(sq25_ctx *ctx, sq25__output *o);
+void sq25__output_abort(sq25_ctx *ctx, sq25__output *o);
 
 /* Time helpers: days from civil date and back (proleptic Gregorian, UTC). */
 int64_t sq25__days_from_civil(int64_t y, unsigned m, unsigned d);

@@ -149,6 +149,7 @@ int sq25__read_decoded_field(sq25_ctx *ctx, const char *file, hid_t fid, const c
                              int64_t valid_time, sq25_field **out)
 {
     int rc = sq25__check_grid_size(ctx, (int64_t)nx, (int64_t)ny, file);
+    if (!rc) rc = sq25__h5_check_storage(ctx, file, fid, path);
     if (rc) return rc;
     double *raw = sq25__malloc(ctx, ny * nx * sizeof *raw);
     if (!raw) return SQ25_ERR_NOMEM;

@@ -210,6 +210,13 @@ static int grid_size(sq25_ctx *ctx, const char *path, hid_t fid, size_t *nx, siz
     double cols, rows;
     int rc = geo_double(ctx, path, fid, "geo_number_columns", &cols);
     if (!rc) rc = geo_double(ctx, path, fid, "geo_number_rows", &rows);
+    /* Range-check as doubles first: converting 1e30 to an integer is undefined. */
+    if (!rc && !(cols == floor(cols) && rows == floor(rows) && cols >= 1 && rows >= 1 &&
+                 cols <= SQ25_MAX_GRID_SIDE && rows <= SQ25_MAX_GRID_SIDE))
+        rc = sq25__fail(ctx, SQ25_ERR_BAD_METADATA,
+                        "%s: geographic/geo_number_columns=%g geo_number_rows=%g: not whole "
+                        "numbers from 1 to %d",
+                        path, cols, rows, SQ25_MAX_GRID_SIDE);
     if (!rc) rc = sq25__check_grid_size(ctx, (int64_t)cols, (int64_t)rows, path);
     int rank;
     hsize_t dims[4];

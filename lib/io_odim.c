@@ -138,6 +138,10 @@ static int accumulation_window_s(hid_t fid, int n, int m, double *window_s)
     return 0;
 }
 
+/* An accumulation window the field can carry (int seconds) and that means rain: up to a
+ * (leap) year. */
+#define ODIM_MAX_WINDOW_S (366.0 * 86400.0)
+
 static int build_decoding(sq25_ctx *ctx, const char *path, hid_t fid, const odim_choice *c,
                           sq25__decoding *dec, char *conversion, size_t conv_cap)
 {
@@ -160,6 +164,11 @@ static int build_decoding(sq25_ctx *ctx, const char *path, hid_t fid, const odim
                               "%s: dataset%d ACRR: accumulation window cannot be found "
                               "(startdate/starttime/enddate/endtime missing or not increasing)",
                               path, n);
+        if (dec->window_s > ODIM_MAX_WINDOW_S)
+            return sq25__fail(ctx, SQ25_ERR_BAD_METADATA,
+                              "%s: dataset%d ACRR: accumulation window of %.0f s from "
+                              "startdate/starttime to enddate/endtime is longer than 366 days",
+                              path, n, dec->window_s);
         snprintf(conversion, conv_cap, "ACRR mm over %.0f s times 3600/%.0f; %s",
                  dec->window_s, dec->window_s, coding);
     } else {

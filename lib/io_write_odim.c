@@ -1,6 +1,7 @@
 /* io_write_odim.c -- ODIM_H5/V2_2 composite (object COMP) writer. Data are float32, gzip
  * compressed, gain 1 / offset 0, with NaN written as the nodata value so that any ODIM reader
- * understands them. On any failure the partial file is removed. */
+ * understands them. The file is written beside its path and renamed over it when closed
+ * (sq25__output): on any failure the temporary is removed and a previous file is kept. */
 #include "io.h"
 
 #include <math.h>
@@ -16,6 +17,7 @@
 struct sq25_odim_writer {
     sq25_ctx *ctx;
     char *path;
+    sq25__output out;   /* the file is written at out.tmp and renamed to path on close */
     hid_t fid;
     int datasets;       /* datasets written so far */
     int width, height;  /* grid of the first field */
@@ -212,9 +214,20 @@ int sq25_odim_writer_create(sq25_ctx *ctx, const char *path, sq25_odim_writer **
         sq25__free(ctx, w);
         return SQ25_ERR_NOMEM;
     }
+    int rc = sq25__output_begin(ctx, path, &w->out);
+    if (rc) {
+        sq25__free(ctx, w->path);
+        sq25__free(ctx, w);
+        return rc;
+    }
     sq25__h5_enter();
-    w->fid = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    int rc = w->fid >= 0 && attr_string(w->fid, "Conventions", "ODIM_H5/V2_2") == 0 ? 0 : -1;
+    /* CLOSE_STRONG: closing the file closes every object still open in it, so that no error
+     * path can leave the file (and HDF5) with open handles. */
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (fapl >= 0 && H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) >= 0)
+        w->fid = H5Fcreate(w->out.tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    if (fapl >= 0) H5Pclose(fapl);
+    rc = w->fid >= 0 && attr_string(w->fid, "Conventions", "ODIM_H5/V2_2") == 0 ? 0 : -1;
     sq25__h5_leave();
     if (rc != 0) {
         w->failed = true;
@@ -284,7 +297,7 @@ int sq25_odim_writer_add(sq25_odim_writer *w, const sq25_field *field, const cha
 {
     if (!w) return SQ25_ERR_INVALID_ARG;
     int rc = check_addable(w, field, quantity);
-    if (rc) return rc;
+    if (rc) return rc; /* a refused field leaves the file as it was: close still commits */
     if (w->datasets == 0) {
         rc = remember_grid(w, field);
         if (!rc) rc = write_root_groups(w, field);
@@ -294,7 +307,10 @@ int sq25_odim_writer_add(sq25_odim_writer *w, const sq25_field *field, const cha
         }
     }
     float *values = coded_values(w->ctx, field);
-    if (!values) return SQ25_ERR_NOMEM;
+    if (!values) {
+        w->failed = true;
+        return SQ25_ERR_NOMEM;
+    }
     int n = w->datasets + 1;
     sq25__h5_enter();
     int bad = make_dataset_groups(w->fid, n) ||
@@ -321,15 +337,37 @@ int sq25_odim_writer_close(sq25_odim_writer *w)
         sq25__h5_leave();
     }
     int rc = SQ25_OK;
-    if (failed) {
-        unlink(w->path);
-        rc = sq25__fail(ctx, SQ25_ERR_WRITE, "%s: writing failed; partial file removed",
+    if (!failed && w->datasets == 0) {
+        sq25__output_abort(ctx, &w->out);
+        rc = sq25__fail(ctx, SQ25_ERR_NO_DATA,
+                        "%s: no dataset was added; nothing written (a previous file is kept)",
                         w->path);
+    } else if (failed) {
+        /* The temporary goes; a previous file at path is untouched. */
+        sq25__output_abort(ctx, &w->out);
+        rc = sq25__fail(ctx, SQ25_ERR_WRITE,
+                        "%s: writing failed; nothing written (a previous file is kept)", w->path);
+    } else {
+        rc = sq25__output_commit(ctx, &w->out);
     }
     sq25__free(ctx, w->projdef);
     sq25__free(ctx, w->path);
     sq25__free(ctx, w);
     return rc ? rc : sq25__ok(ctx);
+}
+
+void sq25_odim_writer_discard(sq25_odim_writer *w)
+{
+    if (!w) return;
+    sq25_ctx *ctx = w->ctx;
+    char detail[SQ25_ERRMSG_CAP];
+    snprintf(detail, sizeof detail, "%s", sq25_errmsg(ctx));
+    int code = sq25_errcode(ctx);
+    w->failed = true;
+    sq25_odim_writer_close(w);
+    /* The caller's last error stays the one that made it discard. */
+    if (code) sq25__fail(ctx, code, "%s", detail);
+    else sq25__ok(ctx);
 }
 
 int sq25_write_odim(sq25_ctx *ctx, const char *path, const sq25_field *field)

@@ -141,7 +141,8 @@ int sq25_pipeline_set_street_grid(sq25_pipeline *p, const sq25_field *grid)
     if (!p) return SQ25_ERR_INVALID_ARG;
     sq25_field *copy = NULL;
     if (grid) {
-        int rc = sq25_field_clone(grid, &copy);
+        /* The copy belongs to the pipeline's context, not the caller's (which may be gone). */
+        int rc = sq25__field_copy_in(p->ctx, grid, &copy);
         if (rc) return rc;
     }
     sq25_field_destroy(p->street_grid);
@@ -221,14 +222,26 @@ static void trim_frames(sq25_pipeline *p)
     }
 }
 
+/* A frame with no valid cell gives warnings that cannot see rain: say so in the log. */
+static void warn_if_no_data(sq25_ctx *ctx, const sq25_field *f)
+{
+    if (field_has_data(f)) return;
+    char t[32];
+    sq25__format_utc(f->valid_time, t, sizeof t);
+    sq25__log(ctx, SQ25_LOG_WARNING, "frame %s (%s): every cell is no data (NaN)", t,
+              f->meta[SQ25_META_PATH] ? f->meta[SQ25_META_PATH] : "");
+}
+
 int sq25_pipeline_push_frame(sq25_pipeline *p, const sq25_field *frame)
 {
     if (!p || !frame) return p ? sq25__fail(p->ctx, SQ25_ERR_INVALID_ARG, "NULL frame")
                                : SQ25_ERR_INVALID_ARG;
     int rc = check_next_frame(p, frame);
     if (rc) return rc;
+    /* The copy is made in the pipeline's context: the frame's context may be short-lived or
+     * used by another thread, and the pipeline uses its frames until they drop out. */
     sq25_field *copy = NULL;
-    if ((rc = sq25_field_clone(frame, &copy)) != SQ25_OK) return rc;
+    if ((rc = sq25__field_copy_in(p->ctx, frame, &copy)) != SQ25_OK) return rc;
     if ((rc = sq25__psens_on_frame(p->sensors, copy)) != SQ25_OK) {
         sq25_field_destroy(copy);
         return rc;
@@ -238,6 +251,7 @@ int sq25_pipeline_push_frame(sq25_pipeline *p, const sq25_field *frame)
         p->step_s = (int)(frame->valid_time - p->frames[0]->valid_time);
     p->has_data[p->n_frames] = field_has_data(copy);
     p->frames[p->n_frames++] = copy;
+    warn_if_no_data(p->ctx, copy);
     trim_frames(p);
     return sq25__ok(p->ctx);
 }
@@ -360,13 +374,19 @@ static int compute_warnings(sq25_pipeline *p, const sq25_field *const *leads, in
     if (rc == SQ25_OK) rc = sq25_warning_set_input_state(w, in->state, in->data_time, in->reason);
     for (int i = 0; rc == SQ25_OK && i < p->n_frames; i++) {
         const char *path = sq25_field_meta(p->frames[i], SQ25_META_PATH);
-        char name[64];
+        char name[64], marked[4200];
         if (!path[0]) {
             sq25__format_utc(p->frames[i]->valid_time, name, sizeof name);
             path = name;
         }
+        if (!field_has_data(p->frames[i])) { /* a state in the outputs, not a silent all-clear */
+            snprintf(marked, sizeof marked, "%s [no data: every cell NaN]", path);
+            path = marked;
+        }
         rc = sq25_warning_add_input(w, path);
     }
+    if (rc == SQ25_OK && p->street_grid && !field_has_data(leads[0]))
+        rc = sq25_warning_add_input(w, "street grid [no data: outside the radar coverage]");
     if (rc == SQ25_OK && p->targets) rc = sq25_warning_evaluate_targets(w, p->targets);
     if (rc) {
         sq25_warning_destroy(w);

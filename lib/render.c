@@ -574,12 +574,26 @@ static int write_png(sq25_ctx *ctx, const image *img, const char *path)
     png.width = (png_uint_32)img->w;
     png.height = (png_uint_32)img->h;
     png.format = PNG_FORMAT_RGB;
-    if (!png_image_write_to_file(&png, path, 0, img->rgb, img->w * 3, NULL)) {
-        int rc = sq25__fail(ctx, SQ25_ERR_WRITE, "%s: cannot write PNG: %s", path, png.message);
+    /* A whole file or none: written beside path, renamed over it when complete. */
+    sq25__output o;
+    int rc = sq25__output_begin(ctx, path, &o);
+    if (rc) return rc;
+    FILE *fp = sq25__output_fopen(ctx, &o);
+    if (!fp) {
+        sq25__output_abort(ctx, &o);
+        return sq25_errcode(ctx);
+    }
+    if (!png_image_write_to_stdio(&png, fp, 0, img->rgb, img->w * 3, NULL)) {
+        rc = sq25__fail(ctx, SQ25_ERR_WRITE, "%s: cannot write PNG: %s", path, png.message);
         png_image_free(&png);
+        fclose(fp);
+        sq25__output_abort(ctx, &o);
         return rc;
     }
-    return sq25__ok(ctx);
+    rc = sq25__output_fclose(ctx, &o, fp);
+    if (rc == SQ25_OK) rc = sq25__output_commit(ctx, &o);
+    else sq25__output_abort(ctx, &o);
+    return rc ? rc : sq25__ok(ctx);
 }
 
 static int new_image(sq25_ctx *ctx, const sq25__render_layout *l, image *img)

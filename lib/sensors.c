@@ -4,9 +4,6 @@
 #include <math.h>
 #include <string.h>
 
-/* Largest accepted store: guards against absurd sizes read from files. */
-#define MAX_SERIES_VALUES ((int64_t)1 << 31)
-
 int sq25_series_create(sq25_ctx *ctx, int n_stations, int64_t n_steps, int64_t first_end_time,
                        int step_s, sq25_series **out)
 {
@@ -15,10 +12,21 @@ int sq25_series_create(sq25_ctx *ctx, int n_stations, int64_t n_steps, int64_t f
     *out = NULL;
     if (step_s <= 0)
         return sq25__fail(ctx, SQ25_ERR_INVALID_ARG, "sq25_series_create: step %d s", step_s);
-    if (n_stations <= 0 || n_steps <= 0 || (int64_t)n_stations * n_steps > MAX_SERIES_VALUES)
+    int64_t values = 0;
+    if (n_stations <= 0 || n_steps <= 0 || n_stations > sq25__limit(ctx, SQ25_LIMIT_STATIONS) ||
+        n_steps > sq25__limit(ctx, SQ25_LIMIT_SERIES_STEPS) ||
+        !sq25__mul_ok((int64_t)n_stations, n_steps, &values) ||
+        values > sq25__limit(ctx, SQ25_LIMIT_SERIES_VALUES))
         return sq25__fail(ctx, SQ25_ERR_SIZE_ABSURD,
-                          "sq25_series_create: %d stations x %lld steps", n_stations,
-                          (long long)n_steps);
+                          "sq25_series_create: %d stations x %lld steps (limits: %lld stations, "
+                          "%lld steps, %lld values)",
+                          n_stations, (long long)n_steps,
+                          (long long)sq25__limit(ctx, SQ25_LIMIT_STATIONS),
+                          (long long)sq25__limit(ctx, SQ25_LIMIT_SERIES_STEPS),
+                          (long long)sq25__limit(ctx, SQ25_LIMIT_SERIES_VALUES));
+    if (!sq25__time_in_range(first_end_time))
+        return sq25__fail(ctx, SQ25_ERR_RANGE, "sq25_series_create: first end time %lld s is "
+                          "outside the years 1000-9999", (long long)first_end_time);
     sq25_series *s = sq25__calloc(ctx, 1, sizeof *s);
     if (!s) return SQ25_ERR_NOMEM;
     s->ctx = ctx;
@@ -69,14 +77,17 @@ int sq25_series_step_s(const sq25_series *s) { return s ? s->step_s : 0; }
 
 int64_t sq25_series_time(const sq25_series *s, int64_t step)
 {
-    return s ? s->t0 + step * (int64_t)s->step_s : 0;
+    int64_t offset, t;
+    if (!s || !sq25__mul_ok(step, (int64_t)s->step_s, &offset) || !sq25__add_ok(s->t0, offset, &t))
+        return 0;
+    return t;
 }
 
 int64_t sq25_series_step_at(const sq25_series *s, int64_t end_time)
 {
     if (!s) return -1;
-    int64_t d = end_time - s->t0;
-    if (d < 0 || d % s->step_s != 0) return -1;
+    int64_t d;
+    if (!sq25__sub_ok(end_time, s->t0, &d) || d < 0 || d % s->step_s != 0) return -1;
     int64_t k = d / s->step_s;
     return k < s->n_steps ? k : -1;
 }
@@ -97,6 +108,12 @@ void sq25_series_station_lonlat(const sq25_series *s, int station, double *lon, 
 int sq25_series_set_station(sq25_series *s, int station, const char *id, double lon, double lat)
 {
     if (!s || station < 0 || station >= s->n_stations || !id) return SQ25_ERR_INVALID_ARG;
+    /* NaN = location unknown; any other value must be a real longitude/latitude, as it
+     * reaches projections and the UTM zone choice. */
+    if ((!isnan(lon) && !(lon >= -180 && lon <= 180)) || (!isnan(lat) && !(lat >= -90 && lat <= 90)))
+        return sq25__fail(s->ctx, SQ25_ERR_RANGE,
+                          "station %d (%.60s): lon %g, lat %g outside -180..180, -90..90",
+                          station, id, lon, lat);
     char *copy = sq25__strdup(s->ctx, id);
     if (!copy) return SQ25_ERR_NOMEM;
     sq25__free(s->ctx, s->ids[station]);
@@ -123,6 +140,11 @@ int sq25_series_window(const sq25_series *s, int64_t from, int64_t to, sq25_seri
 {
     if (!s || !out) return SQ25_ERR_INVALID_ARG;
     *out = NULL;
+    /* Clamp to the accepted time range so that the differences below cannot overflow. */
+    if (from < SQ25__TIME_MIN) from = SQ25__TIME_MIN;
+    if (to > SQ25__TIME_MAX) to = SQ25__TIME_MAX;
+    if (to < SQ25__TIME_MIN || from > SQ25__TIME_MAX || to < from)
+        return sq25__fail(s->ctx, SQ25_ERR_NO_DATA, "no step of the series ends in the window");
     int64_t first = from <= s->t0 ? 0 : (from - s->t0 + s->step_s - 1) / s->step_s;
     int64_t last = to < s->t0 ? -1 : (to - s->t0) / s->step_s;
     if (last > s->n_steps - 1) last = s->n_steps - 1;

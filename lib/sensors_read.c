@@ -1,6 +1,6 @@
 /* sensors_read.c -- readers for rain-gauge series: OpenSense netCDF-4 (through the HDF5 C API)
  * and plain CSV "station_id,lon,lat,time_utc,mm". */
-#include "h5util.h"
+#include "io.h"
 #include "sensors.h"
 
 #include <ctype.h>
@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* ---- netCDF-4 ------------------------------------------------------------------------ */
 
@@ -122,6 +123,8 @@ static int64_t time_unit_seconds(const char *units)
     return 0;
 }
 
+/* Times of the file in UTC seconds, each checked for overflow and against the accepted
+ * range, with a regular step. */
 static int read_times(sq25_ctx *ctx, const char *path, hid_t f, hsize_t n, int64_t *t0,
                       int *step_s)
 {
@@ -131,24 +134,32 @@ static int read_times(sq25_ctx *ctx, const char *path, hid_t f, hsize_t n, int64
     if (!mult)
         return sq25__fail(ctx, SQ25_ERR_BAD_METADATA,
                           "%s: time units \"%s\" (expected <unit> since 1970-01-01)", path, units);
-    int64_t *t = sq25__malloc(ctx, n * sizeof *t);
+    int rc = sq25__h5_check_storage(ctx, path, f, "time");
+    if (rc) return rc;
+    int64_t *t = sq25__calloc(ctx, (size_t)n, sizeof *t);
     if (!t) return SQ25_ERR_NOMEM;
     hid_t d = H5Dopen2(f, "time", H5P_DEFAULT);
     herr_t st = d >= 0 ? H5Dread(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, t) : -1;
     if (d >= 0) H5Dclose(d);
-    int rc = SQ25_OK;
     if (st < 0) rc = sq25__fail(ctx, SQ25_ERR_READ, "%s: cannot read time", path);
-    int64_t step = n > 1 ? (t[1] - t[0]) * mult : 300;
+    for (hsize_t i = 0; !rc && i < n; i++) {
+        int64_t raw = t[i];
+        if (!sq25__mul_ok(raw, mult, &t[i]) || !sq25__time_in_range(t[i]))
+            rc = sq25__fail(ctx, SQ25_ERR_RANGE,
+                            "%s: time[%llu] = %lld %s is outside the years 1000-9999", path,
+                            (unsigned long long)i, (long long)raw, units);
+    }
+    int64_t step = !rc && n > 1 ? t[1] - t[0] : 300;
     for (hsize_t i = 1; !rc && i < n; i++)
-        if ((t[i] - t[i - 1]) * mult != step)
+        if (t[i] - t[i - 1] != step)
             rc = sq25__fail(ctx, SQ25_ERR_TIME_GAP,
                             "%s: time step %lld s at index %llu differs from %lld s", path,
-                            (long long)((t[i] - t[i - 1]) * mult), (unsigned long long)i,
+                            (long long)(t[i] - t[i - 1]), (unsigned long long)i,
                             (long long)step);
     if (!rc && (step <= 0 || step > 86400 * 366))
         rc = sq25__fail(ctx, SQ25_ERR_TIME_ORDER, "%s: time step %lld s", path, (long long)step);
     if (!rc) {
-        *t0 = t[0] * mult;
+        *t0 = t[0];
         *step_s = (int)step;
     }
     sq25__free(ctx, t);
@@ -157,6 +168,8 @@ static int read_times(sq25_ctx *ctx, const char *path, hid_t f, hsize_t n, int64
 
 static int read_coords(sq25_ctx *ctx, const char *path, hid_t f, const char *name, double *out)
 {
+    int rc = sq25__h5_check_storage(ctx, path, f, name);
+    if (rc) return rc;
     hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
     herr_t st = d >= 0 ? H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) : -1;
     if (d >= 0) H5Dclose(d);
@@ -168,7 +181,12 @@ static int read_ids(sq25_series *s, hid_t f)
 {
     int n = s->n_stations;
     char **vals = NULL;
-    hid_t d = sq25__h5_exists(f, "id") ? H5Dopen2(f, "id", H5P_DEFAULT) : -1;
+    int rank = 0;
+    hsize_t dims[4] = {0};
+    /* Only an "id" of exactly one entry per station is read (H5S_ALL reads all of it). */
+    bool usable = sq25__h5_dataset_dims(f, "id", &rank, dims) == 0 && rank == 1 &&
+                  dims[0] == (hsize_t)n;
+    hid_t d = usable ? H5Dopen2(f, "id", H5P_DEFAULT) : -1;
     hid_t ft = d >= 0 ? H5Dget_type(d) : -1;
     hid_t mt = -1;
     if (ft >= 0 && H5Tget_class(ft) == H5T_STRING && H5Tis_variable_str(ft) > 0) {
@@ -205,9 +223,11 @@ static int read_rain(sq25_ctx *ctx, const char *path, hid_t f, const nc_layout *
                      sq25_series *s)
 {
     size_t ns = (size_t)l->n_stations, nt = (size_t)l->n_times;
-    double *raw = sq25__malloc(ctx, ns * nt * sizeof *raw);
+    int rc = sq25__h5_check_storage(ctx, path, f, l->rain);
+    if (rc) return rc;
+    double *raw = sq25__calloc(ctx, ns * nt, sizeof *raw); /* ns * nt is bounded by the limits */
     if (!raw) return SQ25_ERR_NOMEM;
-    int rc = sq25__h5_read_2d_double(ctx, path, f, l->rain, -1, l->rain_time_first ? nt : ns,
+    rc = sq25__h5_read_2d_double(ctx, path, f, l->rain, -1, l->rain_time_first ? nt : ns,
                                      l->rain_time_first ? ns : nt, raw);
     double scale = 1, offset = 0, fill = NAN;
     sq25__h5_attr_double(f, l->rain, "scale_factor", &scale);
@@ -233,18 +253,30 @@ static int read_netcdf_locked(sq25_ctx *ctx, const char *path, hid_t f, sq25_ser
     nc_layout l;
     memset(&l, 0, sizeof l);
     int rc = find_layout(ctx, path, f, &l);
+    if (rc) return rc;
+    /* The declared sizes against the limits before anything is allocated for them. */
+    uint64_t values = 0;
+    if (l.n_stations > (hsize_t)sq25__limit(ctx, SQ25_LIMIT_STATIONS) ||
+        l.n_times > (hsize_t)sq25__limit(ctx, SQ25_LIMIT_SERIES_STEPS) ||
+        !sq25__mul_ok((uint64_t)l.n_stations, (uint64_t)l.n_times, &values) ||
+        values > (uint64_t)sq25__limit(ctx, SQ25_LIMIT_SERIES_VALUES))
+        return sq25__fail(ctx, SQ25_ERR_SIZE_ABSURD,
+                          "%s: %llu stations x %llu times is above the context's limits (%lld "
+                          "stations, %lld steps, %lld values)",
+                          path, (unsigned long long)l.n_stations, (unsigned long long)l.n_times,
+                          (long long)sq25__limit(ctx, SQ25_LIMIT_STATIONS),
+                          (long long)sq25__limit(ctx, SQ25_LIMIT_SERIES_STEPS),
+                          (long long)sq25__limit(ctx, SQ25_LIMIT_SERIES_VALUES));
     int64_t t0 = 0;
     int step_s = 0;
-    if (!rc) rc = read_times(ctx, path, f, l.n_times, &t0, &step_s);
+    rc = read_times(ctx, path, f, l.n_times, &t0, &step_s);
     if (rc) return rc;
-    if (l.n_stations > 1000000)
-        return sq25__fail(ctx, SQ25_ERR_SIZE_ABSURD, "%s: %llu stations", path,
-                          (unsigned long long)l.n_stations);
     sq25_series *s = NULL;
     rc = sq25_series_create(ctx, (int)l.n_stations, (int64_t)l.n_times, t0, step_s, &s);
     if (!rc) rc = read_coords(ctx, path, f, l.lat, s->lat);
     if (!rc) rc = read_coords(ctx, path, f, l.lon, s->lon);
     if (!rc) rc = read_ids(s, f);
+    if (rc == SQ25_ERR_RANGE) rc = sq25__fail_in_file(ctx, rc, path);
     if (!rc) rc = read_rain(ctx, path, f, &l, s);
     if (rc) {
         sq25_series_destroy(s);
@@ -376,8 +408,12 @@ static const char *csv_line(csv_state *cs, char *line, long lineno, int step_s, 
         *nomem = 1;
         return "out of memory";
     }
-    double steps = floor((double)t / step_s + 0.5);
-    cs->rows[cs->n_rows++] = (csv_row){st, (int64_t)steps * step_s, (float)mm, lineno};
+    /* Round to the nearest step end in integers: t is inside the accepted time range
+     * (sq25_time_parse checks it), so 2 t + step_s cannot overflow. */
+    int64_t twice = 2 * (int64_t)step_s;
+    int64_t num = 2 * t + step_s;
+    int64_t steps = num / twice - (num % twice < 0);
+    cs->rows[cs->n_rows++] = (csv_row){st, steps * step_s, (float)mm, lineno};
     return NULL;
 }
 
@@ -391,8 +427,26 @@ static int csv_build(csv_state *cs, const char *path, int step_s, sq25_series **
         if (cs->rows[i].time < tmin) tmin = cs->rows[i].time;
         if (cs->rows[i].time > tmax) tmax = cs->rows[i].time;
     }
+    /* Row times are in the accepted range, so the span cannot overflow; the step count is
+     * checked against the context's limits before the store is allocated. */
+    int64_t n_steps = (tmax - tmin) / step_s + 1;
+    int64_t values = 0;
+    if (cs->n_st > sq25__limit(cs->ctx, SQ25_LIMIT_STATIONS) ||
+        n_steps > sq25__limit(cs->ctx, SQ25_LIMIT_SERIES_STEPS) ||
+        !sq25__mul_ok((int64_t)cs->n_st, n_steps, &values) ||
+        values > sq25__limit(cs->ctx, SQ25_LIMIT_SERIES_VALUES)) {
+        char a[24], b[24];
+        sq25__format_utc(tmin, a, sizeof a);
+        sq25__format_utc(tmax, b, sizeof b);
+        return sq25__fail(cs->ctx, SQ25_ERR_SIZE_ABSURD,
+                          "%s: rows from %s to %s make %d stations x %lld steps of %d s, above "
+                          "the context's limits (%lld steps, %lld values)",
+                          path, a, b, cs->n_st, (long long)n_steps, step_s,
+                          (long long)sq25__limit(cs->ctx, SQ25_LIMIT_SERIES_STEPS),
+                          (long long)sq25__limit(cs->ctx, SQ25_LIMIT_SERIES_VALUES));
+    }
     sq25_series *s = NULL;
-    int rc = sq25_series_create(cs->ctx, cs->n_st, (tmax - tmin) / step_s + 1, tmin, step_s, &s);
+    int rc = sq25_series_create(cs->ctx, cs->n_st, n_steps, tmin, step_s, &s);
     for (int i = 0; !rc && i < cs->n_st; i++)
         rc = sq25_series_set_station(s, i, cs->ids[i], cs->lon[i], cs->lat[i]);
     if (rc) {
@@ -434,12 +488,19 @@ static void strip_eol(char *line)
 int sq25_series_read_csv(sq25_ctx *ctx, const char *path, int step_s, sq25_series **out)
 {
     if (!ctx) return SQ25_ERR_INVALID_ARG;
-    if (!path || !out || step_s <= 0)
-        return sq25__fail(ctx, SQ25_ERR_INVALID_ARG, "sq25_series_read_csv: bad argument");
+    if (!path || !out || step_s <= 0 || step_s > 86400 * 366)
+        return sq25__fail(ctx, SQ25_ERR_INVALID_ARG,
+                          "sq25_series_read_csv: bad argument (step %d s: 1 s to 366 days)",
+                          step_s);
     *out = NULL;
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return sq25__fail(ctx, SQ25_ERR_READ, "%s: is a directory, not a CSV file", path);
     FILE *fp = fopen(path, "r");
     if (!fp)
-        return sq25__fail(ctx, errno == EACCES ? SQ25_ERR_PERMISSION : SQ25_ERR_FILE_NOT_FOUND,
+        return sq25__fail(ctx, errno == EACCES   ? SQ25_ERR_PERMISSION
+                               : errno == ENOENT ? SQ25_ERR_FILE_NOT_FOUND
+                                                 : SQ25_ERR_READ,
                           "%s: %s", path, strerror(errno));
     csv_state cs;
     memset(&cs, 0, sizeof cs);
@@ -466,6 +527,9 @@ int sq25_series_read_csv(sq25_ctx *ctx, const char *path, int step_s, sq25_serie
         if (nomem) rc = sq25__fail(ctx, SQ25_ERR_NOMEM, "%s: out of memory", path);
         else if (reason) csv_bad(&cs, lineno, reason);
     }
+    if (!rc && ferror(fp))
+        rc = sq25__fail(ctx, SQ25_ERR_READ, "%s: read error after line %ld: %s", path, lineno,
+                        strerror(errno));
     free(line);
     fclose(fp);
     if (!rc) rc = csv_build(&cs, path, step_s, out);

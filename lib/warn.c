@@ -413,7 +413,7 @@ int sq25_warn_compute(sq25_ctx *ctx, const sq25_warn_options *opt,
     w->issue_time = issue_time;
     w->pixel_x_m = px_m;
     w->pixel_y_m = py_m;
-    if ((rc = sq25__warn_allocate_grids(w)) || (rc = sq25_field_clone(frames[0], &w->grid))) {
+    if ((rc = sq25__warn_allocate_grids(w)) || (rc = sq25__field_copy_in(ctx, frames[0], &w->grid))) {
         sq25_warning_destroy(w);
         return rc;
     }

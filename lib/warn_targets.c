@@ -212,7 +212,9 @@ static int slurp(sq25_ctx *ctx, const char *path, char **text)
     *text = NULL;
     FILE *fp = fopen(path, "rb");
     if (!fp)
-        return sq25__fail(ctx, errno == ENOENT ? SQ25_ERR_FILE_NOT_FOUND : SQ25_ERR_READ,
+        return sq25__fail(ctx, errno == ENOENT   ? SQ25_ERR_FILE_NOT_FOUND
+                               : errno == EACCES ? SQ25_ERR_PERMISSION
+                                                 : SQ25_ERR_READ,
                           "%s: cannot open: %s", path, strerror(errno));
     long size = -1;
     if (fseek(fp, 0, SEEK_END) == 0) size = ftell(fp);

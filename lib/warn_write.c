@@ -7,30 +7,23 @@
 #include <math.h>
 #include <string.h>
 
-static FILE *open_output(sq25_ctx *ctx, const char *path)
+/* Outputs are whole (sq25__output): written to a temporary file beside path, renamed over
+ * path only when complete. */
+static FILE *open_output(sq25_ctx *ctx, const char *path, sq25__output *o)
 {
-    if (!path) {
-        sq25__fail(ctx, SQ25_ERR_INVALID_ARG, "output path is NULL");
-        return NULL;
-    }
-    FILE *fp = fopen(path, "w");
-    if (!fp) sq25__fail(ctx, SQ25_ERR_WRITE, "%s: cannot write: %s", path, strerror(errno));
+    if (sq25__output_begin(ctx, path, o) != SQ25_OK) return NULL;
+    FILE *fp = sq25__output_fopen(ctx, o);
+    if (!fp) sq25__output_abort(ctx, o);
     return fp;
 }
 
-static int close_output(sq25_ctx *ctx, FILE *fp, const char *path, int rc)
+static int close_output(sq25_ctx *ctx, FILE *fp, sq25__output *o, int rc)
 {
-    bool bad = ferror(fp) != 0;
-    if (fclose(fp) != 0) bad = true;
-    if (rc) {
-        remove(path);
-        return rc;
-    }
-    if (bad) {
-        remove(path);
-        return sq25__fail(ctx, SQ25_ERR_WRITE, "%s: write failed (disk full?)", path);
-    }
-    return sq25__ok(ctx);
+    int rc_close = sq25__output_fclose(ctx, o, fp);
+    if (!rc) rc = rc_close;
+    if (!rc) rc = sq25__output_commit(ctx, o);
+    else sq25__output_abort(ctx, o);
+    return rc ? rc : sq25__ok(ctx);
 }
 
 /* Numbers rounded for reading: probabilities to 4 significant digits, amounts and leads to
@@ -244,7 +237,8 @@ static int write_area_feature(FILE *out, sq25_warning *w, int level, bool *first
 int sq25_warning_write_areas_geojson(sq25_warning *w, const char *path)
 {
     if (!w) return SQ25_ERR_INVALID_ARG;
-    FILE *out = open_output(w->ctx, path);
+    sq25__output o;
+    FILE *out = open_output(w->ctx, path, &o);
     if (!out) return sq25_errcode(w->ctx);
     fputs("{\"type\":\"FeatureCollection\",", out);
     write_common_members(out, w);
@@ -255,7 +249,7 @@ int sq25_warning_write_areas_geojson(sq25_warning *w, const char *path)
         rc = write_area_feature(out, w, level, &first);
     if (rc == SQ25_OK) rc = write_no_data_feature(out, w, &first);
     fputs("\n]}\n", out);
-    return close_output(w->ctx, out, path, rc);
+    return close_output(w->ctx, out, &o, rc);
 }
 
 /* ---- targets ---- */
@@ -315,7 +309,8 @@ int sq25_warning_write_targets_geojson(sq25_warning *w, const char *path)
     if (!w) return SQ25_ERR_INVALID_ARG;
     int rc = need_targets(w);
     if (rc) return rc;
-    FILE *out = open_output(w->ctx, path);
+    sq25__output o;
+    FILE *out = open_output(w->ctx, path, &o);
     if (!out) return sq25_errcode(w->ctx);
     fputs("{\"type\":\"FeatureCollection\",", out);
     write_common_members(out, w);
@@ -328,7 +323,7 @@ int sq25_warning_write_targets_geojson(sq25_warning *w, const char *path)
         fputc('}', out);
     }
     fputs("\n]}\n", out);
-    return close_output(w->ctx, out, path, SQ25_OK);
+    return close_output(w->ctx, out, &o, SQ25_OK);
 }
 
 /* A CSV field: quoted when it holds a comma, quote or line break. */
@@ -356,7 +351,8 @@ int sq25_warning_write_targets_csv(sq25_warning *w, const char *path)
     if (!w) return SQ25_ERR_INVALID_ARG;
     int rc = need_targets(w);
     if (rc) return rc;
-    FILE *out = open_output(w->ctx, path);
+    sq25__output o;
+    FILE *out = open_output(w->ctx, path, &o);
     if (!out) return sq25_errcode(w->ctx);
     char issue[32], to[32];
     sq25__format_utc(w->issue_time, issue, sizeof issue);
@@ -397,7 +393,7 @@ int sq25_warning_write_targets_csv(sq25_warning *w, const char *path)
         }
         fputc('\n', out);
     }
-    return close_output(w->ctx, out, path, SQ25_OK);
+    return close_output(w->ctx, out, &o, SQ25_OK);
 }
 
 /* ---- summary ---- */
@@ -405,7 +401,8 @@ int sq25_warning_write_targets_csv(sq25_warning *w, const char *path)
 int sq25_warning_write_summary_json(sq25_warning *w, const char *path)
 {
     if (!w) return SQ25_ERR_INVALID_ARG;
-    FILE *out = open_output(w->ctx, path);
+    sq25__output o;
+    FILE *out = open_output(w->ctx, path, &o);
     if (!out) return sq25_errcode(w->ctx);
     fputc('{', out);
     write_common_members(out, w);
@@ -445,5 +442,5 @@ int sq25_warning_write_summary_json(sq25_warning *w, const char *path)
         fputc('}', out);
     }
     fputs("]}\n", out);
-    return close_output(w->ctx, out, path, SQ25_OK);
+    return close_output(w->ctx, out, &o, SQ25_OK);
 }

@@ -20,6 +20,23 @@ badmacros=$(sed -n 's/^#define \([A-Za-z_][A-Za-z0-9_]*\).*/\1/p' "$header" | gr
 badenum=$(awk '/enum[^;]*\{/ {inside=1} inside {print} /\}/ {inside=0}' "$header" |
   grep -oE '\b[A-Z][A-Z0-9_]+\s*=' | sed 's/[ =]//g' | grep -v '^SQ25_' || true)
 [ -z "$badenum" ] || { echo "abi: enum values without the SQ25_ prefix: $badenum"; status=1; }
+# ABI of the types and functions: abigail's abidiff against the committed 1.0 baseline
+# (abidw of the 1.0.0 release). Added symbols are allowed; any other change (a removed symbol,
+# a parameter or struct type changed) fails. Regenerate the baseline only at a new soname.
+baseline=$here/libsq25-1.0.abi
+if command -v abidiff >/dev/null 2>&1; then
+  abirc=0
+  abidiff --headers-dir2 "$(dirname "$header")" --no-added-syms "$baseline" "$lib" \
+    > "$actual.abidiff" 2>&1 || abirc=$?
+  if [ $abirc -ne 0 ]; then
+    echo "abi: abidiff against $baseline exited $abirc:"; cat "$actual.abidiff"; status=1
+  else
+    echo "abi: abidiff against the 1.0 baseline: no change"
+  fi
+  rm -f "$actual.abidiff"
+else
+  echo "abi: abidiff not found (Debian package abigail-tools)"; status=1
+fi
 n=$(wc -l < "$actual")
 rm -f "$actual" "$actual.diff"
 echo "abi: $n exported symbols checked"

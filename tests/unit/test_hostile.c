@@ -1,0 +1,364 @@
+/* test_hostile.c -- regression tests for the hostile inputs of issue 11, each fed exactly:
+ * time values at the ends of int64 in sensor CSV rows, declared sizes far beyond what a tiny
+ * file holds (ODIM 20000 x 20000, OpenSense 1e9 and 2^61+1 time steps, CSV rows 4000 years
+ * apart), out-of-range metadata (ODIM accumulation window, KNMI column count, station
+ * longitudes, sq25_time_format(INT64_MIN)), the context limits, and a pipeline fed from a
+ * short-lived context. The files in tests/hostile/ were written by tests/hostile/make_hostile.py
+ * (h5py, independent of the library); every expected value below is analytic (a size in the
+ * file, a time computed by hand, a code the header documents). Run under ASan+UBSan by
+ * make check: an over-read or overflow fails there. */
+#include "support.h"
+
+#include <hdf5.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HOSTILE(name) "tests/hostile/" name
+#define HEADER "station_id,lon,lat,time_utc,mm\n"
+#define RMI_DIR "radar/rmi_20210704/"
+#define KNMI_0100 "radar/knmi_20100826/RAD_NL25_RAP_5min_201008260100.h5"
+
+/* ---- times ---- */
+
+static void test_time_range(void **state)
+{
+    (void)state;
+    char buf[32];
+    /* INT64_MIN has no date: written as "@seconds" (21 characters), no overflow. */
+    assert_int_equal(sq25_time_format(INT64_MIN, buf, sizeof buf), 21);
+    assert_string_equal(buf, "@-9223372036854775808");
+    assert_int_equal(sq25_time_format(INT64_MAX, buf, sizeof buf), 20);
+    assert_string_equal(buf, "@9223372036854775807");
+    /* The ends of the accepted range (computed with Python's datetime). */
+    sq25_time_format(253402300799, buf, sizeof buf);
+    assert_string_equal(buf, "9999-12-31T23:59:59Z");
+    sq25_time_format(-30610224000, buf, sizeof buf);
+    assert_string_equal(buf, "1000-01-01T00:00:00Z");
+    int64_t t = 0;
+    assert_int_equal(sq25_time_parse("@253402300799", &t), SQ25_OK);
+    assert_int_equal(t, 253402300799);
+    assert_int_equal(sq25_time_parse("@253402300800", &t), SQ25_ERR_BAD_TIME);
+    assert_int_equal(sq25_time_parse("@-30610224001", &t), SQ25_ERR_BAD_TIME);
+    assert_int_equal(sq25_time_parse("@9223372036854775807", &t), SQ25_ERR_BAD_TIME);
+    assert_int_equal(sq25_time_parse("@-9223372036854775808", &t), SQ25_ERR_BAD_TIME);
+    /* strtoll saturates here; the overflow must not pass as INT64_MAX. */
+    assert_int_equal(sq25_time_parse("@99999999999999999999", &t), SQ25_ERR_BAD_TIME);
+}
+
+/* ---- sensor CSV ---- */
+
+static void test_csv_int64_max_row(void **state)
+{
+    (void)state;
+    sq25_ctx *ctx = sq25_ctx_create();
+    sq25_series *s = NULL;
+    /* The committed 65-byte file: one row at INT64_MAX seconds. */
+    assert_int_equal(sq25_series_read_csv(ctx, HOSTILE("csv_int64max.csv"), 300, &s),
+                     SQ25_ERR_NO_DATA);
+    assert_null(s);
+    assert_non_null(strstr(sq25_errmsg(ctx), "1 bad rows"));
+    /* The same row among good ones: the good rows are kept, the bad one counted. */
+    const char *path = test_write_file("int64max_mixed.csv",
+                                       HEADER "a,4.9,52.3,@9223372036854775807,1\n"
+                                              "a,4.9,52.3,2021-07-04T16:50Z,2\n");
+    assert_int_equal(sq25_series_read_csv(ctx, path, 300, &s), SQ25_OK);
+    assert_int_equal(sq25_series_bad_rows(s), 1);
+    assert_non_null(strstr(sq25_series_bad_row_message(s, 0), "line 2: bad time_utc"));
+    assert_int_equal(sq25_series_step_count(s), 1);
+    assert_int_equal(sq25_series_time(s, 0), 1625417400); /* 2021-07-04T16:50Z */
+    sq25_series_destroy(s);
+    sq25_ctx_destroy(ctx);
+}
+
+static void test_csv_span_step_900(void **state)
+{
+    (void)state;
+    sq25_ctx *ctx = sq25_ctx_create();
+    sq25_series *s = NULL;
+    /* Rows at INT64_MAX, INT64_MIN and 0 with a 900 s step: the span used to overflow and the
+     * reader wrote outside its store. Now the two extreme rows are bad rows. */
+    assert_int_equal(sq25_series_read_csv(ctx, HOSTILE("csv_span.csv"), 900, &s), SQ25_OK);
+    assert_int_equal(sq25_series_bad_rows(s), 2);
+    assert_int_equal(sq25_series_step_count(s), 1);
+    assert_int_equal(sq25_series_time(s, 0), 0);
+    assert_true(sq25_series_data(s)[0] == 1.0f);
+    sq25_series_destroy(s);
+    /* Negative times round to the nearest step end too: -449 s -> 0, -451 s -> -900 s. */
+    const char *path = test_write_file("negative.csv", HEADER "a,4.9,52.3,@-449,1\n"
+                                                             "b,4.9,52.4,@-451,2\n");
+    assert_int_equal(sq25_series_read_csv(ctx, path, 900, &s), SQ25_OK);
+    assert_int_equal(sq25_series_time(s, 0), -900);
+    assert_int_equal(sq25_series_step_count(s), 2);
+    sq25_series_destroy(s);
+    sq25_ctx_destroy(ctx);
+}
+
+static void test_csv_4000_years(void **state)
+{
+    (void)state;
+    sq25_ctx *ctx = sq25_ctx_create();
+    sq25_series *s = NULL;
+    /* Two rows 4000 years apart: 140 253 121 steps of 900 s, above the default 5 270 400. */
+    assert_int_equal(sq25_series_read_csv(ctx, HOSTILE("csv_4000_years.csv"), 900, &s),
+                     SQ25_ERR_SIZE_ABSURD);
+    assert_non_null(strstr(sq25_errmsg(ctx), "csv_4000_years.csv"));
+    assert_non_null(strstr(sq25_errmsg(ctx), "140253121 steps"));
+    assert_null(s);
+    /* An absurd step is refused before anything is read. */
+    assert_int_equal(sq25_series_read_csv(ctx, HOSTILE("csv_4000_years.csv"), 86400 * 367, &s),
+                     SQ25_ERR_INVALID_ARG);
+    sq25_ctx_destroy(ctx);
+}
+
+/* ---- declared sizes against limits and against what the file holds ---- */
+
+static void test_limits_api(void **state)
+{
+    (void)state;
+    sq25_ctx *ctx = sq25_ctx_create();
+    /* The documented defaults. */
+    assert_int_equal(sq25_ctx_get_limit(ctx, SQ25_LIMIT_GRID_CELLS), 100000000);
+    assert_int_equal(sq25_ctx_get_limit(ctx, SQ25_LIMIT_SERIES_STEPS), 5270400);
+    assert_int_equal(sq25_ctx_get_limit(ctx, SQ25_LIMIT_SERIES_VALUES), 268435456);
+    assert_int_equal(sq25_ctx_get_limit(ctx, SQ25_LIMIT_STATIONS), 1000000);
+    assert_int_equal(sq25_ctx_get_limit(NULL, SQ25_LIMIT_GRID_CELLS), 100000000);
+    assert_int_equal(sq25_ctx_get_limit(ctx, 99), -1);
+    assert_int_equal(sq25_ctx_set_limit(ctx, 99, 1), SQ25_ERR_INVALID_ARG);
+    assert_int_equal(sq25_ctx_set_limit(ctx, SQ25_LIMIT_GRID_CELLS, -1), SQ25_ERR_RANGE);
+    assert_int_equal(sq25_ctx_set_limit(ctx, SQ25_LIMIT_GRID_CELLS, SQ25_MAX_GRID_CELLS + 1),
+                     SQ25_ERR_RANGE);
+    /* A lowered limit applies to fields made by the caller too; 0 restores the default. */
+    assert_int_equal(sq25_ctx_set_limit(ctx, SQ25_LIMIT_GRID_CELLS, 99), SQ25_OK);
+    const double gt[6] = {0, 1000, 0, 0, 0, -1000};
+    sq25_field *f = NULL;
+    assert_int_equal(sq25_field_create(ctx, 10, 10, "EPSG:32631", gt, 0, &f),
+                     SQ25_ERR_SIZE_ABSURD);
+    assert_int_equal(sq25_ctx_set_limit(ctx, SQ25_LIMIT_GRID_CELLS, 0), SQ25_OK);
+    assert_int_equal(sq25_ctx_get_limit(ctx, SQ25_LIMIT_GRID_CELLS), 100000000);
+    assert_int_equal(sq25_field_create(ctx, 10, 10, "EPSG:32631", gt, 0, &f), SQ25_OK);
+    sq25_field_destroy(f);
+    /* stations x steps overflowing int64 is absurd, not a wrapped small size. */
+    sq25_series *s = NULL;
+    assert_int_equal(sq25_series_create(ctx, 2147483647, INT64_MAX, 0, 60, &s),
+                     SQ25_ERR_SIZE_ABSURD);
+    sq25_ctx_destroy(ctx);
+}
+
+static void test_odim_declared_20000(void **state)
+{
+    (void)state;
+    sq25_ctx *ctx = sq25_ctx_create();
+    sq25_field *f = NULL;
+    /* 20000 x 20000 = 4e8 cells, above the default limit of 1e8. */
+    assert_int_equal(sq25_read_field(ctx, HOSTILE("odim_20000x20000.h5"), &f),
+                     SQ25_ERR_SIZE_ABSURD);
+    assert_non_null(strstr(sq25_errmsg(ctx), "20000 x 20000"));
+    /* With the limit at its hard cap the size passes, but the file stores no chunk of the
+     * 1.6 GB it declares (7368 bytes on disk): refused before any allocation. */
+    assert_int_equal(sq25_ctx_set_limit(ctx, SQ25_LIMIT_GRID_CELLS, SQ25_MAX_GRID_CELLS),
+                     SQ25_OK);
+    assert_int_equal(sq25_read_field(ctx, HOSTILE("odim_20000x20000.h5"), &f),
+                     SQ25_ERR_SIZE_ABSURD);
+    assert_non_null(strstr(sq25_errmsg(ctx), "1600000000 bytes"));
+    assert_null(f);
+    sq25_ctx_destroy(ctx);
+}
+
+static void test_odim_accumulation_window(void **state)
+{
+    (void)state;
+    sq25_ctx *ctx = sq25_ctx_create();
+    sq25_field *f = NULL;
+    /* ACRR from 1900-01-01 to 2199-12-31: 9467020800 s, more than an int. */
+    assert_int_equal(sq25_read_field(ctx, HOSTILE("odim_acrr_window.h5"), &f),
+                     SQ25_ERR_BAD_METADATA);
+    assert_non_null(strstr(sq25_errmsg(ctx), "9467020800 s"));
+    assert_null(f);
+    sq25_ctx_destroy(ctx);
+}
+
+static void test_netcdf_declared_times(void **state)
+{
+    (void)state;
+    sq25_ctx *ctx = sq25_ctx_create();
+    sq25_series *s = NULL;
+    assert_int_equal(sq25_series_read_netcdf(ctx, HOSTILE("nc_1e9_times.nc"), &s),
+                     SQ25_ERR_SIZE_ABSURD);
+    assert_non_null(strstr(sq25_errmsg(ctx), "1000000000 times"));
+    /* 2^61 + 1 times: n * 8 bytes used to wrap to 8 bytes. */
+    assert_int_equal(sq25_series_read_netcdf(ctx, HOSTILE("nc_2e61_times.nc"), &s),
+                     SQ25_ERR_SIZE_ABSURD);
+    assert_non_null(strstr(sq25_errmsg(ctx), "2305843009213693953 times"));
+    /* With every limit at its hard cap, 1e9 times pass the limits but the file holds none of
+     * the 8 GB it declares: refused by the storage check. */
+    assert_int_equal(sq25_ctx_set_limit(ctx, SQ25_LIMIT_SERIES_STEPS, (int64_t)1 << 31), SQ25_OK);
+    assert_int_equal(sq25_ctx_set_limit(ctx, SQ25_LIMIT_SERIES_VALUES, (int64_t)1 << 31),
+                     SQ25_OK);
+    assert_int_equal(sq25_series_read_netcdf(ctx, HOSTILE("nc_1e9_times.nc"), &s),
+                     SQ25_ERR_FILE_TRUNCATED);
+    assert_non_null(strstr(sq25_errmsg(ctx), "8000000000"));
+    assert_null(s);
+    sq25_ctx_destroy(ctx);
+}
+
+/* ---- out-of-range metadata ---- */
+
+static void copy_file(const char *src, const char *dst)
+{
+    FILE *in = fopen(src, "rb"), *out = fopen(dst, "wb");
+    assert_non_null(in);
+    assert_non_null(out);
+    char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0) assert_int_equal(fwrite(buf, 1, n, out), n);
+    fclose(in);
+    fclose(out);
+}
+
+static void test_knmi_column_count(void **state)
+{
+    (void)state;
+    char path[512];
+    snprintf(path, sizeof path, "%s/knmi_cols.h5", test_tmpdir());
+    copy_file(test_data_path(KNMI_0100), path);
+    /* geographic/geo_number_columns (int32 700 in the real file) replaced by a double 1e30. */
+    hid_t fid = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    assert_true(fid >= 0);
+    assert_true(H5Adelete_by_name(fid, "geographic", "geo_number_columns", H5P_DEFAULT) >= 0);
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate_by_name(fid, "geographic", "geo_number_columns", H5T_IEEE_F64LE, sp,
+                                H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    double v = 1e30;
+    assert_true(a >= 0 && H5Awrite(a, H5T_NATIVE_DOUBLE, &v) >= 0);
+    H5Aclose(a);
+    H5Sclose(sp);
+    H5Fclose(fid);
+    sq25_ctx *ctx = sq25_ctx_create();
+    sq25_field *f = NULL;
+    assert_int_equal(sq25_read_field(ctx, path, &f), SQ25_ERR_BAD_METADATA);
+    assert_non_null(strstr(sq25_errmsg(ctx), "geo_number_columns=1e+30"));
+    assert_null(f);
+    sq25_ctx_destroy(ctx);
+}
+
+static void test_station_longitude(void **state)
+{
+    (void)state;
+    sq25_ctx *ctx = sq25_ctx_create();
+    sq25_series *s = NULL;
+    assert_int_equal(sq25_series_create(ctx, 2, 3, 0, 300, &s), SQ25_OK);
+    assert_int_equal(sq25_series_set_station(s, 0, "far", 1e300, 52.0), SQ25_ERR_RANGE);
+    assert_int_equal(sq25_series_set_station(s, 0, "far", 4.9, -91), SQ25_ERR_RANGE);
+    assert_int_equal(sq25_series_set_station(s, 0, "ok", 180.0, -90.0), SQ25_OK);
+    assert_int_equal(sq25_series_set_station(s, 1, "unknown", NAN, NAN), SQ25_OK);
+    sq25_series_destroy(s);
+    /* Series times: no overflow for any step or window. */
+    assert_int_equal(sq25_series_create(ctx, 1, 3, 253402300799, 300, &s), SQ25_OK);
+    assert_int_equal(sq25_series_time(s, INT64_MAX), 0);
+    assert_int_equal(sq25_series_step_at(s, INT64_MIN), -1);
+    sq25_series *w = NULL;
+    /* Only step 0 ends inside the accepted range (steps 1 and 2 end after 9999). */
+    assert_int_equal(sq25_series_window(s, INT64_MIN, INT64_MAX, &w), SQ25_OK);
+    assert_int_equal(sq25_series_step_count(w), 1);
+    sq25_series_destroy(w);
+    sq25_series_destroy(s);
+    assert_int_equal(sq25_series_create(ctx, 1, 3, 0, 300, &s), SQ25_OK);
+    assert_int_equal(sq25_series_window(s, INT64_MIN, INT64_MAX, &w), SQ25_OK);
+    assert_int_equal(sq25_series_step_count(w), 3);
+    sq25_series_destroy(w);
+    sq25_series_destroy(s);
+    assert_int_equal(sq25_series_create(ctx, 1, 3, INT64_MAX, 300, &s), SQ25_ERR_RANGE);
+    sq25_ctx_destroy(ctx);
+}
+
+/* ---- a pipeline fed from a short-lived context ---- */
+
+static void test_pipeline_short_lived_context(void **state)
+{
+    (void)state;
+    static const char *const names[3] = {RMI_DIR "20210704165000.rad.best.comp.rate.qpe.hdf",
+                                         RMI_DIR "20210704165500.rad.best.comp.rate.qpe.hdf",
+                                         RMI_DIR "20210704170000.rad.best.comp.rate.qpe.hdf"};
+    sq25_ctx *ctx = sq25_ctx_create();
+    sq25_pipeline *p = NULL;
+    assert_int_equal(sq25_pipeline_create(ctx, &p), SQ25_OK);
+    assert_int_equal(sq25_pipeline_set_horizon(p, 900), SQ25_OK);
+    assert_int_equal(sq25_warn_options_set_horizon(sq25_pipeline_warn_options(p), 900), SQ25_OK);
+    for (int i = 0; i < 3; i++) {
+        /* A reader's context per frame, destroyed right after the push (as a service would
+         * read each file in a worker). Its allocations must not be reached again. */
+        sq25_ctx *reader = sq25_ctx_create();
+        sq25_field *f = NULL;
+        assert_int_equal(sq25_read_field(reader, test_data_path(names[i]), &f), SQ25_OK);
+        assert_int_equal(sq25_pipeline_push_frame(p, f), SQ25_OK);
+        if (i == 0) assert_int_equal(sq25_pipeline_set_street_grid(p, f), SQ25_OK);
+        sq25_field_destroy(f);
+        sq25_ctx_destroy(reader);
+    }
+    sq25_warning *w = NULL;
+    assert_int_equal(sq25_pipeline_run(p, &w), SQ25_OK);
+    /* 900 s at the files' 300 s step: 3 leads, the last valid at 17:15 UTC (1625418900). */
+    assert_int_equal(sq25_pipeline_forecast_count(p), 3);
+    assert_int_equal(sq25_field_valid_time(sq25_pipeline_forecast(p, 2)), 1625418900);
+    sq25_warning_destroy(w);
+    sq25_pipeline_destroy(p);
+    sq25_ctx_destroy(ctx);
+}
+
+/* Frames without a single valid cell: the run succeeds (nothing to forecast), but its
+ * outputs name the frames "[no data: every cell NaN]" instead of reading as an all-clear. */
+static void test_pipeline_all_nan_frames(void **state)
+{
+    (void)state;
+    sq25_ctx *ctx = sq25_ctx_create();
+    sq25_pipeline *p = NULL;
+    assert_int_equal(sq25_pipeline_create(ctx, &p), SQ25_OK);
+    assert_int_equal(sq25_pipeline_set_horizon(p, 900), SQ25_OK);
+    assert_int_equal(sq25_warn_options_set_horizon(sq25_pipeline_warn_options(p), 900), SQ25_OK);
+    const double gt[6] = {500000, 1000, 0, 5600000, 0, -1000};
+    for (int i = 0; i < 3; i++) {
+        sq25_field *f = NULL; /* sq25_field_create fills with NaN */
+        assert_int_equal(sq25_field_create(ctx, 40, 30, "EPSG:32631", gt, 1625417400 + 300 * i,
+                                           &f),
+                         SQ25_OK);
+        assert_int_equal(sq25_pipeline_push_frame(p, f), SQ25_OK);
+        sq25_field_destroy(f);
+    }
+    sq25_warning *w = NULL;
+    assert_int_equal(sq25_pipeline_run(p, &w), SQ25_OK);
+    char path[600];
+    snprintf(path, sizeof path, "%s/nan-summary.json", test_tmpdir());
+    assert_int_equal(sq25_warning_write_summary_json(w, path), SQ25_OK);
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    char text[8192];
+    size_t n = fread(text, 1, sizeof text - 1, fp);
+    text[n] = '\0';
+    fclose(fp);
+    /* the three frames are unnamed (made here): their valid times name them */
+    assert_non_null(strstr(text, "2021-07-04T17:00:00Z [no data: every cell NaN]"));
+    sq25_warning_destroy(w);
+    sq25_pipeline_destroy(p);
+    sq25_ctx_destroy(ctx);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_time_range),
+        cmocka_unit_test(test_csv_int64_max_row),
+        cmocka_unit_test(test_csv_span_step_900),
+        cmocka_unit_test(test_csv_4000_years),
+        cmocka_unit_test(test_limits_api),
+        cmocka_unit_test(test_odim_declared_20000),
+        cmocka_unit_test(test_odim_accumulation_window),
+        cmocka_unit_test(test_netcdf_declared_times),
+        cmocka_unit_test(test_knmi_column_count),
+        cmocka_unit_test(test_station_longitude),
+        cmocka_unit_test(test_pipeline_short_lived_context),
+        cmocka_unit_test(test_pipeline_all_nan_frames),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
