@@ -23,6 +23,10 @@ typedef struct {
     double nodata, nodata2, undetect;
     sq25__rain_unit unit;
     double window_s; /* accumulation window in seconds, for SQ25__UNIT_AMOUNT_MM */
+    /* Raw values outside [valid_min, valid_max] become NaN (CF valid_range/min/max). */
+    bool has_valid_min, has_valid_max;
+    double valid_min, valid_max;
+    int unsigned_bits; /* > 0: signed raw values are reinterpreted unsigned (CF _Unsigned) */
 } sq25__decoding;
 
 /* Re-issue the context's last message prefixed with "file: " under code (PROJ errors are

@@ -40,11 +40,22 @@ static double physical_to_mmh(const sq25__decoding *dec, double physical)
     return NAN;
 }
 
+static bool is_code(const sq25__decoding *dec, double raw)
+{
+    return (dec->has_nodata && same_code(raw, dec->nodata)) ||
+           (dec->has_nodata2 && same_code(raw, dec->nodata2));
+}
+
 static float decode_one(const sq25__decoding *dec, double raw)
 {
-    if (!isfinite(raw)) return NAN;
-    if (dec->has_nodata && same_code(raw, dec->nodata)) return NAN;
-    if (dec->has_nodata2 && same_code(raw, dec->nodata2)) return NAN;
+    if (!isfinite(raw) || is_code(dec, raw)) return NAN;
+    /* _Unsigned: the fill codes are stated in the stored (signed) type or unsigned, so both
+     * forms are checked; valid_range then applies to the unsigned value. */
+    if (dec->unsigned_bits > 0 && raw < 0) raw += ldexp(1.0, dec->unsigned_bits);
+    if (is_code(dec, raw)) return NAN;
+    if ((dec->has_valid_min && raw < dec->valid_min) ||
+        (dec->has_valid_max && raw > dec->valid_max))
+        return NAN;
     if (dec->has_undetect && same_code(raw, dec->undetect)) return 0.0f;
     double mmh = physical_to_mmh(dec, dec->gain * raw + dec->offset);
     return isfinite(mmh) ? (float)mmh : NAN;

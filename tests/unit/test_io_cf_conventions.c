@@ -81,10 +81,139 @@ static void test_nc_string_attributes(void **state)
     sq25_ctx_destroy(ctx);
 }
 
+/* ---- a GDAL GeoTransform and a global PROJ string only (no x/y variables, no
+ * grid_mapping attribute); time bounds in hours since a date with a +01:00 offset;
+ * packed int64 with scale, offset, _FillValue and valid_range ---- */
+static const char cdl_bounds[] =
+    "netcdf bounds {\n"
+    "dimensions:\n  time = 2 ;\n  nv = 2 ;\n  y = 2 ;\n  x = 2 ;\n"
+    "variables:\n"
+    "  double time(time) ;\n    time:standard_name = \"time\" ;\n"
+    "    time:units = \"hours since 2014-08-10 21:00:00+01:00\" ;\n"
+    "    time:calendar = \"standard\" ;\n    time:bounds = \"time_bnds\" ;\n"
+    "  double time_bnds(time, nv) ;\n"
+    "  int crs ;\n    crs:GeoTransform = \"1000 500 0 9000 0 -500\" ;\n"
+    "    crs:long_name = \"CRS definition\" ;\n    crs:spatial_ref = \"\" ;\n"
+    "  int64 acc(time, y, x) ;\n    acc:units = \"kg m-2\" ;\n"
+    "    acc:scale_factor = 0.01 ;\n    acc:add_offset = 1. ;\n"
+    "    acc:_FillValue = -9223372036854775806L ;\n"
+    "    acc:valid_range = 0L, 100000L ;\n"
+    "  :proj_string = \"+proj=utm +zone=32 +ellps=WGS84\" ;\n"
+    "data:\n  time = 0, 1 ;\n  time_bnds = -0.25, 0, 0.75, 1 ;\n"
+    "  acc = 100, 200, _, 300000, 400, 500, 600, 700 ;\n}\n";
+
+static void test_bounds_geotransform_int64(void **state)
+{
+    (void)state;
+    const char *path = ncgen("bounds", cdl_bounds);
+    if (!path) return;
+    sq25_ctx *ctx = sq25_ctx_create();
+    sq25_field *a = NULL, *b = NULL;
+    assert_int_equal(sq25_read_field_frame(ctx, path, 0, &a), SQ25_OK);
+    assert_int_equal(sq25_read_field_frame(ctx, path, 1, &b), SQ25_OK);
+    /* bounds (-0.25 h, 0 h]: 15 min ending at 21:00+01:00 = 20:00Z; frame 1 ends 21:00Z */
+    assert_string_equal(time_text(sq25_field_valid_time(a)), "2014-08-10T20:00:00Z");
+    assert_string_equal(time_text(sq25_field_valid_time(b)), "2014-08-10T21:00:00Z");
+    assert_int_equal(sq25_field_accumulation_s(a), 900);
+    assert_int_equal(sq25_field_accumulation_s(b), 900);
+    /* kg m-2 over 15 min: (0.01 raw + 1) * 4 mm/h; fill and the raw 300000 beyond
+     * valid_range are NaN */
+    const float *d = sq25_field_data(a);
+    assert_float_equal(d[0], (0.01 * 100 + 1) * 4, 1e-5);
+    assert_float_equal(d[1], (0.01 * 200 + 1) * 4, 1e-5);
+    assert_true(isnan(d[2]));
+    assert_true(isnan(d[3]));
+    assert_float_equal(sq25_field_data(b)[3], (0.01 * 700 + 1) * 4, 1e-5);
+    double gt[6];
+    sq25_field_geotransform(a, gt);
+    const double expected[6] = {1000, 500, 0, 9000, 0, -500};
+    for (int k = 0; k < 6; k++) assert_float_equal(gt[k], expected[k], 1e-9);
+    assert_string_equal(sq25_field_projdef(a), "+proj=utm +zone=32 +ellps=WGS84");
+    sq25_field_destroy(a);
+    sq25_field_destroy(b);
+    sq25_ctx_destroy(ctx);
+}
+
+/* ---- times that must be refused with a clear message ---- */
+static const char cdl_bad_time_head[] =
+    "netcdf badtime {\n"
+    "dimensions:\n  y = 2 ;\n  x = 2 ;\n  nv = 2 ;\n"
+    "variables:\n"
+    "  double y(y) ;\n    y:units = \"m\" ;\n  double x(x) ;\n    x:units = \"m\" ;\n"
+    "  double t ;\n    t:standard_name = \"time\" ;\n";
+
+static int read_with_time(const char *name, const char *time_attrs, const char *time_value,
+                          const char *rain_attrs, char *msg, size_t cap)
+{
+    char cdl[2048];
+    snprintf(cdl, sizeof cdl,
+             "%s%s  float pr(y, x) ;\n%s"
+             "  :proj_string = \"+proj=utm +zone=32 +ellps=WGS84\" ;\n"
+             "data:\n  y = 1, 0 ;\n  x = 0, 1 ;\n%s  pr = 1, 2, 3, 4 ;\n}\n",
+             cdl_bad_time_head, time_attrs, rain_attrs, time_value);
+    const char *path = ncgen(name, cdl);
+    if (!path) return 1;
+    sq25_ctx *ctx = sq25_ctx_create();
+    sq25_field *f = NULL;
+    int rc = sq25_read_field(ctx, path, &f);
+    snprintf(msg, cap, "%s", sq25_errmsg(ctx));
+    sq25_field_destroy(f);
+    sq25_ctx_destroy(ctx);
+    return rc;
+}
+
+static void test_time_refusals(void **state)
+{
+    (void)state;
+    char msg[600];
+    const char *rate = "    pr:units = \"mm h-1\" ;\n";
+    /* 1e300 seconds is no date */
+    int rc = read_with_time("huge", "    t:units = \"seconds since 1970-01-01\" ;\n",
+                            "  t = 1e300 ;\n", rate, msg, sizeof msg);
+    if (rc == 1) return; /* ncgen missing */
+    assert_int_equal(rc, SQ25_ERR_BAD_TIME);
+    assert_non_null(strstr(msg, "out of range"));
+    /* a bounds interval of 1e9 s (31 years; 1e30 s is already no date) */
+    rc = read_with_time("wide",
+                        "    t:units = \"seconds since 1970-01-01\" ;\n"
+                        "    t:bounds = \"tb\" ;\n  double tb(nv) ;\n",
+                        "  t = 0 ;\n  tb = -1e9, 0 ;\n", rate, msg, sizeof msg);
+    assert_int_equal(rc, SQ25_ERR_BAD_TIME);
+    assert_non_null(strstr(msg, "interval"));
+    /* a calendar without a Gregorian year */
+    rc = read_with_time("noleap",
+                        "    t:units = \"days since 2000-01-01\" ;\n"
+                        "    t:calendar = \"noleap\" ;\n",
+                        "  t = 10 ;\n", rate, msg, sizeof msg);
+    assert_int_equal(rc, SQ25_ERR_BAD_TIME);
+    assert_non_null(strstr(msg, "noleap"));
+    /* an amount whose cell_methods interval is 1e30 s */
+    rc = read_with_time("interval", "    t:units = \"seconds since 1970-01-01\" ;\n",
+                        "  t = 0 ;\n",
+                        "    pr:units = \"mm\" ;\n"
+                        "    pr:cell_methods = \"time: sum (interval: 1e30 s)\" ;\n",
+                        msg, sizeof msg);
+    assert_int_equal(rc, SQ25_ERR_BAD_QUANTITY); /* duration refused: no usable interval */
+    assert_non_null(strstr(msg, "interval"));
+    /* units that are not "<unit> since <date>": no time at all, never 1970-01-01 */
+    rc = read_with_time("nosince", "    t:units = \"seconds\" ;\n", "  t = 0 ;\n", rate, msg,
+                        sizeof msg);
+    assert_int_equal(rc, SQ25_ERR_BAD_TIME);
+    assert_non_null(strstr(msg, "no time"));
+    /* a scalar time named through "coordinates", minutes since a date with fractional
+     * seconds and a Z: 5 min after 23:59:30.5 is 00:04:30.5, rounded to 00:04:31 */
+    rc = read_with_time("coords", "    t:units = \"minutes since 1999-12-31T23:59:30.5Z\" ;\n",
+                        "  t = 5 ;\n", "    pr:units = \"mm h-1\" ;\n    pr:coordinates = \"t\" ;\n",
+                        msg, sizeof msg);
+    assert_int_equal(rc, SQ25_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_nc_string_attributes),
+        cmocka_unit_test(test_bounds_geotransform_int64),
+        cmocka_unit_test(test_time_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
