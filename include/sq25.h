@@ -111,6 +111,7 @@ SQ25_API const char *sq25_version_string(void);
     X(ERR_WRITE, -111, "write error")                                                        \
     X(ERR_PERMISSION, -112, "permission denied")                                            \
     X(ERR_BAD_QUANTITY, -113, "quantity or unit not supported")                             \
+    X(ERR_UNPACK, -130, "compressed or archived data cannot be unpacked")                   \
     X(ERR_PROJ, -200, "projection definition or transformation failed")                     \
     X(ERR_GRID_MISMATCH, -201, "grids do not match")                                        \
     X(ERR_OUTSIDE_GRID, -202, "location outside the grid")                                  \
@@ -278,7 +279,10 @@ enum {
     SQ25_FORMAT_UNKNOWN = 0,
     SQ25_FORMAT_ODIM = 1, /* ODIM_H5 (Conventions="ODIM_H5/..."), object COMP or IMAGE */
     SQ25_FORMAT_KNMI = 2, /* KNMI HDF5 radar products (/overview, /image1, /geographic) */
-    SQ25_FORMAT_CF = 3    /* CF-1.x netCDF-4 (an HDF5 file) with a gridded rain variable */
+    SQ25_FORMAT_CF = 3,   /* CF-1.x netCDF-4 (an HDF5 file) with a gridded rain variable */
+    SQ25_FORMAT_RADOLAN = 4,   /* DWD RADOLAN/RADVOR binary composite (bare, gzip, bzip2, tar).
+                                  Since 1.1. */
+    SQ25_FORMAT_ESRI_ASCII = 5 /* DWD RADOLAN grid as ESRI ASCII (bare or packed). Since 1.1. */
 };
 
 /* Detect the format of path from its metadata (not its name). @return SQ25_OK and *format,
@@ -319,6 +323,23 @@ SQ25_API int sq25_read_field_frame(sq25_ctx *ctx, const char *path, int index,
                                    sq25_field **out);
 /* Frame 0: sq25_read_field_frame(ctx, path, 0, out). Since 1.0. */
 SQ25_API int sq25_read_field(sq25_ctx *ctx, const char *path, sq25_field **out);
+
+/* ==== readers: reflectivity and rain-ceiling settings of a context ========================== */
+/* The readers of this context convert reflectivity (ODIM DBZH/DBZ/TH, KNMI and CF dBZ, RADOLAN
+ * RX/WX/EX) to mm/h with Z = a R^b (Z in mm^6 m^-3, R in mm/h); the default is Marshall-Palmer
+ * a = 200, b = 1.6. The relation used is written in each field's SQ25_META_CONVERSION.
+ * @return SQ25_OK; SQ25_ERR_RANGE unless 0 < a <= 1e5 and 0.5 <= b <= 5. Since 1.1. */
+SQ25_API int sq25_ctx_set_zr(sq25_ctx *ctx, double a, double b);
+/* The coefficients in use (caller-owned outputs). Since 1.1. */
+SQ25_API void sq25_ctx_get_zr(const sq25_ctx *ctx, double *a, double *b);
+/* What the readers do with rates above the ceiling. */
+enum { SQ25_CEILING_CLIP = 0, SQ25_CEILING_NODATA = 1 };
+/* A rain-rate ceiling in mm/h for every field this context reads (clutter in a 1 km European
+ * composite converts to more than 1000 mm/h): cells above it are clipped to it
+ * (SQ25_CEILING_CLIP) or set to no data (SQ25_CEILING_NODATA); the count is logged as a
+ * warning and written in SQ25_META_CONVERSION. 0 switches it off (the default).
+ * @return SQ25_OK; SQ25_ERR_RANGE (negative, not finite, or an unknown mode). Since 1.1. */
+SQ25_API int sq25_ctx_set_rain_ceiling(sq25_ctx *ctx, double mmh, int mode);
 
 /* An ODIM_H5 composite writer: one file, datasets appended in call order. */
 typedef struct sq25_odim_writer sq25_odim_writer;

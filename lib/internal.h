@@ -22,6 +22,10 @@ struct sq25_ctx {
     int last_code;
     char errmsg[SQ25_ERRMSG_CAP];
     PJ_CONTEXT *pj_ctx; /* PROJ context of this sq25 context: PROJ wants one per thread */
+    void *unpack_cache; /* readers: the last unpacked archive (io_archive.c) */
+    double zr_a, zr_b;  /* readers: Z = a R^b for reflectivity (0, 0: Marshall-Palmer) */
+    double ceiling_mmh; /* readers: rates above it are clipped or flagged (0: none) */
+    int ceiling_mode;   /* SQ25_CEILING_CLIP or SQ25_CEILING_NODATA */
 };
 
 #define SQ25_META_COUNT 5
@@ -37,6 +41,9 @@ struct sq25_field {
     char *meta[SQ25_META_COUNT];
     PJ *to_lonlat;       /* lazily made: projected CRS -> lon/lat (normalised axis order) */
 };
+
+/* Release the readers' cached archive (io_archive.c). */
+void sq25__unpack_cache_release(sq25_ctx *ctx);
 
 /* Memory through the context's allocator. sq25__malloc sets SQ25_ERR_NOMEM on failure. */
 void *sq25__malloc(sq25_ctx *ctx, size_t size);

@@ -332,7 +332,7 @@ static int cf_meta(sq25_field *f, hid_t fid, const char *path, const cf_rain_var
     snprintf(quantity, sizeof quantity, "%s%s%s", v->name, std[0] ? " " : "", std);
     const char *how = dec->unit == SQ25__UNIT_RATE_MMH     ? "as mm/h"
                       : dec->unit == SQ25__UNIT_FLUX_KGM2S ? "times 3600 (per second to per hour)"
-                      : dec->unit == SQ25__UNIT_DBZ        ? "dBZ to mm/h by Z = 200 R^1.6"
+                      : dec->unit == SQ25__UNIT_DBZ        ? "dBZ to mm/h by the context's Z-R"
                                                            : "per window times 3600/window_s";
     snprintf(conversion, sizeof conversion,
              "scale_factor %g, add_offset %g, _FillValue/missing_value%s -> NaN; units \"%s\"%s "
@@ -341,6 +341,12 @@ static int cf_meta(sq25_field *f, hid_t fid, const char *path, const cf_rain_var
              dec->has_valid_min || dec->has_valid_max ? "/outside valid_range" : "",
              v->units_defaulted ? "mm" : v->units,
              v->units_defaulted ? " (no units attribute: OpenSense default)" : "", how);
+    if (dec->unit == SQ25__UNIT_DBZ) {
+        char zr[96];
+        sq25__ctx_zr_text(f->ctx, zr, sizeof zr);
+        snprintf(line, sizeof line, " (%s)", zr);
+        append_text(conversion, sizeof conversion, line);
+    }
     if (dec->unit == SQ25__UNIT_AMOUNT_MM) {
         snprintf(line, sizeof line, " (window %.0f s from %s)", dec->window_s, window_how);
         append_text(conversion, sizeof conversion, line);

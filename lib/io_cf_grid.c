@@ -319,7 +319,7 @@ static int find_mapping(sq25_ctx *ctx, const char *path, hid_t fid, const cf_var
                 (rank == 0 || (rank == 1 && dims[0] == 1)) &&
                 has_mapping_attributes(fid, vars->names[i])) {
                 snprintf(m->gm, sizeof m->gm, "%s", vars->names[i]);
-                char line[160];
+                char line[256];
                 snprintf(line, sizeof line, "grid mapping %s found by its attributes (%s has "
                                             "no grid_mapping attribute)",
                          m->gm, v->name);
