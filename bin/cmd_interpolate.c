@@ -20,9 +20,11 @@ const char cmd_interpolate_usage[] =
     "                  EPSG:n:XMIN,YMIN,XMAX,YMAX:CELL_M (see sq25_grid_parse)\n"
     "  --method M      nearest, idw, kriging (default) or merge (radar + kriged residuals)\n"
     "  --radar FILE    radar or gridded rain file in mm/h for merge (any format sq25 reads);\n"
-    "                  without it merge falls back to kriging of the sensors\n"
+    "                  of a file with several frames, the frame valid at --time is used (an\n"
+    "                  error if none is); without it merge falls back to kriging\n"
     "  --qc            drop values flagged by the PWS quality control first\n"
-    "  --step S        CSV time step in seconds (default 300)\n";
+    "  --step S        CSV time step in seconds (default 300)\n"
+    "  --zr A,B, --ceiling MMH[:clip|:nodata]  reading the radar, see 'sq25 help info'\n";
 
 typedef struct {
     const char *sensors, *time, *grid, *out, *radar, *method;
@@ -43,7 +45,10 @@ static int parse_args(int argc, char **argv, interp_args *a)
                             : !strcmp(o, "--radar") ? &a->radar
                             : !strcmp(o, "--method") ? &a->method
                                                      : NULL;
-        if (!strcmp(o, "--qc")) {
+        int st = CLI_OK;
+        if (cli_reader_option(argc, argv, &i, &st)) {
+            if (st) return st;
+        } else if (!strcmp(o, "--qc")) {
             a->qc = 1;
         } else if (!strcmp(o, "--step") && i + 1 < argc) {
             a->step_s = atoi(argv[++i]);
@@ -141,8 +146,7 @@ static int run_interpolation(const char *cmd, sq25_ctx *ctx, const interp_args *
     int st = values_at(cmd, s, t, &lon, &lat, &mmh), rc = SQ25_OK;
     sq25_field *radar = NULL;
     size_t n = (size_t)sq25_series_station_count(s);
-    if (st == CLI_OK && a->radar && (rc = sq25_read_field(ctx, a->radar, &radar)) != SQ25_OK)
-        st = cli_lib_error(cmd, ctx, rc);
+    if (st == CLI_OK && a->radar) st = cli_read_frame_at(cmd, ctx, a->radar, t, &radar);
     if (st == CLI_OK) {
         rc = method == SQ25_INTERP_MERGE
                  ? sq25_interp_merge(ctx, NULL, radar, n, lon, 8, lat, 8, mmh, 8, grid, variance)
