@@ -10,7 +10,9 @@
 
 /* Largest file read into memory and largest unpacked size accepted (bytes). */
 #define SQ25__MAX_PACKED_BYTES ((size_t)512 << 20)
+#ifndef SQ25__MAX_UNPACKED_BYTES /* the fuzz build lowers it to stay inside libFuzzer's RSS limit */
 #define SQ25__MAX_UNPACKED_BYTES ((size_t)1 << 30)
+#endif
 #define SQ25__MAX_MEMBERS 4096
 
 /* One product inside an unpacked file: a tar member, or the whole content. */

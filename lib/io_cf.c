@@ -78,24 +78,31 @@ bool sq25__cf_in_list(const char *s, const char *const *list)
     return false;
 }
 
+/* Seconds per duration word (s, min, h, d and their spellings); 0 if not one. */
+static double word_seconds(const char *word, bool iso)
+{
+    if (iso) {
+        char u = (char)toupper((unsigned char)word[0]);
+        return u == 'H' ? 3600 : u == 'M' ? 60 : 1;
+    }
+    if (strncasecmp(word, "s", 1) == 0) return 1;
+    if (strncasecmp(word, "mi", 2) == 0) return 60;
+    if (strncasecmp(word, "h", 1) == 0) return 3600;
+    if (strncasecmp(word, "d", 1) == 0) return 86400;
+    return 0;
+}
+
 double sq25__cf_duration_s(const char *text)
 {
     double n = 1;
     char word[32] = "";
-    if (sscanf(text, " PT%lf%1[HMShms]", &n, word) == 2) {
-        char u = (char)toupper((unsigned char)word[0]);
-        return n * (u == 'H' ? 3600 : u == 'M' ? 60 : 1);
-    }
-    if (sscanf(text, " %lf %31[a-zA-Z]", &n, word) != 2) {
+    bool iso = sscanf(text, " PT%lf%1[HMShms]", &n, word) == 2;
+    if (!iso && sscanf(text, " %lf %31[a-zA-Z]", &n, word) != 2) {
         n = 1; /* "per hour", "/min": one unit */
         if (sscanf(text, " %31[a-zA-Z]", word) != 1) return 0;
     }
-    if (!(n > 0 && n <= CF_MAX_INTERVAL_S)) return 0;
-    if (strncasecmp(word, "s", 1) == 0) return n;
-    if (strncasecmp(word, "mi", 2) == 0) return n * 60;
-    if (strncasecmp(word, "h", 1) == 0) return n * 3600;
-    if (strncasecmp(word, "d", 1) == 0) return n * 86400;
-    return 0;
+    double s = n * word_seconds(word, iso);
+    return s > 0 && s <= CF_MAX_INTERVAL_S ? s : 0; /* NaN and absurd lengths give 0 */
 }
 
 /* ---- units ---- */

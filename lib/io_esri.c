@@ -34,12 +34,21 @@ static int parse_header(sq25_ctx *ctx, const char *name, const char *t, size_t n
     while (pos < n) {
         while (pos < n && isspace((unsigned char)t[pos])) pos++;
         if (pos >= n || isdigit((unsigned char)t[pos]) || t[pos] == '-' || t[pos] == '.') break;
-        char key[24];
+        char line[128], key[24];
+        size_t len = 0; /* a bounded copy: the buffer is not NUL-terminated */
+        while (pos + len < n && t[pos + len] != '\n' && len + 1 < sizeof line) {
+            line[len] = t[pos + len];
+            len++;
+        }
+        line[len] = '\0';
         double v;
         int used = 0;
-        if (sscanf(t + pos, "%23s %lf%n", key, &v, &used) != 2 || used <= 0)
+        if (sscanf(line, "%23s %lf%n", key, &v, &used) != 2 || used <= 0)
             return sq25__fail(ctx, SQ25_ERR_PARSE, "%s: ESRI ASCII header line at byte %zu",
                               name, pos);
+        bool is_size = !strcasecmp(key, "ncols") || !strcasecmp(key, "nrows");
+        if (is_size && !(v >= 0 && v <= SQ25_MAX_GRID_SIDE && v == floor(v)))
+            return sq25__fail(ctx, SQ25_ERR_SIZE_ABSURD, "%s: ESRI ASCII %s %g", name, key, v);
         if (!strcasecmp(key, "ncols")) h->ncols = (long long)v;
         else if (!strcasecmp(key, "nrows")) h->nrows = (long long)v;
         else if (!strcasecmp(key, "xllcorner")) h->xll = v;

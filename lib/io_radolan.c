@@ -173,8 +173,11 @@ static int parse_fields(sq25_ctx *ctx, const char *name, const unsigned char *b,
                               "(LV/CS fields); only pixel composites are read",
                               name, h->product);
         } else {
-            char what[64];
-            snprintf(what, sizeof what, "unknown field \"%.4s\"", (const char *)k);
+            char what[64], field[5] = "";
+            size_t len = left < 4 ? left : 4; /* the header is not NUL-terminated */
+            memcpy(field, k, len);
+            field[len] = '\0';
+            snprintf(what, sizeof what, "unknown field \"%s\"", field);
             return bad_header(ctx, name, pos, what);
         }
     }
