@@ -193,6 +193,11 @@ static int choose_rain_var(sq25_ctx *ctx, const char *path, hid_t fid, const cf_
             *out = v;
             return SQ25_OK;
         }
+    if (sq25__h5_exists(fid, "cml_id"))
+        return sq25__fail(ctx, SQ25_ERR_UNSUPPORTED,
+                          "%s: a commercial microwave link (CML) file (cml_id), not a grid or "
+                          "a gauge series: links are read by the links module",
+                          path);
     return sq25__fail(ctx, SQ25_ERR_MISSING_DATASET,
                       "%s: no gridded rain variable (none with grid_mapping, none 2-D/3-D "
                       "with rain units, no OpenSense rainfall_amount)",
