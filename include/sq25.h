@@ -295,7 +295,9 @@ SQ25_API int sq25_file_detect(sq25_ctx *ctx, const char *path, int *format);
  * dimension of a 3-D variable. Since 1.0. */
 SQ25_API int sq25_file_frame_count(sq25_ctx *ctx, const char *path, int *count);
 /* Read frame `index` (0-based, in file order) of a radar or gridded file as a field in mm/h,
- * detecting the format. The valid time is the product's nominal time (ODIM /what date+time);
+ * detecting the format (HDF5 ones from their metadata; DWD RADOLAN/RADVOR products and ESRI
+ * ASCII grids from their first bytes, also gzip/bzip2/tar packed, each tar member a frame;
+ * since 1.1; the conventions read are tabulated in docs/readers.md). The valid time is the product's nominal time (ODIM /what date+time);
  * in an ODIM file of several frames, each frame's datasetN/what enddate+endtime. Conversions: ODIM RATE as is; ACRR (mm) divided by its accumulation
  * window; DBZH by Marshall-Palmer Z = 200 R^1.6; KNMI by the calibration formula the file
  * states; CF by scale_factor/add_offset/_FillValue and its units. Undetect/0 becomes 0,
@@ -318,7 +320,15 @@ SQ25_API int sq25_file_frame_count(sq25_ctx *ctx, const char *path, int *count);
  *            units), dimensions (time,) y, x; 1-D x/y coordinates in m, km or degrees, y may
  *            increase (rows are flipped); the grid_mapping's crs_wkt/spatial_ref/proj4 text, or
  *            a PROJ string built from grid_mapping_name and its CF parameters; amounts need an
- *            interval (cell_methods "interval:", an accumulation attribute, or the time step). */
+ *            interval (cell_methods "interval:", an accumulation attribute, or the time step).
+ *            Since 1.1 also: text attributes in every HDF5 string form (NC_STRING); a scalar
+ *            time coordinate, time bounds, any epoch, standard/gregorian/proleptic_gregorian
+ *            calendars (else SQ25_ERR_BAD_TIME; a frame without time is SQ25_ERR_BAD_TIME,
+ *            never 1970); valid_range, _Unsigned, netCDF default fills, int64; a mapping found
+ *            by its attributes, a GDAL GeoTransform, a global proj_string; OpenSense grids.
+ *   RADOLAN  DWD's composite format: header fields, 2-byte amounts (flags: no data and
+ *            clutter -> NaN) or 1-byte RX/WX/EX reflectivity (0.5 dBZ, the context's Z-R);
+ *            the valid time is the header time plus the RADVOR lead VV; accumulation INT. */
 SQ25_API int sq25_read_field_frame(sq25_ctx *ctx, const char *path, int index,
                                    sq25_field **out);
 /* Frame 0: sq25_read_field_frame(ctx, path, 0, out). Since 1.0. */
