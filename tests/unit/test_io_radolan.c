@@ -230,12 +230,49 @@ static void test_esri_ascii_day(void **state)
     sq25_ctx_destroy(ctx);
 }
 
+/* Every allocation of a read failing in turn (RE: gzip; RV: bzip2 + tar, frame 3; the OpenMRG
+ * CF grid): SQ25_ERR_NOMEM or success, never a leak (the allocator counts live blocks). */
+static void failing_reads(const char *rel, int index)
+{
+    int failures = 0;
+    for (long n = 1; n < 400; n++) {
+        test_alloc_state st = {.fail_at = n};
+        sq25_ctx *ctx = test_ctx_failing(&st);
+        if (!ctx) {
+            assert_int_equal(st.live, 0);
+            continue;
+        }
+        sq25_field *f = NULL;
+        int rc = sq25_read_field_frame(ctx, test_data_path(rel), index, &f);
+        if (rc != SQ25_OK) {
+            if (rc != SQ25_ERR_NOMEM) printf("%s at %ld: %s\n", rel, n, sq25_errmsg(ctx));
+            assert_int_equal(rc, SQ25_ERR_NOMEM);
+            assert_null(f);
+            failures++;
+        }
+        sq25_field_destroy(f);
+        sq25_ctx_destroy(ctx);
+        assert_int_equal(st.live, 0);
+        if (st.calls < n) break;
+    }
+    assert_true(failures >= 2);
+}
+
+static void test_allocation_failures(void **state)
+{
+    (void)state;
+    failing_reads(RE, 0);
+    failing_reads(RV, 3);
+    failing_reads("sensors/openmrg_20150725_2h/openmrg_rad_5min_2h.nc", 4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ry_amounts_and_grid), cmocka_unit_test(test_rx_reflectivity_zr),
         cmocka_unit_test(test_rw_hourly),           cmocka_unit_test(test_radvor_leads),
         cmocka_unit_test(test_bad_products),        cmocka_unit_test(test_esri_ascii_day),
+        cmocka_unit_test(test_allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
