@@ -142,6 +142,8 @@ static const char cdl_bad_time_head[] =
     "  double y(y) ;\n    y:units = \"m\" ;\n  double x(x) ;\n    x:units = \"m\" ;\n"
     "  double t ;\n    t:standard_name = \"time\" ;\n";
 
+static int64_t last_valid_time; /* of the last field read_with_time read */
+
 static int read_with_time(const char *name, const char *time_attrs, const char *time_value,
                           const char *rain_attrs, char *msg, size_t cap)
 {
@@ -157,6 +159,7 @@ static int read_with_time(const char *name, const char *time_attrs, const char *
     sq25_field *f = NULL;
     int rc = sq25_read_field(ctx, path, &f);
     snprintf(msg, cap, "%s", sq25_errmsg(ctx));
+    last_valid_time = f ? sq25_field_valid_time(f) : 0;
     sq25_field_destroy(f);
     sq25_ctx_destroy(ctx);
     return rc;
@@ -206,6 +209,59 @@ static void test_time_refusals(void **state)
                         "  t = 5 ;\n", "    pr:units = \"mm h-1\" ;\n    pr:coordinates = \"t\" ;\n",
                         msg, sizeof msg);
     assert_int_equal(rc, SQ25_OK);
+    assert_string_equal(time_text(last_valid_time), "2000-01-01T00:04:31Z");
+}
+
+/* ---- _Unsigned bytes, netCDF's default fill, missing_value, a start-time/valid-time pair,
+ * a grid_mapping in the extended "crs: x y" form, x/y in km ---- */
+static const char cdl_unsigned[] =
+    "netcdf unsigned {\n"
+    "dimensions:\n  time = 1 ;\n  y = 2 ;\n  x = 3 ;\n"
+    "variables:\n"
+    "  double time(time) ;\n    time:standard_name = \"time\" ;\n"
+    "    time:units = \"minutes since 2022-10-18 07:00\" ;\n"
+    "  double start_time(time) ;\n    start_time:units = \"minutes since 2022-10-18 07:00\" ;\n"
+    "  double y(y) ;\n    y:units = \"km\" ;\n    y:standard_name = \"projection_y_coordinate\" ;\n"
+    "  double x(x) ;\n    x:units = \"km\" ;\n    x:standard_name = \"projection_x_coordinate\" ;\n"
+    "  int crs ;\n    crs:grid_mapping_name = \"polar_stereographic\" ;\n"
+    "    crs:straight_vertical_longitude_from_pole = 10. ;\n"
+    "    crs:latitude_of_projection_origin = 90. ;\n    crs:standard_parallel = 60. ;\n"
+    "    crs:earth_radius = 6370040. ;\n"
+    "  byte rr(time, y, x) ;\n    rr:units = \"mm\" ;\n    rr:_Unsigned = \"true\" ;\n"
+    "    rr:missing_value = 100b ;\n    rr:scale_factor = 0.5 ;\n"
+    "    rr:grid_mapping = \"crs: x y\" ;\n"
+    "data:\n  time = 60 ;\n  start_time = 45 ;\n  y = -3800, -3801 ;\n"
+    "  x = -100, -99, -98 ;\n  rr = 1, -56, -127, 100, 4, 200 ;\n}\n";
+
+static void test_unsigned_fill_start_pair(void **state)
+{
+    (void)state;
+    const char *path = ncgen("unsigned", cdl_unsigned);
+    if (!path) return;
+    sq25_ctx *ctx = sq25_ctx_create();
+    sq25_field *f = NULL;
+    int rc = sq25_read_field(ctx, path, &f);
+    if (rc) printf("%s\n", sq25_errmsg(ctx));
+    assert_int_equal(rc, SQ25_OK);
+    /* interval: start 07:45 to valid 08:00 = 15 min, so mm x 4 = mm/h; raw bytes unsigned:
+     * 1 -> 0.5 mm; -56 -> 200 -> 100 mm; -127 is netCDF's default byte fill (NaN);
+     * 100 is missing_value (NaN); 4 -> 2 mm; 200 (stored as -56 by ncgen) -> 100 mm */
+    assert_string_equal(time_text(sq25_field_valid_time(f)), "2022-10-18T08:00:00Z");
+    assert_int_equal(sq25_field_accumulation_s(f), 900);
+    const float *d = sq25_field_data(f);
+    assert_float_equal(d[0], 0.5 * 4, 1e-6);
+    assert_float_equal(d[1], 100.0 * 4, 1e-6);
+    assert_true(isnan(d[2]));
+    assert_true(isnan(d[3]));
+    assert_float_equal(d[4], 2.0 * 4, 1e-6);
+    assert_float_equal(d[5], 100.0 * 4, 1e-6);
+    double gt[6];
+    sq25_field_geotransform(f, gt);
+    assert_float_equal(gt[0], -100500.0, 1e-6); /* km centres, 1 km cells */
+    assert_float_equal(gt[3], -3799500.0, 1e-6);
+    assert_non_null(strstr(sq25_field_projdef(f), "+R=6370040"));
+    sq25_field_destroy(f);
+    sq25_ctx_destroy(ctx);
 }
 
 int main(void)
@@ -214,6 +270,7 @@ int main(void)
         cmocka_unit_test(test_nc_string_attributes),
         cmocka_unit_test(test_bounds_geotransform_int64),
         cmocka_unit_test(test_time_refusals),
+        cmocka_unit_test(test_unsigned_fill_start_pair),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
