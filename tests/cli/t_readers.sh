@@ -45,6 +45,18 @@ $sq25 info --time 2022-10-18T08:01 "$rv" > /dev/null 2> "$tmp/err.txt"; rc=$?
 set -e
 [ $rc -eq 1 ] && grep -q 'none of its 25 frames' "$tmp/err.txt" || { echo "RV --time without a frame"; exit 1; }
 
+# A tar of gzip products (RADVOR RE and RQ one lead per file): each member one frame; an HDF5
+# file inside gzip gets the tool that unpacks it
+cp data/radar/dwd_radolan/radvor/RE2210180700_005.gz data/radar/dwd_radolan/radvor/RQ2210180700_060.gz "$tmp/"
+(cd "$tmp" && tar cf leads.tar RE2210180700_005.gz RQ2210180700_060.gz)
+$sq25 info "$tmp/leads.tar" | grep -q '2 frame(s)' || { echo "tar of .gz: frames"; exit 1; }
+$sq25 info --time 2022-10-18T08:00 "$tmp/leads.tar" | grep -q 'quantity      RQ forecast' || { echo "tar of .gz: --time"; exit 1; }
+gzip -c data/radar/rmi_20210704/20210704165000.rad.best.comp.rate.qpe.hdf > "$tmp/rmi.h5.gz"
+set +e
+$sq25 info "$tmp/rmi.h5.gz" > /dev/null 2> "$tmp/gz.err"; rc=$?
+set -e
+[ $rc -eq 1 ] && grep -q 'unpack it first (gunzip' "$tmp/gz.err" || { echo "HDF5 in gzip"; cat "$tmp/gz.err"; exit 1; }
+
 # OpenSense: the radar frame at 13:00; the gauges described as a station series
 $sq25 info --time 2015-07-25T13:00 "$rad" | grep -q 'max 9.702 mm/h' || { echo "OpenMRG 13:00"; exit 1; }
 $sq25 info "$gauges" | grep -q 'stations      10' || { echo "OpenMRG gauges as series"; exit 1; }
