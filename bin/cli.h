@@ -50,7 +50,7 @@ void cli_frames_free(cli_frames *f);
  * differs). Prints the error. */
 int cli_read_frame_at(const char *cmd, sq25_ctx *ctx, const char *path, int64_t t,
                       sq25_field **out);
-/* --zr A,B and --ceiling MMH[:clip|:nodata]: returns 1 (and advances *i) when argv[*i] is
+/* --zr A,B, --ceiling MMH[:clip|:nodata], --assume-time T: returns 1 (and advances *i) when argv[*i] is
  * one of them, with *status CLI_OK or the usage error; 0 otherwise. cli_ctx applies them. */
 int cli_reader_option(int argc, char **argv, int *i, int *status);
 int cli_apply_reader_options(const char *cmd, sq25_ctx *ctx);

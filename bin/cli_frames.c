@@ -1,6 +1,7 @@
 /* cli_frames.c -- reading the frames of the commands' inputs (every frame of every file, or
  * the ones valid at or before a requested time), and the readers' options shared by the
- * commands: --zr A,B (Z = A R^B for reflectivity) and --ceiling MMH[:clip|:nodata]. */
+ * commands: --zr A,B (Z = A R^B for reflectivity), --ceiling MMH[:clip|:nodata] and
+ * --assume-time T. */
 #include "cli.h"
 
 #include <math.h>
@@ -10,7 +11,8 @@
 /* Reader options given on the command line, applied by cli_ctx to every context. The CLI is
  * single-threaded, one command per process. */
 static struct {
-    bool zr_set, ceiling_set;
+    bool zr_set, ceiling_set, time_set;
+    int64_t assumed_time;
     double zr_a, zr_b, ceiling_mmh;
     int ceiling_mode;
 } reader_opts;
@@ -19,19 +21,26 @@ const char cli_reader_options_usage[] =
     "  --zr A,B             reflectivity to rain rate by Z = A R^B (default 200,1.6:\n"
     "                       Marshall-Palmer); written in each field's conversion text\n"
     "  --ceiling MMH[:MODE] rates above MMH are clipped to it (MODE clip, the default) or set\n"
-    "                       to no data (MODE nodata); the count is reported\n";
+    "                       to no data (MODE nodata); the count is reported\n"
+    "  --assume-time T      the valid time of frames whose file states none (a CF grid\n"
+    "                       without time); without it such frames are refused\n";
 
 int cli_reader_option(int argc, char **argv, int *i, int *status)
 {
     const char *o = argv[*i], *cmd = argv[0];
     *status = CLI_OK;
-    if (strcmp(o, "--zr") && strcmp(o, "--ceiling")) return 0;
+    if (strcmp(o, "--zr") && strcmp(o, "--ceiling") && strcmp(o, "--assume-time")) return 0;
     if (*i + 1 >= argc) {
         *status = cli_usage_error(cmd, "%s needs a value", o);
         return 1;
     }
     const char *v = argv[++*i];
     char *end = NULL;
+    if (!strcmp(o, "--assume-time")) {
+        if (sq25_time_parse(v, &reader_opts.assumed_time) != SQ25_OK) goto bad;
+        reader_opts.time_set = true;
+        return 1;
+    }
     if (!strcmp(o, "--zr")) {
         reader_opts.zr_a = strtod(v, &end);
         if (end == v || *end != ',' || !(reader_opts.zr_a > 0)) goto bad;
@@ -57,6 +66,7 @@ int cli_apply_reader_options(const char *cmd, sq25_ctx *ctx)
 {
     int rc = SQ25_OK;
     if (reader_opts.zr_set) rc = sq25_ctx_set_zr(ctx, reader_opts.zr_a, reader_opts.zr_b);
+    if (reader_opts.time_set) sq25_ctx_set_assumed_time(ctx, 1, reader_opts.assumed_time);
     if (!rc && reader_opts.ceiling_set)
         rc = sq25_ctx_set_rain_ceiling(ctx, reader_opts.ceiling_mmh, reader_opts.ceiling_mode);
     return rc ? cli_lib_error(cmd, ctx, rc) : CLI_OK;

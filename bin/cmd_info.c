@@ -17,6 +17,7 @@ const char cmd_info_usage[] =
     "  --json  one JSON object per file (an array when several files are given)\n"
     "  --zr A,B             reflectivity to rain rate by Z = A R^B (default 200,1.6)\n"
     "  --ceiling MMH[:MODE] rates above MMH clipped (MODE clip) or set to no data (nodata)\n"
+    "  --assume-time T      the valid time of frames whose file states none (else refused)\n"
     "  A bad file gives one line on stderr; the others are still described; exit status 1.\n";
 
 #define INFO_WET_THRESHOLD_MMH 0.1
@@ -248,7 +249,7 @@ int cmd_info(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0) continue;
         if (!strcmp(argv[i], "--time") || !strcmp(argv[i], "--zr") ||
-            !strcmp(argv[i], "--ceiling")) {
+            !strcmp(argv[i], "--ceiling") || !strcmp(argv[i], "--assume-time")) {
             i++;
             continue;
         }

@@ -350,6 +350,12 @@ enum { SQ25_CEILING_CLIP = 0, SQ25_CEILING_NODATA = 1 };
  * warning and written in SQ25_META_CONVERSION. 0 switches it off (the default).
  * @return SQ25_OK; SQ25_ERR_RANGE (negative, not finite, or an unknown mode). Since 1.1. */
 SQ25_API int sq25_ctx_set_rain_ceiling(sq25_ctx *ctx, double mmh, int mode);
+/* The valid time (UTC seconds) the readers give a frame whose file states none (a CF grid
+ * without any time coordinate, an ESRI ASCII grid without DWD's dated name), written in the
+ * field's SQ25_META_CONVERSION as "time assumed by the caller". enabled = 0 (the default)
+ * refuses such frames with SQ25_ERR_BAD_TIME. A time the file states is always used.
+ * Since 1.1. */
+SQ25_API void sq25_ctx_set_assumed_time(sq25_ctx *ctx, int enabled, int64_t utc_seconds);
 
 /* An ODIM_H5 composite writer: one file, datasets appended in call order. */
 typedef struct sq25_odim_writer sq25_odim_writer;

@@ -26,6 +26,8 @@ struct sq25_ctx {
     double zr_a, zr_b;  /* readers: Z = a R^b for reflectivity (0, 0: Marshall-Palmer) */
     double ceiling_mmh; /* readers: rates above it are clipped or flagged (0: none) */
     int ceiling_mode;   /* SQ25_CEILING_CLIP or SQ25_CEILING_NODATA */
+    bool has_assumed_time; /* readers: a valid time for frames whose file states none */
+    int64_t assumed_time;
 };
 
 #define SQ25_META_COUNT 5

@@ -431,6 +431,11 @@ static int cf_read_with_vars(sq25_ctx *ctx, const char *path, hid_t fid,
     if (!rc) rc = sq25__cf_time(ctx, path, fid, vars, &v, index, &t);
     if (!rc && dec.unit == SQ25__UNIT_AMOUNT_MM)
         rc = amount_window(ctx, path, fid, &v, &t, &dec.window_s, &window_how);
+    if (!rc && !t.found && ctx->has_assumed_time) {
+        t.found = true;
+        t.valid = ctx->assumed_time;
+        snprintf(t.source, sizeof t.source, "none in the file: time assumed by the caller");
+    }
     if (!rc && !t.found)
         rc = sq25__fail(ctx, SQ25_ERR_BAD_TIME,
                         "%s: %s has no time (no time coordinate, no scalar time coordinate "

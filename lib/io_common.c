@@ -268,3 +268,10 @@ int sq25_ctx_set_rain_ceiling(sq25_ctx *ctx, double mmh, int mode)
     ctx->ceiling_mode = mode;
     return sq25__ok(ctx);
 }
+
+void sq25_ctx_set_assumed_time(sq25_ctx *ctx, int enabled, int64_t utc_seconds)
+{
+    if (!ctx) return;
+    ctx->has_assumed_time = enabled != 0;
+    ctx->assumed_time = utc_seconds;
+}

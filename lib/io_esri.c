@@ -138,7 +138,7 @@ int sq25__esri_decode(sq25_ctx *ctx, const char *name, const unsigned char *b, s
     int rc = parse_header(ctx, name, t, n, &h);
     if (rc) return rc;
     char projdef[200], product[3];
-    double gt[6], interval_s, scale;
+    double gt[6], interval_s = 3600, scale = 0.1;
     int64_t time;
     /* no CRS in the format: only RADOLAN grids (size and corner as DWD places them) */
     if (!(h.cell == 1000 && (h.nrows == 900 || h.nrows == 1100 || h.nrows == 1500) &&
@@ -149,20 +149,30 @@ int sq25__esri_decode(sq25_ctx *ctx, const char *name, const unsigned char *b, s
                           "%s: ESRI ASCII grid %lld x %lld at (%.1f, %.1f) has no CRS: only "
                           "DWD RADOLAN grids are read from this format",
                           name, h.ncols, h.nrows, h.xll, h.yll);
-    if (name_product_time(name, product, &time) != 0 ||
-        product_unit(product, &interval_s, &scale) != 0)
+    bool assumed = false;
+    bool named = name_product_time(name, product, &time) == 0 &&
+                 product_unit(product, &interval_s, &scale) == 0;
+    if (!named && ctx->has_assumed_time) {
+        /* without DWD's name: the caller's time, and RW's unit (DWD's ASCII product) */
+        assumed = true;
+        time = ctx->assumed_time;
+        memcpy(product, "RW", 3);
+        product_unit(product, &interval_s, &scale);
+    } else if (!named)
         return sq25__fail(ctx, SQ25_ERR_BAD_TIME,
                           "%s: an ESRI ASCII grid has no time or unit; DWD's name "
                           "<RW|SF|RY|YW>_<YYYYMMDD>-<hhmm>.asc is needed for them",
                           name);
     rc = sq25_field_create(ctx, (int)h.ncols, (int)h.nrows, projdef, gt, time, out);
-    if (!rc) rc = read_values(ctx, name, t, n, &h, scale * 3600.0 / interval_s, sq25_field_data(*out));
+    if (!rc)
+        rc = read_values(ctx, name, t, n, &h, scale * 3600.0 / interval_s, sq25_field_data(*out));
     char conversion[300];
     snprintf(conversion, sizeof conversion,
              "ESRI ASCII %s: values x %g mm per %.0f s (DWD's unit for %s), times 3600/%.0f to "
-             "mm/h; NODATA_value -> NaN; RADOLAN grid by size and corner; time from the name%s%s",
-             product, scale, interval_s, product, interval_s, layers && layers[0] ? "; unpacked " : "",
-             layers ? layers : "");
+             "mm/h; NODATA_value -> NaN; RADOLAN grid by size and corner; %s%s%s",
+             product, scale, interval_s, product, interval_s,
+             assumed ? "time assumed by the caller, product taken as RW" : "time from the name",
+             layers && layers[0] ? "; unpacked " : "", layers ? layers : "");
     if (!rc) rc = sq25__set_read_meta(*out, "ESRI ASCII grid", "DWD", product, conversion, name);
     if (!rc) sq25_field_set_accumulation_s(*out, (int)interval_s);
     if (rc) {

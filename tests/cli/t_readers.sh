@@ -57,6 +57,28 @@ $sq25 info "$tmp/rmi.h5.gz" > /dev/null 2> "$tmp/gz.err"; rc=$?
 set -e
 [ $rc -eq 1 ] && grep -q 'unpack it first (gunzip' "$tmp/gz.err" || { echo "HDF5 in gzip"; cat "$tmp/gz.err"; exit 1; }
 
+# A CF grid without any time: refused (never 1970-01-01), or given the caller's time
+if command -v ncgen > /dev/null 2>&1; then
+  cat > "$tmp/notime.cdl" <<'CDL'
+netcdf notime {
+dimensions: y = 2 ; x = 2 ;
+variables:
+  double y(y) ; y:units = "m" ; double x(x) ; x:units = "m" ;
+  float pr(y, x) ; pr:units = "mm h-1" ;
+  :proj_string = "+proj=utm +zone=32 +ellps=WGS84" ;
+data: y = 1, 0 ; x = 0, 1 ; pr = 1, 2, 3, 4 ;
+}
+CDL
+  ncgen -k nc4 -o "$tmp/notime.nc" "$tmp/notime.cdl"
+  set +e
+  $sq25 info "$tmp/notime.nc" > /dev/null 2> "$tmp/nt.err"; rc=$?
+  set -e
+  [ $rc -eq 1 ] && grep -q 'has no time.*SQ25_ERR_BAD_TIME' "$tmp/nt.err" || { echo "CF without time"; cat "$tmp/nt.err"; exit 1; }
+  $sq25 info --assume-time 2022-10-18T07:00 "$tmp/notime.nc" > "$tmp/nt.txt"
+  grep -q 'valid time    2022-10-18T07:00:00Z' "$tmp/nt.txt" && grep -q 'assumed by the caller' "$tmp/nt.txt" ||
+    { echo "--assume-time"; cat "$tmp/nt.txt"; exit 1; }
+fi
+
 # OpenSense: the radar frame at 13:00; the gauges described as a station series
 $sq25 info --time 2015-07-25T13:00 "$rad" | grep -q 'max 9.702 mm/h' || { echo "OpenMRG 13:00"; exit 1; }
 $sq25 info "$gauges" | grep -q 'stations      10' || { echo "OpenMRG gauges as series"; exit 1; }

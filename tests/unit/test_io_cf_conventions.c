@@ -203,6 +203,19 @@ static void test_time_refusals(void **state)
                         sizeof msg);
     assert_int_equal(rc, SQ25_ERR_BAD_TIME);
     assert_non_null(strstr(msg, "no time"));
+    /* the same file with a time given by the caller, said in the metadata */
+    {
+        char path[600];
+        snprintf(path, sizeof path, "%s/nosince.nc", test_tmpdir());
+        sq25_ctx *ctx = sq25_ctx_create();
+        sq25_ctx_set_assumed_time(ctx, 1, 1666076400);
+        sq25_field *f = NULL;
+        assert_int_equal(sq25_read_field(ctx, path, &f), SQ25_OK);
+        assert_int_equal(sq25_field_valid_time(f), 1666076400);
+        assert_non_null(strstr(sq25_field_meta(f, SQ25_META_CONVERSION), "assumed by the caller"));
+        sq25_field_destroy(f);
+        sq25_ctx_destroy(ctx);
+    }
     /* a scalar time named through "coordinates", minutes since a date with fractional
      * seconds and a Z: 5 min after 23:59:30.5 is 00:04:30.5, rounded to 00:04:31 */
     rc = read_with_time("coords", "    t:units = \"minutes since 1999-12-31T23:59:30.5Z\" ;\n",
