@@ -58,6 +58,13 @@ class Context:
         nodata=True; 0 switches the ceiling off."""
         self.check(lib.sq25_ctx_set_rain_ceiling(self._ptr, float(mmh), 1 if nodata else 0))
 
+    def set_assumed_time(self, utc_seconds):
+        """The valid time given to frames whose file states none (None: refuse them, the
+        default); the field's conversion text says the time was assumed."""
+        enabled = utc_seconds is not None
+        lib.sq25_ctx_set_assumed_time(self._ptr, 1 if enabled else 0,
+                                      int(utc_seconds) if enabled else 0)
+
     def __del__(self):
         ptr, self._ptr = getattr(self, "_ptr", None), None
         if ptr:
