@@ -70,6 +70,10 @@ sq25_ctx *cli_ctx(const char *cmd)
 {
     sq25_ctx *ctx = sq25_ctx_create();
     if (!ctx) cli_error(cmd, "out of memory creating a context");
+    if (ctx && cli_apply_reader_options(cmd, ctx) != CLI_OK) {
+        sq25_ctx_destroy(ctx);
+        return NULL;
+    }
     return ctx;
 }
 

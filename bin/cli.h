@@ -62,6 +62,28 @@ sq25_ctx *cli_ctx(const char *cmd);
 int cli_map_options(const char *cmd, sq25_render_options *opt, const char *tz, int64_t t,
                     const char *credit);
 
+/* ---- frames of the inputs and the readers' options (bin/cli_frames.c) ---- */
+typedef struct {
+    sq25_field **fields;
+    const char **paths; /* the file each frame came from (borrowed from argv) */
+    int count, cap;
+} cli_frames;
+enum { CLI_FRAMES_ALL = 0, CLI_FRAMES_AT = 1, CLI_FRAMES_UNTIL = 2 };
+/* Every frame of every file in order (select ALL), or only those valid at t (AT) or at or
+ * before t (UNTIL). Prints the error; *out is empty on failure. */
+int cli_read_frames(const char *cmd, sq25_ctx *ctx, const char *const *paths, int n_paths,
+                    int select, int64_t t, cli_frames *out);
+void cli_frames_free(cli_frames *f);
+/* The frame of path valid at t; a file of one frame gives it (with a note when its time
+ * differs). Prints the error. */
+int cli_read_frame_at(const char *cmd, sq25_ctx *ctx, const char *path, int64_t t,
+                      sq25_field **out);
+/* --zr A,B, --ceiling MMH[:clip|:nodata], --assume-time T: returns 1 (and advances *i) when argv[*i] is
+ * one of them, with *status CLI_OK or the usage error; 0 otherwise. cli_ctx applies them. */
+int cli_reader_option(int argc, char **argv, int *i, int *status);
+int cli_apply_reader_options(const char *cmd, sq25_ctx *ctx);
+extern const char cli_reader_options_usage[];
+
 /* The command table (bin/sq25.c) and the entry points, one file each (bin/cmd_<name>.c). */
 const cli_command *cli_find_command(const char *name);
 int cmd_info(int argc, char **argv);

@@ -10,15 +10,22 @@
 #include <unistd.h>
 
 const char cmd_info_usage[] =
-    "usage: sq25 info FILE... [--json] [--check]\n"
-    "  Describe radar or gridded rain files (ODIM_H5, KNMI HDF5, CF-1.x netCDF-4): format,\n"
-    "  producer, quantity and its conversion to mm/h, size, projection, geotransform, the\n"
-    "  lon/lat of the four outer corners, valid time (UTC), accumulation and rain statistics\n"
-    "  (max and mean mm/h, wet fraction above 0.1 mm/h, nodata fraction).\n"
+    "usage: sq25 info FILE... [--json] [--check] [--time T] [--zr A,B] [--ceiling MMH[:MODE]]\n"
+    "  Describe radar or gridded rain files (ODIM_H5, KNMI HDF5, CF-1.x netCDF-4, OpenSense,\n"
+    "  DWD RADOLAN/RADVOR, DWD ESRI ASCII; gzip, bzip2 and tar as delivered): format,\n"
+    "  producer, quantity and its conversion to mm/h (with the Z-R relation for\n"
+    "  reflectivity), size, projection, geotransform, the lon/lat of the four outer corners,\n"
+    "  valid time (UTC), accumulation and rain statistics (max and mean mm/h, wet fraction\n"
+    "  above 0.1 mm/h, nodata fraction) of the first frame, or of the frame valid at --time.\n"
+    "  Station series (OpenSense gauges, PWS) are described as series: stations, steps,\n"
+    "  times, largest amount per step.\n"
     "  --json  one JSON object per file (an array when several files are given)\n"
     "  --check read each file (every frame) in a child process first: a file that crashes\n"
     "          or hangs the reader (damaged HDF5 reaching a bug inside HDF5) is reported as\n"
     "          damaged, and the other files are still described\n"
+    "  --zr A,B             reflectivity to rain rate by Z = A R^B (default 200,1.6)\n"
+    "  --ceiling MMH[:MODE] rates above MMH clipped (MODE clip) or set to no data (nodata)\n"
+    "  --assume-time T      the valid time of frames whose file states none (else refused)\n"
     "  A bad file gives one line on stderr; the others are still described; exit status 1.\n";
 
 #define INFO_WET_THRESHOLD_MMH 0.1
@@ -37,6 +44,8 @@ static const char *format_name(int format)
     case SQ25_FORMAT_ODIM: return "ODIM_H5";
     case SQ25_FORMAT_KNMI: return "KNMI HDF5";
     case SQ25_FORMAT_CF: return "CF netCDF-4";
+    case SQ25_FORMAT_RADOLAN: return "DWD RADOLAN";
+    case SQ25_FORMAT_ESRI_ASCII: return "ESRI ASCII grid";
     default: return "unknown";
     }
 }
@@ -126,14 +135,83 @@ static void print_json(const char *path, int format, sq25_field *f, const file_s
     fputs("\n}", stdout);
 }
 
-/* Describe one file; prints the error line and returns CLI_FAIL on a bad file. */
-static int describe(const char *cmd, sq25_ctx *ctx, const char *path, bool json, bool *first)
+/* A station-series file (OpenSense gauges, PWS): stations, steps, times, largest amount. */
+static void describe_series(const char *path, const sq25_series *s, bool json)
+{
+    int ns = sq25_series_station_count(s);
+    int64_t nt = sq25_series_step_count(s);
+    const float *d = sq25_series_data_const(s);
+    double max = NAN;
+    size_t missing = 0, n = (size_t)ns * (size_t)nt;
+    for (size_t i = 0; i < n; i++) {
+        if (isnan(d[i])) missing++;
+        else if (!(d[i] <= max)) max = d[i];
+    }
+    char t0[32], t1[32];
+    sq25_time_format(sq25_series_time(s, 0), t0, sizeof t0);
+    sq25_time_format(sq25_series_time(s, nt - 1), t1, sizeof t1);
+    int step = sq25_series_step_s(s);
+    double frac = n ? (double)missing / (double)n : 0;
+    if (!json) {
+        printf("%s\n  format        station series (netCDF-4)\n", path);
+        printf("  stations      %d\n  steps         %lld of %d s, ends %s .. %s (UTC)\n", ns,
+               (long long)nt, step, t0, t1);
+        printf("  rain          max %.3f mm per step (%.3f mm/h), missing %.2f %%\n", max,
+               max * 3600.0 / step, 100 * frac);
+        return;
+    }
+    fputs("{\n", stdout);
+    json_key_string("file", path, true);
+    json_key_string("format_family", "station series", true);
+    json_key_number("stations", ns);
+    json_key_number("steps", (double)nt);
+    json_key_number("step_s", step);
+    json_key_string("first_time", t0, true);
+    json_key_string("last_time", t1, true);
+    json_key_number("max_mm_per_step", max);
+    json_key_number("max_mmh", max * 3600.0 / step);
+    printf("  \"missing_fraction\": ");
+    cli_json_number(stdout, frac);
+    fputs("\n}", stdout);
+}
+
+/* A CF file that is a station series, not a grid: described as a series when it reads. */
+static bool try_series(sq25_ctx *ctx, const char *path, bool json, bool *first)
+{
+    sq25_series *s = NULL;
+    char grid_error[600];
+    snprintf(grid_error, sizeof grid_error, "%s", sq25_errmsg(ctx));
+    int code = sq25_errcode(ctx);
+    if (sq25_series_read_netcdf(ctx, path, &s) != SQ25_OK) {
+        sq25_series_destroy(s);
+        fprintf(stderr, "sq25 info: %s (%s)\n", grid_error, sq25_errname(code));
+        return false;
+    }
+    if (json && !*first) fputs(",\n", stdout);
+    describe_series(path, s, json);
+    *first = false;
+    sq25_series_destroy(s);
+    return true;
+}
+
+/* Describe one file (its first frame, or the one valid at *time); prints the error line and
+ * returns CLI_FAIL on a bad file. */
+static int describe(const char *cmd, sq25_ctx *ctx, const char *path, bool json, bool *first,
+                    const int64_t *time)
 {
     int format = SQ25_FORMAT_UNKNOWN;
     sq25_field *f = NULL;
     file_summary s;
     int rc = sq25_file_detect(ctx, path, &format);
-    if (!rc) rc = sq25_read_field(ctx, path, &f);
+    if (!rc && time) {
+        if (cli_read_frame_at(cmd, ctx, path, *time, &f) != CLI_OK) return CLI_FAIL;
+    } else if (!rc) {
+        rc = sq25_read_field(ctx, path, &f);
+    }
+    if (rc == SQ25_ERR_UNSUPPORTED && format == SQ25_FORMAT_CF) {
+        fflush(stdout);
+        return try_series(ctx, path, json, first) ? CLI_OK : CLI_FAIL;
+    }
     if (!rc) rc = summarise(ctx, path, f, &s);
     if (rc) {
         sq25_field_destroy(f);
@@ -203,7 +281,7 @@ static int describe_isolated(const char *cmd, const char *path, bool json, bool 
         alarm(INFO_CHECK_TIMEOUT_S);
         sq25_ctx *ctx = cli_ctx(cmd);
         bool own_first = true;
-        int st = ctx ? describe(cmd, ctx, path, json, &own_first) : CLI_FAIL;
+        int st = ctx ? describe(cmd, ctx, path, json, &own_first, NULL) : CLI_FAIL;
         if (st == CLI_OK) st = read_all_frames(cmd, ctx, path);
         fflush(stdout);
         _exit(st);
@@ -237,13 +315,21 @@ int cmd_info(int argc, char **argv)
     const char *cmd = argv[0];
     bool json = false, check = false;
     int nfiles = 0;
+    const char *time_text = NULL;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0) json = true;
+        int st = CLI_OK;
+        if (cli_reader_option(argc, argv, &i, &st)) {
+            if (st) return st;
+        } else if (strcmp(argv[i], "--json") == 0) json = true;
         else if (strcmp(argv[i], "--check") == 0) check = true;
+        else if (strcmp(argv[i], "--time") == 0 && i + 1 < argc) time_text = argv[++i];
         else if (argv[i][0] == '-' && argv[i][1] != '\0')
             return cli_usage_error(cmd, "unknown option '%s'", argv[i]);
         else nfiles++;
     }
+    int64_t t = 0;
+    if (time_text && sq25_time_parse(time_text, &t) != SQ25_OK)
+        return cli_usage_error(cmd, "cannot parse --time '%s'", time_text);
     if (nfiles == 0) return cli_usage_error(cmd, "no FILE given");
     sq25_ctx *ctx = cli_ctx(cmd);
     if (!ctx) return CLI_FAIL;
@@ -252,8 +338,13 @@ int cmd_info(int argc, char **argv)
     if (array) fputs("[\n", stdout);
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "--check") == 0) continue;
+        if (!strcmp(argv[i], "--time") || !strcmp(argv[i], "--zr") ||
+            !strcmp(argv[i], "--ceiling") || !strcmp(argv[i], "--assume-time")) {
+            i++;
+            continue;
+        }
         int st = check ? describe_isolated(cmd, argv[i], json, &first)
-                       : describe(cmd, ctx, argv[i], json, &first);
+                       : describe(cmd, ctx, argv[i], json, &first, time_text ? &t : NULL);
         if (st != CLI_OK) status = CLI_FAIL;
     }
     if (array) fputs("\n]\n", stdout);

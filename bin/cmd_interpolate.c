@@ -23,11 +23,14 @@ const char cmd_interpolate_usage[] =
     "                  EPSG:n:XMIN,YMIN,XMAX,YMAX:CELL_M (see sq25_grid_parse)\n"
     "  --method M      nearest, idw, kriging (default) or merge (radar + kriged residuals)\n"
     "  --radar FILE    radar or gridded rain file in mm/h for merge (any format sq25 reads);\n"
-    "                  without it merge falls back to kriging of the sensors\n"
+    "                  of a file with several frames, the frame valid at each --time is used\n"
+    "                  (an error if none is); without it merge falls back to kriging of the\n"
+    "                  sensors\n"
     "  --merge NAME    merging method for --method merge (default additive)\n"
     "  --qc            drop values flagged by the PWS quality control first (run once over\n"
     "                  the whole file)\n"
     "  --step S        CSV time step in seconds (default 300)\n"
+    "  --zr A,B, --ceiling MMH[:clip|:nodata]  reading the radar, see 'sq25 help info'\n"
     "  --json          print a JSON summary: times, method, fitted variogram, statistics\n";
 
 typedef struct {
@@ -51,7 +54,10 @@ static int parse_args(int argc, char **argv, interp_args *a)
                             : !strcmp(o, "--method") ? &a->method
                             : !strcmp(o, "--merge") ? &a->merge
                                                      : NULL;
-        if (!strcmp(o, "--qc")) {
+        int st = CLI_OK;
+        if (cli_reader_option(argc, argv, &i, &st)) {
+            if (st) return st;
+        } else if (!strcmp(o, "--qc")) {
             a->qc = 1;
         } else if (!strcmp(o, "--json")) {
             a->json = 1;
@@ -281,14 +287,15 @@ static void print_text(const interp_args *a, sq25_field *grid)
 
 /* One time: interpolate, append RATE (and RATE_VARIANCE) to the writer, report. */
 static int one_time(const char *cmd, sq25_ctx *ctx, const interp_args *a, int method, int64_t t,
-                    const sq25_series *s, const sq25_field *radar, sq25_odim_writer *w,
-                    bool first)
+                    const sq25_series *s, sq25_odim_writer *w, bool first)
 {
-    sq25_field *grid = NULL, *variance = NULL;
+    sq25_field *grid = NULL, *variance = NULL, *radar = NULL;
     int rc = sq25_grid_parse(ctx, a->grid, t, &grid), st = CLI_OK;
+    /* the radar frame valid at t, of a file with one frame or several */
+    if (!rc && a->radar) st = cli_read_frame_at(cmd, ctx, a->radar, t, &radar);
     bool wants_variance = method == SQ25_INTERP_KRIGING || method == SQ25_INTERP_MERGE;
     if (!rc && wants_variance) rc = sq25_field_clone(grid, &variance);
-    if (rc) st = cli_lib_error(cmd, ctx, rc);
+    if (rc && st == CLI_OK) st = cli_lib_error(cmd, ctx, rc);
     sq25_merge_info info;
     if (st == CLI_OK) st = run_interpolation(cmd, ctx, a, method, t, s, radar, grid, variance, &info);
     int step = sq25_series_step_s(s);
@@ -307,6 +314,7 @@ static int one_time(const char *cmd, sq25_ctx *ctx, const interp_args *a, int me
     else if (st == CLI_OK) print_text(a, grid);
     sq25_field_destroy(variance);
     sq25_field_destroy(grid);
+    sq25_field_destroy(radar);
     return st;
 }
 
@@ -328,19 +336,16 @@ int cmd_interpolate(int argc, char **argv)
     sq25_ctx *ctx = cli_ctx(cmd);
     if (!ctx) return CLI_FAIL;
     sq25_series *s = NULL;
-    sq25_field *radar = NULL;
     sq25_odim_writer *w = NULL;
     int64_t *times = NULL;
     int n_times = 0, rc;
     st = load_sensors(cmd, ctx, &a, &s);
     if (st == CLI_OK) st = parse_times(cmd, a.time, s, &times, &n_times);
-    if (st == CLI_OK && a.radar && (rc = sq25_read_field(ctx, a.radar, &radar)) != SQ25_OK)
-        st = cli_lib_error(cmd, ctx, rc);
     if (st == CLI_OK && (rc = sq25_odim_writer_create(ctx, a.out, &w)) != SQ25_OK)
         st = cli_lib_error(cmd, ctx, rc);
     if (st == CLI_OK && a.json) printf("[");
     for (int i = 0; st == CLI_OK && i < n_times; i++)
-        st = one_time(cmd, ctx, &a, method, times[i], s, radar, w, i == 0);
+        st = one_time(cmd, ctx, &a, method, times[i], s, w, i == 0);
     if (st == CLI_OK && a.json) printf("]\n");
     if (w && st == CLI_OK) {
         rc = sq25_odim_writer_close(w);
@@ -349,7 +354,6 @@ int cmd_interpolate(int argc, char **argv)
         sq25_odim_writer_discard(w); /* nothing half-written; an old file stays */
     }
     free(times);
-    sq25_field_destroy(radar);
     sq25_series_destroy(s);
     sq25_ctx_destroy(ctx);
     return st;

@@ -10,7 +10,8 @@
 
 const char cmd_nowcast_usage[] =
     "usage: sq25 nowcast FILE... [--leads MIN] [--method lk|dense] [--frames N]\n"
-    "                    [--substeps K] --out FORECAST.h5 [--json]\n"
+    "                    [--substeps K] [--time T] [--zr A,B] [--ceiling MMH]\n"
+    "                    --out FORECAST.h5 [--json]\n"
     "  Estimate the motion from the N latest frames (by valid time; default 3) and extrapolate\n"
     "  the latest one (backward semi-Lagrangian, bilinear) at every input time step up to\n"
     "  --leads minutes (default 60). Frames must share one grid and one time step.\n"
@@ -20,14 +21,16 @@ const char cmd_nowcast_usage[] =
     "  --out      ODIM_H5 output: dataset1..datasetN = RATE (mm/h) at each lead in lead order,\n"
     "             then dataset N+1 = UMOTION and N+2 = VMOTION (pixels per time step, columns\n"
     "             to the east and rows to the south)\n"
-    "  --json     a JSON summary on stdout (times, motion statistics, per-lead rain)\n";
+    "  --json     a JSON summary on stdout (times, motion statistics, per-lead rain)\n"
+    "  --time T   issue time: only frames valid at or before T are used (every frame of every\n"
+    "             FILE is read: a file may hold several, e.g. CF (time, y, x) or a tar)\n";
 
 #define NOWCAST_MAX_FILES 1000
 #define NOWCAST_WET_MMH 0.1
 
 typedef struct {
     int lead_minutes, n_frames, substeps, method, json;
-    const char *out_path;
+    const char *out_path, *time;
     const char *files[NOWCAST_MAX_FILES];
     int n_files;
 } nowcast_args;
@@ -51,8 +54,16 @@ static int parse_args(int argc, char **argv, nowcast_args *a)
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *next = i + 1 < argc ? argv[i + 1] : NULL;
         int rc = CLI_OK;
+        if (cli_reader_option(argc, argv, &i, &rc)) {
+            if (rc) return rc;
+            continue;
+        }
         if (strcmp(arg, "--json") == 0) a->json = 1;
-        else if (strcmp(arg, "--leads") == 0)
+        else if (strcmp(arg, "--time") == 0) {
+            if (!next) return cli_usage_error(cmd, "--time needs a time");
+            a->time = next;
+            i++;
+        } else if (strcmp(arg, "--leads") == 0)
             rc = parse_int_option(cmd, arg, next, 1, 1440, &a->lead_minutes), i++;
         else if (strcmp(arg, "--frames") == 0)
             rc = parse_int_option(cmd, arg, next, 2, 16, &a->n_frames), i++;
@@ -72,7 +83,7 @@ static int parse_args(int argc, char **argv, nowcast_args *a)
         else a->files[a->n_files++] = arg;
         if (rc) return rc;
     }
-    if (a->n_files < 2) return cli_usage_error(cmd, "needs at least two input files");
+    if (a->n_files < 1) return cli_usage_error(cmd, "needs input files");
     if (!a->out_path) return cli_usage_error(cmd, "needs --out FILE");
     return cli_refuse_input_as_output(cmd, a->out_path, a->files, a->n_files);
 }
@@ -176,18 +187,21 @@ static void print_json(const nowcast_args *a, const sq25_field *latest, sq25_fie
     printf("  ]\n}\n");
 }
 
-/* Read every file, keep the latest n_frames by valid time, check the time step. */
-static int read_inputs(sq25_ctx *ctx, const char *cmd, const nowcast_args *a,
-                       sq25_field **all, int *step_s)
+/* Read every frame of every file (those valid up to --time), keep the latest n_frames by
+ * valid time, check the time step. */
+static int read_inputs(sq25_ctx *ctx, const char *cmd, const nowcast_args *a, cli_frames *in,
+                       int *step_s)
 {
-    for (int i = 0; i < a->n_files; i++) {
-        int rc = sq25_read_field(ctx, a->files[i], &all[i]);
-        if (rc) return cli_lib_error(cmd, ctx, rc);
-    }
-    qsort(all, (size_t)a->n_files, sizeof *all, by_valid_time);
-    if (a->n_files < a->n_frames)
-        return cli_error(cmd, "%d frames needed, %d given", a->n_frames, a->n_files);
-    sq25_field **used = all + (a->n_files - a->n_frames);
+    int64_t until = 0;
+    if (a->time && sq25_time_parse(a->time, &until) != SQ25_OK)
+        return cli_usage_error(cmd, "cannot parse --time '%s'", a->time);
+    int rc = cli_read_frames(cmd, ctx, a->files, a->n_files,
+                             a->time ? CLI_FRAMES_UNTIL : CLI_FRAMES_ALL, until, in);
+    if (rc) return rc;
+    qsort(in->fields, (size_t)in->count, sizeof *in->fields, by_valid_time);
+    if (in->count < a->n_frames)
+        return cli_error(cmd, "%d frames needed, %d given", a->n_frames, in->count);
+    sq25_field **used = in->fields + (in->count - a->n_frames);
     int64_t step = sq25_field_valid_time(used[1]) - sq25_field_valid_time(used[0]);
     for (int k = 1; k < a->n_frames; k++) {
         const char *prev = sq25_field_meta(used[k - 1], SQ25_META_PATH);
@@ -220,11 +234,12 @@ static int read_inputs(sq25_ctx *ctx, const char *cmd, const nowcast_args *a,
     return CLI_OK;
 }
 
-static int run_nowcast(sq25_ctx *ctx, const char *cmd, const nowcast_args *a, sq25_field **all)
+static int run_nowcast(sq25_ctx *ctx, const char *cmd, const nowcast_args *a, cli_frames *in)
 {
-    int step_s = 0, rc = read_inputs(ctx, cmd, a, all, &step_s);
+    int step_s = 0, rc = read_inputs(ctx, cmd, a, in, &step_s);
     if (rc) return rc;
-    const sq25_field *const *frames = (const sq25_field *const *)(all + a->n_files - a->n_frames);
+    const sq25_field *const *frames =
+        (const sq25_field *const *)(in->fields + in->count - a->n_frames);
     const sq25_field *latest = frames[a->n_frames - 1];
     const size_t n = (size_t)sq25_field_width(latest) * (size_t)sq25_field_height(latest);
     const int n_leads = a->lead_minutes * 60 / step_s;
@@ -264,11 +279,10 @@ int cmd_nowcast(int argc, char **argv)
         return rc;
     }
     sq25_ctx *ctx = cli_ctx(cmd);
-    sq25_field **all = calloc((size_t)a->n_files, sizeof *all);
-    if (!ctx || !all) rc = ctx ? cli_error(cmd, "out of memory") : CLI_FAIL;
-    else rc = run_nowcast(ctx, cmd, a, all);
-    for (int i = 0; all && i < a->n_files; i++) sq25_field_destroy(all[i]);
-    free(all);
+    cli_frames in = {0};
+    if (!ctx) rc = CLI_FAIL;
+    else rc = run_nowcast(ctx, cmd, a, &in);
+    cli_frames_free(&in);
     sq25_ctx_destroy(ctx);
     free(a);
     return rc;

@@ -53,6 +53,10 @@ static int parse_args(int argc, char **argv, render_args *a)
         const char *arg = argv[i];
         bool has_value = i + 1 < argc;
         int rc = CLI_OK;
+        if (cli_reader_option(argc, argv, &i, &rc)) {
+            if (rc) return rc;
+            continue;
+        }
         if (!strcmp(arg, "--out") && has_value) a->out = argv[++i];
         else if (!strcmp(arg, "--title") && has_value) a->title = argv[++i];
         else if (!strcmp(arg, "--targets") && has_value) a->targets = argv[++i];

@@ -18,7 +18,12 @@ const char cmd_run_usage[] =
     "targets.csv, plus PNG maps (observation, +30 and +60 min, warning).\n"
     "\n"
     "options:\n"
-    "  --radar FILE...      radar or gridded rain files (ODIM_H5, KNMI HDF5, CF netCDF-4)\n"
+    "  --radar FILE...      radar or gridded rain files (ODIM_H5, KNMI HDF5, CF netCDF-4,\n"
+    "                       RADOLAN, ESRI ASCII); every frame of each file is read (a file\n"
+    "                       may hold several: CF (time, y, x), a tar of products)\n"
+    "  --time T             issue time: only frames valid at or before T are used\n"
+    "  --zr A,B             reflectivity to rain rate by Z = A R^B (default 200,1.6)\n"
+    "  --ceiling MMH[:MODE] rates above MMH clipped (MODE clip) or set to no data (nodata)\n"
     "  --grid SPEC          street grid, e.g. lonlat:5.9,50.0,6.3,50.3:100 (see 'sq25 help\n"
     "                       interpolate'); default: the radar grid\n"
     "  --targets FILE       points/lines to warn: CSV id,lon,lat,name or GeoJSON\n"
@@ -56,7 +61,7 @@ typedef struct {
     const char **sensors;
     int n_sensors;
     const char *grid_spec, *targets_path, *method, *out_dir, *levels;
-    const char *calibration, *merge, *stamp, *tz, *credit;
+    const char *calibration, *merge, *stamp, *tz, *credit, *time;
     int frames, horizon_min, sensor_lag_s, sensor_step_s, no_qc, bias_correct, max_gap;
     double probability;
     bool quiet;
@@ -79,7 +84,10 @@ static int parse_args(int argc, char **argv, run_args *a)
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i];
         bool has_val = i + 1 < argc;
-        if (strcmp(o, "--radar") == 0) {
+        int st = CLI_OK;
+        if (cli_reader_option(argc, argv, &i, &st)) {
+            if (st) return st;
+        } else if (strcmp(o, "--radar") == 0) {
             while (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0) a->radar[a->n_radar++] = argv[++i];
         } else if (strcmp(o, "--grid") == 0 && has_val) a->grid_spec = argv[++i];
         else if (strcmp(o, "--targets") == 0 && has_val) a->targets_path = argv[++i];
@@ -96,6 +104,7 @@ static int parse_args(int argc, char **argv, run_args *a)
         else if (strcmp(o, "--out") == 0 && has_val) a->out_dir = argv[++i];
         else if (strcmp(o, "--levels") == 0 && has_val) a->levels = argv[++i];
         else if (strcmp(o, "--calibration") == 0 && has_val) a->calibration = argv[++i];
+        else if (strcmp(o, "--time") == 0 && has_val) a->time = argv[++i];
         else if (strcmp(o, "--tz") == 0 && has_val) a->tz = argv[++i];
         else if (strcmp(o, "--credit") == 0 && has_val) a->credit = argv[++i];
         else if (strcmp(o, "--max-gap") == 0 && has_val) {
@@ -150,15 +159,31 @@ static int by_valid_time(const void *x, const void *y)
     return (a > b) - (a < b);
 }
 
-static int read_frames(sq25_ctx *ctx, const run_args *a, frame_entry *frames)
+/* Every frame of every --radar file (those valid up to --time), sorted by valid time; the
+ * fields move from `in` into a new frame_entry array. */
+static int read_frames(sq25_ctx *ctx, const run_args *a, frame_entry **frames, int *count)
 {
-    for (int i = 0; i < a->n_radar; i++) {
-        progress(a, "sq25 run: reading %s", a->radar[i]);
-        frames[i].path = a->radar[i];
-        int rc = sq25_read_field(ctx, a->radar[i], &frames[i].field);
-        if (rc) return cli_lib_error("run", ctx, rc);
+    int64_t until = 0;
+    if (a->time && sq25_time_parse(a->time, &until) != SQ25_OK)
+        return cli_usage_error("run", "cannot parse --time '%s'", a->time);
+    progress(a, "sq25 run: reading %s", a->radar[0]);
+    cli_frames in;
+    int st = cli_read_frames("run", ctx, a->radar, a->n_radar,
+                             a->time ? CLI_FRAMES_UNTIL : CLI_FRAMES_ALL, until, &in);
+    if (st) return st;
+    *frames = calloc((size_t)in.count, sizeof **frames);
+    if (!*frames) {
+        cli_frames_free(&in);
+        return cli_error("run", "out of memory");
     }
-    qsort(frames, (size_t)a->n_radar, sizeof *frames, by_valid_time);
+    for (int i = 0; i < in.count; i++) {
+        (*frames)[i].field = in.fields[i];
+        (*frames)[i].path = in.paths[i];
+    }
+    *count = in.count;
+    in.count = 0; /* the fields now belong to *frames */
+    cli_frames_free(&in);
+    qsort(*frames, (size_t)*count, sizeof **frames, by_valid_time);
     return CLI_OK;
 }
 
@@ -611,20 +636,21 @@ int cmd_run(int argc, char **argv)
         return status;
     }
     sq25_ctx *ctx = cli_ctx("run");
-    frame_entry *frames = calloc((size_t)a.n_radar, sizeof *frames);
+    frame_entry *frames = NULL;
+    int n_frames = 0;
     sq25_pipeline *p = NULL;
     sq25_targets *targets = NULL;
     sq25_field *street = NULL;
     sq25_warning *w = NULL;
-    if (!ctx || !frames) status = cli_error("run", "out of memory");
+    if (!ctx) status = CLI_FAIL;
     if (status == CLI_OK) status = make_dir(a.out_dir);
     if (status == CLI_OK && sq25_pipeline_create(ctx, &p)) status = cli_lib_error("run", ctx, sq25_errcode(ctx));
     if (status == CLI_OK) status = configure(ctx, p, &a, &targets, &street);
     if (status == CLI_OK) status = refuse_inputs_as_outputs(&a);
-    if (status == CLI_OK) status = read_frames(ctx, &a, frames);
+    if (status == CLI_OK) status = read_frames(ctx, &a, &frames, &n_frames);
     if (status == CLI_OK && a.n_sensors) status = push_sensors(ctx, &a, p);
-    if (status == CLI_OK) status = feed_pipeline(ctx, p, frames, a.n_radar);
-    if (status == CLI_OK) status = warn_unseen(ctx, frames[a.n_radar - 1], street);
+    if (status == CLI_OK) status = feed_pipeline(ctx, p, frames, n_frames);
+    if (status == CLI_OK) status = warn_unseen(ctx, frames[n_frames - 1], street);
     if (status == CLI_OK) {
         progress(&a, "sq25 run: %s", "motion, extrapolation, warnings");
         int rc = sq25_pipeline_run(p, &w);
@@ -639,13 +665,13 @@ int cmd_run(int argc, char **argv)
     }
     if (status == CLI_OK && a.n_sensors) status = write_observation(ctx, &a, p);
     if (status == CLI_OK)
-        status = write_maps(ctx, &a, p, w, frames[a.n_radar - 1].field, sq25_pipeline_analysis(p),
+        status = write_maps(ctx, &a, p, w, frames[n_frames - 1].field, sq25_pipeline_analysis(p),
                             street, targets);
     sq25_warning_destroy(w);
     sq25_field_destroy(street);
     sq25_targets_destroy(targets);
     sq25_pipeline_destroy(p);
-    for (int i = 0; frames && i < a.n_radar; i++) sq25_field_destroy(frames[i].field);
+    for (int i = 0; frames && i < n_frames; i++) sq25_field_destroy(frames[i].field);
     free(frames);
     free(a.radar);
     free(a.sensors);

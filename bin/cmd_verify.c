@@ -8,9 +8,11 @@
 
 const char cmd_verify_usage[] =
     "usage: sq25 verify FORECAST OBS... [--thresholds LIST] [--fss-threshold MMH]\n"
-    "                   [--fss-windows LIST] [--json]\n"
-    "  Score each lead of FORECAST (a file written by sq25 nowcast) against the OBS file of\n"
-    "  the same valid time; leads without an observation are skipped. On the cells valid in\n"
+    "                   [--fss-windows LIST] [--time T] [--zr A,B] [--ceiling MMH] [--json]\n"
+    "  Score each lead of FORECAST (a file written by sq25 nowcast, or any file of several\n"
+    "  frames such as a DWD RADVOR RV tar.bz2) against the observation frame of the same valid\n"
+    "  time among every frame of the OBS files; leads without an observation are skipped;\n"
+    "  --time T scores only the lead valid at T. On the cells valid in\n"
     "  both: POD, FAR, CSI per threshold (event = rate > threshold) and MAE (mm/h). FSS\n"
     "  (Roberts and Lean 2008; event = rate >= threshold, nodata = no event, square window\n"
     "  zero-padded at the edges) for each window.\n"
@@ -30,7 +32,7 @@ typedef struct {
     int fss_windows[VERIFY_MAX_LIST];
     int n_windows;
     int json;
-    const char *forecast;
+    const char *forecast, *time;
     const char **obs;
     int n_obs;
 } verify_args;
@@ -82,7 +84,12 @@ static int parse_args(int argc, char **argv, verify_args *a)
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *next = i + 1 < argc ? argv[i + 1] : NULL;
         int rc = CLI_OK;
+        if (cli_reader_option(argc, argv, &i, &rc)) {
+            if (rc) return rc;
+            continue;
+        }
         if (strcmp(arg, "--json") == 0) a->json = 1;
+        else if (strcmp(arg, "--time") == 0 && next) a->time = next, i++;
         else if (strcmp(arg, "--thresholds") == 0)
             rc = parse_list(cmd, arg, next, a->thresholds, &a->n_thresholds), i++;
         else if (strcmp(arg, "--fss-threshold") == 0) {
@@ -227,30 +234,32 @@ static void print_json(const verify_args *a, const lead_scores *s, int n, int st
     printf("  ]\n}\n");
 }
 
-static const sq25_field *obs_at(sq25_field **obs, int n_obs, int64_t valid_time)
+static const sq25_field *obs_at(const cli_frames *obs, int64_t valid_time)
 {
-    for (int i = 0; i < n_obs; i++)
-        if (sq25_field_valid_time(obs[i]) == valid_time) return obs[i];
+    for (int i = 0; i < obs->count; i++)
+        if (sq25_field_valid_time(obs->fields[i]) == valid_time) return obs->fields[i];
     return NULL;
 }
 
-static int run_verify(sq25_ctx *ctx, const char *cmd, const verify_args *a, sq25_field **obs,
+static int run_verify(sq25_ctx *ctx, const char *cmd, const verify_args *a, cli_frames *obs,
                       lead_scores *scores, int *n_scored, int n_leads, int step_s)
 {
-    for (int i = 0; i < a->n_obs; i++) {
-        int rc = sq25_read_field(ctx, a->obs[i], &obs[i]);
-        if (rc) return cli_lib_error(cmd, ctx, rc);
-    }
+    int64_t only = 0;
+    if (a->time && sq25_time_parse(a->time, &only) != SQ25_OK)
+        return cli_usage_error(cmd, "cannot parse --time '%s'", a->time);
+    int st = cli_read_frames(cmd, ctx, a->obs, a->n_obs, a->time ? CLI_FRAMES_AT : CLI_FRAMES_ALL,
+                             only, obs);
+    if (st) return st;
     const sq25_field *at_issue = NULL; /* persistence: the observation at the issue time */
     sq25_field *first = NULL;
     if (step_s > 0 && sq25_read_field_frame(ctx, a->forecast, 0, &first) == SQ25_OK)
-        at_issue = obs_at(obs, a->n_obs, sq25_field_valid_time(first) - step_s);
+        at_issue = obs_at(obs, sq25_field_valid_time(first) - step_s);
     sq25_field_destroy(first);
     for (int k = 0; k < n_leads; k++) {
         sq25_field *fc = NULL;
         int rc = sq25_read_field_frame(ctx, a->forecast, k, &fc);
         if (rc) return cli_lib_error(cmd, ctx, rc);
-        const sq25_field *match = obs_at(obs, a->n_obs, sq25_field_valid_time(fc));
+        const sq25_field *match = obs_at(obs, sq25_field_valid_time(fc));
         if (match) {
             lead_scores *s = &scores[(*n_scored)++];
             s->lead_index = k;
@@ -290,22 +299,21 @@ int cmd_verify(int argc, char **argv)
     }
     sq25_ctx *ctx = cli_ctx(cmd);
     int n_leads = 0, n_scored = 0, lrc = SQ25_OK;
-    sq25_field **obs = calloc((size_t)a.n_obs, sizeof *obs);
+    cli_frames obs = {0};
     lead_scores *scores = NULL;
-    if (!ctx || !obs) rc = ctx ? cli_error(cmd, "out of memory") : CLI_FAIL;
+    if (!ctx) rc = CLI_FAIL;
     if (!rc && (lrc = sq25_file_frame_count(ctx, a.forecast, &n_leads)) != SQ25_OK)
         rc = cli_lib_error(cmd, ctx, lrc);
     if (!rc && !(scores = calloc((size_t)n_leads, sizeof *scores)))
         rc = cli_error(cmd, "out of memory");
     int step = rc ? 0 : lead_step_s(ctx, a.forecast, n_leads);
-    if (!rc) rc = run_verify(ctx, cmd, &a, obs, scores, &n_scored, n_leads, step);
+    if (!rc) rc = run_verify(ctx, cmd, &a, &obs, scores, &n_scored, n_leads, step);
     if (!rc) {
         if (step == 0) step = 60; /* a single lead: minutes printed as lead index */
         if (a.json) print_json(&a, scores, n_scored, step);
         else print_table(&a, scores, n_scored, step);
     }
-    for (int i = 0; obs && i < a.n_obs; i++) sq25_field_destroy(obs[i]);
-    free(obs);
+    cli_frames_free(&obs);
     free(scores);
     free(a.obs);
     sq25_ctx_destroy(ctx);

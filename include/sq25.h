@@ -118,6 +118,7 @@ SQ25_API const char *sq25_version_string(void);
     X(ERR_PERMISSION, -112, "permission denied")                                            \
     X(ERR_BAD_QUANTITY, -113, "quantity or unit not supported")                             \
     X(ERR_FILE_DAMAGED, -114, "file is damaged (its internal structure is inconsistent)")  \
+    X(ERR_UNPACK, -130, "compressed or archived data cannot be unpacked")                   \
     X(ERR_PROJ, -200, "projection definition or transformation failed")                     \
     X(ERR_GRID_MISMATCH, -201, "grids do not match")                                        \
     X(ERR_OUTSIDE_GRID, -202, "location outside the grid")                                  \
@@ -326,7 +327,10 @@ enum {
     SQ25_FORMAT_UNKNOWN = 0,
     SQ25_FORMAT_ODIM = 1, /* ODIM_H5 (Conventions="ODIM_H5/..."), object COMP or IMAGE */
     SQ25_FORMAT_KNMI = 2, /* KNMI HDF5 radar products (/overview, /image1, /geographic) */
-    SQ25_FORMAT_CF = 3    /* CF-1.x netCDF-4 (an HDF5 file) with a gridded rain variable */
+    SQ25_FORMAT_CF = 3,   /* CF-1.x netCDF-4 (an HDF5 file) with a gridded rain variable */
+    SQ25_FORMAT_RADOLAN = 4,   /* DWD RADOLAN/RADVOR binary composite (bare, gzip, bzip2, tar).
+                                  Since 1.1. */
+    SQ25_FORMAT_ESRI_ASCII = 5 /* DWD RADOLAN grid as ESRI ASCII (bare or packed). Since 1.1. */
 };
 
 /* Detect the format of path from its metadata (not its name). @return SQ25_OK and *format,
@@ -339,7 +343,9 @@ SQ25_API int sq25_file_detect(sq25_ctx *ctx, const char *path, int *format);
  * dimension of a 3-D variable. Since 1.0. */
 SQ25_API int sq25_file_frame_count(sq25_ctx *ctx, const char *path, int *count);
 /* Read frame `index` (0-based, in file order) of a radar or gridded file as a field in mm/h,
- * detecting the format. The valid time is the product's nominal time (ODIM /what date+time);
+ * detecting the format (HDF5 ones from their metadata; DWD RADOLAN/RADVOR products and ESRI
+ * ASCII grids from their first bytes, also gzip/bzip2/tar packed, each tar member a frame;
+ * since 1.1; the conventions read are tabulated in docs/readers.md). The valid time is the product's nominal time (ODIM /what date+time);
  * in an ODIM file of several frames, each frame's datasetN/what enddate+endtime. Conversions: ODIM RATE as is; ACRR (mm) divided by its accumulation
  * window; DBZH by Marshall-Palmer Z = 200 R^1.6; KNMI by the calibration formula the file
  * states; CF by scale_factor/add_offset/_FillValue and its units. Undetect/0 becomes 0,
@@ -362,7 +368,15 @@ SQ25_API int sq25_file_frame_count(sq25_ctx *ctx, const char *path, int *count);
  *            units), dimensions (time,) y, x; 1-D x/y coordinates in m, km or degrees, y may
  *            increase (rows are flipped); the grid_mapping's crs_wkt/spatial_ref/proj4 text, or
  *            a PROJ string built from grid_mapping_name and its CF parameters; amounts need an
- *            interval (cell_methods "interval:", an accumulation attribute, or the time step). */
+ *            interval (cell_methods "interval:", an accumulation attribute, or the time step).
+ *            Since 1.1 also: text attributes in every HDF5 string form (NC_STRING); a scalar
+ *            time coordinate, time bounds, any epoch, standard/gregorian/proleptic_gregorian
+ *            calendars (else SQ25_ERR_BAD_TIME; a frame without time is SQ25_ERR_BAD_TIME,
+ *            never 1970); valid_range, _Unsigned, netCDF default fills, int64; a mapping found
+ *            by its attributes, a GDAL GeoTransform, a global proj_string; OpenSense grids.
+ *   RADOLAN  DWD's composite format: header fields, 2-byte amounts (flags: no data and
+ *            clutter -> NaN) or 1-byte RX/WX/EX reflectivity (0.5 dBZ, the context's Z-R);
+ *            the valid time is the header time plus the RADVOR lead VV; accumulation INT. */
 SQ25_API int sq25_read_field_frame(sq25_ctx *ctx, const char *path, int index,
                                    sq25_field **out);
 /* Frame 0: sq25_read_field_frame(ctx, path, 0, out). Since 1.0. */
@@ -382,6 +396,29 @@ SQ25_API int sq25_read_field(sq25_ctx *ctx, const char *path, sq25_field **out);
  * Since 1.1. */
 SQ25_API int sq25_read_field_isolated(sq25_ctx *ctx, const char *path, int index,
                                       int timeout_s, sq25_field **out);
+
+/* ==== readers: reflectivity and rain-ceiling settings of a context ========================== */
+/* The readers of this context convert reflectivity (ODIM DBZH/DBZ/TH, KNMI and CF dBZ, RADOLAN
+ * RX/WX/EX) to mm/h with Z = a R^b (Z in mm^6 m^-3, R in mm/h); the default is Marshall-Palmer
+ * a = 200, b = 1.6. The relation used is written in each field's SQ25_META_CONVERSION.
+ * @return SQ25_OK; SQ25_ERR_RANGE unless 0 < a <= 1e5 and 0.5 <= b <= 5. Since 1.1. */
+SQ25_API int sq25_ctx_set_zr(sq25_ctx *ctx, double a, double b);
+/* The coefficients in use (caller-owned outputs). Since 1.1. */
+SQ25_API void sq25_ctx_get_zr(const sq25_ctx *ctx, double *a, double *b);
+/* What the readers do with rates above the ceiling. */
+enum { SQ25_CEILING_CLIP = 0, SQ25_CEILING_NODATA = 1 };
+/* A rain-rate ceiling in mm/h for every field this context reads (clutter in a 1 km European
+ * composite converts to more than 1000 mm/h): cells above it are clipped to it
+ * (SQ25_CEILING_CLIP) or set to no data (SQ25_CEILING_NODATA); the count is logged as a
+ * warning and written in SQ25_META_CONVERSION. 0 switches it off (the default).
+ * @return SQ25_OK; SQ25_ERR_RANGE (negative, not finite, or an unknown mode). Since 1.1. */
+SQ25_API int sq25_ctx_set_rain_ceiling(sq25_ctx *ctx, double mmh, int mode);
+/* The valid time (UTC seconds) the readers give a frame whose file states none (a CF grid
+ * without any time coordinate, an ESRI ASCII grid without DWD's dated name), written in the
+ * field's SQ25_META_CONVERSION as "time assumed by the caller". enabled = 0 (the default)
+ * refuses such frames with SQ25_ERR_BAD_TIME. A time the file states is always used.
+ * Since 1.1. */
+SQ25_API void sq25_ctx_set_assumed_time(sq25_ctx *ctx, int enabled, int64_t utc_seconds);
 
 /* An ODIM_H5 composite writer: one file, datasets appended in call order. */
 typedef struct sq25_odim_writer sq25_odim_writer;

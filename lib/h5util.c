@@ -220,6 +220,46 @@ static hid_t open_attr(hid_t loc, const char *obj_path, const char *name)
     return H5Aopen_by_name(loc, obj_path, name, H5P_DEFAULT, H5P_DEFAULT);
 }
 
+/* Copy the first element of a variable-length string attribute. The memory type takes the
+ * file type's character set: HDF5 has no conversion between ASCII and UTF-8, so an ASCII
+ * memory type makes H5Aread fail on the UTF-8 strings (netCDF NC_STRING) that netCDF4-python,
+ * xarray and h5netcdf write. */
+static int read_vlen_string(hid_t a, hid_t t, hid_t sp, hssize_t npts, char *buf, size_t cap)
+{
+    int rc = -1;
+    char **vals = calloc((size_t)npts, sizeof *vals);
+    hid_t mt = H5Tcopy(H5T_C_S1);
+    if (vals && mt >= 0 && H5Tset_size(mt, H5T_VARIABLE) >= 0 &&
+        H5Tset_cset(mt, H5Tget_cset(t)) >= 0 && H5Aread(a, mt, vals) >= 0) {
+        snprintf(buf, cap, "%s", vals[0] ? vals[0] : "");
+        H5Dvlen_reclaim(mt, sp, H5P_DEFAULT, vals);
+        rc = 0;
+    }
+    if (mt >= 0) H5Tclose(mt);
+    free(vals);
+    return rc;
+}
+
+/* Copy the first element of a fixed-length string attribute (ASCII or UTF-8, any padding). */
+static int read_fixed_string(hid_t a, hid_t t, hssize_t npts, char *buf, size_t cap)
+{
+    int rc = -1;
+    size_t sz = H5Tget_size(t);
+    if (sz == 0 || sz > ((size_t)1 << 30) / (size_t)npts) return -1;
+    size_t total = sz * (size_t)npts;
+    char *tmp = malloc(total + 1);
+    hid_t mt = H5Tcopy(H5T_C_S1);
+    if (tmp && mt >= 0 && H5Tset_size(mt, sz) >= 0 && H5Tset_strpad(mt, H5T_STR_NULLPAD) >= 0 &&
+        H5Tset_cset(mt, H5Tget_cset(t)) >= 0 && H5Aread(a, mt, tmp) >= 0) {
+        tmp[sz] = '\0'; /* first element only */
+        snprintf(buf, cap, "%s", tmp);
+        rc = 0;
+    }
+    if (mt >= 0) H5Tclose(mt);
+    free(tmp);
+    return rc;
+}
+
 int sq25__h5_attr_string(hid_t loc, const char *obj_path, const char *name, char *buf,
                          size_t cap)
 {
@@ -230,34 +270,10 @@ int sq25__h5_attr_string(hid_t loc, const char *obj_path, const char *name, char
     int rc = -1;
     hid_t t = H5Aget_type(a);
     hid_t sp = H5Aget_space(a);
-    hssize_t npts = H5Sget_simple_extent_npoints(sp);
+    hssize_t npts = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
     if (t >= 0 && H5Tget_class(t) == H5T_STRING && npts >= 1) {
-        if (H5Tis_variable_str(t) > 0) {
-            char **vals = calloc((size_t)npts, sizeof *vals);
-            hid_t mt = H5Tcopy(H5T_C_S1);
-            H5Tset_size(mt, H5T_VARIABLE);
-            if (vals && H5Aread(a, mt, vals) >= 0) {
-                snprintf(buf, cap, "%s", vals[0] ? vals[0] : "");
-                H5Dvlen_reclaim(mt, sp, H5P_DEFAULT, vals);
-                rc = 0;
-            }
-            H5Tclose(mt);
-            free(vals);
-        } else {
-            size_t sz = H5Tget_size(t);
-            size_t total = sz * (size_t)npts;
-            char *tmp = malloc(total + 1);
-            hid_t mt = H5Tcopy(H5T_C_S1);
-            H5Tset_size(mt, sz);
-            H5Tset_strpad(mt, H5T_STR_NULLPAD);
-            if (tmp && H5Aread(a, mt, tmp) >= 0) {
-                tmp[sz < total ? sz : total] = '\0'; /* first element only */
-                snprintf(buf, cap, "%s", tmp);
-                rc = 0;
-            }
-            H5Tclose(mt);
-            free(tmp);
-        }
+        if (H5Tis_variable_str(t) > 0) rc = read_vlen_string(a, t, sp, npts, buf, cap);
+        else rc = read_fixed_string(a, t, npts, buf, cap);
     }
     if (sp >= 0) H5Sclose(sp);
     if (t >= 0) H5Tclose(t);

@@ -44,6 +44,12 @@ struct sq25_ctx {
     } lonlat_ops[SQ25_LONLAT_OPS];
     int lonlat_next; /* slot replaced when the cache is full (round robin) */
     int64_t limits[SQ25__LIMIT_COUNT]; /* resource limits, see sq25_ctx_set_limit */
+    void *unpack_cache; /* readers: the last unpacked archive (io_archive.c) */
+    double zr_a, zr_b;  /* readers: Z = a R^b for reflectivity (0, 0: Marshall-Palmer) */
+    double ceiling_mmh; /* readers: rates above it are clipped or flagged (0: none) */
+    int ceiling_mode;   /* SQ25_CEILING_CLIP or SQ25_CEILING_NODATA */
+    bool has_assumed_time; /* readers: a valid time for frames whose file states none */
+    int64_t assumed_time;
 };
 
 #define SQ25_META_COUNT 5
@@ -58,6 +64,9 @@ struct sq25_field {
     int accumulation_s;  /* 0 = instantaneous rate */
     char *meta[SQ25_META_COUNT];
 };
+
+/* Release the readers' cached archive (io_archive.c). */
+void sq25__unpack_cache_release(sq25_ctx *ctx);
 
 /* Memory through the context's allocator. sq25__malloc sets SQ25_ERR_NOMEM on failure. */
 void *sq25__malloc(sq25_ctx *ctx, size_t size);

@@ -23,6 +23,11 @@ typedef struct {
     double nodata, nodata2, undetect;
     sq25__rain_unit unit;
     double window_s; /* accumulation window in seconds, for SQ25__UNIT_AMOUNT_MM */
+    /* Raw values outside [valid_min, valid_max] become NaN (CF valid_range/min/max). */
+    bool has_valid_min, has_valid_max;
+    double valid_min, valid_max;
+    int unsigned_bits; /* > 0: signed raw values are reinterpreted unsigned (CF _Unsigned) */
+    double zr_a, zr_b; /* Z = a R^b for SQ25__UNIT_DBZ (0: Marshall-Palmer) */
 } sq25__decoding;
 
 /* Re-issue the context's last message prefixed with "file: " under code (PROJ errors are
@@ -31,6 +36,16 @@ int sq25__fail_in_file(sq25_ctx *ctx, int code, const char *file);
 
 /* Marshall-Palmer: rain rate in mm/h from reflectivity in dBZ (Z = 200 R^1.6). */
 double sq25__mmh_from_dbz(double dbz);
+/* Rain rate in mm/h from dBZ with Z = a R^b. */
+double sq25__mmh_from_dbz_zr(double dbz, double a, double b);
+/* The context's Z-R coefficients (Marshall-Palmer 200, 1.6 unless set). */
+void sq25__ctx_zr(const sq25_ctx *ctx, double *a, double *b);
+double sq25__ctx_mmh_from_dbz(const sq25_ctx *ctx, double dbz);
+/* "Z = 200 R^1.6 (Marshall-Palmer)" or "Z = a R^b (set by the caller)" into buf. */
+void sq25__ctx_zr_text(const sq25_ctx *ctx, char *buf, size_t cap);
+/* Apply the context's rain ceiling to a freshly read field and note it in its conversion
+ * metadata (no-op when no ceiling is set). */
+int sq25__apply_ceiling(sq25_ctx *ctx, sq25_field *f);
 /* Decode n raw values (as doubles, row-major ny x nx) into mm/h floats. When flip_rows is
  * true the row order is reversed (files whose first row is the southern one). */
 void sq25__decode_grid(const sq25__decoding *dec, const double *raw, size_t ny, size_t nx,
@@ -71,5 +86,23 @@ int sq25__odim_read(sq25_ctx *ctx, const char *path, hid_t fid, int index, sq25_
 int sq25__knmi_read(sq25_ctx *ctx, const char *path, hid_t fid, int index, sq25_field **out);
 int sq25__cf_read(sq25_ctx *ctx, const char *path, hid_t fid, int index, sq25_field **out);
 int sq25__cf_frame_count(sq25_ctx *ctx, const char *path, hid_t fid, int *count);
+
+/* RADOLAN / RADVOR binary products and DWD ESRI ASCII grids, bare or gzip/bzip2/tar packed
+ * (io_radolan.c, io_esri.c). sq25__dwd_sniff: true if the file's first bytes are one of those
+ * (or a gzip/bzip2/tar container, whose content is checked when read). */
+bool sq25__dwd_sniff(const char *path, int *format);
+int sq25__dwd_frame_count(sq25_ctx *ctx, const char *path, int *count);
+int sq25__dwd_read(sq25_ctx *ctx, const char *path, int index, sq25_field **out);
+/* One product in memory (a file's or a tar member's bytes); layers names the packing. */
+int sq25__dwd_read_member(sq25_ctx *ctx, const char *name, const unsigned char *b, size_t n,
+                          const char *layers, sq25_field **out);
+bool sq25__radolan_looks_like(const unsigned char *b, size_t n);
+int sq25__radolan_decode(sq25_ctx *ctx, const char *name, const unsigned char *b, size_t n,
+                         const char *layers, sq25_field **out);
+int sq25__radolan_grid(sq25_ctx *ctx, const char *name, int rows, int cols, int version,
+                       char *projdef, size_t cap, double gt[6]);
+bool sq25__esri_looks_like(const unsigned char *b, size_t n);
+int sq25__esri_decode(sq25_ctx *ctx, const char *name, const unsigned char *b, size_t n,
+                      const char *layers, sq25_field **out);
 
 #endif

@@ -15,11 +15,57 @@ int sq25__fail_in_file(sq25_ctx *ctx, int code, const char *file)
     return sq25__fail(ctx, code, "%s: %s", file, previous);
 }
 
-double sq25__mmh_from_dbz(double dbz)
+double sq25__mmh_from_dbz(double dbz) { return sq25__mmh_from_dbz_zr(dbz, 200.0, 1.6); }
+
+double sq25__mmh_from_dbz_zr(double dbz, double a, double b)
 {
-    /* Z [mm^6/m^3] = 10^(dBZ/10) = 200 R^1.6  =>  R [mm/h] = (Z / 200)^(1/1.6) */
+    /* Z [mm^6/m^3] = 10^(dBZ/10) = a R^b  =>  R [mm/h] = (Z / a)^(1/b) */
     double z = pow(10.0, dbz / 10.0);
-    return pow(z / 200.0, 1.0 / 1.6);
+    return pow(z / a, 1.0 / b);
+}
+
+void sq25__ctx_zr(const sq25_ctx *ctx, double *a, double *b)
+{
+    bool set = ctx && ctx->zr_a > 0 && ctx->zr_b > 0;
+    *a = set ? ctx->zr_a : 200.0;
+    *b = set ? ctx->zr_b : 1.6;
+}
+
+double sq25__ctx_mmh_from_dbz(const sq25_ctx *ctx, double dbz)
+{
+    double a, b;
+    sq25__ctx_zr(ctx, &a, &b);
+    return sq25__mmh_from_dbz_zr(dbz, a, b);
+}
+
+void sq25__ctx_zr_text(const sq25_ctx *ctx, char *buf, size_t cap)
+{
+    double a, b;
+    sq25__ctx_zr(ctx, &a, &b);
+    bool mp = a == 200.0 && b == 1.6;
+    snprintf(buf, cap, "Z = %g R^%g (%s)", a, b, mp ? "Marshall-Palmer" : "set by the caller");
+}
+
+int sq25__apply_ceiling(sq25_ctx *ctx, sq25_field *f)
+{
+    if (!(ctx->ceiling_mmh > 0)) return SQ25_OK;
+    float *d = sq25_field_data(f), ceiling = (float)ctx->ceiling_mmh;
+    size_t n = (size_t)sq25_field_width(f) * (size_t)sq25_field_height(f), hits = 0;
+    bool clip = ctx->ceiling_mode == SQ25_CEILING_CLIP;
+    for (size_t i = 0; i < n; i++)
+        if (d[i] > ceiling) {
+            d[i] = clip ? ceiling : NAN;
+            hits++;
+        }
+    char text[SQ25_ERRMSG_CAP + 128];
+    snprintf(text, sizeof text, "%s; ceiling %g mm/h: %zu cell(s) %s",
+             sq25_field_meta(f, SQ25_META_CONVERSION), ctx->ceiling_mmh, hits,
+             clip ? "clipped to it" : "above it set to no data");
+    if (hits)
+        sq25__log(ctx, SQ25_LOG_WARNING, "%s: %zu cell(s) above the %g mm/h ceiling %s",
+                  sq25_field_meta(f, SQ25_META_PATH), hits, ctx->ceiling_mmh,
+                  clip ? "clipped" : "set to no data");
+    return sq25_field_set_meta(f, SQ25_META_CONVERSION, text);
 }
 
 /* Equality with a relative tolerance of 1e-6, so a float32 code stored in a float64
@@ -34,17 +80,30 @@ static double physical_to_mmh(const sq25__decoding *dec, double physical)
     switch (dec->unit) {
     case SQ25__UNIT_RATE_MMH: return physical;
     case SQ25__UNIT_AMOUNT_MM: return physical * 3600.0 / dec->window_s;
-    case SQ25__UNIT_DBZ: return sq25__mmh_from_dbz(physical);
+    case SQ25__UNIT_DBZ:
+        return dec->zr_a > 0 && dec->zr_b > 0 ? sq25__mmh_from_dbz_zr(physical, dec->zr_a, dec->zr_b)
+                                              : sq25__mmh_from_dbz(physical);
     case SQ25__UNIT_FLUX_KGM2S: return physical * 3600.0;
     }
     return NAN;
 }
 
+static bool is_code(const sq25__decoding *dec, double raw)
+{
+    return (dec->has_nodata && same_code(raw, dec->nodata)) ||
+           (dec->has_nodata2 && same_code(raw, dec->nodata2));
+}
+
 static float decode_one(const sq25__decoding *dec, double raw)
 {
-    if (!isfinite(raw)) return NAN;
-    if (dec->has_nodata && same_code(raw, dec->nodata)) return NAN;
-    if (dec->has_nodata2 && same_code(raw, dec->nodata2)) return NAN;
+    if (!isfinite(raw) || is_code(dec, raw)) return NAN;
+    /* _Unsigned: the fill codes are stated in the stored (signed) type or unsigned, so both
+     * forms are checked; valid_range then applies to the unsigned value. */
+    if (dec->unsigned_bits > 0 && raw < 0) raw += ldexp(1.0, dec->unsigned_bits);
+    if (is_code(dec, raw)) return NAN;
+    if ((dec->has_valid_min && raw < dec->valid_min) ||
+        (dec->has_valid_max && raw > dec->valid_max))
+        return NAN;
     if (dec->has_undetect && same_code(raw, dec->undetect)) return 0.0f;
     double mmh = physical_to_mmh(dec, dec->gain * raw + dec->offset);
     return isfinite(mmh) ? (float)mmh : NAN;
@@ -159,7 +218,11 @@ int sq25__read_decoded_field(sq25_ctx *ctx, const char *file, hid_t fid, const c
         rc = sq25_field_create(ctx, (int)nx, (int)ny, projdef, gt, valid_time, &f);
         if (rc == SQ25_ERR_PROJ) rc = sq25__fail_in_file(ctx, SQ25_ERR_PROJ, file);
     }
-    if (rc == SQ25_OK) sq25__decode_grid(dec, raw, ny, nx, flip_rows, sq25_field_data(f));
+    if (rc == SQ25_OK) {
+        sq25__decoding with_zr = *dec; /* the context's Z-R for reflectivity */
+        sq25__ctx_zr(ctx, &with_zr.zr_a, &with_zr.zr_b);
+        sq25__decode_grid(&with_zr, raw, ny, nx, flip_rows, sq25_field_data(f));
+    }
     sq25__free(ctx, raw);
     *out = f;
     return rc;
@@ -174,4 +237,43 @@ int sq25__set_read_meta(sq25_field *f, const char *format, const char *producer,
         if (rc) return rc;
     }
     return SQ25_OK;
+}
+
+int sq25_ctx_set_zr(sq25_ctx *ctx, double a, double b)
+{
+    if (!ctx) return SQ25_ERR_INVALID_ARG;
+    if (!(a > 0 && a <= 1e5 && b >= 0.5 && b <= 5))
+        return sq25__fail(ctx, SQ25_ERR_RANGE,
+                          "sq25_ctx_set_zr: a=%g b=%g (need 0 < a <= 1e5, 0.5 <= b <= 5)", a, b);
+    ctx->zr_a = a;
+    ctx->zr_b = b;
+    return sq25__ok(ctx);
+}
+
+void sq25_ctx_get_zr(const sq25_ctx *ctx, double *a, double *b)
+{
+    double ta, tb;
+    sq25__ctx_zr(ctx, &ta, &tb);
+    if (a) *a = ta;
+    if (b) *b = tb;
+}
+
+int sq25_ctx_set_rain_ceiling(sq25_ctx *ctx, double mmh, int mode)
+{
+    if (!ctx) return SQ25_ERR_INVALID_ARG;
+    if (!(mmh >= 0 && isfinite(mmh)) || (mode != SQ25_CEILING_CLIP && mode != SQ25_CEILING_NODATA))
+        return sq25__fail(ctx, SQ25_ERR_RANGE,
+                          "sq25_ctx_set_rain_ceiling: %g mm/h, mode %d (need >= 0 and mode "
+                          "SQ25_CEILING_CLIP or SQ25_CEILING_NODATA)",
+                          mmh, mode);
+    ctx->ceiling_mmh = mmh;
+    ctx->ceiling_mode = mode;
+    return sq25__ok(ctx);
+}
+
+void sq25_ctx_set_assumed_time(sq25_ctx *ctx, int enabled, int64_t utc_seconds)
+{
+    if (!ctx) return;
+    ctx->has_assumed_time = enabled != 0;
+    ctx->assumed_time = utc_seconds;
 }

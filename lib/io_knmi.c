@@ -271,8 +271,11 @@ static int finish_meta(sq25_field *f, hid_t fid, const char *path, const char *p
         snprintf(conversion, sizeof conversion, "%s; mm per %.0f s times 3600/%.0f", formula,
                  dec->window_s, dec->window_s);
     else if (dec->unit == SQ25__UNIT_DBZ)
-        snprintf(conversion, sizeof conversion,
-                 "%s; dBZ to mm/h by Marshall-Palmer Z = 200 R^1.6", formula);
+    {
+        char zr[96];
+        sq25__ctx_zr_text(f->ctx, zr, sizeof zr);
+        snprintf(conversion, sizeof conversion, "%s; dBZ to mm/h by %s", formula, zr);
+    }
     else
         snprintf(conversion, sizeof conversion, "%s; mm/h as stated", formula);
     return sq25__set_read_meta(f, format, producer, param, conversion, path);

@@ -173,8 +173,9 @@ static int build_decoding(sq25_ctx *ctx, const char *path, hid_t fid, const odim
                  dec->window_s, dec->window_s, coding);
     } else {
         dec->unit = SQ25__UNIT_DBZ;
-        snprintf(conversion, conv_cap, "%s dBZ to mm/h by Marshall-Palmer Z = 200 R^1.6; %s",
-                 c->quantity, coding);
+        char zr[96];
+        sq25__ctx_zr_text(ctx, zr, sizeof zr);
+        snprintf(conversion, conv_cap, "%s dBZ to mm/h by %s; %s", c->quantity, zr, coding);
     }
     return SQ25_OK;
 }
@@ -321,7 +322,7 @@ int sq25__odim_read(sq25_ctx *ctx, const char *path, hid_t fid, int index, sq25_
     *out = NULL;
     odim_choice c, best;
     sq25__decoding dec;
-    char conversion[160], projdef[1024], data_path[ODIM_PATH_CAP];
+    char conversion[320], projdef[1024], data_path[ODIM_PATH_CAP];
     double gt[6];
     size_t nx = 0, ny = 0;
     int64_t valid_time = 0;

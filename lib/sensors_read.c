@@ -1,6 +1,7 @@
 /* sensors_read.c -- readers for rain-gauge series: OpenSense netCDF-4 (through the HDF5 C API)
  * and plain CSV "station_id,lon,lat,time_utc,mm". */
 #include "io.h"
+#include "io_cf.h"
 #include "sensors.h"
 
 #include <ctype.h>
@@ -41,7 +42,8 @@ typedef struct {
 
 static bool name_is_rain(const char *name)
 {
-    static const char *const names[] = {"rainfall", "rain", "precipitation", "precip", "pr", NULL};
+    static const char *const names[] = {"rainfall", "rain", "precipitation", "precip", "pr",
+                                        "rainfall_amount", "precipitation_amount", NULL};
     for (int i = 0; names[i]; i++)
         if (strcmp(name, names[i]) == 0) return true;
     return false;
@@ -112,15 +114,16 @@ static int find_layout(sq25_ctx *ctx, const char *path, hid_t f, nc_layout *l)
     return SQ25_OK;
 }
 
-/* Seconds per unit of "<unit> since 1970-01-01..." or 0 if not understood. */
-static int64_t time_unit_seconds(const char *units)
+/* Seconds per unit of "<unit> since <any date and time>" (OpenSense files use any epoch) and
+ * the origin in UTC seconds; 0 if not understood or not whole seconds per unit. */
+static int64_t time_unit_seconds(const char *units, int64_t *origin)
 {
-    static const struct { const char *word; int64_t s; } u[] = {
-        {"seconds since 1970-01-01", 1}, {"minutes since 1970-01-01", 60},
-        {"hours since 1970-01-01", 3600}, {"days since 1970-01-01", 86400}};
-    for (size_t i = 0; i < sizeof u / sizeof u[0]; i++)
-        if (strncmp(units, u[i].word, strlen(u[i].word)) == 0) return u[i].s;
-    return 0;
+    double unit_s, origin_s;
+    if (sq25__cf_parse_time_units(units, &unit_s, &origin_s) != 0 || unit_s < 1 ||
+        unit_s != floor(unit_s) || origin_s != floor(origin_s))
+        return 0;
+    *origin = (int64_t)origin_s;
+    return (int64_t)unit_s;
 }
 
 /* Times of the file in UTC seconds, each checked for overflow and against the accepted
@@ -130,10 +133,12 @@ static int read_times(sq25_ctx *ctx, const char *path, hid_t f, hsize_t n, int64
 {
     char units[128] = "";
     sq25__h5_attr_string(f, "time", "units", units, sizeof units);
-    int64_t mult = time_unit_seconds(units);
+    int64_t origin = 0, mult = time_unit_seconds(units, &origin);
     if (!mult)
         return sq25__fail(ctx, SQ25_ERR_BAD_METADATA,
-                          "%s: time units \"%s\" (expected <unit> since 1970-01-01)", path, units);
+                          "%s: time units \"%s\" (expected <seconds|minutes|hours|days> since "
+                          "<date>[ <time>])",
+                          path, units);
     int rc = sq25__h5_check_storage(ctx, path, f, "time");
     if (rc) return rc;
     int64_t *t = sq25__calloc(ctx, (size_t)n, sizeof *t);
@@ -143,8 +148,9 @@ static int read_times(sq25_ctx *ctx, const char *path, hid_t f, hsize_t n, int64
     if (d >= 0) H5Dclose(d);
     if (st < 0) rc = sq25__fail(ctx, SQ25_ERR_READ, "%s: cannot read time", path);
     for (hsize_t i = 0; !rc && i < n; i++) {
-        int64_t raw = t[i];
-        if (!sq25__mul_ok(raw, mult, &t[i]) || !sq25__time_in_range(t[i]))
+        int64_t raw = t[i], scaled = 0;
+        if (!sq25__mul_ok(raw, mult, &scaled) || !sq25__add_ok(scaled, origin, &t[i]) ||
+            !sq25__time_in_range(t[i]))
             rc = sq25__fail(ctx, SQ25_ERR_RANGE,
                             "%s: time[%llu] = %lld %s is outside the years 1000-9999", path,
                             (unsigned long long)i, (long long)raw, units);
@@ -176,17 +182,62 @@ static int read_coords(sq25_ctx *ctx, const char *path, hid_t f, const char *nam
     return st < 0 ? sq25__fail(ctx, SQ25_ERR_READ, "%s: cannot read %s", path, name) : SQ25_OK;
 }
 
-/* Station ids from a 1-D string variable "id" (variable or fixed length); else "station<i>". */
+/* The station-id variable of an OpenSense file: "id" (PWS, gauges) or "station_id". */
+static const char *station_id_var(hid_t f)
+{
+    static const char *const names[] = {"id", "station_id", NULL};
+    for (const char *const *n = names; *n; n++)
+        if (sq25__h5_exists(f, *n)) return *n;
+    return NULL;
+}
+
+/* Integer station ids (OpenMRG city gauges: int64 station_id) as decimal text; 0 if the id
+ * variable is not an integer one of n values. */
+static int read_integer_ids(sq25_series *s, hid_t f, const char *name, bool *done)
+{
+    *done = false;
+    hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+    hid_t t = d >= 0 ? H5Dget_type(d) : -1;
+    hid_t sp = d >= 0 ? H5Dget_space(d) : -1;
+    int rc = SQ25_OK;
+    if (t >= 0 && H5Tget_class(t) == H5T_INTEGER && sp >= 0 &&
+        H5Sget_simple_extent_npoints(sp) == (hssize_t)s->n_stations) {
+        long long *ids = sq25__calloc(s->ctx, (size_t)s->n_stations, sizeof *ids);
+        if (!ids) rc = SQ25_ERR_NOMEM;
+        else if (H5Dread(d, H5T_NATIVE_LLONG, H5S_ALL, H5S_ALL, H5P_DEFAULT, ids) >= 0) {
+            for (int i = 0; i < s->n_stations && !rc; i++) {
+                char text[32];
+                snprintf(text, sizeof text, "%lld", ids[i]);
+                rc = sq25_series_set_station(s, i, text, s->lon[i], s->lat[i]);
+            }
+            *done = rc == SQ25_OK;
+        }
+        sq25__free(s->ctx, ids);
+    }
+    if (sp >= 0) H5Sclose(sp);
+    if (t >= 0) H5Tclose(t);
+    if (d >= 0) H5Dclose(d);
+    return rc;
+}
+
+/* Station ids from a 1-D string variable "id" or "station_id" (variable or fixed length), or
+ * an integer one; else "station<i>". */
 static int read_ids(sq25_series *s, hid_t f)
 {
     int n = s->n_stations;
     char **vals = NULL;
+    const char *idv = station_id_var(f);
+    bool done = false;
+    if (idv) {
+        int irc = read_integer_ids(s, f, idv, &done);
+        if (irc || done) return irc;
+    }
     int rank = 0;
     hsize_t dims[4] = {0};
-    /* Only an "id" of exactly one entry per station is read (H5S_ALL reads all of it). */
-    bool usable = sq25__h5_dataset_dims(f, "id", &rank, dims) == 0 && rank == 1 &&
+    /* Only an id of exactly one entry per station is read (H5S_ALL reads all of it). */
+    bool usable = idv && sq25__h5_dataset_dims(f, idv, &rank, dims) == 0 && rank == 1 &&
                   dims[0] == (hsize_t)n;
-    hid_t d = usable ? H5Dopen2(f, "id", H5P_DEFAULT) : -1;
+    hid_t d = usable ? H5Dopen2(f, idv, H5P_DEFAULT) : -1;
     hid_t ft = d >= 0 ? H5Dget_type(d) : -1;
     hid_t mt = -1;
     if (ft >= 0 && H5Tget_class(ft) == H5T_STRING && H5Tis_variable_str(ft) > 0) {
@@ -218,6 +269,18 @@ static int read_ids(sq25_series *s, hid_t f)
     return rc;
 }
 
+/* OpenSense: a rain amount without a units attribute is mm per time step (the convention's
+ * default); say so in the log rather than assume silently. */
+static void opensense_default_units(sq25_ctx *ctx, const char *path, const char *var,
+                                    const char *units)
+{
+    if (units[0]) return;
+    sq25__log(ctx, SQ25_LOG_INFO,
+              "%s: %s has no units attribute; taken as mm per time step (the OpenSense "
+              "default)",
+              path, var);
+}
+
 /* Scale, fill and units of the rain variable, applied from raw doubles. */
 static int read_rain(sq25_ctx *ctx, const char *path, hid_t f, const nc_layout *l,
                      sq25_series *s)
@@ -236,6 +299,7 @@ static int read_rain(sq25_ctx *ctx, const char *path, hid_t f, const nc_layout *
         sq25__h5_attr_double(f, l->rain, "missing_value", &fill);
     char units[64] = "";
     sq25__h5_attr_string(f, l->rain, "units", units, sizeof units);
+    opensense_default_units(ctx, path, l->rain, units);
     /* A rate in mm/h becomes mm per step. */
     double to_step = (strstr(units, "h-1") || strstr(units, "/h")) ? s->step_s / 3600.0 : 1.0;
     for (size_t i = 0; !rc && i < ns; i++)

@@ -4,8 +4,8 @@ Fields come back as sq25.Field objects whose .data is a float32 NumPy view (NaN 
 the C buffer, with the georeference (projdef, geotransform) and valid time as attributes.
 Every failure raises sq25.Error carrying the library's code and message.
 """
-from .core import (Context, Error, Field, default_context, parse_time, read_field,  # noqa: F401
-                   strerror, version, write_odim)
+from .core import (Context, Error, Field, default_context, frame_count, parse_time,  # noqa: F401
+                   read_field, strerror, version, write_odim)
 
 from . import nowcast, sensors, warn  # noqa: F401,E402
 from .nowcast import extrapolate, motion, scores  # noqa: F401,E402

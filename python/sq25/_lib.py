@@ -79,6 +79,10 @@ proto("sq25_file_detect", _c.c_int, _c.c_void_p, _c.c_char_p, _c.POINTER(_c.c_in
 proto("sq25_file_frame_count", _c.c_int, _c.c_void_p, _c.c_char_p, _c.POINTER(_c.c_int))
 proto("sq25_read_field_frame", _c.c_int, _c.c_void_p, _c.c_char_p, _c.c_int, c_void_pp)
 proto("sq25_read_field", _c.c_int, _c.c_void_p, _c.c_char_p, c_void_pp)
+proto("sq25_ctx_set_zr", _c.c_int, _c.c_void_p, _c.c_double, _c.c_double)
+proto("sq25_ctx_get_zr", None, _c.c_void_p, c_double_p, c_double_p)
+proto("sq25_ctx_set_rain_ceiling", _c.c_int, _c.c_void_p, _c.c_double, _c.c_int)
+proto("sq25_ctx_set_assumed_time", None, _c.c_void_p, _c.c_int, _c.c_int64)
 proto("sq25_write_odim", _c.c_int, _c.c_void_p, _c.c_char_p, _c.c_void_p)
 # grid
 proto("sq25_grid_create", _c.c_int, _c.c_void_p, _c.c_char_p, _c.c_double, _c.c_double,

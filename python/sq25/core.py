@@ -42,6 +42,29 @@ class Context:
             msg = lib.sq25_errmsg(self._ptr).decode(errors="replace") or strerror(rc)
             raise Error(rc, msg)
 
+    def set_zr(self, a, b):
+        """Reflectivity to rain rate by Z = a R^b for every reader of this context (default
+        Marshall-Palmer 200, 1.6); the relation is written in each field's conversion text."""
+        self.check(lib.sq25_ctx_set_zr(self._ptr, float(a), float(b)))
+
+    @property
+    def zr(self):
+        a, b = ctypes.c_double(), ctypes.c_double()
+        lib.sq25_ctx_get_zr(self._ptr, ctypes.byref(a), ctypes.byref(b))
+        return a.value, b.value
+
+    def set_rain_ceiling(self, mmh, nodata=False):
+        """Rates above mmh (mm/h) in every field read are clipped to it, or set to NaN with
+        nodata=True; 0 switches the ceiling off."""
+        self.check(lib.sq25_ctx_set_rain_ceiling(self._ptr, float(mmh), 1 if nodata else 0))
+
+    def set_assumed_time(self, utc_seconds):
+        """The valid time given to frames whose file states none (None: refuse them, the
+        default); the field's conversion text says the time was assumed."""
+        enabled = utc_seconds is not None
+        lib.sq25_ctx_set_assumed_time(self._ptr, 1 if enabled else 0,
+                                      int(utc_seconds) if enabled else 0)
+
     def __del__(self):
         ptr, self._ptr = getattr(self, "_ptr", None), None
         if ptr:
@@ -205,6 +228,14 @@ def read_field(path, frame=0, ctx=None):
     out = ctypes.c_void_p()
     ctx.check(lib.sq25_read_field_frame(ctx._ptr, _c_path(path), int(frame), ctypes.byref(out)))
     return Field(out.value, ctx)
+
+
+def frame_count(path, ctx=None):
+    """Number of frames (time steps, leads, tar members) of a radar or gridded file."""
+    ctx = ctx or default_context()
+    n = ctypes.c_int()
+    ctx.check(lib.sq25_file_frame_count(ctx._ptr, _c_path(path), ctypes.byref(n)))
+    return n.value
 
 
 def write_odim(path, field):

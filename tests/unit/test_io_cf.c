@@ -250,6 +250,12 @@ static void build_lcc(const char *path, bool explicit_proj4)
         attr_double(crs, "inverse_flattening", H5T_IEEE_F64LE, 298.257222101);
     }
     H5Dclose(crs);
+    /* A scalar time coordinate (rank 0, CF 5.7), found by its standard_name. */
+    double t30 = 30;
+    hid_t tv = variable(fid, "time", H5T_IEEE_F64LE, 0, NULL, &t30);
+    attr_string(tv, "standard_name", "time");
+    attr_string(tv, "units", "minutes since 2021-07-04 16:00:00");
+    H5Dclose(tv);
     double v[6] = {0, 1, 2, 3, 4, 5};
     hsize_t dims[2] = {2, 3};
     hid_t d = variable(fid, "acc", H5T_IEEE_F64LE, 2, dims, v);
@@ -274,6 +280,7 @@ static void test_cf_lcc(void **state)
     /* kg m-2 over 15 minutes: x4 to mm/h. */
     for (int k = 0; k < 6; k++) assert_float_equal(sq25_field_data(a)[k], 4.0 * k, 1e-9);
     assert_int_equal(sq25_field_accumulation_s(a), 900);
+    assert_int_equal(sq25_field_valid_time(a), 1625414400 + 30 * 60); /* 16:00 + 30 min */
     double ca[8], cb[8];
     assert_int_equal(sq25_field_corners_lonlat(a, ca), SQ25_OK);
     assert_int_equal(sq25_field_corners_lonlat(b, cb), SQ25_OK);

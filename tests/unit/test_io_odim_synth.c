@@ -124,6 +124,17 @@ static void test_dbzh_marshall_palmer(void **state)
     assert_float_equal(gt[0], 0, 1e-6);
     assert_float_equal(gt[3], 0, 1e-6);
     sq25_field_destroy(f);
+    /* The context's relation, here Z = 250 R^1.2 (a tropical one): R = (Z / 250)^(1/1.2),
+     * and the relation in the metadata. */
+    assert_int_equal(sq25_ctx_set_zr(ctx, 250, 1.2), SQ25_OK);
+    assert_int_equal(sq25_read_field(ctx, path, &f), SQ25_OK);
+    for (int k = 2; k < 12; k++) {
+        double dbz = 0.5 * dbz_raw[k] - 32;
+        double mmh = pow(pow(10, dbz / 10) / 250, 1 / 1.2);
+        assert_float_equal(sq25_field_data(f)[k], mmh, 1e-5 * mmh);
+    }
+    assert_non_null(strstr(sq25_field_meta(f, SQ25_META_CONVERSION), "Z = 250 R^1.2"));
+    sq25_field_destroy(f);
     sq25_ctx_destroy(ctx);
 }
 

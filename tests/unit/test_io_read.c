@@ -52,12 +52,13 @@ static void test_detect(void **state)
     assert_int_equal(sq25_file_detect(ctx, test_data_path(KNMI_0100), &format), SQ25_OK);
     assert_int_equal(format, SQ25_FORMAT_KNMI);
     /* The Amsterdam gauge file is netCDF-4 (it has _NCProperties) but holds station series,
-     * not a grid: detected as CF, rejected by the grid reader with a reason. */
+     * not a grid: detected as CF, rejected by the grid reader with a reason (it names the
+     * sensor reader to use instead). */
     const char *pws = test_data_path("gauges/amsterdam_pws_2017/test_dataset.nc");
     assert_int_equal(sq25_file_detect(ctx, pws, &format), SQ25_OK);
     assert_int_equal(format, SQ25_FORMAT_CF);
     sq25_field *f = NULL;
-    assert_int_equal(sq25_read_field(ctx, pws, &f), SQ25_ERR_MISSING_DATASET);
+    assert_int_equal(sq25_read_field(ctx, pws, &f), SQ25_ERR_UNSUPPORTED);
     assert_null(f);
     assert_non_null(strstr(sq25_errmsg(ctx), "not a grid"));
     assert_int_equal(sq25_file_frame_count(ctx, test_data_path(RMI_1650), &count), SQ25_OK);
