@@ -171,7 +171,9 @@ int sq25__project_lonlat(sq25_ctx *ctx, const char *file, const char *projdef, d
     /* Corner lon/lat of radar files are WGS84 like every lon/lat of the library (the ODIM
      * MeteoSwiss composite lands 183 m off when they are taken on the grid's own datum). */
     PJ *op = sq25__lonlat_op(ctx, projdef);
-    if (!op) return sq25__fail_in_file(ctx, SQ25_ERR_PROJ, file);
+    if (!op) /* out of memory stays out of memory; anything else is the projection's fault */
+        return sq25__fail_in_file(ctx, sq25_errcode(ctx) == SQ25_ERR_NOMEM ? SQ25_ERR_NOMEM : SQ25_ERR_PROJ,
+                                  file);
     PJ_COORD p = proj_trans(op, PJ_FWD, proj_coord(lon, lat, 0, 0));
     if (!isfinite(p.xy.x) || !isfinite(p.xy.y) || p.xy.x == HUGE_VAL)
         return sq25__fail(ctx, SQ25_ERR_PROJ,
