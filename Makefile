@@ -204,11 +204,13 @@ $(B)/fuzz/lib/%.o: lib/%.c include/sq25.h $(wildcard lib/*.h) | $(DEPS_STAMP)
 	  -DSQ25_BUILDING_LIBRARY $(PKG_CFLAGS) -c $< -o $@
 $(FUZZ_LIB): $(FUZZ_LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
-$(B)/fuzz/cli.o: bin/cli.c bin/cli.h include/sq25.h | $(DEPS_STAMP)
+# The CLI helpers the harnesses use (list parsers, reader options): bin/cli*.c.
+FUZZ_CLI_OBJ := $(patsubst bin/%.c,$(B)/fuzz/%.o,$(wildcard bin/cli*.c))
+$(FUZZ_CLI_OBJ): $(B)/fuzz/%.o: bin/%.c bin/cli.h include/sq25.h | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -Ibin -c $< -o $@
-$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $(FUZZ_LIB) $(B)/fuzz/cli.o
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Ibin $(PKG_CFLAGS) -o $@ $< $(B)/fuzz/cli.o \
+$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $(FUZZ_LIB) $(FUZZ_CLI_OBJ)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Ibin $(PKG_CFLAGS) -o $@ $< $(FUZZ_CLI_OBJ) \
 	  $(FUZZ_LIB) $(LDLIBS_ALL)
 
 fuzz-build: $(FUZZ_BIN)
