@@ -15,10 +15,11 @@ out=$root/build/fuzz
 failed=0; passed=0
 export LSAN_OPTIONS="suppressions=$here/lsan-hdf5.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 
-# First stack frame of the report that is not the sanitizer's or libFuzzer's own.
+# First stack frame of the report that is not the sanitizer's or libFuzzer's own (nor the
+# C library's signal trampoline, which a timeout's stack passes through).
 first_own_frame() {
   grep -E '^ +#[0-9]+ 0x' "$1" | grep -vE 'in (__interceptor_|__asan|__ubsan|__sanitizer|malloc|calloc|realloc|free|operator new|__lsan|fuzzer::|LLVMFuzzerTestOneInput|main|__libc_start)' \
-    | head -n 1
+    | grep -vE '^ +#[0-9]+ 0x[0-9a-f]+ +\(/lib/[^ ]*libc\.so\.6\+' | head -n 1
 }
 
 classify() { # log artifact name
