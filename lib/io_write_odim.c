@@ -1,6 +1,8 @@
-/* io_write_odim.c -- ODIM_H5/V2_2 composite (object COMP) writer. Data are float32, gzip
- * compressed, gain 1 / offset 0, with NaN written as the nodata value so that any ODIM reader
- * understands them. On any failure the partial file is removed. */
+/* io_write_odim.c -- ODIM_H5/V2_2 composite (object COMP) writer. Data are float32, gain 1 /
+ * offset 0, with NaN written as the nodata value so that any ODIM reader understands them;
+ * byte shuffle + deflate at the writer's level (1 by default: a real-time cycle wants speed),
+ * one chunk per dataset (a reader takes a lead at a time). On any failure the partial file
+ * is removed. */
 #include "io.h"
 
 #include <math.h>
@@ -11,7 +13,10 @@
 
 #define ODIM_WRITE_NODATA (-9999000.0)
 #define ODIM_WRITE_UNDETECT (-8888000.0)
-#define ODIM_CHUNK_SIDE 256
+/* A dataset is one chunk (one lead) up to this many cells; larger grids are cut into chunks
+ * of whole rows, so that HDF5's chunk buffers stay bounded (64 MiB of float32). */
+#define ODIM_CHUNK_MAX_CELLS ((size_t)16 * 1024 * 1024)
+#define ODIM_DEFAULT_DEFLATE 1
 
 struct sq25_odim_writer {
     sq25_ctx *ctx;
@@ -21,6 +26,8 @@ struct sq25_odim_writer {
     int width, height;  /* grid of the first field */
     double gt[6];
     char *projdef;
+    int deflate_level;  /* 0 = no filter, 1..9 = shuffle + deflate at that level */
+    float *coded;       /* width*height: the values being written, NaN as nodata; reused */
     bool failed;        /* a write failed: close removes the file */
 };
 
@@ -143,30 +150,48 @@ static int write_dataset_what(hid_t fid, int n, const char *quantity, int64_t st
     return rc;
 }
 
-/* The field's values as float32 with NaN (and infinities) replaced by the nodata code. */
-static float *coded_values(sq25_ctx *ctx, const sq25_field *f)
+/* The field's values as float32 with NaN (and infinities) replaced by the nodata code, in
+ * the writer's buffer (allocated once, on the first dataset). */
+static const float *coded_values(sq25_odim_writer *w, const sq25_field *f)
 {
-    size_t n = (size_t)sq25_field_width(f) * (size_t)sq25_field_height(f);
-    float *buf = sq25__malloc(ctx, n * sizeof *buf);
-    if (!buf) return NULL;
+    size_t n = (size_t)w->width * (size_t)w->height;
+    if (!w->coded && !(w->coded = sq25__malloc(w->ctx, n * sizeof *w->coded))) return NULL;
     const float *src = sq25_field_data_const(f);
     for (size_t i = 0; i < n; i++)
-        buf[i] = isfinite(src[i]) ? src[i] : (float)ODIM_WRITE_NODATA;
-    return buf;
+        w->coded[i] = isfinite(src[i]) ? src[i] : (float)ODIM_WRITE_NODATA;
+    return w->coded;
 }
 
-static int write_data_array(hid_t fid, int n, int width, int height, const float *values)
+/* Dataset creation properties: one chunk per lead (whole rows for very large grids), and
+ * shuffle + deflate unless the level is 0. */
+static hid_t data_create_plist(int width, int height, int deflate_level)
+{
+    size_t rows = ODIM_CHUNK_MAX_CELLS / (size_t)width;
+    if (rows < 1) rows = 1;
+    if (rows > (size_t)height) rows = (size_t)height;
+    hsize_t chunk[2] = {(hsize_t)rows, (hsize_t)width};
+    hid_t plist = H5Pcreate(H5P_DATASET_CREATE);
+    if (plist < 0) return -1;
+    bool ok = H5Pset_chunk(plist, 2, chunk) >= 0;
+    if (ok && deflate_level > 0)
+        ok = H5Pset_shuffle(plist) >= 0 && H5Pset_deflate(plist, (unsigned)deflate_level) >= 0;
+    if (!ok) {
+        H5Pclose(plist);
+        return -1;
+    }
+    return plist;
+}
+
+static int write_data_array(hid_t fid, int n, int width, int height, int deflate_level,
+                            const float *values)
 {
     char path[64];
     snprintf(path, sizeof path, "dataset%d/data1/data", n);
     hsize_t dims[2] = {(hsize_t)height, (hsize_t)width};
-    hsize_t chunk[2] = {dims[0] < ODIM_CHUNK_SIDE ? dims[0] : ODIM_CHUNK_SIDE,
-                        dims[1] < ODIM_CHUNK_SIDE ? dims[1] : ODIM_CHUNK_SIDE};
     hid_t sp = H5Screate_simple(2, dims, NULL);
-    hid_t plist = H5Pcreate(H5P_DATASET_CREATE);
+    hid_t plist = data_create_plist(width, height, deflate_level);
     int rc = -1;
-    if (sp >= 0 && plist >= 0 && H5Pset_chunk(plist, 2, chunk) >= 0 &&
-        H5Pset_deflate(plist, 6) >= 0) {
+    if (sp >= 0 && plist >= 0) {
         hid_t d = H5Dcreate2(fid, path, H5T_IEEE_F32LE, sp, H5P_DEFAULT, plist, H5P_DEFAULT);
         if (d >= 0) {
             rc = H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values) < 0 ? -1 : 0;
@@ -204,6 +229,7 @@ int sq25_odim_writer_create(sq25_ctx *ctx, const char *path, sq25_odim_writer **
     if (!w) return SQ25_ERR_NOMEM;
     w->ctx = ctx;
     w->fid = -1;
+    w->deflate_level = ODIM_DEFAULT_DEFLATE;
     w->path = sq25__strdup(ctx, path);
     if (!w->path) {
         sq25__free(ctx, w);
@@ -290,15 +316,14 @@ int sq25_odim_writer_add(sq25_odim_writer *w, const sq25_field *field, const cha
             return rc;
         }
     }
-    float *values = coded_values(w->ctx, field);
+    const float *values = coded_values(w, field);
     if (!values) return SQ25_ERR_NOMEM;
     int n = w->datasets + 1;
     sq25__h5_enter();
     int bad = make_dataset_groups(w->fid, n) ||
               write_dataset_what(w->fid, n, quantity, start_time, end_time) ||
-              write_data_array(w->fid, n, w->width, w->height, values);
+              write_data_array(w->fid, n, w->width, w->height, w->deflate_level, values);
     sq25__h5_leave();
-    sq25__free(w->ctx, values);
     if (bad) {
         w->failed = true;
         return sq25__fail(w->ctx, SQ25_ERR_WRITE, "%s: cannot write dataset%d", w->path, n);
@@ -323,10 +348,21 @@ int sq25_odim_writer_close(sq25_odim_writer *w)
         rc = sq25__fail(ctx, SQ25_ERR_WRITE, "%s: writing failed; partial file removed",
                         w->path);
     }
+    sq25__free(ctx, w->coded);
     sq25__free(ctx, w->projdef);
     sq25__free(ctx, w->path);
     sq25__free(ctx, w);
     return rc ? rc : sq25__ok(ctx);
+}
+
+int sq25_odim_writer_set_compression(sq25_odim_writer *w, int deflate_level)
+{
+    if (!w) return SQ25_ERR_INVALID_ARG;
+    if (deflate_level < 0 || deflate_level > 9)
+        return sq25__fail(w->ctx, SQ25_ERR_RANGE,
+                          "%s: deflate level %d outside 0 (none) .. 9", w->path, deflate_level);
+    w->deflate_level = deflate_level;
+    return sq25__ok(w->ctx);
 }
 
 int sq25_write_odim(sq25_ctx *ctx, const char *path, const sq25_field *field)
