@@ -141,6 +141,45 @@ static float sample_area(const sq25_field *src, const sq25__pixmap *pm, int col,
     return (valid == 0 || nodata * 2 > s * s) ? NAN : (float)(sum / valid);
 }
 
+/* Target rows [begin, end) of a resampling; one row per item. */
+typedef struct {
+    const sq25_field *src;
+    sq25_field *dst;
+    const sq25__pixmap *pm;
+    int method, samples;
+} resample_job;
+
+static void resample_rows(void *arg, int begin, int end, int worker)
+{
+    (void)worker;
+    const resample_job *j = arg;
+    const sq25_field *src = j->src;
+    sq25_field *dst = j->dst;
+    for (int row = begin; row < end; row++)
+        for (int col = 0; col < dst->width; col++) {
+            float v;
+            if (j->method == SQ25_RESAMPLE_AREA && j->samples > 1) {
+                v = sample_area(src, j->pm, col, row, j->samples);
+            } else {
+                double sc, sr;
+                sq25__pixmap_at(j->pm, col + 0.5, row + 0.5, &sc, &sr);
+                v = j->method == SQ25_RESAMPLE_BILINEAR ? sq25__sample_bilinear(src, sc, sr)
+                                                        : sample_nearest(src, sc, sr);
+            }
+            dst->data[(size_t)row * (size_t)dst->width + (size_t)col] = v;
+        }
+}
+
+int sq25__resample_with_pixmap(const sq25_field *src, sq25_field *dst, const sq25__pixmap *pm,
+                               int method)
+{
+    resample_job job = {src, dst, pm, method,
+                        method == SQ25_RESAMPLE_AREA ? area_samples(dst, pm) : 1};
+    sq25__parallel_for(dst->ctx, dst->height, 8, resample_rows, &job);
+    dst->valid_time = src->valid_time;
+    return SQ25_OK;
+}
+
 int sq25_resample(const sq25_field *src, sq25_field *dst, int method)
 {
     if (!src || !dst) return SQ25_ERR_INVALID_ARG;
@@ -148,23 +187,9 @@ int sq25_resample(const sq25_field *src, sq25_field *dst, int method)
     if (method < SQ25_RESAMPLE_NEAREST || method > SQ25_RESAMPLE_AREA)
         return sq25__fail(ctx, SQ25_ERR_INVALID_ARG, "sq25_resample: unknown method %d", method);
     sq25__pixmap pm;
-    int rc = sq25__pixmap_build(ctx, dst, src, 8, &pm);
+    int rc = sq25__pixmap_build(ctx, dst, src, SQ25__RESAMPLE_PIXMAP_STEP, &pm);
     if (rc) return rc;
-    int samples = method == SQ25_RESAMPLE_AREA ? area_samples(dst, &pm) : 1;
-    for (int row = 0; row < dst->height; row++)
-        for (int col = 0; col < dst->width; col++) {
-            float v;
-            if (method == SQ25_RESAMPLE_AREA && samples > 1) {
-                v = sample_area(src, &pm, col, row, samples);
-            } else {
-                double sc, sr;
-                sq25__pixmap_at(&pm, col + 0.5, row + 0.5, &sc, &sr);
-                v = method == SQ25_RESAMPLE_BILINEAR ? sq25__sample_bilinear(src, sc, sr)
-                                                     : sample_nearest(src, sc, sr);
-            }
-            dst->data[(size_t)row * (size_t)dst->width + (size_t)col] = v;
-        }
+    sq25__resample_with_pixmap(src, dst, &pm, method);
     sq25__pixmap_free(ctx, &pm);
-    dst->valid_time = src->valid_time;
     return sq25__ok(ctx);
 }

@@ -33,6 +33,13 @@ int sq25__pixmap_build(sq25_ctx *ctx, const sq25_field *dst, const sq25_field *s
 void sq25__pixmap_at(const sq25__pixmap *pm, double col, double row, double *src_col,
                      double *src_row);
 void sq25__pixmap_free(sq25_ctx *ctx, sq25__pixmap *pm);
+/* Lattice spacing sq25_resample uses (destination cells). */
+#define SQ25__RESAMPLE_PIXMAP_STEP 8
+/* sq25_resample with a pixel map built (sq25__pixmap_build, SQ25__RESAMPLE_PIXMAP_STEP) for
+ * dst's grid and src's grid, so that fields on one grid are resampled without PROJ; rows
+ * run on dst's context's threads. Does not touch dst's context error state. SQ25_OK. */
+int sq25__resample_with_pixmap(const sq25_field *src, sq25_field *dst, const sq25__pixmap *pm,
+                               int method);
 /* Bilinear value of src at pixel position (col, row) (corner-based); NaN outside the grid or
  * when one of the four cells is NaN. */
 float sq25__sample_bilinear(const sq25_field *src, double col, double row);

@@ -211,12 +211,15 @@ static int pixel_size_m(sq25_ctx *ctx, const sq25_field *f, double *px_m, double
 
 static size_t cell_count(const sq25_warning *w) { return (size_t)w->width * (size_t)w->height; }
 
-/* Cumulative accumulation to each lead and the peak rate. */
-static void accumulate(sq25_warning *w, const sq25_field *const *frames)
+/* Cumulative accumulation to each lead and the peak rate, cells of rows [begin, end). */
+static void accumulate_rows(void *arg, int begin, int end, int worker)
 {
+    (void)worker;
+    sq25_warning *w = ((void **)arg)[0];
+    const sq25_field *const *frames = ((void **)arg)[1];
     size_t n = cell_count(w);
     double mm_per_mmh = w->lead_step_s / 3600.0;
-    for (size_t c = 0; c < n; c++) {
+    for (size_t c = (size_t)begin * w->width; c < (size_t)end * w->width; c++) {
         double sum_mm = 0, peak = -INFINITY;
         for (int j = 0; j < w->lead_count; j++) {
             double rate = frames[j]->data[c];
@@ -226,6 +229,12 @@ static void accumulate(sq25_warning *w, const sq25_field *const *frames)
         }
         w->peak_mmh[c] = isnan(sum_mm) ? NAN : (float)peak;
     }
+}
+
+static void accumulate(sq25_warning *w, const sq25_field *const *frames)
+{
+    void *arg[2] = {w, (void *)frames};
+    sq25__parallel_for(w->ctx, w->height, 16, accumulate_rows, arg);
 }
 
 static void onset_leads(sq25_warning *w)
@@ -255,23 +264,56 @@ void sq25__warn_window(const sq25_warning *w, int j, int *half_cols, int *half_r
     *half_rows = hr > w->height ? w->height : (int)hr;
 }
 
-/* Summed-area tables of valid cells and of cells reaching threshold_mm, (w+1) x (h+1). */
-static void summed_area_tables(const sq25_warning *w, const float *cum, double threshold_mm,
-                               uint32_t *valid_sat, uint32_t *exceed_sat)
+/* Summed-area tables of valid cells and of cells reaching threshold_mm, (w+1) x (h+1), in
+ * two parallel passes: running sums along each row, then down each column block. Integer
+ * sums, so the split cannot change a value. */
+typedef struct {
+    const sq25_warning *w;
+    const float *cum;
+    double threshold_mm;
+    uint32_t *valid_sat, *exceed_sat;
+    int half_cols, half_rows;
+    float *out;
+} sat_job;
+
+#define SAT_COLUMN_BLOCK 64
+
+static void sat_row_sums(void *arg, int begin, int end, int worker)
 {
-    size_t stride = (size_t)w->width + 1;
-    memset(valid_sat, 0, stride * sizeof *valid_sat);
-    memset(exceed_sat, 0, stride * sizeof *exceed_sat);
-    for (int r = 0; r < w->height; r++) {
+    (void)worker;
+    const sat_job *j = arg;
+    const int width = j->w->width;
+    const size_t stride = (size_t)width + 1;
+    for (int r = begin; r < end; r++) {
         uint32_t row_valid = 0, row_exceed = 0;
-        size_t above = (size_t)r * stride, here = above + stride;
-        valid_sat[here] = exceed_sat[here] = 0;
-        for (int c = 0; c < w->width; c++) {
-            float v = cum[(size_t)r * w->width + c];
+        uint32_t *valid = j->valid_sat + (size_t)(r + 1) * stride;
+        uint32_t *exceed = j->exceed_sat + (size_t)(r + 1) * stride;
+        valid[0] = exceed[0] = 0;
+        for (int c = 0; c < width; c++) {
+            float v = j->cum[(size_t)r * width + c];
             row_valid += !isnan(v);
-            row_exceed += v >= threshold_mm;
-            valid_sat[here + c + 1] = valid_sat[above + c + 1] + row_valid;
-            exceed_sat[here + c + 1] = exceed_sat[above + c + 1] + row_exceed;
+            row_exceed += v >= j->threshold_mm;
+            valid[c + 1] = row_valid;
+            exceed[c + 1] = row_exceed;
+        }
+    }
+}
+
+static void sat_column_sums(void *arg, int begin, int end, int worker)
+{
+    (void)worker;
+    const sat_job *j = arg;
+    const size_t stride = (size_t)j->w->width + 1;
+    const size_t c0 = (size_t)begin * SAT_COLUMN_BLOCK;
+    const size_t c1 = (size_t)end * SAT_COLUMN_BLOCK < stride ? (size_t)end * SAT_COLUMN_BLOCK
+                                                               : stride;
+    for (int r = 1; r <= j->w->height; r++) {
+        uint32_t *valid = j->valid_sat + (size_t)r * stride;
+        uint32_t *exceed = j->exceed_sat + (size_t)r * stride;
+        const uint32_t *valid_above = valid - stride, *exceed_above = exceed - stride;
+        for (size_t c = c0; c < c1; c++) {
+            valid[c] += valid_above[c];
+            exceed[c] += exceed_above[c];
         }
     }
 }
@@ -281,6 +323,30 @@ static uint32_t window_sum(const uint32_t *sat, size_t stride, int c0, int r0, i
     /* cells c0..c1-1, r0..r1-1 */
     return sat[(size_t)r1 * stride + c1] - sat[(size_t)r0 * stride + c1] -
            sat[(size_t)r1 * stride + c0] + sat[(size_t)r0 * stride + c0];
+}
+
+/* Neighbourhood fractions of rows [begin, end). */
+static void neighbourhood_rows(void *arg, int begin, int end, int worker)
+{
+    (void)worker;
+    const sat_job *j = arg;
+    const sq25_warning *w = j->w;
+    const size_t stride = (size_t)w->width + 1;
+    const int hc = j->half_cols, hr = j->half_rows;
+    for (int r = begin; r < end; r++) {
+        int r0 = r - hr < 0 ? 0 : r - hr, r1 = r + hr + 1 > w->height ? w->height : r + hr + 1;
+        for (int c = 0; c < w->width; c++) {
+            size_t i = (size_t)r * w->width + c;
+            if (isnan(j->cum[i])) {
+                j->out[i] = NAN;
+                continue;
+            }
+            int c0 = c - hc < 0 ? 0 : c - hc, c1 = c + hc + 1 > w->width ? w->width : c + hc + 1;
+            uint32_t valid = window_sum(j->valid_sat, stride, c0, r0, c1, r1);
+            uint32_t exceed = window_sum(j->exceed_sat, stride, c0, r0, c1, r1);
+            j->out[i] = (float)((double)exceed / (double)valid);
+        }
+    }
 }
 
 int sq25__warn_neighbourhood(const sq25_warning *w, int k, int j, float *out)
@@ -294,24 +360,15 @@ int sq25__warn_neighbourhood(const sq25_warning *w, int k, int j, float *out)
         sq25__free(w->ctx, exceed_sat);
         return SQ25_ERR_NOMEM;
     }
-    const float *cum = w->cum_mm + (size_t)j * n;
-    summed_area_tables(w, cum, w->opt.threshold_mm[k], valid_sat, exceed_sat);
-    int hc, hr;
-    sq25__warn_window(w, j, &hc, &hr);
-    for (int r = 0; r < w->height; r++) {
-        int r0 = r - hr < 0 ? 0 : r - hr, r1 = r + hr + 1 > w->height ? w->height : r + hr + 1;
-        for (int c = 0; c < w->width; c++) {
-            size_t i = (size_t)r * w->width + c;
-            if (isnan(cum[i])) {
-                out[i] = NAN;
-                continue;
-            }
-            int c0 = c - hc < 0 ? 0 : c - hc, c1 = c + hc + 1 > w->width ? w->width : c + hc + 1;
-            uint32_t valid = window_sum(valid_sat, stride, c0, r0, c1, r1);
-            uint32_t exceed = window_sum(exceed_sat, stride, c0, r0, c1, r1);
-            out[i] = (float)((double)exceed / (double)valid);
-        }
-    }
+    sat_job job = {w, w->cum_mm + (size_t)j * n, w->opt.threshold_mm[k], valid_sat, exceed_sat,
+                   0, 0, out};
+    memset(valid_sat, 0, stride * sizeof *valid_sat);
+    memset(exceed_sat, 0, stride * sizeof *exceed_sat);
+    sq25__parallel_for(w->ctx, w->height, 16, sat_row_sums, &job);
+    sq25__parallel_for(w->ctx, (int)((stride + SAT_COLUMN_BLOCK - 1) / SAT_COLUMN_BLOCK), 1,
+                       sat_column_sums, &job);
+    sq25__warn_window(w, j, &job.half_cols, &job.half_rows);
+    sq25__parallel_for(w->ctx, w->height, 16, neighbourhood_rows, &job);
     sq25__free(w->ctx, valid_sat);
     sq25__free(w->ctx, exceed_sat);
     return SQ25_OK;
