@@ -33,6 +33,9 @@ const char cmd_run_usage[] =
     "  --calibration MAP    raw:calibrated probability points, e.g. 0:0,0.5:0.15,1:0.3\n"
     "                       (docs/warnings.md gives the map fitted on the Belgian storm)\n"
     "  --out DIR            output folder (created)\n"
+    "  --no-maps            skip the PNG maps (a real-time cycle that needs only the data)\n"
+    "  --compression L      deflate level of forecast.h5, 0 (none) to 9; default 1\n"
+    "  --threads T          threads to use, 0 = one per online CPU (default)\n"
     "  --quiet              no progress line on stderr\n";
 
 typedef struct {
@@ -43,6 +46,8 @@ typedef struct {
     int frames, horizon_min;
     double probability;
     bool quiet;
+    bool no_maps;
+    int compression, threads;
 } run_args;
 
 static int parse_args(int argc, char **argv, run_args *a)
@@ -52,6 +57,7 @@ static int parse_args(int argc, char **argv, run_args *a)
     a->horizon_min = 60;
     a->method = "dense";
     a->probability = -1;
+    a->compression = 1;
     a->radar = calloc((size_t)argc, sizeof *a->radar);
     if (!a->radar) return cli_error("run", "out of memory");
     for (int i = 1; i < argc; i++) {
@@ -70,11 +76,18 @@ static int parse_args(int argc, char **argv, run_args *a)
         else if (strcmp(o, "--horizon") == 0 && has_val) a->horizon_min = atoi(argv[++i]);
         else if (strcmp(o, "--probability") == 0 && has_val) a->probability = atof(argv[++i]);
         else if (strcmp(o, "--quiet") == 0) a->quiet = true;
+        else if (strcmp(o, "--no-maps") == 0) a->no_maps = true;
+        else if (strcmp(o, "--compression") == 0 && has_val) a->compression = atoi(argv[++i]);
+        else if (strcmp(o, "--threads") == 0 && has_val) a->threads = atoi(argv[++i]);
         else return cli_usage_error("run", "unknown or incomplete option '%s'", o);
     }
     if (a->n_radar == 0) return cli_usage_error("run", "--radar needs at least one file");
     if (!a->out_dir) return cli_usage_error("run", "--out DIR is required");
     if (a->horizon_min <= 0) return cli_usage_error("run", "--horizon must be positive");
+    if (a->compression < 0 || a->compression > 9)
+        return cli_usage_error("run", "--compression needs a level from 0 to 9");
+    if (a->threads < 0 || a->threads > 256)
+        return cli_usage_error("run", "--threads needs a count from 0 to 256");
     return CLI_OK;
 }
 
@@ -194,10 +207,12 @@ static void join_path(char *buf, size_t cap, const char *dir, const char *name)
 }
 
 /* forecast.h5: the leads in time order (RATE, mm/h), then motion u and v (pixels per step). */
-static int write_forecast(sq25_ctx *ctx, const sq25_pipeline *p, const char *path)
+static int write_forecast(sq25_ctx *ctx, const sq25_pipeline *p, const char *path,
+                          int compression)
 {
     sq25_odim_writer *w = NULL;
     int rc = sq25_odim_writer_create(ctx, path, &w);
+    if (rc == SQ25_OK) rc = sq25_odim_writer_set_compression(w, compression);
     int step = sq25_pipeline_step_s(p);
     for (int i = 0; rc == SQ25_OK && i < sq25_pipeline_forecast_count(p); i++) {
         const sq25_field *f = sq25_pipeline_forecast(p, i);
@@ -360,7 +375,7 @@ static int write_outputs(sq25_ctx *ctx, const run_args *a, sq25_pipeline *p, sq2
     int rc;
     join_path(path, sizeof path, a->out_dir, "forecast.h5");
     progress(a, "sq25 run: writing %s", path);
-    if ((rc = write_forecast(ctx, p, path))) return cli_lib_error("run", ctx, rc);
+    if ((rc = write_forecast(ctx, p, path, a->compression))) return cli_lib_error("run", ctx, rc);
     printf("forecast      %s\n", path);
     join_path(path, sizeof path, a->out_dir, "warnings.geojson");
     if ((rc = sq25_warning_write_areas_geojson(w, path))) return cli_lib_error("run", ctx, rc);
@@ -401,6 +416,8 @@ int cmd_run(int argc, char **argv)
     sq25_warning *w = NULL;
     if (!ctx || !frames) status = cli_error("run", "out of memory");
     if (status == CLI_OK) status = make_dir(a.out_dir);
+    if (status == CLI_OK && sq25_ctx_set_threads(ctx, a.threads))
+        status = cli_lib_error("run", ctx, sq25_errcode(ctx));
     if (status == CLI_OK && sq25_pipeline_create(ctx, &p)) status = cli_lib_error("run", ctx, sq25_errcode(ctx));
     if (status == CLI_OK) status = configure(ctx, p, &a, &targets, &street);
     if (status == CLI_OK) status = read_frames(ctx, &a, frames);
@@ -419,7 +436,7 @@ int cmd_run(int argc, char **argv)
     if (status == CLI_OK && a.sensors_path)
         status = merge_sensors(ctx, &a, frames[a.n_radar - 1].field, street,
                                sq25_pipeline_step_s(p), &merged);
-    if (status == CLI_OK)
+    if (status == CLI_OK && !a.no_maps)
         status = write_maps(ctx, &a, p, w, frames[a.n_radar - 1].field, merged, street, targets);
     sq25_field_destroy(merged);
     sq25_warning_destroy(w);

@@ -250,12 +250,11 @@ static int street_pixmap(sq25_pipeline *p, const sq25_field *radar)
 static int forecast_on_street_grid(sq25_pipeline *p, sq25_field **out)
 {
     int rc = p->n_forecast > 0 ? street_pixmap(p, p->forecast[0]) : SQ25_OK;
-    for (int i = 0; rc == SQ25_OK && i < p->n_forecast; i++) {
+    for (int i = 0; rc == SQ25_OK && i < p->n_forecast; i++)
         rc = sq25__field_clone_shape(p->street_grid, &out[i]);
-        if (rc == SQ25_OK)
-            sq25__resample_with_pixmap(p->forecast[i], out[i], &p->street_pm,
-                                       SQ25_RESAMPLE_BILINEAR);
-    }
+    if (rc == SQ25_OK)
+        sq25__resample_many((const sq25_field *const *)p->forecast, out, p->n_forecast,
+                            &p->street_pm, SQ25_RESAMPLE_BILINEAR);
     return rc;
 }
 

@@ -141,10 +141,13 @@ static float sample_area(const sq25_field *src, const sq25__pixmap *pm, int col,
     return (valid == 0 || nodata * 2 > s * s) ? NAN : (float)(sum / valid);
 }
 
-/* Target rows [begin, end) of a resampling; one row per item. */
+/* Target rows [begin, end) of a resampling of n_fields sources on one grid onto as many
+ * destinations on one grid: each target position is mapped once and every source sampled
+ * there. One row per item. */
 typedef struct {
-    const sq25_field *src;
-    sq25_field *dst;
+    const sq25_field *const *src;
+    sq25_field *const *dst;
+    int n_fields;
     const sq25__pixmap *pm;
     int method, samples;
 } resample_job;
@@ -153,30 +156,32 @@ static void resample_rows(void *arg, int begin, int end, int worker)
 {
     (void)worker;
     const resample_job *j = arg;
-    const sq25_field *src = j->src;
-    sq25_field *dst = j->dst;
+    const sq25_field *grid = j->dst[0];
     for (int row = begin; row < end; row++)
-        for (int col = 0; col < dst->width; col++) {
-            float v;
+        for (int col = 0; col < grid->width; col++) {
+            const size_t i = (size_t)row * (size_t)grid->width + (size_t)col;
             if (j->method == SQ25_RESAMPLE_AREA && j->samples > 1) {
-                v = sample_area(src, j->pm, col, row, j->samples);
-            } else {
-                double sc, sr;
-                sq25__pixmap_at(j->pm, col + 0.5, row + 0.5, &sc, &sr);
-                v = j->method == SQ25_RESAMPLE_BILINEAR ? sq25__sample_bilinear(src, sc, sr)
-                                                        : sample_nearest(src, sc, sr);
+                for (int k = 0; k < j->n_fields; k++)
+                    j->dst[k]->data[i] = sample_area(j->src[k], j->pm, col, row, j->samples);
+                continue;
             }
-            dst->data[(size_t)row * (size_t)dst->width + (size_t)col] = v;
+            double sc, sr;
+            sq25__pixmap_at(j->pm, col + 0.5, row + 0.5, &sc, &sr);
+            for (int k = 0; k < j->n_fields; k++)
+                j->dst[k]->data[i] = j->method == SQ25_RESAMPLE_BILINEAR
+                                         ? sq25__sample_bilinear(j->src[k], sc, sr)
+                                         : sample_nearest(j->src[k], sc, sr);
         }
 }
 
-int sq25__resample_with_pixmap(const sq25_field *src, sq25_field *dst, const sq25__pixmap *pm,
-                               int method)
+int sq25__resample_many(const sq25_field *const *src, sq25_field *const *dst, int n_fields,
+                        const sq25__pixmap *pm, int method)
 {
-    resample_job job = {src, dst, pm, method,
-                        method == SQ25_RESAMPLE_AREA ? area_samples(dst, pm) : 1};
-    sq25__parallel_for(dst->ctx, dst->height, 8, resample_rows, &job);
-    dst->valid_time = src->valid_time;
+    if (n_fields < 1) return SQ25_OK;
+    resample_job job = {src, dst, n_fields, pm, method,
+                        method == SQ25_RESAMPLE_AREA ? area_samples(dst[0], pm) : 1};
+    sq25__parallel_for(dst[0]->ctx, dst[0]->height, 8, resample_rows, &job);
+    for (int k = 0; k < n_fields; k++) dst[k]->valid_time = src[k]->valid_time;
     return SQ25_OK;
 }
 
@@ -189,7 +194,7 @@ int sq25_resample(const sq25_field *src, sq25_field *dst, int method)
     sq25__pixmap pm;
     int rc = sq25__pixmap_build(ctx, dst, src, SQ25__RESAMPLE_PIXMAP_STEP, &pm);
     if (rc) return rc;
-    sq25__resample_with_pixmap(src, dst, &pm, method);
+    sq25__resample_many(&src, &dst, 1, &pm, method);
     sq25__pixmap_free(ctx, &pm);
     return sq25__ok(ctx);
 }

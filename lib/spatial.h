@@ -35,11 +35,13 @@ void sq25__pixmap_at(const sq25__pixmap *pm, double col, double row, double *src
 void sq25__pixmap_free(sq25_ctx *ctx, sq25__pixmap *pm);
 /* Lattice spacing sq25_resample uses (destination cells). */
 #define SQ25__RESAMPLE_PIXMAP_STEP 8
-/* sq25_resample with a pixel map built (sq25__pixmap_build, SQ25__RESAMPLE_PIXMAP_STEP) for
- * dst's grid and src's grid, so that fields on one grid are resampled without PROJ; rows
- * run on dst's context's threads. Does not touch dst's context error state. SQ25_OK. */
-int sq25__resample_with_pixmap(const sq25_field *src, sq25_field *dst, const sq25__pixmap *pm,
-                               int method);
+/* sq25_resample of n_fields sources sharing one grid onto n_fields destinations sharing
+ * another, with a pixel map built for them (sq25__pixmap_build, SQ25__RESAMPLE_PIXMAP_STEP):
+ * no PROJ, each target position mapped once for all fields (the leads of a forecast), rows
+ * on the destinations' context's threads; every value as sq25_resample gives it. Does not
+ * touch the context's error state. SQ25_OK. */
+int sq25__resample_many(const sq25_field *const *src, sq25_field *const *dst, int n_fields,
+                        const sq25__pixmap *pm, int method);
 /* Bilinear value of src at pixel position (col, row) (corner-based); NaN outside the grid or
  * when one of the four cells is NaN. */
 float sq25__sample_bilinear(const sq25_field *src, double col, double row);
