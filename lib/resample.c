@@ -92,24 +92,44 @@ static float sample_nearest(const sq25_field *src, double scol, double srow)
     return src->data[(size_t)srow * (size_t)src->width + (size_t)scol];
 }
 
-/* Bilinear between the four surrounding cell centres; any NaN among them gives NaN. Within
- * half a cell of the outer edge the edge cells are used (clamped). */
-float sq25__sample_bilinear(const sq25_field *src, double scol, double srow)
+/* The four surrounding cell centres of pixel position (scol, srow) and the weights towards
+ * the second ones; false outside the grid. Within half a cell of the outer edge the edge
+ * cells are used (clamped). */
+typedef struct {
+    size_t i00, i01, i10, i11;
+    double ax, ay;
+} bilinear_at;
+
+static bool bilinear_locate(const sq25_field *src, double scol, double srow, bilinear_at *b)
 {
-    if (!(scol >= 0 && srow >= 0 && scol <= src->width && srow <= src->height)) return NAN;
+    if (!(scol >= 0 && srow >= 0 && scol <= src->width && srow <= src->height)) return false;
     double fx = scol - 0.5, fy = srow - 0.5;
     int i0 = (int)floor(fx), j0 = (int)floor(fy);
-    double ax = fx - i0, ay = fy - j0;
+    b->ax = fx - i0;
+    b->ay = fy - j0;
     int i1 = i0 + 1, j1 = j0 + 1;
     if (i0 < 0) i0 = 0;
     if (j0 < 0) j0 = 0;
     if (i1 > src->width - 1) i1 = src->width - 1;
     if (j1 > src->height - 1) j1 = src->height - 1;
     size_t w = (size_t)src->width;
-    const float *d = src->data;
-    float v00 = d[(size_t)j0 * w + i0], v01 = d[(size_t)j0 * w + i1];
-    float v10 = d[(size_t)j1 * w + i0], v11 = d[(size_t)j1 * w + i1];
+    b->i00 = (size_t)j0 * w + i0, b->i01 = (size_t)j0 * w + i1;
+    b->i10 = (size_t)j1 * w + i0, b->i11 = (size_t)j1 * w + i1;
+    return true;
+}
+
+static float bilinear_apply(const float *d, const bilinear_at *b)
+{
+    const double ax = b->ax, ay = b->ay;
+    float v00 = d[b->i00], v01 = d[b->i01], v10 = d[b->i10], v11 = d[b->i11];
     return (float)((1 - ay) * ((1 - ax) * v00 + ax * v01) + ay * ((1 - ax) * v10 + ax * v11));
+}
+
+/* Bilinear between the four surrounding cell centres; any NaN among them gives NaN. */
+float sq25__sample_bilinear(const sq25_field *src, double scol, double srow)
+{
+    bilinear_at b;
+    return bilinear_locate(src, scol, srow, &b) ? bilinear_apply(src->data, &b) : NAN;
 }
 
 /* Samples per side of a target cell for AREA: enough that every overlapping source cell is
@@ -167,10 +187,15 @@ static void resample_rows(void *arg, int begin, int end, int worker)
             }
             double sc, sr;
             sq25__pixmap_at(j->pm, col + 0.5, row + 0.5, &sc, &sr);
-            for (int k = 0; k < j->n_fields; k++)
-                j->dst[k]->data[i] = j->method == SQ25_RESAMPLE_BILINEAR
-                                         ? sq25__sample_bilinear(j->src[k], sc, sr)
-                                         : sample_nearest(j->src[k], sc, sr);
+            if (j->method == SQ25_RESAMPLE_BILINEAR) { /* fields share the source grid */
+                bilinear_at b;
+                const bool inside = bilinear_locate(j->src[0], sc, sr, &b);
+                for (int k = 0; k < j->n_fields; k++)
+                    j->dst[k]->data[i] = inside ? bilinear_apply(j->src[k]->data, &b) : NAN;
+            } else {
+                for (int k = 0; k < j->n_fields; k++)
+                    j->dst[k]->data[i] = sample_nearest(j->src[k], sc, sr);
+            }
         }
 }
 

@@ -237,22 +237,33 @@ static void accumulate(sq25_warning *w, const sq25_field *const *frames)
     sq25__parallel_for(w->ctx, w->height, 16, accumulate_rows, arg);
 }
 
-static void onset_leads(sq25_warning *w)
+/* First lead at which each level's threshold is reached, cells of rows [begin, end): one
+ * pass over the leads per cell serves every level. */
+static void onset_rows(void *arg, int begin, int end, int worker)
 {
+    (void)worker;
+    sq25_warning *w = arg;
     size_t n = cell_count(w);
-    for (int k = 0; k < w->opt.level_count; k++) {
-        float *onset = w->onset_min + (size_t)k * n;
-        for (size_t c = 0; c < n; c++) {
-            float lead = NAN;
-            for (int j = 0; j < w->lead_count; j++) {
-                if (w->cum_mm[(size_t)j * n + c] >= w->opt.threshold_mm[k]) {
-                    lead = (float)((j + 1) * w->lead_step_s / 60.0);
-                    break;
+    const int levels = w->opt.level_count;
+    for (size_t c = (size_t)begin * w->width; c < (size_t)end * w->width; c++) {
+        int pending = levels;
+        for (int k = 0; k < levels; k++) w->onset_min[(size_t)k * n + c] = NAN;
+        for (int j = 0; j < w->lead_count && pending > 0; j++) {
+            const float cum = w->cum_mm[(size_t)j * n + c];
+            for (int k = 0; k < levels; k++) {
+                float *onset = &w->onset_min[(size_t)k * n + c];
+                if (isnan(*onset) && cum >= w->opt.threshold_mm[k]) {
+                    *onset = (float)((j + 1) * w->lead_step_s / 60.0);
+                    pending--;
                 }
             }
-            onset[c] = lead;
         }
     }
+}
+
+static void onset_leads(sq25_warning *w)
+{
+    sq25__parallel_for(w->ctx, w->height, 16, onset_rows, w);
 }
 
 void sq25__warn_window(const sq25_warning *w, int j, int *half_cols, int *half_rows)
@@ -266,14 +277,18 @@ void sq25__warn_window(const sq25_warning *w, int j, int *half_cols, int *half_r
 
 /* Summed-area tables of valid cells and of cells reaching threshold_mm, (w+1) x (h+1), in
  * two parallel passes: running sums along each row, then down each column block. Integer
- * sums, so the split cannot change a value. */
+ * sums, so the split cannot change a value. The valid cells' table depends on the lead only
+ * and is kept for the levels of that lead. */
 typedef struct {
     const sq25_warning *w;
     const float *cum;
     double threshold_mm;
-    uint32_t *valid_sat, *exceed_sat;
+    uint32_t *sat;     /* the table being built */
+    bool valid_table;  /* counting valid cells (else cells reaching the threshold) */
+    const uint32_t *valid_sat, *exceed_sat;
     int half_cols, half_rows;
     float *out;
+    bool fold_max;     /* out = max(out, fraction), NaN sticks; else out = fraction */
 } sat_job;
 
 #define SAT_COLUMN_BLOCK 64
@@ -285,17 +300,14 @@ static void sat_row_sums(void *arg, int begin, int end, int worker)
     const int width = j->w->width;
     const size_t stride = (size_t)width + 1;
     for (int r = begin; r < end; r++) {
-        uint32_t row_valid = 0, row_exceed = 0;
-        uint32_t *valid = j->valid_sat + (size_t)(r + 1) * stride;
-        uint32_t *exceed = j->exceed_sat + (size_t)(r + 1) * stride;
-        valid[0] = exceed[0] = 0;
-        for (int c = 0; c < width; c++) {
-            float v = j->cum[(size_t)r * width + c];
-            row_valid += !isnan(v);
-            row_exceed += v >= j->threshold_mm;
-            valid[c + 1] = row_valid;
-            exceed[c + 1] = row_exceed;
-        }
+        uint32_t run = 0;
+        uint32_t *row = j->sat + (size_t)(r + 1) * stride;
+        const float *cum = j->cum + (size_t)r * width;
+        row[0] = 0;
+        if (j->valid_table)
+            for (int c = 0; c < width; c++) row[c + 1] = run += !isnan(cum[c]);
+        else
+            for (int c = 0; c < width; c++) row[c + 1] = run += cum[c] >= j->threshold_mm;
     }
 }
 
@@ -308,14 +320,22 @@ static void sat_column_sums(void *arg, int begin, int end, int worker)
     const size_t c1 = (size_t)end * SAT_COLUMN_BLOCK < stride ? (size_t)end * SAT_COLUMN_BLOCK
                                                                : stride;
     for (int r = 1; r <= j->w->height; r++) {
-        uint32_t *valid = j->valid_sat + (size_t)r * stride;
-        uint32_t *exceed = j->exceed_sat + (size_t)r * stride;
-        const uint32_t *valid_above = valid - stride, *exceed_above = exceed - stride;
-        for (size_t c = c0; c < c1; c++) {
-            valid[c] += valid_above[c];
-            exceed[c] += exceed_above[c];
-        }
+        uint32_t *row = j->sat + (size_t)r * stride;
+        const uint32_t *above = row - stride;
+        for (size_t c = c0; c < c1; c++) row[c] += above[c];
     }
+}
+
+static void sat_build(sat_job *job, uint32_t *sat, bool valid_table)
+{
+    const sq25_warning *w = job->w;
+    const size_t stride = (size_t)w->width + 1;
+    job->sat = sat;
+    job->valid_table = valid_table;
+    memset(sat, 0, stride * sizeof *sat);
+    sq25__parallel_for(w->ctx, w->height, 16, sat_row_sums, job);
+    sq25__parallel_for(w->ctx, (int)((stride + SAT_COLUMN_BLOCK - 1) / SAT_COLUMN_BLOCK), 1,
+                       sat_column_sums, job);
 }
 
 static uint32_t window_sum(const uint32_t *sat, size_t stride, int c0, int r0, int c1, int r1)
@@ -335,42 +355,65 @@ static void neighbourhood_rows(void *arg, int begin, int end, int worker)
     const int hc = j->half_cols, hr = j->half_rows;
     for (int r = begin; r < end; r++) {
         int r0 = r - hr < 0 ? 0 : r - hr, r1 = r + hr + 1 > w->height ? w->height : r + hr + 1;
+        /* no cell of the rows the windows span reaches the threshold: every valid cell's
+         * fraction is exactly 0 (its window holds at least the cell itself) */
+        const bool none = window_sum(j->exceed_sat, stride, 0, r0, w->width, r1) == 0;
         for (int c = 0; c < w->width; c++) {
             size_t i = (size_t)r * w->width + c;
-            if (isnan(j->cum[i])) {
-                j->out[i] = NAN;
-                continue;
+            float fraction = NAN;
+            if (none) {
+                if (!isnan(j->cum[i])) fraction = 0.0f;
+            } else if (!isnan(j->cum[i])) {
+                int c0 = c - hc < 0 ? 0 : c - hc, c1 = c + hc + 1 > w->width ? w->width : c + hc + 1;
+                uint32_t valid = window_sum(j->valid_sat, stride, c0, r0, c1, r1);
+                uint32_t exceed = window_sum(j->exceed_sat, stride, c0, r0, c1, r1);
+                fraction = (float)((double)exceed / (double)valid);
             }
-            int c0 = c - hc < 0 ? 0 : c - hc, c1 = c + hc + 1 > w->width ? w->width : c + hc + 1;
-            uint32_t valid = window_sum(j->valid_sat, stride, c0, r0, c1, r1);
-            uint32_t exceed = window_sum(j->exceed_sat, stride, c0, r0, c1, r1);
-            j->out[i] = (float)((double)exceed / (double)valid);
+            if (!j->fold_max || isnan(fraction) || fraction > j->out[i]) j->out[i] = fraction;
         }
     }
 }
 
-int sq25__warn_neighbourhood(const sq25_warning *w, int k, int j, float *out)
+int sq25__warn_sats_init(const sq25_warning *w, sq25__warn_sats *s)
 {
-    size_t n = cell_count(w), stride = (size_t)w->width + 1;
-    size_t sat_cells = stride * ((size_t)w->height + 1);
-    uint32_t *valid_sat = sq25__malloc(w->ctx, sat_cells * sizeof *valid_sat);
-    uint32_t *exceed_sat = sq25__malloc(w->ctx, sat_cells * sizeof *exceed_sat);
-    if (!valid_sat || !exceed_sat) {
-        sq25__free(w->ctx, valid_sat);
-        sq25__free(w->ctx, exceed_sat);
-        return SQ25_ERR_NOMEM;
+    size_t sat_cells = ((size_t)w->width + 1) * ((size_t)w->height + 1);
+    s->valid_sat = sq25__malloc(w->ctx, sat_cells * sizeof *s->valid_sat);
+    s->exceed_sat = sq25__malloc(w->ctx, sat_cells * sizeof *s->exceed_sat);
+    s->valid_lead = -1;
+    if (s->valid_sat && s->exceed_sat) return SQ25_OK;
+    sq25__warn_sats_free(w, s);
+    return SQ25_ERR_NOMEM;
+}
+
+void sq25__warn_sats_free(const sq25_warning *w, sq25__warn_sats *s)
+{
+    sq25__free(w->ctx, s->valid_sat);
+    sq25__free(w->ctx, s->exceed_sat);
+    s->valid_sat = s->exceed_sat = NULL;
+}
+
+void sq25__warn_neighbourhood_with(const sq25_warning *w, int k, int j, sq25__warn_sats *s,
+                                   float *out, bool fold_max)
+{
+    const size_t n = cell_count(w);
+    sat_job job = {.w = w, .cum = w->cum_mm + (size_t)j * n, .threshold_mm = w->opt.threshold_mm[k],
+                   .valid_sat = s->valid_sat, .exceed_sat = s->exceed_sat, .out = out,
+                   .fold_max = fold_max};
+    if (s->valid_lead != j) {
+        sat_build(&job, s->valid_sat, true);
+        s->valid_lead = j;
     }
-    sat_job job = {w, w->cum_mm + (size_t)j * n, w->opt.threshold_mm[k], valid_sat, exceed_sat,
-                   0, 0, out};
-    memset(valid_sat, 0, stride * sizeof *valid_sat);
-    memset(exceed_sat, 0, stride * sizeof *exceed_sat);
-    sq25__parallel_for(w->ctx, w->height, 16, sat_row_sums, &job);
-    sq25__parallel_for(w->ctx, (int)((stride + SAT_COLUMN_BLOCK - 1) / SAT_COLUMN_BLOCK), 1,
-                       sat_column_sums, &job);
+    sat_build(&job, s->exceed_sat, false);
     sq25__warn_window(w, j, &job.half_cols, &job.half_rows);
     sq25__parallel_for(w->ctx, w->height, 16, neighbourhood_rows, &job);
-    sq25__free(w->ctx, valid_sat);
-    sq25__free(w->ctx, exceed_sat);
+}
+
+int sq25__warn_neighbourhood(const sq25_warning *w, int k, int j, float *out)
+{
+    sq25__warn_sats s;
+    if (sq25__warn_sats_init(w, &s)) return SQ25_ERR_NOMEM;
+    sq25__warn_neighbourhood_with(w, k, j, &s, out, false);
+    sq25__warn_sats_free(w, &s);
     return SQ25_OK;
 }
 
@@ -391,33 +434,37 @@ static float calibrate(const sq25_warn_options *o, float raw)
     return (float)o->calibration_p[n - 1];
 }
 
+/* Calibration and issued level of cells [begin, end) rows. */
+static void levels_rows(void *arg, int begin, int end, int worker)
+{
+    (void)worker;
+    sq25_warning *w = arg;
+    const size_t n = cell_count(w);
+    for (size_t c = (size_t)begin * w->width; c < (size_t)end * w->width; c++) {
+        float level = isnan(w->peak_mmh[c]) ? NAN : 0;
+        for (int k = 0; k < w->opt.level_count; k++) {
+            float *prob = w->probability + (size_t)k * n + c;
+            *prob = calibrate(&w->opt, *prob);
+            if (*prob >= w->opt.probability_threshold) level = (float)(k + 1);
+        }
+        w->level[c] = level;
+    }
+}
+
+/* The probability of each level is the maximum over the leads of the neighbourhood
+ * fraction (NaN where any lead has no data); leads outside, levels inside, so that the
+ * valid cells' table of a lead serves every level. */
 static int probabilities_and_levels(sq25_warning *w)
 {
     size_t n = cell_count(w);
-    float *lead_prob = sq25__malloc(w->ctx, n * sizeof *lead_prob);
-    if (!lead_prob) return SQ25_ERR_NOMEM;
-    for (int k = 0; k < w->opt.level_count; k++) {
-        float *prob = w->probability + (size_t)k * n;
-        for (size_t c = 0; c < n; c++) prob[c] = 0;
-        for (int j = 0; j < w->lead_count; j++) {
-            int rc = sq25__warn_neighbourhood(w, k, j, lead_prob);
-            if (rc) {
-                sq25__free(w->ctx, lead_prob);
-                return rc;
-            }
-            for (size_t c = 0; c < n; c++)
-                if (isnan(lead_prob[c]) || lead_prob[c] > prob[c]) prob[c] = lead_prob[c];
-        }
-        for (size_t c = 0; c < n; c++) prob[c] = calibrate(&w->opt, prob[c]);
-    }
-    sq25__free(w->ctx, lead_prob);
-    for (size_t c = 0; c < n; c++) {
-        float level = isnan(w->peak_mmh[c]) ? NAN : 0;
+    sq25__warn_sats sats;
+    if (sq25__warn_sats_init(w, &sats)) return SQ25_ERR_NOMEM;
+    memset(w->probability, 0, n * (size_t)w->opt.level_count * sizeof *w->probability);
+    for (int j = 0; j < w->lead_count; j++)
         for (int k = 0; k < w->opt.level_count; k++)
-            if (w->probability[(size_t)k * n + c] >= w->opt.probability_threshold)
-                level = (float)(k + 1);
-        w->level[c] = level;
-    }
+            sq25__warn_neighbourhood_with(w, k, j, &sats, w->probability + (size_t)k * n, true);
+    sq25__warn_sats_free(w, &sats);
+    sq25__parallel_for(w->ctx, w->height, 16, levels_rows, w);
     return SQ25_OK;
 }
 
