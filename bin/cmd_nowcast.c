@@ -253,6 +253,11 @@ static int run_nowcast(sq25_ctx *ctx, const char *cmd, const nowcast_args *a, sq
     clock_gettime(CLOCK_MONOTONIC, &t0);
     if (!lrc && !rc) lrc = sq25_motion_estimate(ctx, frames, a->n_frames, opt, u, v);
     double motion_s = seconds_since(&t0), advect_s = 0;
+    /* only the latest frame is extrapolated: the others leave memory before the leads come */
+    for (int i = 0; i < a->n_files - 1; i++) {
+        sq25_field_destroy(all[i]);
+        all[i] = NULL;
+    }
     if (lrc) rc = cli_lib_error(cmd, ctx, lrc);
     if (!rc) rc = stream_forecast(ctx, cmd, a, latest, n_leads, step_s, u, v, stats, &advect_s);
     if (!rc && a->json) print_json(a, latest, stats, n_leads, step_s, u, v, motion_s, advect_s);

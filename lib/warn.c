@@ -246,18 +246,18 @@ static void onset_rows(void *arg, int begin, int end, int worker)
     size_t n = cell_count(w);
     const int levels = w->opt.level_count;
     for (size_t c = (size_t)begin * w->width; c < (size_t)end * w->width; c++) {
+        float onset[SQ25_WARN_MAX_LEVELS];
         int pending = levels;
-        for (int k = 0; k < levels; k++) w->onset_min[(size_t)k * n + c] = NAN;
+        for (int k = 0; k < levels; k++) onset[k] = NAN;
         for (int j = 0; j < w->lead_count && pending > 0; j++) {
             const float cum = w->cum_mm[(size_t)j * n + c];
-            for (int k = 0; k < levels; k++) {
-                float *onset = &w->onset_min[(size_t)k * n + c];
-                if (isnan(*onset) && cum >= w->opt.threshold_mm[k]) {
-                    *onset = (float)((j + 1) * w->lead_step_s / 60.0);
+            for (int k = 0; k < levels; k++)
+                if (isnan(onset[k]) && cum >= w->opt.threshold_mm[k]) {
+                    onset[k] = (float)((j + 1) * w->lead_step_s / 60.0);
                     pending--;
                 }
-            }
         }
+        for (int k = 0; k < levels; k++) w->onset_min[(size_t)k * n + c] = onset[k];
     }
 }
 

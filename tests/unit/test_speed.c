@@ -378,6 +378,93 @@ static void test_interp_thread_independent(void **state)
     free(one), free(two);
 }
 
+/* The raw stored chunk (H5Dread_chunk: bytes as written) of dataset<n>/data1/data at row
+ * r0; malloc'ed, its size in *bytes. */
+static unsigned char *raw_chunk(const char *path, int n, hsize_t r0, size_t *bytes)
+{
+    hid_t fid = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    char name[64];
+    snprintf(name, sizeof name, "dataset%d/data1/data", n);
+    hid_t d = H5Dopen2(fid, name, H5P_DEFAULT);
+    hsize_t offset[2] = {r0, 0}, size = 0;
+    assert_true(H5Dget_chunk_storage_size(d, offset, &size) >= 0);
+    unsigned char *buf = malloc((size_t)size);
+    uint32_t mask = 1;
+    assert_true(H5Dread_chunk(d, H5P_DEFAULT, offset, &mask, buf) >= 0);
+    assert_int_equal(mask, 0); /* every declared filter was applied */
+    H5Dclose(d);
+    H5Fclose(fid);
+    *bytes = (size_t)size;
+    return buf;
+}
+
+static void write_one(sq25_ctx *ctx, const sq25_field *f, const char *path)
+{
+    sq25_odim_writer *w = NULL;
+    assert_int_equal(sq25_odim_writer_create(ctx, path, &w), SQ25_OK);
+    assert_int_equal(sq25_odim_writer_add(w, f, "RATE", 0, 300), SQ25_OK);
+    assert_int_equal(sq25_odim_writer_close(w), SQ25_OK);
+}
+
+/* The stored bytes of a lead do not depend on the thread count (the zlib stream is made of
+ * fixed pieces), and HDF5's own filters decode them to the written values. */
+static void test_compressed_bytes_thread_independent(void **state)
+{
+    (void)state;
+    sq25_ctx *ctx = sq25_ctx_create();
+    sq25_field *f = NULL, *back = NULL;
+    assert_int_equal(sq25_read_field(ctx, test_data_path(RMI("1745")), &f), SQ25_OK);
+    char p1[512], p2[512];
+    snprintf(p1, sizeof p1, "%s/one.h5", test_tmpdir());
+    snprintf(p2, sizeof p2, "%s/two.h5", test_tmpdir());
+    assert_int_equal(sq25_ctx_set_threads(ctx, 1), SQ25_OK);
+    write_one(ctx, f, p1);
+    assert_int_equal(sq25_ctx_set_threads(ctx, 2), SQ25_OK);
+    write_one(ctx, f, p2);
+    size_t n1, n2;
+    unsigned char *c1 = raw_chunk(p1, 1, 0, &n1), *c2 = raw_chunk(p2, 1, 0, &n2);
+    assert_int_equal(n1, n2);
+    assert_memory_equal(c1, c2, n1);
+    assert_true(n1 < 700 * 700 * 4 / 4); /* compressed: the lead holds mostly 0 and nodata */
+    free(c1), free(c2);
+    assert_int_equal(sq25_read_field(ctx, p2, &back), SQ25_OK);
+    assert_same_floats(sq25_field_data_const(f), sq25_field_data_const(back), 700 * 700);
+    sq25_field_destroy(back);
+    sq25_field_destroy(f);
+    sq25_ctx_destroy(ctx);
+}
+
+/* A grid over the one-chunk limit (16 Mi cells) is stored in chunks of whole rows, the last
+ * one past the grid's edge; values (analytic: r + c / 8 on a band, NaN at one corner) read
+ * back through HDF5's filters. */
+static void test_large_grid_chunks(void **state)
+{
+    (void)state;
+    enum { W = 4100, H = 4100 };
+    sq25_ctx *ctx = sq25_ctx_create();
+    const double gt[6] = {0, 10, 0, 0, 0, -10};
+    sq25_field *f = NULL, *back = NULL;
+    assert_int_equal(sq25_field_create(ctx, W, H, EQC, gt, 0, &f), SQ25_OK);
+    float *d = sq25_field_data(f);
+    for (size_t r = 0; r < H; r++)
+        for (size_t c = 0; c < W; c++)
+            d[r * W + c] = (r % 512 < 8) ? (float)r + (float)c / 8.0f : 0.0f;
+    d[(size_t)(H - 1) * W + W - 1] = NAN;
+    char path[512];
+    snprintf(path, sizeof path, "%s/large.h5", test_tmpdir());
+    write_one(ctx, f, path);
+    int shuffle, level;
+    hsize_t chunk[2];
+    dataset_layout(path, 1, &shuffle, &level, chunk);
+    assert_int_equal(chunk[1], W);
+    assert_int_equal(chunk[0], (16 * 1024 * 1024) / W); /* 4092 rows: a second, edge chunk */
+    assert_int_equal(sq25_read_field(ctx, path, &back), SQ25_OK);
+    assert_same_floats(d, sq25_field_data_const(back), (size_t)W * H);
+    sq25_field_destroy(back);
+    sq25_field_destroy(f);
+    sq25_ctx_destroy(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -388,6 +475,8 @@ int main(void)
         cmocka_unit_test(test_uniform_shift_two_threads),
         cmocka_unit_test(test_extrapolator_allocation_failures),
         cmocka_unit_test(test_writer_compression),
+        cmocka_unit_test(test_compressed_bytes_thread_independent),
+        cmocka_unit_test(test_large_grid_chunks),
         cmocka_unit_test(test_street_warnings_thread_independent),
         cmocka_unit_test(test_interp_thread_independent),
     };
