@@ -209,9 +209,9 @@ static void kernels(const char *name, const char *const files[3])
 
 /* ---- 2, 3. whole processes ------------------------------------------------------------ */
 
-/* Run argv (env: extra "NAME=value" or NULL), stdout to /dev/null; its CPU, wall, peak RSS.
- * Returns the exit status, or -1 if it could not run. */
-static int run_process(char *const argv[], const char *env, cost *c)
+/* Run argv (env: extra "NAME=value" or NULL), stdout to out_path (NULL: /dev/null); its
+ * CPU, wall, peak RSS. Returns the exit status, or -1 if it could not run. */
+static int run_process_to(char *const argv[], const char *env, const char *out_path, cost *c)
 {
     fflush(stdout); /* or the child's freopen would write our buffered lines again */
     double w0 = clock_s(CLOCK_MONOTONIC);
@@ -219,7 +219,7 @@ static int run_process(char *const argv[], const char *env, cost *c)
     if (pid < 0) return -1;
     if (pid == 0) {
         if (env) putenv((char *)env);
-        if (!freopen("/dev/null", "w", stdout)) _exit(126);
+        if (!freopen(out_path ? out_path : "/dev/null", "w", stdout)) _exit(126);
         if (!freopen("/dev/null", "w", stderr)) _exit(126);
         execv(argv[0], argv);
         _exit(127);
@@ -233,6 +233,11 @@ static int run_process(char *const argv[], const char *env, cost *c)
                (double)ru.ru_stime.tv_sec + 1e-6 * (double)ru.ru_stime.tv_usec;
     c->rss_mb = (double)ru.ru_maxrss / 1024.0;
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int run_process(char *const argv[], const char *env, cost *c)
+{
+    return run_process_to(argv, env, NULL, c);
 }
 
 static void print_cost(const char *what, cost c)
@@ -257,40 +262,52 @@ static void whole_process(const char *tmp)
     char *sq25_2[] = {CLI, "nowcast", f[0], f[1], f[2], "--out", out, "--threads", "2", NULL};
     char *sq25_0[] = {CLI, "nowcast", f[0], f[1], f[2], "--out", out, "--threads", "1",
                       "--compression", "0", NULL};
-    char *py[] = {"/usr/bin/python3", "bench/pysteps_nowcast.py", nc_dir, "12", f[0], f[1],
-                  f[2], NULL};
+    char *py9[] = {"/usr/bin/python3", "bench/pysteps_nowcast.py", nc_dir, "12", "9", f[0],
+                   f[1], f[2], NULL};
+    char *py1[] = {"/usr/bin/python3", "bench/pysteps_nowcast.py", nc_dir, "12", "1", f[0],
+                   f[1], f[2], NULL};
     static char pypath[2048];
     const char *ps = getenv("SQ25_PYSTEPS");
     if (ps) snprintf(pypath, sizeof pypath, "PYTHONPATH=%s", ps);
+    char stages[1300];
+    snprintf(stages, sizeof stages, "%s/pysteps-stages.json", tmp);
     cost probe;
-    int py_rc = access(py[0], X_OK) == 0 ? run_process(py, ps ? pypath : NULL, &probe) : -1;
+    int py_rc = access(py1[0], X_OK) == 0 ? run_process(py1, ps ? pypath : NULL, &probe) : -1;
     const bool have_py = py_rc == 0;
     if (!have_py)
         printf("\npysteps could not be imported (exit %d; set SQ25_PYSTEPS to a pysteps source "
                "tree built in place, see ../shared/reference/README.md): no side-by-side "
                "ratio\n", py_rc);
     const int runs = runs_wanted(), py_runs = runs < 3 ? runs : 3;
-    cost a[MAX_RUNS], b[MAX_RUNS], z[MAX_RUNS], p[MAX_RUNS];
+    cost a[MAX_RUNS] = {{0}}, b[MAX_RUNS] = {{0}}, z[MAX_RUNS] = {{0}}, p1[MAX_RUNS] = {{0}},
+         p9[MAX_RUNS] = {{0}};
     for (int i = 0; i < runs; i++) { /* alternate */
         if (run_process(sq25_1, NULL, &a[i]) != 0) printf("sq25 nowcast failed\n");
-        if (have_py && i < py_runs) run_process(py, ps ? pypath : NULL, &p[i]);
+        if (have_py && i < py_runs) run_process_to(py1, ps ? pypath : NULL, stages, &p1[i]);
         run_process(sq25_2, NULL, &b[i]);
+        if (have_py && i < py_runs) run_process(py9, ps ? pypath : NULL, &p9[i]);
         run_process(sq25_0, NULL, &z[i]);
     }
     cost ma = median_cost(a, runs), mb = median_cost(b, runs), mz = median_cost(z, runs);
     printf("\nwhole process, Belgian 700 x 700, 3 frames, 12 leads (read, motion, leads, "
-           "write), median of %d:\n", runs);
+           "write), median of %d (pysteps %d):\n", runs, have_py ? py_runs : 0);
     printf("  %-52s %7s %7s %7s\n", "", "CPU s", "wall s", "RSS MiB");
     print_cost("sq25 nowcast, 1 thread (shuffle + deflate 1)", ma);
     print_cost("sq25 nowcast, 2 threads", mb);
     print_cost("sq25 nowcast, 1 thread, --compression 0", mz);
     if (have_py) {
-        cost mp = median_cost(p, py_runs);
-        print_cost("pysteps (LK + extrapolation, netCDF out)", mp);
-        printf("  pysteps / sq25: %.1fx CPU (1 thread), %.1fx wall (2 threads), %.1fx CPU "
-               "without compression; memory %.1fx\n",
-               mp.cpu_s / ma.cpu_s, mp.wall_s / mb.wall_s, mp.cpu_s / mz.cpu_s,
-               mp.rss_mb / ma.rss_mb);
+        cost m1 = median_cost(p1, py_runs), m9 = median_cost(p9, py_runs);
+        print_cost("pysteps, netCDF deflate 1", m1);
+        print_cost("pysteps, netCDF deflate 9 (the exporter's default)", m9);
+        printf("  pysteps (deflate 1) / sq25 (deflate 1): %.1fx CPU on 1 thread, %.1fx wall on "
+               "2 threads; memory %.1fx\n",
+               m1.cpu_s / ma.cpu_s, m1.wall_s / mb.wall_s, m1.rss_mb / ma.rss_mb);
+        printf("  pysteps (its default, deflate 9) / sq25 (its default): %.1fx CPU\n",
+               m9.cpu_s / ma.cpu_s);
+        FILE *fs = fopen(stages, "r");
+        char line[512];
+        if (fs && fgets(line, sizeof line, fs)) printf("  pysteps stages (CPU s, last run): %s", line);
+        if (fs) fclose(fs);
     }
     printf("  peak RSS of the sq25 process: %.1f MiB (target < 40)\n", ma.rss_mb);
 }

@@ -6,8 +6,9 @@ written as netCDF (pysteps' own exporter). The chain is the one the reference fi
 (../shared/reference/README.md): dB_transform(threshold=0.1, zerovalue=-15) on mm/h, NaN set
 to -15, motion.get_method("lucaskanade"), nowcasts.get_method("extrapolation").
 
-usage: pysteps_nowcast.py OUT_DIR N_LEADS FILE1 FILE2 FILE3
-Prints one line of JSON with the CPU seconds of each stage. Exit 3 when pysteps cannot be
+usage: pysteps_nowcast.py OUT_DIR N_LEADS COMPLEVEL FILE1 FILE2 FILE3
+COMPLEVEL is the netCDF deflate level of the exporter (its default is 9; 1 compares with
+sq25's default). Prints one line of JSON with the CPU seconds of each stage. Exit 3 when pysteps cannot be
 imported (the caller says so and skips the comparison)."""
 import datetime
 import json
@@ -27,7 +28,8 @@ except ImportError as e:  # pysteps or one of its dependencies is missing
 
 
 def main():
-    out_dir, n_leads, files = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+    out_dir, n_leads, complevel = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    files = sys.argv[4:]
     t_import = time.process_time()
     frames, metadata = [], None
     for f in files:
@@ -49,7 +51,7 @@ def main():
     issue = datetime.datetime(2021, 7, 4)
     exporter = exporters.initialize_forecast_exporter_netcdf(
         out_dir, "pysteps_forecast", issue, 5, n_leads, rates.shape[1:], meta,
-        n_ens_members=1, incremental=None)
+        n_ens_members=1, incremental=None, complevel=complevel)
     exporters.export_forecast_dataset(forecast, exporter)
     exporters.close_forecast_files(exporter)
     t_write = time.process_time()
