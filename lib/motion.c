@@ -391,17 +391,24 @@ void sq25__box_sum(const float *in, float *out, int w, int h, int r, float *tmp,
     box_columns(tmp, out, w, h, r, colsum, 0, w);
 }
 
-void sq25__upsample_flow(const float *src, int sw, int sh, float *dst, int dw, int dh,
-                         float factor)
+/* Bilinear upsampling of a flow component, destination rows [r0, r1). */
+static void upsample_range(const float *src, int sw, int sh, float *dst, int dw, int dh,
+                           float factor, int r0, int r1)
 {
     const float sx = (float)sw / (float)dw, sy = (float)sh / (float)dh;
-    for (int r = 0; r < dh; r++) {
+    for (int r = r0; r < r1; r++) {
         float y = ((float)r + 0.5f) * sy - 0.5f;
         for (int c = 0; c < dw; c++) {
             float x = ((float)c + 0.5f) * sx - 0.5f;
             dst[(size_t)r * dw + c] = factor * sq25__bilinear(src, sw, sh, x, y);
         }
     }
+}
+
+void sq25__upsample_flow(const float *src, int sw, int sh, float *dst, int dw, int dh,
+                         float factor)
+{
+    upsample_range(src, sw, sh, dst, dw, dh, factor, 0, dh);
 }
 
 /* ---- dense multiscale least squares ----------------------------------------------------- */
@@ -587,14 +594,7 @@ static void upsample_rows(void *arg, int begin, int end, int worker)
 {
     (void)worker;
     const upsample_job *j = arg;
-    const float sx = (float)j->sw / (float)j->dw, sy = (float)j->sh / (float)j->dh;
-    for (int r = begin; r < end; r++) {
-        float y = ((float)r + 0.5f) * sy - 0.5f;
-        for (int c = 0; c < j->dw; c++) {
-            float x = ((float)c + 0.5f) * sx - 0.5f;
-            j->dst[(size_t)r * j->dw + c] = j->factor * sq25__bilinear(j->src, j->sw, j->sh, x, y);
-        }
-    }
+    upsample_range(j->src, j->sw, j->sh, j->dst, j->dw, j->dh, j->factor, begin, end);
 }
 
 static void upsample_parallel(sq25_ctx *ctx, const float *src, int sw, int sh, float *dst,

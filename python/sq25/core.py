@@ -42,6 +42,17 @@ class Context:
             msg = lib.sq25_errmsg(self._ptr).decode(errors="replace") or strerror(rc)
             raise Error(rc, msg)
 
+    @property
+    def threads(self):
+        """Threads the library's parallel steps use in this context (at least 1)."""
+        return lib.sq25_ctx_threads(self._ptr)
+
+    @threads.setter
+    def threads(self, count):
+        """0 = one per online CPU (the default), 1 = the calling thread only, up to 256.
+        Results do not depend on it."""
+        self.check(lib.sq25_ctx_set_threads(self._ptr, int(count)))
+
     def __del__(self):
         ptr, self._ptr = getattr(self, "_ptr", None), None
         if ptr:
