@@ -238,7 +238,9 @@ static void accumulate(sq25_warning *w, const sq25_field *const *frames)
 }
 
 /* First lead at which each level's threshold is reached, cells of rows [begin, end): one
- * pass over the leads per cell serves every level. */
+ * pass over the leads per cell serves every level. Thresholds strictly increase with the
+ * level (sq25_warn_options_set_levels), so a lead that reaches level k + 1 reaches level k:
+ * levels are reached in order and only the lowest one not reached yet needs a test. */
 static void onset_rows(void *arg, int begin, int end, int worker)
 {
     (void)worker;
@@ -246,18 +248,13 @@ static void onset_rows(void *arg, int begin, int end, int worker)
     size_t n = cell_count(w);
     const int levels = w->opt.level_count;
     for (size_t c = (size_t)begin * w->width; c < (size_t)end * w->width; c++) {
-        float onset[SQ25_WARN_MAX_LEVELS];
-        int pending = levels;
-        for (int k = 0; k < levels; k++) onset[k] = NAN;
-        for (int j = 0; j < w->lead_count && pending > 0; j++) {
+        int next = 0; /* lowest level not reached yet */
+        for (int j = 0; j < w->lead_count && next < levels; j++) {
             const float cum = w->cum_mm[(size_t)j * n + c];
-            for (int k = 0; k < levels; k++)
-                if (isnan(onset[k]) && cum >= w->opt.threshold_mm[k]) {
-                    onset[k] = (float)((j + 1) * w->lead_step_s / 60.0);
-                    pending--;
-                }
+            while (next < levels && cum >= w->opt.threshold_mm[next])
+                w->onset_min[(size_t)next++ * n + c] = (float)((j + 1) * w->lead_step_s / 60.0);
         }
-        for (int k = 0; k < levels; k++) w->onset_min[(size_t)k * n + c] = onset[k];
+        for (; next < levels; next++) w->onset_min[(size_t)next * n + c] = NAN;
     }
 }
 
