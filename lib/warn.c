@@ -308,19 +308,27 @@ static void sat_row_sums(void *arg, int begin, int end, int worker)
     }
 }
 
+/* Second pass of count tables: running sums down the columns of blocks [begin, end). */
+static void column_sums(const sq25_warning *w, uint32_t *const *tables, int count, int begin,
+                        int end)
+{
+    const size_t stride = (size_t)w->width + 1;
+    const size_t c0 = (size_t)begin * SAT_COLUMN_BLOCK;
+    const size_t c1 = (size_t)end * SAT_COLUMN_BLOCK < stride ? (size_t)end * SAT_COLUMN_BLOCK
+                                                               : stride;
+    for (int t = 0; t < count; t++)
+        for (int r = 1; r <= w->height; r++) {
+            uint32_t *row = tables[t] + (size_t)r * stride;
+            const uint32_t *above = row - stride;
+            for (size_t c = c0; c < c1; c++) row[c] += above[c];
+        }
+}
+
 static void sat_column_sums(void *arg, int begin, int end, int worker)
 {
     (void)worker;
     const sat_job *j = arg;
-    const size_t stride = (size_t)j->w->width + 1;
-    const size_t c0 = (size_t)begin * SAT_COLUMN_BLOCK;
-    const size_t c1 = (size_t)end * SAT_COLUMN_BLOCK < stride ? (size_t)end * SAT_COLUMN_BLOCK
-                                                               : stride;
-    for (int r = 1; r <= j->w->height; r++) {
-        uint32_t *row = j->sat + (size_t)r * stride;
-        const uint32_t *above = row - stride;
-        for (size_t c = c0; c < c1; c++) row[c] += above[c];
-    }
+    column_sums(j->w, &j->sat, 1, begin, end);
 }
 
 static void sat_build(sat_job *job, uint32_t *sat, bool valid_table)
@@ -333,6 +341,55 @@ static void sat_build(sat_job *job, uint32_t *sat, bool valid_table)
     sq25__parallel_for(w->ctx, w->height, 16, sat_row_sums, job);
     sq25__parallel_for(w->ctx, (int)((stride + SAT_COLUMN_BLOCK - 1) / SAT_COLUMN_BLOCK), 1,
                        sat_column_sums, job);
+}
+
+/* The valid cells' table and one table per level of a lead in one pass over the lead's
+ * accumulations (tables[0]: valid, tables[1 + k]: level k). */
+typedef struct {
+    const sq25_warning *w;
+    const float *cum;
+    uint32_t *tables[SQ25_WARN_MAX_LEVELS + 1];
+} sat_all_job;
+
+static void sat_all_row_sums(void *arg, int begin, int end, int worker)
+{
+    (void)worker;
+    const sat_all_job *j = arg;
+    const sq25_warning *w = j->w;
+    const int width = w->width, levels = w->opt.level_count;
+    const size_t stride = (size_t)width + 1;
+    for (int r = begin; r < end; r++) {
+        uint32_t run[SQ25_WARN_MAX_LEVELS + 1] = {0};
+        uint32_t *row[SQ25_WARN_MAX_LEVELS + 1];
+        for (int t = 0; t <= levels; t++) {
+            row[t] = j->tables[t] + (size_t)(r + 1) * stride;
+            row[t][0] = 0;
+        }
+        const float *cum = j->cum + (size_t)r * width;
+        for (int c = 0; c < width; c++) {
+            const float v = cum[c];
+            row[0][c + 1] = run[0] += !isnan(v);
+            for (int k = 0; k < levels; k++)
+                row[k + 1][c + 1] = run[k + 1] += v >= w->opt.threshold_mm[k];
+        }
+    }
+}
+
+static void sat_all_column_sums(void *arg, int begin, int end, int worker)
+{
+    (void)worker;
+    sat_all_job *j = arg;
+    column_sums(j->w, j->tables, j->w->opt.level_count + 1, begin, end);
+}
+
+static void sat_build_all(sat_all_job *job)
+{
+    const sq25_warning *w = job->w;
+    const size_t stride = (size_t)w->width + 1;
+    for (int t = 0; t <= w->opt.level_count; t++) memset(job->tables[t], 0, stride * sizeof(uint32_t));
+    sq25__parallel_for(w->ctx, w->height, 16, sat_all_row_sums, job);
+    sq25__parallel_for(w->ctx, (int)((stride + SAT_COLUMN_BLOCK - 1) / SAT_COLUMN_BLOCK), 1,
+                       sat_all_column_sums, job);
 }
 
 static uint32_t window_sum(const uint32_t *sat, size_t stride, int c0, int r0, int c1, int r1)
@@ -448,19 +505,75 @@ static void levels_rows(void *arg, int begin, int end, int worker)
     }
 }
 
+/* All levels of one lead at once: the valid cells' window sum is taken once per cell and
+ * each level's fraction folded into its probability (max over the leads, NaN sticks). */
+typedef struct {
+    const sq25_warning *w;
+    const float *cum;
+    const uint32_t *valid_sat, *exceed_sat[SQ25_WARN_MAX_LEVELS];
+    int half_cols, half_rows;
+} levels_job;
+
+static void neighbourhood_levels_rows(void *arg, int begin, int end, int worker)
+{
+    (void)worker;
+    const levels_job *j = arg;
+    const sq25_warning *w = j->w;
+    const size_t stride = (size_t)w->width + 1, n = cell_count(w);
+    const int hc = j->half_cols, hr = j->half_rows, levels = w->opt.level_count;
+    for (int r = begin; r < end; r++) {
+        int r0 = r - hr < 0 ? 0 : r - hr, r1 = r + hr + 1 > w->height ? w->height : r + hr + 1;
+        /* levels without a cell reaching them in the rows the windows span: fraction 0 */
+        bool any[SQ25_WARN_MAX_LEVELS];
+        for (int k = 0; k < levels; k++)
+            any[k] = window_sum(j->exceed_sat[k], stride, 0, r0, w->width, r1) != 0;
+        for (int c = 0; c < w->width; c++) {
+            const size_t i = (size_t)r * w->width + c;
+            float *prob = w->probability + i;
+            if (isnan(j->cum[i])) {
+                for (int k = 0; k < levels; k++) prob[(size_t)k * n] = NAN;
+                continue;
+            }
+            int c0 = c - hc < 0 ? 0 : c - hc, c1 = c + hc + 1 > w->width ? w->width : c + hc + 1;
+            uint32_t valid = 0;
+            bool have_valid = false;
+            for (int k = 0; k < levels; k++) {
+                float fraction = 0.0f;
+                if (any[k]) {
+                    if (!have_valid) valid = window_sum(j->valid_sat, stride, c0, r0, c1, r1);
+                    have_valid = true;
+                    uint32_t exceed = window_sum(j->exceed_sat[k], stride, c0, r0, c1, r1);
+                    fraction = (float)((double)exceed / (double)valid);
+                }
+                float *p = prob + (size_t)k * n;
+                if (fraction > *p) *p = fraction; /* *p is not NaN: cum was valid so far */
+            }
+        }
+    }
+}
+
 /* The probability of each level is the maximum over the leads of the neighbourhood
- * fraction (NaN where any lead has no data); leads outside, levels inside, so that the
- * valid cells' table of a lead serves every level. */
+ * fraction (NaN where any lead has no data); per lead, one table of valid cells and one per
+ * level, then one pass for all levels. */
 static int probabilities_and_levels(sq25_warning *w)
 {
-    size_t n = cell_count(w);
-    sq25__warn_sats sats;
-    if (sq25__warn_sats_init(w, &sats)) return SQ25_ERR_NOMEM;
-    memset(w->probability, 0, n * (size_t)w->opt.level_count * sizeof *w->probability);
-    for (int j = 0; j < w->lead_count; j++)
-        for (int k = 0; k < w->opt.level_count; k++)
-            sq25__warn_neighbourhood_with(w, k, j, &sats, w->probability + (size_t)k * n, true);
-    sq25__warn_sats_free(w, &sats);
+    const size_t n = cell_count(w), stride = (size_t)w->width + 1;
+    const size_t sat_cells = stride * ((size_t)w->height + 1);
+    const int levels = w->opt.level_count;
+    uint32_t *tables = sq25__malloc(w->ctx, (size_t)(levels + 1) * sat_cells * sizeof *tables);
+    if (!tables) return SQ25_ERR_NOMEM;
+    memset(w->probability, 0, n * (size_t)levels * sizeof *w->probability);
+    levels_job lj = {.w = w, .valid_sat = tables};
+    sat_all_job job = {.w = w};
+    for (int t = 0; t <= levels; t++) job.tables[t] = tables + (size_t)t * sat_cells;
+    for (int k = 0; k < levels; k++) lj.exceed_sat[k] = job.tables[k + 1];
+    for (int j = 0; j < w->lead_count; j++) {
+        job.cum = lj.cum = w->cum_mm + (size_t)j * n;
+        sat_build_all(&job);
+        sq25__warn_window(w, j, &lj.half_cols, &lj.half_rows);
+        sq25__parallel_for(w->ctx, w->height, 16, neighbourhood_levels_rows, &lj);
+    }
+    sq25__free(w->ctx, tables);
     sq25__parallel_for(w->ctx, w->height, 16, levels_rows, w);
     return SQ25_OK;
 }
