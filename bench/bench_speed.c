@@ -17,7 +17,8 @@
  * part is then skipped). pysteps: bench/pysteps_nowcast.py run by /usr/bin/python3 with
  * PYTHONPATH=$SQ25_PYSTEPS (a source tree built in place, see
  * ../shared/reference/README.md) when set; a message says when it cannot be imported.
- * SQ25_BENCH_RUNS sets the runs per measurement (default 5). */
+ * SQ25_BENCH_RUNS sets the runs per measurement (default 5); SQ25_BENCH_PARTS a comma list of
+ * the parts to run (kernels, whole, demo, city; default all). */
 #include "sq25.h"
 
 #include <errno.h>
@@ -413,6 +414,17 @@ done:
     sq25_ctx_destroy(ctx);
 }
 
+/* Whether part is in $SQ25_BENCH_PARTS (all parts when unset). */
+static bool wanted(const char *part)
+{
+    const char *env = getenv("SQ25_BENCH_PARTS");
+    if (!env || !env[0]) return true;
+    const size_t n = strlen(part);
+    for (const char *p = env; (p = strstr(p, part)) != NULL; p += n)
+        if ((p == env || p[-1] == ',') && (p[n] == ',' || p[n] == 0)) return true;
+    return false;
+}
+
 int main(void)
 {
     char tmp[] = "/tmp/sq25-bench-speed-XXXXXX";
@@ -427,11 +439,11 @@ int main(void)
     const char *opera[3] = {"radar/opera_20180824/T_PAAH21_C_EUOC_20180824180000.hdf",
                             "radar/opera_20180824/T_PAAH21_C_EUOC_20180824181500.hdf",
                             "radar/opera_20180824/T_PAAH21_C_EUOC_20180824183000.hdf"};
-    kernels("Belgian RMI", rmi);
-    kernels("European OPERA", opera);
-    whole_process(tmp);
-    demo_cycle(tmp);
-    city_grid();
+    if (wanted("kernels")) kernels("Belgian RMI", rmi);
+    if (wanted("kernels")) kernels("European OPERA", opera);
+    if (wanted("whole")) whole_process(tmp);
+    if (wanted("demo")) demo_cycle(tmp);
+    if (wanted("city")) city_grid();
     print_load("at end");
     char cmd[1200];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);

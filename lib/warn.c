@@ -536,15 +536,13 @@ static void neighbourhood_levels_rows(void *arg, int begin, int end, int worker)
             }
             int c0 = c - hc < 0 ? 0 : c - hc, c1 = c + hc + 1 > w->width ? w->width : c + hc + 1;
             uint32_t valid = 0;
-            bool have_valid = false;
             for (int k = 0; k < levels; k++) {
-                float fraction = 0.0f;
-                if (any[k]) {
-                    if (!have_valid) valid = window_sum(j->valid_sat, stride, c0, r0, c1, r1);
-                    have_valid = true;
-                    uint32_t exceed = window_sum(j->exceed_sat[k], stride, c0, r0, c1, r1);
-                    fraction = (float)((double)exceed / (double)valid);
-                }
+                /* no exceedance in the window: the fraction is exactly 0, which changes no
+                 * probability (the valid count is needed only otherwise) */
+                uint32_t exceed = any[k] ? window_sum(j->exceed_sat[k], stride, c0, r0, c1, r1) : 0;
+                if (exceed == 0) continue;
+                if (valid == 0) valid = window_sum(j->valid_sat, stride, c0, r0, c1, r1);
+                float fraction = (float)((double)exceed / (double)valid);
                 float *p = prob + (size_t)k * n;
                 if (fraction > *p) *p = fraction; /* *p is not NaN: cum was valid so far */
             }
