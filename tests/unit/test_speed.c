@@ -465,6 +465,39 @@ static void test_large_grid_chunks(void **state)
     sq25_ctx_destroy(ctx);
 }
 
+/* Every allocation of the compressed writer may fail: the add fails with NOMEM, nothing
+ * leaks, and close removes the partial file. */
+static void test_writer_allocation_failures(void **state)
+{
+    (void)state;
+    enum { W = 300, H = 200 };
+    char path[512];
+    snprintf(path, sizeof path, "%s/nomem.h5", test_tmpdir());
+    bool succeeded = false;
+    for (long fail = 1; fail < 200 && !succeeded; fail++) {
+        test_alloc_state st = {fail, 0, 0};
+        sq25_ctx *ctx = test_ctx_failing(&st);
+        if (!ctx) continue;
+        const double gt[6] = {0, 1000, 0, 0, 0, -1000};
+        sq25_field *f = NULL;
+        int rc = sq25_field_create(ctx, W, H, EQC, gt, 0, &f);
+        for (int i = 0; rc == SQ25_OK && i < W * H; i++)
+            sq25_field_data(f)[i] = (float)(i % 17) * 0.5f;
+        sq25_odim_writer *w = NULL;
+        if (rc == SQ25_OK) rc = sq25_odim_writer_create(ctx, path, &w);
+        if (rc == SQ25_OK) rc = sq25_odim_writer_add(w, f, "RATE", 0, 300);
+        int close_rc = w ? sq25_odim_writer_close(w) : SQ25_OK;
+        if (rc == SQ25_OK) rc = close_rc;
+        assert_true(rc == SQ25_OK || rc == SQ25_ERR_NOMEM || rc == SQ25_ERR_WRITE);
+        if (rc != SQ25_OK && w) assert_int_equal(access(path, F_OK), -1); /* removed */
+        succeeded = rc == SQ25_OK;
+        sq25_field_destroy(f);
+        sq25_ctx_destroy(ctx);
+        assert_int_equal(st.live, 0);
+    }
+    assert_true(succeeded);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -477,6 +510,7 @@ int main(void)
         cmocka_unit_test(test_writer_compression),
         cmocka_unit_test(test_compressed_bytes_thread_independent),
         cmocka_unit_test(test_large_grid_chunks),
+        cmocka_unit_test(test_writer_allocation_failures),
         cmocka_unit_test(test_street_warnings_thread_independent),
         cmocka_unit_test(test_interp_thread_independent),
     };
