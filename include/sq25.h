@@ -734,8 +734,7 @@ SQ25_API void sq25_extrapolator_destroy(sq25_extrapolator *ex);
  * suits a real-time cycle and uses zlib's run-length strategy, fast on fields that are mostly
  * runs of 0 and nodata; 9 an archive). Any HDF5 reader reads every level (standard shuffle and
  * deflate filters). The compressed bytes of a dataset do not depend on the thread count.
- * @return SQ25_OK,
- * SQ25_ERR_INVALID_ARG or SQ25_ERR_RANGE. Since 1.1. */
+ * @return SQ25_OK, SQ25_ERR_INVALID_ARG or SQ25_ERR_RANGE. Since 1.1. */
 SQ25_API int sq25_odim_writer_set_compression(sq25_odim_writer *w, int deflate_level);
 
 /* ==== warn: warning levels per street cell and target ====================================== */
