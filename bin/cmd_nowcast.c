@@ -7,10 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 const char cmd_nowcast_usage[] =
     "usage: sq25 nowcast FILE... [--leads MIN] [--method lk|dense] [--frames N]\n"
     "                    [--substeps K] [--time T] [--zr A,B] [--ceiling MMH]\n"
+    "                    [--compression L] [--threads T]\n"
     "                    --out FORECAST.h5 [--json]\n"
     "  Estimate the motion from the N latest frames (by valid time; default 3) and extrapolate\n"
     "  the latest one (backward semi-Lagrangian, bilinear) at every input time step up to\n"
@@ -18,10 +20,14 @@ const char cmd_nowcast_usage[] =
     "  --method   motion method: dense (default; multiscale least squares) or lk (sparse\n"
     "             Lucas-Kanade as in pysteps)\n"
     "  --substeps trajectory sub-steps per time step (default 2)\n"
+    "  --compression  deflate level of the output, 0 (none, fastest) to 9 (smallest); the\n"
+    "             default 1 (with byte shuffle) suits a real-time cycle\n"
+    "  --threads  threads to use, 0 = one per online CPU (default)\n"
     "  --out      ODIM_H5 output: dataset1..datasetN = RATE (mm/h) at each lead in lead order,\n"
     "             then dataset N+1 = UMOTION and N+2 = VMOTION (pixels per time step, columns\n"
     "             to the east and rows to the south)\n"
     "  --json     a JSON summary on stdout (times, motion statistics, per-lead rain)\n"
+    "  Each lead is written as soon as it is computed (only one lead is in memory).\n"
     "  --time T   issue time: only frames valid at or before T are used (every frame of every\n"
     "             FILE is read: a file may hold several, e.g. CF (time, y, x) or a tar)\n";
 
@@ -29,7 +35,7 @@ const char cmd_nowcast_usage[] =
 #define NOWCAST_WET_MMH 0.1
 
 typedef struct {
-    int lead_minutes, n_frames, substeps, method, json;
+    int lead_minutes, n_frames, substeps, method, json, compression, threads;
     const char *out_path, *time;
     const char *files[NOWCAST_MAX_FILES];
     int n_files;
@@ -50,7 +56,7 @@ static int parse_args(int argc, char **argv, nowcast_args *a)
 {
     const char *cmd = argv[0];
     *a = (nowcast_args){.lead_minutes = 60, .n_frames = 3, .substeps = 2,
-                        .method = SQ25_MOTION_DENSE};
+                        .method = SQ25_MOTION_DENSE, .compression = 1};
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *next = i + 1 < argc ? argv[i + 1] : NULL;
         int rc = CLI_OK;
@@ -69,6 +75,10 @@ static int parse_args(int argc, char **argv, nowcast_args *a)
             rc = parse_int_option(cmd, arg, next, 2, 16, &a->n_frames), i++;
         else if (strcmp(arg, "--substeps") == 0)
             rc = parse_int_option(cmd, arg, next, 1, 60, &a->substeps), i++;
+        else if (strcmp(arg, "--compression") == 0)
+            rc = parse_int_option(cmd, arg, next, 0, 9, &a->compression), i++;
+        else if (strcmp(arg, "--threads") == 0)
+            rc = parse_int_option(cmd, arg, next, 0, 256, &a->threads), i++;
         else if (strcmp(arg, "--method") == 0) {
             if (!next || sq25_motion_method_from_name(next, &a->method) != SQ25_OK)
                 return cli_usage_error(cmd, "--method needs lk or dense");
@@ -102,42 +112,60 @@ static double seconds_since(const struct timespec *t0)
     return (double)(t1.tv_sec - t0->tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0->tv_nsec);
 }
 
-/* A motion component as a field on the grid of `like` (for the writer). */
-static int motion_field(const sq25_field *like, const float *values, sq25_field **out)
-{
-    int rc = sq25_field_clone(like, out);
-    if (rc) return rc;
-    size_t n = (size_t)sq25_field_width(like) * (size_t)sq25_field_height(like);
-    memcpy(sq25_field_data(*out), values, n * sizeof(float));
-    return SQ25_OK;
-}
+/* Rain statistics of one lead, for the JSON summary. */
+typedef struct {
+    int64_t valid_time;
+    double max, mean, wet, nodata;
+} lead_stats;
 
-static int write_forecast(sq25_ctx *ctx, const nowcast_args *a, const sq25_field *latest,
-                          sq25_field **forecasts, int n_leads, int step_s, const float *u,
-                          const float *v)
+/* Extrapolate lead after lead into one field and write each as it is computed (RATE), then
+ * the motion (UMOTION, VMOTION) through the same field: one grid in memory besides the
+ * inputs and the motion. */
+static int stream_forecast(sq25_ctx *ctx, const char *cmd, const nowcast_args *a,
+                           const sq25_field *latest,
+                           int n_leads, int step_s, const float *u, const float *v,
+                           lead_stats *stats, double *advect_s)
 {
-    sq25_odim_writer *w = NULL;
-    int rc = sq25_odim_writer_create(ctx, a->out_path, &w);
-    for (int k = 0; rc == SQ25_OK && k < n_leads; k++) {
-        int64_t t = sq25_field_valid_time(forecasts[k]);
-        rc = sq25_odim_writer_add(w, forecasts[k], "RATE", t - step_s, t);
-    }
+    const size_t n = (size_t)sq25_field_width(latest) * (size_t)sq25_field_height(latest);
     const int64_t issue = sq25_field_valid_time(latest);
-    sq25_field *mu = NULL, *mv = NULL;
-    if (rc == SQ25_OK) rc = motion_field(latest, u, &mu);
-    if (rc == SQ25_OK) rc = motion_field(latest, v, &mv);
-    if (rc == SQ25_OK) rc = sq25_odim_writer_add(w, mu, "UMOTION", issue - step_s, issue);
-    if (rc == SQ25_OK) rc = sq25_odim_writer_add(w, mv, "VMOTION", issue - step_s, issue);
-    sq25_field_destroy(mu);
-    sq25_field_destroy(mv);
-    if (rc) {
-        sq25_odim_writer_discard(w); /* nothing half-written; an old file stays */
-        return rc;
+    sq25_odim_writer *w = NULL;
+    sq25_extrapolator *ex = NULL;
+    sq25_field *lead = NULL;
+    int rc = sq25_odim_writer_create(ctx, a->out_path, &w);
+    if (rc == SQ25_OK) rc = sq25_odim_writer_set_compression(w, a->compression);
+    if (rc == SQ25_OK) rc = sq25_extrapolator_create(ctx, latest, u, v, a->substeps, &ex);
+    if (rc == SQ25_OK) rc = sq25_field_clone(latest, &lead);
+    *advect_s = 0;
+    for (int k = 0; rc == SQ25_OK && k < n_leads; k++) {
+        struct timespec t0;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        rc = sq25_extrapolator_next(ex, sq25_field_data(lead));
+        *advect_s += seconds_since(&t0);
+        if (rc) break;
+        const int64_t t = issue + (int64_t)(k + 1) * step_s;
+        sq25_field_set_valid_time(lead, t);
+        if (a->json) {
+            stats[k].valid_time = t;
+            sq25_field_stats(lead, NOWCAST_WET_MMH, &stats[k].max, &stats[k].mean,
+                             &stats[k].wet, &stats[k].nodata);
+        }
+        rc = sq25_odim_writer_add(w, lead, "RATE", t - step_s, t);
     }
-    return sq25_odim_writer_close(w);
+    const float *motion[2] = {u, v};
+    const char *names[2] = {"UMOTION", "VMOTION"};
+    for (int k = 0; rc == SQ25_OK && k < 2; k++) {
+        memcpy(sq25_field_data(lead), motion[k], n * sizeof(float));
+        sq25_field_set_valid_time(lead, issue);
+        rc = sq25_odim_writer_add(w, lead, names[k], issue - step_s, issue);
+    }
+    sq25_field_destroy(lead);
+    sq25_extrapolator_destroy(ex);
+    if (rc == SQ25_OK) rc = sq25_odim_writer_close(w);
+    else sq25_odim_writer_discard(w); /* nothing half-written; an old file stays */
+    return rc ? cli_lib_error(cmd, ctx, rc) : CLI_OK;
 }
 
-static void print_json(const nowcast_args *a, const sq25_field *latest, sq25_field **forecasts,
+static void print_json(const nowcast_args *a, const sq25_field *latest, const lead_stats *stats,
                        int n_leads, int step_s, const float *u, const float *v,
                        double motion_s, double advect_s)
 {
@@ -168,20 +196,18 @@ static void print_json(const nowcast_args *a, const sq25_field *latest, sq25_fie
     cli_json_number(stdout, advect_s);
     printf("},\n  \"leads\": [\n");
     for (int k = 0; k < n_leads; k++) {
-        double max, mean, wet, nodata;
         char t[32];
-        sq25_field_stats(forecasts[k], NOWCAST_WET_MMH, &max, &mean, &wet, &nodata);
-        sq25_time_format(sq25_field_valid_time(forecasts[k]), t, sizeof t);
+        sq25_time_format(stats[k].valid_time, t, sizeof t);
         printf("    {\"lead_min\": %d, \"valid_time\": ", (k + 1) * step_s / 60);
         cli_json_string(stdout, t);
         printf(", \"max_mmh\": ");
-        cli_json_number(stdout, max);
+        cli_json_number(stdout, stats[k].max);
         printf(", \"mean_mmh\": ");
-        cli_json_number(stdout, mean);
+        cli_json_number(stdout, stats[k].mean);
         printf(", \"wet_fraction\": ");
-        cli_json_number(stdout, wet);
+        cli_json_number(stdout, stats[k].wet);
         printf(", \"nodata_fraction\": ");
-        cli_json_number(stdout, nodata);
+        cli_json_number(stdout, stats[k].nodata);
         printf("}%s\n", k + 1 < n_leads ? "," : "");
     }
     printf("  ]\n}\n");
@@ -244,25 +270,26 @@ static int run_nowcast(sq25_ctx *ctx, const char *cmd, const nowcast_args *a, cl
     const size_t n = (size_t)sq25_field_width(latest) * (size_t)sq25_field_height(latest);
     const int n_leads = a->lead_minutes * 60 / step_s;
     float *u = malloc(n * sizeof *u), *v = malloc(n * sizeof *v);
-    sq25_field **forecasts = calloc((size_t)n_leads, sizeof *forecasts);
+    lead_stats *stats = calloc((size_t)n_leads, sizeof *stats);
     sq25_motion_options *opt = NULL;
-    if (!u || !v || !forecasts) rc = cli_error(cmd, "out of memory");
-    int lrc = rc ? SQ25_OK : sq25_motion_options_create(ctx, &opt);
+    if (!u || !v || !stats) rc = cli_error(cmd, "out of memory");
+    int lrc = rc ? SQ25_OK : sq25_ctx_set_threads(ctx, a->threads);
+    if (!lrc && !rc) lrc = sq25_motion_options_create(ctx, &opt);
     if (!lrc && !rc) lrc = sq25_motion_options_set_method(opt, a->method);
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     if (!lrc && !rc) lrc = sq25_motion_estimate(ctx, frames, a->n_frames, opt, u, v);
-    double motion_s = seconds_since(&t0);
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    if (!lrc && !rc)
-        lrc = sq25_extrapolate(ctx, latest, u, v, step_s, n_leads, a->substeps, forecasts);
-    double advect_s = seconds_since(&t0);
-    if (!lrc && !rc) lrc = write_forecast(ctx, a, latest, forecasts, n_leads, step_s, u, v);
+    double motion_s = seconds_since(&t0), advect_s = 0;
+    /* only the latest frame is extrapolated: the others leave memory before the leads come */
+    for (int i = 0; i < in->count - 1; i++) {
+        sq25_field_destroy(in->fields[i]);
+        in->fields[i] = NULL;
+    }
     if (lrc) rc = cli_lib_error(cmd, ctx, lrc);
-    if (!rc && a->json) print_json(a, latest, forecasts, n_leads, step_s, u, v, motion_s, advect_s);
-    for (int k = 0; forecasts && k < n_leads; k++) sq25_field_destroy(forecasts[k]);
+    if (!rc) rc = stream_forecast(ctx, cmd, a, latest, n_leads, step_s, u, v, stats, &advect_s);
+    if (!rc && a->json) print_json(a, latest, stats, n_leads, step_s, u, v, motion_s, advect_s);
     sq25_motion_options_destroy(opt);
-    free(forecasts);
+    free(stats);
     free(u);
     free(v);
     return rc;

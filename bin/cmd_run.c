@@ -53,6 +53,9 @@ const char cmd_run_usage[] =
     "  --tz ZONE            local time beside UTC on the maps, e.g. Europe/Brussels\n"
     "  --credit TEXT        data source's credit line on the maps (default: DATA: and the\n"
     "                       radar file's producer); radar licences such as RMI's require one\n"
+    "  --no-maps            skip the PNG maps (a real-time cycle that needs only the data)\n"
+    "  --compression L      deflate level of forecast.h5, 0 (none) to 9; default 1\n"
+    "  --threads T          threads to use, 0 = one per online CPU (default)\n"
     "  --quiet              no progress line on stderr\n";
 
 typedef struct {
@@ -65,6 +68,8 @@ typedef struct {
     int frames, horizon_min, sensor_lag_s, sensor_step_s, no_qc, bias_correct, max_gap;
     double probability;
     bool quiet;
+    bool no_maps;
+    int compression, threads;
 } run_args;
 
 static int parse_args(int argc, char **argv, run_args *a)
@@ -78,6 +83,7 @@ static int parse_args(int argc, char **argv, run_args *a)
     a->merge = "additive";
     a->stamp = "end";
     a->sensor_step_s = 300;
+    a->compression = 1;
     a->radar = calloc((size_t)argc, sizeof *a->radar);
     a->sensors = calloc((size_t)argc, sizeof *a->sensors);
     if (!a->radar || !a->sensors) return cli_error("run", "out of memory");
@@ -123,6 +129,9 @@ static int parse_args(int argc, char **argv, run_args *a)
                 return cli_usage_error("run", "--probability '%s': a number from 0 to 1", argv[i]);
         }
         else if (strcmp(o, "--quiet") == 0) a->quiet = true;
+        else if (strcmp(o, "--no-maps") == 0) a->no_maps = true;
+        else if (strcmp(o, "--compression") == 0 && has_val) a->compression = atoi(argv[++i]);
+        else if (strcmp(o, "--threads") == 0 && has_val) a->threads = atoi(argv[++i]);
         else return cli_usage_error("run", "unknown or incomplete option '%s'", o);
     }
     if (a->n_radar == 0) return cli_usage_error("run", "--radar needs at least one file");
@@ -135,6 +144,10 @@ static int parse_args(int argc, char **argv, run_args *a)
                                a->merge);
     if (strcmp(a->stamp, "end") != 0 && strcmp(a->stamp, "start") != 0)
         return cli_usage_error("run", "--sensor-stamp must be end or start");
+    if (a->compression < 0 || a->compression > 9)
+        return cli_usage_error("run", "--compression needs a level from 0 to 9");
+    if (a->threads < 0 || a->threads > 256)
+        return cli_usage_error("run", "--threads needs a count from 0 to 256");
     return CLI_OK;
 }
 
@@ -290,11 +303,13 @@ static int write_merged_forecast(sq25_ctx *ctx, const sq25_pipeline *p, const ch
 }
 
 /* forecast.h5: the leads in time order (RATE, mm/h), then motion u and v (pixels per step). */
-static int write_forecast(sq25_ctx *ctx, const sq25_pipeline *p, const char *path)
+static int write_forecast(sq25_ctx *ctx, const sq25_pipeline *p, const char *path,
+                          int compression)
 {
     if (sq25_pipeline_analysis(p)) return write_merged_forecast(ctx, p, path);
     sq25_odim_writer *w = NULL;
     int rc = sq25_odim_writer_create(ctx, path, &w);
+    if (rc == SQ25_OK) rc = sq25_odim_writer_set_compression(w, compression);
     int step = sq25_pipeline_step_s(p);
     for (int i = 0; rc == SQ25_OK && i < sq25_pipeline_forecast_count(p); i++) {
         const sq25_field *f = sq25_pipeline_forecast(p, i);
@@ -559,7 +574,7 @@ static int write_outputs(sq25_ctx *ctx, const run_args *a, sq25_pipeline *p, sq2
     int rc;
     join_path(path, sizeof path, a->out_dir, "forecast.h5");
     progress(a, "sq25 run: writing %s", path);
-    if ((rc = write_forecast(ctx, p, path))) return cli_lib_error("run", ctx, rc);
+    if ((rc = write_forecast(ctx, p, path, a->compression))) return cli_lib_error("run", ctx, rc);
     printf("forecast      %s\n", path);
     join_path(path, sizeof path, a->out_dir, "warnings.geojson");
     if ((rc = sq25_warning_write_areas_geojson(w, path))) return cli_lib_error("run", ctx, rc);
@@ -644,6 +659,8 @@ int cmd_run(int argc, char **argv)
     sq25_warning *w = NULL;
     if (!ctx) status = CLI_FAIL;
     if (status == CLI_OK) status = make_dir(a.out_dir);
+    if (status == CLI_OK && sq25_ctx_set_threads(ctx, a.threads))
+        status = cli_lib_error("run", ctx, sq25_errcode(ctx));
     if (status == CLI_OK && sq25_pipeline_create(ctx, &p)) status = cli_lib_error("run", ctx, sq25_errcode(ctx));
     if (status == CLI_OK) status = configure(ctx, p, &a, &targets, &street);
     if (status == CLI_OK) status = refuse_inputs_as_outputs(&a);
@@ -664,7 +681,7 @@ int cmd_run(int argc, char **argv)
         status = write_outputs(ctx, &a, p, w);
     }
     if (status == CLI_OK && a.n_sensors) status = write_observation(ctx, &a, p);
-    if (status == CLI_OK)
+    if (status == CLI_OK && !a.no_maps)
         status = write_maps(ctx, &a, p, w, frames[n_frames - 1].field, sq25_pipeline_analysis(p),
                             street, targets);
     sq25_warning_destroy(w);

@@ -432,7 +432,9 @@ SQ25_API int sq25_odim_writer_create(sq25_ctx *ctx, const char *path, sq25_odim_
 /* Append a field as dataset<N>/data1 with the given ODIM quantity ("RATE" in mm/h, or any
  * other quantity name for auxiliary grids such as motion) and nominal start/end times
  * (UTC seconds). The first field added sets /what, /where (projection, corners, size).
- * Fields must share its grid (else SQ25_ERR_GRID_MISMATCH). Since 1.0. */
+ * Fields must share its grid (else SQ25_ERR_GRID_MISMATCH). Each dataset is written at once
+ * (nothing is held until close), one chunk per dataset, compressed as
+ * sq25_odim_writer_set_compression says (byte shuffle + deflate 1 by default). Since 1.0. */
 SQ25_API int sq25_odim_writer_add(sq25_odim_writer *w, const sq25_field *field,
                                   const char *quantity, int64_t start_time, int64_t end_time);
 /* Write (or replace) the string attribute /how/<name> = value, e.g. the merge method and
@@ -452,7 +454,7 @@ SQ25_API int sq25_odim_writer_close(sq25_odim_writer *w);
  * reason to discard). Since 1.1. */
 SQ25_API void sq25_odim_writer_discard(sq25_odim_writer *w);
 /* Write one field as a single-dataset ODIM_H5 file (RATE, mm/h; start time = valid time minus
- * the field's accumulation). Data are float32, gzip, gain 1, offset 0, NaN written as nodata
+ * the field's accumulation). Data are float32, shuffle + deflate 1, gain 1, offset 0, NaN written as nodata
  * -9999000 (undetect -8888000 is declared but never used). The grid must be north-up (no
  * rotation terms in the geotransform), else SQ25_ERR_UNSUPPORTED. Since 1.0. */
 SQ25_API int sq25_write_odim(sq25_ctx *ctx, const char *path, const sq25_field *field);
@@ -854,6 +856,50 @@ SQ25_API int sq25_extrapolate_accumulation(sq25_ctx *ctx, const sq25_field *late
                                            const float *u, const float *v, int step_s,
                                            int n_steps, int substeps, float *accum_mm);
 
+
+/* ==== speed: threads, streamed extrapolation, output compression =========================== */
+/* Threads. Each context has a pool of worker threads that the row- and block-parallel parts
+ * use (pyramids, the dense motion solver, trajectories, sampling, resampling, the warnings'
+ * window sums, interpolation onto street grids). Results are bit-identical whatever the
+ * thread count. The workers start on the first parallel step and stop with
+ * sq25_ctx_destroy; the calling thread works too, so 1 means no extra thread. A context is
+ * still used by one thread at a time. */
+
+/* Threads the context's parallel steps use: 0 (the default) = the number of online CPUs,
+ * 1 = the calling thread only, up to 256. Takes effect at the next parallel step.
+ * @return SQ25_OK, SQ25_ERR_INVALID_ARG (NULL ctx) or SQ25_ERR_RANGE. Since 1.1. */
+SQ25_API int sq25_ctx_set_threads(sq25_ctx *ctx, int threads);
+/* Threads the parallel steps use now (at least 1; the online CPUs when 0 was set). Since 1.1. */
+SQ25_API int sq25_ctx_threads(const sq25_ctx *ctx);
+
+/* Streamed extrapolation: the same forecast as sq25_extrapolate, one lead at a time into a
+ * buffer of the caller's, so that a writer can store each lead as it is computed and no
+ * lead is held longer than needed. */
+typedef struct sq25_extrapolator sq25_extrapolator;
+
+/* Start an extrapolation of latest along u, v (pixels per step, width*height each) with
+ * substeps trajectory sub-steps per step (1..3600). latest, u and v are borrowed: they must
+ * stay valid and unchanged until sq25_extrapolator_destroy. New object: release with
+ * sq25_extrapolator_destroy. @return SQ25_OK; SQ25_ERR_INVALID_ARG; SQ25_ERR_RANGE;
+ * SQ25_ERR_SIZE_ABSURD (grid under 2x2); SQ25_ERR_NOMEM. Since 1.1. */
+SQ25_API int sq25_extrapolator_create(sq25_ctx *ctx, const sq25_field *latest, const float *u,
+                                      const float *v, int substeps, sq25_extrapolator **out);
+/* Compute the next lead (one time step after the previous one; the first call gives lead 1)
+ * into out, a caller-owned buffer of width*height floats (mm/h, NaN = no data), bit-identical
+ * to the same lead of sq25_extrapolate. @return SQ25_OK or SQ25_ERR_INVALID_ARG. Since 1.1. */
+SQ25_API int sq25_extrapolator_next(sq25_extrapolator *ex, float *out);
+/* Leads computed so far. Since 1.1. */
+SQ25_API int sq25_extrapolator_lead(const sq25_extrapolator *ex);
+/* Destroy an extrapolator. Accepts NULL. Since 1.1. */
+SQ25_API void sq25_extrapolator_destroy(sq25_extrapolator *ex);
+
+/* Output compression of an ODIM_H5 writer, for the datasets added after the call: 0 = none
+ * (fastest, largest), 1..9 = HDF5 byte shuffle + deflate at that zlib level (1, the default,
+ * suits a real-time cycle and uses zlib's run-length strategy, fast on fields that are mostly
+ * runs of 0 and nodata; 9 an archive). Any HDF5 reader reads every level (standard shuffle and
+ * deflate filters). The compressed bytes of a dataset do not depend on the thread count.
+ * @return SQ25_OK, SQ25_ERR_INVALID_ARG or SQ25_ERR_RANGE. Since 1.1. */
+SQ25_API int sq25_odim_writer_set_compression(sq25_odim_writer *w, int deflate_level);
 
 /* ==== warn: warning levels per street cell and target ====================================== */
 /* The warning model (docs/warnings.md). Input: a forecast as fields of rain rate (mm/h) at

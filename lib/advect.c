@@ -25,15 +25,28 @@ typedef struct {
     int width, height;     /* the field's grid */
     int nodes_x, nodes_y;  /* coarse grid of trajectory nodes */
     float *node_xy;        /* current departure point of each node, interleaved (x, y) */
-    float *row_dxy;        /* scratch: displacement interpolated to one row, per node column */
-    int *col_node;         /* per cell column: left node column */
-    float *col_frac;       /* per cell column: fraction towards the right node */
-    unsigned char *dry;    /* per DRY_BLOCK block of the latest field: 1 if it and its next
-                              row and column hold only exact zeros */
-    int dry_blocks_x;
+    float *row_dxy;        /* scratch per thread: displacement interpolated to one row, per
+                              node column (threads x 2 nodes_x) */
+    int scratch_threads;   /* threads row_dxy has room for */
+    unsigned char *dry;    /* per DRY_BLOCK block of the latest field, over it and its next
+                              row and column: BLOCK_DRY if they hold only exact zeros,
+                              BLOCK_NODATA if only NaN, else BLOCK_MIXED */
+    int dry_blocks_x, dry_blocks_y;
 } trajectories;
 
 #define DRY_BLOCK_SHIFT 3 /* blocks of 8 x 8 cells */
+enum { BLOCK_MIXED = 0, BLOCK_DRY = 1, BLOCK_NODATA = 2 };
+
+/* Room in row_dxy for the context's current thread count. */
+static int trajectories_scratch(sq25_ctx *ctx, trajectories *t)
+{
+    const int threads = sq25__threads(ctx);
+    if (t->row_dxy && t->scratch_threads >= threads) return SQ25_OK;
+    sq25__free(ctx, t->row_dxy);
+    t->row_dxy = sq25__malloc(ctx, (size_t)threads * 2 * (size_t)t->nodes_x * sizeof(float));
+    t->scratch_threads = t->row_dxy ? threads : 0;
+    return t->row_dxy ? SQ25_OK : SQ25_ERR_NOMEM;
+}
 
 static int trajectories_init(sq25_ctx *ctx, trajectories *t, int width, int height)
 {
@@ -45,44 +58,56 @@ static int trajectories_init(sq25_ctx *ctx, trajectories *t, int width, int heig
     t->nodes_y = (height - 1 + step - 1) / step + 1;
     const size_t nodes = (size_t)t->nodes_x * (size_t)t->nodes_y;
     t->node_xy = sq25__malloc(ctx, 2 * nodes * sizeof(float));
-    t->row_dxy = sq25__malloc(ctx, 2 * (size_t)t->nodes_x * sizeof(float));
-    t->col_node = sq25__malloc(ctx, (size_t)width * sizeof(int));
-    t->col_frac = sq25__malloc(ctx, (size_t)width * sizeof(float));
-    if (!t->node_xy || !t->row_dxy || !t->col_node || !t->col_frac) return SQ25_ERR_NOMEM;
+    if (!t->node_xy || trajectories_scratch(ctx, t)) return SQ25_ERR_NOMEM;
     for (int i = 0; i < t->nodes_y; i++)
         for (int j = 0; j < t->nodes_x; j++) {
             t->node_xy[2 * ((size_t)i * t->nodes_x + j)] = (float)(j * step);
             t->node_xy[2 * ((size_t)i * t->nodes_x + j) + 1] = (float)(i * step);
         }
-    for (int c = 0; c < width; c++) {
-        t->col_node[c] = c / step;
-        t->col_frac[c] = (float)(c % step) / (float)step;
-    }
     return SQ25_OK;
 }
 
-/* Mark the blocks where any bilinear sample is exactly 0 (no rain, no nodata), so that
- * sampling there needs no arithmetic. */
+/* A block is dry when every cell a sample in it can touch (its own cells and the next row
+ * and column) is exactly 0: no rain and no nodata; it is nodata when all of them are NaN.
+ * A sample whose departure point lies in such a block is 0 (or NaN) without arithmetic: its
+ * stencil cells with a non-zero weight all lie in that region. One block row per item. */
+typedef struct {
+    trajectories *t;
+    const float *rate;
+} dry_job;
+
+static void mark_dry_rows(void *arg, int begin, int end, int worker)
+{
+    (void)worker;
+    const dry_job *job = arg;
+    const trajectories *t = job->t;
+    const int w = t->width, h = t->height, side = 1 << DRY_BLOCK_SHIFT;
+    for (int br = begin; br < end; br++)
+        for (int bc = 0; bc < t->dry_blocks_x; bc++) {
+            const int r1 = br * side + side < h ? br * side + side : h - 1;
+            const int c1 = bc * side + side < w ? bc * side + side : w - 1;
+            bool zeros = true, nans = true;
+            for (int r = br * side; r <= r1 && (zeros || nans); r++) {
+                const float *row = job->rate + (size_t)r * (size_t)w;
+                for (int c = bc * side; c <= c1; c++) {
+                    zeros = zeros && row[c] == 0.0f;
+                    nans = nans && isnan(row[c]);
+                }
+            }
+            t->dry[(size_t)br * t->dry_blocks_x + bc] =
+                zeros ? BLOCK_DRY : nans ? BLOCK_NODATA : BLOCK_MIXED;
+        }
+}
+
 static int mark_dry_blocks(sq25_ctx *ctx, trajectories *t, const float *rate)
 {
-    const int w = t->width, h = t->height, side = 1 << DRY_BLOCK_SHIFT;
-    const int bx = (w + side - 1) / side, by = (h + side - 1) / side;
-    t->dry_blocks_x = bx;
-    t->dry = sq25__malloc(ctx, (size_t)bx * (size_t)by);
+    const int side = 1 << DRY_BLOCK_SHIFT;
+    t->dry_blocks_x = (t->width + side - 1) / side;
+    t->dry_blocks_y = (t->height + side - 1) / side;
+    t->dry = sq25__malloc(ctx, (size_t)t->dry_blocks_x * (size_t)t->dry_blocks_y);
     if (!t->dry) return SQ25_ERR_NOMEM;
-    memset(t->dry, 1, (size_t)bx * (size_t)by);
-    for (int r = 0; r < h; r++)
-        for (int c = 0; c < w; c++) {
-            if (rate[(size_t)r * w + c] == 0.0f) continue; /* NaN and rain both count */
-            /* the cell serves samples of its own block and of the blocks before it */
-            int b_r = r >> DRY_BLOCK_SHIFT, b_c = c >> DRY_BLOCK_SHIFT;
-            t->dry[(size_t)b_r * bx + b_c] = 0;
-            if ((c & (side - 1)) == 0 && b_c > 0) t->dry[(size_t)b_r * bx + b_c - 1] = 0;
-            if ((r & (side - 1)) == 0 && b_r > 0) {
-                t->dry[(size_t)(b_r - 1) * bx + b_c] = 0;
-                if ((c & (side - 1)) == 0 && b_c > 0) t->dry[(size_t)(b_r - 1) * bx + b_c - 1] = 0;
-            }
-        }
+    dry_job job = {t, rate};
+    sq25__parallel_for(ctx, t->dry_blocks_y, 4, mark_dry_rows, &job);
     return SQ25_OK;
 }
 
@@ -91,8 +116,7 @@ static void trajectories_free(sq25_ctx *ctx, trajectories *t)
     sq25__free(ctx, t->dry);
     sq25__free(ctx, t->node_xy);
     sq25__free(ctx, t->row_dxy);
-    sq25__free(ctx, t->col_node);
-    sq25__free(ctx, t->col_frac);
+    memset(t, 0, sizeof *t);
 }
 
 static inline float clampf(float v, float lo, float hi) { return v < lo ? lo : v > hi ? hi : v; }
@@ -118,13 +142,22 @@ static inline void motion_at(const float *u, const float *v, int w, int h, float
  * keeps the motion it has where it starts (the motion field moves with the rain), so the
  * departure point p of a node starting at s solves p = s - t V(p). The previous sub-step's
  * displacement, scaled by t / t_prev, is the first guess and one fixed-point iteration
- * refines it (two from the node itself on the first sub-step). */
-static void trajectories_advance(trajectories *t, const float *u, const float *v, float t_prev,
-                                 float t_now)
+ * refines it (two from the node itself on the first sub-step). One node row per item. */
+typedef struct {
+    trajectories *t;
+    const float *u, *v;
+    float t_prev, t_now;
+} advance_job;
+
+static void advance_rows(void *arg, int begin, int end, int worker)
 {
+    (void)worker;
+    const advance_job *job = arg;
+    trajectories *t = job->t;
     const int w = t->width, h = t->height, step = DEPARTURE_GRID_STEP;
+    const float t_prev = job->t_prev, t_now = job->t_now;
     const int iterations = t_prev > 0 ? 1 : 2;
-    for (int ni = 0; ni < t->nodes_y; ni++)
+    for (int ni = begin; ni < end; ni++)
         for (int nj = 0; nj < t->nodes_x; nj++) {
             float *p = t->node_xy + 2 * ((size_t)ni * t->nodes_x + nj);
             const float sx = (float)(nj * step), sy = (float)(ni * step);
@@ -134,11 +167,18 @@ static void trajectories_advance(trajectories *t, const float *u, const float *v
             }
             for (int it = 0; it < iterations; it++) {
                 float mu, mv;
-                motion_at(u, v, w, h, p[0], p[1], &mu, &mv);
+                motion_at(job->u, job->v, w, h, p[0], p[1], &mu, &mv);
                 p[0] = sx - mu * t_now;
                 p[1] = sy - mv * t_now;
             }
         }
+}
+
+static void trajectories_advance(sq25_ctx *ctx, trajectories *t, const float *u,
+                                 const float *v, float t_prev, float t_now)
+{
+    advance_job job = {t, u, v, t_prev, t_now};
+    sq25__parallel_for(ctx, t->nodes_y, 4, advance_rows, &job);
 }
 
 /* Careful bilinear sample: only cells with a non-zero weight count, any NaN among them
@@ -156,28 +196,27 @@ static float sample_rate_careful(const float *p, int w, float fx, float fy)
     return sum;
 }
 
-/* Bilinear sample of the latest field at (x, y); NaN outside the grid or next to NaN. The
- * plain formula propagates NaN by itself; only then is the careful path needed, to forgive
- * a NaN neighbour with zero weight (exact shifts). */
-static inline float sample_rate(const float *rate, const trajectories *t, float x, float y)
+/* Bilinear sample of the latest field at (x, y), inside the grid (outside, and in dry or
+ * nodata blocks, sample_row needs no sample). The plain formula propagates NaN by itself;
+ * only then is the careful path needed, to forgive a NaN neighbour with zero weight (exact
+ * shifts). The weights form is exact when a weight is 0 or 1 (whole-cell shifts move values
+ * exactly). */
+static inline float sample_stencil(const float *rate, const trajectories *t, float x, float y)
 {
     const int w = t->width, h = t->height;
-    if (!(x >= 0 && y >= 0 && x <= (float)(w - 1) && y <= (float)(h - 1))) return NAN;
     int x0 = (int)x, y0 = (int)y;
-    if (t->dry[(size_t)(y0 >> DRY_BLOCK_SHIFT) * t->dry_blocks_x + (x0 >> DRY_BLOCK_SHIFT)])
-        return 0.0f;
     x0 = x0 > w - 2 ? w - 2 : x0;
     y0 = y0 > h - 2 ? h - 2 : y0;
     const float fx = x - (float)x0, fy = y - (float)y0;
     const float *p = rate + (size_t)y0 * (size_t)w + (size_t)x0;
-    /* weights form: exact when a weight is 0 or 1 (whole-cell shifts move values exactly) */
     float top = (1 - fx) * p[0] + fx * p[1], bottom = (1 - fx) * p[w] + fx * p[w + 1];
     float value = (1 - fy) * top + fy * bottom;
     return isnan(value) ? sample_rate_careful(p, w, fx, fy) : value;
 }
 
-/* Node displacements (current minus start) interpolated to cell row r, per node column. */
-static void row_displacements(trajectories *t, int r)
+/* Node displacements (current minus start) interpolated to cell row r, per node column,
+ * into dxy (2 nodes_x floats). */
+static void row_displacements(const trajectories *t, int r, float *dxy)
 {
     const int step = DEPARTURE_GRID_STEP;
     const int i = r / step;
@@ -189,28 +228,76 @@ static void row_displacements(trajectories *t, int r)
         const float x_start = (float)(j * step);
         float dx0 = n0[2 * j] - x_start, dy0 = n0[2 * j + 1] - y_start0;
         float dx1 = n1[2 * j] - x_start, dy1 = n1[2 * j + 1] - (n1 == n0 ? y_start0 : y_start1);
-        t->row_dxy[2 * j] = dx0 + fy * (dx1 - dx0);
-        t->row_dxy[2 * j + 1] = dy0 + fy * (dy1 - dy0);
+        dxy[2 * j] = dx0 + fy * (dx1 - dx0);
+        dxy[2 * j + 1] = dy0 + fy * (dy1 - dy0);
     }
 }
 
-/* The latest field sampled at every cell's current departure point. */
-static void sample_all(trajectories *t, const float *rate, float *out)
+/* Four lanes of float32 (GCC vector extensions; SSE2 on x86-64, NEON on arm64). */
+typedef float v4sf __attribute__((vector_size(16)));
+typedef int v4si __attribute__((vector_size(16)));
+
+#if DEPARTURE_GRID_STEP != 4
+#error "sample_row computes the 4 cells of a node segment as one vector"
+#endif
+
+/* One row of cells. The displacement between node columns j and j + 1 is interpolated to the
+ * four cells of the segment (fractions 0, 1/4, 2/4, 3/4) as one vector, with the same
+ * operations in the same order as one cell at a time, so the departure points are the same
+ * to the bit; cells whose departure point and its 2 x 2 stencil lie in a dry block are 0
+ * without a sample, the others are sampled one by one. */
+static void sample_row(const trajectories *t, const float *rate, const float *dxy, int r,
+                       float *o)
 {
-    const int w = t->width, h = t->height;
-    (void)h;
-    for (int r = 0; r < h; r++) {
-        row_displacements(t, r);
-        const float *d = t->row_dxy;
-        float *o = out + (size_t)r * (size_t)w;
-        for (int c = 0; c < w; c++) {
-            const int j = t->col_node[c];
-            const float f = t->col_frac[c];
-            const float *a = d + 2 * j, *b = j + 1 < t->nodes_x ? a + 2 : a;
-            float dx = a[0] + f * (b[0] - a[0]), dy = a[1] + f * (b[1] - a[1]);
-            o[c] = sample_rate(rate, t, (float)c + dx, (float)r + dy);
+    const int w = t->width, h = t->height, step = DEPARTURE_GRID_STEP;
+    const v4sf frac = {0.0f, 0.25f, 0.5f, 0.75f}, lane = {0.0f, 1.0f, 2.0f, 3.0f};
+    const v4sf zero = {0, 0, 0, 0}, x_max = zero + (float)(w - 1), y_max = zero + (float)(h - 1);
+    const float y_row = (float)r;
+    for (int j = 0, c0 = 0; c0 < w; j++, c0 += step) {
+        const float *a = dxy + 2 * j, *b = j + 1 < t->nodes_x ? a + 2 : a;
+        const v4sf dx = a[0] + frac * (b[0] - a[0]), dy = a[1] + frac * (b[1] - a[1]);
+        const v4sf x = ((float)c0 + lane) + dx, y = y_row + dy;
+        const int cells = w - c0 < step ? w - c0 : step;
+        /* inside the grid (NaN compares false), and the dry block of each departure point */
+        const v4si inside = (x >= zero) & (y >= zero) & (x <= x_max) & (y <= y_max);
+        const v4si x0 = __builtin_convertvector(x, v4si), y0 = __builtin_convertvector(y, v4si);
+        for (int k = 0; k < cells; k++) {
+            int block = BLOCK_NODATA; /* outside the grid: no data */
+            if (inside[k])
+                block = t->dry[(size_t)(y0[k] >> DRY_BLOCK_SHIFT) * t->dry_blocks_x +
+                               (size_t)(x0[k] >> DRY_BLOCK_SHIFT)];
+            o[c0 + k] = block == BLOCK_DRY      ? 0.0f
+                        : block == BLOCK_NODATA ? NAN
+                                                : sample_stencil(rate, t, x[k], y[k]);
         }
     }
+}
+
+/* The latest field sampled at every cell's current departure point; one row per item. */
+typedef struct {
+    const trajectories *t;
+    const float *rate;
+    float *out;
+} sample_job;
+
+static void sample_rows(void *arg, int begin, int end, int worker)
+{
+    const sample_job *job = arg;
+    const trajectories *t = job->t;
+    float *dxy = t->row_dxy + (size_t)worker * 2 * (size_t)t->nodes_x;
+    for (int r = begin; r < end; r++) {
+        row_displacements(t, r, dxy);
+        sample_row(t, job->rate, dxy, r, job->out + (size_t)r * (size_t)t->width);
+    }
+}
+
+static int sample_all(sq25_ctx *ctx, trajectories *t, const float *rate, float *out)
+{
+    int rc = trajectories_scratch(ctx, t);
+    if (rc) return rc;
+    sample_job job = {t, rate, out};
+    sq25__parallel_for(ctx, t->height, 8, sample_rows, &job);
+    return SQ25_OK;
 }
 
 static int check_advect_args(sq25_ctx *ctx, const sq25_field *latest, const float *u,
@@ -226,6 +313,58 @@ static int check_advect_args(sq25_ctx *ctx, const sq25_field *latest, const floa
     return SQ25_OK;
 }
 
+struct sq25_extrapolator {
+    sq25_ctx *ctx;
+    const sq25_field *latest;
+    const float *u, *v;
+    int substeps, leads;
+    trajectories t;
+};
+
+int sq25_extrapolator_create(sq25_ctx *ctx, const sq25_field *latest, const float *u,
+                             const float *v, int substeps, sq25_extrapolator **out)
+{
+    if (!ctx) return SQ25_ERR_INVALID_ARG;
+    if (!out) return sq25__fail(ctx, SQ25_ERR_INVALID_ARG, "sq25_extrapolator_create: NULL");
+    *out = NULL;
+    int rc = check_advect_args(ctx, latest, u, v, 1, 1, substeps, "sq25_extrapolator_create");
+    if (rc) return rc;
+    sq25_extrapolator *ex = sq25__calloc(ctx, 1, sizeof *ex);
+    if (!ex) return SQ25_ERR_NOMEM;
+    *ex = (sq25_extrapolator){ctx, latest, u, v, substeps, 0, {0}};
+    rc = trajectories_init(ctx, &ex->t, latest->width, latest->height);
+    if (rc == SQ25_OK) rc = mark_dry_blocks(ctx, &ex->t, latest->data);
+    if (rc) {
+        sq25_extrapolator_destroy(ex);
+        return rc;
+    }
+    *out = ex;
+    return sq25__ok(ctx);
+}
+
+int sq25_extrapolator_next(sq25_extrapolator *ex, float *out)
+{
+    if (!ex) return SQ25_ERR_INVALID_ARG;
+    if (!out) return sq25__fail(ex->ctx, SQ25_ERR_INVALID_ARG, "sq25_extrapolator_next: NULL");
+    const int k = ex->leads, subs = ex->substeps;
+    for (int s = 0; s < subs; s++)
+        trajectories_advance(ex->ctx, &ex->t, ex->u, ex->v, (float)k + (float)s / (float)subs,
+                             (float)k + (float)(s + 1) / (float)subs);
+    int rc = sample_all(ex->ctx, &ex->t, ex->latest->data, out);
+    if (rc) return rc; /* the trajectories moved on: this extrapolator cannot go back */
+    ex->leads = k + 1;
+    return sq25__ok(ex->ctx);
+}
+
+int sq25_extrapolator_lead(const sq25_extrapolator *ex) { return ex ? ex->leads : 0; }
+
+void sq25_extrapolator_destroy(sq25_extrapolator *ex)
+{
+    if (!ex) return;
+    trajectories_free(ex->ctx, &ex->t);
+    sq25__free(ex->ctx, ex);
+}
+
 int sq25_extrapolate(sq25_ctx *ctx, const sq25_field *latest, const float *u, const float *v,
                      int step_s, int n_leads, int substeps, sq25_field **forecasts)
 {
@@ -234,19 +373,15 @@ int sq25_extrapolate(sq25_ctx *ctx, const sq25_field *latest, const float *u, co
     int rc = check_advect_args(ctx, latest, u, v, step_s, n_leads, substeps, "sq25_extrapolate");
     if (rc) return rc;
     for (int k = 0; k < n_leads; k++) forecasts[k] = NULL;
-    trajectories t = {0};
-    rc = trajectories_init(ctx, &t, latest->width, latest->height);
-    if (rc == SQ25_OK) rc = mark_dry_blocks(ctx, &t, latest->data);
+    sq25_extrapolator *ex = NULL;
+    rc = sq25_extrapolator_create(ctx, latest, u, v, substeps, &ex);
     for (int k = 0; rc == SQ25_OK && k < n_leads; k++) {
         rc = sq25__field_clone_shape(latest, &forecasts[k]);
-        if (rc) break;
-        for (int s = 0; s < substeps; s++)
-            trajectories_advance(&t, u, v, (float)k + (float)s / (float)substeps,
-                                 (float)k + (float)(s + 1) / (float)substeps);
-        sample_all(&t, latest->data, forecasts[k]->data);
-        forecasts[k]->valid_time = latest->valid_time + (int64_t)(k + 1) * step_s;
+        if (rc == SQ25_OK) rc = sq25_extrapolator_next(ex, forecasts[k]->data);
+        if (rc == SQ25_OK)
+            forecasts[k]->valid_time = latest->valid_time + (int64_t)(k + 1) * step_s;
     }
-    trajectories_free(ctx, &t);
+    sq25_extrapolator_destroy(ex);
     if (rc) {
         for (int k = 0; k < n_leads; k++) {
             sq25_field_destroy(forecasts[k]);
@@ -255,6 +390,26 @@ int sq25_extrapolate(sq25_ctx *ctx, const sq25_field *latest, const float *u, co
         return rc;
     }
     return sq25__ok(ctx);
+}
+
+/* accum += weight * rate, elementwise; one row per item. */
+typedef struct {
+    float *accum;
+    const float *rate;
+    double weight;
+    int width;
+    bool first;
+} accumulate_job;
+
+static void accumulate_rows(void *arg, int begin, int end, int worker)
+{
+    (void)worker;
+    const accumulate_job *job = arg;
+    const size_t i0 = (size_t)begin * (size_t)job->width, i1 = (size_t)end * (size_t)job->width;
+    for (size_t i = i0; i < i1; i++) {
+        if (job->first) job->accum[i] = (float)(job->weight * job->rate[i]);
+        else job->accum[i] += (float)(job->weight * job->rate[i]);
+    }
 }
 
 int sq25_extrapolate_accumulation(sq25_ctx *ctx, const sq25_field *latest, const float *u,
@@ -272,19 +427,17 @@ int sq25_extrapolate_accumulation(sq25_ctx *ctx, const sq25_field *latest, const
     float *rate = sq25__malloc(ctx, n * sizeof(float));
     rc = rate ? trajectories_init(ctx, &t, latest->width, latest->height) : SQ25_ERR_NOMEM;
     if (rc == SQ25_OK) rc = mark_dry_blocks(ctx, &t, latest->data);
-    if (rc == SQ25_OK) {
-        /* Trapezoidal rule in time over every sub-step: rates in mm/h times hours. */
-        const int total = n_steps * substeps;
-        const double dt_h = (double)step_s / (double)substeps / 3600.0;
-        sample_all(&t, latest->data, rate);
-        for (size_t i = 0; i < n; i++) accum_mm[i] = (float)(0.5 * dt_h * rate[i]);
-        for (int s = 1; s <= total; s++) {
-            trajectories_advance(&t, u, v, (float)(s - 1) / (float)substeps,
+    /* Trapezoidal rule in time over every sub-step: rates in mm/h times hours. */
+    const int total = n_steps * substeps;
+    const double dt_h = (double)step_s / (double)substeps / 3600.0;
+    for (int s = 0; rc == SQ25_OK && s <= total; s++) {
+        if (s > 0)
+            trajectories_advance(ctx, &t, u, v, (float)(s - 1) / (float)substeps,
                                  (float)s / (float)substeps);
-            sample_all(&t, latest->data, rate);
-            const double weight = s == total ? 0.5 * dt_h : dt_h;
-            for (size_t i = 0; i < n; i++) accum_mm[i] += (float)(weight * rate[i]);
-        }
+        rc = sample_all(ctx, &t, latest->data, rate);
+        const double weight = s == 0 || s == total ? 0.5 * dt_h : dt_h;
+        accumulate_job job = {accum_mm, rate, weight, latest->width, s == 0};
+        if (rc == SQ25_OK) sq25__parallel_for(ctx, latest->height, 8, accumulate_rows, &job);
     }
     trajectories_free(ctx, &t);
     sq25__free(ctx, rate);

@@ -82,6 +82,7 @@ void sq25_ctx_destroy(sq25_ctx *ctx)
     if (!ctx) return;
     sq25__lonlat_ops_free(ctx);
     sq25__unpack_cache_release(ctx);
+    sq25__pool_stop(&ctx->pool);
     if (ctx->pj_ctx) proj_context_destroy(ctx->pj_ctx);
     ctx->free_fn(ctx->opaque, ctx);
 }

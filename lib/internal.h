@@ -5,6 +5,7 @@
 #define SQ25_INTERNAL_H
 
 #include "sq25.h"
+#include "pool.h"
 
 #include <proj.h>
 #include <stdarg.h>
@@ -50,6 +51,7 @@ struct sq25_ctx {
     int ceiling_mode;   /* SQ25_CEILING_CLIP or SQ25_CEILING_NODATA */
     bool has_assumed_time; /* readers: a valid time for frames whose file states none */
     int64_t assumed_time;
+    sq25__pool pool;    /* worker threads of the parallel loops (pool.c) */
 };
 
 #define SQ25_META_COUNT 5
@@ -144,5 +146,16 @@ int64_t sq25__days_from_civil(int64_t y, unsigned m, unsigned d);
 int64_t sq25__utc_seconds(int year, int month, int day, int hour, int minute, int second);
 /* Format as "YYYY-MM-DDTHH:MM:SSZ" into buf (caller-owned, at least 21 bytes). */
 void sq25__format_utc(int64_t t, char *buf, size_t cap);
+
+/* Thread pool (pool.c). sq25__parallel_for runs fn over items [0, n_items) in chunks of at
+ * least min_chunk items on the context's threads and returns when all are done; it runs
+ * inline with one thread, for few items, or when called from inside a loop. fn must not
+ * allocate through the context, record errors or touch state other than its items' own. */
+void sq25__parallel_for(sq25_ctx *ctx, int n_items, int min_chunk, sq25__range_fn fn,
+                        void *arg);
+/* Threads the loops use (the caller counts as one). */
+int sq25__threads(const sq25_ctx *ctx);
+/* Stop and join the workers (sq25_ctx_destroy). */
+void sq25__pool_stop(sq25__pool *pool);
 
 #endif

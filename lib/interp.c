@@ -674,38 +674,79 @@ static void block_kriging(grid_job *j, int c0, int r0, int c1, int r1, double cx
         }
 }
 
-static int run_grid(grid_job *j)
+/* Scratch of one thread of run_grid: its own copy of the job (with the candidate lists and
+ * distance buffers), a kriging system and a candidate array. */
+typedef struct {
+    grid_job job;
+    krige_system *ks;
+    int *cand;
+} grid_worker;
+
+static void grid_worker_free(sq25_ctx *ctx, grid_worker *g)
 {
-    sq25_ctx *ctx = j->grid->ctx;
-    int bs = (int)j->p[SQ25_INTERP_BLOCK_CELLS], w = j->grid->width, h = j->grid->height;
-    krige_system *ks = sq25__malloc(ctx, sizeof *ks);
+    sq25__free(ctx, g->ks), sq25__free(ctx, g->cand), sq25__free(ctx, g->job.lists);
+    sq25__free(ctx, g->job.d2buf), sq25__free(ctx, g->job.selbuf), sq25__free(ctx, g->job.dxbuf);
+}
+
+static int grid_worker_alloc(sq25_ctx *ctx, const grid_job *j, int bs, grid_worker *g)
+{
     size_t np = j->s->n + 1;
-    int *cand = sq25__malloc(ctx, np * sizeof(int));
-    j->lists = sq25__malloc(ctx, np * MAX_REGION_DEPTH * sizeof(int));
-    j->d2buf = sq25__malloc(ctx, np * sizeof(double));
-    j->selbuf = sq25__malloc(ctx, np * sizeof(double));
-    j->dxbuf = sq25__malloc(ctx, ((size_t)bs * (MAX_NEIGHBOURS + 1) + 1) * sizeof(double));
-    if (!ks || !cand || !j->lists || !j->d2buf || !j->selbuf || !j->dxbuf) {
-        sq25__free(ctx, ks), sq25__free(ctx, cand), sq25__free(ctx, j->lists);
-        sq25__free(ctx, j->d2buf), sq25__free(ctx, j->selbuf), sq25__free(ctx, j->dxbuf);
-        return SQ25_ERR_NOMEM;
-    }
+    memset(g, 0, sizeof *g);
+    g->job = *j;
+    g->ks = sq25__malloc(ctx, sizeof *g->ks);
+    g->cand = sq25__malloc(ctx, np * sizeof(int));
+    g->job.lists = sq25__malloc(ctx, np * MAX_REGION_DEPTH * sizeof(int));
+    g->job.d2buf = sq25__malloc(ctx, np * sizeof(double));
+    g->job.selbuf = sq25__malloc(ctx, np * sizeof(double));
+    g->job.dxbuf = sq25__malloc(ctx, ((size_t)bs * (MAX_NEIGHBOURS + 1) + 1) * sizeof(double));
+    if (g->ks && g->cand && g->job.lists && g->job.d2buf && g->job.selbuf && g->job.dxbuf)
+        return SQ25_OK;
+    grid_worker_free(ctx, g);
+    return SQ25_ERR_NOMEM;
+}
+
+typedef struct {
+    grid_worker *workers;
+    int bs;
+} grid_rows_job;
+
+/* Block rows [begin, end) of the grid; every block depends on its own cells only. */
+static void grid_block_rows(void *arg, int begin, int end, int worker)
+{
+    const grid_rows_job *rj = arg;
+    grid_worker *g = &rj->workers[worker];
+    grid_job *j = &g->job;
+    const int bs = rj->bs, w = j->grid->width, h = j->grid->height;
     const double *gt = j->grid->gt;
     double cell = fmax(hypot(gt[1], gt[4]), hypot(gt[2], gt[5]));
-    for (int r0 = 0; r0 < h; r0 += bs)
-        for (int c0 = 0; c0 < w; c0 += bs) {
+    for (int br = begin; br < end; br++)
+        for (int c0 = 0, r0 = br * bs; c0 < w; c0 += bs) {
             int c1 = c0 + bs < w ? c0 + bs : w, r1 = r0 + bs < h ? r0 + bs : h;
             double cx = gt[0] + 0.5 * (c0 + c1) * gt[1] + 0.5 * (r0 + r1) * gt[2];
             double cy = gt[3] + 0.5 * (c0 + c1) * gt[4] + 0.5 * (r0 + r1) * gt[5];
             /* half the block diagonal: every cell centre is within hd of (cx, cy) */
             double hd = 0.5 * cell * sqrt((double)(c1 - c0) * (c1 - c0) + (double)(r1 - r0) * (r1 - r0)) * 1.0000001;
-            if (j->method == SQ25_INTERP_KRIGING) block_kriging(j, c0, r0, c1, r1, cx, cy, hd, ks);
-            else block_idw(j, cand, c0, r0, c1, r1, cx, cy, hd);
+            if (j->method == SQ25_INTERP_KRIGING) block_kriging(j, c0, r0, c1, r1, cx, cy, hd, g->ks);
+            else block_idw(j, g->cand, c0, r0, c1, r1, cx, cy, hd);
         }
-    sq25__free(ctx, ks);
-    sq25__free(ctx, cand), sq25__free(ctx, j->lists);
-    sq25__free(ctx, j->d2buf), sq25__free(ctx, j->selbuf), sq25__free(ctx, j->dxbuf);
-    return SQ25_OK;
+}
+
+static int run_grid(grid_job *j)
+{
+    sq25_ctx *ctx = j->grid->ctx;
+    int bs = (int)j->p[SQ25_INTERP_BLOCK_CELLS], h = j->grid->height;
+    const int threads = sq25__threads(ctx);
+    grid_worker *workers = sq25__calloc(ctx, (size_t)threads, sizeof *workers);
+    int rc = workers ? SQ25_OK : SQ25_ERR_NOMEM, made = 0;
+    for (; rc == SQ25_OK && made < threads; made++)
+        if ((rc = grid_worker_alloc(ctx, j, bs, &workers[made])) != SQ25_OK) break;
+    if (rc == SQ25_OK) {
+        grid_rows_job rj = {workers, bs};
+        sq25__parallel_for(ctx, (h + bs - 1) / bs, 1, grid_block_rows, &rj);
+    }
+    for (int t = 0; t < made; t++) grid_worker_free(ctx, &workers[t]);
+    sq25__free(ctx, workers);
+    return rc;
 }
 
 static void fill_field(sq25_field *f, float v)

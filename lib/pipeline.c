@@ -2,6 +2,7 @@
  * kept (copies), and each run does motion -> extrapolation -> (street grid) -> warnings. */
 #include "internal.h"
 #include "pipeline_internal.h"
+#include "spatial.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -34,6 +35,12 @@ struct sq25_pipeline {
     int n_forecast;
     float *u, *v; /* motion of the last run, pixels per step */
     sq25__psens *sensors; /* sensor windows, alignment, merged analysis (pipeline_sensors.c) */
+    /* radar grid -> street grid pixel map, kept while both grids stay (no PROJ per run) */
+    sq25__pixmap street_pm;
+    bool street_pm_ready;
+    int pm_width, pm_height; /* the radar grid it was built for */
+    double pm_gt[6];
+    char *pm_projdef;
 };
 
 int sq25_pipeline_create(sq25_ctx *ctx, sq25_pipeline **out)
@@ -68,6 +75,14 @@ static void drop_forecast(sq25_pipeline *p)
     p->n_forecast = 0;
 }
 
+static void drop_street_pixmap(sq25_pipeline *p)
+{
+    if (p->street_pm_ready) sq25__pixmap_free(p->ctx, &p->street_pm);
+    sq25__free(p->ctx, p->pm_projdef);
+    p->pm_projdef = NULL;
+    p->street_pm_ready = false;
+}
+
 void sq25_pipeline_reset(sq25_pipeline *p)
 {
     if (!p) return;
@@ -84,6 +99,7 @@ void sq25_pipeline_destroy(sq25_pipeline *p)
     sq25_pipeline_reset(p);
     sq25_motion_options_destroy(p->motion_opt);
     sq25_warn_options_destroy(p->warn_opt);
+    drop_street_pixmap(p);
     sq25_field_destroy(p->street_grid);
     sq25__psens_destroy(p->sensors);
     sq25__free(p->ctx, p);
@@ -145,6 +161,7 @@ int sq25_pipeline_set_street_grid(sq25_pipeline *p, const sq25_field *grid)
         int rc = sq25__field_copy_in(p->ctx, grid, &copy);
         if (rc) return rc;
     }
+    drop_street_pixmap(p);
     sq25_field_destroy(p->street_grid);
     p->street_grid = copy;
     return sq25__ok(p->ctx);
@@ -345,16 +362,37 @@ static int nowcast_without_data(sq25_pipeline *p, int step_s, int n_leads, int64
     return SQ25_OK;
 }
 
+/* The pixel map from the radar grid to the street grid: built with PROJ once, then reused
+ * for every lead and every run while the radar grid stays the same. */
+static int street_pixmap(sq25_pipeline *p, const sq25_field *radar)
+{
+    if (p->street_pm_ready && p->pm_width == radar->width && p->pm_height == radar->height &&
+        memcmp(p->pm_gt, radar->gt, sizeof p->pm_gt) == 0 &&
+        strcmp(p->pm_projdef, radar->projdef) == 0)
+        return SQ25_OK;
+    drop_street_pixmap(p);
+    p->pm_projdef = sq25__strdup(p->ctx, radar->projdef);
+    if (!p->pm_projdef) return SQ25_ERR_NOMEM;
+    int rc = sq25__pixmap_build(p->ctx, p->street_grid, radar, SQ25_RESAMPLE_ALIGN_CELLS,
+                                &p->street_pm);
+    if (rc) return rc;
+    p->street_pm_ready = true;
+    p->pm_width = radar->width;
+    p->pm_height = radar->height;
+    memcpy(p->pm_gt, radar->gt, sizeof p->pm_gt);
+    return SQ25_OK;
+}
+
 /* The forecast on the street grid (new fields in out[0..n-1]) by bilinear resampling. */
 static int forecast_on_street_grid(sq25_pipeline *p, sq25_field **out)
 {
-    for (int i = 0; i < p->n_forecast; i++) {
-        int rc = sq25_field_clone(p->street_grid, &out[i]);
-        if (rc == SQ25_OK) rc = sq25_resample(p->forecast[i], out[i], SQ25_RESAMPLE_BILINEAR);
-        if (rc) return rc;
-        out[i]->valid_time = p->forecast[i]->valid_time;
-    }
-    return SQ25_OK;
+    int rc = p->n_forecast > 0 ? street_pixmap(p, p->forecast[0]) : SQ25_OK;
+    for (int i = 0; rc == SQ25_OK && i < p->n_forecast; i++)
+        rc = sq25__field_clone_shape(p->street_grid, &out[i]);
+    if (rc == SQ25_OK)
+        sq25__resample_many((const sq25_field *const *)p->forecast, out, p->n_forecast,
+                            &p->street_pm, SQ25_RESAMPLE_BILINEAR);
+    return rc;
 }
 
 /* How the run's input differs from the full one, for the warning's state. */

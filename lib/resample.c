@@ -92,24 +92,44 @@ static float sample_nearest(const sq25_field *src, double scol, double srow)
     return src->data[(size_t)srow * (size_t)src->width + (size_t)scol];
 }
 
-/* Bilinear between the four surrounding cell centres; any NaN among them gives NaN. Within
- * half a cell of the outer edge the edge cells are used (clamped). */
-float sq25__sample_bilinear(const sq25_field *src, double scol, double srow)
+/* The four surrounding cell centres of pixel position (scol, srow) and the weights towards
+ * the second ones; false outside the grid. Within half a cell of the outer edge the edge
+ * cells are used (clamped). */
+typedef struct {
+    size_t i00, i01, i10, i11;
+    double ax, ay;
+} bilinear_at;
+
+static bool bilinear_locate(const sq25_field *src, double scol, double srow, bilinear_at *b)
 {
-    if (!(scol >= 0 && srow >= 0 && scol <= src->width && srow <= src->height)) return NAN;
+    if (!(scol >= 0 && srow >= 0 && scol <= src->width && srow <= src->height)) return false;
     double fx = scol - 0.5, fy = srow - 0.5;
     int i0 = (int)floor(fx), j0 = (int)floor(fy);
-    double ax = fx - i0, ay = fy - j0;
+    b->ax = fx - i0;
+    b->ay = fy - j0;
     int i1 = i0 + 1, j1 = j0 + 1;
     if (i0 < 0) i0 = 0;
     if (j0 < 0) j0 = 0;
     if (i1 > src->width - 1) i1 = src->width - 1;
     if (j1 > src->height - 1) j1 = src->height - 1;
     size_t w = (size_t)src->width;
-    const float *d = src->data;
-    float v00 = d[(size_t)j0 * w + i0], v01 = d[(size_t)j0 * w + i1];
-    float v10 = d[(size_t)j1 * w + i0], v11 = d[(size_t)j1 * w + i1];
+    b->i00 = (size_t)j0 * w + i0, b->i01 = (size_t)j0 * w + i1;
+    b->i10 = (size_t)j1 * w + i0, b->i11 = (size_t)j1 * w + i1;
+    return true;
+}
+
+static float bilinear_apply(const float *d, const bilinear_at *b)
+{
+    const double ax = b->ax, ay = b->ay;
+    float v00 = d[b->i00], v01 = d[b->i01], v10 = d[b->i10], v11 = d[b->i11];
     return (float)((1 - ay) * ((1 - ax) * v00 + ax * v01) + ay * ((1 - ax) * v10 + ax * v11));
+}
+
+/* Bilinear between the four surrounding cell centres; any NaN among them gives NaN. */
+float sq25__sample_bilinear(const sq25_field *src, double scol, double srow)
+{
+    bilinear_at b;
+    return bilinear_locate(src, scol, srow, &b) ? bilinear_apply(src->data, &b) : NAN;
 }
 
 /* Samples per side of a target cell for AREA: enough that every overlapping source cell is
@@ -141,6 +161,55 @@ static float sample_area(const sq25_field *src, const sq25__pixmap *pm, int col,
     return (valid == 0 || nodata * 2 > s * s) ? NAN : (float)(sum / valid);
 }
 
+/* Target rows [begin, end) of a resampling of n_fields sources on one grid onto as many
+ * destinations on one grid: each target position is mapped once and every source sampled
+ * there. One row per item. */
+typedef struct {
+    const sq25_field *const *src;
+    sq25_field *const *dst;
+    int n_fields;
+    const sq25__pixmap *pm;
+    int method, samples;
+} resample_job;
+
+static void resample_rows(void *arg, int begin, int end, int worker)
+{
+    (void)worker;
+    const resample_job *j = arg;
+    const sq25_field *grid = j->dst[0];
+    for (int row = begin; row < end; row++)
+        for (int col = 0; col < grid->width; col++) {
+            const size_t i = (size_t)row * (size_t)grid->width + (size_t)col;
+            if (j->method == SQ25_RESAMPLE_AREA && j->samples > 1) {
+                for (int k = 0; k < j->n_fields; k++)
+                    j->dst[k]->data[i] = sample_area(j->src[k], j->pm, col, row, j->samples);
+                continue;
+            }
+            double sc, sr;
+            sq25__pixmap_at(j->pm, col + 0.5, row + 0.5, &sc, &sr);
+            if (j->method == SQ25_RESAMPLE_BILINEAR) { /* fields share the source grid */
+                bilinear_at b;
+                const bool inside = bilinear_locate(j->src[0], sc, sr, &b);
+                for (int k = 0; k < j->n_fields; k++)
+                    j->dst[k]->data[i] = inside ? bilinear_apply(j->src[k]->data, &b) : NAN;
+            } else {
+                for (int k = 0; k < j->n_fields; k++)
+                    j->dst[k]->data[i] = sample_nearest(j->src[k], sc, sr);
+            }
+        }
+}
+
+int sq25__resample_many(const sq25_field *const *src, sq25_field *const *dst, int n_fields,
+                        const sq25__pixmap *pm, int method)
+{
+    if (n_fields < 1) return SQ25_OK;
+    resample_job job = {src, dst, n_fields, pm, method,
+                        method == SQ25_RESAMPLE_AREA ? area_samples(dst[0], pm) : 1};
+    sq25__parallel_for(dst[0]->ctx, dst[0]->height, 8, resample_rows, &job);
+    for (int k = 0; k < n_fields; k++) dst[k]->valid_time = src[k]->valid_time;
+    return SQ25_OK;
+}
+
 int sq25_resample(const sq25_field *src, sq25_field *dst, int method)
 {
     if (!src || !dst) return SQ25_ERR_INVALID_ARG;
@@ -150,21 +219,7 @@ int sq25_resample(const sq25_field *src, sq25_field *dst, int method)
     sq25__pixmap pm;
     int rc = sq25__pixmap_build(ctx, dst, src, SQ25_RESAMPLE_ALIGN_CELLS, &pm);
     if (rc) return rc;
-    int samples = method == SQ25_RESAMPLE_AREA ? area_samples(dst, &pm) : 1;
-    for (int row = 0; row < dst->height; row++)
-        for (int col = 0; col < dst->width; col++) {
-            float v;
-            if (method == SQ25_RESAMPLE_AREA && samples > 1) {
-                v = sample_area(src, &pm, col, row, samples);
-            } else {
-                double sc, sr;
-                sq25__pixmap_at(&pm, col + 0.5, row + 0.5, &sc, &sr);
-                v = method == SQ25_RESAMPLE_BILINEAR ? sq25__sample_bilinear(src, sc, sr)
-                                                     : sample_nearest(src, sc, sr);
-            }
-            dst->data[(size_t)row * (size_t)dst->width + (size_t)col] = v;
-        }
+    sq25__resample_many(&src, &dst, 1, &pm, method);
     sq25__pixmap_free(ctx, &pm);
-    dst->valid_time = src->valid_time;
     return sq25__ok(ctx);
 }

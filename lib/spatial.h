@@ -33,6 +33,13 @@ int sq25__pixmap_build(sq25_ctx *ctx, const sq25_field *dst, const sq25_field *s
 void sq25__pixmap_at(const sq25__pixmap *pm, double col, double row, double *src_col,
                      double *src_row);
 void sq25__pixmap_free(sq25_ctx *ctx, sq25__pixmap *pm);
+/* sq25_resample of n_fields sources sharing one grid onto n_fields destinations sharing
+ * another, with a pixel map built for them (sq25__pixmap_build, SQ25_RESAMPLE_ALIGN_CELLS):
+ * no PROJ, each target position mapped once for all fields (the leads of a forecast), rows
+ * on the destinations' context's threads; every value as sq25_resample gives it. Does not
+ * touch the context's error state. SQ25_OK. */
+int sq25__resample_many(const sq25_field *const *src, sq25_field *const *dst, int n_fields,
+                        const sq25__pixmap *pm, int method);
 /* Bilinear value of src at pixel position (col, row) (corner-based); NaN outside the grid or
  * when one of the four cells is NaN. */
 float sq25__sample_bilinear(const sq25_field *src, double col, double row);

@@ -211,12 +211,15 @@ static int pixel_size_m(sq25_ctx *ctx, const sq25_field *f, double *px_m, double
 
 static size_t cell_count(const sq25_warning *w) { return (size_t)w->width * (size_t)w->height; }
 
-/* Cumulative accumulation to each lead and the peak rate. */
-static void accumulate(sq25_warning *w, const sq25_field *const *frames)
+/* Cumulative accumulation to each lead and the peak rate, cells of rows [begin, end). */
+static void accumulate_rows(void *arg, int begin, int end, int worker)
 {
+    (void)worker;
+    sq25_warning *w = ((void **)arg)[0];
+    const sq25_field *const *frames = ((void **)arg)[1];
     size_t n = cell_count(w);
     double mm_per_mmh = w->lead_step_s / 3600.0;
-    for (size_t c = 0; c < n; c++) {
+    for (size_t c = (size_t)begin * w->width; c < (size_t)end * w->width; c++) {
         double sum_mm = 0, peak = -INFINITY;
         for (int j = 0; j < w->lead_count; j++) {
             double rate = frames[j]->data[c];
@@ -228,22 +231,36 @@ static void accumulate(sq25_warning *w, const sq25_field *const *frames)
     }
 }
 
+static void accumulate(sq25_warning *w, const sq25_field *const *frames)
+{
+    void *arg[2] = {w, (void *)frames};
+    sq25__parallel_for(w->ctx, w->height, 16, accumulate_rows, arg);
+}
+
+/* First lead at which each level's threshold is reached, cells of rows [begin, end): one
+ * pass over the leads per cell serves every level. Thresholds strictly increase with the
+ * level (sq25_warn_options_set_levels), so a lead that reaches level k + 1 reaches level k:
+ * levels are reached in order and only the lowest one not reached yet needs a test. */
+static void onset_rows(void *arg, int begin, int end, int worker)
+{
+    (void)worker;
+    sq25_warning *w = arg;
+    size_t n = cell_count(w);
+    const int levels = w->opt.level_count;
+    for (size_t c = (size_t)begin * w->width; c < (size_t)end * w->width; c++) {
+        int next = 0; /* lowest level not reached yet */
+        for (int j = 0; j < w->lead_count && next < levels; j++) {
+            const float cum = w->cum_mm[(size_t)j * n + c];
+            while (next < levels && cum >= w->opt.threshold_mm[next])
+                w->onset_min[(size_t)next++ * n + c] = (float)((j + 1) * w->lead_step_s / 60.0);
+        }
+        for (; next < levels; next++) w->onset_min[(size_t)next * n + c] = NAN;
+    }
+}
+
 static void onset_leads(sq25_warning *w)
 {
-    size_t n = cell_count(w);
-    for (int k = 0; k < w->opt.level_count; k++) {
-        float *onset = w->onset_min + (size_t)k * n;
-        for (size_t c = 0; c < n; c++) {
-            float lead = NAN;
-            for (int j = 0; j < w->lead_count; j++) {
-                if (w->cum_mm[(size_t)j * n + c] >= w->opt.threshold_mm[k]) {
-                    lead = (float)((j + 1) * w->lead_step_s / 60.0);
-                    break;
-                }
-            }
-            onset[c] = lead;
-        }
-    }
+    sq25__parallel_for(w->ctx, w->height, 16, onset_rows, w);
 }
 
 void sq25__warn_window(const sq25_warning *w, int j, int *half_cols, int *half_rows)
@@ -255,25 +272,124 @@ void sq25__warn_window(const sq25_warning *w, int j, int *half_cols, int *half_r
     *half_rows = hr > w->height ? w->height : (int)hr;
 }
 
-/* Summed-area tables of valid cells and of cells reaching threshold_mm, (w+1) x (h+1). */
-static void summed_area_tables(const sq25_warning *w, const float *cum, double threshold_mm,
-                               uint32_t *valid_sat, uint32_t *exceed_sat)
+/* Summed-area tables of valid cells and of cells reaching threshold_mm, (w+1) x (h+1), in
+ * two parallel passes: running sums along each row, then down each column block. Integer
+ * sums, so the split cannot change a value. The valid cells' table depends on the lead only
+ * and is kept for the levels of that lead. */
+typedef struct {
+    const sq25_warning *w;
+    const float *cum;
+    double threshold_mm;
+    uint32_t *sat;     /* the table being built */
+    bool valid_table;  /* counting valid cells (else cells reaching the threshold) */
+    const uint32_t *valid_sat, *exceed_sat;
+    int half_cols, half_rows;
+    float *out;
+    bool fold_max;     /* out = max(out, fraction), NaN sticks; else out = fraction */
+} sat_job;
+
+#define SAT_COLUMN_BLOCK 64
+
+static void sat_row_sums(void *arg, int begin, int end, int worker)
 {
-    size_t stride = (size_t)w->width + 1;
-    memset(valid_sat, 0, stride * sizeof *valid_sat);
-    memset(exceed_sat, 0, stride * sizeof *exceed_sat);
-    for (int r = 0; r < w->height; r++) {
-        uint32_t row_valid = 0, row_exceed = 0;
-        size_t above = (size_t)r * stride, here = above + stride;
-        valid_sat[here] = exceed_sat[here] = 0;
-        for (int c = 0; c < w->width; c++) {
-            float v = cum[(size_t)r * w->width + c];
-            row_valid += !isnan(v);
-            row_exceed += v >= threshold_mm;
-            valid_sat[here + c + 1] = valid_sat[above + c + 1] + row_valid;
-            exceed_sat[here + c + 1] = exceed_sat[above + c + 1] + row_exceed;
+    (void)worker;
+    const sat_job *j = arg;
+    const int width = j->w->width;
+    const size_t stride = (size_t)width + 1;
+    for (int r = begin; r < end; r++) {
+        uint32_t run = 0;
+        uint32_t *row = j->sat + (size_t)(r + 1) * stride;
+        const float *cum = j->cum + (size_t)r * width;
+        row[0] = 0;
+        if (j->valid_table)
+            for (int c = 0; c < width; c++) row[c + 1] = run += !isnan(cum[c]);
+        else
+            for (int c = 0; c < width; c++) row[c + 1] = run += cum[c] >= j->threshold_mm;
+    }
+}
+
+/* Second pass of count tables: running sums down the columns of blocks [begin, end). */
+static void column_sums(const sq25_warning *w, uint32_t *const *tables, int count, int begin,
+                        int end)
+{
+    const size_t stride = (size_t)w->width + 1;
+    const size_t c0 = (size_t)begin * SAT_COLUMN_BLOCK;
+    const size_t c1 = (size_t)end * SAT_COLUMN_BLOCK < stride ? (size_t)end * SAT_COLUMN_BLOCK
+                                                               : stride;
+    for (int t = 0; t < count; t++)
+        for (int r = 1; r <= w->height; r++) {
+            uint32_t *row = tables[t] + (size_t)r * stride;
+            const uint32_t *above = row - stride;
+            for (size_t c = c0; c < c1; c++) row[c] += above[c];
+        }
+}
+
+static void sat_column_sums(void *arg, int begin, int end, int worker)
+{
+    (void)worker;
+    const sat_job *j = arg;
+    column_sums(j->w, &j->sat, 1, begin, end);
+}
+
+static void sat_build(sat_job *job, uint32_t *sat, bool valid_table)
+{
+    const sq25_warning *w = job->w;
+    const size_t stride = (size_t)w->width + 1;
+    job->sat = sat;
+    job->valid_table = valid_table;
+    memset(sat, 0, stride * sizeof *sat);
+    sq25__parallel_for(w->ctx, w->height, 16, sat_row_sums, job);
+    sq25__parallel_for(w->ctx, (int)((stride + SAT_COLUMN_BLOCK - 1) / SAT_COLUMN_BLOCK), 1,
+                       sat_column_sums, job);
+}
+
+/* The valid cells' table and one table per level of a lead in one pass over the lead's
+ * accumulations (tables[0]: valid, tables[1 + k]: level k). */
+typedef struct {
+    const sq25_warning *w;
+    const float *cum;
+    uint32_t *tables[SQ25_WARN_MAX_LEVELS + 1];
+} sat_all_job;
+
+static void sat_all_row_sums(void *arg, int begin, int end, int worker)
+{
+    (void)worker;
+    const sat_all_job *j = arg;
+    const sq25_warning *w = j->w;
+    const int width = w->width, levels = w->opt.level_count;
+    const size_t stride = (size_t)width + 1;
+    for (int r = begin; r < end; r++) {
+        uint32_t run[SQ25_WARN_MAX_LEVELS + 1] = {0};
+        uint32_t *row[SQ25_WARN_MAX_LEVELS + 1];
+        for (int t = 0; t <= levels; t++) {
+            row[t] = j->tables[t] + (size_t)(r + 1) * stride;
+            row[t][0] = 0;
+        }
+        const float *cum = j->cum + (size_t)r * width;
+        for (int c = 0; c < width; c++) {
+            const float v = cum[c];
+            row[0][c + 1] = run[0] += !isnan(v);
+            for (int k = 0; k < levels; k++)
+                row[k + 1][c + 1] = run[k + 1] += v >= w->opt.threshold_mm[k];
         }
     }
+}
+
+static void sat_all_column_sums(void *arg, int begin, int end, int worker)
+{
+    (void)worker;
+    sat_all_job *j = arg;
+    column_sums(j->w, j->tables, j->w->opt.level_count + 1, begin, end);
+}
+
+static void sat_build_all(sat_all_job *job)
+{
+    const sq25_warning *w = job->w;
+    const size_t stride = (size_t)w->width + 1;
+    for (int t = 0; t <= w->opt.level_count; t++) memset(job->tables[t], 0, stride * sizeof(uint32_t));
+    sq25__parallel_for(w->ctx, w->height, 16, sat_all_row_sums, job);
+    sq25__parallel_for(w->ctx, (int)((stride + SAT_COLUMN_BLOCK - 1) / SAT_COLUMN_BLOCK), 1,
+                       sat_all_column_sums, job);
 }
 
 static uint32_t window_sum(const uint32_t *sat, size_t stride, int c0, int r0, int c1, int r1)
@@ -283,37 +399,75 @@ static uint32_t window_sum(const uint32_t *sat, size_t stride, int c0, int r0, i
            sat[(size_t)r1 * stride + c0] + sat[(size_t)r0 * stride + c0];
 }
 
-int sq25__warn_neighbourhood(const sq25_warning *w, int k, int j, float *out)
+/* Neighbourhood fractions of rows [begin, end). */
+static void neighbourhood_rows(void *arg, int begin, int end, int worker)
 {
-    size_t n = cell_count(w), stride = (size_t)w->width + 1;
-    size_t sat_cells = stride * ((size_t)w->height + 1);
-    uint32_t *valid_sat = sq25__malloc(w->ctx, sat_cells * sizeof *valid_sat);
-    uint32_t *exceed_sat = sq25__malloc(w->ctx, sat_cells * sizeof *exceed_sat);
-    if (!valid_sat || !exceed_sat) {
-        sq25__free(w->ctx, valid_sat);
-        sq25__free(w->ctx, exceed_sat);
-        return SQ25_ERR_NOMEM;
-    }
-    const float *cum = w->cum_mm + (size_t)j * n;
-    summed_area_tables(w, cum, w->opt.threshold_mm[k], valid_sat, exceed_sat);
-    int hc, hr;
-    sq25__warn_window(w, j, &hc, &hr);
-    for (int r = 0; r < w->height; r++) {
+    (void)worker;
+    const sat_job *j = arg;
+    const sq25_warning *w = j->w;
+    const size_t stride = (size_t)w->width + 1;
+    const int hc = j->half_cols, hr = j->half_rows;
+    for (int r = begin; r < end; r++) {
         int r0 = r - hr < 0 ? 0 : r - hr, r1 = r + hr + 1 > w->height ? w->height : r + hr + 1;
+        /* no cell of the rows the windows span reaches the threshold: every valid cell's
+         * fraction is exactly 0 (its window holds at least the cell itself) */
+        const bool none = window_sum(j->exceed_sat, stride, 0, r0, w->width, r1) == 0;
         for (int c = 0; c < w->width; c++) {
             size_t i = (size_t)r * w->width + c;
-            if (isnan(cum[i])) {
-                out[i] = NAN;
-                continue;
+            float fraction = NAN;
+            if (none) {
+                if (!isnan(j->cum[i])) fraction = 0.0f;
+            } else if (!isnan(j->cum[i])) {
+                int c0 = c - hc < 0 ? 0 : c - hc, c1 = c + hc + 1 > w->width ? w->width : c + hc + 1;
+                uint32_t valid = window_sum(j->valid_sat, stride, c0, r0, c1, r1);
+                uint32_t exceed = window_sum(j->exceed_sat, stride, c0, r0, c1, r1);
+                fraction = (float)((double)exceed / (double)valid);
             }
-            int c0 = c - hc < 0 ? 0 : c - hc, c1 = c + hc + 1 > w->width ? w->width : c + hc + 1;
-            uint32_t valid = window_sum(valid_sat, stride, c0, r0, c1, r1);
-            uint32_t exceed = window_sum(exceed_sat, stride, c0, r0, c1, r1);
-            out[i] = (float)((double)exceed / (double)valid);
+            if (!j->fold_max || isnan(fraction) || fraction > j->out[i]) j->out[i] = fraction;
         }
     }
-    sq25__free(w->ctx, valid_sat);
-    sq25__free(w->ctx, exceed_sat);
+}
+
+int sq25__warn_sats_init(const sq25_warning *w, sq25__warn_sats *s)
+{
+    size_t sat_cells = ((size_t)w->width + 1) * ((size_t)w->height + 1);
+    s->valid_sat = sq25__malloc(w->ctx, sat_cells * sizeof *s->valid_sat);
+    s->exceed_sat = sq25__malloc(w->ctx, sat_cells * sizeof *s->exceed_sat);
+    s->valid_lead = -1;
+    if (s->valid_sat && s->exceed_sat) return SQ25_OK;
+    sq25__warn_sats_free(w, s);
+    return SQ25_ERR_NOMEM;
+}
+
+void sq25__warn_sats_free(const sq25_warning *w, sq25__warn_sats *s)
+{
+    sq25__free(w->ctx, s->valid_sat);
+    sq25__free(w->ctx, s->exceed_sat);
+    s->valid_sat = s->exceed_sat = NULL;
+}
+
+void sq25__warn_neighbourhood_with(const sq25_warning *w, int k, int j, sq25__warn_sats *s,
+                                   float *out, bool fold_max)
+{
+    const size_t n = cell_count(w);
+    sat_job job = {.w = w, .cum = w->cum_mm + (size_t)j * n, .threshold_mm = w->opt.threshold_mm[k],
+                   .valid_sat = s->valid_sat, .exceed_sat = s->exceed_sat, .out = out,
+                   .fold_max = fold_max};
+    if (s->valid_lead != j) {
+        sat_build(&job, s->valid_sat, true);
+        s->valid_lead = j;
+    }
+    sat_build(&job, s->exceed_sat, false);
+    sq25__warn_window(w, j, &job.half_cols, &job.half_rows);
+    sq25__parallel_for(w->ctx, w->height, 16, neighbourhood_rows, &job);
+}
+
+int sq25__warn_neighbourhood(const sq25_warning *w, int k, int j, float *out)
+{
+    sq25__warn_sats s;
+    if (sq25__warn_sats_init(w, &s)) return SQ25_ERR_NOMEM;
+    sq25__warn_neighbourhood_with(w, k, j, &s, out, false);
+    sq25__warn_sats_free(w, &s);
     return SQ25_OK;
 }
 
@@ -334,33 +488,91 @@ static float calibrate(const sq25_warn_options *o, float raw)
     return (float)o->calibration_p[n - 1];
 }
 
-static int probabilities_and_levels(sq25_warning *w)
+/* Calibration and issued level of cells [begin, end) rows. */
+static void levels_rows(void *arg, int begin, int end, int worker)
 {
-    size_t n = cell_count(w);
-    float *lead_prob = sq25__malloc(w->ctx, n * sizeof *lead_prob);
-    if (!lead_prob) return SQ25_ERR_NOMEM;
-    for (int k = 0; k < w->opt.level_count; k++) {
-        float *prob = w->probability + (size_t)k * n;
-        for (size_t c = 0; c < n; c++) prob[c] = 0;
-        for (int j = 0; j < w->lead_count; j++) {
-            int rc = sq25__warn_neighbourhood(w, k, j, lead_prob);
-            if (rc) {
-                sq25__free(w->ctx, lead_prob);
-                return rc;
-            }
-            for (size_t c = 0; c < n; c++)
-                if (isnan(lead_prob[c]) || lead_prob[c] > prob[c]) prob[c] = lead_prob[c];
-        }
-        for (size_t c = 0; c < n; c++) prob[c] = calibrate(&w->opt, prob[c]);
-    }
-    sq25__free(w->ctx, lead_prob);
-    for (size_t c = 0; c < n; c++) {
+    (void)worker;
+    sq25_warning *w = arg;
+    const size_t n = cell_count(w);
+    for (size_t c = (size_t)begin * w->width; c < (size_t)end * w->width; c++) {
         float level = isnan(w->peak_mmh[c]) ? NAN : 0;
-        for (int k = 0; k < w->opt.level_count; k++)
-            if (w->probability[(size_t)k * n + c] >= w->opt.probability_threshold)
-                level = (float)(k + 1);
+        for (int k = 0; k < w->opt.level_count; k++) {
+            float *prob = w->probability + (size_t)k * n + c;
+            *prob = calibrate(&w->opt, *prob);
+            if (*prob >= w->opt.probability_threshold) level = (float)(k + 1);
+        }
         w->level[c] = level;
     }
+}
+
+/* All levels of one lead at once: the valid cells' window sum is taken once per cell and
+ * each level's fraction folded into its probability (max over the leads, NaN sticks). */
+typedef struct {
+    const sq25_warning *w;
+    const float *cum;
+    const uint32_t *valid_sat, *exceed_sat[SQ25_WARN_MAX_LEVELS];
+    int half_cols, half_rows;
+} levels_job;
+
+static void neighbourhood_levels_rows(void *arg, int begin, int end, int worker)
+{
+    (void)worker;
+    const levels_job *j = arg;
+    const sq25_warning *w = j->w;
+    const size_t stride = (size_t)w->width + 1, n = cell_count(w);
+    const int hc = j->half_cols, hr = j->half_rows, levels = w->opt.level_count;
+    for (int r = begin; r < end; r++) {
+        int r0 = r - hr < 0 ? 0 : r - hr, r1 = r + hr + 1 > w->height ? w->height : r + hr + 1;
+        /* levels without a cell reaching them in the rows the windows span: fraction 0 */
+        bool any[SQ25_WARN_MAX_LEVELS];
+        for (int k = 0; k < levels; k++)
+            any[k] = window_sum(j->exceed_sat[k], stride, 0, r0, w->width, r1) != 0;
+        for (int c = 0; c < w->width; c++) {
+            const size_t i = (size_t)r * w->width + c;
+            float *prob = w->probability + i;
+            if (isnan(j->cum[i])) {
+                for (int k = 0; k < levels; k++) prob[(size_t)k * n] = NAN;
+                continue;
+            }
+            int c0 = c - hc < 0 ? 0 : c - hc, c1 = c + hc + 1 > w->width ? w->width : c + hc + 1;
+            uint32_t valid = 0;
+            for (int k = 0; k < levels; k++) {
+                /* no exceedance in the window: the fraction is exactly 0, which changes no
+                 * probability (the valid count is needed only otherwise) */
+                uint32_t exceed = any[k] ? window_sum(j->exceed_sat[k], stride, c0, r0, c1, r1) : 0;
+                if (exceed == 0) continue;
+                if (valid == 0) valid = window_sum(j->valid_sat, stride, c0, r0, c1, r1);
+                float fraction = (float)((double)exceed / (double)valid);
+                float *p = prob + (size_t)k * n;
+                if (fraction > *p) *p = fraction; /* *p is not NaN: cum was valid so far */
+            }
+        }
+    }
+}
+
+/* The probability of each level is the maximum over the leads of the neighbourhood
+ * fraction (NaN where any lead has no data); per lead, one table of valid cells and one per
+ * level, then one pass for all levels. */
+static int probabilities_and_levels(sq25_warning *w)
+{
+    const size_t n = cell_count(w), stride = (size_t)w->width + 1;
+    const size_t sat_cells = stride * ((size_t)w->height + 1);
+    const int levels = w->opt.level_count;
+    uint32_t *tables = sq25__malloc(w->ctx, (size_t)(levels + 1) * sat_cells * sizeof *tables);
+    if (!tables) return SQ25_ERR_NOMEM;
+    memset(w->probability, 0, n * (size_t)levels * sizeof *w->probability);
+    levels_job lj = {.w = w, .valid_sat = tables};
+    sat_all_job job = {.w = w};
+    for (int t = 0; t <= levels; t++) job.tables[t] = tables + (size_t)t * sat_cells;
+    for (int k = 0; k < levels; k++) lj.exceed_sat[k] = job.tables[k + 1];
+    for (int j = 0; j < w->lead_count; j++) {
+        job.cum = lj.cum = w->cum_mm + (size_t)j * n;
+        sat_build_all(&job);
+        sq25__warn_window(w, j, &lj.half_cols, &lj.half_rows);
+        sq25__parallel_for(w->ctx, w->height, 16, neighbourhood_levels_rows, &lj);
+    }
+    sq25__free(w->ctx, tables);
+    sq25__parallel_for(w->ctx, w->height, 16, levels_rows, w);
     return SQ25_OK;
 }
 

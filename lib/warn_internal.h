@@ -92,6 +92,17 @@ int sq25__warn_target_state(const sq25_warning *w, size_t i);
  * valid cells within the lead's radius whose accumulation reaches the threshold, NaN where
  * the cell itself has no data. out has width*height floats. */
 int sq25__warn_neighbourhood(const sq25_warning *w, int k, int j, float *out);
+/* The same with summed-area tables kept between calls (the valid cells' table is rebuilt
+ * only when the lead changes): init (SQ25_OK or SQ25_ERR_NOMEM), any number of calls, free.
+ * With fold_max, out becomes max(out, fraction) (NaN sticks) instead of the fraction. */
+typedef struct {
+    uint32_t *valid_sat, *exceed_sat;
+    int valid_lead; /* lead index of valid_sat, -1 = none */
+} sq25__warn_sats;
+int sq25__warn_sats_init(const sq25_warning *w, sq25__warn_sats *s);
+void sq25__warn_sats_free(const sq25_warning *w, sq25__warn_sats *s);
+void sq25__warn_neighbourhood_with(const sq25_warning *w, int k, int j, sq25__warn_sats *s,
+                                   float *out, bool fold_max);
 /* Half sizes of the neighbourhood window in cells at lead index j. */
 void sq25__warn_window(const sq25_warning *w, int j, int *half_cols, int *half_rows);
 /* Allocate the grids of w (cum_mm, peak_mmh, probability, onset_min, level) for its width,

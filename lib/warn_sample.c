@@ -158,14 +158,14 @@ static int probabilities_at_targets(sq25_warning *w, const sample_cells *s)
 {
     size_t n = (size_t)w->width * w->height;
     float *prob = sq25__malloc(w->ctx, n * sizeof *prob);
-    if (!prob) return SQ25_ERR_NOMEM;
+    sq25__warn_sats sats = {0};
+    if (!prob || sq25__warn_sats_init(w, &sats)) {
+        sq25__free(w->ctx, prob);
+        return SQ25_ERR_NOMEM;
+    }
     for (int k = 0; k < w->opt.level_count; k++) {
         for (int j = 0; j < w->lead_count; j++) {
-            int rc = sq25__warn_neighbourhood(w, k, j, prob);
-            if (rc) {
-                sq25__free(w->ctx, prob);
-                return rc;
-            }
+            sq25__warn_neighbourhood_with(w, k, j, &sats, prob, false);
             double lead_min = (j + 1) * w->lead_step_s / 60.0;
             for (size_t i = 0; i < w->targets->count; i++) {
                 sq25__target_result *r = &w->results[i];
@@ -177,6 +177,7 @@ static int probabilities_at_targets(sq25_warning *w, const sample_cells *s)
         }
     }
     sq25__free(w->ctx, prob);
+    sq25__warn_sats_free(w, &sats);
     for (size_t i = 0; i < w->targets->count; i++) {
         sq25__target_result *r = &w->results[i];
         for (int k = 0; k < w->opt.level_count; k++)

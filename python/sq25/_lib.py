@@ -50,6 +50,8 @@ proto("sq25_ctx_destroy", None, _c.c_void_p)
 proto("sq25_errcode", _c.c_int, _c.c_void_p)
 proto("sq25_errmsg", _c.c_char_p, _c.c_void_p)
 proto("sq25_free", None, _c.c_void_p, _c.c_void_p)
+proto("sq25_ctx_set_threads", _c.c_int, _c.c_void_p, _c.c_int)
+proto("sq25_ctx_threads", _c.c_int, _c.c_void_p)
 proto("sq25_time_parse", _c.c_int, _c.c_char_p, c_int64_p)
 proto("sq25_time_format", _c.c_int, _c.c_int64, _c.c_char_p, _c.c_size_t)
 # fields

@@ -64,6 +64,16 @@ class Context:
         enabled = utc_seconds is not None
         lib.sq25_ctx_set_assumed_time(self._ptr, 1 if enabled else 0,
                                       int(utc_seconds) if enabled else 0)
+    @property
+    def threads(self):
+        """Threads the library's parallel steps use in this context (at least 1)."""
+        return lib.sq25_ctx_threads(self._ptr)
+
+    @threads.setter
+    def threads(self, count):
+        """0 = one per online CPU (the default), 1 = the calling thread only, up to 256.
+        Results do not depend on it."""
+        self.check(lib.sq25_ctx_set_threads(self._ptr, int(count)))
 
     def __del__(self):
         ptr, self._ptr = getattr(self, "_ptr", None), None

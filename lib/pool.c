@@ -1,0 +1,139 @@
+/* pool.c -- the context's thread pool (see pool.h): workers are started on the first parallel
+ * loop and kept until the context is destroyed or its thread count changes. The calling
+ * thread works too. A loop splits its items into contiguous chunks that threads take in turn;
+ * each item's result must depend on the item only, so the split never changes a result. */
+#include "internal.h"
+
+#include <unistd.h>
+
+static int online_cpus(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    if (n < 1) return 1;
+    return n > SQ25__MAX_THREADS ? SQ25__MAX_THREADS : (int)n;
+}
+
+int sq25__threads(const sq25_ctx *ctx)
+{
+    if (!ctx) return 1;
+    return ctx->pool.wanted > 0 ? ctx->pool.wanted : online_cpus();
+}
+
+static void run_chunks(sq25__pool *p, int worker)
+{
+    for (;;) {
+        int c = atomic_fetch_add(&p->next_chunk, 1);
+        if (c >= p->n_chunks) return;
+        int begin = c * p->chunk, end = begin + p->chunk;
+        p->fn(p->arg, begin, end < p->n_items ? end : p->n_items, worker);
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    sq25__pool *p = arg;
+    pthread_mutex_lock(&p->mu);
+    const int worker = ++p->next_worker;
+    unsigned long seen = 0; /* the generation at start-up: a job posted before we ran counts */
+    for (;;) {
+        while (!p->stop && p->generation == seen) pthread_cond_wait(&p->wake, &p->mu);
+        if (p->stop) break;
+        seen = p->generation;
+        pthread_mutex_unlock(&p->mu);
+        run_chunks(p, worker);
+        pthread_mutex_lock(&p->mu);
+        if (--p->pending == 0) pthread_cond_signal(&p->done);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+void sq25__pool_stop(sq25__pool *p)
+{
+    if (!p->ready) return;
+    pthread_mutex_lock(&p->mu);
+    p->stop = true;
+    pthread_cond_broadcast(&p->wake);
+    pthread_mutex_unlock(&p->mu);
+    for (int i = 0; i < p->started; i++) pthread_join(p->threads[i], NULL);
+    pthread_cond_destroy(&p->wake);
+    pthread_cond_destroy(&p->done);
+    pthread_mutex_destroy(&p->mu);
+    p->ready = false;
+    p->stop = false;
+    p->started = 0;
+    p->next_worker = 0;
+}
+
+/* Make sure `workers` threads run (fewer if the system refuses threads: the loops then use
+ * the ones that started). */
+static void pool_start(sq25__pool *p, int workers)
+{
+    if (p->ready && p->started == workers) return;
+    sq25__pool_stop(p);
+    if (pthread_mutex_init(&p->mu, NULL) != 0) return;
+    if (pthread_cond_init(&p->wake, NULL) != 0) {
+        pthread_mutex_destroy(&p->mu);
+        return;
+    }
+    if (pthread_cond_init(&p->done, NULL) != 0) {
+        pthread_cond_destroy(&p->wake);
+        pthread_mutex_destroy(&p->mu);
+        return;
+    }
+    p->ready = true;
+    p->generation = 0;
+    for (int i = 0; i < workers; i++) {
+        if (pthread_create(&p->threads[i], NULL, worker_main, p) != 0) break;
+        p->started = i + 1;
+    }
+}
+
+void sq25__parallel_for(sq25_ctx *ctx, int n_items, int min_chunk, sq25__range_fn fn, void *arg)
+{
+    if (n_items <= 0) return;
+    sq25__pool *p = &ctx->pool;
+    const int threads = sq25__threads(ctx);
+    if (min_chunk < 1) min_chunk = 1;
+    if (threads <= 1 || n_items < 2 * min_chunk || p->running) {
+        fn(arg, 0, n_items, 0);
+        return;
+    }
+    pool_start(p, threads - 1);
+    if (!p->ready || p->started == 0) {
+        fn(arg, 0, n_items, 0);
+        return;
+    }
+    int n_chunks = n_items / min_chunk, most = 4 * (p->started + 1);
+    if (n_chunks > most) n_chunks = most;
+    pthread_mutex_lock(&p->mu);
+    p->fn = fn;
+    p->arg = arg;
+    p->n_items = n_items;
+    p->chunk = (n_items + n_chunks - 1) / n_chunks;
+    p->n_chunks = (n_items + p->chunk - 1) / p->chunk;
+    atomic_store(&p->next_chunk, 0);
+    p->pending = p->started;
+    p->running = true;
+    p->generation++;
+    pthread_cond_broadcast(&p->wake);
+    pthread_mutex_unlock(&p->mu);
+    run_chunks(p, 0);
+    pthread_mutex_lock(&p->mu);
+    while (p->pending > 0) pthread_cond_wait(&p->done, &p->mu);
+    p->running = false;
+    pthread_mutex_unlock(&p->mu);
+}
+
+int sq25_ctx_set_threads(sq25_ctx *ctx, int threads)
+{
+    if (!ctx) return SQ25_ERR_INVALID_ARG;
+    if (threads < 0 || threads > SQ25__MAX_THREADS)
+        return sq25__fail(ctx, SQ25_ERR_RANGE, "thread count %d outside 0 (online CPUs) .. %d",
+                          threads, SQ25__MAX_THREADS);
+    if (threads != ctx->pool.wanted) sq25__pool_stop(&ctx->pool);
+    ctx->pool.wanted = threads;
+    return sq25__ok(ctx);
+}
+
+int sq25_ctx_threads(const sq25_ctx *ctx) { return sq25__threads(ctx); }
