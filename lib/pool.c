@@ -48,8 +48,23 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* In the child of a fork() the workers do not exist (only the forking thread is copied): the
+ * pool is forgotten, never joined or waited for, and started afresh if a loop wants it. A
+ * service that reads untrusted files in a child process (sq25_read_field_isolated) or a test
+ * that kills a writer relies on this. */
+static void forget_if_forked(sq25__pool *p)
+{
+    if (!p->ready || p->owner == getpid()) return;
+    p->ready = false;
+    p->running = false;
+    p->stop = false;
+    p->started = 0;
+    p->next_worker = 0;
+}
+
 void sq25__pool_stop(sq25__pool *p)
 {
+    forget_if_forked(p);
     if (!p->ready) return;
     pthread_mutex_lock(&p->mu);
     p->stop = true;
@@ -82,6 +97,7 @@ static void pool_start(sq25__pool *p, int workers)
         return;
     }
     p->ready = true;
+    p->owner = getpid();
     p->generation = 0;
     for (int i = 0; i < workers; i++) {
         if (pthread_create(&p->threads[i], NULL, worker_main, p) != 0) break;
@@ -93,6 +109,7 @@ void sq25__parallel_for(sq25_ctx *ctx, int n_items, int min_chunk, sq25__range_f
 {
     if (n_items <= 0) return;
     sq25__pool *p = &ctx->pool;
+    forget_if_forked(p);
     const int threads = sq25__threads(ctx);
     if (min_chunk < 1) min_chunk = 1;
     if (threads <= 1 || n_items < 2 * min_chunk || p->running) {

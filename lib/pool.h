@@ -6,6 +6,7 @@
 #define SQ25_POOL_H
 
 #include <pthread.h>
+#include <sys/types.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 
@@ -19,6 +20,7 @@ typedef struct {
     int wanted;            /* threads asked for with sq25_ctx_set_threads; 0 = online CPUs */
     int started;           /* worker threads running (the caller is one more) */
     bool ready;            /* mutex and conditions initialised */
+    pid_t owner;           /* the process whose threads these are (not a fork's child) */
     bool stop;             /* workers leave */
     pthread_mutex_t mu;
     pthread_cond_t wake, done;
