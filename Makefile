@@ -20,13 +20,13 @@ B := build
 PYTHON ?= /usr/bin/python3
 
 # Debian packages: pkg-config modules and the package that provides each.
-PKG_MODULES := hdf5 gsl proj libpng cmocka
-DEB_PACKAGES := libhdf5-dev libfftw3-dev libgsl-dev libproj-dev libpng-dev libcmocka-dev \
-                pkg-config hdf5-tools netcdf-bin python3-numpy python3-pytest
+PKG_MODULES := hdf5 gsl proj libpng fftw3f netcdf cmocka
+DEB_PACKAGES := libhdf5-dev libfftw3-dev libnetcdf-dev libgsl-dev libproj-dev libpng-dev libcmocka-dev \
+                pkg-config hdf5-tools netcdf-bin proj-bin python3-numpy python3-pytest python3-netcdf4 python3-xarray
 DEPS_STAMP := $(B)/.deps-ok
 
-PKG_CFLAGS = $(shell pkg-config --cflags hdf5 gsl proj libpng 2>/dev/null)
-PKG_LIBS = $(shell pkg-config --libs hdf5 gsl proj libpng 2>/dev/null)
+PKG_CFLAGS = $(shell pkg-config --cflags hdf5 gsl proj libpng fftw3f netcdf 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs hdf5 gsl proj libpng fftw3f netcdf 2>/dev/null)
 CMOCKA_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes

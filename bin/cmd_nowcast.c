@@ -11,6 +11,9 @@
 const char cmd_nowcast_usage[] =
     "usage: sq25 nowcast FILE... [--leads MIN] [--method lk|dense] [--frames N]\n"
     "                    [--substeps K] --out FORECAST.h5 [--json]\n"
+    "       sq25 nowcast FILE... --members M [--seed N] [--cascade-levels L] [--threads T]\n"
+    "                    [--noise nonparametric|powerlaw] [--no-motion-perturbation]\n"
+    "                    [--keep-members] [--leads MIN] --out ENSEMBLE.nc [--json]\n"
     "  Estimate the motion from the N latest frames (by valid time; default 3) and extrapolate\n"
     "  the latest one (backward semi-Lagrangian, bilinear) at every input time step up to\n"
     "  --leads minutes (default 60). Frames must share one grid and one time step.\n"
@@ -20,13 +23,23 @@ const char cmd_nowcast_usage[] =
     "  --out      ODIM_H5 output: dataset1..datasetN = RATE (mm/h) at each lead in lead order,\n"
     "             then dataset N+1 = UMOTION and N+2 = VMOTION (pixels per time step, columns\n"
     "             to the east and rows to the south)\n"
-    "  --json     a JSON summary on stdout (times, motion statistics, per-lead rain)\n";
+    "  --json     a JSON summary on stdout (times, motion statistics, per-lead rain)\n"
+    "  --members  a STEPS-class ensemble of M members (1..1000) instead: CF-1.8 netCDF-4\n"
+    "             output with exceedance probabilities (1, 5, 10, 20 mm/h), mean and\n"
+    "             quantiles (0.5, 0.9) per lead, and the same for 15/30/60-min amounts\n"
+    "             (--substeps sub-steps per step); needs 3 frames (docs/ensemble.md)\n"
+    "  --seed     random seed (default 24): the same seed gives the same members\n"
+    "  --cascade-levels  cascade levels 2..10 (default 6)\n"
+    "  --threads  worker threads (default 0 = one per CPU); the result does not change\n"
+    "  --keep-members  also write every member (dimension member)\n";
 
 #define NOWCAST_MAX_FILES 1000
 #define NOWCAST_WET_MMH 0.1
 
 typedef struct {
     int lead_minutes, n_frames, substeps, method, json;
+    int members, cascade_levels, threads, noise, perturb, keep;
+    unsigned long long seed;
     const char *out_path;
     const char *files[NOWCAST_MAX_FILES];
     int n_files;
@@ -47,7 +60,8 @@ static int parse_args(int argc, char **argv, nowcast_args *a)
 {
     const char *cmd = argv[0];
     *a = (nowcast_args){.lead_minutes = 60, .n_frames = 3, .substeps = 2,
-                        .method = SQ25_MOTION_DENSE};
+                        .method = SQ25_MOTION_DENSE, .cascade_levels = 6, .seed = 24,
+                        .noise = SQ25_ENSEMBLE_NOISE_NONPARAMETRIC, .perturb = 1};
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *next = i + 1 < argc ? argv[i + 1] : NULL;
         int rc = CLI_OK;
@@ -58,7 +72,27 @@ static int parse_args(int argc, char **argv, nowcast_args *a)
             rc = parse_int_option(cmd, arg, next, 2, 16, &a->n_frames), i++;
         else if (strcmp(arg, "--substeps") == 0)
             rc = parse_int_option(cmd, arg, next, 1, 60, &a->substeps), i++;
-        else if (strcmp(arg, "--method") == 0) {
+        else if (strcmp(arg, "--members") == 0)
+            rc = parse_int_option(cmd, arg, next, 1, SQ25_ENSEMBLE_MAX_MEMBERS, &a->members), i++;
+        else if (strcmp(arg, "--cascade-levels") == 0)
+            rc = parse_int_option(cmd, arg, next, 2, 10, &a->cascade_levels), i++;
+        else if (strcmp(arg, "--threads") == 0)
+            rc = parse_int_option(cmd, arg, next, 0, 256, &a->threads), i++;
+        else if (strcmp(arg, "--keep-members") == 0) a->keep = 1;
+        else if (strcmp(arg, "--no-motion-perturbation") == 0) a->perturb = 0;
+        else if (strcmp(arg, "--seed") == 0) {
+            char *end = NULL;
+            if (!next || !*next || next[0] == '-')
+                return cli_usage_error(cmd, "--seed needs a non-negative integer");
+            a->seed = strtoull(next, &end, 10);
+            if (*end) return cli_usage_error(cmd, "--seed needs a non-negative integer");
+            i++;
+        } else if (strcmp(arg, "--noise") == 0) {
+            if (next && strcmp(next, "nonparametric") == 0) a->noise = SQ25_ENSEMBLE_NOISE_NONPARAMETRIC;
+            else if (next && strcmp(next, "powerlaw") == 0) a->noise = SQ25_ENSEMBLE_NOISE_POWERLAW;
+            else return cli_usage_error(cmd, "--noise needs nonparametric or powerlaw");
+            i++;
+        } else if (strcmp(arg, "--method") == 0) {
             if (!next || sq25_motion_method_from_name(next, &a->method) != SQ25_OK)
                 return cli_usage_error(cmd, "--method needs lk or dense");
             i++;
@@ -74,6 +108,8 @@ static int parse_args(int argc, char **argv, nowcast_args *a)
     }
     if (a->n_files < 2) return cli_usage_error(cmd, "needs at least two input files");
     if (!a->out_path) return cli_usage_error(cmd, "needs --out FILE");
+    if (a->members && a->n_frames < 3)
+        return cli_usage_error(cmd, "--members needs --frames 3 or more (AR(2) needs 3 frames)");
     return CLI_OK;
 }
 
@@ -198,6 +234,97 @@ static int read_inputs(sq25_ctx *ctx, const char *cmd, const nowcast_args *a,
     return CLI_OK;
 }
 
+/* Ensemble options from the command line. */
+static int ensemble_options(sq25_ctx *ctx, const nowcast_args *a, sq25_ensemble_options **out)
+{
+    int rc = sq25_ensemble_options_create(ctx, out);
+    if (!rc) rc = sq25_ensemble_options_set_members(*out, a->members);
+    if (!rc) rc = sq25_ensemble_options_set_seed(*out, (uint64_t)a->seed);
+    if (!rc) rc = sq25_ensemble_options_set_cascade_levels(*out, a->cascade_levels);
+    if (!rc) rc = sq25_ensemble_options_set_threads(*out, a->threads);
+    if (!rc) rc = sq25_ensemble_options_set_noise(*out, a->noise);
+    if (!rc) rc = sq25_ensemble_options_set_motion_perturbation(*out, a->perturb);
+    if (!rc) rc = sq25_ensemble_options_set_substeps(*out, a->substeps);
+    if (!rc) rc = sq25_ensemble_options_set_keep_members(*out, a->keep);
+    /* windows the leads reach */
+    int minutes[3] = {15, 30, 60}, count = 0;
+    for (int k = 0; k < 3; k++)
+        if (minutes[k] <= a->lead_minutes) minutes[count++] = minutes[k];
+    if (!rc) rc = sq25_ensemble_options_set_accumulations(*out, count, minutes);
+    return rc;
+}
+
+static void print_ensemble_json(const nowcast_args *a, const sq25_ensemble *e, double motion_s,
+                                double ensemble_s, double write_s)
+{
+    char issue[32];
+    sq25_time_format(sq25_ensemble_issue_time(e), issue, sizeof issue);
+    printf("{\n  \"issue_time\": ");
+    cli_json_string(stdout, issue);
+    printf(",\n  \"step_s\": %d,\n  \"members\": %d,\n  \"seed\": %llu,\n  \"output\": ",
+           sq25_ensemble_step_s(e), sq25_ensemble_member_count(e), a->seed);
+    cli_json_string(stdout, a->out_path);
+    printf(",\n  \"seconds\": {\"motion\": ");
+    cli_json_number(stdout, motion_s);
+    printf(", \"ensemble\": ");
+    cli_json_number(stdout, ensemble_s);
+    printf(", \"write\": ");
+    cli_json_number(stdout, write_s);
+    printf("},\n  \"cascade\": [\n");
+    const int levels = sq25_ensemble_cascade_levels(e);
+    for (int k = 0; k < levels; k++) {
+        double wn, g1, g2, p1, p2;
+        sq25_ensemble_level_parameters(e, k, &wn, &g1, &g2, &p1, &p2);
+        printf("    {\"wavenumber\": ");
+        cli_json_number(stdout, wn);
+        printf(", \"gamma1\": ");
+        cli_json_number(stdout, g1);
+        printf(", \"gamma2\": ");
+        cli_json_number(stdout, g2);
+        printf(", \"phi1\": ");
+        cli_json_number(stdout, p1);
+        printf(", \"phi2\": ");
+        cli_json_number(stdout, p2);
+        printf("}%s\n", k + 1 < levels ? "," : "");
+    }
+    printf("  ],\n  \"leads\": [\n");
+    const int n_leads = sq25_ensemble_lead_count(e);
+    for (int k = 0; k < n_leads; k++) {
+        double mean, wet;
+        sq25_field_stats(sq25_ensemble_mean(e, k), NOWCAST_WET_MMH, NULL, &mean, &wet, NULL);
+        double pmax;
+        sq25_field_stats(sq25_ensemble_probability(e, k, 0), 0, &pmax, NULL, NULL, NULL);
+        printf("    {\"lead_min\": %d, \"mean_mmh\": ", (k + 1) * sq25_ensemble_step_s(e) / 60);
+        cli_json_number(stdout, mean);
+        printf(", \"max_probability_1mmh\": ");
+        cli_json_number(stdout, pmax);
+        printf("}%s\n", k + 1 < n_leads ? "," : "");
+    }
+    printf("  ]\n}\n");
+}
+
+static int run_ensemble(sq25_ctx *ctx, const char *cmd, const nowcast_args *a,
+                        const sq25_field *const *frames, int step_s, const float *u,
+                        const float *v, double motion_s)
+{
+    sq25_ensemble_options *opt = NULL;
+    sq25_ensemble *e = NULL;
+    struct timespec t0;
+    int lrc = ensemble_options(ctx, a, &opt);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (!lrc) lrc = sq25_ensemble_run(ctx, opt, frames, a->n_frames, u, v,
+                                      a->lead_minutes * 60 / step_s, &e);
+    double ensemble_s = seconds_since(&t0);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (!lrc) lrc = sq25_ensemble_write_netcdf(e, a->out_path);
+    double write_s = seconds_since(&t0);
+    int rc = lrc ? cli_lib_error(cmd, ctx, lrc) : CLI_OK;
+    if (!rc && a->json) print_ensemble_json(a, e, motion_s, ensemble_s, write_s);
+    sq25_ensemble_destroy(e);
+    sq25_ensemble_options_destroy(opt);
+    return rc;
+}
+
 static int run_nowcast(sq25_ctx *ctx, const char *cmd, const nowcast_args *a, sq25_field **all)
 {
     int step_s = 0, rc = read_inputs(ctx, cmd, a, all, &step_s);
@@ -216,6 +343,14 @@ static int run_nowcast(sq25_ctx *ctx, const char *cmd, const nowcast_args *a, sq
     clock_gettime(CLOCK_MONOTONIC, &t0);
     if (!lrc && !rc) lrc = sq25_motion_estimate(ctx, frames, a->n_frames, opt, u, v);
     double motion_s = seconds_since(&t0);
+    if (a->members && !lrc && !rc) {
+        rc = run_ensemble(ctx, cmd, a, frames, step_s, u, v, motion_s);
+        sq25_motion_options_destroy(opt);
+        free(forecasts);
+        free(u);
+        free(v);
+        return rc;
+    }
     clock_gettime(CLOCK_MONOTONIC, &t0);
     if (!lrc && !rc)
         lrc = sq25_extrapolate(ctx, latest, u, v, step_s, n_leads, a->substeps, forecasts);

@@ -1,0 +1,264 @@
+/* ensemble_member.c -- grid-point steps of an ensemble member: probability (CDF) matching
+ * with a radix sort, the incremental precipitation mask (chamfer distances) and the
+ * sorting helpers. */
+#include "ensemble_internal.h"
+
+#include <math.h>
+#include <string.h>
+
+/* Float bits mapped so that unsigned order is numeric order (no NaN). */
+static inline uint32_t float_key(float x)
+{
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+}
+
+static inline float key_float(uint32_t k)
+{
+    uint32_t u = (k & 0x80000000u) ? (k & 0x7fffffffu) : ~k;
+    float x;
+    memcpy(&x, &u, sizeof x);
+    return x;
+}
+
+/* Stable LSD radix sort of n keys (with optional payload) in three passes of 11, 11, 10 bits.
+ * The result ends in keys/payload (the other two arrays are scratch). */
+static void radix_sort(uint32_t *keys, uint32_t *payload, size_t n, uint32_t *keys2,
+                       uint32_t *payload2)
+{
+    static const int shift[3] = {0, 11, 22};
+    uint32_t *src_k = keys, *src_p = payload, *dst_k = keys2, *dst_p = payload2;
+    for (int pass = 0; pass < 3; pass++) {
+        size_t count[2048] = {0};
+        const int s = shift[pass];
+        for (size_t i = 0; i < n; i++) count[(src_k[i] >> s) & 2047u]++;
+        size_t sum = 0;
+        for (int b = 0; b < 2048; b++) {
+            size_t c = count[b];
+            count[b] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < n; i++) {
+            size_t at = count[(src_k[i] >> s) & 2047u]++;
+            dst_k[at] = src_k[i];
+            if (payload) dst_p[at] = src_p[i];
+        }
+        uint32_t *t = src_k;
+        src_k = dst_k;
+        dst_k = t;
+        t = src_p;
+        src_p = dst_p;
+        dst_p = t;
+    }
+    /* three passes: the sorted data sit in keys2/payload2; copy back */
+    memcpy(keys, src_k, n * sizeof *keys);
+    if (payload) memcpy(payload, src_p, n * sizeof *payload);
+}
+
+void sq25__ens_sort_floats(float *v, size_t n, uint32_t *scratch)
+{
+    uint32_t *keys = scratch, *keys2 = scratch + n;
+    for (size_t i = 0; i < n; i++) keys[i] = float_key(v[i]);
+    radix_sort(keys, NULL, n, keys2, NULL);
+    for (size_t i = 0; i < n; i++) v[i] = key_float(keys[i]);
+}
+
+/* Target index of forecast rank r among valid forecast cells, m target values. */
+static inline size_t target_index(size_t r, size_t valid, size_t m)
+{
+    if (valid == m || valid < 2) return r < m ? r : m - 1;
+    return (size_t)llround((double)r * (double)(m - 1) / (double)(valid - 1));
+}
+
+void sq25__ens_match_cdf(float *x, size_t n, const float *sorted_target, size_t m,
+                         uint32_t *scratch)
+{
+    if (m == 0) return;
+    uint32_t *keys = scratch, *idx = scratch + n, *keys2 = scratch + 2 * n,
+             *idx2 = scratch + 3 * n;
+    /* Ranks whose target value is the target minimum need no order among themselves: only
+     * the cells above the cut rank are sorted. */
+    size_t low = 1;
+    while (low < m && sorted_target[low] == sorted_target[0]) low++;
+    size_t valid = 0;
+    size_t hist[2048] = {0};
+    for (size_t i = 0; i < n; i++) {
+        if (isnan(x[i])) continue;
+        uint32_t k = float_key(x[i]);
+        hist[k >> 21]++;
+        valid++;
+    }
+    if (valid == 0) return;
+    size_t cut = 0; /* smallest rank mapping to a target index >= low */
+    while (cut < valid && target_index(cut, valid, m) < low) cut++;
+    const size_t above = valid - cut;
+    /* the lowest bucket from which on at least `above` cells lie */
+    int bucket = 2047;
+    size_t from_bucket = 0;
+    while (bucket > 0 && from_bucket + hist[bucket] < above) from_bucket += hist[bucket--];
+    if (above == 0) bucket = 2048;
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (isnan(x[i])) continue;
+        uint32_t k = float_key(x[i]);
+        if ((int)(k >> 21) >= bucket) {
+            keys[c] = k;
+            idx[c++] = (uint32_t)i;
+        } else x[i] = sorted_target[0];
+    }
+    radix_sort(keys, idx, c, keys2, idx2);
+    for (size_t p = 0; p < c; p++) {
+        const size_t r = valid - c + p;
+        x[idx[p]] = r < cut ? sorted_target[0] : sorted_target[target_index(r, valid, m)];
+    }
+}
+
+/* ---- incremental mask ------------------------------------------------------------------ */
+
+void sq25__ens_mask(const unsigned char *wet, int width, int height, double buffer_px,
+                    double rim_px, float *dist, float *mask)
+{
+    const float far = 1e30f;
+    const size_t n = (size_t)width * (size_t)height;
+    for (size_t i = 0; i < n; i++) dist[i] = wet[i] ? 0.0f : far;
+    /* 3-4 chamfer: forward then backward pass */
+    for (int r = 0; r < height; r++)
+        for (int c = 0; c < width; c++) {
+            float *d = dist + (size_t)r * width + c;
+            if (c > 0 && d[-1] + 3 < *d) *d = d[-1] + 3;
+            if (r > 0) {
+                const float *up = d - width;
+                if (up[0] + 3 < *d) *d = up[0] + 3;
+                if (c > 0 && up[-1] + 4 < *d) *d = up[-1] + 4;
+                if (c + 1 < width && up[1] + 4 < *d) *d = up[1] + 4;
+            }
+        }
+    for (int r = height - 1; r >= 0; r--)
+        for (int c = width - 1; c >= 0; c--) {
+            float *d = dist + (size_t)r * width + c;
+            if (c + 1 < width && d[1] + 3 < *d) *d = d[1] + 3;
+            if (r + 1 < height) {
+                const float *dn = d + width;
+                if (dn[0] + 3 < *d) *d = dn[0] + 3;
+                if (c + 1 < width && dn[1] + 4 < *d) *d = dn[1] + 4;
+                if (c > 0 && dn[-1] + 4 < *d) *d = dn[-1] + 4;
+            }
+        }
+    const double span = rim_px + 1;
+    for (size_t i = 0; i < n; i++) {
+        const double d = dist[i] / 3.0;
+        double w = d <= buffer_px ? 1.0 : 1.0 - (d - buffer_px) / span;
+        mask[i] = w > 0 ? (float)w : 0.0f;
+    }
+}
+
+/* ---- member trajectories ----------------------------------------------------------------- */
+
+void sq25__ens_nodes_init(const sq25__ens_flow *fl, float *node_xy)
+{
+    for (int i = 0; i < fl->nodes_y; i++)
+        for (int j = 0; j < fl->nodes_x; j++) {
+            node_xy[2 * ((size_t)i * fl->nodes_x + j)] = (float)(j * SQ25__ENS_NODE_STEP);
+            node_xy[2 * ((size_t)i * fl->nodes_x + j) + 1] = (float)(i * SQ25__ENS_NODE_STEP);
+        }
+}
+
+static inline float clampf(float x, float lo, float hi) { return x < lo ? lo : x > hi ? hi : x; }
+
+/* Motion (pixels per step) at (x, y), bilinear, clamped at the edges. */
+static inline void flow_at(const sq25__ens_flow *fl, float x, float y, float *mu, float *mv)
+{
+    const int w = fl->width, h = fl->height;
+    x = clampf(x, 0, (float)(w - 1));
+    y = clampf(y, 0, (float)(h - 1));
+    int x0 = (int)x, y0 = (int)y;
+    x0 = x0 > w - 2 ? w - 2 : x0;
+    y0 = y0 > h - 2 ? h - 2 : y0;
+    const float fx = x - (float)x0, fy = y - (float)y0;
+    const size_t i = (size_t)y0 * (size_t)w + (size_t)x0;
+    const float *u = fl->u, *v = fl->v;
+    float ua = u[i] + fx * (u[i + 1] - u[i]), ub = u[i + w] + fx * (u[i + w + 1] - u[i + w]);
+    float va = v[i] + fx * (v[i + 1] - v[i]), vb = v[i + w] + fx * (v[i + w + 1] - v[i + w]);
+    *mu = ua + fy * (ub - ua);
+    *mv = va + fy * (vb - va);
+}
+
+void sq25__ens_departures(const sq25__ens_flow *fl, float *node_xy, double tau_prev, double tau,
+                          double par_px, double perp_px)
+{
+    const int step = SQ25__ENS_NODE_STEP, iterations = tau_prev > 0 ? 2 : 3;
+    const float scale = tau_prev > 0 ? (float)(tau / tau_prev) : 0.0f;
+    for (int ni = 0; ni < fl->nodes_y; ni++)
+        for (int nj = 0; nj < fl->nodes_x; nj++) {
+            float *p = node_xy + 2 * ((size_t)ni * fl->nodes_x + nj);
+            const float sx = (float)(nj * step), sy = (float)(ni * step);
+            p[0] = sx + (p[0] - sx) * scale;
+            p[1] = sy + (p[1] - sy) * scale;
+            for (int it = 0; it < iterations; it++) {
+                float mu, mv;
+                flow_at(fl, p[0], p[1], &mu, &mv);
+                /* the perturbation along and across the local motion direction */
+                const float speed = sqrtf(mu * mu + mv * mv);
+                float dx = (float)tau * mu, dy = (float)tau * mv;
+                if (speed > 1e-6f) {
+                    const float ex = mu / speed, ey = mv / speed;
+                    dx += (float)par_px * ex - (float)perp_px * ey;
+                    dy += (float)par_px * ey + (float)perp_px * ex;
+                }
+                p[0] = sx - dx;
+                p[1] = sy - dy;
+            }
+        }
+}
+
+/* Bilinear sample with nodata rules: NaN outside the grid or when a cell with a non-zero
+ * weight is NaN. */
+static inline float sample_at(const float *f, int w, int h, float x, float y)
+{
+    if (!(x >= 0 && y >= 0 && x <= (float)(w - 1) && y <= (float)(h - 1))) return NAN;
+    int x0 = (int)x, y0 = (int)y;
+    x0 = x0 > w - 2 ? w - 2 : x0;
+    y0 = y0 > h - 2 ? h - 2 : y0;
+    const float fx = x - (float)x0, fy = y - (float)y0;
+    const float *p = f + (size_t)y0 * (size_t)w + (size_t)x0;
+    float top = (1 - fx) * p[0] + fx * p[1], bottom = (1 - fx) * p[w] + fx * p[w + 1];
+    float value = (1 - fy) * top + fy * bottom;
+    if (!isnan(value)) return value;
+    const float wts[4] = {(1 - fx) * (1 - fy), fx * (1 - fy), (1 - fx) * fy, fx * fy};
+    const float vals[4] = {p[0], p[1], p[w], p[w + 1]};
+    float sum = 0;
+    for (int k = 0; k < 4; k++) {
+        if (wts[k] <= 0) continue;
+        if (isnan(vals[k])) return NAN;
+        sum += wts[k] * vals[k];
+    }
+    return sum;
+}
+
+void sq25__ens_sample(const sq25__ens_flow *fl, const float *node_xy, const float *field,
+                      float *out)
+{
+    const int w = fl->width, h = fl->height, step = SQ25__ENS_NODE_STEP;
+    for (int r = 0; r < h; r++) {
+        const int i = r / step;
+        const float fy = (float)(r % step) / (float)step;
+        const float *n0 = node_xy + 2 * (size_t)i * fl->nodes_x;
+        const float *n1 = i + 1 < fl->nodes_y ? n0 + 2 * fl->nodes_x : n0;
+        const float y0 = (float)(i * step), y1 = n1 == n0 ? y0 : (float)((i + 1) * step);
+        float *o = out + (size_t)r * w;
+        for (int c = 0; c < w; c++) {
+            const int j = c / step, j1 = j + 1 < fl->nodes_x ? j + 1 : j;
+            const float fx = (float)(c % step) / (float)step;
+            const float x0 = (float)(j * step), x1 = (float)(j1 * step);
+            /* displacements of the four nodes around the cell, bilinear */
+            float dxa = n0[2 * j] - x0, dxb = n0[2 * j1] - x1;
+            float dxc = n1[2 * j] - x0, dxd = n1[2 * j1] - x1;
+            float dya = n0[2 * j + 1] - y0, dyb = n0[2 * j1 + 1] - y0;
+            float dyc = n1[2 * j + 1] - y1, dyd = n1[2 * j1 + 1] - y1;
+            float dx = (1 - fy) * (dxa + fx * (dxb - dxa)) + fy * (dxc + fx * (dxd - dxc));
+            float dy = (1 - fy) * (dya + fx * (dyb - dya)) + fy * (dyc + fx * (dyd - dyc));
+            o[c] = sample_at(field, w, h, (float)c + dx, (float)r + dy);
+        }
+    }
+}
