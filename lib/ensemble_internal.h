@@ -30,6 +30,8 @@ void sq25__ens_fft_release(void *p);
 void sq25__ens_fft_forward(const sq25__ens_fft *f, float *real, fftwf_complex *spec);
 /* Inverse c2r of spec (destroyed) into real, divided by n_real (so it inverts forward). */
 void sq25__ens_fft_inverse(const sq25__ens_fft *f, fftwf_complex *spec, float *real);
+/* The same without the division (callers that fold 1/n_real into the spectrum). */
+void sq25__ens_fft_inverse_raw(const sq25__ens_fft *f, fftwf_complex *spec, float *real);
 /* Radial wavenumber (cycles per longer side) of spectrum entry (row, col). */
 double sq25__ens_wavenumber(const sq25__ens_fft *f, int row, int col);
 /* Weight of a half-spectrum column in full-spectrum sums (Parseval): 1 for column 0 and for
@@ -105,7 +107,8 @@ void sq25__ens_sort_floats(float *v, size_t n, uint32_t *scratch);
 
 /* Incremental mask (after pysteps' "incremental" mask method): weight 1 within buffer_px of a
  * wet cell (wet[i] != 0), falling linearly to 0 over rim_px beyond it; distances by a 3-4
- * chamfer transform (in pixels, within 8 % of Euclidean). dist: n floats scratch. */
+ * chamfer transform (in pixels, within 8 % of Euclidean). dist: (width+2)*(height+2) floats
+ * scratch. */
 void sq25__ens_mask(const unsigned char *wet, int width, int height, double buffer_px,
                     double rim_px, float *dist, float *mask);
 
@@ -124,9 +127,17 @@ void sq25__ens_nodes_init(const sq25__ens_flow *fl, float *node_xy);
 /* Advance node_xy (departure points solved at tau_prev; tau_prev 0 = fresh) to tau. */
 void sq25__ens_departures(const sq25__ens_flow *fl, float *node_xy, double tau_prev, double tau,
                           double par_px, double perp_px);
-/* field sampled bilinearly at every cell's departure point (NaN outside or from nodata). */
+/* Blocks of 8 x 8 cells of field whose bilinear samples are all exactly 0 (the block, its
+ * next row and column hold only zeros: SQ25__ENS_BLOCK_DRY) or all NaN (only NaN there:
+ * SQ25__ENS_BLOCK_NODATA), else 0: dry, ((width+7)/8) x ((height+7)/8) bytes. */
+#define SQ25__ENS_DRY_SHIFT 3
+#define SQ25__ENS_BLOCK_DRY 1
+#define SQ25__ENS_BLOCK_NODATA 2
+void sq25__ens_dry_blocks(const float *field, int width, int height, unsigned char *dry);
+/* field sampled bilinearly at every cell's departure point (NaN outside or from nodata);
+ * dry from sq25__ens_dry_blocks(field); row_dxy: 2 * nodes_x floats scratch. */
 void sq25__ens_sample(const sq25__ens_flow *fl, const float *node_xy, const float *field,
-                      float *out);
+                      const unsigned char *dry, float *row_dxy, float *out);
 
 /* ---- options and result (lib/ensemble.c) ---------------------------------------------- */
 struct sq25_ensemble_options {

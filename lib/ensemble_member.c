@@ -116,40 +116,49 @@ void sq25__ens_match_cdf(float *x, size_t n, const float *sorted_target, size_t 
 
 /* ---- incremental mask ------------------------------------------------------------------ */
 
+static inline float min2(float a, float b) { return b < a ? b : a; }
+
 void sq25__ens_mask(const unsigned char *wet, int width, int height, double buffer_px,
                     double rim_px, float *dist, float *mask)
 {
+    /* distances in thirds of a pixel on a grid padded by one cell (no edge tests) */
     const float far = 1e30f;
-    const size_t n = (size_t)width * (size_t)height;
-    for (size_t i = 0; i < n; i++) dist[i] = wet[i] ? 0.0f : far;
-    /* 3-4 chamfer: forward then backward pass */
-    for (int r = 0; r < height; r++)
+    const int pw = width + 2;
+    for (int c = 0; c < pw; c++) dist[c] = dist[(size_t)(height + 1) * pw + c] = far;
+    for (int r = 0; r < height; r++) {
+        float *d = dist + (size_t)(r + 1) * pw;
+        const unsigned char *wr = wet + (size_t)r * width;
+        d[0] = d[width + 1] = far;
+        for (int c = 0; c < width; c++) d[c + 1] = wr[c] ? 0.0f : far;
+    }
+    /* forward: the row above (independent per cell), then the left neighbour in order */
+    for (int r = 1; r <= height; r++) {
+        float *d = dist + (size_t)r * pw;
+        const float *up = d - pw;
+        for (int c = 1; c <= width; c++) {
+            float v = min2(up[c] + 3, min2(up[c - 1], up[c + 1]) + 4);
+            d[c] = min2(d[c], v);
+        }
+        for (int c = 1; c <= width; c++) d[c] = min2(d[c], d[c - 1] + 3);
+    }
+    /* backward: the row below, then the right neighbour */
+    for (int r = height; r >= 1; r--) {
+        float *d = dist + (size_t)r * pw;
+        const float *dn = d + pw;
+        for (int c = 1; c <= width; c++) {
+            float v = min2(dn[c] + 3, min2(dn[c - 1], dn[c + 1]) + 4);
+            d[c] = min2(d[c], v);
+        }
+        for (int c = width; c >= 1; c--) d[c] = min2(d[c], d[c + 1] + 3);
+    }
+    const float inv_span = (float)(1.0 / (rim_px + 1)), buffer = (float)buffer_px;
+    for (int r = 0; r < height; r++) {
+        const float *d = dist + (size_t)(r + 1) * pw + 1;
+        float *m = mask + (size_t)r * width;
         for (int c = 0; c < width; c++) {
-            float *d = dist + (size_t)r * width + c;
-            if (c > 0 && d[-1] + 3 < *d) *d = d[-1] + 3;
-            if (r > 0) {
-                const float *up = d - width;
-                if (up[0] + 3 < *d) *d = up[0] + 3;
-                if (c > 0 && up[-1] + 4 < *d) *d = up[-1] + 4;
-                if (c + 1 < width && up[1] + 4 < *d) *d = up[1] + 4;
-            }
+            const float w = 1.0f - (d[c] * (1.0f / 3.0f) - buffer) * inv_span;
+            m[c] = w > 1.0f ? 1.0f : w > 0.0f ? w : 0.0f;
         }
-    for (int r = height - 1; r >= 0; r--)
-        for (int c = width - 1; c >= 0; c--) {
-            float *d = dist + (size_t)r * width + c;
-            if (c + 1 < width && d[1] + 3 < *d) *d = d[1] + 3;
-            if (r + 1 < height) {
-                const float *dn = d + width;
-                if (dn[0] + 3 < *d) *d = dn[0] + 3;
-                if (c + 1 < width && dn[1] + 4 < *d) *d = dn[1] + 4;
-                if (c > 0 && dn[-1] + 4 < *d) *d = dn[-1] + 4;
-            }
-        }
-    const double span = rim_px + 1;
-    for (size_t i = 0; i < n; i++) {
-        const double d = dist[i] / 3.0;
-        double w = d <= buffer_px ? 1.0 : 1.0 - (d - buffer_px) / span;
-        mask[i] = w > 0 ? (float)w : 0.0f;
     }
 }
 
@@ -187,7 +196,7 @@ static inline void flow_at(const sq25__ens_flow *fl, float x, float y, float *mu
 void sq25__ens_departures(const sq25__ens_flow *fl, float *node_xy, double tau_prev, double tau,
                           double par_px, double perp_px)
 {
-    const int step = SQ25__ENS_NODE_STEP, iterations = tau_prev > 0 ? 2 : 3;
+    const int step = SQ25__ENS_NODE_STEP, iterations = tau_prev > 0 ? 1 : 2;
     const float scale = tau_prev > 0 ? (float)(tau / tau_prev) : 0.0f;
     for (int ni = 0; ni < fl->nodes_y; ni++)
         for (int nj = 0; nj < fl->nodes_x; nj++) {
@@ -236,29 +245,85 @@ static inline float sample_at(const float *f, int w, int h, float x, float y)
     return sum;
 }
 
+void sq25__ens_dry_blocks(const float *field, int width, int height, unsigned char *dry)
+{
+    const int side = 1 << SQ25__ENS_DRY_SHIFT;
+    const int bx = (width + side - 1) / side, by = (height + side - 1) / side;
+    /* per block: bit 1 = some cell is not exactly 0, bit 2 = some cell is not NaN */
+    unsigned char *seen = dry;
+    memset(seen, 0, (size_t)bx * (size_t)by);
+    for (int r = 0; r < height; r++) {
+        const float *row = field + (size_t)r * width;
+        const int b_r = r >> SQ25__ENS_DRY_SHIFT;
+        for (int c = 0; c < width; c++) {
+            const unsigned char bits = (unsigned char)((row[c] != 0.0f) | (isnan(row[c]) ? 0 : 2));
+            /* a cell serves the samples of its block and of the blocks before it */
+            const int b_c = c >> SQ25__ENS_DRY_SHIFT;
+            seen[(size_t)b_r * bx + b_c] |= bits;
+            if ((c & (side - 1)) == 0 && b_c > 0) seen[(size_t)b_r * bx + b_c - 1] |= bits;
+            if ((r & (side - 1)) == 0 && b_r > 0) {
+                seen[(size_t)(b_r - 1) * bx + b_c] |= bits;
+                if ((c & (side - 1)) == 0 && b_c > 0) seen[(size_t)(b_r - 1) * bx + b_c - 1] |= bits;
+            }
+        }
+    }
+    /* seen 2: every cell exactly 0 (dry); seen 1: every cell NaN (NaN != 0 sets bit 1) */
+    for (size_t i = 0; i < (size_t)bx * (size_t)by; i++)
+        dry[i] = seen[i] == 2 ? SQ25__ENS_BLOCK_DRY : seen[i] == 1 ? SQ25__ENS_BLOCK_NODATA : 0;
+}
+
 void sq25__ens_sample(const sq25__ens_flow *fl, const float *node_xy, const float *field,
-                      float *out)
+                      const unsigned char *dry, float *row_dxy, float *out)
 {
     const int w = fl->width, h = fl->height, step = SQ25__ENS_NODE_STEP;
+    const int side = 1 << SQ25__ENS_DRY_SHIFT, bx = (w + side - 1) / side;
     for (int r = 0; r < h; r++) {
+        /* node displacements interpolated to this row, per node column */
         const int i = r / step;
         const float fy = (float)(r % step) / (float)step;
         const float *n0 = node_xy + 2 * (size_t)i * fl->nodes_x;
         const float *n1 = i + 1 < fl->nodes_y ? n0 + 2 * fl->nodes_x : n0;
         const float y0 = (float)(i * step), y1 = n1 == n0 ? y0 : (float)((i + 1) * step);
+        for (int j = 0; j < fl->nodes_x; j++) {
+            const float x0 = (float)(j * step);
+            const float dx0 = n0[2 * j] - x0, dx1 = n1[2 * j] - x0;
+            const float dy0 = n0[2 * j + 1] - y0, dy1 = n1[2 * j + 1] - y1;
+            row_dxy[2 * j] = dx0 + fy * (dx1 - dx0);
+            row_dxy[2 * j + 1] = dy0 + fy * (dy1 - dy0);
+        }
         float *o = out + (size_t)r * w;
-        for (int c = 0; c < w; c++) {
-            const int j = c / step, j1 = j + 1 < fl->nodes_x ? j + 1 : j;
-            const float fx = (float)(c % step) / (float)step;
-            const float x0 = (float)(j * step), x1 = (float)(j1 * step);
-            /* displacements of the four nodes around the cell, bilinear */
-            float dxa = n0[2 * j] - x0, dxb = n0[2 * j1] - x1;
-            float dxc = n1[2 * j] - x0, dxd = n1[2 * j1] - x1;
-            float dya = n0[2 * j + 1] - y0, dyb = n0[2 * j1 + 1] - y0;
-            float dyc = n1[2 * j + 1] - y1, dyd = n1[2 * j1 + 1] - y1;
-            float dx = (1 - fy) * (dxa + fx * (dxb - dxa)) + fy * (dxc + fx * (dxd - dxc));
-            float dy = (1 - fy) * (dya + fx * (dyb - dya)) + fy * (dyc + fx * (dyd - dyc));
-            o[c] = sample_at(field, w, h, (float)c + dx, (float)r + dy);
+        for (int j = 0; j * step < w; j++) {
+            const int c0 = j * step, c1 = c0 + step < w ? c0 + step : w;
+            const float *a = row_dxy + 2 * j, *b = j + 1 < fl->nodes_x ? a + 2 : a;
+            /* the run of cells between two nodes: its departure points lie on a segment; if
+             * the segment's bounding box is inside the grid and only touches dry blocks, the
+             * samples are all 0 */
+            const float xa = (float)c0 + a[0], xb = (float)(c1 - 1) + a[0] +
+                                                   (float)(c1 - 1 - c0) / (float)step * (b[0] - a[0]);
+            const float ya = (float)r + a[1], yb = (float)r + a[1] +
+                                                  (float)(c1 - 1 - c0) / (float)step * (b[1] - a[1]);
+            const float x_lo = xa < xb ? xa : xb, x_hi = xa < xb ? xb : xa;
+            const float y_lo = ya < yb ? ya : yb, y_hi = ya < yb ? yb : ya;
+            if (x_lo >= 0 && y_lo >= 0 && x_hi <= (float)(w - 1) && y_hi <= (float)(h - 1)) {
+                const int bx0 = (int)x_lo >> SQ25__ENS_DRY_SHIFT, bx1 = (int)x_hi >> SQ25__ENS_DRY_SHIFT;
+                const int by0 = (int)y_lo >> SQ25__ENS_DRY_SHIFT, by1 = (int)y_hi >> SQ25__ENS_DRY_SHIFT;
+                const unsigned char kind = dry[(size_t)by0 * bx + bx0];
+                int uniform = kind != 0;
+                for (int byy = by0; byy <= by1 && uniform; byy++)
+                    for (int bxx = bx0; bxx <= bx1 && uniform; bxx++)
+                        uniform = dry[(size_t)byy * bx + bxx] == kind;
+                if (uniform) {
+                    const float v = kind == SQ25__ENS_BLOCK_DRY ? 0.0f : NAN;
+                    for (int c = c0; c < c1; c++) o[c] = v;
+                    continue;
+                }
+            }
+            for (int c = c0; c < c1; c++) {
+                const float fx = (float)(c - c0) / (float)step;
+                const float x = (float)c + a[0] + fx * (b[0] - a[0]);
+                const float y = (float)r + a[1] + fx * (b[1] - a[1]);
+                o[c] = sample_at(field, w, h, x, y);
+            }
         }
     }
 }

@@ -37,7 +37,8 @@ typedef struct {
 
 typedef struct {
     fftwf_complex *noise, *recomp;
-    float *real, *lagr, *dist, *mask, *sample;
+    float *real, *lagr, *dist, *mask, *sample, *row_dxy;
+    unsigned char *dry;
     uint32_t *sort;
     float *values; /* members' values at one cell (statistics) */
 } thread_scratch;
@@ -299,13 +300,15 @@ static int setup_scratch(run *r)
         s->recomp = sq25__ens_fft_alloc(r->fft.n_spec * sizeof(fftwf_complex));
         s->real = sq25__ens_fft_alloc(r->n * sizeof(float));
         s->lagr = sq25__malloc(r->ctx, r->n * sizeof(float));
-        s->dist = sq25__malloc(r->ctx, r->n * sizeof(float));
+        s->dist = sq25__malloc(r->ctx, (size_t)(r->width + 2) * (r->height + 2) * sizeof(float));
+        s->row_dxy = sq25__malloc(r->ctx, 2 * (size_t)r->flow.nodes_x * sizeof(float));
+        s->dry = sq25__malloc(r->ctx, (size_t)(r->width / 8 + 1) * (size_t)(r->height / 8 + 1));
         s->mask = sq25__malloc(r->ctx, r->n * sizeof(float));
         s->sample = sq25__malloc(r->ctx, r->n * sizeof(float));
         s->sort = sq25__malloc(r->ctx, 4 * r->n * sizeof(uint32_t));
         s->values = sq25__malloc(r->ctx, (size_t)r->opt->members * sizeof(float));
         if (!s->noise || !s->recomp || !s->real || !s->lagr || !s->dist || !s->mask ||
-            !s->sample || !s->sort || !s->values)
+            !s->sample || !s->sort || !s->values || !s->row_dxy || !s->dry)
             return SQ25_ERR_NOMEM;
     }
     return SQ25_OK;
@@ -320,6 +323,8 @@ static void free_scratch(run *r)
         sq25__ens_fft_release(s->real);
         sq25__free(r->ctx, s->lagr);
         sq25__free(r->ctx, s->dist);
+        sq25__free(r->ctx, s->row_dxy);
+        sq25__free(r->ctx, s->dry);
         sq25__free(r->ctx, s->mask);
         sq25__free(r->ctx, s->sample);
         sq25__free(r->ctx, s->sort);
@@ -399,13 +404,15 @@ static int setup_target(run *r, const float *latest_rate, const float *latest_db
 static void evolve_levels(run *r, member_state *ms, thread_scratch *s)
 {
     memset(s->recomp, 0, r->fft.n_spec * sizeof(fftwf_complex));
-    s->recomp[0][0] = r->mean_term[0];
-    s->recomp[0][1] = r->mean_term[1];
+    /* 1/n of the inverse transform folded into the recomposition weights */
+    const float inv_n = 1.0f / (float)r->n;
+    s->recomp[0][0] = r->mean_term[0] * inv_n;
+    s->recomp[0][1] = r->mean_term[1] * inv_n;
     fftwf_complex *lag1 = ms->ar + (ms->flip ? r->entries : 0);
     fftwf_complex *lag2 = ms->ar + (ms->flip ? 0 : r->entries);
     for (int k = 0; k < r->bank.levels; k++) {
         const float p1 = (float)r->ar_phi1[k], p2 = (float)r->ar_phi2[k];
-        const float gain = (float)r->noise_gain[k], sd = (float)r->level_std[k];
+        const float gain = (float)r->noise_gain[k], sd = (float)r->level_std[k] * inv_n;
         for (size_t e = r->bank.start[k]; e < r->bank.start[k + 1]; e++) {
             const uint32_t i = r->bank.index[e];
             const float w = gain * r->bank.weight[e];
@@ -441,7 +448,7 @@ static void finish_lagrangian(run *r, member_state *ms, thread_scratch *s)
     for (size_t i = 0; i < r->n; i++) {
         const float x = d[i];
         ms->wet[i] = x >= r->thr_db; /* NaN: not wet */
-        s->lagr[i] = isnan(x) ? NAN : x >= r->thr_db ? exp2f(0.33219281f * x) /* 10^(x/10) */ : 0.0f;
+        s->lagr[i] = x >= r->thr_db ? exp2f(0.33219281f * x) /* 10^(x/10) */ : isnan(x) ? NAN : 0.0f;
     }
 }
 
@@ -451,6 +458,7 @@ static void move_member(run *r, member_state *ms, thread_scratch *s, float *out)
 {
     const int sub = r->substeps;
     const double dt_h = r->step_s / 3600.0 / sub;
+    sq25__ens_dry_blocks(s->lagr, r->width, r->height, s->dry);
     for (int j = 1; j <= sub; j++) {
         const double tau = (r->lead - 1) + (double)j / sub;
         const double par = ms->eps_par * interpolate_steps(r->par_px, tau);
@@ -458,7 +466,7 @@ static void move_member(run *r, member_state *ms, thread_scratch *s, float *out)
         sq25__ens_departures(&r->flow, ms->node_xy, ms->tau, tau, par, perp);
         ms->tau = tau;
         float *dst = j == sub ? out : s->sample;
-        sq25__ens_sample(&r->flow, ms->node_xy, s->lagr, dst);
+        sq25__ens_sample(&r->flow, ms->node_xy, s->lagr, s->dry, s->row_dxy, dst);
         if (ms->accum_mm)
             for (size_t i = 0; i < r->n; i++) ms->accum_mm[i] += (float)(dt_h * dst[i]);
     }
@@ -472,7 +480,7 @@ static void member_lead(run *r, int m, int thread)
     sq25__ens_rng_seed(&g, r->opt->seed, (uint64_t)m, (uint64_t)r->lead);
     sq25__ens_noise_spectrum(&r->fft, r->filter, &g, s->noise);
     evolve_levels(r, ms, s);
-    sq25__ens_fft_inverse(&r->fft, s->recomp, s->real);
+    sq25__ens_fft_inverse_raw(&r->fft, s->recomp, s->real);
     finish_lagrangian(r, ms, s);
     float *out = r->opt->keep ? r->e->member[(size_t)m * r->n_leads + r->lead - 1]->data
                               : r->lead_out[m];
@@ -528,10 +536,12 @@ static void cell_stats(run *r, thread_scratch *s, const stats_target *t, float *
         sum += x;
         all_zero &= x == 0;
     }
-    if (valid == 0) {
-        for (int j = 0; j < t->n_thr; j++) t->prob[j]->data[i] = NAN;
-        t->mean->data[i] = NAN;
-        for (int q = 0; q < nq; q++) t->quant[q]->data[i] = NAN;
+    if (valid == 0 || (all_zero && t->thr[0] >= 0 && !t->inclusive)) {
+        /* no data, or dry in every member: nothing exceeds a threshold >= 0 */
+        const float v = valid ? 0.0f : NAN;
+        for (int j = 0; j < t->n_thr; j++) t->prob[j]->data[i] = v;
+        t->mean->data[i] = v;
+        for (int q = 0; q < nq; q++) t->quant[q]->data[i] = v;
         return;
     }
     for (int j = 0; j < t->n_thr; j++) {

@@ -55,6 +55,11 @@ void sq25__ens_fft_forward(const sq25__ens_fft *f, float *real, fftwf_complex *s
     fftwf_execute_dft_r2c(f->forward, real, spec);
 }
 
+void sq25__ens_fft_inverse_raw(const sq25__ens_fft *f, fftwf_complex *spec, float *real)
+{
+    fftwf_execute_dft_c2r(f->inverse, spec, real);
+}
+
 void sq25__ens_fft_inverse(const sq25__ens_fft *f, fftwf_complex *spec, float *real)
 {
     fftwf_execute_dft_c2r(f->inverse, spec, real);

@@ -243,7 +243,7 @@ static void incremental_mask(void **state)
     (void)state;
     const int w = 41, h = 41;
     unsigned char wet[41 * 41] = {0};
-    float dist[41 * 41], mask[41 * 41];
+    float dist[43 * 43], mask[41 * 41];
     wet[20 * w + 20] = 1;
     sq25__ens_mask(wet, w, h, 3, 4, dist, mask);
     assert_true(mask[20 * w + 23] == 1.0f);
