@@ -32,6 +32,12 @@ const char cmd_run_usage[] =
     "  --probability P      probability at which a level is issued (default of the warn module)\n"
     "  --calibration MAP    raw:calibrated probability points, e.g. 0:0,0.5:0.15,1:0.3\n"
     "                       (docs/warnings.md gives the map fitted on the Belgian storm)\n"
+    "  --members N          probabilities from a STEPS-class ensemble of N members (fraction\n"
+    "                       of members whose 1-hour amount reaches a level; docs/ensemble.md);\n"
+    "                       also writes ensemble.nc; the calibration map still applies\n"
+    "  --seed S             ensemble seed (default 24)\n"
+    "  --ensemble-neighbourhood CELLS  average the members' fraction over a square window of\n"
+    "                       half side CELLS (default 0: the cell alone)\n"
     "  --out DIR            output folder (created)\n"
     "  --quiet              no progress line on stderr\n";
 
@@ -40,7 +46,8 @@ typedef struct {
     int n_radar;
     const char *grid_spec, *targets_path, *sensors_path, *method, *out_dir, *levels;
     const char *calibration;
-    int frames, horizon_min;
+    int frames, horizon_min, members, ens_neighbourhood;
+    unsigned long long seed;
     double probability;
     bool quiet;
 } run_args;
@@ -52,6 +59,7 @@ static int parse_args(int argc, char **argv, run_args *a)
     a->horizon_min = 60;
     a->method = "dense";
     a->probability = -1;
+    a->seed = 24;
     a->radar = calloc((size_t)argc, sizeof *a->radar);
     if (!a->radar) return cli_error("run", "out of memory");
     for (int i = 1; i < argc; i++) {
@@ -69,12 +77,20 @@ static int parse_args(int argc, char **argv, run_args *a)
         else if (strcmp(o, "--frames") == 0 && has_val) a->frames = atoi(argv[++i]);
         else if (strcmp(o, "--horizon") == 0 && has_val) a->horizon_min = atoi(argv[++i]);
         else if (strcmp(o, "--probability") == 0 && has_val) a->probability = atof(argv[++i]);
+        else if (strcmp(o, "--members") == 0 && has_val) a->members = atoi(argv[++i]);
+        else if (strcmp(o, "--seed") == 0 && has_val) a->seed = strtoull(argv[++i], NULL, 10);
+        else if (strcmp(o, "--ensemble-neighbourhood") == 0 && has_val)
+            a->ens_neighbourhood = atoi(argv[++i]);
         else if (strcmp(o, "--quiet") == 0) a->quiet = true;
         else return cli_usage_error("run", "unknown or incomplete option '%s'", o);
     }
     if (a->n_radar == 0) return cli_usage_error("run", "--radar needs at least one file");
     if (!a->out_dir) return cli_usage_error("run", "--out DIR is required");
     if (a->horizon_min <= 0) return cli_usage_error("run", "--horizon must be positive");
+    if (a->members < 0 || a->members > SQ25_ENSEMBLE_MAX_MEMBERS)
+        return cli_usage_error("run", "--members needs 1..%d", SQ25_ENSEMBLE_MAX_MEMBERS);
+    if (a->ens_neighbourhood < 0 || a->ens_neighbourhood > 1000)
+        return cli_usage_error("run", "--ensemble-neighbourhood needs 0..1000 cells");
     return CLI_OK;
 }
 
@@ -145,6 +161,18 @@ static int set_calibration(sq25_ctx *ctx, sq25_warn_options *wo, const char *tex
     return rc ? cli_lib_error("run", ctx, rc) : CLI_OK;
 }
 
+/* --members: the pipeline's ensemble path. */
+static int configure_ensemble(sq25_ctx *ctx, sq25_pipeline *p, const run_args *a)
+{
+    sq25_ensemble_options *eo = NULL;
+    int rc = sq25_ensemble_options_create(ctx, &eo);
+    if (!rc) rc = sq25_ensemble_options_set_members(eo, a->members);
+    if (!rc) rc = sq25_ensemble_options_set_seed(eo, (uint64_t)a->seed);
+    if (!rc) rc = sq25_pipeline_set_ensemble(p, eo, a->ens_neighbourhood);
+    sq25_ensemble_options_destroy(eo);
+    return rc ? cli_lib_error("run", ctx, rc) : CLI_OK;
+}
+
 static int configure(sq25_ctx *ctx, sq25_pipeline *p, const run_args *a, sq25_targets **targets,
                      sq25_field **street)
 {
@@ -174,6 +202,7 @@ static int configure(sq25_ctx *ctx, sq25_pipeline *p, const run_args *a, sq25_ta
             return cli_lib_error("run", ctx, rc);
     }
     if (a->calibration && (rc = set_calibration(ctx, wo, a->calibration)) != CLI_OK) return rc;
+    if (a->members > 0 && (rc = configure_ensemble(ctx, p, a)) != CLI_OK) return rc;
     if (a->grid_spec) {
         if ((rc = sq25_grid_parse(ctx, a->grid_spec, 0, street)))
             return cli_lib_error("run", ctx, rc);
@@ -362,6 +391,13 @@ static int write_outputs(sq25_ctx *ctx, const run_args *a, sq25_pipeline *p, sq2
     progress(a, "sq25 run: writing %s", path);
     if ((rc = write_forecast(ctx, p, path))) return cli_lib_error("run", ctx, rc);
     printf("forecast      %s\n", path);
+    if (sq25_pipeline_ensemble(p)) {
+        join_path(path, sizeof path, a->out_dir, "ensemble.nc");
+        progress(a, "sq25 run: writing %s", path);
+        if ((rc = sq25_ensemble_write_netcdf(sq25_pipeline_ensemble(p), path)))
+            return cli_lib_error("run", ctx, rc);
+        printf("ensemble      %s\n", path);
+    }
     join_path(path, sizeof path, a->out_dir, "warnings.geojson");
     if ((rc = sq25_warning_write_areas_geojson(w, path))) return cli_lib_error("run", ctx, rc);
     printf("warning areas %s\n", path);

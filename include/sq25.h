@@ -1108,7 +1108,46 @@ SQ25_API int sq25_ensemble_level_parameters(const sq25_ensemble *e, int level,
  * x/y projected coordinates in metres with a grid_mapping variable (crs_wkt from PROJ) and
  * 2-D lat/lon. @return SQ25_OK, SQ25_ERR_WRITE (with the path), SQ25_ERR_PROJ,
  * SQ25_ERR_NOMEM. Since 1.1. */
-SQ25_API int sq25_ensemble_write_netcdf(sq25_ensemble *e, const char *path);
+SQ25_API int sq25_ensemble_write_netcdf(const sq25_ensemble *e, const char *path);
+/* Read a file written by sq25_ensemble_write_netcdf back into a result (statistics, members
+ * when the file has them, the cascade diagnostics). Options not stored in the file (seed,
+ * noise, ...) read as their defaults. New object: release with sq25_ensemble_destroy.
+ * @return SQ25_OK; SQ25_ERR_FILE_NOT_FOUND; SQ25_ERR_FILE_EMPTY; SQ25_ERR_FORMAT_UNKNOWN (not
+ * netCDF, or a dimension of the layout missing); SQ25_ERR_MISSING_DATASET /
+ * SQ25_ERR_MISSING_ATTRIBUTE (named in the message); SQ25_ERR_BAD_DIMENSIONS;
+ * SQ25_ERR_BAD_METADATA; SQ25_ERR_SIZE_ABSURD; SQ25_ERR_READ; SQ25_ERR_PROJ; SQ25_ERR_NOMEM.
+ * Since 1.1. */
+SQ25_API int sq25_ensemble_read_netcdf(sq25_ctx *ctx, const char *path, sq25_ensemble **out);
+
+/* Warnings from an ensemble. Set the ensemble's accumulation window to the warning horizon
+ * and its accumulation thresholds to the warning levels (replacing both). @return SQ25_OK,
+ * SQ25_ERR_INVALID_ARG, SQ25_ERR_RANGE. Since 1.1. */
+SQ25_API int sq25_ensemble_options_use_warning_levels(sq25_ensemble_options *eo,
+                                                      const sq25_warn_options *wo);
+/* Compute a warning from an ensemble run with such options: the probability of each level at
+ * a cell is the fraction of members whose amount over the horizon reaches the level's
+ * threshold, averaged over a square window of half side neighbourhood_cells (0 = the cell
+ * alone; the mean over the valid cells of the window), then the calibration map of opt (if
+ * any) and the levels issued at the probability threshold as sq25_warn_compute does; amounts,
+ * peak rate and onset come from the ensemble mean rates. opt may be NULL (defaults). New
+ * object: release with sq25_warning_destroy. @return SQ25_OK; SQ25_ERR_INVALID_ARG (no window
+ * over the horizon or no threshold for a level, named in the message); SQ25_ERR_TIME_MISMATCH;
+ * the errors of sq25_warn_compute. Since 1.1. */
+SQ25_API int sq25_warn_compute_ensemble(sq25_ctx *ctx, const sq25_warn_options *opt,
+                                        const sq25_ensemble *e, int neighbourhood_cells,
+                                        sq25_warning **out);
+/* The pipeline's ensemble path: with options set (copied; NULL returns to the deterministic
+ * path), each sq25_pipeline_run also runs the ensemble after the motion (its accumulation
+ * window and thresholds set from the warning options) and the warning's probabilities are the
+ * members' fractions within neighbourhood_cells (0..1000) of each cell, on the street grid when
+ * one is set (bilinear). The deterministic forecast and motion stay available. @return SQ25_OK,
+ * SQ25_ERR_INVALID_ARG, SQ25_ERR_NOMEM. Since 1.1. */
+typedef struct sq25_pipeline sq25_pipeline; /* section pipeline below */
+SQ25_API int sq25_pipeline_set_ensemble(sq25_pipeline *p, const sq25_ensemble_options *opt,
+                                        int neighbourhood_cells);
+/* The ensemble of the last successful run (radar grid), or NULL. Borrowed: valid until the
+ * next run, reset or destroy. Since 1.1. */
+SQ25_API const sq25_ensemble *sq25_pipeline_ensemble(const sq25_pipeline *p);
 
 /* Probabilistic scores on the cells where the observation and the forecast are both valid
  * (not NaN). Arrays are caller-owned, n floats, borrowed for the call. Since 1.1. */

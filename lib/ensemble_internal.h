@@ -177,4 +177,17 @@ int sq25__ensemble_alloc(sq25_ctx *ctx, const sq25_ensemble_options *opt,
                          const sq25_field *latest, int n_leads, int step_s,
                          sq25_ensemble **out);
 
+/* lib/warn_ensemble.c: a warning whose level probabilities are given grids (one per level, on
+ * the frames' grid, raw: the calibration map is applied), amounts/peak/onset from frames; and
+ * the ensemble's level probabilities (fraction of members reaching each level over the
+ * horizon, window-averaged when neighbourhood_cells > 0) into prob[level] (n cells each). */
+int sq25__warn_compute_with_probabilities(sq25_ctx *ctx, const sq25_warn_options *opt,
+                                          const sq25_field *const *frames, int frame_count,
+                                          int lead_step_s, int64_t issue_time,
+                                          const float *const *level_probability,
+                                          sq25_warning **out);
+int sq25__warn_ensemble_probabilities(sq25_ctx *ctx, const sq25_warn_options *o,
+                                      const sq25_ensemble *e, int neighbourhood_cells,
+                                      float **prob);
+
 #endif

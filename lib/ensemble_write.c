@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 typedef struct {
-    sq25_ensemble *e;
+    const sq25_ensemble *e;
     const char *path;
     int nc;
     int dim_time, dim_thr, dim_q, dim_y, dim_x, dim_member, dim_window, dim_athr;
@@ -251,6 +251,25 @@ static int global_attributes(writer *w)
              e->opt.match_cdf ? "on" : "off");
     if (!rc) rc = put_text(w, NC_GLOBAL, "comment", text);
     if (!rc) rc = put_text(w, NC_GLOBAL, "issue_time", issue);
+    /* what sq25_ensemble_read_netcdf needs beyond the dimensions, and the cascade's fit */
+    const int ints[3] = {e->opt.members, e->levels, e->opt.keep};
+    if (!rc) {
+        int st = nc_put_att_int(w->nc, NC_GLOBAL, "ensemble_members", NC_INT, 1, &ints[0]);
+        if (st == NC_NOERR) st = nc_put_att_int(w->nc, NC_GLOBAL, "cascade_levels", NC_INT, 1, &ints[1]);
+        double v[5][SQ25__ENS_MAX_LEVELS];
+        for (int k = 0; k < e->levels; k++) {
+            v[0][k] = e->level[k].wavenumber;
+            v[1][k] = e->level[k].gamma1;
+            v[2][k] = e->level[k].gamma2;
+            v[3][k] = e->level[k].phi1;
+            v[4][k] = e->level[k].phi2;
+        }
+        static const char *names[5] = {"cascade_wavenumber", "cascade_gamma1", "cascade_gamma2",
+                                       "cascade_phi1", "cascade_phi2"};
+        for (int j = 0; j < 5 && st == NC_NOERR; j++)
+            st = nc_put_att_double(w->nc, NC_GLOBAL, names[j], NC_DOUBLE, (size_t)e->levels, v[j]);
+        if (st != NC_NOERR) rc = nc_fail(w, st, "global attributes");
+    }
     return rc;
 }
 
@@ -371,7 +390,7 @@ static int put_statistics(writer *w)
     return rc;
 }
 
-int sq25_ensemble_write_netcdf(sq25_ensemble *e, const char *path)
+int sq25_ensemble_write_netcdf(const sq25_ensemble *e, const char *path)
 {
     if (!e) return SQ25_ERR_INVALID_ARG;
     if (!path) return sq25__fail(e->ctx, SQ25_ERR_INVALID_ARG, "sq25_ensemble_write_netcdf: NULL path");

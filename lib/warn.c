@@ -318,7 +318,7 @@ int sq25__warn_neighbourhood(const sq25_warning *w, int k, int j, float *out)
 }
 
 /* The calibrated probability of a raw neighbourhood fraction (identity without a map). */
-static float calibrate(const sq25_warn_options *o, float raw)
+float sq25__warn_calibrate(const sq25_warn_options *o, float raw)
 {
     int n = o->calibration_count;
     if (n == 0 || isnan(raw)) return raw;
@@ -351,7 +351,7 @@ static int probabilities_and_levels(sq25_warning *w)
             for (size_t c = 0; c < n; c++)
                 if (isnan(lead_prob[c]) || lead_prob[c] > prob[c]) prob[c] = lead_prob[c];
         }
-        for (size_t c = 0; c < n; c++) prob[c] = calibrate(&w->opt, prob[c]);
+        for (size_t c = 0; c < n; c++) prob[c] = sq25__warn_calibrate(&w->opt, prob[c]);
     }
     sq25__free(w->ctx, lead_prob);
     for (size_t c = 0; c < n; c++) {

@@ -77,6 +77,8 @@ struct sq25_warning {
  * valid cells within the lead's radius whose accumulation reaches the threshold, NaN where
  * the cell itself has no data. out has width*height floats. */
 int sq25__warn_neighbourhood(const sq25_warning *w, int k, int j, float *out);
+/* The calibration map of the options applied to a raw probability (NaN stays NaN). */
+float sq25__warn_calibrate(const sq25_warn_options *o, float raw);
 /* Half sizes of the neighbourhood window in cells at lead index j. */
 void sq25__warn_window(const sq25_warning *w, int j, int *half_cols, int *half_rows);
 /* Duplicate the targets (new object). */

@@ -76,6 +76,32 @@ lon, lat = float(sys.argv[1]), float(sys.argv[2])
 ref = open(sys.argv[3]).read().split()
 assert abs(lon - float(ref[0])) < 1e-4 and abs(lat - float(ref[1])) < 1e-4, (lon, lat, ref)
 PY
+# sq25 verify --ensemble: Brier and CRPS at 15 min recomputed from the file (netCDF4) and
+# the observation read with h5py (ODIM physical values, NaN = nodata)
+$sq25 verify --ensemble "$tmp/ens.nc" $d/*.hdf --json > "$tmp/ver.json"
+/usr/bin/python3 - "$tmp/ens.nc" "$tmp/ver.json" $d/20210704172500.rad.best.comp.rate.qpe.hdf <<'PY'
+import json, sys
+import h5py, netCDF4
+import numpy as np
+ds = netCDF4.Dataset(sys.argv[1])
+v = json.load(open(sys.argv[2]))
+obs = h5py.File(sys.argv[3])["dataset1/data1/data"][:].astype(np.float64)
+lead = [l for l in v["leads"] if l["lead_min"] == 15][0]
+assert [l["lead_min"] for l in v["leads"]] == [5, 10, 15]
+p = ds["exceedance_probability"][2].filled(np.nan).astype(np.float64)
+r = ds["rainfall_rate"][:, 2].filled(np.nan).astype(np.float64)
+ok = np.isfinite(obs) & np.all(np.isfinite(p), axis=0) & np.all(np.isfinite(r), axis=0)
+for t, thr in enumerate([1, 5, 10, 20]):
+    brier = np.mean((p[t][ok] - (obs[ok] > thr)) ** 2)
+    got = lead["thresholds"][t]["brier"]
+    assert abs(brier - got) < 1e-6 * max(1, brier), (thr, brier, got)
+    counts = sum(b["count"] for b in lead["thresholds"][t]["reliability"])
+    assert counts == ok.sum(), (counts, ok.sum())
+x = r[:, ok]
+crps = np.mean(np.abs(x - obs[ok]).mean(axis=0) - 0.5 * np.abs(x[:, None, :] - x[None, :, :]).mean(axis=(0, 1)))
+assert abs(crps - lead["crps_mmh"]) < 1e-5, (crps, lead["crps_mmh"])
+assert sum(lead["rank_histogram"]) == ok.sum()
+PY
 # bad input: an error, no output file
 if $sq25 nowcast "$f2" "$f3" --members 4 --frames 2 --out "$tmp/bad.nc" 2> "$tmp/err.txt"; then
   echo "two frames accepted for an ensemble"; exit 1; fi

@@ -346,6 +346,127 @@ static void same_seed_same_members(void **state)
     sq25_ctx_destroy(ctx);
 }
 
+
+/* The pipeline's ensemble path: the warning's level probability at every cell equals the
+ * fraction of the kept members whose amount over the horizon (30 min) reaches the level
+ * (recounted here from the members); with a neighbourhood of 2 cells it is the mean of that
+ * fraction over the 5x5 window (recomputed here at one interior cell). */
+static void pipeline_ensemble_warnings(void **state)
+{
+    (void)state;
+    sq25_ctx *ctx = sq25_ctx_create();
+    sq25_field *frames[3];
+    make_frames(ctx, frames);
+    sq25_pipeline *p = NULL;
+    assert_int_equal(sq25_pipeline_create(ctx, &p), SQ25_OK);
+    assert_int_equal(sq25_pipeline_set_horizon(p, 1800), SQ25_OK);
+    sq25_warn_options *wo = sq25_pipeline_warn_options(p);
+    const double levels[2] = {1, 3};
+    assert_int_equal(sq25_warn_options_set_levels(wo, 2, levels, NULL), SQ25_OK);
+    assert_int_equal(sq25_warn_options_set_horizon(wo, 1800), SQ25_OK);
+    sq25_ensemble_options *eo = NULL;
+    assert_int_equal(sq25_ensemble_options_create(ctx, &eo), SQ25_OK);
+    sq25_ensemble_options_set_members(eo, 4);
+    sq25_ensemble_options_set_keep_members(eo, 1);
+    for (int k = 0; k < 3; k++) assert_int_equal(sq25_pipeline_push_frame(p, frames[k]), SQ25_OK);
+    for (int nb = 0; nb <= 2; nb += 2) {
+        assert_int_equal(sq25_pipeline_set_ensemble(p, eo, nb), SQ25_OK);
+        sq25_warning *w = NULL;
+        assert_int_equal(sq25_pipeline_run(p, &w), SQ25_OK);
+        const sq25_ensemble *e = sq25_pipeline_ensemble(p);
+        assert_non_null(e);
+        assert_int_equal(sq25_ensemble_accumulation_minutes(e, 0), 30);
+        sq25_field *prob = NULL;
+        assert_int_equal(sq25_warning_probability(w, 1, &prob), SQ25_OK);
+        const float *pw = sq25_field_data_const(prob);
+        static float frac[96 * 80];
+        int wet = 0;
+        for (int i = 0; i < 96 * 80; i++) {
+            int reach = 0, valid = 0;
+            for (int m = 0; m < 4; m++) {
+                float a = sq25_field_data_const(sq25_ensemble_accumulation_member(e, m, 0))[i];
+                if (isnan(a)) continue;
+                valid++;
+                reach += a >= 1.0f;
+            }
+            frac[i] = valid ? (float)reach / valid : NAN;
+            wet += reach > 0;
+        }
+        assert_true(wet > 10);
+        if (nb == 0) {
+            for (int i = 0; i < 96 * 80; i++)
+                if (!isnan(frac[i])) assert_true(fabs(pw[i] - frac[i]) < 1e-6);
+        } else {
+            const int r0 = 40, c0 = 36;
+            double sum = 0;
+            int n = 0;
+            for (int r = r0 - 2; r <= r0 + 2; r++)
+                for (int c = c0 - 2; c <= c0 + 2; c++)
+                    if (!isnan(frac[r * 96 + c])) sum += frac[r * 96 + c], n++;
+            assert_true(fabs(pw[r0 * 96 + c0] - sum / n) < 1e-5);
+        }
+        sq25_field_destroy(prob);
+        sq25_warning_destroy(w);
+    }
+    /* back to the deterministic path */
+    assert_int_equal(sq25_pipeline_set_ensemble(p, NULL, 0), SQ25_OK);
+    sq25_warning *w = NULL;
+    assert_int_equal(sq25_pipeline_run(p, &w), SQ25_OK);
+    assert_null(sq25_pipeline_ensemble(p));
+    sq25_warning_destroy(w);
+    sq25_ensemble_options_destroy(eo);
+    sq25_pipeline_destroy(p);
+    for (int k = 0; k < 3; k++) sq25_field_destroy(frames[k]);
+    sq25_ctx_destroy(ctx);
+}
+
+/* Write then read back: the statistics and members come back bit for bit; a missing file and
+ * a file that is not netCDF give their codes and no result. */
+static void netcdf_round_trip(void **state)
+{
+    (void)state;
+    sq25_ctx *ctx = sq25_ctx_create();
+    sq25_field *frames[3];
+    make_frames(ctx, frames);
+    sq25_ensemble *e = run_small(ctx, frames, 2, 3), *back = NULL;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/ens.nc", test_tmpdir());
+    assert_int_equal(sq25_ensemble_write_netcdf(e, path), SQ25_OK);
+    assert_int_equal(sq25_ensemble_read_netcdf(ctx, path, &back), SQ25_OK);
+    assert_int_equal(sq25_ensemble_lead_count(back), 6);
+    assert_int_equal(sq25_ensemble_member_count(back), 5);
+    assert_int_equal(sq25_ensemble_issue_time(back), sq25_ensemble_issue_time(e));
+    assert_int_equal(sq25_ensemble_step_s(back), 300);
+    assert_true(same_members(e, back));
+    for (int k = 0; k < 6; k++) {
+        const float *a = sq25_field_data_const(sq25_ensemble_probability(e, k, 1));
+        const float *b = sq25_field_data_const(sq25_ensemble_probability(back, k, 1));
+        assert_memory_equal(a, b, 96 * 80 * sizeof(float));
+    }
+    double g1 = 0, g1b = 0;
+    sq25_ensemble_level_parameters(e, 3, NULL, &g1, NULL, NULL, NULL);
+    sq25_ensemble_level_parameters(back, 3, NULL, &g1b, NULL, NULL, NULL);
+    assert_true(g1 == g1b);
+    sq25_ensemble_destroy(back);
+    back = NULL;
+    char missing[4096];
+    snprintf(missing, sizeof missing, "%s/none.nc", test_tmpdir());
+    assert_int_equal(sq25_ensemble_read_netcdf(ctx, missing, &back), SQ25_ERR_FILE_NOT_FOUND);
+    const char *text = test_write_file("text.nc", "not a netCDF file\n");
+    assert_int_equal(sq25_ensemble_read_netcdf(ctx, text, &back), SQ25_ERR_FORMAT_UNKNOWN);
+    assert_null(back);
+    /* a netCDF file of another layout (an ODIM_H5 file is HDF5 but has no ensemble dims) */
+    char odim[4096];
+    snprintf(odim, sizeof odim, "%s/f.h5", test_tmpdir());
+    assert_int_equal(sq25_write_odim(ctx, odim, frames[0]), SQ25_OK);
+    int rc = sq25_ensemble_read_netcdf(ctx, odim, &back);
+    assert_true(rc == SQ25_ERR_FORMAT_UNKNOWN);
+    assert_null(back);
+    sq25_ensemble_destroy(e);
+    for (int k = 0; k < 3; k++) sq25_field_destroy(frames[k]);
+    sq25_ctx_destroy(ctx);
+}
+
 /* Bad inputs: each gives its code and a message. */
 static void run_errors(void **state)
 {
@@ -423,6 +544,8 @@ int main(void)
         cmocka_unit_test(same_seed_same_members),
         cmocka_unit_test(run_errors),
         cmocka_unit_test(run_allocation_failures),
+        cmocka_unit_test(pipeline_ensemble_warnings),
+        cmocka_unit_test(netcdf_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
