@@ -22,7 +22,7 @@ PYTHON ?= /usr/bin/python3
 # Debian packages: pkg-config modules and the package that provides each.
 PKG_MODULES := hdf5 gsl proj libpng fftw3f netcdf cmocka
 DEB_PACKAGES := libhdf5-dev libfftw3-dev libnetcdf-dev libgsl-dev libproj-dev libpng-dev libcmocka-dev \
-                pkg-config hdf5-tools netcdf-bin proj-bin python3-numpy python3-pytest python3-netcdf4 python3-xarray
+                pkg-config hdf5-tools netcdf-bin proj-bin python3-numpy python3-pytest python3-netcdf4 python3-xarray python3-h5py
 DEPS_STAMP := $(B)/.deps-ok
 
 PKG_CFLAGS = $(shell pkg-config --cflags hdf5 gsl proj libpng fftw3f netcdf 2>/dev/null)

@@ -26,7 +26,7 @@ const char cmd_nowcast_usage[] =
     "  --json     a JSON summary on stdout (times, motion statistics, per-lead rain)\n"
     "  --members  a STEPS-class ensemble of M members (1..1000) instead: CF-1.8 netCDF-4\n"
     "             output with exceedance probabilities (1, 5, 10, 20 mm/h), mean and\n"
-    "             quantiles (0.5, 0.9) per lead, and the same for 15/30/60-min amounts\n"
+    "             the 0.9 quantile per lead, and the same for 15/30/60-min amounts\n"
     "             (--substeps sub-steps per step); needs 3 frames (docs/ensemble.md)\n"
     "  --seed     random seed (default 24): the same seed gives the same members\n"
     "  --cascade-levels  cascade levels 2..10 (default 6)\n"

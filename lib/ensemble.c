@@ -29,9 +29,8 @@ int sq25_ensemble_options_create(sq25_ctx *ctx, sq25_ensemble_options **out)
     o->n_thresholds = o->n_accum_thresholds = 4;
     memcpy(o->thresholds, thr, sizeof thr);
     memcpy(o->accum_thresholds, thr, sizeof thr);
-    o->n_quantiles = 2;
-    o->quantiles[0] = 0.5;
-    o->quantiles[1] = 0.9;
+    o->n_quantiles = 1;
+    o->quantiles[0] = 0.9;
     o->n_accum = 3;
     o->accum_minutes[0] = 15;
     o->accum_minutes[1] = 30;

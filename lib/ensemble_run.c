@@ -300,12 +300,15 @@ static int setup_scratch(run *r)
         s->recomp = sq25__ens_fft_alloc(r->fft.n_spec * sizeof(fftwf_complex));
         s->real = sq25__ens_fft_alloc(r->n * sizeof(float));
         s->lagr = sq25__malloc(r->ctx, r->n * sizeof(float));
-        s->dist = sq25__malloc(r->ctx, (size_t)(r->width + 2) * (r->height + 2) * sizeof(float));
+        /* dist (chamfer distances) lives in the sort scratch and sample in the mask buffer:
+         * their uses do not overlap within a member step */
+        s->dist = NULL;
         s->row_dxy = sq25__malloc(r->ctx, 2 * (size_t)r->flow.nodes_x * sizeof(float));
         s->dry = sq25__malloc(r->ctx, (size_t)(r->width / 8 + 1) * (size_t)(r->height / 8 + 1));
         s->mask = sq25__malloc(r->ctx, r->n * sizeof(float));
-        s->sample = sq25__malloc(r->ctx, r->n * sizeof(float));
         s->sort = sq25__malloc(r->ctx, 4 * r->n * sizeof(uint32_t));
+        s->sample = s->mask;
+        if (s->sort) s->dist = (float *)s->sort;
         s->values = sq25__malloc(r->ctx, (size_t)r->opt->members * sizeof(float));
         if (!s->noise || !s->recomp || !s->real || !s->lagr || !s->dist || !s->mask ||
             !s->sample || !s->sort || !s->values || !s->row_dxy || !s->dry)
@@ -322,11 +325,9 @@ static void free_scratch(run *r)
         sq25__ens_fft_release(s->recomp);
         sq25__ens_fft_release(s->real);
         sq25__free(r->ctx, s->lagr);
-        sq25__free(r->ctx, s->dist);
         sq25__free(r->ctx, s->row_dxy);
         sq25__free(r->ctx, s->dry);
         sq25__free(r->ctx, s->mask);
-        sq25__free(r->ctx, s->sample);
         sq25__free(r->ctx, s->sort);
         sq25__free(r->ctx, s->values);
     }
