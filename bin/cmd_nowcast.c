@@ -13,7 +13,8 @@ const char cmd_nowcast_usage[] =
     "                    [--substeps K] --out FORECAST.h5 [--json]\n"
     "       sq25 nowcast FILE... --members M [--seed N] [--cascade-levels L] [--threads T]\n"
     "                    [--noise nonparametric|powerlaw] [--no-motion-perturbation]\n"
-    "                    [--keep-members] [--leads MIN] --out ENSEMBLE.nc [--json]\n"
+    "                    [--quantiles LIST] [--keep-members] [--leads MIN] --out ENSEMBLE.nc\n"
+    "                    [--json]\n"
     "  Estimate the motion from the N latest frames (by valid time; default 3) and extrapolate\n"
     "  the latest one (backward semi-Lagrangian, bilinear) at every input time step up to\n"
     "  --leads minutes (default 60). Frames must share one grid and one time step.\n"
@@ -26,11 +27,12 @@ const char cmd_nowcast_usage[] =
     "  --json     a JSON summary on stdout (times, motion statistics, per-lead rain)\n"
     "  --members  a STEPS-class ensemble of M members (1..1000) instead: CF-1.8 netCDF-4\n"
     "             output with exceedance probabilities (1, 5, 10, 20 mm/h), mean and\n"
-    "             the 0.9 quantile per lead, and the same for 15/30/60-min amounts\n"
+    "             the --quantiles per lead, and the same for 15/30/60-min amounts\n"
     "             (--substeps sub-steps per step); needs 3 frames (docs/ensemble.md)\n"
     "  --seed     random seed (default 24): the same seed gives the same members\n"
     "  --cascade-levels  cascade levels 2..10 (default 6)\n"
     "  --threads  worker threads (default 0 = one per CPU); the result does not change\n"
+    "  --quantiles LIST  comma-separated probabilities, e.g. 0.5,0.9 (default none)\n"
     "  --keep-members  also write every member (dimension member)\n";
 
 #define NOWCAST_MAX_FILES 1000
@@ -38,7 +40,8 @@ const char cmd_nowcast_usage[] =
 
 typedef struct {
     int lead_minutes, n_frames, substeps, method, json;
-    int members, cascade_levels, threads, noise, perturb, keep;
+    int members, cascade_levels, threads, noise, perturb, keep, n_quantiles;
+    double quantiles[SQ25_ENSEMBLE_MAX_QUANTILES];
     unsigned long long seed;
     const char *out_path;
     const char *files[NOWCAST_MAX_FILES];
@@ -79,6 +82,22 @@ static int parse_args(int argc, char **argv, nowcast_args *a)
         else if (strcmp(arg, "--threads") == 0)
             rc = parse_int_option(cmd, arg, next, 0, 256, &a->threads), i++;
         else if (strcmp(arg, "--keep-members") == 0) a->keep = 1;
+        else if (strcmp(arg, "--quantiles") == 0) {
+            const char *p = next;
+            a->n_quantiles = 0;
+            while (p && *p) {
+                char *end = NULL;
+                double q = strtod(p, &end);
+                if (end == p || !(q >= 0 && q <= 1) || a->n_quantiles >= SQ25_ENSEMBLE_MAX_QUANTILES ||
+                    (*end && *end != ','))
+                    return cli_usage_error(cmd, "--quantiles needs probabilities in [0, 1], e.g. 0.5,0.9");
+                a->quantiles[a->n_quantiles++] = q;
+                p = *end ? end + 1 : end;
+            }
+            if (!next || a->n_quantiles == 0)
+                return cli_usage_error(cmd, "--quantiles needs probabilities in [0, 1], e.g. 0.5,0.9");
+            i++;
+        }
         else if (strcmp(arg, "--no-motion-perturbation") == 0) a->perturb = 0;
         else if (strcmp(arg, "--seed") == 0) {
             char *end = NULL;
@@ -246,6 +265,7 @@ static int ensemble_options(sq25_ctx *ctx, const nowcast_args *a, sq25_ensemble_
     if (!rc) rc = sq25_ensemble_options_set_motion_perturbation(*out, a->perturb);
     if (!rc) rc = sq25_ensemble_options_set_substeps(*out, a->substeps);
     if (!rc) rc = sq25_ensemble_options_set_keep_members(*out, a->keep);
+    if (!rc && a->n_quantiles) rc = sq25_ensemble_options_set_quantiles(*out, a->n_quantiles, a->quantiles);
     /* windows the leads reach */
     int minutes[3] = {15, 30, 60}, count = 0;
     for (int k = 0; k < 3; k++)

@@ -989,7 +989,7 @@ typedef struct sq25_ensemble sq25_ensemble;
 
 /* Options with the defaults: 20 members, seed 24, 6 cascade levels, threads 0 (one per online
  * CPU), nonparametric noise, motion perturbation on, incremental mask on, probability matching
- * on, rain threshold 0.1 mm/h, rate thresholds 1, 5, 10, 20 mm/h, quantile 0.9,
+ * on, rain threshold 0.1 mm/h, rate thresholds 1, 5, 10, 20 mm/h, no quantiles,
  * accumulations over 15, 30 and 60 min with thresholds 1, 5, 10, 20 mm, 2 trajectory
  * sub-steps per step, members not kept. New object: release with
  * sq25_ensemble_options_destroy. @return SQ25_OK, SQ25_ERR_INVALID_ARG or SQ25_ERR_NOMEM.

@@ -29,8 +29,7 @@ int sq25_ensemble_options_create(sq25_ctx *ctx, sq25_ensemble_options **out)
     o->n_thresholds = o->n_accum_thresholds = 4;
     memcpy(o->thresholds, thr, sizeof thr);
     memcpy(o->accum_thresholds, thr, sizeof thr);
-    o->n_quantiles = 1;
-    o->quantiles[0] = 0.9;
+    o->n_quantiles = 0; /* chosen by the caller: each costs a grid per lead and window */
     o->n_accum = 3;
     o->accum_minutes[0] = 15;
     o->accum_minutes[1] = 30;

@@ -97,16 +97,16 @@ void sq25__ens_noise_spectrum(const sq25__ens_fft *f, const float *filter, sq25_
 
 /* Probability matching: replace the valid values of x (n cells, NaN = not valid) by the
  * sorted target values (sorted_target, m values ascending) of the same rank (rank scaled when
- * m differs from the number of valid x; ties broken by cell index). scratch: 4 * n uint32.
- * Exact: when x has as many valid cells as the target, x afterwards holds exactly the target's
- * values. */
+ * m differs from the number of valid x; ties broken by cell index). keys, idx, keys2, idx2:
+ * scratch of n uint32 each. Exact: when x has as many valid cells as the target, x afterwards
+ * holds exactly the target's values. */
 void sq25__ens_match_cdf(float *x, size_t n, const float *sorted_target, size_t m,
-                         uint32_t *scratch);
+                         uint32_t *keys, uint32_t *idx, uint32_t *keys2, uint32_t *idx2);
 /* Sort n floats ascending (no NaN) by an LSD radix sort. scratch: 2 * n uint32. */
 void sq25__ens_sort_floats(float *v, size_t n, uint32_t *scratch);
 
 /* Incremental mask (after pysteps' "incremental" mask method): weight 1 within buffer_px of a
- * wet cell (wet[i] != 0), falling linearly to 0 over rim_px beyond it; distances by a 3-4
+ * wet cell (bit i & 7 of wet[i >> 3] set), falling linearly to 0 over rim_px beyond it; distances by a 3-4
  * chamfer transform (in pixels, within 8 % of Euclidean). dist: (width+2)*(height+2) floats
  * scratch. */
 void sq25__ens_mask(const unsigned char *wet, int width, int height, double buffer_px,

@@ -72,11 +72,9 @@ static inline size_t target_index(size_t r, size_t valid, size_t m)
 }
 
 void sq25__ens_match_cdf(float *x, size_t n, const float *sorted_target, size_t m,
-                         uint32_t *scratch)
+                         uint32_t *keys, uint32_t *idx, uint32_t *keys2, uint32_t *idx2)
 {
     if (m == 0) return;
-    uint32_t *keys = scratch, *idx = scratch + n, *keys2 = scratch + 2 * n,
-             *idx2 = scratch + 3 * n;
     /* Ranks whose target value is the target minimum need no order among themselves: only
      * the cells above the cut rank are sorted. */
     size_t low = 1;
@@ -127,9 +125,12 @@ void sq25__ens_mask(const unsigned char *wet, int width, int height, double buff
     for (int c = 0; c < pw; c++) dist[c] = dist[(size_t)(height + 1) * pw + c] = far;
     for (int r = 0; r < height; r++) {
         float *d = dist + (size_t)(r + 1) * pw;
-        const unsigned char *wr = wet + (size_t)r * width;
+        const size_t i0 = (size_t)r * width;
         d[0] = d[width + 1] = far;
-        for (int c = 0; c < width; c++) d[c + 1] = wr[c] ? 0.0f : far;
+        for (int c = 0; c < width; c++) {
+            const size_t i = i0 + (size_t)c;
+            d[c + 1] = (wet[i >> 3] >> (i & 7)) & 1u ? 0.0f : far;
+        }
     }
     /* forward: the row above (independent per cell), then the left neighbour in order */
     for (int r = 1; r <= height; r++) {

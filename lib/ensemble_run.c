@@ -28,7 +28,7 @@ static const double BPS_PERP[3] = {5.76, 0.31, -2.72};
 typedef struct {
     fftwf_complex *ar;    /* 2 * entries: blocks A and B of every level's state */
     int flip;             /* 0: A holds lag 1 (t-1), B lag 2; 1: the reverse */
-    unsigned char *wet;   /* wet cells of the previous Lagrangian forecast (mask source) */
+    unsigned char *wet;   /* wet cells of the previous Lagrangian forecast (mask source), bits */
     float *accum_mm;      /* amount since issue (NULL without accumulations) */
     float *node_xy;       /* node departure points at the last solved time */
     double tau;           /* that time, steps */
@@ -299,14 +299,14 @@ static int setup_scratch(run *r)
         s->noise = sq25__ens_fft_alloc(r->fft.n_spec * sizeof(fftwf_complex));
         s->recomp = sq25__ens_fft_alloc(r->fft.n_spec * sizeof(fftwf_complex));
         s->real = sq25__ens_fft_alloc(r->n * sizeof(float));
-        s->lagr = sq25__malloc(r->ctx, r->n * sizeof(float));
+        s->lagr = s->real; /* the back-transform to mm/h works in place */
         /* dist (chamfer distances) lives in the sort scratch and sample in the mask buffer:
          * their uses do not overlap within a member step */
         s->dist = NULL;
         s->row_dxy = sq25__malloc(r->ctx, 2 * (size_t)r->flow.nodes_x * sizeof(float));
         s->dry = sq25__malloc(r->ctx, (size_t)(r->width / 8 + 1) * (size_t)(r->height / 8 + 1));
         s->mask = sq25__malloc(r->ctx, r->n * sizeof(float));
-        s->sort = sq25__malloc(r->ctx, 4 * r->n * sizeof(uint32_t));
+        s->sort = sq25__malloc(r->ctx, 2 * r->n * sizeof(uint32_t));
         s->sample = s->mask;
         if (s->sort) s->dist = (float *)s->sort;
         s->values = sq25__malloc(r->ctx, (size_t)r->opt->members * sizeof(float));
@@ -324,7 +324,6 @@ static void free_scratch(run *r)
         sq25__ens_fft_release(s->noise);
         sq25__ens_fft_release(s->recomp);
         sq25__ens_fft_release(s->real);
-        sq25__free(r->ctx, s->lagr);
         sq25__free(r->ctx, s->row_dxy);
         sq25__free(r->ctx, s->dry);
         sq25__free(r->ctx, s->mask);
@@ -343,7 +342,7 @@ static int setup_members(run *r, fftwf_complex *const spec[3])
     for (int j = 0; j < m; j++) {
         member_state *s = &r->members[j];
         s->ar = sq25__ens_fft_alloc(2 * r->entries * sizeof(fftwf_complex));
-        s->wet = sq25__malloc(r->ctx, r->n);
+        s->wet = sq25__calloc(r->ctx, r->n / 8 + 1, 1);
         s->node_xy = sq25__malloc(r->ctx, 2 * r->n_nodes * sizeof(float));
         if (r->opt->n_accum) s->accum_mm = sq25__calloc(r->ctx, r->n, sizeof(float));
         if (!r->opt->keep) r->lead_out[j] = sq25__malloc(r->ctx, r->n * sizeof(float));
@@ -445,10 +444,14 @@ static void finish_lagrangian(run *r, member_state *ms, thread_scratch *s)
         for (size_t i = 0; i < r->n; i++)
             if (r->valid[i]) d[i] = dmin + (d[i] - dmin) * s->mask[i];
     }
-    if (r->opt->match_cdf) sq25__ens_match_cdf(d, r->n, r->sorted_target, r->n_target, s->sort);
+    /* the sort's second pair of arrays: the spectra, free after the inverse transform */
+    if (r->opt->match_cdf)
+        sq25__ens_match_cdf(d, r->n, r->sorted_target, r->n_target, s->sort, s->sort + r->n,
+                            (uint32_t *)s->noise, (uint32_t *)s->recomp);
     for (size_t i = 0; i < r->n; i++) {
         const float x = d[i];
-        ms->wet[i] = x >= r->thr_db; /* NaN: not wet */
+        if (x >= r->thr_db) ms->wet[i >> 3] |= (unsigned char)(1u << (i & 7)); /* NaN: not wet */
+        else ms->wet[i >> 3] &= (unsigned char)~(1u << (i & 7));
         s->lagr[i] = x >= r->thr_db ? exp2f(0.33219281f * x) /* 10^(x/10) */ : isnan(x) ? NAN : 0.0f;
     }
 }
@@ -636,7 +639,9 @@ static int setup(run *r, const sq25_field *const *f, const float *u, const float
     if (rc == SQ25_OK) rc = setup_scratch(r);
     /* the first mask of every member: the latest observation's wet cells */
     for (int m = 0; rc == SQ25_OK && m < o->members; m++)
-        for (size_t i = 0; i < r->n; i++) r->members[m].wet[i] = r->valid[i] && db[2][i] >= r->thr_db;
+        for (size_t i = 0; i < r->n; i++)
+            if (r->valid[i] && db[2][i] >= r->thr_db)
+                r->members[m].wet[i >> 3] |= (unsigned char)(1u << (i & 7));
     for (int k = 0; k < 3; k++) {
         sq25__free(ctx, db[k]);
         sq25__ens_fft_release(spec[k]);

@@ -127,6 +127,9 @@ static int def_var(writer *w, const char *name, int ndims, const int *dims, int 
     chunk[ndims - 1] = width;
     NC_TRY(w, nc_def_var_chunking(w->nc, *var, NC_CHUNKED, chunk), "chunking");
     NC_TRY(w, nc_def_var_deflate(w->nc, *var, 1, 1, 1), "deflate");
+    /* grids are written whole, one chunk each: a cache of one chunk is enough */
+    NC_TRY(w, nc_set_var_chunk_cache(w->nc, *var, height * width * sizeof(float) + 4096, 3, 1.0f),
+           "chunk cache");
     const float fill = NAN;
     NC_TRY(w, nc_put_att_float(w->nc, *var, "_FillValue", NC_FLOAT, 1, &fill), "_FillValue");
     int rc = put_text(w, *var, "long_name", long_name);

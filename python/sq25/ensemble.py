@@ -183,7 +183,7 @@ class Ensemble:
 
 def run(frames, u, v, n_leads=12, members=20, seed=24, cascade_levels=6, threads=0,
         noise="nonparametric", motion_perturbation=True, mask=True, probability_matching=True,
-        thresholds=(1, 5, 10, 20), quantiles=(0.5, 0.9), accumulations=(15, 30, 60),
+        thresholds=(1, 5, 10, 20), quantiles=(), accumulations=(15, 30, 60),
         accumulation_thresholds=(1, 5, 10, 20), substeps=2, keep_members=False):
     """Run the ensemble from 3+ Fields (oldest first) and the motion u, v (pixels per step)."""
     ctx = frames[-1]._ctx

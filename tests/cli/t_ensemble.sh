@@ -11,9 +11,9 @@ f1=$d/20210704170000.rad.best.comp.rate.qpe.hdf
 f2=$d/20210704170500.rad.best.comp.rate.qpe.hdf
 f3=$d/20210704171000.rad.best.comp.rate.qpe.hdf
 $sq25 nowcast "$f3" "$f1" "$f2" --members 4 --seed 5 --leads 15 --keep-members \
-  --threads 2 --out "$tmp/ens.nc" --json > "$tmp/ens.json"
+  --quantiles 0.5,0.9 --threads 2 --out "$tmp/ens.nc" --json > "$tmp/ens.json"
 ncdump -h "$tmp/ens.nc" > "$tmp/header.txt"
-for want in 'time = 3' 'threshold = 4' 'member = 4' 'y = 700' 'x = 700' \
+for want in 'time = 3' 'threshold = 4' 'quantile = 2' 'member = 4' 'y = 700' 'x = 700' \
             'float exceedance_probability(time, threshold, y, x)' \
             'float rainfall_rate(member, time, y, x)' ':Conventions = "CF-1.8"' \
             'grid_mapping_name = "lambert_conformal_conic"' 'exceedance_probability:grid_mapping = "crs"'; do
@@ -21,7 +21,7 @@ for want in 'time = 3' 'threshold = 4' 'member = 4' 'y = 700' 'x = 700' \
 done
 # the same seed with another thread count gives the same file content
 $sq25 nowcast "$f1" "$f2" "$f3" --members 4 --seed 5 --leads 15 --keep-members \
-  --threads 1 --out "$tmp/ens1.nc"
+  --quantiles 0.5,0.9 --threads 1 --out "$tmp/ens1.nc"
 /usr/bin/python3 - "$tmp/ens.nc" "$tmp/ens1.nc" > "$tmp/corner.txt" <<'PY'
 import sys
 import numpy as np

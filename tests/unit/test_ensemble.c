@@ -212,7 +212,7 @@ static void probability_matching_is_exact(void **state)
     for (size_t i = 0; i < n; i++) x[i] = i % 31 == 0 ? NAN : (float)(test_normal() * 10);
     /* 100 NaN cells: i = 0, 31, ..., 3069 */
     memcpy(orig, x, n * sizeof *x);
-    sq25__ens_match_cdf(x, n, target, m, scratch);
+    sq25__ens_match_cdf(x, n, target, m, scratch, scratch + n, scratch + 2 * n, scratch + 3 * n);
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         if (isnan(orig[i])) {
@@ -242,9 +242,10 @@ static void incremental_mask(void **state)
 {
     (void)state;
     const int w = 41, h = 41;
-    unsigned char wet[41 * 41] = {0};
+    unsigned char wet[41 * 41 / 8 + 1] = {0}; /* one bit per cell */
     float dist[43 * 43], mask[41 * 41];
-    wet[20 * w + 20] = 1;
+    const int i = 20 * w + 20;
+    wet[i >> 3] = (unsigned char)(1u << (i & 7));
     sq25__ens_mask(wet, w, h, 3, 4, dist, mask);
     assert_true(mask[20 * w + 23] == 1.0f);
     assert_true(fabs(mask[20 * w + 25] - 0.6) < 1e-6);
