@@ -34,6 +34,24 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Internal knobs of the ensemble (lib/ensemble.c), reachable from benchmarks only:
+ * SQ25_ENSEMBLE_TUNE="perturbation_scale=2,noise_scale=1". */
+int sq25__ensemble_options_tune(sq25_ensemble_options *opt, const char *key, double value);
+
+static void apply_tuning(sq25_ensemble_options *opt)
+{
+    const char *env = getenv("SQ25_ENSEMBLE_TUNE");
+    char key[64];
+    double value;
+    int used;
+    while (env && sscanf(env, "%63[^=]=%lf%n", key, &value, &used) == 2) {
+        if (sq25__ensemble_options_tune(opt, key, value) != SQ25_OK)
+            fprintf(stderr, "bench_ensemble: unknown tuning key %s\n", key);
+        env += used;
+        env = *env == ',' ? env + 1 : NULL;
+    }
+}
+
 #define MAX_FRAMES 128
 #define N_LEADS 12
 #define N_REPORT 3
@@ -246,6 +264,7 @@ static void run_case(sq25_ctx *ctx, frames *fl, int issue, int members, int thre
     sq25_ensemble_options_set_mask(eo, env_int("SQ25_BENCH_MASK", 1));
     sq25_ensemble_options_set_cascade_levels(eo, env_int("SQ25_BENCH_LEVELS", 6));
     if (env_int("SQ25_BENCH_POWERLAW", 0)) sq25_ensemble_options_set_noise(eo, SQ25_ENSEMBLE_NOISE_POWERLAW);
+    apply_tuning(eo);
     sq25_ensemble *e = NULL;
     if (sq25_motion_estimate(ctx, in, 3, NULL, u, v) ||
         sq25_ensemble_run(ctx, eo, in, 3, u, v, N_LEADS, &e)) {

@@ -25,6 +25,7 @@ int sq25_ensemble_options_create(sq25_ctx *ctx, sq25_ensemble_options **out)
     o->match_cdf = 1;
     o->substeps = 2;
     o->rain_threshold_mmh = 0.1;
+    o->perturb_scale = o->noise_scale = 1.0;
     const double thr[4] = {1, 5, 10, 20};
     o->n_thresholds = o->n_accum_thresholds = 4;
     memcpy(o->thresholds, thr, sizeof thr);
@@ -183,6 +184,15 @@ int sq25_ensemble_options_set_accumulation_thresholds(sq25_ensemble_options *opt
 int sq25_ensemble_options_set_substeps(sq25_ensemble_options *opt, int substeps)
 {
     return set_int(opt, opt ? &opt->substeps : NULL, substeps, 1, 60, "substeps");
+}
+
+int sq25__ensemble_options_tune(sq25_ensemble_options *opt, const char *key, double value)
+{
+    if (!opt || !key || !(value >= 0 && value <= 100)) return SQ25_ERR_INVALID_ARG;
+    if (strcmp(key, "perturbation_scale") == 0) opt->perturb_scale = value;
+    else if (strcmp(key, "noise_scale") == 0) opt->noise_scale = value;
+    else return SQ25_ERR_INVALID_ARG;
+    return SQ25_OK;
 }
 
 int sq25_ensemble_options_set_keep_members(sq25_ensemble_options *opt, int keep)

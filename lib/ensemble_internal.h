@@ -145,12 +145,17 @@ struct sq25_ensemble_options {
     int members, levels, threads, noise, perturb_motion, mask, match_cdf, substeps, keep;
     uint64_t seed;
     double rain_threshold_mmh;
+    double perturb_scale, noise_scale; /* internal knobs (benchmarks): 1 = the published method */
     int n_thresholds, n_quantiles, n_accum, n_accum_thresholds;
     double thresholds[SQ25_ENSEMBLE_MAX_THRESHOLDS];
     double quantiles[SQ25_ENSEMBLE_MAX_QUANTILES];
     int accum_minutes[SQ25_ENSEMBLE_MAX_ACCUMULATIONS];
     double accum_thresholds[SQ25_ENSEMBLE_MAX_THRESHOLDS];
 };
+
+/* Internal tuning of benchmarks ("perturbation_scale", "noise_scale"); SQ25_OK or
+ * SQ25_ERR_INVALID_ARG for an unknown key. */
+int sq25__ensemble_options_tune(sq25_ensemble_options *opt, const char *key, double value);
 
 /* Per-level diagnostics kept in the result. */
 typedef struct {

@@ -266,7 +266,7 @@ static void fit_levels(run *r, fftwf_complex *const spec[3])
             nv += sq25__ens_column_weight(&r->fft, (int)(i % (uint32_t)r->fft.half_width)) * w * w;
         }
         nv /= (double)r->n * (double)r->n;
-        r->noise_gain[k] = nv > 0 ? sigma / sqrt(nv) : 0;
+        r->noise_gain[k] = nv > 0 ? r->opt->noise_scale * sigma / sqrt(nv) : 0;
     }
     r->mean_term[0] = spec[2][0][0];
     r->mean_term[1] = spec[2][0][1];
@@ -354,8 +354,8 @@ static int setup_members(run *r, fftwf_complex *const spec[3])
         sq25__ens_nodes_init(&r->flow, s->node_xy);
         sq25__ens_rng g;
         sq25__ens_rng_seed(&g, r->opt->seed, (uint64_t)j, 0);
-        s->eps_par = r->opt->perturb_motion ? laplace(&g) : 0;
-        s->eps_perp = r->opt->perturb_motion ? laplace(&g) : 0;
+        s->eps_par = r->opt->perturb_motion ? r->opt->perturb_scale * laplace(&g) : 0;
+        s->eps_perp = r->opt->perturb_motion ? r->opt->perturb_scale * laplace(&g) : 0;
     }
     return SQ25_OK;
 }
