@@ -102,6 +102,9 @@ void sq25__ens_noise_spectrum(const sq25__ens_fft *f, const float *filter, sq25_
  * holds exactly the target's values. */
 void sq25__ens_match_cdf(float *x, size_t n, const float *sorted_target, size_t m,
                          uint32_t *keys, uint32_t *idx, uint32_t *keys2, uint32_t *idx2);
+/* Sort n floats ascending (no NaN) by insertion: the members' values at one cell, few and
+ * often nearly ordered. */
+void sq25__ens_sort_small(float *v, int n);
 /* Sort n floats ascending (no NaN) by an LSD radix sort. scratch: 2 * n uint32. */
 void sq25__ens_sort_floats(float *v, size_t n, uint32_t *scratch);
 

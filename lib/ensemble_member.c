@@ -64,6 +64,19 @@ void sq25__ens_sort_floats(float *v, size_t n, uint32_t *scratch)
     for (size_t i = 0; i < n; i++) v[i] = key_float(keys[i]);
 }
 
+void sq25__ens_sort_small(float *v, int n)
+{
+    for (int i = 1; i < n; i++) {
+        const float x = v[i];
+        int j = i - 1;
+        while (j >= 0 && v[j] > x) {
+            v[j + 1] = v[j];
+            j--;
+        }
+        v[j + 1] = x;
+    }
+}
+
 /* Target index of forecast rank r among valid forecast cells, m target values. */
 static inline size_t target_index(size_t r, size_t valid, size_t m)
 {

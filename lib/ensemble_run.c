@@ -134,7 +134,8 @@ static int check_frames(sq25_ctx *ctx, const sq25_field *const *frames, int n_fr
                           latest->width, latest->height);
     for (int k = 0; k < 2; k++)
         if (f[k]->width != latest->width || f[k]->height != latest->height ||
-            memcmp(f[k]->gt, latest->gt, sizeof latest->gt) != 0)
+            memcmp(f[k]->gt, latest->gt, sizeof latest->gt) != 0 ||
+            strcmp(f[k]->projdef, latest->projdef) != 0)
             return sq25__fail(ctx, SQ25_ERR_GRID_MISMATCH, "ensemble frames are not on one grid");
     const int64_t d1 = f[1]->valid_time - f[0]->valid_time, d2 = latest->valid_time - f[1]->valid_time;
     if (d1 <= 0 || d2 <= 0)
@@ -496,19 +497,6 @@ static void member_lead(run *r, int m, int thread)
 
 /* ---- statistics --------------------------------------------------------------------------- */
 
-/* Insertion sort: a cell has few members and they are often nearly ordered. */
-static void sort_small(float *v, int n)
-{
-    for (int i = 1; i < n; i++) {
-        const float x = v[i];
-        int j = i - 1;
-        while (j >= 0 && v[j] > x) {
-            v[j + 1] = v[j];
-            j--;
-        }
-        v[j + 1] = x;
-    }
-}
 
 /* Linear interpolation between order statistics (Hyndman and Fan type 7). */
 static float quantile_of(const float *sorted, int n, double q)
@@ -556,7 +544,7 @@ static void cell_stats(run *r, thread_scratch *s, const stats_target *t, float *
     }
     t->mean->data[i] = (float)(sum / valid);
     if (nq == 0) return;
-    if (!all_zero) sort_small(s->values, valid);
+    if (!all_zero) sq25__ens_sort_small(s->values, valid);
     for (int q = 0; q < nq; q++)
         t->quant[q]->data[i] = all_zero ? 0.0f : quantile_of(s->values, valid, r->opt->quantiles[q]);
 }

@@ -1,7 +1,7 @@
 /* verify_ensemble.c -- probabilistic scores: CRPS of an ensemble, Brier score, reliability
  * table, ROC counts and area, rank histogram. Cells count where the observation and the
  * forecast (every member, for member-based scores) are valid. */
-#include "internal.h"
+#include "ensemble_internal.h"
 
 #include <math.h>
 #include <string.h>
@@ -14,19 +14,6 @@ static int gather(const float *const *members, int n_members, size_t i, float *v
         if (isnan(v[m])) return 0;
     }
     return n_members;
-}
-
-static void sort_small(float *v, int n)
-{
-    for (int i = 1; i < n; i++) {
-        const float x = v[i];
-        int j = i - 1;
-        while (j >= 0 && v[j] > x) {
-            v[j + 1] = v[j];
-            j--;
-        }
-        v[j + 1] = x;
-    }
 }
 
 int sq25_verify_crps(const float *const *members, int n_members, const float *observed,
@@ -43,7 +30,7 @@ int sq25_verify_crps(const float *const *members, int n_members, const float *ob
         const float y = observed[i];
         if (isnan(y) || !gather(members, n_members, i, v)) continue;
         /* sorted members: sum_{j<k} |x_j - x_k| = sum_k (2k - M + 1) x_k (k 0-based) */
-        sort_small(v, n_members);
+        sq25__ens_sort_small(v, n_members);
         double to_obs = 0, spread = 0;
         for (int k = 0; k < n_members; k++) {
             to_obs += fabs((double)v[k] - y);
