@@ -12,7 +12,8 @@ const char cmd_nowcast_usage[] =
     "usage: sq25 nowcast FILE... [--leads MIN] [--method lk|dense] [--frames N]\n"
     "                    [--substeps K] --out FORECAST.h5 [--json]\n"
     "       sq25 nowcast FILE... --members M [--seed N] [--cascade-levels L] [--threads T]\n"
-    "                    [--noise nonparametric|powerlaw] [--no-motion-perturbation]\n"
+    "                    [--noise nonparametric|powerlaw] [--noise-gain G]\n"
+    "                    [--no-motion-perturbation]\n"
     "                    [--quantiles LIST] [--keep-members] [--leads MIN] --out ENSEMBLE.nc\n"
     "                    [--json]\n"
     "  Estimate the motion from the N latest frames (by valid time; default 3) and extrapolate\n"
@@ -33,6 +34,7 @@ const char cmd_nowcast_usage[] =
     "  --cascade-levels  cascade levels 2..10 (default 6)\n"
     "  --threads  worker threads (default 0 = one per CPU); the result does not change\n"
     "  --quantiles LIST  comma-separated probabilities, e.g. 0.5,0.9 (default none)\n"
+    "  --noise-gain G  factor on the cascade noise (default 1; see docs/ensemble.md)\n"
     "  --keep-members  also write every member (dimension member)\n";
 
 #define NOWCAST_MAX_FILES 1000
@@ -41,6 +43,7 @@ const char cmd_nowcast_usage[] =
 typedef struct {
     int lead_minutes, n_frames, substeps, method, json;
     int members, cascade_levels, threads, noise, perturb, keep, n_quantiles;
+    double noise_gain;
     double quantiles[SQ25_ENSEMBLE_MAX_QUANTILES];
     unsigned long long seed;
     const char *out_path;
@@ -64,7 +67,8 @@ static int parse_args(int argc, char **argv, nowcast_args *a)
     const char *cmd = argv[0];
     *a = (nowcast_args){.lead_minutes = 60, .n_frames = 3, .substeps = 2,
                         .method = SQ25_MOTION_DENSE, .cascade_levels = 6, .seed = 24,
-                        .noise = SQ25_ENSEMBLE_NOISE_NONPARAMETRIC, .perturb = 1};
+                        .noise = SQ25_ENSEMBLE_NOISE_NONPARAMETRIC, .perturb = 1,
+                        .noise_gain = 1};
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *next = i + 1 < argc ? argv[i + 1] : NULL;
         int rc = CLI_OK;
@@ -82,6 +86,13 @@ static int parse_args(int argc, char **argv, nowcast_args *a)
         else if (strcmp(arg, "--threads") == 0)
             rc = parse_int_option(cmd, arg, next, 0, 256, &a->threads), i++;
         else if (strcmp(arg, "--keep-members") == 0) a->keep = 1;
+        else if (strcmp(arg, "--noise-gain") == 0) {
+            char *end = NULL;
+            a->noise_gain = next ? strtod(next, &end) : 0;
+            if (!next || *end || !(a->noise_gain > 0 && a->noise_gain <= 10))
+                return cli_usage_error(cmd, "--noise-gain needs a factor in (0, 10]");
+            i++;
+        }
         else if (strcmp(arg, "--quantiles") == 0) {
             const char *p = next;
             a->n_quantiles = 0;
@@ -262,6 +273,7 @@ static int ensemble_options(sq25_ctx *ctx, const nowcast_args *a, sq25_ensemble_
     if (!rc) rc = sq25_ensemble_options_set_cascade_levels(*out, a->cascade_levels);
     if (!rc) rc = sq25_ensemble_options_set_threads(*out, a->threads);
     if (!rc) rc = sq25_ensemble_options_set_noise(*out, a->noise);
+    if (!rc) rc = sq25_ensemble_options_set_noise_gain(*out, a->noise_gain);
     if (!rc) rc = sq25_ensemble_options_set_motion_perturbation(*out, a->perturb);
     if (!rc) rc = sq25_ensemble_options_set_substeps(*out, a->substeps);
     if (!rc) rc = sq25_ensemble_options_set_keep_members(*out, a->keep);

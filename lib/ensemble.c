@@ -104,6 +104,13 @@ int sq25_ensemble_options_set_motion_perturbation(sq25_ensemble_options *opt, in
     return SQ25_OK;
 }
 
+int sq25_ensemble_options_set_noise_gain(sq25_ensemble_options *opt, double gain)
+{
+    if (!opt || !(gain > 0 && gain <= 10)) return bad_option(opt, "noise gain");
+    opt->noise_scale = gain;
+    return SQ25_OK;
+}
+
 int sq25_ensemble_options_set_mask(sq25_ensemble_options *opt, int enabled)
 {
     if (!opt) return SQ25_ERR_INVALID_ARG;

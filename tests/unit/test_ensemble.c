@@ -493,6 +493,7 @@ static void run_errors(void **state)
     assert_int_equal(sq25_ensemble_options_create(ctx, &o), SQ25_OK);
     assert_int_equal(sq25_ensemble_options_set_members(o, 0), SQ25_ERR_RANGE);
     assert_int_equal(sq25_ensemble_options_set_cascade_levels(o, 11), SQ25_ERR_RANGE);
+    assert_int_equal(sq25_ensemble_options_set_noise_gain(o, 0), SQ25_ERR_RANGE);
     const double bad[2] = {5, 1};
     assert_int_equal(sq25_ensemble_options_set_thresholds(o, 2, bad), SQ25_ERR_RANGE);
     assert_int_equal(sq25_ensemble_options_set_quantiles(o, 2, bad), SQ25_ERR_RANGE);
