@@ -36,6 +36,7 @@ const char cmd_run_usage[] =
     "                       of members whose 1-hour amount reaches a level; docs/ensemble.md);\n"
     "                       also writes ensemble.nc; the calibration map still applies\n"
     "  --seed S             ensemble seed (default 24)\n"
+    "  --noise-gain G       factor on the ensemble's cascade noise (default 1)\n"
     "  --ensemble-neighbourhood CELLS  average the members' fraction over a square window of\n"
     "                       half side CELLS (default 0: the cell alone)\n"
     "  --out DIR            output folder (created)\n"
@@ -48,7 +49,7 @@ typedef struct {
     const char *calibration;
     int frames, horizon_min, members, ens_neighbourhood;
     unsigned long long seed;
-    double probability;
+    double probability, noise_gain;
     bool quiet;
 } run_args;
 
@@ -60,6 +61,7 @@ static int parse_args(int argc, char **argv, run_args *a)
     a->method = "dense";
     a->probability = -1;
     a->seed = 24;
+    a->noise_gain = 1;
     a->radar = calloc((size_t)argc, sizeof *a->radar);
     if (!a->radar) return cli_error("run", "out of memory");
     for (int i = 1; i < argc; i++) {
@@ -79,6 +81,7 @@ static int parse_args(int argc, char **argv, run_args *a)
         else if (strcmp(o, "--probability") == 0 && has_val) a->probability = atof(argv[++i]);
         else if (strcmp(o, "--members") == 0 && has_val) a->members = atoi(argv[++i]);
         else if (strcmp(o, "--seed") == 0 && has_val) a->seed = strtoull(argv[++i], NULL, 10);
+        else if (strcmp(o, "--noise-gain") == 0 && has_val) a->noise_gain = atof(argv[++i]);
         else if (strcmp(o, "--ensemble-neighbourhood") == 0 && has_val)
             a->ens_neighbourhood = atoi(argv[++i]);
         else if (strcmp(o, "--quiet") == 0) a->quiet = true;
@@ -168,6 +171,7 @@ static int configure_ensemble(sq25_ctx *ctx, sq25_pipeline *p, const run_args *a
     int rc = sq25_ensemble_options_create(ctx, &eo);
     if (!rc) rc = sq25_ensemble_options_set_members(eo, a->members);
     if (!rc) rc = sq25_ensemble_options_set_seed(eo, (uint64_t)a->seed);
+    if (!rc) rc = sq25_ensemble_options_set_noise_gain(eo, a->noise_gain);
     if (!rc) rc = sq25_pipeline_set_ensemble(p, eo, a->ens_neighbourhood);
     sq25_ensemble_options_destroy(eo);
     return rc ? cli_lib_error("run", ctx, rc) : CLI_OK;

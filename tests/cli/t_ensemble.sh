@@ -102,6 +102,19 @@ crps = np.mean(np.abs(x - obs[ok]).mean(axis=0) - 0.5 * np.abs(x[:, None, :] - x
 assert abs(crps - lead["crps_mmh"]) < 1e-5, (crps, lead["crps_mmh"])
 assert sum(lead["rank_histogram"]) == ok.sum()
 PY
+# sq25 run --members: warnings from the members; ensemble.nc carries the 1-hour window and the
+# level thresholds as accumulation thresholds
+$sq25 run --radar "$f1" "$f2" "$f3" --members 3 --levels 1,5,10 --out "$tmp/run" --quiet > /dev/null
+/usr/bin/python3 - "$tmp/run/ensemble.nc" "$tmp/run/summary.json" <<'PY'
+import json, sys
+import netCDF4
+ds = netCDF4.Dataset(sys.argv[1])
+assert list(ds["window"][:]) == [3600.0], ds["window"][:]
+assert list(ds["accumulation_threshold"][:]) == [1.0, 5.0, 10.0]
+assert ds.ensemble_members == 3
+s = json.load(open(sys.argv[2]))
+assert [l["threshold_mm"] for l in s["levels"]] == [1, 5, 10]
+PY
 # bad input: an error, no output file
 if $sq25 nowcast "$f2" "$f3" --members 4 --frames 2 --out "$tmp/bad.nc" 2> "$tmp/err.txt"; then
   echo "two frames accepted for an ensemble"; exit 1; fi
