@@ -1019,6 +1019,12 @@ SQ25_API int sq25_ensemble_options_set_motion_perturbation(sq25_ensemble_options
  * published method). The ensemble is under-dispersive on the benchmark storms and more noise
  * improved Brier and CRPS there (docs/ensemble.md); fit it on your own cases. */
 SQ25_API int sq25_ensemble_options_set_noise_gain(sq25_ensemble_options *opt, double gain);
+/* Blend: each lead's exceedance probabilities averaged over a square window of half side
+ * ceil(cells_per_step * lead steps) cells (the fraction of member cells above the threshold
+ * in that window), 0..100 (default 0 = the members' fraction at the cell alone). The
+ * accumulation probabilities and the members are not changed. */
+SQ25_API int sq25_ensemble_options_set_neighbourhood(sq25_ensemble_options *opt,
+                                                     double cells_per_step);
 /* Incremental precipitation mask: enabled != 0 or 0. */
 SQ25_API int sq25_ensemble_options_set_mask(sq25_ensemble_options *opt, int enabled);
 /* Probability (CDF) matching to the latest frame: enabled != 0 or 0. */

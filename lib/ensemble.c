@@ -111,6 +111,13 @@ int sq25_ensemble_options_set_noise_gain(sq25_ensemble_options *opt, double gain
     return SQ25_OK;
 }
 
+int sq25_ensemble_options_set_neighbourhood(sq25_ensemble_options *opt, double cells_per_step)
+{
+    if (!opt || !(cells_per_step >= 0 && cells_per_step <= 100)) return bad_option(opt, "neighbourhood");
+    opt->neighbourhood_cells_per_step = cells_per_step;
+    return SQ25_OK;
+}
+
 int sq25_ensemble_options_set_mask(sq25_ensemble_options *opt, int enabled)
 {
     if (!opt) return SQ25_ERR_INVALID_ARG;

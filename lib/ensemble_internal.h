@@ -102,6 +102,9 @@ void sq25__ens_noise_spectrum(const sq25__ens_fft *f, const float *filter, sq25_
  * holds exactly the target's values. */
 void sq25__ens_match_cdf(float *x, size_t n, const float *sorted_target, size_t m,
                          uint32_t *keys, uint32_t *idx, uint32_t *keys2, uint32_t *idx2);
+/* Mean of the valid values of in (w x h) over a (2r+1)^2 window around every cell (summed-area
+ * tables, O(w h)), NaN where the cell itself is NaN, into out. SQ25_OK or SQ25_ERR_NOMEM. */
+int sq25__ens_window_mean(sq25_ctx *ctx, const float *in, int w, int h, int r, float *out);
 /* Sort n floats ascending (no NaN) by insertion: the members' values at one cell, few and
  * often nearly ordered. */
 void sq25__ens_sort_small(float *v, int n);
@@ -149,6 +152,7 @@ struct sq25_ensemble_options {
     uint64_t seed;
     double rain_threshold_mmh;
     double perturb_scale, noise_scale; /* internal knobs (benchmarks): 1 = the published method */
+    double neighbourhood_cells_per_step; /* 0: probabilities of the members alone */
     int n_thresholds, n_quantiles, n_accum, n_accum_thresholds;
     double thresholds[SQ25_ENSEMBLE_MAX_THRESHOLDS];
     double quantiles[SQ25_ENSEMBLE_MAX_QUANTILES];

@@ -247,11 +247,13 @@ static int global_attributes(writer *w)
     if (!rc) rc = put_text(w, NC_GLOBAL, "source", "libsq25 " SQ25_VERSION_STRING " STEPS-class ensemble");
     snprintf(text, sizeof text,
              "issue time %s; %d members, seed %llu, %d cascade levels, noise %s, motion "
-             "perturbation %s, incremental mask %s, probability matching %s",
+             "perturbation %s, incremental mask %s, probability matching %s, noise gain %g, "
+             "probabilities averaged over %g cells per lead step",
              issue, e->opt.members, (unsigned long long)e->opt.seed, e->levels,
              e->opt.noise == SQ25_ENSEMBLE_NOISE_POWERLAW ? "power law" : "nonparametric",
              e->opt.perturb_motion ? "on" : "off", e->opt.mask ? "on" : "off",
-             e->opt.match_cdf ? "on" : "off");
+             e->opt.match_cdf ? "on" : "off", e->opt.noise_scale,
+             e->opt.neighbourhood_cells_per_step);
     if (!rc) rc = put_text(w, NC_GLOBAL, "comment", text);
     if (!rc) rc = put_text(w, NC_GLOBAL, "issue_time", issue);
     /* what sq25_ensemble_read_netcdf needs beyond the dimensions, and the cascade's fit */

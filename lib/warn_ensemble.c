@@ -9,41 +9,6 @@
 #include <math.h>
 #include <string.h>
 
-/* Mean of the valid values of in over a (2r+1)^2 window around every cell (summed-area
- * tables), NaN where the cell itself is NaN. */
-static int window_mean(sq25_ctx *ctx, const float *in, int w, int h, int r, float *out)
-{
-    const size_t stride = (size_t)w + 1;
-    double *sum = sq25__calloc(ctx, stride * ((size_t)h + 1), sizeof *sum);
-    double *cnt = sq25__calloc(ctx, stride * ((size_t)h + 1), sizeof *cnt);
-    if (!sum || !cnt) {
-        sq25__free(ctx, sum);
-        sq25__free(ctx, cnt);
-        return SQ25_ERR_NOMEM;
-    }
-    for (int y = 0; y < h; y++)
-        for (int x = 0; x < w; x++) {
-            const float v = in[(size_t)y * w + x];
-            const size_t i = (size_t)(y + 1) * stride + x + 1;
-            sum[i] = (isnan(v) ? 0 : v) + sum[i - 1] + sum[i - stride] - sum[i - stride - 1];
-            cnt[i] = (isnan(v) ? 0 : 1) + cnt[i - 1] + cnt[i - stride] - cnt[i - stride - 1];
-        }
-    for (int y = 0; y < h; y++)
-        for (int x = 0; x < w; x++) {
-            const int x0 = x - r < 0 ? 0 : x - r, x1 = x + r + 1 > w ? w : x + r + 1;
-            const int y0 = y - r < 0 ? 0 : y - r, y1 = y + r + 1 > h ? h : y + r + 1;
-            const size_t a = (size_t)y1 * stride + x1, b = (size_t)y0 * stride + x1;
-            const size_t c = (size_t)y1 * stride + x0, d = (size_t)y0 * stride + x0;
-            const double n = cnt[a] - cnt[b] - cnt[c] + cnt[d];
-            out[(size_t)y * w + x] = isnan(in[(size_t)y * w + x]) || n <= 0
-                                         ? NAN
-                                         : (float)((sum[a] - sum[b] - sum[c] + sum[d]) / n);
-        }
-    sq25__free(ctx, sum);
-    sq25__free(ctx, cnt);
-    return SQ25_OK;
-}
-
 int sq25__warn_compute_with_probabilities(sq25_ctx *ctx, const sq25_warn_options *opt,
                                           const sq25_field *const *frames, int frame_count,
                                           int lead_step_s, int64_t issue_time,
@@ -114,7 +79,7 @@ int sq25__warn_ensemble_probabilities(sq25_ctx *ctx, const sq25_warn_options *o,
     for (int k = 0; !rc && k < o->level_count; k++) {
         const sq25_field *p = e->acc_probability[window * e->opt.n_accum_thresholds + thr[k]];
         if (neighbourhood_cells > 0)
-            rc = window_mean(ctx, p->data, p->width, p->height, neighbourhood_cells, prob[k]);
+            rc = sq25__ens_window_mean(ctx, p->data, p->width, p->height, neighbourhood_cells, prob[k]);
         else memcpy(prob[k], p->data, (size_t)p->width * p->height * sizeof(float));
     }
     return rc;

@@ -26,6 +26,7 @@ for _n in ("members", "cascade_levels", "threads", "noise", "motion_perturbation
 proto("sq25_ensemble_options_set_seed", _c.c_int, _c.c_void_p, _c.c_uint64)
 proto("sq25_ensemble_options_set_rain_threshold", _c.c_int, _c.c_void_p, _c.c_double)
 proto("sq25_ensemble_options_set_noise_gain", _c.c_int, _c.c_void_p, _c.c_double)
+proto("sq25_ensemble_options_set_neighbourhood", _c.c_int, _c.c_void_p, _c.c_double)
 for _n in ("thresholds", "quantiles", "accumulation_thresholds"):
     proto(f"sq25_ensemble_options_set_{_n}", _c.c_int, _c.c_void_p, _c.c_int, _lib.c_double_p)
 proto("sq25_ensemble_options_set_accumulations", _c.c_int, _c.c_void_p, _c.c_int,
@@ -185,7 +186,8 @@ class Ensemble:
 def run(frames, u, v, n_leads=12, members=20, seed=24, cascade_levels=6, threads=0,
         noise="nonparametric", motion_perturbation=True, mask=True, probability_matching=True,
         thresholds=(1, 5, 10, 20), quantiles=(), accumulations=(15, 30, 60),
-        accumulation_thresholds=(1, 5, 10, 20), substeps=2, keep_members=False, noise_gain=1.0):
+        accumulation_thresholds=(1, 5, 10, 20), substeps=2, keep_members=False, noise_gain=1.0,
+        neighbourhood=0.0):
     """Run the ensemble from 3+ Fields (oldest first) and the motion u, v (pixels per step)."""
     ctx = frames[-1]._ctx
     opt = _c.c_void_p()
@@ -200,6 +202,7 @@ def run(frames, u, v, n_leads=12, members=20, seed=24, cascade_levels=6, threads
             ctx.check(getattr(lib, f"sq25_ensemble_options_set_{name}")(opt, int(value)))
         ctx.check(lib.sq25_ensemble_options_set_seed(opt, int(seed)))
         ctx.check(lib.sq25_ensemble_options_set_noise_gain(opt, float(noise_gain)))
+        ctx.check(lib.sq25_ensemble_options_set_neighbourhood(opt, float(neighbourhood)))
         ctx.check(lib.sq25_ensemble_options_set_thresholds(opt, *_doubles(thresholds)))
         ctx.check(lib.sq25_ensemble_options_set_quantiles(opt, *_doubles(quantiles)))
         mins = [int(m) for m in accumulations]

@@ -468,6 +468,57 @@ static void netcdf_round_trip(void **state)
     sq25_ctx_destroy(ctx);
 }
 
+
+/* The blend: with 1 cell per step, the probability at lead index 1 (2 steps) is the mean over
+ * the 5x5 window of the members' fraction (recounted here from the kept members) at an
+ * interior cell; without it, the fraction at the cell itself. */
+static void blended_probabilities(void **state)
+{
+    (void)state;
+    sq25_ctx *ctx = sq25_ctx_create();
+    sq25_field *frames[3];
+    make_frames(ctx, frames);
+    static float u[96 * 80], v[96 * 80];
+    for (int i = 0; i < 96 * 80; i++) u[i] = 2, v[i] = 0;
+    sq25_ensemble_options *o = NULL;
+    assert_int_equal(sq25_ensemble_options_create(ctx, &o), SQ25_OK);
+    sq25_ensemble_options_set_members(o, 5);
+    sq25_ensemble_options_set_keep_members(o, 1);
+    sq25_ensemble_options_set_accumulations(o, 0, NULL);
+    assert_int_equal(sq25_ensemble_options_set_neighbourhood(o, 101), SQ25_ERR_RANGE);
+    assert_int_equal(sq25_ensemble_options_set_neighbourhood(o, 1), SQ25_OK);
+    sq25_ensemble *e = NULL;
+    assert_int_equal(sq25_ensemble_run(ctx, o, (const sq25_field *const *)frames, 3, u, v, 3, &e),
+                     SQ25_OK);
+    int checked = 0;
+    for (int r0 = 30; r0 <= 50; r0 += 5)
+        for (int c0 = 30; c0 <= 50; c0 += 5) {
+            double sum = 0;
+            int n = 0;
+            for (int r = r0 - 2; r <= r0 + 2; r++)
+                for (int c = c0 - 2; c <= c0 + 2; c++) {
+                    int above = 0, valid = 0;
+                    for (int m = 0; m < 5; m++) {
+                        float x = sq25_field_data_const(sq25_ensemble_member(e, m, 1))[r * 96 + c];
+                        if (isnan(x)) continue;
+                        valid++;
+                        above += x > 1.0f;
+                    }
+                    if (valid) sum += (double)above / valid, n++;
+                }
+            float p = sq25_field_data_const(sq25_ensemble_probability(e, 1, 0))[r0 * 96 + c0];
+            if (n == 25) {
+                assert_true(fabs(p - sum / n) < 1e-5);
+                checked += sum > 0;
+            }
+        }
+    assert_true(checked > 0);
+    sq25_ensemble_destroy(e);
+    sq25_ensemble_options_destroy(o);
+    for (int k = 0; k < 3; k++) sq25_field_destroy(frames[k]);
+    sq25_ctx_destroy(ctx);
+}
+
 /* Bad inputs: each gives its code and a message. */
 static void run_errors(void **state)
 {
@@ -548,6 +599,7 @@ int main(void)
         cmocka_unit_test(run_allocation_failures),
         cmocka_unit_test(pipeline_ensemble_warnings),
         cmocka_unit_test(netcdf_round_trip),
+        cmocka_unit_test(blended_probabilities),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
