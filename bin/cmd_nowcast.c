@@ -36,8 +36,8 @@ const char cmd_nowcast_usage[] =
     "  --quantiles LIST  comma-separated probabilities, e.g. 0.5,0.9 (default none)\n"
     "  --noise-gain G  factor on the cascade noise (default 1; see docs/ensemble.md)\n"
     "  --neighbourhood C  blend: probabilities averaged over a square window of half side\n"
-    "             C x lead steps cells (default 0; --noise-gain 3 --neighbourhood 1 scored\n"
-    "             best on the Belgian storm at 60 min)\n"
+    "             C x lead steps cells (default 0; docs/ensemble.md has the measured\n"
+    "             effect of both options)\n"
     "  --keep-members  also write every member (dimension member)\n";
 
 #define NOWCAST_MAX_FILES 1000
