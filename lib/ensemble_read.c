@@ -29,7 +29,10 @@ static int dim_len(reader *r, const char *name, int required, size_t max, size_t
     int id;
     *len = 0;
     int st = nc_inq_dimid(r->nc, name, &id);
-    if (st != NC_NOERR) return required ? bad(r, SQ25_ERR_FORMAT_UNKNOWN, name, st) : SQ25_OK;
+    if (st != NC_NOERR)
+        return required ? sq25__fail(r->ctx, SQ25_ERR_FORMAT_UNKNOWN,
+                                     "%s: not an ensemble file (no dimension %s)", r->path, name)
+                        : SQ25_OK;
     if ((st = nc_inq_dimlen(r->nc, id, len)) != NC_NOERR) return bad(r, SQ25_ERR_READ, name, st);
     if (*len > max || (required && *len == 0)) {
         return sq25__fail(r->ctx, SQ25_ERR_SIZE_ABSURD, "%s: dimension %s has length %zu (1..%zu)",
