@@ -92,6 +92,8 @@ int cmd_nowcast(int argc, char **argv);
 extern const char cmd_nowcast_usage[];
 int cmd_verify(int argc, char **argv);
 extern const char cmd_verify_usage[];
+/* sq25 verify --ensemble (bin/cmd_verify_ensemble.c), entered from cmd_verify. */
+int cmd_verify_ensemble(int argc, char **argv);
 int cmd_qc(int argc, char **argv);
 extern const char cmd_qc_usage[];
 int cmd_interpolate(int argc, char **argv);

@@ -14,6 +14,11 @@ const char cmd_nowcast_usage[] =
     "                    [--substeps K] [--time T] [--zr A,B] [--ceiling MMH]\n"
     "                    [--compression L] [--threads T]\n"
     "                    --out FORECAST.h5 [--json]\n"
+    "       sq25 nowcast FILE... --members M [--seed N] [--cascade-levels L] [--threads T]\n"
+    "                    [--noise nonparametric|powerlaw] [--noise-gain G] [--neighbourhood C]\n"
+    "                    [--no-motion-perturbation]\n"
+    "                    [--quantiles LIST] [--keep-members] [--leads MIN] --out ENSEMBLE.nc\n"
+    "                    [--json]\n"
     "  Estimate the motion from the N latest frames (by valid time; default 3) and extrapolate\n"
     "  the latest one (backward semi-Lagrangian, bilinear) at every input time step up to\n"
     "  --leads minutes (default 60). Frames must share one grid and one time step.\n"
@@ -22,20 +27,36 @@ const char cmd_nowcast_usage[] =
     "  --substeps trajectory sub-steps per time step (default 2)\n"
     "  --compression  deflate level of the output, 0 (none, fastest) to 9 (smallest); the\n"
     "             default 1 (with byte shuffle) suits a real-time cycle\n"
-    "  --threads  threads to use, 0 = one per online CPU (default)\n"
+    "  --threads  threads to use, 0 = one per online CPU (default); results do not change\n"
     "  --out      ODIM_H5 output: dataset1..datasetN = RATE (mm/h) at each lead in lead order,\n"
     "             then dataset N+1 = UMOTION and N+2 = VMOTION (pixels per time step, columns\n"
     "             to the east and rows to the south)\n"
     "  --json     a JSON summary on stdout (times, motion statistics, per-lead rain)\n"
     "  Each lead is written as soon as it is computed (only one lead is in memory).\n"
     "  --time T   issue time: only frames valid at or before T are used (every frame of every\n"
-    "             FILE is read: a file may hold several, e.g. CF (time, y, x) or a tar)\n";
+    "             FILE is read: a file may hold several, e.g. CF (time, y, x) or a tar)\n"
+    "  --members  a STEPS-class ensemble of M members (1..1000) instead: CF-1.8 netCDF-4\n"
+    "             output with exceedance probabilities (1, 5, 10, 20 mm/h), mean and\n"
+    "             the --quantiles per lead, and the same for 15/30/60-min amounts\n"
+    "             (--substeps sub-steps per step); needs 3 frames (docs/ensemble.md)\n"
+    "  --seed     random seed (default 24): the same seed gives the same members\n"
+    "  --cascade-levels  cascade levels 2..10 (default 6)\n"
+    "  --quantiles LIST  comma-separated probabilities, e.g. 0.5,0.9 (default none)\n"
+    "  --noise-gain G  factor on the cascade noise (default 1; see docs/ensemble.md)\n"
+    "  --neighbourhood C  blend: probabilities averaged over a square window of half side\n"
+    "             C x lead steps cells (default 0; docs/ensemble.md has the measured\n"
+    "             effect of both options)\n"
+    "  --keep-members  also write every member (dimension member)\n";
 
 #define NOWCAST_MAX_FILES 1000
 #define NOWCAST_WET_MMH 0.1
 
 typedef struct {
-    int lead_minutes, n_frames, substeps, method, json, compression, threads;
+    int lead_minutes, n_frames, substeps, method, json, compression;
+    int members, cascade_levels, threads, noise, perturb, keep, n_quantiles;
+    double noise_gain, neighbourhood;
+    double quantiles[SQ25_ENSEMBLE_MAX_QUANTILES];
+    unsigned long long seed;
     const char *out_path, *time;
     const char *files[NOWCAST_MAX_FILES];
     int n_files;
@@ -56,7 +77,9 @@ static int parse_args(int argc, char **argv, nowcast_args *a)
 {
     const char *cmd = argv[0];
     *a = (nowcast_args){.lead_minutes = 60, .n_frames = 3, .substeps = 2,
-                        .method = SQ25_MOTION_DENSE, .compression = 1};
+                        .method = SQ25_MOTION_DENSE, .compression = 1, .cascade_levels = 6,
+                        .seed = 24, .noise = SQ25_ENSEMBLE_NOISE_NONPARAMETRIC, .perturb = 1,
+                        .noise_gain = 1};
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *next = i + 1 < argc ? argv[i + 1] : NULL;
         int rc = CLI_OK;
@@ -79,7 +102,54 @@ static int parse_args(int argc, char **argv, nowcast_args *a)
             rc = parse_int_option(cmd, arg, next, 0, 9, &a->compression), i++;
         else if (strcmp(arg, "--threads") == 0)
             rc = parse_int_option(cmd, arg, next, 0, 256, &a->threads), i++;
-        else if (strcmp(arg, "--method") == 0) {
+        else if (strcmp(arg, "--members") == 0)
+            rc = parse_int_option(cmd, arg, next, 1, SQ25_ENSEMBLE_MAX_MEMBERS, &a->members), i++;
+        else if (strcmp(arg, "--cascade-levels") == 0)
+            rc = parse_int_option(cmd, arg, next, 2, 10, &a->cascade_levels), i++;
+        else if (strcmp(arg, "--keep-members") == 0) a->keep = 1;
+        else if (strcmp(arg, "--neighbourhood") == 0) {
+            char *end = NULL;
+            a->neighbourhood = next ? strtod(next, &end) : -1;
+            if (!next || *end || !(a->neighbourhood >= 0 && a->neighbourhood <= 100))
+                return cli_usage_error(cmd, "--neighbourhood needs cells per lead step in [0, 100]");
+            i++;
+        } else if (strcmp(arg, "--noise-gain") == 0) {
+            char *end = NULL;
+            a->noise_gain = next ? strtod(next, &end) : 0;
+            if (!next || *end || !(a->noise_gain > 0 && a->noise_gain <= 10))
+                return cli_usage_error(cmd, "--noise-gain needs a factor in (0, 10]");
+            i++;
+        }
+        else if (strcmp(arg, "--quantiles") == 0) {
+            const char *p = next;
+            a->n_quantiles = 0;
+            while (p && *p) {
+                char *end = NULL;
+                double q = strtod(p, &end);
+                if (end == p || !(q >= 0 && q <= 1) || a->n_quantiles >= SQ25_ENSEMBLE_MAX_QUANTILES ||
+                    (*end && *end != ','))
+                    return cli_usage_error(cmd, "--quantiles needs probabilities in [0, 1], e.g. 0.5,0.9");
+                a->quantiles[a->n_quantiles++] = q;
+                p = *end ? end + 1 : end;
+            }
+            if (!next || a->n_quantiles == 0)
+                return cli_usage_error(cmd, "--quantiles needs probabilities in [0, 1], e.g. 0.5,0.9");
+            i++;
+        }
+        else if (strcmp(arg, "--no-motion-perturbation") == 0) a->perturb = 0;
+        else if (strcmp(arg, "--seed") == 0) {
+            char *end = NULL;
+            if (!next || !*next || next[0] == '-')
+                return cli_usage_error(cmd, "--seed needs a non-negative integer");
+            a->seed = strtoull(next, &end, 10);
+            if (*end) return cli_usage_error(cmd, "--seed needs a non-negative integer");
+            i++;
+        } else if (strcmp(arg, "--noise") == 0) {
+            if (next && strcmp(next, "nonparametric") == 0) a->noise = SQ25_ENSEMBLE_NOISE_NONPARAMETRIC;
+            else if (next && strcmp(next, "powerlaw") == 0) a->noise = SQ25_ENSEMBLE_NOISE_POWERLAW;
+            else return cli_usage_error(cmd, "--noise needs nonparametric or powerlaw");
+            i++;
+        } else if (strcmp(arg, "--method") == 0) {
             if (!next || sq25_motion_method_from_name(next, &a->method) != SQ25_OK)
                 return cli_usage_error(cmd, "--method needs lk or dense");
             i++;
@@ -95,6 +165,8 @@ static int parse_args(int argc, char **argv, nowcast_args *a)
     }
     if (a->n_files < 1) return cli_usage_error(cmd, "needs input files");
     if (!a->out_path) return cli_usage_error(cmd, "needs --out FILE");
+    if (a->members && a->n_frames < 3)
+        return cli_usage_error(cmd, "--members needs --frames 3 or more (AR(2) needs 3 frames)");
     return cli_refuse_input_as_output(cmd, a->out_path, a->files, a->n_files);
 }
 
@@ -260,6 +332,100 @@ static int read_inputs(sq25_ctx *ctx, const char *cmd, const nowcast_args *a, cl
     return CLI_OK;
 }
 
+/* Ensemble options from the command line. */
+static int ensemble_options(sq25_ctx *ctx, const nowcast_args *a, sq25_ensemble_options **out)
+{
+    int rc = sq25_ensemble_options_create(ctx, out);
+    if (!rc) rc = sq25_ensemble_options_set_members(*out, a->members);
+    if (!rc) rc = sq25_ensemble_options_set_seed(*out, (uint64_t)a->seed);
+    if (!rc) rc = sq25_ensemble_options_set_cascade_levels(*out, a->cascade_levels);
+    if (!rc) rc = sq25_ensemble_options_set_threads(*out, a->threads);
+    if (!rc) rc = sq25_ensemble_options_set_noise(*out, a->noise);
+    if (!rc) rc = sq25_ensemble_options_set_noise_gain(*out, a->noise_gain);
+    if (!rc) rc = sq25_ensemble_options_set_neighbourhood(*out, a->neighbourhood);
+    if (!rc) rc = sq25_ensemble_options_set_motion_perturbation(*out, a->perturb);
+    if (!rc) rc = sq25_ensemble_options_set_substeps(*out, a->substeps);
+    if (!rc) rc = sq25_ensemble_options_set_keep_members(*out, a->keep);
+    if (!rc && a->n_quantiles) rc = sq25_ensemble_options_set_quantiles(*out, a->n_quantiles, a->quantiles);
+    /* windows the leads reach */
+    int minutes[3] = {15, 30, 60}, count = 0;
+    for (int k = 0; k < 3; k++)
+        if (minutes[k] <= a->lead_minutes) minutes[count++] = minutes[k];
+    if (!rc) rc = sq25_ensemble_options_set_accumulations(*out, count, minutes);
+    return rc;
+}
+
+static void print_ensemble_json(const nowcast_args *a, const sq25_ensemble *e, double motion_s,
+                                double ensemble_s, double write_s)
+{
+    char issue[32];
+    sq25_time_format(sq25_ensemble_issue_time(e), issue, sizeof issue);
+    printf("{\n  \"issue_time\": ");
+    cli_json_string(stdout, issue);
+    printf(",\n  \"step_s\": %d,\n  \"members\": %d,\n  \"seed\": %llu,\n  \"output\": ",
+           sq25_ensemble_step_s(e), sq25_ensemble_member_count(e), a->seed);
+    cli_json_string(stdout, a->out_path);
+    printf(",\n  \"seconds\": {\"motion\": ");
+    cli_json_number(stdout, motion_s);
+    printf(", \"ensemble\": ");
+    cli_json_number(stdout, ensemble_s);
+    printf(", \"write\": ");
+    cli_json_number(stdout, write_s);
+    printf("},\n  \"cascade\": [\n");
+    const int levels = sq25_ensemble_cascade_levels(e);
+    for (int k = 0; k < levels; k++) {
+        double wn, g1, g2, p1, p2;
+        sq25_ensemble_level_parameters(e, k, &wn, &g1, &g2, &p1, &p2);
+        printf("    {\"wavenumber\": ");
+        cli_json_number(stdout, wn);
+        printf(", \"gamma1\": ");
+        cli_json_number(stdout, g1);
+        printf(", \"gamma2\": ");
+        cli_json_number(stdout, g2);
+        printf(", \"phi1\": ");
+        cli_json_number(stdout, p1);
+        printf(", \"phi2\": ");
+        cli_json_number(stdout, p2);
+        printf("}%s\n", k + 1 < levels ? "," : "");
+    }
+    printf("  ],\n  \"leads\": [\n");
+    const int n_leads = sq25_ensemble_lead_count(e);
+    for (int k = 0; k < n_leads; k++) {
+        double mean, wet;
+        sq25_field_stats(sq25_ensemble_mean(e, k), NOWCAST_WET_MMH, NULL, &mean, &wet, NULL);
+        double pmax;
+        sq25_field_stats(sq25_ensemble_probability(e, k, 0), 0, &pmax, NULL, NULL, NULL);
+        printf("    {\"lead_min\": %d, \"mean_mmh\": ", (k + 1) * sq25_ensemble_step_s(e) / 60);
+        cli_json_number(stdout, mean);
+        printf(", \"max_probability_1mmh\": ");
+        cli_json_number(stdout, pmax);
+        printf("}%s\n", k + 1 < n_leads ? "," : "");
+    }
+    printf("  ]\n}\n");
+}
+
+static int run_ensemble(sq25_ctx *ctx, const char *cmd, const nowcast_args *a,
+                        const sq25_field *const *frames, int step_s, const float *u,
+                        const float *v, double motion_s)
+{
+    sq25_ensemble_options *opt = NULL;
+    sq25_ensemble *e = NULL;
+    struct timespec t0;
+    int lrc = ensemble_options(ctx, a, &opt);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (!lrc) lrc = sq25_ensemble_run(ctx, opt, frames, a->n_frames, u, v,
+                                      a->lead_minutes * 60 / step_s, &e);
+    double ensemble_s = seconds_since(&t0);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (!lrc) lrc = sq25_ensemble_write_netcdf(e, a->out_path);
+    double write_s = seconds_since(&t0);
+    int rc = lrc ? cli_lib_error(cmd, ctx, lrc) : CLI_OK;
+    if (!rc && a->json) print_ensemble_json(a, e, motion_s, ensemble_s, write_s);
+    sq25_ensemble_destroy(e);
+    sq25_ensemble_options_destroy(opt);
+    return rc;
+}
+
 static int run_nowcast(sq25_ctx *ctx, const char *cmd, const nowcast_args *a, cli_frames *in)
 {
     int step_s = 0, rc = read_inputs(ctx, cmd, a, in, &step_s);
@@ -280,6 +446,14 @@ static int run_nowcast(sq25_ctx *ctx, const char *cmd, const nowcast_args *a, cl
     clock_gettime(CLOCK_MONOTONIC, &t0);
     if (!lrc && !rc) lrc = sq25_motion_estimate(ctx, frames, a->n_frames, opt, u, v);
     double motion_s = seconds_since(&t0), advect_s = 0;
+    if (a->members && !lrc && !rc) {
+        rc = run_ensemble(ctx, cmd, a, frames, step_s, u, v, motion_s);
+        sq25_motion_options_destroy(opt);
+        free(stats);
+        free(u);
+        free(v);
+        return rc;
+    }
     /* only the latest frame is extrapolated: the others leave memory before the leads come */
     for (int i = 0; i < in->count - 1; i++) {
         sq25_field_destroy(in->fields[i]);

@@ -49,6 +49,13 @@ const char cmd_run_usage[] =
     "  --probability P      probability at which a level is issued (default of the warn module)\n"
     "  --calibration MAP    raw:calibrated probability points, e.g. 0:0,0.5:0.15,1:0.3\n"
     "                       (docs/warnings.md gives the map fitted on the Belgian storm)\n"
+    "  --members N          probabilities from a STEPS-class ensemble of N members (fraction\n"
+    "                       of members whose 1-hour amount reaches a level; docs/ensemble.md);\n"
+    "                       also writes ensemble.nc; the calibration map still applies\n"
+    "  --seed S             ensemble seed (default 24)\n"
+    "  --noise-gain G       factor on the ensemble's cascade noise (default 1)\n"
+    "  --ensemble-neighbourhood CELLS  average the members' fraction over a square window of\n"
+    "                       half side CELLS (default 0: the cell alone)\n"
     "  --out DIR            output folder (created)\n"
     "  --tz ZONE            local time beside UTC on the maps, e.g. Europe/Brussels\n"
     "  --credit TEXT        data source's credit line on the maps (default: DATA: and the\n"
@@ -66,7 +73,9 @@ typedef struct {
     const char *grid_spec, *targets_path, *method, *out_dir, *levels;
     const char *calibration, *merge, *stamp, *tz, *credit, *time;
     int frames, horizon_min, sensor_lag_s, sensor_step_s, no_qc, bias_correct, max_gap;
-    double probability;
+    int members, ens_neighbourhood;
+    unsigned long long seed;
+    double probability, noise_gain;
     bool quiet;
     bool no_maps;
     int compression, threads;
@@ -84,6 +93,8 @@ static int parse_args(int argc, char **argv, run_args *a)
     a->stamp = "end";
     a->sensor_step_s = 300;
     a->compression = 1;
+    a->seed = 24;
+    a->noise_gain = 1;
     a->radar = calloc((size_t)argc, sizeof *a->radar);
     a->sensors = calloc((size_t)argc, sizeof *a->sensors);
     if (!a->radar || !a->sensors) return cli_error("run", "out of memory");
@@ -128,6 +139,11 @@ static int parse_args(int argc, char **argv, run_args *a)
             if (!cli_parse_double(argv[++i], 0, 1, &a->probability))
                 return cli_usage_error("run", "--probability '%s': a number from 0 to 1", argv[i]);
         }
+        else if (strcmp(o, "--members") == 0 && has_val) a->members = atoi(argv[++i]);
+        else if (strcmp(o, "--seed") == 0 && has_val) a->seed = strtoull(argv[++i], NULL, 10);
+        else if (strcmp(o, "--noise-gain") == 0 && has_val) a->noise_gain = atof(argv[++i]);
+        else if (strcmp(o, "--ensemble-neighbourhood") == 0 && has_val)
+            a->ens_neighbourhood = atoi(argv[++i]);
         else if (strcmp(o, "--quiet") == 0) a->quiet = true;
         else if (strcmp(o, "--no-maps") == 0) a->no_maps = true;
         else if (strcmp(o, "--compression") == 0 && has_val) a->compression = atoi(argv[++i]);
@@ -148,6 +164,10 @@ static int parse_args(int argc, char **argv, run_args *a)
         return cli_usage_error("run", "--compression needs a level from 0 to 9");
     if (a->threads < 0 || a->threads > 256)
         return cli_usage_error("run", "--threads needs a count from 0 to 256");
+    if (a->members < 0 || a->members > SQ25_ENSEMBLE_MAX_MEMBERS)
+        return cli_usage_error("run", "--members needs 1..%d", SQ25_ENSEMBLE_MAX_MEMBERS);
+    if (a->ens_neighbourhood < 0 || a->ens_neighbourhood > 1000)
+        return cli_usage_error("run", "--ensemble-neighbourhood needs 0..1000 cells");
     return CLI_OK;
 }
 
@@ -229,6 +249,19 @@ static int set_calibration(sq25_ctx *ctx, sq25_warn_options *wo, const char *tex
     return rc ? cli_lib_error("run", ctx, rc) : CLI_OK;
 }
 
+/* --members: the pipeline's ensemble path. */
+static int configure_ensemble(sq25_ctx *ctx, sq25_pipeline *p, const run_args *a)
+{
+    sq25_ensemble_options *eo = NULL;
+    int rc = sq25_ensemble_options_create(ctx, &eo);
+    if (!rc) rc = sq25_ensemble_options_set_members(eo, a->members);
+    if (!rc) rc = sq25_ensemble_options_set_seed(eo, (uint64_t)a->seed);
+    if (!rc) rc = sq25_ensemble_options_set_noise_gain(eo, a->noise_gain);
+    if (!rc) rc = sq25_pipeline_set_ensemble(p, eo, a->ens_neighbourhood);
+    sq25_ensemble_options_destroy(eo);
+    return rc ? cli_lib_error("run", ctx, rc) : CLI_OK;
+}
+
 static int configure(sq25_ctx *ctx, sq25_pipeline *p, const run_args *a, sq25_targets **targets,
                      sq25_field **street)
 {
@@ -262,6 +295,7 @@ static int configure(sq25_ctx *ctx, sq25_pipeline *p, const run_args *a, sq25_ta
              a->sensor_lag_s)))
         return cli_lib_error("run", ctx, rc);
     sq25_pipeline_set_sensor_qc(p, 0); /* the CLI runs QC once over the whole series */
+    if (a->members > 0 && (rc = configure_ensemble(ctx, p, a)) != CLI_OK) return rc;
     if (a->grid_spec) {
         if ((rc = sq25_grid_parse(ctx, a->grid_spec, 0, street)))
             return cli_lib_error("run", ctx, rc);
@@ -576,6 +610,13 @@ static int write_outputs(sq25_ctx *ctx, const run_args *a, sq25_pipeline *p, sq2
     progress(a, "sq25 run: writing %s", path);
     if ((rc = write_forecast(ctx, p, path, a->compression))) return cli_lib_error("run", ctx, rc);
     printf("forecast      %s\n", path);
+    if (sq25_pipeline_ensemble(p)) {
+        join_path(path, sizeof path, a->out_dir, "ensemble.nc");
+        progress(a, "sq25 run: writing %s", path);
+        if ((rc = sq25_ensemble_write_netcdf(sq25_pipeline_ensemble(p), path)))
+            return cli_lib_error("run", ctx, rc);
+        printf("ensemble      %s\n", path);
+    }
     join_path(path, sizeof path, a->out_dir, "warnings.geojson");
     if ((rc = sq25_warning_write_areas_geojson(w, path))) return cli_lib_error("run", ctx, rc);
     printf("warning areas %s\n", path);

@@ -21,7 +21,13 @@ const char cmd_verify_usage[] =
     "  --thresholds     comma-separated mm/h (default 1,5,10,20)\n"
     "  --fss-threshold  mm/h (default 5)\n"
     "  --fss-windows    comma-separated odd pixel counts (default 5,15)\n"
-    "  --json           one JSON object on stdout\n";
+    "  --json           one JSON object on stdout\n"
+    "       sq25 verify --ensemble ENSEMBLE.nc OBS... [--json]\n"
+    "  Probabilistic scores of an ensemble file (sq25 nowcast --members) on the cells valid in\n"
+    "  the observation and the forecast: Brier score (event = rate > threshold), ROC area (10\n"
+    "  probability thresholds, trapezoid) and reliability table (10 bins: count, observed\n"
+    "  frequency, mean probability) per threshold; with --keep-members files also CRPS (mm/h)\n"
+    "  and the rank histogram.\n";
 
 #define VERIFY_MAX_LIST 16
 
@@ -290,6 +296,8 @@ static int lead_step_s(sq25_ctx *ctx, const char *path, int n_leads)
 
 int cmd_verify(int argc, char **argv)
 {
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--ensemble") == 0) return cmd_verify_ensemble(argc, argv);
     const char *cmd = argv[0];
     verify_args a;
     int rc = parse_args(argc, argv, &a);

@@ -1267,6 +1267,253 @@ SQ25_API int sq25_verify_fss(sq25_ctx *ctx, const float *forecast, const float *
                              int width, int height, double threshold_mmh, int window_px,
                              double *fss);
 
+/* ==== ensemble: STEPS-class probabilistic nowcast ======================================== */
+/* A stochastic ensemble after STEPS (Bowler, Pierce and Seed 2006; Seed, Pierce and Norman
+ * 2013), computed with FFTW; docs/ensemble.md gives the method, defaults and measured skill.
+ * The latest three frames (rain rates, mm/h) become dBR (10 log10 R; rates under the rain
+ * threshold take the value 5 dB below it), the two older ones are moved to the latest time
+ * along the motion (Lagrangian frame), and each is split into a cascade of levels by Gaussian
+ * band-pass filters in log-wavenumber (normalised: each level has mean 0 and standard
+ * deviation 1). Per level an AR(2) process is fitted to the lag-1 and lag-2 correlations
+ * (stationarity enforced). Each member evolves every level by its AR(2) process driven by
+ * spatially correlated noise (the observed field's amplitude spectrum, or a fitted power
+ * law), recomposes the levels, applies the incremental precipitation mask and probability
+ * matching (the member keeps the latest frame's distribution of values), returns to mm/h and
+ * is moved along the motion, perturbed per member by a parallel and a perpendicular component
+ * that grow with lead (Bowler et al. 2006, their fitted parameters). Reproducible: the same
+ * seed and options give bit-identical members whatever the thread count. Members are
+ * streamed into the statistics lead by lead: memory holds one field per member and lead being
+ * processed, not members x leads (unless members are kept).
+ *
+ * Outputs per lead (valid time issue + (lead+1) * step): the probability (0..1) that the rate
+ * exceeds each threshold (value > threshold), the ensemble mean (mm/h) and quantiles of the
+ * rate (linear between order statistics); per accumulation window (minutes from issue, with
+ * trajectory sub-steps as sq25_extrapolate_accumulation): the probability that the amount
+ * reaches each accumulation threshold (value >= threshold, as warning levels), the mean (mm)
+ * and quantiles. Cells where no member has data are NaN; elsewhere statistics use the members
+ * with data there. */
+enum {
+    SQ25_ENSEMBLE_NOISE_NONPARAMETRIC = 1, /* noise filter = observed amplitude spectrum */
+    SQ25_ENSEMBLE_NOISE_POWERLAW = 2       /* noise filter = fitted power law k^(-beta/2) */
+};
+#define SQ25_ENSEMBLE_MAX_MEMBERS 1000
+#define SQ25_ENSEMBLE_MAX_THRESHOLDS 16
+#define SQ25_ENSEMBLE_MAX_QUANTILES 16
+#define SQ25_ENSEMBLE_MAX_ACCUMULATIONS 8
+
+typedef struct sq25_ensemble_options sq25_ensemble_options;
+typedef struct sq25_ensemble sq25_ensemble;
+
+/* Options with the defaults: 20 members, seed 24, 6 cascade levels, threads 0 (one per online
+ * CPU), nonparametric noise, motion perturbation on, incremental mask on, probability matching
+ * on, rain threshold 0.1 mm/h, rate thresholds 1, 5, 10, 20 mm/h, no quantiles,
+ * accumulations over 15, 30 and 60 min with thresholds 1, 5, 10, 20 mm, 2 trajectory
+ * sub-steps per step, members not kept. New object: release with
+ * sq25_ensemble_options_destroy. @return SQ25_OK, SQ25_ERR_INVALID_ARG or SQ25_ERR_NOMEM.
+ * Since 1.1. */
+SQ25_API int sq25_ensemble_options_create(sq25_ctx *ctx, sq25_ensemble_options **out);
+/* Destroy options. Accepts NULL. Since 1.1. */
+SQ25_API void sq25_ensemble_options_destroy(sq25_ensemble_options *opt);
+/* A copy of the options. New object: release with sq25_ensemble_options_destroy. Since 1.1. */
+SQ25_API int sq25_ensemble_options_clone(const sq25_ensemble_options *opt,
+                                         sq25_ensemble_options **out);
+/* Setters. Each returns SQ25_OK, SQ25_ERR_INVALID_ARG (NULL) or SQ25_ERR_RANGE, and changes
+ * nothing on error. Since 1.1. */
+/* Members, 1..SQ25_ENSEMBLE_MAX_MEMBERS. */
+SQ25_API int sq25_ensemble_options_set_members(sq25_ensemble_options *opt, int members);
+/* Seed of the random streams (any value). */
+SQ25_API int sq25_ensemble_options_set_seed(sq25_ensemble_options *opt, uint64_t seed);
+/* Cascade levels, 2..10. */
+SQ25_API int sq25_ensemble_options_set_cascade_levels(sq25_ensemble_options *opt, int levels);
+/* Worker threads, 0..256 (0 = one per online CPU). The result does not depend on it. */
+SQ25_API int sq25_ensemble_options_set_threads(sq25_ensemble_options *opt, int threads);
+/* Noise filter, SQ25_ENSEMBLE_NOISE_*. */
+SQ25_API int sq25_ensemble_options_set_noise(sq25_ensemble_options *opt, int method);
+/* Motion perturbation (parallel and perpendicular, growing with lead): enabled != 0 or 0. */
+SQ25_API int sq25_ensemble_options_set_motion_perturbation(sq25_ensemble_options *opt,
+                                                           int enabled);
+/* Factor on the AR(2) innovation noise of every level (0 < gain <= 10, default 1 = the
+ * published method). The ensemble is under-dispersive on the benchmark storms and more noise
+ * improved Brier and CRPS there (docs/ensemble.md); fit it on your own cases. */
+SQ25_API int sq25_ensemble_options_set_noise_gain(sq25_ensemble_options *opt, double gain);
+/* Blend: each lead's exceedance probabilities averaged over a square window of half side
+ * ceil(cells_per_step * lead steps) cells (the fraction of member cells above the threshold
+ * in that window), 0..100 (default 0 = the members' fraction at the cell alone). The
+ * accumulation probabilities and the members are not changed. */
+SQ25_API int sq25_ensemble_options_set_neighbourhood(sq25_ensemble_options *opt,
+                                                     double cells_per_step);
+/* Incremental precipitation mask: enabled != 0 or 0. */
+SQ25_API int sq25_ensemble_options_set_mask(sq25_ensemble_options *opt, int enabled);
+/* Probability (CDF) matching to the latest frame: enabled != 0 or 0. */
+SQ25_API int sq25_ensemble_options_set_probability_matching(sq25_ensemble_options *opt,
+                                                            int enabled);
+/* Rain threshold in mm/h (0 < mmh < 10): rates under it are dry. */
+SQ25_API int sq25_ensemble_options_set_rain_threshold(sq25_ensemble_options *opt, double mmh);
+/* Rate thresholds for exceedance probabilities: count (1..SQ25_ENSEMBLE_MAX_THRESHOLDS)
+ * values in mm/h, strictly increasing, >= 0 (caller-owned, copied). */
+SQ25_API int sq25_ensemble_options_set_thresholds(sq25_ensemble_options *opt, int count,
+                                                  const double *mmh);
+/* Quantiles: count (0..SQ25_ENSEMBLE_MAX_QUANTILES) probabilities in [0, 1], strictly
+ * increasing (copied). */
+SQ25_API int sq25_ensemble_options_set_quantiles(sq25_ensemble_options *opt, int count,
+                                                 const double *probabilities);
+/* Accumulation windows: count (0..SQ25_ENSEMBLE_MAX_ACCUMULATIONS) lengths in minutes from
+ * the issue time, strictly increasing, > 0 (copied). Each must be a multiple of the step and
+ * within the leads when run. */
+SQ25_API int sq25_ensemble_options_set_accumulations(sq25_ensemble_options *opt, int count,
+                                                     const int *minutes);
+/* Accumulation thresholds in mm: count (1..SQ25_ENSEMBLE_MAX_THRESHOLDS), strictly
+ * increasing, >= 0 (copied). */
+SQ25_API int sq25_ensemble_options_set_accumulation_thresholds(sq25_ensemble_options *opt,
+                                                               int count, const double *mm);
+/* Trajectory sub-steps per step for accumulations, 1..60. */
+SQ25_API int sq25_ensemble_options_set_substeps(sq25_ensemble_options *opt, int substeps);
+/* Keep every member's rate at every lead and amount per window (members x leads fields):
+ * keep != 0 or 0. */
+SQ25_API int sq25_ensemble_options_set_keep_members(sq25_ensemble_options *opt, int keep);
+
+/* Run the ensemble. frames: n_frames >= 3 frames in mm/h (oldest first, one grid, one time
+ * step; the latest three are used), borrowed for the call. u, v: the motion in pixels per
+ * step (width*height floats each, e.g. from sq25_motion_estimate), borrowed. n_leads: 1..288
+ * leads one step apart. opt may be NULL (defaults). New object: release with
+ * sq25_ensemble_destroy. @return SQ25_OK; SQ25_ERR_INVALID_ARG; SQ25_ERR_TOO_FEW (fewer than 3
+ * frames); SQ25_ERR_GRID_MISMATCH; SQ25_ERR_TIME_ORDER / SQ25_ERR_TIME_GAP (times not
+ * increasing or not evenly spaced); SQ25_ERR_TIME_MISMATCH (an accumulation window that is
+ * not a multiple of the step or lies beyond the leads); SQ25_ERR_SIZE_ABSURD (grid under
+ * 8x8); SQ25_ERR_NO_DATA (the latest frame holds no valid cell); SQ25_ERR_PROJ;
+ * SQ25_ERR_NOMEM. Since 1.1. */
+SQ25_API int sq25_ensemble_run(sq25_ctx *ctx, const sq25_ensemble_options *opt,
+                               const sq25_field *const *frames, int n_frames, const float *u,
+                               const float *v, int n_leads, sq25_ensemble **out);
+/* Destroy an ensemble result. Accepts NULL. Since 1.1. */
+SQ25_API void sq25_ensemble_destroy(sq25_ensemble *e);
+/* Shape of the result. Since 1.1. */
+SQ25_API int sq25_ensemble_member_count(const sq25_ensemble *e);
+SQ25_API int sq25_ensemble_lead_count(const sq25_ensemble *e);
+SQ25_API int sq25_ensemble_step_s(const sq25_ensemble *e);
+SQ25_API int64_t sq25_ensemble_issue_time(const sq25_ensemble *e);
+SQ25_API int sq25_ensemble_threshold_count(const sq25_ensemble *e);
+SQ25_API double sq25_ensemble_threshold(const sq25_ensemble *e, int i); /* mm/h; NaN if bad i */
+SQ25_API int sq25_ensemble_quantile_count(const sq25_ensemble *e);
+SQ25_API double sq25_ensemble_quantile(const sq25_ensemble *e, int i); /* NaN if bad i */
+SQ25_API int sq25_ensemble_accumulation_count(const sq25_ensemble *e);
+SQ25_API int sq25_ensemble_accumulation_minutes(const sq25_ensemble *e, int i); /* 0 if bad */
+SQ25_API int sq25_ensemble_accumulation_threshold_count(const sq25_ensemble *e);
+SQ25_API double sq25_ensemble_accumulation_threshold(const sq25_ensemble *e, int i); /* mm */
+/* Whether members were kept (sq25_ensemble_options_set_keep_members). Since 1.1. */
+SQ25_API int sq25_ensemble_has_members(const sq25_ensemble *e);
+/* Per-lead grids (lead 0-based), on the frames' grid. Borrowed: valid as long as e; NULL
+ * when an index is out of range (or members were not kept). Since 1.1. */
+SQ25_API const sq25_field *sq25_ensemble_probability(const sq25_ensemble *e, int lead,
+                                                     int threshold);
+SQ25_API const sq25_field *sq25_ensemble_mean(const sq25_ensemble *e, int lead);
+SQ25_API const sq25_field *sq25_ensemble_quantile_field(const sq25_ensemble *e, int lead,
+                                                        int quantile);
+SQ25_API const sq25_field *sq25_ensemble_member(const sq25_ensemble *e, int member, int lead);
+/* Per-accumulation-window grids (window 0-based; amounts in mm, accumulation_s set).
+ * Borrowed, NULL as above. Since 1.1. */
+SQ25_API const sq25_field *sq25_ensemble_accumulation_probability(const sq25_ensemble *e,
+                                                                  int window, int threshold);
+SQ25_API const sq25_field *sq25_ensemble_accumulation_mean(const sq25_ensemble *e, int window);
+SQ25_API const sq25_field *sq25_ensemble_accumulation_quantile(const sq25_ensemble *e,
+                                                               int window, int quantile);
+SQ25_API const sq25_field *sq25_ensemble_accumulation_member(const sq25_ensemble *e,
+                                                             int member, int window);
+/* Diagnostics of cascade level (0 = largest scale): its central wavenumber (cycles per the
+ * grid's longer side), the lag-1 and lag-2 correlations and the AR(2) coefficients used.
+ * Any output may be NULL. @return SQ25_OK or SQ25_ERR_RANGE. Since 1.1. */
+SQ25_API int sq25_ensemble_cascade_levels(const sq25_ensemble *e);
+SQ25_API int sq25_ensemble_level_parameters(const sq25_ensemble *e, int level,
+                                            double *wavenumber, double *gamma1,
+                                            double *gamma2, double *phi1, double *phi2);
+/* Write the result as a CF-1.8 netCDF-4 file (created or truncated; written to a temporary
+ * name and renamed, so a failure leaves no partial file): dimensions time (the leads),
+ * threshold, quantile, y, x, and member when members were kept; variables
+ * exceedance_probability(time, threshold, y, x), mean_rate(time, y, x),
+ * rate_quantile(time, quantile, y, x), rainfall_rate(member, time, y, x) when kept, and for
+ * accumulations window, accumulation_threshold and the matching accumulation_* variables;
+ * x/y projected coordinates in metres with a grid_mapping variable (crs_wkt from PROJ) and
+ * 2-D lat/lon. @return SQ25_OK, SQ25_ERR_WRITE (with the path), SQ25_ERR_PROJ,
+ * SQ25_ERR_NOMEM. Since 1.1. */
+SQ25_API int sq25_ensemble_write_netcdf(const sq25_ensemble *e, const char *path);
+/* Read a file written by sq25_ensemble_write_netcdf back into a result (statistics, members
+ * when the file has them, the cascade diagnostics). Options not stored in the file (seed,
+ * noise, ...) read as their defaults. New object: release with sq25_ensemble_destroy.
+ * @return SQ25_OK; SQ25_ERR_FILE_NOT_FOUND; SQ25_ERR_FILE_EMPTY; SQ25_ERR_FORMAT_UNKNOWN (not
+ * netCDF, or a dimension of the layout missing); SQ25_ERR_MISSING_DATASET /
+ * SQ25_ERR_MISSING_ATTRIBUTE (named in the message); SQ25_ERR_BAD_DIMENSIONS;
+ * SQ25_ERR_BAD_METADATA; SQ25_ERR_SIZE_ABSURD; SQ25_ERR_READ; SQ25_ERR_PROJ; SQ25_ERR_NOMEM.
+ * Since 1.1. */
+SQ25_API int sq25_ensemble_read_netcdf(sq25_ctx *ctx, const char *path, sq25_ensemble **out);
+
+/* Warnings from an ensemble. Set the ensemble's accumulation window to the warning horizon
+ * and its accumulation thresholds to the warning levels (replacing both). @return SQ25_OK,
+ * SQ25_ERR_INVALID_ARG, SQ25_ERR_RANGE. Since 1.1. */
+SQ25_API int sq25_ensemble_options_use_warning_levels(sq25_ensemble_options *eo,
+                                                      const sq25_warn_options *wo);
+/* Compute a warning from an ensemble run with such options: the probability of each level at
+ * a cell is the fraction of members whose amount over the horizon reaches the level's
+ * threshold, averaged over a square window of half side neighbourhood_cells (0 = the cell
+ * alone; the mean over the valid cells of the window), then the calibration map of opt (if
+ * any) and the levels issued at the probability threshold as sq25_warn_compute does; amounts,
+ * peak rate and onset come from the ensemble mean rates. opt may be NULL (defaults). New
+ * object: release with sq25_warning_destroy. @return SQ25_OK; SQ25_ERR_INVALID_ARG (no window
+ * over the horizon or no threshold for a level, named in the message); SQ25_ERR_TIME_MISMATCH;
+ * the errors of sq25_warn_compute. Since 1.1. */
+SQ25_API int sq25_warn_compute_ensemble(sq25_ctx *ctx, const sq25_warn_options *opt,
+                                        const sq25_ensemble *e, int neighbourhood_cells,
+                                        sq25_warning **out);
+/* The pipeline's ensemble path: with options set (copied; NULL returns to the deterministic
+ * path), each sq25_pipeline_run also runs the ensemble after the motion (its accumulation
+ * window and thresholds set from the warning options) and the warning's probabilities are the
+ * members' fractions within neighbourhood_cells (0..1000) of each cell, on the street grid when
+ * one is set (bilinear). The deterministic forecast and motion stay available. @return SQ25_OK,
+ * SQ25_ERR_INVALID_ARG, SQ25_ERR_NOMEM. Since 1.1. */
+typedef struct sq25_pipeline sq25_pipeline; /* section pipeline below */
+SQ25_API int sq25_pipeline_set_ensemble(sq25_pipeline *p, const sq25_ensemble_options *opt,
+                                        int neighbourhood_cells);
+/* The ensemble of the last successful run (radar grid), or NULL. Borrowed: valid until the
+ * next run, reset or destroy. Since 1.1. */
+SQ25_API const sq25_ensemble *sq25_pipeline_ensemble(const sq25_pipeline *p);
+
+/* Probabilistic scores on the cells where the observation and the forecast are both valid
+ * (not NaN). Arrays are caller-owned, n floats, borrowed for the call. Since 1.1. */
+/* CRPS in mm/h of an ensemble of n_members member grids (members[m][i]): per cell
+ * mean |x_m - y| - 1/2 mean |x_m - x_k|, averaged over the cells where the observation and
+ * every member are valid (NaN when none). @return SQ25_OK or SQ25_ERR_INVALID_ARG. */
+SQ25_API int sq25_verify_crps(const float *const *members, int n_members, const float *observed,
+                              size_t n, double *crps_mmh);
+/* Brier score of probabilities (0..1) for the event observed > threshold_mmh (NaN when no
+ * cell is valid). @return SQ25_OK or SQ25_ERR_INVALID_ARG. */
+SQ25_API int sq25_verify_brier(const float *probability, const float *observed, size_t n,
+                               double threshold_mmh, double *brier);
+/* Reliability table: ADDS to count[b], events[b] (observed > threshold) and
+ * probability_sum[b] for n_bins (1..100) equal bins of the forecast probability (bin
+ * b = [b/n_bins, (b+1)/n_bins), the last one closed), so several cases can be pooled; the
+ * observed frequency of bin b is events[b] / count[b]. @return SQ25_OK or
+ * SQ25_ERR_INVALID_ARG. */
+SQ25_API int sq25_verify_reliability(const float *probability, const float *observed, size_t n,
+                                     double threshold_mmh, int n_bins, int64_t *count,
+                                     int64_t *events, double *probability_sum);
+/* ROC curve counts: ADDS to hits[j], misses[j], false_alarms[j], correct_negatives[j] for
+ * n_thresholds (2..101) probability thresholds j/(n_thresholds-1) (forecast event =
+ * probability >= threshold), so cases can be pooled. @return SQ25_OK or SQ25_ERR_INVALID_ARG. */
+SQ25_API int sq25_verify_roc_counts(const float *probability, const float *observed, size_t n,
+                                    double threshold_mmh, int n_thresholds, int64_t *hits,
+                                    int64_t *misses, int64_t *false_alarms,
+                                    int64_t *correct_negatives);
+/* ROC area from such counts: the trapezoid rule over the points (POFD, POD) of the thresholds
+ * plus (0,0) and (1,1). NaN when there are no events or no non-events. */
+SQ25_API double sq25_verify_roc_area(int n_thresholds, const int64_t *hits,
+                                     const int64_t *misses, const int64_t *false_alarms,
+                                     const int64_t *correct_negatives);
+/* Rank histogram: ADDS to counts[0..n_members] the rank of the observation among the members
+ * (the number of members below it; ties split at random with a fixed seed, so the result is
+ * reproducible) on the cells where the observation and every member are valid.
+ * @return SQ25_OK or SQ25_ERR_INVALID_ARG. */
+SQ25_API int sq25_verify_rank_histogram(const float *const *members, int n_members,
+                                        const float *observed, size_t n, int64_t *counts);
+
 /* ==== pipeline: the whole chain, frame by frame ============================================ */
 /* A pipeline keeps the state a warning service needs between radar frames: the last few
  * frames (copies), the options of motion and warnings, an optional street grid and targets.

@@ -3,6 +3,8 @@
 #include "internal.h"
 #include "pipeline_internal.h"
 #include "spatial.h"
+#include "ensemble_internal.h"
+#include "warn_internal.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -41,6 +43,9 @@ struct sq25_pipeline {
     int pm_width, pm_height; /* the radar grid it was built for */
     double pm_gt[6];
     char *pm_projdef;
+    sq25_ensemble_options *ens_opt; /* NULL: deterministic warnings */
+    int ens_neighbourhood;          /* cells */
+    sq25_ensemble *ensemble;        /* of the last run */
 };
 
 int sq25_pipeline_create(sq25_ctx *ctx, sq25_pipeline **out)
@@ -73,6 +78,8 @@ static void drop_forecast(sq25_pipeline *p)
     p->forecast = NULL;
     p->u = p->v = NULL;
     p->n_forecast = 0;
+    sq25_ensemble_destroy(p->ensemble);
+    p->ensemble = NULL;
 }
 
 static void drop_street_pixmap(sq25_pipeline *p)
@@ -102,6 +109,7 @@ void sq25_pipeline_destroy(sq25_pipeline *p)
     drop_street_pixmap(p);
     sq25_field_destroy(p->street_grid);
     sq25__psens_destroy(p->sensors);
+    sq25_ensemble_options_destroy(p->ens_opt);
     sq25__free(p->ctx, p);
 }
 
@@ -434,6 +442,115 @@ static int compute_warnings(sq25_pipeline *p, const sq25_field *const *leads, in
     return sq25__ok(p->ctx);
 }
 
+/* ---- ensemble path ------------------------------------------------------------------------ */
+
+int sq25_pipeline_set_ensemble(sq25_pipeline *p, const sq25_ensemble_options *opt,
+                               int neighbourhood_cells)
+{
+    if (!p) return SQ25_ERR_INVALID_ARG;
+    if (neighbourhood_cells < 0 || neighbourhood_cells > 1000)
+        return sq25__fail(p->ctx, SQ25_ERR_INVALID_ARG, "ensemble neighbourhood %d outside 0..1000",
+                          neighbourhood_cells);
+    sq25_ensemble_options *copy = NULL;
+    if (opt) {
+        int rc = sq25_ensemble_options_clone(opt, &copy);
+        if (rc) return rc;
+    }
+    sq25_ensemble_options_destroy(p->ens_opt);
+    p->ens_opt = copy;
+    p->ens_neighbourhood = neighbourhood_cells;
+    return sq25__ok(p->ctx);
+}
+
+const sq25_ensemble *sq25_pipeline_ensemble(const sq25_pipeline *p)
+{
+    return p ? p->ensemble : NULL;
+}
+
+/* Inputs named and targets evaluated, as compute_warnings does for the deterministic path. */
+static int finish_ensemble_warning(sq25_pipeline *p, sq25_warning *w)
+{
+    int rc = SQ25_OK;
+    for (int i = 0; rc == SQ25_OK && i < p->n_frames; i++) {
+        const char *path = sq25_field_meta(p->frames[i], SQ25_META_PATH);
+        char name[64];
+        if (!path[0]) {
+            sq25__format_utc(p->frames[i]->valid_time, name, sizeof name);
+            path = name;
+        }
+        rc = sq25_warning_add_input(w, path);
+    }
+    if (rc == SQ25_OK && p->targets) rc = sq25_warning_evaluate_targets(w, p->targets);
+    return rc;
+}
+
+/* Level probabilities of the ensemble resampled onto the street grid, with the ensemble mean
+ * rates as the leads. */
+static int street_ensemble_warning(sq25_pipeline *p, float **prob, sq25_warning **out)
+{
+    const sq25_ensemble *e = p->ensemble;
+    const int n_leads = p->horizon_s / e->step_s, levels = p->warn_opt->level_count;
+    sq25_field **mean = sq25__calloc(p->ctx, (size_t)n_leads, sizeof *mean);
+    sq25_field *src = NULL, *dst[SQ25__WARN_MAX_LEVELS] = {NULL};
+    const float *street_prob[SQ25__WARN_MAX_LEVELS];
+    int rc = mean ? sq25_field_clone(e->mean[0], &src) : SQ25_ERR_NOMEM;
+    for (int k = 0; rc == SQ25_OK && k < n_leads; k++) {
+        rc = sq25_field_clone(p->street_grid, &mean[k]);
+        if (rc == SQ25_OK) rc = sq25_resample(e->mean[k], mean[k], SQ25_RESAMPLE_BILINEAR);
+        if (rc == SQ25_OK) mean[k]->valid_time = e->mean[k]->valid_time;
+    }
+    for (int k = 0; rc == SQ25_OK && k < levels; k++) {
+        memcpy(src->data, prob[k], (size_t)src->width * src->height * sizeof(float));
+        rc = sq25_field_clone(p->street_grid, &dst[k]);
+        if (rc == SQ25_OK) rc = sq25_resample(src, dst[k], SQ25_RESAMPLE_BILINEAR);
+        if (rc == SQ25_OK) street_prob[k] = dst[k]->data;
+    }
+    if (rc == SQ25_OK)
+        rc = sq25__warn_compute_with_probabilities(p->ctx, p->warn_opt,
+                                                   (const sq25_field *const *)mean, n_leads,
+                                                   e->step_s, e->issue_time, street_prob, out);
+    for (int k = 0; mean && k < n_leads; k++) sq25_field_destroy(mean[k]);
+    for (int k = 0; k < levels; k++) sq25_field_destroy(dst[k]);
+    sq25_field_destroy(src);
+    sq25__free(p->ctx, mean);
+    return rc;
+}
+
+/* The ensemble from the held frames and the last motion, and warnings from its members. */
+static int ensemble_warnings(sq25_pipeline *p, int n_leads, sq25_warning **out)
+{
+    sq25_ensemble_options *o = NULL;
+    int rc = sq25_ensemble_options_clone(p->ens_opt, &o);
+    if (rc == SQ25_OK) rc = sq25_ensemble_options_use_warning_levels(o, p->warn_opt);
+    if (rc == SQ25_OK)
+        rc = sq25_ensemble_run(p->ctx, o, (const sq25_field *const *)p->frames, p->n_frames,
+                               p->u, p->v, n_leads, &p->ensemble);
+    sq25_ensemble_options_destroy(o);
+    if (rc) return rc;
+    const size_t n = (size_t)p->ensemble->mean[0]->width * p->ensemble->mean[0]->height;
+    float *prob[SQ25__WARN_MAX_LEVELS] = {NULL};
+    const int levels = p->warn_opt->level_count;
+    for (int k = 0; k < levels && rc == SQ25_OK; k++)
+        if (!(prob[k] = sq25__malloc(p->ctx, n * sizeof(float)))) rc = SQ25_ERR_NOMEM;
+    if (rc == SQ25_OK)
+        rc = sq25__warn_ensemble_probabilities(p->ctx, p->warn_opt, p->ensemble,
+                                               p->ens_neighbourhood, prob);
+    sq25_warning *w = NULL;
+    if (rc == SQ25_OK && p->street_grid) rc = street_ensemble_warning(p, prob, &w);
+    else if (rc == SQ25_OK)
+        rc = sq25__warn_compute_with_probabilities(
+            p->ctx, p->warn_opt, (const sq25_field *const *)p->ensemble->mean, n_leads,
+            p->ensemble->step_s, p->ensemble->issue_time, (const float *const *)prob, &w);
+    if (rc == SQ25_OK) rc = finish_ensemble_warning(p, w);
+    for (int k = 0; k < levels; k++) sq25__free(p->ctx, prob[k]);
+    if (rc) {
+        sq25_warning_destroy(w);
+        return rc;
+    }
+    *out = w;
+    return sq25__ok(p->ctx);
+}
+
 int sq25_pipeline_run(sq25_pipeline *p, sq25_warning **out)
 {
     if (!p || !out) return p ? sq25__fail(p->ctx, SQ25_ERR_INVALID_ARG, "NULL argument")
@@ -502,8 +619,18 @@ int sq25_pipeline_run(sq25_pipeline *p, sq25_warning **out)
         for (int i = 0; street && i < n_leads; i++) sq25_field_destroy(street[i]);
         sq25__free(p->ctx, street);
     }
-    if (rc == SQ25_OK)
+    if (rc == SQ25_OK && p->ens_opt) {
+        /* the members start from the radar frames (not yet from a merged analysis) */
+        rc = ensemble_warnings(p, n_leads, out);
+        if (rc == SQ25_OK)
+            rc = sq25_warning_set_input_state(*out, in.state, in.data_time, in.reason);
+        if (rc != SQ25_OK) {
+            sq25_warning_destroy(*out);
+            *out = NULL;
+        }
+    } else if (rc == SQ25_OK) {
         rc = compute_warnings(p, warn_input, n_leads, step_s, issue_time, &in, out);
+    }
     if (rc == SQ25_OK && (rc = sq25__psens_annotate(p->sensors, *out)) != SQ25_OK) {
         sq25_warning_destroy(*out);
         *out = NULL;

@@ -472,7 +472,7 @@ int sq25__warn_neighbourhood(const sq25_warning *w, int k, int j, float *out)
 }
 
 /* The calibrated probability of a raw neighbourhood fraction (identity without a map). */
-static float calibrate(const sq25_warn_options *o, float raw)
+float sq25__warn_calibrate(const sq25_warn_options *o, float raw)
 {
     int n = o->calibration_count;
     if (n == 0 || isnan(raw)) return raw;
@@ -498,7 +498,7 @@ static void levels_rows(void *arg, int begin, int end, int worker)
         float level = isnan(w->peak_mmh[c]) ? NAN : 0;
         for (int k = 0; k < w->opt.level_count; k++) {
             float *prob = w->probability + (size_t)k * n + c;
-            *prob = calibrate(&w->opt, *prob);
+            *prob = sq25__warn_calibrate(&w->opt, *prob);
             if (*prob >= w->opt.probability_threshold) level = (float)(k + 1);
         }
         w->level[c] = level;

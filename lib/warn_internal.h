@@ -103,6 +103,8 @@ int sq25__warn_sats_init(const sq25_warning *w, sq25__warn_sats *s);
 void sq25__warn_sats_free(const sq25_warning *w, sq25__warn_sats *s);
 void sq25__warn_neighbourhood_with(const sq25_warning *w, int k, int j, sq25__warn_sats *s,
                                    float *out, bool fold_max);
+/* The calibration map of the options applied to a raw probability (NaN stays NaN). */
+float sq25__warn_calibrate(const sq25_warn_options *o, float raw);
 /* Half sizes of the neighbourhood window in cells at lead index j. */
 void sq25__warn_window(const sq25_warning *w, int j, int *half_cols, int *half_rows);
 /* Allocate the grids of w (cum_mm, peak_mmh, probability, onset_min, level) for its width,

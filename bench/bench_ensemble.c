@@ -1,0 +1,516 @@
+/* bench_ensemble.c -- skill and speed of the STEPS-class ensemble (docs/ensemble.md).
+ *
+ * Skill, the deterministic benchmark's protocol (bench_nowcast.c): frames sorted by time; for
+ * issue index i the motion uses frames i-2, i-1, i and lead k is verified against frame i+k
+ * on the cells valid in the observation and in every forecast compared; scores are averaged
+ * over the cases (reliability and rank histogram pooled):
+ *   rmi_20210704   issue 11..26 (16 cases)     knmi_20100826   issue 11, 15, ..., 79 (18)
+ * Compared, in the same run: the ensemble (20 members, dense motion), the neighbourhood
+ * probability around the deterministic LK extrapolation (square window whose half side grows
+ * one pixel per 5-min step: the reference figures' baseline) and the same around our dense
+ * extrapolation, and blends: the ensemble's probability averaged over a square window of half
+ * side ceil(k/2) or k pixels at lead k steps (the fraction of member cells above the threshold
+ * in that window).
+ * Speed: the whole process of 20 members x 12 leads on one 700x700 RMI case (read 3 frames,
+ * motion, ensemble, netCDF write) beside the deterministic one (read, motion, 12-step
+ * extrapolation, ODIM write), each in a child process so that its peak RSS is its own.
+ *
+ * Environment: SQ25_DATA (else ../shared/data, else data/); SQ25_BENCH_SETS=rmi,knmi;
+ * SQ25_BENCH_FIRST=K, SQ25_BENCH_CASES=N (N issue times from the K-th; every case also prints
+ * CASE/CRPS/REL lines, so chunks run separately can be pooled); SQ25_BENCH_MEMBERS (20);
+ * SQ25_BENCH_THREADS (0 = all CPUs); SQ25_BENCH_SKIP=speed|skill; variants of the method:
+ * SQ25_BENCH_PERTURB=0 (no motion perturbation), SQ25_BENCH_MASK=0, SQ25_BENCH_LEVELS=L,
+ * SQ25_BENCH_POWERLAW=1. */
+#include "sq25.h"
+
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Internal knobs of the ensemble (lib/ensemble.c), reachable from benchmarks only:
+ * SQ25_ENSEMBLE_TUNE="perturbation_scale=2,noise_scale=1". */
+int sq25__ensemble_options_tune(sq25_ensemble_options *opt, const char *key, double value);
+
+static void apply_tuning(sq25_ensemble_options *opt)
+{
+    const char *env = getenv("SQ25_ENSEMBLE_TUNE");
+    char key[64];
+    double value;
+    int used;
+    while (env && sscanf(env, "%63[^=]=%lf%n", key, &value, &used) == 2) {
+        if (sq25__ensemble_options_tune(opt, key, value) != SQ25_OK)
+            fprintf(stderr, "bench_ensemble: unknown tuning key %s\n", key);
+        env += used;
+        env = *env == ',' ? env + 1 : NULL;
+    }
+}
+
+#define MAX_FRAMES 128
+#define N_LEADS 12
+#define N_REPORT 3
+#define N_THR 2
+#define ROC_THRESHOLDS 10
+#define REL_BINS 10
+
+static const int report_leads[N_REPORT] = {3, 6, 12}; /* 15, 30, 60 min */
+static const double thresholds[N_THR] = {1, 5};
+
+typedef struct {
+    const char *name, *dir, *suffix;
+    int first_issue, last_issue, stride;
+} data_set;
+
+static const data_set sets[] = {
+    {"rmi", "radar/rmi_20210704", ".hdf", 11, 26, 1},
+    {"knmi", "radar/knmi_20100826", ".h5", 11, 79, 4},
+};
+
+/* reference figures of the issue (rmi, 16 cases): per reported lead, STEPS Brier 1/5, ROC 1/5,
+ * CRPS; neighbourhood (LK) Brier 1/5, ROC 1/5 */
+static const double ref_steps[N_REPORT][5] = {
+    {0.0148, 0.0042, 0.924, 0.809, 0.074}, {0.0198, 0.0050, 0.861, 0.706, 0.092},
+    {0.0234, 0.0050, 0.756, 0.617, 0.104}};
+static const double ref_nbhd[N_REPORT][4] = {
+    {0.0149, 0.0042, 0.938, 0.833}, {0.0191, 0.0047, 0.893, 0.726}, {0.0226, 0.0048, 0.800, 0.616}};
+
+/* ---- frames ------------------------------------------------------------------------------ */
+
+typedef struct {
+    char *paths[MAX_FRAMES];
+    int n;
+    sq25_field *cache[MAX_FRAMES];
+} frames;
+
+static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static int set_dir(const data_set *s, char *out, size_t cap)
+{
+    const char *roots[3] = {getenv("SQ25_DATA"), "../shared/data", "data"};
+    for (int k = 0; k < 3; k++) {
+        struct stat st;
+        if (!roots[k]) continue;
+        snprintf(out, cap, "%s/%s", roots[k], s->dir);
+        if (stat(out, &st) == 0 && S_ISDIR(st.st_mode)) return 0;
+    }
+    return -1;
+}
+
+static void list(const char *dir, const char *suffix, frames *fl)
+{
+    memset(fl, 0, sizeof *fl);
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)) && fl->n < MAX_FRAMES) {
+        size_t len = strlen(e->d_name), sl = strlen(suffix);
+        if (len <= sl || strcmp(e->d_name + len - sl, suffix) != 0) continue;
+        size_t cap = strlen(dir) + len + 2;
+        fl->paths[fl->n] = malloc(cap);
+        snprintf(fl->paths[fl->n++], cap, "%s/%s", dir, e->d_name);
+    }
+    if (d) closedir(d);
+    qsort(fl->paths, (size_t)fl->n, sizeof *fl->paths, by_name);
+}
+
+static sq25_field *get(sq25_ctx *ctx, frames *fl, int i)
+{
+    if (!fl->cache[i] && sq25_read_field(ctx, fl->paths[i], &fl->cache[i]) != SQ25_OK) {
+        fprintf(stderr, "bench_ensemble: %s\n", sq25_errmsg(ctx));
+        exit(1);
+    }
+    return fl->cache[i];
+}
+
+static void forget_before(frames *fl, int keep)
+{
+    for (int i = 0; i < keep && i < fl->n; i++) {
+        sq25_field_destroy(fl->cache[i]);
+        fl->cache[i] = NULL;
+    }
+}
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int env_int(const char *name, int fallback)
+{
+    const char *v = getenv(name);
+    return v && *v ? atoi(v) : fallback;
+}
+
+/* ---- neighbourhood probabilities ---------------------------------------------------------- */
+
+/* Fraction of valid cells with value > thr (prob = 0) or mean of the values (prob = 1) in a
+ * square window of half side r around every cell, by summed-area tables; NaN where the cell
+ * itself is NaN. */
+static void window_mean(const float *in, int w, int h, int r, double thr, int as_event,
+                        float *out)
+{
+    double *s = calloc((size_t)(w + 1) * (h + 1), sizeof *s);
+    double *c = calloc((size_t)(w + 1) * (h + 1), sizeof *c);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            float v = in[(size_t)y * w + x];
+            double val = isnan(v) ? 0 : as_event ? (v > thr) : v, cnt = isnan(v) ? 0 : 1;
+            size_t i = (size_t)(y + 1) * (w + 1) + x + 1;
+            s[i] = val + s[i - 1] + s[i - (w + 1)] - s[i - (w + 1) - 1];
+            c[i] = cnt + c[i - 1] + c[i - (w + 1)] - c[i - (w + 1) - 1];
+        }
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            int x0 = x - r < 0 ? 0 : x - r, x1 = x + r + 1 > w ? w : x + r + 1;
+            int y0 = y - r < 0 ? 0 : y - r, y1 = y + r + 1 > h ? h : y + r + 1;
+            size_t a = (size_t)y1 * (w + 1) + x1, b = (size_t)y0 * (w + 1) + x1;
+            size_t cc = (size_t)y1 * (w + 1) + x0, d = (size_t)y0 * (w + 1) + x0;
+            double sum = s[a] - s[b] - s[cc] + s[d], n = c[a] - c[b] - c[cc] + c[d];
+            out[(size_t)y * w + x] = isnan(in[(size_t)y * w + x]) || n <= 0 ? NAN : (float)(sum / n);
+        }
+    free(s);
+    free(c);
+}
+
+/* ---- scores -------------------------------------------------------------------------------- */
+
+enum { M_ENS, M_BLEND, M_BLEND_FULL, M_NBHD_LK, M_NBHD_DENSE, N_METHODS };
+static const char *method_names[N_METHODS] = {"ensemble", "blend (ens. window k/2)",
+                                              "blend (ens. window k)", "neighbourhood LK",
+                                              "neighbourhood dense"};
+
+typedef struct {
+    double brier[N_METHODS][N_REPORT][N_THR], roc[N_METHODS][N_REPORT][N_THR];
+    double crps[N_REPORT];
+    int cases, issue;
+    int64_t rel_count[N_METHODS][N_REPORT][REL_BINS], rel_events[N_METHODS][N_REPORT][REL_BINS];
+    double rel_psum[N_METHODS][N_REPORT][REL_BINS];
+    int64_t rank[N_REPORT][1001];
+    double cpu_s;
+} skill;
+
+/* NaN wherever any of the grids is NaN, in place on copies of the probabilities. */
+static void common_mask(float **grids, int count, float *obs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int bad = isnan(obs[i]);
+        for (int k = 0; k < count && !bad; k++) bad = isnan(grids[k][i]);
+        if (bad) {
+            obs[i] = NAN;
+            for (int k = 0; k < count; k++) grids[k][i] = NAN;
+        }
+    }
+}
+
+static void score_probability(skill *sk, int method, int r, int t, const float *p,
+                              const float *obs, size_t n)
+{
+    double b;
+    sq25_verify_brier(p, obs, n, thresholds[t], &b);
+    int64_t h[ROC_THRESHOLDS] = {0}, m[ROC_THRESHOLDS] = {0}, f[ROC_THRESHOLDS] = {0},
+            c[ROC_THRESHOLDS] = {0};
+    sq25_verify_roc_counts(p, obs, n, thresholds[t], ROC_THRESHOLDS, h, m, f, c);
+    const double area = sq25_verify_roc_area(ROC_THRESHOLDS, h, m, f, c);
+    sk->brier[method][r][t] += b;
+    sk->roc[method][r][t] += area;
+    printf("CASE %d lead %d method %d thr %g brier %.6f roc %.6f\n", sk->issue, report_leads[r] * 5,
+           method, thresholds[t], b, area);
+    if (t == 0)
+        sq25_verify_reliability(p, obs, n, thresholds[t], REL_BINS, sk->rel_count[method][r],
+                                sk->rel_events[method][r], sk->rel_psum[method][r]);
+}
+
+static void extrapolate_lk(sq25_ctx *ctx, const sq25_field *const *in, int method,
+                           sq25_field **fc)
+{
+    const int w = sq25_field_width(in[2]), h = sq25_field_height(in[2]);
+    float *u = malloc(sizeof(float) * w * h), *v = malloc(sizeof(float) * w * h);
+    sq25_motion_options *mo = NULL;
+    sq25_motion_options_create(ctx, &mo);
+    sq25_motion_options_set_method(mo, method);
+    int step = (int)(sq25_field_valid_time(in[2]) - sq25_field_valid_time(in[1]));
+    if (sq25_motion_estimate(ctx, in, 3, mo, u, v) ||
+        sq25_extrapolate(ctx, in[2], u, v, step, N_LEADS, 2, fc)) {
+        fprintf(stderr, "bench_ensemble: %s\n", sq25_errmsg(ctx));
+        exit(1);
+    }
+    sq25_motion_options_destroy(mo);
+    free(u);
+    free(v);
+}
+
+static void run_case(sq25_ctx *ctx, frames *fl, int issue, int members, int threads, skill *sk)
+{
+    const sq25_field *in[3] = {get(ctx, fl, issue - 2), get(ctx, fl, issue - 1), get(ctx, fl, issue)};
+    const int w = sq25_field_width(in[2]), h = sq25_field_height(in[2]);
+    const size_t n = (size_t)w * h;
+    float *u = malloc(sizeof(float) * n), *v = malloc(sizeof(float) * n);
+    double t0 = (double)clock() / CLOCKS_PER_SEC;
+    sq25_ensemble_options *eo = NULL;
+    sq25_ensemble_options_create(ctx, &eo);
+    sq25_ensemble_options_set_members(eo, members);
+    sq25_ensemble_options_set_threads(eo, threads);
+    sq25_ensemble_options_set_keep_members(eo, 1);
+    sq25_ensemble_options_set_quantiles(eo, 0, NULL);
+    sq25_ensemble_options_set_accumulations(eo, 0, NULL);
+    sq25_ensemble_options_set_motion_perturbation(eo, env_int("SQ25_BENCH_PERTURB", 1));
+    sq25_ensemble_options_set_mask(eo, env_int("SQ25_BENCH_MASK", 1));
+    sq25_ensemble_options_set_cascade_levels(eo, env_int("SQ25_BENCH_LEVELS", 6));
+    if (env_int("SQ25_BENCH_POWERLAW", 0)) sq25_ensemble_options_set_noise(eo, SQ25_ENSEMBLE_NOISE_POWERLAW);
+    apply_tuning(eo);
+    sq25_ensemble *e = NULL;
+    if (sq25_motion_estimate(ctx, in, 3, NULL, u, v) ||
+        sq25_ensemble_run(ctx, eo, in, 3, u, v, N_LEADS, &e)) {
+        fprintf(stderr, "bench_ensemble: %s\n", sq25_errmsg(ctx));
+        exit(1);
+    }
+    sk->cpu_s += (double)clock() / CLOCKS_PER_SEC - t0;
+    sq25_field *lk[N_LEADS], *dense[N_LEADS];
+    extrapolate_lk(ctx, in, SQ25_MOTION_LK, lk);
+    extrapolate_lk(ctx, in, SQ25_MOTION_DENSE, dense);
+    float *obs = malloc(sizeof(float) * n), *grids[2 * N_METHODS];
+    for (int k = 0; k < 2 * N_METHODS; k++) grids[k] = malloc(sizeof(float) * n);
+    const float *mem[SQ25_ENSEMBLE_MAX_MEMBERS];
+    float *memc[SQ25_ENSEMBLE_MAX_MEMBERS];
+    for (int m = 0; m < members; m++) memc[m] = malloc(sizeof(float) * n);
+    for (int r = 0; r < N_REPORT; r++) {
+        const int k = report_leads[r];
+        memcpy(obs, sq25_field_data_const(get(ctx, fl, issue + k)), sizeof(float) * n);
+        /* grids: [method * 2 + threshold] */
+        for (int t = 0; t < N_THR; t++) {
+            const float *pe = sq25_field_data_const(sq25_ensemble_probability(e, k - 1, t));
+            memcpy(grids[M_ENS * 2 + t], pe, sizeof(float) * n);
+            window_mean(pe, w, h, (k + 1) / 2, 0, 0, grids[M_BLEND * 2 + t]);
+            window_mean(pe, w, h, k, 0, 0, grids[M_BLEND_FULL * 2 + t]);
+            window_mean(sq25_field_data_const(lk[k - 1]), w, h, k, thresholds[t], 1, grids[M_NBHD_LK * 2 + t]);
+            window_mean(sq25_field_data_const(dense[k - 1]), w, h, k, thresholds[t], 1, grids[M_NBHD_DENSE * 2 + t]);
+        }
+        common_mask(grids, 2 * N_METHODS, obs, n);
+        for (int m = 0; m < members; m++) {
+            memcpy(memc[m], sq25_field_data_const(sq25_ensemble_member(e, m, k - 1)), sizeof(float) * n);
+            for (size_t i = 0; i < n; i++)
+                if (isnan(obs[i])) memc[m][i] = NAN;
+            mem[m] = memc[m];
+        }
+        for (int meth = 0; meth < N_METHODS; meth++)
+            for (int t = 0; t < N_THR; t++) score_probability(sk, meth, r, t, grids[meth * 2 + t], obs, n);
+        double crps;
+        sq25_verify_crps(mem, members, obs, n, &crps);
+        sk->crps[r] += crps;
+        printf("CRPS %d lead %d %.6f\n", issue, report_leads[r] * 5, crps);
+        sq25_verify_rank_histogram(mem, members, obs, n, sk->rank[r]);
+    }
+    sk->cases++;
+    for (int meth = 0; meth < N_METHODS; meth++)
+        for (int r = 0; r < N_REPORT; r++) {
+            printf("REL %d lead %d method %d", issue, report_leads[r] * 5, meth);
+            for (int b = 0; b < REL_BINS; b++)
+                printf(" %lld %lld %.3f", (long long)sk->rel_count[meth][r][b],
+                       (long long)sk->rel_events[meth][r][b], sk->rel_psum[meth][r][b]);
+            printf("\n");
+        }
+    fflush(stdout);
+    for (int m = 0; m < members; m++) free(memc[m]);
+    for (int k = 0; k < 2 * N_METHODS; k++) free(grids[k]);
+    for (int k = 0; k < N_LEADS; k++) {
+        sq25_field_destroy(lk[k]);
+        sq25_field_destroy(dense[k]);
+    }
+    free(obs);
+    free(u);
+    free(v);
+    sq25_ensemble_destroy(e);
+    sq25_ensemble_options_destroy(eo);
+}
+
+static void print_skill(const data_set *s, const skill *sk, int members)
+{
+    const double c = sk->cases;
+    printf("\n%s: %d cases, %d members; ensemble (motion + members) %.1f s CPU per case\n",
+           s->name, sk->cases, members, sk->cpu_s / c);
+    printf("| lead | method | Brier 1 / 5 mm/h | ROC area 1 / 5 | CRPS (mm/h) |\n|---|---|---|---|---|\n");
+    for (int r = 0; r < N_REPORT; r++) {
+        const int lead = report_leads[r] * 5;
+        for (int m = 0; m < N_METHODS; m++) {
+            printf("| %d min | %s | %.4f / %.4f | %.3f / %.3f | ", lead, method_names[m],
+                   sk->brier[m][r][0] / c, sk->brier[m][r][1] / c, sk->roc[m][r][0] / c,
+                   sk->roc[m][r][1] / c);
+            if (m == M_ENS) printf("%.3f |\n", sk->crps[r] / c);
+            else printf(" |\n");
+        }
+        if (strcmp(s->name, "rmi") == 0 && sk->cases == 16) {
+            printf("| %d min | pysteps STEPS (reference) | %.4f / %.4f | %.3f / %.3f | %.3f |\n", lead,
+                   ref_steps[r][0], ref_steps[r][1], ref_steps[r][2], ref_steps[r][3], ref_steps[r][4]);
+            printf("| %d min | neighbourhood LK (reference) | %.4f / %.4f | %.3f / %.3f |  |\n", lead,
+                   ref_nbhd[r][0], ref_nbhd[r][1], ref_nbhd[r][2], ref_nbhd[r][3]);
+        }
+    }
+    for (int m = 0; m < N_METHODS; m++) {
+        printf("\nreliability > 1 mm/h, %s (bin: mean probability / observed frequency / cells):\n", method_names[m]);
+        for (int r = 0; r < N_REPORT; r++) {
+            int64_t total = 0;
+            for (int b = 0; b < REL_BINS; b++) total += sk->rel_count[m][r][b];
+            double worst = 0;
+            printf("  %2d min:", report_leads[r] * 5);
+            for (int b = 0; b < REL_BINS; b++) {
+                const int64_t cnt = sk->rel_count[m][r][b];
+                if (!cnt) {
+                    printf(" [-]");
+                    continue;
+                }
+                double pm = sk->rel_psum[m][r][b] / cnt, fr = (double)sk->rel_events[m][r][b] / cnt;
+                printf(" [%.2f %.2f %lld]", pm, fr, (long long)cnt);
+                if (cnt >= total / 100 && fabs(pm - fr) > worst) worst = fabs(pm - fr);
+            }
+            printf("  worst |p - f| in bins >= 1%%: %.3f\n", worst);
+        }
+    }
+    printf("\nrank histogram (fractions, rank 0 .. %d):\n", members);
+    for (int r = 0; r < N_REPORT; r++) {
+        int64_t total = 0;
+        for (int k = 0; k <= members; k++) total += sk->rank[r][k];
+        printf("  %2d min:", report_leads[r] * 5);
+        for (int k = 0; k <= members; k++) printf(" %.3f", total ? (double)sk->rank[r][k] / total : 0);
+        printf("\n");
+    }
+}
+
+static void run_skill(sq25_ctx *ctx, const data_set *s)
+{
+    char dir[1024];
+    if (set_dir(s, dir, sizeof dir)) {
+        printf("\n%s: skipped (no %s)\n", s->name, s->dir);
+        return;
+    }
+    frames fl;
+    list(dir, s->suffix, &fl);
+    if (fl.n <= s->last_issue + N_LEADS) {
+        printf("\n%s: skipped (%d frames, %d needed)\n", s->name, fl.n, s->last_issue + N_LEADS + 1);
+        return;
+    }
+    const int max_cases = env_int("SQ25_BENCH_CASES", 1000), members = env_int("SQ25_BENCH_MEMBERS", 20);
+    const int threads = env_int("SQ25_BENCH_THREADS", 0);
+    skill *sk = calloc(1, sizeof *sk);
+    const int first = env_int("SQ25_BENCH_FIRST", 0);
+    for (int i = s->first_issue + first * s->stride, c = 0; i <= s->last_issue && c < max_cases;
+         i += s->stride, c++) {
+        forget_before(&fl, i - 2);
+        sk->issue = i;
+        run_case(ctx, &fl, i, members, threads, sk);
+        fprintf(stderr, "  %s case %d (issue %d) done\n", s->name, c + 1, i);
+    }
+    print_skill(s, sk, members);
+    free(sk);
+    forget_before(&fl, fl.n);
+    for (int i = 0; i < fl.n; i++) free(fl.paths[i]);
+}
+
+/* ---- speed ---------------------------------------------------------------------------------- */
+
+/* The whole process in a child: read 3 frames, motion, ensemble (members > 0) or
+ * extrapolation, write. Prints wall seconds of each stage. */
+static void speed_child(frames *fl, int issue, int members, int threads, const char *out)
+{
+    sq25_ctx *ctx = sq25_ctx_create();
+    double t0 = now_s();
+    const sq25_field *in[3] = {get(ctx, fl, issue - 2), get(ctx, fl, issue - 1), get(ctx, fl, issue)};
+    const size_t n = (size_t)sq25_field_width(in[2]) * sq25_field_height(in[2]);
+    float *u = malloc(sizeof(float) * n), *v = malloc(sizeof(float) * n);
+    double t1 = now_s();
+    if (sq25_motion_estimate(ctx, in, 3, NULL, u, v)) exit(2);
+    double t2 = now_s(), t3;
+    int rc;
+    if (members > 0) {
+        sq25_ensemble_options *eo = NULL;
+        sq25_ensemble_options_create(ctx, &eo);
+        sq25_ensemble_options_set_members(eo, members);
+        sq25_ensemble_options_set_threads(eo, threads);
+        sq25_ensemble *e = NULL;
+        rc = sq25_ensemble_run(ctx, eo, in, 3, u, v, N_LEADS, &e);
+        t3 = now_s();
+        if (!rc) rc = sq25_ensemble_write_netcdf(e, out);
+        sq25_ensemble_destroy(e);
+        sq25_ensemble_options_destroy(eo);
+    } else {
+        sq25_field *fc[N_LEADS];
+        rc = sq25_extrapolate(ctx, in[2], u, v, 300, N_LEADS, 2, fc);
+        t3 = now_s();
+        sq25_odim_writer *w = NULL;
+        if (!rc) rc = sq25_odim_writer_create(ctx, out, &w);
+        for (int k = 0; !rc && k < N_LEADS; k++)
+            rc = sq25_odim_writer_add(w, fc[k], "RATE", sq25_field_valid_time(fc[k]) - 300, sq25_field_valid_time(fc[k]));
+        if (w) {
+            int crc = sq25_odim_writer_close(w);
+            rc = rc ? rc : crc;
+        }
+        for (int k = 0; k < N_LEADS; k++) sq25_field_destroy(fc[k]);
+    }
+    double t4 = now_s();
+    if (rc) {
+        fprintf(stderr, "bench_ensemble: %s\n", sq25_errmsg(ctx));
+        exit(2);
+    }
+    printf("read %.3f s, motion %.3f s, %s %.3f s, write %.3f s; ", t1 - t0, t2 - t1,
+           members ? "ensemble" : "extrapolation", t3 - t2, t4 - t3);
+    fflush(stdout);
+    exit(0);
+}
+
+static void run_speed(void)
+{
+    char dir[1024];
+    if (set_dir(&sets[0], dir, sizeof dir)) {
+        printf("speed: skipped (no %s)\n", sets[0].dir);
+        return;
+    }
+    frames fl;
+    list(dir, sets[0].suffix, &fl);
+    const int issue = fl.n > 13 ? 13 : fl.n - 1, threads = env_int("SQ25_BENCH_THREADS", 0);
+    char out[256], tmpdir[] = "/tmp/bench_ensemble_XXXXXX";
+    if (!mkdtemp(tmpdir)) {
+        perror("bench_ensemble: mkdtemp");
+        return;
+    }
+    printf("speed: 700x700 RMI case %s, 12 leads of 5 min, whole process per run (wall and CPU "
+           "of the child; the machine is shared, so wall time depends on the load)\n",
+           fl.paths[issue]);
+    const int runs[4] = {0, 20, 0, 20};
+    for (int k = 0; k < 4; k++) {
+        snprintf(out, sizeof out, "%s/run%d.%s", tmpdir, k, runs[k] ? "nc" : "h5");
+        fflush(stdout);
+        double t0 = now_s();
+        pid_t pid = fork();
+        if (pid == 0) speed_child(&fl, issue, runs[k], threads, out);
+        int status = 0;
+        struct rusage ru;
+        wait4(pid, &status, 0, &ru);
+        double wall = now_s() - t0;
+        double cpu = ru.ru_utime.tv_sec + 1e-6 * ru.ru_utime.tv_usec + ru.ru_stime.tv_sec + 1e-6 * ru.ru_stime.tv_usec;
+        printf("%s: wall %.2f s, CPU %.2f s, peak RSS %.0f MB%s\n",
+               runs[k] ? "ensemble 20 members" : "deterministic", wall, cpu, ru.ru_maxrss / 1024.0,
+               runs[k] ? "" : "");
+        if (runs[k]) printf("  per member: %.3f s CPU (whole process / 20)\n", cpu / 20);
+        remove(out);
+    }
+    rmdir(tmpdir);
+    for (int i = 0; i < fl.n; i++) free(fl.paths[i]);
+}
+
+int main(void)
+{
+    const char *skip = getenv("SQ25_BENCH_SKIP"), *which = getenv("SQ25_BENCH_SETS");
+    if (!skip || strcmp(skip, "speed") != 0) run_speed();
+    if (skip && strcmp(skip, "skill") == 0) return 0;
+    sq25_ctx *ctx = sq25_ctx_create();
+    for (size_t k = 0; k < sizeof sets / sizeof sets[0]; k++)
+        if (!which || strstr(which, sets[k].name)) run_skill(ctx, &sets[k]);
+    sq25_ctx_destroy(ctx);
+    return 0;
+}

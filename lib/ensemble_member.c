@@ -1,0 +1,378 @@
+/* ensemble_member.c -- grid-point steps of an ensemble member: probability (CDF) matching
+ * with a radix sort, the incremental precipitation mask (chamfer distances) and the
+ * sorting helpers. */
+#include "ensemble_internal.h"
+
+#include <math.h>
+#include <string.h>
+
+/* Float bits mapped so that unsigned order is numeric order (no NaN). */
+static inline uint32_t float_key(float x)
+{
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+}
+
+static inline float key_float(uint32_t k)
+{
+    uint32_t u = (k & 0x80000000u) ? (k & 0x7fffffffu) : ~k;
+    float x;
+    memcpy(&x, &u, sizeof x);
+    return x;
+}
+
+/* Stable LSD radix sort of n keys (with optional payload) in three passes of 11, 11, 10 bits.
+ * The result ends in keys/payload (the other two arrays are scratch). */
+static void radix_sort(uint32_t *keys, uint32_t *payload, size_t n, uint32_t *keys2,
+                       uint32_t *payload2)
+{
+    static const int shift[3] = {0, 11, 22};
+    uint32_t *src_k = keys, *src_p = payload, *dst_k = keys2, *dst_p = payload2;
+    for (int pass = 0; pass < 3; pass++) {
+        size_t count[2048] = {0};
+        const int s = shift[pass];
+        for (size_t i = 0; i < n; i++) count[(src_k[i] >> s) & 2047u]++;
+        size_t sum = 0;
+        for (int b = 0; b < 2048; b++) {
+            size_t c = count[b];
+            count[b] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < n; i++) {
+            size_t at = count[(src_k[i] >> s) & 2047u]++;
+            dst_k[at] = src_k[i];
+            if (payload) dst_p[at] = src_p[i];
+        }
+        uint32_t *t = src_k;
+        src_k = dst_k;
+        dst_k = t;
+        t = src_p;
+        src_p = dst_p;
+        dst_p = t;
+    }
+    /* three passes: the sorted data sit in keys2/payload2; copy back */
+    memcpy(keys, src_k, n * sizeof *keys);
+    if (payload) memcpy(payload, src_p, n * sizeof *payload);
+}
+
+void sq25__ens_sort_floats(float *v, size_t n, uint32_t *scratch)
+{
+    uint32_t *keys = scratch, *keys2 = scratch + n;
+    for (size_t i = 0; i < n; i++) keys[i] = float_key(v[i]);
+    radix_sort(keys, NULL, n, keys2, NULL);
+    for (size_t i = 0; i < n; i++) v[i] = key_float(keys[i]);
+}
+
+void sq25__ens_sort_small(float *v, int n)
+{
+    for (int i = 1; i < n; i++) {
+        const float x = v[i];
+        int j = i - 1;
+        while (j >= 0 && v[j] > x) {
+            v[j + 1] = v[j];
+            j--;
+        }
+        v[j + 1] = x;
+    }
+}
+
+/* Target index of forecast rank r among valid forecast cells, m target values. */
+static inline size_t target_index(size_t r, size_t valid, size_t m)
+{
+    if (valid == m || valid < 2) return r < m ? r : m - 1;
+    return (size_t)llround((double)r * (double)(m - 1) / (double)(valid - 1));
+}
+
+void sq25__ens_match_cdf(float *x, size_t n, const float *sorted_target, size_t m,
+                         uint32_t *keys, uint32_t *idx, uint32_t *keys2, uint32_t *idx2)
+{
+    if (m == 0) return;
+    /* Ranks whose target value is the target minimum need no order among themselves: only
+     * the cells above the cut rank are sorted. */
+    size_t low = 1;
+    while (low < m && sorted_target[low] == sorted_target[0]) low++;
+    size_t valid = 0;
+    size_t hist[2048] = {0};
+    for (size_t i = 0; i < n; i++) {
+        if (isnan(x[i])) continue;
+        uint32_t k = float_key(x[i]);
+        hist[k >> 21]++;
+        valid++;
+    }
+    if (valid == 0) return;
+    size_t cut = 0; /* smallest rank mapping to a target index >= low */
+    while (cut < valid && target_index(cut, valid, m) < low) cut++;
+    const size_t above = valid - cut;
+    /* the lowest bucket from which on at least `above` cells lie */
+    int bucket = 2047;
+    size_t from_bucket = 0;
+    while (bucket > 0 && from_bucket + hist[bucket] < above) from_bucket += hist[bucket--];
+    if (above == 0) bucket = 2048;
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (isnan(x[i])) continue;
+        uint32_t k = float_key(x[i]);
+        if ((int)(k >> 21) >= bucket) {
+            keys[c] = k;
+            idx[c++] = (uint32_t)i;
+        } else x[i] = sorted_target[0];
+    }
+    radix_sort(keys, idx, c, keys2, idx2);
+    for (size_t p = 0; p < c; p++) {
+        const size_t r = valid - c + p;
+        x[idx[p]] = r < cut ? sorted_target[0] : sorted_target[target_index(r, valid, m)];
+    }
+}
+
+/* ---- incremental mask ------------------------------------------------------------------ */
+
+static inline float min2(float a, float b) { return b < a ? b : a; }
+
+void sq25__ens_mask(const unsigned char *wet, int width, int height, double buffer_px,
+                    double rim_px, float *dist, float *mask)
+{
+    /* distances in thirds of a pixel on a grid padded by one cell (no edge tests) */
+    const float far = 1e30f;
+    const int pw = width + 2;
+    for (int c = 0; c < pw; c++) dist[c] = dist[(size_t)(height + 1) * pw + c] = far;
+    for (int r = 0; r < height; r++) {
+        float *d = dist + (size_t)(r + 1) * pw;
+        const size_t i0 = (size_t)r * width;
+        d[0] = d[width + 1] = far;
+        for (int c = 0; c < width; c++) {
+            const size_t i = i0 + (size_t)c;
+            d[c + 1] = (wet[i >> 3] >> (i & 7)) & 1u ? 0.0f : far;
+        }
+    }
+    /* forward: the row above (independent per cell), then the left neighbour in order */
+    for (int r = 1; r <= height; r++) {
+        float *d = dist + (size_t)r * pw;
+        const float *up = d - pw;
+        for (int c = 1; c <= width; c++) {
+            float v = min2(up[c] + 3, min2(up[c - 1], up[c + 1]) + 4);
+            d[c] = min2(d[c], v);
+        }
+        for (int c = 1; c <= width; c++) d[c] = min2(d[c], d[c - 1] + 3);
+    }
+    /* backward: the row below, then the right neighbour */
+    for (int r = height; r >= 1; r--) {
+        float *d = dist + (size_t)r * pw;
+        const float *dn = d + pw;
+        for (int c = 1; c <= width; c++) {
+            float v = min2(dn[c] + 3, min2(dn[c - 1], dn[c + 1]) + 4);
+            d[c] = min2(d[c], v);
+        }
+        for (int c = width; c >= 1; c--) d[c] = min2(d[c], d[c + 1] + 3);
+    }
+    const float inv_span = (float)(1.0 / (rim_px + 1)), buffer = (float)buffer_px;
+    for (int r = 0; r < height; r++) {
+        const float *d = dist + (size_t)(r + 1) * pw + 1;
+        float *m = mask + (size_t)r * width;
+        for (int c = 0; c < width; c++) {
+            const float w = 1.0f - (d[c] * (1.0f / 3.0f) - buffer) * inv_span;
+            m[c] = w > 1.0f ? 1.0f : w > 0.0f ? w : 0.0f;
+        }
+    }
+}
+
+/* ---- member trajectories ----------------------------------------------------------------- */
+
+void sq25__ens_nodes_init(const sq25__ens_flow *fl, float *node_xy)
+{
+    for (int i = 0; i < fl->nodes_y; i++)
+        for (int j = 0; j < fl->nodes_x; j++) {
+            node_xy[2 * ((size_t)i * fl->nodes_x + j)] = (float)(j * SQ25__ENS_NODE_STEP);
+            node_xy[2 * ((size_t)i * fl->nodes_x + j) + 1] = (float)(i * SQ25__ENS_NODE_STEP);
+        }
+}
+
+static inline float clampf(float x, float lo, float hi) { return x < lo ? lo : x > hi ? hi : x; }
+
+/* Motion (pixels per step) at (x, y), bilinear, clamped at the edges. */
+static inline void flow_at(const sq25__ens_flow *fl, float x, float y, float *mu, float *mv)
+{
+    const int w = fl->width, h = fl->height;
+    x = clampf(x, 0, (float)(w - 1));
+    y = clampf(y, 0, (float)(h - 1));
+    int x0 = (int)x, y0 = (int)y;
+    x0 = x0 > w - 2 ? w - 2 : x0;
+    y0 = y0 > h - 2 ? h - 2 : y0;
+    const float fx = x - (float)x0, fy = y - (float)y0;
+    const size_t i = (size_t)y0 * (size_t)w + (size_t)x0;
+    const float *u = fl->u, *v = fl->v;
+    float ua = u[i] + fx * (u[i + 1] - u[i]), ub = u[i + w] + fx * (u[i + w + 1] - u[i + w]);
+    float va = v[i] + fx * (v[i + 1] - v[i]), vb = v[i + w] + fx * (v[i + w + 1] - v[i + w]);
+    *mu = ua + fy * (ub - ua);
+    *mv = va + fy * (vb - va);
+}
+
+void sq25__ens_departures(const sq25__ens_flow *fl, float *node_xy, double tau_prev, double tau,
+                          double par_px, double perp_px)
+{
+    const int step = SQ25__ENS_NODE_STEP, iterations = tau_prev > 0 ? 1 : 2;
+    const float scale = tau_prev > 0 ? (float)(tau / tau_prev) : 0.0f;
+    for (int ni = 0; ni < fl->nodes_y; ni++)
+        for (int nj = 0; nj < fl->nodes_x; nj++) {
+            float *p = node_xy + 2 * ((size_t)ni * fl->nodes_x + nj);
+            const float sx = (float)(nj * step), sy = (float)(ni * step);
+            p[0] = sx + (p[0] - sx) * scale;
+            p[1] = sy + (p[1] - sy) * scale;
+            for (int it = 0; it < iterations; it++) {
+                float mu, mv;
+                flow_at(fl, p[0], p[1], &mu, &mv);
+                /* the perturbation along and across the local motion direction */
+                const float speed = sqrtf(mu * mu + mv * mv);
+                float dx = (float)tau * mu, dy = (float)tau * mv;
+                if (speed > 1e-6f) {
+                    const float ex = mu / speed, ey = mv / speed;
+                    dx += (float)par_px * ex - (float)perp_px * ey;
+                    dy += (float)par_px * ey + (float)perp_px * ex;
+                }
+                p[0] = sx - dx;
+                p[1] = sy - dy;
+            }
+        }
+}
+
+/* Bilinear sample with nodata rules: NaN outside the grid or when a cell with a non-zero
+ * weight is NaN. */
+static inline float sample_at(const float *f, int w, int h, float x, float y)
+{
+    if (!(x >= 0 && y >= 0 && x <= (float)(w - 1) && y <= (float)(h - 1))) return NAN;
+    int x0 = (int)x, y0 = (int)y;
+    x0 = x0 > w - 2 ? w - 2 : x0;
+    y0 = y0 > h - 2 ? h - 2 : y0;
+    const float fx = x - (float)x0, fy = y - (float)y0;
+    const float *p = f + (size_t)y0 * (size_t)w + (size_t)x0;
+    float top = (1 - fx) * p[0] + fx * p[1], bottom = (1 - fx) * p[w] + fx * p[w + 1];
+    float value = (1 - fy) * top + fy * bottom;
+    if (!isnan(value)) return value;
+    const float wts[4] = {(1 - fx) * (1 - fy), fx * (1 - fy), (1 - fx) * fy, fx * fy};
+    const float vals[4] = {p[0], p[1], p[w], p[w + 1]};
+    float sum = 0;
+    for (int k = 0; k < 4; k++) {
+        if (wts[k] <= 0) continue;
+        if (isnan(vals[k])) return NAN;
+        sum += wts[k] * vals[k];
+    }
+    return sum;
+}
+
+void sq25__ens_dry_blocks(const float *field, int width, int height, unsigned char *dry)
+{
+    const int side = 1 << SQ25__ENS_DRY_SHIFT;
+    const int bx = (width + side - 1) / side, by = (height + side - 1) / side;
+    /* per block: bit 1 = some cell is not exactly 0, bit 2 = some cell is not NaN */
+    unsigned char *seen = dry;
+    memset(seen, 0, (size_t)bx * (size_t)by);
+    for (int r = 0; r < height; r++) {
+        const float *row = field + (size_t)r * width;
+        const int b_r = r >> SQ25__ENS_DRY_SHIFT;
+        for (int c = 0; c < width; c++) {
+            const unsigned char bits = (unsigned char)((row[c] != 0.0f) | (isnan(row[c]) ? 0 : 2));
+            /* a cell serves the samples of its block and of the blocks before it */
+            const int b_c = c >> SQ25__ENS_DRY_SHIFT;
+            seen[(size_t)b_r * bx + b_c] |= bits;
+            if ((c & (side - 1)) == 0 && b_c > 0) seen[(size_t)b_r * bx + b_c - 1] |= bits;
+            if ((r & (side - 1)) == 0 && b_r > 0) {
+                seen[(size_t)(b_r - 1) * bx + b_c] |= bits;
+                if ((c & (side - 1)) == 0 && b_c > 0) seen[(size_t)(b_r - 1) * bx + b_c - 1] |= bits;
+            }
+        }
+    }
+    /* seen 2: every cell exactly 0 (dry); seen 1: every cell NaN (NaN != 0 sets bit 1) */
+    for (size_t i = 0; i < (size_t)bx * (size_t)by; i++)
+        dry[i] = seen[i] == 2 ? SQ25__ENS_BLOCK_DRY : seen[i] == 1 ? SQ25__ENS_BLOCK_NODATA : 0;
+}
+
+void sq25__ens_sample(const sq25__ens_flow *fl, const float *node_xy, const float *field,
+                      const unsigned char *dry, float *row_dxy, float *out)
+{
+    const int w = fl->width, h = fl->height, step = SQ25__ENS_NODE_STEP;
+    const int side = 1 << SQ25__ENS_DRY_SHIFT, bx = (w + side - 1) / side;
+    for (int r = 0; r < h; r++) {
+        /* node displacements interpolated to this row, per node column */
+        const int i = r / step;
+        const float fy = (float)(r % step) / (float)step;
+        const float *n0 = node_xy + 2 * (size_t)i * fl->nodes_x;
+        const float *n1 = i + 1 < fl->nodes_y ? n0 + 2 * fl->nodes_x : n0;
+        const float y0 = (float)(i * step), y1 = n1 == n0 ? y0 : (float)((i + 1) * step);
+        for (int j = 0; j < fl->nodes_x; j++) {
+            const float x0 = (float)(j * step);
+            const float dx0 = n0[2 * j] - x0, dx1 = n1[2 * j] - x0;
+            const float dy0 = n0[2 * j + 1] - y0, dy1 = n1[2 * j + 1] - y1;
+            row_dxy[2 * j] = dx0 + fy * (dx1 - dx0);
+            row_dxy[2 * j + 1] = dy0 + fy * (dy1 - dy0);
+        }
+        float *o = out + (size_t)r * w;
+        for (int j = 0; j * step < w; j++) {
+            const int c0 = j * step, c1 = c0 + step < w ? c0 + step : w;
+            const float *a = row_dxy + 2 * j, *b = j + 1 < fl->nodes_x ? a + 2 : a;
+            /* the run of cells between two nodes: its departure points lie on a segment; if
+             * the segment's bounding box is inside the grid and only touches dry blocks, the
+             * samples are all 0 */
+            const float xa = (float)c0 + a[0], xb = (float)(c1 - 1) + a[0] +
+                                                   (float)(c1 - 1 - c0) / (float)step * (b[0] - a[0]);
+            const float ya = (float)r + a[1], yb = (float)r + a[1] +
+                                                  (float)(c1 - 1 - c0) / (float)step * (b[1] - a[1]);
+            const float x_lo = xa < xb ? xa : xb, x_hi = xa < xb ? xb : xa;
+            const float y_lo = ya < yb ? ya : yb, y_hi = ya < yb ? yb : ya;
+            if (x_lo >= 0 && y_lo >= 0 && x_hi <= (float)(w - 1) && y_hi <= (float)(h - 1)) {
+                const int bx0 = (int)x_lo >> SQ25__ENS_DRY_SHIFT, bx1 = (int)x_hi >> SQ25__ENS_DRY_SHIFT;
+                const int by0 = (int)y_lo >> SQ25__ENS_DRY_SHIFT, by1 = (int)y_hi >> SQ25__ENS_DRY_SHIFT;
+                const unsigned char kind = dry[(size_t)by0 * bx + bx0];
+                int uniform = kind != 0;
+                for (int byy = by0; byy <= by1 && uniform; byy++)
+                    for (int bxx = bx0; bxx <= bx1 && uniform; bxx++)
+                        uniform = dry[(size_t)byy * bx + bxx] == kind;
+                if (uniform) {
+                    const float v = kind == SQ25__ENS_BLOCK_DRY ? 0.0f : NAN;
+                    for (int c = c0; c < c1; c++) o[c] = v;
+                    continue;
+                }
+            }
+            for (int c = c0; c < c1; c++) {
+                const float fx = (float)(c - c0) / (float)step;
+                const float x = (float)c + a[0] + fx * (b[0] - a[0]);
+                const float y = (float)r + a[1] + fx * (b[1] - a[1]);
+                o[c] = sample_at(field, w, h, x, y);
+            }
+        }
+    }
+}
+
+/* Mean of the valid values of in over a (2r+1)^2 window around every cell (summed-area
+ * tables), NaN where the cell itself is NaN. */
+int sq25__ens_window_mean(sq25_ctx *ctx, const float *in, int w, int h, int r, float *out)
+{
+    const size_t stride = (size_t)w + 1;
+    double *sum = sq25__calloc(ctx, stride * ((size_t)h + 1), sizeof *sum);
+    double *cnt = sq25__calloc(ctx, stride * ((size_t)h + 1), sizeof *cnt);
+    if (!sum || !cnt) {
+        sq25__free(ctx, sum);
+        sq25__free(ctx, cnt);
+        return SQ25_ERR_NOMEM;
+    }
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            const float v = in[(size_t)y * w + x];
+            const size_t i = (size_t)(y + 1) * stride + x + 1;
+            sum[i] = (isnan(v) ? 0 : v) + sum[i - 1] + sum[i - stride] - sum[i - stride - 1];
+            cnt[i] = (isnan(v) ? 0 : 1) + cnt[i - 1] + cnt[i - stride] - cnt[i - stride - 1];
+        }
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            const int x0 = x - r < 0 ? 0 : x - r, x1 = x + r + 1 > w ? w : x + r + 1;
+            const int y0 = y - r < 0 ? 0 : y - r, y1 = y + r + 1 > h ? h : y + r + 1;
+            const size_t a = (size_t)y1 * stride + x1, b = (size_t)y0 * stride + x1;
+            const size_t c = (size_t)y1 * stride + x0, d = (size_t)y0 * stride + x0;
+            const double n = cnt[a] - cnt[b] - cnt[c] + cnt[d];
+            out[(size_t)y * w + x] = isnan(in[(size_t)y * w + x]) || n <= 0
+                                         ? NAN
+                                         : (float)((sum[a] - sum[b] - sum[c] + sum[d]) / n);
+        }
+    sq25__free(ctx, sum);
+    sq25__free(ctx, cnt);
+    return SQ25_OK;
+}

@@ -1,0 +1,605 @@
+/* test_ensemble.c -- the STEPS-class ensemble: analytic checks of each part (filter bank,
+ * AR(2) fit, noise spectrum, probability matching, reproducibility with threads) and the
+ * argument errors of the run. Expected values come from the constructions, stated at each. */
+#include "support.h"
+
+#include "ensemble_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The test's own Gaussian deviates (Box-Muller on a xorshift stream), independent of the
+ * library's random streams. */
+static uint64_t test_state = 88172645463325252ULL;
+static double test_uniform(void)
+{
+    test_state ^= test_state << 13;
+    test_state ^= test_state >> 7;
+    test_state ^= test_state << 17;
+    return ((test_state >> 11) + 0.5) * (1.0 / 9007199254740992.0);
+}
+static double test_normal(void)
+{
+    return sqrt(-2 * log(test_uniform())) * cos(2 * M_PI * test_uniform());
+}
+
+/* Partition of unity: for every spectrum entry the level weights sum to one, are >= 0, and
+ * the mean (entry 0) belongs to level 0 only. Non-square grid, odd width. */
+static void filter_bank_sums_to_one(void **state)
+{
+    (void)state;
+    sq25_ctx *ctx = sq25_ctx_create();
+    sq25__ens_fft f;
+    assert_int_equal(sq25__ens_fft_init(ctx, &f, 77, 52), SQ25_OK);
+    for (int levels = 2; levels <= 8; levels += 3) {
+        sq25__ens_filters b;
+        assert_int_equal(sq25__ens_filters_make(ctx, &f, levels, &b), SQ25_OK);
+        double *sum = calloc(f.n_spec, sizeof *sum);
+        for (int k = 0; k < levels; k++)
+            for (size_t e = b.start[k]; e < b.start[k + 1]; e++) {
+                assert_true(b.weight[e] > 0);
+                if (b.index[e] == 0) assert_int_equal(k, 0);
+                sum[b.index[e]] += b.weight[e];
+            }
+        for (size_t i = 0; i < f.n_spec; i++) assert_true(fabs(sum[i] - 1) < 1e-6);
+        /* levels are ordered by scale: central wavenumbers increase */
+        for (int k = 1; k < levels; k++) assert_true(b.centre[k] > b.centre[k - 1]);
+        free(sum);
+        sq25__ens_filters_free(ctx, &b);
+    }
+    assert_int_equal(sq25__ens_filters_make(ctx, &f, 1, &(sq25__ens_filters){0}), SQ25_ERR_RANGE);
+    sq25__ens_fft_free(&f);
+    sq25_ctx_destroy(ctx);
+}
+
+/* Three frames of a stationary AR(2) process of known coefficients, pixel by pixel (white in
+ * space, so every cascade level follows the same AR(2)): x_a ~ N(0,1); x_b = g1 x_a +
+ * sqrt(1 - g1^2) e (the stationary joint law of two steps); x_c = phi1 x_b + phi2 x_a +
+ * sigma e with sigma^2 = 1 - phi1 g1 - phi2 g2, g1 = phi1/(1 - phi2), g2 = phi1 g1 + phi2.
+ * The fit from the Parseval correlations must give phi1, phi2 within 0.02 on every level
+ * with enough spectrum entries. */
+static void ar2_fit_recovers_coefficients(void **state)
+{
+    (void)state;
+    const double phi1 = 0.6, phi2 = 0.2;
+    const double g1 = phi1 / (1 - phi2), g2 = phi1 * g1 + phi2;
+    const double sigma = sqrt(1 - phi1 * g1 - phi2 * g2);
+    const int w = 384, h = 384;
+    sq25_ctx *ctx = sq25_ctx_create();
+    sq25__ens_fft f;
+    assert_int_equal(sq25__ens_fft_init(ctx, &f, w, h), SQ25_OK);
+    sq25__ens_filters b;
+    assert_int_equal(sq25__ens_filters_make(ctx, &f, 6, &b), SQ25_OK);
+    float *x[3];
+    fftwf_complex *spec[3];
+    for (int k = 0; k < 3; k++) {
+        x[k] = sq25__ens_fft_alloc(f.n_real * sizeof(float));
+        spec[k] = sq25__ens_fft_alloc(f.n_spec * sizeof(fftwf_complex));
+    }
+    for (size_t i = 0; i < f.n_real; i++) {
+        x[0][i] = (float)test_normal();
+        x[1][i] = (float)(g1 * x[0][i] + sqrt(1 - g1 * g1) * test_normal());
+        x[2][i] = (float)(phi1 * x[1][i] + phi2 * x[0][i] + sigma * test_normal());
+    }
+    for (int k = 0; k < 3; k++) sq25__ens_fft_forward(&f, x[k], spec[k]);
+    int checked = 0;
+    for (int k = 0; k < b.levels; k++) {
+        if (b.start[k + 1] - b.start[k] < 10000) continue;
+        double v0 = sq25__ens_level_covariance(&f, &b, k, spec[2], spec[2]);
+        double v1 = sq25__ens_level_covariance(&f, &b, k, spec[1], spec[1]);
+        double v2 = sq25__ens_level_covariance(&f, &b, k, spec[0], spec[0]);
+        double c1 = sq25__ens_level_covariance(&f, &b, k, spec[2], spec[1]);
+        double c2 = sq25__ens_level_covariance(&f, &b, k, spec[2], spec[0]);
+        double p1, p2, s;
+        sq25__ens_ar2_fit(c1 / sqrt(v0 * v1), c2 / sqrt(v0 * v2), &p1, &p2, &s);
+        assert_true(fabs(p1 - phi1) < 0.02);
+        assert_true(fabs(p2 - phi2) < 0.02);
+        assert_true(fabs(s - sigma) < 0.02);
+        checked++;
+    }
+    assert_true(checked >= 2);
+    /* stationarity: a lag-2 correlation outside the admissible region is pulled inside */
+    double p1, p2, s;
+    sq25__ens_ar2_fit(0.95, 0.0, &p1, &p2, &s); /* 2 g1^2 - 1 = 0.805 > 0 */
+    assert_true(fabs(p2) < 1 && p1 + p2 < 1 && p2 - p1 < 1 && s >= 0);
+    for (int k = 0; k < 3; k++) {
+        sq25__ens_fft_release(x[k]);
+        sq25__ens_fft_release(spec[k]);
+    }
+    sq25__ens_filters_free(ctx, &b);
+    sq25__ens_fft_free(&f);
+    sq25_ctx_destroy(ctx);
+}
+
+/* Radially averaged power spectrum of a real field by the test's own transform (FFTW called
+ * directly) and its log-log slope over wavenumbers lo..hi (integer rings). */
+static double measured_slope(const float *field, int w, int h, int lo, int hi)
+{
+    float *in = fftwf_malloc(sizeof(float) * (size_t)w * h);
+    fftwf_complex *out = fftwf_malloc(sizeof(fftwf_complex) * (size_t)h * (w / 2 + 1));
+    fftwf_plan p = fftwf_plan_dft_r2c_2d(h, w, in, out, FFTW_ESTIMATE);
+    memcpy(in, field, sizeof(float) * (size_t)w * h);
+    fftwf_execute(p);
+    double *power = calloc((size_t)hi + 2, sizeof *power), *count = calloc((size_t)hi + 2, sizeof *count);
+    for (int r = 0; r < h; r++)
+        for (int c = 0; c < w / 2 + 1; c++) {
+            int ky = r <= h / 2 ? r : r - h;
+            int ring = (int)lround(sqrt((double)c * c + (double)ky * ky));
+            if (ring < lo || ring > hi) continue;
+            const fftwf_complex *z = out + (size_t)r * (w / 2 + 1) + c;
+            power[ring] += (double)z[0][0] * z[0][0] + (double)z[0][1] * z[0][1];
+            count[ring] += 1;
+        }
+    double sx = 0, sy = 0, sxx = 0, sxy = 0, n = 0;
+    for (int k = lo; k <= hi; k++) {
+        double xx = log((double)k), yy = log(power[k] / count[k]);
+        sx += xx, sy += yy, sxx += xx * xx, sxy += xx * yy, n += 1;
+    }
+    fftwf_destroy_plan(p);
+    fftwf_free(in);
+    fftwf_free(out);
+    free(power);
+    free(count);
+    return -(n * sxy - sx * sy) / (n * sxx - sx * sx);
+}
+
+/* Noise drawn through the power-law filter k^(-beta/2) has power spectrum k^-beta: slope
+ * within 5 % of beta. Then the nonparametric filter of a field synthesised by the test with
+ * spectrum k^-2.5 gives noise whose slope is within 5 % of 2.5. */
+static void noise_spectrum_slope(void **state)
+{
+    (void)state;
+    const int w = 256, h = 256;
+    sq25_ctx *ctx = sq25_ctx_create();
+    sq25__ens_fft f;
+    assert_int_equal(sq25__ens_fft_init(ctx, &f, w, h), SQ25_OK);
+    float *filter = malloc(f.n_spec * sizeof(float));
+    fftwf_complex *spec = sq25__ens_fft_alloc(f.n_spec * sizeof(fftwf_complex));
+    float *noise = sq25__ens_fft_alloc(f.n_real * sizeof(float));
+    sq25__ens_rng g;
+    const double beta = 3.0;
+    sq25__ens_noise_filter_powerlaw(&f, beta, filter);
+    sq25__ens_rng_seed(&g, 7, 0, 1);
+    sq25__ens_noise_spectrum(&f, filter, &g, spec);
+    sq25__ens_fft_inverse(&f, spec, noise);
+    double s = measured_slope(noise, w, h, 2, 100);
+    assert_true(fabs(s - beta) < 0.05 * beta);
+
+    /* the target field: the test's own complex Gaussian coefficients times k^(-2.5/2) */
+    float *target = sq25__ens_fft_alloc(f.n_real * sizeof(float));
+    for (int r = 0; r < h; r++)
+        for (int c = 0; c < w / 2 + 1; c++) {
+            int ky = r <= h / 2 ? r : r - h;
+            double k = sqrt((double)c * c + (double)ky * ky);
+            double a = k > 0 ? pow(k, -1.25) : 0;
+            spec[(size_t)r * (w / 2 + 1) + c][0] = (float)(a * test_normal());
+            spec[(size_t)r * (w / 2 + 1) + c][1] = (float)(a * test_normal());
+        }
+    fftwf_plan p = fftwf_plan_dft_c2r_2d(h, w, spec, target, FFTW_ESTIMATE);
+    fftwf_execute(p);
+    fftwf_destroy_plan(p);
+    const float *const fields[1] = {target};
+    assert_int_equal(sq25__ens_noise_filter_nonparametric(ctx, &f, fields, 1, filter), SQ25_OK);
+    sq25__ens_rng_seed(&g, 8, 0, 1);
+    sq25__ens_noise_spectrum(&f, filter, &g, spec);
+    sq25__ens_fft_inverse(&f, spec, noise);
+    s = measured_slope(noise, w, h, 2, 100);
+    assert_true(fabs(s - 2.5) < 0.05 * 2.5);
+    /* and the fitted power law of that field */
+    double fitted = 0;
+    assert_int_equal(sq25__ens_power_spectrum_slope(ctx, &f, fields, 1, &fitted), SQ25_OK);
+    assert_true(fabs(fitted - 2.5) < 0.05 * 2.5);
+    sq25__ens_fft_release(target);
+    sq25__ens_fft_release(spec);
+    sq25__ens_fft_release(noise);
+    free(filter);
+    sq25__ens_fft_free(&f);
+    sq25_ctx_destroy(ctx);
+}
+
+/* Probability matching onto a known distribution: after matching, the valid cells hold
+ * exactly the target values (as a multiset), in the order of the original values; NaN cells
+ * stay NaN. Target: 900 dry values (-15) and 2100 values 0.01 k (k = 1..2100). */
+static void probability_matching_is_exact(void **state)
+{
+    (void)state;
+    const size_t n = 3100, m = 3000;
+    float *x = malloc(n * sizeof *x), *orig = malloc(n * sizeof *orig);
+    float *target = malloc(m * sizeof *target), *got = malloc(n * sizeof *got);
+    uint32_t *scratch = malloc(4 * n * sizeof *scratch);
+    for (size_t i = 0; i < m; i++) target[i] = i < 900 ? -15.0f : 0.01f * (float)(i - 899);
+    for (size_t i = 0; i < n; i++) x[i] = i % 31 == 0 ? NAN : (float)(test_normal() * 10);
+    /* 100 NaN cells: i = 0, 31, ..., 3069 */
+    memcpy(orig, x, n * sizeof *x);
+    sq25__ens_match_cdf(x, n, target, m, scratch, scratch + n, scratch + 2 * n, scratch + 3 * n);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (isnan(orig[i])) {
+            assert_true(isnan(x[i]));
+            continue;
+        }
+        got[k++] = x[i];
+    }
+    assert_int_equal(k, m);
+    /* order kept: a larger original value never gets a smaller target value */
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n && j < i + 40; j++)
+            if (!isnan(orig[i]) && !isnan(orig[j]) && orig[i] < orig[j]) assert_true(x[i] <= x[j]);
+    sq25__ens_sort_floats(got, m, scratch);
+    for (size_t i = 0; i < m; i++) assert_true(got[i] == target[i]);
+    free(x);
+    free(orig);
+    free(target);
+    free(got);
+    free(scratch);
+}
+
+/* The incremental mask: 1 within the buffer, falling linearly to 0 over the rim. One wet cell
+ * in the middle of a 41x41 grid, buffer 3 px, rim 4 px: cells 3 px away (straight) weigh 1,
+ * 5 px away 1 - 2/5, 8 px and beyond 0 (3-4 chamfer distances are exact along the axes). */
+static void incremental_mask(void **state)
+{
+    (void)state;
+    const int w = 41, h = 41;
+    unsigned char wet[41 * 41 / 8 + 1] = {0}; /* one bit per cell */
+    float dist[43 * 43], mask[41 * 41];
+    const int i = 20 * w + 20;
+    wet[i >> 3] = (unsigned char)(1u << (i & 7));
+    sq25__ens_mask(wet, w, h, 3, 4, dist, mask);
+    assert_true(mask[20 * w + 23] == 1.0f);
+    assert_true(fabs(mask[20 * w + 25] - 0.6) < 1e-6);
+    assert_true(mask[28 * w + 20] == 0.0f);
+    assert_true(mask[0] == 0.0f);
+}
+
+/* Three frames of a Gaussian cell moving 2 px per step east on a 96x80 grid in a metric CRS
+ * (UTM 31N, 1 km cells). */
+static void make_frames(sq25_ctx *ctx, sq25_field *frames[3])
+{
+    const double gt[6] = {500000, 1000, 0, 5800000, 0, -1000};
+    for (int k = 0; k < 3; k++) {
+        assert_int_equal(sq25_field_create(ctx, 96, 80, "EPSG:32631", gt, 1625410800 + 300 * k,
+                                           &frames[k]), SQ25_OK);
+        float *d = sq25_field_data(frames[k]);
+        for (int r = 0; r < 80; r++)
+            for (int c = 0; c < 96; c++) {
+                double dx = c - 30 - 2 * k, dy = r - 40;
+                double v = 20 * exp(-(dx * dx + dy * dy) / 60.0) +
+                           3 * exp(-((dx - 25) * (dx - 25) + (dy - 10) * (dy - 10)) / 20.0);
+                d[r * 96 + c] = v < 0.05 ? 0.0f : (float)v;
+            }
+        d[0] = NAN; /* a nodata corner */
+    }
+}
+
+static sq25_ensemble *run_small(sq25_ctx *ctx, sq25_field *frames[3], int threads,
+                                uint64_t seed)
+{
+    static float u[96 * 80], v[96 * 80];
+    for (int i = 0; i < 96 * 80; i++) u[i] = 2, v[i] = 0;
+    sq25_ensemble_options *o = NULL;
+    assert_int_equal(sq25_ensemble_options_create(ctx, &o), SQ25_OK);
+    assert_int_equal(sq25_ensemble_options_set_members(o, 5), SQ25_OK);
+    assert_int_equal(sq25_ensemble_options_set_threads(o, threads), SQ25_OK);
+    assert_int_equal(sq25_ensemble_options_set_seed(o, seed), SQ25_OK);
+    assert_int_equal(sq25_ensemble_options_set_keep_members(o, 1), SQ25_OK);
+    const int minutes[2] = {15, 30};
+    assert_int_equal(sq25_ensemble_options_set_accumulations(o, 2, minutes), SQ25_OK);
+    sq25_ensemble *e = NULL;
+    int rc = sq25_ensemble_run(ctx, o, (const sq25_field *const *)frames, 3, u, v, 6, &e);
+    assert_int_equal(rc, SQ25_OK);
+    sq25_ensemble_options_destroy(o);
+    return e;
+}
+
+static int same_members(const sq25_ensemble *a, const sq25_ensemble *b)
+{
+    for (int m = 0; m < sq25_ensemble_member_count(a); m++)
+        for (int k = 0; k < sq25_ensemble_lead_count(a); k++) {
+            const float *x = sq25_field_data_const(sq25_ensemble_member(a, m, k));
+            const float *y = sq25_field_data_const(sq25_ensemble_member(b, m, k));
+            if (memcmp(x, y, 96 * 80 * sizeof(float)) != 0) return 0;
+        }
+    return 1;
+}
+
+/* One seed gives bit-identical members with 1 and 2 threads; another seed differs. The
+ * statistics follow from the members: probability = fraction of members above the threshold
+ * (recounted here), accumulation windows end at 15 and 30 min. */
+static void same_seed_same_members(void **state)
+{
+    (void)state;
+    sq25_ctx *ctx = sq25_ctx_create();
+    sq25_field *frames[3];
+    make_frames(ctx, frames);
+    sq25_ensemble *a = run_small(ctx, frames, 1, 11), *b = run_small(ctx, frames, 2, 11);
+    sq25_ensemble *c = run_small(ctx, frames, 2, 12);
+    assert_true(same_members(a, b));
+    assert_false(same_members(a, c));
+    assert_int_equal(sq25_ensemble_lead_count(a), 6);
+    assert_int_equal(sq25_ensemble_step_s(a), 300);
+    assert_int_equal(sq25_ensemble_accumulation_minutes(a, 1), 30);
+    const sq25_field *p = sq25_ensemble_probability(a, 2, 0); /* > 1 mm/h at 15 min */
+    assert_int_equal(sq25_field_valid_time(p), 1625410800 + 600 + 900);
+    int wet_cells = 0;
+    for (int i = 0; i < 96 * 80; i++) {
+        int count = 0, valid = 0;
+        for (int m = 0; m < 5; m++) {
+            float x = sq25_field_data_const(sq25_ensemble_member(a, m, 2))[i];
+            if (isnan(x)) continue;
+            valid++;
+            count += x > 1.0f;
+        }
+        float pi = sq25_field_data_const(p)[i];
+        if (valid == 0) assert_true(isnan(pi));
+        else assert_true(fabs(pi - (float)count / valid) < 1e-6);
+        wet_cells += count > 0;
+    }
+    assert_true(wet_cells > 20); /* the cell is forecast somewhere */
+    assert_int_equal(sq25_field_accumulation_s(sq25_ensemble_accumulation_mean(a, 0)), 900);
+    assert_null(sq25_ensemble_probability(a, 6, 0));
+    assert_null(sq25_ensemble_member(a, 5, 0));
+    sq25_ensemble_destroy(a);
+    sq25_ensemble_destroy(b);
+    sq25_ensemble_destroy(c);
+    for (int k = 0; k < 3; k++) sq25_field_destroy(frames[k]);
+    sq25_ctx_destroy(ctx);
+}
+
+
+/* The pipeline's ensemble path: the warning's level probability at every cell equals the
+ * fraction of the kept members whose amount over the horizon (30 min) reaches the level
+ * (recounted here from the members); with a neighbourhood of 2 cells it is the mean of that
+ * fraction over the 5x5 window (recomputed here at one interior cell). */
+static void pipeline_ensemble_warnings(void **state)
+{
+    (void)state;
+    sq25_ctx *ctx = sq25_ctx_create();
+    sq25_field *frames[3];
+    make_frames(ctx, frames);
+    sq25_pipeline *p = NULL;
+    assert_int_equal(sq25_pipeline_create(ctx, &p), SQ25_OK);
+    assert_int_equal(sq25_pipeline_set_horizon(p, 1800), SQ25_OK);
+    sq25_warn_options *wo = sq25_pipeline_warn_options(p);
+    const double levels[2] = {1, 3};
+    assert_int_equal(sq25_warn_options_set_levels(wo, 2, levels, NULL), SQ25_OK);
+    assert_int_equal(sq25_warn_options_set_horizon(wo, 1800), SQ25_OK);
+    sq25_ensemble_options *eo = NULL;
+    assert_int_equal(sq25_ensemble_options_create(ctx, &eo), SQ25_OK);
+    sq25_ensemble_options_set_members(eo, 4);
+    sq25_ensemble_options_set_keep_members(eo, 1);
+    for (int k = 0; k < 3; k++) assert_int_equal(sq25_pipeline_push_frame(p, frames[k]), SQ25_OK);
+    for (int nb = 0; nb <= 2; nb += 2) {
+        assert_int_equal(sq25_pipeline_set_ensemble(p, eo, nb), SQ25_OK);
+        sq25_warning *w = NULL;
+        assert_int_equal(sq25_pipeline_run(p, &w), SQ25_OK);
+        const sq25_ensemble *e = sq25_pipeline_ensemble(p);
+        assert_non_null(e);
+        assert_int_equal(sq25_ensemble_accumulation_minutes(e, 0), 30);
+        sq25_field *prob = NULL;
+        assert_int_equal(sq25_warning_probability(w, 1, &prob), SQ25_OK);
+        const float *pw = sq25_field_data_const(prob);
+        static float frac[96 * 80];
+        int wet = 0;
+        for (int i = 0; i < 96 * 80; i++) {
+            int reach = 0, valid = 0;
+            for (int m = 0; m < 4; m++) {
+                float a = sq25_field_data_const(sq25_ensemble_accumulation_member(e, m, 0))[i];
+                if (isnan(a)) continue;
+                valid++;
+                reach += a >= 1.0f;
+            }
+            frac[i] = valid ? (float)reach / valid : NAN;
+            wet += reach > 0;
+        }
+        assert_true(wet > 10);
+        if (nb == 0) {
+            for (int i = 0; i < 96 * 80; i++)
+                if (!isnan(frac[i])) assert_true(fabs(pw[i] - frac[i]) < 1e-6);
+        } else {
+            const int r0 = 40, c0 = 36;
+            double sum = 0;
+            int n = 0;
+            for (int r = r0 - 2; r <= r0 + 2; r++)
+                for (int c = c0 - 2; c <= c0 + 2; c++)
+                    if (!isnan(frac[r * 96 + c])) sum += frac[r * 96 + c], n++;
+            assert_true(fabs(pw[r0 * 96 + c0] - sum / n) < 1e-5);
+        }
+        sq25_field_destroy(prob);
+        sq25_warning_destroy(w);
+    }
+    /* back to the deterministic path */
+    assert_int_equal(sq25_pipeline_set_ensemble(p, NULL, 0), SQ25_OK);
+    sq25_warning *w = NULL;
+    assert_int_equal(sq25_pipeline_run(p, &w), SQ25_OK);
+    assert_null(sq25_pipeline_ensemble(p));
+    sq25_warning_destroy(w);
+    sq25_ensemble_options_destroy(eo);
+    sq25_pipeline_destroy(p);
+    for (int k = 0; k < 3; k++) sq25_field_destroy(frames[k]);
+    sq25_ctx_destroy(ctx);
+}
+
+/* Write then read back: the statistics and members come back bit for bit; a missing file and
+ * a file that is not netCDF give their codes and no result. */
+static void netcdf_round_trip(void **state)
+{
+    (void)state;
+    sq25_ctx *ctx = sq25_ctx_create();
+    sq25_field *frames[3];
+    make_frames(ctx, frames);
+    sq25_ensemble *e = run_small(ctx, frames, 2, 3), *back = NULL;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/ens.nc", test_tmpdir());
+    assert_int_equal(sq25_ensemble_write_netcdf(e, path), SQ25_OK);
+    assert_int_equal(sq25_ensemble_read_netcdf(ctx, path, &back), SQ25_OK);
+    assert_int_equal(sq25_ensemble_lead_count(back), 6);
+    assert_int_equal(sq25_ensemble_member_count(back), 5);
+    assert_int_equal(sq25_ensemble_issue_time(back), sq25_ensemble_issue_time(e));
+    assert_int_equal(sq25_ensemble_step_s(back), 300);
+    assert_true(same_members(e, back));
+    for (int k = 0; k < 6; k++) {
+        const float *a = sq25_field_data_const(sq25_ensemble_probability(e, k, 1));
+        const float *b = sq25_field_data_const(sq25_ensemble_probability(back, k, 1));
+        assert_memory_equal(a, b, 96 * 80 * sizeof(float));
+    }
+    double g1 = 0, g1b = 0;
+    sq25_ensemble_level_parameters(e, 3, NULL, &g1, NULL, NULL, NULL);
+    sq25_ensemble_level_parameters(back, 3, NULL, &g1b, NULL, NULL, NULL);
+    assert_true(g1 == g1b);
+    sq25_ensemble_destroy(back);
+    back = NULL;
+    char missing[4096];
+    snprintf(missing, sizeof missing, "%s/none.nc", test_tmpdir());
+    assert_int_equal(sq25_ensemble_read_netcdf(ctx, missing, &back), SQ25_ERR_FILE_NOT_FOUND);
+    const char *text = test_write_file("text.nc", "not a netCDF file\n");
+    assert_int_equal(sq25_ensemble_read_netcdf(ctx, text, &back), SQ25_ERR_FORMAT_UNKNOWN);
+    assert_null(back);
+    /* a netCDF file of another layout (an ODIM_H5 file is HDF5 but has no ensemble dims) */
+    char odim[4096];
+    snprintf(odim, sizeof odim, "%s/f.h5", test_tmpdir());
+    assert_int_equal(sq25_write_odim(ctx, odim, frames[0]), SQ25_OK);
+    int rc = sq25_ensemble_read_netcdf(ctx, odim, &back);
+    assert_true(rc == SQ25_ERR_FORMAT_UNKNOWN);
+    assert_null(back);
+    sq25_ensemble_destroy(e);
+    for (int k = 0; k < 3; k++) sq25_field_destroy(frames[k]);
+    sq25_ctx_destroy(ctx);
+}
+
+
+/* The blend: with 1 cell per step, the probability at lead index 1 (2 steps) is the mean over
+ * the 5x5 window of the members' fraction (recounted here from the kept members) at an
+ * interior cell; without it, the fraction at the cell itself. */
+static void blended_probabilities(void **state)
+{
+    (void)state;
+    sq25_ctx *ctx = sq25_ctx_create();
+    sq25_field *frames[3];
+    make_frames(ctx, frames);
+    static float u[96 * 80], v[96 * 80];
+    for (int i = 0; i < 96 * 80; i++) u[i] = 2, v[i] = 0;
+    sq25_ensemble_options *o = NULL;
+    assert_int_equal(sq25_ensemble_options_create(ctx, &o), SQ25_OK);
+    sq25_ensemble_options_set_members(o, 5);
+    sq25_ensemble_options_set_keep_members(o, 1);
+    sq25_ensemble_options_set_accumulations(o, 0, NULL);
+    assert_int_equal(sq25_ensemble_options_set_neighbourhood(o, 101), SQ25_ERR_RANGE);
+    assert_int_equal(sq25_ensemble_options_set_neighbourhood(o, 1), SQ25_OK);
+    sq25_ensemble *e = NULL;
+    assert_int_equal(sq25_ensemble_run(ctx, o, (const sq25_field *const *)frames, 3, u, v, 3, &e),
+                     SQ25_OK);
+    int checked = 0;
+    for (int r0 = 30; r0 <= 50; r0 += 5)
+        for (int c0 = 30; c0 <= 50; c0 += 5) {
+            double sum = 0;
+            int n = 0;
+            for (int r = r0 - 2; r <= r0 + 2; r++)
+                for (int c = c0 - 2; c <= c0 + 2; c++) {
+                    int above = 0, valid = 0;
+                    for (int m = 0; m < 5; m++) {
+                        float x = sq25_field_data_const(sq25_ensemble_member(e, m, 1))[r * 96 + c];
+                        if (isnan(x)) continue;
+                        valid++;
+                        above += x > 1.0f;
+                    }
+                    if (valid) sum += (double)above / valid, n++;
+                }
+            float p = sq25_field_data_const(sq25_ensemble_probability(e, 1, 0))[r0 * 96 + c0];
+            if (n == 25) {
+                assert_true(fabs(p - sum / n) < 1e-5);
+                checked += sum > 0;
+            }
+        }
+    assert_true(checked > 0);
+    sq25_ensemble_destroy(e);
+    sq25_ensemble_options_destroy(o);
+    for (int k = 0; k < 3; k++) sq25_field_destroy(frames[k]);
+    sq25_ctx_destroy(ctx);
+}
+
+/* Bad inputs: each gives its code and a message. */
+static void run_errors(void **state)
+{
+    (void)state;
+    sq25_ctx *ctx = sq25_ctx_create();
+    sq25_field *frames[3];
+    make_frames(ctx, frames);
+    static float u[96 * 80], v[96 * 80];
+    sq25_ensemble *e = NULL;
+    const sq25_field *const *f = (const sq25_field *const *)frames;
+    assert_int_equal(sq25_ensemble_run(ctx, NULL, f, 2, u, v, 6, &e), SQ25_ERR_TOO_FEW);
+    assert_null(e);
+    assert_int_equal(sq25_ensemble_run(ctx, NULL, f, 3, NULL, v, 6, &e), SQ25_ERR_INVALID_ARG);
+    assert_int_equal(sq25_ensemble_run(ctx, NULL, f, 3, u, v, 0, &e), SQ25_ERR_RANGE);
+    /* default windows 15/30/60 min do not fit in 6 leads of 5 min */
+    assert_int_equal(sq25_ensemble_run(ctx, NULL, f, 3, u, v, 6, &e), SQ25_ERR_TIME_MISMATCH);
+    assert_non_null(strstr(sq25_errmsg(ctx), "60 min"));
+    sq25_field_set_valid_time(frames[2], sq25_field_valid_time(frames[2]) + 60);
+    assert_int_equal(sq25_ensemble_run(ctx, NULL, f, 3, u, v, 12, &e), SQ25_ERR_TIME_GAP);
+    sq25_field_set_valid_time(frames[2], sq25_field_valid_time(frames[1]));
+    assert_int_equal(sq25_ensemble_run(ctx, NULL, f, 3, u, v, 12, &e), SQ25_ERR_TIME_ORDER);
+    sq25_ensemble_options *o = NULL;
+    assert_int_equal(sq25_ensemble_options_create(ctx, &o), SQ25_OK);
+    assert_int_equal(sq25_ensemble_options_set_members(o, 0), SQ25_ERR_RANGE);
+    assert_int_equal(sq25_ensemble_options_set_cascade_levels(o, 11), SQ25_ERR_RANGE);
+    assert_int_equal(sq25_ensemble_options_set_noise_gain(o, 0), SQ25_ERR_RANGE);
+    const double bad[2] = {5, 1};
+    assert_int_equal(sq25_ensemble_options_set_thresholds(o, 2, bad), SQ25_ERR_RANGE);
+    assert_int_equal(sq25_ensemble_options_set_quantiles(o, 2, bad), SQ25_ERR_RANGE);
+    sq25_ensemble_options_destroy(o);
+    for (int k = 0; k < 3; k++) sq25_field_destroy(frames[k]);
+    sq25_ctx_destroy(ctx);
+}
+
+/* Every allocation failure during a run is reported as NOMEM and releases what it took. */
+static void run_allocation_failures(void **state)
+{
+    (void)state;
+    sq25_ctx *setup = sq25_ctx_create();
+    sq25_field *frames[3];
+    make_frames(setup, frames);
+    static float u[96 * 80], v[96 * 80];
+    for (int i = 0; i < 96 * 80; i++) u[i] = 2, v[i] = 0;
+    for (long fail = 1; fail < 400; fail += 7) {
+        test_alloc_state st = {.fail_at = fail};
+        sq25_ctx *ctx = test_ctx_failing(&st);
+        sq25_ensemble_options *o = NULL;
+        if (sq25_ensemble_options_create(ctx, &o) != SQ25_OK) {
+            sq25_ctx_destroy(ctx);
+            continue;
+        }
+        sq25_ensemble_options_set_members(o, 2);
+        sq25_ensemble_options_set_threads(o, 1);
+        sq25_ensemble_options_set_accumulations(o, 0, NULL);
+        sq25_ensemble *e = NULL;
+        int rc = sq25_ensemble_run(ctx, o, (const sq25_field *const *)frames, 3, u, v, 3, &e);
+        assert_true(rc == SQ25_OK || rc == SQ25_ERR_NOMEM);
+        if (rc) assert_null(e);
+        sq25_ensemble_destroy(e);
+        sq25_ensemble_options_destroy(o);
+        sq25_ctx_destroy(ctx);
+        assert_int_equal(st.live, 0);
+    }
+    for (int k = 0; k < 3; k++) sq25_field_destroy(frames[k]);
+    sq25_ctx_destroy(setup);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(filter_bank_sums_to_one),
+        cmocka_unit_test(ar2_fit_recovers_coefficients),
+        cmocka_unit_test(noise_spectrum_slope),
+        cmocka_unit_test(probability_matching_is_exact),
+        cmocka_unit_test(incremental_mask),
+        cmocka_unit_test(same_seed_same_members),
+        cmocka_unit_test(run_errors),
+        cmocka_unit_test(run_allocation_failures),
+        cmocka_unit_test(pipeline_ensemble_warnings),
+        cmocka_unit_test(netcdf_round_trip),
+        cmocka_unit_test(blended_probabilities),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
