@@ -1083,6 +1083,35 @@ SQ25_API int sq25_links_process(const sq25_links *l, const sq25_cml_options *opt
                                 int64_t from, int64_t to, int out_step_s, sq25_series **rain,
                                 sq25_series **flagged);
 
+/* Line sensors in interpolation. n sensors given by their end points lonlat[4*i..4*i+3] =
+ * lon0, lat0, lon1, lat1 (degrees; a point sensor has equal end points) and values (any unit;
+ * NaN ignored). Each path is cut into equal pieces of at most spacing_m (> 0; at most 64
+ * pieces) and represented by the pieces' midpoints. Kriging uses block support: the
+ * covariance between two sensors is the mean covariance between their points, between a
+ * sensor and a target the mean over the sensor's points, so a link is kriged as the mean
+ * along its path; a zero-length link is exactly a point sensor. The variogram (when not given
+ * in the options) is fitted to the path midpoints. IDW weights a sensor by the mean of
+ * d^-power over its points. method: SQ25_INTERP_IDW or SQ25_INTERP_KRIGING. drift: NULL, or a
+ * field (any grid and CRS, e.g. radar in mm/h) used as external drift (kriging with external
+ * drift, KED: sensor drift = mean of the field along the path, bilinear through PROJ); sensors
+ * where it is NaN are left out and cells where it is NaN stay NaN. Options as for
+ * sq25_interp_grid (neighbours by distance to the path midpoints). Caller-owned grids.
+ * @return as sq25_interp_grid. Since 1.1. */
+SQ25_API int sq25_interp_lines_grid(sq25_ctx *ctx, const sq25_interp_options *o, int method,
+                                    size_t n, const double *lonlat, const double *value,
+                                    double spacing_m, const sq25_field *drift,
+                                    sq25_field *grid, sq25_field *variance);
+/* The same onto m target points (lon/lat degrees), writing out[j] (and variance[j] for
+ * kriging when not NULL; caller-owned). With a drift field, it is sampled at each target
+ * (NaN there: the target gets NaN). leave_one_out != 0: m must equal n and target j is predicted
+ * without sensor j. Targets in the UTM zone of the sensors. @return as sq25_interp_points.
+ * Since 1.1. */
+SQ25_API int sq25_interp_lines_points(sq25_ctx *ctx, const sq25_interp_options *o, int method,
+                                      size_t n, const double *lonlat, const double *value,
+                                      double spacing_m, const sq25_field *drift, size_t m,
+                                      const double *target_lon, const double *target_lat,
+                                      int leave_one_out, double *out, double *variance);
+
 /* ==== verify: skill scores ================================================================= */
 /* Categorical scores and MAE use the cells where both forecast and observation are valid
  * (not NaN). Arrays are caller-owned, n floats in mm/h, borrowed for the call. */
