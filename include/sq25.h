@@ -1055,7 +1055,7 @@ enum {
     SQ25_CML_WAA_MAX_DB = 4,      /* wet-antenna maximum (or constant), dB: 2.3 */
     SQ25_CML_WAA_TAU_S = 5,       /* wet-antenna time constant, seconds: 900 */
     SQ25_CML_JUMP_DB = 6,         /* jump flag threshold, dB between samples: 10 */
-    SQ25_CML_CONSTANT_S = 7,      /* constant-signal flag, seconds: 21600 */
+    SQ25_CML_CONSTANT_S = 7,      /* constant-signal flag, seconds: 86400 */
     SQ25_CML_MAX_RATE_MMH = 8,    /* rates above are flagged RATE and set NaN, mm/h: 200 */
     SQ25_CML_MIN_VALID = 9,       /* share of valid samples an output interval needs: 0.5 */
     SQ25_CML_STEP_AFTER = 10,     /* dry samples after a spell that test for a step: 10 */
@@ -1094,7 +1094,8 @@ SQ25_API int sq25_links_process(const sq25_links *l, const sq25_cml_options *opt
  * d^-power over its points. method: SQ25_INTERP_IDW or SQ25_INTERP_KRIGING. drift: NULL, or a
  * field (any grid and CRS, e.g. radar in mm/h) used as external drift (kriging with external
  * drift, KED: sensor drift = mean of the field along the path, bilinear through PROJ); sensors
- * where it is NaN are left out and cells where it is NaN stay NaN. Options as for
+ * where it is NaN are left out and cells where it is NaN stay NaN; where the drift does not
+ * vary among a system's sensors (e.g. a dry radar) that system is ordinary kriging. Options as for
  * sq25_interp_grid (neighbours by distance to the path midpoints). Caller-owned grids.
  * @return as sq25_interp_grid. Since 1.1. */
 SQ25_API int sq25_interp_lines_grid(sq25_ctx *ctx, const sq25_interp_options *o, int method,

@@ -70,6 +70,33 @@ static int drift_at_xy(sq25_ctx *ctx, const sq25_field *drift, const char *projd
     return SQ25_OK;
 }
 
+/* Each sensor's drift, the mean of the field over its points (one transform for all points);
+ * sensors with a NaN point (a path partly outside the field) are dropped from the set. */
+static int drift_of_sensors(sq25_ctx *ctx, const sq25_field *drift, const char *projdef,
+                            size_t n_points, line_set *s)
+{
+    double *dv = sq25__malloc(ctx, (n_points + 1) * sizeof *dv);
+    if (!dv) return SQ25_ERR_NOMEM;
+    int rc = drift_at_xy(ctx, drift, projdef, n_points, s->px, s->py, dv);
+    size_t kept = 0;
+    for (size_t i = 0; !rc && i < s->n; i++) {
+        double sum = 0;
+        int got = 0;
+        for (int k = 0; k < s->count[i]; k++) {
+            double v = dv[(size_t)s->first[i] + (size_t)k];
+            if (isfinite(v)) sum += v, got++;
+        }
+        if (got < s->count[i]) continue;
+        s->mx[kept] = s->mx[i], s->my[kept] = s->my[i], s->z[kept] = s->z[i];
+        s->half_len[kept] = s->half_len[i], s->first[kept] = s->first[i];
+        s->count[kept] = s->count[i], s->orig[kept] = s->orig[i];
+        s->drift[kept++] = sum / got;
+    }
+    if (!rc) s->n = kept;
+    sq25__free(ctx, dv);
+    return rc;
+}
+
 /* Number of pieces of a path of length len_m. */
 static int pieces_of(double len_m, double spacing_m)
 {
@@ -93,9 +120,8 @@ static int lines_load(sq25_ctx *ctx, const char *projdef, size_t n, const double
     s->px = sq25__malloc(ctx, np * sizeof(double)), s->py = sq25__malloc(ctx, np * sizeof(double));
     s->orig = sq25__malloc(ctx, nn * sizeof(long));
     if (drift) s->drift = sq25__malloc(ctx, nn * sizeof(double));
-    double *dv = drift ? sq25__malloc(ctx, MAX_PIECES * sizeof(double)) : NULL;
     int rc = ex && s->mx && s->my && s->z && s->half_len && s->first && s->count && s->px && s->py &&
-                     s->orig && (!drift || (s->drift && dv))
+                     s->orig && (!drift || s->drift)
                  ? SQ25_OK
                  : SQ25_ERR_NOMEM;
     /* end points 0 then 1 of every sensor: ex[0..n) and ex[n..2n) */
@@ -113,22 +139,14 @@ static int lines_load(sq25_ctx *ctx, const char *projdef, size_t n, const double
             double t = (k + 0.5) / pc;
             s->px[used + (size_t)k] = x0 + t * (x1 - x0), s->py[used + (size_t)k] = y0 + t * (y1 - y0);
         }
-        if (drift) {
-            rc = drift_at_xy(ctx, drift, projdef, (size_t)pc, s->px + used, s->py + used, dv);
-            double sum = 0;
-            int got = 0;
-            for (int k = 0; k < pc; k++)
-                if (isfinite(dv[k])) sum += dv[k], got++;
-            if (rc || got < pc) continue; /* a path partly outside the drift: left out */
-            s->drift[s->n] = sum / got;
-        }
         size_t j = s->n++;
         s->mx[j] = 0.5 * (x0 + x1), s->my[j] = 0.5 * (y0 + y1), s->z[j] = z;
         s->half_len[j] = 0.5 * len, s->first[j] = (int)used, s->count[j] = pc, s->orig[j] = (long)i;
         s->max_half_len = fmax(s->max_half_len, 0.5 * len);
         used += (size_t)pc;
     }
-    sq25__free(ctx, ex), sq25__free(ctx, dv);
+    sq25__free(ctx, ex);
+    if (!rc && drift) rc = drift_of_sensors(ctx, drift, projdef, used, s);
     if (!rc) rc = sq25__buckets_build(ctx, s->n, s->mx, s->my, &s->b);
     if (rc) lines_free(ctx, s);
     return rc;
@@ -214,6 +232,15 @@ static bool system_build(const line_set *s, const sq25__variogram *v, line_syste
     return ok;
 }
 
+/* KED needs a drift that varies among the neighbours (a dry radar is the same everywhere):
+ * when its system is singular, ordinary kriging of the same neighbours is used. */
+static bool build_with_fallback(const line_set *s, const sq25__variogram *v, line_system *ls)
+{
+    if (ls->ked && ls->m >= 2 && system_build(s, v, ls)) return true;
+    ls->ked = false;
+    return system_build(s, v, ls);
+}
+
 /* Estimate (and variance) at point (x, y) with drift value d (KED). */
 static double system_at(const sq25__variogram *v, const line_set *s, const line_system *ls,
                         double x, double y, double d, double *variance)
@@ -294,7 +321,7 @@ static void lines_block(const lines_job *j, line_system *ls, int c0, int r0, int
     double hd = 0.5 * hypot((c1 - c0) * hypot(gt[1], gt[4]), (r1 - r0) * hypot(gt[2], gt[5]));
     ls->m = neighbours(j->s, j->lp, cx, cy, hd, -1, ls->idx);
     ls->ked = j->drift_grid != NULL;
-    bool ok = j->kriging && ls->m >= (ls->ked ? 2 : 1) && system_build(j->s, j->v, ls);
+    bool ok = j->kriging && ls->m >= 1 && build_with_fallback(j->s, j->v, ls);
     for (int r = r0; r < r1; r++)
         for (int c = c0; c < c1; c++) {
             double x = gt[0] + (c + 0.5) * gt[1] + (r + 0.5) * gt[2];
@@ -410,7 +437,7 @@ static int lines_points_run(sq25_ctx *ctx, const line_params *lp, bool kriging, 
             ls->m = neighbours(s, lp, tx[j], ty[j], 0, loo ? set_index[j] : -1, ls->idx);
             ls->ked = td != NULL;
             if (!kriging) est = ls->m ? idw_at(s, lp, ls->idx, ls->m, tx[j], ty[j]) : NAN;
-            else if (ls->m >= (ls->ked ? 2 : 1) && system_build(s, v, ls))
+            else if (ls->m >= 1 && build_with_fallback(s, v, ls))
                 est = system_at(v, s, ls, tx[j], ty[j], d, &var);
         }
         out[j] = est;
