@@ -9,7 +9,7 @@
 const char cmd_interpolate_usage[] =
     "usage: sq25 interpolate --sensors FILE --time T --grid SPEC --out FILE.h5\n"
     "                        [--method nearest|idw|kriging|merge] [--radar FILE] [--qc]\n"
-    "                        [--step S]\n"
+    "                        [--step S] [--links FILE]\n"
     "  Interpolate the gauge amounts of the interval ending at T onto a street grid and write\n"
     "  an ODIM_H5 file: dataset1 = RATE in mm/h (amount per step x 3600 / step); with kriging\n"
     "  or merge also dataset2 = RATE_VARIANCE, the kriging variance in (mm/h)^2.\n"
@@ -22,10 +22,14 @@ const char cmd_interpolate_usage[] =
     "  --radar FILE    radar or gridded rain file in mm/h for merge (any format sq25 reads);\n"
     "                  without it merge falls back to kriging of the sensors\n"
     "  --qc            drop values flagged by the PWS quality control first\n"
-    "  --step S        CSV time step in seconds (default 300)\n";
+    "  --step S        CSV time step in seconds (default 300)\n"
+    "  --links FILE    microwave links (OpenSense CML netCDF-4) as line sensors besides or\n"
+    "                  instead of --sensors: path rain of the interval ending at T (sq25\n"
+    "                  links chain), kriged with block support or IDW over the path points;\n"
+    "                  with merge, kriging with the radar as external drift (KED)\n";
 
 typedef struct {
-    const char *sensors, *time, *grid, *out, *radar, *method;
+    const char *sensors, *time, *grid, *out, *radar, *method, *links;
     int qc, step_s;
 } interp_args;
 
@@ -42,6 +46,7 @@ static int parse_args(int argc, char **argv, interp_args *a)
                             : !strcmp(o, "--out")   ? &a->out
                             : !strcmp(o, "--radar") ? &a->radar
                             : !strcmp(o, "--method") ? &a->method
+                            : !strcmp(o, "--links") ? &a->links
                                                      : NULL;
         if (!strcmp(o, "--qc")) {
             a->qc = 1;
@@ -54,8 +59,8 @@ static int parse_args(int argc, char **argv, interp_args *a)
             return cli_usage_error(argv[0], "unknown or incomplete option '%s'", o);
         }
     }
-    if (!a->sensors || !a->time || !a->grid || !a->out)
-        return cli_usage_error(argv[0], "--sensors, --time, --grid and --out are required");
+    if ((!a->sensors && !a->links) || !a->time || !a->grid || !a->out)
+        return cli_usage_error(argv[0], "--sensors or --links, --time, --grid and --out are required");
     return CLI_OK;
 }
 
@@ -133,10 +138,64 @@ static int write_output(const char *cmd, sq25_ctx *ctx, const char *path, sq25_f
     return rc ? cli_lib_error(cmd, ctx, rc) : CLI_OK;
 }
 
+/* Gauges (end points equal) and the links' path rain of the interval ending at t, as line
+ * sensors: lonlat 4 per sensor, mm/h; n receives the count. */
+static int line_sensors(const char *cmd, sq25_ctx *ctx, const interp_args *a, int64_t t,
+                        int step_s, size_t ng, const double *lon, const double *lat,
+                        const double *mmh, double **ll, double **val, size_t *n)
+{
+    sq25_links *l = NULL;
+    sq25_series *r = NULL;
+    int rc = sq25_links_read_netcdf(ctx, a->links, &l);
+    if (!rc) rc = sq25_links_process(l, NULL, t, t, step_s, &r, NULL);
+    if (!rc && sq25_series_time(r, 0) != t) rc = SQ25_ERR_NO_DATA;
+    int nl = rc ? 0 : sq25_links_count(l);
+    *ll = calloc(4 * (ng + (size_t)nl) + 4, sizeof(double));
+    *val = calloc(ng + (size_t)nl + 1, sizeof(double));
+    if (!rc && (!*ll || !*val)) rc = SQ25_ERR_NOMEM;
+    for (size_t i = 0; !rc && i < ng; i++) {
+        (*ll)[4 * i] = (*ll)[4 * i + 2] = lon[i], (*ll)[4 * i + 1] = (*ll)[4 * i + 3] = lat[i];
+        (*val)[i] = mmh[i];
+    }
+    for (int i = 0; !rc && i < nl; i++) {
+        double *e = *ll + 4 * (ng + (size_t)i);
+        sq25_links_geometry(l, i, &e[0], &e[1], &e[2], &e[3], NULL, NULL, NULL);
+        (*val)[ng + (size_t)i] = sq25_series_data_const(r)[i] * 3600.0 / step_s;
+    }
+    *n = ng + (size_t)nl;
+    sq25_series_destroy(r);
+    sq25_links_destroy(l);
+    return rc ? cli_lib_error(cmd, ctx, rc) : CLI_OK;
+}
+
+static int run_with_links(const char *cmd, sq25_ctx *ctx, const interp_args *a, int method,
+                          int64_t t, const sq25_series *s, sq25_field *grid, sq25_field *variance)
+{
+    double *lon = NULL, *lat = NULL, *mmh = NULL, *ll = NULL, *val = NULL;
+    int step = s ? sq25_series_step_s(s) : a->step_s, st = CLI_OK, rc;
+    size_t ng = s ? (size_t)sq25_series_station_count(s) : 0, n = 0;
+    if (s) st = values_at(cmd, s, t, &lon, &lat, &mmh);
+    if (st == CLI_OK) st = line_sensors(cmd, ctx, a, t, step, ng, lon, lat, mmh, &ll, &val, &n);
+    sq25_field *radar = NULL;
+    if (st == CLI_OK && a->radar && (rc = sq25_read_field(ctx, a->radar, &radar)) != SQ25_OK)
+        st = cli_lib_error(cmd, ctx, rc);
+    int m = method == SQ25_INTERP_MERGE ? SQ25_INTERP_KRIGING : method;
+    if (st == CLI_OK &&
+        (rc = sq25_interp_lines_grid(ctx, NULL, m, n, ll, val, 250, radar, grid, variance)) != SQ25_OK)
+        st = cli_lib_error(cmd, ctx, rc);
+    if (st == CLI_OK && method == SQ25_INTERP_MERGE) /* rates are never negative */
+        for (size_t i = 0, c = (size_t)sq25_field_width(grid) * (size_t)sq25_field_height(grid); i < c; i++)
+            if (sq25_field_data(grid)[i] < 0) sq25_field_data(grid)[i] = 0;
+    sq25_field_destroy(radar);
+    free(lon), free(lat), free(mmh), free(ll), free(val);
+    return st;
+}
+
 static int run_interpolation(const char *cmd, sq25_ctx *ctx, const interp_args *a, int method,
                              int64_t t, const sq25_series *s, sq25_field *grid,
                              sq25_field *variance)
 {
+    if (a->links) return run_with_links(cmd, ctx, a, method, t, s, grid, variance);
     double *lon = NULL, *lat = NULL, *mmh = NULL;
     int st = values_at(cmd, s, t, &lon, &lat, &mmh), rc = SQ25_OK;
     sq25_field *radar = NULL;
@@ -171,7 +230,9 @@ int cmd_interpolate(int argc, char **argv)
     if (!ctx) return CLI_FAIL;
     sq25_series *s = NULL;
     sq25_field *grid = NULL, *variance = NULL;
-    st = load_sensors(cmd, ctx, &a, &s);
+    if (a.links && method == SQ25_INTERP_NEAREST)
+        st = cli_usage_error(cmd, "--links works with idw, kriging or merge");
+    else if (a.sensors) st = load_sensors(cmd, ctx, &a, &s);
     int rc = SQ25_OK;
     if (st == CLI_OK && (rc = sq25_grid_parse(ctx, a.grid, t, &grid)) != SQ25_OK)
         st = cli_lib_error(cmd, ctx, rc);
@@ -180,7 +241,7 @@ int cmd_interpolate(int argc, char **argv)
         st = cli_lib_error(cmd, ctx, rc);
     if (st == CLI_OK) st = run_interpolation(cmd, ctx, &a, method, t, s, grid, variance);
     if (st == CLI_OK) {
-        int step = sq25_series_step_s(s);
+        int step = s ? sq25_series_step_s(s) : a.step_s;
         sq25_field_set_accumulation_s(grid, step);
         st = write_output(cmd, ctx, a.out, grid, variance, t - step, t);
     }

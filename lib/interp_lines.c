@@ -192,8 +192,9 @@ static double sensor_covariance(const sq25__variogram *v, const line_set *s, int
 }
 
 /* Bordered block-covariance matrix (with a unit row, and the drift row for KED), LU with GSL,
- * inverse and alpha = M^-1 [z; 0]. False when singular. */
-static bool system_build(const line_set *s, const sq25__variogram *v, line_system *ls)
+ * inverse and alpha = M^-1 [z; 0], with `jitter` added to the diagonal. False when singular. */
+static bool system_try(const line_set *s, const sq25__variogram *v, line_system *ls,
+                       double jitter)
 {
     int m = ls->m;
     ls->dim = m + 1 + (ls->ked ? 1 : 0);
@@ -204,7 +205,7 @@ static bool system_build(const line_set *s, const sq25__variogram *v, line_syste
     double c0 = sq25__covariance(v, 0);
     for (int i = 0; ok && i < m; i++) {
         for (int j = i; j < m; j++) {
-            double c = sensor_covariance(v, s, ls->idx[i], ls->idx[j]);
+            double c = sensor_covariance(v, s, ls->idx[i], ls->idx[j]) + (i == j ? jitter : 0);
             gsl_matrix_set(a, (size_t)i, (size_t)j, c);
             gsl_matrix_set(a, (size_t)j, (size_t)i, c);
         }
@@ -230,6 +231,14 @@ static bool system_build(const line_set *s, const sq25__variogram *v, line_syste
     gsl_permutation_free(perm);
     gsl_matrix_free(a);
     return ok;
+}
+
+/* Two sub-links of one link share their path, so their rows are equal: a jitter of 1e-6 of
+ * the sill on the diagonal (a tiny nugget) makes such systems regular. */
+static bool system_build(const line_set *s, const sq25__variogram *v, line_system *ls)
+{
+    double c0 = sq25__covariance(v, 0);
+    return system_try(s, v, ls, 0) || system_try(s, v, ls, 1e-6 * c0);
 }
 
 /* KED needs a drift that varies among the neighbours (a dry radar is the same everywhere):

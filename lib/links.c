@@ -454,11 +454,16 @@ int sq25_links_process(const sq25_links *l, const sq25_cml_options *opt, int64_t
     *rain = NULL;
     if (flagged) *flagged = NULL;
     const double *p = opt ? opt->p : cml_defaults;
+    /* only intervals that can hold samples: ends in [t0, t_last + out_step] */
+    int64_t t_last = l->t0 + (l->nt - 1) * (int64_t)l->step_s;
+    if (from < l->t0) from = l->t0;
+    if (to > t_last + out_step_s) to = t_last + out_step_s;
     /* interval ends on multiples of out_step_s (UTC) in [from, to] */
     int64_t first = floor_div(from, out_step_s) * out_step_s;
     if (first < from) first += out_step_s;
     if (first > to)
-        return sq25__fail(ctx, SQ25_ERR_NO_DATA, "no %d-s interval ends in the window", out_step_s);
+        return sq25__fail(ctx, SQ25_ERR_NO_DATA,
+                          "no %d-s interval of the link samples ends in the window", out_step_s);
     int64_t n_out = (to - first) / out_step_s + 1;
     sq25_series *r = NULL, *fl = NULL;
     int rc = sq25_series_create(ctx, l->n, n_out, first, out_step_s, &r);

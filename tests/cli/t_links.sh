@@ -30,7 +30,18 @@ $sq25 links --file "$rainer" --from 2022-08-15T00:00 --to 2022-08-16T00:00 --ste
 grep -q "^412/channel1 " "$tmp/r.txt" || { echo "link 412 missing"; cat "$tmp/r.txt" | head; exit 1; }
 grep -q "^links: 302" "$tmp/r.txt" || { echo "no summary"; exit 1; }
 $sq25 links --file "$rainer" --from 2022-08-15T00:00 --to 2022-08-16T00:00 --waa none --json > /dev/null
+# links as line sensors in interpolate: kriging with block support, the ODIM output read back
+$sq25 interpolate --links "$rainer" --step 900 --time 2022-08-18T15:00 \
+  --grid lonlat:11.0,44.3,11.6,44.7:1000 --method kriging --out "$tmp/k.h5" > "$tmp/k.txt"
+grep -q "kriging, max" "$tmp/k.txt" || { echo "no interpolate summary"; cat "$tmp/k.txt"; exit 1; }
+grep -q "nodata 0.0 %" "$tmp/k.txt" || { echo "links kriging left no-data cells"; cat "$tmp/k.txt"; exit 1; }
+$sq25 info "$tmp/k.h5" | grep -q RATE || { echo "output unreadable"; exit 1; }
+h5ls -r "$tmp/k.h5" | grep -q dataset2 || { echo "no variance dataset"; exit 1; }
 set +e
+$sq25 interpolate --links "$rainer" --step 900 --time 2022-08-18T15:00 \
+  --grid lonlat:11.0,44.3,11.6,44.7:1000 --method nearest --out "$tmp/n.h5" 2> /dev/null
+[ $? -eq 2 ] || { echo "--links with nearest accepted"; exit 1; }
+[ ! -e "$tmp/n.h5" ] || { echo "output written after a usage error"; exit 1; }
 $sq25 links --file "$tmp/none.nc" --from 2022-08-15T00:00 --to 2022-08-16T00:00 2> "$tmp/e.txt"
 [ $? -eq 1 ] || { echo "missing file: wrong status"; exit 1; }
 grep -q "none.nc" "$tmp/e.txt" || { echo "message lacks the file"; cat "$tmp/e.txt"; exit 1; }
