@@ -13,7 +13,7 @@ const char cmd_links_usage[] =
     "  k-R law), or take the file's processed rain, and print per link the rain in each\n"
     "  interval of S seconds ending in [T_from, T_to] (mm per interval).\n"
     "  --step S        output interval in seconds, a multiple of the file's step (default 900)\n"
-    "  --waa M         wet antenna: none, constant or schleiss (default schleiss)\n"
+    "  --waa M         wet antenna: none, constant, schleiss or leijnse (default)\n"
     "  --window S      rolling std window in seconds (default 3600)\n"
     "  --threshold DB  rolling std threshold in dB (default 0.8)\n"
     "  --waa-max DB    wet-antenna maximum / constant in dB (default 2.3)\n"
@@ -25,6 +25,7 @@ static int waa_from_name(const char *s)
     if (!strcmp(s, "none")) return SQ25_WAA_NONE;
     if (!strcmp(s, "constant")) return SQ25_WAA_CONSTANT;
     if (!strcmp(s, "schleiss")) return SQ25_WAA_SCHLEISS2013;
+    if (!strcmp(s, "leijnse")) return SQ25_WAA_LEIJNSE2008;
     return -1;
 }
 
@@ -121,7 +122,7 @@ typedef struct {
 static int parse_args(int argc, char **argv, links_args *a)
 {
     const char *cmd = argv[0];
-    *a = (links_args){NULL, NULL, NULL, "schleiss", 900, NAN, NAN, NAN, NAN, false};
+    *a = (links_args){NULL, NULL, NULL, "leijnse", 900, NAN, NAN, NAN, NAN, false};
     for (int i = 1; i < argc; i++) {
         bool more = i + 1 < argc;
         if (!strcmp(argv[i], "--json")) a->json = true;
@@ -139,7 +140,7 @@ static int parse_args(int argc, char **argv, links_args *a)
     if (!a->path || !a->from || !a->to)
         return cli_usage_error(cmd, "--file, --from and --to are required");
     if (waa_from_name(a->waa) < 0)
-        return cli_usage_error(cmd, "--waa must be none, constant or schleiss");
+        return cli_usage_error(cmd, "--waa must be none, constant, schleiss or leijnse");
     if (a->step_s <= 0) return cli_usage_error(cmd, "--step must be > 0 seconds");
     return CLI_OK;
 }

@@ -1018,7 +1018,8 @@ SQ25_API int sq25_cml_baseline(size_t n, const double *loss_db, const uint8_t *w
 enum {
     SQ25_WAA_NONE = 0,
     SQ25_WAA_CONSTANT = 1,     /* waa_max_db in every wet sample (capped by the excess) */
-    SQ25_WAA_SCHLEISS2013 = 2  /* grows towards waa_max_db with time constant tau_s while wet */
+    SQ25_WAA_SCHLEISS2013 = 2, /* grows towards waa_max_db with time constant tau_s while wet */
+    SQ25_WAA_LEIJNSE2008 = 3   /* a rain-dependent water film on the antenna cover (physical) */
 };
 /* Wet-antenna attenuation (dB) from the excess attenuation (loss - baseline, dB) and wet/dry:
  * 0 in dry samples; SCHLEISS2013: w_k = min(excess_k, waa_max, w_{k-1} + (waa_max - w_{k-1})
@@ -1027,6 +1028,18 @@ enum {
 SQ25_API int sq25_cml_wet_antenna(size_t n, const double *excess_db, const uint8_t *wet,
                                   int method, double waa_max_db, double tau_s, double step_s,
                                   double *waa_db);
+/* Wet-antenna attenuation (dB) of Leijnse et al. (2008, Adv. Water Resour. 31(11)): a water
+ * film of thickness gamma R^delta (gamma 2.06e-5 m, delta 0.24, R in mm/h) on an antenna cover
+ * of 1 mm with refractive index 1.73 + 0.014i, water permittivity after Liebe et al. (1991) at
+ * 20 C; the loss is the ratio of the normal-incidence transmission through cover alone and
+ * through film plus cover (transfer matrices). 0 for R <= 0. Since 1.1. */
+SQ25_API double sq25_cml_waa_leijnse(double rain_mmh, double frequency_ghz);
+/* The Leijnse wet antenna inverted per wet sample: the rain R with k R^alpha L + waa(R) =
+ * excess (from a table of 241 rates, 1e-3..1e3 mm/h, interpolated) gives waa_db = waa(R); 0 in
+ * dry samples. Caller-owned waa_db. Since 1.1. */
+SQ25_API int sq25_cml_wet_antenna_leijnse(size_t n, const double *excess_db, const uint8_t *wet,
+                                          double length_km, double frequency_ghz, double k,
+                                          double alpha, double *waa_db);
 /* Path rain rate (mm/h): wet samples R = (max(excess - waa, 0) / length_km / k)^(1/alpha);
  * dry samples 0; NaN where the excess is NaN or wet/dry is unknown. waa_db may be NULL (0).
  * Since 1.1. */
@@ -1051,7 +1064,7 @@ enum {
     SQ25_CML_WINDOW_S = 0,        /* rolling std window, seconds: 3600 */
     SQ25_CML_THRESHOLD_DB = 1,    /* rolling std threshold, dB: 0.8 */
     SQ25_CML_BASELINE_STEPS = 2,  /* dry samples averaged for the baseline: 1 */
-    SQ25_CML_WAA_METHOD = 3,      /* SQ25_WAA_*: SCHLEISS2013 */
+    SQ25_CML_WAA_METHOD = 3,      /* SQ25_WAA_*: LEIJNSE2008 (which ignores keys 4 and 5) */
     SQ25_CML_WAA_MAX_DB = 4,      /* wet-antenna maximum (or constant), dB: 2.3 */
     SQ25_CML_WAA_TAU_S = 5,       /* wet-antenna time constant, seconds: 900 */
     SQ25_CML_JUMP_DB = 6,         /* jump flag threshold, dB between samples: 10 */

@@ -4,6 +4,7 @@
 #include "links.h"
 #include "sensors.h"
 
+#include <complex.h>
 #include <math.h>
 #include <string.h>
 
@@ -228,6 +229,87 @@ int sq25_cml_wet_antenna(size_t n, const double *excess_db, const uint8_t *wet, 
     return SQ25_OK;
 }
 
+/* Relative permittivity of pure liquid water at f GHz and T kelvin: the double Debye model
+ * of Liebe, Hufford and Manabe (1991), Int. J. Infrared Millim. Waves 12(7). With the time
+ * convention exp(-i w t) its imaginary part is positive (loss). */
+static double complex water_permittivity(double f_ghz, double t_k)
+{
+    double theta = 1 - 300.0 / t_k;
+    double e0 = 77.66 - 103.3 * theta, e1 = 0.0671 * e0, e2 = 3.52 + 7.52 * theta;
+    double f1 = 20.2 + 146.4 * theta + 316 * theta * theta, f2 = 39.8 * f1; /* GHz */
+    return e2 + (e1 - e2) / (1 - I * f_ghz / f2) + (e0 - e1) / (1 - I * f_ghz / f1);
+}
+
+/* Characteristic matrix of a layer of index n and thickness d_m at wavenumber k0 (1/m)
+ * (Born and Wolf, Principles of Optics, section 1.6), multiplied into m (2 x 2, row-major). */
+static void layer_multiply(double complex m[4], double complex n, double d_m, double k0)
+{
+    double complex delta = k0 * n * d_m, c = ccos(delta), s = csin(delta);
+    double complex l[4] = {c, -I * s / n, -I * n * s, c}, r[4];
+    r[0] = m[0] * l[0] + m[1] * l[2], r[1] = m[0] * l[1] + m[1] * l[3];
+    r[2] = m[2] * l[0] + m[3] * l[2], r[3] = m[2] * l[1] + m[3] * l[3];
+    memcpy(m, r, sizeof r);
+}
+
+/* |t| of a normal-incidence wave from air through the layers into air. */
+static double transmission(const double complex *n, const double *d_m, int layers, double k0)
+{
+    double complex m[4] = {1, 0, 0, 1};
+    for (int i = 0; i < layers; i++) layer_multiply(m, n[i], d_m[i], k0);
+    return cabs(2.0 / (m[0] + m[1] + m[2] + m[3]));
+}
+
+double sq25_cml_waa_leijnse(double rain_mmh, double frequency_ghz)
+{
+    if (!(rain_mmh > 0) || !(frequency_ghz > 0)) return 0;
+    const double gamma_m = 2.06e-5, delta = 0.24, cover_m = 0.001, c = 299792458.0;
+    const double complex n_cover = 1.73 + 0.014 * I;
+    double complex n_water = csqrt(water_permittivity(frequency_ghz, 293.0));
+    double k0 = 2 * 3.14159265358979323846 * frequency_ghz * 1e9 / c;
+    double film = gamma_m * pow(rain_mmh, delta);
+    double complex wet_n[2] = {n_water, n_cover};
+    double wet_d[2] = {film, cover_m};
+    double t_dry = transmission(&n_cover, &cover_m, 1, k0), t_wet = transmission(wet_n, wet_d, 2, k0);
+    return 20 * log10(t_dry / t_wet);
+}
+
+#define LEIJNSE_TABLE 241 /* rain rates 1e-3 .. 1e3 mm/h, 40 per decade, plus 0 */
+
+int sq25_cml_wet_antenna_leijnse(size_t n, const double *excess_db, const uint8_t *wet,
+                                 double length_km, double frequency_ghz, double k, double alpha,
+                                 double *waa_db)
+{
+    if (!excess_db || !wet || !waa_db) return SQ25_ERR_INVALID_ARG;
+    if (!(length_km > 0) || !(frequency_ghz > 0) || !(k > 0) || !(alpha > 0)) return SQ25_ERR_RANGE;
+    /* total(R) = k R^alpha L + waa(R) rises with R: tabulate it once per link and invert each
+     * sample by interpolation (the waa between table rates is linear to < 1e-3 dB) */
+    double total[LEIJNSE_TABLE + 1], waa[LEIJNSE_TABLE + 1];
+    total[0] = waa[0] = 0;
+    for (int j = 1; j <= LEIJNSE_TABLE; j++) {
+        double r = pow(10, -3 + 6.0 * (j - 1) / (LEIJNSE_TABLE - 1));
+        waa[j] = sq25_cml_waa_leijnse(r, frequency_ghz);
+        total[j] = k * pow(r, alpha) * length_km + waa[j];
+    }
+    for (size_t i = 0; i < n; i++) {
+        double a = excess_db[i];
+        waa_db[i] = 0;
+        if (wet[i] != 1 || !(a > 0)) continue;
+        int lo = 0, hi = LEIJNSE_TABLE;
+        if (a >= total[hi]) {
+            waa_db[i] = waa[hi];
+            continue;
+        }
+        while (hi - lo > 1) {
+            int mid = (lo + hi) / 2;
+            if (total[mid] > a) hi = mid;
+            else lo = mid;
+        }
+        double t = (a - total[lo]) / (total[hi] - total[lo]);
+        waa_db[i] = fmin(a, waa[lo] + t * (waa[hi] - waa[lo]));
+    }
+    return SQ25_OK;
+}
+
 int sq25_cml_rain_rate(size_t n, const double *excess_db, const double *waa_db,
                        const uint8_t *wet, double length_km, double k, double alpha,
                        double *rain_mmh)
@@ -290,7 +372,7 @@ struct sq25_cml_options {
 
 static const double cml_defaults[SQ25_CML_PARAM_COUNT_] = {
     [SQ25_CML_WINDOW_S] = 3600,    [SQ25_CML_THRESHOLD_DB] = 0.8,
-    [SQ25_CML_BASELINE_STEPS] = 1, [SQ25_CML_WAA_METHOD] = SQ25_WAA_SCHLEISS2013,
+    [SQ25_CML_BASELINE_STEPS] = 1, [SQ25_CML_WAA_METHOD] = SQ25_WAA_LEIJNSE2008,
     [SQ25_CML_WAA_MAX_DB] = 2.3,   [SQ25_CML_WAA_TAU_S] = 900,
     [SQ25_CML_JUMP_DB] = 10,       [SQ25_CML_CONSTANT_S] = 86400,
     [SQ25_CML_MAX_RATE_MMH] = 200, [SQ25_CML_MIN_VALID] = 0.5,
@@ -319,7 +401,7 @@ static bool cml_value_ok(int key, double v)
     case SQ25_CML_WINDOW_S: return v >= 1 && v <= 7 * 86400;
     case SQ25_CML_STEP_AFTER:
     case SQ25_CML_BASELINE_STEPS: return v >= 1 && v <= 100000 && v == floor(v);
-    case SQ25_CML_WAA_METHOD: return v == SQ25_WAA_NONE || v == SQ25_WAA_CONSTANT || v == SQ25_WAA_SCHLEISS2013;
+    case SQ25_CML_WAA_METHOD: return v >= SQ25_WAA_NONE && v <= SQ25_WAA_LEIJNSE2008 && v == floor(v);
     case SQ25_CML_WAA_MAX_DB: return v >= 0 && v <= 50;
     case SQ25_CML_MIN_VALID: return v >= 0 && v <= 1;
     case SQ25_CML_THRESHOLD_DB:
@@ -366,14 +448,17 @@ static void chain_one_link(const sq25_links *l, const double *p, int i, chain_bu
     sq25_cml_reject_steps(n, b->loss, b->wet, (int)p[SQ25_CML_STEP_AFTER], b->flags);
     sq25_cml_baseline(n, b->loss, b->wet, (int)p[SQ25_CML_BASELINE_STEPS], b->base);
     for (size_t k = 0; k < n; k++) b->excess[k] = b->loss[k] - b->base[k];
-    sq25_cml_wet_antenna(n, b->excess, b->wet, (int)p[SQ25_CML_WAA_METHOD], p[SQ25_CML_WAA_MAX_DB],
-                         p[SQ25_CML_WAA_TAU_S], l->step_s, b->waa);
     double kc, ac, km = l->length_m[i] / 1000;
     int rc = sq25_p838_coefficients_pol(l->freq_ghz[i], l->pol[i], &kc, &ac);
     if (rc || !(km > 0)) {
         for (size_t k = 0; k < n; k++) b->rate[k] = NAN;
         return;
     }
+    if ((int)p[SQ25_CML_WAA_METHOD] == SQ25_WAA_LEIJNSE2008)
+        sq25_cml_wet_antenna_leijnse(n, b->excess, b->wet, km, l->freq_ghz[i], kc, ac, b->waa);
+    else
+        sq25_cml_wet_antenna(n, b->excess, b->wet, (int)p[SQ25_CML_WAA_METHOD],
+                             p[SQ25_CML_WAA_MAX_DB], p[SQ25_CML_WAA_TAU_S], l->step_s, b->waa);
     sq25_cml_rain_rate(n, b->excess, b->waa, b->wet, km, kc, ac, b->rate);
     for (size_t k = 0; k < n; k++) {
         if (b->rate[k] > p[SQ25_CML_MAX_RATE_MMH]) b->flags[k] |= SQ25_CML_FLAG_RATE;

@@ -11,7 +11,7 @@ from .sensors import IDW, KRIGING, Series, _interp_options  # noqa: F401
 
 _c = ctypes
 POL_UNKNOWN, POL_HORIZONTAL, POL_VERTICAL = 0, 1, 2
-WAA_NONE, WAA_CONSTANT, WAA_SCHLEISS2013 = 0, 1, 2
+WAA_NONE, WAA_CONSTANT, WAA_SCHLEISS2013, WAA_LEIJNSE2008 = 0, 1, 2, 3
 FLAG_MISSING, FLAG_JUMP, FLAG_CONSTANT, FLAG_RATE, FLAG_STEP = 1, 2, 4, 8, 16
 CML_KEYS = {"window_s": 0, "threshold_db": 1, "baseline_steps": 2, "waa_method": 3,
             "waa_max_db": 4, "waa_tau_s": 5, "jump_db": 6, "constant_s": 7,

@@ -171,6 +171,38 @@ static void test_wet_antenna_schleiss(void **state)
     assert_int_equal(sq25_cml_wet_antenna(20, excess, wet, 9, 2.3, 900, 60, waa), SQ25_ERR_RANGE);
 }
 
+/* Leijnse et al. (2008) wet antenna against its closed-form three-layer transmission (the
+ * expression of pycomlink's waa_leijnse_2008, a different derivation from our transfer
+ * matrices), evaluated with numpy: 25 GHz at 0.5, 2, 10, 50 mm/h and 15 GHz at 10 mm/h. */
+static void test_wet_antenna_leijnse(void **state)
+{
+    (void)state;
+    static const double r[5] = {0.5, 2, 10, 50, 10}, f[5] = {25, 25, 25, 25, 15};
+    static const double want[5] = {1.0843, 1.4776, 2.0942, 2.9234, 1.8939};
+    for (int i = 0; i < 5; i++) assert_true(fabs(sq25_cml_waa_leijnse(r[i], f[i]) - want[i]) < 1e-4);
+    assert_true(sq25_cml_waa_leijnse(0, 25) == 0);
+    /* the chain with it returns the rain of a link whose excess is k R^alpha L + waa(R) */
+    sq25_ctx *ctx = sq25_ctx_create();
+    sq25_links *l = synthetic_link(ctx, true, 0);
+    float *rsl = sq25_links_rsl(l);
+    for (int m = 0; m < 480; m++)
+        if (storm_mmh(m) > 0) rsl[m] -= (float)sq25_cml_waa_leijnse(storm_mmh(m), 25);
+    sq25_cml_options *o = NULL;
+    sq25_cml_options_create(ctx, &o);
+    assert_int_equal(sq25_cml_options_set(o, SQ25_CML_WAA_METHOD, SQ25_WAA_LEIJNSE2008), SQ25_OK);
+    sq25_series *rain = NULL;
+    assert_int_equal(sq25_links_process(l, o, T0 + 900, T0 + 480 * 60 - 60, 900, &rain, NULL), SQ25_OK);
+    for (int j = 0; j < 31; j++) {
+        double want_mm = 0;
+        for (int m = 15 * j + 1; m <= 15 * (j + 1); m++) want_mm += storm_mmh(m) / 60;
+        assert_true(fabs(sq25_series_data_const(rain)[j] - want_mm) < 2e-3);
+    }
+    sq25_series_destroy(rain);
+    sq25_cml_options_destroy(o);
+    sq25_links_destroy(l);
+    sq25_ctx_destroy(ctx);
+}
+
 static void test_rain_rate_inverts_power_law(void **state)
 {
     (void)state;
@@ -352,6 +384,7 @@ int main(void)
         cmocka_unit_test(test_known_rain_comes_back),
         cmocka_unit_test(test_baseline_step_is_not_rain),
         cmocka_unit_test(test_wet_antenna_schleiss),
+        cmocka_unit_test(test_wet_antenna_leijnse),
         cmocka_unit_test(test_rain_rate_inverts_power_law),
         cmocka_unit_test(test_quality_flags),
         cmocka_unit_test(test_wet_dry_std),
