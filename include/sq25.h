@@ -1086,7 +1086,8 @@ SQ25_API double sq25_cml_options_get(const sq25_cml_options *o, int key);
 /* The whole chain on every link, aggregated to intervals of out_step_s (a multiple of the
  * store's step) whose end lies in [from, to] (clipped to the samples' span): rain in mm per interval (the mean of the valid
  * sample rates times the interval; flagged samples are left out; NaN with fewer than MIN_VALID
- * valid samples). Links of a store with processed rain use it as it is (summed). The history before
+ * valid samples). Links of a store with processed rain use it as it is: summed over the interval, a missing
+ * step filled with the mean of the others. The history before
  * `from` is used by the window and baseline. rain: a new series, one station per link (id,
  * path midpoint). flagged: NULL or a new series of the share (0..1) of samples flagged in
  * each interval. opt NULL = defaults. New objects: release with sq25_series_destroy.
