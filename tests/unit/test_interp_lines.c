@@ -214,6 +214,41 @@ static void test_lines_bad_arguments(void **state)
     sq25_ctx_destroy(ctx);
 }
 
+/* Every allocation failed in turn: SQ25_ERR_NOMEM or success, nothing leaked. */
+static void test_lines_allocation_failures(void **state)
+{
+    (void)state;
+    double lon[N], lat[N], z[N], ll[4 * N];
+    make_sensors(lon, lat, z);
+    for (int i = 0; i < N; i++)
+        ll[4 * i] = lon[i], ll[4 * i + 1] = lat[i], ll[4 * i + 2] = lon[i] + 0.01 * (i % 3), ll[4 * i + 3] = lat[i];
+    for (long fail = 1; fail < 300; fail++) {
+        test_alloc_state st = {fail, 0, 0};
+        sq25_ctx *ctx = test_ctx_failing(&st);
+        if (!ctx) continue;
+        sq25_field *g = NULL, *d = NULL;
+        double out[3], var[3];
+        int rc = sq25_field_create(ctx, 20, 16, UTM32, (double[6]){660000, 500, 0, 4935000, 0, -500}, 0, &g);
+        if (!rc) rc = sq25_field_clone(g, &d);
+        if (!rc) {
+            float *dd = sq25_field_data(d);
+            for (int k = 0; k < 20 * 16; k++) dd[k] = (float)(k % 20);
+            rc = sq25_interp_lines_grid(ctx, NULL, SQ25_INTERP_KRIGING, N, ll, z, 300, d, g, NULL);
+        }
+        if (!rc) rc = sq25_interp_lines_points(ctx, NULL, SQ25_INTERP_KRIGING, N, ll, z, 300, NULL,
+                                               3, lon, lat, 0, out, var);
+        assert_true(rc == SQ25_OK || rc == SQ25_ERR_NOMEM);
+        sq25_field_destroy(g), sq25_field_destroy(d);
+        sq25_ctx_destroy(ctx);
+        assert_int_equal(st.live, 0);
+        if (st.calls < fail) {
+            assert_true(fail > 20); /* the success run made fewer calls than the failed one */
+            return;
+        }
+    }
+    fail(); /* 300 allocations were not enough to reach a successful run */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -221,6 +256,7 @@ int main(void)
         cmocka_unit_test(test_single_link_block_variance),
         cmocka_unit_test(test_ked_reproduces_drift),
         cmocka_unit_test(test_lines_bad_arguments),
+        cmocka_unit_test(test_lines_allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -357,24 +357,99 @@ static void test_read_bad_files(void **state)
     sq25_ctx_destroy(ctx);
 }
 
+/* A small raw-signal file (2 links x 2 sub-links, 6 times with a 2-minute gap, a fill value),
+ * the same as tests/fuzz/corpus/cml/raw.nc, written with ncgen -k nc4 at test time. */
+static const char raw_cdl[] =
+    "netcdf raw {\n"
+    "dimensions:\n"
+    "  time = 6 ;\n"
+    "  sublink_id = 2 ;\n"
+    "  cml_id = 2 ;\n"
+    "variables:\n"
+    "  int64 time(time) ;\n"
+    "    time:units = \"seconds since 1970-01-01\" ;\n"
+    "  string sublink_id(sublink_id) ;\n"
+    "  string cml_id(cml_id) ;\n"
+    "  short rsl(cml_id, sublink_id, time) ;\n"
+    "    rsl:_FillValue = -999s ;\n"
+    "    rsl:units = \"dBm\" ;\n"
+    "    rsl:scale_factor = 0.1 ;\n"
+    "  short tsl(cml_id, sublink_id, time) ;\n"
+    "    tsl:_FillValue = -999s ;\n"
+    "    tsl:units = \"dBm\" ;\n"
+    "    tsl:scale_factor = 0.1 ;\n"
+    "  double length(cml_id) ;\n"
+    "    length:units = \"m\" ;\n"
+    "  double site_0_lat(cml_id) ;\n"
+    "  double site_0_lon(cml_id) ;\n"
+    "  double site_1_lat(cml_id) ;\n"
+    "  double site_1_lon(cml_id) ;\n"
+    "  double frequency(cml_id, sublink_id) ;\n"
+    "  string polarization(cml_id, sublink_id) ;\n"
+    "data:\n"
+    " time = 1660435200, 1660435260, 1660435320, 1660435380, 1660435500, 1660435560 ;\n"
+    " sublink_id = \"channel1\", \"channel2\" ;\n"
+    " cml_id = \"412\", \"154\" ;\n"
+    " rsl = -369, -360, -380, -420, -999, -365, -500, -501, -520, -560, -530, -505,\n"
+    "       -369, -360, -380, -420, -999, -365, -500, -501, -520, -560, -530, -505 ;\n"
+    " tsl = 170, 170, 170, 170, 170, 170, 100, 100, 100, 100, 100, 100,\n"
+    "       170, 170, 170, 170, 170, 170, 100, 100, 100, 100, 100, 100 ;\n"
+    " length = 6114.8, 2107.4 ;\n"
+    " site_0_lat = 44.15947, 44.2 ;\n"
+    " site_0_lon = 11.0121, 11.1 ;\n"
+    " site_1_lat = 44.16902, 44.21 ;\n"
+    " site_1_lon = 11.08739, 11.12 ;\n"
+    " frequency = 24556, 25564, 25585, 24577 ;\n"
+    " polarization = \"vertical\", \"vertical\", \"horizontal\", \"h\" ;\n"
+    "}\n";
+
 static void test_read_allocation_failures(void **state)
 {
     (void)state;
+    if (system("command -v ncgen >/dev/null 2>&1") != 0) {
+        printf("test_read_allocation_failures: skipped, ncgen (Debian netcdf-bin) is not installed\n");
+        return;
+    }
+    char cdl_path[600], nc_path[600], cmd[1400];
+    snprintf(cdl_path, sizeof cdl_path, "%s/raw.cdl", test_tmpdir());
+    snprintf(nc_path, sizeof nc_path, "%s/raw.nc", test_tmpdir());
+    FILE *f = fopen(cdl_path, "w");
+    assert_non_null(f);
+    fputs(raw_cdl, f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "ncgen -k nc4 -o '%s' '%s'", nc_path, cdl_path);
+    assert_int_equal(system(cmd), 0);
+    /* h5dump of the file: rsl[0,0,:] = -369 -360 -380 -420 -999 -365 (x 0.1 dBm), times
+     * 0, 60, 120, 180, 300, 360 s after 2022-08-14T00:00: 7 slots, slot 5 empty */
+    sq25_ctx *ctx = sq25_ctx_create();
+    sq25_links *l = NULL;
+    assert_int_equal(sq25_links_read_netcdf(ctx, nc_path, &l), SQ25_OK);
+    assert_int_equal(sq25_links_count(l), 4);
+    assert_int_equal(sq25_links_step_count(l), 7);
+    assert_true(isnan(sq25_links_rsl(l)[4]) && isnan(sq25_links_rsl(l)[5]));
+    assert_true(fabs(sq25_links_rsl(l)[6] + 36.5) < 1e-4);
+    assert_string_equal(sq25_links_id(l, 3), "154/channel2");
+    int pol;
+    sq25_links_geometry(l, 3, NULL, NULL, NULL, NULL, NULL, NULL, &pol);
+    assert_int_equal(pol, SQ25_POL_HORIZONTAL);
+    sq25_links_destroy(l);
+    sq25_ctx_destroy(ctx);
     for (long fail = 1; fail < 400; fail++) {
         test_alloc_state st = {fail, 0, 0};
-        sq25_ctx *ctx = test_ctx_failing(&st);
+        ctx = test_ctx_failing(&st);
         if (!ctx) continue; /* the context itself was the failed allocation */
-        sq25_links *l = NULL;
-        int rc = sq25_links_read_netcdf(ctx, test_data_path("sensors/openmrg_20150725_2h/openmrg_cml_5min_2h.nc"), &l);
-        sq25_series *rain = NULL;
-        if (rc == SQ25_OK) rc = sq25_links_process(l, NULL, 1437827400, 1437836400, 900, &rain, NULL);
+        l = NULL;
+        int rc = sq25_links_read_netcdf(ctx, nc_path, &l);
+        sq25_series *rain = NULL, *flagged = NULL;
+        if (rc == SQ25_OK) rc = sq25_links_process(l, NULL, 1660435200, 1660435800, 120, &rain, &flagged);
         assert_true(rc == SQ25_OK || rc == SQ25_ERR_NOMEM);
-        sq25_series_destroy(rain);
+        sq25_series_destroy(rain), sq25_series_destroy(flagged);
         sq25_links_destroy(l);
         sq25_ctx_destroy(ctx);
         assert_int_equal(st.live, 0);
-        if (st.calls < fail) break; /* every allocation has been failed once */
+        if (st.calls < fail) return; /* every allocation has been failed once */
     }
+    fail(); /* 400 allocations were not enough to reach a successful run */
 }
 
 int main(void)
