@@ -12,6 +12,7 @@
 #include <hdf5.h>
 #include <math.h>
 #include <proj.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,27 +162,34 @@ static void flag_breakdown(sq25_links *l)
     int64_t nt = sq25_links_step_count(l);
     double *loss = malloc(sizeof(double) * (size_t)nt);
     uint8_t *wet = malloc((size_t)nt), *fl = malloc((size_t)nt);
-    long hours = 0, by[5] = {0}, any = 0;
+    long hours = 0, by[5] = {0}, any = 0, noisy_links = 0;
     static const int bits[5] = {SQ25_CML_FLAG_MISSING, SQ25_CML_FLAG_JUMP, SQ25_CML_FLAG_CONSTANT,
-                                SQ25_CML_FLAG_STEP, -1};
+                                SQ25_CML_FLAG_STEP, SQ25_CML_FLAG_NOISY};
     for (int i = 0; i < sq25_links_count(l); i++) {
         size_t off = (size_t)i * (size_t)nt;
         sq25_cml_total_loss((size_t)nt, sq25_links_tsl(l) + off, sq25_links_rsl(l) + off, loss);
         sq25_cml_wet_dry_std((size_t)nt, loss, 60, 0.8, wet);
         sq25_cml_quality_flags((size_t)nt, loss, 60, 10, 86400, fl);
         sq25_cml_reject_steps((size_t)nt, loss, wet, 10, fl);
+        long judged = 0, wet_n = 0;
+        for (int64_t k = 0; k < nt; k++)
+            if (wet[k] != 255) judged++, wet_n += wet[k] == 1;
+        bool noisy = judged >= 1440 && wet_n > 0.5 * judged;
+        noisy_links += noisy;
         for (int64_t h = 0; h + 60 <= nt; h += 60) {
             int acc = 0;
             for (int k = 0; k < 60; k++) acc |= fl[h + k];
+            if (noisy) acc |= SQ25_CML_FLAG_NOISY;
             hours++;
             any += acc != 0;
-            for (int b = 0; b < 4; b++) by[b] += (acc & bits[b]) != 0;
+            for (int b = 0; b < 5; b++) by[b] += (acc & bits[b]) != 0;
         }
     }
     printf("\nlink-hours with a flagged sample (defaults): %.1f %% of %ld; missing samples %.1f %%, "
-           "jump %.1f %%, constant signal %.1f %%, baseline step %.1f %%\n",
+           "jump %.1f %%, constant signal %.1f %%, baseline step %.1f %%, noisy link %.1f %% "
+           "(%ld sub-links wet in more than half their record)\n",
            100.0 * any / hours, hours, 100.0 * by[0] / hours, 100.0 * by[1] / hours,
-           100.0 * by[2] / hours, 100.0 * by[3] / hours);
+           100.0 * by[2] / hours, 100.0 * by[3] / hours, 100.0 * by[4] / hours, noisy_links);
     free(loss), free(wet), free(fl);
 }
 

@@ -1052,7 +1052,8 @@ enum {
     SQ25_CML_FLAG_JUMP = 2,     /* |loss_k - previous valid| > jump_db */
     SQ25_CML_FLAG_CONSTANT = 4, /* inside a run of identical loss values lasting >= constant_s */
     SQ25_CML_FLAG_RATE = 8,     /* rain rate above the plausible maximum */
-    SQ25_CML_FLAG_STEP = 16     /* a baseline step taken for a wet spell: rain 0, kept */
+    SQ25_CML_FLAG_STEP = 16,    /* a baseline step taken for a wet spell: rain 0, kept */
+    SQ25_CML_FLAG_NOISY = 32    /* the link is wet too often to be believed (whole record) */
 };
 /* Flags from the loss series (caller-owned flags, n values): MISSING, JUMP, CONSTANT.
  * jump_db > 0; constant_s > 0 (seconds); step_s > 0. Since 1.1. */
@@ -1072,7 +1073,9 @@ enum {
     SQ25_CML_MAX_RATE_MMH = 8,    /* rates above are flagged RATE and set NaN, mm/h: 200 */
     SQ25_CML_MIN_VALID = 9,       /* share of valid samples an output interval needs: 0.5 */
     SQ25_CML_STEP_AFTER = 10,     /* dry samples after a spell that test for a step: 10 */
-    SQ25_CML_PARAM_COUNT_ = 11
+    SQ25_CML_MAX_WET_SHARE = 11,  /* a link wet in a larger share of its record (of at least
+                                     one day of judged samples) is flagged NOISY: 0.5 */
+    SQ25_CML_PARAM_COUNT_ = 12
 };
 typedef struct sq25_cml_options sq25_cml_options;
 /* Options with the defaults above. New object: release with sq25_cml_options_destroy.

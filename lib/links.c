@@ -376,7 +376,7 @@ static const double cml_defaults[SQ25_CML_PARAM_COUNT_] = {
     [SQ25_CML_WAA_MAX_DB] = 2.3,   [SQ25_CML_WAA_TAU_S] = 900,
     [SQ25_CML_JUMP_DB] = 10,       [SQ25_CML_CONSTANT_S] = 86400,
     [SQ25_CML_MAX_RATE_MMH] = 200, [SQ25_CML_MIN_VALID] = 0.5,
-    [SQ25_CML_STEP_AFTER] = 10,
+    [SQ25_CML_STEP_AFTER] = 10,    [SQ25_CML_MAX_WET_SHARE] = 0.5,
 };
 
 int sq25_cml_options_create(sq25_ctx *ctx, sq25_cml_options **out)
@@ -403,7 +403,8 @@ static bool cml_value_ok(int key, double v)
     case SQ25_CML_BASELINE_STEPS: return v >= 1 && v <= 100000 && v == floor(v);
     case SQ25_CML_WAA_METHOD: return v >= SQ25_WAA_NONE && v <= SQ25_WAA_LEIJNSE2008 && v == floor(v);
     case SQ25_CML_WAA_MAX_DB: return v >= 0 && v <= 50;
-    case SQ25_CML_MIN_VALID: return v >= 0 && v <= 1;
+    case SQ25_CML_MIN_VALID:
+    case SQ25_CML_MAX_WET_SHARE: return v >= 0 && v <= 1;
     case SQ25_CML_THRESHOLD_DB:
     case SQ25_CML_WAA_TAU_S:
     case SQ25_CML_JUMP_DB:
@@ -436,6 +437,18 @@ typedef struct {
     uint8_t *wet, *flags;
 } chain_buffers;
 
+/* A link that the rolling std calls wet most of the time is noise, not rain (OpenRainER's
+ * link 367 is wet in 94 % of its samples, the median link in 6 %): over a record of at least
+ * one day of judged samples, a wet share above max_share flags every sample NOISY. */
+static void flag_noisy(size_t n, const uint8_t *wet, int step_s, double max_share, uint8_t *flags)
+{
+    size_t judged = 0, wet_n = 0;
+    for (size_t k = 0; k < n; k++)
+        if (wet[k] != WET_UNKNOWN) judged++, wet_n += wet[k] == 1;
+    if ((double)judged * step_s < 86400 || (double)wet_n <= max_share * (double)judged) return;
+    for (size_t k = 0; k < n; k++) flags[k] |= SQ25_CML_FLAG_NOISY;
+}
+
 /* Rain rate (mm/h, NaN unusable) and flags of every sample of link i from its signal. */
 static void chain_one_link(const sq25_links *l, const double *p, int i, chain_buffers *b)
 {
@@ -446,6 +459,7 @@ static void chain_one_link(const sq25_links *l, const double *p, int i, chain_bu
     sq25_cml_quality_flags(n, b->loss, l->step_s, p[SQ25_CML_JUMP_DB], p[SQ25_CML_CONSTANT_S],
                            b->flags);
     sq25_cml_reject_steps(n, b->loss, b->wet, (int)p[SQ25_CML_STEP_AFTER], b->flags);
+    flag_noisy(n, b->wet, l->step_s, p[SQ25_CML_MAX_WET_SHARE], b->flags);
     sq25_cml_baseline(n, b->loss, b->wet, (int)p[SQ25_CML_BASELINE_STEPS], b->base);
     for (size_t k = 0; k < n; k++) b->excess[k] = b->loss[k] - b->base[k];
     double kc, ac, km = l->length_m[i] / 1000;

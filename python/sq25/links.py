@@ -12,10 +12,10 @@ from .sensors import IDW, KRIGING, Series, _interp_options  # noqa: F401
 _c = ctypes
 POL_UNKNOWN, POL_HORIZONTAL, POL_VERTICAL = 0, 1, 2
 WAA_NONE, WAA_CONSTANT, WAA_SCHLEISS2013, WAA_LEIJNSE2008 = 0, 1, 2, 3
-FLAG_MISSING, FLAG_JUMP, FLAG_CONSTANT, FLAG_RATE, FLAG_STEP = 1, 2, 4, 8, 16
+FLAG_MISSING, FLAG_JUMP, FLAG_CONSTANT, FLAG_RATE, FLAG_STEP, FLAG_NOISY = 1, 2, 4, 8, 16, 32
 CML_KEYS = {"window_s": 0, "threshold_db": 1, "baseline_steps": 2, "waa_method": 3,
             "waa_max_db": 4, "waa_tau_s": 5, "jump_db": 6, "constant_s": 7,
-            "max_rate_mmh": 8, "min_valid": 9, "step_after": 10}
+            "max_rate_mmh": 8, "min_valid": 9, "step_after": 10, "max_wet_share": 11}
 
 _dp, _fp, _vpp = _lib.c_double_p, _lib.c_float_p, _lib.c_void_pp
 proto("sq25_links_read_netcdf", _c.c_int, _c.c_void_p, _c.c_char_p, _vpp)

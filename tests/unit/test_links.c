@@ -151,6 +151,38 @@ static void test_baseline_step_is_not_rain(void **state)
     sq25_ctx_destroy(ctx);
 }
 
+/* Two days of a link whose loss swings by 4 dB every other minute after 6 quiet hours: the
+ * rolling std calls it wet in 87 % of the record, so the whole link is flagged NOISY and gives no rain (NaN), never rain. */
+static void test_noisy_link_is_flagged(void **state)
+{
+    (void)state;
+    sq25_ctx *ctx = sq25_ctx_create();
+    sq25_links *l = NULL;
+    assert_int_equal(sq25_links_create(ctx, 1, 2 * 1440, T0, 60, 1, 0, &l), SQ25_OK);
+    sq25_links_set_link(l, 0, "noisy/1", 11.0, 44.0, 11.0634, 44.0, 5000, 25, SQ25_POL_VERTICAL);
+    for (int m = 0; m < 2 * 1440; m++) {
+        sq25_links_tsl(l)[m] = 15;
+        sq25_links_rsl(l)[m] = (float)(15 - 120 - (m >= 360 ? 4 * (m % 2) : 0));
+    }
+    sq25_series *rain = NULL, *flagged = NULL;
+    assert_int_equal(sq25_links_process(l, NULL, T0 + 7 * 3600, T0 + 86400, 3600, &rain, &flagged), SQ25_OK);
+    for (int64_t j = 0; j < sq25_series_step_count(rain); j++) {
+        assert_true(isnan(sq25_series_data_const(rain)[j]));
+        assert_true(sq25_series_data_const(flagged)[j] == 1);
+    }
+    sq25_series_destroy(rain), sq25_series_destroy(flagged);
+    /* with the check off (share 1) the same link turns its noise into rain */
+    sq25_cml_options *o = NULL;
+    sq25_cml_options_create(ctx, &o);
+    assert_int_equal(sq25_cml_options_set(o, SQ25_CML_MAX_WET_SHARE, 1.0), SQ25_OK);
+    assert_int_equal(sq25_links_process(l, o, T0 + 7 * 3600, T0 + 86400, 3600, &rain, NULL), SQ25_OK);
+    assert_true(sq25_series_data_const(rain)[5] > 1);
+    sq25_series_destroy(rain);
+    sq25_cml_options_destroy(o);
+    sq25_links_destroy(l);
+    sq25_ctx_destroy(ctx);
+}
+
 static void test_wet_antenna_schleiss(void **state)
 {
     (void)state;
@@ -458,6 +490,7 @@ int main(void)
         cmocka_unit_test(test_p838_itu_validation),
         cmocka_unit_test(test_known_rain_comes_back),
         cmocka_unit_test(test_baseline_step_is_not_rain),
+        cmocka_unit_test(test_noisy_link_is_flagged),
         cmocka_unit_test(test_wet_antenna_schleiss),
         cmocka_unit_test(test_wet_antenna_leijnse),
         cmocka_unit_test(test_rain_rate_inverts_power_law),
