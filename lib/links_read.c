@@ -570,6 +570,29 @@ static int read_samples(sq25_ctx *ctx, const cml_file *cf, sq25_links *l, const 
     return rc;
 }
 
+/* A variable that declares far more values than the file stores (a hostile or damaged
+ * header) would make us allocate gigabytes before HDF5 finds the data missing: large
+ * variables must store at least 1 byte per 1000 declared (zlib reaches about 1:16 on the
+ * OpenRainER signal levels). A small or absent variable passes. */
+static int storage_plausible(sq25_ctx *ctx, const char *path, hid_t f, const char *name)
+{
+    if (!name[0] || !sq25__h5_exists(f, name)) return SQ25_OK;
+    hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+    if (d < 0) return SQ25_OK; /* the read will report it */
+    hid_t sp = H5Dget_space(d), t = H5Dget_type(d);
+    hssize_t np = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : 0;
+    double declared = (double)(np > 0 ? np : 0) * (double)(t >= 0 ? H5Tget_size(t) : 1);
+    double stored = (double)H5Dget_storage_size(d);
+    if (t >= 0) H5Tclose(t);
+    if (sp >= 0) H5Sclose(sp);
+    H5Dclose(d);
+    if (declared > 1e7 && stored * 1000 < declared)
+        return sq25__fail(ctx, SQ25_ERR_SIZE_ABSURD,
+                          "%s: %s declares %.0f bytes of values but stores %.0f", path, name,
+                          declared, stored);
+    return SQ25_OK;
+}
+
 static int read_cml_locked(sq25_ctx *ctx, const char *path, hid_t f, sq25_links **out)
 {
     cml_file cf = {path, f, 0, 0, 0};
@@ -587,7 +610,10 @@ static int read_cml_locked(sq25_ctx *ctx, const char *path, hid_t f, sq25_links 
     char rain_name[32] = "";
     bool has_signal = sq25__h5_exists(f, "rsl"), has_rain = name_of_rain(f, rain_name, sizeof rain_name);
     sq25_links *l = NULL;
-    if (!has_signal && !has_rain)
+    static const char *const sample_vars[2] = {"rsl", "tsl"};
+    for (int v = 0; v < 2 && !rc; v++) rc = storage_plausible(ctx, path, f, sample_vars[v]);
+    if (!rc) rc = storage_plausible(ctx, path, f, rain_name);
+    if (!rc && !has_signal && !has_rain)
         rc = sq25__fail(ctx, SQ25_ERR_MISSING_DATASET,
                         "%s: neither rsl (signal levels) nor R/rainfall_amount (rain)", path);
     if (!rc)

@@ -484,6 +484,38 @@ static void test_read_allocation_failures(void **state)
     fail(); /* 400 allocations were not enough to reach a successful run */
 }
 
+/* A file that declares 900 000 links x 400 samples of rsl (720 MB) but stores none: refused
+ * before anything large is allocated (ncgen writes no data for a variable without values). */
+static void test_read_declared_size(void **state)
+{
+    (void)state;
+    if (system("command -v ncgen >/dev/null 2>&1") != 0) {
+        printf("test_read_declared_size: skipped, ncgen (Debian netcdf-bin) is not installed\n");
+        return;
+    }
+    char cdl_path[600], nc_path[600], cmd[1400];
+    snprintf(cdl_path, sizeof cdl_path, "%s/big.cdl", test_tmpdir());
+    snprintf(nc_path, sizeof nc_path, "%s/big.nc", test_tmpdir());
+    FILE *f = fopen(cdl_path, "w");
+    assert_non_null(f);
+    fputs("netcdf big {\ndimensions:\n time = 400 ;\n cml_id = 900000 ;\nvariables:\n"
+          " int64 time(time) ;\n  time:units = \"seconds since 1970-01-01\" ;\n"
+          " double site_0_lat(cml_id) ;\n double site_0_lon(cml_id) ;\n"
+          " double site_1_lat(cml_id) ;\n double site_1_lon(cml_id) ;\n"
+          " short rsl(cml_id, time) ;\ndata:\n time = 0", f);
+    for (int i = 1; i < 400; i++) fprintf(f, ", %d", 60 * i);
+    fputs(" ;\n}\n", f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "ncgen -k nc4 -o '%s' '%s'", nc_path, cdl_path);
+    assert_int_equal(system(cmd), 0);
+    sq25_ctx *ctx = sq25_ctx_create();
+    sq25_links *l = NULL;
+    assert_int_equal(sq25_links_read_netcdf(ctx, nc_path, &l), SQ25_ERR_SIZE_ABSURD);
+    assert_non_null(strstr(sq25_errmsg(ctx), "rsl declares"));
+    assert_null(l);
+    sq25_ctx_destroy(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -500,6 +532,7 @@ int main(void)
         cmocka_unit_test(test_read_openmrg),
         cmocka_unit_test(test_read_bad_files),
         cmocka_unit_test(test_read_allocation_failures),
+        cmocka_unit_test(test_read_declared_size),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
