@@ -950,8 +950,9 @@ enum { SQ25_POL_UNKNOWN = 0, SQ25_POL_HORIZONTAL = 1, SQ25_POL_VERTICAL = 2 };
  * release with sq25_links_destroy. @return SQ25_OK; the file errors of sq25_read_field;
  * SQ25_ERR_MISSING_DATASET (no end points, or neither signal levels nor rain);
  * SQ25_ERR_BAD_DIMENSIONS; SQ25_ERR_BAD_METADATA (time units); SQ25_ERR_TIME_ORDER (times not
- * increasing); SQ25_ERR_SIZE_ABSURD (over 10^6 sub-links or 4 x 10^8 samples, or a variable
- * of over 10 MB that stores less than 1/1000 of what it declares); SQ25_ERR_NOMEM. Since 1.1. */
+ * increasing); SQ25_ERR_TIME_GAP (a step over a day); SQ25_ERR_SIZE_ABSURD (over 10^6
+ * sub-links or 4 x 10^8 samples, or a variable of over 10 MB that stores less than 1/1000 of
+ * what it declares); SQ25_ERR_NOMEM. Since 1.1. */
 SQ25_API int sq25_links_read_netcdf(sq25_ctx *ctx, const char *path, sq25_links **out);
 /* An empty store of n_links x n_steps samples (NaN) at step_s seconds from time t0, with
  * signal arrays (with_signal != 0) and/or a rain array (with_rain != 0), for data from

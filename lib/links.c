@@ -281,6 +281,12 @@ int sq25_cml_wet_antenna_leijnse(size_t n, const double *excess_db, const uint8_
 {
     if (!excess_db || !wet || !waa_db) return SQ25_ERR_INVALID_ARG;
     if (!(length_km > 0) || !(frequency_ghz > 0) || !(k > 0) || !(alpha > 0)) return SQ25_ERR_RANGE;
+    size_t wet_samples = 0;
+    for (size_t i = 0; i < n; i++) {
+        waa_db[i] = 0;
+        wet_samples += wet[i] == 1 && excess_db[i] > 0;
+    }
+    if (wet_samples == 0) return SQ25_OK; /* a dry link needs no table */
     /* total(R) = k R^alpha L + waa(R) rises with R: tabulate it once per link and invert each
      * sample by interpolation (the waa between table rates is linear to < 1e-3 dB) */
     double total[LEIJNSE_TABLE + 1], waa[LEIJNSE_TABLE + 1];
