@@ -102,5 +102,7 @@ int cmd_render(int argc, char **argv);
 extern const char cmd_render_usage[];
 int cmd_run(int argc, char **argv);
 extern const char cmd_run_usage[];
+int cmd_links(int argc, char **argv);
+extern const char cmd_links_usage[];
 
 #endif

@@ -10,6 +10,7 @@ const char cmd_interpolate_usage[] =
     "usage: sq25 interpolate --sensors FILE --time T --grid SPEC --out FILE.h5\n"
     "                        [--method nearest|idw|kriging|merge] [--radar FILE] [--qc]\n"
     "                        [--merge additive|ked|multiplicative|mfb] [--step S] [--json]\n"
+    "                        [--links FILE]\n"
     "  Interpolate the gauge amounts of the interval ending at T onto a street grid and write\n"
     "  an ODIM_H5 file: dataset1 = RATE in mm/h (amount per step x 3600 / step); with kriging\n"
     "  or merge also dataset2 = RATE_VARIANCE, the kriging variance in (mm/h)^2. Several\n"
@@ -31,10 +32,14 @@ const char cmd_interpolate_usage[] =
     "                  the whole file)\n"
     "  --step S        CSV time step in seconds (default 300)\n"
     "  --zr A,B, --ceiling MMH[:clip|:nodata]  reading the radar, see 'sq25 help info'\n"
-    "  --json          print a JSON summary: times, method, fitted variogram, statistics\n";
+    "  --json          print a JSON summary: times, method, fitted variogram, statistics\n"
+    "  --links FILE    microwave links (OpenSense CML netCDF-4) as line sensors besides or\n"
+    "                  instead of --sensors: path rain of the interval ending at T (sq25\n"
+    "                  links chain), kriged with block support or IDW over the path points;\n"
+    "                  with merge, kriging with the radar as external drift (KED)\n";
 
 typedef struct {
-    const char *sensors, *time, *grid, *out, *radar, *method, *merge;
+    const char *sensors, *time, *grid, *out, *radar, *method, *merge, *links;
     int qc, step_s, json;
 } interp_args;
 
@@ -53,6 +58,7 @@ static int parse_args(int argc, char **argv, interp_args *a)
                             : !strcmp(o, "--radar") ? &a->radar
                             : !strcmp(o, "--method") ? &a->method
                             : !strcmp(o, "--merge") ? &a->merge
+                            : !strcmp(o, "--links") ? &a->links
                                                      : NULL;
         int st = CLI_OK;
         if (cli_reader_option(argc, argv, &i, &st)) {
@@ -71,8 +77,9 @@ static int parse_args(int argc, char **argv, interp_args *a)
             return cli_usage_error(argv[0], "unknown or incomplete option '%s'", o);
         }
     }
-    if (!a->sensors || !a->time || !a->grid || !a->out)
-        return cli_usage_error(argv[0], "--sensors, --time, --grid and --out are required");
+    if ((!a->sensors && !a->links) || !a->time || !a->grid || !a->out)
+        return cli_usage_error(argv[0],
+                               "--sensors or --links, --time, --grid and --out are required");
     return CLI_OK;
 }
 
@@ -172,10 +179,63 @@ static void kriging_variogram(sq25_field *grid, size_t n, const double *lon, con
     free(x), free(y), free(col), free(row);
 }
 
+/* Gauges (end points equal) and the links' path rain of the interval ending at t, as line
+ * sensors: lonlat 4 per sensor, mm/h; n receives the count. */
+static int line_sensors(const char *cmd, sq25_ctx *ctx, const interp_args *a, int64_t t,
+                        int step_s, size_t ng, const double *lon, const double *lat,
+                        const double *mmh, double **ll, double **val, size_t *n)
+{
+    sq25_links *l = NULL;
+    sq25_series *r = NULL;
+    int rc = sq25_links_read_netcdf(ctx, a->links, &l);
+    if (!rc) rc = sq25_links_process(l, NULL, t, t, step_s, &r, NULL);
+    if (!rc && sq25_series_time(r, 0) != t) rc = SQ25_ERR_NO_DATA;
+    int nl = rc ? 0 : sq25_links_count(l);
+    *ll = calloc(4 * (ng + (size_t)nl) + 4, sizeof(double));
+    *val = calloc(ng + (size_t)nl + 1, sizeof(double));
+    if (!rc && (!*ll || !*val)) rc = SQ25_ERR_NOMEM;
+    for (size_t i = 0; !rc && i < ng; i++) {
+        (*ll)[4 * i] = (*ll)[4 * i + 2] = lon[i], (*ll)[4 * i + 1] = (*ll)[4 * i + 3] = lat[i];
+        (*val)[i] = mmh[i];
+    }
+    for (int i = 0; !rc && i < nl; i++) {
+        double *e = *ll + 4 * (ng + (size_t)i);
+        sq25_links_geometry(l, i, &e[0], &e[1], &e[2], &e[3], NULL, NULL, NULL);
+        (*val)[ng + (size_t)i] = sq25_series_data_const(r)[i] * 3600.0 / step_s;
+    }
+    *n = ng + (size_t)nl;
+    sq25_series_destroy(r);
+    sq25_links_destroy(l);
+    return rc ? cli_lib_error(cmd, ctx, rc) : CLI_OK;
+}
+
+/* Links (and gauges, when given) as line sensors; with merge, KED with the radar frame. */
+static int run_with_links(const char *cmd, sq25_ctx *ctx, const interp_args *a, int method,
+                          int64_t t, const sq25_series *s, const sq25_field *radar,
+                          sq25_field *grid, sq25_field *variance)
+{
+    double *lon = NULL, *lat = NULL, *mmh = NULL, *ll = NULL, *val = NULL;
+    int step = s ? sq25_series_step_s(s) : a->step_s, st = CLI_OK, rc;
+    size_t ng = s ? (size_t)sq25_series_station_count(s) : 0, n = 0;
+    if (s) st = values_at(cmd, a->sensors, s, t, &lon, &lat, &mmh);
+    if (st == CLI_OK) st = line_sensors(cmd, ctx, a, t, step, ng, lon, lat, mmh, &ll, &val, &n);
+    int m = method == SQ25_INTERP_MERGE ? SQ25_INTERP_KRIGING : method;
+    if (st == CLI_OK &&
+        (rc = sq25_interp_lines_grid(ctx, NULL, m, n, ll, val, 250, radar, grid, variance)) != SQ25_OK)
+        st = cli_lib_error(cmd, ctx, rc);
+    if (st == CLI_OK && method == SQ25_INTERP_MERGE) /* rates are never negative */
+        for (size_t i = 0, c = (size_t)sq25_field_width(grid) * (size_t)sq25_field_height(grid); i < c; i++)
+            if (sq25_field_data(grid)[i] < 0) sq25_field_data(grid)[i] = 0;
+    free(lon), free(lat), free(mmh), free(ll), free(val);
+    return st;
+}
+
 static int run_interpolation(const char *cmd, sq25_ctx *ctx, const interp_args *a, int method,
                              int64_t t, const sq25_series *s, const sq25_field *radar,
                              sq25_field *grid, sq25_field *variance, sq25_merge_info *info)
 {
+    *info = (sq25_merge_info){0, 0, 0, SQ25_VARIOGRAM_SOURCE_NONE, 0, NAN, NAN, NAN, NAN};
+    if (a->links) return run_with_links(cmd, ctx, a, method, t, s, radar, grid, variance);
     double *lon = NULL, *lat = NULL, *mmh = NULL;
     int st = values_at(cmd, a->sensors, s, t, &lon, &lat, &mmh), rc = SQ25_OK;
     size_t n = (size_t)sq25_series_station_count(s);
@@ -201,7 +261,7 @@ static int run_interpolation(const char *cmd, sq25_ctx *ctx, const interp_args *
 
 /* --time: "T", "T1,T2,...", or "FROM/TO" (every step of the series between). Fills times
  * (malloc'd) and their count. */
-static int parse_times(const char *cmd, const char *text, const sq25_series *s, int64_t **times,
+static int parse_times(const char *cmd, const char *text, int step_s, int64_t **times,
                        int *count)
 {
     char *copy = strdup(text);
@@ -215,7 +275,7 @@ static int parse_times(const char *cmd, const char *text, const sq25_series *s, 
         *slash = '\0';
         if (sq25_time_parse(copy, &from) || sq25_time_parse(slash + 1, &to) || to < from)
             st = cli_usage_error(cmd, "cannot parse --time range '%s'", text);
-        int step = sq25_series_step_s(s);
+        int step = step_s;
         for (int64_t t = from; st == CLI_OK && t <= to; t += step) {
             if (n == cap) {
                 int64_t *g = realloc(*times, (size_t)(cap *= 2) * sizeof **times);
@@ -298,7 +358,7 @@ static int one_time(const char *cmd, sq25_ctx *ctx, const interp_args *a, int me
     if (rc && st == CLI_OK) st = cli_lib_error(cmd, ctx, rc);
     sq25_merge_info info;
     if (st == CLI_OK) st = run_interpolation(cmd, ctx, a, method, t, s, radar, grid, variance, &info);
-    int step = sq25_series_step_s(s);
+    int step = s ? sq25_series_step_s(s) : a->step_s;
     if (st == CLI_OK) {
         sq25_field_set_accumulation_s(grid, step);
         rc = sq25_odim_writer_add(w, grid, "RATE", t - step, t);
@@ -331,16 +391,19 @@ int cmd_interpolate(int argc, char **argv)
     if (sq25_merge_method_from_name(a.merge, &merge) != SQ25_OK)
         return cli_usage_error(cmd, "unknown --merge '%s' (additive, ked, multiplicative, mfb)",
                                a.merge);
-    const char *inputs[2] = {a.sensors, a.radar};
-    if ((st = cli_refuse_input_as_output(cmd, a.out, inputs, 2)) != CLI_OK) return st;
+    const char *inputs[3] = {a.sensors, a.radar, a.links};
+    if ((st = cli_refuse_input_as_output(cmd, a.out, inputs, 3)) != CLI_OK) return st;
     sq25_ctx *ctx = cli_ctx(cmd);
     if (!ctx) return CLI_FAIL;
     sq25_series *s = NULL;
     sq25_odim_writer *w = NULL;
     int64_t *times = NULL;
     int n_times = 0, rc;
-    st = load_sensors(cmd, ctx, &a, &s);
-    if (st == CLI_OK) st = parse_times(cmd, a.time, s, &times, &n_times);
+    if (a.links && method == SQ25_INTERP_NEAREST)
+        st = cli_usage_error(cmd, "--links works with idw, kriging or merge");
+    else if (a.sensors) st = load_sensors(cmd, ctx, &a, &s);
+    if (st == CLI_OK)
+        st = parse_times(cmd, a.time, s ? sq25_series_step_s(s) : a.step_s, &times, &n_times);
     if (st == CLI_OK && (rc = sq25_odim_writer_create(ctx, a.out, &w)) != SQ25_OK)
         st = cli_lib_error(cmd, ctx, rc);
     if (st == CLI_OK && a.json) printf("[");

@@ -1238,6 +1238,216 @@ SQ25_API int sq25_render_field_png(sq25_field *field, const sq25_targets *target
 SQ25_API int sq25_render_warning_png(sq25_warning *w, const sq25_render_options *opt,
                                      const char *path);
 
+/* ==== links: commercial microwave links as line rain gauges ================================ */
+/* Rain attenuates a microwave link along its whole path, so a link is a line sensor of the
+ * path-averaged rain rate. The chain (docs/links.md gives every parameter and its source):
+ * total loss TSL - RSL (dB) -> wet/dry by the rolling standard deviation of the loss
+ * (Schleiss and Berne 2010) -> baseline held from the last dry samples -> excess attenuation
+ * minus wet-antenna attenuation (Schleiss et al. 2013, or a constant) -> specific attenuation
+ * (dB/km) -> rain rate R = (A / k)^(1/alpha) with k, alpha from ITU-R P.838-3. Each step is a
+ * function of its own on one sub-link's samples (arrays of n values, NaN = missing); these
+ * functions need no context and return SQ25_OK, SQ25_ERR_INVALID_ARG or SQ25_ERR_RANGE. */
+typedef struct sq25_links sq25_links;
+
+/* Polarisation of a sub-link. Unknown uses the mean of the H and V coefficients. */
+enum { SQ25_POL_UNKNOWN = 0, SQ25_POL_HORIZONTAL = 1, SQ25_POL_VERTICAL = 2 };
+
+/* Read an OpenSense CML netCDF-4 file (through HDF5): per cml_id the end points
+ * site_0_lat/lon and site_1_lat/lon (degrees), length (m; from the end points when absent),
+ * frequency (per cml or per cml and sub-link; "MHz"/"GHz" units, and values above 300 without
+ * units are taken as MHz), polarization ("v"/"vertical"/"h"/"horizontal", else unknown);
+ * raw signal levels tsl and rsl in dBm over (cml_id[, sublink_id], time) in any axis order, and
+ * processed path rain R/rainfall_amount (no units or "mm": mm per step; "mm/h", "mm h-1": a
+ * rate) when the file has it. time in "<unit> since <date>", increasing; the store's step is
+ * the most frequent difference and gaps become NaN samples. scale_factor,
+ * add_offset, _FillValue and missing_value are applied; signal levels outside -200..100 dBm
+ * become NaN. Every sub-link is one link of the store, id "cml_id/sublink_id". New object:
+ * release with sq25_links_destroy. @return SQ25_OK; the file errors of sq25_read_field;
+ * SQ25_ERR_MISSING_DATASET (no end points, or neither signal levels nor rain);
+ * SQ25_ERR_BAD_DIMENSIONS; SQ25_ERR_BAD_METADATA (time units); SQ25_ERR_TIME_ORDER (times not
+ * increasing); SQ25_ERR_TIME_GAP (a step over a day); SQ25_ERR_SIZE_ABSURD (over 10^6
+ * sub-links or 4 x 10^8 samples, or a variable of over 10 MB that stores less than 1/1000 of
+ * what it declares); SQ25_ERR_NOMEM. Since 1.1. */
+SQ25_API int sq25_links_read_netcdf(sq25_ctx *ctx, const char *path, sq25_links **out);
+/* An empty store of n_links x n_steps samples (NaN) at step_s seconds from time t0, with
+ * signal arrays (with_signal != 0) and/or a rain array (with_rain != 0), for data from
+ * elsewhere and for tests. New object: release with sq25_links_destroy. @return SQ25_OK;
+ * SQ25_ERR_INVALID_ARG; SQ25_ERR_SIZE_ABSURD; SQ25_ERR_NOMEM. Since 1.1. */
+SQ25_API int sq25_links_create(sq25_ctx *ctx, int n_links, int64_t n_steps, int64_t t0,
+                               int step_s, int with_signal, int with_rain, sq25_links **out);
+/* Destroy a store. Accepts NULL. Since 1.1. */
+SQ25_API void sq25_links_destroy(sq25_links *l);
+/* Sizes: sub-links, samples, seconds between samples; time (UTC s) of sample k. Since 1.1. */
+SQ25_API int sq25_links_count(const sq25_links *l);
+SQ25_API int64_t sq25_links_step_count(const sq25_links *l);
+SQ25_API int sq25_links_step_s(const sq25_links *l);
+SQ25_API int64_t sq25_links_time(const sq25_links *l, int64_t step);
+/* Id of link i ("" out of range). Borrowed. Since 1.1. */
+SQ25_API const char *sq25_links_id(const sq25_links *l, int i);
+/* End points (degrees), path length (m), frequency (GHz) and polarisation (SQ25_POL_*) of
+ * link i; any output may be NULL. @return SQ25_OK or SQ25_ERR_RANGE. Since 1.1. */
+SQ25_API int sq25_links_geometry(const sq25_links *l, int i, double *lon0, double *lat0,
+                                 double *lon1, double *lat1, double *length_m,
+                                 double *frequency_ghz, int *polarization);
+/* Set link i's id (copied), end points, length (m; NaN = from the end points), frequency
+ * (GHz) and polarisation. @return SQ25_OK; SQ25_ERR_RANGE; SQ25_ERR_INVALID_ARG;
+ * SQ25_ERR_NOMEM. Since 1.1. */
+SQ25_API int sq25_links_set_link(sq25_links *l, int i, const char *id, double lon0,
+                                 double lat0, double lon1, double lat1, double length_m,
+                                 double frequency_ghz, int polarization);
+/* The samples, link-major: value(link, k) at [link * n_steps + k]. TSL and RSL in dBm, rain in
+ * mm per step; NaN missing. NULL when the store has no such array. Borrowed; writable.
+ * Since 1.1. */
+SQ25_API float *sq25_links_tsl(sq25_links *l);
+SQ25_API float *sq25_links_rsl(sq25_links *l);
+SQ25_API float *sq25_links_rain(sq25_links *l);
+
+/* ITU-R P.838-3 power-law coefficients of gamma = k R^alpha (gamma dB/km, R mm/h) for a
+ * frequency of 1..1000 GHz, path elevation (degrees) and polarisation tilt (degrees; 0
+ * horizontal, 90 vertical, 45 circular): equations (2)-(5) with Tables 1-4. Since 1.1. */
+SQ25_API int sq25_p838_coefficients(double frequency_ghz, double elevation_deg,
+                                    double tilt_deg, double *k, double *alpha);
+/* The same for a polarisation SQ25_POL_* on a horizontal path. Since 1.1. */
+SQ25_API int sq25_p838_coefficients_pol(double frequency_ghz, int polarization, double *k,
+                                        double *alpha);
+/* Total loss TSL - RSL in dB (caller-owned loss_db, n values; NaN where either is NaN).
+ * tsl_dbm may be NULL for a constant transmitter: the loss is then -RSL. Since 1.1. */
+SQ25_API int sq25_cml_total_loss(size_t n, const float *tsl_dbm, const float *rsl_dbm,
+                                 double *loss_db);
+/* Wet/dry after Schleiss and Berne (2010): a sample is wet (1) when the standard deviation of
+ * the loss over the centred window of window_steps samples (>= 2) exceeds threshold_db;
+ * windows with fewer than half their samples valid give 255 (unknown). Caller-owned wet.
+ * Since 1.1. */
+SQ25_API int sq25_cml_wet_dry_std(size_t n, const double *loss_db, int window_steps,
+                                  double threshold_db, uint8_t *wet);
+/* Step changes of the baseline (a re-aligned antenna, a new transmitter setting) are not
+ * rain: a wet spell after which the mean loss of the next after_steps (>= 1) valid dry samples
+ * differs from the last dry loss before it by at least half the spell's largest excess over
+ * that level (and by more than 0.5 dB) becomes dry, and its samples get SQ25_CML_FLAG_STEP in
+ * flags (NULL = no flags). wet is changed in place. @return the number of spells changed, or
+ * a negative code. Since 1.1. */
+SQ25_API int sq25_cml_reject_steps(size_t n, const double *loss_db, uint8_t *wet,
+                                   int after_steps, uint8_t *flags);
+/* Baseline (dB): in dry samples the loss itself; in wet (or unknown) samples the mean of the
+ * last dry_steps (>= 1) valid dry samples before the wet spell (NaN before any). Since 1.1. */
+SQ25_API int sq25_cml_baseline(size_t n, const double *loss_db, const uint8_t *wet,
+                               int dry_steps, double *baseline_db);
+/* Wet-antenna methods. */
+enum {
+    SQ25_WAA_NONE = 0,
+    SQ25_WAA_CONSTANT = 1,     /* waa_max_db in every wet sample (capped by the excess) */
+    SQ25_WAA_SCHLEISS2013 = 2, /* grows towards waa_max_db with time constant tau_s while wet */
+    SQ25_WAA_LEIJNSE2008 = 3   /* a rain-dependent water film on the antenna cover (physical) */
+};
+/* Wet-antenna attenuation (dB) from the excess attenuation (loss - baseline, dB) and wet/dry:
+ * 0 in dry samples; SCHLEISS2013: w_k = min(excess_k, waa_max, w_{k-1} + (waa_max - w_{k-1})
+ * * 3 step_s / tau_s) (Schleiss et al. 2013, IEEE GRSL 10(5); 95 % of waa_max after tau_s of
+ * rain). Caller-owned waa_db. Since 1.1. */
+SQ25_API int sq25_cml_wet_antenna(size_t n, const double *excess_db, const uint8_t *wet,
+                                  int method, double waa_max_db, double tau_s, double step_s,
+                                  double *waa_db);
+/* Wet-antenna attenuation (dB) of Leijnse et al. (2008, Adv. Water Resour. 31(11)): a water
+ * film of thickness gamma R^delta (gamma 2.06e-5 m, delta 0.24, R in mm/h) on an antenna cover
+ * of 1 mm with refractive index 1.73 + 0.014i, water permittivity after Liebe et al. (1991) at
+ * 20 C; the loss is the ratio of the normal-incidence transmission through cover alone and
+ * through film plus cover (transfer matrices). 0 for R <= 0. Since 1.1. */
+SQ25_API double sq25_cml_waa_leijnse(double rain_mmh, double frequency_ghz);
+/* The Leijnse wet antenna inverted per wet sample: the rain R with k R^alpha L + waa(R) =
+ * excess (from a table of 241 rates, 1e-3..1e3 mm/h, interpolated) gives waa_db = waa(R); 0 in
+ * dry samples. Caller-owned waa_db. Since 1.1. */
+SQ25_API int sq25_cml_wet_antenna_leijnse(size_t n, const double *excess_db, const uint8_t *wet,
+                                          double length_km, double frequency_ghz, double k,
+                                          double alpha, double *waa_db);
+/* Path rain rate (mm/h): wet samples R = (max(excess - waa, 0) / length_km / k)^(1/alpha);
+ * dry samples 0; NaN where the excess is NaN or wet/dry is unknown. waa_db may be NULL (0).
+ * Since 1.1. */
+SQ25_API int sq25_cml_rain_rate(size_t n, const double *excess_db, const double *waa_db,
+                                const uint8_t *wet, double length_km, double k, double alpha,
+                                double *rain_mmh);
+/* Quality flag bits of a sample. */
+enum {
+    SQ25_CML_FLAG_MISSING = 1,  /* no loss value */
+    SQ25_CML_FLAG_JUMP = 2,     /* |loss_k - previous valid| > jump_db */
+    SQ25_CML_FLAG_CONSTANT = 4, /* inside a run of identical loss values lasting >= constant_s */
+    SQ25_CML_FLAG_RATE = 8,     /* rain rate above the plausible maximum */
+    SQ25_CML_FLAG_STEP = 16,    /* a baseline step taken for a wet spell: rain 0, kept */
+    SQ25_CML_FLAG_NOISY = 32    /* the link is wet too often to be believed (whole record) */
+};
+/* Flags from the loss series (caller-owned flags, n values): MISSING, JUMP, CONSTANT.
+ * jump_db > 0; constant_s > 0 (seconds); step_s > 0. Since 1.1. */
+SQ25_API int sq25_cml_quality_flags(size_t n, const double *loss_db, double step_s,
+                                    double jump_db, double constant_s, uint8_t *flags);
+
+/* Processing parameters (keys of sq25_cml_options_set) and defaults. */
+enum {
+    SQ25_CML_WINDOW_S = 0,        /* rolling std window, seconds: 3600 */
+    SQ25_CML_THRESHOLD_DB = 1,    /* rolling std threshold, dB: 0.8 */
+    SQ25_CML_BASELINE_STEPS = 2,  /* dry samples averaged for the baseline: 1 */
+    SQ25_CML_WAA_METHOD = 3,      /* SQ25_WAA_*: LEIJNSE2008 (which ignores keys 4 and 5) */
+    SQ25_CML_WAA_MAX_DB = 4,      /* wet-antenna maximum (or constant), dB: 2.3 */
+    SQ25_CML_WAA_TAU_S = 5,       /* wet-antenna time constant, seconds: 900 */
+    SQ25_CML_JUMP_DB = 6,         /* jump flag threshold, dB between samples: 10 */
+    SQ25_CML_CONSTANT_S = 7,      /* constant-signal flag, seconds: 86400 */
+    SQ25_CML_MAX_RATE_MMH = 8,    /* rates above are flagged RATE and set NaN, mm/h: 200 */
+    SQ25_CML_MIN_VALID = 9,       /* share of valid samples an output interval needs: 0.5 */
+    SQ25_CML_STEP_AFTER = 10,     /* dry samples after a spell that test for a step: 10 */
+    SQ25_CML_MAX_WET_SHARE = 11,  /* a link wet in a larger share of its record (of at least
+                                     one day of judged samples) is flagged NOISY: 0.5 */
+    SQ25_CML_PARAM_COUNT_ = 12
+};
+typedef struct sq25_cml_options sq25_cml_options;
+/* Options with the defaults above. New object: release with sq25_cml_options_destroy.
+ * Since 1.1. */
+SQ25_API int sq25_cml_options_create(sq25_ctx *ctx, sq25_cml_options **out);
+SQ25_API void sq25_cml_options_destroy(sq25_cml_options *o); /* NULL ok. Since 1.1. */
+/* Set or get a parameter. @return SQ25_OK; SQ25_ERR_INVALID_ARG; SQ25_ERR_RANGE. Since 1.1. */
+SQ25_API int sq25_cml_options_set(sq25_cml_options *o, int key, double value);
+SQ25_API double sq25_cml_options_get(const sq25_cml_options *o, int key);
+
+/* The whole chain on every link, aggregated to intervals of out_step_s (a multiple of the
+ * store's step) whose end lies in [from, to] (clipped to the samples' span): rain in mm per interval (the mean of the valid
+ * sample rates times the interval; flagged samples are left out; NaN with fewer than MIN_VALID
+ * valid samples). Links of a store with processed rain use it as it is: summed over the interval, a missing
+ * step filled with the mean of the others. The history before
+ * `from` is used by the window and baseline. rain: a new series, one station per link (id,
+ * path midpoint). flagged: NULL or a new series of the share (0..1) of samples flagged in
+ * each interval. opt NULL = defaults. New objects: release with sq25_series_destroy.
+ * @return SQ25_OK; SQ25_ERR_INVALID_ARG; SQ25_ERR_NO_DATA (no interval in the window);
+ * SQ25_ERR_NOMEM. Since 1.1. */
+SQ25_API int sq25_links_process(const sq25_links *l, const sq25_cml_options *opt,
+                                int64_t from, int64_t to, int out_step_s, sq25_series **rain,
+                                sq25_series **flagged);
+
+/* Line sensors in interpolation. n sensors given by their end points lonlat[4*i..4*i+3] =
+ * lon0, lat0, lon1, lat1 (degrees; a point sensor has equal end points) and values (any unit;
+ * NaN ignored). Each path is cut into equal pieces of at most spacing_m (> 0; at most 64
+ * pieces) and represented by the pieces' midpoints. Kriging uses block support: the
+ * covariance between two sensors is the mean covariance between their points, between a
+ * sensor and a target the mean over the sensor's points, so a link is kriged as the mean
+ * along its path; a zero-length link is exactly a point sensor. The variogram (when not given
+ * in the options) is fitted to the path midpoints. IDW weights a sensor by the mean of
+ * d^-power over its points. method: SQ25_INTERP_IDW or SQ25_INTERP_KRIGING. drift: NULL, or a
+ * field (any grid and CRS, e.g. radar in mm/h) used as external drift (kriging with external
+ * drift, KED: sensor drift = mean of the field along the path, bilinear through PROJ); sensors
+ * where it is NaN are left out and cells where it is NaN stay NaN; where the drift does not
+ * vary among a system's sensors (e.g. a dry radar) that system is ordinary kriging. Options as for
+ * sq25_interp_grid (neighbours by distance to the path midpoints). Caller-owned grids.
+ * @return as sq25_interp_grid. Since 1.1. */
+SQ25_API int sq25_interp_lines_grid(sq25_ctx *ctx, const sq25_interp_options *o, int method,
+                                    size_t n, const double *lonlat, const double *value,
+                                    double spacing_m, const sq25_field *drift,
+                                    sq25_field *grid, sq25_field *variance);
+/* The same onto m target points (lon/lat degrees), writing out[j] (and variance[j] for
+ * kriging when not NULL; caller-owned). With a drift field, it is sampled at each target
+ * (NaN there: the target gets NaN). leave_one_out != 0: m must equal n and target j is predicted
+ * without sensor j. Targets in the UTM zone of the sensors. @return as sq25_interp_points.
+ * Since 1.1. */
+SQ25_API int sq25_interp_lines_points(sq25_ctx *ctx, const sq25_interp_options *o, int method,
+                                      size_t n, const double *lonlat, const double *value,
+                                      double spacing_m, const sq25_field *drift, size_t m,
+                                      const double *target_lon, const double *target_lat,
+                                      int leave_one_out, double *out, double *variance);
+
 /* ==== verify: skill scores ================================================================= */
 /* Categorical scores and MAE use the cells where both forecast and observation are valid
  * (not NaN). Arrays are caller-owned, n floats in mm/h, borrowed for the call. */

@@ -13,6 +13,11 @@ typedef struct {
 
 /* Covariance at distance h (metres): nugget + sill at h = 0, sill * (1 - shape) beyond. */
 double sq25__covariance(const sq25__variogram *v, double h_m);
+/* Mean covariance between the points of two sets (na and nb points, metres): the block
+ * covariance of discretised supports such as a link path; for one point each it is
+ * sq25__covariance of their distance. */
+double sq25__block_covariance(const sq25__variogram *v, const double *ax, const double *ay,
+                              int na, const double *bx, const double *by, int nb);
 /* Fit to dense arrays (no NaN). Same results as sq25_variogram_fit. */
 int sq25__variogram_fit_dense(sq25_ctx *ctx, int model, size_t n, const double *x,
                               const double *y, const double *z, sq25__variogram *out);

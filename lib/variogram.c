@@ -144,3 +144,12 @@ int sq25_variogram_fit(sq25_ctx *ctx, int model, size_t n, const double *x_m, si
     *range_m = vg.range_m;
     return sq25__ok(ctx);
 }
+
+double sq25__block_covariance(const sq25__variogram *v, const double *ax, const double *ay,
+                              int na, const double *bx, const double *by, int nb)
+{
+    double sum = 0;
+    for (int i = 0; i < na; i++)
+        for (int j = 0; j < nb; j++) sum += sq25__covariance(v, hypot(ax[i] - bx[j], ay[i] - by[j]));
+    return na > 0 && nb > 0 ? sum / ((double)na * nb) : NAN;
+}

@@ -7,9 +7,10 @@ Every failure raises sq25.Error carrying the library's code and message.
 from .core import (Context, Error, Field, default_context, frame_count, parse_time,  # noqa: F401
                    read_field, strerror, version, write_odim)
 
-from . import ensemble, nowcast, sensors, warn  # noqa: F401,E402
+from . import ensemble, links, nowcast, sensors, warn  # noqa: F401,E402
 from .nowcast import extrapolate, motion, scores  # noqa: F401,E402
 from .sensors import Series, interpolate, street_grid  # noqa: F401,E402
 from .warn import Pipeline, Targets, Warning, render_field  # noqa: F401,E402
+from .links import Links  # noqa: F401,E402
 
 __version__ = version()
