@@ -427,7 +427,10 @@ static bool wanted(const char *part)
 
 int main(void)
 {
-    char tmp[] = "/tmp/sq25-bench-speed-XXXXXX";
+    /* a fresh folder under $TMPDIR (else /tmp) for this run's output files */
+    const char *base = getenv("TMPDIR");
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s/sq25-bench-speed-XXXXXX", base && *base ? base : "/tmp");
     if (!mkdtemp(tmp)) {
         perror("mkdtemp");
         return 1;
