@@ -129,7 +129,7 @@ static int feed_pipeline(sq25_ctx *ctx, sq25_pipeline *p, const frame_entry *fra
 }
 
 /* --calibration "raw:p,raw:p,...": a calibration map for the warning probabilities. */
-static int set_calibration(sq25_ctx *ctx, sq25_warn_options *wo, const char *text)
+int cli_set_calibration(const char *cmd, sq25_ctx *ctx, sq25_warn_options *wo, const char *text)
 {
     double raw[SQ25_WARN_MAX_CALIBRATION], cal[SQ25_WARN_MAX_CALIBRATION];
     int n = 0, used = 0;
@@ -140,9 +140,9 @@ static int set_calibration(sq25_ctx *ctx, sq25_warn_options *wo, const char *tex
         if (*s != ',') break;
         s++;
     }
-    if (*s != '\0') return cli_usage_error("run", "bad --calibration '%s' (raw:p,raw:p,...)", text);
+    if (*s != '\0') return cli_usage_error(cmd, "bad --calibration '%s' (raw:p,raw:p,...)", text);
     int rc = sq25_warn_options_set_calibration(wo, n, raw, cal);
-    return rc ? cli_lib_error("run", ctx, rc) : CLI_OK;
+    return rc ? cli_lib_error(cmd, ctx, rc) : CLI_OK;
 }
 
 static int configure(sq25_ctx *ctx, sq25_pipeline *p, const run_args *a, sq25_targets **targets,
@@ -173,7 +173,7 @@ static int configure(sq25_ctx *ctx, sq25_pipeline *p, const run_args *a, sq25_ta
         if ((rc = sq25_warn_options_set_levels(wo, n, thr, NULL)))
             return cli_lib_error("run", ctx, rc);
     }
-    if (a->calibration && (rc = set_calibration(ctx, wo, a->calibration)) != CLI_OK) return rc;
+    if (a->calibration && (rc = cli_set_calibration("run", ctx, wo, a->calibration)) != CLI_OK) return rc;
     if (a->grid_spec) {
         if ((rc = sq25_grid_parse(ctx, a->grid_spec, 0, street)))
             return cli_lib_error("run", ctx, rc);
@@ -194,7 +194,7 @@ static void join_path(char *buf, size_t cap, const char *dir, const char *name)
 }
 
 /* forecast.h5: the leads in time order (RATE, mm/h), then motion u and v (pixels per step). */
-static int write_forecast(sq25_ctx *ctx, const sq25_pipeline *p, const char *path)
+int cli_write_forecast(sq25_ctx *ctx, const sq25_pipeline *p, const char *path)
 {
     sq25_odim_writer *w = NULL;
     int rc = sq25_odim_writer_create(ctx, path, &w);
@@ -360,7 +360,7 @@ static int write_outputs(sq25_ctx *ctx, const run_args *a, sq25_pipeline *p, sq2
     int rc;
     join_path(path, sizeof path, a->out_dir, "forecast.h5");
     progress(a, "sq25 run: writing %s", path);
-    if ((rc = write_forecast(ctx, p, path))) return cli_lib_error("run", ctx, rc);
+    if ((rc = cli_write_forecast(ctx, p, path))) return cli_lib_error("run", ctx, rc);
     printf("forecast      %s\n", path);
     join_path(path, sizeof path, a->out_dir, "warnings.geojson");
     if ((rc = sq25_warning_write_areas_geojson(w, path))) return cli_lib_error("run", ctx, rc);
