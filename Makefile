@@ -22,7 +22,8 @@ PYTHON ?= /usr/bin/python3
 # Debian packages: pkg-config modules and the package that provides each.
 PKG_MODULES := hdf5 gsl proj libpng cmocka
 DEB_PACKAGES := libhdf5-dev libfftw3-dev libgsl-dev libproj-dev libpng-dev libcmocka-dev \
-                pkg-config hdf5-tools netcdf-bin python3-numpy python3-pytest
+                pkg-config hdf5-tools netcdf-bin python3-numpy python3-pytest \
+                libxml2-utils
 DEPS_STAMP := $(B)/.deps-ok
 
 PKG_CFLAGS = $(shell pkg-config --cflags hdf5 gsl proj libpng 2>/dev/null)

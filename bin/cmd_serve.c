@@ -221,6 +221,10 @@ static bool held_has_time(const service *s, int64_t t)
 static void hold_frame(service *s, sq25_field *frame, const char *name)
 {
     int64_t t = sq25_field_valid_time(frame);
+    if (s->n_held == MAX_HELD && t < sq25_field_valid_time(s->held[0].field)) {
+        sq25_field_destroy(frame); /* older than all the held ones: not needed */
+        return;
+    }
     if (s->n_held == MAX_HELD) {
         sq25_field_destroy(s->held[0].field);
         memmove(s->held, s->held + 1, (MAX_HELD - 1) * sizeof s->held[0]);
@@ -629,7 +633,8 @@ static void log_cycle(const service *s, const cycle_info *ci, int first)
     log_begin(s, "cycle");
     char t[32];
     sq25_time_format(ci->issue_time, t, sizeof t);
-    printf(",\"cycle\":%ld,\"issue_time\":\"%s\",\"data_state\":\"%s\"", s->state.cycles, t,
+    printf(",\"cycle\":%ld,\"issue_time\":\"%s\",\"data_state\":\"%s\"",
+           s->state.cycles + (ci->published ? 0 : 1), t,
            serve_data_state_name(ci->data_state));
     log_str(s, "reason", ci->reason);
     printf(",\"inputs\":[");
@@ -885,7 +890,7 @@ static int load_config(serve_config *cfg, int argc, char **argv)
     char err[1024];
     serve_config_defaults(cfg);
     int rc = serve_config_load(cfg, argc, argv, err, sizeof err);
-    if (rc == 0) rc = serve_config_check(cfg, err, sizeof err) ? -1 : 0;
+    if (rc == 0) rc = serve_config_check(cfg, err, sizeof err) ? 1 : 0;
     if (rc == 0) return CLI_OK;
     serve_config_clear(cfg);
     return rc == 1 ? cli_usage_error("serve", "%s", err) : cli_error("serve", "%s", err);
