@@ -134,6 +134,19 @@ $(B)/asan/tests/%: tests/unit/%.c $(TEST_SUPPORT) tests/unit/support.h $(SANLIB)
 	$(CC) -O1 -g $(SAN_FLAGS) $(BASE_CFLAGS) $(PKG_CFLAGS) -Itests/unit -o $@ $< \
 	  $(TEST_SUPPORT) $(SANLIB) $(CMOCKA_LIBS) $(LDLIBS_ALL)
 
+# test_serve also links the parts of `sq25 serve` it tests (bin/serve_*.c, public API only).
+SERVE_PARTS := bin/serve_state.c bin/serve_cap.c bin/serve_publish.c bin/serve_config.c
+$(B)/tests/test_serve: tests/unit/test_serve.c $(SERVE_PARTS) bin/serve.h $(TEST_SUPPORT) \
+                       tests/unit/support.h $(STLIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(BASE_CFLAGS) $(PKG_CFLAGS) -Itests/unit -Ibin -o $@ $< $(SERVE_PARTS) \
+	  $(TEST_SUPPORT) $(STLIB) $(CMOCKA_LIBS) $(LDLIBS_ALL)
+$(B)/asan/tests/test_serve: tests/unit/test_serve.c $(SERVE_PARTS) bin/serve.h $(TEST_SUPPORT) \
+                            tests/unit/support.h $(SANLIB)
+	@mkdir -p $(@D)
+	$(CC) -O1 -g $(SAN_FLAGS) $(BASE_CFLAGS) $(PKG_CFLAGS) -Itests/unit -Ibin -o $@ $< \
+	  $(SERVE_PARTS) $(TEST_SUPPORT) $(SANLIB) $(CMOCKA_LIBS) $(LDLIBS_ALL)
+
 # Each test runs in its own process with a time limit, from the repository root.
 check-unit: $(TEST_BIN)
 	@tests/run-tests.sh "plain" $(SQ25_TEST_TIMEOUT) $(TEST_BIN)
