@@ -59,7 +59,7 @@ CLI := $(B)/sq25
 SQ25_TEST_TIMEOUT ?= 600
 
 .PHONY: all deps lib cli check check-unit check-asan check-cli check-abi check-header \
-        check-python demo bench install install-lib install-headers install-pc install-cli \
+        check-python demo bench bench-serve install install-lib install-headers install-pc install-cli \
         uninstall clean
 .DEFAULT_GOAL := all
 
@@ -194,6 +194,9 @@ $(B)/bench/%: bench/%.c $(STLIB)
 	$(CC) -O2 -g $(BASE_CFLAGS) $(PKG_CFLAGS) -o $@ $< $(STLIB) $(LDLIBS_ALL)
 bench: $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do echo "== $$b"; $$b || exit 1; done
+# sq25 serve per-cycle time and soak (SQ25_BENCH_CYCLES, SQ25_SOAK_CYCLES; docs/serve.md)
+bench-serve: $(CLI)
+	@bench/bench_serve.sh $(CLI)
 
 # ---- install ----
 install: install-lib install-headers install-pc install-cli
