@@ -95,6 +95,7 @@ typedef struct {
     int n_held;
     int64_t last_arrival_ms; /* monotonic time of the newest frame's arrival */
     bool outage_published;
+    size_t last_flood;                 /* entries left out by the last scan */
     char published[MAX_OUT_FILES][96]; /* what the last cycle published */
     int n_published;
 } service;
@@ -792,12 +793,14 @@ static int collect_candidates(service *s, candidate **out, size_t *n_out, bool p
         log_event(s, "error", s->cfg.inbox, strerror(errno));
         return -1;
     }
-    if (flood) {
+    /* One line when the flood starts or changes size, not one per scan. */
+    if (flood && flood != s->last_flood) {
         char msg[160];
         snprintf(msg, sizeof msg, "%zu more files than max-files (%d): looked at in later scans",
                  flood, s->cfg.max_files);
         log_event(s, "flood", s->cfg.inbox, msg);
     }
+    s->last_flood = flood;
     candidate *c = calloc(n_changed + 1, sizeof *c);
     if (!c) {
         free(changed);
@@ -820,11 +823,14 @@ static int collect_candidates(service *s, candidate **out, size_t *n_out, bool p
             continue;
         }
         sq25_field_destroy(f);
-        if (t <= s->state.last_frame_time || held_has_time(s, t)) {
+        /* A held frame newer than the last published cycle is one whose cycle failed: it is
+         * a candidate again (the retry), not a duplicate. */
+        if (t <= s->state.last_frame_time) {
             char msg[128];
+            bool dup = held_has_time(s, t);
             snprintf(msg, sizeof msg, "frame %s is not newer than the last cycle: %s", when,
-                     held_has_time(s, t) ? "duplicate" : "late, ignored");
-            log_event(s, held_has_time(s, t) ? "duplicate" : "late", e->name, msg);
+                     dup ? "duplicate" : "late, ignored");
+            log_event(s, dup ? "duplicate" : "late", e->name, msg);
             e->status = SERVE_ENTRY_REFUSED;
             continue;
         }

@@ -98,6 +98,25 @@ static serve_inbox_entry *add_entry(serve_inbox *in, const char *name, size_t li
     return e;
 }
 
+/* With the table full, a new file takes the place of the oldest refused one, if it is newer:
+ * in a flood the newest files stay in view (a nowcast needs those), and the evicted file,
+ * older than everything kept, cannot come back in and push another one out. */
+#define MAX_EVICTIONS_PER_SCAN 64
+static serve_inbox_entry *evict_for(serve_inbox *in, int64_t mtime_ns, const char *name)
+{
+    serve_inbox_entry *oldest = NULL;
+    for (size_t i = 0; i < in->count; i++) {
+        serve_inbox_entry *e = &in->entries[i];
+        if (e->status == SERVE_ENTRY_REFUSED && e->mtime_ns < mtime_ns &&
+            (!oldest || e->mtime_ns < oldest->mtime_ns))
+            oldest = e;
+    }
+    if (!oldest) return NULL;
+    memset(oldest, 0, sizeof *oldest);
+    snprintf(oldest->name, sizeof oldest->name, "%s", name);
+    return oldest;
+}
+
 int serve_inbox_scan(serve_inbox *in, size_t max_entries, serve_inbox_entry ***changed,
                      size_t *n_changed, size_t *n_refused_flood)
 {
@@ -109,7 +128,8 @@ int serve_inbox_scan(serve_inbox *in, size_t max_entries, serve_inbox_entry ***c
     for (size_t i = 0; i < in->count; i++) in->entries[i].present = false;
     struct dirent *de;
     char path[4096];
-    /* Pass 1: mark what is there, add what is new (up to the limit). */
+    int evictions = 0;
+    /* Mark what is there, add what is new (up to the limit). */
     while ((de = readdir(d)) != NULL) {
         if (de->d_name[0] == '.') continue; /* hidden: temporary files of writers */
         if (strlen(de->d_name) >= sizeof in->entries[0].name) continue;
@@ -120,6 +140,10 @@ int serve_inbox_scan(serve_inbox *in, size_t max_entries, serve_inbox_entry ***c
         serve_inbox_entry *e = find_entry(in, de->d_name);
         if (!e) {
             e = add_entry(in, de->d_name, max_entries);
+            if (!e && evictions < MAX_EVICTIONS_PER_SCAN) {
+                e = evict_for(in, mtime_ns, de->d_name);
+                evictions += e != NULL;
+            }
             if (!e) {
                 (*n_refused_flood)++;
                 continue;

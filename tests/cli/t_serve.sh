@@ -230,13 +230,13 @@ start
 drop 1820; wait_cycle $((n_before + 1 + (n_before == 7)))
 expect_state ok; same_as_run 3 1810 1815 1820; whole
 # 10: SIGHUP re-reads the config file
-echo "hysteresis = 3" >> "$tmp/serve.conf"
+printf 'hysteresis = 3\nretry-s = 1\n' >> "$tmp/serve.conf"
 kill -HUP "$pid"; wait_log '"event":"reload"'
-# 11: a failed write (file-size limit: EFBIG, as a full disk gives ENOSPC) is reported, the
-# cycle is not published and the previous outputs stay whole; the next start retries it.
-# The limit (15 KB) stops warning.png (about 20 KB); forecast.h5 is left out of this step
-# because the HDF5 writer does not close its file after a failed write (see docs/serve.md).
 kill -TERM "$pid"; wait "$pid"; pid=""
+# 11: a failed write (file-size limit: EFBIG, as a full disk gives ENOSPC) is reported, the
+# cycle is not published and the previous outputs stay whole. The limit (15 KB) stops
+# warning.png (about 20 KB); forecast.h5 is left out of this step because the HDF5 writer
+# does not close its file after a failed write (see docs/serve.md).
 sum_before=$(cat "$out"/*.json "$out"/*.csv | md5sum); n_before=$(cycle_no)
 (ulimit -f 30; exec "$sq25" serve --config "$tmp/serve.conf" --inbox "$in" --outbox "$out" \
    --poll-ms 100 --settle-ms 0 --retry-s 60 --no-forecast >> "$tmp/log" 2>> "$tmp/err") &
@@ -246,18 +246,34 @@ kill -TERM "$pid"; wait "$pid"; pid=""
 [ "$(cycle_no)" -eq "$n_before" ] && [ "$(cat "$out"/*.json "$out"/*.csv | md5sum)" = "$sum_before" ] ||
   { echo "a failed cycle changed the outbox"; exit 1; }
 whole
-start --max-cycles 1
-wait "$pid"; pid=""
-[ "$(cycle_no)" -eq $((n_before + 1)) ] || { echo "the failed cycle was not retried"; exit 1; }
+# ... and retried in the same process (retry-s 1 from the reloaded config) once the cause is
+# gone: here a file where the staging folder must go blocks every publication
+: > "$out/.staging"
+start
+i=0; while [ "$(grep -c '"published":false' "$tmp/log")" -lt 2 ]; do
+  i=$((i + 1)); [ $i -le 300 ] || { echo "no second failed cycle"; exit 1; }; sleep 0.1; done
+[ "$(cycle_no)" -eq "$n_before" ] || { echo "published through a blocked staging folder"; exit 1; }
+rm -f "$out/.staging"
+wait_cycle $((n_before + 1))
 same_as_run 3 1815 1820 1825; whole
-# 12: an outage on the wall clock: no frame for more than outage-min: every target no-data
+kill -TERM "$pid"; wait "$pid"; pid=""
+# 12: an outage on the wall clock: no frame for more than outage-min: every target no-data.
+# The same inbox holds a frame over the size limit and more files than max-files (a flood).
 rm -rf "$tmp/in2"; mkdir "$tmp/in2"
+cp "$(frame 1800)" "$tmp/in2/"
+for j in 1 2 3 4 5; do echo junk > "$tmp/in2/junk$j.txt"; touch -d '-1 hour' "$tmp/in2/junk$j.txt"; done
 "$sq25" serve --inbox "$tmp/in2" --outbox "$tmp/out2" --targets "$targets" --outage-min 0.02 \
-  --poll-ms 100 --watch poll --max-cycles 1 > "$tmp/log2" &
+  --poll-ms 100 --watch poll --max-files 4 --max-file-mb 0.01 --settle-ms 0 > "$tmp/log2" &
 pid=$!
 i=0; while [ ! -f "$tmp/out2/latest.json" ]; do i=$((i + 1)); [ $i -le 100 ] || { echo "no wall-clock outage"; exit 1; }; sleep 0.1; done
+sleep 0.5
 kill -TERM "$pid"; wait "$pid" || true; pid=""
 grep -q 'no new frame for more than' "$tmp/out2/latest.json" || { echo "wall-clock outage without reason"; exit 1; }
+# 6 files, 4 remembered: a flood; the newest (the frame) still gets in, in place of refused junk
+grep -q '"event":"flood".*"detail":"2 more files than max-files (4)' "$tmp/log2" || { echo "no flood line"; cat "$tmp/log2"; exit 1; }
+grep -q '"event":"refused","file":"20210704180000.*over the limit of 0.01 MB' "$tmp/log2" ||
+  { echo "no size refusal"; cat "$tmp/log2"; exit 1; }
+[ "$(grep -c '"event":"refused","file":"junk' "$tmp/log2")" -ge 3 ] || { echo "junk not refused"; cat "$tmp/log2"; exit 1; }
 python3 -c 'import json,sys; l = json.load(open(sys.argv[1])); assert all(t["data_state"] == "no_data" for t in l["targets"]) and len(l["targets"]) == 3' "$tmp/out2/latest.json"
 # usage and configuration errors
 set +e
