@@ -96,6 +96,8 @@ typedef struct {
     int64_t last_arrival_ms; /* monotonic time of the newest frame's arrival */
     bool outage_published;
     size_t last_flood;                 /* entries left out by the last scan */
+    int level_count;                   /* levels of the last forecast, for no-data cycles */
+    char level_names[SQ25_WARN_MAX_LEVELS][32];
     char published[MAX_OUT_FILES][96]; /* what the last cycle published */
     int n_published;
 } service;
@@ -202,6 +204,17 @@ static int build_runtime(service *s)
         sq25_pipeline_set_targets(s->p, s->targets);
     }
     return CLI_OK;
+}
+
+/* Until the first forecast: the configured number of levels (3 by default), named by number
+ * (a restarted service may hold warnings before it has a forecast). */
+static void default_levels(service *s)
+{
+    double thr[SQ25_WARN_MAX_LEVELS];
+    int n = 3;
+    if (s->cfg.levels && parse_levels(s->cfg.levels, thr, &n)) n = 3;
+    s->level_count = n;
+    for (int k = 0; k < n; k++) snprintf(s->level_names[k], sizeof s->level_names[k], "level %d", k + 1);
 }
 
 /* ---- held frames ---- */
@@ -425,6 +438,21 @@ static void free_targets(target_table *tt)
     free(tt->actions);
 }
 
+/* A CSV field, quoted (RFC 4180) when it holds a comma, a quote or a line break. */
+static void csv_field(FILE *f, const char *v)
+{
+    if (!strpbrk(v, ",\"\r\n")) {
+        fputs(v, f);
+        return;
+    }
+    fputc('"', f);
+    for (const char *c = v; *c; c++) {
+        if (*c == '"') fputc('"', f);
+        fputc(*c, f);
+    }
+    fputc('"', f);
+}
+
 /* Outputs of a cycle without a forecast: every target explicitly without data. */
 static int write_nodata_outputs(service *s, serve_publish *pub, const cycle_info *ci,
                                 const target_table *tt)
@@ -460,10 +488,10 @@ static int write_nodata_outputs(service *s, serve_publish *pub, const cycle_info
     for (size_t i = 0; i < tt->n; i++) {
         double lon = NAN, lat = NAN;
         sq25_targets_vertex(s->targets, i, 0, &lon, &lat);
-        const char *name = sq25_targets_name(s->targets, i);
-        fprintf(f, "%s,\"", sq25_targets_id(s->targets, i));
-        for (const char *c = name; *c; c++) fputs(*c == '"' ? "\"\"" : (char[2]){*c, 0}, f);
-        fprintf(f, "\",%.7f,%.7f,,,,,,,,%s,%s,%s,,no_data\n", lon, lat, t, t, tv);
+        csv_field(f, sq25_targets_id(s->targets, i));
+        fputc(',', f);
+        csv_field(f, sq25_targets_name(s->targets, i));
+        fprintf(f, ",%.7f,%.7f,,,,,,,,%s,%s,%s,,no_data\n", lon, lat, t, t, tv);
     }
     if (fclose(f) != 0) return -1;
     f = fopen(serve_publish_path(pub, "targets.geojson", path, sizeof path), "w");
@@ -542,25 +570,22 @@ static int write_cap(service *s, serve_publish *pub, sq25_warning *w, cycle_info
         if (!ll) return -1;
         for (size_t k = 0; k < nv; k++) sq25_targets_vertex(s->targets, i, k, &ll[2 * k], &ll[2 * k + 1]);
         int level = a == SERVE_ACT_CANCEL ? 0 : t->level;
-        int n_levels = w ? sq25_warning_level_count(w) : SQ25_WARN_MAX_LEVELS;
+        int n_levels = w ? sq25_warning_level_count(w) : s->level_count;
+        if (n_levels < level) n_levels = level;
         serve_cap_message m = {
             .track = t, .action = a, .sender = s->cfg.sender ? s->cfg.sender : "sq25@localhost",
             .status = s->cfg.cap_status ? s->cfg.cap_status : "Actual", .sent = sent,
             .target_id = id, .target_name = sq25_targets_name(s->targets, i), .lonlat = ll,
             .vertex_count = nv, .radius_km = s->cfg.cap_radius_km, .level = level,
             .level_count = n_levels,
-            .level_name = w && level > 0 ? sq25_warning_level_name(w, level) : "",
+            .level_name = level <= 0 ? ""
+                          : w ? sq25_warning_level_name(w, level)
+                              : s->level_names[level - 1],
             .threshold_mm = w && level > 0 ? sq25_warning_level_threshold_mm(w, level) : NAN,
             .now = tt->now[i], .issue_time = ci->issue_time,
             .expires = ci->issue_time + s->cfg.horizon_min * 60, .horizon_min = s->cfg.horizon_min,
             .data_state = tt->states[i], .instruction_de = s->cfg.instruction_de,
             .instruction_en = s->cfg.instruction_en};
-        char level_name[40];
-        if (!w && level > 0) { /* no forecast: the level's name is not known to this cycle */
-            snprintf(level_name, sizeof level_name, "level %d", level);
-            m.level_name = level_name;
-            m.level_count = level;
-        }
         cap_file_name(name, sizeof name, id);
         FILE *f = fopen(serve_publish_path(pub, name, path, sizeof path), "w");
         int rc = f ? serve_cap_write(f, &m) : -1;
@@ -667,6 +692,14 @@ static int copy_state(serve_state *dst, const serve_state *src)
     return 0;
 }
 
+/* The levels of the last forecast, so that a cycle without one still names them. */
+static void remember_levels(service *s, const sq25_warning *w)
+{
+    s->level_count = sq25_warning_level_count(w);
+    for (int k = 0; k < s->level_count && k < SQ25_WARN_MAX_LEVELS; k++)
+        snprintf(s->level_names[k], sizeof s->level_names[k], "%s", sq25_warning_level_name(w, k + 1));
+}
+
 /* One cycle at issue time ci->issue_time: forecast from the held frames when they allow it,
  * else the no-data outputs; then publication and the state file. Returns 0 when published. */
 static int run_cycle(service *s, cycle_info *ci, bool with_frames)
@@ -682,6 +715,7 @@ static int run_cycle(service *s, cycle_info *ci, bool with_frames)
             for (int i = first; rc == SQ25_OK && i < s->n_held; i++)
                 rc = sq25_pipeline_push_frame(s->p, s->held[i].field);
             if (rc == SQ25_OK) rc = sq25_pipeline_run(s->p, &w);
+            if (rc == SQ25_OK) remember_levels(s, w);
             if (rc != SQ25_OK) {
                 ci->data_state = SERVE_DATA_NONE;
                 snprintf(ci->reason, sizeof ci->reason, "the forecast failed: %s (%s)",
@@ -1064,6 +1098,7 @@ int cmd_serve(int argc, char **argv)
     if (status == CLI_OK && (lock_fd = lock_outbox(&s)) < 0) status = CLI_FAIL;
     if (status == CLI_OK && !(s.ctx = cli_ctx("serve"))) status = CLI_FAIL;
     if (status == CLI_OK) status = build_runtime(&s);
+    default_levels(&s);
     snprintf(s.state_path, sizeof s.state_path, "%s",
              s.cfg.state_path ? s.cfg.state_path : "");
     if (!s.cfg.state_path) snprintf(s.state_path, sizeof s.state_path, "%s/.sq25-serve.state", s.cfg.outbox);

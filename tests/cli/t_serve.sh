@@ -185,6 +185,9 @@ PY
 cap_field "$out/cap_b1.cap.xml" references | grep -q ",$alert_id," || { echo "Update does not reference $alert_id"; exit 1; }
 [ "$(target_field b1 warning_id)" = "$wid" ] || { echo "warning id changed"; exit 1; }
 check_cap "$out"/*.cap.xml
+sev_b1=$(python3 -c 'import sys, xml.etree.ElementTree as ET
+NS = "{urn:oasis:names:tc:emergency:cap:1.2}"
+print(ET.parse(sys.argv[1]).getroot().find(NS+"info/"+NS+"severity").text)' "$out/cap_b1.cap.xml")
 # a corrupt file, the late 17:45 and a duplicate of 17:50: logged, no cycle, outputs unchanged
 sum_before=$(cat "$out"/*.json "$out"/*.csv | md5sum)
 head -c 3000 "$(frame 1755)" > "$in/.c" && mv "$in/.c" "$in/broken.hdf"
@@ -210,12 +213,16 @@ latest = json.load(open(f"{out}/latest.json"))
 assert all(t["data_state"] == "no_data" and t["level"] is None for t in latest["targets"])
 assert "forecast.h5" not in latest["files"] and not __import__("os").path.exists(f"{out}/forecast.h5")
 PY
-if [ -f "$out/cap_b1.cap.xml" ]; then
+# b1's warning was active at 17:50 (its Update above), so it gets a no-data Update now
+[ -f "$out/cap_b1.cap.xml" ] || { echo "the outage dropped b1's warning"; exit 1; }
+{
   [ "$(cap_field "$out/cap_b1.cap.xml" param data_state)" = no_data ]
   python3 -c 'import sys, xml.etree.ElementTree as ET
 r = ET.parse(sys.argv[1]).getroot(); NS = "{urn:oasis:names:tc:emergency:cap:1.2}"
-assert r.find(NS+"msgType").text == "Update" and r.find(NS+"info/"+NS+"certainty").text == "Unknown"' "$out/cap_b1.cap.xml"
-fi
+assert r.find(NS+"msgType").text == "Update" and r.find(NS+"info/"+NS+"certainty").text == "Unknown"
+# the level is kept without data, and so is its severity
+assert r.find(NS+"info/"+NS+"severity").text == sys.argv[2], sys.argv[2]' "$out/cap_b1.cap.xml" "$sev_b1"
+}
 check_cap "$out"/*.cap.xml; whole
 # 8: SIGTERM while a cycle runs: the cycle finishes, the outbox is whole, exit status 0
 drop 1815; sleep 0.2; kill -TERM "$pid"; wait "$pid"; rc=$?; pid=""
