@@ -425,8 +425,20 @@ static int fill_targets(const service *s, sq25_warning *w, const cycle_info *ci,
         serve_target_now *t = &tt->now[i];
         t->probability = t->amount_mm = t->onset_min = NAN;
         if (w) sq25_warning_target_result(w, i, &t->level, &t->probability, &t->amount_mm, NULL, &t->onset_min);
-        t->no_data = !w || !isfinite(t->amount_mm);
+        t->no_data = !w || !isfinite(t->amount_mm) || t->level < 0;
         tt->states[i] = t->no_data ? SERVE_DATA_NONE : ci->data_state;
+#ifdef SQ25_LEVEL_NO_DATA
+        /* libsq25 1.1 states each target: take the worse of its state and the cycle's. */
+        int st = SQ25_STATE_OK;
+        if (w && sq25_warning_target_state(w, i, &st) == SQ25_OK) {
+            if (st == SQ25_STATE_NO_DATA) {
+                t->no_data = true;
+                tt->states[i] = SERVE_DATA_NONE;
+            } else if (st != SQ25_STATE_OK && tt->states[i] == SERVE_DATA_OK)
+                tt->states[i] = SERVE_DATA_DEGRADED;
+        }
+#endif
+        if (t->no_data) t->level = 0;
     }
     return 0;
 }
