@@ -19,10 +19,13 @@ CC ?= cc
 B := build
 PYTHON ?= /usr/bin/python3
 
-# Debian packages: pkg-config modules and the package that provides each.
+# Debian packages: pkg-config modules and the package that provides each. build-essential
+# (gcc, g++, make, libc6-dev) is there because a bare Debian has no compiler: the set-up must
+# not stop at the first compile.
 PKG_MODULES := hdf5 gsl proj libpng cmocka
-DEB_PACKAGES := libhdf5-dev libfftw3-dev libgsl-dev libproj-dev libpng-dev libcmocka-dev \
-                pkg-config hdf5-tools netcdf-bin python3-numpy python3-pytest \
+DEB_PACKAGES := build-essential libhdf5-dev libfftw3-dev libgsl-dev libproj-dev libpng-dev \
+                libcmocka-dev pkg-config hdf5-tools netcdf-bin python3-numpy python3-pytest \
+                python3-shapely python3-h5py \
                 libxml2-utils
 DEPS_STAMP := $(B)/.deps-ok
 
@@ -73,11 +76,13 @@ $(DEPS_STAMP): Makefile
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
-	  echo "25square: installing missing packages:$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; \
 	  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then SUDO="sudo"; \
-	  else echo "25square: missing packages; install them with:"; \
+	  else echo "25square: missing Debian packages:$$missing"; \
+	       echo "25square: not root and no password-less sudo, so nothing was installed;"; \
+	       echo "install them with (as root, or with sudo):"; \
 	       echo "  sudo apt-get install -y$$missing"; exit 1; fi; \
+	  echo "25square: installing missing packages:$$missing"; \
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null && \
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing >/dev/null || \
 	  { echo "25square: apt-get failed; run: sudo apt-get install -y$$missing"; exit 1; }; \
@@ -163,13 +168,19 @@ check-cli: $(CLI)
 check-abi: $(SHLIB)
 	@tests/abi/check.sh $(SHLIB) include/sq25.h
 
-# The public header alone must compile as C11 and as C++.
+# The public header alone must compile as C11 and as C++ (skipped, with a notice, where no
+# C++ compiler exists: the set-up installs g++ with build-essential, but a user may build with
+# only a C compiler).
+CXX ?= g++
 check-header:
 	@mkdir -p $(B)/hdr
 	@printf '#include "sq25.h"\nint main(void){return sq25_version()>0?0:1;}\n' > $(B)/hdr/c.c
 	@cp $(B)/hdr/c.c $(B)/hdr/cpp.cpp
 	$(CC) -std=c11 $(WARN) -pedantic -Iinclude -fsyntax-only $(B)/hdr/c.c
-	g++ -std=c++11 -Wall -Wextra -Werror -Iinclude -fsyntax-only $(B)/hdr/cpp.cpp
+	@if command -v $(CXX) >/dev/null 2>&1; then \
+	  echo "$(CXX) -std=c++11 -Wall -Wextra -Werror -Iinclude -fsyntax-only $(B)/hdr/cpp.cpp"; \
+	  $(CXX) -std=c++11 -Wall -Wextra -Werror -Iinclude -fsyntax-only $(B)/hdr/cpp.cpp; \
+	else echo "check-header: no C++ compiler ($(CXX)): the C++ check of sq25.h is skipped"; fi
 
 check-python: $(B)/libsq25.so
 	@if [ -d python/tests ] && ls python/tests/test_*.py >/dev/null 2>&1; then \

@@ -33,6 +33,11 @@ void cli_json_number(FILE *out, double v);
 
 /* A context for one command run; NULL on out-of-memory (message printed). */
 sq25_ctx *cli_ctx(const char *cmd);
+/* Map options shared by render and run: local time beside UTC for zone tz (an IANA name such
+ * as "Europe/Brussels", through the C library's zone database; NULL = none) at time t, and the
+ * credit line (NULL = the library's default). A usage error for an unknown zone. */
+int cli_map_options(const char *cmd, sq25_render_options *opt, const char *tz, int64_t t,
+                    const char *credit);
 
 /* The command table (bin/sq25.c) and the entry points, one file each (bin/cmd_<name>.c). */
 const cli_command *cli_find_command(const char *name);

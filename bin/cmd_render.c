@@ -6,7 +6,7 @@
 
 const char cmd_render_usage[] =
     "usage: sq25 render FILE --out MAP.png [--title TEXT] [--targets FILE] [--frame N]\n"
-    "                   [--scale PIXELS_PER_CELL] [--time TIME]\n"
+    "                   [--scale PIXELS_PER_CELL] [--time TIME] [--tz ZONE] [--credit TEXT]\n"
     "       sq25 render --warning FORECAST... --out MAP.png [--horizon-min M]\n"
     "                   [--summary SUMMARY.json] [--title TEXT] [--targets FILE] [--scale N]\n"
     "  Draw frame N (default 0) of a radar or gridded rain file (any format sq25 reads,\n"
@@ -16,6 +16,8 @@ const char cmd_render_usage[] =
     "  --targets: CSV (id,lon,lat,name) or GeoJSON points/lines drawn as markers; rows that\n"
     "  cannot be read are reported on stderr and skipped.\n"
     "  --scale: image pixels per grid cell (1..16); default: the map is at least 600 px.\n"
+    "  --tz: local time beside UTC, e.g. Europe/Brussels. --credit: the data source's credit\n"
+    "  line (default on field maps: DATA: and the file's producer).\n"
     "  --warning: draw the warning map (docs/warnings.md, default options) of a forecast\n"
     "  given as the frames of one or more files, in time order at a constant step; the issue\n"
     "  time is one step before the first frame; --horizon-min (default 60) must be reached\n"
@@ -27,7 +29,7 @@ const char cmd_render_usage[] =
 typedef struct {
     const char *inputs[MAX_INPUTS];
     int input_count;
-    const char *out, *title, *targets, *time, *summary;
+    const char *out, *title, *targets, *time, *summary, *tz, *credit;
     int frame, scale, horizon_min;
     bool warning;
 } render_args;
@@ -55,6 +57,8 @@ static int parse_args(int argc, char **argv, render_args *a)
         else if (!strcmp(arg, "--title") && has_value) a->title = argv[++i];
         else if (!strcmp(arg, "--targets") && has_value) a->targets = argv[++i];
         else if (!strcmp(arg, "--time") && has_value) a->time = argv[++i];
+        else if (!strcmp(arg, "--tz") && has_value) a->tz = argv[++i];
+        else if (!strcmp(arg, "--credit") && has_value) a->credit = argv[++i];
         else if (!strcmp(arg, "--frame") && has_value) rc = parse_int(cmd, arg, argv[++i], &a->frame);
         else if (!strcmp(arg, "--scale") && has_value) rc = parse_int(cmd, arg, argv[++i], &a->scale);
         else if (!strcmp(arg, "--horizon-min") && has_value) rc = parse_int(cmd, arg, argv[++i], &a->horizon_min);
@@ -138,6 +142,7 @@ static int render_warning(const char *cmd, sq25_ctx *ctx, const render_args *a,
         if ((rc = sq25_warning_add_input(w, a->inputs[i]))) status = cli_lib_error(cmd, ctx, rc);
     if (!status && targets && (rc = sq25_warning_evaluate_targets(w, targets)))
         status = cli_lib_error(cmd, ctx, rc);
+    if (!status) status = cli_map_options(cmd, opt, a->tz, sq25_warning_issue_time(w), a->credit);
     if (!status && (rc = sq25_render_warning_png(w, opt, a->out)))
         status = cli_lib_error(cmd, ctx, rc);
     if (!status && a->summary && (rc = sq25_warning_write_summary_json(w, a->summary)))
@@ -153,7 +158,10 @@ static int render_field(const char *cmd, sq25_ctx *ctx, const render_args *a,
 {
     sq25_field *field = NULL;
     int status = CLI_OK, rc = sq25_read_field_frame(ctx, a->inputs[0], a->frame, &field);
-    if (rc || (rc = sq25_render_field_png(field, targets, opt, a->out)))
+    if (rc) status = cli_lib_error(cmd, ctx, rc);
+    if (!status)
+        status = cli_map_options(cmd, opt, a->tz, sq25_field_valid_time(field), a->credit);
+    if (!status && (rc = sq25_render_field_png(field, targets, opt, a->out)))
         status = cli_lib_error(cmd, ctx, rc);
     sq25_field_destroy(field);
     return status;

@@ -27,20 +27,25 @@ const char cmd_run_usage[] =
     "                       radar frame on the street grid as the observation (observation.h5)\n"
     "  --method NAME        motion method: dense (default) or lk\n"
     "  --frames N           frames used for motion (default 3)\n"
+    "  --max-gap N          missing frames in a row bridged (0..6, default 2); the warning is\n"
+    "                       then marked degraded (a gap) or stale (newest frames without data)\n"
     "  --horizon MIN        forecast horizon in minutes (default 60)\n"
     "  --levels A,B,C       warning levels as 1-hour totals in mm (default 15,25,40: DWD)\n"
     "  --probability P      probability at which a level is issued (default of the warn module)\n"
     "  --calibration MAP    raw:calibrated probability points, e.g. 0:0,0.5:0.15,1:0.3\n"
     "                       (docs/warnings.md gives the map fitted on the Belgian storm)\n"
     "  --out DIR            output folder (created)\n"
+    "  --tz ZONE            local time beside UTC on the maps, e.g. Europe/Brussels\n"
+    "  --credit TEXT        data source's credit line on the maps (default: DATA: and the\n"
+    "                       radar file's producer); radar licences such as RMI's require one\n"
     "  --quiet              no progress line on stderr\n";
 
 typedef struct {
     const char **radar;
     int n_radar;
     const char *grid_spec, *targets_path, *sensors_path, *method, *out_dir, *levels;
-    const char *calibration;
-    int frames, horizon_min;
+    const char *calibration, *tz, *credit;
+    int frames, horizon_min, max_gap;
     double probability;
     bool quiet;
 } run_args;
@@ -49,6 +54,7 @@ static int parse_args(int argc, char **argv, run_args *a)
 {
     memset(a, 0, sizeof *a);
     a->frames = 3;
+    a->max_gap = 2;
     a->horizon_min = 60;
     a->method = "dense";
     a->probability = -1;
@@ -66,8 +72,11 @@ static int parse_args(int argc, char **argv, run_args *a)
         else if (strcmp(o, "--out") == 0 && has_val) a->out_dir = argv[++i];
         else if (strcmp(o, "--levels") == 0 && has_val) a->levels = argv[++i];
         else if (strcmp(o, "--calibration") == 0 && has_val) a->calibration = argv[++i];
+        else if (strcmp(o, "--tz") == 0 && has_val) a->tz = argv[++i];
+        else if (strcmp(o, "--credit") == 0 && has_val) a->credit = argv[++i];
         else if (strcmp(o, "--frames") == 0 && has_val) a->frames = atoi(argv[++i]);
         else if (strcmp(o, "--horizon") == 0 && has_val) a->horizon_min = atoi(argv[++i]);
+        else if (strcmp(o, "--max-gap") == 0 && has_val) a->max_gap = atoi(argv[++i]);
         else if (strcmp(o, "--probability") == 0 && has_val) a->probability = atof(argv[++i]);
         else if (strcmp(o, "--quiet") == 0) a->quiet = true;
         else return cli_usage_error("run", "unknown or incomplete option '%s'", o);
@@ -152,6 +161,7 @@ static int configure(sq25_ctx *ctx, sq25_pipeline *p, const run_args *a, sq25_ta
     if (rc) return cli_usage_error("run", "unknown motion method '%s'", a->method);
     if ((rc = sq25_motion_options_set_method(sq25_pipeline_motion_options(p), method)) ||
         (rc = sq25_pipeline_set_input_frames(p, a->frames)) ||
+        (rc = sq25_pipeline_set_max_gap(p, a->max_gap)) ||
         (rc = sq25_pipeline_set_horizon(p, a->horizon_min * 60)))
         return cli_lib_error("run", ctx, rc);
     sq25_warn_options *wo = sq25_pipeline_warn_options(p);
@@ -220,6 +230,17 @@ int cli_write_forecast(sq25_ctx *ctx, const sq25_pipeline *p, const char *path)
     return rc ? rc : rc_close;
 }
 
+/* The maps' credit line: --credit, else "DATA: " and the producer the radar file states. */
+static const char *map_credit(const run_args *a, const sq25_field *radar)
+{
+    static char buf[200];
+    if (a->credit) return a->credit;
+    const char *producer = sq25_field_meta(radar, SQ25_META_PRODUCER);
+    if (!producer[0]) return NULL;
+    snprintf(buf, sizeof buf, "DATA: %.180s", producer);
+    return buf;
+}
+
 /* A copy of f for a map: on the street grid when one is given (bilinear), else f itself. */
 static int map_field(const sq25_field *f, const sq25_field *street, sq25_field **out)
 {
@@ -231,7 +252,7 @@ static int map_field(const sq25_field *f, const sq25_field *street, sq25_field *
     return rc;
 }
 
-static int render_map(sq25_ctx *ctx, const run_args *a, const sq25_field *f,
+static int render_map(sq25_ctx *ctx, const run_args *a, const char *credit, const sq25_field *f,
                       const sq25_field *street, const sq25_targets *targets, const char *title,
                       const char *name)
 {
@@ -242,10 +263,13 @@ static int render_map(sq25_ctx *ctx, const run_args *a, const sq25_field *f,
     int rc = map_field(f, street, &m);
     if (rc == SQ25_OK) rc = sq25_render_options_create(ctx, &ro);
     if (rc == SQ25_OK) rc = sq25_render_options_set_title(ro, title);
-    if (rc == SQ25_OK) rc = sq25_render_field_png(m, targets, ro, path);
+    int status = rc ? cli_lib_error("run", ctx, rc)
+                    : cli_map_options("run", ro, a->tz, sq25_field_valid_time(f), credit);
+    if (status == CLI_OK && (rc = sq25_render_field_png(m, targets, ro, path)))
+        status = cli_lib_error("run", ctx, rc);
     sq25_render_options_destroy(ro);
     sq25_field_destroy(m);
-    if (rc) return cli_lib_error("run", ctx, rc);
+    if (status) return status;
     printf("map           %s\n", path);
     return CLI_OK;
 }
@@ -327,9 +351,10 @@ static int write_maps(sq25_ctx *ctx, const run_args *a, sq25_pipeline *p, sq25_w
                       const sq25_field *street, const sq25_targets *targets)
 {
     progress(a, "sq25 run: %s", "drawing maps");
-    int status = merged ? render_map(ctx, a, merged, NULL, targets,
+    const char *credit = map_credit(a, latest);
+    int status = merged ? render_map(ctx, a, credit, merged, NULL, targets,
                                      "Observed rain rate mm/h radar+sensors", "observation.png")
-                        : render_map(ctx, a, latest, street, targets, "Observed rain rate mm/h",
+                        : render_map(ctx, a, credit, latest, street, targets, "Observed rain rate mm/h",
                                      "observation.png");
     int step_min = sq25_pipeline_step_s(p) / 60, n = sq25_pipeline_forecast_count(p);
     const int leads_min[2] = {30, 60};
@@ -339,7 +364,7 @@ static int write_maps(sq25_ctx *ctx, const run_args *a, sq25_pipeline *p, sq25_w
         char title[64], name[64];
         snprintf(title, sizeof title, "Forecast +%d min rain rate mm/h", (i + 1) * step_min);
         snprintf(name, sizeof name, "forecast_%02d.png", (i + 1) * step_min);
-        status = render_map(ctx, a, sq25_pipeline_forecast(p, i), street, targets, title, name);
+        status = render_map(ctx, a, credit, sq25_pipeline_forecast(p, i), street, targets, title, name);
     }
     if (status != CLI_OK) return status;
     char path[4096];
@@ -347,9 +372,12 @@ static int write_maps(sq25_ctx *ctx, const run_args *a, sq25_pipeline *p, sq25_w
     sq25_render_options *ro = NULL;
     int rc = sq25_render_options_create(ctx, &ro);
     if (rc == SQ25_OK) rc = sq25_render_options_set_title(ro, "Heavy-rain warning next 60 min");
-    if (rc == SQ25_OK) rc = sq25_render_warning_png(w, ro, path);
+    status = rc ? cli_lib_error("run", ctx, rc)
+                : cli_map_options("run", ro, a->tz, sq25_warning_issue_time(w), credit);
+    if (status == CLI_OK && (rc = sq25_render_warning_png(w, ro, path)))
+        status = cli_lib_error("run", ctx, rc);
     sq25_render_options_destroy(ro);
-    if (rc) return cli_lib_error("run", ctx, rc);
+    if (status) return status;
     printf("map           %s\n", path);
     return CLI_OK;
 }
@@ -376,6 +404,9 @@ static int write_outputs(sq25_ctx *ctx, const run_args *a, sq25_pipeline *p, sq2
     join_path(path, sizeof path, a->out_dir, "summary.json");
     if ((rc = sq25_warning_write_summary_json(w, path))) return cli_lib_error("run", ctx, rc);
     printf("summary       %s\n", path);
+    const char *reason = sq25_warning_state_reason(w);
+    printf("state         %s%s%s%s\n", sq25_state_name(sq25_warning_state(w)),
+           reason[0] ? " (" : "", reason, reason[0] ? ")" : "");
     return CLI_OK;
 }
 

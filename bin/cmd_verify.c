@@ -14,6 +14,8 @@ const char cmd_verify_usage[] =
     "  both: POD, FAR, CSI per threshold (event = rate > threshold) and MAE (mm/h). FSS\n"
     "  (Roberts and Lean 2008; event = rate >= threshold, nodata = no event, square window\n"
     "  zero-padded at the edges) for each window.\n"
+    "  Persistence (the OBS file at the issue time, first lead minus one step, held fixed) is\n"
+    "  scored the same way beside the forecast (columns p:...) when that file is among OBS.\n"
     "  --thresholds     comma-separated mm/h (default 1,5,10,20)\n"
     "  --fss-threshold  mm/h (default 5)\n"
     "  --fss-windows    comma-separated odd pixel counts (default 5,15)\n"
@@ -39,6 +41,15 @@ typedef struct {
     int64_t valid_time;
     double pod[VERIFY_MAX_LIST], far[VERIFY_MAX_LIST], csi[VERIFY_MAX_LIST];
     double fss[VERIFY_MAX_LIST], mae;
+} scores_t;
+
+/* Scores of one lead: the forecast's and, when the issue-time observation is given, those of
+ * persistence (that observation as the forecast of every lead). */
+typedef struct {
+    int lead_index;
+    int64_t valid_time;
+    scores_t forecast, persistence;
+    bool has_persistence;
 } lead_scores;
 
 static int parse_list(const char *cmd, const char *name, const char *text, double *out, int *n)
@@ -100,7 +111,7 @@ static int parse_args(int argc, char **argv, verify_args *a)
 }
 
 static int score_lead(sq25_ctx *ctx, const verify_args *a, const sq25_field *fc,
-                      const sq25_field *obs, lead_scores *s)
+                      const sq25_field *obs, scores_t *s)
 {
     const int w = sq25_field_width(fc), h = sq25_field_height(fc);
     if (w != sq25_field_width(obs) || h != sq25_field_height(obs))
@@ -122,23 +133,36 @@ static int score_lead(sq25_ctx *ctx, const verify_args *a, const sq25_field *fc,
 
 static void print_table(const verify_args *a, const lead_scores *s, int n, int step_s)
 {
+    bool persistence = n > 0 && s[0].has_persistence;
     printf("%-5s %-20s", "lead", "valid time");
     for (int k = 0; k < a->n_thresholds; k++) printf("  CSI>%-4g", a->thresholds[k]);
     for (int k = 0; k < a->n_thresholds; k++) printf("  POD>%-4g", a->thresholds[k]);
     for (int k = 0; k < a->n_thresholds; k++) printf("  FAR>%-4g", a->thresholds[k]);
     for (int k = 0; k < a->n_windows; k++) printf("  FSS%-2d   ", a->fss_windows[k]);
-    printf("  MAE mm/h\n");
+    printf("  MAE mm/h");
+    for (int k = 0; persistence && k < a->n_thresholds; k++) printf("  p:CSI>%-4g", a->thresholds[k]);
+    for (int k = 0; persistence && k < a->n_windows; k++) printf("  p:FSS%-2d   ", a->fss_windows[k]);
+    printf("%s\n", persistence ? "  p:MAE" : "");
     for (int i = 0; i < n; i++) {
         char t[32];
+        const scores_t *f = &s[i].forecast, *p = &s[i].persistence;
         sq25_time_format(s[i].valid_time, t, sizeof t);
         printf("%-5d %-20s", (s[i].lead_index + 1) * step_s / 60, t);
-        for (int k = 0; k < a->n_thresholds; k++) printf("  %-8.3f", s[i].csi[k]);
-        for (int k = 0; k < a->n_thresholds; k++) printf("  %-8.3f", s[i].pod[k]);
-        for (int k = 0; k < a->n_thresholds; k++) printf("  %-8.3f", s[i].far[k]);
-        for (int k = 0; k < a->n_windows; k++) printf("  %-8.3f", s[i].fss[k]);
-        printf("  %.4f\n", s[i].mae);
+        for (int k = 0; k < a->n_thresholds; k++) printf("  %-8.3f", f->csi[k]);
+        for (int k = 0; k < a->n_thresholds; k++) printf("  %-8.3f", f->pod[k]);
+        for (int k = 0; k < a->n_thresholds; k++) printf("  %-8.3f", f->far[k]);
+        for (int k = 0; k < a->n_windows; k++) printf("  %-8.3f", f->fss[k]);
+        printf("  %-8.4f", f->mae);
+        for (int k = 0; persistence && k < a->n_thresholds; k++) printf("  %-10.3f", p->csi[k]);
+        for (int k = 0; persistence && k < a->n_windows; k++) printf("  %-10.3f", p->fss[k]);
+        if (persistence) printf("  %.4f", p->mae);
+        printf("\n");
     }
-    printf("FSS threshold %g mm/h; categorical events are rate > threshold.\n", a->fss_threshold);
+    printf("FSS threshold %g mm/h; categorical events are rate > threshold; every score on the\n"
+           "cells valid in both fields.\n", a->fss_threshold);
+    if (!persistence)
+        printf("persistence: not scored (no OBS file at the issue time, one step before the "
+               "first lead)\n");
 }
 
 static void json_array(const char *key, const double *v, int n, int comma)
@@ -149,6 +173,16 @@ static void json_array(const char *key, const double *v, int n, int comma)
         if (k + 1 < n) printf(", ");
     }
     printf("]%s", comma ? ", " : "");
+}
+
+static void json_scores(const verify_args *a, const scores_t *s)
+{
+    json_array("pod", s->pod, a->n_thresholds, 1);
+    json_array("far", s->far, a->n_thresholds, 1);
+    json_array("csi", s->csi, a->n_thresholds, 1);
+    json_array("fss", s->fss, a->n_windows, 1);
+    printf("\"mae_mmh\": ");
+    cli_json_number(stdout, s->mae);
 }
 
 static void print_json(const verify_args *a, const lead_scores *s, int n, int step_s)
@@ -170,36 +204,51 @@ static void print_json(const verify_args *a, const lead_scores *s, int n, int st
         printf("    {\"lead_min\": %d, \"valid_time\": ", (s[i].lead_index + 1) * step_s / 60);
         cli_json_string(stdout, t);
         printf(", ");
-        json_array("pod", s[i].pod, a->n_thresholds, 1);
-        json_array("far", s[i].far, a->n_thresholds, 1);
-        json_array("csi", s[i].csi, a->n_thresholds, 1);
-        json_array("fss", s[i].fss, a->n_windows, 1);
-        printf("\"mae_mmh\": ");
-        cli_json_number(stdout, s[i].mae);
+        json_scores(a, &s[i].forecast);
+        printf(", \"persistence\": ");
+        if (s[i].has_persistence) {
+            printf("{");
+            json_scores(a, &s[i].persistence);
+            printf("}");
+        } else {
+            printf("null");
+        }
         printf("}%s\n", i + 1 < n ? "," : "");
     }
     printf("  ]\n}\n");
 }
 
+static const sq25_field *obs_at(sq25_field **obs, int n_obs, int64_t valid_time)
+{
+    for (int i = 0; i < n_obs; i++)
+        if (sq25_field_valid_time(obs[i]) == valid_time) return obs[i];
+    return NULL;
+}
+
 static int run_verify(sq25_ctx *ctx, const char *cmd, const verify_args *a, sq25_field **obs,
-                      lead_scores *scores, int *n_scored, int n_leads)
+                      lead_scores *scores, int *n_scored, int n_leads, int step_s)
 {
     for (int i = 0; i < a->n_obs; i++) {
         int rc = sq25_read_field(ctx, a->obs[i], &obs[i]);
         if (rc) return cli_lib_error(cmd, ctx, rc);
     }
+    const sq25_field *at_issue = NULL; /* persistence: the observation at the issue time */
+    sq25_field *first = NULL;
+    if (step_s > 0 && sq25_read_field_frame(ctx, a->forecast, 0, &first) == SQ25_OK)
+        at_issue = obs_at(obs, a->n_obs, sq25_field_valid_time(first) - step_s);
+    sq25_field_destroy(first);
     for (int k = 0; k < n_leads; k++) {
         sq25_field *fc = NULL;
         int rc = sq25_read_field_frame(ctx, a->forecast, k, &fc);
         if (rc) return cli_lib_error(cmd, ctx, rc);
-        const sq25_field *match = NULL;
-        for (int i = 0; i < a->n_obs && !match; i++)
-            if (sq25_field_valid_time(obs[i]) == sq25_field_valid_time(fc)) match = obs[i];
+        const sq25_field *match = obs_at(obs, a->n_obs, sq25_field_valid_time(fc));
         if (match) {
             lead_scores *s = &scores[(*n_scored)++];
             s->lead_index = k;
             s->valid_time = sq25_field_valid_time(fc);
-            rc = score_lead(ctx, a, fc, match, s);
+            rc = score_lead(ctx, a, fc, match, &s->forecast);
+            s->has_persistence = at_issue != NULL;
+            if (rc == SQ25_OK && at_issue) rc = score_lead(ctx, a, at_issue, match, &s->persistence);
         }
         sq25_field_destroy(fc);
         if (rc) return cli_lib_error(cmd, ctx, rc);
@@ -238,9 +287,9 @@ int cmd_verify(int argc, char **argv)
         rc = cli_lib_error(cmd, ctx, lrc);
     if (!rc && !(scores = calloc((size_t)n_leads, sizeof *scores)))
         rc = cli_error(cmd, "out of memory");
-    if (!rc) rc = run_verify(ctx, cmd, &a, obs, scores, &n_scored, n_leads);
+    int step = rc ? 0 : lead_step_s(ctx, a.forecast, n_leads);
+    if (!rc) rc = run_verify(ctx, cmd, &a, obs, scores, &n_scored, n_leads, step);
     if (!rc) {
-        int step = lead_step_s(ctx, a.forecast, n_leads);
         if (step == 0) step = 60; /* a single lead: minutes printed as lead index */
         if (a.json) print_json(&a, scores, n_scored, step);
         else print_table(&a, scores, n_scored, step);

@@ -253,7 +253,17 @@ SQ25_API void sq25_field_stats(const sq25_field *field, double wet_threshold_mmh
 /* ------------------------------------------------------------------------------------------ */
 /* Georeference (PROJ)                                                                        */
 /* ------------------------------------------------------------------------------------------ */
-/* Map n lon/lat points (degrees, WGS84) to pixel coordinates (col, row as doubles; the centre
+/* One rule for the whole library: every lon/lat it takes or gives (these functions, targets,
+ * sensors, grids from lon/lat boxes, GeoJSON, maps, corner attributes of radar files) is WGS84
+ * (EPSG:4326), longitude first, as RFC 7946. Between WGS84 and a grid's CRS the library uses one
+ * transformation per grid CRS and context, cached in the context, made by PROJ from EPSG:4326
+ * with its own choice of the best available operation (proj_create_crs_to_crs; datum shifts such
+ * as BD72, Amersfoort, CH1903+, DHDN or OSGB36 to WGS84 included; the grids of the installed
+ * proj-data are used, the network is not unless PROJ_NETWORK=ON). A CRS with no datum (a bare
+ * ellipsoid, as radar proj-strings often give) gets no datum shift. Since 1.1 (1.0 converted to
+ * the grid's own geographic CRS, 100 to 190 m off for non-WGS84 datums).
+ *
+ * Map n lon/lat points (degrees, WGS84) to pixel coordinates (col, row as doubles; the centre
  * of the upper-left cell is (0.5, 0.5)). Arrays are pointer + byte stride, as NumPy strides:
  * lon[i] is at (const char *)lon + i*lon_stride. Caller-owned buffers. Points PROJ cannot
  * transform give NaN. @return SQ25_OK or SQ25_ERR_PROJ. Not safe on one field from two
@@ -606,7 +616,9 @@ SQ25_API int sq25_interp_merge(sq25_ctx *ctx, const sq25_interp_options *o,
 
 /* ==== motion: optical flow ================================================================= */
 /* Motion is estimated on dBR = 10 log10(R): rates under the rain threshold become a floor
- * value 5 dB below it, rates above the clip value are clipped, isolated spikes more than
+ * value equal to the threshold's dBR (a gap of 0 dB: the floor joins the rain continuously,
+ * which gave unbiased sub-pixel motion where a 5 dB step did not; docs/nowcast.md), rates above
+ * the clip value are clipped, isolated spikes more than
  * 10 dB above all their neighbours are flattened (clutter), and NaN cells are masked (no
  * data, never "dry"). The result is a dense field u (columns, eastward on the usual
  * north-up grid) and v (rows, southward), in pixels per time step of the input frames: a
@@ -641,7 +653,7 @@ SQ25_API int sq25_motion_options_set_clip(sq25_motion_options *opt, double mmh);
 /* Pyramid levels of the dense method, 1..8 (default 5; the lk method uses 4). @return
  * SQ25_OK or SQ25_ERR_RANGE. Since 1.0. */
 SQ25_API int sq25_motion_options_set_levels(sq25_motion_options *opt, int levels);
-/* Radius in pixels of the least-squares window at each pyramid level, 1..100 (default 6 for
+/* Radius in pixels of the least-squares window at each pyramid level, 1..100 (default 9 for
  * dense; the lk tracking window, default 12, takes the same value). @return SQ25_OK or
  * SQ25_ERR_RANGE. Since 1.0. */
 SQ25_API int sq25_motion_options_set_window_radius(sq25_motion_options *opt, int radius_px);
@@ -841,10 +853,12 @@ SQ25_API const char *sq25_targets_problem(const sq25_targets *t, size_t i);
 
 /* Sample the warning at each target (copied into w; a later call replaces them): the
  * maximum over the grid cells within the target radius around the point or along the line.
- * Targets outside the grid get no data (level 0, NaN amounts). @return SQ25_OK,
+ * Targets outside the grid, or whose cells all lack data, get the state SQ25_STATE_NO_DATA,
+ * level SQ25_LEVEL_NO_DATA (-1, since 1.1; 1.0 gave 0) and NaN amounts. @return SQ25_OK,
  * SQ25_ERR_PROJ, SQ25_ERR_NOMEM. Since 1.0. */
 SQ25_API int sq25_warning_evaluate_targets(sq25_warning *w, const sq25_targets *t);
-/* Result for evaluated target i: issued level (0 = none; with the target's own probability
+/* Result for evaluated target i: issued level (0 = none, SQ25_LEVEL_NO_DATA = no data: read
+ * sq25_warning_target_state first; with the target's own probability
  * threshold if it has one), probability (0..1) of that level (of level 1 when none), expected
  * amount (mm over the horizon), peak rate (mm/h) and lead to onset (min: first lead at which
  * the probability of the issued level reached the threshold; NaN when none). Any output may
@@ -862,18 +876,79 @@ SQ25_API int sq25_warning_target_probability(const sq25_warning *w, size_t i, in
  * (issue .. issue + horizon), the levels, and the inputs recorded with sq25_warning_add_input.
  * Coordinates are RFC 7946 lon,lat in WGS84 degrees (through PROJ). Since 1.0. */
 /* GeoJSON FeatureCollection with one Feature per issued level: a MultiPolygon of the cells
- * whose highest issued level it is (one rectangle per run of cells in a row), with level,
- * name, threshold_mm, cells, max_probability, max_amount_mm, min_onset_min. */
+ * whose highest issued level it is, dissolved into valid polygons (OGC simple features: outer
+ * rings counter-clockwise, holes clockwise, cells touching at a corner as polygons or holes
+ * touching at that point; since 1.1, 1.0 wrote one rectangle per run of cells in a row), with
+ * level, name, threshold_mm, cells, state (the least trustworthy cell's), max_probability,
+ * max_amount_mm, min_onset_min; and, when cells lack data, one Feature of level -1, name
+ * "no data", state "no_data" covering them (since 1.1). */
 SQ25_API int sq25_warning_write_areas_geojson(sq25_warning *w, const char *path);
 /* GeoJSON FeatureCollection of the evaluated targets with their results (SQ25_ERR_INVALID_ARG
  * if none were evaluated). */
 SQ25_API int sq25_warning_write_targets_geojson(sq25_warning *w, const char *path);
-/* CSV, one row per evaluated target: id,name,lon,lat,level,level_name,probability,
- * prob_threshold,amount_mm,peak_mmh,onset_min,issue_time,valid_from,valid_to,p_level1.. */
+/* CSV, one row per evaluated target: id,name,lon,lat,level,level_name,state,probability,
+ * prob_threshold,amount_mm,peak_mmh,onset_min,issue_time,valid_from,valid_to,inputs,
+ * p_level1.. (state since 1.1: ok, degraded, stale or no_data; level -1 = no data). Every
+ * output also carries the warning's state, data_time and state_reason (since 1.1), and each
+ * target its state. */
 SQ25_API int sq25_warning_write_targets_csv(sq25_warning *w, const char *path);
 /* JSON summary: times, levels, options, inputs, cells per level, and the targets' results
  * when evaluated. */
 SQ25_API int sq25_warning_write_summary_json(sq25_warning *w, const char *path);
+
+/* ==== trust: explicit states of warnings, cells and targets ================================ */
+/* Every warning, every grid cell and every evaluated target carries a state. A service must
+ * read the state before the level: a level means what it says only in the states OK and
+ * DEGRADED. What a service must do with each (docs/warnings.md, "States"):
+ *   OK        computed from complete, current input: publish the level as it is.
+ *   DEGRADED  computed, from less than the full input: a bridged gap in the radar frames
+ *             (motion from frames further apart), or part of the cell's neighbourhood or of
+ *             the target's sampled cells without data. Publish the level, flag it as degraded
+ *             (e.g. "reduced confidence") and never lower a warning already out on its account.
+ *   STALE     computed from data older than the issue time (the newest frame or frames missing
+ *             or all no data): the older forecast carried forward. Keep the warnings already
+ *             out, publish new ones, and tell the duty officer the data time; never send an
+ *             all-clear on it.
+ *   NO_DATA   no result: the target is outside the grid, or its cells (or the whole radar
+ *             picture) have no data. The level is SQ25_LEVEL_NO_DATA (-1), never 0, and the
+ *             probabilities are NaN. Never read it as "no warning": send "no information",
+ *             keep the last warning in force until it expires, and alert the operator.
+ * Values are ordered by severity: a combination takes the largest. Since 1.1. */
+enum {
+    SQ25_STATE_OK = 0,
+    SQ25_STATE_DEGRADED = 1,
+    SQ25_STATE_STALE = 2,
+    SQ25_STATE_NO_DATA = 3
+};
+/* The level reported for a target in the state SQ25_STATE_NO_DATA. Since 1.1. */
+#define SQ25_LEVEL_NO_DATA (-1)
+/* The state's name as written in every output: "ok", "degraded", "stale", "no_data"
+ * ("unknown" otherwise). Borrowed, static. Since 1.1. */
+SQ25_API const char *sq25_state_name(int state);
+/* State of the whole warning: the input state its producer set (sq25_warning_set_input_state;
+ * OK by default), or NO_DATA when no cell of the grid has data. Since 1.1. */
+SQ25_API int sq25_warning_state(const sq25_warning *w);
+/* Mark a warning as computed from reduced input: state DEGRADED or STALE (or OK), the valid
+ * time of the newest input data (UTC s; the issue time by default) and a one-line reason
+ * (copied, up to 159 bytes; NULL = none). sq25_pipeline_run sets it; a caller of
+ * sq25_warn_compute who bridges gaps itself should too. It raises the state of every cell
+ * and target that has data. @return SQ25_OK, SQ25_ERR_INVALID_ARG or SQ25_ERR_RANGE (state
+ * NO_DATA or unknown). Since 1.1. */
+SQ25_API int sq25_warning_set_input_state(sq25_warning *w, int state, int64_t data_time,
+                                          const char *reason);
+/* Valid time (UTC s) of the newest input data, and the reason of the input state ("" when
+ * none; borrowed: valid as long as w). Since 1.1. */
+SQ25_API int64_t sq25_warning_data_time(const sq25_warning *w);
+SQ25_API const char *sq25_warning_state_reason(const sq25_warning *w);
+/* State of each cell as a new field of float values SQ25_STATE_* on the warning's grid:
+ * NO_DATA where the level is NaN; DEGRADED where the neighbourhood window (at the horizon's
+ * radius) holds cells without data; raised to the input state. Release with
+ * sq25_field_destroy. @return SQ25_OK, SQ25_ERR_INVALID_ARG or SQ25_ERR_NOMEM. Since 1.1. */
+SQ25_API int sq25_warning_states(const sq25_warning *w, sq25_field **out);
+/* State of evaluated target i: NO_DATA when no sampled cell has data (outside the grid, or all
+ * no data); DEGRADED when some sampled cells have no data or are degraded; raised to the input
+ * state. @return SQ25_OK, or SQ25_ERR_RANGE if i is not an evaluated target. Since 1.1. */
+SQ25_API int sq25_warning_target_state(const sq25_warning *w, size_t i, int *state);
 
 /* ==== render: PNG maps ====================================================================== */
 /* Maps drawn with a built-in 5x7 bitmap font: a title band (title and time stamp), the map
@@ -908,6 +983,19 @@ SQ25_API int sq25_render_options_set_scale(sq25_render_options *opt, int pixels_
  * round spacing chosen from the map's extent): enabled != 0 (the default) or 0. Since 1.0. */
 SQ25_API int sq25_render_options_set_graticule(sq25_render_options *opt, int enabled);
 
+/* Credit line of the data source (copied), drawn in small type under the time line; radar
+ * licences (e.g. RMI's) require it on every product. Default: "DATA: " and the field's
+ * SQ25_META_PRODUCER on field maps, none on warning maps. @return SQ25_OK,
+ * SQ25_ERR_INVALID_ARG or SQ25_ERR_NOMEM. Since 1.1. */
+SQ25_API int sq25_render_options_set_credit(sq25_render_options *opt, const char *credit);
+/* Show local time beside UTC in the time line, "17:45 UTC (19:45 CEST)": utc_offset_min is
+ * the zone's offset at the map's time (e.g. 120 for CEST; -840..840) and label its name (up to
+ * 15 bytes; NULL = "LOCAL"). The library does not read time-zone rules: the CLI's --tz works
+ * out the offset with the C library's zone database. @return SQ25_OK, SQ25_ERR_INVALID_ARG or
+ * SQ25_ERR_RANGE. Since 1.1. */
+SQ25_API int sq25_render_options_set_local_time(sq25_render_options *opt, int utc_offset_min,
+                                                const char *label);
+
 /* Render a rain-rate field (mm/h) as a PNG map at path (created or truncated). field, targets
  * and opt are borrowed for the call; targets (may be NULL) are drawn as markers (points) and
  * black lines; opt may be NULL for the defaults. @return SQ25_OK, SQ25_ERR_WRITE (with the
@@ -915,10 +1003,14 @@ SQ25_API int sq25_render_options_set_graticule(sq25_render_options *opt, int ena
  * Since 1.0. */
 SQ25_API int sq25_render_field_png(sq25_field *field, const sq25_targets *targets,
                                    const sq25_render_options *opt, const char *path);
-/* Render a warning map: cells coloured by their highest issued level (level 1 orange, 2 red,
- * 3 and above dark red), shaded by that level's probability (paler = less likely), cells with
- * a level-1 probability above 0 but below the threshold in pale grey-orange, no data
- * hatched; the evaluated targets (if any) as markers. Time stamp = issue time unless set.
+/* Render a warning map: cells in one solid colour per highest issued level, darker with
+ * every level (1 orange, 2 red, 3 dark red, then darker purples; since 1.1 never shaded by
+ * probability, so a higher level never looks paler and the legend swatch is the drawn
+ * colour), cells with a level-1 probability above 0 but below the threshold in pale orange, no
+ * data hatched; a legend of the levels, the first onset lead of each level, and the warning's
+ * state when not ok; the evaluated targets as markers labelled with their name (id if none),
+ * level and onset ("L2 +25MIN") or "NO DATA" (grey marker). Time stamp = issue time unless
+ * set.
  * @return as sq25_render_field_png. Since 1.0. */
 SQ25_API int sq25_render_warning_png(sq25_warning *w, const sq25_render_options *opt,
                                      const char *path);
@@ -941,7 +1033,9 @@ SQ25_API void sq25_verify_categorical_scores(const int64_t counts[4], double *po
 SQ25_API int sq25_verify_mae(const float *forecast, const float *observed, size_t n,
                              double *mae_mmh);
 /* Fractions skill score (Roberts and Lean 2008) of width x height grids: event = value >=
- * threshold_mmh, NaN counts as no event; fractions over a window_px x window_px square
+ * threshold_mmh on the cells valid in both grids (a cell NaN in either grid is no event in
+ * both: the joint mask of the verification protocol, as the other scores; since 1.1, 1.0 let
+ * NaN be no event in each grid separately); fractions over a window_px x window_px square
  * (centred for odd sizes), zero-padded at the edges, always divided by window_px^2;
  * FSS = 1 - sum (Pf-Po)^2 / sum (Pf^2 + Po^2) over all cells, NaN when neither grid has an
  * event. Summed-area tables, O(width*height) whatever the window. @return SQ25_OK;
@@ -981,14 +1075,25 @@ SQ25_API int sq25_pipeline_set_street_grid(sq25_pipeline *p, const sq25_field *g
  * clears). Since 1.0. */
 SQ25_API void sq25_pipeline_set_targets(sq25_pipeline *p, const sq25_targets *targets);
 /* Add the newest radar frame (copied; rates in mm/h). Frames must share one grid, come in
- * increasing valid time, and keep one time step. On error nothing changes:
- * SQ25_ERR_GRID_MISMATCH (other grid), SQ25_ERR_TIME_ORDER (not newer than the last),
- * SQ25_ERR_TIME_GAP (step differs from the previous one, e.g. a missing frame: call
- * sq25_pipeline_reset and feed again), SQ25_ERR_NOMEM. Since 1.0. */
+ * increasing valid time, and keep one time step (the spacing of the first two frames), with
+ * gaps of whole steps up to the maximum gap (sq25_pipeline_set_max_gap). On error nothing
+ * changes: SQ25_ERR_GRID_MISMATCH (other grid), SQ25_ERR_TIME_ORDER (not newer than the last),
+ * SQ25_ERR_TIME_GAP (not a whole number of steps after the last, or more missing frames than
+ * the maximum gap: call sq25_pipeline_reset and feed again), SQ25_ERR_NOMEM. Since 1.0. */
 SQ25_API int sq25_pipeline_push_frame(sq25_pipeline *p, const sq25_field *frame);
+/* Most missing frames in a row the pipeline bridges (0..6, default 2; 0 = every gap is
+ * SQ25_ERR_TIME_GAP as in 1.0). A frame up to (steps + 1) nominal steps after the last is
+ * accepted; the run then estimates the motion from the available frames at their real spacing
+ * (converted to pixels per nominal step) and marks the warning DEGRADED. A pushed frame without
+ * any valid cell (a radar outage) counts as missing: the run extrapolates the newest frame that
+ * has data up to the issue time plus the horizon and marks the warning STALE; when no frame with
+ * data lies within the bridged gap, the run gives a warning in the state NO_DATA (every cell
+ * and target without data, never level 0). @return SQ25_OK or SQ25_ERR_RANGE. Since 1.1. */
+SQ25_API int sq25_pipeline_set_max_gap(sq25_pipeline *p, int steps);
 /* Forget the stored frames and the last forecast (options, grid and targets stay). Since 1.0. */
 SQ25_API void sq25_pipeline_reset(sq25_pipeline *p);
-/* Frames held now (at most the input-frame count). Since 1.0. */
+/* Frames held now: the input-frame count, plus older frames kept while newer ones are missing
+ * or without data (at most input frames + maximum gap). Since 1.0. */
 SQ25_API int sq25_pipeline_frame_count(const sq25_pipeline *p);
 /* Run at the newest frame's time: motion from the held frames, extrapolation of the newest up
  * to the horizon at the input step, resampling onto the street grid if one is set, warnings,
@@ -1002,7 +1107,8 @@ SQ25_API int sq25_pipeline_forecast_count(const sq25_pipeline *p);
 SQ25_API const sq25_field *sq25_pipeline_forecast(const sq25_pipeline *p, int i);
 SQ25_API const float *sq25_pipeline_motion_u(const sq25_pipeline *p);
 SQ25_API const float *sq25_pipeline_motion_v(const sq25_pipeline *p);
-/* Time step of the held frames in seconds (0 while fewer than two frames). Since 1.0. */
+/* Nominal time step of the held frames in seconds (the spacing of the first two frames after
+ * a reset; 0 while fewer than two frames). Since 1.0. */
 SQ25_API int sq25_pipeline_step_s(const sq25_pipeline *p);
 
 

@@ -78,6 +78,7 @@ sq25_ctx *sq25_ctx_create(void)
 void sq25_ctx_destroy(sq25_ctx *ctx)
 {
     if (!ctx) return;
+    sq25__lonlat_ops_free(ctx);
     if (ctx->pj_ctx) proj_context_destroy(ctx->pj_ctx);
     ctx->free_fn(ctx->opaque, ctx);
 }

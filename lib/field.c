@@ -85,7 +85,6 @@ void sq25_field_destroy(sq25_field *f)
 {
     if (!f) return;
     sq25_ctx *ctx = f->ctx;
-    if (f->to_lonlat) proj_destroy(f->to_lonlat);
     for (int k = 0; k < SQ25_META_COUNT; k++) sq25__free(ctx, f->meta[k]);
     sq25__free(ctx, f->projdef);
     sq25__free(ctx, f->data);

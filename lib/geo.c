@@ -37,28 +37,69 @@ PJ *sq25__proj_crs(sq25_ctx *ctx, const char *projdef)
     return crs;
 }
 
-PJ *sq25__proj_to_lonlat(sq25_ctx *ctx, const char *projdef)
+/* EPSG:4326 -> the CRS of projdef, with PROJ's own choice among the candidate operations
+ * (proj_create_crs_to_crs keeps every candidate; proj_trans uses, point by point, the most
+ * accurate one whose area holds the point and whose grids are available), axis order east,
+ * north. Radar projections without a datum (a bare ellipsoid) get PROJ's ballpark: no shift. */
+static PJ *make_lonlat_op(sq25_ctx *ctx, const char *projdef, bool to_grid)
 {
-    PJ *src = sq25__proj_crs(ctx, projdef);
-    if (!src) return NULL;
-    /* Lon/lat on the geographic CRS that underlies the projection: the corner attributes of
-     * radar files are given on the projection's own datum, so no datum shift is wanted. */
-    PJ *geog = proj_crs_get_geodetic_crs(ctx->pj_ctx, src);
-    PJ *op = geog ? proj_create_crs_to_crs_from_pj(ctx->pj_ctx, src, geog, NULL, NULL) : NULL;
+    PJ *grid_crs = sq25__proj_crs(ctx, projdef);
+    if (!grid_crs) return NULL;
+    PJ *wgs84 = proj_create(ctx->pj_ctx, "EPSG:4326");
+    PJ *from = to_grid ? wgs84 : grid_crs, *to = to_grid ? grid_crs : wgs84;
+    PJ *op = wgs84 ? proj_create_crs_to_crs_from_pj(ctx->pj_ctx, from, to, NULL, NULL) : NULL;
     PJ *norm = op ? proj_normalize_for_visualization(ctx->pj_ctx, op) : NULL;
     proj_destroy(op);
-    proj_destroy(geog);
-    proj_destroy(src);
+    proj_destroy(wgs84);
+    proj_destroy(grid_crs);
     if (!norm)
-        sq25__fail(ctx, SQ25_ERR_PROJ, "PROJ cannot build lon/lat transform for \"%.200s\"",
-                   projdef);
+        sq25__fail(ctx, SQ25_ERR_PROJ,
+                   "PROJ cannot build the WGS84 lon/lat transform for \"%.200s\"", projdef);
     return norm;
 }
 
-static PJ *field_transform(sq25_field *f)
+PJ *sq25__lonlat_op(sq25_ctx *ctx, const char *projdef)
 {
-    if (!f->to_lonlat) f->to_lonlat = sq25__proj_to_lonlat(f->ctx, f->projdef);
-    return f->to_lonlat;
+    for (int k = 0; k < SQ25_LONLAT_OPS; k++) {
+        struct sq25__lonlat_op *e = &ctx->lonlat_ops[k];
+        if (e->projdef && strcmp(e->projdef, projdef) == 0) return e->op;
+    }
+    char *key = sq25__strdup(ctx, projdef);
+    if (!key) return NULL;
+    PJ *op = make_lonlat_op(ctx, projdef, true);
+    if (!op) {
+        sq25__free(ctx, key);
+        return NULL;
+    }
+    int slot = -1;
+    for (int k = 0; k < SQ25_LONLAT_OPS && slot < 0; k++)
+        if (!ctx->lonlat_ops[k].projdef) slot = k;
+    if (slot < 0) { /* full: replace round robin (callers never keep the pointer across calls) */
+        slot = ctx->lonlat_next;
+        ctx->lonlat_next = (ctx->lonlat_next + 1) % SQ25_LONLAT_OPS;
+        proj_destroy(ctx->lonlat_ops[slot].op);
+        sq25__free(ctx, ctx->lonlat_ops[slot].projdef);
+    }
+    ctx->lonlat_ops[slot].projdef = key;
+    ctx->lonlat_ops[slot].op = op;
+    return op;
+}
+
+void sq25__lonlat_ops_free(sq25_ctx *ctx)
+{
+    for (int k = 0; k < SQ25_LONLAT_OPS; k++) {
+        struct sq25__lonlat_op *e = &ctx->lonlat_ops[k];
+        if (!e->projdef) continue;
+        proj_destroy(e->op);
+        sq25__free(ctx, e->projdef);
+        e->projdef = NULL;
+        e->op = NULL;
+    }
+}
+
+PJ *sq25__proj_to_lonlat(sq25_ctx *ctx, const char *projdef)
+{
+    return make_lonlat_op(ctx, projdef, false);
 }
 
 #define AT(ptr, stride, i) (*(double *)((char *)(ptr) + (size_t)(i) * (stride)))
@@ -78,11 +119,11 @@ int sq25_field_lonlat_to_pixel(sq25_field *f, size_t n, const double *lon, size_
                                size_t col_stride, double *row, size_t row_stride)
 {
     if (!f || (n && (!lon || !lat || !col || !row))) return SQ25_ERR_INVALID_ARG;
-    PJ *op = field_transform(f);
+    PJ *op = sq25__lonlat_op(f->ctx, f->projdef);
     if (!op) return sq25_errcode(f->ctx);
     for (size_t i = 0; i < n; i++) {
         PJ_COORD c = proj_coord(CAT(lon, lon_stride, i), CAT(lat, lat_stride, i), 0, 0);
-        PJ_COORD p = proj_trans(op, PJ_INV, c);
+        PJ_COORD p = proj_trans(op, PJ_FWD, c);
         double cc = NAN, rr = NAN;
         if (isfinite(p.xy.x) && isfinite(p.xy.y) && p.xy.x != HUGE_VAL)
             projected_to_pixel(f->gt, p.xy.x, p.xy.y, &cc, &rr);
@@ -98,14 +139,14 @@ int sq25_field_pixel_to_lonlat(sq25_field *f, size_t n, const double *col, size_
                                size_t lon_stride, double *lat, size_t lat_stride)
 {
     if (!f || (n && (!lon || !lat || !col || !row))) return SQ25_ERR_INVALID_ARG;
-    PJ *op = field_transform(f);
+    PJ *op = sq25__lonlat_op(f->ctx, f->projdef);
     if (!op) return sq25_errcode(f->ctx);
     const double *gt = f->gt;
     for (size_t i = 0; i < n; i++) {
         double cc = CAT(col, col_stride, i), rr = CAT(row, row_stride, i);
         double x = gt[0] + cc * gt[1] + rr * gt[2];
         double y = gt[3] + cc * gt[4] + rr * gt[5];
-        PJ_COORD p = proj_trans(op, PJ_FWD, proj_coord(x, y, 0, 0));
+        PJ_COORD p = proj_trans(op, PJ_INV, proj_coord(x, y, 0, 0));
         bool ok = isfinite(p.lp.lam) && p.lp.lam != HUGE_VAL;
         AT(lon, lon_stride, i) = ok ? p.lp.lam : NAN;
         AT(lat, lat_stride, i) = ok ? p.lp.phi : NAN;

@@ -51,7 +51,7 @@ int sq25__lonlat_to_xy(sq25_ctx *ctx, const char *projdef, size_t n, const doubl
                        size_t lon_stride, const double *lat, size_t lat_stride, double *x,
                        double *y)
 {
-    PJ *op = sq25__proj_between(ctx, "EPSG:4326", projdef);
+    PJ *op = sq25__lonlat_op(ctx, projdef);
     if (!op) return sq25_errcode(ctx);
     for (size_t i = 0; i < n; i++) {
         double lo = SQ25__AT(lon, lon_stride, i), la = SQ25__AT(lat, lat_stride, i);
@@ -63,7 +63,7 @@ int sq25__lonlat_to_xy(sq25_ctx *ctx, const char *projdef, size_t n, const doubl
             y[i] = p.xy.y;
         }
     }
-    proj_destroy(op);
+    proj_errno_reset(op);
     return SQ25_OK;
 }
 

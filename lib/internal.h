@@ -11,6 +11,8 @@
 #include <stdbool.h>
 
 #define SQ25_ERRMSG_CAP 512
+/* Grid CRSs whose lon/lat transform a context keeps at once. */
+#define SQ25_LONLAT_OPS 16
 
 struct sq25_ctx {
     sq25_alloc_fn alloc;
@@ -22,6 +24,12 @@ struct sq25_ctx {
     int last_code;
     char errmsg[SQ25_ERRMSG_CAP];
     PJ_CONTEXT *pj_ctx; /* PROJ context of this sq25 context: PROJ wants one per thread */
+    /* The WGS84 lon/lat <-> grid transforms of this context, one per grid CRS (see geo.c). */
+    struct sq25__lonlat_op {
+        char *projdef; /* the grid's PROJ definition as given, NULL = free slot */
+        PJ *op;        /* EPSG:4326 -> grid CRS, east/north axis order */
+    } lonlat_ops[SQ25_LONLAT_OPS];
+    int lonlat_next; /* slot replaced when the cache is full (round robin) */
 };
 
 #define SQ25_META_COUNT 5
@@ -35,7 +43,6 @@ struct sq25_field {
     int64_t valid_time;  /* UTC seconds */
     int accumulation_s;  /* 0 = instantaneous rate */
     char *meta[SQ25_META_COUNT];
-    PJ *to_lonlat;       /* lazily made: projected CRS -> lon/lat (normalised axis order) */
 };
 
 /* Memory through the context's allocator. sq25__malloc sets SQ25_ERR_NOMEM on failure. */
@@ -62,7 +69,16 @@ int sq25__check_grid_size(sq25_ctx *ctx, int64_t width, int64_t height, const ch
 
 /* Make a PROJ CRS object from a definition (proj-string without +type=crs is accepted). */
 PJ *sq25__proj_crs(sq25_ctx *ctx, const char *projdef);
-/* A transform from the CRS of projdef to geographic lon/lat degrees (WGS84, lon first). */
+/* The one rule of the library: every lon/lat it takes or gives is WGS84 (EPSG:4326, lon
+ * first). sq25__lonlat_op gives the context's cached transform from EPSG:4326 to the CRS of
+ * projdef (PJ_FWD: lon/lat degrees -> grid x/y; PJ_INV: back), made once per CRS and context
+ * with PROJ's choice of the best available operation. Borrowed: valid until the next
+ * sq25__lonlat_op call on the context or its destruction; NULL with the error set. */
+PJ *sq25__lonlat_op(sq25_ctx *ctx, const char *projdef);
+/* Release the cached transforms (sq25_ctx_destroy). */
+void sq25__lonlat_ops_free(sq25_ctx *ctx);
+/* A new transform from the CRS of projdef to WGS84 lon/lat degrees (lon first), the same
+ * operation as sq25__lonlat_op in the other direction; release with proj_destroy. */
 PJ *sq25__proj_to_lonlat(sq25_ctx *ctx, const char *projdef);
 
 /* HDF5 serialisation: Debian's HDF5 is not thread-safe. Every HDF5 call of the library goes

@@ -109,10 +109,11 @@ int sq25__parse_knmi_datetime(const char *text, int64_t *utc)
 int sq25__project_lonlat(sq25_ctx *ctx, const char *file, const char *projdef, double lon,
                          double lat, double *x, double *y)
 {
-    PJ *op = sq25__proj_to_lonlat(ctx, projdef);
+    /* Corner lon/lat of radar files are WGS84 like every lon/lat of the library (the ODIM
+     * MeteoSwiss composite lands 183 m off when they are taken on the grid's own datum). */
+    PJ *op = sq25__lonlat_op(ctx, projdef);
     if (!op) return sq25__fail_in_file(ctx, SQ25_ERR_PROJ, file);
-    PJ_COORD p = proj_trans(op, PJ_INV, proj_coord(lon, lat, 0, 0));
-    proj_destroy(op);
+    PJ_COORD p = proj_trans(op, PJ_FWD, proj_coord(lon, lat, 0, 0));
     if (!isfinite(p.xy.x) || !isfinite(p.xy.y) || p.xy.x == HUGE_VAL)
         return sq25__fail(ctx, SQ25_ERR_PROJ,
                           "%s: corner lon=%.6f lat=%.6f cannot be projected with \"%.200s\"",

@@ -10,7 +10,7 @@
 static int radar_at_points(sq25_ctx *ctx, const sq25_field *radar, size_t n, const double *lon,
                            size_t lon_stride, const double *lat, size_t lat_stride, double *out)
 {
-    PJ *op = sq25__proj_between(ctx, "EPSG:4326", radar->projdef);
+    PJ *op = sq25__lonlat_op(ctx, radar->projdef);
     if (!op) return sq25_errcode(ctx);
     const double *g = radar->gt;
     double det = g[1] * g[5] - g[2] * g[4];
@@ -23,7 +23,7 @@ static int radar_at_points(sq25_ctx *ctx, const sq25_field *radar, size_t n, con
         double col = (g[5] * dx - g[2] * dy) / det, row = (-g[4] * dx + g[1] * dy) / det;
         out[i] = sq25__sample_bilinear(radar, col, row);
     }
-    proj_destroy(op);
+    proj_errno_reset(op);
     return SQ25_OK;
 }
 

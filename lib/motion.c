@@ -123,7 +123,8 @@ int sq25_motion_method_from_name(const char *name, int *method)
 /* ---- preprocessing and pyramids --------------------------------------------------------- */
 
 /* dBR of a rate, clipped at clip_mmh; dry cells (below the threshold) get the floor value,
- * 5 dB under the threshold, so a rain edge is a step a tracker can hold on to. */
+ * floor_gap_db (default 0 dB) under the threshold's dBR: with no gap the floor joins the rain
+ * continuously, which gave unbiased sub-pixel motion (a 5 dB step biased it, docs/nowcast.md). */
 static void rates_to_dbr(const float *rate, size_t n, const struct sq25_motion_options *opt,
                          float floor_db, float *db, float *valid)
 {

@@ -3,9 +3,15 @@
 #include "internal.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #define PIPELINE_MAX_FRAMES 8
+/* Most missing frames bridged, and the frames held: older ones are kept while newer ones are
+ * missing or without data. */
+#define PIPELINE_MAX_GAP 6
+#define PIPELINE_DEFAULT_GAP 2
+#define PIPELINE_CAPACITY (PIPELINE_MAX_FRAMES + PIPELINE_MAX_GAP)
 #define PIPELINE_MAX_HORIZON_S (6 * 3600)
 /* Trajectory sub-steps per time step, as the sq25 nowcast default. */
 #define PIPELINE_SUBSTEPS 2
@@ -16,8 +22,11 @@ struct sq25_pipeline {
     sq25_warn_options *warn_opt;
     int n_inputs;                           /* frames the motion uses */
     int horizon_s;                          /* forecast horizon, seconds */
-    sq25_field *frames[PIPELINE_MAX_FRAMES]; /* oldest first */
+    sq25_field *frames[PIPELINE_CAPACITY]; /* oldest first */
+    bool has_data[PIPELINE_CAPACITY];       /* frame i holds at least one valid cell */
     int n_frames;
+    int step_s;                             /* nominal step: spacing of the first two frames */
+    int max_gap;                            /* most missing frames in a row bridged */
     sq25_field *street_grid; /* NULL: warnings on the radar grid */
     const sq25_targets *targets;
     sq25_field **forecast; /* radar grid, n_forecast leads */
@@ -34,6 +43,7 @@ int sq25_pipeline_create(sq25_ctx *ctx, sq25_pipeline **out)
     p->ctx = ctx;
     p->n_inputs = 3;
     p->horizon_s = 3600;
+    p->max_gap = PIPELINE_DEFAULT_GAP;
     int rc = sq25_motion_options_create(ctx, &p->motion_opt);
     if (rc == SQ25_OK) rc = sq25_warn_options_create(ctx, &p->warn_opt);
     if (rc != SQ25_OK) {
@@ -60,6 +70,7 @@ void sq25_pipeline_reset(sq25_pipeline *p)
     if (!p) return;
     for (int i = 0; i < p->n_frames; i++) sq25_field_destroy(p->frames[i]);
     p->n_frames = 0;
+    p->step_s = 0;
     drop_forecast(p);
 }
 
@@ -80,6 +91,14 @@ sq25_motion_options *sq25_pipeline_motion_options(sq25_pipeline *p)
 
 sq25_warn_options *sq25_pipeline_warn_options(sq25_pipeline *p) { return p ? p->warn_opt : NULL; }
 
+static void drop_oldest(sq25_pipeline *p)
+{
+    sq25_field_destroy(p->frames[0]);
+    memmove(p->frames, p->frames + 1, (size_t)(p->n_frames - 1) * sizeof p->frames[0]);
+    memmove(p->has_data, p->has_data + 1, (size_t)(p->n_frames - 1) * sizeof p->has_data[0]);
+    p->n_frames--;
+}
+
 int sq25_pipeline_set_input_frames(sq25_pipeline *p, int n_frames)
 {
     if (!p) return SQ25_ERR_INVALID_ARG;
@@ -87,12 +106,18 @@ int sq25_pipeline_set_input_frames(sq25_pipeline *p, int n_frames)
         return sq25__fail(p->ctx, SQ25_ERR_RANGE, "input frames %d outside 2..%d", n_frames,
                           PIPELINE_MAX_FRAMES);
     /* Keep only the newest frames if fewer are wanted now. */
-    while (p->n_frames > n_frames) {
-        sq25_field_destroy(p->frames[0]);
-        memmove(p->frames, p->frames + 1, (size_t)(p->n_frames - 1) * sizeof p->frames[0]);
-        p->n_frames--;
-    }
+    while (p->n_frames > n_frames) drop_oldest(p);
     p->n_inputs = n_frames;
+    return sq25__ok(p->ctx);
+}
+
+int sq25_pipeline_set_max_gap(sq25_pipeline *p, int steps)
+{
+    if (!p) return SQ25_ERR_INVALID_ARG;
+    if (steps < 0 || steps > PIPELINE_MAX_GAP)
+        return sq25__fail(p->ctx, SQ25_ERR_RANGE, "maximum gap %d steps outside 0..%d", steps,
+                          PIPELINE_MAX_GAP);
+    p->max_gap = steps;
     return sq25__ok(p->ctx);
 }
 
@@ -129,7 +154,7 @@ int sq25_pipeline_frame_count(const sq25_pipeline *p) { return p ? p->n_frames :
 int sq25_pipeline_step_s(const sq25_pipeline *p)
 {
     if (!p || p->n_frames < 2) return 0;
-    return (int)(p->frames[p->n_frames - 1]->valid_time - p->frames[p->n_frames - 2]->valid_time);
+    return p->step_s;
 }
 
 static bool same_grid(const sq25_field *a, const sq25_field *b)
@@ -153,14 +178,42 @@ static int check_next_frame(sq25_pipeline *p, const sq25_field *frame)
     if (frame->valid_time <= last->valid_time)
         return sq25__fail(p->ctx, SQ25_ERR_TIME_ORDER,
                           "frame %s is not newer than the last frame %s", t_new, t_last);
-    int step = sq25_pipeline_step_s(p);
+    int step = p->step_s;
     int64_t gap = frame->valid_time - last->valid_time;
-    if (step > 0 && gap != step)
+    if (step > 0 && (gap % step != 0 || gap / step - 1 > p->max_gap))
         return sq25__fail(p->ctx, SQ25_ERR_TIME_GAP,
-                          "frame %s comes %lld s after %s but the step is %d s (missing "
-                          "frames?); reset the pipeline to start a new sequence",
-                          t_new, (long long)gap, t_last, step);
+                          "frame %s comes %lld s after %s but the step is %d s and at most %d "
+                          "missing frame(s) are bridged; reset the pipeline to start a new "
+                          "sequence",
+                          t_new, (long long)gap, t_last, step, p->max_gap);
+    if (step == 0 && gap > INT32_MAX)
+        return sq25__fail(p->ctx, SQ25_ERR_TIME_GAP, "frame %s comes %lld s after %s", t_new,
+                          (long long)gap, t_last);
     return SQ25_OK;
+}
+
+static bool field_has_data(const sq25_field *f)
+{
+    const float *d = sq25_field_data_const(f);
+    for (size_t i = 0, n = (size_t)f->width * (size_t)f->height; i < n; i++)
+        if (!isnan(d[i])) return true;
+    return false;
+}
+
+/* Drop the oldest frames the motion can no longer use: beyond the input-frame count, unless
+ * the newer ones hold fewer frames with data than the motion wants and the oldest is still
+ * within the bridged gap of the newest. */
+static void trim_frames(sq25_pipeline *p)
+{
+    while (p->n_frames > p->n_inputs) {
+        int64_t newest = p->frames[p->n_frames - 1]->valid_time;
+        int64_t keep_from = newest - (int64_t)(p->n_inputs - 1 + p->max_gap) * p->step_s;
+        int newer_with_data = 0;
+        for (int i = 1; i < p->n_frames; i++) newer_with_data += p->has_data[i];
+        bool needed = newer_with_data < p->n_inputs && p->frames[0]->valid_time >= keep_from;
+        if (needed && p->n_frames < PIPELINE_CAPACITY) break;
+        drop_oldest(p);
+    }
 }
 
 int sq25_pipeline_push_frame(sq25_pipeline *p, const sq25_field *frame)
@@ -171,12 +224,12 @@ int sq25_pipeline_push_frame(sq25_pipeline *p, const sq25_field *frame)
     if (rc) return rc;
     sq25_field *copy = NULL;
     if ((rc = sq25_field_clone(frame, &copy)) != SQ25_OK) return rc;
-    if (p->n_frames == p->n_inputs) {
-        sq25_field_destroy(p->frames[0]);
-        memmove(p->frames, p->frames + 1, (size_t)(p->n_frames - 1) * sizeof p->frames[0]);
-        p->n_frames--;
-    }
+    if (p->n_frames == PIPELINE_CAPACITY) drop_oldest(p);
+    if (p->n_frames == 1)
+        p->step_s = (int)(frame->valid_time - p->frames[0]->valid_time);
+    p->has_data[p->n_frames] = field_has_data(copy);
     p->frames[p->n_frames++] = copy;
+    trim_frames(p);
     return sq25__ok(p->ctx);
 }
 
@@ -190,22 +243,82 @@ const sq25_field *sq25_pipeline_forecast(const sq25_pipeline *p, int i)
 const float *sq25_pipeline_motion_u(const sq25_pipeline *p) { return p ? p->u : NULL; }
 const float *sq25_pipeline_motion_v(const sq25_pipeline *p) { return p ? p->v : NULL; }
 
-/* Motion and extrapolation on the radar grid: fills p->u, p->v, p->forecast. */
-static int nowcast_radar_grid(sq25_pipeline *p, int step_s, int n_leads)
+/* The frames the motion uses: the newest frame with data and, going back, the frames with
+ * data at one common spacing (that of the newest two; at most the bridged gap), up to the
+ * input-frame count. chain gets them oldest first; returns their number (0 or 1: no motion). */
+static int motion_chain(const sq25_pipeline *p, const sq25_field **chain, int64_t *spacing)
 {
-    const sq25_field *latest = p->frames[p->n_frames - 1];
+    const sq25_field *found[PIPELINE_MAX_FRAMES];
+    int n = 0;
+    *spacing = 0;
+    int64_t widest = (int64_t)(p->max_gap + 1) * p->step_s;
+    for (int i = p->n_frames - 1; i >= 0 && n < p->n_inputs; i--) {
+        if (!p->has_data[i]) continue;
+        const sq25_field *f = p->frames[i];
+        if (n == 0) {
+            found[n++] = f;
+            continue;
+        }
+        int64_t dt = found[n - 1]->valid_time - f->valid_time;
+        if (n == 1 && dt <= widest) *spacing = dt;
+        if (dt != *spacing) break;
+        found[n++] = f;
+    }
+    if (n < 2) return n;
+    for (int k = 0; k < n; k++) chain[k] = found[n - 1 - k];
+    return n;
+}
+
+/* Motion and extrapolation on the radar grid from the chain's newest frame, `skip` steps
+ * before the issue time: fills p->u, p->v (pixels per nominal step) and the n_leads leads
+ * after the issue time in p->forecast. */
+static int nowcast_radar_grid(sq25_pipeline *p, const sq25_field **chain, int n_chain,
+                              int64_t spacing, int step_s, int skip, int n_leads)
+{
+    const sq25_field *latest = chain[n_chain - 1];
     size_t cells = (size_t)latest->width * (size_t)latest->height;
     p->u = sq25__malloc(p->ctx, cells * sizeof(float));
     p->v = sq25__malloc(p->ctx, cells * sizeof(float));
     p->forecast = sq25__calloc(p->ctx, (size_t)n_leads, sizeof *p->forecast);
+    sq25_field **all = sq25__calloc(p->ctx, (size_t)(skip + n_leads), sizeof *all);
+    int rc = !p->u || !p->v || !p->forecast || !all ? SQ25_ERR_NOMEM : SQ25_OK;
+    if (rc == SQ25_OK)
+        rc = sq25_motion_estimate(p->ctx, chain, n_chain, p->motion_opt, p->u, p->v);
+    if (rc == SQ25_OK && spacing != step_s) { /* motion per spacing -> per nominal step */
+        float per_step = (float)((double)step_s / (double)spacing);
+        for (size_t c = 0; c < cells; c++) p->u[c] *= per_step, p->v[c] *= per_step;
+    }
+    if (rc == SQ25_OK)
+        rc = sq25_extrapolate(p->ctx, latest, p->u, p->v, step_s, skip + n_leads,
+                              PIPELINE_SUBSTEPS, all);
+    if (rc == SQ25_OK) {
+        for (int i = 0; i < skip; i++) sq25_field_destroy(all[i]);
+        memcpy(p->forecast, all + skip, (size_t)n_leads * sizeof *all);
+        p->n_forecast = n_leads;
+    }
+    sq25__free(p->ctx, all);
+    return rc;
+}
+
+/* No frame with data close enough: leads without data (NaN) on the radar grid and zero
+ * motion, so that the warning says "no data" everywhere instead of failing or all-clear. */
+static int nowcast_without_data(sq25_pipeline *p, int step_s, int n_leads, int64_t issue_time)
+{
+    const sq25_field *newest = p->frames[p->n_frames - 1];
+    size_t cells = (size_t)newest->width * (size_t)newest->height;
+    p->u = sq25__calloc(p->ctx, cells, sizeof(float));
+    p->v = sq25__calloc(p->ctx, cells, sizeof(float));
+    p->forecast = sq25__calloc(p->ctx, (size_t)n_leads, sizeof *p->forecast);
     if (!p->u || !p->v || !p->forecast) return SQ25_ERR_NOMEM;
-    int rc = sq25_motion_estimate(p->ctx, (const sq25_field *const *)p->frames, p->n_frames,
-                                  p->motion_opt, p->u, p->v);
-    if (rc) return rc;
-    rc = sq25_extrapolate(p->ctx, latest, p->u, p->v, step_s, n_leads, PIPELINE_SUBSTEPS,
-                          p->forecast);
-    if (rc) return rc;
-    p->n_forecast = n_leads;
+    for (int i = 0; i < n_leads; i++) {
+        int rc = sq25_field_clone(newest, &p->forecast[i]);
+        if (rc) return rc;
+        p->n_forecast = i + 1;
+        float *d = sq25_field_data(p->forecast[i]);
+        for (size_t c = 0; c < cells; c++) d[c] = NAN;
+        p->forecast[i]->valid_time = issue_time + (int64_t)(i + 1) * step_s;
+        p->forecast[i]->accumulation_s = 0;
+    }
     return SQ25_OK;
 }
 
@@ -221,12 +334,21 @@ static int forecast_on_street_grid(sq25_pipeline *p, sq25_field **out)
     return SQ25_OK;
 }
 
+/* How the run's input differs from the full one, for the warning's state. */
+typedef struct {
+    int state;         /* SQ25_STATE_OK, _DEGRADED or _STALE */
+    int64_t data_time; /* newest frame with data */
+    char reason[160];
+} run_input;
+
 /* Warnings from the lead fields, with the held frames named as inputs and targets sampled. */
 static int compute_warnings(sq25_pipeline *p, const sq25_field *const *leads, int n_leads,
-                            int step_s, int64_t issue_time, sq25_warning **out)
+                            int step_s, int64_t issue_time, const run_input *in,
+                            sq25_warning **out)
 {
     sq25_warning *w = NULL;
     int rc = sq25_warn_compute(p->ctx, p->warn_opt, leads, n_leads, step_s, issue_time, &w);
+    if (rc == SQ25_OK) rc = sq25_warning_set_input_state(w, in->state, in->data_time, in->reason);
     for (int i = 0; rc == SQ25_OK && i < p->n_frames; i++) {
         const char *path = sq25_field_meta(p->frames[i], SQ25_META_PATH);
         char name[64];
@@ -261,7 +383,37 @@ int sq25_pipeline_run(sq25_pipeline *p, sq25_warning **out)
                           "horizon %d s is not a multiple of the frame step %d s", p->horizon_s,
                           step_s);
     int n_leads = p->horizon_s / step_s;
-    int rc = nowcast_radar_grid(p, step_s, n_leads);
+    int64_t issue_time = p->frames[p->n_frames - 1]->valid_time;
+    const sq25_field *chain[PIPELINE_MAX_FRAMES];
+    int64_t spacing = 0;
+    int n_chain = motion_chain(p, chain, &spacing);
+    run_input in = {SQ25_STATE_OK, issue_time, ""};
+    int rc;
+    if (n_chain >= 2 && issue_time - chain[n_chain - 1]->valid_time <= (int64_t)p->max_gap * step_s) {
+        in.data_time = chain[n_chain - 1]->valid_time;
+        int skip = (int)((issue_time - in.data_time) / step_s);
+        char t_data[32];
+        sq25__format_utc(in.data_time, t_data, sizeof t_data);
+        if (skip > 0) {
+            in.state = SQ25_STATE_STALE;
+            snprintf(in.reason, sizeof in.reason,
+                     "newest %d frame(s) without data: forecast from %s carried forward",
+                     skip, t_data);
+        } else if (spacing != step_s || n_chain < p->n_inputs) {
+            in.state = SQ25_STATE_DEGRADED;
+            snprintf(in.reason, sizeof in.reason,
+                     "gap in the frames: motion from %d frame(s) %lld s apart (step %d s)",
+                     n_chain, (long long)spacing, step_s);
+        }
+        rc = nowcast_radar_grid(p, chain, n_chain, spacing, step_s, skip, n_leads);
+    } else {
+        in.state = SQ25_STATE_STALE;
+        in.data_time = n_chain ? chain[n_chain - 1]->valid_time : 0;
+        snprintf(in.reason, sizeof in.reason,
+                 "no two frames with data within the bridged gap (%d steps): no data",
+                 p->max_gap);
+        rc = nowcast_without_data(p, step_s, n_leads, issue_time);
+    }
     if (rc) {
         drop_forecast(p);
         return rc;
@@ -274,8 +426,8 @@ int sq25_pipeline_run(sq25_pipeline *p, sq25_warning **out)
         rc = forecast_on_street_grid(p, street);
         warn_input = (const sq25_field *const *)street;
     }
-    int64_t issue_time = p->frames[p->n_frames - 1]->valid_time;
-    if (rc == SQ25_OK) rc = compute_warnings(p, warn_input, n_leads, step_s, issue_time, out);
+    if (rc == SQ25_OK)
+        rc = compute_warnings(p, warn_input, n_leads, step_s, issue_time, &in, out);
     for (int i = 0; street && i < n_leads; i++) sq25_field_destroy(street[i]);
     sq25__free(p->ctx, street);
     return rc;

@@ -28,10 +28,16 @@ static const unsigned char frame_grey[3] = {80, 80, 80};
 static const unsigned char nodata_light[3] = {220, 220, 220};
 static const unsigned char nodata_hatch[3] = {160, 160, 160};
 static const unsigned char graticule_rgb[3] = {70, 110, 160}; /* muted blue, distinct from rain */
-/* Warning levels 1, 2, 3 and above (orange, red, dark red, as DWD's levels 2..4 for heavy
- * rain); cells below the probability threshold. */
-static const unsigned char level_rgb[3][3] = {{255, 160, 0}, {225, 0, 0}, {140, 0, 40}};
-static const unsigned char below_threshold_rgb[3] = {255, 215, 150};
+/* Warning levels 1..8: solid colours, darker with every level (relative luminance falls
+ * strictly, tests/unit/test_render.c), the first three orange, red, dark red as DWD's levels
+ * 2..4 for heavy rain. A level is never shaded by its probability, so a higher level can
+ * never look paler than a lower one and the legend swatch is the drawn colour. Cells with a
+ * level-1 probability above 0 but below the threshold: one pale colour. */
+static const unsigned char level_rgb[SQ25_WARN_MAX_LEVELS][3] = {
+    {255, 160, 0}, {225, 0, 0}, {140, 0, 40}, {110, 0, 90},
+    {80, 0, 80},   {55, 0, 60}, {35, 0, 40},  {15, 0, 20}};
+static const unsigned char below_threshold_rgb[3] = {255, 225, 180};
+static const unsigned char no_data_target_rgb[3] = {120, 120, 120};
 
 struct sq25_render_options {
     sq25_ctx *ctx;
@@ -40,6 +46,10 @@ struct sq25_render_options {
     int64_t time;
     int scale;
     bool no_graticule; /* false: meridians and parallels are drawn */
+    char *credit;      /* data source's credit line, NULL = the field's producer */
+    bool has_local;    /* local time beside UTC */
+    int utc_offset_min;
+    char local_label[16];
 };
 
 typedef struct {
@@ -71,6 +81,7 @@ void sq25_render_options_destroy(sq25_render_options *opt)
 {
     if (!opt) return;
     sq25__free(opt->ctx, opt->title);
+    sq25__free(opt->ctx, opt->credit);
     sq25__free(opt->ctx, opt);
 }
 
@@ -90,6 +101,29 @@ int sq25_render_options_set_time(sq25_render_options *opt, int64_t utc_seconds)
     opt->has_time = true;
     opt->time = utc_seconds;
     return SQ25_OK;
+}
+
+int sq25_render_options_set_credit(sq25_render_options *opt, const char *credit)
+{
+    if (!opt || !credit) return SQ25_ERR_INVALID_ARG;
+    char *copy = sq25__strdup(opt->ctx, credit);
+    if (!copy) return SQ25_ERR_NOMEM;
+    sq25__free(opt->ctx, opt->credit);
+    opt->credit = copy;
+    return sq25__ok(opt->ctx);
+}
+
+int sq25_render_options_set_local_time(sq25_render_options *opt, int utc_offset_min,
+                                       const char *label)
+{
+    if (!opt) return SQ25_ERR_INVALID_ARG;
+    if (utc_offset_min < -14 * 60 || utc_offset_min > 14 * 60)
+        return sq25__fail(opt->ctx, SQ25_ERR_RANGE, "UTC offset %d min outside -840..840",
+                          utc_offset_min);
+    opt->has_local = true;
+    opt->utc_offset_min = utc_offset_min;
+    snprintf(opt->local_label, sizeof opt->local_label, "%s", label ? label : "LOCAL");
+    return sq25__ok(opt->ctx);
 }
 
 int sq25_render_options_set_graticule(sq25_render_options *opt, int enabled)
@@ -179,16 +213,10 @@ static void rain_colour(float mmh, int x, int y, unsigned char out[3])
         if (mmh >= class_lower_mmh[i]) memcpy(out, class_rgb[i], 3);
 }
 
-/* Blend colour with white: t = 1 gives the colour, t = 0 white. */
-static void blend_white(const unsigned char rgb[3], double t, unsigned char out[3])
+static void level_colour(int level, unsigned char out[3])
 {
-    for (int k = 0; k < 3; k++) out[k] = (unsigned char)lround(255.0 + t * (rgb[k] - 255.0));
-}
-
-static void level_colour(int level, double probability, unsigned char out[3])
-{
-    int k = level > 3 ? 2 : level - 1;
-    blend_white(level_rgb[k], 0.35 + 0.65 * probability, out);
+    int k = level > SQ25_WARN_MAX_LEVELS ? SQ25_WARN_MAX_LEVELS - 1 : level - 1;
+    memcpy(out, level_rgb[k], 3);
 }
 
 /* ---- the map ---- */
@@ -222,35 +250,43 @@ static void warning_cell_colour(const void *source, size_t cell, int x, int y,
                                 unsigned char out[3])
 {
     const sq25_warning *w = source;
-    size_t n = (size_t)w->width * w->height;
     float level = w->level[cell];
     if (isnan(level)) {
         hatch_colour(x, y, out);
         return;
     }
     if (level >= 1) {
-        level_colour((int)level, w->probability[(size_t)(level - 1) * n + cell], out);
+        level_colour((int)level, out);
         return;
     }
-    double p1 = w->probability[cell];
-    if (p1 > 0) blend_white(below_threshold_rgb, 0.3 + 0.7 * p1, out);
-    else memcpy(out, white, 3);
+    memcpy(out, w->probability[cell] > 0 ? below_threshold_rgb : white, 3);
 }
 
 /* ---- title band, legends, targets ---- */
 
-static void draw_title_band(image *img, const char *title, const char *time_line)
+/* Title, time line and, in small type under them, the data source's credit line (the
+ * licences of radar data, e.g. RMI's, require it on every product). */
+static void draw_title_band(image *img, const char *title, const char *time_line,
+                            const char *credit)
 {
     if (title && title[0]) draw_text(img, MARGIN_PX, MARGIN_PX, title, TEXT_SCALE, black);
     draw_text(img, MARGIN_PX, MARGIN_PX + 8 * TEXT_SCALE + 4, time_line, TEXT_SCALE, black);
+    if (credit && credit[0])
+        draw_text(img, MARGIN_PX, MARGIN_PX + 2 * (8 * TEXT_SCALE + 4) - 3, credit, 1, black);
 }
 
-static void format_time_line(int64_t t, const char *prefix, char *buf, size_t cap)
+/* "PREFIX YYYY-MM-DD HH:MM UTC", and " (HH:MM LABEL)" when the caller gave a local time. */
+static void format_time_line(const sq25_render_options *opt, int64_t t, const char *prefix,
+                             char *buf, size_t cap)
 {
     char iso[32];
     sq25__format_utc(t, iso, sizeof iso);
-    /* "YYYY-MM-DDTHH:MM:SSZ" -> "YYYY-MM-DD HH:MM UTC" */
-    snprintf(buf, cap, "%s%.10s %.5s UTC", prefix, iso, iso + 11);
+    int n = snprintf(buf, cap, "%s%.10s %.5s UTC", prefix, iso, iso + 11);
+    if (opt && opt->has_local && n > 0 && (size_t)n < cap) {
+        char local[32];
+        sq25__format_utc(t + (int64_t)opt->utc_offset_min * 60, local, sizeof local);
+        snprintf(buf + n, cap - (size_t)n, " (%.5s %s)", local + 11, opt->local_label);
+    }
 }
 
 static void legend_box(image *img, int x, int y, const unsigned char rgb[3], bool hatched,
@@ -291,26 +327,32 @@ static void draw_warning_legend(image *img, const sq25__render_layout *l, const 
         snprintf(label, sizeof label, "%d %.8s %gMM", level, w->opt.level_name[level - 1],
                  w->opt.threshold_mm[level - 1]);
         unsigned char rgb[3];
-        level_colour(level, 1.0, rgb);
+        level_colour(level, rgb);
         legend_box(img, x, y, rgb, false, label);
     }
-    y += 4;
-    draw_text(img, x, y, "PROBABILITY", TEXT_SCALE, black);
-    y += LEGEND_ROW_PX + 4;
-    const double ramp[3] = {1.0, 0.6, 0.3};
-    for (int i = 0; i < 3; i++, y += LEGEND_ROW_PX) {
-        char label[24];
-        snprintf(label, sizeof label, "P %.1f", ramp[i]);
-        unsigned char rgb[3];
-        level_colour(1, ramp[i], rgb);
-        legend_box(img, x, y, rgb, false, label);
-    }
-    unsigned char pale[3];
-    blend_white(below_threshold_rgb, 0.3 + 0.7 * 0.2, pale);
-    char label[32];
+    char label[40];
     snprintf(label, sizeof label, "P < %g", w->opt.probability_threshold);
-    legend_box(img, x, y, pale, false, label);
+    legend_box(img, x, y, below_threshold_rgb, false, label);
     legend_box(img, x, y + LEGEND_ROW_PX, NULL, true, "NO DATA");
+    y += 2 * LEGEND_ROW_PX + 8;
+    /* onset: the first lead at which each level's amount is reached in its warned cells */
+    draw_text(img, x, y, "ONSET", TEXT_SCALE, black);
+    y += LEGEND_ROW_PX;
+    size_t n = (size_t)w->width * w->height;
+    for (int level = w->opt.level_count; level >= 1; level--) {
+        double first = NAN;
+        const float *onset = w->onset_min + (size_t)(level - 1) * n;
+        for (size_t c = 0; c < n; c++)
+            if (w->level[c] == level && !isnan(onset[c]) && !(onset[c] >= first)) first = onset[c];
+        if (isnan(first)) continue;
+        snprintf(label, sizeof label, "%d FROM +%g MIN", level, first);
+        draw_text(img, x, y, label, TEXT_SCALE, black);
+        y += LEGEND_ROW_PX;
+    }
+    if (sq25_warning_state(w) != SQ25_STATE_OK) { /* never let a degraded map look normal */
+        snprintf(label, sizeof label, "DATA %s", sq25_state_name(sq25_warning_state(w)));
+        draw_text(img, x, y + 4, label, TEXT_SCALE, level_rgb[1]);
+    }
 }
 
 static void draw_label(image *img, int cx, int cy, const char *label)
@@ -320,15 +362,29 @@ static void draw_label(image *img, int cx, int cy, const char *label)
     draw_text(img, cx + 10, cy - 3, label, 1, black);
 }
 
-static void draw_marker(image *img, int cx, int cy, const char *label)
+static void draw_marker(image *img, int cx, int cy, const char *label, bool no_data)
 {
     for (int dy = -5; dy <= 5; dy++)
         for (int dx = -5; dx <= 5; dx++) {
             int d2 = dx * dx + dy * dy;
-            if (d2 <= 9) put_pixel(img, cx + dx, cy + dy, white);
+            if (d2 <= 9) put_pixel(img, cx + dx, cy + dy, no_data ? no_data_target_rgb : white);
             else if (d2 <= 30) put_pixel(img, cx + dx, cy + dy, black);
         }
     draw_label(img, cx, cy, label);
+}
+
+/* A target's label: its name (its id when it has none), and on a warning map its level and
+ * onset ("L2 +25MIN") or "NO DATA". */
+static void target_label(const sq25__target *tg, const sq25_warning *w, size_t i, char *buf,
+                         size_t cap)
+{
+    const char *name = tg->name && tg->name[0] ? tg->name : tg->id;
+    int n = snprintf(buf, cap, "%.32s", name);
+    if (!w || !w->results || n < 0 || (size_t)n >= cap) return;
+    const sq25__target_result *r = &w->results[i];
+    if (r->level == SQ25_LEVEL_NO_DATA) snprintf(buf + n, cap - (size_t)n, " NO DATA");
+    else if (r->level > 0)
+        snprintf(buf + n, cap - (size_t)n, " L%d +%gMIN", r->level, r->onset_min[r->level - 1]);
 }
 
 /* A line two pixels wide, clipped to the map. */
@@ -350,8 +406,9 @@ static void draw_segment(image *img, const sq25__render_layout *l, double x0, do
     }
 }
 
+/* Targets as markers (points) and black lines; w (may be NULL) gives their warning. */
 static int draw_targets(image *img, const sq25__render_layout *l, sq25_field *grid,
-                        const sq25_targets *t)
+                        const sq25_targets *t, const sq25_warning *w)
 {
     for (size_t i = 0; t && i < t->count; i++) {
         const sq25__target *tg = &t->items[i];
@@ -373,8 +430,11 @@ static int draw_targets(image *img, const sq25__render_layout *l, sq25_field *gr
         double lx = rc ? NAN : pix[2 * (n - 1)], ly = rc ? NAN : pix[2 * (n - 1) + 1];
         if (isfinite(lx) && isfinite(ly) && lx >= l->map_x &&
             ly >= l->map_y && lx < l->map_x + l->map_w && ly < l->map_y + l->map_h) {
-            if (n == 1) draw_marker(img, (int)floor(lx), (int)floor(ly), tg->id);
-            else draw_label(img, (int)floor(lx), (int)floor(ly), tg->id);
+            char label[64];
+            target_label(tg, w, i, label, sizeof label);
+            bool no_data = w && w->results && w->results[i].level == SQ25_LEVEL_NO_DATA;
+            if (n == 1) draw_marker(img, (int)floor(lx), (int)floor(ly), label, no_data);
+            else draw_label(img, (int)floor(lx), (int)floor(ly), label);
         }
         sq25__free(grid->ctx, pix);
         if (rc) return rc;
@@ -551,14 +611,19 @@ int sq25_render_field_png(sq25_field *field, const sq25_targets *targets,
     image img;
     int rc = check_image_size(ctx, &l);
     if (rc || (rc = new_image(ctx, &l, &img))) return rc;
-    char time_line[64];
-    format_time_line(opt && opt->has_time ? opt->time : field->valid_time, "", time_line,
+    char time_line[96];
+    format_time_line(opt, opt && opt->has_time ? opt->time : field->valid_time, "", time_line,
                      sizeof time_line);
-    draw_title_band(&img, opt ? opt->title : NULL, time_line);
+    char credit[160];
+    if (opt && opt->credit) snprintf(credit, sizeof credit, "%s", opt->credit);
+    else if (field->meta[SQ25_META_PRODUCER] && field->meta[SQ25_META_PRODUCER][0])
+        snprintf(credit, sizeof credit, "DATA: %.140s", field->meta[SQ25_META_PRODUCER]);
+    else credit[0] = '\0';
+    draw_title_band(&img, opt ? opt->title : NULL, time_line, credit);
     draw_map(&img, &l, field->width, field->height, field_cell_colour, field);
     draw_rain_legend(&img, &l);
     rc = opt && opt->no_graticule ? SQ25_OK : draw_graticule(&img, &l, field);
-    if (rc == SQ25_OK) rc = draw_targets(&img, &l, field, targets);
+    if (rc == SQ25_OK) rc = draw_targets(&img, &l, field, targets, NULL);
     if (rc == SQ25_OK) rc = write_png(ctx, &img, path);
     sq25__free(ctx, img.rgb);
     return rc;
@@ -573,16 +638,16 @@ int sq25_render_warning_png(sq25_warning *w, const sq25_render_options *opt, con
     image img;
     int rc = check_image_size(ctx, &l);
     if (rc || (rc = new_image(ctx, &l, &img))) return rc;
-    char time_line[96], horizon[32];
-    format_time_line(opt && opt->has_time ? opt->time : w->issue_time, "ISSUED ", time_line,
+    char time_line[128], horizon[32];
+    format_time_line(opt, opt && opt->has_time ? opt->time : w->issue_time, "ISSUED ", time_line,
                      sizeof time_line);
     snprintf(horizon, sizeof horizon, " +%d MIN", w->opt.horizon_s / 60);
     strncat(time_line, horizon, sizeof time_line - strlen(time_line) - 1);
-    draw_title_band(&img, opt ? opt->title : NULL, time_line);
+    draw_title_band(&img, opt ? opt->title : NULL, time_line, opt ? opt->credit : NULL);
     draw_map(&img, &l, w->width, w->height, warning_cell_colour, w);
     draw_warning_legend(&img, &l, w);
     rc = opt && opt->no_graticule ? SQ25_OK : draw_graticule(&img, &l, w->grid);
-    if (rc == SQ25_OK) rc = draw_targets(&img, &l, w->grid, w->targets);
+    if (rc == SQ25_OK) rc = draw_targets(&img, &l, w->grid, w->targets, w);
     if (rc == SQ25_OK) rc = write_png(ctx, &img, path);
     sq25__free(ctx, img.rgb);
     return rc;

@@ -50,20 +50,23 @@ int sq25_verify_mae(const float *forecast, const float *observed, size_t n, doub
     return SQ25_OK;
 }
 
-/* Summed-area table of the binary events (value >= threshold; NaN is no event), with one row
- * and one column of zeros in front: sat[(r+1)*(w+1)+(c+1)] = events in rows 0..r, cols 0..c. */
-static void event_summed_area(const float *values, int width, int height, double threshold,
-                              int32_t *sat)
+/* Summed-area table of the binary events (value >= threshold where both fields are valid: a
+ * cell NaN in either field is no event in both, the reference protocol's "cells valid in
+ * both"), with one row and one column of zeros in front: sat[(r+1)*(w+1)+(c+1)] = events in
+ * rows 0..r, cols 0..c. */
+static void event_summed_area(const float *values, const float *other, int width, int height,
+                              double threshold, int32_t *sat)
 {
     const size_t stride = (size_t)width + 1;
     memset(sat, 0, stride * sizeof *sat);
     for (int r = 0; r < height; r++) {
         int32_t *row = sat + (size_t)(r + 1) * stride, *above = row - stride;
         const float *in = values + (size_t)r * (size_t)width;
+        const float *in_other = other + (size_t)r * (size_t)width;
         int32_t running = 0;
         row[0] = 0;
         for (int c = 0; c < width; c++) {
-            running += in[c] >= threshold; /* false for NaN */
+            running += in[c] >= threshold && !isnan(in_other[c]); /* false for NaN */
             row[c + 1] = above[c + 1] + running;
         }
     }
@@ -101,8 +104,8 @@ int sq25_verify_fss(sq25_ctx *ctx, const float *forecast, const float *observed,
         sq25__free(ctx, sat_o);
         return SQ25_ERR_NOMEM;
     }
-    event_summed_area(forecast, width, height, threshold_mmh, sat_f);
-    event_summed_area(observed, width, height, threshold_mmh, sat_o);
+    event_summed_area(forecast, observed, width, height, threshold_mmh, sat_f);
+    event_summed_area(observed, forecast, width, height, threshold_mmh, sat_o);
     const double area = (double)window_px * (double)window_px;
     double sum_sq_diff = 0, sum_ref = 0;
     for (int r = 0; r < height; r++)

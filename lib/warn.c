@@ -404,6 +404,8 @@ int sq25_warn_compute(sq25_ctx *ctx, const sq25_warn_options *opt,
     w->ctx = ctx;
     w->opt = *opt;
     w->opt.ctx = ctx;
+    w->input_state = SQ25_STATE_OK;
+    w->data_time = issue_time;
     w->width = frames[0]->width;
     w->height = frames[0]->height;
     w->lead_step_s = lead_step_s;
@@ -417,7 +419,7 @@ int sq25_warn_compute(sq25_ctx *ctx, const sq25_warn_options *opt,
     }
     accumulate(w, frames);
     onset_leads(w);
-    if ((rc = probabilities_and_levels(w))) {
+    if ((rc = probabilities_and_levels(w)) || (rc = sq25__warn_cell_states(w))) {
         sq25_warning_destroy(w);
         return rc;
     }
@@ -439,6 +441,7 @@ void sq25_warning_destroy(sq25_warning *w)
     sq25__free(ctx, w->probability);
     sq25__free(ctx, w->onset_min);
     sq25__free(ctx, w->level);
+    sq25__free(ctx, w->cell_state);
     for (size_t i = 0; i < w->input_count; i++) sq25__free(ctx, w->inputs[i]);
     sq25__free(ctx, w->inputs);
     sq25_targets_destroy(w->targets);

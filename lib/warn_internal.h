@@ -51,6 +51,7 @@ typedef struct {
     double peak_mmh;                              /* max rate over the horizon */
     double prob_threshold;                        /* the threshold used for this target */
     int sampled_cells;                            /* grid cells inside the sampling radius */
+    int data_state;                               /* SQ25_STATE_* from the data alone */
 } sq25__target_result;
 
 struct sq25_warning {
@@ -71,7 +72,18 @@ struct sq25_warning {
     size_t input_count;
     sq25_targets *targets;     /* a copy of the evaluated targets, or NULL */
     sq25__target_result *results;
+    unsigned char *cell_state; /* SQ25_STATE_* per cell from the data alone (OK, DEGRADED,
+                                  NO_DATA); the input state raises it when read */
+    int input_state;           /* SQ25_STATE_OK, _DEGRADED or _STALE, set by the producer */
+    int64_t data_time;         /* valid time of the newest input data, UTC s */
+    char state_reason[160];
 };
+
+/* The per-cell data states of a computed warning (w->cell_state, allocated here). */
+int sq25__warn_cell_states(sq25_warning *w);
+/* The state of cell c / target i with the input state applied. */
+int sq25__warn_cell_state(const sq25_warning *w, size_t c);
+int sq25__warn_target_state(const sq25_warning *w, size_t i);
 
 /* Neighbourhood probability at lead index j for level index k (0-based): the fraction of
  * valid cells within the lead's radius whose accumulation reaches the threshold, NaN where

@@ -118,6 +118,21 @@ static double max_over(const sample_cells *s, size_t i, const float *grid)
     return m;
 }
 
+/* The target's state from its sampled cells: NO_DATA when none has data (also when none was
+ * sampled: outside the grid), DEGRADED when some lack data or are degraded themselves. */
+static int target_data_state(const sq25_warning *w, const sample_cells *s, size_t i)
+{
+    size_t with_data = 0, total = s->start[i + 1] - s->start[i];
+    bool degraded = false;
+    for (size_t k = s->start[i]; k < s->start[i + 1]; k++) {
+        int cs = w->cell_state[s->cells[k]];
+        with_data += cs != SQ25_STATE_NO_DATA;
+        degraded |= cs == SQ25_STATE_DEGRADED;
+    }
+    if (with_data == 0) return SQ25_STATE_NO_DATA;
+    return degraded || with_data < total ? SQ25_STATE_DEGRADED : SQ25_STATE_OK;
+}
+
 static void init_results(sq25_warning *w, const sample_cells *s)
 {
     size_t n = (size_t)w->width * w->height;
@@ -128,7 +143,9 @@ static void init_results(sq25_warning *w, const sample_cells *s)
         r->sampled_cells = (int)(s->start[i + 1] - s->start[i]);
         r->amount_mm = max_over(s, i, w->cum_mm + (size_t)(w->lead_count - 1) * n);
         r->peak_mmh = max_over(s, i, w->peak_mmh);
-        r->level = 0;
+        r->data_state = target_data_state(w, s, i);
+        /* no data is never "no warning": the level says so too */
+        r->level = r->data_state == SQ25_STATE_NO_DATA ? SQ25_LEVEL_NO_DATA : 0;
         for (int k = 0; k < SQ25__WARN_MAX_LEVELS; k++) {
             r->probability[k] = NAN;
             r->onset_min[k] = NAN;
@@ -201,12 +218,12 @@ int sq25_warning_target_result(const sq25_warning *w, size_t i, int *level, doub
 {
     if (!w || !w->targets || i >= w->targets->count) return SQ25_ERR_RANGE;
     const sq25__target_result *r = &w->results[i];
-    int k = r->level ? r->level - 1 : 0;
+    int k = r->level > 0 ? r->level - 1 : 0;
     if (level) *level = r->level;
     if (probability) *probability = r->probability[k];
     if (amount_mm) *amount_mm = r->amount_mm;
     if (peak_mmh) *peak_mmh = r->peak_mmh;
-    if (onset_min) *onset_min = r->level ? r->onset_min[k] : NAN;
+    if (onset_min) *onset_min = r->level > 0 ? r->onset_min[k] : NAN;
     return SQ25_OK;
 }
 

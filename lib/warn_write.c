@@ -1,6 +1,7 @@
 /* warn_write.c -- warning outputs: GeoJSON areas and targets (RFC 7946), CSV per target, JSON
  * summary. Every output carries the issue time, the valid period, the levels and the inputs. */
 #include "warn_internal.h"
+#include "warn_polygon.h"
 
 #include <errno.h>
 #include <math.h>
@@ -49,7 +50,8 @@ static void write_time(FILE *out, int64_t t)
     sq25__json_write_string(out, buf);
 }
 
-/* "issue_time", "valid_from", "valid_to", "horizon_min", "levels", "inputs" members. */
+/* "issue_time", "valid_from", "valid_to", "horizon_min", "levels", "inputs", "state",
+ * "data_time", "state_reason" members. */
 static void write_common_members(FILE *out, const sq25_warning *w)
 {
     fputs("\"issue_time\":", out);
@@ -72,7 +74,19 @@ static void write_common_members(FILE *out, const sq25_warning *w)
         if (i) fputc(',', out);
         sq25__json_write_string(out, w->inputs[i]);
     }
-    fputc(']', out);
+    fputs("],\"state\":", out);
+    sq25__json_write_string(out, sq25_state_name(sq25_warning_state(w)));
+    fputs(",\"data_time\":", out);
+    write_time(out, w->data_time);
+    fputs(",\"state_reason\":", out);
+    sq25__json_write_string(out, w->state_reason);
+}
+
+/* The name written beside a level: the level's own, "" for none, "no data" for no data. */
+static const char *level_label(const sq25_warning *w, int level)
+{
+    if (level > 0) return w->opt.level_name[level - 1];
+    return level == SQ25_LEVEL_NO_DATA ? "no data" : "";
 }
 
 /* ---- areas ---- */
@@ -80,6 +94,7 @@ static void write_common_members(FILE *out, const sq25_warning *w)
 typedef struct {
     long cells;
     double max_probability, max_amount_mm, min_onset_min;
+    int worst_state; /* SQ25_STATE_* of the least trustworthy cell */
 } area_stats;
 
 static area_stats level_stats(const sq25_warning *w, int level)
@@ -88,10 +103,12 @@ static area_stats level_stats(const sq25_warning *w, int level)
     const float *prob = w->probability + (size_t)(level - 1) * n;
     const float *onset = w->onset_min + (size_t)(level - 1) * n;
     const float *amount = w->cum_mm + (size_t)(w->lead_count - 1) * n;
-    area_stats s = {0, NAN, NAN, NAN};
+    area_stats s = {0, NAN, NAN, NAN, SQ25_STATE_OK};
     for (size_t c = 0; c < n; c++) {
         if (w->level[c] != level) continue;
         s.cells++;
+        int state = sq25__warn_cell_state(w, c);
+        if (state > s.worst_state) s.worst_state = state;
         if (!(prob[c] <= s.max_probability)) s.max_probability = prob[c];
         if (!(amount[c] <= s.max_amount_mm)) s.max_amount_mm = amount[c];
         if (!isnan(onset[c]) && !(onset[c] >= s.min_onset_min)) s.min_onset_min = onset[c];
@@ -99,31 +116,109 @@ static area_stats level_stats(const sq25_warning *w, int level)
     return s;
 }
 
-/* One polygon (exterior ring counter-clockwise in lon/lat) per run of cells in a row. */
-static int write_row_runs(FILE *out, sq25_warning *w, int level, bool *first)
+/* Write one ring in lon/lat, counter-clockwise for an outer ring and clockwise for a hole
+ * (RFC 7946): the lattice ring has that orientation north-up; a grid whose geotransform flips
+ * it gets the ring reversed. */
+static int write_ring(FILE *out, sq25_warning *w, const sq25__ring *r)
 {
-    for (int r = 0; r < w->height; r++) {
-        const float *row = w->level + (size_t)r * w->width;
-        for (int c = 0; c < w->width;) {
-            if (row[c] != level) { c++; continue; }
-            int end = c;
-            while (end < w->width && row[end] == level) end++;
-            /* lower-left, lower-right, upper-right, upper-left */
-            const double cols[4] = {c, end, end, c}, rows[4] = {r + 1, r + 1, r, r};
-            double lon[4], lat[4];
-            int rc = sq25_field_pixel_to_lonlat(w->grid, 4, cols, sizeof(double), rows,
-                                                sizeof(double), lon, sizeof(double), lat,
-                                                sizeof(double));
-            if (rc) return rc;
-            fprintf(out, "%s[[", *first ? "" : ",");
-            for (int k = 0; k <= 4; k++)
-                fprintf(out, "%s[%.7f,%.7f]", k ? "," : "", lon[k % 4], lat[k % 4]);
-            fputs("]]", out);
-            *first = false;
-            c = end;
-        }
+    size_t n = r->count;
+    double *lonlat = sq25__malloc(w->ctx, 2 * n * sizeof *lonlat);
+    double *colrow = sq25__malloc(w->ctx, 2 * n * sizeof *colrow);
+    int rc = lonlat && colrow ? SQ25_OK : SQ25_ERR_NOMEM;
+    for (size_t i = 0; rc == SQ25_OK && i < n; i++) {
+        colrow[2 * i] = r->xy[2 * i];
+        colrow[2 * i + 1] = w->height - r->xy[2 * i + 1];
     }
-    return SQ25_OK;
+    if (rc == SQ25_OK)
+        rc = sq25_field_pixel_to_lonlat(w->grid, n, colrow, 2 * sizeof(double), colrow + 1,
+                                        2 * sizeof(double), lonlat, 2 * sizeof(double),
+                                        lonlat + 1, 2 * sizeof(double));
+    if (rc == SQ25_OK) {
+        double area2 = 0; /* shoelace in degrees: only its sign is used */
+        for (size_t i = 0; i + 1 < n; i++)
+            area2 += lonlat[2 * i] * lonlat[2 * i + 3] - lonlat[2 * i + 2] * lonlat[2 * i + 1];
+        bool reverse = r->is_hole ? area2 > 0 : area2 < 0;
+        fputc('[', out);
+        for (size_t k = 0; k < n; k++) {
+            size_t i = reverse ? n - 1 - k : k;
+            fprintf(out, "%s[%.7f,%.7f]", k ? "," : "", lonlat[2 * i], lonlat[2 * i + 1]);
+        }
+        fputc(']', out);
+    }
+    sq25__free(w->ctx, lonlat);
+    sq25__free(w->ctx, colrow);
+    return rc;
+}
+
+/* MultiPolygon coordinates of the dissolved cells of mask: each outer ring with its holes. */
+static int write_mask_polygons(FILE *out, sq25_warning *w, const unsigned char *mask)
+{
+    sq25__polygons polys;
+    int rc = sq25__mask_polygons(w->ctx, mask, w->width, w->height, &polys);
+    bool first = true;
+    for (size_t k = 0; rc == SQ25_OK && k < polys.ring_count; k++) {
+        if (polys.rings[k].is_hole) continue;
+        fputs(first ? "[" : ",[", out);
+        first = false;
+        rc = write_ring(out, w, &polys.rings[k]);
+        for (size_t h = 0; rc == SQ25_OK && h < polys.ring_count; h++) {
+            if (!polys.rings[h].is_hole || polys.rings[h].outer != k) continue;
+            fputc(',', out);
+            rc = write_ring(out, w, &polys.rings[h]);
+        }
+        fputc(']', out);
+    }
+    sq25__polygons_free(w->ctx, &polys);
+    return rc;
+}
+
+/* The cells whose highest issued level is `level` (SQ25_LEVEL_NO_DATA: the cells without
+ * data), as a mask; NULL when out of memory. */
+static unsigned char *level_mask(const sq25_warning *w, int level)
+{
+    size_t n = (size_t)w->width * w->height;
+    unsigned char *mask = sq25__malloc(w->ctx, n);
+    for (size_t c = 0; mask && c < n; c++)
+        mask[c] = level == SQ25_LEVEL_NO_DATA ? isnan(w->level[c]) : w->level[c] == level;
+    return mask;
+}
+
+static int write_geometry(FILE *out, sq25_warning *w, int level)
+{
+    unsigned char *mask = level_mask(w, level);
+    if (!mask) return SQ25_ERR_NOMEM;
+    fputs("\"geometry\":{\"type\":\"MultiPolygon\",\"coordinates\":[", out);
+    int rc = write_mask_polygons(out, w, mask);
+    fputs("]}", out);
+    sq25__free(w->ctx, mask);
+    return rc;
+}
+
+/* The last properties (issue_time, valid_to) and the geometry of an area Feature. */
+static int finish_area_feature(FILE *out, sq25_warning *w, int level)
+{
+    fputs(",\"issue_time\":", out);
+    write_time(out, w->issue_time);
+    fputs(",\"valid_to\":", out);
+    write_time(out, w->issue_time + w->opt.horizon_s);
+    fputs("},", out);
+    int rc = write_geometry(out, w, level);
+    fputc('}', out);
+    return rc;
+}
+
+/* The cells without data as one Feature (level -1, state no_data), so that a map or a service
+ * reading the areas sees where nothing is known instead of taking it for "no warning". */
+static int write_no_data_feature(FILE *out, sq25_warning *w, bool *first_feature)
+{
+    long cells = 0;
+    for (size_t c = 0, n = (size_t)w->width * w->height; c < n; c++) cells += isnan(w->level[c]);
+    if (cells == 0) return SQ25_OK;
+    fprintf(out, "%s\n{\"type\":\"Feature\",\"properties\":{\"level\":%d,\"name\":\"no data\","
+                 "\"cells\":%ld,\"state\":\"no_data\"",
+            *first_feature ? "" : ",", SQ25_LEVEL_NO_DATA, cells);
+    *first_feature = false;
+    return finish_area_feature(out, w, SQ25_LEVEL_NO_DATA);
 }
 
 static int write_area_feature(FILE *out, sq25_warning *w, int level, bool *first_feature)
@@ -136,21 +231,14 @@ static int write_area_feature(FILE *out, sq25_warning *w, int level, bool *first
     sq25__json_write_string(out, w->opt.level_name[level - 1]);
     fputs(",\"threshold_mm\":", out);
     sq25__json_write_number(out, w->opt.threshold_mm[level - 1]);
-    fprintf(out, ",\"cells\":%ld,\"max_probability\":", s.cells);
+    fprintf(out, ",\"cells\":%ld,\"state\":\"%s\",\"max_probability\":", s.cells,
+            sq25_state_name(s.worst_state));
     write_probability(out, s.max_probability);
     fputs(",\"max_amount_mm\":", out);
     write_amount(out, s.max_amount_mm);
     fputs(",\"min_onset_min\":", out);
     write_amount(out, s.min_onset_min);
-    fputs(",\"issue_time\":", out);
-    write_time(out, w->issue_time);
-    fputs(",\"valid_to\":", out);
-    write_time(out, w->issue_time + w->opt.horizon_s);
-    fputs("},\"geometry\":{\"type\":\"MultiPolygon\",\"coordinates\":[", out);
-    bool first = true;
-    int rc = write_row_runs(out, w, level, &first);
-    fputs("]}}", out);
-    return rc;
+    return finish_area_feature(out, w, level);
 }
 
 int sq25_warning_write_areas_geojson(sq25_warning *w, const char *path)
@@ -165,6 +253,7 @@ int sq25_warning_write_areas_geojson(sq25_warning *w, const char *path)
     int rc = SQ25_OK;
     for (int level = 1; rc == SQ25_OK && level <= w->opt.level_count; level++)
         rc = write_area_feature(out, w, level, &first);
+    if (rc == SQ25_OK) rc = write_no_data_feature(out, w, &first);
     fputs("\n]}\n", out);
     return close_output(w->ctx, out, path, rc);
 }
@@ -182,13 +271,14 @@ static void write_target_properties(FILE *out, const sq25_warning *w, size_t i)
 {
     const sq25__target *t = &w->targets->items[i];
     const sq25__target_result *r = &w->results[i];
-    int k = r->level ? r->level - 1 : 0;
+    int k = r->level > 0 ? r->level - 1 : 0;
     fputs("\"id\":", out);
     sq25__json_write_string(out, t->id);
     fputs(",\"name\":", out);
     sq25__json_write_string(out, t->name);
-    fprintf(out, ",\"level\":%d,\"level_name\":", r->level);
-    sq25__json_write_string(out, r->level ? w->opt.level_name[k] : "");
+    fprintf(out, ",\"level\":%d,\"state\":\"%s\",\"level_name\":", r->level,
+            sq25_state_name(sq25__warn_target_state(w, i)));
+    sq25__json_write_string(out, level_label(w, r->level));
     fputs(",\"probability\":", out);
     write_probability(out, r->probability[k]);
     fputs(",\"prob_threshold\":", out);
@@ -198,7 +288,7 @@ static void write_target_properties(FILE *out, const sq25_warning *w, size_t i)
     fputs(",\"peak_mmh\":", out);
     write_amount(out, r->peak_mmh);
     fputs(",\"onset_min\":", out);
-    write_amount(out, r->level ? r->onset_min[k] : NAN);
+    write_amount(out, r->level > 0 ? r->onset_min[k] : NAN);
     fputs(",\"probabilities\":[", out);
     for (int l = 0; l < w->opt.level_count; l++) {
         if (l) fputc(',', out);
@@ -271,20 +361,20 @@ int sq25_warning_write_targets_csv(sq25_warning *w, const char *path)
     char issue[32], to[32];
     sq25__format_utc(w->issue_time, issue, sizeof issue);
     sq25__format_utc(w->issue_time + w->opt.horizon_s, to, sizeof to);
-    fputs("id,name,lon,lat,level,level_name,probability,prob_threshold,amount_mm,peak_mmh,"
-          "onset_min,issue_time,valid_from,valid_to,inputs", out);
+    fputs("id,name,lon,lat,level,level_name,state,probability,prob_threshold,amount_mm,"
+          "peak_mmh,onset_min,issue_time,valid_from,valid_to,inputs", out);
     for (int k = 0; k < w->opt.level_count; k++) fprintf(out, ",p_level%d", k + 1);
     fputc('\n', out);
     for (size_t i = 0; i < w->targets->count; i++) {
         const sq25__target *t = &w->targets->items[i];
         const sq25__target_result *r = &w->results[i];
-        int k = r->level ? r->level - 1 : 0;
+        int k = r->level > 0 ? r->level - 1 : 0;
         csv_text(out, t->id);
         fputc(',', out);
         csv_text(out, t->name);
         fprintf(out, ",%.7f,%.7f,%d,", t->lonlat[0], t->lonlat[1], r->level);
-        csv_text(out, r->level ? w->opt.level_name[k] : "");
-        fputc(',', out);
+        csv_text(out, level_label(w, r->level));
+        fprintf(out, ",%s,", sq25_state_name(sq25__warn_target_state(w, i)));
         csv_number(out, r->probability[k]);
         fputc(',', out);
         csv_number(out, r->prob_threshold);
@@ -293,7 +383,7 @@ int sq25_warning_write_targets_csv(sq25_warning *w, const char *path)
         fputc(',', out);
         csv_number(out, r->peak_mmh);
         fputc(',', out);
-        csv_number(out, r->level ? r->onset_min[k] : NAN);
+        csv_number(out, r->level > 0 ? r->onset_min[k] : NAN);
         fprintf(out, ",%s,%s,%s,", issue, issue, to);
         char inputs[1024] = "";
         for (size_t n = 0; n < w->input_count; n++) {
@@ -327,9 +417,14 @@ int sq25_warning_write_summary_json(sq25_warning *w, const char *path)
     for (int i = 0; i < w->opt.calibration_count; i++)
         fprintf(out, "%s[%g,%g]", i ? "," : "", w->opt.calibration_raw[i],
                 w->opt.calibration_p[i]);
+    long per_state[4] = {0, 0, 0, 0};
+    for (size_t c = 0, n = (size_t)w->width * w->height; c < n; c++)
+        per_state[sq25__warn_cell_state(w, c)]++;
     fprintf(out, "]},\n\"grid\":{\"width\":%d,\"height\":%d,\"pixel_x_m\":%g,"
-                 "\"pixel_y_m\":%g},\n\"areas\":[",
-            w->width, w->height, w->pixel_x_m, w->pixel_y_m);
+                 "\"pixel_y_m\":%g},\n\"cells_per_state\":{\"ok\":%ld,\"degraded\":%ld,"
+                 "\"stale\":%ld,\"no_data\":%ld},\n\"areas\":[",
+            w->width, w->height, w->pixel_x_m, w->pixel_y_m, per_state[0], per_state[1],
+            per_state[2], per_state[3]);
     for (int level = 1; level <= w->opt.level_count; level++) {
         area_stats s = level_stats(w, level);
         fprintf(out, "%s{\"level\":%d,\"cells\":%ld,\"max_probability\":", level > 1 ? "," : "",

@@ -16,13 +16,15 @@ start=$(date +%s%N)
   --grid lonlat:5.8,49.95,6.4,50.35:100 \
   --targets tests/demo/targets.csv \
   --levels 5,10,15 \
+  --tz Europe/Brussels \
+  --credit "Radar data: RMI (Royal Meteorological Institute of Belgium), non-commercial use" \
   --out "$out"
 end=$(date +%s%N)
 echo
 "$sq25" info "$out/forecast.h5" | sed -n '1,4p;9,14p'
 echo
 echo "target warnings ($out/targets.csv):"
-awk -F, '{printf "  %-4s %-28s %-6s %-12s %-10s %s\n", $1, $2, $5, $7, $9, $11}' "$out/targets.csv"
+awk -F, '{printf "  %-4s %-28s %-6s %-9s %-12s %-10s %s\n", $1, $2, $5, $7, $8, $10, $12}' "$out/targets.csv"
 echo
 elapsed=$(awk -v a="$start" -v b="$end" 'BEGIN {printf "%.1f", (b - a) / 1e9}')
 echo "demo finished in $elapsed s. Everything is in $out/:"

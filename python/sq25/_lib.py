@@ -161,6 +161,13 @@ proto("sq25_warning_probability", _c.c_int, _c.c_void_p, _c.c_int, c_void_pp)
 proto("sq25_warning_levels", _c.c_int, _c.c_void_p, c_void_pp)
 proto("sq25_warning_onset", _c.c_int, _c.c_void_p, _c.c_int, c_void_pp)
 proto("sq25_warning_evaluate_targets", _c.c_int, _c.c_void_p, _c.c_void_p)
+proto("sq25_state_name", _c.c_char_p, _c.c_int)
+proto("sq25_pipeline_set_max_gap", _c.c_int, _c.c_void_p, _c.c_int)
+proto("sq25_warning_state", _c.c_int, _c.c_void_p)
+proto("sq25_warning_state_reason", _c.c_char_p, _c.c_void_p)
+proto("sq25_warning_data_time", _c.c_int64, _c.c_void_p)
+proto("sq25_warning_states", _c.c_int, _c.c_void_p, c_void_pp)
+proto("sq25_warning_target_state", _c.c_int, _c.c_void_p, _c.c_size_t, _c.POINTER(_c.c_int))
 proto("sq25_warning_target_result", _c.c_int, _c.c_void_p, _c.c_size_t, _c.POINTER(_c.c_int),
       c_double_p, c_double_p, c_double_p, c_double_p)
 for _name in ("sq25_warning_write_areas_geojson", "sq25_warning_write_targets_geojson",

@@ -90,21 +90,43 @@ class Warning:
     def levels(self):
         return _new_field(self._ctx, lib.sq25_warning_levels, self._ptr)
 
+    @property
+    def state(self):
+        """'ok', 'degraded', 'stale' or 'no_data' (docs/warnings.md, "States")."""
+        return lib.sq25_state_name(lib.sq25_warning_state(self._ptr)).decode()
+
+    @property
+    def state_reason(self):
+        return lib.sq25_warning_state_reason(self._ptr).decode()
+
+    @property
+    def data_time(self):
+        """Valid time (UTC s) of the newest input data."""
+        return lib.sq25_warning_data_time(self._ptr)
+
+    def states(self):
+        """Per-cell states as a field of 0 ok, 1 degraded, 2 stale, 3 no data."""
+        return _new_field(self._ctx, lib.sq25_warning_states, self._ptr)
+
     def evaluate_targets(self, targets):
         self._ctx.check(lib.sq25_warning_evaluate_targets(self._ptr, targets._ptr))
         self._targets = targets
 
     def target_results(self):
-        """One dict per target: level, probability, amount_mm, peak_mmh, onset_min."""
+        """One dict per target: level (-1 = no data), state, probability, amount_mm, peak_mmh,
+        onset_min. Read the state before the level."""
         if self._targets is None:
             return []
         out = []
-        lvl = ctypes.c_int()
+        lvl, st = ctypes.c_int(), ctypes.c_int()
         vals = [ctypes.c_double() for _ in range(4)]
         for i, tid in enumerate(self._targets.ids):
             self._ctx.check(lib.sq25_warning_target_result(self._ptr, i, ctypes.byref(lvl),
                                                            *[ctypes.byref(v) for v in vals]))
-            out.append({"id": tid, "level": lvl.value, "probability": vals[0].value,
+            self._ctx.check(lib.sq25_warning_target_state(self._ptr, i, ctypes.byref(st)))
+            out.append({"id": tid, "level": lvl.value,
+                        "state": lib.sq25_state_name(st.value).decode(),
+                        "probability": vals[0].value,
                         "amount_mm": vals[1].value, "peak_mmh": vals[2].value,
                         "onset_min": vals[3].value})
         return out
@@ -141,7 +163,7 @@ class Pipeline:
     """The frame-by-frame chain of a warning service: push frames, run at each issue time."""
 
     def __init__(self, method="dense", frames=3, horizon_min=60, street_grid=None,
-                 levels_mm=None, targets=None, ctx=None):
+                 levels_mm=None, targets=None, max_gap=2, ctx=None):
         ctx = ctx or default_context()
         out = ctypes.c_void_p()
         ctx.check(lib.sq25_pipeline_create(ctx._ptr, ctypes.byref(out)))
@@ -150,6 +172,7 @@ class Pipeline:
                                                      _method_id(method)))
         ctx.check(lib.sq25_pipeline_set_input_frames(self._ptr, int(frames)))
         ctx.check(lib.sq25_pipeline_set_horizon(self._ptr, int(horizon_min * 60)))
+        ctx.check(lib.sq25_pipeline_set_max_gap(self._ptr, int(max_gap)))
         if street_grid is not None:
             ctx.check(lib.sq25_pipeline_set_street_grid(self._ptr, street_grid._ptr))
         if levels_mm is not None:

@@ -47,6 +47,29 @@ for l in v["leads"]:
 assert v["leads"][0]["csi"][0] > v["leads"][-1]["csi"][0]
 PY
 $sq25 verify "$tmp/fc.h5" $d/*.hdf | grep -q '^30 ' || { echo "table lacks lead 30"; exit 1; }
+# persistence column: the 17:10 frame held fixed. Its lead-5 MAE and CSI > 1 mm/h against the
+# 17:15 frame, computed here with h5py and numpy from the files (physical float32 RATE, NaN =
+# nodata), independently of the library; the forecast beats persistence at 30 min.
+/usr/bin/python3 - "$tmp/v.json" "$f3" "$d/20210704171500.rad.best.comp.rate.qpe.hdf" <<'PY'
+import json, sys
+import h5py, numpy as np
+v = json.load(open(sys.argv[1]))
+a = h5py.File(sys.argv[2], "r")["dataset1/data1/data"][...].astype(float)
+b = h5py.File(sys.argv[3], "r")["dataset1/data1/data"][...].astype(float)
+both = np.isfinite(a) & np.isfinite(b)
+mae = np.abs(a[both] - b[both]).mean()
+hits = np.sum((a > 1) & (b > 1) & both)
+misses = np.sum((a <= 1) & (b > 1) & both)
+false_alarms = np.sum((a > 1) & (b <= 1) & both)
+csi = hits / (hits + misses + false_alarms)
+p5 = v["leads"][0]["persistence"]
+assert abs(p5["mae_mmh"] - mae) < 1e-4, (p5["mae_mmh"], mae)
+assert abs(p5["csi"][0] - csi) < 1e-9, (p5["csi"][0], csi)
+assert v["leads"][-1]["csi"][0] > v["leads"][-1]["persistence"]["csi"][0]
+PY
+$sq25 verify "$tmp/fc.h5" $d/*.hdf | grep -q 'p:CSI>1' || { echo "table lacks persistence"; exit 1; }
+$sq25 verify "$tmp/fc.h5" "$d/20210704171500.rad.best.comp.rate.qpe.hdf" | grep -q 'persistence: not scored' ||
+  { echo "no notice without the issue-time frame"; exit 1; }
 # the dense method and the default output
 $sq25 nowcast "$f1" "$f2" "$f3" --leads 10 --out "$tmp/fc2.h5"
 # usage errors exit 2, work errors exit 1

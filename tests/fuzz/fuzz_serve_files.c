@@ -14,14 +14,15 @@
 
 #include "serve.h"
 
-static char path[64];
+static char path[4096];
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size == 0) return 0;
     if (!path[0]) {
-        snprintf(path, sizeof path, "/tmp/fuzz_serve_XXXXXX");
+        const char *dir = getenv("TMPDIR");
+        snprintf(path, sizeof path, "%s/fuzz_serve_XXXXXX", dir && dir[0] ? dir : P_tmpdir);
         int fd = mkstemp(path);
         if (fd < 0) abort();
         close(fd);

@@ -74,7 +74,7 @@ static void test_rmi_values(void **state)
     assert_int_equal(sq25_field_width(f), 700);
     assert_int_equal(sq25_field_height(f), 700);
     /* Independent values:
-     *   h5dump -m '%.9g' -d /dataset1/data1/data -y -w 0 -o /tmp/rmi.txt FILE
+     *   h5dump -m '%.9g' -d /dataset1/data1/data -y -w 0 -o rmi.txt FILE
      *   then in /usr/bin/python3: split on commas, max over non-NaN values and its index:
      *   max 56.5590897 at row 608 col 475; (608,476) = 48.7419777; (610,480) = 2.37723398;
      *   (600,470) = 0; (0,0) = nan; 161707 NaN of 490000 cells; 56475 cells > 0.1. */
@@ -122,7 +122,7 @@ static void test_opera_values(void **state)
     assert_int_equal(sq25_field_height(f), 2200);
     /* Independent values (float64 data; nodata -9999000 and undetect -8888000 are in
      * dataset1/what):
-     *   h5dump -m '%.17g' -d /dataset1/data1/data -y -w 0 -o /tmp/op.txt FILE, then python3:
+     *   h5dump -m '%.17g' -d /dataset1/data1/data -y -w 0 -o op.txt FILE, then python3:
      *   2085857 cells == -9999000, 1605989 == -8888000; max of the rest 1205.22 at row 407
      *   col 391 and next 421.07 at (1626,769): single-pixel clutter, not rain (24 cells
      *   > 100 mm/h). Rain cells: (301,1383) = 20.73, (352,1342) = 28.73; undetect at
@@ -158,7 +158,7 @@ static void test_knmi_values(void **state)
     sq25_field *f = read_ok(ctx, test_data_path(KNMI_0100));
     assert_int_equal(sq25_field_width(f), 700);
     assert_int_equal(sq25_field_height(f), 765);
-    /* Raw PV: h5dump -d /image1/image_data -y -w 0 -o /tmp/kn.txt FILE, then python3:
+    /* Raw PV: h5dump -d /image1/image_data -y -w 0 -o kn.txt FILE, then python3:
      * 398271 cells are 65535 (missing); max PV 67 at row 508 col 423 (also
      * h5dump -d /image1/image_data -s "508,423" -c "1,1" FILE -> 67); PV 6 at (230,433);
      * first valid cell (220,355) has PV 0. mm/h = PV * 0.01 (GEO=0.01*PV+0.0, mm per 5 min)

@@ -105,6 +105,7 @@ static void test_bad_sequences(void **state)
     assert_int_equal(sq25_pipeline_push_frame(p, a), SQ25_OK);
     assert_int_equal(sq25_pipeline_push_frame(p, a), SQ25_ERR_TIME_ORDER);
     assert_int_equal(sq25_pipeline_push_frame(p, b), SQ25_OK);
+    assert_int_equal(sq25_pipeline_set_max_gap(p, 0), SQ25_OK); /* every gap an error, as 1.0 */
     assert_int_equal(sq25_pipeline_push_frame(p, late), SQ25_ERR_TIME_GAP);
     assert_non_null(strstr(sq25_errmsg(ctx), "600 s after"));
     assert_int_equal(sq25_pipeline_push_frame(p, other), SQ25_ERR_GRID_MISMATCH);

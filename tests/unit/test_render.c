@@ -202,6 +202,71 @@ static void test_warning_png(void **state)
     }
 }
 
+/* Levels by intensity, legend equal to the map. A 9 x 3 grid of 1 km cells, a 1-cell
+ * neighbourhood (3 x 3 window), an hour of constant rates: columns 0..2 at 30 mm/h (30 mm,
+ * level 2 with probability 1 in column 0); in row 1, columns 6, 7, 8 at 45 mm/h, so the window
+ * of cell (7, 1) holds 3 of 9 cells at 45 mm (level 3 with probability 1/3, just above the 0.3
+ * threshold). 1.0 shaded by probability: level 3 at P = 1/3 was paler than level 2 at P = 1.
+ * Now the level-3 cell is darker than the level-2 cell and both equal their legend swatches
+ * (the legend lists level 3 first: rows from the top 3, 2, 1). */
+static float level_case_rate(int col, int row)
+{
+    if (col <= 2) return 30.0f;
+    if (col >= 6 && row == 1) return 45.0f;
+    return 0.0f;
+}
+
+static void test_warning_levels_by_intensity(void **state)
+{
+    (void)state;
+    sq25_ctx *ctx = sq25_ctx_create();
+    const double gt[6] = {0, 1000, 0, 0, 0, -1000};
+    sq25_field *frames[12];
+    for (int j = 0; j < 12; j++) {
+        assert_int_equal(sq25_field_create(ctx, 9, 3, EQC, gt, ISSUE + (int64_t)(j + 1) * 300,
+                                           &frames[j]), SQ25_OK);
+        for (int i = 0; i < 27; i++) sq25_field_data(frames[j])[i] = level_case_rate(i % 9, i / 9);
+    }
+    sq25_warn_options *wo = NULL;
+    assert_int_equal(sq25_warn_options_create(ctx, &wo), SQ25_OK);
+    assert_int_equal(sq25_warn_options_set_radius(wo, 1000, 0), SQ25_OK);
+    sq25_warning *w = NULL;
+    assert_int_equal(sq25_warn_compute(ctx, wo, (const sq25_field *const *)frames, 12, 300, ISSUE,
+                                       &w), SQ25_OK);
+    sq25_field *lv = NULL, *p3 = NULL;
+    assert_int_equal(sq25_warning_levels(w, &lv), SQ25_OK);
+    assert_int_equal(sq25_warning_probability(w, 3, &p3), SQ25_OK);
+    assert_float_equal(sq25_field_data(lv)[9 + 7], 3, 0);
+    assert_float_equal(sq25_field_data(p3)[9 + 7], 1.0 / 3, 1e-6);
+    assert_float_equal(sq25_field_data(lv)[9 + 0], 2, 0);
+    sq25_render_options *opt = NULL;
+    assert_int_equal(sq25_render_options_create(ctx, &opt), SQ25_OK);
+    assert_int_equal(sq25_render_options_set_scale(opt, 16), SQ25_OK);
+    assert_int_equal(sq25_render_options_set_graticule(opt, 0), SQ25_OK);
+    char path[512];
+    snprintf(path, sizeof path, "%s/levels.png", test_tmpdir());
+    assert_int_equal(sq25_render_warning_png(w, opt, path), SQ25_OK);
+    picture p;
+    read_png(path, &p);
+    sq25__render_layout l = sq25__render_layout_for(9, 3, 16);
+    const unsigned char *l3 = pixel(&p, l.map_x + 7 * 16 + 8, l.map_y + 16 + 8);
+    const unsigned char *l2 = pixel(&p, l.map_x + 0 * 16 + 8, l.map_y + 16 + 8);
+    assert_true(luminance(l3) < luminance(l2));
+    /* legend rows: title, then levels 3, 2, 1 at 22 px, the first 26 px below the title */
+    const unsigned char *sw3 = pixel(&p, l.legend_x + 14, l.map_y + 26 + 8);
+    const unsigned char *sw2 = pixel(&p, l.legend_x + 14, l.map_y + 26 + 22 + 8);
+    assert_rgb(sw3, l3[0], l3[1], l3[2]);
+    assert_rgb(sw2, l2[0], l2[1], l2[2]);
+    free(p.rgb);
+    sq25_render_options_destroy(opt);
+    sq25_field_destroy(lv);
+    sq25_field_destroy(p3);
+    sq25_warning_destroy(w);
+    sq25_warn_options_destroy(wo);
+    for (int j = 0; j < 12; j++) sq25_field_destroy(frames[j]);
+    sq25_ctx_destroy(ctx);
+}
+
 /* A field the engine writes (ODIM_H5 through sq25_write_odim) renders after reading it back:
  * the cell of 12 mm/h shows the 10..20 class colour (index 5). */
 static void test_render_written_file(void **state)
@@ -284,6 +349,7 @@ int main(void)
         cmocka_unit_test(test_palette_luminance),
         cmocka_unit_test(test_field_png),
         cmocka_unit_test(test_warning_png),
+        cmocka_unit_test(test_warning_levels_by_intensity),
         cmocka_unit_test(test_render_written_file),
         cmocka_unit_test(test_render_allocation_failures),
     };

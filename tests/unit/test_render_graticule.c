@@ -55,10 +55,12 @@ static void test_graticule_on_analytic_grid(void **state)
     }
     assert_true(on_meridian > 12);  /* 32 rows checked, dotted line */
     assert_int_equal(off_meridian, 0); /* half a cell away: nothing */
-    /* parallel 48N: row map_y + 32 */
+    /* parallel 48N: row map_y + 32 (or the row above: the row lies exactly on a pixel edge,
+     * so the last bit of PROJ's WGS84 -> sphere arithmetic decides which pixel it rounds to) */
     int on_parallel = 0;
     for (int x = l.map_x + 24; x < l.map_x + l.map_w - 24; x++)
-        on_parallel += graticule_coloured(buf + ((size_t)(l.map_y + 32) * img.width + x) * 3);
+        on_parallel += graticule_coloured(buf + ((size_t)(l.map_y + 32) * img.width + x) * 3) ||
+                       graticule_coloured(buf + ((size_t)(l.map_y + 31) * img.width + x) * 3);
     assert_true(on_parallel > 40); /* 112 columns checked */
     free(buf);
     png_image_free(&img);

@@ -62,10 +62,18 @@ static void test_fss_by_hand(void **state)
     assert_int_equal(sq25_verify_fss(ctx, obs, obs, 2, 2, 50.0, 3, &fss), SQ25_OK);
     assert_true(isnan(fss));
     assert_int_equal(sq25_verify_fss(ctx, fc, obs, 4, 1, 5.0, 0, &fss), SQ25_ERR_INVALID_ARG);
+    /* joint mask: a forecast event where the observation is NaN is no event in either field.
+     * fc events 1 1 0 0, obs 9 at cell 1 only and NaN at cell 0: with the mask both have the
+     * single event at cell 1, so FSS = 1 (without it, window 1: Pf = 1,1,0,0, Po = 0,1,0,0,
+     * 1 - 1/3 = 0.667) */
+    const float fc2[4] = {6, 7, 0, 0}, obs2[4] = {NAN, 9, 0, 0};
+    assert_int_equal(sq25_verify_fss(ctx, fc2, obs2, 4, 1, 5.0, 1, &fss), SQ25_OK);
+    assert_float_equal(fss, 1.0, 1e-12);
     sq25_ctx_destroy(ctx);
 }
 
-/* FSS through summed-area tables equals a direct window count on a random 2-D case. */
+/* FSS through summed-area tables equals a direct window count on a random 2-D case with
+ * NaN observations (joint mask: no event in either field there). */
 static void test_fss_matches_direct_sum(void **state)
 {
     (void)state;
@@ -84,8 +92,9 @@ static void test_fss_matches_direct_sum(void **state)
             for (int rr = r - WIN / 2; rr <= r + WIN / 2; rr++)
                 for (int cc = c - WIN / 2; cc <= c + WIN / 2; cc++) {
                     if (rr < 0 || cc < 0 || rr >= H || cc >= W) continue;
-                    nf += fc[rr * W + cc] >= 7;
-                    no += obs[rr * W + cc] >= 7; /* NaN >= 7 is false: no event */
+                    int valid = !isnan(obs[rr * W + cc]); /* fc has no NaN here */
+                    nf += valid && fc[rr * W + cc] >= 7;
+                    no += valid && obs[rr * W + cc] >= 7;
                 }
             double pf = nf / 25.0, po = no / 25.0;
             num += (pf - po) * (pf - po);

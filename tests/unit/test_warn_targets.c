@@ -206,10 +206,16 @@ static void test_targets_on_front(void **state)
     assert_float_equal(p, 1.0, 0);
     assert_int_equal(sq25_warning_target_probability(w, 2, 3, &p), SQ25_OK);
     assert_float_equal(p, 0.0, 0);
-    /* off the grid: nothing sampled, no level, no amount */
+    /* off the grid: nothing sampled, no data: never level 0 (an all-clear) */
     assert_int_equal(sq25_warning_target_result(w, 3, &level, &p, &amount, &peak, &lead), SQ25_OK);
-    assert_int_equal(level, 0);
+    assert_int_equal(level, SQ25_LEVEL_NO_DATA);
     assert_true(isnan(p) && isnan(amount) && isnan(peak) && isnan(lead));
+    int st;
+    assert_int_equal(sq25_warning_target_state(w, 3, &st), SQ25_OK);
+    assert_int_equal(st, SQ25_STATE_NO_DATA);
+    assert_int_equal(sq25_warning_target_state(w, 0, &st), SQ25_OK);
+    assert_int_equal(st, SQ25_STATE_OK);
+    assert_int_equal(sq25_warning_target_state(w, 4, &st), SQ25_ERR_RANGE);
     assert_int_equal(sq25_warning_target_result(w, 4, &level, NULL, NULL, NULL, NULL),
                      SQ25_ERR_RANGE);
     sq25_targets_destroy(t); /* the warning keeps its own copy */
@@ -299,9 +305,9 @@ static void test_writers(void **state)
     assert_non_null(strstr(text, "\"issue_time\":\"2021-07-04T16:50:00Z\""));
     assert_non_null(strstr(text, "\"valid_to\":\"2021-07-04T17:50:00Z\""));
     assert_non_null(strstr(text, "\"inputs\":[\"nowcast_20210704T1650.h5\"]"));
-    /* Level 3 (40 mm = 8 wet steps) needs wet from j <= 4, i.e. columns c <= 11: the run of
-     * columns 0..11 in each of the 5 rows. Its first polygon is row 0: lon 0 .. 12 km / R,
-     * lat 0 .. -1 km / R. */
+    /* Level 3 (40 mm = 8 wet steps) needs wet from j <= 4, i.e. columns c <= 11: columns
+     * 0..11 of all 5 rows, dissolved into one rectangle lon 0 .. 12 km / R, lat 0 .. -5 km / R,
+     * counter-clockwise from its south-west corner. */
     const sq25__json *features = sq25__json_get(root, "features");
     const sq25__json *last = features->child;
     while (last->next) last = last->next;
@@ -309,10 +315,11 @@ static void test_writers(void **state)
     assert_float_equal(sq25__json_get(props, "level")->num, 3, 0);
     assert_float_equal(sq25__json_get(props, "cells")->num, 60, 0);
     const sq25__json *coords = sq25__json_get(sq25__json_get(last, "geometry"), "coordinates");
-    assert_int_equal(sq25__json_length(coords), 5);
+    assert_int_equal(sq25__json_length(coords), 1);
+    assert_int_equal(sq25__json_length(coords->child), 1); /* no hole */
     const sq25__json *ring = coords->child->child;
     assert_int_equal(sq25__json_length(ring), 5);
-    const double want[5][2] = {{0, -1}, {12, -1}, {12, 0}, {0, 0}, {0, -1}};
+    const double want[5][2] = {{0, -5}, {12, -5}, {12, 0}, {0, 0}, {0, -5}};
     const sq25__json *pos = ring->child;
     for (int k = 0; k < 5; k++, pos = pos->next) {
         assert_float_equal(pos->child->num, want[k][0] * 1000.0 / R_EARTH * DEG, 1e-7);
@@ -328,9 +335,9 @@ static void test_writers(void **state)
     sq25_targets_destroy(t);
     assert_int_equal(sq25_warning_write_targets_csv(w, path), SQ25_OK);
     text = read_text(path);
-    assert_non_null(strstr(text, "id,name,lon,lat,level,level_name,probability"));
+    assert_non_null(strstr(text, "id,name,lon,lat,level,level_name,state,probability"));
     assert_non_null(strstr(text, "\np10,cellar,"));
-    assert_non_null(strstr(text, ",3,extrem,1,0.3,45,60,55,2021-07-04T16:50:00Z,"
+    assert_non_null(strstr(text, ",3,extrem,ok,1,0.3,45,60,55,2021-07-04T16:50:00Z,"
                                  "2021-07-04T16:50:00Z,2021-07-04T17:50:00Z,"
                                  "nowcast_20210704T1650.h5,1,1,1\n"));
     assert_non_null(strstr(text, "\nroad,\"road, east\","));
