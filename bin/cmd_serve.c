@@ -97,6 +97,9 @@ typedef struct {
     bool outage_published;
     size_t last_flood;                 /* entries left out by the last scan */
     int level_count;                   /* levels of the last forecast, for no-data cycles */
+    int64_t last_fed_time;             /* newest frame fed to the pipeline */
+    int fed_count;                     /* frames fed since the last reset */
+    char feed_reason[400];             /* why the last feed started a new sequence */
     char level_names[SQ25_WARN_MAX_LEVELS][32];
     char published[MAX_OUT_FILES][96]; /* what the last cycle published */
     int n_published;
@@ -106,7 +109,7 @@ typedef struct {
 typedef struct {
     int64_t issue_time;
     serve_data_state data_state;
-    char reason[512];
+    char reason[1024];
     int frames_used, step_s;
     int raised, updated, lowered, cancelled, active;
     double ms_read, ms_pipeline, ms_outputs, ms_publish, ms_total;
@@ -254,60 +257,48 @@ static void hold_frame(service *s, sq25_field *frame, const char *name)
     s->n_held++;
 }
 
-/* The frames a cycle at the newest held frame uses: the newest run of equal steps, at most
- * cfg.frames long. Fills *first (index of the oldest used) and the state and reason. */
-static void choose_frames(service *s, cycle_info *ci, int *first)
+/* Feed a frame (borrowed) to the pipeline as `sq25 run` does, so that both give the same
+ * warnings: the pipeline bridges missing frames itself (its max gap, the warning then
+ * DEGRADED); a gap longer than outage-min, a gap it cannot bridge or another grid starts a new
+ * sequence, and *why says so. A frame fed already (a cycle being retried) is not fed again. */
+static int feed_frame(service *s, const sq25_field *f)
 {
-    int n = s->n_held, want = s->cfg.frames;
+    int64_t t = sq25_field_valid_time(f);
+    if (s->fed_count > 0 && t == s->last_fed_time) return SQ25_OK;
+    s->feed_reason[0] = '\0';
     int64_t outage_s = (int64_t)llround(s->cfg.outage_min * 60);
     char t_prev[32], t_new[32];
-    *first = n - 1;
-    ci->frames_used = 1;
-    ci->step_s = 0;
-    if (n < 2) {
-        ci->data_state = SERVE_DATA_NONE;
-        snprintf(ci->reason, sizeof ci->reason, "one radar frame: the motion needs two");
-        return;
-    }
-    int64_t step = sq25_field_valid_time(s->held[n - 1].field) - sq25_field_valid_time(s->held[n - 2].field);
-    sq25_time_format(sq25_field_valid_time(s->held[n - 2].field), t_prev, sizeof t_prev);
-    sq25_time_format(sq25_field_valid_time(s->held[n - 1].field), t_new, sizeof t_new);
-    if (step > outage_s) {
-        ci->data_state = SERVE_DATA_NONE;
-        snprintf(ci->reason, sizeof ci->reason,
+    sq25_time_format(s->last_fed_time, t_prev, sizeof t_prev);
+    sq25_time_format(t, t_new, sizeof t_new);
+    if (s->fed_count > 0 && t - s->last_fed_time > outage_s) {
+        snprintf(s->feed_reason, sizeof s->feed_reason,
                  "radar outage: no frame between %s and %s (limit %g min)", t_prev, t_new,
                  s->cfg.outage_min);
-        return;
+        sq25_pipeline_reset(s->p);
+        s->fed_count = 0;
     }
-    if ((s->cfg.horizon_min * 60) % step != 0) {
-        ci->data_state = SERVE_DATA_NONE;
-        snprintf(ci->reason, sizeof ci->reason,
-                 "frames %s and %s are %" PRId64 " s apart, which does not divide the horizon",
-                 t_prev, t_new, step);
-        return;
+    int rc = sq25_pipeline_push_frame(s->p, f);
+    if (rc == SQ25_ERR_TIME_GAP || rc == SQ25_ERR_GRID_MISMATCH) {
+        snprintf(s->feed_reason, sizeof s->feed_reason, "%.300s; a new sequence starts",
+                 sq25_errmsg(s->ctx));
+        sq25_pipeline_reset(s->p);
+        s->fed_count = 0;
+        rc = sq25_pipeline_push_frame(s->p, f);
     }
-    int used = 2;
-    while (used < want && n - used - 1 >= 0 &&
-           sq25_field_valid_time(s->held[n - used].field) -
-                   sq25_field_valid_time(s->held[n - used - 1].field) == step)
-        used++;
-    *first = n - used;
-    ci->frames_used = used;
-    ci->step_s = (int)step;
-    if (s->state.nominal_step_s == 0 || step < s->state.nominal_step_s)
-        s->state.nominal_step_s = (int)step;
-    if (step != s->state.nominal_step_s) {
-        ci->data_state = SERVE_DATA_DEGRADED;
-        snprintf(ci->reason, sizeof ci->reason,
-                 "frame missing: %s follows %s after %" PRId64 " s instead of %d s", t_new,
-                 t_prev, step, s->state.nominal_step_s);
-    } else if (used < want) {
-        ci->data_state = SERVE_DATA_DEGRADED;
-        snprintf(ci->reason, sizeof ci->reason, "%d of %d frames at an even step since %s", used,
-                 want, t_prev);
-    } else {
-        ci->data_state = SERVE_DATA_OK;
-        snprintf(ci->reason, sizeof ci->reason, "ok");
+    if (rc == SQ25_OK) {
+        s->last_fed_time = t;
+        s->fed_count++;
+    }
+    return rc;
+}
+
+static serve_data_state from_library_state(int state)
+{
+    switch (state) {
+    case SQ25_STATE_OK: return SERVE_DATA_OK;
+    case SQ25_STATE_DEGRADED: return SERVE_DATA_DEGRADED;
+    case SQ25_STATE_STALE: return SERVE_DATA_STALE;
+    default: return SERVE_DATA_NONE;
     }
 }
 
@@ -414,7 +405,7 @@ typedef struct {
 } target_table;
 
 /* Results per target (or no data for all when w is NULL). */
-static int fill_targets(const service *s, sq25_warning *w, const cycle_info *ci, target_table *tt)
+static int fill_targets(const service *s, sq25_warning *w, target_table *tt)
 {
     tt->n = s->targets ? sq25_targets_count(s->targets) : 0;
     tt->now = calloc(tt->n + 1, sizeof *tt->now);
@@ -425,19 +416,11 @@ static int fill_targets(const service *s, sq25_warning *w, const cycle_info *ci,
         serve_target_now *t = &tt->now[i];
         t->probability = t->amount_mm = t->onset_min = NAN;
         if (w) sq25_warning_target_result(w, i, &t->level, &t->probability, &t->amount_mm, NULL, &t->onset_min);
-        t->no_data = !w || !isfinite(t->amount_mm) || t->level < 0;
-        tt->states[i] = t->no_data ? SERVE_DATA_NONE : ci->data_state;
-#ifdef SQ25_LEVEL_NO_DATA
-        /* libsq25 1.1 states each target: take the worse of its state and the cycle's. */
-        int st = SQ25_STATE_OK;
-        if (w && sq25_warning_target_state(w, i, &st) == SQ25_OK) {
-            if (st == SQ25_STATE_NO_DATA) {
-                t->no_data = true;
-                tt->states[i] = SERVE_DATA_NONE;
-            } else if (st != SQ25_STATE_OK && tt->states[i] == SERVE_DATA_OK)
-                tt->states[i] = SERVE_DATA_DEGRADED;
-        }
-#endif
+        int st = SQ25_STATE_NO_DATA;
+        if (w) sq25_warning_target_state(w, i, &st);
+        t->no_data = !w || st == SQ25_STATE_NO_DATA || t->level < 0 || !isfinite(t->amount_mm);
+        t->keep_level = st == SQ25_STATE_STALE; /* never lowered on carried-forward data */
+        tt->states[i] = t->no_data ? SERVE_DATA_NONE : from_library_state(st);
         if (t->no_data) t->level = 0;
     }
     return 0;
@@ -465,7 +448,32 @@ static void csv_field(FILE *f, const char *v)
     fputc('"', f);
 }
 
-/* Outputs of a cycle without a forecast: every target explicitly without data. */
+/* The members a no-data output shares with the library's (1.1): state, data_time, reason. */
+static void write_nodata_members(FILE *f, const service *s, const cycle_info *ci)
+{
+    char t[32], tv[32], td[32] = "";
+    sq25_time_format(ci->issue_time, t, sizeof t);
+    sq25_time_format(ci->issue_time + s->cfg.horizon_min * 60, tv, sizeof tv);
+    if (s->state.last_frame_time) sq25_time_format(s->state.last_frame_time, td, sizeof td);
+    fprintf(f, "\"issue_time\":\"%s\",\"valid_from\":\"%s\",\"valid_to\":\"%s\",\"state\":"
+               "\"no_data\",\"data_time\":", t, t, tv);
+    if (td[0]) fprintf(f, "\"%s\"", td);
+    else fputs("null", f);
+    fputs(",\"state_reason\":", f);
+    cli_json_string(f, ci->reason);
+}
+
+static void write_nodata_target(FILE *f, const service *s, size_t i)
+{
+    fputs("\"id\":", f);
+    cli_json_string(f, sq25_targets_id(s->targets, i));
+    fputs(",\"name\":", f);
+    cli_json_string(f, sq25_targets_name(s->targets, i));
+    fprintf(f, ",\"level\":%d,\"state\":\"no_data\",\"level_name\":\"no data\"", SQ25_LEVEL_NO_DATA);
+}
+
+/* Outputs of a cycle without a forecast: every target explicitly without data (level
+ * SQ25_LEVEL_NO_DATA, state no_data), with the columns and members of the library's. */
 static int write_nodata_outputs(service *s, serve_publish *pub, const cycle_info *ci,
                                 const target_table *tt)
 {
@@ -474,19 +482,21 @@ static int write_nodata_outputs(service *s, serve_publish *pub, const cycle_info
     sq25_time_format(ci->issue_time + s->cfg.horizon_min * 60, tv, sizeof tv);
     FILE *f = fopen(serve_publish_path(pub, "warnings.geojson", path, sizeof path), "w");
     if (!f) return -1;
-    fprintf(f, "{\"type\":\"FeatureCollection\",\"issue_time\":\"%s\",\"valid_from\":\"%s\","
-               "\"valid_to\":\"%s\",\"data_state\":\"no_data\",\"features\":[],\"service\":", t, t, tv);
+    fputs("{\"type\":\"FeatureCollection\",", f);
+    write_nodata_members(f, s, ci);
+    fputs(",\"features\":[],\"service\":", f);
     write_service_json(f, s, ci);
     fputs("}\n", f);
     if (fclose(f) != 0) return -1;
     f = fopen(serve_publish_path(pub, "summary.json", path, sizeof path), "w");
     if (!f) return -1;
-    fprintf(f, "{\"issue_time\":\"%s\",\"valid_from\":\"%s\",\"valid_to\":\"%s\",\"data_state\":"
-               "\"no_data\",\"targets\":[", t, t, tv);
+    fputc('{', f);
+    write_nodata_members(f, s, ci);
+    fputs(",\"targets\":[", f);
     for (size_t i = 0; i < tt->n; i++) {
-        fprintf(f, "%s{\"id\":", i ? "," : "");
-        cli_json_string(f, sq25_targets_id(s->targets, i));
-        fputs(",\"level\":null,\"data_state\":\"no_data\"}", f);
+        fputs(i ? ",{" : "{", f);
+        write_nodata_target(f, s, i);
+        fputc('}', f);
     }
     fputs("],\"service\":", f);
     write_service_json(f, s, ci);
@@ -495,29 +505,33 @@ static int write_nodata_outputs(service *s, serve_publish *pub, const cycle_info
     if (!s->targets) return 0;
     f = fopen(serve_publish_path(pub, "targets.csv", path, sizeof path), "w");
     if (!f) return -1;
-    fputs("id,name,lon,lat,level,level_name,probability,prob_threshold,amount_mm,peak_mmh,"
-          "onset_min,issue_time,valid_from,valid_to,inputs,data_state\n", f);
+    fputs("id,name,lon,lat,level,level_name,state,probability,prob_threshold,amount_mm,peak_mmh,"
+          "onset_min,issue_time,valid_from,valid_to,inputs", f);
+    for (int k = 0; k < s->level_count; k++) fprintf(f, ",p_level%d", k + 1);
+    fputs(",data_state\n", f);
     for (size_t i = 0; i < tt->n; i++) {
         double lon = NAN, lat = NAN;
         sq25_targets_vertex(s->targets, i, 0, &lon, &lat);
         csv_field(f, sq25_targets_id(s->targets, i));
         fputc(',', f);
         csv_field(f, sq25_targets_name(s->targets, i));
-        fprintf(f, ",%.7f,%.7f,,,,,,,,%s,%s,%s,,no_data\n", lon, lat, t, t, tv);
+        fprintf(f, ",%.7f,%.7f,%d,no data,no_data,,,,,,%s,%s,%s,", lon, lat, SQ25_LEVEL_NO_DATA, t,
+                t, tv);
+        for (int k = 0; k < s->level_count; k++) fputc(',', f);
+        fputs(",no_data\n", f);
     }
     if (fclose(f) != 0) return -1;
     f = fopen(serve_publish_path(pub, "targets.geojson", path, sizeof path), "w");
     if (!f) return -1;
-    fprintf(f, "{\"type\":\"FeatureCollection\",\"issue_time\":\"%s\",\"data_state\":\"no_data\","
-               "\"features\":[", t);
+    fputs("{\"type\":\"FeatureCollection\",", f);
+    write_nodata_members(f, s, ci);
+    fputs(",\"features\":[", f);
     for (size_t i = 0; i < tt->n; i++) {
         size_t nv = sq25_targets_vertex_count(s->targets, i);
-        fprintf(f, "%s{\"type\":\"Feature\",\"properties\":{\"id\":", i ? "," : "");
-        cli_json_string(f, sq25_targets_id(s->targets, i));
-        fputs(",\"name\":", f);
-        cli_json_string(f, sq25_targets_name(s->targets, i));
-        fprintf(f, ",\"level\":null,\"data_state\":\"no_data\"},\"geometry\":{\"type\":\"%s\","
-                   "\"coordinates\":%s", nv == 1 ? "Point" : "LineString", nv == 1 ? "" : "[");
+        fputs(i ? ",{\"type\":\"Feature\",\"properties\":{" : "{\"type\":\"Feature\",\"properties\":{", f);
+        write_nodata_target(f, s, i);
+        fprintf(f, "},\"geometry\":{\"type\":\"%s\",\"coordinates\":%s",
+                nv == 1 ? "Point" : "LineString", nv == 1 ? "" : "[");
         for (size_t k = 0; k < nv; k++) {
             double lon, lat;
             sq25_targets_vertex(s->targets, i, k, &lon, &lat);
@@ -636,8 +650,7 @@ static int write_latest(service *s, serve_publish *pub, const cycle_info *ci, co
         fprintf(f, "%s{\"id\":", i ? "," : "");
         cli_json_string(f, id);
         fprintf(f, ",\"data_state\":\"%s\",\"level\":", serve_data_state_name(tt->states[i]));
-        if (tt->states[i] == SERVE_DATA_NONE) fputs("null", f);
-        else fprintf(f, "%d", tt->now[i].level);
+        fprintf(f, "%d", tt->states[i] == SERVE_DATA_NONE ? SQ25_LEVEL_NO_DATA : tt->now[i].level);
         fprintf(f, ",\"warning_active\":%s,\"warning_level\":%d,\"warning_id\":",
                 tr && tr->active ? "true" : "false", tr && tr->active ? tr->level : 0);
         cli_json_string(f, tr && tr->warning_id[0] && tt->actions[i] != SERVE_ACT_NONE ? tr->warning_id : "");
@@ -720,20 +733,24 @@ static int run_cycle(service *s, cycle_info *ci, bool with_frames)
     int first = s->n_held;
     sq25_warning *w = NULL;
     if (with_frames) {
-        choose_frames(s, ci, &first);
-        if (ci->data_state != SERVE_DATA_NONE) {
-            sq25_pipeline_reset(s->p);
-            int rc = sq25_pipeline_set_input_frames(s->p, ci->frames_used);
-            for (int i = first; rc == SQ25_OK && i < s->n_held; i++)
-                rc = sq25_pipeline_push_frame(s->p, s->held[i].field);
-            if (rc == SQ25_OK) rc = sq25_pipeline_run(s->p, &w);
-            if (rc == SQ25_OK) remember_levels(s, w);
-            if (rc != SQ25_OK) {
-                ci->data_state = SERVE_DATA_NONE;
-                snprintf(ci->reason, sizeof ci->reason, "the forecast failed: %s (%s)",
-                         sq25_errmsg(s->ctx), sq25_errname(rc));
-            }
+        int rc = sq25_pipeline_run(s->p, &w);
+        ci->frames_used = sq25_pipeline_frame_count(s->p);
+        ci->step_s = sq25_pipeline_step_s(s->p);
+        if (rc == SQ25_OK) {
+            remember_levels(s, w);
+            int st = sq25_warning_state(w);
+            ci->data_state = from_library_state(st);
+            snprintf(ci->reason, sizeof ci->reason, "%s",
+                     st == SQ25_STATE_OK ? "ok"
+                     : sq25_warning_state_reason(w)[0] ? sq25_warning_state_reason(w)
+                                                       : "no cell of the radar picture has data");
+            if (ci->step_s > 0) s->state.nominal_step_s = ci->step_s;
+        } else {
+            ci->data_state = SERVE_DATA_NONE;
+            snprintf(ci->reason, sizeof ci->reason, "%.390s%s%.300s (%s)", s->feed_reason,
+                     s->feed_reason[0] ? "; " : "", sq25_errmsg(s->ctx), sq25_errname(rc));
         }
+        first = s->n_held - (ci->frames_used < s->n_held ? ci->frames_used : s->n_held);
     }
     ci->ms_pipeline = ms_since(t0);
     int64_t t1 = serve_now_ms();
@@ -741,7 +758,7 @@ static int run_cycle(service *s, cycle_info *ci, bool with_frames)
     target_table tt = {0};
     serve_publish pub;
     int rc = copy_state(&saved, &s->state);
-    if (rc == 0) rc = fill_targets(s, w, ci, &tt);
+    if (rc == 0) rc = fill_targets(s, w, &tt);
     if (rc == 0 && (rc = serve_publish_begin(&pub, s->cfg.outbox)) != 0)
         snprintf(ci->error, sizeof ci->error, "%.700s", pub.error);
     else if (rc == 0) {
@@ -884,6 +901,8 @@ static int collect_candidates(service *s, candidate **out, size_t *n_out, bool p
         c[n++].valid_time = t;
     }
     free(changed);
+    /* After a restart: the frames of the last cycles go back into the pipeline, in order. */
+    for (int i = 0; prime && i < s->n_held; i++) feed_frame(s, s->held[i].field);
     qsort(c, n, sizeof *c, by_time);
     /* Equal times: the first name wins, the others are duplicates. */
     size_t k = 0;
@@ -911,11 +930,18 @@ static int cycle_for_entry(service *s, serve_inbox_entry *e)
     ci.ms_read = ms_since(t0);
     int64_t t = sq25_field_valid_time(f);
     sq25_field_set_meta(f, SQ25_META_PATH, e->name); /* outputs name the file, not the path */
+    int rc = feed_frame(s, f);
     if (!held_has_time(s, t)) hold_frame(s, f, e->name);
     else sq25_field_destroy(f);
     s->last_arrival_ms = serve_now_ms();
     s->outage_published = false;
     ci.issue_time = t;
+    if (rc != SQ25_OK) { /* out of memory: the cycle says so, and is published without data */
+        ci.data_state = SERVE_DATA_NONE;
+        snprintf(ci.reason, sizeof ci.reason, "the frame could not be used: %.300s (%s)",
+                 sq25_errmsg(s->ctx), sq25_errname(rc));
+        return run_cycle(s, &ci, false);
+    }
     return run_cycle(s, &ci, true);
 }
 
@@ -1045,10 +1071,15 @@ static int replay(service *s)
         int64_t t = c[k % (long)n].valid_time + span * (k / (long)n);
         sq25_field_set_valid_time(f, t);
         sq25_field_set_meta(f, SQ25_META_PATH, c[k % (long)n].entry->name);
+        int rc = feed_frame(s, f);
         hold_frame(s, f, c[k % (long)n].entry->name);
         cycle_info ci;
         memset(&ci, 0, sizeof ci);
         ci.issue_time = t;
+        if (rc != SQ25_OK) {
+            status = cli_lib_error("serve", s->ctx, rc);
+            break;
+        }
         run_cycle(s, &ci, true);
         if ((k + 1) % 500 == 0 || k == 0) {
             log_begin(s, "soak");

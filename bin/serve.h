@@ -54,7 +54,14 @@ int serve_config_check(const serve_config *cfg, char *err, size_t err_cap);
 bool serve_config_is_bool(const char *key);
 
 /* ---- warning state between cycles (serve_state.c) ---- */
-typedef enum { SERVE_DATA_OK = 0, SERVE_DATA_DEGRADED = 1, SERVE_DATA_NONE = 2 } serve_data_state;
+/* The states of libsq25 (SQ25_STATE_*): ok, degraded (a bridged gap, part of the cells without
+ * data), stale (the newest frames without data: an older forecast carried forward), no data. */
+typedef enum {
+    SERVE_DATA_OK = 0,
+    SERVE_DATA_DEGRADED = 1,
+    SERVE_DATA_STALE = 2,
+    SERVE_DATA_NONE = 3
+} serve_data_state;
 const char *serve_data_state_name(serve_data_state s);
 
 /* What a cycle does to a target's warning. */
@@ -93,6 +100,7 @@ typedef struct {
 typedef struct {
     int level;            /* issued level now (0 = none) */
     bool no_data;         /* no usable value at the target */
+    bool keep_level;      /* stale input: the level may rise but is not lowered */
     double probability;   /* of the level (of level 1 when none) */
     double amount_mm;     /* over the horizon */
     double onset_min;     /* lead to onset, NaN if none */

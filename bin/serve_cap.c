@@ -165,9 +165,14 @@ static void description(char *buf, size_t cap, const serve_cap_message *m, bool 
         char at[8];
         hhmm(m->issue_time + (int64_t)lround(m->now.onset_min * 60), at, sizeof at);
         snprintf(onset, sizeof onset, "%s", at);
-        const char *degraded = m->data_state != SERVE_DATA_DEGRADED ? ""
-                               : de ? " Eingeschränkte Datenlage (fehlendes Radarbild)."
-                                    : " Degraded input (a radar frame is missing).";
+        const char *degraded =
+            m->data_state == SERVE_DATA_DEGRADED
+                ? (de ? " Eingeschränkte Datenlage (fehlendes Radarbild oder Zellen ohne Daten)."
+                      : " Degraded input (a radar frame missing, or cells without data).")
+            : m->data_state == SERVE_DATA_STALE
+                ? (de ? " Die neuesten Radarbilder fehlen: ältere Vorhersage fortgeschrieben."
+                      : " The newest radar frames are missing: an older forecast carried forward.")
+                : "";
         if (de)
             snprintf(buf, cap,
                      "Die Kurzfristvorhersage erwartet an %s in den nächsten %d Minuten etwa %s mm "

@@ -18,6 +18,7 @@ const char *serve_data_state_name(serve_data_state s)
     switch (s) {
     case SERVE_DATA_OK: return "ok";
     case SERVE_DATA_DEGRADED: return "degraded";
+    case SERVE_DATA_STALE: return "stale";
     default: return "no_data";
     }
 }
@@ -124,7 +125,7 @@ serve_action serve_track_step(serve_track *t, const serve_target_now *now, int h
     } else if (now->level == t->level) {
         t->below = 0;
         a = SERVE_ACT_UPDATE;
-    } else if (++t->below < hysteresis) {
+    } else if (now->keep_level || ++t->below < hysteresis) {
         a = SERVE_ACT_HOLD;
     } else {
         t->below = 0;

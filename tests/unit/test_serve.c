@@ -87,6 +87,16 @@ static void test_no_flapping_and_no_data(void **state)
     assert_int_equal(serve_track_step(&t, &zero, 2, 1625600300, 1700002300), SERVE_ACT_CANCEL);
     /* no data on an inactive target never raises */
     assert_int_equal(serve_track_step(&t, &none, 2, 1625600600, 1700002600), SERVE_ACT_NONE);
+    /* stale input (an older forecast carried forward): raised, never lowered */
+    serve_target_now stale2 = level_now(2), stale0 = level_now(0);
+    stale2.keep_level = stale0.keep_level = true;
+    assert_int_equal(serve_track_step(&t, &stale2, 2, 1625650000, 1700002700), SERVE_ACT_RAISE);
+    for (int k = 0; k < 4; k++)
+        assert_int_equal(serve_track_step(&t, &stale0, 2, 1625650300 + 300 * k, 1700002800), SERVE_ACT_HOLD);
+    assert_int_equal(t.level, 2);
+    assert_int_equal(t.below, 0);
+    serve_track_step(&t, &zero, 2, 1625660000, 1700003000);
+    assert_int_equal(serve_track_step(&t, &zero, 2, 1625660300, 1700003100), SERVE_ACT_CANCEL);
     /* hysteresis 1: lowered at once */
     serve_target_now two = level_now(2), one = level_now(1);
     serve_track_step(&t, &two, 1, 1625700000, 1700003000);
