@@ -1081,7 +1081,7 @@ static int replay(service *s)
             break;
         }
         run_cycle(s, &ci, true);
-        if ((k + 1) % 500 == 0 || k == 0) {
+        if ((k + 1) % 100 == 0 || k == 0) { /* resident memory, for the soak figures */
             log_begin(s, "soak");
             printf(",\"cycles\":%ld,\"rss_kb\":%ld", k + 1, rss_kb());
             log_end(s);
