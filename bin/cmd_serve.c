@@ -56,7 +56,7 @@ const char cmd_serve_usage[] =
     "  --cap-radius-km R    CAP circle radius around point targets (0.25)\n"
     "  --no-forecast        do not publish forecast.h5; --no-maps: no warning.png\n"
     "  --max-cycles N       exit after N cycles (0 = run until SIGTERM)\n"
-    "  --replay N           soak: run N cycles over the inbox frames, shifted in time, then exit\n"
+    "  --replay N           soak: N cycles over the inbox frames (played to and fro), then exit\n"
     "  --quiet              no log lines on stdout\n";
 
 static volatile sig_atomic_t stop_requested, reload_requested, stop_signal;
@@ -573,6 +573,41 @@ static int write_forecast_outputs(service *s, serve_publish *pub, sq25_warning *
     return rc;
 }
 
+static bool is_current_target(const service *s, const char *id)
+{
+    for (size_t i = 0; s->targets && i < sq25_targets_count(s->targets); i++)
+        if (strcmp(sq25_targets_id(s->targets, i), id) == 0) return true;
+    return false;
+}
+
+/* A target gone from the targets file (after a reload) whose warning is out: cancelled
+ * explicitly, never left hanging. */
+static int cancel_removed_targets(service *s, serve_publish *pub, cycle_info *ci, int64_t sent)
+{
+    char path[4096], name[128];
+    for (size_t k = 0; k < s->state.count; k++) {
+        serve_track *t = &s->state.tracks[k];
+        if (!t->active || is_current_target(s, t->target_id)) continue;
+        serve_target_now none = {.level = 0, .probability = NAN, .amount_mm = NAN, .onset_min = NAN};
+        serve_action a = serve_track_step(t, &none, 1, ci->issue_time, sent); /* a Cancel */
+        ci->cancelled++;
+        serve_cap_message m = {
+            .track = t, .action = a, .sender = s->cfg.sender ? s->cfg.sender : "sq25@localhost",
+            .status = s->cfg.cap_status ? s->cfg.cap_status : "Actual", .sent = sent,
+            .target_id = t->target_id, .target_name = t->target_id, .vertex_count = 0,
+            .level_count = s->level_count, .level_name = "", .threshold_mm = NAN, .now = none,
+            .issue_time = ci->issue_time, .expires = ci->issue_time + s->cfg.horizon_min * 60,
+            .horizon_min = s->cfg.horizon_min, .data_state = ci->data_state,
+            .instruction_de = s->cfg.instruction_de, .instruction_en = s->cfg.instruction_en};
+        cap_file_name(name, sizeof name, t->target_id);
+        FILE *f = fopen(serve_publish_path(pub, name, path, sizeof path), "w");
+        int rc = f ? serve_cap_write(f, &m) : -1;
+        if (f && fclose(f) != 0) rc = -1;
+        if (rc) return -1;
+    }
+    return 0;
+}
+
 /* Step every target's warning and write its CAP message. Works on s->state (the caller keeps
  * a copy to restore if the cycle is not published). */
 static int write_cap(service *s, serve_publish *pub, sq25_warning *w, cycle_info *ci,
@@ -619,7 +654,7 @@ static int write_cap(service *s, serve_publish *pub, sq25_warning *w, cycle_info
         free(ll);
         if (rc) return -1;
     }
-    return 0;
+    return cancel_removed_targets(s, pub, ci, sent);
 }
 
 static int write_latest(service *s, serve_publish *pub, const cycle_info *ci, const target_table *tt,
@@ -763,7 +798,7 @@ static int run_cycle(service *s, cycle_info *ci, bool with_frames)
         snprintf(ci->error, sizeof ci->error, "%.700s", pub.error);
     else if (rc == 0) {
         rc = w ? write_forecast_outputs(s, &pub, w, ci, &tt) : write_nodata_outputs(s, &pub, ci, &tt);
-        if (rc == 0 && s->targets) rc = write_cap(s, &pub, w, ci, &tt, (int64_t)time(NULL));
+        if (rc == 0) rc = write_cap(s, &pub, w, ci, &tt, (int64_t)time(NULL));
         if (rc == 0) rc = write_latest(s, &pub, ci, &tt, first);
         if (rc && !ci->error[0])
             snprintf(ci->error, sizeof ci->error, "writing the outputs failed: %s%s%s",
@@ -1048,7 +1083,15 @@ static long rss_kb(void)
     return rss * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
-/* Soak: the inbox frames (an even step) over and over, shifted by whole rounds in time. */
+/* Soak: the inbox frames at one step every cycle, their content played forwards, then
+ * backwards, then forwards again (0..n-1, n-2..1, 0..), so the rain never jumps from the end
+ * of the storm back to its start (which gives nonsense motion). */
+static size_t replay_index(long k, size_t n)
+{
+    long period = 2 * ((long)n - 1), j = k % period;
+    return (size_t)(j < (long)n ? j : period - j);
+}
+
 static int replay(service *s)
 {
     candidate *c = NULL;
@@ -1057,22 +1100,23 @@ static int replay(service *s)
         free(c);
         return cli_error("serve", "--replay needs at least two radar frames in the inbox");
     }
-    int64_t step = c[1].valid_time - c[0].valid_time, span = step * (int64_t)n;
+    int64_t step = c[1].valid_time - c[0].valid_time;
     sq25_field **frames = calloc(n, sizeof *frames);
     int status = frames ? CLI_OK : cli_error("serve", "out of memory");
     for (size_t i = 0; status == CLI_OK && i < n; i++)
         if (!(frames[i] = read_entry(s, c[i].entry))) status = CLI_FAIL;
     for (long k = 0; status == CLI_OK && k < s->cfg.replay && !stop_requested; k++) {
         sq25_field *f = NULL;
-        if (sq25_field_clone(frames[k % (long)n], &f) != SQ25_OK) {
+        size_t idx = replay_index(k, n);
+        if (sq25_field_clone(frames[idx], &f) != SQ25_OK) {
             status = cli_error("serve", "out of memory");
             break;
         }
-        int64_t t = c[k % (long)n].valid_time + span * (k / (long)n);
+        int64_t t = c[0].valid_time + step * k;
         sq25_field_set_valid_time(f, t);
-        sq25_field_set_meta(f, SQ25_META_PATH, c[k % (long)n].entry->name);
+        sq25_field_set_meta(f, SQ25_META_PATH, c[idx].entry->name);
         int rc = feed_frame(s, f);
-        hold_frame(s, f, c[k % (long)n].entry->name);
+        hold_frame(s, f, c[idx].entry->name);
         cycle_info ci;
         memset(&ci, 0, sizeof ci);
         ci.issue_time = t;
