@@ -27,7 +27,7 @@ DEB_PACKAGES := build-essential libhdf5-dev libfftw3-dev libnetcdf-dev libgsl-de
                 libpng-dev libcmocka-dev pkg-config hdf5-tools netcdf-bin proj-bin \
                 python3-numpy python3-pytest python3-netcdf4 python3-xarray \
                 python3-shapely python3-h5py python3-distributed python3-pyproj \
-                abigail-tools time clang libclang-rt-14-dev zlib1g-dev libbz2-dev
+                abigail-tools time clang libclang-rt-14-dev zlib1g-dev libbz2-dev libxml2-utils
 DEPS_STAMP := $(B)/.deps-ok
 
 PKG_CFLAGS = $(shell pkg-config --cflags hdf5 gsl proj libpng fftw3f netcdf zlib 2>/dev/null)
@@ -63,7 +63,7 @@ CLI := $(B)/sq25
 SQ25_TEST_TIMEOUT ?= 600
 
 .PHONY: all deps lib cli check check-unit check-asan check-cli check-abi check-header \
-        check-python check-fuzz check-tsan fuzz fuzz-build demo bench install install-lib install-headers install-pc install-cli \
+        check-python check-fuzz check-tsan fuzz fuzz-build demo bench bench-serve install install-lib install-headers install-pc install-cli \
         uninstall clean
 .DEFAULT_GOAL := all
 
@@ -140,6 +140,19 @@ $(B)/asan/tests/%: tests/unit/%.c $(TEST_SUPPORT) tests/unit/support.h $(SANLIB)
 	$(CC) -O1 -g $(SAN_FLAGS) $(BASE_CFLAGS) $(PKG_CFLAGS) -Itests/unit -o $@ $< \
 	  $(TEST_SUPPORT) $(SANLIB) $(CMOCKA_LIBS) $(LDLIBS_ALL)
 
+# test_serve also links the parts of `sq25 serve` it tests (bin/serve_*.c, public API only).
+SERVE_PARTS := bin/serve_state.c bin/serve_cap.c bin/serve_publish.c bin/serve_config.c
+$(B)/tests/test_serve: tests/unit/test_serve.c $(SERVE_PARTS) bin/serve.h $(TEST_SUPPORT) \
+                       tests/unit/support.h $(STLIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(BASE_CFLAGS) $(PKG_CFLAGS) -Itests/unit -Ibin -o $@ $< $(SERVE_PARTS) \
+	  $(TEST_SUPPORT) $(STLIB) $(CMOCKA_LIBS) $(LDLIBS_ALL)
+$(B)/asan/tests/test_serve: tests/unit/test_serve.c $(SERVE_PARTS) bin/serve.h $(TEST_SUPPORT) \
+                            tests/unit/support.h $(SANLIB)
+	@mkdir -p $(@D)
+	$(CC) -O1 -g $(SAN_FLAGS) $(BASE_CFLAGS) $(PKG_CFLAGS) -Itests/unit -Ibin -o $@ $< \
+	  $(SERVE_PARTS) $(TEST_SUPPORT) $(SANLIB) $(CMOCKA_LIBS) $(LDLIBS_ALL)
+
 # Each test runs in its own process with a time limit, from the repository root.
 check-unit: $(TEST_BIN)
 	@tests/run-tests.sh "plain" $(SQ25_TEST_TIMEOUT) $(TEST_BIN)
@@ -205,8 +218,9 @@ $(B)/fuzz/lib/%.o: lib/%.c include/sq25.h $(wildcard lib/*.h) | $(DEPS_STAMP)
 	  -DSQ25_BUILDING_LIBRARY $(PKG_CFLAGS) -c $< -o $@
 $(FUZZ_LIB): $(FUZZ_LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
-# The CLI helpers the harnesses use (list parsers, reader options): bin/cli*.c.
-FUZZ_CLI_OBJ := $(patsubst bin/%.c,$(B)/fuzz/%.o,$(wildcard bin/cli*.c))
+# The CLI helpers the harnesses use (list parsers, reader options: bin/cli*.c) and the parts
+# of sq25 serve whose parsers are fuzzed (SERVE_PARTS, above).
+FUZZ_CLI_OBJ := $(patsubst bin/%.c,$(B)/fuzz/%.o,$(wildcard bin/cli*.c) $(SERVE_PARTS))
 $(FUZZ_CLI_OBJ): $(B)/fuzz/%.o: bin/%.c bin/cli.h include/sq25.h | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -Ibin -c $< -o $@
@@ -253,6 +267,9 @@ $(B)/bench/%: bench/%.c $(STLIB)
 	$(CC) -O2 -g $(BASE_CFLAGS) $(PKG_CFLAGS) -o $@ $< $(STLIB) $(LDLIBS_ALL)
 bench: $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do echo "== $$b"; $$b || exit 1; done
+# sq25 serve per-cycle time and soak (SQ25_BENCH_CYCLES, SQ25_SOAK_CYCLES; docs/serve.md)
+bench-serve: $(CLI)
+	@bench/bench_serve.sh $(CLI)
 
 # ---- install ----
 install: install-lib install-headers install-pc install-cli

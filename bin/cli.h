@@ -104,5 +104,11 @@ int cmd_run(int argc, char **argv);
 extern const char cmd_run_usage[];
 int cmd_links(int argc, char **argv);
 extern const char cmd_links_usage[];
+/* Shared by run and serve (bin/cmd_run.c): --calibration "raw:p,..." into wo (errors name
+ * cmd), and forecast.h5 from the pipeline's last run (leads, then motion u and v). */
+int cli_set_calibration(const char *cmd, sq25_ctx *ctx, sq25_warn_options *wo, const char *text);
+int cli_write_forecast(sq25_ctx *ctx, const sq25_pipeline *p, const char *path);
+int cmd_serve(int argc, char **argv);
+extern const char cmd_serve_usage[];
 
 #endif

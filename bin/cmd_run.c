@@ -238,15 +238,15 @@ static int feed_pipeline(sq25_ctx *ctx, sq25_pipeline *p, const frame_entry *fra
 }
 
 /* --calibration "raw:p,raw:p,...": a calibration map for the warning probabilities. */
-static int set_calibration(sq25_ctx *ctx, sq25_warn_options *wo, const char *text)
+int cli_set_calibration(const char *cmd, sq25_ctx *ctx, sq25_warn_options *wo, const char *text)
 {
     double raw[SQ25_WARN_MAX_CALIBRATION], cal[SQ25_WARN_MAX_CALIBRATION];
     int n = cli_parse_pair_list(text, raw, cal, SQ25_WARN_MAX_CALIBRATION);
     if (n < 0)
-        return cli_usage_error("run", "bad --calibration '%s' (raw:p,raw:p,... at most %d pairs)",
+        return cli_usage_error(cmd, "bad --calibration '%s' (raw:p,raw:p,... at most %d pairs)",
                                text, SQ25_WARN_MAX_CALIBRATION);
     int rc = sq25_warn_options_set_calibration(wo, n, raw, cal);
-    return rc ? cli_lib_error("run", ctx, rc) : CLI_OK;
+    return rc ? cli_lib_error(cmd, ctx, rc) : CLI_OK;
 }
 
 /* --members: the pipeline's ensemble path. */
@@ -286,7 +286,7 @@ static int configure(sq25_ctx *ctx, sq25_pipeline *p, const run_args *a, sq25_ta
         if ((rc = sq25_warn_options_set_levels(wo, n, thr, NULL)))
             return cli_lib_error("run", ctx, rc);
     }
-    if (a->calibration && (rc = set_calibration(ctx, wo, a->calibration)) != CLI_OK) return rc;
+    if (a->calibration && (rc = cli_set_calibration("run", ctx, wo, a->calibration)) != CLI_OK) return rc;
     int merge = SQ25_MERGE_ADDITIVE;
     sq25_merge_method_from_name(a->merge, &merge);
     if ((rc = sq25_merge_options_set_method(sq25_pipeline_merge_options(p), merge)) ||
@@ -332,8 +332,11 @@ static int write_merged_forecast(sq25_ctx *ctx, const sq25_pipeline *p, const ch
         rc = sq25_odim_writer_add(w, f, "RATE", t - step, t);
     }
     if (rc == SQ25_OK) rc = sq25_odim_writer_set_how(w, "sq25_merge", json);
-    int rc_close = w ? sq25_odim_writer_close(w) : SQ25_OK;
-    return rc ? rc : rc_close;
+    if (rc) {
+        sq25_odim_writer_discard(w); /* nothing half-written; an old file stays */
+        return rc;
+    }
+    return sq25_odim_writer_close(w);
 }
 
 /* forecast.h5: the leads in time order (RATE, mm/h), then motion u and v (pixels per step). */
@@ -367,6 +370,11 @@ static int write_forecast(sq25_ctx *ctx, const sq25_pipeline *p, const char *pat
         return rc;
     }
     return sq25_odim_writer_close(w);
+}
+
+int cli_write_forecast(sq25_ctx *ctx, const sq25_pipeline *p, const char *path)
+{
+    return write_forecast(ctx, p, path, 1); /* the real-time default: shuffle + deflate 1 */
 }
 
 /* The maps' credit line: --credit, else "DATA: " and the producer the radar file states. */

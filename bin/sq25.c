@@ -13,6 +13,7 @@ static const cli_command commands[] = {
     {"render", "draw a field as a PNG map", cmd_render_usage, cmd_render},
     {"run", "the whole chain: read, QC, merge, nowcast, warn, maps", cmd_run_usage, cmd_run},
     {"links", "path rain per microwave link (OpenSense CML)", cmd_links_usage, cmd_links},
+    {"serve", "the warning service: watch an inbox, publish warnings and CAP", cmd_serve_usage, cmd_serve},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

@@ -1,0 +1,93 @@
+#!/bin/sh
+# bench_serve.sh -- sq25 serve on the bundled RMI storm (2021-07-04, 20 frames at 5 minutes):
+# 1. per-cycle time with a 100 m city grid (the demo's, about 430 x 445 cells) and the 3 demo
+#    targets: median and quartiles of the cycle durations the service logs, and CPU time per
+#    cycle, with every output (forecast.h5, warning.png, CAP) and without forecast and map;
+#    compared in the same run with the simplest baseline, one `sq25 run` per cycle (what a
+#    cron job would do: re-read the frames, start a process);
+# 2. a soak: SQ25_SOAK_CYCLES cycles (default 1000) replaying the frames shifted in time,
+#    with the resident memory every 100 cycles (the service logs it in replay mode).
+# Usage: bench/bench_serve.sh [path/to/sq25]. Prints figures; asserts nothing.
+set -eu
+sq25=$(cd "$(dirname "${1:-build/sq25}")" && pwd)/$(basename "${1:-build/sq25}")
+cycles=${SQ25_BENCH_CYCLES:-40}
+soak=${SQ25_SOAK_CYCLES:-1000}
+d=$(pwd)/data/radar/rmi_20210704
+grid=lonlat:5.8,49.95,6.4,50.35:100
+targets=$(pwd)/tests/demo/targets.csv
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+mkdir "$tmp/in"
+cp "$d"/*.hdf "$tmp/in/"
+stats() { # median and quartiles of the cycle totals (ms) of the log in $1, skipping warm-up
+  python3 - "$1" <<'PY'
+import json, statistics, sys
+t = [json.loads(l)["durations_ms"] for l in open(sys.argv[1]) if '"event":"cycle"' in l]
+t = [x for x in t[3:]]  # the first cycles hold fewer frames
+tot = sorted(x["total"] for x in t)
+q = statistics.quantiles(tot, n=4)
+pipe = statistics.median(x["pipeline"] for x in t); out = statistics.median(x["outputs"] for x in t)
+pub = statistics.median(x["publish"] for x in t)
+print(f"{len(tot)} cycles: median {statistics.median(tot):.0f} ms (quartiles {q[0]:.0f}-{q[2]:.0f}); "
+      f"pipeline {pipe:.0f}, outputs {out:.0f}, publish {pub:.0f} ms")
+PY
+}
+cpu() { # cpu LOG CMD...: run CMD with stdout into LOG; print its user+sys seconds
+  python3 -c 'import resource, subprocess, sys
+subprocess.run(sys.argv[2:], check=True, stdout=open(sys.argv[1], "w"))
+r = resource.getrusage(resource.RUSAGE_CHILDREN); print(f"{r.ru_utime + r.ru_stime:.2f}")' "$@"
+}
+echo "== sq25 serve per-cycle time, 100 m grid ($grid), 3 targets, $cycles cycles"
+echo "   (shared 2-core machine: wall times are noisy; CPU time is the steadier figure)"
+for mode in full lean; do
+  extra=""; [ $mode = lean ] && extra="--no-forecast --no-maps"
+  rm -rf "$tmp/out"
+  # shellcheck disable=SC2086
+  c=$(cpu "$tmp/log.$mode" "$sq25" serve --inbox "$tmp/in" --outbox "$tmp/out" --grid "$grid" \
+        --targets "$targets" --levels 5,10,15 --replay "$cycles" $extra)
+  printf '   %-5s %s; CPU %.0f ms per cycle\n' "$mode" "$(stats "$tmp/log.$mode")" \
+    "$(python3 -c "print($c * 1000 / $cycles)")"
+done
+echo "== baseline: one 'sq25 run' per cycle on the newest 3 frames (same grid, targets, levels)"
+frames=$(ls "$tmp"/in/*.hdf)
+n=0; : > "$tmp/run.times"
+set -- $frames
+while [ $# -ge 3 ] && [ $n -lt 10 ]; do
+  s=$(date +%s%N)
+  c=$(cpu /dev/null "$sq25" run --radar "$1" "$2" "$3" --grid "$grid" --targets "$targets" --levels 5,10,15 \
+        --out "$tmp/ref" --quiet)
+  e=$(date +%s%N)
+  echo "$(( (e - s) / 1000000 )) $c" >> "$tmp/run.times"
+  n=$((n + 1)); shift
+done
+python3 - "$tmp/run.times" <<'PY'
+import statistics, sys
+rows = [l.split() for l in open(sys.argv[1])]
+wall = [float(a) for a, _ in rows]; cpu = [float(b) * 1000 for _, b in rows]
+print(f"   {len(rows)} runs: median {statistics.median(wall):.0f} ms wall, {statistics.median(cpu):.0f} ms CPU per cycle")
+PY
+echo "== soak: $soak cycles (replayed frames, lean outputs), resident memory every 500 cycles"
+echo "   (logged every 100; the change is measured after the first 100, the warm-up)"
+rm -rf "$tmp/out"
+s=$(date +%s)
+"$sq25" serve --inbox "$tmp/in" --outbox "$tmp/out" --grid "$grid" --targets "$targets" \
+  --levels 5,10,15 --replay "$soak" --no-forecast --no-maps > "$tmp/soak.log"
+e=$(date +%s)
+python3 - "$tmp/soak.log" $((e - s)) <<'PY'
+import json, sys
+rss = [json.loads(l) for l in open(sys.argv[1]) if '"event":"soak"' in l]
+cyc = [json.loads(l) for l in open(sys.argv[1]) if '"event":"cycle"' in l]
+pub = sum(c["published"] for c in cyc)
+for r in rss:
+    if r["cycles"] == 1 or r["cycles"] % 500 == 0 or r is rss[-1]:
+        print(f"   after {r['cycles']:>6} cycles: RSS {r['rss_kb'] / 1024:.1f} MiB")
+if len(rss) >= 3:
+    a, b = rss[1]["rss_kb"], rss[-1]["rss_kb"]
+    hi = max(r["rss_kb"] for r in rss[1:]); lo = min(r["rss_kb"] for r in rss[1:])
+    print(f"   RSS change from cycle {rss[1]['cycles']} to {rss[-1]['cycles']}: {100 * (b - a) / a:+.2f} %"
+          f" (range over those samples {lo / 1024:.1f}-{hi / 1024:.1f} MiB)")
+print(f"   {len(cyc)} cycles, {pub} published, {sys.argv[2]} s wall")
+states = {}
+for c in cyc: states[c["data_state"]] = states.get(c["data_state"], 0) + 1
+print(f"   states: {states}")
+PY

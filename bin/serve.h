@@ -1,0 +1,191 @@
+/* serve.h -- the parts of `sq25 serve`, the reference warning service (docs/serve.md): its
+ * configuration, the warning state kept between cycles, the CAP 1.2 writer and the atomic
+ * publisher. Built on the public API of libsq25 only. */
+#ifndef SQ25_SERVE_H
+#define SQ25_SERVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "sq25.h"
+
+/* ---- configuration (serve_config.c) ---- */
+/* Every key is both a line "key = value" of the config file and a flag "--key value" (boolean
+ * keys also "--key" / "--no-key"); the names of `sq25 run` are kept (grid, targets, levels,
+ * probability, calibration, method, frames, horizon). */
+typedef struct {
+    char *inbox, *outbox, *state_path;
+    char *grid_spec, *targets_path, *levels, *calibration, *method;
+    int frames, horizon_min;
+    double probability; /* < 0: the warn module's default */
+    double outage_min;  /* no radar for longer than this: every target no-data */
+    int hysteresis;     /* cycles below a level before it is lowered */
+    double max_file_mb; /* inbox files larger than this are refused */
+    int max_files;      /* inbox entries considered per scan (flood guard) */
+    int poll_ms;        /* polling interval, and the longest wait with inotify */
+    int settle_ms;      /* a file younger than this that does not read is retried later */
+    int retry_s;        /* wait before retrying a cycle whose publication failed */
+    char *watch;        /* auto, inotify or poll */
+    char *sender, *cap_status, *instruction_de, *instruction_en;
+    double cap_radius_km; /* CAP circle radius around point targets */
+    bool forecast, maps, quiet;
+    long max_cycles; /* stop after this many cycles (0 = run until SIGTERM) */
+    long replay;     /* soak: replay the inbox frames this many cycles, shifted in time */
+} serve_config;
+
+/* Defaults into cfg (no strings owned yet). */
+void serve_config_defaults(serve_config *cfg);
+/* Free the strings cfg owns and reset it to the defaults. */
+void serve_config_clear(serve_config *cfg);
+/* Set key (without "--") to value (copied). Returns 0, or -1 with a message in err. */
+int serve_config_set(serve_config *cfg, const char *key, const char *value, char *err,
+                     size_t err_cap);
+/* Read a config file: "key = value" lines, '#' comments, blank lines. 0 or -1 (err names the
+ * file and line). */
+int serve_config_read_file(serve_config *cfg, const char *path, char *err, size_t err_cap);
+/* The config file named by --config in argv (NULL if none), then the flags on top: 0, or -1
+ * (err), or 1 for a usage error (err). */
+int serve_config_load(serve_config *cfg, int argc, char **argv, char *err, size_t err_cap);
+/* Check the combination (inbox/outbox given, ranges). 0 or -1 with err. */
+int serve_config_check(const serve_config *cfg, char *err, size_t err_cap);
+/* Whether s is a boolean key, for the flag parser. */
+bool serve_config_is_bool(const char *key);
+
+/* ---- warning state between cycles (serve_state.c) ---- */
+/* The states of libsq25 (SQ25_STATE_*): ok, degraded (a bridged gap, part of the cells without
+ * data), stale (the newest frames without data: an older forecast carried forward), no data. */
+typedef enum {
+    SERVE_DATA_OK = 0,
+    SERVE_DATA_DEGRADED = 1,
+    SERVE_DATA_STALE = 2,
+    SERVE_DATA_NONE = 3
+} serve_data_state;
+const char *serve_data_state_name(serve_data_state s);
+
+/* What a cycle does to a target's warning. */
+typedef enum {
+    SERVE_ACT_NONE = 0, /* no warning, none issued */
+    SERVE_ACT_RAISE,    /* new warning (CAP Alert) */
+    SERVE_ACT_UPGRADE,  /* level raised (CAP Update) */
+    SERVE_ACT_UPDATE,   /* same level, new forecast (CAP Update) */
+    SERVE_ACT_HOLD,     /* below the level, kept by the hysteresis (CAP Update) */
+    SERVE_ACT_LOWER,    /* level lowered (CAP Update) */
+    SERVE_ACT_CANCEL,   /* warning ended (CAP Cancel) */
+    SERVE_ACT_NODATA    /* no data: kept, certainty unknown (CAP Update) */
+} serve_action;
+const char *serve_action_name(serve_action a);
+
+#define SERVE_ID_CAP 160
+
+/* One target's warning across cycles. */
+typedef struct {
+    char target_id[64];
+    bool active;
+    int level;  /* issued level while active */
+    int below;  /* consecutive cycles below the issued level */
+    int seq;    /* messages sent for this warning */
+    char warning_id[SERVE_ID_CAP];  /* stable while the warning persists */
+    char first_ident[SERVE_ID_CAP]; /* the Alert's identifier */
+    int64_t first_sent;
+    char last_ident[SERVE_ID_CAP];  /* the previous message */
+    int64_t last_sent;
+    char prev_ident[SERVE_ID_CAP];  /* the message before it (this cycle's reference) */
+    int64_t prev_sent;
+    serve_action last_action;
+} serve_track;
+
+/* The target as this cycle sees it. */
+typedef struct {
+    int level;            /* issued level now (0 = none) */
+    bool no_data;         /* no usable value at the target */
+    bool keep_level;      /* stale input: the level may rise but is not lowered */
+    double probability;   /* of the level (of level 1 when none) */
+    double amount_mm;     /* over the horizon */
+    double onset_min;     /* lead to onset, NaN if none */
+} serve_target_now;
+
+typedef struct {
+    serve_track *tracks;
+    size_t count, cap;
+    int64_t last_frame_time; /* newest radar frame used (UTC s), 0 = none */
+    int nominal_step_s;      /* the usual radar step, learnt from the data */
+    long cycles;             /* cycles published in total */
+} serve_state;
+
+void serve_state_init(serve_state *s);
+void serve_state_free(serve_state *s);
+/* The track of target_id, created inactive if new; NULL on out-of-memory. */
+serve_track *serve_state_track(serve_state *s, const char *target_id);
+/* Advance a track by one cycle (hysteresis: a lower level is taken only on the hysteresis-th
+ * consecutive cycle below). Sets the identifiers of the message to send (sender, issue time).
+ * Returns the action. */
+serve_action serve_track_step(serve_track *t, const serve_target_now *now, int hysteresis,
+                              int64_t issue_time, int64_t sent);
+/* Write the state atomically (temporary file, fsync, rename, fsync of the folder). 0 or -1
+ * with err. */
+int serve_state_save(const serve_state *s, const char *path, char *err, size_t err_cap);
+/* Read a state file; a missing file gives an empty state (0). -1 with err on a bad file. */
+int serve_state_load(serve_state *s, const char *path, char *err, size_t err_cap);
+
+/* ---- CAP 1.2 (serve_cap.c) ---- */
+typedef struct {
+    const serve_track *track;
+    serve_action action;
+    const char *sender, *status; /* status: Actual, Exercise, System, Test, Draft */
+    int64_t sent;                /* message time, UTC s */
+    const char *target_id, *target_name;
+    const double *lonlat; /* vertices lon0,lat0,lon1,lat1... */
+    size_t vertex_count;
+    double radius_km;
+    int level, level_count;
+    const char *level_name;
+    double threshold_mm;
+    serve_target_now now;
+    int64_t issue_time, expires; /* UTC s */
+    int horizon_min;
+    serve_data_state data_state;
+    const char *instruction_de, *instruction_en;
+} serve_cap_message;
+
+/* CAP msgType of an action: "Alert", "Update", "Cancel" (NULL for SERVE_ACT_NONE). */
+const char *serve_cap_msg_type(serve_action a);
+/* CAP severity for level of level_count: Moderate, Severe, Extreme (level 0: Minor). */
+const char *serve_cap_severity(int level, int level_count);
+/* CAP certainty for a probability: Likely (>= 0.5), Possible (> 0), Unlikely. */
+const char *serve_cap_certainty(double probability);
+/* CAP urgency for a lead to onset in minutes: Immediate (<= 15), Expected (later). */
+const char *serve_cap_urgency(double onset_min);
+/* Write one alert message to out. Returns 0, or -1 if writing failed. */
+int serve_cap_write(FILE *out, const serve_cap_message *m);
+/* CAP date-time: "YYYY-MM-DDThh:mm:ss-00:00" (CAP 1.2 writes UTC as -00:00). */
+void serve_cap_time(int64_t t, char *buf, size_t cap);
+
+/* ---- publishing (serve_publish.c) ---- */
+/* A cycle's files are written into a staging folder inside the outbox and renamed into place
+ * only when every one of them is complete and synced; latest.json is renamed last. */
+typedef struct {
+    char outbox[2048];
+    char staging[2304];
+    char names[64][96]; /* staged file names */
+    int count;
+    char error[8192];
+} serve_publish;
+
+/* Create an empty staging folder. 0 or -1 (error). */
+int serve_publish_begin(serve_publish *p, const char *outbox);
+/* Path of name inside the staging folder (registers it). NULL when too many files. */
+const char *serve_publish_path(serve_publish *p, const char *name, char *buf, size_t cap);
+/* Sync every staged file, rename them into the outbox (latest.json last), sync the folder,
+ * remove the staging folder. 0 or -1 (error; nothing renamed when a sync fails). */
+int serve_publish_commit(serve_publish *p);
+/* Remove the staging folder and what it holds. */
+void serve_publish_abort(serve_publish *p);
+/* Write a whole file atomically (temporary name in the same folder, fsync, rename, fsync of
+ * the folder). 0 or -1 with err. */
+int serve_write_atomic(const char *path, const char *data, size_t len, char *err, size_t err_cap);
+/* fsync a file by path. 0 or -1 (errno set). */
+int serve_fsync_path(const char *path);
+
+#endif
