@@ -473,7 +473,10 @@ static void run_speed(void)
     frames fl;
     list(dir, sets[0].suffix, &fl);
     const int issue = fl.n > 13 ? 13 : fl.n - 1, threads = env_int("SQ25_BENCH_THREADS", 0);
-    char out[256], tmpdir[] = "/tmp/bench_ensemble_XXXXXX";
+    /* a fresh folder under $TMPDIR (else /tmp) for this run's output files */
+    const char *base = getenv("TMPDIR");
+    char out[4352], tmpdir[4096];
+    snprintf(tmpdir, sizeof tmpdir, "%s/bench_ensemble_XXXXXX", base && *base ? base : "/tmp");
     if (!mkdtemp(tmpdir)) {
         perror("bench_ensemble: mkdtemp");
         return;
