@@ -24,10 +24,12 @@ first_own_frame() {
 
 classify() { # log artifact name
   frame=$(first_own_frame "$1")
-  if echo "$frame" | grep -q 'libhdf5'; then
+  # libnetcdf (the ensemble reader's nc_open) sits on the same HDF5 1.10 and leaks its own
+  # structures when it fails to open a damaged file: also not ours.
+  if echo "$frame" | grep -qE 'libhdf5|libnetcdf'; then
     mkdir -p "$out/hdf5-findings/$3"
     [ -n "$2" ] && [ -f "$2" ] && cp "$2" "$out/hdf5-findings/$3/"
-    echo "fuzz: $3: finding inside HDF5 (not ours), kept in build/fuzz/hdf5-findings/$3: $frame"
+    echo "fuzz: $3: finding inside HDF5/netCDF (not ours), kept in build/fuzz/hdf5-findings/$3: $frame"
     return 0
   fi
   echo "fuzz: $3: FINDING in our code: $frame"; grep -E 'ERROR|SUMMARY' "$1" | head -n 3
