@@ -15,6 +15,7 @@
 
 #include <zlib.h>
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -510,18 +511,21 @@ int sq25_odim_writer_add(sq25_odim_writer *w, const sq25_field *field, const cha
         }
     }
     int n = w->datasets + 1;
+    errno = 0; /* what the file system says, if a write fails (disk full, file too large) */
     sq25__h5_enter();
     int bad = make_dataset_groups(w->fid, n) ||
               write_dataset_what(w->fid, n, quantity, start_time, end_time);
     const int data_rc = bad ? SQ25_ERR_WRITE : write_data_array(w, n, field);
     sq25__h5_leave();
+    const int write_errno = errno;
     if (data_rc == SQ25_ERR_NOMEM) {
         w->failed = true;
         return sq25__fail(w->ctx, SQ25_ERR_NOMEM, "%s: dataset%d: out of memory", w->path, n);
     }
     if (data_rc) {
         w->failed = true;
-        return sq25__fail(w->ctx, SQ25_ERR_WRITE, "%s: cannot write dataset%d", w->path, n);
+        return sq25__fail(w->ctx, SQ25_ERR_WRITE, "%s: cannot write dataset%d%s%s", w->path, n,
+                          write_errno ? ": " : "", write_errno ? strerror(write_errno) : "");
     }
     w->datasets = n;
     return sq25__ok(w->ctx);

@@ -96,4 +96,15 @@ set -e
 [ $rc -eq 1 ] || fail "info --check on the crashers: exit $rc, expected 1"
 [ "$(wc -l < "$tmp/err")" -eq "$n" ] || fail "info --check: not one line per crasher: $(cat "$tmp/err")"
 grep -q "20210704170000" "$tmp/out" || fail "info --check stopped before the good file"
+# A write the file system refuses (a 300 KB file-size limit stands for a full disk): exit 1,
+# one line with the system's reason, no file left behind.
+set +e
+(trap '' XFSZ; ulimit -f 300; "$sq25" nowcast "$rmi"/2021070417[234]0*.hdf --compression 0 \
+  --out "$tmp/limited.h5") > /dev/null 2> "$tmp/err"; rc=$?
+set -e
+[ $rc -eq 1 ] || fail "write over the file-size limit: exit $rc, expected 1: $(cat "$tmp/err")"
+[ "$(wc -l < "$tmp/err")" -eq 1 ] || fail "write over the limit: not one line: $(cat "$tmp/err")"
+grep -q "File too large" "$tmp/err" || fail "write over the limit: no errno text: $(cat "$tmp/err")"
+[ ! -e "$tmp/limited.h5" ] || fail "write over the limit left a file behind"
+ls "$tmp" | grep -q '^\.limited\.h5\.' && fail "write over the limit left a temporary behind"
 echo "t_harden: all checks passed"
