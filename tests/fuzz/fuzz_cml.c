@@ -9,30 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sq25.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static const char *input_path(void)
-{
-    static char path[1024];
-    if (!path[0]) {
-        const char *tmp = getenv("TMPDIR");
-        char dir[512];
-        snprintf(dir, sizeof dir, "%s/sq25-fuzz-cml-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
-        if (!mkdtemp(dir)) abort();
-        snprintf(path, sizeof path, "%s/links.nc", dir);
-    }
-    return path;
-}
+#include "fuzz_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    const char *path = input_path();
-    FILE *fp = fopen(path, "wb");
-    if (!fp) return 0;
-    size_t put = size ? fwrite(data, 1, size, fp) : 0;
-    if (fclose(fp) != 0 || put != size) return 0;
+    const char *path = fuzz_file("links.nc", data, size);
+    if (!path) return 0;
     sq25_ctx *ctx = sq25_ctx_create();
     sq25_links *l = NULL;
     if (sq25_links_read_netcdf(ctx, path, &l) == SQ25_OK) {

@@ -12,6 +12,11 @@ mode=$1; seconds=$2; shift 2
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 out=$root/build/fuzz
+# The harnesses write each input to a private folder under $TMPDIR: keep those in build/ and
+# remove them when the run ends, so that no run leaves anything in /tmp.
+mkdir -p "$out"
+TMPDIR=$(mktemp -d "$out/tmp.XXXXXX"); export TMPDIR
+trap 'rm -rf "$TMPDIR"' EXIT
 failed=0; passed=0
 export LSAN_OPTIONS="suppressions=$here/lsan-hdf5.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 
