@@ -402,15 +402,14 @@ int sq25_ensemble_write_netcdf(const sq25_ensemble *e, const char *path)
     const sq25_field *like = e->mean[0];
     if (like->gt[2] != 0 || like->gt[4] != 0)
         return sq25__fail(e->ctx, SQ25_ERR_UNSUPPORTED, "%s: rotated grids cannot be written", path);
-    size_t len = strlen(path);
-    char *tmp = sq25__malloc(e->ctx, len + 32);
-    if (!tmp) return SQ25_ERR_NOMEM;
-    snprintf(tmp, len + 32, "%s.tmp%ld", path, (long)getpid());
+    sq25__output out; /* whole output: a temporary beside path, fsynced and renamed over it */
+    int orc = sq25__output_begin(e->ctx, path, &out);
+    if (orc) return orc;
     writer w = {.e = e, .path = path};
     coord_vars cv;
     memset(&cv, 0, sizeof cv);
     sq25__h5_enter(); /* libnetcdf calls HDF5, which is not thread-safe */
-    int st = nc_create(tmp, NC_NETCDF4 | NC_CLOBBER, &w.nc);
+    int st = nc_create(out.tmp, NC_NETCDF4 | NC_CLOBBER, &w.nc);
     const bool open = st == NC_NOERR;
     int rc = open ? SQ25_OK : nc_fail(&w, st, "create");
     if (!rc) rc = define(&w, like, &cv);
@@ -424,9 +423,7 @@ int sq25_ensemble_write_netcdf(const sq25_ensemble *e, const char *path)
         if (!rc && st != NC_NOERR) rc = nc_fail(&w, st, "close");
     }
     sq25__h5_leave();
-    if (!rc && rename(tmp, path) != 0)
-        rc = sq25__fail(e->ctx, SQ25_ERR_WRITE, "%s: cannot rename the finished file", path);
-    if (rc) remove(tmp);
-    sq25__free(e->ctx, tmp);
+    if (!rc) rc = sq25__output_commit(e->ctx, &out);
+    else sq25__output_abort(e->ctx, &out); /* a previous file at path stays whole */
     return rc ? rc : sq25__ok(e->ctx);
 }
