@@ -63,7 +63,7 @@ CLI := $(B)/sq25
 SQ25_TEST_TIMEOUT ?= 600
 
 .PHONY: all deps lib cli check check-unit check-asan check-cli check-abi check-header \
-        check-python check-fuzz check-tsan fuzz fuzz-build demo bench bench-serve install install-lib install-headers install-pc install-cli \
+        check-python check-fuzz check-tsan fuzz fuzz-build demo bench bench-build bench-serve install install-lib install-headers install-pc install-cli \
         uninstall clean
 .DEFAULT_GOAL := all
 
@@ -189,7 +189,7 @@ check-python: $(B)/libsq25.so
 	  $(PYTHON) -m pytest -q python/tests; fi
 
 check: $(DEPS_STAMP)
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all bench-build
 	@$(MAKE) --no-print-directory check-header check-abi
 	@$(MAKE) --no-print-directory check-unit
 	@$(MAKE) --no-print-directory check-asan
@@ -265,6 +265,8 @@ demo: all
 $(B)/bench/%: bench/%.c $(STLIB)
 	@mkdir -p $(@D)
 	$(CC) -O2 -g $(BASE_CFLAGS) $(PKG_CFLAGS) -o $@ $< $(STLIB) $(LDLIBS_ALL)
+# make check builds the benchmarks (not runs them), so that none of them rots unseen.
+bench-build: $(BENCH_BIN)
 bench: $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do echo "== $$b"; $$b || exit 1; done
 # sq25 serve per-cycle time and soak (SQ25_BENCH_CYCLES, SQ25_SOAK_CYCLES; docs/serve.md)

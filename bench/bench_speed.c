@@ -429,7 +429,7 @@ int main(void)
 {
     /* a fresh folder under $TMPDIR (else /tmp) for this run's output files */
     const char *base = getenv("TMPDIR");
-    char tmp[4096];
+    char tmp[1024];
     snprintf(tmp, sizeof tmp, "%s/sq25-bench-speed-XXXXXX", base && *base ? base : "/tmp");
     if (!mkdtemp(tmp)) {
         perror("mkdtemp");
