@@ -141,11 +141,21 @@ static int read_grid(reader *r, size_t width, size_t height, int64_t *issue, int
     const double t0 = xs[width + height];
     sq25__free(r->ctx, xs);
     if (rc) return rc;
-    const double dx = x[1] - x[0], dy = y[1] - y[0];
+    const double dx = x[1] - x[0], dy = y[1] - y[0], step = t0 - ref;
+    /* Range-checked as doubles before they become integers (out of range, the conversion
+     * gives no usable value). */
+    if (!(ref >= (double)SQ25__TIME_MIN && ref <= (double)SQ25__TIME_MAX))
+        return sq25__fail(r->ctx, SQ25_ERR_BAD_TIME,
+                          "%s: forecast_reference_time %g s is not a time between the years 1000 "
+                          "and 9999", r->path, ref);
+    if (!(step >= 0.5 && step <= 86400))
+        return sq25__fail(r->ctx, SQ25_ERR_BAD_METADATA,
+                          "%s: first lead time - forecast_reference_time = %g s, not 1 s to one day",
+                          r->path, step);
     *issue = (int64_t)llround(ref);
-    *step_s = (int)llround(t0 - ref);
-    if (!(fabs(dx) > 0) || !(fabs(dy) > 0) || *step_s <= 0 || *step_s > 86400)
-        return sq25__fail(r->ctx, SQ25_ERR_BAD_METADATA, "%s: x/y spacing or time step cannot be used", r->path);
+    *step_s = (int)llround(step);
+    if (!(fabs(dx) > 0) || !(fabs(dy) > 0))
+        return sq25__fail(r->ctx, SQ25_ERR_BAD_METADATA, "%s: x/y spacing cannot be used", r->path);
     char projdef[8192];
     if ((rc = read_projdef(r, projdef, sizeof projdef))) return rc;
     const double gt[6] = {x[0] - dx / 2, dx, 0, y[0] - dy / 2, 0, dy};

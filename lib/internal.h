@@ -7,6 +7,8 @@
 #include "sq25.h"
 #include "pool.h"
 
+#include <float.h>
+#include <math.h>
 #include <proj.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -27,6 +29,11 @@
 #define sq25__mul_ok(a, b, res) (!__builtin_mul_overflow((a), (b), (res)))
 #define sq25__add_ok(a, b, res) (!__builtin_add_overflow((a), (b), (res)))
 #define sq25__sub_ok(a, b, res) (!__builtin_sub_overflow((a), (b), (res)))
+
+/* A value decoded from a file as float32 data: NaN when it is not finite or beyond the float
+ * range, where the conversion would give an infinity (1e300 mm is no rain, and an infinity
+ * passes every later "> threshold" test as the heaviest rain). */
+static inline float sq25__float_or_nan(double v) { return fabs(v) <= FLT_MAX ? (float)v : NAN; }
 
 struct sq25_ctx {
     sq25_alloc_fn alloc;

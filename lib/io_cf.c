@@ -102,7 +102,8 @@ double sq25__cf_duration_s(const char *text)
         if (sscanf(text, " %31[a-zA-Z]", word) != 1) return 0;
     }
     double s = n * word_seconds(word, iso);
-    return s > 0 && s <= CF_MAX_INTERVAL_S ? s : 0; /* NaN and absurd lengths give 0 */
+    /* NaN, sub-second and absurd lengths give 0 */
+    return s >= CF_MIN_INTERVAL_S && s <= CF_MAX_INTERVAL_S ? s : 0;
 }
 
 /* ---- units ---- */
@@ -258,10 +259,10 @@ static int amount_window(sq25_ctx *ctx, const char *path, hid_t fid, const cf_ra
         *window_s = t->step_s;
         *how = "time step";
     }
-    if (*window_s > 0 && *window_s <= CF_MAX_INTERVAL_S) return SQ25_OK;
+    if (*window_s >= CF_MIN_INTERVAL_S && *window_s <= CF_MAX_INTERVAL_S) return SQ25_OK;
     if (*window_s != 0)
         return sq25__fail(ctx, SQ25_ERR_BAD_TIME,
-                          "%s: %s: accumulation interval %g s (from %s) is not between 0 and "
+                          "%s: %s: accumulation interval %g s (from %s) is not between 1 s and "
                           "one year",
                           path, v->name, *window_s, *how);
     return sq25__fail(ctx, SQ25_ERR_BAD_QUANTITY,
@@ -404,6 +405,19 @@ static int georeference(sq25_ctx *ctx, const char *path, hid_t fid, const cf_var
     return rc;
 }
 
+/* The field's accumulation in whole seconds. The window was range-checked where it was found;
+ * it is checked again here, next to the int conversion, which is undefined out of range. */
+static int set_accumulation(sq25_ctx *ctx, const char *path, const char *var, double window_s,
+                            sq25_field *f)
+{
+    if (!(window_s >= CF_MIN_INTERVAL_S && window_s <= CF_MAX_INTERVAL_S))
+        return sq25__fail(ctx, SQ25_ERR_BAD_TIME,
+                          "%s: %s: accumulation interval %g s is not between 1 s and one year",
+                          path, var, window_s);
+    sq25_field_set_accumulation_s(f, (int)lround(window_s));
+    return SQ25_OK;
+}
+
 static int cf_read_with_vars(sq25_ctx *ctx, const char *path, hid_t fid,
                              const cf_var_list *vars, int index, sq25_field **out)
 {
@@ -445,9 +459,11 @@ static int cf_read_with_vars(sq25_ctx *ctx, const char *path, hid_t fid,
         rc = sq25__read_decoded_field(ctx, path, fid, v.name, v.rank == 3 ? index : -1,
                                       (size_t)v.dims[v.rank - 2], (size_t)v.dims[v.rank - 1],
                                       &dec, flip, projdef, gt, t.valid, out);
+    if (!rc && dec.unit == SQ25__UNIT_AMOUNT_MM)
+        rc = set_accumulation(ctx, path, v.name, dec.window_s, *out);
+    else if (!rc && t.window_s != 0)
+        rc = set_accumulation(ctx, path, v.name, t.window_s, *out);
     if (rc) return rc;
-    if (dec.unit == SQ25__UNIT_AMOUNT_MM) sq25_field_set_accumulation_s(*out, (int)dec.window_s);
-    else if (t.window_s > 0) sq25_field_set_accumulation_s(*out, (int)t.window_s);
     return cf_meta(*out, fid, path, &v, &dec, &t, window_how, note);
 }
 

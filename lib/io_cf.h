@@ -9,7 +9,10 @@
 #define CF_MAX_VARS 256
 #define CF_NAME_CAP 64
 #define CF_MAX_TIMES 10000000
-/* Longest accepted accumulation or bounds interval: one year, in seconds. */
+/* Accepted accumulation or bounds intervals: one second to one year, in seconds. A shorter
+ * one would turn an amount into an absurd rate (1 mm in 1e-300 s is no rain) and is no whole
+ * second for the field's accumulation_s. */
+#define CF_MIN_INTERVAL_S 1.0
 #define CF_MAX_INTERVAL_S (366.0 * 86400.0)
 
 typedef struct {

@@ -199,9 +199,9 @@ static int frame_value(sq25_ctx *ctx, const char *path, hid_t fid, const cf_time
 
 static int check_interval(sq25_ctx *ctx, const char *path, const char *what, double w)
 {
-    if (w > 0 && w <= CF_MAX_INTERVAL_S) return SQ25_OK;
+    if (w >= CF_MIN_INTERVAL_S && w <= CF_MAX_INTERVAL_S) return SQ25_OK;
     return sq25__fail(ctx, SQ25_ERR_BAD_TIME,
-                      "%s: interval from %s is %g s (must be above 0 and at most one year)",
+                      "%s: interval from %s is %g s (must be between 1 s and one year)",
                       path, what, w);
 }
 

@@ -106,7 +106,7 @@ static float decode_one(const sq25__decoding *dec, double raw)
         return NAN;
     if (dec->has_undetect && same_code(raw, dec->undetect)) return 0.0f;
     double mmh = physical_to_mmh(dec, dec->gain * raw + dec->offset);
-    return isfinite(mmh) ? (float)mmh : NAN;
+    return sq25__float_or_nan(mmh);
 }
 
 void sq25__decode_grid(const sq25__decoding *dec, const double *raw, size_t ny, size_t nx,

@@ -124,7 +124,7 @@ static int read_values(sq25_ctx *ctx, const char *name, const char *t, size_t n,
                               "%s: ESRI ASCII value %zu of %zu %s", name, i + 1, count,
                               k == 0 ? "missing (file cut short)" : "is not a number");
         bool missing = (h->has_nodata && v == h->nodata) || !isfinite(v);
-        out[i] = missing ? NAN : (float)(v * to_mmh);
+        out[i] = missing ? NAN : sq25__float_or_nan(v * to_mmh);
     }
     return SQ25_OK;
 }

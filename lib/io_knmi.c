@@ -13,6 +13,7 @@
 #define KNMI_CAL "image1/calibration"
 #define KNMI_GEO "geographic"
 #define KNMI_CORNER_TOLERANCE_DEG 0.01
+#define KNMI_MAX_WINDOW_S (366LL * 86400)
 
 /* One term of a linear formula: a number, "PV", "number*PV" or "PV*number". Adds it to
  * *slope or *intercept. Returns 0 or -1. */
@@ -88,7 +89,7 @@ static int calibration(sq25_ctx *ctx, const char *path, hid_t fid, sq25__decodin
 static int product_times(sq25_ctx *ctx, const char *path, hid_t fid, int64_t *start,
                          int64_t *end)
 {
-    char s[64], e[64];
+    char s[64] = "", e[64] = "";
     if (sq25__h5_attr_string(fid, "overview", "product_datetime_end", e, sizeof e))
         return sq25__fail(ctx, SQ25_ERR_MISSING_ATTRIBUTE,
                           "%s: /overview/product_datetime_end is missing", path);
@@ -101,6 +102,12 @@ static int product_times(sq25_ctx *ctx, const char *path, hid_t fid, int64_t *st
         return sq25__fail(ctx, SQ25_ERR_BAD_METADATA,
                           "%s: product_datetime_start \"%s\" is not DD-MON-YYYY;HH:MM:SS", path,
                           s);
+    /* The span becomes the accumulation window (an int of seconds): 0 to 366 days, as ODIM. */
+    if (*end - *start < 0 || *end - *start > KNMI_MAX_WINDOW_S)
+        return sq25__fail(ctx, SQ25_ERR_BAD_METADATA,
+                          "%s: product_datetime_start \"%s\" to product_datetime_end \"%s\" is "
+                          "%lld s, not 0 s to 366 days",
+                          path, s, e, (long long)(*end - *start));
     return SQ25_OK;
 }
 

@@ -536,7 +536,8 @@ static void place(const cml_file *cf, const sq25_links *l, const int64_t *slot, 
     for (int i = 0; i < l->n; i++)
         for (size_t k = 0; k < nt; k++) {
             double v = buf[(size_t)i * nt + k];
-            dest[(size_t)i * (size_t)l->nt + (size_t)slot[k]] = v >= lo && v <= hi ? (float)(v * scale) : NAN;
+            dest[(size_t)i * (size_t)l->nt + (size_t)slot[k]] =
+                v >= lo && v <= hi ? sq25__float_or_nan(v * scale) : NAN;
         }
 }
 

@@ -306,7 +306,8 @@ static int read_rain(sq25_ctx *ctx, const char *path, hid_t f, const nc_layout *
         for (size_t k = 0; k < nt; k++) {
             double v = l->rain_time_first ? raw[k * ns + i] : raw[i * nt + k];
             bool missing = isnan(v) || v == fill;
-            s->values[i * nt + k] = missing ? NAN : (float)((v * scale + offset) * to_step);
+            s->values[i * nt + k] =
+                missing ? NAN : sq25__float_or_nan((v * scale + offset) * to_step);
         }
     sq25__free(ctx, raw);
     return rc;
@@ -465,6 +466,7 @@ static const char *csv_line(csv_state *cs, char *line, long lineno, int step_s, 
     if (sq25_time_parse(f[3], &t) != SQ25_OK) return "bad time_utc";
     if (!parse_double_field(f[4], &mm)) return "bad mm value";
     if (mm < 0) return "negative mm value";
+    if (mm > FLT_MAX) return "mm value beyond the float range";
     int st = csv_station(cs, f[0], lon, lat);
     if (st == -2) return "station coordinates differ from its earlier rows";
     if (st < 0 || !grow(cs->ctx, (void **)&cs->rows, sizeof(csv_row), &cs->cap_rows,

@@ -114,6 +114,53 @@ static void test_csv_4000_years(void **state)
 
 /* ---- declared sizes against limits and against what the file holds ---- */
 
+/* ---- values beyond float32 (the data type of fields and series) ----
+ * A converted value above FLT_MAX (3.40282e38) used to become +inf, which every later
+ * "heavier than" test takes for the heaviest rain. */
+static void test_csv_mm_beyond_float(void **state)
+{
+    (void)state;
+    sq25_ctx *ctx = sq25_ctx_create();
+    sq25_series *s = NULL;
+    const char *path = test_write_file("mm_1e300.csv", HEADER "a,4.9,52.3,2021-07-04T16:45Z,1e300\n"
+                                                              "a,4.9,52.3,2021-07-04T16:50Z,2\n");
+    assert_int_equal(sq25_series_read_csv(ctx, path, 300, &s), SQ25_OK);
+    assert_int_equal(sq25_series_bad_rows(s), 1);
+    assert_non_null(strstr(sq25_series_bad_row_message(s, 0), "line 2: mm value beyond"));
+    sq25_series_destroy(s);
+    sq25_ctx_destroy(ctx);
+}
+
+/* A DWD RW grid as ESRI ASCII (900 x 900 at DWD's corner, the header of
+ * RW_20221018-1250.asc in ../shared), written here: values are 0.1 mm per hour, so the file's
+ * 1e39 is 1e38 mm/h (a float) and 4e39 and 1e300 are beyond float32 (NaN, never +inf). */
+static void test_esri_value_beyond_float(void **state)
+{
+    (void)state;
+    char path[600];
+    snprintf(path, sizeof path, "%s/RW_20221018-1250.asc", test_tmpdir());
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "ncols 900\nnrows 900\nxllcorner -523462\nyllcorner -4658645\n"
+               "cellsize 1000\nNODATA_value -1\n1e39 4e39 1e300 7");
+    for (int k = 4; k < 900 * 900; k++) fputs(k % 900 ? " 0" : "\n0", f);
+    fputc('\n', f);
+    fclose(f);
+    sq25_ctx *ctx = sq25_ctx_create();
+    sq25_field *field = NULL;
+    int rc = sq25_read_field(ctx, path, &field);
+    if (rc) printf("%s\n", sq25_errmsg(ctx));
+    assert_int_equal(rc, SQ25_OK);
+    const float *d = sq25_field_data(field);
+    assert_float_equal(d[0], 1e38, 1e32);
+    assert_true(isnan(d[1]));
+    assert_true(isnan(d[2]));
+    assert_float_equal(d[3], 0.7, 1e-6);
+    assert_float_equal(d[4], 0.0, 0.0);
+    sq25_field_destroy(field);
+    sq25_ctx_destroy(ctx);
+}
+
 static void test_limits_api(void **state)
 {
     (void)state;
@@ -243,6 +290,87 @@ static void test_knmi_column_count(void **state)
     sq25_ctx_destroy(ctx);
 }
 
+/* KNMI's product_datetime_start moved from 26-AUG-2010;00:55 to 1910 (the reader takes the
+ * years 1900-2200): the span to product_datetime_end (2010-08-26 01:00) is 3155760300 s
+ * (Python: datetime(2010,8,26,1) - datetime(1910,8,26,0,55)), more than an int of seconds (the
+ * field's accumulation), which used to be truncated to a wrong window. */
+static void test_knmi_product_span(void **state)
+{
+    (void)state;
+    char path[512];
+    snprintf(path, sizeof path, "%s/knmi_span.h5", test_tmpdir());
+    copy_file(test_data_path(KNMI_0100), path);
+    hid_t fid = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    assert_true(fid >= 0);
+    assert_true(H5Adelete_by_name(fid, "overview", "product_datetime_start", H5P_DEFAULT) >= 0);
+    const char text[25] = "26-AUG-1910;00:55:00.000"; /* as the real 25-byte string */
+    hid_t t = H5Tcopy(H5T_C_S1), sp = H5Screate(H5S_SCALAR);
+    H5Tset_size(t, sizeof text);
+    hid_t a = H5Acreate_by_name(fid, "overview", "product_datetime_start", t, sp, H5P_DEFAULT,
+                                H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(a >= 0 && H5Awrite(a, t, text) >= 0);
+    H5Aclose(a);
+    H5Sclose(sp);
+    H5Tclose(t);
+    H5Fclose(fid);
+    sq25_ctx *ctx = sq25_ctx_create();
+    sq25_field *f = NULL;
+    assert_int_equal(sq25_read_field(ctx, path, &f), SQ25_ERR_BAD_METADATA);
+    assert_null(f);
+    assert_non_null(strstr(sq25_errmsg(ctx), "knmi_span.h5"));
+    assert_non_null(strstr(sq25_errmsg(ctx), "is 3155760300 s, not 0 s to 366 days"));
+    sq25_ctx_destroy(ctx);
+}
+
+/* An ensemble netCDF file (the layout sq25_ensemble_write_netcdf writes) cut to what the reader
+ * reads before the grids, written with ncgen (netCDF-C, Debian netcdf-bin), with a reference
+ * time and a first lead time given here. Returns the reader's code; 1 when ncgen is missing. */
+static int read_ensemble_times(const char *name, const char *ref, const char *t0)
+{
+    if (system("command -v ncgen >/dev/null 2>&1") != 0) {
+        printf("%s: skipped, ncgen (Debian netcdf-bin) is not installed\n", name);
+        return 1;
+    }
+    char cdl[800], nc[600], cmd[1400];
+    snprintf(cdl, sizeof cdl,
+             "netcdf ens {\ndimensions:\n  time = 1 ;\n  threshold = 1 ;\n  y = 2 ;\n  x = 2 ;\n"
+             "variables:\n  double time(time) ;\n  double threshold(threshold) ;\n"
+             "  double y(y) ;\n  double x(x) ;\n  double forecast_reference_time ;\n"
+             "  :ensemble_members = 2 ;\n"
+             "data:\n  time = %s ;\n  threshold = 1 ;\n  y = 1, 0 ;\n  x = 0, 1 ;\n"
+             "  forecast_reference_time = %s ;\n}\n",
+             t0, ref);
+    const char *cdl_path = test_write_file("ens.cdl", cdl);
+    snprintf(nc, sizeof nc, "%s/%s.nc", test_tmpdir(), name);
+    snprintf(cmd, sizeof cmd, "ncgen -k nc4 -o '%s' '%s'", nc, cdl_path);
+    assert_int_equal(system(cmd), 0);
+    sq25_ctx *ctx = sq25_ctx_create();
+    sq25_ensemble *e = NULL;
+    int rc = sq25_ensemble_read_netcdf(ctx, nc, &e);
+    assert_null(e);
+    assert_non_null(strstr(sq25_errmsg(ctx), name));
+    if (rc == SQ25_ERR_BAD_TIME) assert_non_null(strstr(sq25_errmsg(ctx), "1e+300 s"));
+    if (rc == SQ25_ERR_BAD_METADATA) assert_non_null(strstr(sq25_errmsg(ctx), "4.29497e+09 s"));
+    sq25_ctx_destroy(ctx);
+    return rc;
+}
+
+/* The reference time and the lead step are range-checked before they become integers: a
+ * reference of 1e300 s is no time; a first lead 2^32 + 300 s after the reference used to pass
+ * as a 300 s step (the int conversion kept the low 32 bits). A sane pair gets past both checks
+ * to the next missing part (no crs variable here). */
+static void test_ensemble_reference_time(void **state)
+{
+    (void)state;
+    int rc = read_ensemble_times("ens_ref_1e300", "1e300", "1e300");
+    if (rc == 1) return;
+    assert_int_equal(rc, SQ25_ERR_BAD_TIME);
+    assert_int_equal(read_ensemble_times("ens_step_2e32", "0", "4294967596"),
+                     SQ25_ERR_BAD_METADATA);
+    assert_int_equal(read_ensemble_times("ens_sane", "1625414400", "1625414700"),
+                     SQ25_ERR_MISSING_DATASET);
+}
+
 static void test_station_longitude(void **state)
 {
     (void)state;
@@ -351,11 +479,15 @@ int main(void)
         cmocka_unit_test(test_csv_int64_max_row),
         cmocka_unit_test(test_csv_span_step_900),
         cmocka_unit_test(test_csv_4000_years),
+        cmocka_unit_test(test_csv_mm_beyond_float),
+        cmocka_unit_test(test_esri_value_beyond_float),
         cmocka_unit_test(test_limits_api),
         cmocka_unit_test(test_odim_declared_20000),
         cmocka_unit_test(test_odim_accumulation_window),
         cmocka_unit_test(test_netcdf_declared_times),
         cmocka_unit_test(test_knmi_column_count),
+        cmocka_unit_test(test_knmi_product_span),
+        cmocka_unit_test(test_ensemble_reference_time),
         cmocka_unit_test(test_station_longitude),
         cmocka_unit_test(test_pipeline_short_lived_context),
         cmocka_unit_test(test_pipeline_all_nan_frames),

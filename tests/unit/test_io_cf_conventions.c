@@ -225,6 +225,77 @@ static void test_time_refusals(void **state)
     assert_string_equal(time_text(last_valid_time), "2000-01-01T00:04:31Z");
 }
 
+/* ---- intervals and values out of range (issue 11: range-check before converting) ----
+ * A 5-minute amount written by ncgen; each case changes one attribute or value to an absurd
+ * one. Before the checks, bounds of 1e-300 s gave "accumulation 0 s" and every cell +inf
+ * mm/h (1 mm * 3600 / 1e-300 overflows float32), and a scale_factor of 1e300 also gave +inf. */
+static void test_interval_and_value_ranges(void **state)
+{
+    (void)state;
+    char msg[600];
+    const char *bounds = "    t:units = \"seconds since 1970-01-01\" ;\n"
+                         "    t:bounds = \"tb\" ;\n  double tb(nv) ;\n";
+    const char *mm = "    pr:units = \"mm\" ;\n";
+    /* bounds (-1e-300 s, 0]: an interval below one second is refused, naming the file,
+     * the bounds variable and the value */
+    int rc = read_with_time("tiny_bounds", bounds, "  t = 0 ;\n  tb = -1e-300, 0 ;\n", mm, msg,
+                            sizeof msg);
+    if (rc == 1) return; /* ncgen missing */
+    assert_int_equal(rc, SQ25_ERR_BAD_TIME);
+    assert_non_null(strstr(msg, "tiny_bounds.nc"));
+    assert_non_null(strstr(msg, "tb"));
+    assert_non_null(strstr(msg, "1e-300 s"));
+    /* a numeric accumulation attribute of 1e-300 s on an amount without bounds */
+    rc = read_with_time("tiny_attr", "    t:units = \"seconds since 1970-01-01\" ;\n",
+                        "  t = 0 ;\n", "    pr:units = \"mm\" ;\n    pr:accumulation = 1e-300 ;\n",
+                        msg, sizeof msg);
+    assert_int_equal(rc, SQ25_ERR_BAD_TIME);
+    assert_non_null(strstr(msg, "tiny_attr.nc"));
+    assert_non_null(strstr(msg, "1e-300 s"));
+    assert_non_null(strstr(msg, "between 1 s and one year"));
+    /* a numeric accumulation of 2^31 s (68 years: more than an int holds) */
+    rc = read_with_time("huge_attr", "    t:units = \"seconds since 1970-01-01\" ;\n",
+                        "  t = 0 ;\n",
+                        "    pr:units = \"mm\" ;\n    pr:accumulation = 2147483648. ;\n", msg,
+                        sizeof msg);
+    assert_int_equal(rc, SQ25_ERR_BAD_TIME);
+    assert_non_null(strstr(msg, "2.14748e+09 s"));
+    /* "interval: 0.001 s" in cell_methods is no usable interval (as 1e30 s is not) */
+    rc = read_with_time("ms_interval", "    t:units = \"seconds since 1970-01-01\" ;\n",
+                        "  t = 0 ;\n",
+                        "    pr:units = \"mm\" ;\n"
+                        "    pr:cell_methods = \"time: sum (interval: 0.001 s)\" ;\n",
+                        msg, sizeof msg);
+    assert_int_equal(rc, SQ25_ERR_BAD_QUANTITY);
+    /* the shortest accepted interval, 1 s: 1 mm in 1 s is 3600 mm/h, accumulation 1 s */
+    rc = read_with_time("one_second", bounds, "  t = 0 ;\n  tb = -1, 0 ;\n", mm, msg,
+                        sizeof msg);
+    assert_int_equal(rc, SQ25_OK);
+    /* A scale_factor of 1e300 over a 300 s window: every cell would be (1..4) * 1e300 *
+     * 3600 / 300 mm/h, beyond float32: nodata (NaN), never +inf. */
+    {
+        char path[600];
+        rc = read_with_time("huge_scale", bounds, "  t = 0 ;\n  tb = -300, 0 ;\n",
+                            "    pr:units = \"mm\" ;\n    pr:scale_factor = 1e300 ;\n", msg,
+                            sizeof msg);
+        assert_int_equal(rc, SQ25_OK);
+        snprintf(path, sizeof path, "%s/huge_scale.nc", test_tmpdir());
+        sq25_ctx *ctx = sq25_ctx_create();
+        sq25_field *f = NULL;
+        assert_int_equal(sq25_read_field(ctx, path, &f), SQ25_OK);
+        assert_int_equal(sq25_field_accumulation_s(f), 300);
+        for (int k = 0; k < 4; k++) assert_true(isnan(sq25_field_data(f)[k]));
+        sq25_field_destroy(f);
+        /* the 1 s file: 1 mm in 1 s is 3600 mm/h */
+        snprintf(path, sizeof path, "%s/one_second.nc", test_tmpdir());
+        assert_int_equal(sq25_read_field(ctx, path, &f), SQ25_OK);
+        assert_int_equal(sq25_field_accumulation_s(f), 1);
+        assert_float_equal(sq25_field_data(f)[0], 3600.0, 1e-3);
+        sq25_field_destroy(f);
+        sq25_ctx_destroy(ctx);
+    }
+}
+
 /* ---- _Unsigned bytes, netCDF's default fill, missing_value, a start-time/valid-time pair,
  * a grid_mapping in the extended "crs: x y" form, x/y in km ---- */
 static const char cdl_unsigned[] =
@@ -283,6 +354,7 @@ int main(void)
         cmocka_unit_test(test_nc_string_attributes),
         cmocka_unit_test(test_bounds_geotransform_int64),
         cmocka_unit_test(test_time_refusals),
+        cmocka_unit_test(test_interval_and_value_ranges),
         cmocka_unit_test(test_unsigned_fill_start_pair),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
