@@ -377,6 +377,10 @@ static int read_time_axis(sq25_ctx *ctx, const cml_file *cf, int64_t *t0, int *s
             rc = sq25__fail(ctx, SQ25_ERR_BAD_METADATA, "%s: time value %g at index %zu",
                             cf->path, t[i], i);
         else slot[i] = epoch + llround(t[i] * (double)mult); /* UTC s for now */
+        if (!rc && !sq25__time_in_range(slot[i]))
+            rc = sq25__fail(ctx, SQ25_ERR_BAD_TIME,
+                            "%s: time value %g %s at index %zu is outside the years 1000-9999",
+                            cf->path, t[i], units, i);
         if (!rc && i > 0 && slot[i] <= slot[i - 1])
             rc = sq25__fail(ctx, SQ25_ERR_TIME_ORDER, "%s: time not increasing at index %zu",
                             cf->path, i);

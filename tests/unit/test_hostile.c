@@ -371,6 +371,43 @@ static void test_ensemble_reference_time(void **state)
                      SQ25_ERR_MISSING_DATASET);
 }
 
+/* An OpenSense CML file (1 link, 1 sub-link, 2 times; the layout of tests/fuzz/corpus/cml/raw.nc)
+ * written with ncgen, its times 1e12 and 1e12 + 60 s after 1970 (the year 33658): below the
+ * reader's old bound of 1e13 s, outside the years 1000-9999 every input time must lie in. */
+static void test_cml_time_range(void **state)
+{
+    (void)state;
+    if (system("command -v ncgen >/dev/null 2>&1") != 0) {
+        printf("test_cml_time_range: skipped, ncgen (Debian netcdf-bin) is not installed\n");
+        return;
+    }
+    static const char cdl[] =
+        "netcdf cml {\ndimensions:\n  time = 2 ;\n  sublink_id = 1 ;\n  cml_id = 1 ;\n"
+        "variables:\n  double time(time) ;\n    time:units = \"seconds since 1970-01-01\" ;\n"
+        "  string sublink_id(sublink_id) ;\n  string cml_id(cml_id) ;\n"
+        "  short rsl(cml_id, sublink_id, time) ;\n    rsl:units = \"dBm\" ;\n"
+        "  short tsl(cml_id, sublink_id, time) ;\n    tsl:units = \"dBm\" ;\n"
+        "  double length(cml_id) ;\n    length:units = \"m\" ;\n"
+        "  double site_0_lat(cml_id) ;\n  double site_0_lon(cml_id) ;\n"
+        "  double site_1_lat(cml_id) ;\n  double site_1_lon(cml_id) ;\n"
+        "  double frequency(cml_id, sublink_id) ;\n"
+        "data:\n time = 1e12, 1000000000060 ;\n sublink_id = \"a\" ;\n cml_id = \"1\" ;\n"
+        " rsl = -40, -41 ;\n tsl = 10, 10 ;\n length = 2000 ;\n site_0_lat = 44.1 ;\n"
+        " site_0_lon = 11.0 ;\n site_1_lat = 44.11 ;\n site_1_lon = 11.01 ;\n"
+        " frequency = 24000 ;\n}\n";
+    const char *cdl_path = test_write_file("cml_time.cdl", cdl);
+    char nc[600], cmd[1400];
+    snprintf(nc, sizeof nc, "%s/cml_time.nc", test_tmpdir());
+    snprintf(cmd, sizeof cmd, "ncgen -k nc4 -o '%s' '%s'", nc, cdl_path);
+    assert_int_equal(system(cmd), 0);
+    sq25_ctx *ctx = sq25_ctx_create();
+    sq25_links *l = NULL;
+    assert_int_equal(sq25_links_read_netcdf(ctx, nc, &l), SQ25_ERR_BAD_TIME);
+    assert_null(l);
+    assert_non_null(strstr(sq25_errmsg(ctx), "cml_time.nc: time value 1e+12"));
+    sq25_ctx_destroy(ctx);
+}
+
 static void test_station_longitude(void **state)
 {
     (void)state;
@@ -488,6 +525,7 @@ int main(void)
         cmocka_unit_test(test_knmi_column_count),
         cmocka_unit_test(test_knmi_product_span),
         cmocka_unit_test(test_ensemble_reference_time),
+        cmocka_unit_test(test_cml_time_range),
         cmocka_unit_test(test_station_longitude),
         cmocka_unit_test(test_pipeline_short_lived_context),
         cmocka_unit_test(test_pipeline_all_nan_frames),
