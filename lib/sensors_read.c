@@ -142,19 +142,30 @@ static int read_times(sq25_ctx *ctx, const char *path, hid_t f, hsize_t n, int64
     int rc = sq25__h5_check_storage(ctx, path, f, "time");
     if (rc) return rc;
     int64_t *t = sq25__calloc(ctx, (size_t)n, sizeof *t);
-    if (!t) return SQ25_ERR_NOMEM;
+    double *raw = t ? sq25__calloc(ctx, (size_t)n, sizeof *raw) : NULL;
+    if (!raw) {
+        sq25__free(ctx, t);
+        return SQ25_ERR_NOMEM;
+    }
+    /* Read as doubles (HDF5 would clip a float time of 1e300, or cut 2.5 minutes, silently to an
+     * int64); every in-range integer time is exact in a double. */
     hid_t d = H5Dopen2(f, "time", H5P_DEFAULT);
-    herr_t st = d >= 0 ? H5Dread(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, t) : -1;
+    herr_t st = d >= 0 ? H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, raw) : -1;
     if (d >= 0) H5Dclose(d);
     if (st < 0) rc = sq25__fail(ctx, SQ25_ERR_READ, "%s: cannot read time", path);
     for (hsize_t i = 0; !rc && i < n; i++) {
-        int64_t raw = t[i], scaled = 0;
-        if (!sq25__mul_ok(raw, mult, &scaled) || !sq25__add_ok(scaled, origin, &t[i]) ||
-            !sq25__time_in_range(t[i]))
+        double utc = raw[i] * (double)mult + (double)origin;
+        if (!(utc >= (double)SQ25__TIME_MIN && utc <= (double)SQ25__TIME_MAX))
             rc = sq25__fail(ctx, SQ25_ERR_RANGE,
-                            "%s: time[%llu] = %lld %s is outside the years 1000-9999", path,
-                            (unsigned long long)i, (long long)raw, units);
+                            "%s: time[%llu] = %.17g %s is outside the years 1000-9999", path,
+                            (unsigned long long)i, raw[i], units);
+        else if (fabs(utc - round(utc)) > 1e-3) /* fractional days (1/288) are not exact */
+            rc = sq25__fail(ctx, SQ25_ERR_BAD_TIME,
+                            "%s: time[%llu] = %.17g %s is not a whole second", path,
+                            (unsigned long long)i, raw[i], units);
+        else t[i] = (int64_t)llround(utc);
     }
+    sq25__free(ctx, raw);
     int64_t step = !rc && n > 1 ? t[1] - t[0] : 300;
     for (hsize_t i = 1; !rc && i < n; i++)
         if (t[i] - t[i - 1] != step)

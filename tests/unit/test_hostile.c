@@ -408,6 +408,65 @@ static void test_cml_time_range(void **state)
     sq25_ctx_destroy(ctx);
 }
 
+/* An OpenSense gauge file (1 station, 3 times) written with ncgen, with double times given
+ * here; returns the reader's code and the series (NULL on error). 1 when ncgen is missing. */
+static int read_gauge_times(const char *name, const char *units, const char *times,
+                            sq25_ctx *ctx, sq25_series **s)
+{
+    if (system("command -v ncgen >/dev/null 2>&1") != 0) {
+        printf("%s: skipped, ncgen (Debian netcdf-bin) is not installed\n", name);
+        return 1;
+    }
+    char cdl[800], nc[600], cmd[1400];
+    snprintf(cdl, sizeof cdl,
+             "netcdf gauge {\ndimensions:\n  id = 1 ;\n  time = 3 ;\nvariables:\n"
+             "  double time(time) ;\n    time:units = \"%s\" ;\n  double latitude(id) ;\n"
+             "  double longitude(id) ;\n  float rainfall(id, time) ;\n    rainfall:units = \"mm\" ;\n"
+             "data:\n  time = %s ;\n  latitude = 52.3 ;\n  longitude = 4.9 ;\n"
+             "  rainfall = 1, 2, 3 ;\n}\n",
+             units, times);
+    const char *cdl_path = test_write_file("gauge.cdl", cdl);
+    snprintf(nc, sizeof nc, "%s/%s.nc", test_tmpdir(), name);
+    snprintf(cmd, sizeof cmd, "ncgen -k nc4 -o '%s' '%s'", nc, cdl_path);
+    assert_int_equal(system(cmd), 0);
+    *s = NULL;
+    return sq25_series_read_netcdf(ctx, nc, s);
+}
+
+/* Gauge times stored as doubles are converted by the reader, not by HDF5 (which cut 2.5
+ * minutes to 2 and made the steps irregular, and clips 1e300 to INT64_MAX): 0, 2.5 and 5
+ * minutes after 2021-07-04T16:00Z are 150 s apart (1625414400 + 150 k, by hand); a time of
+ * 1e300 minutes and one half a second off the whole second are refused, naming the file. */
+static void test_gauge_double_times(void **state)
+{
+    (void)state;
+    sq25_ctx *ctx = sq25_ctx_create();
+    sq25_series *s = NULL;
+    int rc = read_gauge_times("g_minutes", "minutes since 2021-07-04 16:00:00", "0, 2.5, 5", ctx,
+                              &s);
+    if (rc == 1) {
+        sq25_ctx_destroy(ctx);
+        return;
+    }
+    if (rc) printf("%s\n", sq25_errmsg(ctx));
+    assert_int_equal(rc, SQ25_OK);
+    assert_int_equal(sq25_series_step_count(s), 3);
+    assert_int_equal(sq25_series_time(s, 0), 1625414400);
+    assert_int_equal(sq25_series_time(s, 2), 1625414400 + 300);
+    sq25_series_destroy(s);
+    assert_int_equal(read_gauge_times("g_huge", "minutes since 2021-07-04 16:00:00",
+                                      "0, 5, 1e300", ctx, &s),
+                     SQ25_ERR_RANGE);
+    assert_null(s);
+    assert_non_null(strstr(sq25_errmsg(ctx), "g_huge.nc: time[2] = 1.0000000000000001e+300"));
+    assert_int_equal(read_gauge_times("g_half", "seconds since 2021-07-04 16:00:00",
+                                      "0, 300.5, 600", ctx, &s),
+                     SQ25_ERR_BAD_TIME);
+    assert_null(s);
+    assert_non_null(strstr(sq25_errmsg(ctx), "g_half.nc: time[1] = 300.5"));
+    sq25_ctx_destroy(ctx);
+}
+
 static void test_station_longitude(void **state)
 {
     (void)state;
@@ -526,6 +585,7 @@ int main(void)
         cmocka_unit_test(test_knmi_product_span),
         cmocka_unit_test(test_ensemble_reference_time),
         cmocka_unit_test(test_cml_time_range),
+        cmocka_unit_test(test_gauge_double_times),
         cmocka_unit_test(test_station_longitude),
         cmocka_unit_test(test_pipeline_short_lived_context),
         cmocka_unit_test(test_pipeline_all_nan_frames),
