@@ -420,7 +420,10 @@ static int find_sizes(sq25_ctx *ctx, cml_file *cf)
     if (sq25__h5_dataset_dims(cf->f, "time", &rank, dims) != 0 || rank != 1)
         return sq25__fail(ctx, SQ25_ERR_MISSING_DATASET, "%s: no 1-D time variable", cf->path);
     cf->nt = dims[0];
-    if (cf->nc == 0 || cf->ns == 0 || cf->nt == 0 || cf->nc * cf->ns > MAX_LINKS ||
+    /* Each count bounded before the product: 2^32 links x 2^32 sub-links wrapped to 0 and
+     * divided by zero below. */
+    if (cf->nc == 0 || cf->ns == 0 || cf->nt == 0 || cf->nc > MAX_LINKS || cf->ns > MAX_LINKS ||
+        cf->nc * cf->ns > MAX_LINKS ||
         cf->nt > (hsize_t)(MAX_SAMPLES / (int64_t)(cf->nc * cf->ns)))
         return sq25__fail(ctx, SQ25_ERR_SIZE_ABSURD, "%s: %llu links x %llu sub-links x %llu times",
                           cf->path, (unsigned long long)cf->nc, (unsigned long long)cf->ns,

@@ -467,6 +467,42 @@ static void test_gauge_double_times(void **state)
     sq25_ctx_destroy(ctx);
 }
 
+/* A 1-D chunked dataset of n elements with nothing written (HDF5 stores no chunk: the file
+ * stays a few KB whatever n declares). */
+static void empty_chunked(hid_t fid, const char *name, hid_t type, hsize_t n)
+{
+    hsize_t chunk = n < 1024 ? n : 1024;
+    hid_t sp = H5Screate_simple(1, &n, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(dcpl, 1, &chunk);
+    hid_t d = H5Dcreate2(fid, name, type, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    assert_true(d >= 0);
+    H5Dclose(d);
+    H5Pclose(dcpl);
+    H5Sclose(sp);
+}
+
+/* A CML file declaring 2^32 links (site_0_lat) and 2^32 sub-links (sublink_id): their product
+ * wrapped to 0 in 64 bits, passed the size check and divided by zero (SIGFPE, `sq25 links`
+ * on a 2 KB file). Each count is now bounded before the product. */
+static void test_cml_count_product(void **state)
+{
+    (void)state;
+    char path[512];
+    snprintf(path, sizeof path, "%s/cml_wrap.nc", test_tmpdir());
+    hid_t fid = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(fid >= 0);
+    empty_chunked(fid, "site_0_lat", H5T_IEEE_F64LE, (hsize_t)1 << 32);
+    empty_chunked(fid, "sublink_id", H5T_STD_I32LE, (hsize_t)1 << 32);
+    empty_chunked(fid, "time", H5T_IEEE_F64LE, 10);
+    H5Fclose(fid);
+    sq25_ctx *ctx = sq25_ctx_create();
+    sq25_links *l = NULL;
+    assert_int_equal(sq25_links_read_netcdf(ctx, path, &l), SQ25_ERR_SIZE_ABSURD);
+    assert_null(l);
+    assert_non_null(strstr(sq25_errmsg(ctx), "4294967296 links x 4294967296 sub-links"));
+    sq25_ctx_destroy(ctx);
+}
+
 static void test_station_longitude(void **state)
 {
     (void)state;
@@ -585,6 +621,7 @@ int main(void)
         cmocka_unit_test(test_knmi_product_span),
         cmocka_unit_test(test_ensemble_reference_time),
         cmocka_unit_test(test_cml_time_range),
+        cmocka_unit_test(test_cml_count_product),
         cmocka_unit_test(test_gauge_double_times),
         cmocka_unit_test(test_station_longitude),
         cmocka_unit_test(test_pipeline_short_lived_context),
