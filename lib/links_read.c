@@ -605,6 +605,8 @@ static int read_cml_locked(sq25_ctx *ctx, const char *path, hid_t f, sq25_links 
 {
     cml_file cf = {path, f, 0, 0, 0};
     int rc = find_sizes(ctx, &cf);
+    /* the time axis is read (8 + 8 bytes a sample) before the samples' own check below */
+    if (!rc) rc = storage_plausible(ctx, path, f, "time");
     if (rc) return rc;
     int64_t t0 = 0, n_slots = 0;
     int step_s = 60;

@@ -503,6 +503,28 @@ static void test_cml_count_product(void **state)
     sq25_ctx_destroy(ctx);
 }
 
+/* A 6 KB CML file declaring 4e8 time samples with none stored: the reader used to allocate
+ * 3.2 GB for the times and their slots (peak RSS 3.1 GB in `sq25 links`) before it found them
+ * all 0 ("time not increasing"); the declared bytes are now checked against the stored ones
+ * first (20 MB). */
+static void test_cml_declared_times(void **state)
+{
+    (void)state;
+    char path[512];
+    snprintf(path, sizeof path, "%s/cml_times.nc", test_tmpdir());
+    hid_t fid = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(fid >= 0);
+    empty_chunked(fid, "site_0_lat", H5T_IEEE_F64LE, 1);
+    empty_chunked(fid, "time", H5T_IEEE_F64LE, 400000000);
+    H5Fclose(fid);
+    sq25_ctx *ctx = sq25_ctx_create();
+    sq25_links *l = NULL;
+    assert_int_equal(sq25_links_read_netcdf(ctx, path, &l), SQ25_ERR_SIZE_ABSURD);
+    assert_null(l);
+    assert_non_null(strstr(sq25_errmsg(ctx), "time declares 3200000000 bytes of values"));
+    sq25_ctx_destroy(ctx);
+}
+
 static void test_station_longitude(void **state)
 {
     (void)state;
@@ -622,6 +644,7 @@ int main(void)
         cmocka_unit_test(test_ensemble_reference_time),
         cmocka_unit_test(test_cml_time_range),
         cmocka_unit_test(test_cml_count_product),
+        cmocka_unit_test(test_cml_declared_times),
         cmocka_unit_test(test_gauge_double_times),
         cmocka_unit_test(test_station_longitude),
         cmocka_unit_test(test_pipeline_short_lived_context),
