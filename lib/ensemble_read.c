@@ -3,6 +3,7 @@
  * against the limits before anything is allocated; a file that lacks a variable or dimension
  * of the layout is rejected with its name. */
 #include "ensemble_internal.h"
+#include "h5util.h"
 
 #include <math.h>
 #include <netcdf.h>
@@ -14,6 +15,7 @@ typedef struct {
     sq25_ctx *ctx;
     const char *path;
     int nc;
+    long long file_bytes;
 } reader;
 
 static int bad(reader *r, int code, const char *what, int status)
@@ -176,6 +178,13 @@ static int read_grid_slice(reader *r, const char *name, int i0, int i1, sq25_fie
     count[ndims - 1] = (size_t)f->width;
     if ((st = nc_get_vara_float(r->nc, id, start, count, f->data)) != NC_NOERR)
         return bad(r, SQ25_ERR_READ, name, st);
+    /* Cells never written read as the variable's fill (netCDF's default 9.97e36 when the file
+     * states none): nodata, not a value. */
+    int no_fill = 1;
+    float fill = NAN;
+    if (nc_inq_var_fill(r->nc, id, &no_fill, &fill) == NC_NOERR && !no_fill && !isnan(fill))
+        for (size_t i = 0; i < count[ndims - 2] * count[ndims - 1]; i++)
+            if (f->data[i] == fill) f->data[i] = NAN;
     return SQ25_OK;
 }
 
@@ -219,12 +228,32 @@ static void read_levels(reader *r, sq25_ensemble *e)
         e->level[k] = (sq25__ens_level){v[0][k], v[1][k], v[2][k], v[3][k], v[4][k], NAN};
 }
 
+/* The grids the file declares must fit in it: deflate expands at most about 1032 times, so a
+ * file of B bytes holds at most SQ25__H5_MAX_EXPANSION * B bytes of grids. Checked before
+ * anything is allocated for them (a 29 KB file declaring 288 leads of 1000 x 1000 cells and
+ * no stored chunk cost 2.3 GB). */
+static int check_declared_bytes(reader *r, const sq25_ensemble_options *o, size_t n_leads,
+                                size_t cells)
+{
+    const double members = o->keep ? o->members : 0;
+    const double per_lead = o->n_thresholds + 1.0 + o->n_quantiles + members;
+    const double per_window = o->n_accum_thresholds + 1.0 + o->n_quantiles + members;
+    const double grids = (double)n_leads * per_lead + o->n_accum * per_window;
+    const double declared = grids * (double)cells * sizeof(float);
+    if (declared <= (double)r->file_bytes * SQ25__H5_MAX_EXPANSION) return SQ25_OK;
+    return sq25__fail(r->ctx, SQ25_ERR_SIZE_ABSURD,
+                      "%s: declares %.0f grids of %zu cells (%.0f bytes) in a file of %lld bytes "
+                      "(damaged or never written)",
+                      r->path, grids, cells, declared, r->file_bytes);
+}
+
 static int read_file(reader *r, sq25_ensemble **out)
 {
     sq25_ensemble_options *o = NULL;
     int rc = sq25_ensemble_options_create(r->ctx, &o);
     size_t n_leads = 0, height = 0, width = 0;
     if (!rc) rc = read_options(r, o, &n_leads, &height, &width);
+    if (!rc) rc = check_declared_bytes(r, o, n_leads, height * width);
     sq25_field *like = NULL;
     int64_t issue = 0;
     int step_s = 0;
@@ -254,7 +283,7 @@ int sq25_ensemble_read_netcdf(sq25_ctx *ctx, const char *path, sq25_ensemble **o
     struct stat st;
     if (stat(path, &st) != 0) return sq25__fail(ctx, SQ25_ERR_FILE_NOT_FOUND, "%s: no such file", path);
     if (st.st_size == 0) return sq25__fail(ctx, SQ25_ERR_FILE_EMPTY, "%s: empty file", path);
-    reader r = {ctx, path, 0};
+    reader r = {ctx, path, 0, (long long)st.st_size};
     sq25__h5_enter(); /* libnetcdf calls HDF5, which is not thread-safe */
     int status = nc_open(path, NC_NOWRITE, &r.nc);
     int rc = status == NC_NOERR ? read_file(&r, out)

@@ -322,16 +322,30 @@ static void test_knmi_product_span(void **state)
     sq25_ctx_destroy(ctx);
 }
 
+/* NAME.nc in the test's folder from CDL text, by ncgen -k nc4 (netCDF-C, Debian netcdf-bin);
+ * NULL (and a line saying the test skipped) when ncgen is missing. Static buffer. */
+static const char *ncgen_file(const char *name, const char *cdl)
+{
+    static char nc[600];
+    if (system("command -v ncgen >/dev/null 2>&1") != 0) {
+        printf("%s: skipped, ncgen (Debian netcdf-bin) is not installed\n", name);
+        return NULL;
+    }
+    char cdl_name[96], cmd[1400];
+    snprintf(cdl_name, sizeof cdl_name, "%s.cdl", name);
+    const char *cdl_path = test_write_file(cdl_name, cdl);
+    snprintf(nc, sizeof nc, "%s/%s.nc", test_tmpdir(), name);
+    snprintf(cmd, sizeof cmd, "ncgen -k nc4 -o '%s' '%s'", nc, cdl_path);
+    assert_int_equal(system(cmd), 0);
+    return nc;
+}
+
 /* An ensemble netCDF file (the layout sq25_ensemble_write_netcdf writes) cut to what the reader
  * reads before the grids, written with ncgen (netCDF-C, Debian netcdf-bin), with a reference
  * time and a first lead time given here. Returns the reader's code; 1 when ncgen is missing. */
 static int read_ensemble_times(const char *name, const char *ref, const char *t0)
 {
-    if (system("command -v ncgen >/dev/null 2>&1") != 0) {
-        printf("%s: skipped, ncgen (Debian netcdf-bin) is not installed\n", name);
-        return 1;
-    }
-    char cdl[800], nc[600], cmd[1400];
+    char cdl[800];
     snprintf(cdl, sizeof cdl,
              "netcdf ens {\ndimensions:\n  time = 1 ;\n  threshold = 1 ;\n  y = 2 ;\n  x = 2 ;\n"
              "variables:\n  double time(time) ;\n  double threshold(threshold) ;\n"
@@ -340,10 +354,8 @@ static int read_ensemble_times(const char *name, const char *ref, const char *t0
              "data:\n  time = %s ;\n  threshold = 1 ;\n  y = 1, 0 ;\n  x = 0, 1 ;\n"
              "  forecast_reference_time = %s ;\n}\n",
              t0, ref);
-    const char *cdl_path = test_write_file("ens.cdl", cdl);
-    snprintf(nc, sizeof nc, "%s/%s.nc", test_tmpdir(), name);
-    snprintf(cmd, sizeof cmd, "ncgen -k nc4 -o '%s' '%s'", nc, cdl_path);
-    assert_int_equal(system(cmd), 0);
+    const char *nc = ncgen_file(name, cdl);
+    if (!nc) return 1;
     sq25_ctx *ctx = sq25_ctx_create();
     sq25_ensemble *e = NULL;
     int rc = sq25_ensemble_read_netcdf(ctx, nc, &e);
@@ -371,16 +383,49 @@ static void test_ensemble_reference_time(void **state)
                      SQ25_ERR_MISSING_DATASET);
 }
 
+/* Ensemble files whose grids were never written (ncgen writes no data for them, so HDF5 stores
+ * no chunk): one declaring 288 leads x 2 grids of 1000 x 1000 cells (2 304 000 000 bytes, by
+ * hand) in a few KB used to cost 2.3 GB of memory; a small one read its cells as netCDF's
+ * default fill 9.96921e36 (a probability of 1e37) instead of nodata. */
+static void test_ensemble_unwritten_grids(void **state)
+{
+    (void)state;
+    static const char head[] =
+        "netcdf ens {\ndimensions:\n  time = %d ;\n  threshold = 1 ;\n  y = %d ;\n  x = %d ;\n"
+        "variables:\n  double time(time) ;\n  double threshold(threshold) ;\n"
+        "  double y(y) ;\n  double x(x) ;\n  double forecast_reference_time ;\n  int crs ;\n"
+        "    crs:proj4_params = \"+proj=utm +zone=32 +ellps=WGS84\" ;\n"
+        "  float exceedance_probability(time, threshold, y, x) ;\n  float mean_rate(time, y, x) ;\n"
+        "  :ensemble_members = 2 ;\n"
+        "data:\n  time = 1625414700 ;\n  threshold = 1 ;\n  y = 1, 0 ;\n  x = 0, 1 ;\n"
+        "  forecast_reference_time = 1625414400 ;\n}\n";
+    char cdl[1200];
+    snprintf(cdl, sizeof cdl, head, 288, 1000, 1000);
+    /* the data section gives one time and two x/y values: ncgen fills the rest */
+    const char *nc = ncgen_file("ens_big", cdl);
+    if (!nc) return;
+    sq25_ctx *ctx = sq25_ctx_create();
+    sq25_ensemble *e = NULL;
+    assert_int_equal(sq25_ensemble_read_netcdf(ctx, nc, &e), SQ25_ERR_SIZE_ABSURD);
+    assert_null(e);
+    assert_non_null(strstr(sq25_errmsg(ctx), "576 grids of 1000000 cells (2304000000 bytes)"));
+    snprintf(cdl, sizeof cdl, head, 1, 2, 2);
+    nc = ncgen_file("ens_small", cdl);
+    int rc = sq25_ensemble_read_netcdf(ctx, nc, &e);
+    if (rc) printf("%s\n", sq25_errmsg(ctx));
+    assert_int_equal(rc, SQ25_OK);
+    const float *p = sq25_field_data_const(sq25_ensemble_probability(e, 0, 0));
+    for (int k = 0; k < 4; k++) assert_true(isnan(p[k]));
+    sq25_ensemble_destroy(e);
+    sq25_ctx_destroy(ctx);
+}
+
 /* An OpenSense CML file (1 link, 1 sub-link, 2 times; the layout of tests/fuzz/corpus/cml/raw.nc)
  * written with ncgen, its times 1e12 and 1e12 + 60 s after 1970 (the year 33658): below the
  * reader's old bound of 1e13 s, outside the years 1000-9999 every input time must lie in. */
 static void test_cml_time_range(void **state)
 {
     (void)state;
-    if (system("command -v ncgen >/dev/null 2>&1") != 0) {
-        printf("test_cml_time_range: skipped, ncgen (Debian netcdf-bin) is not installed\n");
-        return;
-    }
     static const char cdl[] =
         "netcdf cml {\ndimensions:\n  time = 2 ;\n  sublink_id = 1 ;\n  cml_id = 1 ;\n"
         "variables:\n  double time(time) ;\n    time:units = \"seconds since 1970-01-01\" ;\n"
@@ -395,11 +440,8 @@ static void test_cml_time_range(void **state)
         " rsl = -40, -41 ;\n tsl = 10, 10 ;\n length = 2000 ;\n site_0_lat = 44.1 ;\n"
         " site_0_lon = 11.0 ;\n site_1_lat = 44.11 ;\n site_1_lon = 11.01 ;\n"
         " frequency = 24000 ;\n}\n";
-    const char *cdl_path = test_write_file("cml_time.cdl", cdl);
-    char nc[600], cmd[1400];
-    snprintf(nc, sizeof nc, "%s/cml_time.nc", test_tmpdir());
-    snprintf(cmd, sizeof cmd, "ncgen -k nc4 -o '%s' '%s'", nc, cdl_path);
-    assert_int_equal(system(cmd), 0);
+    const char *nc = ncgen_file("cml_time", cdl);
+    if (!nc) return;
     sq25_ctx *ctx = sq25_ctx_create();
     sq25_links *l = NULL;
     assert_int_equal(sq25_links_read_netcdf(ctx, nc, &l), SQ25_ERR_BAD_TIME);
@@ -413,11 +455,7 @@ static void test_cml_time_range(void **state)
 static int read_gauge_times(const char *name, const char *units, const char *times,
                             sq25_ctx *ctx, sq25_series **s)
 {
-    if (system("command -v ncgen >/dev/null 2>&1") != 0) {
-        printf("%s: skipped, ncgen (Debian netcdf-bin) is not installed\n", name);
-        return 1;
-    }
-    char cdl[800], nc[600], cmd[1400];
+    char cdl[800];
     snprintf(cdl, sizeof cdl,
              "netcdf gauge {\ndimensions:\n  id = 1 ;\n  time = 3 ;\nvariables:\n"
              "  double time(time) ;\n    time:units = \"%s\" ;\n  double latitude(id) ;\n"
@@ -425,10 +463,8 @@ static int read_gauge_times(const char *name, const char *units, const char *tim
              "data:\n  time = %s ;\n  latitude = 52.3 ;\n  longitude = 4.9 ;\n"
              "  rainfall = 1, 2, 3 ;\n}\n",
              units, times);
-    const char *cdl_path = test_write_file("gauge.cdl", cdl);
-    snprintf(nc, sizeof nc, "%s/%s.nc", test_tmpdir(), name);
-    snprintf(cmd, sizeof cmd, "ncgen -k nc4 -o '%s' '%s'", nc, cdl_path);
-    assert_int_equal(system(cmd), 0);
+    const char *nc = ncgen_file(name, cdl);
+    if (!nc) return 1;
     *s = NULL;
     return sq25_series_read_netcdf(ctx, nc, s);
 }
@@ -642,6 +678,7 @@ int main(void)
         cmocka_unit_test(test_knmi_column_count),
         cmocka_unit_test(test_knmi_product_span),
         cmocka_unit_test(test_ensemble_reference_time),
+        cmocka_unit_test(test_ensemble_unwritten_grids),
         cmocka_unit_test(test_cml_time_range),
         cmocka_unit_test(test_cml_count_product),
         cmocka_unit_test(test_cml_declared_times),
