@@ -517,6 +517,64 @@ static void empty_chunked(hid_t fid, const char *name, hid_t type, hsize_t n)
     H5Sclose(sp);
 }
 
+static void attr_text(hid_t obj, const char *name, const char *value)
+{
+    hid_t t = H5Tcopy(H5T_C_S1), sp = H5Screate(H5S_SCALAR);
+    H5Tset_size(t, strlen(value) + 1);
+    hid_t a = H5Acreate2(obj, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(a >= 0 && H5Awrite(a, t, value) >= 0);
+    H5Aclose(a);
+    H5Sclose(sp);
+    H5Tclose(t);
+}
+
+/* A 5 KB CF file whose time coordinate declares 1e7 values (80 000 000 bytes) and stores none:
+ * the reader allocated them (and as many bounds) before any check, 176 MB of peak memory for
+ * `sq25 info`. The time variable's storage is now checked first, naming it. */
+static void test_cf_declared_times(void **state)
+{
+    (void)state;
+    char path[512];
+    snprintf(path, sizeof path, "%s/cf_times.nc", test_tmpdir());
+    hid_t fid = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(fid >= 0);
+    attr_text(fid, "Conventions", "CF-1.8");
+    attr_text(fid, "proj_string", "+proj=utm +zone=32 +ellps=WGS84");
+    const double xy[2][2] = {{0, 1000}, {1000, 0}};
+    const char *axes[2] = {"x", "y"};
+    for (int k = 0; k < 2; k++) {
+        hsize_t two = 2;
+        hid_t sp = H5Screate_simple(1, &two, NULL);
+        hid_t d = H5Dcreate2(fid, axes[k], H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        assert_true(d >= 0 && H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, xy[k]) >= 0);
+        attr_text(d, "axis", k ? "Y" : "X");
+        attr_text(d, "units", "m");
+        H5Dclose(d);
+        H5Sclose(sp);
+    }
+    empty_chunked(fid, "time", H5T_IEEE_F64LE, 10000000);
+    hid_t t = H5Dopen2(fid, "time", H5P_DEFAULT);
+    attr_text(t, "axis", "T");
+    attr_text(t, "units", "seconds since 2021-07-04");
+    H5Dclose(t);
+    hsize_t dims[3] = {10000000, 2, 2}, chunk[3] = {1, 2, 2};
+    hid_t sp = H5Screate_simple(3, dims, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(dcpl, 3, chunk);
+    hid_t pr = H5Dcreate2(fid, "pr", H5T_IEEE_F32LE, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    assert_true(pr >= 0);
+    attr_text(pr, "units", "mm h-1");
+    H5Dclose(pr);
+    H5Pclose(dcpl);
+    H5Sclose(sp);
+    H5Fclose(fid);
+    sq25_ctx *ctx = sq25_ctx_create();
+    sq25_field *f = NULL;
+    assert_int_equal(sq25_read_field(ctx, path, &f), SQ25_ERR_FILE_TRUNCATED);
+    assert_null(f);
+    assert_non_null(strstr(sq25_errmsg(ctx), "cf_times.nc: dataset time: 0 bytes stored of the 80000000"));
+    sq25_ctx_destroy(ctx);
+}
+
 /* A CML file declaring 2^32 links (site_0_lat) and 2^32 sub-links (sublink_id): their product
  * wrapped to 0 in 64 bits, passed the size check and divided by zero (SIGFPE, `sq25 links`
  * on a 2 KB file). Each count is now bounded before the product. */
@@ -680,6 +738,7 @@ int main(void)
         cmocka_unit_test(test_ensemble_reference_time),
         cmocka_unit_test(test_ensemble_unwritten_grids),
         cmocka_unit_test(test_cml_time_range),
+        cmocka_unit_test(test_cf_declared_times),
         cmocka_unit_test(test_cml_count_product),
         cmocka_unit_test(test_cml_declared_times),
         cmocka_unit_test(test_gauge_double_times),
