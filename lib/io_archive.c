@@ -3,6 +3,7 @@
  * delivers RADOLAN, RADVOR and the ESRI ASCII grids. The last unpacked file is kept in the
  * context so that reading frame after frame of one archive unpacks it once. */
 #include "io_archive.h"
+#include "io.h"
 
 #include <bzlib.h>
 #include <errno.h>
@@ -43,11 +44,38 @@ typedef struct {
     sq25_ctx *ctx;
     unsigned char *p;
     size_t used, cap;
+    bool sniffed; /* the first bytes were found to be something the readers take */
 } growbuf;
+
+static bool is_hdf5(const unsigned char *b, size_t n)
+{
+    return n >= 8 && memcmp(b, "\x89HDF\r\n\x1a\n", 8) == 0;
+}
+
+/* Unpacked bytes must begin as something the readers take: another packed layer, a tar
+ * archive, a RADOLAN product, an ESRI ASCII grid (or HDF5, which the DWD reader refuses with
+ * advice). */
+static bool known_content(const unsigned char *b, size_t n)
+{
+    return sq25__is_gzip(b, n) || sq25__is_bzip2(b, n) || sq25__is_tar(b, n) ||
+           sq25__radolan_looks_like(b, n) || sq25__esri_looks_like(b, n) || is_hdf5(b, n);
+}
 
 static int grow_to(growbuf *g, size_t need, const char *name)
 {
     if (need <= g->cap) return SQ25_OK;
+    /* A stream that is none of those is refused after its first block, not unpacked whole:
+     * 723 bytes of bzip2 made 1 GiB of zeros (10 s, 1 GB of memory) before being found to be
+     * nothing. */
+    if (!g->sniffed && g->used >= TAR_BLOCK) {
+        if (!known_content(g->p, g->used))
+            return sq25__fail(g->ctx, SQ25_ERR_FORMAT_UNKNOWN,
+                              "%s: unpacks to data that is neither packed again, a tar "
+                              "archive, a RADOLAN product nor an ESRI ASCII grid (first %zu "
+                              "bytes)",
+                              name, g->used);
+        g->sniffed = true;
+    }
     if (need > SQ25__MAX_UNPACKED_BYTES)
         return sq25__fail(g->ctx, SQ25_ERR_SIZE_ABSURD,
                           "%s: unpacks to more than %zu MiB (refused)", name,
@@ -269,7 +297,7 @@ static int unpack_layers(sq25_ctx *ctx, const char *name, unsigned char *data, s
     for (int layer = 0; layer < 3; layer++) {
         bool gz = sq25__is_gzip(u->data, u->size), bz = sq25__is_bzip2(u->data, u->size);
         if (!gz && !bz) break;
-        growbuf g = {ctx, NULL, 0, 0};
+        growbuf g = {ctx, NULL, 0, 0, false};
         int rc = gz ? gunzip(ctx, name, u->data, u->size, &g)
                     : bunzip2(ctx, name, u->data, u->size, &g);
         sq25__free(ctx, u->data);

@@ -9,6 +9,7 @@
  * make check: an over-read or overflow fails there. */
 #include "support.h"
 
+#include <bzlib.h>
 #include <hdf5.h>
 #include <math.h>
 #include <stdio.h>
@@ -247,6 +248,43 @@ static void test_netcdf_declared_times(void **state)
                      SQ25_ERR_FILE_TRUNCATED);
     assert_non_null(strstr(sq25_errmsg(ctx), "8000000000"));
     assert_null(s);
+    sq25_ctx_destroy(ctx);
+}
+
+/* ---- packed data ---- */
+
+/* bzip2 of 16 MiB of zeros (a few hundred bytes: bzip2 run-length codes them) named as a DWD
+ * RW grid. The reader used to unpack it whole before finding it to be nothing (60 such MiB:
+ * 723 bytes, 1 GB of memory, 10 s); it now refuses it after its first block. */
+static void test_bzip2_of_zeros(void **state)
+{
+    (void)state;
+    static char zeros[1 << 16], packed[1 << 16];
+    bz_stream bs;
+    memset(&bs, 0, sizeof bs);
+    assert_int_equal(BZ2_bzCompressInit(&bs, 9, 0, 0), BZ_OK);
+    bs.next_out = packed;
+    bs.avail_out = sizeof packed;
+    for (int k = 0; k < 256; k++) {
+        bs.next_in = zeros;
+        bs.avail_in = sizeof zeros;
+        while (bs.avail_in) assert_int_equal(BZ2_bzCompress(&bs, BZ_RUN), BZ_RUN_OK);
+    }
+    while (BZ2_bzCompress(&bs, BZ_FINISH) != BZ_STREAM_END) {}
+    size_t n = sizeof packed - bs.avail_out;
+    BZ2_bzCompressEnd(&bs);
+    assert_true(n < 4096);
+    char path[512];
+    snprintf(path, sizeof path, "%s/RW_20221018-1250.asc.bz2", test_tmpdir());
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(packed, 1, n, f), n);
+    fclose(f);
+    sq25_ctx *ctx = sq25_ctx_create();
+    sq25_field *field = NULL;
+    assert_int_equal(sq25_read_field(ctx, path, &field), SQ25_ERR_FORMAT_UNKNOWN);
+    assert_null(field);
+    assert_non_null(strstr(sq25_errmsg(ctx), "unpacks to data that is neither"));
     sq25_ctx_destroy(ctx);
 }
 
@@ -729,6 +767,7 @@ int main(void)
         cmocka_unit_test(test_csv_4000_years),
         cmocka_unit_test(test_csv_mm_beyond_float),
         cmocka_unit_test(test_esri_value_beyond_float),
+        cmocka_unit_test(test_bzip2_of_zeros),
         cmocka_unit_test(test_limits_api),
         cmocka_unit_test(test_odim_declared_20000),
         cmocka_unit_test(test_odim_accumulation_window),
