@@ -10,7 +10,7 @@ The reference code is never part of this repository. Check the two repositories 
     apt-get install --no-install-recommends r-base-core r-cran-geosphere   # for PWSQC
     # pypwsqc's flagging module needs only python3-xarray, python3-pandas, python3-numpy
     /usr/bin/python3 bench/pwsqc_reference.py --pwsqc /work/ref-pwsqc/PWSQC \
-        --pypwsqc /work/ref-pwsqc/pypwsqc --sq25 build/sq25 --work /work/ref-pwsqc/run
+        --pypwsqc /work/ref-pwsqc/pypwsqc --work /work/ref-pwsqc/run
 
 Each part runs when its checkout is given; results are cached in --work (delete to rerun).
 What runs, and how (nothing of the reference code is changed except as said here):
@@ -26,13 +26,13 @@ What runs, and how (nothing of the reference code is changed except as said here
   * pypwsqc: `pypwsqc.flagging` fz_filter, hi_filter and so_filter with the parameters of its
     notebooks (the PWSQC defaults), on the raw amounts as the notebooks call them; distances
     are Euclidean in EPSG:25832 (the file's x, y), as poligrain computes them in the notebooks.
-  * sq25: `sq25 qc --json` over the whole file, default parameters.
+  * sq25: `sq25_qc_run` over the whole file, default parameters, through the Python bindings
+    (python/, the library built by `make`; SQ25_LIB may name another).
 A station is "flagged" by a definition when at least one of its steps is a station outlier
 (SO = 1); its judged share is the share of its reported steps where SO is 0 or 1.
 """
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -186,13 +186,21 @@ def run_pypwsqc(src, work, ds, ids):
 
 # ---- sq25 ----------------------------------------------------------------------------------
 
-def run_sq25(exe, path):
+def run_sq25(path, ids):
+    """sq25's flags per station and step through the Python bindings (python/, the built
+    library), as SO (-1/0/1), FZ and HI matrices in the file's station order."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path.insert(0, os.path.join(here, "..", "python"))
+    import sq25
     t0 = time.time()
-    out = subprocess.run([exe, "qc", "--sensors", path, "--from", "2000-01-01T00:00",
-                          "--to", "2100-01-01T00:00", "--json"], capture_output=True, text=True,
-                         check=True).stdout
+    series = sq25.Series.read_netcdf(path)
+    flags = series.qc().flags
     print("sq25 qc: %.1f s wall" % (time.time() - t0))
-    return {s["id"]: s for s in json.loads(out)["stations"]}
+    order = [list(series.ids).index(s) for s in ids]
+    flags = flags[order].astype(int)
+    so = np.where(flags & sq25.sensors.QC_SO_UNKNOWN, -1,
+                  np.where(flags & sq25.sensors.QC_OUTLIER, 1, 0))
+    return so, (flags & sq25.sensors.QC_FAULTY_ZERO) != 0, (flags & sq25.sensors.QC_HIGH_INFLUX) != 0
 
 
 def names(d):
@@ -203,7 +211,6 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--pwsqc", help="checkout of LottedeVos/PWSQC (R)")
     ap.add_argument("--pypwsqc", help="checkout of OpenSenseAction/pypwsqc")
-    ap.add_argument("--sq25", default="build/sq25")
     ap.add_argument("--work", required=True, help="scratch folder outside the repository")
     ap.add_argument("--r-stations", help="comma-separated ids for PWSQC_3.R's station loop")
     ap.add_argument("--file", default=FILE)
@@ -212,12 +219,9 @@ def main():
     reported = ~np.isnan(rain)
     print("file: %s, %d stations x %d steps, %d reported station-steps"
           % (a.file, rain.shape[0], rain.shape[1], int(reported.sum())))
-    ours = run_sq25(a.sq25, a.file)
-    table = {"sq25": {s: {"outlier": ours[s]["outlier"],
-                          "judged": ours[s]["steps"] - ours[s]["missing"]
-                          - ours[s]["outlier_not_judged"],
-                          "reported": ours[s]["steps"] - ours[s]["missing"]} for s in ids}}
-    fzhi = {"sq25": {s: (ours[s]["faulty_zero"], ours[s]["high_influx"]) for s in ids}}
+    so, fz, hi = run_sq25(a.file, ids)
+    table = {"sq25": per_station(so, reported, ids)}
+    fzhi = {"sq25": {s: (int(np.sum(fz[k])), int(np.sum(hi[k]))) for k, s in enumerate(ids)}}
     looped = ids
     if a.pypwsqc:
         so, fz, hi = run_pypwsqc(a.pypwsqc, a.work, ds, ids)
