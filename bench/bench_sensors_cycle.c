@@ -10,6 +10,10 @@
  *    filter judges, the flagged stations, and the stations whose 3-month hourly correlation
  *    with their neighbours' median is below 0.15 (computed here, independently of the QC)
  *    and whether the filter flags them.
+ * 3b. The ensemble (12 members) started from the merged analyses, leave-one-gauge-out,
+ *    against the radar-only ensemble of the same cycle at the withheld gauge: RMSE of the
+ *    ensemble mean and CRPS of the members' 5-minute amounts per lead, Brier score of the
+ *    probability of >= 1 mm in the hour (`--ensemble` runs this section alone).
  * 4. Cost of one pipeline cycle with 600 sensors on 25 x 25 km street grids of 100 m and
  *    10 m, against the radar-only cycle (process CPU seconds; the machine is shared, so
  *    timings are noisy).
@@ -392,6 +396,119 @@ static void nowcast_loo(sq25_ctx *ctx, const mrg_radar *r, const mrg_gauges *g, 
     }
 }
 
+/* ---- 3b. the ensemble, leave one gauge out --------------------------------------------------- */
+
+#define ENS_MEMBERS 12
+
+typedef struct {
+    score mean5[N_LEADS];       /* ensemble mean 5-min amount */
+    double crps[N_LEADS];       /* sum of the CRPS of the members' 5-min amounts */
+    double brier, n_brier;      /* P(1 h >= ENS_EVENT_MM) against the gauge's hour */
+} ens_scores;
+
+#define ENS_EVENT_MM 1.0
+
+/* CRPS of an ensemble x[0..m-1] against y: mean |x - y| - mean |x - x'| / 2. */
+static double crps_ensemble(const double *x, int m, double y)
+{
+    double a = 0, b = 0;
+    for (int i = 0; i < m; i++) {
+        a += fabs(x[i] - y);
+        for (int j = 0; j < m; j++) b += fabs(x[i] - x[j]);
+    }
+    return a / m - b / (2.0 * m * m);
+}
+
+static sq25_pipeline *ensemble_pipeline(sq25_ctx *ctx, const mrg_radar *r, int k)
+{
+    sq25_pipeline *p = new_pipeline(ctx, NULL, SQ25_MERGE_ADDITIVE);
+    const double levels[1] = {ENS_EVENT_MM};
+    sq25_warn_options_set_levels(sq25_pipeline_warn_options(p), 1, levels, NULL);
+    sq25_ensemble_options *eo = NULL;
+    sq25_ensemble_options_create(ctx, &eo);
+    sq25_ensemble_options_set_members(eo, ENS_MEMBERS);
+    sq25_ensemble_options_set_seed(eo, 11);
+    sq25_ensemble_options_set_keep_members(eo, 1);
+    sq25_pipeline_set_ensemble(p, eo, 0);
+    sq25_ensemble_options_destroy(eo);
+    for (int q = k - 2; q <= k; q++) {
+        sq25_field *f = radar_frame(ctx, r, q);
+        sq25_pipeline_push_frame(p, f);
+        sq25_field_destroy(f);
+    }
+    return p;
+}
+
+/* Scores of the run's ensemble at gauge `out` (the members' rates at the gauge, mm/h, per
+ * lead, as 5-minute amounts). */
+static void add_ensemble(ens_scores *es, const sq25_ensemble *e, const mrg_gauges *g, int out,
+                         int64_t issue, int shift)
+{
+    double hour_obs = 0, p_event = 0;
+    for (int l = 0; l < N_LEADS; l++) hour_obs += gauge_mm(g, out, issue + 300 * (l + 1), shift);
+    double amount[ENS_MEMBERS] = {0};
+    for (int l = 0; l < N_LEADS; l++) {
+        double x[ENS_MEMBERS], mean = 0;
+        for (int m = 0; m < ENS_MEMBERS; m++) {
+            x[m] = at_point((sq25_field *)sq25_ensemble_member(e, m, l), g->lon[out], g->lat[out]) / 12;
+            mean += x[m] / ENS_MEMBERS;
+            amount[m] += x[m];
+        }
+        double obs = gauge_mm(g, out, issue + 300 * (l + 1), shift);
+        if (!isfinite(obs) || !isfinite(mean)) continue;
+        add(&es->mean5[l], obs, mean);
+        es->crps[l] += crps_ensemble(x, ENS_MEMBERS, obs);
+    }
+    if (!isfinite(hour_obs)) return;
+    for (int m = 0; m < ENS_MEMBERS; m++) p_event += (amount[m] >= ENS_EVENT_MM) / (double)ENS_MEMBERS;
+    double o = hour_obs >= ENS_EVENT_MM;
+    es->brier += (p_event - o) * (p_event - o);
+    es->n_brier += 1;
+}
+
+/* The ensemble started from the merged analyses (the withheld gauge left out) against the
+ * radar-only ensemble of the same cycle, at the withheld gauge. */
+static void ensemble_loo(sq25_ctx *ctx, const mrg_radar *r, const mrg_gauges *g, int shift)
+{
+    ens_scores merged = {0}, radar = {0};
+    int issues = 0;
+    for (int k = 2; k + N_LEADS < r->nt; k++) {
+        sq25_pipeline *pr = ensemble_pipeline(ctx, r, k);
+        sq25_warning *w = NULL;
+        if (sq25_pipeline_run(pr, &w) != SQ25_OK || !sq25_pipeline_ensemble(pr)) {
+            sq25_warning_destroy(w);
+            sq25_pipeline_destroy(pr);
+            continue;
+        }
+        sq25_warning_destroy(w);
+        issues++;
+        for (int out = 0; out < g->ng; out++) {
+            sq25_pipeline *pm = ensemble_pipeline(ctx, r, k);
+            sq25_series *s = gauge_series(ctx, g, out, 0);
+            sq25_pipeline_set_sensor_alignment(pm, SQ25_STAMP_END, shift);
+            sq25_pipeline_push_sensors(pm, s);
+            /* the frames were pushed before the sensors: push_sensors samples them again */
+            if (sq25_pipeline_run(pm, &w) == SQ25_OK && sq25_pipeline_ensemble(pm)) {
+                add_ensemble(&merged, sq25_pipeline_ensemble(pm), g, out, r->t[k], shift);
+                add_ensemble(&radar, sq25_pipeline_ensemble(pr), g, out, r->t[k], shift);
+            }
+            sq25_warning_destroy(w);
+            sq25_series_destroy(s);
+            sq25_pipeline_destroy(pm);
+        }
+        sq25_pipeline_destroy(pr);
+    }
+    printf("\n### Ensemble at the withheld gauge (%d members, additive merge, radar grid; %d issue "
+           "times x %d gauges)\n\n", ENS_MEMBERS, issues, g->ng);
+    printf("Brier score of P(1 h >= %.0f mm): merged start %.4f, radar only %.4f (n = %.0f)\n\n",
+           ENS_EVENT_MM, merged.brier / merged.n_brier, radar.brier / radar.n_brier, merged.n_brier);
+    printf("| lead | n | mean 5-min RMSE merged / radar | CRPS (mm) merged / radar |\n|---|---|---|---|\n");
+    for (int l = 0; l < N_LEADS; l++)
+        printf("| %d | %.0f | %.4f / %.4f | %.4f / %.4f |\n", 5 * (l + 1), merged.mean5[l].n,
+               rmse(&merged.mean5[l]), rmse(&radar.mean5[l]), merged.crps[l] / merged.mean5[l].n,
+               radar.crps[l] / radar.mean5[l].n);
+}
+
 /* ---- 4. QC on the Amsterdam file -------------------------------------------------------------- */
 
 /* 3-month hourly correlation of station i with the hourly median of its neighbours within
@@ -564,6 +681,12 @@ int main(int argc, char **argv)
     }
     printf("## Sensors in the cycle: OpenMRG %d radar frames %dx%d, %d gauges\n", r.nt, r.w, r.h, g.ng);
     int shift = best_lag(ctx, &r, &g);
+    if (argc > 1 && strcmp(argv[1], "--ensemble") == 0) { /* that section alone */
+        ensemble_loo(ctx, &r, &g, shift);
+        free(r.mm);
+        sq25_ctx_destroy(ctx);
+        return 0;
+    }
     /* street grid: the gauges' box plus 5 km, 250 m cells */
     double lo0 = 1e9, lo1 = -1e9, la0 = 1e9, la1 = -1e9;
     for (int i = 0; i < g.ng; i++)
@@ -572,6 +695,7 @@ int main(int argc, char **argv)
     sq25_grid_create_lonlat(ctx, NULL, lo0 - 0.09, la0 - 0.045, lo1 + 0.09, la1 + 0.045, 250, 0, &street);
     analysis_loo(ctx, &r, &g, shift, street);
     nowcast_loo(ctx, &r, &g, shift, street, SQ25_MERGE_ADDITIVE, "city (gauges + 5 km), 250 m");
+    if (!quick) ensemble_loo(ctx, &r, &g, shift);
     if (!quick) {
         /* a wider grid carries the correction further before it leaves */
         sq25_field *wide = NULL;

@@ -154,9 +154,19 @@ typedef struct {
     double minv[(MAX_NEIGHBOURS + 3) * (MAX_NEIGHBOURS + 3)]; /* M^-1, row-major */
 } krige_system;
 
-static void fill_kriging_matrix(const sensor_set *s, const sq25__variogram *v,
-                                const krige_system *ks, gsl_matrix *a, double jitter)
+/* What fill_kriging_matrix needs, for sq25__krige_invert. */
+typedef struct {
+    const sensor_set *s;
+    const sq25__variogram *v;
+    const krige_system *ks;
+} krige_fill_args;
+
+static void fill_kriging_matrix(const void *args, gsl_matrix *a, double jitter)
 {
+    const krige_fill_args *f = args;
+    const sensor_set *s = f->s;
+    const sq25__variogram *v = f->v;
+    const krige_system *ks = f->ks;
     int m = ks->m;
     for (int i = 0; i < m; i++) {
         int pi = ks->idx[i];
@@ -180,8 +190,7 @@ static void fill_kriging_matrix(const sensor_set *s, const sq25__variogram *v,
         for (int j = m; j < ks->dim; j++) gsl_matrix_set(a, (size_t)i, (size_t)j, 0.0);
 }
 
-/* The LU factors are usable when no pivot is negligible against the covariance scale (this
- * also keeps GSL's error handler, which aborts by default, from ever being reached). */
+/* The LU factors are usable when no pivot is negligible against the scale. */
 static bool lu_regular(const gsl_matrix *lu, double scale)
 {
     for (size_t i = 0; i < lu->size1; i++)
@@ -189,34 +198,46 @@ static bool lu_regular(const gsl_matrix *lu, double scale)
     return true;
 }
 
-/* Factorise the bordered covariance matrix with GSL (LU) and keep its inverse and
- * alpha = M^-1 [z; 0]. Returns false when singular even with a small jitter. */
-static bool krige_build(const sensor_set *s, const sq25__variogram *v, krige_system *ks)
+bool sq25__krige_invert(const void *system, sq25__krige_fill fill, size_t dim, int m,
+                        const double *z, double c0, double pivot_scale, double *minv,
+                        double *alpha)
 {
-    ks->dim = ks->m + 1 + (ks->drift ? 2 : 0);
-    size_t dim = (size_t)ks->dim;
     gsl_matrix *a = gsl_matrix_alloc(dim, dim);
     gsl_permutation *perm = gsl_permutation_alloc(dim);
-    gsl_matrix_view inv = gsl_matrix_view_array(ks->minv, dim, dim);
+    gsl_matrix_view inv = gsl_matrix_view_array(minv, dim, dim);
     bool ok = false;
-    double c0 = sq25__covariance(v, 0);
     for (int attempt = 0; a && perm && attempt < 3 && !ok; attempt++) {
-        fill_kriging_matrix(s, v, ks, a, attempt ? c0 * pow(1e-6, 3 - attempt) : 0);
+        fill(system, a, attempt ? c0 * pow(1e-6, 3 - attempt) : 0);
         int sign;
-        if (gsl_linalg_LU_decomp(a, perm, &sign) != 0 || !lu_regular(a, c0)) continue;
+        if (gsl_linalg_LU_decomp(a, perm, &sign) != 0 || !lu_regular(a, pivot_scale)) continue;
         if (gsl_linalg_LU_invert(a, perm, &inv.matrix) != 0) continue;
         ok = true;
         for (size_t i = 0; i < dim; i++) {
             double sum = 0;
-            for (int j = 0; j < ks->m; j++) sum += ks->minv[i * dim + (size_t)j] * s->z[ks->idx[j]];
-            ks->alpha[i] = sum;
+            for (int j = 0; j < m; j++) sum += minv[i * dim + (size_t)j] * z[j];
+            alpha[i] = sum;
             ok = ok && isfinite(sum);
         }
     }
     gsl_permutation_free(perm);
     gsl_matrix_free(a);
-    for (int i = 0; i < ks->m; i++) ks->px[i] = s->x[ks->idx[i]], ks->py[i] = s->y[ks->idx[i]];
     return ok;
+}
+
+/* Factorise the bordered covariance matrix and keep its inverse and alpha = M^-1 [z; 0].
+ * Returns false when singular even with a small jitter. */
+static bool krige_build(const sensor_set *s, const sq25__variogram *v, krige_system *ks)
+{
+    ks->dim = ks->m + 1 + (ks->drift ? 2 : 0);
+    double z[MAX_NEIGHBOURS];
+    for (int i = 0; i < ks->m; i++) {
+        z[i] = s->z[ks->idx[i]];
+        ks->px[i] = s->x[ks->idx[i]], ks->py[i] = s->y[ks->idx[i]];
+    }
+    const krige_fill_args args = {s, v, ks};
+    double c0 = sq25__covariance(v, 0);
+    return sq25__krige_invert(&args, fill_kriging_matrix, (size_t)ks->dim, ks->m, z, c0, c0,
+                              ks->minv, ks->alpha);
 }
 
 /* Estimate (and variance when wanted) at (qx, qy) from a built system. */

@@ -5,6 +5,8 @@
 
 #include "internal.h"
 
+#include <gsl/gsl_matrix.h>
+
 /* A fitted or given variogram: gamma(h) = nugget + sill * shape(h / range). */
 typedef struct {
     int model; /* SQ25_VARIOGRAM_* */
@@ -42,6 +44,18 @@ int sq25__knn(const sq25__buckets *b, double qx, double qy, int k, double radius
 /* All points within radius_m of (qx,qy), unsorted, at most cap. Returns the count. */
 int sq25__within(const sq25__buckets *b, double qx, double qy, double radius_m, int *idx,
                  int cap);
+
+/* A bordered kriging system: fill writes its dim x dim matrix into a with `jitter` added to
+ * the covariance diagonal. */
+typedef void (*sq25__krige_fill)(const void *system, gsl_matrix *a, double jitter);
+/* Factorise (LU, GSL) the system that fill writes and keep its inverse in minv (dim*dim,
+ * row-major) and alpha = M^-1 [z; 0 ...] (dim values) for the m values z of its points. Tried
+ * without jitter, then with c0 * 1e-12 and c0 * 1e-6 on the diagonal (c0: the covariance at
+ * 0); a pivot under 1e-12 * pivot_scale counts as singular (checked before GSL's inversion,
+ * whose default error handler aborts). False when singular every time or alpha not finite. */
+bool sq25__krige_invert(const void *system, sq25__krige_fill fill, size_t dim, int m,
+                        const double *z, double c0, double pivot_scale, double *minv,
+                        double *alpha);
 
 /* Radar (mm/h) at n lon/lat points (pointer + byte stride), bilinear, through PROJ; NaN
  * outside the radar grid or on nodata. out: n doubles. */

@@ -4,7 +4,7 @@
  * variable). Cells are processed in blocks that share one neighbourhood and one system. */
 #include "merge_internal.h"
 
-#include <gsl/gsl_linalg.h>
+#include <gsl/gsl_matrix.h>
 #include <math.h>
 #include <string.h>
 
@@ -30,9 +30,19 @@ static bool drift_identifiable(const sq25__merge_points *pts, const ked_system *
     return hi - lo > 1e-6;
 }
 
-static void fill_matrix(const sq25__merge_points *pts, const sq25__variogram *v,
-                        const ked_system *ks, gsl_matrix *a, double jitter)
+/* What fill_matrix needs, for sq25__krige_invert. */
+typedef struct {
+    const sq25__merge_points *pts;
+    const sq25__variogram *v;
+    const ked_system *ks;
+} ked_fill_args;
+
+static void fill_matrix(const void *args, gsl_matrix *a, double jitter)
 {
+    const ked_fill_args *f = args;
+    const sq25__merge_points *pts = f->pts;
+    const sq25__variogram *v = f->v;
+    const ked_system *ks = f->ks;
     int m = ks->m;
     for (int i = 0; i < m; i++) {
         int pi = ks->idx[i];
@@ -53,42 +63,18 @@ static void fill_matrix(const sq25__merge_points *pts, const sq25__variogram *v,
         for (int j = m; j < ks->dim; j++) gsl_matrix_set(a, (size_t)i, (size_t)j, 0.0);
 }
 
-/* Pivots negligible against the covariance scale mean a singular system; checking them
- * first keeps GSL's default error handler (which aborts) from ever being reached. */
-static bool pivots_regular(const gsl_matrix *lu, double scale)
-{
-    for (size_t i = 0; i < lu->size1; i++)
-        if (!(fabs(gsl_matrix_get(lu, i, i)) > 1e-12 * scale)) return false;
-    return true;
-}
-
 static bool ked_build(const sq25__merge_points *pts, const sq25__variogram *v, ked_system *ks)
 {
     ks->dim = ks->m + 1 + (drift_identifiable(pts, ks) ? 1 : 0);
-    size_t dim = (size_t)ks->dim;
-    gsl_matrix *a = gsl_matrix_alloc(dim, dim);
-    gsl_permutation *perm = gsl_permutation_alloc(dim);
-    gsl_matrix_view inv = gsl_matrix_view_array(ks->minv, dim, dim);
-    double c0 = sq25__covariance(v, 0), rmax = 0;
-    for (int i = 0; i < ks->m; i++) rmax = fmax(rmax, fabs(pts->r[ks->idx[i]]));
-    double scale = fmin(c0, fmax(1.0, rmax)); /* the drift rows scale with the radar values */
-    bool ok = false;
-    for (int attempt = 0; a && perm && attempt < 3 && !ok; attempt++) {
-        fill_matrix(pts, v, ks, a, attempt ? c0 * pow(1e-6, 3 - attempt) : 0);
-        int sign;
-        if (gsl_linalg_LU_decomp(a, perm, &sign) != 0 || !pivots_regular(a, scale)) continue;
-        if (gsl_linalg_LU_invert(a, perm, &inv.matrix) != 0) continue;
-        ok = true;
-        for (size_t i = 0; i < dim; i++) {
-            double sum = 0;
-            for (int j = 0; j < ks->m; j++) sum += ks->minv[i * dim + (size_t)j] * pts->z[ks->idx[j]];
-            ks->alpha[i] = sum;
-            ok = ok && isfinite(sum);
-        }
+    double c0 = sq25__covariance(v, 0), rmax = 0, z[KED_MAX_NEIGHBOURS];
+    for (int i = 0; i < ks->m; i++) {
+        rmax = fmax(rmax, fabs(pts->r[ks->idx[i]]));
+        z[i] = pts->z[ks->idx[i]];
     }
-    gsl_permutation_free(perm);
-    gsl_matrix_free(a);
-    return ok;
+    double scale = fmin(c0, fmax(1.0, rmax)); /* the drift rows scale with the radar values */
+    const ked_fill_args args = {pts, v, ks};
+    return sq25__krige_invert(&args, fill_matrix, (size_t)ks->dim, ks->m, z, c0, scale,
+                              ks->minv, ks->alpha);
 }
 
 /* Estimate at (qx, qy) whose drift value (radar on the grid) is rq; variance when wanted. */

@@ -407,7 +407,7 @@ static int forecast_on_street_grid(sq25_pipeline *p, sq25_field **out)
 typedef struct {
     int state;         /* SQ25_STATE_OK, _DEGRADED or _STALE */
     int64_t data_time; /* newest frame with data */
-    char reason[160];
+    char reason[256];
 } run_input;
 
 /* Warnings from the lead fields, with the held frames named as inputs and targets sampled. */
@@ -516,17 +516,114 @@ static int street_ensemble_warning(sq25_pipeline *p, float **prob, sq25_warning 
     return rc;
 }
 
-/* The ensemble from the held frames and the last motion, and warnings from its members. */
-static int ensemble_warnings(sq25_pipeline *p, int n_leads, sq25_warning **out)
+/* What the ensemble starts from: three frames with data, evenly spaced, oldest first. */
+typedef struct {
+    const sq25_field *frames[3];
+    sq25_field *merged[3]; /* owned: the merged analyses among frames (NULL: radar frame) */
+    int spacing_s;         /* their spacing: the ensemble's step */
+} ensemble_start;
+
+static void ensemble_start_free(ensemble_start *es)
 {
+    for (int k = 0; k < 3; k++) sq25_field_destroy(es->merged[k]);
+}
+
+/* The held frame with data valid at t, or NULL. */
+static const sq25_field *frame_with_data_at(const sq25_pipeline *p, int64_t t)
+{
+    for (int i = 0; i < p->n_frames; i++)
+        if (p->frames[i]->valid_time == t && p->has_data[i]) return p->frames[i];
+    return NULL;
+}
+
+/* The ensemble's frames (its AR(2) needs three at one spacing): the newest frame, which must
+ * hold data, and held frames with data at t - s and t - 2 s, for the smallest spacing s (a
+ * multiple of the step, up to the bridged gap) for which both are held. Without a gap that is
+ * the step; after a bridged gap it is the evenly spaced subset at its real spacing, and the
+ * members then step at that spacing. Returns false with the reason when the ensemble cannot
+ * run this cycle. */
+static bool ensemble_frames(const sq25_pipeline *p, int step_s, ensemble_start *es, char *why,
+                            size_t why_len)
+{
+    memset(es, 0, sizeof *es);
+    const sq25_field *latest = p->frames[p->n_frames - 1];
+    if (!p->has_data[p->n_frames - 1]) {
+        snprintf(why, why_len, "the newest frame has no data");
+        return false;
+    }
+    for (int m = 1; m <= p->max_gap + 1; m++) {
+        int64_t s = (int64_t)m * step_s;
+        const sq25_field *mid = frame_with_data_at(p, latest->valid_time - s);
+        const sq25_field *old = frame_with_data_at(p, latest->valid_time - 2 * s);
+        if (!mid || !old) continue;
+        if (p->horizon_s % s != 0) {
+            snprintf(why, why_len, "horizon %d s is not a multiple of the frame spacing %lld s",
+                     p->horizon_s, (long long)s);
+            return false;
+        }
+        es->frames[0] = old, es->frames[1] = mid, es->frames[2] = latest;
+        es->spacing_s = (int)s;
+        return true;
+    }
+    snprintf(why, why_len, "no 3 evenly spaced frames with data held");
+    return false;
+}
+
+/* Each of the three frames replaced by the merged radar+sensor analysis at its time where
+ * sensors have values for it: the cascade the members evolve, its AR(2) correlations and the
+ * distribution they are matched to then hold what the sensors saw (motion stays the radar's).
+ * Merging only the latest would make the sensors' features look like new, unpredictable
+ * small scales and the AR(2) would let them fade within a few steps. */
+static int merge_ensemble_frames(sq25_pipeline *p, ensemble_start *es, int step_s)
+{
+    for (int k = 0; k < 3; k++) {
+        int rc = sq25__psens_merge_on_radar(p->sensors, es->frames[k], step_s, &es->merged[k]);
+        if (rc) return rc;
+        if (es->merged[k]) es->frames[k] = es->merged[k];
+    }
+    return SQ25_OK;
+}
+
+/* The ensemble from es and the last motion (per nominal step, scaled to the spacing). */
+static int run_ensemble(sq25_pipeline *p, const ensemble_start *es, int step_s)
+{
+    const sq25_field *latest = es->frames[2];
+    size_t cells = (size_t)latest->width * (size_t)latest->height;
+    const float *u = p->u, *v = p->v;
+    float *su = NULL, *sv = NULL;
+    if (es->spacing_s != step_s) {
+        su = sq25__malloc(p->ctx, cells * sizeof(float));
+        sv = sq25__malloc(p->ctx, cells * sizeof(float));
+        if (!su || !sv) {
+            sq25__free(p->ctx, su);
+            sq25__free(p->ctx, sv);
+            return SQ25_ERR_NOMEM;
+        }
+        float per_spacing = (float)((double)es->spacing_s / (double)step_s);
+        for (size_t c = 0; c < cells; c++) su[c] = p->u[c] * per_spacing, sv[c] = p->v[c] * per_spacing;
+        u = su, v = sv;
+    }
     sq25_ensemble_options *o = NULL;
     int rc = sq25_ensemble_options_clone(p->ens_opt, &o);
     if (rc == SQ25_OK) rc = sq25_ensemble_options_use_warning_levels(o, p->warn_opt);
     if (rc == SQ25_OK)
-        rc = sq25_ensemble_run(p->ctx, o, (const sq25_field *const *)p->frames, p->n_frames,
-                               p->u, p->v, n_leads, &p->ensemble);
+        rc = sq25_ensemble_run(p->ctx, o, es->frames, 3, u, v, p->horizon_s / es->spacing_s,
+                               &p->ensemble);
     sq25_ensemble_options_destroy(o);
+    sq25__free(p->ctx, su);
+    sq25__free(p->ctx, sv);
+    return rc;
+}
+
+/* The ensemble from es and warnings from its members. */
+static int ensemble_warnings(sq25_pipeline *p, ensemble_start *es, int step_s,
+                             sq25_warning **out)
+{
+    int rc = merge_ensemble_frames(p, es, step_s);
+    if (rc == SQ25_OK) rc = run_ensemble(p, es, step_s);
+    ensemble_start_free(es);
     if (rc) return rc;
+    const int n_leads = p->horizon_s / es->spacing_s;
     const size_t n = (size_t)p->ensemble->mean[0]->width * p->ensemble->mean[0]->height;
     float *prob[SQ25__WARN_MAX_LEVELS] = {NULL};
     const int levels = p->warn_opt->level_count;
@@ -619,9 +716,21 @@ int sq25_pipeline_run(sq25_pipeline *p, sq25_warning **out)
         for (int i = 0; street && i < n_leads; i++) sq25_field_destroy(street[i]);
         sq25__free(p->ctx, street);
     }
-    if (rc == SQ25_OK && p->ens_opt) {
-        /* the members start from the radar frames (not yet from a merged analysis) */
-        rc = ensemble_warnings(p, n_leads, out);
+    ensemble_start es;
+    char why[128] = "";
+    bool ensemble = rc == SQ25_OK && p->ens_opt;
+    if (ensemble && !ensemble_frames(p, step_s, &es, why, sizeof why)) {
+        /* a warning every cycle: the deterministic one, saying why the ensemble did not run */
+        ensemble = false;
+        sq25__log(p->ctx, SQ25_LOG_WARNING, "pipeline: ensemble not run (%s): deterministic "
+                  "warnings", why);
+        if (in.state == SQ25_STATE_OK) in.state = SQ25_STATE_DEGRADED;
+        size_t used = strlen(in.reason);
+        snprintf(in.reason + used, sizeof in.reason - used, "%sensemble not run: %s",
+                 used ? "; " : "", why);
+    }
+    if (ensemble) {
+        rc = ensemble_warnings(p, &es, step_s, out);
         if (rc == SQ25_OK)
             rc = sq25_warning_set_input_state(*out, in.state, in.data_time, in.reason);
         if (rc != SQ25_OK) {

@@ -31,6 +31,13 @@ typedef struct {
 int sq25__psens_run(sq25__psens *ps, const sq25__psens_cycle *c, sq25_field **owned_leads,
                     const sq25_field *const **warn_leads);
 
+/* The merged radar+sensor analysis on the radar grid at the time of `frame` (a held radar
+ * frame; step_s the pipeline's step), as the ensemble's start frames need it: a new field in
+ * *out (release with sq25_field_destroy), or *out NULL when no sensors are pushed or none has
+ * a value for the frame's interval (then the radar frame is the analysis). */
+int sq25__psens_merge_on_radar(sq25__psens *ps, const sq25_field *frame, int step_s,
+                               sq25_field **out);
+
 /* Record the run's merge (or that sensors were pushed but none merged) in the warning's
  * summary. Nothing when no sensors were pushed. */
 int sq25__psens_annotate(const sq25__psens *ps, sq25_warning *w);

@@ -389,6 +389,45 @@ static int correction_field(const sq25__psens_cycle *c, const sq25_field *analys
     return rc;
 }
 
+/* Merge the sensor rates z with the radar rates at the sensors r (mm/h) over radar onto
+ * target, which takes radar's time and interval. */
+static int merge_onto(sq25__psens *ps, const sq25_field *radar, const double *z,
+                      const double *r, sq25_field *target, sq25_merge_info *info)
+{
+    target->valid_time = radar->valid_time;
+    target->accumulation_s = radar->accumulation_s;
+    return sq25_merge_run(ps->ctx, ps->merge, radar, (size_t)ps->window->n_stations,
+                          ps->window->lon, sizeof(double), ps->window->lat, sizeof(double), z,
+                          sizeof(double), r, sizeof(double), target, NULL, info);
+}
+
+int sq25__psens_merge_on_radar(sq25__psens *ps, const sq25_field *frame, int step_s,
+                               sq25_field **out)
+{
+    *out = NULL;
+    if (!ps->window) return SQ25_OK;
+    const sq25__psens_cycle c = {.latest = frame, .step_s = step_s};
+    int len_s = 0, radar_len_s = 1;
+    int rc = comparison_interval(ps, &c, &len_s, &radar_len_s);
+    if (rc) return rc;
+    int n = ps->window->n_stations;
+    double *z = sq25__malloc(ps->ctx, (size_t)n * sizeof(double));
+    double *r = sq25__malloc(ps->ctx, (size_t)n * sizeof(double));
+    if (!z || !r) rc = SQ25_ERR_NOMEM;
+    bool values = !rc && sensor_rates(ps, frame->valid_time, len_s, z) > 0 &&
+                  radar_rates(ps, frame->valid_time, len_s, n, r) > 0;
+    sq25_merge_info info;
+    if (values) rc = sq25__field_clone_shape(frame, out);
+    if (values && !rc) rc = merge_onto(ps, frame, z, r, *out, &info);
+    if (rc || (values && info.radar_only)) {
+        sq25_field_destroy(*out);
+        *out = NULL;
+    }
+    sq25__free(ps->ctx, z);
+    sq25__free(ps->ctx, r);
+    return rc;
+}
+
 /* The merged analysis at the issue time on the target grid; *merged false when too few
  * sensors or no sensor value for the interval. */
 static int merged_analysis(sq25__psens *ps, const sq25__psens_cycle *c, bool *merged)
@@ -415,13 +454,7 @@ static int merged_analysis(sq25__psens *ps, const sq25__psens_cycle *c, bool *me
                   len_s / radar_len_s, len_s, when);
     if (!rc && valid > 0 && frames > 0) {
         rc = sq25__field_clone_shape(c->street_grid ? c->street_grid : c->latest, &ps->analysis);
-        if (!rc) {
-            ps->analysis->valid_time = t;
-            ps->analysis->accumulation_s = c->latest->accumulation_s;
-            rc = sq25_merge_run(ps->ctx, ps->merge, c->latest, (size_t)n, ps->window->lon,
-                                sizeof(double), ps->window->lat, sizeof(double), z,
-                                sizeof(double), r, sizeof(double), ps->analysis, NULL, &ps->info);
-        }
+        if (!rc) rc = merge_onto(ps, c->latest, z, r, ps->analysis, &ps->info);
         *merged = !rc && !ps->info.radar_only;
     }
     sq25__free(ps->ctx, z);
