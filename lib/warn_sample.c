@@ -153,31 +153,123 @@ static void init_results(sq25_warning *w, const sample_cells *s)
     }
 }
 
-/* Per level and lead: the neighbourhood probability, maximum over each target's cells. */
+/* Cells [c0, c1) x [r0, r1) of the grid. */
+typedef struct {
+    int c0, r0, c1, r1;
+} cell_box;
+
+/* The bounding box of target i's cells grown by a window of half sizes (hc, hr), clipped to
+ * the grid: every window around one of its cells lies inside. An empty box when the target
+ * has no cells. */
+static cell_box target_region(const sq25_warning *w, const sample_cells *s, size_t i, int hc,
+                              int hr)
+{
+    cell_box b = {w->width, w->height, 0, 0};
+    for (size_t k = s->start[i]; k < s->start[i + 1]; k++) {
+        const int c = (int)(s->cells[k] % (size_t)w->width), r = (int)(s->cells[k] / (size_t)w->width);
+        if (c < b.c0) b.c0 = c;
+        if (c + 1 > b.c1) b.c1 = c + 1;
+        if (r < b.r0) b.r0 = r;
+        if (r + 1 > b.r1) b.r1 = r + 1;
+    }
+    if (b.c1 <= b.c0) return (cell_box){0, 0, 0, 0};
+    b.c0 = b.c0 - hc < 0 ? 0 : b.c0 - hc;
+    b.r0 = b.r0 - hr < 0 ? 0 : b.r0 - hr;
+    b.c1 = b.c1 + hc > w->width ? w->width : b.c1 + hc;
+    b.r1 = b.r1 + hr > w->height ? w->height : b.r1 + hr;
+    return b;
+}
+
+/* Summed-area table over box b of the cells that have data (valid_table) or whose
+ * accumulation reaches threshold_mm: (b width + 1) x (b height + 1) counts, the same tests as
+ * the whole grid's tables (lib/warn.c). */
+static void region_sat(const sq25_warning *w, const float *cum, cell_box b, bool valid_table,
+                       double threshold_mm, uint32_t *sat)
+{
+    const size_t stride = (size_t)(b.c1 - b.c0) + 1;
+    memset(sat, 0, stride * sizeof *sat);
+    for (int r = b.r0; r < b.r1; r++) {
+        const float *row = cum + (size_t)r * (size_t)w->width;
+        uint32_t *out = sat + (size_t)(r - b.r0 + 1) * stride, *above = out - stride, run = 0;
+        out[0] = 0;
+        for (int c = b.c0; c < b.c1; c++) {
+            run += valid_table ? !isnan(row[c]) : row[c] >= threshold_mm;
+            out[c - b.c0 + 1] = above[c - b.c0 + 1] + run;
+        }
+    }
+}
+
+static uint32_t region_window_sum(const uint32_t *sat, cell_box b, int c0, int r0, int c1,
+                                  int r1)
+{
+    const size_t stride = (size_t)(b.c1 - b.c0) + 1;
+    c0 -= b.c0, c1 -= b.c0, r0 -= b.r0, r1 -= b.r0;
+    return sat[(size_t)r1 * stride + c1] - sat[(size_t)r0 * stride + c1] -
+           sat[(size_t)r1 * stride + c0] + sat[(size_t)r0 * stride + c0];
+}
+
+/* Maximum over target i's cells of the neighbourhood fraction (valid cells reaching the
+ * threshold over valid cells in the window, NaN at a cell without data), NaN if no cell has
+ * data: the same integer window counts and the same division as the whole grid's fraction
+ * (sq25__warn_neighbourhood_with), so the same value to the bit. */
+static double region_max_fraction(const sq25_warning *w, const sample_cells *s, size_t i,
+                                  const float *cum, cell_box b, int hc, int hr,
+                                  const uint32_t *valid_sat, const uint32_t *exceed_sat)
+{
+    double m = NAN;
+    for (size_t k = s->start[i]; k < s->start[i + 1]; k++) {
+        const size_t cell = s->cells[k];
+        if (isnan(cum[cell])) continue;
+        const int c = (int)(cell % (size_t)w->width), r = (int)(cell / (size_t)w->width);
+        const int c0 = c - hc < 0 ? 0 : c - hc, c1 = c + hc + 1 > w->width ? w->width : c + hc + 1;
+        const int r0 = r - hr < 0 ? 0 : r - hr, r1 = r + hr + 1 > w->height ? w->height : r + hr + 1;
+        const uint32_t valid = region_window_sum(valid_sat, b, c0, r0, c1, r1);
+        const uint32_t exceed = region_window_sum(exceed_sat, b, c0, r0, c1, r1);
+        const float fraction = (float)((double)exceed / (double)valid);
+        if (!(fraction <= m)) m = fraction;
+    }
+    return m;
+}
+
+/* Per level and lead: the neighbourhood probability, maximum over each target's cells. Only
+ * the region of each target (its cells and their windows) is tabulated: a few targets on a
+ * large grid cost a fraction of one pass over the grid per lead and level. */
 static int probabilities_at_targets(sq25_warning *w, const sample_cells *s)
 {
-    size_t n = (size_t)w->width * w->height;
-    float *prob = sq25__malloc(w->ctx, n * sizeof *prob);
-    sq25__warn_sats sats = {0};
-    if (!prob || sq25__warn_sats_init(w, &sats)) {
-        sq25__free(w->ctx, prob);
-        return SQ25_ERR_NOMEM;
-    }
-    for (int k = 0; k < w->opt.level_count; k++) {
+    const size_t n = (size_t)w->width * w->height;
+    size_t most = 0; /* table entries of the largest region */
+    for (size_t i = 0; i < w->targets->count; i++)
         for (int j = 0; j < w->lead_count; j++) {
-            sq25__warn_neighbourhood_with(w, k, j, &sats, prob, false);
-            double lead_min = (j + 1) * w->lead_step_s / 60.0;
-            for (size_t i = 0; i < w->targets->count; i++) {
-                sq25__target_result *r = &w->results[i];
-                double p = max_over(s, i, prob);
+            int hc, hr;
+            sq25__warn_window(w, j, &hc, &hr);
+            const cell_box b = target_region(w, s, i, hc, hr);
+            const size_t cells = ((size_t)(b.c1 - b.c0) + 1) * ((size_t)(b.r1 - b.r0) + 1);
+            if (cells > most) most = cells;
+        }
+    uint32_t *valid_sat = sq25__malloc(w->ctx, 2 * most * sizeof *valid_sat);
+    if (!valid_sat) return SQ25_ERR_NOMEM;
+    uint32_t *exceed_sat = valid_sat + most;
+    for (size_t i = 0; i < w->targets->count; i++) {
+        sq25__target_result *r = &w->results[i];
+        for (int j = 0; j < w->lead_count; j++) {
+            int hc, hr;
+            sq25__warn_window(w, j, &hc, &hr);
+            const cell_box b = target_region(w, s, i, hc, hr);
+            if (b.c1 <= b.c0) break; /* no cells: nothing sampled */
+            const float *cum = w->cum_mm + (size_t)j * n;
+            const double lead_min = (j + 1) * w->lead_step_s / 60.0;
+            region_sat(w, cum, b, true, 0, valid_sat);
+            for (int k = 0; k < w->opt.level_count; k++) {
+                region_sat(w, cum, b, false, w->opt.threshold_mm[k], exceed_sat);
+                const double p =
+                    region_max_fraction(w, s, i, cum, b, hc, hr, valid_sat, exceed_sat);
                 if (isnan(p)) continue;
                 if (!(p <= r->probability[k])) r->probability[k] = p;
                 if (isnan(r->onset_min[k]) && p >= r->prob_threshold) r->onset_min[k] = lead_min;
             }
         }
     }
-    sq25__free(w->ctx, prob);
-    sq25__warn_sats_free(w, &sats);
+    sq25__free(w->ctx, valid_sat);
     for (size_t i = 0; i < w->targets->count; i++) {
         sq25__target_result *r = &w->results[i];
         for (int k = 0; k < w->opt.level_count; k++)

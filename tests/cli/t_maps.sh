@@ -12,13 +12,25 @@ $sq25 render "$frame" --out "$tmp/b.png" --tz Europe/Brussels --credit "Radar da
 /usr/bin/python3 - "$tmp/a.png" "$tmp/b.png" <<'PY'
 import sys, zlib, struct
 def rows(path):
-    data = open(path, 'rb').read(); pos, idat = 8, b''
+    """Width, height, and the filtered rows with palette indices replaced by their RGB (an
+    8-bit palette image, colour type 3, or RGB, type 2; rows with filter 0 only in the
+    palette case, which is what the writer uses there)."""
+    data = open(path, 'rb').read(); pos, idat, plte = 8, b'', None
     while pos < len(data):
         n, kind = struct.unpack('>I4s', data[pos:pos + 8])
-        if kind == b'IHDR': w, h = struct.unpack('>II', data[pos + 8:pos + 16])
+        if kind == b'IHDR': w, h, depth, colour = struct.unpack('>IIBB', data[pos + 8:pos + 18])
+        if kind == b'PLTE': plte = data[pos + 8:pos + 8 + n]
         if kind == b'IDAT': idat += data[pos + 8:pos + 8 + n]
         pos += 12 + n
-    return w, h, zlib.decompress(idat)
+    raw = zlib.decompress(idat)
+    if colour == 2: return w, h, raw
+    assert colour == 3 and depth == 8 and plte, (colour, depth)
+    out = bytearray()
+    for y in range(h):
+        line = raw[y * (w + 1):(y + 1) * (w + 1)]
+        assert line[0] == 0, 'filter %d' % line[0]
+        out += b'\0' + b''.join(plte[3 * k:3 * k + 3] for k in line[1:])
+    return w, h, bytes(out)
 wa, ha, ra = rows(sys.argv[1]); wb, hb, rb = rows(sys.argv[2])
 assert (wa, ha) == (wb, hb), 'sizes differ'
 stride = wa * 3 + 1

@@ -21,28 +21,34 @@ grep -q 'targets.csv:3: longitude "x" is not a number' "$tmp/err" ||
 import struct, sys, zlib
 data = open(sys.argv[1], 'rb').read()
 assert data[:8] == b'\x89PNG\r\n\x1a\n', 'not a PNG'
-pos, idat, ihdr = 8, b'', None
+pos, idat, ihdr, plte = 8, b'', None, None
 while pos < len(data):
     n, kind = struct.unpack('>I4s', data[pos:pos + 8])
     body = data[pos + 8:pos + 8 + n]
     if kind == b'IHDR': ihdr = struct.unpack('>IIBBBBB', body)
+    if kind == b'PLTE': plte = body
     if kind == b'IDAT': idat += body
     pos += 12 + n
 w, h, depth, colour = ihdr[:4]
-assert (w, h, depth, colour) == (960, 766, 8, 2), ihdr
-raw, stride, rows, prev = zlib.decompress(idat), w * 3, [], bytearray(w * 3)
+# 8-bit RGB (colour type 2) or 8-bit palette (type 3, with its PLTE chunk), PNG spec 11.2
+assert (w, h, depth) == (960, 766, 8) and colour in (2, 3), ihdr
+assert colour == 2 or plte is not None, 'palette image without PLTE'
+bpp = 3 if colour == 2 else 1
+raw, stride, rows, prev = zlib.decompress(idat), w * bpp, [], bytearray(w * bpp)
 for y in range(h):
     f, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
     for i in range(stride):
-        a = line[i - 3] if i >= 3 else 0
-        b, c = prev[i], (prev[i - 3] if i >= 3 else 0)
+        a = line[i - bpp] if i >= bpp else 0
+        b, c = prev[i], (prev[i - bpp] if i >= bpp else 0)
         if f == 1: line[i] = (line[i] + a) & 255
         elif f == 2: line[i] = (line[i] + b) & 255
         elif f == 3: line[i] = (line[i] + (a + b) // 2) & 255
         elif f == 4:
             p = a + b - c; pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
             line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
-    rows.append(line); prev = line
+    prev = line
+    if colour == 3: line = b''.join(plte[3 * k:3 * k + 3] for k in line)
+    rows.append(line)
 px = lambda x, y: tuple(rows[y][3 * x:3 * x + 3])
 corner = px(12, 60)
 assert corner in ((220, 220, 220), (160, 160, 160)), corner
@@ -75,18 +81,21 @@ assert [l['threshold_mm'] for l in s['levels']] == [15, 25, 40]
 assert s['grid']['pixel_x_m'] == 1000
 data = open(sys.argv[2], 'rb').read()
 w, h = struct.unpack('>II', data[16:24])
-assert (w, h) == (960, 766), (w, h)
-idat, pos = b'', 8
+colour = data[25]
+assert (w, h) == (960, 766) and colour in (2, 3), (w, h, colour)
+idat, pos, plte = b'', 8, None
 while pos < len(data):
     n, kind = struct.unpack('>I4s', data[pos:pos + 8])
+    if kind == b'PLTE': plte = data[pos + 8:pos + 8 + n]
     if kind == b'IDAT': idat += data[pos + 8:pos + 8 + n]
     pos += 12 + n
-raw, stride, prev = zlib.decompress(idat), w * 3, bytearray(w * 3)
+bpp = 3 if colour == 2 else 1
+raw, stride, prev = zlib.decompress(idat), w * bpp, bytearray(w * bpp)
 for y in range(111):
     f, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
     for i in range(stride):
-        a = line[i - 3] if i >= 3 else 0
-        b, c = prev[i], (prev[i - 3] if i >= 3 else 0)
+        a = line[i - bpp] if i >= bpp else 0
+        b, c = prev[i], (prev[i - bpp] if i >= bpp else 0)
         if f == 1: line[i] = (line[i] + a) & 255
         elif f == 2: line[i] = (line[i] + b) & 255
         elif f == 3: line[i] = (line[i] + (a + b) // 2) & 255
@@ -95,7 +104,8 @@ for y in range(111):
             line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
     prev = line
 x = 730 + 10
-assert tuple(prev[3 * x:3 * x + 3]) == (225, 0, 0), tuple(prev[3 * x:3 * x + 3])
+rgb = tuple(prev[3 * x:3 * x + 3]) if colour == 2 else tuple(plte[3 * prev[x]:3 * prev[x] + 3])
+assert rgb == (225, 0, 0), rgb
 PY
 set +e
 $sq25 render --warning $r/20210704165000.rad.best.comp.rate.qpe.hdf --out "$tmp/w1.png" 2> "$tmp/err"; rc=$?

@@ -251,11 +251,12 @@ printf 'hysteresis = 3\nretry-s = 1\n' >> "$tmp/serve.conf"
 kill -HUP "$pid"; wait_log '"event":"reload"'
 kill -TERM "$pid"; wait "$pid"; pid=""
 # 11: a failed write (file-size limit: EFBIG, as a full disk gives ENOSPC) is reported, the
-# cycle is not published and the previous outputs stay whole. The limit (15 KB) stops
-# warning.png (about 20 KB); forecast.h5 is left out of this step because the HDF5 writer
-# does not close its file after a failed write (see docs/serve.md).
+# cycle is not published and the previous outputs stay whole. The limit (8 KB: 16 blocks of
+# 512 bytes in sh) stops the maps (about 14 KB each on this grid); forecast.h5 is left out of
+# this step because the HDF5 writer does not close its file after a failed write (see
+# docs/serve.md).
 sum_before=$(cat "$out"/*.json "$out"/*.csv | md5sum); n_before=$(cycle_no)
-(ulimit -f 30; exec "$sq25" serve --config "$tmp/serve.conf" --inbox "$in" --outbox "$out" \
+(ulimit -f 16; exec "$sq25" serve --config "$tmp/serve.conf" --inbox "$in" --outbox "$out" \
    --poll-ms 100 --settle-ms 0 --retry-s 60 --no-forecast >> "$tmp/log" 2>> "$tmp/err") &
 pid=$!
 drop 1825; wait_log '"published":false'
