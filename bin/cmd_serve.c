@@ -22,8 +22,9 @@
 const char cmd_serve_usage[] =
     "usage: sq25 serve --inbox DIR --outbox DIR [options]\n"
     "\n"
-    "Watches DIR for radar files (any format 'sq25 info' reads), runs one cycle per new radar\n"
-    "time and publishes into the outbox: warnings.geojson, targets.geojson, targets.csv,\n"
+    "Watches DIR for radar files (any format 'sq25 info' reads) and rain-sensor files (CSV or\n"
+    "OpenSense netCDF-4, as 'sq25 run --sensors'), runs one cycle per new radar time (the\n"
+    "sensors merged with the radar, as 'sq25 run') and publishes into the outbox: warnings.geojson, targets.geojson, targets.csv,\n"
     "summary.json, warning.png, forecast.h5, one CAP 1.2 alert per warned target\n"
     "(cap_<target>.cap.xml) and latest.json naming them (replaced last). One JSON log line\n"
     "per cycle on stdout. SIGTERM finishes the cycle in progress and exits; SIGHUP re-reads\n"
@@ -54,6 +55,12 @@ const char cmd_serve_usage[] =
     "  --cap-status S       CAP status: Actual (default), Exercise, System, Test, Draft\n"
     "  --instruction-de T   CAP instruction text, German; --instruction-en T: English\n"
     "  --cap-radius-km R    CAP circle radius around point targets (0.25)\n"
+    "  --merge NAME         sensors: merging method, additive (default), ked, multiplicative, mfb\n"
+    "  --sensor-stamp S     sensors: end (default: times end each interval) or start\n"
+    "  --sensor-lag SEC     sensors: seconds added to the sensors' times (default 0)\n"
+    "  --no-qc              sensors: no PWS quality control; --bias-correct: PWSQC factors too\n"
+    "  --step S             sensors: CSV time step in seconds (default 300)\n"
+    "  --sensor-window-h H  sensors: hours of history pushed each cycle, QC'd (default 336)\n"
     "  --no-forecast        do not publish forecast.h5; --no-maps: no warning.png\n"
     "  --max-cycles N       exit after N cycles (0 = run until SIGTERM)\n"
     "  --replay N           soak: N cycles over the inbox frames (played to and fro), then exit\n"
@@ -91,6 +98,8 @@ typedef struct {
     sq25_targets *targets;
     serve_state state;
     serve_inbox inbox;
+    serve_sensors sensors;     /* the sensor files read from the inbox */
+    bool sensors_pushed;       /* the pipeline holds a sensor window */
     held_frame held[MAX_HELD]; /* oldest first */
     int n_held;
     int64_t last_arrival_ms; /* monotonic time of the newest frame's arrival */
@@ -108,9 +117,11 @@ typedef struct {
 /* What one cycle found and did, for the outputs and the log line. */
 typedef struct {
     int64_t issue_time;
+    int64_t sensor_shift_s; /* soak: the sensor files' times moved by this */
     serve_data_state data_state;
     char reason[1024];
     int frames_used, step_s;
+    int sensor_files, sensors_merged; /* files in the sensor window, sensors in the merge */
     int raised, updated, lowered, cancelled, active;
     double ms_read, ms_pipeline, ms_outputs, ms_publish, ms_total;
     bool published;
@@ -194,6 +205,16 @@ static int build_runtime(service *s)
     }
     if (c->calibration && cli_set_calibration("serve", ctx, wo, c->calibration) != CLI_OK)
         return CLI_FAIL;
+    /* Sensors as `sq25 run --sensors`, except that QC runs in the pipeline on each cycle's
+     * window (the service has no whole series to QC once). */
+    int merge = SQ25_MERGE_ADDITIVE;
+    if (c->merge) sq25_merge_method_from_name(c->merge, &merge);
+    int stamp = c->sensor_stamp && strcmp(c->sensor_stamp, "start") == 0 ? SQ25_STAMP_START
+                                                                        : SQ25_STAMP_END;
+    if ((rc = sq25_merge_options_set_method(sq25_pipeline_merge_options(s->p), merge)) ||
+        (rc = sq25_pipeline_set_sensor_alignment(s->p, stamp, c->sensor_lag_s)))
+        return cli_lib_error("serve", ctx, rc);
+    sq25_pipeline_set_sensor_qc(s->p, !c->qc ? 0 : c->bias_correct ? 2 : 1);
     if (c->grid_spec) {
         if ((rc = sq25_grid_parse(ctx, c->grid_spec, 0, &s->street)) ||
             (rc = sq25_pipeline_set_street_grid(s->p, s->street)))
@@ -728,7 +749,8 @@ static void log_cycle(const service *s, const cycle_info *ci, int first)
         if (i > first) putchar(',');
         cli_json_string(stdout, s->held[i].name);
     }
-    printf("],\"frames_used\":%d,\"step_s\":%d,\"durations_ms\":{\"read\":%.1f,\"pipeline\":%.1f,"
+    printf("],\"sensors\":{\"files\":%d,\"merged\":%d}", ci->sensor_files, ci->sensors_merged);
+    printf(",\"frames_used\":%d,\"step_s\":%d,\"durations_ms\":{\"read\":%.1f,\"pipeline\":%.1f,"
            "\"outputs\":%.1f,\"publish\":%.1f,\"total\":%.1f},\"warnings\":{\"raised\":%d,"
            "\"updated\":%d,\"lowered\":%d,\"cancelled\":%d,\"active\":%d},\"published\":%s",
            ci->frames_used, ci->step_s, ci->ms_read, ci->ms_pipeline, ci->ms_outputs,
@@ -760,6 +782,8 @@ static void remember_levels(service *s, const sq25_warning *w)
         snprintf(s->level_names[k], sizeof s->level_names[k], "%s", sq25_warning_level_name(w, k + 1));
 }
 
+static void push_sensor_window(service *s, int64_t t, int64_t shift_s);
+
 /* One cycle at issue time ci->issue_time: forecast from the held frames when they allow it,
  * else the no-data outputs; then publication and the state file. Returns 0 when published. */
 static int run_cycle(service *s, cycle_info *ci, bool with_frames)
@@ -768,7 +792,11 @@ static int run_cycle(service *s, cycle_info *ci, bool with_frames)
     int first = s->n_held;
     sq25_warning *w = NULL;
     if (with_frames) {
+        push_sensor_window(s, ci->issue_time, ci->sensor_shift_s);
         int rc = sq25_pipeline_run(s->p, &w);
+        sq25_merge_info mi;
+        ci->sensor_files = s->sensors_pushed ? (int)s->sensors.count : 0;
+        ci->sensors_merged = rc == SQ25_OK && sq25_pipeline_merge_info(s->p, &mi) == SQ25_OK ? mi.sensors_used : 0;
         ci->frames_used = sq25_pipeline_frame_count(s->p);
         ci->step_s = sq25_pipeline_step_s(s->p);
         if (rc == SQ25_OK) {
@@ -850,32 +878,151 @@ static void inbox_path(const service *s, const char *name, char *buf, size_t cap
     snprintf(buf, cap, "%s/%s", s->cfg.inbox, name);
 }
 
-/* Read an inbox file; NULL (and the entry refused or settling, logged once) when it is not a
- * frame. */
-static sq25_field *read_entry(service *s, serve_inbox_entry *e)
+/* What an inbox file holds. read_input is the one place that tells the kinds apart: a new
+ * kind of input is one more reader there and one more case in take_sensor_file's caller. */
+typedef enum { INPUT_RADAR = 0, INPUT_SENSORS = 1 } input_kind;
+
+typedef struct {
+    input_kind kind;
+    sq25_field *frame;   /* INPUT_RADAR */
+    sq25_series *series; /* INPUT_SENSORS */
+} inbox_input;
+
+static bool has_suffix_nocase(const char *name, const char *suffix)
+{
+    size_t n = strlen(name), k = strlen(suffix);
+    if (n < k) return false;
+    for (size_t i = 0; i < k; i++)
+        if ((name[n - k + i] | 0x20) != suffix[i]) return false;
+    return true;
+}
+
+/* Read an inbox file by its content, as `sq25 info` tells the kinds apart: a CSV (by name)
+ * is a sensor series (station_id,lon,lat,time_utc,mm); any other file is a radar frame when
+ * a radar reader takes it, or a sensor series when it is a CF netCDF the grid readers refuse
+ * and the OpenSense station reader takes. Returns 0 with *in filled, or -1 (the entry refused
+ * and logged once, or left settling). */
+static int read_input(service *s, serve_inbox_entry *e, inbox_input *in)
 {
     char path[4096];
     inbox_path(s, e->name, path, sizeof path);
+    memset(in, 0, sizeof *in);
     if ((double)e->size > s->cfg.max_file_mb * 1048576.0) {
         char msg[128];
         snprintf(msg, sizeof msg, "%lld bytes, over the limit of %g MB", (long long)e->size,
                  s->cfg.max_file_mb);
         log_event(s, "refused", e->name, msg);
         e->status = SERVE_ENTRY_REFUSED;
-        return NULL;
+        return -1;
     }
-    sq25_field *f = NULL;
-    int rc = sq25_read_field(s->ctx, path, &f);
-    if (rc == SQ25_OK) return f;
+    int rc, format = SQ25_FORMAT_UNKNOWN;
+    char grid_error[600] = "";
+    if (has_suffix_nocase(e->name, ".csv")) {
+        in->kind = INPUT_SENSORS;
+        rc = sq25_series_read_csv(s->ctx, path, s->cfg.sensor_step_s, &in->series);
+    } else {
+        in->kind = INPUT_RADAR;
+        rc = sq25_read_field(s->ctx, path, &in->frame);
+        if (rc == SQ25_ERR_UNSUPPORTED && sq25_file_detect(s->ctx, path, &format) == SQ25_OK &&
+            format == SQ25_FORMAT_CF) {
+            snprintf(grid_error, sizeof grid_error, "%s; not a station series either: ",
+                     sq25_errmsg(s->ctx));
+            in->kind = INPUT_SENSORS;
+            rc = sq25_series_read_netcdf(s->ctx, path, &in->series);
+        }
+    }
+    if (rc == SQ25_OK) return 0;
+    sq25_field_destroy(in->frame);
+    sq25_series_destroy(in->series);
+    memset(in, 0, sizeof *in);
     if (serve_inbox_settling(e, s->cfg.settle_ms)) {
         e->status = SERVE_ENTRY_SETTLING;
-        return NULL;
+        return -1;
     }
-    char msg[700];
-    snprintf(msg, sizeof msg, "%s (%s)", sq25_errmsg(s->ctx), sq25_errname(rc));
+    char msg[1400];
+    snprintf(msg, sizeof msg, "%s%s (%s)", grid_error, sq25_errmsg(s->ctx), sq25_errname(rc));
     log_event(s, "refused", e->name, msg);
     e->status = SERVE_ENTRY_REFUSED;
-    return NULL;
+    return -1;
+}
+
+/* A radar frame from an inbox file: NULL when it is not one (refused, settling, or a sensor
+ * file, which is not read again here). */
+static sq25_field *read_frame(service *s, serve_inbox_entry *e)
+{
+    inbox_input in;
+    if (read_input(s, e, &in) != 0) return NULL;
+    sq25_series_destroy(in.series);
+    return in.frame;
+}
+
+/* Where the sensor window of a cycle at issue time t ends, in the sensors' own times: their
+ * clock runs sensor-lag behind, and start stamps name the interval ending one step later. */
+static int64_t sensor_window_end(const service *s, int64_t t)
+{
+    bool start = s->cfg.sensor_stamp && strcmp(s->cfg.sensor_stamp, "start") == 0;
+    return t - s->cfg.sensor_lag_s - (start ? s->sensors.step_s : 0);
+}
+
+static int64_t sensor_window_s(const service *s) { return (int64_t)llround(s->cfg.sensor_window_h * 3600); }
+
+/* A sensor file read from the inbox goes into the store (one log line), or is refused when it
+ * cannot join it or ends before the window of the last cycle (late). */
+static void take_sensor_file(service *s, serve_inbox_entry *e, sq25_series *series)
+{
+    char msg[700], err[300], t0[32], t1[32];
+    int64_t n = sq25_series_step_count(series);
+    int64_t first = sq25_series_time(series, 0), last = sq25_series_time(series, n - 1);
+    int stations = sq25_series_station_count(series), step = sq25_series_step_s(series);
+    long long bad = (long long)sq25_series_bad_rows(series);
+    const char *bad_msg = bad ? sq25_series_bad_row_message(series, 0) : NULL;
+    char bad_text[200] = "";
+    if (bad) snprintf(bad_text, sizeof bad_text, "; %lld bad row(s) skipped, first: %.120s", bad, bad_msg);
+    sq25_time_format(first, t0, sizeof t0);
+    sq25_time_format(last, t1, sizeof t1);
+    e->valid_time = last;
+    if (s->state.last_frame_time &&
+        last <= sensor_window_end(s, s->state.last_frame_time) - sensor_window_s(s)) {
+        snprintf(msg, sizeof msg, "sensor steps %s to %s end before the sensor window of the last cycle: late, ignored", t0, t1);
+        log_event(s, "late", e->name, msg);
+        sq25_series_destroy(series);
+        e->status = SERVE_ENTRY_REFUSED;
+        return;
+    }
+    if (serve_sensors_add(&s->sensors, e->name, series, err, sizeof err) != 0) {
+        snprintf(msg, sizeof msg, "sensor file not used: %s", err);
+        log_event(s, "refused", e->name, msg);
+        e->status = SERVE_ENTRY_REFUSED;
+        return;
+    }
+    snprintf(msg, sizeof msg, "%d station(s), %lld step(s) of %d s, %s to %s%s", stations,
+             (long long)n, step, t0, t1, bad_text);
+    log_event(s, "sensors", e->name, msg);
+    e->status = SERVE_ENTRY_SENSORS;
+}
+
+/* Before a cycle at issue time t: the sensor window ending there goes into the pipeline, as
+ * `sq25 run --sensors` gives it the series (shift_s: the soak's time shift of old files). A
+ * failure is logged and the cycle runs on the radar alone (its outputs say so). */
+static void push_sensor_window(service *s, int64_t t, int64_t shift_s)
+{
+    if (s->sensors.count == 0 && !s->sensors_pushed) return; /* radar only, as `sq25 run` */
+    int64_t end = sensor_window_end(s, t);
+    if (shift_s == 0) serve_sensors_prune(&s->sensors, end - sensor_window_s(s));
+    sq25_series *w = NULL;
+    int rc = serve_sensors_window(&s->sensors, s->ctx, end, sensor_window_s(s), shift_s, &w);
+    if (rc == SQ25_OK) rc = sq25_pipeline_push_sensors(s->p, w);
+    else if (rc == SQ25_ERR_NO_DATA) rc = sq25_pipeline_push_sensors(s->p, NULL);
+    s->sensors_pushed = w != NULL && rc == SQ25_OK;
+    sq25_series_destroy(w);
+    if (rc != SQ25_OK) {
+        char msg[700];
+        snprintf(msg, sizeof msg, "the sensor window could not be used: %.600s (%s); this cycle is radar only",
+                 sq25_errmsg(s->ctx), sq25_errname(rc));
+        log_event(s, "error", NULL, msg);
+        sq25_pipeline_push_sensors(s->p, NULL);
+        s->sensors_pushed = false;
+    }
 }
 
 /* Look at the changed inbox entries: frames newer than the last cycle become candidates (in
@@ -907,8 +1054,13 @@ static int collect_candidates(service *s, candidate **out, size_t *n_out, bool p
     size_t n = 0;
     for (size_t i = 0; i < n_changed; i++) {
         serve_inbox_entry *e = changed[i];
-        sq25_field *f = read_entry(s, e);
-        if (!f) continue;
+        inbox_input in;
+        if (read_input(s, e, &in) != 0) continue;
+        if (in.kind == INPUT_SENSORS) {
+            take_sensor_file(s, e, in.series);
+            continue;
+        }
+        sq25_field *f = in.frame;
         int64_t t = sq25_field_valid_time(f);
         e->valid_time = t;
         e->status = SERVE_ENTRY_FRAME;
@@ -960,7 +1112,7 @@ static int cycle_for_entry(service *s, serve_inbox_entry *e)
     cycle_info ci;
     memset(&ci, 0, sizeof ci);
     int64_t t0 = serve_now_ms();
-    sq25_field *f = read_entry(s, e);
+    sq25_field *f = read_frame(s, e);
     if (!f) return 0;
     ci.ms_read = ms_since(t0);
     int64_t t = sq25_field_valid_time(f);
@@ -1104,7 +1256,7 @@ static int replay(service *s)
     sq25_field **frames = calloc(n, sizeof *frames);
     int status = frames ? CLI_OK : cli_error("serve", "out of memory");
     for (size_t i = 0; status == CLI_OK && i < n; i++)
-        if (!(frames[i] = read_entry(s, c[i].entry))) status = CLI_FAIL;
+        if (!(frames[i] = read_frame(s, c[i].entry))) status = CLI_FAIL;
     for (long k = 0; status == CLI_OK && k < s->cfg.replay && !stop_requested; k++) {
         sq25_field *f = NULL;
         size_t idx = replay_index(k, n);
@@ -1120,6 +1272,7 @@ static int replay(service *s)
         cycle_info ci;
         memset(&ci, 0, sizeof ci);
         ci.issue_time = t;
+        ci.sensor_shift_s = t - c[idx].valid_time; /* the sensors replayed with their frame */
         if (rc != SQ25_OK) {
             status = cli_lib_error("serve", s->ctx, rc);
             break;
@@ -1177,6 +1330,7 @@ int cmd_serve(int argc, char **argv)
     s.argv = argv;
     serve_state_init(&s.state);
     serve_inbox_init(&s.inbox);
+    serve_sensors_init(&s.sensors);
     int status = load_config(&s.cfg, argc, argv);
     if (status != CLI_OK) return status;
     int lock_fd = -1;
@@ -1212,6 +1366,7 @@ int cmd_serve(int argc, char **argv)
     free_runtime(&s);
     serve_state_free(&s.state);
     serve_inbox_free(&s.inbox);
+    serve_sensors_free(&s.sensors);
     sq25_ctx_destroy(s.ctx);
     if (lock_fd >= 0) close(lock_fd);
     serve_config_clear(&s.cfg);

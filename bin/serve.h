@@ -32,6 +32,12 @@ typedef struct {
     double cap_radius_km; /* CAP circle radius around point targets */
     bool forecast, maps, quiet;
     long max_cycles; /* stop after this many cycles (0 = run until SIGTERM) */
+    int keep_cycles; /* cycle folders kept in OUTBOX/cycles (the current one included) */
+    /* sensors, with the names of `sq25 run` */
+    char *merge, *sensor_stamp;
+    int sensor_lag_s, sensor_step_s; /* sensor_step_s: the CSV step ("step") */
+    bool qc, bias_correct;
+    double sensor_window_h; /* hours of sensor data pushed each cycle (QC history) */
     long replay;     /* soak: replay the inbox frames this many cycles, shifted in time */
 } serve_config;
 
@@ -161,6 +167,37 @@ const char *serve_cap_urgency(double onset_min);
 int serve_cap_write(FILE *out, const serve_cap_message *m);
 /* CAP date-time: "YYYY-MM-DDThh:mm:ss-00:00" (CAP 1.2 writes UTC as -00:00). */
 void serve_cap_time(int64_t t, char *buf, size_t cap);
+
+/* ---- sensor files of the inbox (serve_sensors.c) ---- */
+/* Each sensor file read is kept as it was read; a cycle asks for the window of steps ending
+ * at its time, built from every file: the stations of all files (by id, in the order first
+ * seen), the value of the file read last where several give one. */
+typedef struct {
+    char name[256];
+    sq25_series *series;
+    int64_t first_time, last_time; /* end times of its first and last step, UTC s */
+} serve_sensor_file;
+
+typedef struct {
+    serve_sensor_file *files; /* in the order read */
+    size_t count, cap;
+    int step_s; /* the step of every file: the first file's */
+} serve_sensors;
+
+void serve_sensors_init(serve_sensors *s);
+void serve_sensors_free(serve_sensors *s);
+/* Keep series (taking ownership) read from file name, replacing an earlier read of that name.
+ * Returns 0; -1 (err) when its step or step grid is not the store's (the series is destroyed
+ * then, as on out-of-memory). */
+int serve_sensors_add(serve_sensors *s, const char *name, sq25_series *series, char *err,
+                      size_t err_cap);
+/* Forget the files whose last step ends before t (UTC s). */
+void serve_sensors_prune(serve_sensors *s, int64_t before);
+/* The steps ending in (to - span_s, to] of every file, their end times moved by shift_s (0
+ * in service; the soak replays old files), as a new series. SQ25_OK; SQ25_ERR_NO_DATA when no
+ * file is held; the errors of sq25_series_create. */
+int serve_sensors_window(const serve_sensors *s, sq25_ctx *ctx, int64_t to, int64_t span_s,
+                         int64_t shift_s, sq25_series **out);
 
 /* ---- publishing (serve_publish.c) ---- */
 /* A cycle's files are written into a staging folder inside the outbox and renamed into place
