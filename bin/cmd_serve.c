@@ -61,7 +61,11 @@ const char cmd_serve_usage[] =
     "  --no-qc              sensors: no PWS quality control; --bias-correct: PWSQC factors too\n"
     "  --step S             sensors: CSV time step in seconds (default 300)\n"
     "  --sensor-window-h H  sensors: hours of history pushed each cycle, QC'd (default 336)\n"
-    "  --no-forecast        do not publish forecast.h5; --no-maps: no warning.png\n"
+    "  --no-forecast        do not publish forecast.h5\n"
+    "  --no-maps            no maps (observation.png, forecast_30.png, forecast_60.png,\n"
+    "                       warning.png: the maps of 'sq25 run')\n"
+    "  --tz ZONE            local time beside UTC on the maps; --credit TEXT: their credit line\n"
+    "  --keep-cycles N      cycle folders kept in OUTBOX/cycles (default 3)\n"
     "  --max-cycles N       exit after N cycles (0 = run until SIGTERM)\n"
     "  --replay N           soak: N cycles over the inbox frames (played to and fro), then exit\n"
     "  --quiet              no log lines on stdout\n";
@@ -215,6 +219,13 @@ static int build_runtime(service *s)
         (rc = sq25_pipeline_set_sensor_alignment(s->p, stamp, c->sensor_lag_s)))
         return cli_lib_error("serve", ctx, rc);
     sq25_pipeline_set_sensor_qc(s->p, !c->qc ? 0 : c->bias_correct ? 2 : 1);
+    if (c->tz) { /* a bad zone stops the start, not every cycle's maps */
+        sq25_render_options *ro = NULL;
+        if ((rc = sq25_render_options_create(ctx, &ro))) return cli_lib_error("serve", ctx, rc);
+        int st = cli_map_options("serve", ro, c->tz, (int64_t)time(NULL), NULL);
+        sq25_render_options_destroy(ro);
+        if (st != CLI_OK) return st;
+    }
     if (c->grid_spec) {
         if ((rc = sq25_grid_parse(ctx, c->grid_spec, 0, &s->street)) ||
             (rc = sq25_pipeline_set_street_grid(s->p, s->street)))
@@ -585,11 +596,12 @@ static int write_forecast_outputs(service *s, serve_publish *pub, sq25_warning *
     if (rc == 0 && s->cfg.forecast)
         rc = cli_write_forecast(s->ctx, s->p, serve_publish_path(pub, "forecast.h5", path, sizeof path));
     if (rc == 0 && s->cfg.maps) {
-        sq25_render_options *ro = NULL;
-        rc = sq25_render_options_create(s->ctx, &ro);
-        if (rc == 0) rc = sq25_render_options_set_title(ro, "Heavy-rain warning next 60 min");
-        if (rc == 0) rc = sq25_render_warning_png(w, ro, serve_publish_path(pub, "warning.png", path, sizeof path));
-        sq25_render_options_destroy(ro);
+        char credit[200];
+        const sq25_field *latest = s->n_held ? s->held[s->n_held - 1].field : NULL;
+        serve_map_job job = {.ctx = s->ctx, .p = s->p, .latest = latest, .street = s->street,
+                             .targets = s->targets, .tz = s->cfg.tz,
+                             .credit = serve_map_credit(latest, s->cfg.credit, credit, sizeof credit)};
+        rc = latest ? serve_write_maps(&job, w, pub) : SQ25_ERR_INVALID_ARG;
     }
     return rc;
 }
@@ -687,6 +699,10 @@ static int write_latest(service *s, serve_publish *pub, const cycle_info *ci, co
     sq25_time_format(ci->issue_time, t, sizeof t);
     fputs("{\"service\":", f);
     write_service_json(f, s, ci);
+    fputs(",\"folder\":", f); /* where this cycle's files are, whole, while it is kept */
+    char folder[160];
+    snprintf(folder, sizeof folder, "cycles/%s", pub->name);
+    cli_json_string(f, folder);
     fputs(",\"inputs\":[", f);
     for (int i = first; ci->data_state != SERVE_DATA_NONE && i < s->n_held; i++) {
         if (i > first) fputc(',', f);
@@ -784,6 +800,20 @@ static void remember_levels(service *s, const sq25_warning *w)
 
 static void push_sensor_window(service *s, int64_t t, int64_t shift_s);
 
+/* The cycle's folder in OUTBOX/cycles: its number (so that names sort in publication order)
+ * and its issue time, e.g. 00000042-20210704T174500Z. */
+static void cycle_folder_name(const service *s, const cycle_info *ci, char *buf, size_t cap)
+{
+    char t[32];
+    sq25_time_format(ci->issue_time, t, sizeof t);
+    char compact[32];
+    size_t k = 0;
+    for (const char *c = t; *c && k + 1 < sizeof compact; c++)
+        if (*c != '-' && *c != ':') compact[k++] = *c;
+    compact[k] = '\0';
+    snprintf(buf, cap, "%08ld-%s", s->state.cycles + 1, compact);
+}
+
 /* One cycle at issue time ci->issue_time: forecast from the held frames when they allow it,
  * else the no-data outputs; then publication and the state file. Returns 0 when published. */
 static int run_cycle(service *s, cycle_info *ci, bool with_frames)
@@ -822,7 +852,9 @@ static int run_cycle(service *s, cycle_info *ci, bool with_frames)
     serve_publish pub;
     int rc = copy_state(&saved, &s->state);
     if (rc == 0) rc = fill_targets(s, w, &tt);
-    if (rc == 0 && (rc = serve_publish_begin(&pub, s->cfg.outbox)) != 0)
+    char folder[64];
+    cycle_folder_name(s, ci, folder, sizeof folder);
+    if (rc == 0 && (rc = serve_publish_begin(&pub, s->cfg.outbox, folder)) != 0)
         snprintf(ci->error, sizeof ci->error, "%.700s", pub.error);
     else if (rc == 0) {
         rc = w ? write_forecast_outputs(s, &pub, w, ci, &tt) : write_nodata_outputs(s, &pub, ci, &tt);
@@ -833,7 +865,7 @@ static int run_cycle(service *s, cycle_info *ci, bool with_frames)
                      strerror(errno), sq25_errmsg(s->ctx)[0] ? "; " : "", sq25_errmsg(s->ctx));
         ci->ms_outputs = ms_since(t1);
         int64_t t2 = serve_now_ms();
-        if (rc == 0 && (rc = serve_publish_commit(&pub)) != 0)
+        if (rc == 0 && (rc = serve_publish_commit(&pub, s->cfg.keep_cycles)) != 0)
             snprintf(ci->error, sizeof ci->error, "%.700s", pub.error);
         if (rc) serve_publish_abort(&pub);
         ci->ms_publish = ms_since(t2);

@@ -31,6 +31,7 @@ typedef struct {
     char *sender, *cap_status, *instruction_de, *instruction_en;
     double cap_radius_km; /* CAP circle radius around point targets */
     bool forecast, maps, quiet;
+    char *tz, *credit; /* maps: local time zone, credit line (as `sq25 run`) */
     long max_cycles; /* stop after this many cycles (0 = run until SIGTERM) */
     int keep_cycles; /* cycle folders kept in OUTBOX/cycles (the current one included) */
     /* sensors, with the names of `sq25 run` */
@@ -200,23 +201,31 @@ int serve_sensors_window(const serve_sensors *s, sq25_ctx *ctx, int64_t to, int6
                          int64_t shift_s, sq25_series **out);
 
 /* ---- publishing (serve_publish.c) ---- */
-/* A cycle's files are written into a staging folder inside the outbox and renamed into place
- * only when every one of them is complete and synced; latest.json is renamed last. */
+/* One cycle's publication is one atomic step. Its files are written into OUTBOX/.staging,
+ * synced, and the folder is renamed to OUTBOX/cycles/<name>; then the symbolic link
+ * OUTBOX/current is switched to it by renaming a new link over it, so a reader that resolves
+ * `current` once (or follows latest.json's "folder") sees one whole cycle. The fixed names
+ * of earlier versions (OUTBOX/latest.json, OUTBOX/warnings.geojson, ...) stay, as links
+ * through `current`. The oldest cycle folders beyond keep are removed. */
 typedef struct {
     char outbox[2048];
     char staging[2304];
+    char name[128];     /* the cycle folder: cycles/<name> */
     char names[64][96]; /* staged file names */
     int count;
     char error[8192];
 } serve_publish;
 
-/* Create an empty staging folder. 0 or -1 (error). */
-int serve_publish_begin(serve_publish *p, const char *outbox);
+/* Create an empty staging folder for the cycle folder cycles/<name> (made unique: ".2", ".3"
+ * appended when a folder of that name exists, e.g. after a crash before the state was saved).
+ * 0 or -1 (error). */
+int serve_publish_begin(serve_publish *p, const char *outbox, const char *name);
 /* Path of name inside the staging folder (registers it). NULL when too many files. */
 const char *serve_publish_path(serve_publish *p, const char *name, char *buf, size_t cap);
-/* Sync every staged file, rename them into the outbox (latest.json last), sync the folder,
- * remove the staging folder. 0 or -1 (error; nothing renamed when a sync fails). */
-int serve_publish_commit(serve_publish *p);
+/* Sync every staged file and the folder, rename it to cycles/<name>, switch OUTBOX/current
+ * to it, make the top-level links, remove cycle folders beyond the newest keep. 0 or -1
+ * (error; the previous cycle stays current when anything before the switch fails). */
+int serve_publish_commit(serve_publish *p, int keep);
 /* Remove the staging folder and what it holds. */
 void serve_publish_abort(serve_publish *p);
 /* Write a whole file atomically (temporary name in the same folder, fsync, rename, fsync of
@@ -224,5 +233,23 @@ void serve_publish_abort(serve_publish *p);
 int serve_write_atomic(const char *path, const char *data, size_t len, char *err, size_t err_cap);
 /* fsync a file by path. 0 or -1 (errno set). */
 int serve_fsync_path(const char *path);
+
+/* ---- maps (serve_maps.c) ---- */
+typedef struct {
+    sq25_ctx *ctx;
+    const sq25_pipeline *p;       /* after a run */
+    const sq25_field *latest;     /* the newest radar frame */
+    const sq25_field *street;     /* street grid, or NULL */
+    const sq25_targets *targets;  /* or NULL */
+    const char *tz, *credit;      /* local time zone and credit line of the maps, or NULL */
+} serve_map_job;
+
+/* observation.png, forecast_30.png, forecast_60.png and warning.png into the publication, as
+ * `sq25 run` draws them. SQ25_OK or the error of the renderer (SQ25_ERR_INVALID_ARG: too many
+ * files, or a bad time zone). */
+int serve_write_maps(const serve_map_job *job, sq25_warning *w, serve_publish *pub);
+/* The maps' credit line: credit, else "DATA: " and the producer the radar file names (in buf),
+ * else NULL. */
+const char *serve_map_credit(const sq25_field *radar, const char *credit, char *buf, size_t cap);
 
 #endif

@@ -50,6 +50,8 @@ static const key_def keys[] = {
     KN("quiet", KEY_BOOL, quiet, 0, 1),
     KN("max-cycles", KEY_LONG, max_cycles, 0, 1e12),
     KN("replay", KEY_LONG, replay, 0, 1e12),
+    KS("tz", tz),
+    KS("credit", credit),
     KN("keep-cycles", KEY_INT, keep_cycles, 1, 10000),
     KS("merge", merge),
     KS("sensor-stamp", sensor_stamp),

@@ -82,10 +82,15 @@ a = list(csv.reader(open(f"{out}/targets.csv"))); b = list(csv.reader(open(f"{re
 assert [r[:-1] for r in a] == b, "targets.csv differs from sq25 run"
 PY
   h5diff -q "$out/forecast.h5" "$tmp/ref/forecast.h5" || { echo "forecast.h5 differs from sq25 run"; exit 1; }
+  # the maps: the same bytes as `sq25 run`'s, and named in latest.json
+  for m in observation.png forecast_30.png forecast_60.png warning.png; do
+    cmp -s "$out/$m" "$tmp/ref/$m" || { echo "$m differs from sq25 run"; exit 1; }
+    grep -q "\"$m\"" "$out/latest.json" || { echo "latest.json does not name $m"; exit 1; }
+  done
 }
 start() {
   "$sq25" serve --inbox "$in" --outbox "$out" --grid "$grid" --targets "$targets" --levels 2,5,10 \
-    --no-maps --poll-ms 100 --settle-ms 0 --sensor-window-h 1 "$@" >> "$tmp/log" 2>> "$tmp/err" &
+    --poll-ms 100 --settle-ms 0 --sensor-window-h 1 "$@" >> "$tmp/log" 2>> "$tmp/err" &
   pid=$!
 }
 start
