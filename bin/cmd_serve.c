@@ -897,7 +897,16 @@ static int run_cycle(service *s, cycle_info *ci, bool with_frames)
 typedef struct {
     serve_inbox_entry *entry;
     int64_t valid_time;
+    sq25_field *frame; /* as read by the scan (owned; NULL: read again for its cycle) */
+    double read_ms;
 } candidate;
+
+/* Free the frames the candidates still own, and the array. */
+static void free_candidates(candidate *c, size_t n)
+{
+    for (size_t i = 0; c && i < n; i++) sq25_field_destroy(c[i].frame);
+    free(c);
+}
 
 static int by_time(const void *a, const void *b)
 {
@@ -1087,6 +1096,7 @@ static int collect_candidates(service *s, candidate **out, size_t *n_out, bool p
     for (size_t i = 0; i < n_changed; i++) {
         serve_inbox_entry *e = changed[i];
         inbox_input in;
+        int64_t t_read = serve_now_ms();
         if (read_input(s, e, &in) != 0) continue;
         if (in.kind == INPUT_SENSORS) {
             take_sensor_file(s, e, in.series);
@@ -1104,10 +1114,10 @@ static int collect_candidates(service *s, candidate **out, size_t *n_out, bool p
             else sq25_field_destroy(f);
             continue;
         }
-        sq25_field_destroy(f);
         /* A held frame newer than the last published cycle is one whose cycle failed: it is
          * a candidate again (the retry), not a duplicate. */
         if (t <= s->state.last_frame_time) {
+            sq25_field_destroy(f);
             char msg[128];
             bool dup = held_has_time(s, t);
             snprintf(msg, sizeof msg, "frame %s is not newer than the last cycle: %s", when,
@@ -1117,6 +1127,8 @@ static int collect_candidates(service *s, candidate **out, size_t *n_out, bool p
             continue;
         }
         c[n].entry = e;
+        c[n].frame = f; /* kept for its cycle: the file is not read twice */
+        c[n].read_ms = ms_since(t_read);
         c[n++].valid_time = t;
     }
     free(changed);
@@ -1129,24 +1141,34 @@ static int collect_candidates(service *s, candidate **out, size_t *n_out, bool p
         if (k > 0 && c[i].valid_time == c[k - 1].valid_time) {
             log_event(s, "duplicate", c[i].entry->name, "same valid time as another new file");
             c[i].entry->status = SERVE_ENTRY_REFUSED;
+            sq25_field_destroy(c[i].frame);
             continue;
         }
         c[k++] = c[i];
+    }
+    /* Memory stays bounded in a backlog (a restart after a long stop): only the newest
+     * frames are kept from the scan; older candidates are read again for their cycles. */
+    for (size_t i = 0; i + MAX_HELD < k; i++) {
+        sq25_field_destroy(c[i].frame);
+        c[i].frame = NULL;
     }
     *out = c;
     *n_out = k;
     return 0;
 }
 
-/* A cycle for a new frame from the inbox. Returns 0 when published. */
-static int cycle_for_entry(service *s, serve_inbox_entry *e)
+/* A cycle for a new frame from the inbox (its frame taken from the candidate, or read again).
+ * Returns 0 when published. */
+static int cycle_for_entry(service *s, candidate *cand)
 {
+    serve_inbox_entry *e = cand->entry;
     cycle_info ci;
     memset(&ci, 0, sizeof ci);
     int64_t t0 = serve_now_ms();
-    sq25_field *f = read_frame(s, e);
+    sq25_field *f = cand->frame ? cand->frame : read_frame(s, e);
+    cand->frame = NULL;
     if (!f) return 0;
-    ci.ms_read = ms_since(t0);
+    ci.ms_read = ms_since(t0) + cand->read_ms;
     int64_t t = sq25_field_valid_time(f);
     sq25_field_set_meta(f, SQ25_META_PATH, e->name); /* outputs name the file, not the path */
     int rc = feed_frame(s, f);
@@ -1281,14 +1303,17 @@ static int replay(service *s)
     candidate *c = NULL;
     size_t n = 0;
     if (collect_candidates(s, &c, &n, false) != 0 || n < 2) {
-        free(c);
+        free_candidates(c, n);
         return cli_error("serve", "--replay needs at least two radar frames in the inbox");
     }
     int64_t step = c[1].valid_time - c[0].valid_time;
     sq25_field **frames = calloc(n, sizeof *frames);
     int status = frames ? CLI_OK : cli_error("serve", "out of memory");
-    for (size_t i = 0; status == CLI_OK && i < n; i++)
-        if (!(frames[i] = read_frame(s, c[i].entry))) status = CLI_FAIL;
+    for (size_t i = 0; status == CLI_OK && i < n; i++) {
+        frames[i] = c[i].frame ? c[i].frame : read_frame(s, c[i].entry);
+        c[i].frame = NULL;
+        if (!frames[i]) status = CLI_FAIL;
+    }
     for (long k = 0; status == CLI_OK && k < s->cfg.replay && !stop_requested; k++) {
         sq25_field *f = NULL;
         size_t idx = replay_index(k, n);
@@ -1318,7 +1343,7 @@ static int replay(service *s)
     }
     for (size_t i = 0; frames && i < n; i++) sq25_field_destroy(frames[i]);
     free(frames);
-    free(c);
+    free_candidates(c, n);
     return status;
 }
 
@@ -1337,7 +1362,7 @@ static int serve_loop(service *s)
         if (serve_now_ms() >= retry_at && collect_candidates(s, &c, &n, first_scan) == 0) {
             first_scan = false;
             for (size_t i = 0; i < n && !stop_requested; i++) {
-                if (cycle_for_entry(s, c[i].entry) != 0) {
+                if (cycle_for_entry(s, &c[i]) != 0) {
                     /* Retry this frame later; the ones after it wait for it. */
                     for (size_t k = i; k < n; k++) c[k].entry->status = SERVE_ENTRY_NEW;
                     retry_at = serve_now_ms() + (int64_t)s->cfg.retry_s * 1000;
@@ -1346,7 +1371,7 @@ static int serve_loop(service *s)
                 if (s->cfg.max_cycles && ++cycles >= s->cfg.max_cycles) stop_requested = 1;
             }
         }
-        free(c);
+        free_candidates(c, n);
         if (stop_requested) break;
         check_outage(s);
         serve_inbox_wait(&s->inbox, s->cfg.poll_ms);
