@@ -22,8 +22,9 @@
 const char cmd_serve_usage[] =
     "usage: sq25 serve --inbox DIR --outbox DIR [options]\n"
     "\n"
-    "Watches DIR for radar files (any format 'sq25 info' reads), runs one cycle per new radar\n"
-    "time and publishes into the outbox: warnings.geojson, targets.geojson, targets.csv,\n"
+    "Watches DIR for radar files (any format 'sq25 info' reads) and rain-sensor files (CSV or\n"
+    "OpenSense netCDF-4, as 'sq25 run --sensors'), runs one cycle per new radar time (the\n"
+    "sensors merged with the radar, as 'sq25 run') and publishes into the outbox: warnings.geojson, targets.geojson, targets.csv,\n"
     "summary.json, warning.png, forecast.h5, one CAP 1.2 alert per warned target\n"
     "(cap_<target>.cap.xml) and latest.json naming them (replaced last). One JSON log line\n"
     "per cycle on stdout. SIGTERM finishes the cycle in progress and exits; SIGHUP re-reads\n"
@@ -54,7 +55,17 @@ const char cmd_serve_usage[] =
     "  --cap-status S       CAP status: Actual (default), Exercise, System, Test, Draft\n"
     "  --instruction-de T   CAP instruction text, German; --instruction-en T: English\n"
     "  --cap-radius-km R    CAP circle radius around point targets (0.25)\n"
-    "  --no-forecast        do not publish forecast.h5; --no-maps: no warning.png\n"
+    "  --merge NAME         sensors: merging method, additive (default), ked, multiplicative, mfb\n"
+    "  --sensor-stamp S     sensors: end (default: times end each interval) or start\n"
+    "  --sensor-lag SEC     sensors: seconds added to the sensors' times (default 0)\n"
+    "  --no-qc              sensors: no PWS quality control; --bias-correct: PWSQC factors too\n"
+    "  --step S             sensors: CSV time step in seconds (default 300)\n"
+    "  --sensor-window-h H  sensors: hours of history pushed each cycle, QC'd (default 336)\n"
+    "  --no-forecast        do not publish forecast.h5\n"
+    "  --no-maps            no maps (observation.png, forecast_30.png, forecast_60.png,\n"
+    "                       warning.png: the maps of 'sq25 run')\n"
+    "  --tz ZONE            local time beside UTC on the maps; --credit TEXT: their credit line\n"
+    "  --keep-cycles N      cycle folders kept in OUTBOX/cycles (default 3)\n"
     "  --max-cycles N       exit after N cycles (0 = run until SIGTERM)\n"
     "  --replay N           soak: N cycles over the inbox frames (played to and fro), then exit\n"
     "  --quiet              no log lines on stdout\n";
@@ -91,6 +102,8 @@ typedef struct {
     sq25_targets *targets;
     serve_state state;
     serve_inbox inbox;
+    serve_sensors sensors;     /* the sensor files read from the inbox */
+    bool sensors_pushed;       /* the pipeline holds a sensor window */
     held_frame held[MAX_HELD]; /* oldest first */
     int n_held;
     int64_t last_arrival_ms; /* monotonic time of the newest frame's arrival */
@@ -108,9 +121,11 @@ typedef struct {
 /* What one cycle found and did, for the outputs and the log line. */
 typedef struct {
     int64_t issue_time;
+    int64_t sensor_shift_s; /* soak: the sensor files' times moved by this */
     serve_data_state data_state;
     char reason[1024];
     int frames_used, step_s;
+    int sensor_files, sensors_merged; /* files in the sensor window, sensors in the merge */
     int raised, updated, lowered, cancelled, active;
     double ms_read, ms_pipeline, ms_outputs, ms_publish, ms_total;
     bool published;
@@ -194,6 +209,23 @@ static int build_runtime(service *s)
     }
     if (c->calibration && cli_set_calibration("serve", ctx, wo, c->calibration) != CLI_OK)
         return CLI_FAIL;
+    /* Sensors as `sq25 run --sensors`, except that QC runs in the pipeline on each cycle's
+     * window (the service has no whole series to QC once). */
+    int merge = SQ25_MERGE_ADDITIVE;
+    if (c->merge) sq25_merge_method_from_name(c->merge, &merge);
+    int stamp = c->sensor_stamp && strcmp(c->sensor_stamp, "start") == 0 ? SQ25_STAMP_START
+                                                                        : SQ25_STAMP_END;
+    if ((rc = sq25_merge_options_set_method(sq25_pipeline_merge_options(s->p), merge)) ||
+        (rc = sq25_pipeline_set_sensor_alignment(s->p, stamp, c->sensor_lag_s)))
+        return cli_lib_error("serve", ctx, rc);
+    sq25_pipeline_set_sensor_qc(s->p, !c->qc ? 0 : c->bias_correct ? 2 : 1);
+    if (c->tz) { /* a bad zone stops the start, not every cycle's maps */
+        sq25_render_options *ro = NULL;
+        if ((rc = sq25_render_options_create(ctx, &ro))) return cli_lib_error("serve", ctx, rc);
+        int st = cli_map_options("serve", ro, c->tz, (int64_t)time(NULL), NULL);
+        sq25_render_options_destroy(ro);
+        if (st != CLI_OK) return st;
+    }
     if (c->grid_spec) {
         if ((rc = sq25_grid_parse(ctx, c->grid_spec, 0, &s->street)) ||
             (rc = sq25_pipeline_set_street_grid(s->p, s->street)))
@@ -564,11 +596,12 @@ static int write_forecast_outputs(service *s, serve_publish *pub, sq25_warning *
     if (rc == 0 && s->cfg.forecast)
         rc = cli_write_forecast(s->ctx, s->p, serve_publish_path(pub, "forecast.h5", path, sizeof path));
     if (rc == 0 && s->cfg.maps) {
-        sq25_render_options *ro = NULL;
-        rc = sq25_render_options_create(s->ctx, &ro);
-        if (rc == 0) rc = sq25_render_options_set_title(ro, "Heavy-rain warning next 60 min");
-        if (rc == 0) rc = sq25_render_warning_png(w, ro, serve_publish_path(pub, "warning.png", path, sizeof path));
-        sq25_render_options_destroy(ro);
+        char credit[200];
+        const sq25_field *latest = s->n_held ? s->held[s->n_held - 1].field : NULL;
+        serve_map_job job = {.ctx = s->ctx, .p = s->p, .latest = latest, .street = s->street,
+                             .targets = s->targets, .tz = s->cfg.tz,
+                             .credit = serve_map_credit(latest, s->cfg.credit, credit, sizeof credit)};
+        rc = latest ? serve_write_maps(&job, w, pub) : SQ25_ERR_INVALID_ARG;
     }
     return rc;
 }
@@ -666,6 +699,10 @@ static int write_latest(service *s, serve_publish *pub, const cycle_info *ci, co
     sq25_time_format(ci->issue_time, t, sizeof t);
     fputs("{\"service\":", f);
     write_service_json(f, s, ci);
+    fputs(",\"folder\":", f); /* where this cycle's files are, whole, while it is kept */
+    char folder[160];
+    snprintf(folder, sizeof folder, "cycles/%s", pub->name);
+    cli_json_string(f, folder);
     fputs(",\"inputs\":[", f);
     for (int i = first; ci->data_state != SERVE_DATA_NONE && i < s->n_held; i++) {
         if (i > first) fputc(',', f);
@@ -728,7 +765,8 @@ static void log_cycle(const service *s, const cycle_info *ci, int first)
         if (i > first) putchar(',');
         cli_json_string(stdout, s->held[i].name);
     }
-    printf("],\"frames_used\":%d,\"step_s\":%d,\"durations_ms\":{\"read\":%.1f,\"pipeline\":%.1f,"
+    printf("],\"sensors\":{\"files\":%d,\"merged\":%d}", ci->sensor_files, ci->sensors_merged);
+    printf(",\"frames_used\":%d,\"step_s\":%d,\"durations_ms\":{\"read\":%.1f,\"pipeline\":%.1f,"
            "\"outputs\":%.1f,\"publish\":%.1f,\"total\":%.1f},\"warnings\":{\"raised\":%d,"
            "\"updated\":%d,\"lowered\":%d,\"cancelled\":%d,\"active\":%d},\"published\":%s",
            ci->frames_used, ci->step_s, ci->ms_read, ci->ms_pipeline, ci->ms_outputs,
@@ -760,6 +798,22 @@ static void remember_levels(service *s, const sq25_warning *w)
         snprintf(s->level_names[k], sizeof s->level_names[k], "%s", sq25_warning_level_name(w, k + 1));
 }
 
+static void push_sensor_window(service *s, int64_t t, int64_t shift_s);
+
+/* The cycle's folder in OUTBOX/cycles: its number (so that names sort in publication order)
+ * and its issue time, e.g. 00000042-20210704T174500Z. */
+static void cycle_folder_name(const service *s, const cycle_info *ci, char *buf, size_t cap)
+{
+    char t[32];
+    sq25_time_format(ci->issue_time, t, sizeof t);
+    char compact[32];
+    size_t k = 0;
+    for (const char *c = t; *c && k + 1 < sizeof compact; c++)
+        if (*c != '-' && *c != ':') compact[k++] = *c;
+    compact[k] = '\0';
+    snprintf(buf, cap, "%08ld-%s", s->state.cycles + 1, compact);
+}
+
 /* One cycle at issue time ci->issue_time: forecast from the held frames when they allow it,
  * else the no-data outputs; then publication and the state file. Returns 0 when published. */
 static int run_cycle(service *s, cycle_info *ci, bool with_frames)
@@ -768,7 +822,11 @@ static int run_cycle(service *s, cycle_info *ci, bool with_frames)
     int first = s->n_held;
     sq25_warning *w = NULL;
     if (with_frames) {
+        push_sensor_window(s, ci->issue_time, ci->sensor_shift_s);
         int rc = sq25_pipeline_run(s->p, &w);
+        sq25_merge_info mi;
+        ci->sensor_files = s->sensors_pushed ? (int)s->sensors.count : 0;
+        ci->sensors_merged = rc == SQ25_OK && sq25_pipeline_merge_info(s->p, &mi) == SQ25_OK ? mi.sensors_used : 0;
         ci->frames_used = sq25_pipeline_frame_count(s->p);
         ci->step_s = sq25_pipeline_step_s(s->p);
         if (rc == SQ25_OK) {
@@ -794,7 +852,9 @@ static int run_cycle(service *s, cycle_info *ci, bool with_frames)
     serve_publish pub;
     int rc = copy_state(&saved, &s->state);
     if (rc == 0) rc = fill_targets(s, w, &tt);
-    if (rc == 0 && (rc = serve_publish_begin(&pub, s->cfg.outbox)) != 0)
+    char folder[64];
+    cycle_folder_name(s, ci, folder, sizeof folder);
+    if (rc == 0 && (rc = serve_publish_begin(&pub, s->cfg.outbox, folder)) != 0)
         snprintf(ci->error, sizeof ci->error, "%.700s", pub.error);
     else if (rc == 0) {
         rc = w ? write_forecast_outputs(s, &pub, w, ci, &tt) : write_nodata_outputs(s, &pub, ci, &tt);
@@ -805,7 +865,7 @@ static int run_cycle(service *s, cycle_info *ci, bool with_frames)
                      strerror(errno), sq25_errmsg(s->ctx)[0] ? "; " : "", sq25_errmsg(s->ctx));
         ci->ms_outputs = ms_since(t1);
         int64_t t2 = serve_now_ms();
-        if (rc == 0 && (rc = serve_publish_commit(&pub)) != 0)
+        if (rc == 0 && (rc = serve_publish_commit(&pub, s->cfg.keep_cycles)) != 0)
             snprintf(ci->error, sizeof ci->error, "%.700s", pub.error);
         if (rc) serve_publish_abort(&pub);
         ci->ms_publish = ms_since(t2);
@@ -837,7 +897,16 @@ static int run_cycle(service *s, cycle_info *ci, bool with_frames)
 typedef struct {
     serve_inbox_entry *entry;
     int64_t valid_time;
+    sq25_field *frame; /* as read by the scan (owned; NULL: read again for its cycle) */
+    double read_ms;
 } candidate;
+
+/* Free the frames the candidates still own, and the array. */
+static void free_candidates(candidate *c, size_t n)
+{
+    for (size_t i = 0; c && i < n; i++) sq25_field_destroy(c[i].frame);
+    free(c);
+}
 
 static int by_time(const void *a, const void *b)
 {
@@ -850,32 +919,151 @@ static void inbox_path(const service *s, const char *name, char *buf, size_t cap
     snprintf(buf, cap, "%s/%s", s->cfg.inbox, name);
 }
 
-/* Read an inbox file; NULL (and the entry refused or settling, logged once) when it is not a
- * frame. */
-static sq25_field *read_entry(service *s, serve_inbox_entry *e)
+/* What an inbox file holds. read_input is the one place that tells the kinds apart: a new
+ * kind of input is one more reader there and one more case in take_sensor_file's caller. */
+typedef enum { INPUT_RADAR = 0, INPUT_SENSORS = 1 } input_kind;
+
+typedef struct {
+    input_kind kind;
+    sq25_field *frame;   /* INPUT_RADAR */
+    sq25_series *series; /* INPUT_SENSORS */
+} inbox_input;
+
+static bool has_suffix_nocase(const char *name, const char *suffix)
+{
+    size_t n = strlen(name), k = strlen(suffix);
+    if (n < k) return false;
+    for (size_t i = 0; i < k; i++)
+        if ((name[n - k + i] | 0x20) != suffix[i]) return false;
+    return true;
+}
+
+/* Read an inbox file by its content, as `sq25 info` tells the kinds apart: a CSV (by name)
+ * is a sensor series (station_id,lon,lat,time_utc,mm); any other file is a radar frame when
+ * a radar reader takes it, or a sensor series when it is a CF netCDF the grid readers refuse
+ * and the OpenSense station reader takes. Returns 0 with *in filled, or -1 (the entry refused
+ * and logged once, or left settling). */
+static int read_input(service *s, serve_inbox_entry *e, inbox_input *in)
 {
     char path[4096];
     inbox_path(s, e->name, path, sizeof path);
+    memset(in, 0, sizeof *in);
     if ((double)e->size > s->cfg.max_file_mb * 1048576.0) {
         char msg[128];
         snprintf(msg, sizeof msg, "%lld bytes, over the limit of %g MB", (long long)e->size,
                  s->cfg.max_file_mb);
         log_event(s, "refused", e->name, msg);
         e->status = SERVE_ENTRY_REFUSED;
-        return NULL;
+        return -1;
     }
-    sq25_field *f = NULL;
-    int rc = sq25_read_field(s->ctx, path, &f);
-    if (rc == SQ25_OK) return f;
+    int rc, format = SQ25_FORMAT_UNKNOWN;
+    char grid_error[600] = "";
+    if (has_suffix_nocase(e->name, ".csv")) {
+        in->kind = INPUT_SENSORS;
+        rc = sq25_series_read_csv(s->ctx, path, s->cfg.sensor_step_s, &in->series);
+    } else {
+        in->kind = INPUT_RADAR;
+        rc = sq25_read_field(s->ctx, path, &in->frame);
+        if (rc == SQ25_ERR_UNSUPPORTED && sq25_file_detect(s->ctx, path, &format) == SQ25_OK &&
+            format == SQ25_FORMAT_CF) {
+            snprintf(grid_error, sizeof grid_error, "%s; not a station series either: ",
+                     sq25_errmsg(s->ctx));
+            in->kind = INPUT_SENSORS;
+            rc = sq25_series_read_netcdf(s->ctx, path, &in->series);
+        }
+    }
+    if (rc == SQ25_OK) return 0;
+    sq25_field_destroy(in->frame);
+    sq25_series_destroy(in->series);
+    memset(in, 0, sizeof *in);
     if (serve_inbox_settling(e, s->cfg.settle_ms)) {
         e->status = SERVE_ENTRY_SETTLING;
-        return NULL;
+        return -1;
     }
-    char msg[700];
-    snprintf(msg, sizeof msg, "%s (%s)", sq25_errmsg(s->ctx), sq25_errname(rc));
+    char msg[1400];
+    snprintf(msg, sizeof msg, "%s%s (%s)", grid_error, sq25_errmsg(s->ctx), sq25_errname(rc));
     log_event(s, "refused", e->name, msg);
     e->status = SERVE_ENTRY_REFUSED;
-    return NULL;
+    return -1;
+}
+
+/* A radar frame from an inbox file: NULL when it is not one (refused, settling, or a sensor
+ * file, which is not read again here). */
+static sq25_field *read_frame(service *s, serve_inbox_entry *e)
+{
+    inbox_input in;
+    if (read_input(s, e, &in) != 0) return NULL;
+    sq25_series_destroy(in.series);
+    return in.frame;
+}
+
+/* Where the sensor window of a cycle at issue time t ends, in the sensors' own times: their
+ * clock runs sensor-lag behind, and start stamps name the interval ending one step later. */
+static int64_t sensor_window_end(const service *s, int64_t t)
+{
+    bool start = s->cfg.sensor_stamp && strcmp(s->cfg.sensor_stamp, "start") == 0;
+    return t - s->cfg.sensor_lag_s - (start ? s->sensors.step_s : 0);
+}
+
+static int64_t sensor_window_s(const service *s) { return (int64_t)llround(s->cfg.sensor_window_h * 3600); }
+
+/* A sensor file read from the inbox goes into the store (one log line), or is refused when it
+ * cannot join it or ends before the window of the last cycle (late). */
+static void take_sensor_file(service *s, serve_inbox_entry *e, sq25_series *series)
+{
+    char msg[700], err[300], t0[32], t1[32];
+    int64_t n = sq25_series_step_count(series);
+    int64_t first = sq25_series_time(series, 0), last = sq25_series_time(series, n - 1);
+    int stations = sq25_series_station_count(series), step = sq25_series_step_s(series);
+    long long bad = (long long)sq25_series_bad_rows(series);
+    const char *bad_msg = bad ? sq25_series_bad_row_message(series, 0) : NULL;
+    char bad_text[200] = "";
+    if (bad) snprintf(bad_text, sizeof bad_text, "; %lld bad row(s) skipped, first: %.120s", bad, bad_msg);
+    sq25_time_format(first, t0, sizeof t0);
+    sq25_time_format(last, t1, sizeof t1);
+    e->valid_time = last;
+    if (s->state.last_frame_time &&
+        last <= sensor_window_end(s, s->state.last_frame_time) - sensor_window_s(s)) {
+        snprintf(msg, sizeof msg, "sensor steps %s to %s end before the sensor window of the last cycle: late, ignored", t0, t1);
+        log_event(s, "late", e->name, msg);
+        sq25_series_destroy(series);
+        e->status = SERVE_ENTRY_REFUSED;
+        return;
+    }
+    if (serve_sensors_add(&s->sensors, e->name, series, err, sizeof err) != 0) {
+        snprintf(msg, sizeof msg, "sensor file not used: %s", err);
+        log_event(s, "refused", e->name, msg);
+        e->status = SERVE_ENTRY_REFUSED;
+        return;
+    }
+    snprintf(msg, sizeof msg, "%d station(s), %lld step(s) of %d s, %s to %s%s", stations,
+             (long long)n, step, t0, t1, bad_text);
+    log_event(s, "sensors", e->name, msg);
+    e->status = SERVE_ENTRY_SENSORS;
+}
+
+/* Before a cycle at issue time t: the sensor window ending there goes into the pipeline, as
+ * `sq25 run --sensors` gives it the series (shift_s: the soak's time shift of old files). A
+ * failure is logged and the cycle runs on the radar alone (its outputs say so). */
+static void push_sensor_window(service *s, int64_t t, int64_t shift_s)
+{
+    if (s->sensors.count == 0 && !s->sensors_pushed) return; /* radar only, as `sq25 run` */
+    int64_t end = sensor_window_end(s, t);
+    if (shift_s == 0) serve_sensors_prune(&s->sensors, end - sensor_window_s(s));
+    sq25_series *w = NULL;
+    int rc = serve_sensors_window(&s->sensors, s->ctx, end, sensor_window_s(s), shift_s, &w);
+    if (rc == SQ25_OK) rc = sq25_pipeline_push_sensors(s->p, w);
+    else if (rc == SQ25_ERR_NO_DATA) rc = sq25_pipeline_push_sensors(s->p, NULL);
+    s->sensors_pushed = w != NULL && rc == SQ25_OK;
+    sq25_series_destroy(w);
+    if (rc != SQ25_OK) {
+        char msg[700];
+        snprintf(msg, sizeof msg, "the sensor window could not be used: %.600s (%s); this cycle is radar only",
+                 sq25_errmsg(s->ctx), sq25_errname(rc));
+        log_event(s, "error", NULL, msg);
+        sq25_pipeline_push_sensors(s->p, NULL);
+        s->sensors_pushed = false;
+    }
 }
 
 /* Look at the changed inbox entries: frames newer than the last cycle become candidates (in
@@ -907,8 +1095,14 @@ static int collect_candidates(service *s, candidate **out, size_t *n_out, bool p
     size_t n = 0;
     for (size_t i = 0; i < n_changed; i++) {
         serve_inbox_entry *e = changed[i];
-        sq25_field *f = read_entry(s, e);
-        if (!f) continue;
+        inbox_input in;
+        int64_t t_read = serve_now_ms();
+        if (read_input(s, e, &in) != 0) continue;
+        if (in.kind == INPUT_SENSORS) {
+            take_sensor_file(s, e, in.series);
+            continue;
+        }
+        sq25_field *f = in.frame;
         int64_t t = sq25_field_valid_time(f);
         e->valid_time = t;
         e->status = SERVE_ENTRY_FRAME;
@@ -920,10 +1114,10 @@ static int collect_candidates(service *s, candidate **out, size_t *n_out, bool p
             else sq25_field_destroy(f);
             continue;
         }
-        sq25_field_destroy(f);
         /* A held frame newer than the last published cycle is one whose cycle failed: it is
          * a candidate again (the retry), not a duplicate. */
         if (t <= s->state.last_frame_time) {
+            sq25_field_destroy(f);
             char msg[128];
             bool dup = held_has_time(s, t);
             snprintf(msg, sizeof msg, "frame %s is not newer than the last cycle: %s", when,
@@ -933,6 +1127,8 @@ static int collect_candidates(service *s, candidate **out, size_t *n_out, bool p
             continue;
         }
         c[n].entry = e;
+        c[n].frame = f; /* kept for its cycle: the file is not read twice */
+        c[n].read_ms = ms_since(t_read);
         c[n++].valid_time = t;
     }
     free(changed);
@@ -945,24 +1141,34 @@ static int collect_candidates(service *s, candidate **out, size_t *n_out, bool p
         if (k > 0 && c[i].valid_time == c[k - 1].valid_time) {
             log_event(s, "duplicate", c[i].entry->name, "same valid time as another new file");
             c[i].entry->status = SERVE_ENTRY_REFUSED;
+            sq25_field_destroy(c[i].frame);
             continue;
         }
         c[k++] = c[i];
+    }
+    /* Memory stays bounded in a backlog (a restart after a long stop): only the newest
+     * frames are kept from the scan; older candidates are read again for their cycles. */
+    for (size_t i = 0; i + MAX_HELD < k; i++) {
+        sq25_field_destroy(c[i].frame);
+        c[i].frame = NULL;
     }
     *out = c;
     *n_out = k;
     return 0;
 }
 
-/* A cycle for a new frame from the inbox. Returns 0 when published. */
-static int cycle_for_entry(service *s, serve_inbox_entry *e)
+/* A cycle for a new frame from the inbox (its frame taken from the candidate, or read again).
+ * Returns 0 when published. */
+static int cycle_for_entry(service *s, candidate *cand)
 {
+    serve_inbox_entry *e = cand->entry;
     cycle_info ci;
     memset(&ci, 0, sizeof ci);
     int64_t t0 = serve_now_ms();
-    sq25_field *f = read_entry(s, e);
+    sq25_field *f = cand->frame ? cand->frame : read_frame(s, e);
+    cand->frame = NULL;
     if (!f) return 0;
-    ci.ms_read = ms_since(t0);
+    ci.ms_read = ms_since(t0) + cand->read_ms;
     int64_t t = sq25_field_valid_time(f);
     sq25_field_set_meta(f, SQ25_META_PATH, e->name); /* outputs name the file, not the path */
     int rc = feed_frame(s, f);
@@ -1097,14 +1303,17 @@ static int replay(service *s)
     candidate *c = NULL;
     size_t n = 0;
     if (collect_candidates(s, &c, &n, false) != 0 || n < 2) {
-        free(c);
+        free_candidates(c, n);
         return cli_error("serve", "--replay needs at least two radar frames in the inbox");
     }
     int64_t step = c[1].valid_time - c[0].valid_time;
     sq25_field **frames = calloc(n, sizeof *frames);
     int status = frames ? CLI_OK : cli_error("serve", "out of memory");
-    for (size_t i = 0; status == CLI_OK && i < n; i++)
-        if (!(frames[i] = read_entry(s, c[i].entry))) status = CLI_FAIL;
+    for (size_t i = 0; status == CLI_OK && i < n; i++) {
+        frames[i] = c[i].frame ? c[i].frame : read_frame(s, c[i].entry);
+        c[i].frame = NULL;
+        if (!frames[i]) status = CLI_FAIL;
+    }
     for (long k = 0; status == CLI_OK && k < s->cfg.replay && !stop_requested; k++) {
         sq25_field *f = NULL;
         size_t idx = replay_index(k, n);
@@ -1120,6 +1329,7 @@ static int replay(service *s)
         cycle_info ci;
         memset(&ci, 0, sizeof ci);
         ci.issue_time = t;
+        ci.sensor_shift_s = t - c[idx].valid_time; /* the sensors replayed with their frame */
         if (rc != SQ25_OK) {
             status = cli_lib_error("serve", s->ctx, rc);
             break;
@@ -1133,7 +1343,7 @@ static int replay(service *s)
     }
     for (size_t i = 0; frames && i < n; i++) sq25_field_destroy(frames[i]);
     free(frames);
-    free(c);
+    free_candidates(c, n);
     return status;
 }
 
@@ -1152,7 +1362,7 @@ static int serve_loop(service *s)
         if (serve_now_ms() >= retry_at && collect_candidates(s, &c, &n, first_scan) == 0) {
             first_scan = false;
             for (size_t i = 0; i < n && !stop_requested; i++) {
-                if (cycle_for_entry(s, c[i].entry) != 0) {
+                if (cycle_for_entry(s, &c[i]) != 0) {
                     /* Retry this frame later; the ones after it wait for it. */
                     for (size_t k = i; k < n; k++) c[k].entry->status = SERVE_ENTRY_NEW;
                     retry_at = serve_now_ms() + (int64_t)s->cfg.retry_s * 1000;
@@ -1161,7 +1371,7 @@ static int serve_loop(service *s)
                 if (s->cfg.max_cycles && ++cycles >= s->cfg.max_cycles) stop_requested = 1;
             }
         }
-        free(c);
+        free_candidates(c, n);
         if (stop_requested) break;
         check_outage(s);
         serve_inbox_wait(&s->inbox, s->cfg.poll_ms);
@@ -1177,6 +1387,7 @@ int cmd_serve(int argc, char **argv)
     s.argv = argv;
     serve_state_init(&s.state);
     serve_inbox_init(&s.inbox);
+    serve_sensors_init(&s.sensors);
     int status = load_config(&s.cfg, argc, argv);
     if (status != CLI_OK) return status;
     int lock_fd = -1;
@@ -1212,6 +1423,7 @@ int cmd_serve(int argc, char **argv)
     free_runtime(&s);
     serve_state_free(&s.state);
     serve_inbox_free(&s.inbox);
+    serve_sensors_free(&s.sensors);
     sq25_ctx_destroy(s.ctx);
     if (lock_fd >= 0) close(lock_fd);
     serve_config_clear(&s.cfg);

@@ -31,7 +31,14 @@ typedef struct {
     char *sender, *cap_status, *instruction_de, *instruction_en;
     double cap_radius_km; /* CAP circle radius around point targets */
     bool forecast, maps, quiet;
+    char *tz, *credit; /* maps: local time zone, credit line (as `sq25 run`) */
     long max_cycles; /* stop after this many cycles (0 = run until SIGTERM) */
+    int keep_cycles; /* cycle folders kept in OUTBOX/cycles (the current one included) */
+    /* sensors, with the names of `sq25 run` */
+    char *merge, *sensor_stamp;
+    int sensor_lag_s, sensor_step_s; /* sensor_step_s: the CSV step ("step") */
+    bool qc, bias_correct;
+    double sensor_window_h; /* hours of sensor data pushed each cycle (QC history) */
     long replay;     /* soak: replay the inbox frames this many cycles, shifted in time */
 } serve_config;
 
@@ -162,24 +169,63 @@ int serve_cap_write(FILE *out, const serve_cap_message *m);
 /* CAP date-time: "YYYY-MM-DDThh:mm:ss-00:00" (CAP 1.2 writes UTC as -00:00). */
 void serve_cap_time(int64_t t, char *buf, size_t cap);
 
+/* ---- sensor files of the inbox (serve_sensors.c) ---- */
+/* Each sensor file read is kept as it was read; a cycle asks for the window of steps ending
+ * at its time, built from every file: the stations of all files (by id, in the order first
+ * seen), the value of the file read last where several give one. */
+typedef struct {
+    char name[256];
+    sq25_series *series;
+    int64_t first_time, last_time; /* end times of its first and last step, UTC s */
+} serve_sensor_file;
+
+typedef struct {
+    serve_sensor_file *files; /* in the order read */
+    size_t count, cap;
+    int step_s; /* the step of every file: the first file's */
+} serve_sensors;
+
+void serve_sensors_init(serve_sensors *s);
+void serve_sensors_free(serve_sensors *s);
+/* Keep series (taking ownership) read from file name, replacing an earlier read of that name.
+ * Returns 0; -1 (err) when its step or step grid is not the store's (the series is destroyed
+ * then, as on out-of-memory). */
+int serve_sensors_add(serve_sensors *s, const char *name, sq25_series *series, char *err,
+                      size_t err_cap);
+/* Forget the files whose last step ends before t (UTC s). */
+void serve_sensors_prune(serve_sensors *s, int64_t before);
+/* The steps ending in (to - span_s, to] of every file, their end times moved by shift_s (0
+ * in service; the soak replays old files), as a new series. SQ25_OK; SQ25_ERR_NO_DATA when no
+ * file is held; the errors of sq25_series_create. */
+int serve_sensors_window(const serve_sensors *s, sq25_ctx *ctx, int64_t to, int64_t span_s,
+                         int64_t shift_s, sq25_series **out);
+
 /* ---- publishing (serve_publish.c) ---- */
-/* A cycle's files are written into a staging folder inside the outbox and renamed into place
- * only when every one of them is complete and synced; latest.json is renamed last. */
+/* One cycle's publication is one atomic step. Its files are written into OUTBOX/.staging,
+ * synced, and the folder is renamed to OUTBOX/cycles/<name>; then the symbolic link
+ * OUTBOX/current is switched to it by renaming a new link over it, so a reader that resolves
+ * `current` once (or follows latest.json's "folder") sees one whole cycle. The fixed names
+ * of earlier versions (OUTBOX/latest.json, OUTBOX/warnings.geojson, ...) stay, as links
+ * through `current`. The oldest cycle folders beyond keep are removed. */
 typedef struct {
     char outbox[2048];
     char staging[2304];
+    char name[128];     /* the cycle folder: cycles/<name> */
     char names[64][96]; /* staged file names */
     int count;
     char error[8192];
 } serve_publish;
 
-/* Create an empty staging folder. 0 or -1 (error). */
-int serve_publish_begin(serve_publish *p, const char *outbox);
+/* Create an empty staging folder for the cycle folder cycles/<name> (made unique: ".2", ".3"
+ * appended when a folder of that name exists, e.g. after a crash before the state was saved).
+ * 0 or -1 (error). */
+int serve_publish_begin(serve_publish *p, const char *outbox, const char *name);
 /* Path of name inside the staging folder (registers it). NULL when too many files. */
 const char *serve_publish_path(serve_publish *p, const char *name, char *buf, size_t cap);
-/* Sync every staged file, rename them into the outbox (latest.json last), sync the folder,
- * remove the staging folder. 0 or -1 (error; nothing renamed when a sync fails). */
-int serve_publish_commit(serve_publish *p);
+/* Sync every staged file and the folder, rename it to cycles/<name>, switch OUTBOX/current
+ * to it, make the top-level links, remove cycle folders beyond the newest keep. 0 or -1
+ * (error; the previous cycle stays current when anything before the switch fails). */
+int serve_publish_commit(serve_publish *p, int keep);
 /* Remove the staging folder and what it holds. */
 void serve_publish_abort(serve_publish *p);
 /* Write a whole file atomically (temporary name in the same folder, fsync, rename, fsync of
@@ -187,5 +233,23 @@ void serve_publish_abort(serve_publish *p);
 int serve_write_atomic(const char *path, const char *data, size_t len, char *err, size_t err_cap);
 /* fsync a file by path. 0 or -1 (errno set). */
 int serve_fsync_path(const char *path);
+
+/* ---- maps (serve_maps.c) ---- */
+typedef struct {
+    sq25_ctx *ctx;
+    const sq25_pipeline *p;       /* after a run */
+    const sq25_field *latest;     /* the newest radar frame */
+    const sq25_field *street;     /* street grid, or NULL */
+    const sq25_targets *targets;  /* or NULL */
+    const char *tz, *credit;      /* local time zone and credit line of the maps, or NULL */
+} serve_map_job;
+
+/* observation.png, forecast_30.png, forecast_60.png and warning.png into the publication, as
+ * `sq25 run` draws them. SQ25_OK or the error of the renderer (SQ25_ERR_INVALID_ARG: too many
+ * files, or a bad time zone). */
+int serve_write_maps(const serve_map_job *job, sq25_warning *w, serve_publish *pub);
+/* The maps' credit line: credit, else "DATA: " and the producer the radar file names (in buf),
+ * else NULL. */
+const char *serve_map_credit(const sq25_field *radar, const char *credit, char *buf, size_t cap);
 
 #endif

@@ -50,6 +50,16 @@ static const key_def keys[] = {
     KN("quiet", KEY_BOOL, quiet, 0, 1),
     KN("max-cycles", KEY_LONG, max_cycles, 0, 1e12),
     KN("replay", KEY_LONG, replay, 0, 1e12),
+    KS("tz", tz),
+    KS("credit", credit),
+    KN("keep-cycles", KEY_INT, keep_cycles, 1, 10000),
+    KS("merge", merge),
+    KS("sensor-stamp", sensor_stamp),
+    KN("sensor-lag", KEY_INT, sensor_lag_s, -86400, 86400),
+    KN("step", KEY_INT, sensor_step_s, 1, 86400),
+    KN("qc", KEY_BOOL, qc, 0, 1),
+    KN("bias-correct", KEY_BOOL, bias_correct, 0, 1),
+    KN("sensor-window-h", KEY_DOUBLE, sensor_window_h, 0.1, 2000),
 };
 #define N_KEYS (sizeof keys / sizeof keys[0])
 
@@ -69,6 +79,10 @@ void serve_config_defaults(serve_config *cfg)
     cfg->cap_radius_km = 0.25;
     cfg->forecast = true;
     cfg->maps = true;
+    cfg->keep_cycles = 3;
+    cfg->sensor_step_s = 300;
+    cfg->qc = true;
+    cfg->sensor_window_h = 336; /* two weeks: the PWSQC station-outlier window */
 }
 
 void serve_config_clear(serve_config *cfg)
@@ -230,6 +244,13 @@ int serve_config_check(const serve_config *cfg, char *err, size_t err_cap)
         strcmp(st, "Test") && strcmp(st, "Draft"))
         return fail(err, err_cap, "cap-status: '%s' is not Actual, Exercise, System, Test or Draft",
                     st);
+    const char *ss = cfg->sensor_stamp;
+    if (ss && strcmp(ss, "end") && strcmp(ss, "start"))
+        return fail(err, err_cap, "sensor-stamp: '%s' is not end or start", ss);
+    int merge = 0;
+    if (cfg->merge && sq25_merge_method_from_name(cfg->merge, &merge) != SQ25_OK)
+        return fail(err, err_cap, "merge: '%s' is not additive, ked, multiplicative or mfb",
+                    cfg->merge);
     const char *snd = cfg->sender;
     if (snd && (!*snd || strpbrk(snd, " ,<&")))
         return fail(err, err_cap, "sender: '%s' must be non-empty, without spaces, commas, < or &",

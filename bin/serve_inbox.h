@@ -10,6 +10,7 @@ typedef enum {
     SERVE_ENTRY_NEW = 0,  /* not looked at yet (or rewritten since) */
     SERVE_ENTRY_SETTLING, /* did not read, but is young: maybe still being written */
     SERVE_ENTRY_FRAME,    /* a radar frame, used or queued */
+    SERVE_ENTRY_SENSORS,  /* a sensor file, read into the sensor store */
     SERVE_ENTRY_REFUSED   /* too large, unreadable, late or duplicate: logged once */
 } serve_entry_status;
 
@@ -17,7 +18,7 @@ typedef struct {
     char name[256];
     int64_t size, mtime_ns;
     serve_entry_status status;
-    int64_t valid_time; /* for frames */
+    int64_t valid_time; /* for frames; for sensor files the end of their last step */
     bool present;
 } serve_inbox_entry;
 

@@ -73,6 +73,11 @@ a = list(csv.reader(open(f"{out}/targets.csv"))); b = list(csv.reader(open(f"{re
 assert a[0][-1] == "data_state" and [r[:-1] for r in a] == b, "targets.csv differs from sq25 run"
 PY
   h5diff -q "$out/forecast.h5" "$tmp/ref/forecast.h5" || { echo "forecast.h5 differs from sq25 run"; exit 1; }
+  # the maps: the same bytes as `sq25 run`'s, and named in latest.json
+  for m in observation.png forecast_30.png forecast_60.png warning.png; do
+    cmp -s "$out/$m" "$tmp/ref/$m" || { echo "$m differs from sq25 run"; exit 1; }
+    grep -q "\"$m\"" "$out/latest.json" || { echo "latest.json does not name $m"; exit 1; }
+  done
 }
 # every file latest.json names exists and parses; no staging folder is left
 whole() {

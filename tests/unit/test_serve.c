@@ -452,13 +452,94 @@ static void test_config(void **state)
     serve_config_clear(&c);
 }
 
+/* A series of the given stations (ids, lon = 5 + index) and steps; value(station i, step k) =
+ * base + 10 i + k (mm), so every number below is written out by hand from that rule. */
+static sq25_series *made_series(sq25_ctx *ctx, const char *const *ids, int n, int64_t t0,
+                                int steps, int step_s, float base)
+{
+    sq25_series *s = NULL;
+    assert_int_equal(sq25_series_create(ctx, n, steps, t0, step_s, &s), SQ25_OK);
+    float *v = sq25_series_data(s);
+    for (int i = 0; i < n; i++) {
+        assert_int_equal(sq25_series_set_station(s, i, ids[i], 5.0 + i, 50.0), SQ25_OK);
+        for (int k = 0; k < steps; k++) v[i * steps + k] = base + 10.0f * (float)i + (float)k;
+    }
+    return s;
+}
+
+static float at(const sq25_series *w, int station, int step)
+{
+    return sq25_series_data_const(w)[(size_t)station * (size_t)sq25_series_step_count(w) + (size_t)step];
+}
+
+/* The sensor store of the inbox: the union of the stations by id (first seen first), the
+ * file read last winning, the window on the step grid, time shift, step checks, pruning. */
+static void test_sensor_store(void **state)
+{
+    (void)state;
+    sq25_ctx *ctx = sq25_ctx_create();
+    serve_sensors st;
+    serve_sensors_init(&st);
+    char err[200];
+    const int64_t t0 = 1625418000; /* 2021-07-04T17:00:00Z */
+    /* a: stations x, y; 6 steps ending 17:00..17:25; values 0..5 (x), 10..15 (y) */
+    const char *ab[] = {"x", "y"}, *yz[] = {"y", "z"};
+    assert_int_equal(serve_sensors_add(&st, "a.csv", made_series(ctx, ab, 2, t0, 6, 300, 0), err, sizeof err), 0);
+    /* b: stations y, z; 3 steps ending 17:20..17:30; values 100..102 (y), 110..112 (z) */
+    assert_int_equal(serve_sensors_add(&st, "b.csv", made_series(ctx, yz, 2, t0 + 1200, 3, 300, 100), err, sizeof err), 0);
+    sq25_series *w = NULL;
+    /* the window of 4 steps ending at 17:27 (not on the grid: the last step is 17:25) */
+    assert_int_equal(serve_sensors_window(&st, ctx, t0 + 1620, 1200, 0, &w), SQ25_OK);
+    assert_int_equal(sq25_series_station_count(w), 3);
+    assert_string_equal(sq25_series_station_id(w, 0), "x");
+    assert_string_equal(sq25_series_station_id(w, 1), "y");
+    assert_string_equal(sq25_series_station_id(w, 2), "z");
+    assert_int_equal(sq25_series_step_count(w), 4);
+    assert_true(sq25_series_time(w, 0) == t0 + 600 && sq25_series_time(w, 3) == t0 + 1500);
+    /* x: a's steps 2..5 */
+    assert_true(at(w, 0, 0) == 2.0f && at(w, 0, 3) == 5.0f);
+    /* y: a's 12, 13 at 17:10, 17:15; b (read last) 100, 101 at 17:20, 17:25 */
+    assert_true(at(w, 1, 0) == 12.0f && at(w, 1, 1) == 13.0f && at(w, 1, 2) == 100.0f && at(w, 1, 3) == 101.0f);
+    /* z: b only, from 17:20; NaN before */
+    assert_true(isnan(at(w, 2, 0)) && isnan(at(w, 2, 1)) && at(w, 2, 2) == 110.0f && at(w, 2, 3) == 111.0f);
+    double lon, lat;
+    sq25_series_station_lonlat(w, 1, &lon, &lat); /* y: b's position (5 + 0), b read last */
+    assert_true(lon == 5.0 && lat == 50.0);
+    sq25_series_destroy(w);
+    /* shifted by one day: the window ending a day later holds the same values */
+    assert_int_equal(serve_sensors_window(&st, ctx, t0 + 1620 + 86400, 1200, 86400, &w), SQ25_OK);
+    assert_true(sq25_series_time(w, 3) == t0 + 1500 + 86400 && at(w, 1, 3) == 101.0f && at(w, 0, 0) == 2.0f);
+    sq25_series_destroy(w);
+    /* another step, or times off the 5-minute grid: refused, the store unchanged */
+    assert_int_equal(serve_sensors_add(&st, "c.csv", made_series(ctx, ab, 2, t0, 3, 600, 0), err, sizeof err), -1);
+    assert_non_null(strstr(err, "time step differs"));
+    assert_int_equal(serve_sensors_add(&st, "d.csv", made_series(ctx, ab, 2, t0 + 60, 3, 300, 0), err, sizeof err), -1);
+    assert_non_null(strstr(err, "step grid"));
+    assert_int_equal((int)st.count, 2);
+    /* b rewritten (same name): replaces its earlier read, y's 17:20 value is now 7 */
+    assert_int_equal(serve_sensors_add(&st, "b.csv", made_series(ctx, yz, 2, t0 + 1200, 1, 300, 7), err, sizeof err), 0);
+    assert_int_equal((int)st.count, 2);
+    assert_int_equal(serve_sensors_window(&st, ctx, t0 + 1500, 600, 0, &w), SQ25_OK);
+    assert_true(at(w, 1, 0) == 7.0f && at(w, 1, 1) == 15.0f); /* 17:20 from b, 17:25 from a */
+    sq25_series_destroy(w);
+    /* prune: a ends 17:25, b 17:20; forgetting what ends before 17:22 drops b */
+    serve_sensors_prune(&st, t0 + 1320);
+    assert_int_equal((int)st.count, 1);
+    assert_string_equal(st.files[0].name, "a.csv");
+    serve_sensors_prune(&st, t0 + 86400);
+    assert_int_equal(serve_sensors_window(&st, ctx, t0, 600, 0, &w), SQ25_ERR_NO_DATA);
+    assert_null(w);
+    serve_sensors_free(&st);
+    sq25_ctx_destroy(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hysteresis_sequence), cmocka_unit_test(test_no_flapping_and_no_data),
         cmocka_unit_test(test_state_file),          cmocka_unit_test(test_cap_mapping),
         cmocka_unit_test(test_cap_order_and_area),  cmocka_unit_test(test_analytic_storm_chain),
-        cmocka_unit_test(test_config),
+        cmocka_unit_test(test_config),              cmocka_unit_test(test_sensor_store),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
