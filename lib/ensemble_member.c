@@ -194,6 +194,24 @@ static uint16_t chamfer_row16(uint16_t *d, const uint16_t *nb, int width)
     return low;
 }
 
+/* The horizontal step d[c] = min(d[c], d[c - step] + 3) along a row of n values from d on
+ * (step 1: left to right from d[0]; -1: right to left from d[0] down to d[1 - n]). A value
+ * at quiet or above cannot lower its neighbour (quiet + 3 >= the cap): the scan only runs
+ * from each value under quiet until its carried distance reaches quiet again. */
+static void scan16(uint16_t *d, int n, int step, uint16_t quiet)
+{
+    int c = 0;
+    while (c < n) {
+        while (c < n && d[c * step] >= quiet) c++;
+        if (c >= n) return;
+        uint16_t carry = d[c * step];
+        for (c++; c < n && carry < quiet; c++) {
+            carry = min16(d[c * step], (uint16_t)(carry + 3));
+            d[c * step] = carry;
+        }
+    }
+}
+
 /* The same transform in 16 bits, every distance capped at cap (thirds; cap + 4 < 65536):
  * the 3-4 chamfer distance is a minimum of sums along paths, so capping every value at cap
  * gives min(true distance, cap) exactly. Rows whose values all lie at cap - 3 or above need
@@ -202,26 +220,26 @@ static void mask_u16(const unsigned char *wet, int width, int height, float buff
                      float inv_span, uint16_t cap, uint16_t *dist, float *mask)
 {
     const int pw = width + 2;
-    for (int c = 0; c < pw; c++) dist[c] = dist[(size_t)(height + 1) * pw + c] = cap;
-    for (int r = 0; r < height; r++) {
-        uint16_t *d = dist + (size_t)(r + 1) * pw;
-        const size_t i0 = (size_t)r * width;
-        d[0] = d[width + 1] = cap;
-        for (int c = 0; c < width; c++) {
-            const size_t i = i0 + (size_t)c;
-            d[c + 1] = (wet[i >> 3] >> (i & 7)) & 1u ? 0 : cap;
-        }
+    const size_t padded = (size_t)pw * (size_t)(height + 2);
+    for (size_t i = 0; i < padded; i++) dist[i] = cap;
+    /* the wet cells: only the non-zero bytes of the bit array */
+    const size_t n = (size_t)width * (size_t)height;
+    for (size_t b = 0; b * 8 < n; b++) {
+        if (!wet[b]) continue;
+        for (unsigned bit = 0; bit < 8 && b * 8 + bit < n; bit++)
+            if ((wet[b] >> bit) & 1u) {
+                const size_t i = b * 8 + bit, r = i / (size_t)width, c = i % (size_t)width;
+                dist[(r + 1) * pw + c + 1] = 0;
+            }
     }
     const uint16_t quiet = (uint16_t)(cap - 3);
     for (int r = 1; r <= height; r++) {
         uint16_t *d = dist + (size_t)r * pw;
-        if (chamfer_row16(d, d - pw, width) >= quiet) continue;
-        for (int c = 1; c <= width; c++) d[c] = min16(d[c], (uint16_t)(d[c - 1] + 3));
+        if (chamfer_row16(d, d - pw, width) < quiet) scan16(d + 1, width, 1, quiet);
     }
     for (int r = height; r >= 1; r--) {
         uint16_t *d = dist + (size_t)r * pw;
-        if (chamfer_row16(d, d + pw, width) >= quiet) continue;
-        for (int c = width; c >= 1; c--) d[c] = min16(d[c], (uint16_t)(d[c + 1] + 3));
+        if (chamfer_row16(d, d + pw, width) < quiet) scan16(d + width, width, -1, quiet);
     }
     for (int r = 0; r < height; r++) {
         const uint16_t *d = dist + (size_t)(r + 1) * pw + 1;
@@ -334,6 +352,24 @@ static inline float sample_at(const float *f, int w, int h, float x, float y)
     return sum;
 }
 
+/* sample_at for the run of cells c0 .. c0 + count - 1 of one row whose departure points
+ * (c + ax + k/step dx, y0 + k/step dy) are all at least one cell inside the grid: the same
+ * arithmetic (in the same order) without the edge tests. */
+static void sample_inside(const float *f, int w, int h, int c0, float ax, float y0, float dx,
+                          float dy, int step, int count, float *out)
+{
+    for (int k = 0; k < count; k++) {
+        const float fk = (float)k / (float)step;
+        const float x = (float)(c0 + k) + ax + fk * dx, y = y0 + fk * dy;
+        const int xi = (int)x, yi = (int)y;
+        const float fx = x - (float)xi, fy = y - (float)yi;
+        const float *p = f + (size_t)yi * (size_t)w + (size_t)xi;
+        const float top = (1 - fx) * p[0] + fx * p[1], bottom = (1 - fx) * p[w] + fx * p[w + 1];
+        const float value = (1 - fy) * top + fy * bottom;
+        out[k] = isnan(value) ? sample_at(f, w, h, x, y) : value;
+    }
+}
+
 void sq25__ens_dry_blocks(const float *field, int width, int height, unsigned char *dry)
 {
     const int side = 1 << SQ25__ENS_DRY_SHIFT;
@@ -436,6 +472,12 @@ void sq25__ens_sample(const sq25__ens_flow *fl, const float *node_xy, const floa
                 if (uniform) {
                     const float v = kind == SQ25__ENS_BLOCK_DRY ? 0.0f : NAN;
                     for (int c = c0; c < c1; c++) o[c] = v;
+                    continue;
+                }
+                /* a cell's margin from the edges: no sample of the run needs the edge rules */
+                if (x_lo >= 1 && y_lo >= 1 && x_hi < (float)(w - 2) && y_hi < (float)(h - 2)) {
+                    sample_inside(field, w, h, c0, a[0], (float)r + a[1], b[0] - a[0],
+                                  b[1] - a[1], step, c1 - c0, o + c0);
                     continue;
                 }
             }

@@ -491,8 +491,13 @@ static void move_member(run *r, member_state *ms, thread_scratch *s, float *out)
         ms->tau = tau;
         float *dst = j == sub ? out : s->sample;
         sq25__ens_sample(&r->flow, ms->node_xy, s->lagr, s->dry, s->row_dxy, dst);
-        if (ms->accum_mm)
-            for (size_t i = 0; i < r->n; i++) ms->accum_mm[i] += dt_h * dst[i];
+        if (!ms->accum_mm || j == sub - 1) continue; /* the last two sub-steps in one pass */
+        float *restrict acc = ms->accum_mm;
+        const float *restrict now = dst, *restrict before = s->sample;
+        if (j == sub && sub >= 2)
+            for (size_t i = 0; i < r->n; i++) acc[i] += dt_h * before[i] + dt_h * now[i];
+        else
+            for (size_t i = 0; i < r->n; i++) acc[i] += dt_h * now[i];
     }
 }
 
