@@ -13,7 +13,9 @@
  * in that window).
  * Speed: the whole process of 20 members x 12 leads on one 700x700 RMI case (read 3 frames,
  * motion, ensemble, netCDF write) beside the deterministic one (read, motion, 12-step
- * extrapolation, ODIM write), each in a child process so that its peak RSS is its own.
+ * extrapolation, ODIM write), each in a child process so that its peak RSS is its own; then
+ * the same two through the command line (`sq25 nowcast ... [--members 20]`, the executable
+ * SQ25_CLI, else build/sq25), whole-process wall, CPU and peak RSS.
  *
  * Environment: SQ25_DATA (else ../shared/data, else data/); SQ25_BENCH_SETS=rmi,knmi;
  * SQ25_BENCH_FIRST=K, SQ25_BENCH_CASES=N (N issue times from the K-th; every case also prints
@@ -463,6 +465,43 @@ static void speed_child(frames *fl, int issue, int members, int threads, const c
     exit(0);
 }
 
+/* The command line itself, `sq25 nowcast F1 F2 F3 --leads 60 [--members 20] --out F`, as a
+ * child process: whole-process wall and CPU (user + sys) and peak RSS. */
+static void run_cli(const char *cli, char *const files[3], int members, int threads,
+                    const char *out)
+{
+    char m[16], t[16];
+    snprintf(m, sizeof m, "%d", members);
+    snprintf(t, sizeof t, "%d", threads);
+    char *argv[16] = {(char *)cli, "nowcast", files[0], files[1], files[2], "--leads", "60",
+                      "--threads", t, "--out", (char *)out};
+    int argc = 11;
+    if (members > 0) {
+        argv[argc++] = "--members";
+        argv[argc++] = m;
+    }
+    argv[argc] = NULL;
+    fflush(stdout);
+    const double t0 = now_s();
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (!freopen("/dev/null", "w", stdout)) _exit(127);
+        execv(cli, argv);
+        _exit(127);
+    }
+    int status = 0;
+    struct rusage ru;
+    wait4(pid, &status, 0, &ru);
+    const double wall = now_s() - t0;
+    const double cpu = ru.ru_utime.tv_sec + 1e-6 * ru.ru_utime.tv_usec + ru.ru_stime.tv_sec +
+                       1e-6 * ru.ru_stime.tv_usec;
+    printf("cli %s: wall %.2f s, CPU %.2f s, peak RSS %.0f MB%s\n",
+           members ? "sq25 nowcast --members 20" : "sq25 nowcast (deterministic)", wall, cpu,
+           ru.ru_maxrss / 1024.0, WIFEXITED(status) && WEXITSTATUS(status) == 0 ? "" : " (FAILED)");
+    if (members) printf("  per member: %.3f s CPU (whole process / %d)\n", cpu / members, members);
+    remove(out);
+}
+
 static void run_speed(void)
 {
     char dir[1024];
@@ -501,6 +540,18 @@ static void run_speed(void)
                runs[k] ? "" : "");
         if (runs[k]) printf("  per member: %.3f s CPU (whole process / 20)\n", cpu / 20);
         remove(out);
+    }
+    /* the same through the CLI (SQ25_CLI, else build/sq25), alternating the two runs */
+    const char *cli = getenv("SQ25_CLI") ? getenv("SQ25_CLI") : "build/sq25";
+    if (access(cli, X_OK) != 0 || issue < 2) printf("cli: skipped (no executable %s)\n", cli);
+    else {
+        char *files[3] = {fl.paths[issue - 2], fl.paths[issue - 1], fl.paths[issue]};
+        printf("cli: %s nowcast %s %s %s --leads 60 --threads %d [--members 20] --out F\n", cli,
+               files[0], files[1], files[2], threads);
+        for (int k = 0; k < 4; k++) {
+            snprintf(out, sizeof out, "%s/cli%d.%s", tmpdir, k, runs[k] ? "nc" : "h5");
+            run_cli(cli, files, runs[k], threads, out);
+        }
     }
     rmdir(tmpdir);
     for (int i = 0; i < fl.n; i++) free(fl.paths[i]);

@@ -90,8 +90,9 @@ int sq25__ens_power_spectrum_slope(sq25_ctx *ctx, const sq25__ens_fft *f,
                                    const float *const *fields, int count, double *beta);
 void sq25__ens_noise_filter_powerlaw(const sq25__ens_fft *f, double beta, float *filter);
 /* A noise spectrum: filter times i.i.d. zero-mean unit-variance complex coefficients (uniform
- * real and imaginary parts; after the inverse transform every cell is a sum of all of them,
- * Gaussian by the central limit theorem), Hermitian on the self-conjugate columns, mean 0. */
+ * real and imaginary parts of 24 bits each, both from one 64-bit draw; after the inverse
+ * transform every cell is a sum of all of them, Gaussian by the central limit theorem),
+ * Hermitian on the self-conjugate columns, mean 0. */
 void sq25__ens_noise_spectrum(const sq25__ens_fft *f, const float *filter, sq25__ens_rng *r,
                               fftwf_complex *out);
 
@@ -128,6 +129,7 @@ void sq25__ens_mask(const unsigned char *wet, int width, int height, double buff
 typedef struct {
     int width, height, nodes_x, nodes_y;
     const float *u, *v; /* pixels per step */
+    const float *uv;    /* NULL, or u and v interleaved (u0 v0 u1 v1 ...): half the cache lines */
 } sq25__ens_flow;
 void sq25__ens_nodes_init(const sq25__ens_flow *fl, float *node_xy);
 /* Advance node_xy (departure points solved at tau_prev; tau_prev 0 = fresh) to tau. */
@@ -140,6 +142,11 @@ void sq25__ens_departures(const sq25__ens_flow *fl, float *node_xy, double tau_p
 #define SQ25__ENS_BLOCK_DRY 1
 #define SQ25__ENS_BLOCK_NODATA 2
 void sq25__ens_dry_blocks(const float *field, int width, int height, unsigned char *dry);
+/* The same for a field that is 0 where it is valid and not wet, NaN where it is not valid
+ * and positive where wet (bit i & 7 of wet[i >> 3]): kinds is sq25__ens_dry_blocks of the
+ * field's valid cells (0 where valid, NaN elsewhere), made once; O(cells / 8). */
+void sq25__ens_dry_blocks_wet(const unsigned char *wet, const unsigned char *kinds, int width,
+                              int height, unsigned char *dry);
 /* field sampled bilinearly at every cell's departure point (NaN outside or from nodata);
  * dry from sq25__ens_dry_blocks(field); row_dxy: 2 * nodes_x floats scratch. */
 void sq25__ens_sample(const sq25__ens_flow *fl, const float *node_xy, const float *field,

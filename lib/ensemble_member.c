@@ -128,9 +128,18 @@ void sq25__ens_match_cdf(float *x, size_t n, const float *sorted_target, size_t 
 /* ---- incremental mask ------------------------------------------------------------------ */
 
 static inline float min2(float a, float b) { return b < a ? b : a; }
+static inline uint16_t min16(uint16_t a, uint16_t b) { return b < a ? b : a; }
 
-void sq25__ens_mask(const unsigned char *wet, int width, int height, double buffer_px,
-                    double rim_px, float *dist, float *mask)
+/* The mask weight of a 3-4 chamfer distance d (thirds of a pixel). */
+static inline float mask_weight(float d, float buffer, float inv_span)
+{
+    const float w = 1.0f - (d * (1.0f / 3.0f) - buffer) * inv_span;
+    return w > 1.0f ? 1.0f : w > 0.0f ? w : 0.0f;
+}
+
+/* The chamfer transform in float (distances of any size). */
+static void mask_float(const unsigned char *wet, int width, int height, float buffer,
+                       float inv_span, float *dist, float *mask)
 {
     /* distances in thirds of a pixel on a grid padded by one cell (no edge tests) */
     const float far = 1e30f;
@@ -165,15 +174,91 @@ void sq25__ens_mask(const unsigned char *wet, int width, int height, double buff
         }
         for (int c = width; c >= 1; c--) d[c] = min2(d[c], d[c + 1] + 3);
     }
-    const float inv_span = (float)(1.0 / (rim_px + 1)), buffer = (float)buffer_px;
     for (int r = 0; r < height; r++) {
         const float *d = dist + (size_t)(r + 1) * pw + 1;
         float *m = mask + (size_t)r * width;
-        for (int c = 0; c < width; c++) {
-            const float w = 1.0f - (d[c] * (1.0f / 3.0f) - buffer) * inv_span;
-            m[c] = w > 1.0f ? 1.0f : w > 0.0f ? w : 0.0f;
+        for (int c = 0; c < width; c++) m[c] = mask_weight(d[c], buffer, inv_span);
+    }
+}
+
+/* One row's vertical step of the 16-bit transform (from the neighbouring row nb); returns
+ * the row's minimum. */
+static uint16_t chamfer_row16(uint16_t *d, const uint16_t *nb, int width)
+{
+    uint16_t low = UINT16_MAX;
+    for (int c = 1; c <= width; c++) {
+        const uint16_t v = min16((uint16_t)(nb[c] + 3), (uint16_t)(min16(nb[c - 1], nb[c + 1]) + 4));
+        d[c] = min16(d[c], v);
+        low = min16(low, d[c]);
+    }
+    return low;
+}
+
+/* The horizontal step d[c] = min(d[c], d[c - step] + 3) along a row of n values from d on
+ * (step 1: left to right from d[0]; -1: right to left from d[0] down to d[1 - n]). A value
+ * at quiet or above cannot lower its neighbour (quiet + 3 >= the cap): the scan only runs
+ * from each value under quiet until its carried distance reaches quiet again. */
+static void scan16(uint16_t *d, int n, int step, uint16_t quiet)
+{
+    int c = 0;
+    while (c < n) {
+        while (c < n && d[c * step] >= quiet) c++;
+        if (c >= n) return;
+        uint16_t carry = d[c * step];
+        for (c++; c < n && carry < quiet; c++) {
+            carry = min16(d[c * step], (uint16_t)(carry + 3));
+            d[c * step] = carry;
         }
     }
+}
+
+/* The same transform in 16 bits, every distance capped at cap (thirds; cap + 4 < 65536):
+ * the 3-4 chamfer distance is a minimum of sums along paths, so capping every value at cap
+ * gives min(true distance, cap) exactly. Rows whose values all lie at cap - 3 or above need
+ * no horizontal step (nothing can lower a neighbour), the usual case far from rain. */
+static void mask_u16(const unsigned char *wet, int width, int height, float buffer,
+                     float inv_span, uint16_t cap, uint16_t *dist, float *mask)
+{
+    const int pw = width + 2;
+    const size_t padded = (size_t)pw * (size_t)(height + 2);
+    for (size_t i = 0; i < padded; i++) dist[i] = cap;
+    /* the wet cells: only the non-zero bytes of the bit array */
+    const size_t n = (size_t)width * (size_t)height;
+    for (size_t b = 0; b * 8 < n; b++) {
+        if (!wet[b]) continue;
+        for (unsigned bit = 0; bit < 8 && b * 8 + bit < n; bit++)
+            if ((wet[b] >> bit) & 1u) {
+                const size_t i = b * 8 + bit, r = i / (size_t)width, c = i % (size_t)width;
+                dist[(r + 1) * pw + c + 1] = 0;
+            }
+    }
+    const uint16_t quiet = (uint16_t)(cap - 3);
+    for (int r = 1; r <= height; r++) {
+        uint16_t *d = dist + (size_t)r * pw;
+        if (chamfer_row16(d, d - pw, width) < quiet) scan16(d + 1, width, 1, quiet);
+    }
+    for (int r = height; r >= 1; r--) {
+        uint16_t *d = dist + (size_t)r * pw;
+        if (chamfer_row16(d, d + pw, width) < quiet) scan16(d + width, width, -1, quiet);
+    }
+    for (int r = 0; r < height; r++) {
+        const uint16_t *d = dist + (size_t)(r + 1) * pw + 1;
+        float *m = mask + (size_t)r * width;
+        for (int c = 0; c < width; c++) m[c] = mask_weight((float)d[c], buffer, inv_span);
+    }
+}
+
+void sq25__ens_mask(const unsigned char *wet, int width, int height, double buffer_px,
+                    double rim_px, float *dist, float *mask)
+{
+    const float inv_span = (float)(1.0 / (rim_px + 1)), buffer = (float)buffer_px;
+    /* beyond buffer + rim + 1 px the weight is 0; 3 thirds more keep the float rounding of
+     * the weight at the cap clear of 0 */
+    const double cap = ceil(3 * (buffer_px + rim_px + 1)) + 3;
+    if (cap + 4 < 65536)
+        mask_u16(wet, width, height, buffer, inv_span, (uint16_t)cap, (uint16_t *)(void *)dist,
+                 mask);
+    else mask_float(wet, width, height, buffer, inv_span, dist, mask);
 }
 
 /* ---- member trajectories ----------------------------------------------------------------- */
@@ -200,6 +285,14 @@ static inline void flow_at(const sq25__ens_flow *fl, float x, float y, float *mu
     y0 = y0 > h - 2 ? h - 2 : y0;
     const float fx = x - (float)x0, fy = y - (float)y0;
     const size_t i = (size_t)y0 * (size_t)w + (size_t)x0;
+    if (fl->uv) {
+        const float *a = fl->uv + 2 * i, *b = a + 2 * (size_t)w;
+        const float ua = a[0] + fx * (a[2] - a[0]), ub = b[0] + fx * (b[2] - b[0]);
+        const float va = a[1] + fx * (a[3] - a[1]), vb = b[1] + fx * (b[3] - b[1]);
+        *mu = ua + fy * (ub - ua);
+        *mv = va + fy * (vb - va);
+        return;
+    }
     const float *u = fl->u, *v = fl->v;
     float ua = u[i] + fx * (u[i + 1] - u[i]), ub = u[i + w] + fx * (u[i + w + 1] - u[i + w]);
     float va = v[i] + fx * (v[i + 1] - v[i]), vb = v[i + w] + fx * (v[i + w + 1] - v[i + w]);
@@ -259,6 +352,24 @@ static inline float sample_at(const float *f, int w, int h, float x, float y)
     return sum;
 }
 
+/* sample_at for the run of cells c0 .. c0 + count - 1 of one row whose departure points
+ * (c + ax + k/step dx, y0 + k/step dy) are all at least one cell inside the grid: the same
+ * arithmetic (in the same order) without the edge tests. */
+static void sample_inside(const float *f, int w, int h, int c0, float ax, float y0, float dx,
+                          float dy, int step, int count, float *out)
+{
+    for (int k = 0; k < count; k++) {
+        const float fk = (float)k / (float)step;
+        const float x = (float)(c0 + k) + ax + fk * dx, y = y0 + fk * dy;
+        const int xi = (int)x, yi = (int)y;
+        const float fx = x - (float)xi, fy = y - (float)yi;
+        const float *p = f + (size_t)yi * (size_t)w + (size_t)xi;
+        const float top = (1 - fx) * p[0] + fx * p[1], bottom = (1 - fx) * p[w] + fx * p[w + 1];
+        const float value = (1 - fy) * top + fy * bottom;
+        out[k] = isnan(value) ? sample_at(f, w, h, x, y) : value;
+    }
+}
+
 void sq25__ens_dry_blocks(const float *field, int width, int height, unsigned char *dry)
 {
     const int side = 1 << SQ25__ENS_DRY_SHIFT;
@@ -284,6 +395,38 @@ void sq25__ens_dry_blocks(const float *field, int width, int height, unsigned ch
     /* seen 2: every cell exactly 0 (dry); seen 1: every cell NaN (NaN != 0 sets bit 1) */
     for (size_t i = 0; i < (size_t)bx * (size_t)by; i++)
         dry[i] = seen[i] == 2 ? SQ25__ENS_BLOCK_DRY : seen[i] == 1 ? SQ25__ENS_BLOCK_NODATA : 0;
+}
+
+/* 9 bits of a bit array from bit p on (fewer at the end of the array: n bits in all). */
+static inline unsigned bits9(const unsigned char *bits, size_t p, size_t n)
+{
+    const size_t byte = p >> 3, last = (n - 1) >> 3;
+    unsigned v = bits[byte];
+    if (byte + 1 <= last) v |= (unsigned)bits[byte + 1] << 8;
+    if (byte + 2 <= last) v |= (unsigned)bits[byte + 2] << 16;
+    return (v >> (p & 7)) & 0x1ffu;
+}
+
+void sq25__ens_dry_blocks_wet(const unsigned char *wet, const unsigned char *kinds, int width,
+                              int height, unsigned char *dry)
+{
+    const int side = 1 << SQ25__ENS_DRY_SHIFT;
+    const int bx = (width + side - 1) / side, by = (height + side - 1) / side;
+    const size_t n = (size_t)width * (size_t)height;
+    memset(dry, 0, (size_t)bx * (size_t)by); /* first: 1 where a sampled cell is wet */
+    for (int r = 0; r < height; r++) {
+        const int b_r = r >> SQ25__ENS_DRY_SHIFT;
+        const int above = (r & (side - 1)) == 0 && b_r > 0; /* the row serves the block above */
+        for (int b = 0; b < bx; b++) {
+            const int c0 = b * side, len = width - c0 < side + 1 ? width - c0 : side + 1;
+            const unsigned any = bits9(wet, (size_t)r * width + (size_t)c0, n) & ((1u << len) - 1);
+            if (!any) continue;
+            dry[(size_t)b_r * bx + b] = 1;
+            if (above) dry[(size_t)(b_r - 1) * bx + b] = 1;
+        }
+    }
+    for (size_t i = 0; i < (size_t)bx * (size_t)by; i++)
+        dry[i] = dry[i] && kinds[i] == SQ25__ENS_BLOCK_DRY ? 0 : kinds[i];
 }
 
 void sq25__ens_sample(const sq25__ens_flow *fl, const float *node_xy, const float *field,
@@ -329,6 +472,12 @@ void sq25__ens_sample(const sq25__ens_flow *fl, const float *node_xy, const floa
                 if (uniform) {
                     const float v = kind == SQ25__ENS_BLOCK_DRY ? 0.0f : NAN;
                     for (int c = c0; c < c1; c++) o[c] = v;
+                    continue;
+                }
+                /* a cell's margin from the edges: no sample of the run needs the edge rules */
+                if (x_lo >= 1 && y_lo >= 1 && x_hi < (float)(w - 2) && y_hi < (float)(h - 2)) {
+                    sample_inside(field, w, h, c0, a[0], (float)r + a[1], b[0] - a[0],
+                                  b[1] - a[1], step, c1 - c0, o + c0);
                     continue;
                 }
             }

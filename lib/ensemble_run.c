@@ -27,7 +27,7 @@ static const double BPS_PERP[3] = {5.76, 0.31, -2.72};
 
 typedef struct {
     fftwf_complex *ar;    /* 2 * entries: blocks A and B of every level's state */
-    int flip;             /* 0: A holds lag 1 (t-1), B lag 2; 1: the reverse */
+    int steps;            /* AR steps taken (the first two read the shared initial state) */
     unsigned char *wet;   /* wet cells of the previous Lagrangian forecast (mask source), bits */
     float *accum_mm;      /* amount since issue (NULL without accumulations) */
     float *node_xy;       /* node departure points at the last solved time */
@@ -61,6 +61,9 @@ typedef struct run {
     float *sorted_target;                     /* latest dBR, valid cells, ascending */
     size_t n_target;
     unsigned char *valid;                     /* latest frame has data */
+    float *uv;                                /* the motion interleaved (r->flow.uv) */
+    unsigned char *block_kinds;
+    fftwf_complex *ar0; /* every member's initial state: lag 1 then lag 2 (as member_state.ar) */               /* sq25__ens_dry_blocks of valid (0) / not (NaN) */
     float thr_db, dry_db, mask_buffer_px;
     double *par_px, *perp_px;                 /* perturbation integral at each step, pixels */
     member_state *members;
@@ -339,7 +342,8 @@ static int setup_members(run *r, fftwf_complex *const spec[3])
     const int m = r->opt->members;
     r->members = sq25__calloc(r->ctx, (size_t)m, sizeof *r->members);
     r->lead_out = sq25__calloc(r->ctx, (size_t)m, sizeof *r->lead_out);
-    if (!r->members || !r->lead_out) return SQ25_ERR_NOMEM;
+    r->ar0 = sq25__ens_fft_alloc(2 * r->entries * sizeof(fftwf_complex));
+    if (!r->members || !r->lead_out || !r->ar0) return SQ25_ERR_NOMEM;
     for (int j = 0; j < m; j++) {
         member_state *s = &r->members[j];
         s->ar = sq25__ens_fft_alloc(2 * r->entries * sizeof(fftwf_complex));
@@ -350,8 +354,7 @@ static int setup_members(run *r, fftwf_complex *const spec[3])
         if (!s->ar || !s->wet || !s->node_xy || (r->opt->n_accum && !s->accum_mm) ||
             (!r->opt->keep && !r->lead_out[j]))
             return SQ25_ERR_NOMEM;
-        if (j == 0) initial_state(r, s->ar, spec);
-        else memcpy(s->ar, r->members[0].ar, 2 * r->entries * sizeof(fftwf_complex));
+        if (j == 0) initial_state(r, r->ar0, spec);
         sq25__ens_nodes_init(&r->flow, s->node_xy);
         sq25__ens_rng g;
         sq25__ens_rng_seed(&g, r->opt->seed, (uint64_t)j, 0);
@@ -373,6 +376,7 @@ static void free_members(run *r)
     }
     sq25__free(r->ctx, r->members);
     sq25__free(r->ctx, r->lead_out);
+    sq25__ens_fft_release(r->ar0);
 }
 
 /* The latest frame's valid dBR values sorted (the target of the probability matching), and
@@ -382,7 +386,8 @@ static int setup_target(run *r, const float *latest_rate, const float *latest_db
     r->valid = sq25__malloc(r->ctx, r->n);
     r->sorted_target = sq25__malloc(r->ctx, r->n * sizeof(float));
     uint32_t *scratch = sq25__malloc(r->ctx, 2 * r->n * sizeof(uint32_t));
-    if (!r->valid || !r->sorted_target || !scratch) {
+    r->block_kinds = sq25__malloc(r->ctx, (size_t)(r->width / 8 + 1) * (size_t)(r->height / 8 + 1));
+    if (!r->valid || !r->sorted_target || !scratch || !r->block_kinds) {
         sq25__free(r->ctx, scratch);
         return SQ25_ERR_NOMEM;
     }
@@ -393,6 +398,10 @@ static int setup_target(run *r, const float *latest_rate, const float *latest_db
     }
     r->n_target = m;
     sq25__ens_sort_floats(r->sorted_target, m, scratch);
+    /* the valid cells' blocks (scratch as a field: 0 where valid, NaN elsewhere) */
+    float *validity = (float *)scratch;
+    for (size_t i = 0; i < r->n; i++) validity[i] = r->valid[i] ? 0.0f : NAN;
+    sq25__ens_dry_blocks(validity, r->width, r->height, r->block_kinds);
     sq25__free(r->ctx, scratch);
     if (m == 0)
         return sq25__fail(r->ctx, SQ25_ERR_NO_DATA, "ensemble: the latest frame holds no valid cell");
@@ -409,8 +418,12 @@ static void evolve_levels(run *r, member_state *ms, thread_scratch *s)
     const float inv_n = 1.0f / (float)r->n;
     s->recomp[0][0] = r->mean_term[0] * inv_n;
     s->recomp[0][1] = r->mean_term[1] * inv_n;
-    fftwf_complex *lag1 = ms->ar + (ms->flip ? r->entries : 0);
-    fftwf_complex *lag2 = ms->ar + (ms->flip ? 0 : r->entries);
+    /* step 0 reads both lags from the shared initial state and writes A; step 1 reads A and
+     * the shared lag 1 and writes B; from then on A and B alternate, the new state replacing
+     * the older lag in place */
+    fftwf_complex *a = ms->ar, *b = ms->ar + r->entries, *out = ms->steps & 1 ? b : a;
+    const fftwf_complex *lag1 = ms->steps == 0 ? r->ar0 : ms->steps & 1 ? a : b;
+    const fftwf_complex *lag2 = ms->steps == 0 ? r->ar0 + r->entries : ms->steps == 1 ? r->ar0 : out;
     for (int k = 0; k < r->bank.levels; k++) {
         const float p1 = (float)r->ar_phi1[k], p2 = (float)r->ar_phi2[k];
         const float gain = (float)r->noise_gain[k], sd = (float)r->level_std[k] * inv_n;
@@ -419,14 +432,14 @@ static void evolve_levels(run *r, member_state *ms, thread_scratch *s)
             const float w = gain * r->bank.weight[e];
             const float re = p1 * lag1[e][0] + p2 * lag2[e][0] + w * s->noise[i][0];
             const float im = p1 * lag1[e][1] + p2 * lag2[e][1] + w * s->noise[i][1];
-            lag2[e][0] = re; /* the new state replaces lag 2, then the roles swap */
-            lag2[e][1] = im;
+            out[e][0] = re;
+            out[e][1] = im;
             if (i == 0) continue;
             s->recomp[i][0] += sd * re;
             s->recomp[i][1] += sd * im;
         }
     }
-    ms->flip = !ms->flip;
+    ms->steps++;
 }
 
 /* Mask, probability matching and back to mm/h of the Lagrangian dBR field s->real, into
@@ -449,11 +462,17 @@ static void finish_lagrangian(run *r, member_state *ms, thread_scratch *s)
     if (r->opt->match_cdf)
         sq25__ens_match_cdf(d, r->n, r->sorted_target, r->n_target, s->sort, s->sort + r->n,
                             (uint32_t *)s->noise, (uint32_t *)s->recomp);
-    for (size_t i = 0; i < r->n; i++) {
-        const float x = d[i];
-        if (x >= r->thr_db) ms->wet[i >> 3] |= (unsigned char)(1u << (i & 7)); /* NaN: not wet */
-        else ms->wet[i >> 3] &= (unsigned char)~(1u << (i & 7));
-        s->lagr[i] = x >= r->thr_db ? exp2f(0.33219281f * x) /* 10^(x/10) */ : isnan(x) ? NAN : 0.0f;
+    /* wet cells eight at a time (one byte of the bit array) */
+    for (size_t b = 0; b * 8 < r->n; b++) {
+        const size_t i0 = b * 8, i1 = i0 + 8 < r->n ? i0 + 8 : r->n;
+        unsigned bits = 0;
+        for (size_t i = i0; i < i1; i++) {
+            const float x = d[i];
+            const int wet = x >= r->thr_db; /* NaN: not wet */
+            bits |= (unsigned)wet << (i - i0);
+            s->lagr[i] = wet ? exp2f(0.33219281f * x) /* 10^(x/10) */ : isnan(x) ? NAN : 0.0f;
+        }
+        ms->wet[b] = (unsigned char)bits;
     }
 }
 
@@ -462,8 +481,8 @@ static void finish_lagrangian(run *r, member_state *ms, thread_scratch *s)
 static void move_member(run *r, member_state *ms, thread_scratch *s, float *out)
 {
     const int sub = r->substeps;
-    const double dt_h = r->step_s / 3600.0 / sub;
-    sq25__ens_dry_blocks(s->lagr, r->width, r->height, s->dry);
+    const float dt_h = (float)(r->step_s / 3600.0 / sub);
+    sq25__ens_dry_blocks_wet(ms->wet, r->block_kinds, r->width, r->height, s->dry);
     for (int j = 1; j <= sub; j++) {
         const double tau = (r->lead - 1) + (double)j / sub;
         const double par = ms->eps_par * interpolate_steps(r->par_px, tau);
@@ -472,8 +491,13 @@ static void move_member(run *r, member_state *ms, thread_scratch *s, float *out)
         ms->tau = tau;
         float *dst = j == sub ? out : s->sample;
         sq25__ens_sample(&r->flow, ms->node_xy, s->lagr, s->dry, s->row_dxy, dst);
-        if (ms->accum_mm)
-            for (size_t i = 0; i < r->n; i++) ms->accum_mm[i] += (float)(dt_h * dst[i]);
+        if (!ms->accum_mm || j == sub - 1) continue; /* the last two sub-steps in one pass */
+        float *restrict acc = ms->accum_mm;
+        const float *restrict now = dst, *restrict before = s->sample;
+        if (j == sub && sub >= 2)
+            for (size_t i = 0; i < r->n; i++) acc[i] += dt_h * before[i] + dt_h * now[i];
+        else
+            for (size_t i = 0; i < r->n; i++) acc[i] += dt_h * now[i];
     }
 }
 
@@ -585,8 +609,15 @@ static int setup(run *r, const sq25_field *const *f, const float *u, const float
     r->flow = (sq25__ens_flow){r->width, r->height,
                                (r->width - 1 + SQ25__ENS_NODE_STEP - 1) / SQ25__ENS_NODE_STEP + 1,
                                (r->height - 1 + SQ25__ENS_NODE_STEP - 1) / SQ25__ENS_NODE_STEP + 1,
-                               u, v};
+                               u, v, NULL};
     r->n_nodes = (size_t)r->flow.nodes_x * (size_t)r->flow.nodes_y;
+    r->uv = sq25__malloc(ctx, 2 * r->n * sizeof(float));
+    if (!r->uv) return SQ25_ERR_NOMEM;
+    for (size_t i = 0; i < r->n; i++) {
+        r->uv[2 * i] = u[i];
+        r->uv[2 * i + 1] = v[i];
+    }
+    r->flow.uv = r->uv;
     double km = 1;
     int rc = pixel_km(ctx, f[2], &km);
     if (rc) return rc;
@@ -647,6 +678,8 @@ static void teardown(run *r)
     sq25__free(r->ctx, r->filter);
     sq25__free(r->ctx, r->sorted_target);
     sq25__free(r->ctx, r->valid);
+    sq25__free(r->ctx, r->block_kinds);
+    sq25__free(r->ctx, r->uv);
     sq25__free(r->ctx, r->par_px);
     sq25__free(r->ctx, r->perp_px);
 }

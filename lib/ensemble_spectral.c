@@ -354,9 +354,12 @@ void sq25__ens_noise_spectrum(const sq25__ens_fft *f, const float *filter, sq25_
 {
     /* uniform on [-a, a] with a = sqrt(3/2): variance 1/2 per part, 1 per coefficient */
     const float a2 = 2.0f * 1.2247449f;
+    const float unit = 1.0f / 16777216.0f; /* 24 random bits to [0, 1) */
     for (size_t i = 0; i < f->n_spec; i++) {
-        const float re = (sq25__ens_rng_uniform(r) - 0.5f) * a2;
-        const float im = (sq25__ens_rng_uniform(r) - 0.5f) * a2;
+        /* one draw, two 24-bit uniforms: its high bits the real part, the next the imaginary */
+        const uint64_t bits = sq25__ens_rng_next(r);
+        const float re = ((float)(bits >> 40) * unit - 0.5f) * a2;
+        const float im = ((float)((bits >> 16) & 0xffffffu) * unit - 0.5f) * a2;
         out[i][0] = filter[i] * re;
         out[i][1] = filter[i] * im;
     }

@@ -253,6 +253,82 @@ static void incremental_mask(void **state)
     assert_true(mask[0] == 0.0f);
 }
 
+/* The mask against distances worked out by hand: on a grid without obstacles the 3-4 chamfer
+ * distance between cells (dx, dy) apart is 3 max(|dx|,|dy|) + min(|dx|,|dy|) thirds of a
+ * pixel (diagonal steps of 4 for the shorter side, straight steps of 3 for the rest), so the
+ * transform must give, at every cell, that closed form minimised over the wet cells.
+ * Scattered wet cells on an odd 37x29 grid; a rim of 4 px exercises the 16-bit path, a rim
+ * of 30000 px (capped distances would not fit 16 bits) the float one. */
+static void mask_matches_closed_form(void **state)
+{
+    (void)state;
+    enum { W = 37, H = 29 };
+    unsigned char wet[W * H / 8 + 1] = {0};
+    const int cells[4][2] = {{3, 2}, {30, 5}, {10, 25}, {36, 28}}; /* (x, y) */
+    for (int k = 0; k < 4; k++) {
+        const int i = cells[k][1] * W + cells[k][0];
+        wet[i >> 3] |= (unsigned char)(1u << (i & 7));
+    }
+    static float dist[(W + 2) * (H + 2)], mask[W * H];
+    const double rims[2] = {4, 30000};
+    for (int t = 0; t < 2; t++) {
+        const double buffer = 2, rim = rims[t];
+        sq25__ens_mask(wet, W, H, buffer, rim, dist, mask);
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++) {
+                int best = 1 << 30;
+                for (int k = 0; k < 4; k++) {
+                    const int dx = abs(x - cells[k][0]), dy = abs(y - cells[k][1]);
+                    const int d = 3 * (dx > dy ? dx : dy) + (dx > dy ? dy : dx);
+                    best = d < best ? d : best;
+                }
+                double w = 1 - (best / 3.0 - buffer) / (rim + 1);
+                w = w > 1 ? 1 : w < 0 ? 0 : w;
+                assert_true(fabs(mask[y * W + x] - w) < 1e-5);
+            }
+    }
+}
+
+/* Dry blocks from the wet bits, worked out by hand on a 24x12 grid (3 x 2 blocks of 8x8; a
+ * block's bilinear samples reach one row and one column into the next block) whose cells at
+ * rows 8..11, columns 16..23 hold no data: block (1,2) sees only those (NODATA); (0,1), (0,2)
+ * and (1,1) reach them and valid cells (mixed, 0). Without rain (0,0) and (1,0) are dry; a wet
+ * cell at (x 8, y 9) lies in (1,1) and is also sampled by (1,0) through its extra column; one
+ * at (x 2, y 8) lies in (1,0) and is sampled by (0,0) through its extra row. A random field
+ * must agree with the per-cell reference sq25__ens_dry_blocks on the field itself. */
+static void dry_blocks_from_wet_bits(void **state)
+{
+    (void)state;
+    enum { W = 24, H = 12 };
+    static float field[W * H], validity[W * H];
+    unsigned char kinds[6], dry[6], ref[6];
+    const unsigned char D = SQ25__ENS_BLOCK_DRY, N = SQ25__ENS_BLOCK_NODATA;
+    const unsigned char expect[3][6] = {{D, 0, 0, D, 0, N}, {D, 0, 0, 0, 0, N}, {0, 0, 0, 0, 0, N}};
+    const int wet_at[3] = {-1, 9 * W + 8, 8 * W + 2};
+    for (int i = 0; i < W * H; i++) validity[i] = i / W >= 8 && i % W >= 16 ? NAN : 0.0f;
+    sq25__ens_dry_blocks(validity, W, H, kinds);
+    for (int t = 0; t < 3; t++) {
+        unsigned char wet[W * H / 8 + 1] = {0};
+        const int at = wet_at[t];
+        if (at >= 0) wet[at >> 3] |= (unsigned char)(1u << (at & 7));
+        sq25__ens_dry_blocks_wet(wet, kinds, W, H, dry);
+        for (int k = 0; k < 6; k++) assert_int_equal(dry[k], expect[t][k]);
+    }
+    /* random wet cells (about 1 in 60) and a no-data corner */
+    unsigned char wet2[W * H / 8 + 1] = {0};
+    for (int i = 0; i < W * H; i++) {
+        const int nodata = i / W < 4 && i % W < 9;
+        const int is_wet = !nodata && test_uniform() < 1.0 / 60;
+        field[i] = nodata ? NAN : is_wet ? 1.0f : 0.0f;
+        validity[i] = nodata ? NAN : 0.0f;
+        if (is_wet) wet2[i >> 3] |= (unsigned char)(1u << (i & 7));
+    }
+    sq25__ens_dry_blocks(validity, W, H, kinds);
+    sq25__ens_dry_blocks_wet(wet2, kinds, W, H, dry);
+    sq25__ens_dry_blocks(field, W, H, ref);
+    for (int k = 0; k < 6; k++) assert_int_equal(dry[k], ref[k]);
+}
+
 /* Three frames of a Gaussian cell moving 2 px per step east on a 96x80 grid in a metric CRS
  * (UTM 31N, 1 km cells). */
 static void make_frames(sq25_ctx *ctx, sq25_field *frames[3])
@@ -594,6 +670,8 @@ int main(void)
         cmocka_unit_test(noise_spectrum_slope),
         cmocka_unit_test(probability_matching_is_exact),
         cmocka_unit_test(incremental_mask),
+        cmocka_unit_test(mask_matches_closed_form),
+        cmocka_unit_test(dry_blocks_from_wet_bits),
         cmocka_unit_test(same_seed_same_members),
         cmocka_unit_test(run_errors),
         cmocka_unit_test(run_allocation_failures),
