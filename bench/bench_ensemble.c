@@ -183,15 +183,61 @@ static void window_mean(const float *in, int w, int h, int r, double thr, int as
 
 /* ---- scores -------------------------------------------------------------------------------- */
 
-enum { M_ENS, M_BLEND, M_BLEND_FULL, M_NBHD_LK, M_NBHD_DENSE, N_METHODS };
-static const char *method_names[N_METHODS] = {"ensemble", "blend (ens. window k/2)",
-                                              "blend (ens. window k)", "neighbourhood LK",
-                                              "neighbourhood dense"};
+/* Blends: the members' fraction over a square window of half side ceil(c k) cells at lead k
+ * steps, for each c of blend_cells_per_step (the library's sq25_ensemble_options_set_neighbourhood
+ * rule, lib/ensemble_prob.c; computed here from the raw probabilities by the bench's own
+ * window code, so one ensemble run scores every c). Mixes: the deterministic (dense)
+ * extrapolation as a control member of weight 1 - w beside the 20 members sharing w, the
+ * weighted fraction over the same window: w blend + (1 - w) neighbourhood (window ceil(c k)). */
+enum { M_ENS, M_BLEND_05, M_BLEND_1, M_BLEND_15, M_BLEND_2, M_MIX, M_NBHD_LK = M_MIX + 6,
+       M_NBHD_DENSE, N_METHODS };
+#define N_BLENDS 4
+#define N_MIXES 6
+static const double blend_cells_per_step[N_BLENDS] = {0.5, 1, 1.5, 2};
+static const double mix_cells_per_step[N_MIXES] = {1, 1, 1, 1, 1.5, 1.5};
+static const double mix_weight[N_MIXES] = {0.2, 0.35, 0.5, 0.7, 0.35, 0.5};
+static const char *method_names[N_METHODS] = {
+    "ensemble", "blend c=0.5", "blend c=1", "blend c=1.5", "blend c=2",
+    "mix c=1 w=0.2", "mix c=1 w=0.35", "mix c=1 w=0.5", "mix c=1 w=0.7", "mix c=1.5 w=0.35",
+    "mix c=1.5 w=0.5", "neighbourhood LK", "neighbourhood dense"};
+
+/* CRPS (mm/h) of the weighted member set at each cell: the members with weight w / M each and
+ * the control value with weight 1 - w; sum p_i |x_i - y| - 1/2 sum p_i p_j |x_i - x_j| over
+ * the cells where the observation is valid (the empirical CRPS with unequal weights; w = 1
+ * is the members' CRPS). */
+static double weighted_crps(const float *const *mem, int members, const float *control,
+                            double w, const float *obs, size_t n)
+{
+    double total = 0;
+    size_t cells = 0;
+    float x[SQ25_ENSEMBLE_MAX_MEMBERS + 1];
+    double p[SQ25_ENSEMBLE_MAX_MEMBERS + 1];
+    for (size_t i = 0; i < n; i++) {
+        if (isnan(obs[i]) || isnan(control[i])) continue;
+        int k = 0, bad = 0;
+        for (int m = 0; m < members; m++) {
+            x[k] = mem[m][i];
+            bad |= isnan(x[k]);
+            p[k++] = w / members;
+        }
+        if (bad) continue;
+        x[k] = control[i];
+        p[k++] = 1 - w;
+        double a = 0, b = 0;
+        for (int q = 0; q < k; q++) {
+            a += p[q] * fabs(x[q] - obs[i]);
+            for (int r = q + 1; r < k; r++) b += p[q] * p[r] * fabs(x[q] - x[r]);
+        }
+        total += a - b; /* the double sum counts each pair twice: 1/2 x 2 */
+        cells++;
+    }
+    return cells ? total / (double)cells : NAN;
+}
 
 typedef struct {
     double brier[N_METHODS][N_REPORT][N_THR], roc[N_METHODS][N_REPORT][N_THR];
-    double crps[N_REPORT];
-    int cases, issue;
+    double crps[N_REPORT], crps_mix[N_MIXES][N_REPORT];
+    int cases, issue, first_issue;
     int64_t rel_count[N_METHODS][N_REPORT][REL_BINS], rel_events[N_METHODS][N_REPORT][REL_BINS];
     double rel_psum[N_METHODS][N_REPORT][REL_BINS];
     int64_t rank[N_REPORT][1001];
@@ -277,7 +323,7 @@ static void run_case(sq25_ctx *ctx, frames *fl, int issue, int members, int thre
     sq25_field *lk[N_LEADS], *dense[N_LEADS];
     extrapolate_lk(ctx, in, SQ25_MOTION_LK, lk);
     extrapolate_lk(ctx, in, SQ25_MOTION_DENSE, dense);
-    float *obs = malloc(sizeof(float) * n), *grids[2 * N_METHODS];
+    float *obs = malloc(sizeof(float) * n), *grids[2 * N_METHODS], *scratch = malloc(sizeof(float) * n);
     for (int k = 0; k < 2 * N_METHODS; k++) grids[k] = malloc(sizeof(float) * n);
     const float *mem[SQ25_ENSEMBLE_MAX_MEMBERS];
     float *memc[SQ25_ENSEMBLE_MAX_MEMBERS];
@@ -289,10 +335,21 @@ static void run_case(sq25_ctx *ctx, frames *fl, int issue, int members, int thre
         for (int t = 0; t < N_THR; t++) {
             const float *pe = sq25_field_data_const(sq25_ensemble_probability(e, k - 1, t));
             memcpy(grids[M_ENS * 2 + t], pe, sizeof(float) * n);
-            window_mean(pe, w, h, (k + 1) / 2, 0, 0, grids[M_BLEND * 2 + t]);
-            window_mean(pe, w, h, k, 0, 0, grids[M_BLEND_FULL * 2 + t]);
             window_mean(sq25_field_data_const(lk[k - 1]), w, h, k, thresholds[t], 1, grids[M_NBHD_LK * 2 + t]);
             window_mean(sq25_field_data_const(dense[k - 1]), w, h, k, thresholds[t], 1, grids[M_NBHD_DENSE * 2 + t]);
+            for (int b = 0; b < N_BLENDS; b++)
+                window_mean(pe, w, h, (int)ceil(blend_cells_per_step[b] * k - 1e-9), 0, 0,
+                            grids[(M_BLEND_05 + b) * 2 + t]);
+            window_mean(sq25_field_data_const(dense[k - 1]), w, h, (int)ceil(1.5 * k - 1e-9),
+                        thresholds[t], 1, scratch);
+            for (int x = 0; x < N_MIXES; x++) {
+                const int b = mix_cells_per_step[x] == 1 ? M_BLEND_1 : M_BLEND_15;
+                const float *det = mix_cells_per_step[x] == 1 ? grids[M_NBHD_DENSE * 2 + t] : scratch;
+                float *out = grids[(M_MIX + x) * 2 + t];
+                const float *ens = grids[b * 2 + t];
+                for (size_t i = 0; i < n; i++)
+                    out[i] = (float)(mix_weight[x] * ens[i] + (1 - mix_weight[x]) * det[i]);
+            }
         }
         common_mask(grids, 2 * N_METHODS, obs, n);
         for (int m = 0; m < members; m++) {
@@ -306,6 +363,12 @@ static void run_case(sq25_ctx *ctx, frames *fl, int issue, int members, int thre
         double crps;
         sq25_verify_crps(mem, members, obs, n, &crps);
         sk->crps[r] += crps;
+        for (int x = 0; x < N_MIXES; x++) {
+            const double c = weighted_crps(mem, members, sq25_field_data_const(dense[k - 1]),
+                                           mix_weight[x], obs, n);
+            sk->crps_mix[x][r] += c;
+            printf("CRPSMIX %d lead %d method %d %.6f\n", issue, report_leads[r] * 5, M_MIX + x, c);
+        }
         printf("CRPS %d lead %d %.6f\n", issue, report_leads[r] * 5, crps);
         sq25_verify_rank_histogram(mem, members, obs, n, sk->rank[r]);
     }
@@ -321,6 +384,7 @@ static void run_case(sq25_ctx *ctx, frames *fl, int issue, int members, int thre
     fflush(stdout);
     for (int m = 0; m < members; m++) free(memc[m]);
     for (int k = 0; k < 2 * N_METHODS; k++) free(grids[k]);
+    free(scratch);
     for (int k = 0; k < N_LEADS; k++) {
         sq25_field_destroy(lk[k]);
         sq25_field_destroy(dense[k]);
@@ -332,34 +396,49 @@ static void run_case(sq25_ctx *ctx, frames *fl, int issue, int members, int thre
     sq25_ensemble_options_destroy(eo);
 }
 
+/* Largest |mean probability - observed frequency| over the reliability bins holding at least
+ * 1 % of the cells (the issue's calibration criterion at 1 mm/h). */
+static double worst_reliability_gap(const skill *sk, int m, int r)
+{
+    int64_t total = 0;
+    for (int b = 0; b < REL_BINS; b++) total += sk->rel_count[m][r][b];
+    double worst = 0;
+    for (int b = 0; b < REL_BINS; b++) {
+        const int64_t cnt = sk->rel_count[m][r][b];
+        if (!cnt || cnt * 100 < total) continue;
+        const double gap = fabs(sk->rel_psum[m][r][b] / cnt - (double)sk->rel_events[m][r][b] / cnt);
+        if (gap > worst) worst = gap;
+    }
+    return worst;
+}
+
 static void print_skill(const data_set *s, const skill *sk, int members)
 {
     const double c = sk->cases;
-    printf("\n%s: %d cases, %d members; ensemble (motion + members) %.1f s CPU per case\n",
-           s->name, sk->cases, members, sk->cpu_s / c);
-    printf("| lead | method | Brier 1 / 5 mm/h | ROC area 1 / 5 | CRPS (mm/h) |\n|---|---|---|---|---|\n");
+    printf("\n%s: %d cases (issue %d..%d), %d members; ensemble (motion + members) %.1f s CPU per case\n",
+           s->name, sk->cases, sk->first_issue, sk->issue, members, sk->cpu_s / c);
+    printf("| lead | method | Brier 1 / 5 mm/h | ROC area 1 / 5 | CRPS (mm/h) | worst reliability gap 1 mm/h |\n"
+           "|---|---|---|---|---|---|\n");
     for (int r = 0; r < N_REPORT; r++) {
         const int lead = report_leads[r] * 5;
         for (int m = 0; m < N_METHODS; m++) {
             printf("| %d min | %s | %.4f / %.4f | %.3f / %.3f | ", lead, method_names[m],
                    sk->brier[m][r][0] / c, sk->brier[m][r][1] / c, sk->roc[m][r][0] / c,
                    sk->roc[m][r][1] / c);
-            if (m == M_ENS) printf("%.3f |\n", sk->crps[r] / c);
-            else printf(" |\n");
+            if (m == M_ENS) printf("%.3f", sk->crps[r] / c);
+            if (m >= M_MIX && m < M_MIX + N_MIXES) printf("%.3f (cell)", sk->crps_mix[m - M_MIX][r] / c);
+            printf(" | %.3f |\n", worst_reliability_gap(sk, m, r));
         }
         if (strcmp(s->name, "rmi") == 0 && sk->cases == 16) {
-            printf("| %d min | pysteps STEPS (reference) | %.4f / %.4f | %.3f / %.3f | %.3f |\n", lead,
+            printf("| %d min | pysteps STEPS (reference) | %.4f / %.4f | %.3f / %.3f | %.3f | |\n", lead,
                    ref_steps[r][0], ref_steps[r][1], ref_steps[r][2], ref_steps[r][3], ref_steps[r][4]);
-            printf("| %d min | neighbourhood LK (reference) | %.4f / %.4f | %.3f / %.3f |  |\n", lead,
+            printf("| %d min | neighbourhood LK (reference) | %.4f / %.4f | %.3f / %.3f |  | |\n", lead,
                    ref_nbhd[r][0], ref_nbhd[r][1], ref_nbhd[r][2], ref_nbhd[r][3]);
         }
     }
     for (int m = 0; m < N_METHODS; m++) {
         printf("\nreliability > 1 mm/h, %s (bin: mean probability / observed frequency / cells):\n", method_names[m]);
         for (int r = 0; r < N_REPORT; r++) {
-            int64_t total = 0;
-            for (int b = 0; b < REL_BINS; b++) total += sk->rel_count[m][r][b];
-            double worst = 0;
             printf("  %2d min:", report_leads[r] * 5);
             for (int b = 0; b < REL_BINS; b++) {
                 const int64_t cnt = sk->rel_count[m][r][b];
@@ -369,9 +448,8 @@ static void print_skill(const data_set *s, const skill *sk, int members)
                 }
                 double pm = sk->rel_psum[m][r][b] / cnt, fr = (double)sk->rel_events[m][r][b] / cnt;
                 printf(" [%.2f %.2f %lld]", pm, fr, (long long)cnt);
-                if (cnt >= total / 100 && fabs(pm - fr) > worst) worst = fabs(pm - fr);
             }
-            printf("  worst |p - f| in bins >= 1%%: %.3f\n", worst);
+            printf("  worst |p - f| in bins >= 1%%: %.3f\n", worst_reliability_gap(sk, m, r));
         }
     }
     printf("\nrank histogram (fractions, rank 0 .. %d):\n", members);
@@ -401,10 +479,14 @@ static void run_skill(sq25_ctx *ctx, const data_set *s)
     const int threads = env_int("SQ25_BENCH_THREADS", 0);
     skill *sk = calloc(1, sizeof *sk);
     const int first = env_int("SQ25_BENCH_FIRST", 0);
+    printf("METHODS");
+    for (int m = 0; m < N_METHODS; m++) printf("%s%s", m ? "|" : " ", method_names[m]);
+    printf("\n");
     for (int i = s->first_issue + first * s->stride, c = 0; i <= s->last_issue && c < max_cases;
          i += s->stride, c++) {
         forget_before(&fl, i - 2);
         sk->issue = i;
+        if (c == 0) sk->first_issue = i;
         run_case(ctx, &fl, i, members, threads, sk);
         fprintf(stderr, "  %s case %d (issue %d) done\n", s->name, c + 1, i);
     }

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Pool the per-case lines of bench_ensemble runs made in chunks (SQ25_BENCH_FIRST /
 SQ25_BENCH_CASES) into the table of a single run: usage pool_ensemble.py LOG...
+The method names come from the logs' METHODS line (the list below for older logs).
 Scores are means over cases; reliability is pooled (the last REL line of each log holds that
 log's totals)."""
 import collections
@@ -18,7 +19,9 @@ for path in sys.argv[1:]:
         f = line.split()
         if not f:
             continue
-        if f[0] == "CASE":
+        if f[0] == "METHODS":
+            names = line.split(None, 1)[1].rstrip("\n").split("|")
+        elif f[0] == "CASE":
             cases.add(int(f[1]))
             score[(int(f[3]), int(f[5]), float(f[7]))].append((float(f[9]), float(f[11])))
         elif f[0] == "CRPS":

@@ -1552,6 +1552,14 @@ SQ25_API int sq25_ensemble_options_set_noise_gain(sq25_ensemble_options *opt, do
  * accumulation probabilities and the members are not changed. */
 SQ25_API int sq25_ensemble_options_set_neighbourhood(sq25_ensemble_options *opt,
                                                      double cells_per_step);
+/* Control member of the blended probabilities: weight (0 <= weight < 1, default 0) of the
+ * latest frame extrapolated along the unperturbed motion (the deterministic nowcast), beside
+ * the members sharing 1 - weight; every probability (per lead and per accumulation window)
+ * becomes (1 - weight) x the members' fraction + weight x the control's, both over the
+ * neighbourhood window of sq25_ensemble_options_set_neighbourhood (docs/ensemble.md). The
+ * members are not changed. @return SQ25_OK, SQ25_ERR_INVALID_ARG, SQ25_ERR_RANGE. Since 1.2. */
+SQ25_API int sq25_ensemble_options_set_control_weight(sq25_ensemble_options *opt,
+                                                      double weight);
 /* Incremental precipitation mask: enabled != 0 or 0. */
 SQ25_API int sq25_ensemble_options_set_mask(sq25_ensemble_options *opt, int enabled);
 /* Probability (CDF) matching to the latest frame: enabled != 0 or 0. */

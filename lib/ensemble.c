@@ -118,6 +118,13 @@ int sq25_ensemble_options_set_neighbourhood(sq25_ensemble_options *opt, double c
     return SQ25_OK;
 }
 
+int sq25_ensemble_options_set_control_weight(sq25_ensemble_options *opt, double weight)
+{
+    if (!opt || !(weight >= 0 && weight < 1)) return bad_option(opt, "control weight");
+    opt->control_weight = weight;
+    return SQ25_OK;
+}
+
 int sq25_ensemble_options_set_mask(sq25_ensemble_options *opt, int enabled)
 {
     if (!opt) return SQ25_ERR_INVALID_ARG;

@@ -160,6 +160,7 @@ struct sq25_ensemble_options {
     double rain_threshold_mmh;
     double perturb_scale, noise_scale; /* internal knobs (benchmarks): 1 = the published method */
     double neighbourhood_cells_per_step; /* 0: probabilities of the members alone */
+    double control_weight; /* weight of the unperturbed extrapolation (ensemble_prob.c) */
     int n_thresholds, n_quantiles, n_accum, n_accum_thresholds;
     double thresholds[SQ25_ENSEMBLE_MAX_THRESHOLDS];
     double quantiles[SQ25_ENSEMBLE_MAX_QUANTILES];

@@ -7,7 +7,7 @@
  * only: the noise is drawn there, filtered and added per level, and the levels are recomposed
  * by one inverse transform per member and lead (the mask and the probability matching act on
  * the recomposed field, not on the state, as in pysteps). */
-#include "ensemble_internal.h"
+#include "ensemble_prob.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -684,21 +684,6 @@ static void teardown(run *r)
     sq25__free(r->ctx, r->perp_px);
 }
 
-/* The lead's exceedance probabilities averaged over the blend's window (the scratch of thread
- * 0 holds the result before it is copied back). */
-static int blend_probabilities(run *r)
-{
-    const int half = (int)ceil(r->opt->neighbourhood_cells_per_step * r->lead - 1e-9);
-    float *tmp = r->scratch[0].mask;
-    for (int j = 0; j < r->opt->n_thresholds; j++) {
-        sq25_field *p = r->e->probability[(r->lead - 1) * r->opt->n_thresholds + j];
-        int rc = sq25__ens_window_mean(r->ctx, p->data, r->width, r->height, half, tmp);
-        if (rc) return rc;
-        memcpy(p->data, tmp, r->n * sizeof(float));
-    }
-    return SQ25_OK;
-}
-
 static int window_ending_at(const sq25_ensemble_options *o, int lead, int step_s)
 {
     for (int w = 0; w < o->n_accum; w++)
@@ -742,7 +727,10 @@ int sq25_ensemble_run(sq25_ctx *ctx, const sq25_ensemble_options *opt,
         r.window = window_ending_at(opt, lead, step_s);
         parallel_for(&r, opt->members, member_item);
         parallel_for(&r, (r.height + STATS_ROWS - 1) / STATS_ROWS, stats_rows);
-        if (opt->neighbourhood_cells_per_step > 0) rc = blend_probabilities(&r);
+    }
+    if (rc == SQ25_OK) { /* the blend, ensemble_prob.c */
+        const sq25__ens_control control = {f[2], u, v, opt->substeps};
+        rc = sq25__ens_blend_probabilities(ctx, r.e, &control);
     }
     teardown(&r);
     sq25_ensemble_options_destroy(defaults);

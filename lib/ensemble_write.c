@@ -1,6 +1,6 @@
 /* ensemble_write.c -- the ensemble result as a CF-1.8 netCDF-4 file, written with libnetcdf
  * to a temporary name in the target's folder and renamed when complete. */
-#include "ensemble_internal.h"
+#include "ensemble_prob.h"
 
 #include <math.h>
 #include <netcdf.h>
@@ -149,6 +149,22 @@ static int def_coord(writer *w, const char *name, int dim, nc_type type, int *va
     return rc;
 }
 
+/* Which probability a variable holds (lib/ensemble_prob.c): the members' fraction at the
+ * cell or the blend over a window growing with lead, in words (comment) and as the window's
+ * growth in cells per lead step (0: none). */
+static int describe_probability(writer *w, int var, const char *event)
+{
+    char text[512];
+    if (sq25__ens_blend_describe(&w->e->opt, event, text, sizeof text) != SQ25_OK)
+        return sq25__fail(w->e->ctx, SQ25_ERR_RANGE, "ensemble writer: probability comment too long");
+    int rc = put_text(w, var, "comment", text);
+    if (rc) return rc;
+    const double c = w->e->opt.neighbourhood_cells_per_step;
+    NC_TRY(w, nc_put_att_double(w->nc, var, "neighbourhood_cells_per_lead_step", NC_DOUBLE, 1, &c),
+           "neighbourhood attribute");
+    return SQ25_OK;
+}
+
 typedef struct {
     int time, ref, period, thr, q, x, y, lat, lon, member, window, wend, athr;
 } coord_vars;
@@ -210,6 +226,7 @@ static int define(writer *w, const sq25_field *like, coord_vars *cv)
     int d3[3] = {w->dim_time, w->dim_y, w->dim_x};
     int d4[4] = {w->dim_time, w->dim_thr, w->dim_y, w->dim_x};
     rc = def_var(w, "exceedance_probability", 4, d4, &w->v_prob, "probability that the rain rate exceeds the threshold", "1", NULL);
+    if (!rc) rc = describe_probability(w, w->v_prob, "rate exceeds the threshold");
     if (!rc) rc = def_var(w, "mean_rate", 3, d3, &w->v_mean, "ensemble mean rain rate", "mm h-1", "rainfall_rate");
     if (!rc) rc = put_text(w, w->v_mean, "cell_methods", "realization: mean");
     if (!rc && o->n_quantiles) {
@@ -224,6 +241,7 @@ static int define(writer *w, const sq25_field *like, coord_vars *cv)
         int da[4] = {w->dim_window, w->dim_athr, w->dim_y, w->dim_x};
         int dw[3] = {w->dim_window, w->dim_y, w->dim_x};
         rc = def_var(w, "accumulation_probability", 4, da, &w->v_aprob, "probability that the amount since issue reaches the threshold", "1", NULL);
+        if (!rc) rc = describe_probability(w, w->v_aprob, "amount since issue reaches the threshold");
         if (!rc) rc = def_var(w, "accumulation_mean", 3, dw, &w->v_amean, "ensemble mean rain amount since issue", "mm", "thickness_of_rainfall_amount");
         if (!rc && o->n_quantiles) {
             int dq[4] = {w->dim_window, w->dim_q, w->dim_y, w->dim_x};

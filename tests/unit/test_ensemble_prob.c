@@ -1,0 +1,214 @@
+/* test_ensemble_prob.c -- the ensemble's probability post-processing (lib/ensemble_prob.c):
+ * the blend, the members' fraction within a square window growing with lead. Expected values
+ * are worked out by hand from the constructions (stated at each) or recounted by the test
+ * from the kept members. */
+#include "support.h"
+
+#include "ensemble_prob.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define W 24
+#define H 20
+
+/* ceil(c k): 1 x 3 = 3; 0.5 x 1 = 0.5 -> 1; 0.5 x 2 = 1 exactly -> 1 (not 2); 1.5 x 3 = 4.5
+ * -> 5; c = 0 or a lead under 1 -> no window. */
+static void half_side_rule(void **state)
+{
+    (void)state;
+    assert_int_equal(sq25__ens_blend_half_side(1, 3), 3);
+    assert_int_equal(sq25__ens_blend_half_side(0.5, 1), 1);
+    assert_int_equal(sq25__ens_blend_half_side(0.5, 2), 1);
+    assert_int_equal(sq25__ens_blend_half_side(1.5, 3), 5);
+    assert_int_equal(sq25__ens_blend_half_side(0, 12), 0);
+    assert_int_equal(sq25__ens_blend_half_side(1, 0), 0);
+}
+
+static sq25_ensemble *empty_result(sq25_ctx *ctx, double cells_per_step)
+{
+    const double gt[6] = {500000, 1000, 0, 5800000, 0, -1000};
+    sq25_field *like = NULL;
+    assert_int_equal(sq25_field_create(ctx, W, H, "EPSG:32631", gt, 1625410800, &like), SQ25_OK);
+    sq25_ensemble_options *o = NULL;
+    assert_int_equal(sq25_ensemble_options_create(ctx, &o), SQ25_OK);
+    assert_int_equal(sq25_ensemble_options_set_members(o, 20), SQ25_OK);
+    assert_int_equal(sq25_ensemble_options_set_neighbourhood(o, cells_per_step), SQ25_OK);
+    const int minutes[2] = {5, 10}; /* 1 and 2 steps of 300 s */
+    assert_int_equal(sq25_ensemble_options_set_accumulations(o, 2, minutes), SQ25_OK);
+    sq25_ensemble *e = NULL;
+    assert_int_equal(sq25__ensemble_alloc(ctx, o, like, 2, 300, &e), SQ25_OK);
+    sq25_ensemble_options_destroy(o);
+    sq25_field_destroy(like);
+    return e;
+}
+
+/* Every probability grid 0 except 1/20 at (row 8, col 10): one member of 20 wet at one
+ * pixel; (row 8, col 11) has no data (NaN) in every grid; the grids touch the corner cell
+ * (0, 0) with 1/20 too. With c = 1 the window at lead 1 (and over the 5-min window) has half
+ * side 1, at lead 2 (10-min window) half side 2. Cells within the window of the wet pixel
+ * get (1/20) / (valid cells of their window): 9 cells for an interior window, 8 where the
+ * NaN cell lies in it; (0, 0) sees 4 cells at half side 1 and 9 at half side 2 (the grid's
+ * corner cuts the window). */
+static void single_wet_pixel(void **state)
+{
+    (void)state;
+    sq25_ctx *ctx = sq25_ctx_create();
+    sq25_ensemble *e = empty_result(ctx, 1);
+    const int wet = 8 * W + 10, hole = 8 * W + 11;
+    sq25_field *grids[2 * 4 + 2 * 4];
+    int n = 0;
+    for (int k = 0; k < 2; k++)
+        for (int t = 0; t < 4; t++) grids[n++] = (sq25_field *)sq25_ensemble_probability(e, k, t);
+    for (int w = 0; w < 2; w++)
+        for (int t = 0; t < 4; t++)
+            grids[n++] = (sq25_field *)sq25_ensemble_accumulation_probability(e, w, t);
+    for (int g = 0; g < n; g++) {
+        assert_non_null(grids[g]);
+        float *d = sq25_field_data(grids[g]);
+        for (int i = 0; i < W * H; i++) d[i] = 0;
+        d[wet] = d[0] = 1.0f / 20;
+        d[hole] = NAN;
+    }
+    assert_int_equal(sq25__ens_blend_probabilities(ctx, e, NULL), SQ25_OK);
+    for (int g = 0; g < n; g++) {
+        const int half = g < 8 ? 1 + g / 4 : 1 + (g - 8) / 4; /* lead 1/2, window 5/10 min */
+        const float *d = sq25_field_data_const(grids[g]);
+        assert_true(isnan(d[hole]));
+        for (int r = 0; r < H; r++)
+            for (int c = 0; c < W; c++) {
+                const int i = r * W + c;
+                if (i == hole) continue;
+                /* valid cells of the window, counted here */
+                int cells = 0, sees_wet = 0, sees_corner = 0;
+                for (int rr = r - half; rr <= r + half; rr++)
+                    for (int cc = c - half; cc <= c + half; cc++) {
+                        if (rr < 0 || cc < 0 || rr >= H || cc >= W) continue;
+                        if (rr * W + cc == hole) continue;
+                        cells++;
+                        sees_wet |= rr * W + cc == wet;
+                        sees_corner |= rr == 0 && cc == 0;
+                    }
+                const double expect = (sees_wet + sees_corner) / 20.0 / cells;
+                assert_true(fabs(d[i] - expect) < 1e-7);
+            }
+        /* the hand-worked values */
+        assert_true(fabs(d[wet] - (half == 1 ? 1.0 / 160 : 1.0 / 480)) < 1e-7);
+        assert_true(fabs(d[0] - (half == 1 ? 1.0 / 80 : 1.0 / 180)) < 1e-7);
+        assert_true(fabs(d[7 * W + 9] - (half == 1 ? 1.0 / 180 : 1.0 / 480)) < 1e-7);
+        assert_true(d[8 * W + 13] == 0); /* 3 columns off: outside both windows */
+    }
+    /* c = 0: nothing changes */
+    sq25_ensemble *raw = empty_result(ctx, 0);
+    float *d = sq25_field_data((sq25_field *)sq25_ensemble_probability(raw, 1, 0));
+    for (int i = 0; i < W * H; i++) d[i] = 0;
+    d[wet] = 0.05f;
+    assert_int_equal(sq25__ens_blend_probabilities(ctx, raw, NULL), SQ25_OK);
+    assert_true(d[wet] == 0.05f && d[wet + 1] == 0);
+    sq25_ensemble_destroy(raw);
+    sq25_ensemble_destroy(e);
+    sq25_ctx_destroy(ctx);
+}
+
+/* The attribute text names the rule and the factor, or says "at the cell alone". */
+static void description(void **state)
+{
+    (void)state;
+    sq25_ctx *ctx = sq25_ctx_create();
+    sq25_ensemble_options *o = NULL;
+    assert_int_equal(sq25_ensemble_options_create(ctx, &o), SQ25_OK);
+    char text[512];
+    assert_int_equal(sq25_ensemble_options_set_neighbourhood(o, 1.5), SQ25_OK);
+    assert_int_equal(sq25__ens_blend_describe(o, "rate exceeds", text, sizeof text), SQ25_OK);
+    assert_non_null(strstr(text, "ceil(1.5 k)"));
+    assert_non_null(strstr(text, "rate exceeds"));
+    assert_int_equal(sq25__ens_blend_describe(o, "rate exceeds", text, 20), SQ25_ERR_RANGE);
+    assert_int_equal(sq25_ensemble_options_set_neighbourhood(o, 0), SQ25_OK);
+    assert_int_equal(sq25__ens_blend_describe(o, "rate exceeds", text, sizeof text), SQ25_OK);
+    assert_non_null(strstr(text, "at the cell alone"));
+    sq25_ensemble_options_destroy(o);
+    sq25_ctx_destroy(ctx);
+}
+
+/* A real run with c = 1 and kept members: the probability of > 1 mm/h at lead 2 is the mean,
+ * over the valid cells of the 5x5 window, of the members' fraction (recounted here from the
+ * members); the 10-min accumulation probability (>= 1 mm) likewise from the members'
+ * amounts. A moving Gaussian cell of 20 mm/h, 2 px per step. */
+static void run_matches_members(void **state)
+{
+    (void)state;
+    sq25_ctx *ctx = sq25_ctx_create();
+    enum { RW = 64, RH = 48, M = 6 };
+    const double gt[6] = {500000, 1000, 0, 5800000, 0, -1000};
+    sq25_field *frames[3];
+    for (int k = 0; k < 3; k++) {
+        assert_int_equal(sq25_field_create(ctx, RW, RH, "EPSG:32631", gt, 1625410800 + 300 * k,
+                                           &frames[k]), SQ25_OK);
+        float *d = sq25_field_data(frames[k]);
+        for (int r = 0; r < RH; r++)
+            for (int c = 0; c < RW; c++) {
+                const double dx = c - 24 - 2 * k, dy = r - 22;
+                const double v = 20 * exp(-(dx * dx + dy * dy) / 40.0);
+                d[r * RW + c] = v < 0.05 ? 0.0f : (float)v;
+            }
+    }
+    static float u[RW * RH], v[RW * RH];
+    for (int i = 0; i < RW * RH; i++) u[i] = 2, v[i] = 0;
+    sq25_ensemble_options *o = NULL;
+    assert_int_equal(sq25_ensemble_options_create(ctx, &o), SQ25_OK);
+    assert_int_equal(sq25_ensemble_options_set_members(o, M), SQ25_OK);
+    assert_int_equal(sq25_ensemble_options_set_keep_members(o, 1), SQ25_OK);
+    assert_int_equal(sq25_ensemble_options_set_neighbourhood(o, 1), SQ25_OK);
+    const int minutes[1] = {10};
+    assert_int_equal(sq25_ensemble_options_set_accumulations(o, 1, minutes), SQ25_OK);
+    sq25_ensemble *e = NULL;
+    assert_int_equal(sq25_ensemble_run(ctx, o, (const sq25_field *const *)frames, 3, u, v, 3, &e),
+                     SQ25_OK);
+    static float frac_rate[RW * RH], frac_amount[RW * RH];
+    for (int i = 0; i < RW * RH; i++) {
+        int above = 0, reach = 0, valid = 0;
+        for (int m = 0; m < M; m++) {
+            const float x = sq25_field_data_const(sq25_ensemble_member(e, m, 1))[i];
+            const float a = sq25_field_data_const(sq25_ensemble_accumulation_member(e, m, 0))[i];
+            if (isnan(x)) continue;
+            valid++;
+            above += x > 1.0f;
+            reach += a >= 1.0f;
+        }
+        frac_rate[i] = valid ? (float)above / valid : NAN;
+        frac_amount[i] = valid ? (float)reach / valid : NAN;
+    }
+    const float *p = sq25_field_data_const(sq25_ensemble_probability(e, 1, 0));
+    const float *pa = sq25_field_data_const(sq25_ensemble_accumulation_probability(e, 0, 0));
+    int inside = 0;
+    for (int r = 2; r < RH - 2; r++)
+        for (int c = 2; c < RW - 2; c++) {
+            double s = 0, sa = 0;
+            int n = 0;
+            for (int rr = r - 2; rr <= r + 2; rr++)
+                for (int cc = c - 2; cc <= c + 2; cc++)
+                    if (!isnan(frac_rate[rr * RW + cc]))
+                        s += frac_rate[rr * RW + cc], sa += frac_amount[rr * RW + cc], n++;
+            if (isnan(frac_rate[r * RW + c])) continue;
+            assert_true(fabs(p[r * RW + c] - s / n) < 1e-5);
+            assert_true(fabs(pa[r * RW + c] - sa / n) < 1e-5);
+            inside += s > 0 && s < n; /* cells where the blend is strictly between 0 and 1 */
+        }
+    assert_true(inside > 20);
+    sq25_ensemble_destroy(e);
+    sq25_ensemble_options_destroy(o);
+    for (int k = 0; k < 3; k++) sq25_field_destroy(frames[k]);
+    sq25_ctx_destroy(ctx);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(half_side_rule),
+        cmocka_unit_test(single_wet_pixel),
+        cmocka_unit_test(description),
+        cmocka_unit_test(run_matches_members),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
