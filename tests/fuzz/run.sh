@@ -66,7 +66,9 @@ for bin in "$@"; do
       -artifact_prefix="$out/artifacts/$name/" "$out/work/$name" "$corpus" > "$log" 2>&1
     ours=0; theirs=0
     for a in $(find "$out/artifacts/$name" -type f -newer "$stamp"); do
-      "$bin" -runs=1 "$a" > "$out/logs/$name.replay.log" 2>&1 && continue
+      # -timeout: a hang found by the run (inside HDF5's H5HG_read, for one) would otherwise
+      # hold the replay for libFuzzer's default 1200 s
+      "$bin" -runs=1 -timeout=25 -rss_limit_mb=2048 "$a" > "$out/logs/$name.replay.log" 2>&1 && continue
       if classify "$out/logs/$name.replay.log" "$a" "$name" > /dev/null; then theirs=$((theirs + 1))
       else ours=$((ours + 1)); echo "fuzz: $name: finding in our code: $a"
         first_own_frame "$out/logs/$name.replay.log"; fi
