@@ -89,7 +89,8 @@ run <- function(script) {
   cat(sprintf("%%s: %%.1f s\n", basename(script), proc.time()[["elapsed"]] - t0))
 }
 run(file.path(pwsqc, "R", "PWSQC_1.R"))
-run(file.path(pwsqc, "R", "PWSQC_2.R"))
+# FZ and HI flags do not depend on the SO loop: kept from an earlier run in this folder
+if (!file.exists("OutputFolder/HI_flags_FiltersettingsA.RData")) run(file.path(pwsqc, "R", "PWSQC_2.R"))
 so <- file.path(pwsqc, "R", "PWSQC_3.R")
 if (stations != "all") {
   assign("sq25_stations", as.integer(strsplit(stations, ",")[[1]]), envir = quiet)
@@ -207,6 +208,28 @@ def names(d):
     return sorted(d, key=lambda s: int(s[3:]) if s[3:].isdigit() else 0)
 
 
+def summary(table, fzhi, stations, label):
+    """Counts and judged share per definition over `stations`."""
+    print("\n%s (%d stations)" % (label, len(stations)))
+    print("%-8s %10s %10s %10s %9s %8s" % ("", "FZ steps", "HI steps", "SO steps", "SO stns",
+                                         "judged"))
+    for name, t in table.items():
+        rep = sum(t[s]["reported"] for s in stations)
+        jud = sum(t[s]["judged"] for s in stations)
+        print("%-8s %10d %10d %10d %9d %7.1f%%" % (
+            name, sum(fzhi[name][s][0] for s in stations), sum(fzhi[name][s][1] for s in stations),
+            sum(t[s]["outlier"] for s in stations),
+            sum(1 for s in stations if t[s]["outlier"] > 0), 100.0 * jud / max(rep, 1)))
+
+
+def flagged_in(t, stations):
+    return {s for s in stations if t[s]["outlier"] > 0}
+
+
+def say(label, ids):
+    print("%s: %s" % (label, " ".join(names(ids)) or "none"))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--pwsqc", help="checkout of LottedeVos/PWSQC (R)")
@@ -219,59 +242,61 @@ def main():
     reported = ~np.isnan(rain)
     print("file: %s, %d stations x %d steps, %d reported station-steps"
           % (a.file, rain.shape[0], rain.shape[1], int(reported.sum())))
+
+    def fz_hi(fz, hi):  # flagged reported steps per station
+        return {s: (int(np.sum((fz[k] == 1) & reported[k])), int(np.sum((hi[k] == 1) & reported[k])))
+                for k, s in enumerate(ids)}
+
     so, fz, hi = run_sq25(a.file, ids)
+    so_of = {"sq25": so}
     table = {"sq25": per_station(so, reported, ids)}
-    fzhi = {"sq25": {s: (int(np.sum(fz[k])), int(np.sum(hi[k]))) for k, s in enumerate(ids)}}
+    fzhi = {"sq25": fz_hi(fz.astype(int), hi.astype(int))}
     looped = ids
     if a.pypwsqc:
         so, fz, hi = run_pypwsqc(a.pypwsqc, a.work, ds, ids)
         table["pypwsqc"] = per_station(so, reported, ids)
-        fzhi["pypwsqc"] = {s: (int(np.sum(fz[k] == 1)), int(np.sum(hi[k] == 1)))
-                           for k, s in enumerate(ids)}
+        fzhi["pypwsqc"] = fz_hi(fz, hi)
     if a.pwsqc:
         stations = a.r_stations.split(",") if a.r_stations else None
         so, fz, hi, looped = run_pwsqc(a.pwsqc, a.work, ds, rain, ids, stations)
-        table["PWSQC"] = {s: v for s, v in per_station(np.nan_to_num(so, nan=-9), reported,
-                                                       ids).items() if s in looped}
-        fzhi["PWSQC"] = {s: (int(np.sum(fz[k] == 1)), int(np.sum(hi[k] == 1)))
-                         for k, s in enumerate(ids)}
-        if stations:
-            print("PWSQC_3.R station loop limited to %d stations: %s"
-                  % (len(stations), ",".join(stations)))
-    print("\n%-8s %10s %10s %10s %9s %8s" % ("", "FZ steps", "HI steps", "SO steps",
-                                            "SO stns", "judged"))
-    flagged = {}
-    for name, t in table.items():
-        sub = {s: v for s, v in t.items() if s in looped}
-        flagged[name] = {s for s, v in sub.items() if v["outlier"] > 0}
-        rep = sum(v["reported"] for v in sub.values())
-        jud = sum(v["judged"] for v in sub.values())
-        fzs = sum(fzhi[name][s][0] for s in ids)
-        his = sum(fzhi[name][s][1] for s in ids)
-        print("%-8s %10d %10d %10d %9d %7.1f%%" % (name, fzs, his,
-                                                   sum(v["outlier"] for v in sub.values()),
-                                                   len(flagged[name]), 100.0 * jud / max(rep, 1)))
-    print("(SO steps, stations and judged share over the stations of the PWSQC loop: %d)"
-          % len(looped))
-    for name in flagged:
-        print("flagged by %-8s: %s" % (name, " ".join(names(flagged[name]))))
-    if "PWSQC" in flagged and "pypwsqc" in flagged:
-        both = flagged["PWSQC"] & flagged["pypwsqc"]
-        print("flagged by both references but not by sq25: %s"
-              % (" ".join(names(both - flagged["sq25"])) or "none"))
-        print("flagged by sq25 but by neither reference: %s"
-              % (" ".join(names(flagged["sq25"] - flagged["PWSQC"] - flagged["pypwsqc"]))
-                 or "none"))
-    for name in [n for n in flagged if n != "sq25"]:
-        print("flagged by %s, not by sq25: %s" % (name, " ".join(
-            names(flagged[name] - flagged["sq25"])) or "none"))
-        print("flagged by sq25, not by %s: %s" % (name, " ".join(
-            names(flagged["sq25"] - flagged[name])) or "none"))
+        so_of["PWSQC"] = np.nan_to_num(so, nan=-9)
+        table["PWSQC"] = per_station(so_of["PWSQC"], reported, ids)
+        fzhi["PWSQC"] = fz_hi(fz, hi)
+        print("PWSQC_2.R over all stations: FZ %d, HI %d flagged reported steps"
+              % (sum(v[0] for v in fzhi["PWSQC"].values()), sum(v[1] for v in fzhi["PWSQC"].values())))
+    full = [n for n in table if n != "PWSQC" or looped == ids]
+    summary({n: table[n] for n in full}, fzhi, ids, "All stations (flags on reported steps)")
+    flagged = {n: flagged_in(table[n], ids) for n in full}
+    for n in full:
+        say("flagged by %s" % n, flagged[n])
+    for n in [n for n in full if n != "sq25"]:
+        say("flagged by %s, not by sq25" % n, flagged[n] - flagged["sq25"])
+        say("flagged by sq25, not by %s" % n, flagged["sq25"] - flagged[n])
+    if "PWSQC" in table and looped != ids:
+        print("\nPWSQC_3.R's station loop was limited to: %s (its FZ/HI run over all)"
+              % " ".join(looped))
+        summary(table, fzhi, looped, "The stations of the PWSQC loop")
+        for st in looped:
+            k = ids.index(st)
+            differ = int(np.sum((so_of["sq25"][k] != so_of["PWSQC"][k]) & reported[k]))
+            print("%s: SO flag (-1/0/1) differs between sq25 and PWSQC on %d of %d reported steps"
+                  % (st, differ, int(reported[k].sum())))
+    if "PWSQC" in table and "pypwsqc" in table:
+        r = flagged_in(table["PWSQC"], looped)
+        both = r & flagged_in(table["pypwsqc"], looped)
+        say("flagged by both references (PWSQC over its loop) but not by sq25",
+            both - flagged_in(table["sq25"], looped))
+        candidates = flagged_in(table["pypwsqc"], ids) - flagged_in(table["sq25"], ids)
+        unchecked = candidates - set(looped)
+        if unchecked:
+            say("(pypwsqc-only stations PWSQC was not run on)", unchecked)
+    rows = set(looped) if looped != ids else set().union(*flagged.values())
     print("\nper station (SO steps / judged steps):")
     print("%-7s " % "id" + " ".join("%16s" % n for n in table))
-    for s in names(set().union(*flagged.values())):
+    for s in names(rows):
         print("%-7s " % s + " ".join("%16s" % ("%d/%d" % (t[s]["outlier"], t[s]["judged"])
-                                               if s in t else "-") for t in table.values()))
+                                               if n != "PWSQC" or s in looped else "-")
+                                     for n, t in table.items()))
 
 
 if __name__ == "__main__":
