@@ -563,16 +563,21 @@ static int write_observation(sq25_ctx *ctx, const run_args *a, const sq25_pipeli
 }
 
 /* Observation, +30 and +60 minutes (or the last lead if the horizon is shorter), warning. */
+/* latest_on_street: the newest frame already resampled onto the street grid (NULL: none). */
 static int write_maps(sq25_ctx *ctx, const run_args *a, sq25_pipeline *p, sq25_warning *w,
-                      const sq25_field *latest, const sq25_field *merged,
-                      const sq25_field *street, const sq25_targets *targets)
+                      const sq25_field *latest, const sq25_field *latest_on_street,
+                      const sq25_field *merged, const sq25_field *street,
+                      const sq25_targets *targets)
 {
     progress(a, "sq25 run: %s", "drawing maps");
     const char *credit = map_credit(a, latest);
     int status = merged ? render_map(ctx, a, credit, merged, NULL, targets,
                                      "Observed rain rate mm/h radar+sensors", "observation.png")
-                        : render_map(ctx, a, credit, latest, street, targets, "Observed rain rate mm/h",
-                                     "observation.png");
+                 : latest_on_street
+                     ? render_map(ctx, a, credit, latest_on_street, NULL, targets,
+                                  "Observed rain rate mm/h", "observation.png")
+                     : render_map(ctx, a, credit, latest, street, targets,
+                                  "Observed rain rate mm/h", "observation.png");
     int step_min = sq25_pipeline_step_s(p) / 60, n = sq25_pipeline_forecast_count(p);
     /* with a merge the leads are the merged ones, already on the street grid */
     bool use_merged = merged != NULL;
@@ -671,21 +676,22 @@ static int refuse_inputs_as_outputs(const run_args *a)
 
 /* Say so when the newest frame has no data at all, or none over the street grid: a warning
  * from such input would be a silent all-clear. */
-static int warn_unseen(sq25_ctx *ctx, frame_entry latest, const sq25_field *street)
+static int warn_unseen(sq25_ctx *ctx, frame_entry latest, const sq25_field *street,
+                       sq25_field **on_street)
 {
+    *on_street = NULL;
     if (cli_warn_if_no_data("run", latest.path, latest.field) || !street) return CLI_OK;
-    sq25_field *on_street = NULL;
-    int rc = map_field(latest.field, street, &on_street);
+    int rc = map_field(latest.field, street, on_street);
     if (rc) {
-        sq25_field_destroy(on_street);
+        sq25_field_destroy(*on_street);
+        *on_street = NULL;
         return cli_lib_error("run", ctx, rc);
     }
     char what[4300];
     snprintf(what, sizeof what, "%s on the street grid (outside the radar's coverage?)",
              latest.path);
-    cli_warn_if_no_data("run", what, on_street);
-    sq25_field_destroy(on_street);
-    return CLI_OK;
+    cli_warn_if_no_data("run", what, *on_street);
+    return CLI_OK; /* *on_street is kept for the observation map */
 }
 
 static int make_dir(const char *dir)
@@ -720,7 +726,9 @@ int cmd_run(int argc, char **argv)
     if (status == CLI_OK) status = read_frames(ctx, &a, &frames, &n_frames);
     if (status == CLI_OK && a.n_sensors) status = push_sensors(ctx, &a, p);
     if (status == CLI_OK) status = feed_pipeline(ctx, p, frames, n_frames);
-    if (status == CLI_OK) status = warn_unseen(ctx, frames[n_frames - 1], street);
+    sq25_field *latest_on_street = NULL; /* the newest frame resampled, NULL without a grid */
+    if (status == CLI_OK)
+        status = warn_unseen(ctx, frames[n_frames - 1], street, &latest_on_street);
     if (status == CLI_OK) {
         progress(&a, "sq25 run: %s", "motion, extrapolation, warnings");
         int rc = sq25_pipeline_run(p, &w);
@@ -735,8 +743,9 @@ int cmd_run(int argc, char **argv)
     }
     if (status == CLI_OK && a.n_sensors) status = write_observation(ctx, &a, p);
     if (status == CLI_OK && !a.no_maps)
-        status = write_maps(ctx, &a, p, w, frames[n_frames - 1].field, sq25_pipeline_analysis(p),
-                            street, targets);
+        status = write_maps(ctx, &a, p, w, frames[n_frames - 1].field, latest_on_street,
+                            sq25_pipeline_analysis(p), street, targets);
+    sq25_field_destroy(latest_on_street);
     sq25_warning_destroy(w);
     sq25_field_destroy(street);
     sq25_targets_destroy(targets);

@@ -276,10 +276,21 @@ static void pyramid_rows(void *arg, int begin, int end, int worker)
     }
 }
 
+/* Rows per parallel chunk of a level w cells wide: at least MIN_CHUNK_CELLS cells, so that
+ * the coarse levels (44 x 44 on a 700 x 700 grid) run on the calling thread instead of
+ * paying a hand-over to the pool for microseconds of work. */
+#define MIN_CHUNK_CELLS 2048
+static int rows_per_chunk(int w, int at_least)
+{
+    const int rows = (MIN_CHUNK_CELLS + w - 1) / w;
+    return rows > at_least ? rows : at_least;
+}
+
 static void pyramid_step(sq25_ctx *ctx, pyramid_job *job, int step)
 {
     job->step = step;
-    sq25__parallel_for(ctx, job->lv->height, 16, pyramid_rows, job);
+    sq25__parallel_for(ctx, job->lv->height, rows_per_chunk(job->lv->width, 16), pyramid_rows,
+                       job);
 }
 
 static void level_free(sq25_ctx *ctx, sq25__motion_level *lv)
@@ -541,10 +552,11 @@ static void dense_items(void *arg, int begin, int end, int worker)
 static void dense_step(sq25_ctx *ctx, dense_job *j, int step)
 {
     j->step = step;
-    int items = j->h, min_chunk = 8;
-    if (step == DENSE_BOX_ROWS) items = DENSE_TERMS * j->h, min_chunk = 16;
-    if (step == DENSE_BOX_COLUMNS)
-        items = DENSE_TERMS * ((j->w + BOX_COLUMN_BLOCK - 1) / BOX_COLUMN_BLOCK), min_chunk = 1;
+    int items = j->h, min_chunk = rows_per_chunk(j->w, 8);
+    if (step == DENSE_BOX_ROWS) items = DENSE_TERMS * j->h, min_chunk = rows_per_chunk(j->w, 16);
+    if (step == DENSE_BOX_COLUMNS) /* items of BOX_COLUMN_BLOCK columns down all rows */
+        items = DENSE_TERMS * ((j->w + BOX_COLUMN_BLOCK - 1) / BOX_COLUMN_BLOCK),
+        min_chunk = rows_per_chunk(BOX_COLUMN_BLOCK * j->h, 1);
     sq25__parallel_for(ctx, items, min_chunk, dense_items, j);
 }
 
@@ -602,7 +614,7 @@ static void upsample_parallel(sq25_ctx *ctx, const float *src, int sw, int sh, f
                               int dw, int dh, float factor)
 {
     upsample_job j = {src, sw, sh, dw, dh, factor, dst};
-    sq25__parallel_for(ctx, dh, 16, upsample_rows, &j);
+    sq25__parallel_for(ctx, dh, rows_per_chunk(dw, 16), upsample_rows, &j);
 }
 
 static int motion_dense(sq25_ctx *ctx, sq25__motion_pyramid *pyr, int n_frames,

@@ -4,6 +4,8 @@
  * each item's result must depend on the item only, so the split never changes a result. */
 #include "internal.h"
 
+#include <sched.h>
+#include <time.h>
 #include <unistd.h>
 
 static int online_cpus(void)
@@ -29,22 +31,82 @@ static void run_chunks(sq25__pool *p, int worker)
     }
 }
 
+/* Waiting: a thread first polls for SPIN_NS, then blocks on a condition variable. Loops of
+ * the library follow each other within microseconds (a pyramid level, a solver pass, a
+ * lead), and waking a blocked thread costs tens of microseconds (more in a virtual machine):
+ * on the 700 x 700 case about 130 loops per motion + extrapolation. After the first
+ * YIELD_AFTER_NS of polling the thread also yields its CPU at each check, so that on a
+ * machine with more runnable threads than CPUs the thread with the work gets to run. */
+#define SPIN_NS 50000L
+#define YIELD_AFTER_NS 5000L
+
+static long now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long)t.tv_sec * 1000000000L + t.tv_nsec;
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+/* Poll until cond(p, v) holds or SPIN_NS passed; whether it holds. */
+static bool spin_until(sq25__pool *p, bool (*cond)(sq25__pool *, unsigned long), unsigned long v)
+{
+    const long start = now_ns();
+    for (;;) {
+        for (int i = 0; i < 32; i++) {
+            if (cond(p, v)) return true;
+            cpu_relax();
+        }
+        const long spent = now_ns() - start;
+        if (spent > SPIN_NS) return cond(p, v);
+        if (spent > YIELD_AFTER_NS) sched_yield();
+    }
+}
+
+static bool new_job_or_stop(sq25__pool *p, unsigned long seen)
+{
+    return atomic_load_explicit(&p->stop, memory_order_acquire) ||
+           atomic_load_explicit(&p->generation, memory_order_acquire) != seen;
+}
+
+static bool job_done(sq25__pool *p, unsigned long unused)
+{
+    (void)unused;
+    return atomic_load_explicit(&p->pending, memory_order_acquire) == 0;
+}
+
 static void *worker_main(void *arg)
 {
     sq25__pool *p = arg;
     pthread_mutex_lock(&p->mu);
     const int worker = ++p->next_worker;
+    pthread_mutex_unlock(&p->mu);
     unsigned long seen = 0; /* the generation at start-up: a job posted before we ran counts */
     for (;;) {
-        while (!p->stop && p->generation == seen) pthread_cond_wait(&p->wake, &p->mu);
-        if (p->stop) break;
-        seen = p->generation;
-        pthread_mutex_unlock(&p->mu);
+        if (!spin_until(p, new_job_or_stop, seen)) {
+            pthread_mutex_lock(&p->mu);
+            p->sleepers++;
+            while (!new_job_or_stop(p, seen)) pthread_cond_wait(&p->wake, &p->mu);
+            p->sleepers--;
+            pthread_mutex_unlock(&p->mu);
+        }
+        if (atomic_load_explicit(&p->stop, memory_order_acquire)) break;
+        seen = atomic_load_explicit(&p->generation, memory_order_acquire);
         run_chunks(p, worker);
-        pthread_mutex_lock(&p->mu);
-        if (--p->pending == 0) pthread_cond_signal(&p->done);
+        if (atomic_fetch_sub_explicit(&p->pending, 1, memory_order_acq_rel) == 1) {
+            pthread_mutex_lock(&p->mu); /* the last one out tells a blocked caller */
+            if (p->caller_waiting) pthread_cond_signal(&p->done);
+            pthread_mutex_unlock(&p->mu);
+        }
     }
-    pthread_mutex_unlock(&p->mu);
     return NULL;
 }
 
@@ -57,7 +119,7 @@ static void forget_if_forked(sq25__pool *p)
     if (!p->ready || p->owner == getpid()) return;
     p->ready = false;
     p->running = false;
-    p->stop = false;
+    atomic_store(&p->stop, false);
     p->started = 0;
     p->next_worker = 0;
 }
@@ -67,7 +129,7 @@ void sq25__pool_stop(sq25__pool *p)
     forget_if_forked(p);
     if (!p->ready) return;
     pthread_mutex_lock(&p->mu);
-    p->stop = true;
+    atomic_store_explicit(&p->stop, true, memory_order_release);
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->mu);
     for (int i = 0; i < p->started; i++) pthread_join(p->threads[i], NULL);
@@ -75,7 +137,7 @@ void sq25__pool_stop(sq25__pool *p)
     pthread_cond_destroy(&p->done);
     pthread_mutex_destroy(&p->mu);
     p->ready = false;
-    p->stop = false;
+    atomic_store(&p->stop, false);
     p->started = 0;
     p->next_worker = 0;
 }
@@ -98,7 +160,9 @@ static void pool_start(sq25__pool *p, int workers)
     }
     p->ready = true;
     p->owner = getpid();
-    p->generation = 0;
+    atomic_store(&p->generation, 0);
+    p->sleepers = 0;
+    p->caller_waiting = false;
     for (int i = 0; i < workers; i++) {
         if (pthread_create(&p->threads[i], NULL, worker_main, p) != 0) break;
         p->started = i + 1;
@@ -123,23 +187,29 @@ void sq25__parallel_for(sq25_ctx *ctx, int n_items, int min_chunk, sq25__range_f
     }
     int n_chunks = n_items / min_chunk, most = 4 * (p->started + 1);
     if (n_chunks > most) n_chunks = most;
-    pthread_mutex_lock(&p->mu);
+    /* the job's fields, then the generation (release): a worker that sees the new
+     * generation sees the job */
     p->fn = fn;
     p->arg = arg;
     p->n_items = n_items;
     p->chunk = (n_items + n_chunks - 1) / n_chunks;
     p->n_chunks = (n_items + p->chunk - 1) / p->chunk;
     atomic_store(&p->next_chunk, 0);
-    p->pending = p->started;
+    atomic_store(&p->pending, p->started);
     p->running = true;
-    p->generation++;
-    pthread_cond_broadcast(&p->wake);
+    atomic_fetch_add_explicit(&p->generation, 1, memory_order_acq_rel);
+    pthread_mutex_lock(&p->mu); /* a worker past its polling checks the generation under mu */
+    if (p->sleepers > 0) pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->mu);
     run_chunks(p, 0);
-    pthread_mutex_lock(&p->mu);
-    while (p->pending > 0) pthread_cond_wait(&p->done, &p->mu);
+    if (!spin_until(p, job_done, 0)) {
+        pthread_mutex_lock(&p->mu);
+        p->caller_waiting = true;
+        while (!job_done(p, 0)) pthread_cond_wait(&p->done, &p->mu);
+        p->caller_waiting = false;
+        pthread_mutex_unlock(&p->mu);
+    }
     p->running = false;
-    pthread_mutex_unlock(&p->mu);
 }
 
 int sq25_ctx_set_threads(sq25_ctx *ctx, int threads)

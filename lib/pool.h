@@ -21,17 +21,19 @@ typedef struct {
     int started;           /* worker threads running (the caller is one more) */
     bool ready;            /* mutex and conditions initialised */
     pid_t owner;           /* the process whose threads these are (not a fork's child) */
-    bool stop;             /* workers leave */
+    atomic_bool stop;      /* workers leave */
     pthread_mutex_t mu;
     pthread_cond_t wake, done;
-    unsigned long generation; /* bumped for each job */
+    atomic_ulong generation; /* bumped for each job (release: the job's fields are set) */
+    int sleepers;          /* workers blocked on wake (under mu) */
+    bool caller_waiting;   /* the calling thread blocked on done (under mu) */
     int next_worker;       /* worker indices handed out at start-up */
     /* the current job */
     sq25__range_fn fn;
     void *arg;
     int n_items, chunk, n_chunks;
     atomic_int next_chunk;
-    int pending;           /* workers still inside the job */
+    atomic_int pending;    /* workers still inside the job */
     bool running;          /* a job is on: nested loops run inline */
     pthread_t threads[SQ25__MAX_THREADS - 1];
 } sq25__pool;

@@ -233,10 +233,22 @@ static int draw_map(sq25_ctx *ctx, image *img, const sq25__render_layout *l, int
 {
     const unsigned char **row_rgb = sq25__malloc(ctx, (size_t)grid_w * sizeof *row_rgb);
     if (!row_rgb) return SQ25_ERR_NOMEM;
+    bool hatched = false; /* the current row of cells has hatched cells */
+    const bool inside = l->map_x >= 0 && l->map_x + l->map_w <= img->w && l->map_y >= 0 &&
+                        l->map_y + l->map_h <= img->h;
     for (int y = 0; y < l->map_h; y++) {
         const int row = y / l->scale, py = l->map_y + y;
-        if (y % l->scale == 0)
-            for (int c = 0; c < grid_w; c++) row_rgb[c] = colour(source, (size_t)row * grid_w + c);
+        if (y % l->scale == 0) {
+            hatched = false;
+            for (int c = 0; c < grid_w; c++) {
+                row_rgb[c] = colour(source, (size_t)row * grid_w + c);
+                hatched |= !row_rgb[c];
+            }
+        } else if (!hatched && inside) { /* the same pixels as the image row above */
+            unsigned char *dst = img->rgb + ((size_t)py * img->w + l->map_x) * 3;
+            memcpy(dst, dst - (size_t)img->w * 3, (size_t)l->map_w * 3);
+            continue;
+        }
         if (py < 0 || py >= img->h) continue;
         for (int x = 0; x < l->map_w; x++) {
             const int px = l->map_x + x;

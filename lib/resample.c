@@ -61,11 +61,19 @@ int sq25__pixmap_build(sq25_ctx *ctx, const sq25_field *dst, const sq25_field *s
     return SQ25_OK;
 }
 
-void sq25__pixmap_at(const sq25__pixmap *pm, double col, double row, double *src_col,
-                     double *src_row)
+/* floor() of a finite value in int range, without a libm call (x86-64's baseline has no
+ * rounding instruction, and the calls were a tenth of a resampling). */
+static inline int floor_int(double v)
+{
+    int i = (int)v;
+    return v < (double)i ? i - 1 : i;
+}
+
+static inline void pixmap_at(const sq25__pixmap *pm, double col, double row, double *src_col,
+                             double *src_row)
 {
     double fx = col / pm->step, fy = row / pm->step;
-    int i = (int)floor(fx), j = (int)floor(fy);
+    int i = floor_int(fx), j = floor_int(fy);
     if (i < 0) i = 0;
     if (j < 0) j = 0;
     if (i > pm->nx - 2) i = pm->nx - 2;
@@ -77,6 +85,12 @@ void sq25__pixmap_at(const sq25__pixmap *pm, double col, double row, double *src
                ay * ((1 - ax) * c[k + nx] + ax * c[k + nx + 1]);
     *src_row = (1 - ay) * ((1 - ax) * r[k] + ax * r[k + 1]) +
                ay * ((1 - ax) * r[k + nx] + ax * r[k + nx + 1]);
+}
+
+void sq25__pixmap_at(const sq25__pixmap *pm, double col, double row, double *src_col,
+                     double *src_row)
+{
+    pixmap_at(pm, col, row, src_col, src_row);
 }
 
 void sq25__pixmap_free(sq25_ctx *ctx, sq25__pixmap *pm)
@@ -100,11 +114,12 @@ typedef struct {
     double ax, ay;
 } bilinear_at;
 
-static bool bilinear_locate(const sq25_field *src, double scol, double srow, bilinear_at *b)
+static inline bool bilinear_locate(const sq25_field *src, double scol, double srow,
+                                   bilinear_at *b)
 {
     if (!(scol >= 0 && srow >= 0 && scol <= src->width && srow <= src->height)) return false;
     double fx = scol - 0.5, fy = srow - 0.5;
-    int i0 = (int)floor(fx), j0 = (int)floor(fy);
+    int i0 = floor_int(fx), j0 = floor_int(fy);
     b->ax = fx - i0;
     b->ay = fy - j0;
     int i1 = i0 + 1, j1 = j0 + 1;
@@ -118,7 +133,7 @@ static bool bilinear_locate(const sq25_field *src, double scol, double srow, bil
     return true;
 }
 
-static float bilinear_apply(const float *d, const bilinear_at *b)
+static inline float bilinear_apply(const float *d, const bilinear_at *b)
 {
     const double ax = b->ax, ay = b->ay;
     float v00 = d[b->i00], v01 = d[b->i01], v10 = d[b->i10], v11 = d[b->i11];
@@ -128,7 +143,7 @@ static float bilinear_apply(const float *d, const bilinear_at *b)
 /* Bilinear between the four surrounding cell centres; any NaN among them gives NaN. */
 float sq25__sample_bilinear(const sq25_field *src, double scol, double srow)
 {
-    bilinear_at b;
+    bilinear_at b = {0};
     return bilinear_locate(src, scol, srow, &b) ? bilinear_apply(src->data, &b) : NAN;
 }
 
@@ -186,9 +201,9 @@ static void resample_rows(void *arg, int begin, int end, int worker)
                 continue;
             }
             double sc, sr;
-            sq25__pixmap_at(j->pm, col + 0.5, row + 0.5, &sc, &sr);
+            pixmap_at(j->pm, col + 0.5, row + 0.5, &sc, &sr);
             if (j->method == SQ25_RESAMPLE_BILINEAR) { /* fields share the source grid */
-                bilinear_at b;
+                bilinear_at b = {0};
                 const bool inside = bilinear_locate(j->src[0], sc, sr, &b);
                 for (int k = 0; k < j->n_fields; k++)
                     j->dst[k]->data[i] = inside ? bilinear_apply(j->src[k]->data, &b) : NAN;
