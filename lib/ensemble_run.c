@@ -754,6 +754,10 @@ int sq25_ensemble_run(sq25_ctx *ctx, const sq25_ensemble_options *opt,
         r.lead = lead;
         r.window = window_ending_at(opt, lead, step_s);
         parallel_for(&r, opt->members, member_item);
+        if (lead == 2) { /* every member has left the shared initial state */
+            sq25__ens_fft_release(r.ar0);
+            r.ar0 = NULL;
+        }
         parallel_for(&r, (r.height + STATS_ROWS - 1) / STATS_ROWS, stats_rows);
         if (opt->neighbourhood_cells_per_step > 0) rc = blend_probabilities(&r);
     }
