@@ -10,6 +10,7 @@
 #include "internal.h"
 
 #include <fftw3.h>
+#include <string.h>
 
 #define SQ25__ENS_MAX_LEVELS 10
 
@@ -103,6 +104,18 @@ void sq25__ens_noise_spectrum(const sq25__ens_fft *f, const float *filter, sq25_
  * holds exactly the target's values. */
 void sq25__ens_match_cdf(float *x, size_t n, const float *sorted_target, size_t m,
                          uint32_t *keys, uint32_t *idx, uint32_t *keys2, uint32_t *idx2);
+/* The same in two steps, the histogram of the valid values' buckets (hist[bucket(x)] counts,
+ * valid their number; NaN left out) made by the caller in a pass of its own. */
+#define SQ25__ENS_CDF_BUCKETS 2048
+static inline uint32_t sq25__ens_cdf_bucket(float x)
+{
+    uint32_t u; /* the float's bits mapped so that unsigned order is numeric order */
+    memcpy(&u, &x, sizeof u);
+    return ((u & 0x80000000u) ? ~u : (u | 0x80000000u)) >> 21;
+}
+void sq25__ens_match_cdf_counted(float *x, size_t n, const size_t *hist, size_t valid,
+                                 const float *sorted_target, size_t m, uint32_t *keys,
+                                 uint32_t *idx, uint32_t *keys2, uint32_t *idx2);
 /* Mean of the valid values of in (w x h) over a (2r+1)^2 window around every cell (summed-area
  * tables, O(w h)), NaN where the cell itself is NaN, into out. SQ25_OK or SQ25_ERR_NOMEM. */
 int sq25__ens_window_mean(sq25_ctx *ctx, const float *in, int w, int h, int r, float *out);

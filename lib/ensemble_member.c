@@ -87,20 +87,25 @@ static inline size_t target_index(size_t r, size_t valid, size_t m)
 void sq25__ens_match_cdf(float *x, size_t n, const float *sorted_target, size_t m,
                          uint32_t *keys, uint32_t *idx, uint32_t *keys2, uint32_t *idx2)
 {
-    if (m == 0) return;
+    size_t valid = 0;
+    size_t hist[SQ25__ENS_CDF_BUCKETS] = {0};
+    for (size_t i = 0; i < n; i++) {
+        if (isnan(x[i])) continue;
+        hist[float_key(x[i]) >> 21]++;
+        valid++;
+    }
+    sq25__ens_match_cdf_counted(x, n, hist, valid, sorted_target, m, keys, idx, keys2, idx2);
+}
+
+void sq25__ens_match_cdf_counted(float *x, size_t n, const size_t *hist, size_t valid,
+                                 const float *sorted_target, size_t m, uint32_t *keys,
+                                 uint32_t *idx, uint32_t *keys2, uint32_t *idx2)
+{
+    if (m == 0 || valid == 0) return;
     /* Ranks whose target value is the target minimum need no order among themselves: only
      * the cells above the cut rank are sorted. */
     size_t low = 1;
     while (low < m && sorted_target[low] == sorted_target[0]) low++;
-    size_t valid = 0;
-    size_t hist[2048] = {0};
-    for (size_t i = 0; i < n; i++) {
-        if (isnan(x[i])) continue;
-        uint32_t k = float_key(x[i]);
-        hist[k >> 21]++;
-        valid++;
-    }
-    if (valid == 0) return;
     size_t cut = 0; /* smallest rank mapping to a target index >= low */
     while (cut < valid && target_index(cut, valid, m) < low) cut++;
     const size_t above = valid - cut;

@@ -452,16 +452,28 @@ static void finish_lagrangian(run *r, member_state *ms, thread_scratch *s)
         if (!r->valid[i]) d[i] = NAN;
         else if (d[i] < dmin) dmin = d[i];
     }
-    if (r->opt->mask) { /* from the previous lead's wet cells (the observation's at lead 1) */
+    /* the mask from the previous lead's wet cells (the observation's at lead 1), applied in
+     * the pass that counts the values for the probability matching */
+    const float *mask = NULL;
+    if (r->opt->mask) {
         sq25__ens_mask(ms->wet, r->width, r->height, r->mask_buffer_px, MASK_RIM_PX, s->dist,
                        s->mask);
-        for (size_t i = 0; i < r->n; i++)
-            if (r->valid[i]) d[i] = dmin + (d[i] - dmin) * s->mask[i];
+        mask = s->mask;
+    }
+    size_t hist[SQ25__ENS_CDF_BUCKETS] = {0}, valid = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        if (!r->valid[i]) continue;
+        const float x = mask ? dmin + (d[i] - dmin) * mask[i] : d[i];
+        d[i] = x;
+        if (isnan(x)) continue;
+        hist[sq25__ens_cdf_bucket(x)]++;
+        valid++;
     }
     /* the sort's second pair of arrays: the spectra, free after the inverse transform */
     if (r->opt->match_cdf)
-        sq25__ens_match_cdf(d, r->n, r->sorted_target, r->n_target, s->sort, s->sort + r->n,
-                            (uint32_t *)s->noise, (uint32_t *)s->recomp);
+        sq25__ens_match_cdf_counted(d, r->n, hist, valid, r->sorted_target, r->n_target,
+                                    s->sort, s->sort + r->n, (uint32_t *)s->noise,
+                                    (uint32_t *)s->recomp);
     /* wet cells eight at a time (one byte of the bit array) */
     for (size_t b = 0; b * 8 < r->n; b++) {
         const size_t i0 = b * 8, i1 = i0 + 8 < r->n ? i0 + 8 : r->n;
@@ -657,10 +669,11 @@ static int setup(run *r, const sq25_field *const *f, const float *u, const float
     if (rc == SQ25_OK) rc = setup_members(r, spec);
     if (rc == SQ25_OK) rc = setup_scratch(r);
     /* the first mask of every member: the latest observation's wet cells */
-    for (int m = 0; rc == SQ25_OK && m < o->members; m++)
-        for (size_t i = 0; i < r->n; i++)
-            if (r->valid[i] && db[2][i] >= r->thr_db)
-                r->members[m].wet[i >> 3] |= (unsigned char)(1u << (i & 7));
+    for (size_t i = 0; rc == SQ25_OK && i < r->n; i++)
+        if (r->valid[i] && db[2][i] >= r->thr_db)
+            r->members[0].wet[i >> 3] |= (unsigned char)(1u << (i & 7));
+    for (int m = 1; rc == SQ25_OK && m < o->members; m++)
+        memcpy(r->members[m].wet, r->members[0].wet, r->n / 8 + 1);
     for (int k = 0; k < 3; k++) {
         sq25__free(ctx, db[k]);
         sq25__ens_fft_release(spec[k]);
@@ -726,6 +739,10 @@ int sq25_ensemble_run(sq25_ctx *ctx, const sq25_ensemble_options *opt,
         r.lead = lead;
         r.window = window_ending_at(opt, lead, step_s);
         parallel_for(&r, opt->members, member_item);
+        if (lead == 2) { /* every member has left the shared initial state */
+            sq25__ens_fft_release(r.ar0);
+            r.ar0 = NULL;
+        }
         parallel_for(&r, (r.height + STATS_ROWS - 1) / STATS_ROWS, stats_rows);
     }
     if (rc == SQ25_OK) { /* the blend, ensemble_prob.c */

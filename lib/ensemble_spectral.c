@@ -127,13 +127,19 @@ int sq25__ens_filters_make(sq25_ctx *ctx, const sq25__ens_fft *f, int levels,
     const double spacing = log(side / 2.0) / levels;
     out->levels = levels;
     for (int k = 0; k < levels; k++) out->centre[k] = exp((k + 0.5) * spacing);
-    /* first pass: count the entries of each level */
+    /* first pass: the weights of every entry (kept, as floats) and the entries per level */
     size_t count[SQ25__ENS_MAX_LEVELS] = {0};
     double w[SQ25__ENS_MAX_LEVELS];
+    float *all = sq25__malloc(ctx, f->n_spec * (size_t)levels * sizeof *all);
+    if (!all) return SQ25_ERR_NOMEM;
     for (int row = 0; row < f->height; row++)
         for (int col = 0; col < f->half_width; col++) {
             entry_weights(f, levels, spacing, row, col, w);
-            for (int k = 0; k < levels; k++) count[k] += w[k] > 0;
+            float *a = all + ((size_t)row * f->half_width + col) * (size_t)levels;
+            for (int k = 0; k < levels; k++) {
+                a[k] = (float)w[k];
+                count[k] += a[k] > 0;
+            }
         }
     out->start[0] = 0;
     for (int k = 0; k < levels; k++) out->start[k + 1] = out->start[k] + count[k];
@@ -141,20 +147,21 @@ int sq25__ens_filters_make(sq25_ctx *ctx, const sq25__ens_fft *f, int levels,
     out->index = sq25__malloc(ctx, total * sizeof *out->index);
     out->weight = sq25__malloc(ctx, total * sizeof *out->weight);
     if (!out->index || !out->weight) {
+        sq25__free(ctx, all);
         sq25__ens_filters_free(ctx, out);
         return SQ25_ERR_NOMEM;
     }
     size_t fill[SQ25__ENS_MAX_LEVELS];
     for (int k = 0; k < levels; k++) fill[k] = out->start[k];
-    for (int row = 0; row < f->height; row++)
-        for (int col = 0; col < f->half_width; col++) {
-            entry_weights(f, levels, spacing, row, col, w);
-            for (int k = 0; k < levels; k++)
-                if (w[k] > 0) {
-                    out->index[fill[k]] = (uint32_t)((size_t)row * f->half_width + col);
-                    out->weight[fill[k]++] = (float)w[k];
-                }
+    for (size_t i = 0; i < f->n_spec; i++)
+        for (int k = 0; k < levels; k++) {
+            const float wk = all[i * (size_t)levels + (size_t)k];
+            if (wk > 0) {
+                out->index[fill[k]] = (uint32_t)i;
+                out->weight[fill[k]++] = wk;
+            }
         }
+    sq25__free(ctx, all);
     return SQ25_OK;
 }
 
@@ -251,25 +258,37 @@ static double tukey(int i, int n, double alpha)
     return 1;
 }
 
-/* Spectrum of a field tapered by the window, its (windowed) mean removed first. */
-static void tapered_spectrum(const sq25__ens_fft *f, const float *field, float *real,
-                             fftwf_complex *spec)
+/* Spectrum of a field tapered by the window, its (windowed) mean removed first. win: the
+ * window along the rows (height values) then along the columns (width values). */
+static void tapered_spectrum(const sq25__ens_fft *f, const double *win, const float *field,
+                             float *real, fftwf_complex *spec)
 {
+    const double *wr = win, *wc = win + f->height;
     double sw = 0, swx = 0;
     for (int r = 0; r < f->height; r++)
         for (int c = 0; c < f->width; c++) {
-            double w = tukey(r, f->height, 0.2) * tukey(c, f->width, 0.2);
+            double w = wr[r] * wc[c];
             sw += w;
             swx += w * field[(size_t)r * f->width + c];
         }
     const double mean = sw > 0 ? swx / sw : 0;
     for (int r = 0; r < f->height; r++)
         for (int c = 0; c < f->width; c++) {
-            double w = tukey(r, f->height, 0.2) * tukey(c, f->width, 0.2);
+            double w = wr[r] * wc[c];
             real[(size_t)r * f->width + c] =
                 (float)(w * (field[(size_t)r * f->width + c] - mean));
         }
     sq25__ens_fft_forward(f, real, spec);
+}
+
+/* The Tukey windows of tapered_spectrum (rows then columns); NULL when out of memory. */
+static double *taper_windows(sq25_ctx *ctx, const sq25__ens_fft *f)
+{
+    double *win = sq25__malloc(ctx, ((size_t)f->height + (size_t)f->width) * sizeof *win);
+    if (!win) return NULL;
+    for (int r = 0; r < f->height; r++) win[r] = tukey(r, f->height, 0.2);
+    for (int c = 0; c < f->width; c++) win[f->height + c] = tukey(c, f->width, 0.2);
+    return win;
 }
 
 int sq25__ens_noise_filter_nonparametric(sq25_ctx *ctx, const sq25__ens_fft *f,
@@ -277,20 +296,23 @@ int sq25__ens_noise_filter_nonparametric(sq25_ctx *ctx, const sq25__ens_fft *f,
 {
     float *real = sq25__ens_fft_alloc(f->n_real * sizeof(float));
     fftwf_complex *spec = sq25__ens_fft_alloc(f->n_spec * sizeof(fftwf_complex));
-    if (!real || !spec) {
+    double *win = taper_windows(ctx, f);
+    if (!real || !spec || !win) {
         sq25__ens_fft_release(real);
         sq25__ens_fft_release(spec);
+        sq25__free(ctx, win);
         return sq25__fail(ctx, SQ25_ERR_NOMEM, "out of memory for the noise filter");
     }
     memset(filter, 0, f->n_spec * sizeof(float));
     for (int k = 0; k < count; k++) {
-        tapered_spectrum(f, fields[k], real, spec);
+        tapered_spectrum(f, win, fields[k], real, spec);
         for (size_t i = 0; i < f->n_spec; i++)
             filter[i] += (float)(hypot(spec[i][0], spec[i][1]) / count);
     }
     filter[0] = 0;
     sq25__ens_fft_release(real);
     sq25__ens_fft_release(spec);
+    sq25__free(ctx, win);
     return SQ25_OK;
 }
 
@@ -303,9 +325,10 @@ int sq25__ens_power_spectrum_slope(sq25_ctx *ctx, const sq25__ens_fft *f,
     fftwf_complex *spec = sq25__ens_fft_alloc(f->n_spec * sizeof(fftwf_complex));
     double *power = sq25__calloc(ctx, (size_t)bins + 1, sizeof(double));
     double *weight = sq25__calloc(ctx, (size_t)bins + 1, sizeof(double));
-    int rc = real && spec && power && weight ? SQ25_OK : SQ25_ERR_NOMEM;
+    double *win = taper_windows(ctx, f);
+    int rc = real && spec && power && weight && win ? SQ25_OK : SQ25_ERR_NOMEM;
     for (int k = 0; rc == SQ25_OK && k < count; k++) {
-        tapered_spectrum(f, fields[k], real, spec);
+        tapered_spectrum(f, win, fields[k], real, spec);
         for (int row = 0; row < f->height; row++)
             for (int col = 0; col < f->half_width; col++) {
                 const int bin = (int)lround(sq25__ens_wavenumber(f, row, col));
@@ -337,6 +360,7 @@ int sq25__ens_power_spectrum_slope(sq25_ctx *ctx, const sq25__ens_fft *f,
     sq25__ens_fft_release(spec);
     sq25__free(ctx, power);
     sq25__free(ctx, weight);
+    sq25__free(ctx, win);
     return rc == SQ25_ERR_NOMEM ? sq25__fail(ctx, rc, "out of memory for the spectrum") : rc;
 }
 
