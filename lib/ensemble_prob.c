@@ -120,14 +120,19 @@ int sq25__ens_blend_probabilities(sq25_ctx *ctx, sq25_ensemble *e, const sq25__e
 int sq25__ens_blend_describe(const sq25_ensemble_options *o, const char *what, char *out,
                              size_t cap)
 {
-    const double c = o->neighbourhood_cells_per_step;
-    int n;
+    const double c = o->neighbourhood_cells_per_step, w = o->control_weight;
+    char window[200], control[200];
     if (c > 0)
-        n = snprintf(out, cap,
-                     "fraction of the members whose %s, averaged over the valid cells of a "
-                     "square window of half side ceil(%g k) cells at lead k steps (for an "
-                     "accumulation, k = the steps of its window): the blend of "
-                     "sq25_ensemble_options_set_neighbourhood", what, c);
-    else n = snprintf(out, cap, "fraction of the members whose %s, at the cell alone", what);
+        snprintf(window, sizeof window, "averaged over the valid cells of a square window of "
+                 "half side ceil(%g k) cells at lead k steps (for an accumulation, k = the steps "
+                 "of its window)", c);
+    else snprintf(window, sizeof window, "at the cell alone");
+    if (w > 0)
+        snprintf(control, sizeof control, "; mixed as %g x that + %g x the same fraction for the "
+                 "control member (the latest frame extrapolated along the unperturbed motion)",
+                 1 - w, w);
+    else control[0] = 0;
+    const int n = snprintf(out, cap, "fraction of the members whose %s, %s%s (lib/ensemble_prob.c)",
+                           what, window, control);
     return n < 0 || (size_t)n >= cap ? SQ25_ERR_RANGE : SQ25_OK;
 }
