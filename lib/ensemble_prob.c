@@ -55,37 +55,21 @@ static int blend_grid(sq25_ctx *ctx, sq25_field *p, int half, const float *contr
     return SQ25_OK;
 }
 
-/* The control member: the latest frame extrapolated along the unperturbed motion, per lead
- * (rates, mm/h) and per accumulation window (mm, the ensemble's sub-steps). */
-typedef struct {
-    sq25_field **rate; /* n_leads */
-    float **amount;    /* n_accum */
-} control_member;
-
-static void control_free(sq25_ctx *ctx, const sq25_ensemble *e, control_member *c)
-{
-    for (int k = 0; c->rate && k < e->n_leads; k++) sq25_field_destroy(c->rate[k]);
-    for (int w = 0; c->amount && w < e->opt.n_accum; w++) sq25__free(ctx, c->amount[w]);
-    sq25__free(ctx, c->rate);
-    sq25__free(ctx, c->amount);
-}
-
-static int control_make(sq25_ctx *ctx, const sq25_ensemble *e, const sq25__ens_control *in,
-                        control_member *c)
+/* The control member's amount over each accumulation window (mm, the ensemble's sub-steps):
+ * amount[w], n floats each (NULL entries when there is no control). */
+static int control_amounts(sq25_ctx *ctx, const sq25_ensemble *e, const sq25__ens_control *in,
+                           float **amount)
 {
     const sq25_ensemble_options *o = &e->opt;
     const size_t n = (size_t)in->latest->width * (size_t)in->latest->height;
-    c->rate = sq25__calloc(ctx, (size_t)e->n_leads, sizeof *c->rate);
-    c->amount = sq25__calloc(ctx, (size_t)(o->n_accum > 0 ? o->n_accum : 1), sizeof *c->amount);
-    if (!c->rate || !c->amount) return SQ25_ERR_NOMEM;
-    int rc = sq25_extrapolate(ctx, in->latest, in->u, in->v, e->step_s, e->n_leads, 2, c->rate);
-    for (int w = 0; rc == SQ25_OK && w < o->n_accum; w++) {
-        if (!(c->amount[w] = sq25__malloc(ctx, n * sizeof(float)))) return SQ25_ERR_NOMEM;
-        rc = sq25_extrapolate_accumulation(ctx, in->latest, in->u, in->v, e->step_s,
-                                           o->accum_minutes[w] * 60 / e->step_s, in->substeps,
-                                           c->amount[w]);
+    for (int w = 0; w < o->n_accum; w++) {
+        if (!(amount[w] = sq25__malloc(ctx, n * sizeof(float)))) return SQ25_ERR_NOMEM;
+        int rc = sq25_extrapolate_accumulation(ctx, in->latest, in->u, in->v, e->step_s,
+                                               o->accum_minutes[w] * 60 / e->step_s,
+                                               in->substeps, amount[w]);
+        if (rc) return rc;
     }
-    return rc;
+    return SQ25_OK;
 }
 
 int sq25__ens_blend_probabilities(sq25_ctx *ctx, sq25_ensemble *e, const sq25__ens_control *in)
@@ -95,23 +79,32 @@ int sq25__ens_blend_probabilities(sq25_ctx *ctx, sq25_ensemble *e, const sq25__e
     if (!(c > 0) && !(weight > 0)) return SQ25_OK;
     const sq25_field *like = e->mean[0];
     const size_t n = (size_t)like->width * (size_t)like->height;
-    control_member ctl = {NULL, NULL};
+    /* the control's rates come one lead at a time from a streamed extrapolation (the same
+     * values as sq25_extrapolate), so only one grid of it is held */
+    sq25_extrapolator *ex = NULL;
+    float *amount[SQ25_ENSEMBLE_MAX_ACCUMULATIONS] = {NULL};
     float *tmp = sq25__malloc(ctx, n * sizeof(float)), *ind = sq25__malloc(ctx, n * sizeof(float));
-    int rc = tmp && ind ? SQ25_OK : SQ25_ERR_NOMEM;
-    if (rc == SQ25_OK && weight > 0) rc = control_make(ctx, e, in, &ctl);
-    for (int k = 1; rc == SQ25_OK && k <= e->n_leads; k++)
+    float *rate = weight > 0 ? sq25__malloc(ctx, n * sizeof(float)) : NULL;
+    int rc = tmp && ind && (rate || !(weight > 0)) ? SQ25_OK : SQ25_ERR_NOMEM;
+    if (rc == SQ25_OK && weight > 0) rc = sq25_extrapolator_create(ctx, in->latest, in->u, in->v, 2, &ex);
+    for (int k = 1; rc == SQ25_OK && k <= e->n_leads; k++) {
+        if (ex) rc = sq25_extrapolator_next(ex, rate);
         for (int t = 0; rc == SQ25_OK && t < o->n_thresholds; t++)
             rc = blend_grid(ctx, e->probability[(size_t)(k - 1) * o->n_thresholds + t],
-                            sq25__ens_blend_half_side(c, k), ctl.rate ? ctl.rate[k - 1]->data : NULL,
-                            o->thresholds[t], 0, weight, ind, tmp);
+                            sq25__ens_blend_half_side(c, k), ex ? rate : NULL, o->thresholds[t], 0,
+                            weight, ind, tmp);
+    }
+    if (rc == SQ25_OK && weight > 0) rc = control_amounts(ctx, e, in, amount);
     for (int w = 0; rc == SQ25_OK && w < o->n_accum; w++) {
         const int steps = o->accum_minutes[w] * 60 / e->step_s;
         for (int t = 0; rc == SQ25_OK && t < o->n_accum_thresholds; t++)
             rc = blend_grid(ctx, e->acc_probability[(size_t)w * o->n_accum_thresholds + t],
-                            sq25__ens_blend_half_side(c, steps), ctl.amount ? ctl.amount[w] : NULL,
-                            o->accum_thresholds[t], 1, weight, ind, tmp);
+                            sq25__ens_blend_half_side(c, steps), amount[w], o->accum_thresholds[t],
+                            1, weight, ind, tmp);
     }
-    control_free(ctx, e, &ctl);
+    sq25_extrapolator_destroy(ex);
+    for (int w = 0; w < SQ25_ENSEMBLE_MAX_ACCUMULATIONS; w++) sq25__free(ctx, amount[w]);
+    sq25__free(ctx, rate);
     sq25__free(ctx, tmp);
     sq25__free(ctx, ind);
     return rc;
