@@ -5,12 +5,18 @@
  * on the cells valid in the observation and in every forecast compared; scores are averaged
  * over the cases (reliability and rank histogram pooled):
  *   rmi_20210704   issue 11..26 (16 cases)     knmi_20100826   issue 11, 15, ..., 79 (18)
- * Compared, in the same run: the ensemble (20 members, dense motion), the neighbourhood
- * probability around the deterministic LK extrapolation (square window whose half side grows
- * one pixel per 5-min step: the reference figures' baseline) and the same around our dense
- * extrapolation, and blends: the ensemble's probability averaged over a square window of half
- * side ceil(k/2) or k pixels at lead k steps (the fraction of member cells above the threshold
- * in that window).
+ * Compared, in the same run: the raw ensemble (20 members, dense motion, the library's noise
+ * gain), the neighbourhood probability around the deterministic LK extrapolation (square
+ * window whose half side grows one pixel per 5-min step: the reference figures' baseline) and
+ * the same around our dense extrapolation, blends (the members' fraction over a window of half
+ * side ceil(c k) at lead k steps) and mixes (blend and the dense extrapolation's fraction in
+ * the same window, weights w and 1 - w: the library's control member); "mix c=1 w=0.7" is the
+ * library's default probability (lib/ensemble_prob.c). The table prints Brier and ROC area at
+ * 1 and 5 mm/h, CRPS (members; for the mixes the weighted members + control at the cell) and
+ * the worst reliability gap at 1 mm/h over the bins holding >= 1 % of the cells.
+ * Development / held-out split used in docs/ensemble.md: rmi SQ25_BENCH_FIRST=0
+ * SQ25_BENCH_CASES=8 (issue 11..18) chose the defaults; rmi FIRST=8 CASES=8 (19..26) and all
+ * of knmi are held out.
  * Speed: the whole process of 20 members x 12 leads on one 700x700 RMI case (read 3 frames,
  * motion, ensemble, netCDF write) beside the deterministic one (read, motion, 12-step
  * extrapolation, ODIM write), each in a child process so that its peak RSS is its own; then
@@ -198,7 +204,7 @@ static const double mix_cells_per_step[N_MIXES] = {1, 1, 1, 1, 1.5, 1.5};
 static const double mix_weight[N_MIXES] = {0.2, 0.35, 0.5, 0.7, 0.35, 0.5};
 static const char *method_names[N_METHODS] = {
     "ensemble", "blend c=0.5", "blend c=1", "blend c=1.5", "blend c=2",
-    "mix c=1 w=0.2", "mix c=1 w=0.35", "mix c=1 w=0.5", "mix c=1 w=0.7", "mix c=1.5 w=0.35",
+    "mix c=1 w=0.2", "mix c=1 w=0.35", "mix c=1 w=0.5", "mix c=1 w=0.7 (default)", "mix c=1.5 w=0.35",
     "mix c=1.5 w=0.5", "neighbourhood LK", "neighbourhood dense"};
 
 /* CRPS (mm/h) of the weighted member set at each cell: the members with weight w / M each and
@@ -234,6 +240,17 @@ static double weighted_crps(const float *const *mem, int members, const float *c
     return cells ? total / (double)cells : NAN;
 }
 
+/* The 60-min amount (mm, event >= threshold as the warning levels; observed: the frames'
+ * rates integrated by the rectangle rule, 5 min each, NaN where any frame has no data):
+ * members' fraction, blend c = 1 (half side 12 cells), the default (blend and control,
+ * 0.7 / 0.3), and the neighbourhood probability of the deterministic (dense) amount with the
+ * same window. */
+enum { ACC_ENS, ACC_BLEND, ACC_DEFAULT, ACC_NBHD, N_ACC };
+#define N_ACC_THR 3
+static const double acc_thresholds[N_ACC_THR] = {1, 5, 10};
+static const char *acc_names[N_ACC] = {"ensemble", "blend c=1", "blend + control (default)",
+                                       "neighbourhood dense (deterministic amount)"};
+
 typedef struct {
     double brier[N_METHODS][N_REPORT][N_THR], roc[N_METHODS][N_REPORT][N_THR];
     double crps[N_REPORT], crps_mix[N_MIXES][N_REPORT];
@@ -242,6 +259,12 @@ typedef struct {
     double rel_psum[N_METHODS][N_REPORT][REL_BINS];
     int64_t rank[N_REPORT][1001];
     double cpu_s;
+    /* 60-min amount from the issue time (the warnings' probability), per ACC_* method and
+     * amount threshold */
+    double acc_brier[N_ACC][N_ACC_THR], acc_roc[N_ACC][N_ACC_THR];
+    int64_t acc_rel_count[N_ACC][REL_BINS], acc_rel_events[N_ACC][REL_BINS];
+    double acc_rel_psum[N_ACC][REL_BINS];
+    int acc_cases;
 } skill;
 
 /* NaN wherever any of the grids is NaN, in place on copies of the probabilities. */
@@ -294,6 +317,79 @@ static void extrapolate_lk(sq25_ctx *ctx, const sq25_field *const *in, int metho
     free(v);
 }
 
+static void score_amounts(sq25_ctx *ctx, frames *fl, int issue, const sq25_ensemble *e,
+                          const sq25_field *latest, const float *u, const float *v, skill *sk)
+{
+    const int w = sq25_field_width(latest), h = sq25_field_height(latest);
+    const size_t n = (size_t)w * h;
+    float *obs = calloc(n, sizeof(float)), *det = malloc(sizeof(float) * n);
+    float *grid[N_ACC], *ind = malloc(sizeof(float) * n);
+    for (int m = 0; m < N_ACC; m++) grid[m] = malloc(sizeof(float) * n);
+    for (int k = 1; k <= N_LEADS; k++) {
+        const float *f = sq25_field_data_const(get(ctx, fl, issue + k));
+        for (size_t i = 0; i < n; i++) obs[i] += f[i] * (5.0f / 60.0f); /* NaN stays NaN */
+    }
+    if (sq25_extrapolate_accumulation(ctx, latest, u, v, 300, N_LEADS, 2, det)) {
+        fprintf(stderr, "bench_ensemble: %s\n", sq25_errmsg(ctx));
+        exit(1);
+    }
+    for (int t = 0; t < N_ACC_THR; t++) {
+        const float *pe = sq25_field_data_const(sq25_ensemble_accumulation_probability(e, 0, t));
+        memcpy(grid[ACC_ENS], pe, sizeof(float) * n);
+        window_mean(pe, w, h, N_LEADS, 0, 0, grid[ACC_BLEND]);
+        for (size_t i = 0; i < n; i++)
+            ind[i] = isnan(det[i]) ? NAN : det[i] >= acc_thresholds[t] ? 1.0f : 0.0f;
+        window_mean(ind, w, h, N_LEADS, 0, 0, grid[ACC_NBHD]);
+        for (size_t i = 0; i < n; i++)
+            grid[ACC_DEFAULT][i] = (float)(0.7 * grid[ACC_BLEND][i] + 0.3 * grid[ACC_NBHD][i]);
+        float *o = malloc(sizeof(float) * n);
+        memcpy(o, obs, sizeof(float) * n);
+        common_mask(grid, N_ACC, o, n);
+        for (int m = 0; m < N_ACC; m++) {
+            double b;
+            /* observed event amount > threshold: equal values have no weight for real amounts */
+            sq25_verify_brier(grid[m], o, n, acc_thresholds[t], &b);
+            int64_t hh[ROC_THRESHOLDS] = {0}, mm[ROC_THRESHOLDS] = {0}, ff[ROC_THRESHOLDS] = {0},
+                    cc[ROC_THRESHOLDS] = {0};
+            sq25_verify_roc_counts(grid[m], o, n, acc_thresholds[t], ROC_THRESHOLDS, hh, mm, ff, cc);
+            sk->acc_brier[m][t] += b;
+            sk->acc_roc[m][t] += sq25_verify_roc_area(ROC_THRESHOLDS, hh, mm, ff, cc);
+            if (t == 0)
+                sq25_verify_reliability(grid[m], o, n, acc_thresholds[t], REL_BINS,
+                                        sk->acc_rel_count[m], sk->acc_rel_events[m],
+                                        sk->acc_rel_psum[m]);
+        }
+        free(o);
+    }
+    sk->acc_cases++;
+    for (int m = 0; m < N_ACC; m++) free(grid[m]);
+    free(ind);
+    free(obs);
+    free(det);
+}
+
+static void print_amounts(const skill *sk)
+{
+    const double c = sk->acc_cases;
+    printf("\n60-min amount from the issue time (the warnings' probability; window 12 cells):\n");
+    printf("| method | Brier 1 / 5 / 10 mm | ROC area 1 / 5 / 10 mm | worst reliability gap 1 mm |\n"
+           "|---|---|---|---|\n");
+    for (int m = 0; m < N_ACC; m++) {
+        int64_t total = 0;
+        for (int b = 0; b < REL_BINS; b++) total += sk->acc_rel_count[m][b];
+        double worst = 0;
+        for (int b = 0; b < REL_BINS; b++) {
+            const int64_t cnt = sk->acc_rel_count[m][b];
+            if (!cnt || cnt * 100 < total) continue;
+            const double gap = fabs(sk->acc_rel_psum[m][b] / cnt - (double)sk->acc_rel_events[m][b] / cnt);
+            if (gap > worst) worst = gap;
+        }
+        printf("| %s | %.4f / %.4f / %.4f | %.3f / %.3f / %.3f | %.3f |\n", acc_names[m],
+               sk->acc_brier[m][0] / c, sk->acc_brier[m][1] / c, sk->acc_brier[m][2] / c,
+               sk->acc_roc[m][0] / c, sk->acc_roc[m][1] / c, sk->acc_roc[m][2] / c, worst);
+    }
+}
+
 static void run_case(sq25_ctx *ctx, frames *fl, int issue, int members, int threads, skill *sk)
 {
     const sq25_field *in[3] = {get(ctx, fl, issue - 2), get(ctx, fl, issue - 1), get(ctx, fl, issue)};
@@ -307,7 +403,12 @@ static void run_case(sq25_ctx *ctx, frames *fl, int issue, int members, int thre
     sq25_ensemble_options_set_threads(eo, threads);
     sq25_ensemble_options_set_keep_members(eo, 1);
     sq25_ensemble_options_set_quantiles(eo, 0, NULL);
-    sq25_ensemble_options_set_accumulations(eo, 0, NULL);
+    const int acc_minutes[1] = {60};
+    sq25_ensemble_options_set_accumulations(eo, 1, acc_minutes);
+    sq25_ensemble_options_set_accumulation_thresholds(eo, N_ACC_THR, acc_thresholds);
+    /* the members' own fractions: the bench makes the blends and mixes itself */
+    sq25_ensemble_options_set_neighbourhood(eo, 0);
+    sq25_ensemble_options_set_control_weight(eo, 0);
     sq25_ensemble_options_set_motion_perturbation(eo, env_int("SQ25_BENCH_PERTURB", 1));
     sq25_ensemble_options_set_mask(eo, env_int("SQ25_BENCH_MASK", 1));
     sq25_ensemble_options_set_cascade_levels(eo, env_int("SQ25_BENCH_LEVELS", 6));
@@ -372,6 +473,7 @@ static void run_case(sq25_ctx *ctx, frames *fl, int issue, int members, int thre
         printf("CRPS %d lead %d %.6f\n", issue, report_leads[r] * 5, crps);
         sq25_verify_rank_histogram(mem, members, obs, n, sk->rank[r]);
     }
+    score_amounts(ctx, fl, issue, e, in[2], u, v, sk);
     sk->cases++;
     for (int meth = 0; meth < N_METHODS; meth++)
         for (int r = 0; r < N_REPORT; r++) {
@@ -452,6 +554,7 @@ static void print_skill(const data_set *s, const skill *sk, int members)
             printf("  worst |p - f| in bins >= 1%%: %.3f\n", worst_reliability_gap(sk, m, r));
         }
     }
+    print_amounts(sk);
     printf("\nrank histogram (fractions, rank 0 .. %d):\n", members);
     for (int r = 0; r < N_REPORT; r++) {
         int64_t total = 0;

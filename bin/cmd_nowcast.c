@@ -16,6 +16,7 @@ const char cmd_nowcast_usage[] =
     "                    --out FORECAST.h5 [--json]\n"
     "       sq25 nowcast FILE... --members M [--seed N] [--cascade-levels L] [--threads T]\n"
     "                    [--noise nonparametric|powerlaw] [--noise-gain G] [--neighbourhood C]\n"
+    "                    [--control-weight W]\n"
     "                    [--no-motion-perturbation]\n"
     "                    [--quantiles LIST] [--keep-members] [--leads MIN] --out ENSEMBLE.nc\n"
     "                    [--json]\n"
@@ -42,10 +43,12 @@ const char cmd_nowcast_usage[] =
     "  --seed     random seed (default 24): the same seed gives the same members\n"
     "  --cascade-levels  cascade levels 2..10 (default 6)\n"
     "  --quantiles LIST  comma-separated probabilities, e.g. 0.5,0.9 (default none)\n"
-    "  --noise-gain G  factor on the cascade noise (default 1; see docs/ensemble.md)\n"
+    "  --noise-gain G  factor on the cascade noise (default: the library's)\n"
     "  --neighbourhood C  blend: probabilities averaged over a square window of half side\n"
-    "             C x lead steps cells (default 0; docs/ensemble.md has the measured\n"
-    "             effect of both options)\n"
+    "             ceil(C x lead steps) cells (default: the library's)\n"
+    "  --control-weight W  weight in [0, 1) of the unperturbed extrapolation beside the\n"
+    "             members in the probabilities (default: the library's; docs/ensemble.md\n"
+    "             has the defaults and the measured effect of the three options)\n"
     "  --keep-members  also write every member (dimension member)\n";
 
 #define NOWCAST_MAX_FILES 1000
@@ -54,7 +57,7 @@ const char cmd_nowcast_usage[] =
 typedef struct {
     int lead_minutes, n_frames, substeps, method, json, compression;
     int members, cascade_levels, threads, noise, perturb, keep, n_quantiles;
-    double noise_gain, neighbourhood;
+    double noise_gain, neighbourhood, control_weight; /* < 0: the library's default */
     double quantiles[SQ25_ENSEMBLE_MAX_QUANTILES];
     unsigned long long seed;
     const char *out_path, *time;
@@ -79,7 +82,7 @@ static int parse_args(int argc, char **argv, nowcast_args *a)
     *a = (nowcast_args){.lead_minutes = 60, .n_frames = 3, .substeps = 2,
                         .method = SQ25_MOTION_DENSE, .compression = 1, .cascade_levels = 6,
                         .seed = 24, .noise = SQ25_ENSEMBLE_NOISE_NONPARAMETRIC, .perturb = 1,
-                        .noise_gain = 1};
+                        .noise_gain = -1, .neighbourhood = -1, .control_weight = -1};
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *next = i + 1 < argc ? argv[i + 1] : NULL;
         int rc = CLI_OK;
@@ -112,6 +115,12 @@ static int parse_args(int argc, char **argv, nowcast_args *a)
             a->neighbourhood = next ? strtod(next, &end) : -1;
             if (!next || *end || !(a->neighbourhood >= 0 && a->neighbourhood <= 100))
                 return cli_usage_error(cmd, "--neighbourhood needs cells per lead step in [0, 100]");
+            i++;
+        } else if (strcmp(arg, "--control-weight") == 0) {
+            char *end = NULL;
+            a->control_weight = next ? strtod(next, &end) : -1;
+            if (!next || *end || !(a->control_weight >= 0 && a->control_weight < 1))
+                return cli_usage_error(cmd, "--control-weight needs a weight in [0, 1)");
             i++;
         } else if (strcmp(arg, "--noise-gain") == 0) {
             char *end = NULL;
@@ -341,8 +350,10 @@ static int ensemble_options(sq25_ctx *ctx, const nowcast_args *a, sq25_ensemble_
     if (!rc) rc = sq25_ensemble_options_set_cascade_levels(*out, a->cascade_levels);
     if (!rc) rc = sq25_ensemble_options_set_threads(*out, a->threads);
     if (!rc) rc = sq25_ensemble_options_set_noise(*out, a->noise);
-    if (!rc) rc = sq25_ensemble_options_set_noise_gain(*out, a->noise_gain);
-    if (!rc) rc = sq25_ensemble_options_set_neighbourhood(*out, a->neighbourhood);
+    if (!rc && a->noise_gain >= 0) rc = sq25_ensemble_options_set_noise_gain(*out, a->noise_gain);
+    if (!rc && a->neighbourhood >= 0) rc = sq25_ensemble_options_set_neighbourhood(*out, a->neighbourhood);
+    if (!rc && a->control_weight >= 0)
+        rc = sq25_ensemble_options_set_control_weight(*out, a->control_weight);
     if (!rc) rc = sq25_ensemble_options_set_motion_perturbation(*out, a->perturb);
     if (!rc) rc = sq25_ensemble_options_set_substeps(*out, a->substeps);
     if (!rc) rc = sq25_ensemble_options_set_keep_members(*out, a->keep);

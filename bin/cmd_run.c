@@ -4,6 +4,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -49,11 +50,12 @@ const char cmd_run_usage[] =
     "  --probability P      probability at which a level is issued (default of the warn module)\n"
     "  --calibration MAP    raw:calibrated probability points, e.g. 0:0,0.5:0.15,1:0.3\n"
     "                       (docs/warnings.md gives the map fitted on the Belgian storm)\n"
-    "  --members N          probabilities from a STEPS-class ensemble of N members (fraction\n"
-    "                       of members whose 1-hour amount reaches a level; docs/ensemble.md);\n"
+    "  --members N          probabilities from a STEPS-class ensemble of N members (the\n"
+    "                       members' fraction reaching a level's 1-hour amount in a window,\n"
+    "                       with the extrapolation as a control member; docs/ensemble.md);\n"
     "                       also writes ensemble.nc; the calibration map still applies\n"
     "  --seed S             ensemble seed (default 24)\n"
-    "  --noise-gain G       factor on the ensemble's cascade noise (default 1)\n"
+    "  --noise-gain G       factor on the ensemble's cascade noise (default: the library's)\n"
     "  --ensemble-neighbourhood CELLS  average the members' fraction over a square window of\n"
     "                       half side CELLS (default 0: the cell alone)\n"
     "  --out DIR            output folder (created)\n"
@@ -94,7 +96,7 @@ static int parse_args(int argc, char **argv, run_args *a)
     a->sensor_step_s = 300;
     a->compression = 1;
     a->seed = 24;
-    a->noise_gain = 1;
+    a->noise_gain = NAN; /* not given: the library's default */
     a->radar = calloc((size_t)argc, sizeof *a->radar);
     a->sensors = calloc((size_t)argc, sizeof *a->sensors);
     if (!a->radar || !a->sensors) return cli_error("run", "out of memory");
@@ -256,7 +258,7 @@ static int configure_ensemble(sq25_ctx *ctx, sq25_pipeline *p, const run_args *a
     int rc = sq25_ensemble_options_create(ctx, &eo);
     if (!rc) rc = sq25_ensemble_options_set_members(eo, a->members);
     if (!rc) rc = sq25_ensemble_options_set_seed(eo, (uint64_t)a->seed);
-    if (!rc) rc = sq25_ensemble_options_set_noise_gain(eo, a->noise_gain);
+    if (!rc && !isnan(a->noise_gain)) rc = sq25_ensemble_options_set_noise_gain(eo, a->noise_gain);
     if (!rc) rc = sq25_pipeline_set_ensemble(p, eo, a->ens_neighbourhood);
     sq25_ensemble_options_destroy(eo);
     return rc ? cli_lib_error("run", ctx, rc) : CLI_OK;

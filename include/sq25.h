@@ -1518,9 +1518,10 @@ typedef struct sq25_ensemble sq25_ensemble;
  * CPU), nonparametric noise, motion perturbation on, incremental mask on, probability matching
  * on, rain threshold 0.1 mm/h, rate thresholds 1, 5, 10, 20 mm/h, no quantiles,
  * accumulations over 15, 30 and 60 min with thresholds 1, 5, 10, 20 mm, 2 trajectory
- * sub-steps per step, members not kept. New object: release with
- * sq25_ensemble_options_destroy. @return SQ25_OK, SQ25_ERR_INVALID_ARG or SQ25_ERR_NOMEM.
- * Since 1.1. */
+ * sub-steps per step, members not kept; since 1.2 noise gain 3, probabilities blended over a
+ * window of ceil(1 x lead steps) cells with control weight 0.3 (the setters below). New
+ * object: release with sq25_ensemble_options_destroy. @return SQ25_OK, SQ25_ERR_INVALID_ARG
+ * or SQ25_ERR_NOMEM. Since 1.1. */
 SQ25_API int sq25_ensemble_options_create(sq25_ctx *ctx, sq25_ensemble_options **out);
 /* Destroy options. Accepts NULL. Since 1.1. */
 SQ25_API void sq25_ensemble_options_destroy(sq25_ensemble_options *opt);
@@ -1542,14 +1543,16 @@ SQ25_API int sq25_ensemble_options_set_noise(sq25_ensemble_options *opt, int met
 /* Motion perturbation (parallel and perpendicular, growing with lead): enabled != 0 or 0. */
 SQ25_API int sq25_ensemble_options_set_motion_perturbation(sq25_ensemble_options *opt,
                                                            int enabled);
-/* Factor on the AR(2) innovation noise of every level (0 < gain <= 10, default 1 = the
- * published method). The ensemble is under-dispersive on the benchmark storms and more noise
- * improved Brier and CRPS there (docs/ensemble.md); fit it on your own cases. */
+/* Factor on the AR(2) innovation noise of every level (0 < gain <= 10; 1 = the published
+ * method). The ensemble is under-dispersive on the benchmark storms; the default is 3 since
+ * 1.2 (1 before), chosen on development cases of the Belgian storm (docs/ensemble.md); fit it
+ * on your own cases. */
 SQ25_API int sq25_ensemble_options_set_noise_gain(sq25_ensemble_options *opt, double gain);
 /* Blend: each lead's exceedance probabilities averaged over a square window of half side
  * ceil(cells_per_step * lead steps) cells (the fraction of member cells above the threshold
- * in that window), 0..100 (default 0 = the members' fraction at the cell alone). The
- * accumulation probabilities and the members are not changed. */
+ * in that window), 0..100 (0 = the members' fraction at the cell alone). Since 1.2 the
+ * accumulation probabilities are blended too (window of half side ceil(cells_per_step *
+ * the window's steps)) and the default is 1 (0 before); the members are not changed. */
 SQ25_API int sq25_ensemble_options_set_neighbourhood(sq25_ensemble_options *opt,
                                                      double cells_per_step);
 /* Control member of the blended probabilities: weight (0 <= weight < 1, default 0) of the

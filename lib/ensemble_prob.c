@@ -25,67 +25,99 @@ int sq25__ens_blend_half_side(double cells_per_step, int lead_steps)
     return (int)ceil(cells_per_step * lead_steps - 1e-9);
 }
 
-/* The blended grid of one threshold: the members' fraction p (in place) averaged over the
- * window, mixed with the control's fraction of cells whose value passes thr in the same
- * window (control NULL: none). ind and tmp: n floats scratch. */
-static int blend_grid(sq25_ctx *ctx, sq25_field *p, int half, const float *control, double thr,
-                      int inclusive, double weight, float *ind, float *tmp)
-{
-    const size_t n = (size_t)p->width * (size_t)p->height;
-    if (half > 0) {
-        int rc = sq25__ens_window_mean(ctx, p->data, p->width, p->height, half, tmp);
-        if (rc) return rc;
-        memcpy(p->data, tmp, n * sizeof(float));
-    }
-    if (!control) return SQ25_OK;
-    for (size_t i = 0; i < n; i++) {
-        const float x = control[i];
-        ind[i] = isnan(x) ? NAN : (inclusive ? x >= thr : x > thr) ? 1.0f : 0.0f;
-    }
-    const float *det = ind;
-    if (half > 0) {
-        int rc = sq25__ens_window_mean(ctx, ind, p->width, p->height, half, tmp);
-        if (rc) return rc;
-        det = tmp;
-    }
-    /* where the control has no data the members' fraction stands alone */
-    for (size_t i = 0; i < n; i++)
-        if (!isnan(p->data[i]) && !isnan(det[i]))
-            p->data[i] = (float)((1 - weight) * p->data[i] + weight * det[i]);
-    return SQ25_OK;
-}
-
-/* The control member: the latest frame extrapolated along the unperturbed motion, per lead
- * (rates, mm/h) and per accumulation window (mm, the ensemble's sub-steps). */
+/* Scratch of the window sums: one grid of row sums and one row of column sums (double, so
+ * that the running sums add and subtract without drift). */
 typedef struct {
-    sq25_field **rate; /* n_leads */
-    float **amount;    /* n_accum */
-} control_member;
+    int width, height;
+    double *row_sum, *col_sum;
+    float *valid_count, *control_count, *ind; /* cells with data in each window; indicator */
+    float *sum;                               /* window sums of the grid being averaged */
+} box;
 
-static void control_free(sq25_ctx *ctx, const sq25_ensemble *e, control_member *c)
+/* Sum of in over the (2 half + 1)^2 window of every cell, clipped at the edges, NaN counted
+ * as 0 (or, with as_valid, the number of cells that are not NaN), by running sums along the
+ * rows and then down the columns: O(cells) whatever the window. */
+static void box_sum(box *b, const float *in, int half, int as_valid, float *out)
 {
-    for (int k = 0; c->rate && k < e->n_leads; k++) sq25_field_destroy(c->rate[k]);
-    for (int w = 0; c->amount && w < e->opt.n_accum; w++) sq25__free(ctx, c->amount[w]);
-    sq25__free(ctx, c->rate);
-    sq25__free(ctx, c->amount);
+    const int w = b->width, h = b->height;
+#define BOX_VALUE(x) (as_valid ? (isnan(x) ? 0.0 : 1.0) : (isnan(x) ? 0.0 : (double)(x)))
+    for (int y = 0; y < h; y++) {
+        const float *row = in + (size_t)y * w;
+        double *rs = b->row_sum + (size_t)y * w, acc = 0;
+        for (int x = 0; x <= half && x < w; x++) acc += BOX_VALUE(row[x]);
+        for (int x = 0; x < w; x++) {
+            rs[x] = acc;
+            if (x + half + 1 < w) acc += BOX_VALUE(row[x + half + 1]);
+            if (x - half >= 0) acc -= BOX_VALUE(row[x - half]);
+        }
+    }
+#undef BOX_VALUE
+    double *cs = b->col_sum;
+    for (int x = 0; x < w; x++) cs[x] = 0;
+    for (int y = 0; y <= half && y < h; y++)
+        for (int x = 0; x < w; x++) cs[x] += b->row_sum[(size_t)y * w + x];
+    for (int y = 0; y < h; y++) {
+        float *o = out + (size_t)y * w;
+        for (int x = 0; x < w; x++) o[x] = (float)cs[x];
+        const double *add = y + half + 1 < h ? b->row_sum + (size_t)(y + half + 1) * w : NULL;
+        const double *sub = y - half >= 0 ? b->row_sum + (size_t)(y - half) * w : NULL;
+        for (int x = 0; add && x < w; x++) cs[x] += add[x];
+        for (int x = 0; sub && x < w; x++) cs[x] -= sub[x];
+    }
 }
 
-static int control_make(sq25_ctx *ctx, const sq25_ensemble *e, const sq25__ens_control *in,
-                        control_member *c)
+/* The mean of in over the valid cells of every window (count from box_sum(as_valid) of a
+ * grid with the same NaN cells), NaN where the cell itself is NaN, into out (may be in). */
+static void box_mean(box *b, const float *in, int half, const float *count, float *out)
+{
+    box_sum(b, in, half, 0, b->sum);
+    const size_t n = (size_t)b->width * (size_t)b->height;
+    for (size_t i = 0; i < n; i++)
+        out[i] = isnan(in[i]) || !(count[i] > 0) ? NAN : (float)((double)b->sum[i] / count[i]);
+}
+
+/* The blended grids of one lead or window (the count probability grids of its thresholds,
+ * which share their NaN cells): the members' fraction averaged over the window, then mixed
+ * with the control's fraction of cells whose value passes each threshold in the same window
+ * (control NULL: none). */
+static void blend_grids(box *b, sq25_field **prob, int count, const double *thr, int half,
+                        const float *control, int inclusive, double weight)
+{
+    const size_t n = (size_t)b->width * (size_t)b->height;
+    if (half > 0) box_sum(b, prob[0]->data, half, 1, b->valid_count);
+    if (control && half > 0) box_sum(b, control, half, 1, b->control_count);
+    for (int j = 0; j < count; j++) {
+        float *p = prob[j]->data;
+        if (half > 0) box_mean(b, p, half, b->valid_count, p);
+        if (!control) continue;
+        const float *det = b->ind;
+        for (size_t i = 0; i < n; i++) {
+            const float x = control[i];
+            b->ind[i] = isnan(x) ? NAN : (inclusive ? x >= thr[j] : x > thr[j]) ? 1.0f : 0.0f;
+        }
+        if (half > 0) box_mean(b, b->ind, half, b->control_count, b->ind);
+        /* where the control has no data the members' fraction stands alone */
+        for (size_t i = 0; i < n; i++)
+            if (!isnan(p[i]) && !isnan(det[i]))
+                p[i] = (float)((1 - weight) * p[i] + weight * det[i]);
+    }
+}
+
+/* The control member's amount over each accumulation window (mm, the ensemble's sub-steps):
+ * amount[w], n floats each. */
+static int control_amounts(sq25_ctx *ctx, const sq25_ensemble *e, const sq25__ens_control *in,
+                           float **amount)
 {
     const sq25_ensemble_options *o = &e->opt;
     const size_t n = (size_t)in->latest->width * (size_t)in->latest->height;
-    c->rate = sq25__calloc(ctx, (size_t)e->n_leads, sizeof *c->rate);
-    c->amount = sq25__calloc(ctx, (size_t)(o->n_accum > 0 ? o->n_accum : 1), sizeof *c->amount);
-    if (!c->rate || !c->amount) return SQ25_ERR_NOMEM;
-    int rc = sq25_extrapolate(ctx, in->latest, in->u, in->v, e->step_s, e->n_leads, 2, c->rate);
-    for (int w = 0; rc == SQ25_OK && w < o->n_accum; w++) {
-        if (!(c->amount[w] = sq25__malloc(ctx, n * sizeof(float)))) return SQ25_ERR_NOMEM;
-        rc = sq25_extrapolate_accumulation(ctx, in->latest, in->u, in->v, e->step_s,
-                                           o->accum_minutes[w] * 60 / e->step_s, in->substeps,
-                                           c->amount[w]);
+    for (int w = 0; w < o->n_accum; w++) {
+        if (!(amount[w] = sq25__malloc(ctx, n * sizeof(float)))) return SQ25_ERR_NOMEM;
+        int rc = sq25_extrapolate_accumulation(ctx, in->latest, in->u, in->v, e->step_s,
+                                               o->accum_minutes[w] * 60 / e->step_s,
+                                               in->substeps, amount[w]);
+        if (rc) return rc;
     }
-    return rc;
+    return SQ25_OK;
 }
 
 int sq25__ens_blend_probabilities(sq25_ctx *ctx, sq25_ensemble *e, const sq25__ens_control *in)
@@ -95,39 +127,60 @@ int sq25__ens_blend_probabilities(sq25_ctx *ctx, sq25_ensemble *e, const sq25__e
     if (!(c > 0) && !(weight > 0)) return SQ25_OK;
     const sq25_field *like = e->mean[0];
     const size_t n = (size_t)like->width * (size_t)like->height;
-    control_member ctl = {NULL, NULL};
-    float *tmp = sq25__malloc(ctx, n * sizeof(float)), *ind = sq25__malloc(ctx, n * sizeof(float));
-    int rc = tmp && ind ? SQ25_OK : SQ25_ERR_NOMEM;
-    if (rc == SQ25_OK && weight > 0) rc = control_make(ctx, e, in, &ctl);
-    for (int k = 1; rc == SQ25_OK && k <= e->n_leads; k++)
-        for (int t = 0; rc == SQ25_OK && t < o->n_thresholds; t++)
-            rc = blend_grid(ctx, e->probability[(size_t)(k - 1) * o->n_thresholds + t],
-                            sq25__ens_blend_half_side(c, k), ctl.rate ? ctl.rate[k - 1]->data : NULL,
-                            o->thresholds[t], 0, weight, ind, tmp);
-    for (int w = 0; rc == SQ25_OK && w < o->n_accum; w++) {
-        const int steps = o->accum_minutes[w] * 60 / e->step_s;
-        for (int t = 0; rc == SQ25_OK && t < o->n_accum_thresholds; t++)
-            rc = blend_grid(ctx, e->acc_probability[(size_t)w * o->n_accum_thresholds + t],
-                            sq25__ens_blend_half_side(c, steps), ctl.amount ? ctl.amount[w] : NULL,
-                            o->accum_thresholds[t], 1, weight, ind, tmp);
+    box b = {like->width, like->height, sq25__malloc(ctx, n * sizeof(double)),
+             sq25__malloc(ctx, (size_t)like->width * sizeof(double)),
+             sq25__malloc(ctx, n * sizeof(float)), sq25__malloc(ctx, n * sizeof(float)),
+             sq25__malloc(ctx, n * sizeof(float)), sq25__malloc(ctx, n * sizeof(float))};
+    /* the control's rates come one lead at a time from a streamed extrapolation (the same
+     * values as sq25_extrapolate), so only one grid of it is held */
+    sq25_extrapolator *ex = NULL;
+    float *amount[SQ25_ENSEMBLE_MAX_ACCUMULATIONS] = {NULL};
+    float *rate = weight > 0 ? sq25__malloc(ctx, n * sizeof(float)) : NULL;
+    int rc = b.row_sum && b.col_sum && b.valid_count && b.control_count && b.ind && b.sum &&
+                     (rate || !(weight > 0))
+                 ? SQ25_OK
+                 : SQ25_ERR_NOMEM;
+    if (rc == SQ25_OK && weight > 0) rc = sq25_extrapolator_create(ctx, in->latest, in->u, in->v, 2, &ex);
+    for (int k = 1; rc == SQ25_OK && k <= e->n_leads; k++) {
+        if (ex) rc = sq25_extrapolator_next(ex, rate);
+        if (rc == SQ25_OK)
+            blend_grids(&b, e->probability + (size_t)(k - 1) * o->n_thresholds, o->n_thresholds,
+                        o->thresholds, sq25__ens_blend_half_side(c, k), ex ? rate : NULL, 0, weight);
     }
-    control_free(ctx, e, &ctl);
-    sq25__free(ctx, tmp);
-    sq25__free(ctx, ind);
+    if (rc == SQ25_OK && weight > 0) rc = control_amounts(ctx, e, in, amount);
+    for (int w = 0; rc == SQ25_OK && w < o->n_accum; w++)
+        blend_grids(&b, e->acc_probability + (size_t)w * o->n_accum_thresholds,
+                    o->n_accum_thresholds, o->accum_thresholds,
+                    sq25__ens_blend_half_side(c, o->accum_minutes[w] * 60 / e->step_s), amount[w],
+                    1, weight);
+    sq25_extrapolator_destroy(ex);
+    for (int w = 0; w < SQ25_ENSEMBLE_MAX_ACCUMULATIONS; w++) sq25__free(ctx, amount[w]);
+    sq25__free(ctx, rate);
+    sq25__free(ctx, b.row_sum);
+    sq25__free(ctx, b.col_sum);
+    sq25__free(ctx, b.valid_count);
+    sq25__free(ctx, b.control_count);
+    sq25__free(ctx, b.ind);
+    sq25__free(ctx, b.sum);
     return rc;
 }
 
 int sq25__ens_blend_describe(const sq25_ensemble_options *o, const char *what, char *out,
                              size_t cap)
 {
-    const double c = o->neighbourhood_cells_per_step;
-    int n;
+    const double c = o->neighbourhood_cells_per_step, w = o->control_weight;
+    char window[200], control[200];
     if (c > 0)
-        n = snprintf(out, cap,
-                     "fraction of the members whose %s, averaged over the valid cells of a "
-                     "square window of half side ceil(%g k) cells at lead k steps (for an "
-                     "accumulation, k = the steps of its window): the blend of "
-                     "sq25_ensemble_options_set_neighbourhood", what, c);
-    else n = snprintf(out, cap, "fraction of the members whose %s, at the cell alone", what);
+        snprintf(window, sizeof window, "averaged over the valid cells of a square window of "
+                 "half side ceil(%g k) cells at lead k steps (for an accumulation, k = the steps "
+                 "of its window)", c);
+    else snprintf(window, sizeof window, "at the cell alone");
+    if (w > 0)
+        snprintf(control, sizeof control, "; mixed as %g x that + %g x the same fraction for the "
+                 "control member (the latest frame extrapolated along the unperturbed motion)",
+                 1 - w, w);
+    else control[0] = 0;
+    const int n = snprintf(out, cap, "fraction of the members whose %s, %s%s (lib/ensemble_prob.c)",
+                           what, window, control);
     return n < 0 || (size_t)n >= cap ? SQ25_ERR_RANGE : SQ25_OK;
 }

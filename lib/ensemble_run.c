@@ -745,11 +745,11 @@ int sq25_ensemble_run(sq25_ctx *ctx, const sq25_ensemble_options *opt,
         }
         parallel_for(&r, (r.height + STATS_ROWS - 1) / STATS_ROWS, stats_rows);
     }
-    if (rc == SQ25_OK) { /* the blend, ensemble_prob.c */
+    teardown(&r);
+    if (rc == SQ25_OK) { /* the blend (ensemble_prob.c), once the members' state is freed */
         const sq25__ens_control control = {f[2], u, v, opt->substeps};
         rc = sq25__ens_blend_probabilities(ctx, r.e, &control);
     }
-    teardown(&r);
     sq25_ensemble_options_destroy(defaults);
     if (rc) {
         sq25_ensemble_destroy(r.e);

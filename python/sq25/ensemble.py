@@ -27,6 +27,7 @@ proto("sq25_ensemble_options_set_seed", _c.c_int, _c.c_void_p, _c.c_uint64)
 proto("sq25_ensemble_options_set_rain_threshold", _c.c_int, _c.c_void_p, _c.c_double)
 proto("sq25_ensemble_options_set_noise_gain", _c.c_int, _c.c_void_p, _c.c_double)
 proto("sq25_ensemble_options_set_neighbourhood", _c.c_int, _c.c_void_p, _c.c_double)
+proto("sq25_ensemble_options_set_control_weight", _c.c_int, _c.c_void_p, _c.c_double)
 for _n in ("thresholds", "quantiles", "accumulation_thresholds"):
     proto(f"sq25_ensemble_options_set_{_n}", _c.c_int, _c.c_void_p, _c.c_int, _lib.c_double_p)
 proto("sq25_ensemble_options_set_accumulations", _c.c_int, _c.c_void_p, _c.c_int,
@@ -186,9 +187,11 @@ class Ensemble:
 def run(frames, u, v, n_leads=12, members=20, seed=24, cascade_levels=6, threads=0,
         noise="nonparametric", motion_perturbation=True, mask=True, probability_matching=True,
         thresholds=(1, 5, 10, 20), quantiles=(), accumulations=(15, 30, 60),
-        accumulation_thresholds=(1, 5, 10, 20), substeps=2, keep_members=False, noise_gain=1.0,
-        neighbourhood=0.0):
-    """Run the ensemble from 3+ Fields (oldest first) and the motion u, v (pixels per step)."""
+        accumulation_thresholds=(1, 5, 10, 20), substeps=2, keep_members=False, noise_gain=None,
+        neighbourhood=None, control_weight=None):
+    """Run the ensemble from 3+ Fields (oldest first) and the motion u, v (pixels per step).
+    noise_gain, neighbourhood, control_weight: None keeps the library's defaults
+    (docs/ensemble.md)."""
     ctx = frames[-1]._ctx
     opt = _c.c_void_p()
     ctx.check(lib.sq25_ensemble_options_create(ctx._ptr, _c.byref(opt)))
@@ -201,8 +204,10 @@ def run(frames, u, v, n_leads=12, members=20, seed=24, cascade_levels=6, threads
                             ("substeps", substeps), ("keep_members", int(keep_members))):
             ctx.check(getattr(lib, f"sq25_ensemble_options_set_{name}")(opt, int(value)))
         ctx.check(lib.sq25_ensemble_options_set_seed(opt, int(seed)))
-        ctx.check(lib.sq25_ensemble_options_set_noise_gain(opt, float(noise_gain)))
-        ctx.check(lib.sq25_ensemble_options_set_neighbourhood(opt, float(neighbourhood)))
+        for name, value in (("noise_gain", noise_gain), ("neighbourhood", neighbourhood),
+                            ("control_weight", control_weight)):
+            if value is not None:
+                ctx.check(getattr(lib, f"sq25_ensemble_options_set_{name}")(opt, float(value)))
         ctx.check(lib.sq25_ensemble_options_set_thresholds(opt, *_doubles(thresholds)))
         ctx.check(lib.sq25_ensemble_options_set_quantiles(opt, *_doubles(quantiles)))
         mins = [int(m) for m in accumulations]

@@ -28,7 +28,7 @@ def _run(**kw):
 
 
 def test_arrays_follow_members():
-    ens = _run(threads=2)
+    ens = _run(threads=2, neighbourhood=0, control_weight=0)  # the members' fractions alone
     p, mem, mean = ens.probability, ens.members, ens.mean
     assert p.shape == (3, 4, 700, 700) and mem.shape == (4, 3, 700, 700)
     ok = np.all(np.isfinite(mem[:, 2]), axis=0)

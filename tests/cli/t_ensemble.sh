@@ -10,8 +10,10 @@ trap 'rm -rf "$tmp"' EXIT
 f1=$d/20210704170000.rad.best.comp.rate.qpe.hdf
 f2=$d/20210704170500.rad.best.comp.rate.qpe.hdf
 f3=$d/20210704171000.rad.best.comp.rate.qpe.hdf
+# --neighbourhood 0 --control-weight 0: the members' fractions alone (recomputed below)
 $sq25 nowcast "$f3" "$f1" "$f2" --members 4 --seed 5 --leads 15 --keep-members \
-  --quantiles 0.5,0.9 --threads 2 --out "$tmp/ens.nc" --json > "$tmp/ens.json"
+  --quantiles 0.5,0.9 --threads 2 --neighbourhood 0 --control-weight 0 \
+  --out "$tmp/ens.nc" --json > "$tmp/ens.json"
 ncdump -h "$tmp/ens.nc" > "$tmp/header.txt"
 for want in 'time = 3' 'threshold = 4' 'quantile = 2' 'member = 4' 'y = 700' 'x = 700' \
             'float exceedance_probability(time, threshold, y, x)' \
@@ -21,7 +23,7 @@ for want in 'time = 3' 'threshold = 4' 'quantile = 2' 'member = 4' 'y = 700' 'x 
 done
 # the same seed with another thread count gives the same file content
 $sq25 nowcast "$f1" "$f2" "$f3" --members 4 --seed 5 --leads 15 --keep-members \
-  --quantiles 0.5,0.9 --threads 1 --out "$tmp/ens1.nc"
+  --quantiles 0.5,0.9 --threads 1 --neighbourhood 0 --control-weight 0 --out "$tmp/ens1.nc"
 /usr/bin/python3 - "$tmp/ens.nc" "$tmp/ens1.nc" > "$tmp/corner.txt" <<'PY'
 import sys
 import numpy as np
@@ -114,6 +116,38 @@ assert list(ds["accumulation_threshold"][:]) == [1.0, 5.0, 10.0]
 assert ds.ensemble_members == 3
 s = json.load(open(sys.argv[2]))
 assert [l["threshold_mm"] for l in s["levels"]] == [1, 5, 10]
+PY
+# the blend (lib/ensemble_prob.c): with --neighbourhood 1 the probability at lead 2 is the mean
+# of the members' fraction (recounted here from the members) over the valid cells of the 5x5
+# window (half side ceil(1 x 2)), by NumPy cumulative sums; the attributes say so
+$sq25 nowcast "$f1" "$f2" "$f3" --members 3 --seed 7 --leads 15 --keep-members \
+  --neighbourhood 1 --control-weight 0 --out "$tmp/blend.nc"
+ncdump -h "$tmp/blend.nc" > "$tmp/blend.txt"
+for want in 'exceedance_probability:neighbourhood_cells_per_lead_step = 1.' \
+            'accumulation_probability:neighbourhood_cells_per_lead_step = 1.' 'ceil(1 k)'; do
+  grep -qF "$want" "$tmp/blend.txt" || { echo "ncdump -h lacks: $want"; grep -F probability "$tmp/blend.txt"; exit 1; }
+done
+/usr/bin/python3 - "$tmp/blend.nc" <<'PY'
+import sys
+import numpy as np
+import netCDF4
+ds = netCDF4.Dataset(sys.argv[1])
+p = ds["exceedance_probability"][1, 0].filled(np.nan)
+r = ds["rainfall_rate"][:, 1].filled(np.nan)
+valid = np.isfinite(r).any(axis=0)
+frac = np.where(valid, np.nansum(r > 1, axis=0) / np.maximum(np.isfinite(r).sum(axis=0), 1), 0)
+def window_sum(a, h):
+    c = np.pad(a, ((1, 0), (1, 0))).cumsum(0).cumsum(1)
+    n, m = a.shape
+    y0 = np.clip(np.arange(n) - h, 0, n); y1 = np.clip(np.arange(n) + h + 1, 0, n)
+    x0 = np.clip(np.arange(m) - h, 0, m); x1 = np.clip(np.arange(m) + h + 1, 0, m)
+    return c[y1][:, x1] - c[y0][:, x1] - c[y1][:, x0] + c[y0][:, x0]
+with np.errstate(divide="ignore", invalid="ignore"):
+    want = window_sum(frac, 2) / window_sum(valid.astype(float), 2)
+ok = valid & np.isfinite(p)
+assert ok.sum() > 100000 and np.all(np.isnan(p[~valid]))
+assert np.max(np.abs(p[ok] - want[ok])) < 1e-5, np.max(np.abs(p[ok] - want[ok]))
+assert ((p > 0) & (p < 1)).sum() > 1000  # the window spreads the members' rain
 PY
 # bad input: an error, no output file
 if $sq25 nowcast "$f2" "$f3" --members 4 --frames 2 --out "$tmp/bad.nc" 2> "$tmp/err.txt"; then

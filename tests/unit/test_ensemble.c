@@ -360,6 +360,9 @@ static sq25_ensemble *run_small(sq25_ctx *ctx, sq25_field *frames[3], int thread
     assert_int_equal(sq25_ensemble_options_set_threads(o, threads), SQ25_OK);
     assert_int_equal(sq25_ensemble_options_set_seed(o, seed), SQ25_OK);
     assert_int_equal(sq25_ensemble_options_set_keep_members(o, 1), SQ25_OK);
+    /* the members' fractions alone (no blend), whatever the library's default */
+    assert_int_equal(sq25_ensemble_options_set_neighbourhood(o, 0), SQ25_OK);
+    assert_int_equal(sq25_ensemble_options_set_control_weight(o, 0), SQ25_OK);
     const int minutes[2] = {15, 30};
     assert_int_equal(sq25_ensemble_options_set_accumulations(o, 2, minutes), SQ25_OK);
     sq25_ensemble *e = NULL;
@@ -445,6 +448,8 @@ static void pipeline_ensemble_warnings(void **state)
     assert_int_equal(sq25_ensemble_options_create(ctx, &eo), SQ25_OK);
     sq25_ensemble_options_set_members(eo, 4);
     sq25_ensemble_options_set_keep_members(eo, 1);
+    sq25_ensemble_options_set_neighbourhood(eo, 0); /* the members' fractions alone */
+    sq25_ensemble_options_set_control_weight(eo, 0);
     for (int k = 0; k < 3; k++) assert_int_equal(sq25_pipeline_push_frame(p, frames[k]), SQ25_OK);
     for (int nb = 0; nb <= 2; nb += 2) {
         assert_int_equal(sq25_pipeline_set_ensemble(p, eo, nb), SQ25_OK);
@@ -563,6 +568,7 @@ static void blended_probabilities(void **state)
     sq25_ensemble_options_set_accumulations(o, 0, NULL);
     assert_int_equal(sq25_ensemble_options_set_neighbourhood(o, 101), SQ25_ERR_RANGE);
     assert_int_equal(sq25_ensemble_options_set_neighbourhood(o, 1), SQ25_OK);
+    assert_int_equal(sq25_ensemble_options_set_control_weight(o, 0), SQ25_OK); /* members only */
     sq25_ensemble *e = NULL;
     assert_int_equal(sq25_ensemble_run(ctx, o, (const sq25_field *const *)frames, 3, u, v, 3, &e),
                      SQ25_OK);

@@ -111,6 +111,55 @@ static void single_wet_pixel(void **state)
     sq25_ctx_destroy(ctx);
 }
 
+/* The control member, analytic: members' fraction 0.3 everywhere (uniform, so its window
+ * mean is 0.3); latest frame dry but 10 mm/h at (8, 10) and no data at (2, 2); no motion, so
+ * the control keeps the frame at every lead (the departure point is the cell itself) and its
+ * amount over L steps of 5 min is 10 x L / 12 mm: 0.833 mm over 5 min (under 1 mm), 1.667 mm
+ * over 10 min. Weight 0.25, c = 1: p = 0.75 x 0.3 + 0.25 x (control's fraction in the
+ * window): near (8, 10) at lead 1 (> 1 and > 5 mm/h; not > 10) 0.225 + 0.25 / 9, at lead 2
+ * 0.225 + 0.25 / 25; 10-min amount >= 1 mm: 0.225 + 0.25 / 25, 5-min: 0.225; far from it
+ * 0.225; at (2, 2), where the control has no data, the members' 0.3 stays. */
+static void control_member(void **state)
+{
+    (void)state;
+    sq25_ctx *ctx = sq25_ctx_create();
+    sq25_ensemble *e = empty_result(ctx, 1);
+    e->opt.control_weight = 0.25;
+    for (int k = 0; k < 2; k++)
+        for (int t = 0; t < 4; t++) {
+            float *d = sq25_field_data((sq25_field *)sq25_ensemble_probability(e, k, t));
+            float *a = sq25_field_data((sq25_field *)sq25_ensemble_accumulation_probability(e, k, t));
+            for (int i = 0; i < W * H; i++) d[i] = a[i] = 0.3f;
+        }
+    const double gt[6] = {500000, 1000, 0, 5800000, 0, -1000};
+    sq25_field *latest = NULL;
+    assert_int_equal(sq25_field_create(ctx, W, H, "EPSG:32631", gt, 1625410800, &latest), SQ25_OK);
+    float *f = sq25_field_data(latest);
+    for (int i = 0; i < W * H; i++) f[i] = 0;
+    f[8 * W + 10] = 10;
+    f[2 * W + 2] = NAN;
+    static float u[W * H], v[W * H]; /* zero motion */
+    const sq25__ens_control control = {latest, u, v, 2};
+    assert_int_equal(sq25__ens_blend_probabilities(ctx, e, &control), SQ25_OK);
+    const double base = 0.75 * 0.3;
+    for (int k = 0; k < 2; k++) {
+        const double near = base + 0.25 / (k == 0 ? 9 : 25);
+        for (int t = 0; t < 4; t++) {
+            const float *d = sq25_field_data_const(sq25_ensemble_probability(e, k, t));
+            const float *a = sq25_field_data_const(sq25_ensemble_accumulation_probability(e, k, t));
+            const double rate = t < 2 ? near : base, amount = k == 1 && t == 0 ? near : base;
+            assert_true(fabs(d[8 * W + 10] - rate) < 1e-6);
+            assert_true(fabs(d[(8 + 1 + k) * W + 10 - 1 - k] - rate) < 1e-6); /* window corner */
+            assert_true(fabs(a[8 * W + 10] - amount) < 1e-6);
+            assert_true(fabs(d[15 * W + 20] - base) < 1e-6);
+            assert_true(fabs(d[2 * W + 2] - 0.3) < 1e-6);
+        }
+    }
+    sq25_field_destroy(latest);
+    sq25_ensemble_destroy(e);
+    sq25_ctx_destroy(ctx);
+}
+
 /* The attribute text names the rule and the factor, or says "at the cell alone". */
 static void description(void **state)
 {
@@ -127,11 +176,18 @@ static void description(void **state)
     assert_int_equal(sq25_ensemble_options_set_neighbourhood(o, 0), SQ25_OK);
     assert_int_equal(sq25__ens_blend_describe(o, "rate exceeds", text, sizeof text), SQ25_OK);
     assert_non_null(strstr(text, "at the cell alone"));
+    /* the control weight is in [0, 1): 1 would drop the members */
+    assert_int_equal(sq25_ensemble_options_set_control_weight(o, 1), SQ25_ERR_RANGE);
+    assert_int_equal(sq25_ensemble_options_set_control_weight(o, -0.1), SQ25_ERR_RANGE);
+    assert_int_equal(sq25_ensemble_options_set_control_weight(NULL, 0.3), SQ25_ERR_INVALID_ARG);
+    assert_int_equal(sq25_ensemble_options_set_control_weight(o, 0.3), SQ25_OK);
+    assert_int_equal(sq25__ens_blend_describe(o, "rate exceeds", text, sizeof text), SQ25_OK);
+    assert_non_null(strstr(text, "control"));
     sq25_ensemble_options_destroy(o);
     sq25_ctx_destroy(ctx);
 }
 
-/* A real run with c = 1 and kept members: the probability of > 1 mm/h at lead 2 is the mean,
+/* A real run with c = 1, no control member, and kept members: the probability of > 1 mm/h at lead 2 is the mean,
  * over the valid cells of the 5x5 window, of the members' fraction (recounted here from the
  * members); the 10-min accumulation probability (>= 1 mm) likewise from the members'
  * amounts. A moving Gaussian cell of 20 mm/h, 2 px per step. */
@@ -160,6 +216,7 @@ static void run_matches_members(void **state)
     assert_int_equal(sq25_ensemble_options_set_members(o, M), SQ25_OK);
     assert_int_equal(sq25_ensemble_options_set_keep_members(o, 1), SQ25_OK);
     assert_int_equal(sq25_ensemble_options_set_neighbourhood(o, 1), SQ25_OK);
+    assert_int_equal(sq25_ensemble_options_set_control_weight(o, 0), SQ25_OK); /* members only */
     const int minutes[1] = {10};
     assert_int_equal(sq25_ensemble_options_set_accumulations(o, 1, minutes), SQ25_OK);
     sq25_ensemble *e = NULL;
@@ -207,6 +264,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(half_side_rule),
         cmocka_unit_test(single_wet_pixel),
+        cmocka_unit_test(control_member),
         cmocka_unit_test(description),
         cmocka_unit_test(run_matches_members),
     };
