@@ -57,13 +57,16 @@ r = resource.getrusage(resource.RUSAGE_CHILDREN); print(f"{r.ru_utime + r.ru_sti
 if [ "${SQ25_SOAK_ONLY:-0}" != 1 ]; then
 echo "== sq25 serve per-cycle time, 100 m grid ($grid), 3 targets, $cycles cycles"
 echo "   (shared 2-core machine: wall times are noisy; CPU time is the steadier figure)"
-for mode in full lean; do
+echo "   full: every output (forecast.h5, 4 maps, CAP, JSON, CSV); lean: no forecast, no maps;"
+echo "   sensors: every output, the sensor file merged each cycle"
+for mode in full lean sensors; do
   extra=""; [ $mode = lean ] && extra="--no-forecast --no-maps"
+  inbox=$tmp/in; [ $mode = sensors ] && inbox=$tmp/in_sensors
   rm -rf "$tmp/out"
   # shellcheck disable=SC2086
-  c=$(cpu "$tmp/log.$mode" "$sq25" serve --inbox "$tmp/in" --outbox "$tmp/out" --grid "$grid" \
+  c=$(cpu "$tmp/log.$mode" "$sq25" serve --inbox "$inbox" --outbox "$tmp/out" --grid "$grid" \
         --targets "$targets" --levels 5,10,15 --replay "$cycles" $extra)
-  printf '   %-5s %s; CPU %.0f ms per cycle\n' "$mode" "$(stats "$tmp/log.$mode")" \
+  printf '   %-7s %s; CPU %.0f ms per cycle\n' "$mode" "$(stats "$tmp/log.$mode")" \
     "$(python3 -c "print($c * 1000 / $cycles)")"
 done
 echo "== baseline: one 'sq25 run' per cycle on the newest 3 frames (same grid, targets, levels)"
