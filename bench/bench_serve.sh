@@ -8,7 +8,8 @@
 # 2. a soak: SQ25_SOAK_CYCLES cycles (default 1000) replaying the frames shifted in time,
 #    with a sensor file in the inbox (24 stations, made here, merged every cycle), with the
 #    resident memory every 100 cycles (the service logs it in replay mode). SQ25_SOAK_GRID
-#    (default the city grid above) and SQ25_SOAK_OUTPUTS (lean: no forecast, no maps; or full)
+#    (default the city grid above) and SQ25_SOAK_OUTPUTS (lean: no forecast, no maps; maps: no
+#    forecast; or full)
 #    choose its cost per cycle; SQ25_SOAK_ONLY=1 skips part 1.
 # Usage: bench/bench_serve.sh [path/to/sq25]. Prints figures; asserts nothing.
 set -eu
@@ -89,7 +90,11 @@ print(f"   {len(rows)} runs: median {statistics.median(wall):.0f} ms wall, {stat
 PY
 fi
 soak_grid=${SQ25_SOAK_GRID:-$grid}
-soak_extra="--no-forecast --no-maps"; [ "${SQ25_SOAK_OUTPUTS:-lean}" = full ] && soak_extra=""
+case ${SQ25_SOAK_OUTPUTS:-lean} in
+  full) soak_extra="" ;;
+  maps) soak_extra="--no-forecast" ;; # the maps and the cycle folders, without forecast.h5
+  *) soak_extra="--no-forecast --no-maps" ;;
+esac
 echo "== soak: $soak cycles (replayed frames + a sensor file, grid $soak_grid,"
 echo "   outputs ${SQ25_SOAK_OUTPUTS:-lean}), resident memory every 500 cycles"
 echo "   (logged every 100; the change is measured after the first 100, the warm-up)"
