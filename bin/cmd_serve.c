@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -120,6 +121,7 @@ typedef struct {
     char level_names[SQ25_WARN_MAX_LEVELS][32];
     char published[MAX_OUT_FILES][96]; /* what the last cycle published */
     int n_published;
+    int lock_fd; /* the outbox lock (flock) */
 } service;
 
 /* What one cycle found and did, for the outputs and the log line. */
@@ -616,8 +618,14 @@ static void start_forecast(service *s, const char *path, forecast_job *job)
     job->fd = -1;
     fflush(stdout); /* the child must not write the parent's buffered log lines again */
     if (pipe(fds) == 0) {
+        pid_t parent = getpid();
         job->pid = fork();
         if (job->pid == 0) {
+            /* The child dies with the service (a kill -9 of the service must not leave a
+             * writer behind) and does not hold the outbox lock a restarted service takes. */
+            prctl(PR_SET_PDEATHSIG, SIGKILL);
+            if (getppid() != parent) _exit(1);
+            if (s->lock_fd >= 0) close(s->lock_fd);
             close(fds[0]);
             forecast_report r;
             write_forecast_here(s, path, &r);
@@ -1483,10 +1491,10 @@ int cmd_serve(int argc, char **argv)
     serve_sensors_init(&s.sensors);
     int status = load_config(&s.cfg, argc, argv);
     if (status != CLI_OK) return status;
-    int lock_fd = -1;
+    s.lock_fd = -1;
     if (mkdir(s.cfg.outbox, 0755) != 0 && errno != EEXIST)
         status = cli_error("serve", "%s: cannot create the outbox: %s", s.cfg.outbox, strerror(errno));
-    if (status == CLI_OK && (lock_fd = lock_outbox(&s)) < 0) status = CLI_FAIL;
+    if (status == CLI_OK && (s.lock_fd = lock_outbox(&s)) < 0) status = CLI_FAIL;
     if (status == CLI_OK && !(s.ctx = cli_ctx("serve"))) status = CLI_FAIL;
     if (status == CLI_OK) status = build_runtime(&s);
     default_levels(&s);
@@ -1518,7 +1526,7 @@ int cmd_serve(int argc, char **argv)
     serve_inbox_free(&s.inbox);
     serve_sensors_free(&s.sensors);
     sq25_ctx_destroy(s.ctx);
-    if (lock_fd >= 0) close(lock_fd);
+    if (s.lock_fd >= 0) close(s.lock_fd);
     serve_config_clear(&s.cfg);
     return status;
 }
