@@ -8,7 +8,8 @@
 # 2. a soak: SQ25_SOAK_CYCLES cycles (default 1000) replaying the frames shifted in time,
 #    with a sensor file in the inbox (24 stations, made here, merged every cycle), with the
 #    resident memory every 100 cycles (the service logs it in replay mode). SQ25_SOAK_GRID
-#    (default the city grid above) and SQ25_SOAK_OUTPUTS (lean: no forecast, no maps; or full)
+#    (default the city grid above) and SQ25_SOAK_OUTPUTS (lean: no forecast, no maps; maps: no
+#    forecast; or full)
 #    choose its cost per cycle; SQ25_SOAK_ONLY=1 skips part 1.
 # Usage: bench/bench_serve.sh [path/to/sq25]. Prints figures; asserts nothing.
 set -eu
@@ -57,13 +58,16 @@ r = resource.getrusage(resource.RUSAGE_CHILDREN); print(f"{r.ru_utime + r.ru_sti
 if [ "${SQ25_SOAK_ONLY:-0}" != 1 ]; then
 echo "== sq25 serve per-cycle time, 100 m grid ($grid), 3 targets, $cycles cycles"
 echo "   (shared 2-core machine: wall times are noisy; CPU time is the steadier figure)"
-for mode in full lean; do
+echo "   full: every output (forecast.h5, 4 maps, CAP, JSON, CSV); lean: no forecast, no maps;"
+echo "   sensors: every output, the sensor file merged each cycle"
+for mode in full lean sensors; do
   extra=""; [ $mode = lean ] && extra="--no-forecast --no-maps"
+  inbox=$tmp/in; [ $mode = sensors ] && inbox=$tmp/in_sensors
   rm -rf "$tmp/out"
   # shellcheck disable=SC2086
-  c=$(cpu "$tmp/log.$mode" "$sq25" serve --inbox "$tmp/in" --outbox "$tmp/out" --grid "$grid" \
+  c=$(cpu "$tmp/log.$mode" "$sq25" serve --inbox "$inbox" --outbox "$tmp/out" --grid "$grid" \
         --targets "$targets" --levels 5,10,15 --replay "$cycles" $extra)
-  printf '   %-5s %s; CPU %.0f ms per cycle\n' "$mode" "$(stats "$tmp/log.$mode")" \
+  printf '   %-7s %s; CPU %.0f ms per cycle\n' "$mode" "$(stats "$tmp/log.$mode")" \
     "$(python3 -c "print($c * 1000 / $cycles)")"
 done
 echo "== baseline: one 'sq25 run' per cycle on the newest 3 frames (same grid, targets, levels)"
@@ -86,7 +90,11 @@ print(f"   {len(rows)} runs: median {statistics.median(wall):.0f} ms wall, {stat
 PY
 fi
 soak_grid=${SQ25_SOAK_GRID:-$grid}
-soak_extra="--no-forecast --no-maps"; [ "${SQ25_SOAK_OUTPUTS:-lean}" = full ] && soak_extra=""
+case ${SQ25_SOAK_OUTPUTS:-lean} in
+  full) soak_extra="" ;;
+  maps) soak_extra="--no-forecast" ;; # the maps and the cycle folders, without forecast.h5
+  *) soak_extra="--no-forecast --no-maps" ;;
+esac
 echo "== soak: $soak cycles (replayed frames + a sensor file, grid $soak_grid,"
 echo "   outputs ${SQ25_SOAK_OUTPUTS:-lean}), resident memory every 500 cycles"
 echo "   (logged every 100; the change is measured after the first 100, the warm-up)"

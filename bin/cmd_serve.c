@@ -15,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,9 +26,12 @@ const char cmd_serve_usage[] =
     "\n"
     "Watches DIR for radar files (any format 'sq25 info' reads) and rain-sensor files (CSV or\n"
     "OpenSense netCDF-4, as 'sq25 run --sensors'), runs one cycle per new radar time (the\n"
-    "sensors merged with the radar, as 'sq25 run') and publishes into the outbox: warnings.geojson, targets.geojson, targets.csv,\n"
-    "summary.json, warning.png, forecast.h5, one CAP 1.2 alert per warned target\n"
-    "(cap_<target>.cap.xml) and latest.json naming them (replaced last). One JSON log line\n"
+    "sensors merged with the radar, as 'sq25 run') and publishes each cycle, whole, in one\n"
+    "step: OUTBOX/cycles/<n>-<time>/ with warnings.geojson, targets.geojson, targets.csv,\n"
+    "summary.json, forecast.h5, the maps (observation.png, forecast_30.png, forecast_60.png,\n"
+    "warning.png), one CAP 1.2 alert per warned target (cap_<target>.cap.xml) and\n"
+    "latest.json naming them; the link OUTBOX/current is switched to it (the top-level\n"
+    "names are links through it). One JSON log line\n"
     "per cycle on stdout. SIGTERM finishes the cycle in progress and exits; SIGHUP re-reads\n"
     "the config file. docs/serve.md describes the states, the config file and the unit file.\n"
     "\n"
@@ -116,6 +121,7 @@ typedef struct {
     char level_names[SQ25_WARN_MAX_LEVELS][32];
     char published[MAX_OUT_FILES][96]; /* what the last cycle published */
     int n_published;
+    int lock_fd; /* the outbox lock (flock) */
 } service;
 
 /* What one cycle found and did, for the outputs and the log line. */
@@ -128,6 +134,7 @@ typedef struct {
     int sensor_files, sensors_merged; /* files in the sensor window, sensors in the merge */
     int raised, updated, lowered, cancelled, active;
     double ms_read, ms_pipeline, ms_outputs, ms_publish, ms_total;
+    double ms_forecast, ms_maps; /* parts of ms_outputs */
     bool published;
     char error[768];
 } cycle_info;
@@ -577,9 +584,99 @@ static int write_nodata_outputs(service *s, serve_publish *pub, const cycle_info
     return fclose(f) != 0 ? -1 : 0;
 }
 
+/* forecast.h5 is written by a child process while the parent draws the maps: the two are
+ * the largest outputs and independent, and a child (a copy of the process: its own HDF5
+ * state and context, nothing shared) runs them in parallel without making the library's
+ * context or HDF5 thread-safe. The child reports through a pipe. */
+typedef struct {
+    int rc, err_no;
+    double ms;
+    char message[1024];
+} forecast_report;
+
+typedef struct {
+    pid_t pid; /* 0: written in this process (fork failed, or no forecast) */
+    int fd;
+    forecast_report report;
+} forecast_job;
+
+static void write_forecast_here(service *s, const char *path, forecast_report *r)
+{
+    int64_t t0 = serve_now_ms();
+    memset(r, 0, sizeof *r);
+    errno = 0;
+    r->rc = cli_write_forecast(s->ctx, s->p, path);
+    r->err_no = errno;
+    r->ms = ms_since(t0);
+    if (r->rc) snprintf(r->message, sizeof r->message, "%s", sq25_errmsg(s->ctx));
+}
+
+static void start_forecast(service *s, const char *path, forecast_job *job)
+{
+    int fds[2];
+    memset(job, 0, sizeof *job);
+    job->fd = -1;
+    fflush(stdout); /* the child must not write the parent's buffered log lines again */
+    if (pipe(fds) == 0) {
+        pid_t parent = getpid();
+        job->pid = fork();
+        if (job->pid == 0) {
+            /* The child dies with the service (a kill -9 of the service must not leave a
+             * writer behind) and does not hold the outbox lock a restarted service takes. */
+            prctl(PR_SET_PDEATHSIG, SIGKILL);
+            if (getppid() != parent) _exit(1);
+            if (s->lock_fd >= 0) close(s->lock_fd);
+            close(fds[0]);
+            forecast_report r;
+            write_forecast_here(s, path, &r);
+            ssize_t n = write(fds[1], &r, sizeof r);
+            _exit(n == (ssize_t)sizeof r && r.rc == 0 ? 0 : 1); /* no atexit handlers, no flush */
+        }
+        close(fds[1]);
+        if (job->pid > 0) {
+            job->fd = fds[0];
+            return;
+        }
+        close(fds[0]);
+        job->pid = 0;
+    }
+    write_forecast_here(s, path, &job->report); /* no child: in this process */
+}
+
+/* Wait for the child; 0 when forecast.h5 is whole, else -1 with ci->error set. */
+static int finish_forecast(forecast_job *job, cycle_info *ci)
+{
+    if (job->pid > 0) {
+        size_t got = 0;
+        char *buf = (char *)&job->report;
+        while (got < sizeof job->report) {
+            ssize_t n = read(job->fd, buf + got, sizeof job->report - got);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) break;
+            got += (size_t)n;
+        }
+        close(job->fd);
+        int status = 0;
+        while (waitpid(job->pid, &status, 0) < 0 && errno == EINTR) {}
+        if (got != sizeof job->report) {
+            memset(&job->report, 0, sizeof job->report);
+            job->report.rc = SQ25_ERR_WRITE;
+            snprintf(job->report.message, sizeof job->report.message,
+                     "the forecast writer (process %ld) ended without a report: %s %d",
+                     (long)job->pid, WIFSIGNALED(status) ? "signal" : "status",
+                     WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+        }
+    }
+    ci->ms_forecast = job->report.ms;
+    if (job->report.rc == 0) return 0;
+    snprintf(ci->error, sizeof ci->error, "writing the outputs failed: %s; %.600s",
+             strerror(job->report.err_no ? job->report.err_no : EIO), job->report.message);
+    return -1;
+}
+
 /* Outputs of a cycle with a forecast: the library's writers, plus the service member. */
 static int write_forecast_outputs(service *s, serve_publish *pub, sq25_warning *w,
-                                  const cycle_info *ci, const target_table *tt)
+                                  cycle_info *ci, const target_table *tt)
 {
     char path[4096];
     int rc = 0;
@@ -593,8 +690,10 @@ static int write_forecast_outputs(service *s, serve_publish *pub, sq25_warning *
     }
     if (rc == 0 && (rc = sq25_warning_write_summary_json(w, serve_publish_path(pub, "summary.json", path, sizeof path))) == 0)
         rc = add_service_member(path, s, ci);
-    if (rc == 0 && s->cfg.forecast)
-        rc = cli_write_forecast(s->ctx, s->p, serve_publish_path(pub, "forecast.h5", path, sizeof path));
+    forecast_job fc = {.pid = 0, .fd = -1};
+    bool forecast = rc == 0 && s->cfg.forecast;
+    if (forecast) start_forecast(s, serve_publish_path(pub, "forecast.h5", path, sizeof path), &fc);
+    int64_t t0 = serve_now_ms();
     if (rc == 0 && s->cfg.maps) {
         char credit[200];
         const sq25_field *latest = s->n_held ? s->held[s->n_held - 1].field : NULL;
@@ -603,6 +702,8 @@ static int write_forecast_outputs(service *s, serve_publish *pub, sq25_warning *
                              .credit = serve_map_credit(latest, s->cfg.credit, credit, sizeof credit)};
         rc = latest ? serve_write_maps(&job, w, pub) : SQ25_ERR_INVALID_ARG;
     }
+    ci->ms_maps = ms_since(t0);
+    if (forecast && finish_forecast(&fc, ci) != 0 && rc == 0) rc = -1; /* always waited for */
     return rc;
 }
 
@@ -767,10 +868,10 @@ static void log_cycle(const service *s, const cycle_info *ci, int first)
     }
     printf("],\"sensors\":{\"files\":%d,\"merged\":%d}", ci->sensor_files, ci->sensors_merged);
     printf(",\"frames_used\":%d,\"step_s\":%d,\"durations_ms\":{\"read\":%.1f,\"pipeline\":%.1f,"
-           "\"outputs\":%.1f,\"publish\":%.1f,\"total\":%.1f},\"warnings\":{\"raised\":%d,"
+           "\"outputs\":%.1f,\"forecast\":%.1f,\"maps\":%.1f,\"publish\":%.1f,\"total\":%.1f},\"warnings\":{\"raised\":%d,"
            "\"updated\":%d,\"lowered\":%d,\"cancelled\":%d,\"active\":%d},\"published\":%s",
            ci->frames_used, ci->step_s, ci->ms_read, ci->ms_pipeline, ci->ms_outputs,
-           ci->ms_publish, ci->ms_total, ci->raised, ci->updated, ci->lowered, ci->cancelled,
+           ci->ms_forecast, ci->ms_maps, ci->ms_publish, ci->ms_total, ci->raised, ci->updated, ci->lowered, ci->cancelled,
            ci->active, ci->published ? "true" : "false");
     if (ci->error[0]) log_str(s, "error", ci->error);
     log_end(s);
@@ -1390,10 +1491,10 @@ int cmd_serve(int argc, char **argv)
     serve_sensors_init(&s.sensors);
     int status = load_config(&s.cfg, argc, argv);
     if (status != CLI_OK) return status;
-    int lock_fd = -1;
+    s.lock_fd = -1;
     if (mkdir(s.cfg.outbox, 0755) != 0 && errno != EEXIST)
         status = cli_error("serve", "%s: cannot create the outbox: %s", s.cfg.outbox, strerror(errno));
-    if (status == CLI_OK && (lock_fd = lock_outbox(&s)) < 0) status = CLI_FAIL;
+    if (status == CLI_OK && (s.lock_fd = lock_outbox(&s)) < 0) status = CLI_FAIL;
     if (status == CLI_OK && !(s.ctx = cli_ctx("serve"))) status = CLI_FAIL;
     if (status == CLI_OK) status = build_runtime(&s);
     default_levels(&s);
@@ -1425,7 +1526,7 @@ int cmd_serve(int argc, char **argv)
     serve_inbox_free(&s.inbox);
     serve_sensors_free(&s.sensors);
     sq25_ctx_destroy(s.ctx);
-    if (lock_fd >= 0) close(lock_fd);
+    if (s.lock_fd >= 0) close(s.lock_fd);
     serve_config_clear(&s.cfg);
     return status;
 }

@@ -13,7 +13,7 @@ d=data/radar/rmi_20210704
 [ -d "$d" ] || { echo "skip: $d not present"; exit 0; }
 tmp=$(mktemp -d)
 pid=""; rpid=""
-trap '[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; [ -n "$rpid" ] && kill "$rpid" 2>/dev/null; rm -rf "$tmp"' EXIT
+trap '[ -z "$pid" ] || kill -9 "$pid" 2>/dev/null || true; [ -z "$rpid" ] || kill "$rpid" 2>/dev/null || true; rm -rf "$tmp"' EXIT
 in=$tmp/in; out=$tmp/out
 mkdir -p "$in" "$out"
 cat > "$tmp/check.py" <<'PY'
@@ -97,7 +97,11 @@ while [ $round -lt 12 ]; do
     cp "$f" "$in/.tmp" && mv "$in/.tmp" "$in/$(basename "$f")"
   done
   sleep "$(python3 -c 'import random; print(round(random.uniform(0.1, 1.5), 2))')"
-  kill -9 "$pid"; wait "$pid" 2>/dev/null || true; pid=""
+  kill -9 "$pid" 2>/dev/null || true
+  rc=0; wait "$pid" 2>/dev/null || rc=$?; pid=""
+  # 137: killed here; anything else is the service failing by itself (e.g. refusing to start
+  # because a process it left behind holds the outbox lock)
+  [ $rc -eq 137 ] || [ $rc -eq 0 ] || { echo "round $round: serve exited $rc"; cat "$tmp/err"; exit 1; }
   [ -L "$out/current" ] || continue # killed before its first cycle
   c=$(python3 "$tmp/check.py" rest "$out" $keep) || { echo "round $round: outbox not one whole cycle"; exit 1; }
   [ "$c" -ge "$last" ] || { echo "round $round: cycle went back from $last to $c"; exit 1; }

@@ -14,7 +14,7 @@ d=data/radar/rmi_20210704
 [ -d "$d" ] || { echo "skip: $d not present"; exit 0; }
 tmp=$(mktemp -d)
 pid=""
-trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
+trap '[ -z "$pid" ] || kill "$pid" 2>/dev/null || true; rm -rf "$tmp"' EXIT
 in=$tmp/in; out=$tmp/out
 mkdir -p "$in"
 grid=lonlat:6.0,50.1,6.25,50.2:100
