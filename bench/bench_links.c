@@ -641,13 +641,16 @@ static int bench_openmrg(void)
     return 0;
 }
 
-int main(void)
+/* bench_links [openrainer|openmrg]: both parts by default, or the one named. */
+int main(int argc, char **argv)
 {
     const char *env = getenv("SQ25_DATA");
     snprintf(data_root, sizeof data_root, "%s", env && *env ? env : "../shared/data");
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    setvbuf(stdout, NULL, _IOLBF, 0);
     printf("# bench_links (data: %s)\n", data_root);
-    bench_openrainer();
-    bench_openmrg();
+    const char *only = argc > 1 ? argv[1] : "";
+    if (!*only || !strcmp(only, "openrainer")) bench_openrainer();
+    if (!*only || !strcmp(only, "openmrg")) bench_openmrg();
     return 0;
 }
