@@ -172,7 +172,7 @@ double sq25__block_covariance(const sq25__variogram *v, const double *ax, const 
  * is the point fit bit for bit. The regularisation is averaged over at most PAIR_CAP pairs of
  * each class (an even stride through them) to bound the cost. */
 
-#define PAIR_CAP 128
+#define PAIR_CAP 48
 
 typedef struct {
     int n[N_CLASSES];
