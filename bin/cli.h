@@ -104,6 +104,30 @@ int cmd_run(int argc, char **argv);
 extern const char cmd_run_usage[];
 int cmd_links(int argc, char **argv);
 extern const char cmd_links_usage[];
+/* ---- microwave-link processing options (bin/cli_links.c) ---- */
+typedef struct {
+    const char *waa;  /* wet-antenna method name */
+    int step_s;       /* output interval, seconds */
+    double window_s, threshold_db, waa_max_db, tau_s; /* NaN: the library's default */
+} cli_links_opts;
+/* Usage lines of the options; printf with (prefix, default step, prefix x 5). */
+extern const char cli_links_options_usage[];
+void cli_links_defaults(cli_links_opts *o, int step_s);
+int cli_links_waa_from_name(const char *s); /* SQ25_WAA_*, -1 when unknown */
+/* If argv[*i] is one of the options --PREFIXstep/waa/window/threshold/waa-max/tau, take it
+ * (and its value; *status CLI_OK or the usage error) and return 1; 0 otherwise. */
+int cli_links_option(int argc, char **argv, int *i, const char *prefix, cli_links_opts *o,
+                     int *status);
+/* The library's options from these (CLI_OK, or the error reported). */
+int cli_links_make_options(const char *cmd, sq25_ctx *ctx, const cli_links_opts *a,
+                           sq25_cml_options **out);
+/* Read an OpenSense CML file and process it into path rain per link (intervals of step_s
+ * ending in [from, to]) and the links' end points (4 per link, new arrays: release with
+ * sq25_series_destroy and free). CLI_OK or the error reported; no interval in the window
+ * (SQ25_ERR_NO_DATA, sq25_errcode tells) is CLI_FAIL, left for the caller to report. */
+int cli_links_path_rain(const char *cmd, sq25_ctx *ctx, const char *path,
+                        const cli_links_opts *a, int64_t from, int64_t to, sq25_series **rain,
+                        double **lonlat);
 /* Shared by run and serve (bin/cmd_run.c): --calibration "raw:p,..." into wo (errors name
  * cmd), and forecast.h5 from the pipeline's last run (leads, then motion u and v). */
 int cli_set_calibration(const char *cmd, sq25_ctx *ctx, sq25_warn_options *wo, const char *text);

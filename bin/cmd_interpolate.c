@@ -36,11 +36,15 @@ const char cmd_interpolate_usage[] =
     "  --links FILE    microwave links (OpenSense CML netCDF-4) as line sensors besides or\n"
     "                  instead of --sensors: path rain of the interval ending at T (sq25\n"
     "                  links chain), kriged with block support or IDW over the path points;\n"
-    "                  with merge, kriging with the radar as external drift (KED)\n";
+    "                  with merge, kriging with the radar as external drift (KED)\n"
+    "  --links-step S  links' interval in seconds (default: the sensors' step, or --step);\n"
+    "                  --links-waa M, --links-window S, --links-threshold DB,\n"
+    "                  --links-waa-max DB, --links-tau S: as --waa ... of 'sq25 help links'\n";
 
 typedef struct {
     const char *sensors, *time, *grid, *out, *radar, *method, *merge, *links;
     int qc, step_s, json;
+    cli_links_opts lopt; /* link processing; step_s 0: the sensors' step */
 } interp_args;
 
 static int parse_args(int argc, char **argv, interp_args *a)
@@ -49,6 +53,7 @@ static int parse_args(int argc, char **argv, interp_args *a)
     a->method = "kriging";
     a->merge = "additive";
     a->step_s = 300;
+    cli_links_defaults(&a->lopt, 0);
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i];
         const char **slot = !strcmp(o, "--sensors") ? &a->sensors
@@ -61,7 +66,8 @@ static int parse_args(int argc, char **argv, interp_args *a)
                             : !strcmp(o, "--links") ? &a->links
                                                      : NULL;
         int st = CLI_OK;
-        if (cli_reader_option(argc, argv, &i, &st)) {
+        if (cli_reader_option(argc, argv, &i, &st) ||
+            cli_links_option(argc, argv, &i, "links-", &a->lopt, &st)) {
             if (st) return st;
         } else if (!strcmp(o, "--qc")) {
             a->qc = 1;
@@ -187,8 +193,12 @@ static int line_sensors(const char *cmd, sq25_ctx *ctx, const interp_args *a, in
 {
     sq25_links *l = NULL;
     sq25_series *r = NULL;
+    sq25_cml_options *o = NULL;
+    if (a->lopt.step_s) step_s = a->lopt.step_s;
+    if (cli_links_make_options(cmd, ctx, &a->lopt, &o) != CLI_OK) return CLI_USAGE;
     int rc = sq25_links_read_netcdf(ctx, a->links, &l);
-    if (!rc) rc = sq25_links_process(l, NULL, t, t, step_s, &r, NULL);
+    if (!rc) rc = sq25_links_process(l, o, t, t, step_s, &r, NULL);
+    sq25_cml_options_destroy(o);
     if (!rc && sq25_series_time(r, 0) != t) rc = SQ25_ERR_NO_DATA;
     int nl = rc ? 0 : sq25_links_count(l);
     *ll = calloc(4 * (ng + (size_t)nl) + 4, sizeof(double));

@@ -20,15 +20,6 @@ const char cmd_links_usage[] =
     "  --tau S         wet-antenna time constant in seconds (default 900)\n"
     "  --json          one JSON object: {\"file\":..,\"links\":[{\"id\":..,\"rain_mm\":[..]},..]}\n";
 
-static int waa_from_name(const char *s)
-{
-    if (!strcmp(s, "none")) return SQ25_WAA_NONE;
-    if (!strcmp(s, "constant")) return SQ25_WAA_CONSTANT;
-    if (!strcmp(s, "schleiss")) return SQ25_WAA_SCHLEISS2013;
-    if (!strcmp(s, "leijnse")) return SQ25_WAA_LEIJNSE2008;
-    return -1;
-}
-
 static void summarise(const float *v, const float *share, int64_t n, double *total, double *peak,
                       long *missing, double *flagged)
 {
@@ -113,52 +104,29 @@ static void print_table(const sq25_links *l, const sq25_series *r, const sq25_se
 }
 
 typedef struct {
-    const char *path, *from, *to, *waa;
-    int step_s;
-    double window_s, threshold_db, waa_max_db, tau_s;
+    const char *path, *from, *to;
+    cli_links_opts opt;
     bool json;
 } links_args;
 
 static int parse_args(int argc, char **argv, links_args *a)
 {
     const char *cmd = argv[0];
-    *a = (links_args){NULL, NULL, NULL, "leijnse", 900, NAN, NAN, NAN, NAN, false};
+    *a = (links_args){NULL, NULL, NULL, {0}, false};
+    cli_links_defaults(&a->opt, 900);
     for (int i = 1; i < argc; i++) {
         bool more = i + 1 < argc;
-        if (!strcmp(argv[i], "--json")) a->json = true;
+        int st = CLI_OK;
+        if (cli_links_option(argc, argv, &i, "", &a->opt, &st)) {
+            if (st) return st;
+        } else if (!strcmp(argv[i], "--json")) a->json = true;
         else if (!strcmp(argv[i], "--file") && more) a->path = argv[++i];
         else if (!strcmp(argv[i], "--from") && more) a->from = argv[++i];
         else if (!strcmp(argv[i], "--to") && more) a->to = argv[++i];
-        else if (!strcmp(argv[i], "--waa") && more) a->waa = argv[++i];
-        else if (!strcmp(argv[i], "--step") && more) a->step_s = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--window") && more) a->window_s = atof(argv[++i]);
-        else if (!strcmp(argv[i], "--threshold") && more) a->threshold_db = atof(argv[++i]);
-        else if (!strcmp(argv[i], "--waa-max") && more) a->waa_max_db = atof(argv[++i]);
-        else if (!strcmp(argv[i], "--tau") && more) a->tau_s = atof(argv[++i]);
         else return cli_usage_error(cmd, "unknown or incomplete option '%s'", argv[i]);
     }
     if (!a->path || !a->from || !a->to)
         return cli_usage_error(cmd, "--file, --from and --to are required");
-    if (waa_from_name(a->waa) < 0)
-        return cli_usage_error(cmd, "--waa must be none, constant, schleiss or leijnse");
-    if (a->step_s <= 0) return cli_usage_error(cmd, "--step must be > 0 seconds");
-    return CLI_OK;
-}
-
-static int set_options(const char *cmd, sq25_ctx *ctx, sq25_cml_options *o, const links_args *a)
-{
-    const struct { int key; double v; } set[] = {
-        {SQ25_CML_WAA_METHOD, waa_from_name(a->waa)}, {SQ25_CML_WINDOW_S, a->window_s},
-        {SQ25_CML_THRESHOLD_DB, a->threshold_db},     {SQ25_CML_WAA_MAX_DB, a->waa_max_db},
-        {SQ25_CML_WAA_TAU_S, a->tau_s}};
-    for (size_t i = 0; i < sizeof set / sizeof set[0]; i++) {
-        if (isnan(set[i].v)) continue;
-        int rc = sq25_cml_options_set(o, set[i].key, set[i].v);
-        if (rc) {
-            cli_lib_error(cmd, ctx, rc);
-            return CLI_USAGE;
-        }
-    }
     return CLI_OK;
 }
 
@@ -176,11 +144,10 @@ int cmd_links(int argc, char **argv)
     sq25_cml_options *o = NULL;
     sq25_links *l = NULL;
     sq25_series *rain = NULL, *flagged = NULL;
-    int rc = sq25_cml_options_create(ctx, &o);
-    if (rc) st = cli_lib_error(cmd, ctx, rc);
-    if (!st) st = set_options(cmd, ctx, o, &a);
+    int rc = SQ25_OK;
+    st = cli_links_make_options(cmd, ctx, &a.opt, &o);
     if (!st && (rc = sq25_links_read_netcdf(ctx, a.path, &l)) != 0) st = cli_lib_error(cmd, ctx, rc);
-    if (!st && (rc = sq25_links_process(l, o, from, to, a.step_s, &rain, &flagged)) != 0)
+    if (!st && (rc = sq25_links_process(l, o, from, to, a.opt.step_s, &rain, &flagged)) != 0)
         st = cli_lib_error(cmd, ctx, rc);
     if (!st && a.json) print_json(a.path, l, rain, flagged);
     else if (!st) print_table(l, rain, flagged);

@@ -34,6 +34,14 @@ const char cmd_run_usage[] =
     "                       interval ending at the issue time is merged with the radar on the\n"
     "                       street grid (observation.h5) and the nowcast and warnings start\n"
     "                       from that merged analysis\n"
+    "  --links FILE         microwave links (OpenSense CML netCDF-4: raw TSL/RSL or processed\n"
+    "                       path rain) as line sensors, with or without --sensors: processed\n"
+    "                       as 'sq25 links' does (options below), merged with block (line)\n"
+    "                       support over their interval ending at the issue time\n"
+    "  --links-step S       links' interval in seconds, a multiple of the file's step\n"
+    "                       (default 300); --links-waa M, --links-window S,\n"
+    "                       --links-threshold DB, --links-waa-max DB, --links-tau S: as\n"
+    "                       --waa ... of 'sq25 help links'\n"
     "  --merge NAME         merging method: additive (default), ked, multiplicative, mfb\n"
     "  --sensor-stamp S     end (default: times end each interval) or start\n"
     "  --sensor-lag SEC     seconds added to the sensors' times (default 0)\n"
@@ -72,6 +80,8 @@ typedef struct {
     int n_radar;
     const char **sensors;
     int n_sensors;
+    const char *links;      /* --links FILE */
+    cli_links_opts links_opt;
     const char *grid_spec, *targets_path, *method, *out_dir, *levels;
     const char *calibration, *merge, *stamp, *tz, *credit, *time;
     int frames, horizon_min, sensor_lag_s, sensor_step_s, no_qc, bias_correct, max_gap;
@@ -97,6 +107,7 @@ static int parse_args(int argc, char **argv, run_args *a)
     a->compression = 1;
     a->seed = 24;
     a->noise_gain = NAN; /* not given: the library's default */
+    cli_links_defaults(&a->links_opt, 300);
     a->radar = calloc((size_t)argc, sizeof *a->radar);
     a->sensors = calloc((size_t)argc, sizeof *a->sensors);
     if (!a->radar || !a->sensors) return cli_error("run", "out of memory");
@@ -104,8 +115,11 @@ static int parse_args(int argc, char **argv, run_args *a)
         const char *o = argv[i];
         bool has_val = i + 1 < argc;
         int st = CLI_OK;
-        if (cli_reader_option(argc, argv, &i, &st)) {
+        if (cli_reader_option(argc, argv, &i, &st) ||
+            cli_links_option(argc, argv, &i, "links-", &a->links_opt, &st)) {
             if (st) return st;
+        } else if (strcmp(o, "--links") == 0 && has_val) {
+            a->links = argv[++i];
         } else if (strcmp(o, "--radar") == 0) {
             while (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0) a->radar[a->n_radar++] = argv[++i];
         } else if (strcmp(o, "--grid") == 0 && has_val) a->grid_spec = argv[++i];
@@ -530,6 +544,29 @@ static int push_sensors(sq25_ctx *ctx, const run_args *a, sq25_pipeline *p)
     return rc ? cli_lib_error("run", ctx, rc) : CLI_OK;
 }
 
+/* The links' path rain over the frames' span (the processing keeps the history before it for
+ * the wet/dry window and baseline), pushed to the pipeline; a file without an interval
+ * there leaves the run radar only (and says so). */
+static int push_links(sq25_ctx *ctx, const run_args *a, sq25_pipeline *p, const frame_entry *frames,
+                      int n_frames)
+{
+    int64_t from = sq25_field_valid_time(frames[0].field);
+    int64_t to = sq25_field_valid_time(frames[n_frames - 1].field);
+    sq25_series *rain = NULL;
+    double *lonlat = NULL;
+    int st = cli_links_path_rain("run", ctx, a->links, &a->links_opt, from, to, &rain, &lonlat);
+    if (st != CLI_OK && sq25_errcode(ctx) == SQ25_ERR_NO_DATA) {
+        fprintf(stderr, "sq25 run: %s: no link interval of %d s ends within the radar frames; "
+                        "links not used\n", a->links, a->links_opt.step_s);
+        return CLI_OK;
+    }
+    int rc = st == CLI_OK ? sq25_pipeline_push_links(p, rain, lonlat) : SQ25_OK;
+    if (rc) st = cli_lib_error("run", ctx, rc);
+    sq25_series_destroy(rain);
+    free(lonlat);
+    return st;
+}
+
 /* observation.h5: the merged analysis, with the merge's method and variogram in /how. */
 static int write_observation(sq25_ctx *ctx, const run_args *a, const sq25_pipeline *p)
 {
@@ -541,7 +578,8 @@ static int write_observation(sq25_ctx *ctx, const run_args *a, const sq25_pipeli
                      when, sizeof when);
     if (!merged || !an) {
         fprintf(stderr, "sq25 run: %s: no sensor merged at %s (%d sensors with a value); the "
-                        "nowcast is radar only\n", a->sensors[0], when, info.sensors_used);
+                        "nowcast is radar only\n", a->n_sensors ? a->sensors[0] : a->links, when,
+                info.sensors_used);
         return CLI_OK;
     }
     char path[4096], json[512];
@@ -664,13 +702,13 @@ static const char *const run_outputs[] = {"forecast.h5",     "warnings.geojson",
 
 static int refuse_inputs_as_outputs(const run_args *a)
 {
-    const char *extra[1] = {a->targets_path};
+    const char *extra[2] = {a->targets_path, a->links};
     for (size_t k = 0; k < sizeof run_outputs / sizeof run_outputs[0]; k++) {
         char path[4096];
         join_path(path, sizeof path, a->out_dir, run_outputs[k]);
         int st = cli_refuse_input_as_output("run", path, a->radar, a->n_radar);
         if (st == CLI_OK) st = cli_refuse_input_as_output("run", path, a->sensors, a->n_sensors);
-        if (st == CLI_OK) st = cli_refuse_input_as_output("run", path, extra, 1);
+        if (st == CLI_OK) st = cli_refuse_input_as_output("run", path, extra, 2);
         if (st != CLI_OK) return st;
     }
     return CLI_OK;
@@ -727,6 +765,7 @@ int cmd_run(int argc, char **argv)
     if (status == CLI_OK) status = refuse_inputs_as_outputs(&a);
     if (status == CLI_OK) status = read_frames(ctx, &a, &frames, &n_frames);
     if (status == CLI_OK && a.n_sensors) status = push_sensors(ctx, &a, p);
+    if (status == CLI_OK && a.links) status = push_links(ctx, &a, p, frames, n_frames);
     if (status == CLI_OK) status = feed_pipeline(ctx, p, frames, n_frames);
     sq25_field *latest_on_street = NULL; /* the newest frame resampled, NULL without a grid */
     if (status == CLI_OK)
@@ -743,7 +782,7 @@ int cmd_run(int argc, char **argv)
         if (!a.quiet && isatty(2)) fputc('\r', stderr);
         status = write_outputs(ctx, &a, p, w);
     }
-    if (status == CLI_OK && a.n_sensors) status = write_observation(ctx, &a, p);
+    if (status == CLI_OK && (a.n_sensors || a.links)) status = write_observation(ctx, &a, p);
     if (status == CLI_OK && !a.no_maps)
         status = write_maps(ctx, &a, p, w, frames[n_frames - 1].field, latest_on_street,
                             sq25_pipeline_analysis(p), street, targets);

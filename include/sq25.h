@@ -1425,7 +1425,9 @@ SQ25_API int sq25_links_process(const sq25_links *l, const sq25_cml_options *opt
  * covariance between two sensors is the mean covariance between their points, between a
  * sensor and a target the mean over the sensor's points, so a link is kriged as the mean
  * along its path; a zero-length link is exactly a point sensor. The variogram (when not given
- * in the options) is fitted to the path midpoints. IDW weights a sensor by the mean of
+ * in the options) is the point variogram fitted with the line support regularised: the
+ * empirical semivariance of two sensors is matched by the mean point variogram between their
+ * paths minus the mean within each (since 1.2; 1.1 fitted at the path midpoints). IDW weights a sensor by the mean of
  * d^-power over its points. method: SQ25_INTERP_IDW or SQ25_INTERP_KRIGING. drift: NULL, or a
  * field (any grid and CRS, e.g. radar in mm/h) used as external drift (kriging with external
  * drift, KED: sensor drift = mean of the field along the path, bilinear through PROJ); sensors
@@ -1944,6 +1946,27 @@ SQ25_API const sq25_field *sq25_pipeline_warn_forecast(const sq25_pipeline *p, i
  * or SQ25_ERR_NO_DATA when the last run merged nothing (info then says radar_only = 1).
  * Since 1.1. */
 SQ25_API int sq25_pipeline_merge_info(const sq25_pipeline *p, sq25_merge_info *info);
+/* Give the pipeline microwave links as line sensors: rain, their processed path rain (a
+ * series with one station per link, mm per step, its times ending each interval, e.g. from
+ * sq25_links_process) and lonlat, the links' end points (4 per link: lon0, lat0, lon1, lat1,
+ * degrees; NaN = a link left out). Both copied; rain NULL clears (lonlat then ignored); a new
+ * push replaces the previous one. Each run then merges the links together with the pushed
+ * point sensors (sq25_pipeline_push_sensors, which need not be pushed): a link observes the
+ * mean rain along its path, so the merge (the method of sq25_pipeline_merge_options) uses
+ * block (line) support: residuals (additive) or ratios (multiplicative) are block-kriged, KED
+ * takes the radar averaged along each path as the link's drift, mean field bias sums the
+ * links like gauges; paths are cut into pieces of 250 m (at most 64), the variogram (when
+ * not given) is the point variogram fitted with the line support regularised. Alignment as
+ * for the point sensors, over the links' own interval: the longer of their step and the
+ * radar interval, ending at the issue time (with the stamp and lag of
+ * sq25_pipeline_set_sensor_alignment), against the radar along the path averaged over the
+ * frames that end in it. Where no path point is within the interpolation radius, the merged
+ * analysis and every lead equal the radar-only run bit for bit. @return SQ25_OK;
+ * SQ25_ERR_INVALID_ARG (rain without lonlat); SQ25_ERR_NOMEM; SQ25_ERR_PROJ. A run returns
+ * SQ25_ERR_ALIGNMENT when neither the link step nor the radar interval divides the other.
+ * Since 1.2. */
+SQ25_API int sq25_pipeline_push_links(sq25_pipeline *p, const sq25_series *rain,
+                                      const double *lonlat);
 
 
 #ifdef __cplusplus

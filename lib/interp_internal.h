@@ -24,6 +24,43 @@ double sq25__block_covariance(const sq25__variogram *v, const double *ax, const 
 int sq25__variogram_fit_dense(sq25_ctx *ctx, int model, size_t n, const double *x,
                               const double *y, const double *z, sq25__variogram *out);
 
+/* Sensors with a support: sensor i is the count[i] points px/py[first[i] ..] (metres; a point
+ * sensor has one), e.g. a link path cut into pieces as the block kriging does. */
+typedef struct {
+    size_t n;
+    const double *px, *py;
+    const int *first, *count;
+} sq25__supports;
+/* Fit of the point variogram whose regularised form (block support) matches the empirical
+ * semivariances of the sensors' values, pooled over n_sets sets of n values (z[set * n + i];
+ * NaN missing; distance classes by the supports' centres). Point supports give the result of
+ * sq25__variogram_fit_dense exactly. @return SQ25_OK; SQ25_ERR_TOO_FEW (under 4 sensors);
+ * SQ25_ERR_NO_DATA (no spatial variance); SQ25_ERR_INVALID_ARG; SQ25_ERR_NOMEM. */
+int sq25__variogram_fit_lines(sq25_ctx *ctx, int model, const sq25__supports *s, int n_sets,
+                              const double *z, sq25__variogram *out);
+
+/* Line sensors (interp_lines.c), given as end points lonlat[4i..4i+3] and cut into pieces of
+ * at most spacing_m as sq25_interp_lines_grid does. */
+/* The mean of field f along each path (bilinear at the pieces' midpoints, the paths cut in
+ * the links' UTM zone); NaN where any piece is NaN or the sensor has no position. */
+int sq25__lines_field_mean(sq25_ctx *ctx, const sq25_field *f, size_t n, const double *lonlat,
+                           double spacing_m, double *out);
+/* Block kriging with variogram v onto grid (ordinary; with sensor_drift, per-sensor drift
+ * values, and grid_drift, the drift on the grid's cells: KED). Cells without a system get
+ * NaN. Options as sq25_interp_lines_grid (neighbours, radius, block cells). */
+int sq25__lines_krige(sq25_ctx *ctx, const sq25_interp_options *o, const sq25__variogram *v,
+                      size_t n, const double *lonlat, const double *value,
+                      const double *sensor_drift, const float *grid_drift, double spacing_m,
+                      sq25_field *grid);
+/* near[cell] = 1 where a point of some path lies within radius_m of the cell's centre (all 1
+ * for radius 0). */
+int sq25__lines_near(sq25_ctx *ctx, size_t n, const double *lonlat, double spacing_m,
+                     double radius_m, const sq25_field *grid, uint8_t *near);
+/* sq25__variogram_fit_lines for sensors given by end points, cut in projdef's metres. */
+int sq25__lines_fit_variogram(sq25_ctx *ctx, int model, const char *projdef, size_t n,
+                              const double *lonlat, const double *value, double spacing_m,
+                              sq25__variogram *out);
+
 /* Points bucketed on a regular grid for k-nearest and radius queries. */
 typedef struct {
     size_t n;

@@ -154,6 +154,8 @@ static int lines_load(sq25_ctx *ctx, const char *projdef, size_t n, const double
 
 /* ---- variogram ---------------------------------------------------------------------------- */
 
+/* The variogram of the options, or (when not given) the point variogram fitted with the line
+ * support regularised (sq25__variogram_fit_lines). */
 static int lines_variogram(sq25_ctx *ctx, const line_params *lp, const line_set *s,
                            sq25__variogram *v)
 {
@@ -161,7 +163,8 @@ static int lines_variogram(sq25_ctx *ctx, const line_params *lp, const line_set 
     int model = (int)p[SQ25_INTERP_VARIOGRAM];
     *v = (sq25__variogram){model, 0, 0, 0};
     if (isnan(p[SQ25_INTERP_NUGGET]) || isnan(p[SQ25_INTERP_SILL]) || isnan(p[SQ25_INTERP_RANGE_M])) {
-        int rc = sq25__variogram_fit_dense(ctx, model, s->n, s->mx, s->my, s->z, v);
+        sq25__supports sup = {s->n, s->px, s->py, s->first, s->count};
+        int rc = sq25__variogram_fit_lines(ctx, model, &sup, 1, s->z, v);
         if (rc == SQ25_ERR_NO_DATA || rc == SQ25_ERR_TOO_FEW) {
             *v = (sq25__variogram){model, 0, 1e-6, 2000}; /* no variance: any model will do */
             sq25__ok(ctx);
@@ -497,4 +500,129 @@ int sq25_interp_lines_points(sq25_ctx *ctx, const sq25_interp_options *o, int me
     sq25__free(ctx, t);
     lines_free(ctx, &s);
     return rc ? rc : sq25__ok(ctx);
+}
+
+/* ---- pieces for the merge of links (links_merge.c, pipeline_links.c) --------------------- */
+
+int sq25__lines_field_mean(sq25_ctx *ctx, const sq25_field *f, size_t n, const double *lonlat,
+                           double spacing_m, double *out)
+{
+    for (size_t i = 0; i < n; i++) out[i] = NAN;
+    double lon_sum = 0, lat_sum = 0;
+    size_t known = 0;
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(lonlat[4 * i]) && isfinite(lonlat[4 * i + 1]))
+            lon_sum += lonlat[4 * i], lat_sum += lonlat[4 * i + 1], known++;
+    if (known == 0) return SQ25_OK;
+    char utm[32];
+    sq25__utm_projdef(lon_sum / known, lat_sum / known, utm, sizeof utm);
+    double *zero = sq25__calloc(ctx, n + 1, sizeof *zero);
+    if (!zero) return SQ25_ERR_NOMEM;
+    line_set s;
+    int rc = lines_load(ctx, utm, n, lonlat, zero, spacing_m, NULL, &s);
+    sq25__free(ctx, zero);
+    if (rc) return rc;
+    size_t used = s.n ? (size_t)s.first[s.n - 1] + (size_t)s.count[s.n - 1] : 0;
+    double *v = sq25__malloc(ctx, (used + 1) * sizeof *v);
+    rc = v ? drift_at_xy(ctx, f, utm, used, s.px, s.py, v) : SQ25_ERR_NOMEM;
+    for (size_t i = 0; !rc && i < s.n; i++) {
+        double sum = 0;
+        for (int k = 0; k < s.count[i]; k++) sum += v[(size_t)s.first[i] + (size_t)k];
+        out[s.orig[i]] = sum / s.count[i]; /* NaN when any piece is NaN */
+    }
+    sq25__free(ctx, v);
+    lines_free(ctx, &s);
+    return rc;
+}
+
+/* Each sensor's drift from the caller's per-sensor values; sensors without one leave. */
+static void take_sensor_drift(line_set *s, const double *sensor_drift)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        double d = sensor_drift[s->orig[i]];
+        if (!isfinite(d)) continue;
+        s->mx[kept] = s->mx[i], s->my[kept] = s->my[i], s->z[kept] = s->z[i];
+        s->half_len[kept] = s->half_len[i], s->first[kept] = s->first[i];
+        s->count[kept] = s->count[i], s->orig[kept] = s->orig[i];
+        s->drift[kept++] = d;
+    }
+    s->n = kept;
+}
+
+int sq25__lines_krige(sq25_ctx *ctx, const sq25_interp_options *o, const sq25__variogram *v,
+                      size_t n, const double *lonlat, const double *value,
+                      const double *sensor_drift, const float *grid_drift, double spacing_m,
+                      sq25_field *grid)
+{
+    line_params lp;
+    params_load(o, &lp);
+    line_set s;
+    fill_nan(grid);
+    int rc = lines_load(ctx, grid->projdef, n, lonlat, value, spacing_m, NULL, &s);
+    if (rc) return rc;
+    if (sensor_drift) {
+        s.drift = sq25__malloc(ctx, (s.n + 1) * sizeof *s.drift);
+        if (!s.drift) rc = SQ25_ERR_NOMEM;
+        else take_sensor_drift(&s, sensor_drift);
+        /* the midpoint buckets index the sensors: rebuild them for the kept ones */
+        sq25__buckets_free(ctx, &s.b);
+        if (!rc) rc = sq25__buckets_build(ctx, s.n, s.mx, s.my, &s.b);
+    }
+    line_system *ls = rc ? NULL : sq25__malloc(ctx, sizeof *ls);
+    if (!rc && !ls) rc = SQ25_ERR_NOMEM;
+    if (!rc && s.n > 0) {
+        lines_job job = {&s, &lp, v, true, grid, NULL, sensor_drift ? grid_drift : NULL};
+        int bs = (int)lp.p[SQ25_INTERP_BLOCK_CELLS];
+        for (int r0 = 0; r0 < grid->height; r0 += bs)
+            for (int c0 = 0; c0 < grid->width; c0 += bs)
+                lines_block(&job, ls, c0, r0, c0 + bs < grid->width ? c0 + bs : grid->width,
+                            r0 + bs < grid->height ? r0 + bs : grid->height);
+    }
+    sq25__free(ctx, ls);
+    lines_free(ctx, &s);
+    return rc;
+}
+
+int sq25__lines_near(sq25_ctx *ctx, size_t n, const double *lonlat, double spacing_m,
+                     double radius_m, const sq25_field *grid, uint8_t *near)
+{
+    size_t cells = (size_t)grid->width * (size_t)grid->height;
+    memset(near, radius_m > 0 ? 0 : 1, cells);
+    if (!(radius_m > 0) || n == 0) return SQ25_OK;
+    double *zero = sq25__calloc(ctx, n + 1, sizeof *zero);
+    if (!zero) return SQ25_ERR_NOMEM;
+    line_set s;
+    int rc = lines_load(ctx, grid->projdef, n, lonlat, zero, spacing_m, NULL, &s);
+    sq25__free(ctx, zero);
+    if (rc) return rc;
+    size_t used = s.n ? (size_t)s.first[s.n - 1] + (size_t)s.count[s.n - 1] : 0;
+    sq25__buckets pb;
+    rc = sq25__buckets_build(ctx, used, s.px, s.py, &pb);
+    const double *gt = grid->gt;
+    for (int r = 0; !rc && used && r < grid->height; r++)
+        for (int c = 0; c < grid->width; c++) {
+            double x = gt[0] + (c + 0.5) * gt[1] + (r + 0.5) * gt[2];
+            double y = gt[3] + (c + 0.5) * gt[4] + (r + 0.5) * gt[5];
+            int idx;
+            double d2;
+            near[(size_t)r * (size_t)grid->width + (size_t)c] =
+                sq25__knn(&pb, x, y, 1, radius_m, -1, &idx, &d2) > 0;
+        }
+    if (!rc) sq25__buckets_free(ctx, &pb);
+    lines_free(ctx, &s);
+    return rc;
+}
+
+int sq25__lines_fit_variogram(sq25_ctx *ctx, int model, const char *projdef, size_t n,
+                              const double *lonlat, const double *value, double spacing_m,
+                              sq25__variogram *out)
+{
+    line_set s;
+    int rc = lines_load(ctx, projdef, n, lonlat, value, spacing_m, NULL, &s);
+    if (rc) return rc;
+    sq25__supports sup = {s.n, s.px, s.py, s.first, s.count};
+    rc = sq25__variogram_fit_lines(ctx, model, &sup, 1, s.z, out);
+    lines_free(ctx, &s);
+    return rc;
 }

@@ -98,6 +98,7 @@ void sq25_pipeline_reset(sq25_pipeline *p)
     p->step_s = 0;
     drop_forecast(p);
     sq25__psens_reset(p->sensors);
+    sq25__plinks_reset(sq25__psens_links(p->sensors));
 }
 
 void sq25_pipeline_destroy(sq25_pipeline *p)

@@ -42,6 +42,26 @@ int sq25__psens_merge_on_radar(sq25__psens *ps, const sq25_field *frame, int ste
  * summary. Nothing when no sensors were pushed. */
 int sq25__psens_annotate(const sq25__psens *ps, sq25_warning *w);
 
+/* ---- links (pipeline_links.c), owned by the sensor part (sq25__psens_links) ---- */
+typedef struct sq25__plinks sq25__plinks;
+int sq25__plinks_create(sq25_ctx *ctx, sq25__plinks **out);
+void sq25__plinks_destroy(sq25__plinks *pl);
+/* Forget the radar along the paths (on reset). */
+void sq25__plinks_reset(sq25__plinks *pl);
+/* Links were pushed (and not cleared). */
+bool sq25__plinks_active(const sq25__plinks *pl);
+/* A frame was pushed: keep the radar along the paths for the alignment. */
+int sq25__plinks_on_frame(sq25__plinks *pl, const sq25_field *frame);
+/* The merged analysis of the ng point sensors (lon, lat; zg their rate, rg the radar over
+ * their interval, mm/h; NaN = none) and the links (their interval: the longer of their step
+ * and the radar interval; the pipeline's stamp and lag) at the cycle's issue time onto
+ * analysis, with line support (sq25__merge_lines). */
+int sq25__plinks_analysis(const sq25__plinks *pl, sq25_merge_options *mo,
+                          const sq25__psens_cycle *c, int stamp, int lag_s, size_t ng,
+                          const double *lon, const double *lat, const double *zg,
+                          const double *rg, sq25_field *analysis, sq25_merge_info *info);
+sq25__plinks *sq25__psens_links(const sq25__psens *ps);
+
 /* From pipeline.c: the pipeline's sensor state and its held radar frames (oldest first). */
 sq25__psens *sq25__pipeline_psens(const sq25_pipeline *p);
 int sq25__pipeline_held_frames(const sq25_pipeline *p, const sq25_field *const **frames);

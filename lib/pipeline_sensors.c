@@ -39,6 +39,7 @@ struct sq25__psens {
     int n_leads;
     sq25_merge_info info;
     int merged_ok;
+    sq25__plinks *links; /* microwave links (pipeline_links.c) */
 };
 
 int sq25__psens_create(sq25_ctx *ctx, sq25__psens **out)
@@ -49,6 +50,7 @@ int sq25__psens_create(sq25_ctx *ctx, sq25__psens **out)
     ps->qc_enabled = 1;
     int rc = sq25_merge_options_create(ctx, &ps->merge);
     if (!rc) rc = sq25_qc_options_create(ctx, &ps->qc);
+    if (!rc) rc = sq25__plinks_create(ctx, &ps->links);
     if (rc) {
         sq25__psens_destroy(ps);
         return rc;
@@ -90,11 +92,16 @@ void sq25__psens_destroy(sq25__psens *ps)
     sq25_series_destroy(ps->window);
     sq25_merge_options_destroy(ps->merge);
     sq25_qc_options_destroy(ps->qc);
+    sq25__plinks_destroy(ps->links);
     sq25__free(ps->ctx, ps);
 }
 
+sq25__plinks *sq25__psens_links(const sq25__psens *ps) { return ps ? ps->links : NULL; }
+
 int sq25__psens_on_frame(sq25__psens *ps, const sq25_field *frame)
 {
+    int lrc = ps ? sq25__plinks_on_frame(ps->links, frame) : SQ25_OK;
+    if (lrc) return lrc;
     if (!ps || !ps->window) return SQ25_OK;
     int n = ps->window->n_stations;
     double *mmh = sq25__malloc(ps->ctx, (size_t)n * sizeof(double));
@@ -428,10 +435,42 @@ int sq25__psens_merge_on_radar(sq25__psens *ps, const sq25_field *frame, int ste
     return rc;
 }
 
+/* With links pushed: the point sensors' values over their interval (when a window was
+ * pushed) and the links' over theirs, merged together with line support. */
+static int merged_analysis_with_links(sq25__psens *ps, const sq25__psens_cycle *c, bool *merged)
+{
+    *merged = false;
+    int n = ps->window ? ps->window->n_stations : 0, len_s = 0, radar_len_s = 1;
+    double *z = sq25__malloc(ps->ctx, ((size_t)n + 1) * sizeof(double));
+    double *r = sq25__malloc(ps->ctx, ((size_t)n + 1) * sizeof(double));
+    int rc = z && r ? SQ25_OK : SQ25_ERR_NOMEM;
+    if (!rc && n) rc = comparison_interval(ps, c, &len_s, &radar_len_s);
+    if (!rc && n && (sensor_rates(ps, c->latest->valid_time, len_s, z) < 0 ||
+                     radar_rates(ps, c->latest->valid_time, len_s, n, r) == 0))
+        for (int i = 0; i < n; i++) z[i] = NAN;
+    if (!rc) rc = sq25__field_clone_shape(c->street_grid ? c->street_grid : c->latest, &ps->analysis);
+    if (!rc) {
+        ps->analysis->valid_time = c->latest->valid_time;
+        ps->analysis->accumulation_s = c->latest->accumulation_s;
+        rc = sq25__plinks_analysis(ps->links, ps->merge, c, ps->stamp, ps->lag_s, (size_t)n,
+                                   n ? ps->window->lon : NULL, n ? ps->window->lat : NULL, z, r,
+                                   ps->analysis, &ps->info);
+    }
+    *merged = !rc && !ps->info.radar_only;
+    sq25__free(ps->ctx, z);
+    sq25__free(ps->ctx, r);
+    if (!*merged) {
+        sq25_field_destroy(ps->analysis);
+        ps->analysis = NULL;
+    }
+    return rc;
+}
+
 /* The merged analysis at the issue time on the target grid; *merged false when too few
  * sensors or no sensor value for the interval. */
 static int merged_analysis(sq25__psens *ps, const sq25__psens_cycle *c, bool *merged)
 {
+    if (sq25__plinks_active(ps->links)) return merged_analysis_with_links(ps, c, merged);
     *merged = false;
     int len_s = 0, radar_len_s = 1;
     int rc = comparison_interval(ps, c, &len_s, &radar_len_s);
@@ -474,7 +513,7 @@ int sq25__psens_run(sq25__psens *ps, const sq25__psens_cycle *c, sq25_field **ow
     ps->n_leads = c->n_leads;
     ps->info = (sq25_merge_info){sq25_merge_options_method(ps->merge), 0, 1, 0, 0, NAN, NAN, NAN, NAN};
     *warn_leads = owned_leads ? (const sq25_field *const *)owned_leads : c->radar_leads;
-    if (!ps->window) return SQ25_OK;
+    if (!ps->window && !sq25__plinks_active(ps->links)) return SQ25_OK;
     bool merged = false;
     int rc = merged_analysis(ps, c, &merged);
     if (rc || !merged) return rc;
@@ -502,7 +541,7 @@ int sq25__psens_run(sq25__psens *ps, const sq25__psens_cycle *c, sq25_field **ow
 
 int sq25__psens_annotate(const sq25__psens *ps, sq25_warning *w)
 {
-    if (!ps->window) return SQ25_OK;
+    if (!ps->window && !sq25__plinks_active(ps->links)) return SQ25_OK;
     sq25_merge_info info = ps->info;
     if (!ps->merged_ok) info.radar_only = 1;
     char json[512];

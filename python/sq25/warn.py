@@ -224,6 +224,27 @@ class Pipeline:
             self._ptr, 1 if stamp == "start" else 0, int(lag_s)))
         self._ctx.check(lib.sq25_pipeline_push_sensors(self._ptr, series._ptr))
 
+    def push_links(self, rain, lonlat, merge=None):
+        """Give the pipeline microwave links as line sensors: rain, their processed path rain
+        (a Series, one station per link, mm per step, e.g. Links.process), and lonlat, the
+        end points (n x 4: lon0, lat0, lon1, lat1); both copied. rain None clears. merge
+        (optional): additive, ked, multiplicative or mfb. The next runs merge the links with
+        the pushed sensors and the radar with line (block) support."""
+        if merge is not None:
+            m = ctypes.c_int()
+            if lib.sq25_merge_method_from_name(merge.encode(), ctypes.byref(m)) != 0:
+                raise ValueError("unknown merge method %r" % merge)
+            self._ctx.check(lib.sq25_merge_options_set_method(
+                lib.sq25_pipeline_merge_options(self._ptr), m.value))
+        if rain is None:
+            self._ctx.check(lib.sq25_pipeline_push_links(self._ptr, None, None))
+            return
+        ll = np.ascontiguousarray(lonlat, dtype=np.float64).reshape(-1, 4)
+        if ll.shape[0] != len(rain.ids):
+            raise ValueError("lonlat has %d links, rain %d" % (ll.shape[0], len(rain.ids)))
+        self._ctx.check(lib.sq25_pipeline_push_links(
+            self._ptr, rain._ptr, ll.ctypes.data_as(ctypes.POINTER(ctypes.c_double))))
+
     def analysis(self):
         """A copy of the last run's merged analysis (Field), or None when nothing was merged."""
         ptr = lib.sq25_pipeline_analysis(self._ptr)

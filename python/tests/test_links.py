@@ -59,3 +59,46 @@ def test_lines_idw_leave_one_out_by_hand():
         d2 = (x - x[j]) ** 2 + (y - y[j]) ** 2
         w = np.where(np.arange(6) == j, 0.0, 1.0 / np.where(d2 > 0, d2, 1.0))
         assert abs(est[j] - (w * z).sum() / w.sum()) < 1e-9
+
+
+def test_pipeline_links_equal_cli(tmp_path):
+    """A service pushing the OpenMRG links' path rain gets the merged leads of one
+    `sq25 run --links` (the first lead compared value for value with the forecast.h5 the CLI
+    wrote); clearing the links gives the radar-only leads again."""
+    import subprocess
+    cli = os.environ.get("SQ25_CLI", os.path.join(ROOT, "build", "sq25"))
+    radar = os.path.join(os.path.dirname(MRG), "openmrg_rad_5min_2h.nc")
+    issue = "2015-07-25T14:00"
+    out = tmp_path / "out"
+    subprocess.run([cli, "run", "--quiet", "--no-maps", "--radar", radar, "--links", MRG,
+                    "--time", issue, "--out", str(out)], check=True, capture_output=True)
+    frames = [sq25.read_field(radar, frame=k) for k in range(sq25.frame_count(radar))]
+    t_issue = int(np.datetime64(issue + ":00", "s").astype(np.int64))
+    frames = sorted((f for f in frames if f.valid_time <= t_issue), key=lambda f: f.valid_time)
+    lk = links.Links.read_netcdf(MRG)
+    rain = lk.process(frames[0].valid_time, frames[-1].valid_time, 300)
+    g = lk.geometry()
+    lonlat = np.stack([g["lon0"], g["lat0"], g["lon1"], g["lat1"]], axis=1)
+
+    def leads(with_links):
+        p = sq25.Pipeline()
+        if with_links:
+            p.push_links(rain, lonlat)
+        for f in frames:
+            p.push(f)
+        p.run()
+        return p, p.warn_forecasts()
+
+    p, merged = leads(True)
+    info = p.merge_info()
+    assert info["sensors_used"] == len(lk) == 359 and not info["radar_only"]
+    first = sq25.read_field(out / "forecast.h5")
+    np.testing.assert_array_equal(np.nan_to_num(first.data, nan=-1),
+                                  np.nan_to_num(merged[0].data, nan=-1))
+    _, plain = leads(False)
+    assert not np.array_equal(np.nan_to_num(plain[0].data, nan=-1),
+                              np.nan_to_num(merged[0].data, nan=-1))
+    p.push_links(None, None)
+    p.run()
+    np.testing.assert_array_equal(np.nan_to_num(p.warn_forecasts()[0].data, nan=-1),
+                                  np.nan_to_num(plain[0].data, nan=-1))

@@ -52,4 +52,26 @@ $sq25 links --file "$rainer" --from 2022-08-15T00:00 --to 2022-08-16T00:00 --ste
 $sq25 links --file data/gauges/amsterdam_pws_2017/test_dataset.nc --from 2017-08-30T00:00 --to 2017-08-31T00:00 2> "$tmp/e.txt"
 [ $? -eq 1 ] || { echo "gauge file accepted as links"; exit 1; }
 grep -q "site_0_lat" "$tmp/e.txt" || { echo "gauge file: unclear message"; cat "$tmp/e.txt"; exit 1; }
+# links as line sensors in run: the bundled OpenMRG radar and links (359 sub-links, counted
+# above from the file's own dimensions); the merged analysis is written and named in summary
+mrad=data/sensors/openmrg_20150725_2h/openmrg_rad_5min_2h.nc
+$sq25 run --quiet --no-maps --radar "$mrad" --links "$mrg" --time 2015-07-25T14:00 \
+    --out "$tmp/run" > "$tmp/run.txt"
+grep -q "radar merged with 359 sensors" "$tmp/run.txt" || { echo "run --links: no merge"; cat "$tmp/run.txt"; exit 1; }
+[ -s "$tmp/run/observation.h5" ] || { echo "run --links: no observation.h5"; exit 1; }
+/usr/bin/python3 - "$tmp/run/summary.json" <<'PY'
+import json, sys
+a = json.load(open(sys.argv[1]))["analysis"]
+assert a["sensors_used"] == 359 and a["radar_only"] is False, a
+PY
+# a link file that cannot be read: an error naming it, and nothing written
+set +e
+$sq25 run --quiet --no-maps --radar "$mrad" --links "$tmp/none.nc" --out "$tmp/run2" 2> "$tmp/e.txt"
+[ $? -eq 1 ] || { echo "run --links missing file: wrong status"; exit 1; }
+grep -q "none.nc" "$tmp/e.txt" || { echo "run --links: message lacks the file"; cat "$tmp/e.txt"; exit 1; }
+[ ! -e "$tmp/run2/forecast.h5" ] || { echo "run --links: output after a bad link file"; exit 1; }
+$sq25 run --quiet --no-maps --radar "$mrad" --links "$mrg" --links-waa wet --out "$tmp/run2" 2> /dev/null
+[ $? -eq 2 ] || { echo "run: bad --links-waa accepted"; exit 1; }
+$sq25 run --quiet --no-maps --radar "$mrad" --links "$mrg" --links-step 90 --out "$tmp/run2" 2> "$tmp/e.txt"
+[ $? -eq 1 ] || { echo "run: --links-step not a multiple accepted"; cat "$tmp/e.txt"; exit 1; }
 exit 0

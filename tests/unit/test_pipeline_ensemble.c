@@ -62,6 +62,10 @@ static sq25_pipeline *ensemble_pipeline(sq25_ctx *ctx, const int *use, int n, in
     assert_int_equal(sq25_ensemble_options_create(ctx, &eo), SQ25_OK);
     assert_int_equal(sq25_ensemble_options_set_members(eo, 8), SQ25_OK);
     assert_int_equal(sq25_ensemble_options_set_seed(eo, 7), SQ25_OK);
+    /* The members' own fractions (no neighbourhood blend, no control member): the analytic
+     * figures below are about what the members carry, not about a post-processing window. */
+    assert_int_equal(sq25_ensemble_options_set_neighbourhood(eo, 0), SQ25_OK);
+    assert_int_equal(sq25_ensemble_options_set_control_weight(eo, 0), SQ25_OK);
     assert_int_equal(sq25_pipeline_set_ensemble(p, eo, 0), SQ25_OK);
     sq25_ensemble_options_destroy(eo);
     for (int k = 0; k < n; k++) {
