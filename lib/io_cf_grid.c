@@ -403,18 +403,23 @@ static bool has_2d_latlon(hid_t fid, const cf_var_list *vars, hsize_t ny, hsize_
            find_2d(fid, vars, "longitude", lon_names, ny, nx, lon);
 }
 
-/* Largest distance (in cells) between the four corner cells' centres as the grid places them
- * and as the 2-D lat/lon place them, projected with projdef. */
+/* Largest distances (in cells) along the rows (y) and the columns (x) between the four
+ * corner cells' centres as the grid places them and as the 2-D lat/lon place them,
+ * projected with projdef. */
+typedef struct {
+    double rows, cols;
+} latlon_mismatch;
+
 static int latlon_mismatch_cells(sq25_ctx *ctx, const char *path, hid_t fid, const char *lat,
                                  const char *lon, size_t ny, size_t nx, const double gt[6],
-                                 bool flip_rows, const char *projdef, double *worst)
+                                 bool flip_rows, const char *projdef, latlon_mismatch *worst)
 {
     size_t n = ny * nx;
     double *la = sq25__malloc(ctx, n * sizeof *la), *lo = sq25__malloc(ctx, n * sizeof *lo);
     int rc = la && lo ? SQ25_OK : SQ25_ERR_NOMEM;
     if (!rc) rc = read_1d(ctx, path, fid, lat, n, la);
     if (!rc) rc = read_1d(ctx, path, fid, lon, n, lo);
-    *worst = 0;
+    worst->rows = worst->cols = 0;
     const size_t rows[4] = {0, 0, ny - 1, ny - 1}, cols[4] = {0, nx - 1, 0, nx - 1};
     for (int k = 0; !rc && k < 4; k++) {
         size_t j = rows[k], i = cols[k];
@@ -423,33 +428,53 @@ static int latlon_mismatch_cells(sq25_ctx *ctx, const char *path, hid_t fid, con
         if (rc) break;
         double r = (double)(flip_rows ? ny - 1 - j : j) + 0.5;
         double ex = gt[0] + ((double)i + 0.5) * gt[1], ey = gt[3] + r * gt[5];
-        double d = fmax(fabs(x - ex) / fabs(gt[1]), fabs(y - ey) / fabs(gt[5]));
-        if (!(d <= *worst)) *worst = d;
+        double dx = fabs(x - ex) / fabs(gt[1]), dy = fabs(y - ey) / fabs(gt[5]);
+        if (!(dx <= worst->cols)) worst->cols = dx; /* NaN stays the worst */
+        if (!(dy <= worst->rows)) worst->rows = dy;
     }
     sq25__free(ctx, la);
     sq25__free(ctx, lo);
     return rc;
 }
 
+/* The 2-D latitude/longitude are a check of the placement by x/y, the GeoTransform and the
+ * grid mapping. One disagreement is corrected: when they agree with the rows taken in the
+ * opposite order (a producer writing y, or its GeoTransform, north-first over rows stored
+ * south-first, as OpenMRG's radar file does), the rows follow the 2-D coordinates, which name
+ * every cell's own position; gauges confirm such a case (docs/readers.md). Only the row order
+ * is decided so: a rows-reversed placement within half a row at every corner, where the file
+ * order is more than a row off. Any other disagreement is reported and x/y are kept. */
 static int check_latlon(sq25_ctx *ctx, const char *path, hid_t fid, const cf_var_list *vars,
-                        const cf_rain_var *v, const double gt[6], bool flip_rows,
+                        const cf_rain_var *v, const double gt[6], bool *flip_rows,
                         const char *projdef, char *note, size_t note_cap)
 {
     hsize_t nx = v->dims[v->rank - 1], ny = v->dims[v->rank - 2];
     char lat[CF_NAME_CAP], lon[CF_NAME_CAP];
     if (!has_2d_latlon(fid, vars, ny, nx, lat, lon)) return SQ25_OK;
-    double worst;
+    latlon_mismatch as_read, reversed = {INFINITY, INFINITY};
     int rc = latlon_mismatch_cells(ctx, path, fid, lat, lon, (size_t)ny, (size_t)nx, gt,
-                                   flip_rows, projdef, &worst);
+                                   *flip_rows, projdef, &as_read);
+    if (!rc && as_read.rows > 1)
+        rc = latlon_mismatch_cells(ctx, path, fid, lat, lon, (size_t)ny, (size_t)nx, gt,
+                                   !*flip_rows, projdef, &reversed);
     if (rc) { /* a check that cannot be made is said, not fatal */
         sq25__log(ctx, SQ25_LOG_WARNING, "%s: 2-D %s/%s not checked: %s", path, lat, lon,
                   sq25_errmsg(ctx));
         return SQ25_OK;
     }
-    char line[384];
+    char line[640];
+    double worst = fmax(as_read.rows, as_read.cols);
     if (worst <= 0.5) {
         snprintf(line, sizeof line, "2-D %s/%s agree (corner cells within %.2f cell)", lat, lon,
                  worst);
+    } else if (reversed.rows <= 0.5) {
+        /* the row order alone is decided here; a column offset is reported, not corrected */
+        *flip_rows = !*flip_rows;
+        snprintf(line, sizeof line,
+                 "2-D %s/%s DISAGREE with the y axis by %.1f rows and agree (within %.2f row, "
+                 "%.1f columns) with the rows in the opposite order: rows follow the 2-D lat/lon",
+                 lat, lon, as_read.rows, reversed.rows, reversed.cols);
+        sq25__log(ctx, SQ25_LOG_WARNING, "%s: %s", path, line);
     } else {
         snprintf(line, sizeof line,
                  "2-D %s/%s DISAGREE with the grid mapping by %.1f cells at a corner; x/y and "
@@ -501,5 +526,5 @@ int sq25__cf_georeference(sq25_ctx *ctx, const char *path, hid_t fid, const cf_v
     bool degrees = m.geographic;
     rc = projection_text(ctx, path, fid, &m, degrees, projdef, proj_cap);
     if (rc) return rc;
-    return check_latlon(ctx, path, fid, vars, v, gt, *flip_rows, projdef, note, note_cap);
+    return check_latlon(ctx, path, fid, vars, v, gt, flip_rows, projdef, note, note_cap);
 }
