@@ -24,9 +24,10 @@
 const char cmd_serve_usage[] =
     "usage: sq25 serve --inbox DIR --outbox DIR [options]\n"
     "\n"
-    "Watches DIR for radar files (any format 'sq25 info' reads) and rain-sensor files (CSV or\n"
-    "OpenSense netCDF-4, as 'sq25 run --sensors'), runs one cycle per new radar time (the\n"
-    "sensors merged with the radar, as 'sq25 run') and publishes each cycle, whole, in one\n"
+    "Watches DIR for radar files (any format 'sq25 info' reads), rain-sensor files (CSV or\n"
+    "OpenSense netCDF-4, as 'sq25 run --sensors') and microwave-link files (OpenSense CML\n"
+    "netCDF-4, as 'sq25 run --links'), runs one cycle per new radar time (the sensors and\n"
+    "links merged with the radar, as 'sq25 run') and publishes each cycle, whole, in one\n"
     "step: OUTBOX/cycles/<n>-<time>/ with warnings.geojson, targets.geojson, targets.csv,\n"
     "summary.json, forecast.h5, the maps (observation.png, forecast_30.png, forecast_60.png,\n"
     "warning.png), one CAP 1.2 alert per warned target (cap_<target>.cap.xml) and\n"
@@ -66,6 +67,9 @@ const char cmd_serve_usage[] =
     "  --no-qc              sensors: no PWS quality control; --bias-correct: PWSQC factors too\n"
     "  --step S             sensors: CSV time step in seconds (default 300)\n"
     "  --sensor-window-h H  sensors: hours of history pushed each cycle, QC'd (default 336)\n"
+    "  --links-step S       links: interval in seconds (default 300); --links-waa M,\n"
+    "                       --links-window S, --links-threshold DB, --links-waa-max DB,\n"
+    "                       --links-tau S: as 'sq25 run --links-...' ('sq25 help links')\n"
     "  --no-forecast        do not publish forecast.h5\n"
     "  --no-maps            no maps (observation.png, forecast_30.png, forecast_60.png,\n"
     "                       warning.png: the maps of 'sq25 run')\n"
@@ -109,6 +113,8 @@ typedef struct {
     serve_inbox inbox;
     serve_sensors sensors;     /* the sensor files read from the inbox */
     bool sensors_pushed;       /* the pipeline holds a sensor window */
+    serve_links links;         /* the microwave-link files read from the inbox */
+    bool links_pushed;         /* the pipeline holds links' path rain */
     held_frame held[MAX_HELD]; /* oldest first */
     int n_held;
     int64_t last_arrival_ms; /* monotonic time of the newest frame's arrival */
@@ -900,6 +906,7 @@ static void remember_levels(service *s, const sq25_warning *w)
 }
 
 static void push_sensor_window(service *s, int64_t t, int64_t shift_s);
+static void push_links_window(service *s, int64_t t, int64_t shift_s);
 
 /* The cycle's folder in OUTBOX/cycles: its number (so that names sort in publication order)
  * and its issue time, e.g. 00000042-20210704T174500Z. */
@@ -924,6 +931,7 @@ static int run_cycle(service *s, cycle_info *ci, bool with_frames)
     sq25_warning *w = NULL;
     if (with_frames) {
         push_sensor_window(s, ci->issue_time, ci->sensor_shift_s);
+        push_links_window(s, ci->issue_time, ci->sensor_shift_s);
         int rc = sq25_pipeline_run(s->p, &w);
         sq25_merge_info mi;
         ci->sensor_files = s->sensors_pushed ? (int)s->sensors.count : 0;
@@ -1022,12 +1030,13 @@ static void inbox_path(const service *s, const char *name, char *buf, size_t cap
 
 /* What an inbox file holds. read_input is the one place that tells the kinds apart: a new
  * kind of input is one more reader there and one more case in take_sensor_file's caller. */
-typedef enum { INPUT_RADAR = 0, INPUT_SENSORS = 1 } input_kind;
+typedef enum { INPUT_RADAR = 0, INPUT_SENSORS = 1, INPUT_LINKS = 2 } input_kind;
 
 typedef struct {
     input_kind kind;
     sq25_field *frame;   /* INPUT_RADAR */
     sq25_series *series; /* INPUT_SENSORS */
+    sq25_links *links;   /* INPUT_LINKS */
 } inbox_input;
 
 static bool has_suffix_nocase(const char *name, const char *suffix)
@@ -1042,8 +1051,18 @@ static bool has_suffix_nocase(const char *name, const char *suffix)
 /* Read an inbox file by its content, as `sq25 info` tells the kinds apart: a CSV (by name)
  * is a sensor series (station_id,lon,lat,time_utc,mm); any other file is a radar frame when
  * a radar reader takes it, or a sensor series when it is a CF netCDF the grid readers refuse
- * and the OpenSense station reader takes. Returns 0 with *in filled, or -1 (the entry refused
+ * and the OpenSense station reader takes, or microwave links when the OpenSense CML reader
+ * takes it. Returns 0 with *in filled, or -1 (the entry refused
  * and logged once, or left settling). */
+static void read_links_instead(service *s, const char *path, inbox_input *in, int *rc,
+                               char *why, size_t cap)
+{
+    size_t n = strlen(why);
+    snprintf(why + n, cap - n, "%.250s; not microwave links either: ", sq25_errmsg(s->ctx));
+    in->kind = INPUT_LINKS;
+    *rc = sq25_links_read_netcdf(s->ctx, path, &in->links);
+}
+
 static int read_input(service *s, serve_inbox_entry *e, inbox_input *in)
 {
     char path[4096];
@@ -1071,11 +1090,13 @@ static int read_input(service *s, serve_inbox_entry *e, inbox_input *in)
                      sq25_errmsg(s->ctx));
             in->kind = INPUT_SENSORS;
             rc = sq25_series_read_netcdf(s->ctx, path, &in->series);
+            if (rc != SQ25_OK) read_links_instead(s, path, in, &rc, grid_error, sizeof grid_error);
         }
     }
     if (rc == SQ25_OK) return 0;
     sq25_field_destroy(in->frame);
     sq25_series_destroy(in->series);
+    sq25_links_destroy(in->links);
     memset(in, 0, sizeof *in);
     if (serve_inbox_settling(e, s->cfg.settle_ms)) {
         e->status = SERVE_ENTRY_SETTLING;
@@ -1095,6 +1116,7 @@ static sq25_field *read_frame(service *s, serve_inbox_entry *e)
     inbox_input in;
     if (read_input(s, e, &in) != 0) return NULL;
     sq25_series_destroy(in.series);
+    sq25_links_destroy(in.links);
     return in.frame;
 }
 
@@ -1167,6 +1189,98 @@ static void push_sensor_window(service *s, int64_t t, int64_t shift_s)
     }
 }
 
+/* A links file read from the inbox goes into the store (one log line); a file of the same
+ * name read before is replaced. */
+static void take_links_file(service *s, serve_inbox_entry *e, sq25_links *l)
+{
+    char msg[300], t0[32], t1[32];
+    int64_t n = sq25_links_step_count(l);
+    int count = sq25_links_count(l), step = sq25_links_step_s(l);
+    sq25_time_format(n > 0 ? sq25_links_time(l, 0) : 0, t0, sizeof t0);
+    sq25_time_format(n > 0 ? sq25_links_time(l, n - 1) : 0, t1, sizeof t1);
+    e->valid_time = n > 0 ? sq25_links_time(l, n - 1) : 0;
+    if (serve_links_add(&s->links, e->name, l) != 0) {
+        log_event(s, "refused", e->name, "links file not used: out of memory");
+        e->status = SERVE_ENTRY_REFUSED;
+        return;
+    }
+    snprintf(msg, sizeof msg, "%d link(s), %lld sample(s) of %d s, %s to %s", count,
+             (long long)n, step, t0, t1);
+    log_event(s, "links", e->name, msg);
+    e->status = SERVE_ENTRY_SENSORS;
+}
+
+/* The link options of the config, as `sq25 run --links-...` takes them. */
+static cli_links_opts links_options(const service *s)
+{
+    const serve_config *c = &s->cfg;
+    return (cli_links_opts){c->links_waa ? c->links_waa : "leijnse", c->links_step_s,
+                            c->links_window_s, c->links_threshold_db, c->links_waa_max_db,
+                            c->links_tau_s};
+}
+
+/* The oldest frame of the pipeline's sequence that a run would use (the first frame `sq25
+ * run` is given for the same forecast); t when none is held. */
+static int64_t first_used_frame_time(const service *s, int64_t t)
+{
+    int k = s->fed_count < s->cfg.frames ? s->fed_count : s->cfg.frames;
+    if (k > s->n_held) k = s->n_held;
+    return k > 0 ? sq25_field_valid_time(s->held[s->n_held - k].field) : t;
+}
+
+static void log_links_problem(service *s, const char *what, const char *detail)
+{
+    char msg[1200];
+    snprintf(msg, sizeof msg, "%s: %.900s; this cycle is without links", what, detail);
+    log_event(s, "links", NULL, msg);
+}
+
+/* Before a cycle at issue time t: the path rain of every links file over the frames' span
+ * (from the first used frame to t, as `sq25 run --links` processes it over its frames), pushed
+ * to the pipeline (shift_s: the soak's time shift of old files). A failure is logged and the
+ * cycle runs without links. */
+static void push_links_window(service *s, int64_t t, int64_t shift_s)
+{
+    if (s->links.count == 0 && !s->links_pushed) return; /* no links, as `sq25 run` */
+    int64_t from = first_used_frame_time(s, t);
+    if (shift_s == 0) serve_links_prune(&s->links, from);
+    cli_links_opts a = links_options(s);
+    sq25_cml_options *o = NULL;
+    sq25_series *rain = NULL;
+    double *lonlat = NULL;
+    char skipped[600] = "", detail[900];
+    int rc = cli_links_make_options("serve", s->ctx, &a, &o) == CLI_OK ? SQ25_OK : SQ25_ERR_INVALID_ARG;
+    if (rc == SQ25_OK && s->links.count)
+        rc = serve_links_path_rain(&s->links, s->ctx, o, from, t, a.step_s, shift_s, &rain, &lonlat,
+                                   skipped, sizeof skipped);
+    else if (rc == SQ25_OK) rc = SQ25_ERR_NO_DATA;
+    if (rc == SQ25_OK) rc = sq25_pipeline_push_links(s->p, rain, lonlat);
+    s->links_pushed = rc == SQ25_OK;
+    char t_from[32], t_to[32];
+    sq25_time_format(from, t_from, sizeof t_from);
+    sq25_time_format(t, t_to, sizeof t_to);
+    if (rc == SQ25_ERR_NO_DATA && s->links.count)
+        snprintf(detail, sizeof detail, "no link interval of %d s ends within the radar frames "
+                 "(%s to %s): %.500s", a.step_s, t_from, t_to, skipped);
+    else if (rc != SQ25_OK && rc != SQ25_ERR_NO_DATA)
+        snprintf(detail, sizeof detail, "%.600s (%s)", sq25_errmsg(s->ctx), sq25_errname(rc));
+    else if (skipped[0])
+        snprintf(detail, sizeof detail, "%.600s", skipped);
+    if (rc != SQ25_OK) {
+        sq25_pipeline_push_links(s->p, NULL, NULL);
+        if (s->links.count)
+            log_links_problem(s, rc == SQ25_ERR_NO_DATA ? "links not used" : "the links could not be used",
+                              detail);
+    } else if (skipped[0]) {
+        char msg[1000];
+        snprintf(msg, sizeof msg, "links file(s) left out of this cycle: %.900s", detail);
+        log_event(s, "links", NULL, msg);
+    }
+    sq25_series_destroy(rain);
+    free(lonlat);
+    sq25_cml_options_destroy(o);
+}
+
 /* Look at the changed inbox entries: frames newer than the last cycle become candidates (in
  * time order); older ones are late, equal times duplicates. With prime, frames not newer than
  * the state's last frame refill the held frames (after a restart) instead of being late. */
@@ -1201,6 +1315,10 @@ static int collect_candidates(service *s, candidate **out, size_t *n_out, bool p
         if (read_input(s, e, &in) != 0) continue;
         if (in.kind == INPUT_SENSORS) {
             take_sensor_file(s, e, in.series);
+            continue;
+        }
+        if (in.kind == INPUT_LINKS) {
+            take_links_file(s, e, in.links);
             continue;
         }
         sq25_field *f = in.frame;
@@ -1489,6 +1607,7 @@ int cmd_serve(int argc, char **argv)
     serve_state_init(&s.state);
     serve_inbox_init(&s.inbox);
     serve_sensors_init(&s.sensors);
+    serve_links_init(&s.links);
     int status = load_config(&s.cfg, argc, argv);
     if (status != CLI_OK) return status;
     s.lock_fd = -1;
@@ -1525,6 +1644,7 @@ int cmd_serve(int argc, char **argv)
     serve_state_free(&s.state);
     serve_inbox_free(&s.inbox);
     serve_sensors_free(&s.sensors);
+    serve_links_free(&s.links);
     sq25_ctx_destroy(s.ctx);
     if (s.lock_fd >= 0) close(s.lock_fd);
     serve_config_clear(&s.cfg);

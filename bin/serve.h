@@ -39,6 +39,11 @@ typedef struct {
     int sensor_lag_s, sensor_step_s; /* sensor_step_s: the CSV step ("step") */
     bool qc, bias_correct;
     double sensor_window_h; /* hours of sensor data pushed each cycle (QC history) */
+    /* microwave links, with the names of `sq25 run` (links-step ...); NaN: the library's
+     * default */
+    char *links_waa;
+    int links_step_s;
+    double links_window_s, links_threshold_db, links_waa_max_db, links_tau_s;
     long replay;     /* soak: replay the inbox frames this many cycles, shifted in time */
 } serve_config;
 
@@ -199,6 +204,39 @@ void serve_sensors_prune(serve_sensors *s, int64_t before);
  * file is held; the errors of sq25_series_create. */
 int serve_sensors_window(const serve_sensors *s, sq25_ctx *ctx, int64_t to, int64_t span_s,
                          int64_t shift_s, sq25_series **out);
+
+/* ---- microwave-link files of the inbox (serve_links.c) ---- */
+/* Each links file is kept as read (the newest read of a name replaces the earlier one); a
+ * cycle processes every file into path rain over its window and pushes them as one. */
+typedef struct {
+    char name[256];
+    sq25_links *links;
+    int64_t last_time; /* time of its last sample, UTC s */
+} serve_links_file;
+
+typedef struct {
+    serve_links_file *files; /* in the order read */
+    size_t count, cap;
+} serve_links;
+
+void serve_links_init(serve_links *s);
+void serve_links_free(serve_links *s);
+/* Keep links (taking ownership) read from file name, replacing an earlier read of that name.
+ * 0, or -1 on out-of-memory (links destroyed then). */
+int serve_links_add(serve_links *s, const char *name, sq25_links *links);
+/* Forget the files whose last sample is before t (UTC s). */
+void serve_links_prune(serve_links *s, int64_t before);
+/* Path rain of every file, intervals of step_s ending in [from, to] (as sq25_links_process),
+ * their times moved by shift_s (0 in service; the soak replays old files), the files one
+ * after the other in one series, with their end points (4 per link: new arrays, release with
+ * sq25_series_destroy and free). A file without such an interval, or whose intervals are not
+ * the first used file's, is left out and named in skipped (a short text, "" when none).
+ * SQ25_OK; SQ25_ERR_NO_DATA when no file gives an interval; the errors of
+ * sq25_links_process and sq25_series_create. */
+int serve_links_path_rain(const serve_links *s, sq25_ctx *ctx, const sq25_cml_options *opt,
+                          int64_t from, int64_t to, int step_s, int64_t shift_s,
+                          sq25_series **rain, double **lonlat, char *skipped,
+                          size_t skipped_cap);
 
 /* ---- publishing (serve_publish.c) ---- */
 /* One cycle's publication is one atomic step. Its files are written into OUTBOX/.staging,

@@ -60,6 +60,13 @@ static const key_def keys[] = {
     KN("qc", KEY_BOOL, qc, 0, 1),
     KN("bias-correct", KEY_BOOL, bias_correct, 0, 1),
     KN("sensor-window-h", KEY_DOUBLE, sensor_window_h, 0.1, 2000),
+    /* links: the ranges of `sq25 run --links-...` (bin/cli_links.c) */
+    KN("links-step", KEY_INT, links_step_s, 1, 86400),
+    KS("links-waa", links_waa),
+    KN("links-window", KEY_DOUBLE, links_window_s, 1e-9, 1e9),
+    KN("links-threshold", KEY_DOUBLE, links_threshold_db, 1e-9, 1e9),
+    KN("links-waa-max", KEY_DOUBLE, links_waa_max_db, 0, 1e9),
+    KN("links-tau", KEY_DOUBLE, links_tau_s, 1e-9, 1e9),
 };
 #define N_KEYS (sizeof keys / sizeof keys[0])
 
@@ -83,6 +90,9 @@ void serve_config_defaults(serve_config *cfg)
     cfg->sensor_step_s = 300;
     cfg->qc = true;
     cfg->sensor_window_h = 336; /* two weeks: the PWSQC station-outlier window */
+    cfg->links_step_s = 300;    /* as `sq25 run --links` */
+    cfg->links_window_s = cfg->links_threshold_db = NAN;
+    cfg->links_waa_max_db = cfg->links_tau_s = NAN;
 }
 
 void serve_config_clear(serve_config *cfg)
@@ -247,6 +257,10 @@ int serve_config_check(const serve_config *cfg, char *err, size_t err_cap)
     const char *ss = cfg->sensor_stamp;
     if (ss && strcmp(ss, "end") && strcmp(ss, "start"))
         return fail(err, err_cap, "sensor-stamp: '%s' is not end or start", ss);
+    const char *waa = cfg->links_waa;
+    if (waa && strcmp(waa, "none") && strcmp(waa, "constant") && strcmp(waa, "schleiss") &&
+        strcmp(waa, "leijnse"))
+        return fail(err, err_cap, "links-waa: '%s' is not none, constant, schleiss or leijnse", waa);
     int merge = 0;
     if (cfg->merge && sq25_merge_method_from_name(cfg->merge, &merge) != SQ25_OK)
         return fail(err, err_cap, "merge: '%s' is not additive, ked, multiplicative or mfb",
