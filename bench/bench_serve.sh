@@ -89,6 +89,8 @@ wall = [float(a) for a, _ in rows]; cpu = [float(b) * 1000 for _, b in rows]
 print(f"   {len(rows)} runs: median {statistics.median(wall):.0f} ms wall, {statistics.median(cpu):.0f} ms CPU per cycle")
 PY
 fi
+# --replay 0 would start the service for real (no replay, no end): 0 cycles skips the soak.
+if [ "$soak" -le 0 ]; then echo "== soak: skipped (SQ25_SOAK_CYCLES=$soak)"; exit 0; fi
 soak_grid=${SQ25_SOAK_GRID:-$grid}
 case ${SQ25_SOAK_OUTPUTS:-lean} in
   full) soak_extra="" ;;
