@@ -255,17 +255,24 @@ static double krige_at(const sq25__variogram *v, const krige_system *ks,
     }
     u[m] = 1.0;
     if (ks->drift) u[m + 1] = (qx - ks->cx) / 1000, u[m + 2] = (qy - ks->cy) / 1000;
+    return sq25__krige_estimate(ks->alpha, ks->minv, ks->dim, u, sq25__covariance(v, 0),
+                                variance);
+}
+
+double sq25__krige_estimate(const double *alpha, const double *minv, int dim, const double *u,
+                            double c0, double *variance)
+{
     double est = 0;
-    for (int i = 0; i < ks->dim; i++) est += ks->alpha[i] * u[i];
+    for (int i = 0; i < dim; i++) est += alpha[i] * u[i];
     if (variance) {
         double q = 0;
-        for (int i = 0; i < ks->dim; i++) {
-            const double *row = ks->minv + (size_t)i * (size_t)ks->dim;
+        for (int i = 0; i < dim; i++) {
+            const double *row = minv + (size_t)i * (size_t)dim;
             double r = 0;
-            for (int j = 0; j < ks->dim; j++) r += row[j] * u[j];
+            for (int j = 0; j < dim; j++) r += row[j] * u[j];
             q += u[i] * r;
         }
-        *variance = fmax(sq25__covariance(v, 0) - q, 0.0);
+        *variance = fmax(c0 - q, 0.0);
     }
     return est;
 }

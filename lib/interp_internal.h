@@ -94,6 +94,12 @@ bool sq25__krige_invert(const void *system, sq25__krige_fill fill, size_t dim, i
                         const double *z, double c0, double pivot_scale, double *minv,
                         double *alpha);
 
+/* The kriging estimate alpha . u at a point whose right-hand side (covariances to the system's
+ * points, then its drift terms) is u, dim values; with variance, also the kriging variance
+ * c0 - u' M^-1 u, at least 0 (c0: the covariance at 0). */
+double sq25__krige_estimate(const double *alpha, const double *minv, int dim, const double *u,
+                            double c0, double *variance);
+
 /* Radar (mm/h) at n lon/lat points (pointer + byte stride), bilinear, through PROJ; NaN
  * outside the radar grid or on nodata. out: n doubles. */
 int sq25__radar_at_points(sq25_ctx *ctx, const sq25_field *radar, size_t n, const double *lon,

@@ -265,18 +265,8 @@ static double system_at(const sq25__variogram *v, const line_set *s, const line_
     }
     u[ls->m] = 1.0;
     if (ls->ked) u[ls->m + 1] = d;
-    double est = 0;
-    for (int i = 0; i < ls->dim; i++) est += ls->alpha[i] * u[i];
-    if (variance) {
-        double q = 0;
-        for (int i = 0; i < ls->dim; i++) {
-            double r = 0;
-            for (int j = 0; j < ls->dim; j++) r += ls->minv[(size_t)i * (size_t)ls->dim + (size_t)j] * u[j];
-            q += u[i] * r;
-        }
-        *variance = fmax(sq25__covariance(v, 0) - q, 0.0);
-    }
-    return est;
+    return sq25__krige_estimate(ls->alpha, ls->minv, ls->dim, u, sq25__covariance(v, 0),
+                                variance);
 }
 
 /* The k sensors nearest (by midpoint) to (x, y), skipping `exclude`. */

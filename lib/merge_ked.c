@@ -89,19 +89,8 @@ static double ked_at(const sq25__merge_points *pts, const sq25__variogram *v,
     }
     u[m] = 1.0;
     if (ks->dim == m + 2) u[m + 1] = rq;
-    double est = 0;
-    for (int i = 0; i < ks->dim; i++) est += ks->alpha[i] * u[i];
-    if (variance) {
-        double q = 0;
-        for (int i = 0; i < ks->dim; i++) {
-            const double *row = ks->minv + (size_t)i * (size_t)ks->dim;
-            double s = 0;
-            for (int j = 0; j < ks->dim; j++) s += row[j] * u[j];
-            q += u[i] * s;
-        }
-        *variance = fmax(sq25__covariance(v, 0) - q, 0.0);
-    }
-    return est;
+    return sq25__krige_estimate(ks->alpha, ks->minv, ks->dim, u, sq25__covariance(v, 0),
+                                variance);
 }
 
 typedef struct {
