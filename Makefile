@@ -22,16 +22,17 @@ PYTHON ?= /usr/bin/python3
 # Debian packages: pkg-config modules and the package that provides each. build-essential
 # (gcc, g++, make, libc6-dev) is there because a bare Debian has no compiler: the set-up must
 # not stop at the first compile.
-PKG_MODULES := hdf5 gsl proj libpng fftw3f netcdf cmocka zlib
+PKG_MODULES := hdf5 gsl proj libpng fftw3f netcdf cmocka zlib libdeflate
 DEB_PACKAGES := build-essential libhdf5-dev libfftw3-dev libnetcdf-dev libgsl-dev libproj-dev \
                 libpng-dev libcmocka-dev pkg-config hdf5-tools netcdf-bin proj-bin \
                 python3-numpy python3-pytest python3-netcdf4 python3-xarray \
                 python3-shapely python3-h5py python3-distributed python3-pyproj \
-                abigail-tools time clang libclang-rt-14-dev zlib1g-dev libbz2-dev libxml2-utils
+                abigail-tools time clang libclang-rt-14-dev zlib1g-dev libbz2-dev libxml2-utils \
+                libdeflate-dev
 DEPS_STAMP := $(B)/.deps-ok
 
-PKG_CFLAGS = $(shell pkg-config --cflags hdf5 gsl proj libpng fftw3f netcdf zlib 2>/dev/null)
-PKG_LIBS = $(shell pkg-config --libs hdf5 gsl proj libpng fftw3f netcdf zlib 2>/dev/null) -lbz2
+PKG_CFLAGS = $(shell pkg-config --cflags hdf5 gsl proj libpng fftw3f netcdf zlib libdeflate 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs hdf5 gsl proj libpng fftw3f netcdf zlib libdeflate 2>/dev/null) -lbz2
 CMOCKA_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
