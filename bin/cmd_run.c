@@ -734,6 +734,17 @@ static int warn_unseen(sq25_ctx *ctx, frame_entry latest, const sq25_field *stre
     return CLI_OK; /* *on_street is kept for the observation map */
 }
 
+/* The pipeline keeps copies of the frames it uses; all but the newest (the observation map's
+ * and the no-data check's) are released here, before the leads are computed, so that their
+ * pages serve the leads instead of new ones (6 frames of 700 x 700: 9.8 MB). */
+static void release_older_frames(frame_entry *frames, int n)
+{
+    for (int i = 0; i + 1 < n; i++) {
+        sq25_field_destroy(frames[i].field);
+        frames[i].field = NULL;
+    }
+}
+
 static int make_dir(const char *dir)
 {
     if (mkdir(dir, 0777) == 0 || errno == EEXIST) return CLI_OK;
@@ -767,6 +778,7 @@ int cmd_run(int argc, char **argv)
     if (status == CLI_OK && a.n_sensors) status = push_sensors(ctx, &a, p);
     if (status == CLI_OK && a.links) status = push_links(ctx, &a, p, frames, n_frames);
     if (status == CLI_OK) status = feed_pipeline(ctx, p, frames, n_frames);
+    if (status == CLI_OK) release_older_frames(frames, n_frames);
     sq25_field *latest_on_street = NULL; /* the newest frame resampled, NULL without a grid */
     if (status == CLI_OK)
         status = warn_unseen(ctx, frames[n_frames - 1], street, &latest_on_street);

@@ -208,9 +208,11 @@ static void hatch_colour(int x, int y, unsigned char out[3])
 static const unsigned char *rain_rgb(float mmh)
 {
     if (isnan(mmh)) return NULL;
+    /* the lower bounds increase: the first one above the rate ends the search (most cells
+     * of a map are dry, and stop at the first) */
     const unsigned char *rgb = white;
-    for (int i = 0; i < SQ25_RENDER_PALETTE_STEPS; i++)
-        if (mmh >= class_lower_mmh[i]) rgb = class_rgb[i];
+    for (int i = 0; i < SQ25_RENDER_PALETTE_STEPS && mmh >= class_lower_mmh[i]; i++)
+        rgb = class_rgb[i];
     return rgb;
 }
 

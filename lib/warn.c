@@ -354,6 +354,7 @@ typedef struct {
     const sq25_warning *w;
     const float *cum;
     uint32_t *tables[SQ25_WARN_MAX_LEVELS + 1];
+    int count; /* tables built: the valid cells' and those of the levels reached */
 } sat_all_job;
 
 static void sat_all_tables(void *arg, int begin, int end, int worker)
@@ -383,7 +384,7 @@ static void sat_all_tables(void *arg, int begin, int end, int worker)
 
 static void sat_build_all(sat_all_job *job)
 {
-    sq25__parallel_for(job->w->ctx, job->w->opt.level_count + 1, 1, sat_all_tables, job);
+    sq25__parallel_for(job->w->ctx, job->count, 1, sat_all_tables, job);
 }
 
 static uint32_t window_sum(const uint32_t *sat, size_t stride, int c0, int r0, int c1, int r1)
@@ -506,6 +507,7 @@ typedef struct {
     const float *cum;
     const uint32_t *valid_sat, *exceed_sat[SQ25_WARN_MAX_LEVELS];
     int half_cols, half_rows;
+    int reached; /* levels 0 .. reached - 1 have a cell at their threshold in this lead */
 } levels_job;
 
 static void neighbourhood_levels_rows(void *arg, int begin, int end, int worker)
@@ -520,7 +522,8 @@ static void neighbourhood_levels_rows(void *arg, int begin, int end, int worker)
         /* levels without a cell reaching them in the rows the windows span: fraction 0 */
         bool any[SQ25_WARN_MAX_LEVELS];
         for (int k = 0; k < levels; k++)
-            any[k] = window_sum(j->exceed_sat[k], stride, 0, r0, w->width, r1) != 0;
+            any[k] = k < j->reached &&
+                     window_sum(j->exceed_sat[k], stride, 0, r0, w->width, r1) != 0;
         for (int c = 0; c < w->width; c++) {
             const size_t i = (size_t)r * w->width + c;
             float *prob = w->probability + i;
@@ -544,6 +547,17 @@ static void neighbourhood_levels_rows(void *arg, int begin, int end, int worker)
     }
 }
 
+/* How many levels (their thresholds increase) some cell of cum (n values, NaN where no
+ * data) reaches: the tables of the others would hold only zeros. */
+static int levels_reached(const sq25_warning *w, const float *cum, size_t n)
+{
+    float top = -INFINITY;
+    for (size_t i = 0; i < n; i++) top = cum[i] > top ? cum[i] : top; /* NaN compares false */
+    int k = 0;
+    while (k < w->opt.level_count && top >= w->opt.threshold_mm[k]) k++;
+    return k;
+}
+
 /* The probability of each level is the maximum over the leads of the neighbourhood
  * fraction (NaN where any lead has no data); per lead, one table of valid cells and one per
  * level, then one pass for all levels. */
@@ -561,6 +575,8 @@ static int probabilities_and_levels(sq25_warning *w)
     for (int k = 0; k < levels; k++) lj.exceed_sat[k] = job.tables[k + 1];
     for (int j = 0; j < w->lead_count; j++) {
         job.cum = lj.cum = w->cum_mm + (size_t)j * n;
+        lj.reached = levels_reached(w, lj.cum, n);
+        job.count = 1 + lj.reached; /* a level no cell reaches has fraction 0 everywhere */
         sat_build_all(&job);
         sq25__warn_window(w, j, &lj.half_cols, &lj.half_rows);
         sq25__parallel_for(w->ctx, w->height, 16, neighbourhood_levels_rows, &lj);
