@@ -1,8 +1,9 @@
 /* test_io_odim_synth.c -- ODIM_H5 conversions on small files built here with the HDF5 C API:
  * DBZH (uint8, gain/offset/nodata/undetect in data1/what) by Marshall-Palmer, ACRR (uint16,
  * attributes inherited from dataset2/what) over its window, quantity preference; and KNMI
- * calibration formulas in other linear spellings on copies of a real KNMI file. Expected values
- * are analytic. */
+ * calibration formulas in other linear spellings on copies of a real KNMI file; RATE in chunked
+ * layouts (deflate alone, shuffle + deflate, none; missing, unfiltered and corrupt chunks) of
+ * five stored types. Expected values are analytic. */
 #include "support.h"
 
 #include <hdf5.h>
@@ -235,6 +236,141 @@ static void test_knmi_formula_spellings(void **state)
     sq25_ctx_destroy(ctx);
 }
 
+/* ---- chunked layouts: read chunk by chunk (deflate alone) or through HDF5's filters ----
+ * RATE in mm/h with gain 0.5 and offset 1 (so raw value k reads as 0.5 k + 1), on the 4 x 3
+ * grid in chunks of 2 rows x 3 columns: the chunks of the last row and column reach past the
+ * grid. Expected values are that formula on the raw values written. */
+
+enum { CHUNK_DEFLATE, CHUNK_SHUFFLE_DEFLATE, CHUNK_PLAIN };
+
+static void add_rate_group(hid_t fid)
+{
+    group(fid, "dataset1");
+    group(fid, "dataset1/data1");
+    group(fid, "dataset1/data1/what");
+    attr_string(fid, "dataset1/data1/what", "quantity", "RATE");
+    attr_double(fid, "dataset1/data1/what", "gain", 0.5);
+    attr_double(fid, "dataset1/data1/what", "offset", 1);
+    attr_double(fid, "dataset1/data1/what", "nodata", 250);
+}
+
+static hid_t chunked_dataset(hid_t fid, hid_t type, int filters)
+{
+    hsize_t dims[2] = {3, 4}, chunk[2] = {2, 3};
+    hid_t sp = H5Screate_simple(2, dims, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    assert_true(H5Pset_chunk(dcpl, 2, chunk) >= 0);
+    if (filters == CHUNK_SHUFFLE_DEFLATE) assert_true(H5Pset_shuffle(dcpl) >= 0);
+    if (filters != CHUNK_PLAIN) assert_true(H5Pset_deflate(dcpl, 6) >= 0);
+    hid_t d = H5Dcreate2(fid, "dataset1/data1/data", type, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    assert_true(d >= 0);
+    H5Pclose(dcpl);
+    H5Sclose(sp);
+    return d;
+}
+
+static const char *chunked_file(const char *name, hid_t type, int filters, const double *raw)
+{
+    const char *path = tmp_file(name);
+    hid_t fid = odim_skeleton(path);
+    add_rate_group(fid);
+    hid_t d = chunked_dataset(fid, type, filters);
+    assert_true(H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, raw) >= 0);
+    H5Dclose(d);
+    H5Fclose(fid);
+    return path;
+}
+
+static void expect_rates(const char *path, const double *raw)
+{
+    sq25_ctx *ctx = sq25_ctx_create();
+    sq25_field *f = NULL;
+    assert_int_equal(sq25_read_field(ctx, path, &f), SQ25_OK);
+    const float *d = sq25_field_data(f);
+    for (int k = 0; k < 12; k++) {
+        if (raw[k] == 250) assert_true(isnan(d[k]));
+        else assert_true(d[k] == (float)(0.5 * raw[k] + 1));
+    }
+    sq25_field_destroy(f);
+    sq25_ctx_destroy(ctx);
+}
+
+static void test_chunked_types_and_filters(void **state)
+{
+    (void)state;
+    const double raw[12] = {0, 1, 2, 3, 4, 5, 250, 7, 8, 9, 10, 249}; /* 250: nodata */
+    const hid_t types[5] = {H5T_IEEE_F32LE, H5T_IEEE_F64LE, H5T_STD_U8LE, H5T_STD_U16LE,
+                            H5T_IEEE_F32BE};
+    const int filters[3] = {CHUNK_DEFLATE, CHUNK_SHUFFLE_DEFLATE, CHUNK_PLAIN};
+    for (int t = 0; t < 5; t++)
+        for (int k = 0; k < 3; k++) {
+            char name[64];
+            snprintf(name, sizeof name, "chunked_%d_%d.h5", t, k);
+            expect_rates(chunked_file(name, types[t], filters[k], raw), raw);
+        }
+}
+
+/* A chunk never written reads as the fill value (0 here: raw 0 reads 1 mm/h); a chunk stored
+ * with the filter skipped (filter mask bit 0, as H5Dwrite_chunk allows) reads as its bytes. */
+static void test_chunk_missing_or_unfiltered(void **state)
+{
+    (void)state;
+    const char *path = tmp_file("chunk_missing.h5");
+    hid_t fid = odim_skeleton(path);
+    add_rate_group(fid);
+    hid_t d = chunked_dataset(fid, H5T_IEEE_F32LE, CHUNK_DEFLATE);
+    /* chunk (0, 0) only, rows 0-1 x columns 0-2, stored without compression */
+    const float plain[6] = {4, 5, 6, 7, 8, 9};
+    hsize_t offset[2] = {0, 0};
+    assert_true(H5Dwrite_chunk(d, H5P_DEFAULT, 1u, offset, sizeof plain, plain) >= 0);
+    H5Dclose(d);
+    H5Fclose(fid);
+    const double raw[12] = {4, 5, 6, 0, 7, 8, 9, 0, 0, 0, 0, 0};
+    expect_rates(path, raw);
+    /* the other chunks written too: every chunk present, one of them unfiltered */
+    fid = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    d = H5Dopen2(fid, "dataset1/data1/data", H5P_DEFAULT);
+    const float rest[12] = {4, 5, 6, 3, 7, 8, 9, 2, 10, 11, 12, 13};
+    hsize_t start[2] = {0, 3}, count[2] = {3, 1};
+    hid_t fsp = H5Dget_space(d), msp = H5Screate_simple(2, count, NULL);
+    float column[3] = {rest[3], rest[7], rest[11]};
+    assert_true(H5Sselect_hyperslab(fsp, H5S_SELECT_SET, start, NULL, count, NULL) >= 0);
+    assert_true(H5Dwrite(d, H5T_NATIVE_FLOAT, msp, fsp, H5P_DEFAULT, column) >= 0);
+    H5Sclose(msp);
+    hsize_t start2[2] = {2, 0}, count2[2] = {1, 3};
+    msp = H5Screate_simple(2, count2, NULL);
+    assert_true(H5Sselect_hyperslab(fsp, H5S_SELECT_SET, start2, NULL, count2, NULL) >= 0);
+    assert_true(H5Dwrite(d, H5T_NATIVE_FLOAT, msp, fsp, H5P_DEFAULT, rest + 8) >= 0);
+    H5Sclose(msp);
+    H5Sclose(fsp);
+    H5Dclose(d);
+    H5Fclose(fid);
+    double all[12];
+    for (int k = 0; k < 12; k++) all[k] = rest[k];
+    expect_rates(path, all);
+}
+
+/* A chunk whose bytes are not a zlib stream: the read fails with a clear error (no crash). */
+static void test_chunk_corrupt(void **state)
+{
+    (void)state;
+    const char *path = tmp_file("chunk_corrupt.h5");
+    const double raw[12] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11};
+    chunked_file("chunk_corrupt.h5", H5T_IEEE_F32LE, CHUNK_DEFLATE, raw);
+    hid_t fid = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    hid_t d = H5Dopen2(fid, "dataset1/data1/data", H5P_DEFAULT);
+    const unsigned char junk[16] = {0x78, 0x9c, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14};
+    hsize_t offset[2] = {2, 3};
+    assert_true(H5Dwrite_chunk(d, H5P_DEFAULT, 0, offset, sizeof junk, junk) >= 0);
+    H5Dclose(d);
+    H5Fclose(fid);
+    sq25_ctx *ctx = sq25_ctx_create();
+    sq25_field *f = NULL;
+    assert_int_equal(sq25_read_field(ctx, path, &f), SQ25_ERR_FILE_TRUNCATED);
+    assert_null(f);
+    assert_non_null(strstr(sq25_errmsg(ctx), "chunk_corrupt.h5"));
+    sq25_ctx_destroy(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -242,6 +378,9 @@ int main(void)
         cmocka_unit_test(test_acrr_preferred_over_dbzh),
         cmocka_unit_test(test_unsupported_quantity_and_object),
         cmocka_unit_test(test_knmi_formula_spellings),
+        cmocka_unit_test(test_chunked_types_and_filters),
+        cmocka_unit_test(test_chunk_missing_or_unfiltered),
+        cmocka_unit_test(test_chunk_corrupt),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
