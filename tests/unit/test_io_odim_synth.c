@@ -88,15 +88,22 @@ static hid_t odim_skeleton(const char *path)
 
 static const double dbz_raw[12] = {255, 0, 110, 120, 130, 140, 150, 160, 170, 180, 190, 200};
 
-static void add_dbzh(hid_t fid)
+/* dataset1/data1/what of a quantity with its scaling and nodata code */
+static void data1_what(hid_t fid, const char *quantity, double gain, double offset,
+                       double nodata)
 {
     group(fid, "dataset1");
     group(fid, "dataset1/data1");
     group(fid, "dataset1/data1/what");
-    attr_string(fid, "dataset1/data1/what", "quantity", "DBZH");
-    attr_double(fid, "dataset1/data1/what", "gain", 0.5);
-    attr_double(fid, "dataset1/data1/what", "offset", -32);
-    attr_double(fid, "dataset1/data1/what", "nodata", 255);
+    attr_string(fid, "dataset1/data1/what", "quantity", quantity);
+    attr_double(fid, "dataset1/data1/what", "gain", gain);
+    attr_double(fid, "dataset1/data1/what", "offset", offset);
+    attr_double(fid, "dataset1/data1/what", "nodata", nodata);
+}
+
+static void add_dbzh(hid_t fid)
+{
+    data1_what(fid, "DBZH", 0.5, -32, 255);
     attr_double(fid, "dataset1/data1/what", "undetect", 0);
     data_2d(fid, "dataset1/data1/data", H5T_STD_U8LE, dbz_raw);
 }
@@ -243,16 +250,7 @@ static void test_knmi_formula_spellings(void **state)
 
 enum { CHUNK_DEFLATE, CHUNK_SHUFFLE_DEFLATE, CHUNK_PLAIN };
 
-static void add_rate_group(hid_t fid)
-{
-    group(fid, "dataset1");
-    group(fid, "dataset1/data1");
-    group(fid, "dataset1/data1/what");
-    attr_string(fid, "dataset1/data1/what", "quantity", "RATE");
-    attr_double(fid, "dataset1/data1/what", "gain", 0.5);
-    attr_double(fid, "dataset1/data1/what", "offset", 1);
-    attr_double(fid, "dataset1/data1/what", "nodata", 250);
-}
+static void add_rate_group(hid_t fid) { data1_what(fid, "RATE", 0.5, 1, 250); }
 
 static hid_t chunked_dataset(hid_t fid, hid_t type, int filters)
 {
