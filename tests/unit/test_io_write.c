@@ -1,11 +1,13 @@
 /* test_io_write.c -- the ODIM_H5 writer: round trips through the project's own reader (a real
- * RMI frame and an analytic field), the file's layout as a plain HDF5/ODIM reader sees it, and
- * removal of the partial file on failure. */
+ * RMI frame and an analytic field), the file's layout as a plain HDF5/ODIM reader sees it, a
+ * field of random low bytes read back through HDF5's filters, and removal of the partial file
+ * on failure. */
 #include "support.h"
 
 #include <hdf5.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -133,6 +135,42 @@ static void test_writer_two_datasets(void **state)
     sq25_ctx_destroy(ctx);
 }
 
+/* Values whose low mantissa bytes are random (a linear congruential generator's high bits,
+ * as in Numerical Recipes: x = 1664525 x + 1013904223 mod 2^32): the writer's pieces of those
+ * byte planes go into stored blocks, the rest through deflate, in one zlib stream per chunk.
+ * HDF5's own shuffle and deflate filters (H5Dread) must give back every value, NaN as the
+ * nodata code. */
+static void test_writer_random_low_bytes(void **state)
+{
+    (void)state;
+    sq25_ctx *ctx = sq25_ctx_create();
+    const int n = 600; /* byte planes of 360000 bytes: the first piece is all random */
+    const double gt[6] = {-500000, 1000, 0, 6000000, 0, -1000};
+    sq25_field *f = NULL;
+    assert_int_equal(sq25_field_create(ctx, n, n, EQC, gt, 1625417400, &f), SQ25_OK);
+    float *d = sq25_field_data(f);
+    uint32_t x = 12345;
+    for (int i = 0; i < n * n; i++) {
+        x = 1664525u * x + 1013904223u;
+        d[i] = 1.0f + (float)(x >> 9) / 8388608.0f; /* 1 + random 23-bit mantissa */
+    }
+    for (int i = 0; i < n * n; i += 997) d[i] = NAN;
+    const char *out = tmp_file("random.h5");
+    assert_int_equal(sq25_write_odim(ctx, out, f), SQ25_OK);
+    float *back = malloc((size_t)n * n * sizeof *back);
+    assert_non_null(back);
+    hid_t fid = H5Fopen(out, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t ds = H5Dopen2(fid, "dataset1/data1/data", H5P_DEFAULT);
+    assert_true(H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, back) >= 0);
+    H5Dclose(ds);
+    H5Fclose(fid);
+    for (int i = 0; i < n * n; i++)
+        assert_true(back[i] == (isnan(d[i]) ? -9999000.0f : d[i]));
+    free(back);
+    sq25_field_destroy(f);
+    sq25_ctx_destroy(ctx);
+}
+
 static void test_write_failure_removes_file(void **state)
 {
     (void)state;
@@ -163,6 +201,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip_rmi),
         cmocka_unit_test(test_writer_two_datasets),
+        cmocka_unit_test(test_writer_random_low_bytes),
         cmocka_unit_test(test_write_failure_removes_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
