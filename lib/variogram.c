@@ -119,6 +119,28 @@ int sq25__variogram_fit_dense(sq25_ctx *ctx, int model, size_t n, const double *
     return SQ25_OK;
 }
 
+bool sq25__variogram_given(const double *p)
+{
+    return !isnan(p[SQ25_INTERP_NUGGET]) && !isnan(p[SQ25_INTERP_SILL]) &&
+           !isnan(p[SQ25_INTERP_RANGE_M]);
+}
+
+int sq25__variogram_settle(sq25_ctx *ctx, const double *p, int fit_rc, sq25__variogram *v)
+{
+    if (fit_rc == SQ25_ERR_NO_DATA || fit_rc == SQ25_ERR_TOO_FEW) {
+        /* Constant values (no spatial variance) or too few to fit: any model reproduces
+         * them; keep a small structured variance so the systems stay regular. */
+        *v = (sq25__variogram){v->model, 0, 1e-6, 2000};
+        sq25__ok(ctx);
+    } else if (fit_rc) {
+        return fit_rc;
+    }
+    if (!isnan(p[SQ25_INTERP_NUGGET])) v->nugget = p[SQ25_INTERP_NUGGET];
+    if (!isnan(p[SQ25_INTERP_SILL])) v->sill = p[SQ25_INTERP_SILL];
+    if (!isnan(p[SQ25_INTERP_RANGE_M])) v->range_m = p[SQ25_INTERP_RANGE_M];
+    return SQ25_OK;
+}
+
 int sq25_variogram_fit(sq25_ctx *ctx, int model, size_t n, const double *x_m, size_t x_stride,
                        const double *y_m, size_t y_stride, const double *z, size_t z_stride,
                        double *nugget, double *partial_sill, double *range_m)
