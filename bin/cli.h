@@ -61,6 +61,13 @@ sq25_ctx *cli_ctx(const char *cmd);
  * credit line (NULL = the library's default). A usage error for an unknown zone. */
 int cli_map_options(const char *cmd, sq25_render_options *opt, const char *tz, int64_t t,
                     const char *credit);
+/* Maps shared by run and serve (bin/cli_maps.c). A new field *out for a map of f: f on the
+ * street grid (bilinear, f's valid time) when street is given, else a copy of f; the caller
+ * destroys *out (also on error). @return the library's code. */
+int cli_map_field(const sq25_field *f, const sq25_field *street, sq25_field **out);
+/* The maps' credit line: credit, else "DATA: " and the producer the radar file names (in buf,
+ * cap bytes), else NULL (also for radar NULL). */
+const char *cli_map_credit(const sq25_field *radar, const char *credit, char *buf, size_t cap);
 
 /* ---- frames of the inputs and the readers' options (bin/cli_frames.c) ---- */
 typedef struct {

@@ -6,17 +6,6 @@
 
 #include <stdio.h>
 
-/* f on the street grid (bilinear) when one is given, else a copy of f. */
-static int on_map_grid(const sq25_field *f, const sq25_field *street, sq25_field **out)
-{
-    int rc = sq25_field_clone(street ? street : f, out);
-    if (rc == SQ25_OK && street) {
-        rc = sq25_resample(f, *out, SQ25_RESAMPLE_BILINEAR);
-        sq25_field_set_valid_time(*out, sq25_field_valid_time(f));
-    }
-    return rc;
-}
-
 static int options(const serve_map_job *job, const char *title, int64_t t, sq25_render_options **ro)
 {
     int rc = sq25_render_options_create(job->ctx, ro);
@@ -31,7 +20,7 @@ static int field_map(const serve_map_job *job, const sq25_field *f, const sq25_f
 {
     sq25_field *m = NULL;
     sq25_render_options *ro = NULL;
-    int rc = on_map_grid(f, street, &m);
+    int rc = cli_map_field(f, street, &m);
     if (rc == SQ25_OK) rc = options(job, title, sq25_field_valid_time(f), &ro);
     if (rc == SQ25_OK) rc = sq25_render_field_png(m, job->targets, ro, path);
     sq25_render_options_destroy(ro);
@@ -83,13 +72,4 @@ int serve_write_maps(const serve_map_job *job, sq25_warning *w, serve_publish *p
     if (rc == SQ25_OK) rc = sq25_render_warning_png(w, ro, path);
     sq25_render_options_destroy(ro);
     return rc;
-}
-
-const char *serve_map_credit(const sq25_field *radar, const char *credit, char *buf, size_t cap)
-{
-    if (credit) return credit;
-    const char *producer = radar ? sq25_field_meta(radar, SQ25_META_PRODUCER) : "";
-    if (!producer[0]) return NULL;
-    snprintf(buf, cap, "DATA: %.180s", producer);
-    return buf;
 }
