@@ -68,6 +68,9 @@ int cli_map_field(const sq25_field *f, const sq25_field *street, sq25_field **ou
 /* The maps' credit line: credit, else "DATA: " and the producer the radar file names (in buf,
  * cap bytes), else NULL (also for radar NULL). */
 const char *cli_map_credit(const sq25_field *radar, const char *credit, char *buf, size_t cap);
+/* The index of the forecast lead drawn as "+minutes" (30 and 60) of n leads step_min (> 0)
+ * apart: that lead, or the nearest there is (one lead only for 60-minute frames). */
+int cli_map_lead_index(int minutes, int step_min, int n);
 
 /* ---- frames of the inputs and the readers' options (bin/cli_frames.c) ---- */
 typedef struct {

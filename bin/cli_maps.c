@@ -22,3 +22,9 @@ const char *cli_map_credit(const sq25_field *radar, const char *credit, char *bu
     snprintf(buf, cap, "DATA: %.180s", producer);
     return buf;
 }
+
+int cli_map_lead_index(int minutes, int step_min, int n)
+{
+    int i = minutes / step_min - 1;
+    return i >= n ? n - 1 : i < 0 ? 0 : i;
+}

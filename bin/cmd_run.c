@@ -603,11 +603,7 @@ static int write_maps(sq25_ctx *ctx, const run_args *a, sq25_pipeline *p, sq25_w
     const int leads_min[2] = {30, 60};
     int drawn = -1;
     for (int k = 0; status == CLI_OK && k < 2 && step_min > 0 && n > 0; k++) {
-        /* The lead at 30 and 60 minutes, or the nearest there is (60-minute frames have
-         * one lead: +60 only). */
-        int i = leads_min[k] / step_min - 1;
-        if (i >= n) i = n - 1;
-        if (i < 0) i = 0;
+        int i = cli_map_lead_index(leads_min[k], step_min, n);
         if (i == drawn) continue;
         drawn = i;
         char title[64], name[64];

@@ -28,14 +28,6 @@ static int field_map(const serve_map_job *job, const sq25_field *f, const sq25_f
     return rc;
 }
 
-/* The lead shown as "+minutes": 30 and 60, or the nearest the forecast has (one lead only
- * for 60-minute frames), each drawn once. */
-static int lead_index(int minutes, int step_min, int n)
-{
-    int i = minutes / step_min - 1;
-    return i >= n ? n - 1 : i < 0 ? 0 : i;
-}
-
 /* The staged path of a map (NULL when the publication holds too many files). */
 static const char *path_of(serve_publish *pub, const char *name)
 {
@@ -56,7 +48,7 @@ int serve_write_maps(const serve_map_job *job, sq25_warning *w, serve_publish *p
     const int leads_min[2] = {30, 60};
     int drawn = -1;
     for (int k = 0; rc == SQ25_OK && k < 2 && step_min > 0 && n > 0; k++) {
-        int i = lead_index(leads_min[k], step_min, n);
+        int i = cli_map_lead_index(leads_min[k], step_min, n);
         if (i == drawn) continue;
         drawn = i;
         char title[64], name[64];
