@@ -68,9 +68,14 @@ int cli_map_field(const sq25_field *f, const sq25_field *street, sq25_field **ou
 /* The maps' credit line: credit, else "DATA: " and the producer the radar file names (in buf,
  * cap bytes), else NULL (also for radar NULL). */
 const char *cli_map_credit(const sq25_field *radar, const char *credit, char *buf, size_t cap);
-/* The index of the forecast lead drawn as "+minutes" (30 and 60) of n leads step_min (> 0)
- * apart: that lead, or the nearest there is (one lead only for 60-minute frames). */
-int cli_map_lead_index(int minutes, int step_min, int n);
+/* The forecast leads the maps show, of n leads step_min minutes apart: the indices of +30 and
+ * +60 minutes, or the nearest there are, each once (one for 60-minute frames), into idx;
+ * returns how many (0 when step_min or n is not positive). */
+int cli_map_leads(int step_min, int n, int idx[2]);
+/* The title and file name of the map of lead i (0-based), e.g. "Forecast +30 min rain rate
+ * mm/h" and "forecast_30.png". */
+void cli_map_lead_names(int i, int step_min, char *title, size_t title_cap, char *name,
+                        size_t name_cap);
 
 /* ---- frames of the inputs and the readers' options (bin/cli_frames.c) ---- */
 typedef struct {

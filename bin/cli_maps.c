@@ -23,8 +23,24 @@ const char *cli_map_credit(const sq25_field *radar, const char *credit, char *bu
     return buf;
 }
 
-int cli_map_lead_index(int minutes, int step_min, int n)
+/* The lead shown as "+minutes": that lead, or the nearest there is. */
+static int lead_index(int minutes, int step_min, int n)
 {
     int i = minutes / step_min - 1;
     return i >= n ? n - 1 : i < 0 ? 0 : i;
+}
+
+int cli_map_leads(int step_min, int n, int idx[2])
+{
+    if (step_min <= 0 || n <= 0) return 0;
+    idx[0] = lead_index(30, step_min, n);
+    idx[1] = lead_index(60, step_min, n);
+    return idx[1] == idx[0] ? 1 : 2;
+}
+
+void cli_map_lead_names(int i, int step_min, char *title, size_t title_cap, char *name,
+                        size_t name_cap)
+{
+    snprintf(title, title_cap, "Forecast +%d min rain rate mm/h", (i + 1) * step_min);
+    snprintf(name, name_cap, "forecast_%02d.png", (i + 1) * step_min);
 }

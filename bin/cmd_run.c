@@ -600,15 +600,11 @@ static int write_maps(sq25_ctx *ctx, const run_args *a, sq25_pipeline *p, sq25_w
     int step_min = sq25_pipeline_step_s(p) / 60, n = sq25_pipeline_forecast_count(p);
     /* with a merge the leads are the merged ones, already on the street grid */
     bool use_merged = merged != NULL;
-    const int leads_min[2] = {30, 60};
-    int drawn = -1;
-    for (int k = 0; status == CLI_OK && k < 2 && step_min > 0 && n > 0; k++) {
-        int i = cli_map_lead_index(leads_min[k], step_min, n);
-        if (i == drawn) continue;
-        drawn = i;
+    int leads[2], n_maps = cli_map_leads(step_min, n, leads);
+    for (int k = 0; status == CLI_OK && k < n_maps; k++) {
+        int i = leads[k];
         char title[64], name[64];
-        snprintf(title, sizeof title, "Forecast +%d min rain rate mm/h", (i + 1) * step_min);
-        snprintf(name, sizeof name, "forecast_%02d.png", (i + 1) * step_min);
+        cli_map_lead_names(i, step_min, title, sizeof title, name, sizeof name);
         /* the leads the warnings used are on the street grid already (merged, or the radar
          * leads resampled by the pipeline, with the pixel map sq25_resample would build):
          * drawn as they are, not resampled a second time */

@@ -45,15 +45,11 @@ int serve_write_maps(const serve_map_job *job, sq25_warning *w, serve_publish *p
         rc = field_map(job, merged ? merged : job->latest, street,
                        merged ? "Observed rain rate mm/h radar+sensors" : "Observed rain rate mm/h", path);
     int step_min = sq25_pipeline_step_s(job->p) / 60, n = sq25_pipeline_forecast_count(job->p);
-    const int leads_min[2] = {30, 60};
-    int drawn = -1;
-    for (int k = 0; rc == SQ25_OK && k < 2 && step_min > 0 && n > 0; k++) {
-        int i = cli_map_lead_index(leads_min[k], step_min, n);
-        if (i == drawn) continue;
-        drawn = i;
+    int leads[2], n_maps = cli_map_leads(step_min, n, leads);
+    for (int k = 0; rc == SQ25_OK && k < n_maps; k++) {
+        int i = leads[k];
         char title[64], name[64];
-        snprintf(title, sizeof title, "Forecast +%d min rain rate mm/h", (i + 1) * step_min);
-        snprintf(name, sizeof name, "forecast_%02d.png", (i + 1) * step_min);
+        cli_map_lead_names(i, step_min, title, sizeof title, name, sizeof name);
         const sq25_field *lead = merged ? sq25_pipeline_warn_forecast(job->p, i) : sq25_pipeline_forecast(job->p, i);
         if (!(path = path_of(pub, name))) rc = SQ25_ERR_INVALID_ARG;
         else rc = field_map(job, lead, street, title, path);
