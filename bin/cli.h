@@ -76,6 +76,12 @@ int cli_map_leads(int step_min, int n, int idx[2]);
  * mm/h" and "forecast_30.png". */
 void cli_map_lead_names(int i, int step_min, char *title, size_t title_cap, char *name,
                         size_t name_cap);
+/* The field the map of forecast lead i shows, and in *grid the grid to put it on (NULL: drawn
+ * as it is). The leads the warnings used are on the street grid already (merged, or the radar
+ * leads the pipeline resampled with the pixel map sq25_resample would build) and are drawn
+ * as they are, not resampled a second time; else the radar lead goes onto street. */
+const sq25_field *cli_map_lead_field(const sq25_pipeline *p, int i, bool merged,
+                                     const sq25_field *street, const sq25_field **grid);
 
 /* ---- frames of the inputs and the readers' options (bin/cli_frames.c) ---- */
 typedef struct {

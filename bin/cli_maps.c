@@ -44,3 +44,15 @@ void cli_map_lead_names(int i, int step_min, char *title, size_t title_cap, char
     snprintf(title, title_cap, "Forecast +%d min rain rate mm/h", (i + 1) * step_min);
     snprintf(name, name_cap, "forecast_%02d.png", (i + 1) * step_min);
 }
+
+const sq25_field *cli_map_lead_field(const sq25_pipeline *p, int i, bool merged,
+                                     const sq25_field *street, const sq25_field **grid)
+{
+    const sq25_field *on_street = sq25_pipeline_warn_forecast(p, i);
+    if (merged || (street && on_street)) {
+        *grid = NULL;
+        return on_street;
+    }
+    *grid = street;
+    return sq25_pipeline_forecast(p, i);
+}

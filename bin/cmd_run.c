@@ -605,14 +605,8 @@ static int write_maps(sq25_ctx *ctx, const run_args *a, sq25_pipeline *p, sq25_w
         int i = leads[k];
         char title[64], name[64];
         cli_map_lead_names(i, step_min, title, sizeof title, name, sizeof name);
-        /* the leads the warnings used are on the street grid already (merged, or the radar
-         * leads resampled by the pipeline, with the pixel map sq25_resample would build):
-         * drawn as they are, not resampled a second time */
-        const sq25_field *on_street = sq25_pipeline_warn_forecast(p, i);
-        status = use_merged || (street && on_street)
-                     ? render_map(ctx, a, credit, on_street, NULL, targets, title, name)
-                     : render_map(ctx, a, credit, sq25_pipeline_forecast(p, i), street, targets,
-                                  title, name);
+        const sq25_field *grid, *lead = cli_map_lead_field(p, i, use_merged, street, &grid);
+        status = render_map(ctx, a, credit, lead, grid, targets, title, name);
     }
     if (status != CLI_OK) return status;
     char path[4096];

@@ -50,9 +50,10 @@ int serve_write_maps(const serve_map_job *job, sq25_warning *w, serve_publish *p
         int i = leads[k];
         char title[64], name[64];
         cli_map_lead_names(i, step_min, title, sizeof title, name, sizeof name);
-        const sq25_field *lead = merged ? sq25_pipeline_warn_forecast(job->p, i) : sq25_pipeline_forecast(job->p, i);
+        const sq25_field *grid,
+            *lead = cli_map_lead_field(job->p, i, merged != NULL, job->street, &grid);
         if (!(path = path_of(pub, name))) rc = SQ25_ERR_INVALID_ARG;
-        else rc = field_map(job, lead, street, title, path);
+        else rc = field_map(job, lead, grid, title, path);
     }
     sq25_render_options *ro = NULL;
     if (rc == SQ25_OK && !(path = path_of(pub, "warning.png"))) rc = SQ25_ERR_INVALID_ARG;
