@@ -61,6 +61,27 @@ sq25_ctx *cli_ctx(const char *cmd);
  * credit line (NULL = the library's default). A usage error for an unknown zone. */
 int cli_map_options(const char *cmd, sq25_render_options *opt, const char *tz, int64_t t,
                     const char *credit);
+/* Maps shared by run and serve (bin/cli_maps.c). A new field *out for a map of f: f on the
+ * street grid (bilinear, f's valid time) when street is given, else a copy of f; the caller
+ * destroys *out (also on error). @return the library's code. */
+int cli_map_field(const sq25_field *f, const sq25_field *street, sq25_field **out);
+/* The maps' credit line: credit, else "DATA: " and the producer the radar file names (in buf,
+ * cap bytes), else NULL (also for radar NULL). */
+const char *cli_map_credit(const sq25_field *radar, const char *credit, char *buf, size_t cap);
+/* The forecast leads the maps show, of n leads step_min minutes apart: the indices of +30 and
+ * +60 minutes, or the nearest there are, each once (one for 60-minute frames), into idx;
+ * returns how many (0 when step_min or n is not positive). */
+int cli_map_leads(int step_min, int n, int idx[2]);
+/* The title and file name of the map of lead i (0-based), e.g. "Forecast +30 min rain rate
+ * mm/h" and "forecast_30.png". */
+void cli_map_lead_names(int i, int step_min, char *title, size_t title_cap, char *name,
+                        size_t name_cap);
+/* The field the map of forecast lead i shows, and in *grid the grid to put it on (NULL: drawn
+ * as it is). The leads the warnings used are on the street grid already (merged, or the radar
+ * leads the pipeline resampled with the pixel map sq25_resample would build) and are drawn
+ * as they are, not resampled a second time; else the radar lead goes onto street. */
+const sq25_field *cli_map_lead_field(const sq25_pipeline *p, int i, bool merged,
+                                     const sq25_field *street, const sq25_field **grid);
 
 /* ---- frames of the inputs and the readers' options (bin/cli_frames.c) ---- */
 typedef struct {

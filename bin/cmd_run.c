@@ -393,28 +393,6 @@ int cli_write_forecast(sq25_ctx *ctx, const sq25_pipeline *p, const char *path)
     return write_forecast(ctx, p, path, 1); /* the real-time default: shuffle + deflate 1 */
 }
 
-/* The maps' credit line: --credit, else "DATA: " and the producer the radar file states. */
-static const char *map_credit(const run_args *a, const sq25_field *radar)
-{
-    static char buf[200];
-    if (a->credit) return a->credit;
-    const char *producer = sq25_field_meta(radar, SQ25_META_PRODUCER);
-    if (!producer[0]) return NULL;
-    snprintf(buf, sizeof buf, "DATA: %.180s", producer);
-    return buf;
-}
-
-/* A copy of f for a map: on the street grid when one is given (bilinear), else f itself. */
-static int map_field(const sq25_field *f, const sq25_field *street, sq25_field **out)
-{
-    int rc = sq25_field_clone(street ? street : f, out);
-    if (rc == SQ25_OK && street) {
-        rc = sq25_resample(f, *out, SQ25_RESAMPLE_BILINEAR);
-        sq25_field_set_valid_time(*out, sq25_field_valid_time(f));
-    }
-    return rc;
-}
-
 static int render_map(sq25_ctx *ctx, const run_args *a, const char *credit, const sq25_field *f,
                       const sq25_field *street, const sq25_targets *targets, const char *title,
                       const char *name)
@@ -423,7 +401,7 @@ static int render_map(sq25_ctx *ctx, const run_args *a, const char *credit, cons
     join_path(path, sizeof path, a->out_dir, name);
     sq25_field *m = NULL;
     sq25_render_options *ro = NULL;
-    int rc = map_field(f, street, &m);
+    int rc = cli_map_field(f, street, &m);
     if (rc == SQ25_OK) rc = sq25_render_options_create(ctx, &ro);
     if (rc == SQ25_OK) rc = sq25_render_options_set_title(ro, title);
     int status = rc ? cli_lib_error("run", ctx, rc)
@@ -610,7 +588,8 @@ static int write_maps(sq25_ctx *ctx, const run_args *a, sq25_pipeline *p, sq25_w
                       const sq25_targets *targets)
 {
     progress(a, "sq25 run: %s", "drawing maps");
-    const char *credit = map_credit(a, latest);
+    char credit_line[200];
+    const char *credit = cli_map_credit(latest, a->credit, credit_line, sizeof credit_line);
     int status = merged ? render_map(ctx, a, credit, merged, NULL, targets,
                                      "Observed rain rate mm/h radar+sensors", "observation.png")
                  : latest_on_street
@@ -621,27 +600,13 @@ static int write_maps(sq25_ctx *ctx, const run_args *a, sq25_pipeline *p, sq25_w
     int step_min = sq25_pipeline_step_s(p) / 60, n = sq25_pipeline_forecast_count(p);
     /* with a merge the leads are the merged ones, already on the street grid */
     bool use_merged = merged != NULL;
-    const int leads_min[2] = {30, 60};
-    int drawn = -1;
-    for (int k = 0; status == CLI_OK && k < 2 && step_min > 0 && n > 0; k++) {
-        /* The lead at 30 and 60 minutes, or the nearest there is (60-minute frames have
-         * one lead: +60 only). */
-        int i = leads_min[k] / step_min - 1;
-        if (i >= n) i = n - 1;
-        if (i < 0) i = 0;
-        if (i == drawn) continue;
-        drawn = i;
+    int leads[2], n_maps = cli_map_leads(step_min, n, leads);
+    for (int k = 0; status == CLI_OK && k < n_maps; k++) {
+        int i = leads[k];
         char title[64], name[64];
-        snprintf(title, sizeof title, "Forecast +%d min rain rate mm/h", (i + 1) * step_min);
-        snprintf(name, sizeof name, "forecast_%02d.png", (i + 1) * step_min);
-        /* the leads the warnings used are on the street grid already (merged, or the radar
-         * leads resampled by the pipeline, with the pixel map sq25_resample would build):
-         * drawn as they are, not resampled a second time */
-        const sq25_field *on_street = sq25_pipeline_warn_forecast(p, i);
-        status = use_merged || (street && on_street)
-                     ? render_map(ctx, a, credit, on_street, NULL, targets, title, name)
-                     : render_map(ctx, a, credit, sq25_pipeline_forecast(p, i), street, targets,
-                                  title, name);
+        cli_map_lead_names(i, step_min, title, sizeof title, name, sizeof name);
+        const sq25_field *grid, *lead = cli_map_lead_field(p, i, use_merged, street, &grid);
+        status = render_map(ctx, a, credit, lead, grid, targets, title, name);
     }
     if (status != CLI_OK) return status;
     char path[4096];
@@ -721,7 +686,7 @@ static int warn_unseen(sq25_ctx *ctx, frame_entry latest, const sq25_field *stre
 {
     *on_street = NULL;
     if (cli_warn_if_no_data("run", latest.path, latest.field) || !street) return CLI_OK;
-    int rc = map_field(latest.field, street, on_street);
+    int rc = cli_map_field(latest.field, street, on_street);
     if (rc) {
         sq25_field_destroy(*on_street);
         *on_street = NULL;

@@ -705,7 +705,7 @@ static int write_forecast_outputs(service *s, serve_publish *pub, sq25_warning *
         const sq25_field *latest = s->n_held ? s->held[s->n_held - 1].field : NULL;
         serve_map_job job = {.ctx = s->ctx, .p = s->p, .latest = latest, .street = s->street,
                              .targets = s->targets, .tz = s->cfg.tz,
-                             .credit = serve_map_credit(latest, s->cfg.credit, credit, sizeof credit)};
+                             .credit = cli_map_credit(latest, s->cfg.credit, credit, sizeof credit)};
         rc = latest ? serve_write_maps(&job, w, pub) : SQ25_ERR_INVALID_ARG;
     }
     ci->ms_maps = ms_since(t0);

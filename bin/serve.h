@@ -286,8 +286,5 @@ typedef struct {
  * `sq25 run` draws them. SQ25_OK or the error of the renderer (SQ25_ERR_INVALID_ARG: too many
  * files, or a bad time zone). */
 int serve_write_maps(const serve_map_job *job, sq25_warning *w, serve_publish *pub);
-/* The maps' credit line: credit, else "DATA: " and the producer the radar file names (in buf),
- * else NULL. */
-const char *serve_map_credit(const sq25_field *radar, const char *credit, char *buf, size_t cap);
 
 #endif

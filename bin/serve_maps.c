@@ -6,17 +6,6 @@
 
 #include <stdio.h>
 
-/* f on the street grid (bilinear) when one is given, else a copy of f. */
-static int on_map_grid(const sq25_field *f, const sq25_field *street, sq25_field **out)
-{
-    int rc = sq25_field_clone(street ? street : f, out);
-    if (rc == SQ25_OK && street) {
-        rc = sq25_resample(f, *out, SQ25_RESAMPLE_BILINEAR);
-        sq25_field_set_valid_time(*out, sq25_field_valid_time(f));
-    }
-    return rc;
-}
-
 static int options(const serve_map_job *job, const char *title, int64_t t, sq25_render_options **ro)
 {
     int rc = sq25_render_options_create(job->ctx, ro);
@@ -31,20 +20,12 @@ static int field_map(const serve_map_job *job, const sq25_field *f, const sq25_f
 {
     sq25_field *m = NULL;
     sq25_render_options *ro = NULL;
-    int rc = on_map_grid(f, street, &m);
+    int rc = cli_map_field(f, street, &m);
     if (rc == SQ25_OK) rc = options(job, title, sq25_field_valid_time(f), &ro);
     if (rc == SQ25_OK) rc = sq25_render_field_png(m, job->targets, ro, path);
     sq25_render_options_destroy(ro);
     sq25_field_destroy(m);
     return rc;
-}
-
-/* The lead shown as "+minutes": 30 and 60, or the nearest the forecast has (one lead only
- * for 60-minute frames), each drawn once. */
-static int lead_index(int minutes, int step_min, int n)
-{
-    int i = minutes / step_min - 1;
-    return i >= n ? n - 1 : i < 0 ? 0 : i;
 }
 
 /* The staged path of a map (NULL when the publication holds too many files). */
@@ -64,18 +45,15 @@ int serve_write_maps(const serve_map_job *job, sq25_warning *w, serve_publish *p
         rc = field_map(job, merged ? merged : job->latest, street,
                        merged ? "Observed rain rate mm/h radar+sensors" : "Observed rain rate mm/h", path);
     int step_min = sq25_pipeline_step_s(job->p) / 60, n = sq25_pipeline_forecast_count(job->p);
-    const int leads_min[2] = {30, 60};
-    int drawn = -1;
-    for (int k = 0; rc == SQ25_OK && k < 2 && step_min > 0 && n > 0; k++) {
-        int i = lead_index(leads_min[k], step_min, n);
-        if (i == drawn) continue;
-        drawn = i;
+    int leads[2], n_maps = cli_map_leads(step_min, n, leads);
+    for (int k = 0; rc == SQ25_OK && k < n_maps; k++) {
+        int i = leads[k];
         char title[64], name[64];
-        snprintf(title, sizeof title, "Forecast +%d min rain rate mm/h", (i + 1) * step_min);
-        snprintf(name, sizeof name, "forecast_%02d.png", (i + 1) * step_min);
-        const sq25_field *lead = merged ? sq25_pipeline_warn_forecast(job->p, i) : sq25_pipeline_forecast(job->p, i);
+        cli_map_lead_names(i, step_min, title, sizeof title, name, sizeof name);
+        const sq25_field *grid,
+            *lead = cli_map_lead_field(job->p, i, merged != NULL, job->street, &grid);
         if (!(path = path_of(pub, name))) rc = SQ25_ERR_INVALID_ARG;
-        else rc = field_map(job, lead, street, title, path);
+        else rc = field_map(job, lead, grid, title, path);
     }
     sq25_render_options *ro = NULL;
     if (rc == SQ25_OK && !(path = path_of(pub, "warning.png"))) rc = SQ25_ERR_INVALID_ARG;
@@ -83,13 +61,4 @@ int serve_write_maps(const serve_map_job *job, sq25_warning *w, serve_publish *p
     if (rc == SQ25_OK) rc = sq25_render_warning_png(w, ro, path);
     sq25_render_options_destroy(ro);
     return rc;
-}
-
-const char *serve_map_credit(const sq25_field *radar, const char *credit, char *buf, size_t cap)
-{
-    if (credit) return credit;
-    const char *producer = radar ? sq25_field_meta(radar, SQ25_META_PRODUCER) : "";
-    if (!producer[0]) return NULL;
-    snprintf(buf, cap, "DATA: %.180s", producer);
-    return buf;
 }

@@ -122,23 +122,10 @@ static int choose_variogram(sq25_ctx *ctx, const double *p, const sensor_set *s,
 {
     int model = (int)p[SQ25_INTERP_VARIOGRAM];
     *v = (sq25__variogram){model, 0, 0, 0};
-    bool given = !isnan(p[SQ25_INTERP_NUGGET]) && !isnan(p[SQ25_INTERP_SILL]) &&
-                 !isnan(p[SQ25_INTERP_RANGE_M]);
-    if (!given) {
-        int rc = sq25__variogram_fit_dense(ctx, model, s->n, s->x, s->y, s->z, v);
-        if (rc == SQ25_ERR_NO_DATA || rc == SQ25_ERR_TOO_FEW) {
-            /* Constant values (no spatial variance): any model reproduces them; keep a small
-             * structured variance so the systems stay regular. */
-            *v = (sq25__variogram){model, 0, 1e-6, 2000};
-            sq25__ok(ctx);
-        } else if (rc) {
-            return rc;
-        }
-    }
-    if (!isnan(p[SQ25_INTERP_NUGGET])) v->nugget = p[SQ25_INTERP_NUGGET];
-    if (!isnan(p[SQ25_INTERP_SILL])) v->sill = p[SQ25_INTERP_SILL];
-    if (!isnan(p[SQ25_INTERP_RANGE_M])) v->range_m = p[SQ25_INTERP_RANGE_M];
-    return SQ25_OK;
+    int rc = sq25__variogram_given(p)
+                 ? SQ25_OK
+                 : sq25__variogram_fit_dense(ctx, model, s->n, s->x, s->y, s->z, v);
+    return sq25__variogram_settle(ctx, p, rc, v);
 }
 
 /* ---- one local kriging system ---------------------------------------------------------- */

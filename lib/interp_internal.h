@@ -24,6 +24,14 @@ double sq25__block_covariance(const sq25__variogram *v, const double *ax, const 
 int sq25__variogram_fit_dense(sq25_ctx *ctx, int model, size_t n, const double *x,
                               const double *y, const double *z, sq25__variogram *out);
 
+/* The variogram for the interpolation parameters p (indexed by SQ25_INTERP_*): the caller
+ * fits into *v (its model set) only when !sq25__variogram_given(p), and passes the fit's
+ * return code (SQ25_OK when it did not fit). SQ25_ERR_NO_DATA or SQ25_ERR_TOO_FEW from the fit
+ * give a flat fallback (nugget 0, sill 1e-6, range 2000 m); then each of nugget, sill and
+ * range_m given in p replaces the value. @return SQ25_OK or the fit's other error. */
+bool sq25__variogram_given(const double *p); /* nugget, sill and range all given */
+int sq25__variogram_settle(sq25_ctx *ctx, const double *p, int fit_rc, sq25__variogram *v);
+
 /* Sensors with a support: sensor i is the count[i] points px/py[first[i] ..] (metres; a point
  * sensor has one), e.g. a link path cut into pieces as the block kriging does. */
 typedef struct {

@@ -162,20 +162,12 @@ static int lines_variogram(sq25_ctx *ctx, const line_params *lp, const line_set 
     const double *p = lp->p;
     int model = (int)p[SQ25_INTERP_VARIOGRAM];
     *v = (sq25__variogram){model, 0, 0, 0};
-    if (isnan(p[SQ25_INTERP_NUGGET]) || isnan(p[SQ25_INTERP_SILL]) || isnan(p[SQ25_INTERP_RANGE_M])) {
+    int rc = SQ25_OK;
+    if (!sq25__variogram_given(p)) {
         sq25__supports sup = {s->n, s->px, s->py, s->first, s->count};
-        int rc = sq25__variogram_fit_lines(ctx, model, &sup, 1, s->z, v);
-        if (rc == SQ25_ERR_NO_DATA || rc == SQ25_ERR_TOO_FEW) {
-            *v = (sq25__variogram){model, 0, 1e-6, 2000}; /* no variance: any model will do */
-            sq25__ok(ctx);
-        } else if (rc) {
-            return rc;
-        }
+        rc = sq25__variogram_fit_lines(ctx, model, &sup, 1, s->z, v);
     }
-    if (!isnan(p[SQ25_INTERP_NUGGET])) v->nugget = p[SQ25_INTERP_NUGGET];
-    if (!isnan(p[SQ25_INTERP_SILL])) v->sill = p[SQ25_INTERP_SILL];
-    if (!isnan(p[SQ25_INTERP_RANGE_M])) v->range_m = p[SQ25_INTERP_RANGE_M];
-    return SQ25_OK;
+    return sq25__variogram_settle(ctx, p, rc, v);
 }
 
 /* ---- one local system ------------------------------------------------------------------- */

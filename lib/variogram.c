@@ -25,15 +25,39 @@ double sq25__covariance(const sq25__variogram *v, double h_m)
     return v->sill * (1.0 - shape(v->model, h_m / v->range_m));
 }
 
+/* The largest distance between two of the n points (metres). */
+static double max_pair_distance(size_t n, const double *x, const double *y)
+{
+    double dmax = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n; j++) dmax = fmax(dmax, hypot(x[i] - x[j], y[i] - y[j]));
+    return dmax;
+}
+
+/* The mean distance h, mean semivariance g and pair count w of each class with pairs, from
+ * the sums hs, gs and counts cnt of the N_CLASSES classes; cls (NULL: not wanted) gets each
+ * kept class's index. Returns the number kept. */
+static int class_means(const double *hs, const double *gs, const double *cnt, double *h,
+                       double *g, double *w, int *cls)
+{
+    int m = 0;
+    for (int c = 0; c < N_CLASSES; c++)
+        if (cnt[c] > 0) {
+            h[m] = hs[c] / cnt[c];
+            g[m] = gs[c] / cnt[c];
+            w[m] = cnt[c];
+            if (cls) cls[m] = c;
+            m++;
+        }
+    return m;
+}
+
 /* Semivariance per distance class up to half the largest distance; returns the number of
  * classes with pairs. */
 static int empirical(size_t n, const double *x, const double *y, const double *z, double *h,
                      double *g, double *w)
 {
-    double dmax = 0;
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = i + 1; j < n; j++) dmax = fmax(dmax, hypot(x[i] - x[j], y[i] - y[j]));
-    double width = dmax / 2 / N_CLASSES;
+    double width = max_pair_distance(n, x, y) / 2 / N_CLASSES;
     double hs[N_CLASSES] = {0}, gs[N_CLASSES] = {0}, cnt[N_CLASSES] = {0};
     if (!(width > 0)) return 0;
     for (size_t i = 0; i < n; i++)
@@ -44,15 +68,7 @@ static int empirical(size_t n, const double *x, const double *y, const double *z
             double dz = z[i] - z[j];
             hs[c] += d, gs[c] += 0.5 * dz * dz, cnt[c] += 1;
         }
-    int m = 0;
-    for (int c = 0; c < N_CLASSES; c++)
-        if (cnt[c] > 0) {
-            h[m] = hs[c] / cnt[c];
-            g[m] = gs[c] / cnt[c];
-            w[m] = cnt[c];
-            m++;
-        }
-    return m;
+    return class_means(hs, gs, cnt, h, g, w, NULL);
 }
 
 /* Weighted least squares of g = nugget + sill * s with nugget, sill >= 0. Returns the SSE. */
@@ -116,6 +132,28 @@ int sq25__variogram_fit_dense(sq25_ctx *ctx, int model, size_t n, const double *
         /* Pure nugget: keep a tiny structured part so the kriging systems stay regular. */
         out->sill = 1e-6 * (out->nugget > 0 ? out->nugget : gmax);
     }
+    return SQ25_OK;
+}
+
+bool sq25__variogram_given(const double *p)
+{
+    return !isnan(p[SQ25_INTERP_NUGGET]) && !isnan(p[SQ25_INTERP_SILL]) &&
+           !isnan(p[SQ25_INTERP_RANGE_M]);
+}
+
+int sq25__variogram_settle(sq25_ctx *ctx, const double *p, int fit_rc, sq25__variogram *v)
+{
+    if (fit_rc == SQ25_ERR_NO_DATA || fit_rc == SQ25_ERR_TOO_FEW) {
+        /* Constant values (no spatial variance) or too few to fit: any model reproduces
+         * them; keep a small structured variance so the systems stay regular. */
+        *v = (sq25__variogram){v->model, 0, 1e-6, 2000};
+        sq25__ok(ctx);
+    } else if (fit_rc) {
+        return fit_rc;
+    }
+    if (!isnan(p[SQ25_INTERP_NUGGET])) v->nugget = p[SQ25_INTERP_NUGGET];
+    if (!isnan(p[SQ25_INTERP_SILL])) v->sill = p[SQ25_INTERP_SILL];
+    if (!isnan(p[SQ25_INTERP_RANGE_M])) v->range_m = p[SQ25_INTERP_RANGE_M];
     return SQ25_OK;
 }
 
@@ -254,10 +292,7 @@ static int empirical_sets(const sq25__supports *s, const double *cx, const doubl
                           class_pairs *cp)
 {
     size_t n = s->n;
-    double dmax = 0;
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = i + 1; j < n; j++) dmax = fmax(dmax, hypot(cx[i] - cx[j], cy[i] - cy[j]));
-    double width = dmax / 2 / N_CLASSES;
+    double width = max_pair_distance(n, cx, cy) / 2 / N_CLASSES;
     double hs[N_CLASSES] = {0}, gs[N_CLASSES] = {0}, cnt[N_CLASSES] = {0};
     long pairs[N_CLASSES] = {0}, seen[N_CLASSES] = {0};
     if (!(width > 0)) return 0;
@@ -285,16 +320,7 @@ static int empirical_sets(const sq25__supports *s, const double *cx, const doubl
                     e[0] = (int)i, e[1] = (int)j;
                 }
             }
-    int m = 0;
-    for (int c = 0; c < N_CLASSES; c++)
-        if (cnt[c] > 0) {
-            h[m] = hs[c] / cnt[c];
-            g[m] = gs[c] / cnt[c];
-            w[m] = cnt[c];
-            cls[m] = c;
-            m++;
-        }
-    return m;
+    return class_means(hs, gs, cnt, h, g, w, cls);
 }
 
 /* Regularised model terms of class c at a range: the mean correction of the sill term and

@@ -5,15 +5,10 @@
 # and a failed write must give the states docs/serve.md documents. The expected states come
 # from the frame times chosen here (which frames are dropped), not from the code under test.
 set -eu
-[ -n "${SQ25_TEST_KEEP:-}" ] && set -x
 sq25=$1
 d=data/radar/rmi_20210704
 [ -d "$d" ] || { echo "skip: $d not present"; exit 0; }
-tmp=$(mktemp -d)
-pid=""
-trap '[ -z "$pid" ] || kill "$pid" 2>/dev/null || true; rm -rf "$tmp"' EXIT
-in=$tmp/in; out=$tmp/out
-mkdir -p "$in"
+. "$(dirname "$0")/serve_common.sh"
 grid=lonlat:6.0,50.1,6.25,50.2:100
 targets=tests/demo/targets.csv
 cat > "$tmp/serve.conf" <<EOF
@@ -32,24 +27,6 @@ start() {
     --settle-ms 0 "$@" >> "$tmp/log" 2>> "$tmp/err" &
   pid=$!
 }
-cycle_no() { python3 -c 'import json,sys
-try: print(json.load(open(sys.argv[1]))["service"]["cycle"])
-except Exception: print(0)' "$out/latest.json"; }
-# wait until latest.json reports cycle $1 (at most 30 s)
-wait_cycle() {
-  i=0
-  while [ "$(cycle_no)" -lt "$1" ]; do
-    i=$((i + 1)); [ $i -le 300 ] || { echo "cycle $1 never came"; cat "$tmp/log" "$tmp/err"; exit 1; }
-    sleep 0.1
-  done
-}
-wait_log() { # wait until the log holds a line with $1
-  i=0
-  while ! grep -q "$1" "$tmp/log"; do
-    i=$((i + 1)); [ $i -le 300 ] || { echo "no log line with $1"; cat "$tmp/log"; exit 1; }
-    sleep 0.1
-  done
-}
 state() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["service"]["data_state"])' "$out/latest.json"; }
 expect_state() { s=$(state); [ "$s" = "$1" ] || { echo "cycle $(cycle_no): state $s, expected $1"; cat "$out/latest.json"; exit 1; }; }
 # compare the outbox with `sq25 run` on the given frames (run from the inbox so that both name
@@ -62,22 +39,8 @@ same_as_run() {
   # shellcheck disable=SC2086
   (cd "$in" && "$sq25" run --radar $names --grid "$grid" --targets "$OLDPWD/$targets" \
      --levels 2,5,10 --frames "$nframes" --out "$tmp/ref" --quiet > /dev/null)
-  python3 - "$out" "$tmp/ref" <<'PY'
-import csv, json, sys
-out, ref = sys.argv[1], sys.argv[2]
-for name in ("warnings.geojson", "targets.geojson", "summary.json"):
-    a = json.load(open(f"{out}/{name}")); b = json.load(open(f"{ref}/{name}"))
-    a.pop("service")
-    assert a == b, f"{name} differs from sq25 run"
-a = list(csv.reader(open(f"{out}/targets.csv"))); b = list(csv.reader(open(f"{ref}/targets.csv")))
-assert a[0][-1] == "data_state" and [r[:-1] for r in a] == b, "targets.csv differs from sq25 run"
-PY
-  h5diff -q "$out/forecast.h5" "$tmp/ref/forecast.h5" || { echo "forecast.h5 differs from sq25 run"; exit 1; }
-  # the maps: the same bytes as `sq25 run`'s, and named in latest.json
-  for m in observation.png forecast_30.png forecast_60.png warning.png; do
-    cmp -s "$out/$m" "$tmp/ref/$m" || { echo "$m differs from sq25 run"; exit 1; }
-    grep -q "\"$m\"" "$out/latest.json" || { echo "latest.json does not name $m"; exit 1; }
-  done
+  same_outputs_as_run "$tmp/ref"
+  same_forecast_and_maps_as_run "$tmp/ref"
 }
 # every file latest.json names exists and parses; no staging folder is left
 whole() {

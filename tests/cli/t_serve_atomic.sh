@@ -7,15 +7,12 @@
 # chunk that ends the file), and every JSON output carries the cycle number of latest.json. The
 # top-level names are links through `current`; old cycle folders are pruned to keep-cycles.
 set -eu
-[ -n "${SQ25_TEST_KEEP:-}" ] && set -x
 sq25=$1
 d=data/radar/rmi_20210704
 [ -d "$d" ] || { echo "skip: $d not present"; exit 0; }
-tmp=$(mktemp -d)
-pid=""; rpid=""
-trap '[ -z "$pid" ] || kill -9 "$pid" 2>/dev/null || true; [ -z "$rpid" ] || kill "$rpid" 2>/dev/null || true; rm -rf "$tmp"' EXIT
-in=$tmp/in; out=$tmp/out
-mkdir -p "$in" "$out"
+kill_signal=KILL
+. "$(dirname "$0")/serve_common.sh"
+mkdir -p "$out"
 cat > "$tmp/check.py" <<'PY'
 import csv, json, os, sys, time
 import xml.etree.ElementTree as ET

@@ -10,17 +10,15 @@
 # config file (links-step, links-waa, links-window) must give what the same flags of `sq25 run`
 # give.
 set -eu
-[ -n "${SQ25_TEST_KEEP:-}" ] && set -x
 sq25=$1
 src=data/sensors/openmrg_20150725_2h
 [ -d "$src" ] || { echo "skip: $src not present"; exit 0; }
 /usr/bin/python3 -c "import netCDF4" 2>/dev/null || { echo "skip: python3-netcdf4 not installed"; exit 0; }
 cml=$PWD/$src/openmrg_cml_5min_2h.nc
-tmp=$(mktemp -d)
-pid=""
-trap '[ -z "$pid" ] || kill "$pid" 2>/dev/null || true; [ -n "${SQ25_TEST_KEEP:-}" ] || rm -rf "$tmp"' EXIT
-in=$tmp/in; out=$tmp/out; frames=$tmp/frames
-mkdir -p "$in" "$frames"
+wait_s=60
+. "$(dirname "$0")/serve_common.sh"
+frames=$tmp/frames
+mkdir -p "$frames"
 # frames 13:20, 13:25, 13:30, 13:35 (time indices 10..13 from 12:30 at 5 min)
 /usr/bin/python3 - "$src/openmrg_rad_5min_2h.nc" "$frames" 10 11 12 13 <<'PY'
 import sys, netCDF4
@@ -46,23 +44,6 @@ targets=$tmp/targets.csv
 levels=0.5,1,2
 drop() { cp "$frames/frame_$1.nc" "$in/.tmp" && mv "$in/.tmp" "$in/frame_$1.nc"; }
 put() { cp "$1" "$in/.tmp" && mv "$in/.tmp" "$in/$2"; }
-cycle_no() { python3 -c 'import json,sys
-try: print(json.load(open(sys.argv[1]))["service"]["cycle"])
-except Exception: print(0)' "$out/latest.json"; }
-wait_cycle() {
-  i=0
-  while [ "$(cycle_no)" -lt "$1" ]; do
-    i=$((i + 1)); [ $i -le 600 ] || { echo "cycle $1 never came"; cat "$tmp/log" "$tmp/err"; exit 1; }
-    sleep 0.1
-  done
-}
-wait_log() {
-  i=0
-  while [ "$(grep -c "$1" "$tmp/log")" -lt "${2:-1}" ]; do
-    i=$((i + 1)); [ $i -le 600 ] || { echo "no log line with $1"; cat "$tmp/log"; exit 1; }
-    sleep 0.1
-  done
-}
 # compare the outbox with `sq25 run` on the given frames and the links file (extra flags first)
 same_as_run() {
   flags=$1; shift
@@ -73,18 +54,8 @@ same_as_run() {
   (cd "$frames" && "$sq25" run --radar $names --links "$cml" $flags --targets "$targets" --levels "$levels" \
      --no-maps --out "$tmp/ref" --quiet > /dev/null 2> "$tmp/run.err") ||
     { echo "sq25 run failed"; cat "$tmp/run.err"; exit 1; }
-  python3 - "$out" "$tmp/ref" "$n_links" <<'PY'
-import csv, json, sys
-out, ref, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-for name in ("warnings.geojson", "targets.geojson", "summary.json"):
-    a = json.load(open(f"{out}/{name}")); b = json.load(open(f"{ref}/{name}"))
-    a.pop("service")
-    assert a == b, f"{name} differs from sq25 run"
-s = json.load(open(f"{out}/summary.json"))
-assert s["analysis"]["radar_only"] is False and s["analysis"]["sensors_used"] == n, s["analysis"]
-a = list(csv.reader(open(f"{out}/targets.csv"))); b = list(csv.reader(open(f"{ref}/targets.csv")))
-assert [r[:-1] for r in a] == b, "targets.csv differs from sq25 run"
-PY
+  same_outputs_as_run "$tmp/ref"
+  expect_sensors_merged "$n_links"
 }
 start() {
   "$sq25" serve --inbox "$in" --outbox "$out" --targets "$targets" --levels "$levels" \

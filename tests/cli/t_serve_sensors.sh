@@ -8,37 +8,15 @@
 # concatenation is made here, by text). A bad CSV, a truncated netCDF and a sensor file older
 # than the sensor window are logged and change nothing (the cycles go on).
 set -eu
-[ -n "${SQ25_TEST_KEEP:-}" ] && set -x
 sq25=$1
 d=data/radar/rmi_20210704
 [ -d "$d" ] || { echo "skip: $d not present"; exit 0; }
-tmp=$(mktemp -d)
-pid=""
-trap '[ -z "$pid" ] || kill "$pid" 2>/dev/null || true; rm -rf "$tmp"' EXIT
-in=$tmp/in; out=$tmp/out
-mkdir -p "$in"
+. "$(dirname "$0")/serve_common.sh"
 grid=lonlat:6.0,50.1,6.25,50.2:100
 targets=$PWD/tests/demo/targets.csv
 frame() { echo "20210704${1}00.rad.best.comp.rate.qpe.hdf"; }
 drop() { cp "$d/$(frame "$1")" "$in/.tmp" && mv "$in/.tmp" "$in/$(frame "$1")"; }
 put() { cp "$1" "$in/.tmp" && mv "$in/.tmp" "$in/$2"; } # a sensor file, as a writer should
-cycle_no() { python3 -c 'import json,sys
-try: print(json.load(open(sys.argv[1]))["service"]["cycle"])
-except Exception: print(0)' "$out/latest.json"; }
-wait_cycle() {
-  i=0
-  while [ "$(cycle_no)" -lt "$1" ]; do
-    i=$((i + 1)); [ $i -le 300 ] || { echo "cycle $1 never came"; cat "$tmp/log" "$tmp/err"; exit 1; }
-    sleep 0.1
-  done
-}
-wait_log() {
-  i=0
-  while ! grep -q "$1" "$tmp/log"; do
-    i=$((i + 1)); [ $i -le 300 ] || { echo "no log line with $1"; cat "$tmp/log"; exit 1; }
-    sleep 0.1
-  done
-}
 # 12 stations in the storm, 5-minute amounts 17:15..17:55 (mm per 5 min)
 python3 - "$tmp/a.csv" <<'PY'
 import sys
@@ -69,24 +47,9 @@ same_as_run() {
   (cd "$in" && "$sq25" run --radar $names --sensors "$sensors" --grid "$grid" --targets "$targets" \
      --levels 2,5,10 --out "$tmp/ref" --quiet > /dev/null 2> "$tmp/run.err") ||
     { echo "sq25 run failed"; cat "$tmp/run.err"; exit 1; }
-  python3 - "$out" "$tmp/ref" <<'PY'
-import csv, json, sys
-out, ref = sys.argv[1], sys.argv[2]
-for name in ("warnings.geojson", "targets.geojson", "summary.json"):
-    a = json.load(open(f"{out}/{name}")); b = json.load(open(f"{ref}/{name}"))
-    a.pop("service")
-    assert a == b, f"{name} differs from sq25 run"
-s = json.load(open(f"{out}/summary.json"))
-assert s["analysis"]["radar_only"] is False and s["analysis"]["sensors_used"] > 0, s["analysis"]
-a = list(csv.reader(open(f"{out}/targets.csv"))); b = list(csv.reader(open(f"{ref}/targets.csv")))
-assert [r[:-1] for r in a] == b, "targets.csv differs from sq25 run"
-PY
-  h5diff -q "$out/forecast.h5" "$tmp/ref/forecast.h5" || { echo "forecast.h5 differs from sq25 run"; exit 1; }
-  # the maps: the same bytes as `sq25 run`'s, and named in latest.json
-  for m in observation.png forecast_30.png forecast_60.png warning.png; do
-    cmp -s "$out/$m" "$tmp/ref/$m" || { echo "$m differs from sq25 run"; exit 1; }
-    grep -q "\"$m\"" "$out/latest.json" || { echo "latest.json does not name $m"; exit 1; }
-  done
+  same_outputs_as_run "$tmp/ref"
+  expect_sensors_merged
+  same_forecast_and_maps_as_run "$tmp/ref"
 }
 start() {
   "$sq25" serve --inbox "$in" --outbox "$out" --grid "$grid" --targets "$targets" --levels 2,5,10 \

@@ -68,6 +68,22 @@ const char *test_write_file(const char *name, const char *text)
     return path;
 }
 
+const char *test_ncgen(const char *name, const char *cdl)
+{
+    static char nc[600];
+    if (system("command -v ncgen >/dev/null 2>&1") != 0) {
+        printf("%s: skipped, ncgen (Debian netcdf-bin) is not installed\n", name);
+        return NULL;
+    }
+    char cdl_name[96], cmd[1400];
+    snprintf(cdl_name, sizeof cdl_name, "%s.cdl", name);
+    const char *cdl_path = test_write_file(cdl_name, cdl);
+    snprintf(nc, sizeof nc, "%s/%s.nc", test_tmpdir(), name);
+    snprintf(cmd, sizeof cmd, "ncgen -k nc4 -o '%s' '%s'", nc, cdl_path);
+    assert_int_equal(system(cmd), 0);
+    return nc;
+}
+
 static void *failing_alloc(void *opaque, size_t size)
 {
     test_alloc_state *st = opaque;

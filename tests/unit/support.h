@@ -23,6 +23,11 @@ const char *test_tmpdir(void);
  * until the next call). Fails the test if the file cannot be written. */
 const char *test_write_file(const char *name, const char *text);
 
+/* NAME.nc in test_tmpdir() from CDL text, by ncgen -k nc4 (netCDF-C, Debian netcdf-bin);
+ * NULL (and a line saying the test skipped) when ncgen is missing. Fails the test if ncgen
+ * refuses the CDL. Static buffer, valid until the next call. */
+const char *test_ncgen(const char *name, const char *cdl);
+
 /* An allocator that fails the Nth allocation (counting from 1; 0 = never) and counts live
  * blocks, to prove every error path releases what it took. */
 typedef struct {

@@ -360,24 +360,6 @@ static void test_knmi_product_span(void **state)
     sq25_ctx_destroy(ctx);
 }
 
-/* NAME.nc in the test's folder from CDL text, by ncgen -k nc4 (netCDF-C, Debian netcdf-bin);
- * NULL (and a line saying the test skipped) when ncgen is missing. Static buffer. */
-static const char *ncgen_file(const char *name, const char *cdl)
-{
-    static char nc[600];
-    if (system("command -v ncgen >/dev/null 2>&1") != 0) {
-        printf("%s: skipped, ncgen (Debian netcdf-bin) is not installed\n", name);
-        return NULL;
-    }
-    char cdl_name[96], cmd[1400];
-    snprintf(cdl_name, sizeof cdl_name, "%s.cdl", name);
-    const char *cdl_path = test_write_file(cdl_name, cdl);
-    snprintf(nc, sizeof nc, "%s/%s.nc", test_tmpdir(), name);
-    snprintf(cmd, sizeof cmd, "ncgen -k nc4 -o '%s' '%s'", nc, cdl_path);
-    assert_int_equal(system(cmd), 0);
-    return nc;
-}
-
 /* An ensemble netCDF file (the layout sq25_ensemble_write_netcdf writes) cut to what the reader
  * reads before the grids, written with ncgen (netCDF-C, Debian netcdf-bin), with a reference
  * time and a first lead time given here. Returns the reader's code; 1 when ncgen is missing. */
@@ -392,7 +374,7 @@ static int read_ensemble_times(const char *name, const char *ref, const char *t0
              "data:\n  time = %s ;\n  threshold = 1 ;\n  y = 1, 0 ;\n  x = 0, 1 ;\n"
              "  forecast_reference_time = %s ;\n}\n",
              t0, ref);
-    const char *nc = ncgen_file(name, cdl);
+    const char *nc = test_ncgen(name, cdl);
     if (!nc) return 1;
     sq25_ctx *ctx = sq25_ctx_create();
     sq25_ensemble *e = NULL;
@@ -440,7 +422,7 @@ static void test_ensemble_unwritten_grids(void **state)
     char cdl[1200];
     snprintf(cdl, sizeof cdl, head, 288, 1000, 1000);
     /* the data section gives one time and two x/y values: ncgen fills the rest */
-    const char *nc = ncgen_file("ens_big", cdl);
+    const char *nc = test_ncgen("ens_big", cdl);
     if (!nc) return;
     sq25_ctx *ctx = sq25_ctx_create();
     sq25_ensemble *e = NULL;
@@ -448,7 +430,7 @@ static void test_ensemble_unwritten_grids(void **state)
     assert_null(e);
     assert_non_null(strstr(sq25_errmsg(ctx), "576 grids of 1000000 cells (2304000000 bytes)"));
     snprintf(cdl, sizeof cdl, head, 1, 2, 2);
-    nc = ncgen_file("ens_small", cdl);
+    nc = test_ncgen("ens_small", cdl);
     int rc = sq25_ensemble_read_netcdf(ctx, nc, &e);
     if (rc) printf("%s\n", sq25_errmsg(ctx));
     assert_int_equal(rc, SQ25_OK);
@@ -478,7 +460,7 @@ static void test_cml_time_range(void **state)
         " rsl = -40, -41 ;\n tsl = 10, 10 ;\n length = 2000 ;\n site_0_lat = 44.1 ;\n"
         " site_0_lon = 11.0 ;\n site_1_lat = 44.11 ;\n site_1_lon = 11.01 ;\n"
         " frequency = 24000 ;\n}\n";
-    const char *nc = ncgen_file("cml_time", cdl);
+    const char *nc = test_ncgen("cml_time", cdl);
     if (!nc) return;
     sq25_ctx *ctx = sq25_ctx_create();
     sq25_links *l = NULL;
@@ -501,7 +483,7 @@ static int read_gauge_times(const char *name, const char *units, const char *tim
              "data:\n  time = %s ;\n  latitude = 52.3 ;\n  longitude = 4.9 ;\n"
              "  rainfall = 1, 2, 3 ;\n}\n",
              units, times);
-    const char *nc = ncgen_file(name, cdl);
+    const char *nc = test_ncgen(name, cdl);
     if (!nc) return 1;
     *s = NULL;
     return sq25_series_read_netcdf(ctx, nc, s);

@@ -323,19 +323,8 @@ static const char cdl[] =
 static void test_cf_ncgen(void **state)
 {
     (void)state;
-    if (system("command -v ncgen >/dev/null 2>&1") != 0) {
-        printf("test_cf_ncgen: skipped, ncgen (Debian netcdf-bin) is not installed\n");
-        return;
-    }
-    char cdl_path[600], nc_path[600], cmd[1400];
-    snprintf(cdl_path, sizeof cdl_path, "%s/radar.cdl", test_tmpdir());
-    snprintf(nc_path, sizeof nc_path, "%s/radar-ncgen.nc", test_tmpdir());
-    FILE *f = fopen(cdl_path, "w");
-    assert_non_null(f);
-    fputs(cdl, f);
-    fclose(f);
-    snprintf(cmd, sizeof cmd, "ncgen -k nc4 -o '%s' '%s'", nc_path, cdl_path);
-    assert_int_equal(system(cmd), 0);
+    const char *nc_path = test_ncgen("radar-ncgen", cdl);
+    if (!nc_path) return;
     sq25_ctx *ctx = sq25_ctx_create();
     int format = 0, count = 0;
     assert_int_equal(sq25_file_detect(ctx, nc_path, &format), SQ25_OK);

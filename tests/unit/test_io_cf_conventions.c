@@ -9,27 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Write cdl to NAME.cdl and run ncgen -k nc4 on it; returns the .nc path (static buffer) or
- * NULL when ncgen is missing (the test then says it skipped). */
-static const char *ncgen(const char *name, const char *cdl)
-{
-    static char nc[600];
-    if (system("command -v ncgen >/dev/null 2>&1") != 0) {
-        printf("%s: skipped, ncgen (Debian netcdf-bin) is not installed\n", name);
-        return NULL;
-    }
-    char cdl_path[600], cmd[1400];
-    snprintf(cdl_path, sizeof cdl_path, "%s/%s.cdl", test_tmpdir(), name);
-    snprintf(nc, sizeof nc, "%s/%s.nc", test_tmpdir(), name);
-    FILE *f = fopen(cdl_path, "w");
-    assert_non_null(f);
-    fputs(cdl, f);
-    fclose(f);
-    snprintf(cmd, sizeof cmd, "ncgen -k nc4 -o '%s' '%s'", nc, cdl_path);
-    assert_int_equal(system(cmd), 0);
-    return nc;
-}
-
 static char *time_text(int64_t t)
 {
     static char buf[32];
@@ -58,7 +37,7 @@ static const char cdl_strings[] =
 static void test_nc_string_attributes(void **state)
 {
     (void)state;
-    const char *path = ncgen("strings", cdl_strings);
+    const char *path = test_ncgen("strings", cdl_strings);
     if (!path) return;
     sq25_ctx *ctx = sq25_ctx_create();
     sq25_field *f = NULL;
@@ -105,7 +84,7 @@ static const char cdl_bounds[] =
 static void test_bounds_geotransform_int64(void **state)
 {
     (void)state;
-    const char *path = ncgen("bounds", cdl_bounds);
+    const char *path = test_ncgen("bounds", cdl_bounds);
     if (!path) return;
     sq25_ctx *ctx = sq25_ctx_create();
     sq25_field *a = NULL, *b = NULL;
@@ -153,7 +132,7 @@ static int read_with_time(const char *name, const char *time_attrs, const char *
              "  :proj_string = \"+proj=utm +zone=32 +ellps=WGS84\" ;\n"
              "data:\n  y = 1, 0 ;\n  x = 0, 1 ;\n%s  pr = 1, 2, 3, 4 ;\n}\n",
              cdl_bad_time_head, time_attrs, rain_attrs, time_value);
-    const char *path = ncgen(name, cdl);
+    const char *path = test_ncgen(name, cdl);
     if (!path) return 1;
     sq25_ctx *ctx = sq25_ctx_create();
     sq25_field *f = NULL;
@@ -320,7 +299,7 @@ static const char cdl_unsigned[] =
 static void test_unsigned_fill_start_pair(void **state)
 {
     (void)state;
-    const char *path = ncgen("unsigned", cdl_unsigned);
+    const char *path = test_ncgen("unsigned", cdl_unsigned);
     if (!path) return;
     sq25_ctx *ctx = sq25_ctx_create();
     sq25_field *f = NULL;
