@@ -23,6 +23,7 @@ typedef struct {
     int step_s, n_leads, substeps;
     const sq25_field *street_grid;           /* NULL: the radar grid */
     const sq25_field *const *radar_leads;    /* radar-only leads on the target grid */
+    bool quiet; /* log no warnings about missing values (the ensemble's start frames) */
 } sq25__psens_cycle;
 
 /* Merge and advect the correction. Takes ownership of `owned_leads` (n_leads fields, or NULL:

@@ -172,6 +172,7 @@ static int link_values(const sq25__plinks *pl, const sq25__psens_cycle *c, int s
     int valid = link_rates(s, stamp, lag_s, t, len_s, z + ng);
     int frames = path_radar_rates(pl, t, len_s, nl, r + ng);
     memcpy(ll + 4 * ng, pl->lonlat, 4 * nl * sizeof(double));
+    if (c->quiet) return SQ25_OK;
     char when[32];
     sq25__format_utc(t, when, sizeof when);
     if (valid <= 0)

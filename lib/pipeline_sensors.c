@@ -408,12 +408,56 @@ static int merge_onto(sq25__psens *ps, const sq25_field *radar, const double *z,
                           sizeof(double), r, sizeof(double), target, NULL, info);
 }
 
+/* The point sensors (when a window was pushed; NaN where it does not cover the interval)
+ * and the links, each over its interval ending at c->latest's time, merged with line support
+ * onto target, which takes that frame's time and interval. */
+static int analysis_with_links(sq25__psens *ps, const sq25__psens_cycle *c, sq25_field *target,
+                               sq25_merge_info *info)
+{
+    int n = ps->window ? ps->window->n_stations : 0, len_s = 0, radar_len_s = 1;
+    double *z = sq25__malloc(ps->ctx, ((size_t)n + 1) * sizeof(double));
+    double *r = sq25__malloc(ps->ctx, ((size_t)n + 1) * sizeof(double));
+    int rc = z && r ? SQ25_OK : SQ25_ERR_NOMEM;
+    if (!rc && n) rc = comparison_interval(ps, c, &len_s, &radar_len_s);
+    if (!rc && n && (sensor_rates(ps, c->latest->valid_time, len_s, z) < 0 ||
+                     radar_rates(ps, c->latest->valid_time, len_s, n, r) == 0))
+        for (int i = 0; i < n; i++) z[i] = NAN;
+    if (!rc) {
+        target->valid_time = c->latest->valid_time;
+        target->accumulation_s = c->latest->accumulation_s;
+        rc = sq25__plinks_analysis(ps->links, ps->merge, c, ps->stamp, ps->lag_s, (size_t)n,
+                                   n ? ps->window->lon : NULL, n ? ps->window->lat : NULL, z, r,
+                                   target, info);
+    }
+    sq25__free(ps->ctx, z);
+    sq25__free(ps->ctx, r);
+    return rc;
+}
+
+/* The ensemble's start frame with links pushed: the same merge as the cycle's own analysis
+ * (point sensors and links), on the radar grid at the frame's time. */
+static int merge_on_radar_with_links(sq25__psens *ps, const sq25__psens_cycle *c,
+                                     sq25_field **out)
+{
+    sq25_merge_info info;
+    int rc = sq25__field_clone_shape(c->latest, out);
+    if (!rc) rc = analysis_with_links(ps, c, *out, &info);
+    if (rc || info.radar_only) {
+        sq25_field_destroy(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
 int sq25__psens_merge_on_radar(sq25__psens *ps, const sq25_field *frame, int step_s,
                                sq25_field **out)
 {
     *out = NULL;
-    if (!ps->window) return SQ25_OK;
-    const sq25__psens_cycle c = {.latest = frame, .step_s = step_s};
+    bool links = sq25__plinks_active(ps->links);
+    if (!ps->window && !links) return SQ25_OK;
+    /* quiet: the cycle's own merge has logged what its sensors lack */
+    const sq25__psens_cycle c = {.latest = frame, .step_s = step_s, .quiet = true};
+    if (links) return merge_on_radar_with_links(ps, &c, out);
     int len_s = 0, radar_len_s = 1;
     int rc = comparison_interval(ps, &c, &len_s, &radar_len_s);
     if (rc) return rc;
@@ -439,26 +483,9 @@ int sq25__psens_merge_on_radar(sq25__psens *ps, const sq25_field *frame, int ste
  * pushed) and the links' over theirs, merged together with line support. */
 static int merged_analysis_with_links(sq25__psens *ps, const sq25__psens_cycle *c, bool *merged)
 {
-    *merged = false;
-    int n = ps->window ? ps->window->n_stations : 0, len_s = 0, radar_len_s = 1;
-    double *z = sq25__malloc(ps->ctx, ((size_t)n + 1) * sizeof(double));
-    double *r = sq25__malloc(ps->ctx, ((size_t)n + 1) * sizeof(double));
-    int rc = z && r ? SQ25_OK : SQ25_ERR_NOMEM;
-    if (!rc && n) rc = comparison_interval(ps, c, &len_s, &radar_len_s);
-    if (!rc && n && (sensor_rates(ps, c->latest->valid_time, len_s, z) < 0 ||
-                     radar_rates(ps, c->latest->valid_time, len_s, n, r) == 0))
-        for (int i = 0; i < n; i++) z[i] = NAN;
-    if (!rc) rc = sq25__field_clone_shape(c->street_grid ? c->street_grid : c->latest, &ps->analysis);
-    if (!rc) {
-        ps->analysis->valid_time = c->latest->valid_time;
-        ps->analysis->accumulation_s = c->latest->accumulation_s;
-        rc = sq25__plinks_analysis(ps->links, ps->merge, c, ps->stamp, ps->lag_s, (size_t)n,
-                                   n ? ps->window->lon : NULL, n ? ps->window->lat : NULL, z, r,
-                                   ps->analysis, &ps->info);
-    }
+    int rc = sq25__field_clone_shape(c->street_grid ? c->street_grid : c->latest, &ps->analysis);
+    if (!rc) rc = analysis_with_links(ps, c, ps->analysis, &ps->info);
     *merged = !rc && !ps->info.radar_only;
-    sq25__free(ps->ctx, z);
-    sq25__free(ps->ctx, r);
     if (!*merged) {
         sq25_field_destroy(ps->analysis);
         ps->analysis = NULL;
