@@ -13,15 +13,7 @@
 #include <math.h>
 #include <string.h>
 
-/* Radar samples at the sensors kept for the alignment: 48 frames (4 h of 5-minute frames). */
-#define RING_CAP 48
 #define MAX_LAG_S 86400
-
-typedef struct {
-    int64_t valid_time;
-    int acc_s;     /* the frame's accumulation, 0 = instantaneous */
-    double *mmh;   /* radar at each station, mm/h */
-} radar_sample;
 
 struct sq25__psens {
     sq25_ctx *ctx;
@@ -30,8 +22,7 @@ struct sq25__psens {
     int qc_enabled;
     int stamp, lag_s;
     sq25_series *window; /* as used: QC'd when QC is on */
-    radar_sample ring[RING_CAP];
-    int ring_n;
+    sq25__radar_ring ring; /* radar at the stations, for the alignment */
     /* results of the last run */
     sq25_field *analysis;
     sq25_field **street; /* radar-only street leads handed over by the pipeline */
@@ -81,8 +72,7 @@ void sq25__psens_reset(sq25__psens *ps)
 {
     if (!ps) return;
     sq25__psens_drop_run(ps);
-    for (int i = 0; i < ps->ring_n; i++) sq25__free(ps->ctx, ps->ring[i].mmh);
-    ps->ring_n = 0;
+    sq25__radar_ring_clear(ps->ctx, &ps->ring);
 }
 
 void sq25__psens_destroy(sq25__psens *ps)
@@ -112,13 +102,39 @@ int sq25__psens_on_frame(sq25__psens *ps, const sq25_field *frame)
         sq25__free(ps->ctx, mmh);
         return rc;
     }
-    if (ps->ring_n == RING_CAP) {
-        sq25__free(ps->ctx, ps->ring[0].mmh);
-        memmove(ps->ring, ps->ring + 1, (RING_CAP - 1) * sizeof ps->ring[0]);
-        ps->ring_n--;
-    }
-    ps->ring[ps->ring_n++] = (radar_sample){frame->valid_time, frame->accumulation_s, mmh};
+    sq25__radar_ring_push(ps->ctx, &ps->ring, frame->valid_time, mmh);
     return SQ25_OK;
+}
+
+void sq25__radar_ring_push(sq25_ctx *ctx, sq25__radar_ring *ring, int64_t t, double *mmh)
+{
+    if (ring->n == SQ25__RADAR_RING_CAP) {
+        sq25__free(ctx, ring->at[0].mmh);
+        memmove(ring->at, ring->at + 1, (SQ25__RADAR_RING_CAP - 1) * sizeof ring->at[0]);
+        ring->n--;
+    }
+    ring->at[ring->n].valid_time = t;
+    ring->at[ring->n++].mmh = mmh;
+}
+
+void sq25__radar_ring_clear(sq25_ctx *ctx, sq25__radar_ring *ring)
+{
+    for (int i = 0; i < ring->n; i++) sq25__free(ctx, ring->at[i].mmh);
+    ring->n = 0;
+}
+
+int sq25__radar_ring_mean(const sq25__radar_ring *ring, int64_t end, int len_s, size_t n,
+                          double *mmh)
+{
+    int used = 0;
+    for (size_t i = 0; i < n; i++) mmh[i] = 0;
+    for (int e = 0; e < ring->n; e++) {
+        if (ring->at[e].valid_time <= end - len_s || ring->at[e].valid_time > end) continue;
+        for (size_t i = 0; i < n; i++) mmh[i] += ring->at[e].mmh[i];
+        used++;
+    }
+    for (size_t i = 0; i < n; i++) mmh[i] = used ? mmh[i] / used : NAN;
+    return used;
 }
 
 /* ---- the public sensor functions of the pipeline ---------------------------------------- */
@@ -237,39 +253,35 @@ int sq25_pipeline_merge_info(const sq25_pipeline *p, sq25_merge_info *info)
 
 /* ---- alignment --------------------------------------------------------------------------- */
 
-/* Sensor rates (mm/h) over (end - len, end]: the steps whose true end (stored time + lag,
- * + one step when start-stamped) falls inside are summed; a station missing any is NaN.
- * Returns the number of stations with a value, or -1 when the window does not cover it. */
-static int sensor_rates(const sq25__psens *ps, int64_t end, int len_s, double *mmh)
+int sq25__series_rates(const sq25_series *s, int stamp, int lag_s, int64_t end, int len_s,
+                       double *mmh)
 {
-    const sq25_series *s = ps->window;
-    int64_t shift = (int64_t)ps->lag_s + (ps->stamp == SQ25_STAMP_START ? s->step_s : 0);
+    int64_t shift = (int64_t)lag_s + (stamp == SQ25_STAMP_START ? s->step_s : 0);
     int parts = len_s / s->step_s;
     int64_t last = sq25_series_step_at(s, end - shift);
+    for (int i = 0; i < s->n_stations; i++) mmh[i] = NAN;
     if (last < 0 || last - parts + 1 < 0) return -1;
     int valid = 0;
     for (int i = 0; i < s->n_stations; i++) {
         double sum = 0;
-        for (int k = 0; k < parts; k++) sum += s->values[(size_t)i * (size_t)s->n_steps + (size_t)(last - k)];
+        for (int k = 0; k < parts; k++)
+            sum += s->values[(size_t)i * (size_t)s->n_steps + (size_t)(last - k)];
         mmh[i] = sum * 3600.0 / len_s;
         valid += isfinite(mmh[i]);
     }
     return valid;
 }
 
+/* The pushed window's rates (mm/h) over (end - len, end], with the pipeline's stamp and lag. */
+static int sensor_rates(const sq25__psens *ps, int64_t end, int len_s, double *mmh)
+{
+    return sq25__series_rates(ps->window, ps->stamp, ps->lag_s, end, len_s, mmh);
+}
+
 /* Radar at the stations (mm/h) averaged over the frames that end in (end - len, end]. */
 static int radar_rates(const sq25__psens *ps, int64_t end, int len_s, int n, double *mmh)
 {
-    int used = 0;
-    for (int i = 0; i < n; i++) mmh[i] = 0;
-    for (int e = 0; e < ps->ring_n; e++) {
-        const radar_sample *rs = &ps->ring[e];
-        if (rs->valid_time <= end - len_s || rs->valid_time > end) continue;
-        for (int i = 0; i < n; i++) mmh[i] += rs->mmh[i];
-        used++;
-    }
-    for (int i = 0; i < n; i++) mmh[i] = used ? mmh[i] / used : NAN;
-    return used;
+    return sq25__radar_ring_mean(&ps->ring, end, len_s, (size_t)n, mmh);
 }
 
 /* Comparison interval: the longer of the sensor step and the radar interval; each must
