@@ -22,7 +22,15 @@ What runs, and how (nothing of the reference code is changed except as said here
     `setwd("...")` placeholder) and `print` is silent (PWSQC_3.R prints once per station and
     step, 3.6 million lines). With --r-stations the station loop of PWSQC_3.R is limited to
     the stations named (a copy in --work with `1:nrow(Meta)` replaced; its neighbours are still
-    all stations); that is the only edit and the report says when it was used.
+    all stations). With --r-steps the step loop of the same copy is limited too:
+    `for(t in 1:length(Nint))` becomes a loop over chosen steps of each station. Each step t
+    of that loop is independent (row t of `cortable` comes only from the window
+    `comparestartrow[t]:t` of the data), so the SO flag at a chosen step is exactly the one
+    the whole loop gives; the steps not chosen are left out of every comparison (their row
+    stays NA, which the script would turn into -1: they are never counted as "not flagged").
+    These two loop limits are the only edits, and the report says when they were used.
+    --r-steps takes a comma-separated list of `pypwsqc` (the steps pypwsqc flags SO = 1),
+    `every:K` (every K-th reported step of the station, from its first) and `all`.
   * pypwsqc: `pypwsqc.flagging` fz_filter, hi_filter and so_filter with the parameters of its
     notebooks (the PWSQC defaults), on the raw amounts as the notebooks call them; distances
     are Euclidean in EPSG:25832 (the file's x, y), as poligrain computes them in the notebooks.
@@ -73,7 +81,7 @@ def per_station(flags_so, reported, ids):
 
 R_DRIVER = r"""
 args <- commandArgs(trailingOnly = TRUE)
-pwsqc <- args[1]; stations <- args[2]
+pwsqc <- args[1]; stations <- args[2]; steps <- args[3]
 setwd("%s")
 quiet <- new.env()
 assign("setwd", function(dir) invisible(NULL), envir = quiet)
@@ -101,6 +109,22 @@ if (stations != "all") {
   writeLines(txt, "PWSQC_3_stations.R")
   so <- "PWSQC_3_stations.R"
 }
+if (steps != "all") {
+  # steps.csv: station column (1-based, as i), step (1-based, as t); one line each
+  st <- read.csv(steps, header = FALSE)
+  chosen <- split(st$V2, st$V1)
+  assign("sq25_steps_of", function(i) {
+    s <- chosen[[as.character(i)]]
+    cat(sprintf("station %%d: %%d steps from %%s\n", i, length(s), format(Sys.time(), "%%H:%%M:%%S")))
+    if (is.null(s)) integer(0) else as.integer(s)
+  }, envir = quiet)
+  txt <- readLines(so)
+  n <- sum(grepl("for(t in 1:length(Nint))", txt, fixed = TRUE))
+  if (n != 1) stop("PWSQC_3.R: the step loop was not found once")
+  txt <- sub("for(t in 1:length(Nint))", "for(t in sq25_steps_of(i))", txt, fixed = TRUE)
+  writeLines(txt, "PWSQC_3_steps.R")
+  so <- "PWSQC_3_steps.R"
+}
 run(so)
 load("OutputFolder/FZ_flags_FiltersettingsA.RData")
 load("OutputFolder/HI_flags_FiltersettingsA.RData")
@@ -111,12 +135,24 @@ write.table(as.matrix(SO_flags), "so_flags.csv", sep = ",", row.names = FALSE, c
 """
 
 
-def run_pwsqc(pwsqc_dir, work, ds, rain, ids, stations):
+def steps_text(steps, ids):
+    """steps.csv for the R driver: "station column,step" (both 1-based) per chosen step."""
+    return "".join("%d,%d\n" % (ids.index(sid) + 1, t + 1)
+                   for sid in steps for t in steps[sid])
+
+
+def run_pwsqc(pwsqc_dir, work, ds, rain, ids, stations, steps=None):
+    """PWSQC's FZ, HI and SO flags; `steps` ({id: 0-based steps}) limits PWSQC_3.R's step
+    loop (module docstring)."""
     wd = os.path.join(work, "pwsqc")
     done = os.path.join(wd, "so_flags.csv")
     sel = "all" if not stations else ",".join(str(ids.index(s) + 1) for s in stations)
     stamp = os.path.join(wd, "stations.txt")
-    if not (os.path.exists(done) and open(stamp).read() == sel):
+    step_list = steps_text(steps, ids) if steps is not None else ""
+    steps_file = os.path.join(wd, "steps.csv")
+    same_steps = (steps is None and not os.path.exists(steps_file)) or (
+        steps is not None and os.path.exists(steps_file) and open(steps_file).read() == step_list)
+    if not (os.path.exists(done) and open(stamp).read() == sel and same_steps):
         os.makedirs(os.path.join(wd, "InputFiles"), exist_ok=True)
         os.makedirs(os.path.join(wd, "OutputFolder"), exist_ok=True)
         with open(os.path.join(pwsqc_dir, "R", "InputFiles", "Filtersettings.txt")) as f:
@@ -137,12 +173,17 @@ def run_pwsqc(pwsqc_dir, work, ds, rain, ids, stations):
             f.write(text)
         with open(os.path.join(wd, "driver.R"), "w") as f:
             f.write(R_DRIVER % wd)
+        if steps is not None:
+            with open(steps_file, "w") as f:
+                f.write(step_list)
+        elif os.path.exists(steps_file):
+            os.remove(steps_file)
         t0 = time.time()
-        r = subprocess.run(["Rscript", os.path.join(wd, "driver.R"), pwsqc_dir, sel],
-                           capture_output=True, text=True)
-        sys.stdout.write(r.stdout)
+        sys.stdout.flush()
+        # R's own lines (script times, the steps per station) go straight to our stdout
+        r = subprocess.run(["Rscript", os.path.join(wd, "driver.R"), pwsqc_dir, sel,
+                            steps_file if steps is not None else "all"])
         if r.returncode != 0:
-            sys.stderr.write(r.stderr)
             raise SystemExit("PWSQC: Rscript failed (rc %d)" % r.returncode)
         print("PWSQC: %.0f s wall" % (time.time() - t0))
         with open(stamp, "w") as f:
@@ -230,12 +271,57 @@ def say(label, ids):
     print("%s: %s" % (label, " ".join(names(ids)) or "none"))
 
 
+def choose_steps(spec, stations, ids, reported, so_pypwsqc):
+    """{id: sorted 0-based steps} for PWSQC_3.R's step loop from --r-steps' spec."""
+    out = {}
+    for sid in stations:
+        k = ids.index(sid)
+        rep = np.flatnonzero(reported[k])
+        chosen = set()
+        for part in spec.split(","):
+            if part == "all":
+                chosen.update(range(reported.shape[1]))
+            elif part == "pypwsqc":
+                if so_pypwsqc is None:
+                    raise SystemExit("--r-steps pypwsqc needs --pypwsqc")
+                chosen.update(np.flatnonzero((so_pypwsqc[k] == 1) & reported[k]).tolist())
+            elif part.startswith("every:") and part[6:].isdigit() and int(part[6:]) > 0:
+                chosen.update(rep[::int(part[6:])].tolist())
+            else:
+                raise SystemExit("--r-steps: '%s' is not all, pypwsqc or every:K" % part)
+        out[sid] = sorted(chosen)
+    return out
+
+
+def compare_at_steps(so_of, ids, stations, evaluated, reported):
+    """Per station, at the steps PWSQC_3.R evaluated only: SO = 1 counts of each definition
+    and the steps where sq25's SO flag (-1/0/1) differs from R's."""
+    print("\nAt the steps PWSQC_3.R evaluated (other steps are not compared):")
+    print("%-7s %9s %9s %9s %9s %11s %11s" % ("id", "evaluated", "R SO=1", "sq25 SO=1",
+                                            "py SO=1", "R=1,sq25=1", "R!=sq25"))
+    flagged_r = set()
+    for sid in stations:
+        k = ids.index(sid)
+        e = evaluated[k] & reported[k]
+        r1 = (so_of["PWSQC"][k] == 1) & e
+        q1 = (so_of["sq25"][k] == 1) & e
+        py = int(np.sum((so_of["pypwsqc"][k] == 1) & e)) if "pypwsqc" in so_of else -1
+        differ = int(np.sum((so_of["PWSQC"][k] != so_of["sq25"][k]) & e))
+        print("%-7s %9d %9d %9d %9d %11d %11d" % (sid, int(e.sum()), int(r1.sum()), int(q1.sum()),
+                                                  py, int(np.sum(r1 & q1)), differ))
+        if r1.any():
+            flagged_r.add(sid)
+    return flagged_r
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--pwsqc", help="checkout of LottedeVos/PWSQC (R)")
     ap.add_argument("--pypwsqc", help="checkout of OpenSenseAction/pypwsqc")
     ap.add_argument("--work", required=True, help="scratch folder outside the repository")
     ap.add_argument("--r-stations", help="comma-separated ids for PWSQC_3.R's station loop")
+    ap.add_argument("--r-steps", help="PWSQC_3.R's step loop over: pypwsqc, every:K, all "
+                    "(comma-separated; default all); needs --r-stations")
     ap.add_argument("--file", default=FILE)
     a = ap.parse_args()
     ds, rain, ids = read_file(a.file)
@@ -254,11 +340,25 @@ def main():
     looped = ids
     if a.pypwsqc:
         so, fz, hi = run_pypwsqc(a.pypwsqc, a.work, ds, ids)
+        so_of["pypwsqc"] = so
         table["pypwsqc"] = per_station(so, reported, ids)
         fzhi["pypwsqc"] = fz_hi(fz, hi)
+    evaluated = None
     if a.pwsqc:
         stations = a.r_stations.split(",") if a.r_stations else None
-        so, fz, hi, looped = run_pwsqc(a.pwsqc, a.work, ds, rain, ids, stations)
+        steps = None
+        if a.r_steps and a.r_steps != "all":
+            if not stations:
+                raise SystemExit("--r-steps needs --r-stations")
+            steps = choose_steps(a.r_steps, stations, ids, reported, so_of.get("pypwsqc"))
+            evaluated = np.zeros(rain.shape, bool)
+            for sid, ts in steps.items():
+                evaluated[ids.index(sid), ts] = True
+            print("PWSQC_3.R's step loop limited to %d steps (%s)"
+                  % (int(evaluated.sum()), a.r_steps))
+        so, fz, hi, looped = run_pwsqc(a.pwsqc, a.work, ds, rain, ids, stations, steps)
+        if evaluated is not None:
+            so = np.where(evaluated, so, np.nan)  # not evaluated: not compared
         so_of["PWSQC"] = np.nan_to_num(so, nan=-9)
         table["PWSQC"] = per_station(so_of["PWSQC"], reported, ids)
         fzhi["PWSQC"] = fz_hi(fz, hi)
@@ -272,6 +372,13 @@ def main():
     for n in [n for n in full if n != "sq25"]:
         say("flagged by %s, not by sq25" % n, flagged[n] - flagged["sq25"])
         say("flagged by sq25, not by %s" % n, flagged["sq25"] - flagged[n])
+    if evaluated is not None:
+        flagged_r = compare_at_steps(so_of, ids, looped, evaluated, reported)
+        say("flagged by PWSQC at the steps it evaluated", flagged_r)
+        if "pypwsqc" in table:
+            say("flagged by both references (PWSQC at its steps) but not by sq25",
+                flagged_r & flagged_in(table["pypwsqc"], looped) - flagged_in(table["sq25"], looped))
+        return
     if "PWSQC" in table and looped != ids:
         print("\nPWSQC_3.R's station loop was limited to: %s (its FZ/HI run over all)"
               % " ".join(looped))

@@ -9,20 +9,30 @@ const char cmd_qc_usage[] =
     "  Run the PWS quality control (de Vos et al. 2019: faulty zeros, high influx, station\n"
     "  outliers, bias factor) over the whole file, so the two-week outlier window has its\n"
     "  history, and print per station the number of steps in [T_from, T_to] with each flag.\n"
+    "  The flag counts are of reported steps (missing steps only in \"missing\"), so the\n"
+    "  share the outlier filter judges is 1 - outlier_not_judged / reported.\n"
     "  --sensors FILE  OpenSense netCDF-4, or CSV (station_id,lon,lat,time_utc,mm) if .csv\n"
     "  --json          one JSON object: {\"from\":..,\"to\":..,\"stations\":[{...}, ...]}\n"
     "  --step S        CSV time step in seconds (default 300)\n";
 
 typedef struct {
-    long steps, missing, faulty_zero, high_influx, outlier, few_neighbours, outlier_unknown;
+    long steps, missing, reported, faulty_zero, high_influx, outlier, few_neighbours,
+        outlier_unknown;
 } flag_counts;
 
+/* Counts of the steps first..last; the filter flags only over reported steps: the outlier
+ * filter also gives a verdict (outlier, not judged) at steps the station did not report,
+ * which are no station-steps of the data (the judged share is over reported steps). */
 static flag_counts count_flags(const uint8_t *f, int64_t first, int64_t last)
 {
     flag_counts c = {0};
     for (int64_t t = first; t <= last; t++) {
         c.steps++;
-        c.missing += (f[t] & SQ25_QC_FLAG_MISSING) != 0;
+        if (f[t] & SQ25_QC_FLAG_MISSING) {
+            c.missing++;
+            continue;
+        }
+        c.reported++;
         c.faulty_zero += (f[t] & SQ25_QC_FLAG_FAULTY_ZERO) != 0;
         c.high_influx += (f[t] & SQ25_QC_FLAG_HIGH_INFLUX) != 0;
         c.outlier += (f[t] & SQ25_QC_FLAG_OUTLIER) != 0;
@@ -43,11 +53,11 @@ static void print_station_json(const sq25_series *s, const sq25_qc_result *r, in
     cli_json_number(stdout, lon);
     printf(", \"lat\": ");
     cli_json_number(stdout, lat);
-    printf(", \"neighbours\": %d, \"steps\": %ld, \"missing\": %ld, \"faulty_zero\": %ld, "
-           "\"high_influx\": %ld, \"outlier\": %ld, \"few_neighbours\": %ld, "
-           "\"outlier_not_judged\": %ld, \"bias_factor\": ",
-           sq25_qc_neighbour_count(r, i), c->steps, c->missing, c->faulty_zero, c->high_influx,
-           c->outlier, c->few_neighbours, c->outlier_unknown);
+    printf(", \"neighbours\": %d, \"steps\": %ld, \"missing\": %ld, \"reported\": %ld, "
+           "\"faulty_zero\": %ld, \"high_influx\": %ld, \"outlier\": %ld, "
+           "\"few_neighbours\": %ld, \"outlier_not_judged\": %ld, \"bias_factor\": ",
+           sq25_qc_neighbour_count(r, i), c->steps, c->missing, c->reported, c->faulty_zero,
+           c->high_influx, c->outlier, c->few_neighbours, c->outlier_unknown);
     cli_json_number(stdout, sq25_qc_bias_factor(r, i));
     printf("}");
 }

@@ -711,7 +711,7 @@ int sq25_pipeline_run(sq25_pipeline *p, sq25_warning **out)
     }
     /* Sensors: the merged leads replace warn_input; the street leads are handed over. */
     sq25__psens_cycle cycle = {p->frames[p->n_frames - 1], p->u, p->v, step_s, n_leads,
-                               PIPELINE_SUBSTEPS, p->street_grid, warn_input};
+                               PIPELINE_SUBSTEPS, p->street_grid, warn_input, false};
     if (rc == SQ25_OK) rc = sq25__psens_run(p->sensors, &cycle, street, &warn_input);
     else {
         for (int i = 0; street && i < n_leads; i++) sq25_field_destroy(street[i]);

@@ -23,6 +23,7 @@ typedef struct {
     int step_s, n_leads, substeps;
     const sq25_field *street_grid;           /* NULL: the radar grid */
     const sq25_field *const *radar_leads;    /* radar-only leads on the target grid */
+    bool quiet; /* log no warnings about missing values (the ensemble's start frames) */
 } sq25__psens_cycle;
 
 /* Merge and advect the correction. Takes ownership of `owned_leads` (n_leads fields, or NULL:
@@ -37,6 +38,33 @@ int sq25__psens_run(sq25__psens *ps, const sq25__psens_cycle *c, sq25_field **ow
  * a value for the frame's interval (then the radar frame is the analysis). */
 int sq25__psens_merge_on_radar(sq25__psens *ps, const sq25_field *frame, int step_s,
                                sq25_field **out);
+
+/* The radar at a set of points (stations, or means along link paths), mm/h, at each pushed
+ * frame, oldest first: what the alignment averages over a sensor interval. The last
+ * SQ25__RADAR_RING_CAP frames are kept (4 h of 5-minute frames). */
+#define SQ25__RADAR_RING_CAP 48
+typedef struct {
+    struct {
+        int64_t valid_time;
+        double *mmh; /* owned */
+    } at[SQ25__RADAR_RING_CAP];
+    int n;
+} sq25__radar_ring;
+/* Append the values of the frame valid at t (takes ownership of mmh), dropping the oldest
+ * when full. */
+void sq25__radar_ring_push(sq25_ctx *ctx, sq25__radar_ring *ring, int64_t t, double *mmh);
+void sq25__radar_ring_clear(sq25_ctx *ctx, sq25__radar_ring *ring);
+/* Mean (mm/h) of the frames valid in (end - len_s, end] at each of the n points (NaN when no
+ * frame is held there); returns how many frames. */
+int sq25__radar_ring_mean(const sq25__radar_ring *ring, int64_t end, int len_s, size_t n,
+                          double *mmh);
+
+/* Rates (mm/h) of every station (or link) of s over (end - len_s, end]: the steps whose true
+ * end (stored time + lag_s, + one step when stamp is SQ25_STAMP_START) falls inside are
+ * summed; NaN for one missing any of them. Returns how many have a value, or -1 (all NaN)
+ * when s does not cover the interval. len_s must be a multiple of the step. */
+int sq25__series_rates(const sq25_series *s, int stamp, int lag_s, int64_t end, int len_s,
+                       double *mmh);
 
 /* Record the run's merge (or that sensors were pushed but none merged) in the warning's
  * summary. Nothing when no sensors were pushed. */

@@ -10,22 +10,14 @@
 #include <math.h>
 #include <string.h>
 
-/* As the point sensors: 48 frames (4 h of 5-minute frames) of radar along the paths. */
-#define LINK_RING_CAP 48
 /* Path discretisation (metres between points, at most 64 per path), as `sq25 interpolate`. */
 #define LINK_SPACING_M 250.0
-
-typedef struct {
-    int64_t valid_time;
-    double *mmh; /* radar along each path, mm/h */
-} path_sample;
 
 struct sq25__plinks {
     sq25_ctx *ctx;
     sq25_series *rain; /* path rain per link, mm per step; NULL: no links */
     double *lonlat;    /* end points, 4 per link */
-    path_sample ring[LINK_RING_CAP];
-    int ring_n;
+    sq25__radar_ring ring; /* radar along each path, as the point sensors' */
 };
 
 int sq25__plinks_create(sq25_ctx *ctx, sq25__plinks **out)
@@ -38,8 +30,7 @@ int sq25__plinks_create(sq25_ctx *ctx, sq25__plinks **out)
 
 void sq25__plinks_reset(sq25__plinks *pl)
 {
-    for (int i = 0; pl && i < pl->ring_n; i++) sq25__free(pl->ctx, pl->ring[i].mmh);
-    if (pl) pl->ring_n = 0;
+    if (pl) sq25__radar_ring_clear(pl->ctx, &pl->ring);
 }
 
 void sq25__plinks_destroy(sq25__plinks *pl)
@@ -64,12 +55,7 @@ int sq25__plinks_on_frame(sq25__plinks *pl, const sq25_field *frame)
         sq25__free(pl->ctx, mmh);
         return rc;
     }
-    if (pl->ring_n == LINK_RING_CAP) {
-        sq25__free(pl->ctx, pl->ring[0].mmh);
-        memmove(pl->ring, pl->ring + 1, (LINK_RING_CAP - 1) * sizeof pl->ring[0]);
-        pl->ring_n--;
-    }
-    pl->ring[pl->ring_n++] = (path_sample){frame->valid_time, mmh};
+    sq25__radar_ring_push(pl->ctx, &pl->ring, frame->valid_time, mmh);
     return SQ25_OK;
 }
 
@@ -110,42 +96,6 @@ int sq25_pipeline_push_links(sq25_pipeline *p, const sq25_series *rain, const do
     return sq25__ok(ctx);
 }
 
-/* Link rates (mm/h) over (end - len, end]: the steps whose true end (stored time + lag, + one
- * step when start-stamped) falls inside are summed; a link missing any is NaN. -1 when the
- * window does not cover the interval. */
-static int link_rates(const sq25_series *s, int stamp, int lag_s, int64_t end, int len_s,
-                      double *mmh)
-{
-    int64_t shift = (int64_t)lag_s + (stamp == SQ25_STAMP_START ? s->step_s : 0);
-    int parts = len_s / s->step_s;
-    int64_t last = sq25_series_step_at(s, end - shift);
-    for (int i = 0; i < s->n_stations; i++) mmh[i] = NAN;
-    if (last < 0 || last - parts + 1 < 0) return -1;
-    int valid = 0;
-    for (int i = 0; i < s->n_stations; i++) {
-        double sum = 0;
-        for (int k = 0; k < parts; k++)
-            sum += s->values[(size_t)i * (size_t)s->n_steps + (size_t)(last - k)];
-        mmh[i] = sum * 3600.0 / len_s;
-        valid += isfinite(mmh[i]);
-    }
-    return valid;
-}
-
-/* Radar along the paths (mm/h), the mean of the frames that end in (end - len, end]. */
-static int path_radar_rates(const sq25__plinks *pl, int64_t end, int len_s, size_t n, double *mmh)
-{
-    int used = 0;
-    for (size_t i = 0; i < n; i++) mmh[i] = 0;
-    for (int e = 0; e < pl->ring_n; e++) {
-        if (pl->ring[e].valid_time <= end - len_s || pl->ring[e].valid_time > end) continue;
-        for (size_t i = 0; i < n; i++) mmh[i] += pl->ring[e].mmh[i];
-        used++;
-    }
-    for (size_t i = 0; i < n; i++) mmh[i] = used ? mmh[i] / used : NAN;
-    return used;
-}
-
 /* The links' comparison interval: the longer of their step and the radar interval. */
 static int links_interval(sq25_ctx *ctx, const sq25_series *s, int radar_s, int *len_s)
 {
@@ -169,9 +119,10 @@ static int link_values(const sq25__plinks *pl, const sq25__psens_cycle *c, int s
     int rc = links_interval(pl->ctx, s, radar_s, &len_s);
     if (rc) return rc;
     int64_t t = c->latest->valid_time;
-    int valid = link_rates(s, stamp, lag_s, t, len_s, z + ng);
-    int frames = path_radar_rates(pl, t, len_s, nl, r + ng);
+    int valid = sq25__series_rates(s, stamp, lag_s, t, len_s, z + ng);
+    int frames = sq25__radar_ring_mean(&pl->ring, t, len_s, nl, r + ng);
     memcpy(ll + 4 * ng, pl->lonlat, 4 * nl * sizeof(double));
+    if (c->quiet) return SQ25_OK;
     char when[32];
     sq25__format_utc(t, when, sizeof when);
     if (valid <= 0)

@@ -13,15 +13,7 @@
 #include <math.h>
 #include <string.h>
 
-/* Radar samples at the sensors kept for the alignment: 48 frames (4 h of 5-minute frames). */
-#define RING_CAP 48
 #define MAX_LAG_S 86400
-
-typedef struct {
-    int64_t valid_time;
-    int acc_s;     /* the frame's accumulation, 0 = instantaneous */
-    double *mmh;   /* radar at each station, mm/h */
-} radar_sample;
 
 struct sq25__psens {
     sq25_ctx *ctx;
@@ -30,8 +22,7 @@ struct sq25__psens {
     int qc_enabled;
     int stamp, lag_s;
     sq25_series *window; /* as used: QC'd when QC is on */
-    radar_sample ring[RING_CAP];
-    int ring_n;
+    sq25__radar_ring ring; /* radar at the stations, for the alignment */
     /* results of the last run */
     sq25_field *analysis;
     sq25_field **street; /* radar-only street leads handed over by the pipeline */
@@ -81,8 +72,7 @@ void sq25__psens_reset(sq25__psens *ps)
 {
     if (!ps) return;
     sq25__psens_drop_run(ps);
-    for (int i = 0; i < ps->ring_n; i++) sq25__free(ps->ctx, ps->ring[i].mmh);
-    ps->ring_n = 0;
+    sq25__radar_ring_clear(ps->ctx, &ps->ring);
 }
 
 void sq25__psens_destroy(sq25__psens *ps)
@@ -112,13 +102,39 @@ int sq25__psens_on_frame(sq25__psens *ps, const sq25_field *frame)
         sq25__free(ps->ctx, mmh);
         return rc;
     }
-    if (ps->ring_n == RING_CAP) {
-        sq25__free(ps->ctx, ps->ring[0].mmh);
-        memmove(ps->ring, ps->ring + 1, (RING_CAP - 1) * sizeof ps->ring[0]);
-        ps->ring_n--;
-    }
-    ps->ring[ps->ring_n++] = (radar_sample){frame->valid_time, frame->accumulation_s, mmh};
+    sq25__radar_ring_push(ps->ctx, &ps->ring, frame->valid_time, mmh);
     return SQ25_OK;
+}
+
+void sq25__radar_ring_push(sq25_ctx *ctx, sq25__radar_ring *ring, int64_t t, double *mmh)
+{
+    if (ring->n == SQ25__RADAR_RING_CAP) {
+        sq25__free(ctx, ring->at[0].mmh);
+        memmove(ring->at, ring->at + 1, (SQ25__RADAR_RING_CAP - 1) * sizeof ring->at[0]);
+        ring->n--;
+    }
+    ring->at[ring->n].valid_time = t;
+    ring->at[ring->n++].mmh = mmh;
+}
+
+void sq25__radar_ring_clear(sq25_ctx *ctx, sq25__radar_ring *ring)
+{
+    for (int i = 0; i < ring->n; i++) sq25__free(ctx, ring->at[i].mmh);
+    ring->n = 0;
+}
+
+int sq25__radar_ring_mean(const sq25__radar_ring *ring, int64_t end, int len_s, size_t n,
+                          double *mmh)
+{
+    int used = 0;
+    for (size_t i = 0; i < n; i++) mmh[i] = 0;
+    for (int e = 0; e < ring->n; e++) {
+        if (ring->at[e].valid_time <= end - len_s || ring->at[e].valid_time > end) continue;
+        for (size_t i = 0; i < n; i++) mmh[i] += ring->at[e].mmh[i];
+        used++;
+    }
+    for (size_t i = 0; i < n; i++) mmh[i] = used ? mmh[i] / used : NAN;
+    return used;
 }
 
 /* ---- the public sensor functions of the pipeline ---------------------------------------- */
@@ -237,39 +253,35 @@ int sq25_pipeline_merge_info(const sq25_pipeline *p, sq25_merge_info *info)
 
 /* ---- alignment --------------------------------------------------------------------------- */
 
-/* Sensor rates (mm/h) over (end - len, end]: the steps whose true end (stored time + lag,
- * + one step when start-stamped) falls inside are summed; a station missing any is NaN.
- * Returns the number of stations with a value, or -1 when the window does not cover it. */
-static int sensor_rates(const sq25__psens *ps, int64_t end, int len_s, double *mmh)
+int sq25__series_rates(const sq25_series *s, int stamp, int lag_s, int64_t end, int len_s,
+                       double *mmh)
 {
-    const sq25_series *s = ps->window;
-    int64_t shift = (int64_t)ps->lag_s + (ps->stamp == SQ25_STAMP_START ? s->step_s : 0);
+    int64_t shift = (int64_t)lag_s + (stamp == SQ25_STAMP_START ? s->step_s : 0);
     int parts = len_s / s->step_s;
     int64_t last = sq25_series_step_at(s, end - shift);
+    for (int i = 0; i < s->n_stations; i++) mmh[i] = NAN;
     if (last < 0 || last - parts + 1 < 0) return -1;
     int valid = 0;
     for (int i = 0; i < s->n_stations; i++) {
         double sum = 0;
-        for (int k = 0; k < parts; k++) sum += s->values[(size_t)i * (size_t)s->n_steps + (size_t)(last - k)];
+        for (int k = 0; k < parts; k++)
+            sum += s->values[(size_t)i * (size_t)s->n_steps + (size_t)(last - k)];
         mmh[i] = sum * 3600.0 / len_s;
         valid += isfinite(mmh[i]);
     }
     return valid;
 }
 
+/* The pushed window's rates (mm/h) over (end - len, end], with the pipeline's stamp and lag. */
+static int sensor_rates(const sq25__psens *ps, int64_t end, int len_s, double *mmh)
+{
+    return sq25__series_rates(ps->window, ps->stamp, ps->lag_s, end, len_s, mmh);
+}
+
 /* Radar at the stations (mm/h) averaged over the frames that end in (end - len, end]. */
 static int radar_rates(const sq25__psens *ps, int64_t end, int len_s, int n, double *mmh)
 {
-    int used = 0;
-    for (int i = 0; i < n; i++) mmh[i] = 0;
-    for (int e = 0; e < ps->ring_n; e++) {
-        const radar_sample *rs = &ps->ring[e];
-        if (rs->valid_time <= end - len_s || rs->valid_time > end) continue;
-        for (int i = 0; i < n; i++) mmh[i] += rs->mmh[i];
-        used++;
-    }
-    for (int i = 0; i < n; i++) mmh[i] = used ? mmh[i] / used : NAN;
-    return used;
+    return sq25__radar_ring_mean(&ps->ring, end, len_s, (size_t)n, mmh);
 }
 
 /* Comparison interval: the longer of the sensor step and the radar interval; each must
@@ -408,12 +420,56 @@ static int merge_onto(sq25__psens *ps, const sq25_field *radar, const double *z,
                           sizeof(double), r, sizeof(double), target, NULL, info);
 }
 
+/* The point sensors (when a window was pushed; NaN where it does not cover the interval)
+ * and the links, each over its interval ending at c->latest's time, merged with line support
+ * onto target, which takes that frame's time and interval. */
+static int analysis_with_links(sq25__psens *ps, const sq25__psens_cycle *c, sq25_field *target,
+                               sq25_merge_info *info)
+{
+    int n = ps->window ? ps->window->n_stations : 0, len_s = 0, radar_len_s = 1;
+    double *z = sq25__malloc(ps->ctx, ((size_t)n + 1) * sizeof(double));
+    double *r = sq25__malloc(ps->ctx, ((size_t)n + 1) * sizeof(double));
+    int rc = z && r ? SQ25_OK : SQ25_ERR_NOMEM;
+    if (!rc && n) rc = comparison_interval(ps, c, &len_s, &radar_len_s);
+    if (!rc && n && (sensor_rates(ps, c->latest->valid_time, len_s, z) < 0 ||
+                     radar_rates(ps, c->latest->valid_time, len_s, n, r) == 0))
+        for (int i = 0; i < n; i++) z[i] = NAN;
+    if (!rc) {
+        target->valid_time = c->latest->valid_time;
+        target->accumulation_s = c->latest->accumulation_s;
+        rc = sq25__plinks_analysis(ps->links, ps->merge, c, ps->stamp, ps->lag_s, (size_t)n,
+                                   n ? ps->window->lon : NULL, n ? ps->window->lat : NULL, z, r,
+                                   target, info);
+    }
+    sq25__free(ps->ctx, z);
+    sq25__free(ps->ctx, r);
+    return rc;
+}
+
+/* The ensemble's start frame with links pushed: the same merge as the cycle's own analysis
+ * (point sensors and links), on the radar grid at the frame's time. */
+static int merge_on_radar_with_links(sq25__psens *ps, const sq25__psens_cycle *c,
+                                     sq25_field **out)
+{
+    sq25_merge_info info;
+    int rc = sq25__field_clone_shape(c->latest, out);
+    if (!rc) rc = analysis_with_links(ps, c, *out, &info);
+    if (rc || info.radar_only) {
+        sq25_field_destroy(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
 int sq25__psens_merge_on_radar(sq25__psens *ps, const sq25_field *frame, int step_s,
                                sq25_field **out)
 {
     *out = NULL;
-    if (!ps->window) return SQ25_OK;
-    const sq25__psens_cycle c = {.latest = frame, .step_s = step_s};
+    bool links = sq25__plinks_active(ps->links);
+    if (!ps->window && !links) return SQ25_OK;
+    /* quiet: the cycle's own merge has logged what its sensors lack */
+    const sq25__psens_cycle c = {.latest = frame, .step_s = step_s, .quiet = true};
+    if (links) return merge_on_radar_with_links(ps, &c, out);
     int len_s = 0, radar_len_s = 1;
     int rc = comparison_interval(ps, &c, &len_s, &radar_len_s);
     if (rc) return rc;
@@ -439,26 +495,9 @@ int sq25__psens_merge_on_radar(sq25__psens *ps, const sq25_field *frame, int ste
  * pushed) and the links' over theirs, merged together with line support. */
 static int merged_analysis_with_links(sq25__psens *ps, const sq25__psens_cycle *c, bool *merged)
 {
-    *merged = false;
-    int n = ps->window ? ps->window->n_stations : 0, len_s = 0, radar_len_s = 1;
-    double *z = sq25__malloc(ps->ctx, ((size_t)n + 1) * sizeof(double));
-    double *r = sq25__malloc(ps->ctx, ((size_t)n + 1) * sizeof(double));
-    int rc = z && r ? SQ25_OK : SQ25_ERR_NOMEM;
-    if (!rc && n) rc = comparison_interval(ps, c, &len_s, &radar_len_s);
-    if (!rc && n && (sensor_rates(ps, c->latest->valid_time, len_s, z) < 0 ||
-                     radar_rates(ps, c->latest->valid_time, len_s, n, r) == 0))
-        for (int i = 0; i < n; i++) z[i] = NAN;
-    if (!rc) rc = sq25__field_clone_shape(c->street_grid ? c->street_grid : c->latest, &ps->analysis);
-    if (!rc) {
-        ps->analysis->valid_time = c->latest->valid_time;
-        ps->analysis->accumulation_s = c->latest->accumulation_s;
-        rc = sq25__plinks_analysis(ps->links, ps->merge, c, ps->stamp, ps->lag_s, (size_t)n,
-                                   n ? ps->window->lon : NULL, n ? ps->window->lat : NULL, z, r,
-                                   ps->analysis, &ps->info);
-    }
+    int rc = sq25__field_clone_shape(c->street_grid ? c->street_grid : c->latest, &ps->analysis);
+    if (!rc) rc = analysis_with_links(ps, c, ps->analysis, &ps->info);
     *merged = !rc && !ps->info.radar_only;
-    sq25__free(ps->ctx, z);
-    sq25__free(ps->ctx, r);
     if (!*merged) {
         sq25_field_destroy(ps->analysis);
         ps->analysis = NULL;

@@ -47,6 +47,35 @@ if [ -f "$nc" ]; then
   $sq25 qc --sensors "$nc" --from 2017-08-30T03:00 --to 2017-08-30T05:00 | grep -q "^total:" ||
     { echo "qc text lacks total"; exit 1; }
 fi
+# qc --json counts flags of reported steps only: six stations 1.3-4 km apart (all
+# neighbours within the 10 km range), 5 steps 03:00..03:20; b has no row at 03:10, c none at
+# 03:10 and 03:15. Derived by hand: the file is far shorter than the outlier window (4032
+# steps), so every reported step is "outlier_not_judged" (a, d, e, f: 5; b: 4; c: 3) and
+# missing steps are only "missing". A step has too few neighbours (< 5 reporting) where a
+# neighbour is missing: 03:10 and 03:15 for a, d, e, f (2); for b only 03:15 among its
+# reported steps (1); for c none of 03:00, 03:05, 03:20 (0). Amounts 0-0.6 mm: no high
+# influx (> 10 mm, or > 25 x the median of the neighbours), too short for a faulty zero.
+{
+  echo "station_id,lon,lat,time_utc,mm"
+  for row in a,4.88,52.36:0.5,0.2,0.0,0.3,0.4 b,4.90,52.37:0.4,0.3,-,0.2,0.5 \
+      c,4.92,52.35:0.6,0.1,-,-,0.3 d,4.89,52.34:0.3,0.2,0.1,0.0,0.2 \
+      e,4.91,52.38:0.2,0.4,0.3,0.1,0.6 f,4.87,52.37:0.1,0.5,0.2,0.4,0.3; do
+    k=0
+    for v in $(echo "${row#*:}" | tr , ' '); do
+      [ "$v" = - ] || echo "${row%%:*},2017-08-30T03:$(printf %02d $((k * 5))):00Z,$v"
+      k=$((k + 1))
+    done
+  done
+} > "$tmp/gaps.csv"
+$sq25 qc --sensors "$tmp/gaps.csv" --from 2017-08-30T03:00 --to 2017-08-30T03:20 --json \
+  > "$tmp/gaps.json"
+for want in a:0:5:0:2:5 b:1:4:0:1:4 c:2:3:0:0:3 d:0:5:0:2:5 e:0:5:0:2:5 f:0:5:0:2:5; do
+  IFS=: read -r id miss rep so few nj <<EOT
+$want
+EOT
+  grep -q "\"id\": \"$id\".*\"steps\": 5, \"missing\": $miss, \"reported\": $rep, \"faulty_zero\": 0, \"high_influx\": 0, \"outlier\": $so, \"few_neighbours\": $few, \"outlier_not_judged\": $nj," "$tmp/gaps.json" ||
+    { echo "qc json counts of $id: want missing $miss reported $rep few $few not judged $nj"; cat "$tmp/gaps.json"; exit 1; }
+done
 # merge with a real radar file (KNMI, another date: only the mechanics are checked): two
 # datasets, RATE and RATE_VARIANCE, both read back by sq25 info
 radar=data/radar/knmi_20100826/RAD_NL25_RAP_5min_201008260100.h5

@@ -25,7 +25,18 @@
  *    where no link is near, it is the radar-only run bit for bit; the first lead has the 12
  *    mm/h moved by the radar motion (+2, +1) px per step, an integer shift.
  * 5. A link far from the grid: every lead and the warning equal the radar-only run bit for
- *    bit (memcmp). */
+ *    bit (memcmp).
+ * 6. The ensemble starts from the same merged analysis: a link seeing 30 mm/h (2.5 mm in
+ *    every 5-minute step) over the dry radar of 4. Each of the three start frames is then
+ *    radar + 30 mm/h along the path (one sensor: the block-kriged residual is the residual),
+ *    which the members carry: at +5 min the path, moved (+2, +1) px, holds rain in every
+ *    member where the radar-only members hold none (the radar there is below 1e-12 mm/h:
+ *    40 exp(-(24^2 + 30^2)/32) at the latest frame, the cell moving away); and 30 mm/h for
+ *    over two steps passes over a path cell within the hour (the band is 7 px across and
+ *    moves 1 px a step across it), about 5 mm or more: P(>= 1 mm in the hour) rises from at
+ *    most one member of eight to most of them.
+ * 7. The same link far from the grid: the ensemble (probabilities, mean) and the warning are
+ *    the radar-only ones bit for bit (same seed, same start frames). */
 #include "support.h"
 
 #include "interp_internal.h"
@@ -381,6 +392,143 @@ static void test_far_link_equals_radar_only(void **state)
     sq25_ctx_destroy(ctx);
 }
 
+/* ---- 6, 7: the ensemble's start frames --------------------------------------------------- */
+
+/* pipeline_with_frames with an 8-member ensemble (seed 7, the members' own fractions). */
+static sq25_pipeline *ensemble_pipeline(sq25_ctx *ctx, const sq25_series *links, const double *ll)
+{
+    sq25_pipeline *p = NULL;
+    assert_int_equal(sq25_pipeline_create(ctx, &p), SQ25_OK);
+    const double levels[2] = {1, 5};
+    assert_int_equal(sq25_warn_options_set_levels(sq25_pipeline_warn_options(p), 2, levels, NULL),
+                     SQ25_OK);
+    sq25_ensemble_options *eo = NULL;
+    assert_int_equal(sq25_ensemble_options_create(ctx, &eo), SQ25_OK);
+    assert_int_equal(sq25_ensemble_options_set_members(eo, 8), SQ25_OK);
+    assert_int_equal(sq25_ensemble_options_set_seed(eo, 7), SQ25_OK);
+    assert_int_equal(sq25_ensemble_options_set_neighbourhood(eo, 0), SQ25_OK);
+    assert_int_equal(sq25_ensemble_options_set_control_weight(eo, 0), SQ25_OK);
+    assert_int_equal(sq25_ensemble_options_set_keep_members(eo, 1), SQ25_OK);
+    assert_int_equal(sq25_pipeline_set_ensemble(p, eo, 0), SQ25_OK);
+    sq25_ensemble_options_destroy(eo);
+    if (links) {
+        sq25_interp_options *io = sq25_merge_options_interp(sq25_pipeline_merge_options(p));
+        assert_int_equal(sq25_interp_options_set(io, SQ25_INTERP_RADIUS_M, 3000), SQ25_OK);
+        assert_int_equal(sq25_interp_options_set(io, SQ25_INTERP_MIN_SENSORS, 1), SQ25_OK);
+        assert_int_equal(sq25_pipeline_push_links(p, links, ll), SQ25_OK);
+    }
+    for (int k = 0; k < 3; k++) {
+        sq25_field *f = gaussian_frame(ctx, 12 + 2 * k, 12 + 1 * k, T0 + 300 * k);
+        assert_int_equal(sq25_pipeline_push_frame(p, f), SQ25_OK);
+        sq25_field_destroy(f);
+    }
+    return p;
+}
+
+/* One link at 5-minute steps, 2.5 mm (30 mm/h) in each of the 12 ending at `end`. */
+static sq25_series *steady_link(sq25_ctx *ctx, const double *ll, int64_t end)
+{
+    sq25_series *s = NULL;
+    assert_int_equal(sq25_series_create(ctx, 1, 12, end - 11 * 300, 300, &s), SQ25_OK);
+    assert_int_equal(sq25_series_set_station(s, 0, "link/1", 0.5 * (ll[0] + ll[2]),
+                                             0.5 * (ll[1] + ll[3])), SQ25_OK);
+    for (int k = 0; k < 12; k++) sq25_series_data(s)[k] = 2.5f;
+    return s;
+}
+
+typedef struct {
+    sq25_pipeline *a, *b; /* radar only, with the link */
+    sq25_warning *wa, *wb;
+    const sq25_ensemble *ea, *eb;
+} ensemble_pair;
+
+static void run_ensemble_pair(sq25_ctx *ctx, const double *ll, ensemble_pair *r)
+{
+    sq25_series *s = steady_link(ctx, ll, T0 + 600);
+    r->a = ensemble_pipeline(ctx, NULL, NULL);
+    r->b = ensemble_pipeline(ctx, s, ll);
+    sq25_series_destroy(s);
+    r->wa = r->wb = NULL;
+    assert_int_equal(sq25_pipeline_run(r->a, &r->wa), SQ25_OK);
+    assert_int_equal(sq25_pipeline_run(r->b, &r->wb), SQ25_OK);
+    assert_non_null(r->ea = sq25_pipeline_ensemble(r->a));
+    assert_non_null(r->eb = sq25_pipeline_ensemble(r->b));
+}
+
+static void ensemble_pair_free(ensemble_pair *r)
+{
+    sq25_warning_destroy(r->wa), sq25_warning_destroy(r->wb);
+    sq25_pipeline_destroy(r->a), sq25_pipeline_destroy(r->b);
+}
+
+static void test_link_raises_the_ensemble_start(void **state)
+{
+    (void)state;
+    sq25_ctx *ctx = sq25_ctx_create();
+    sq25_field *probe = constant_field(ctx, 0, 0);
+    double ll[4];
+    link_at(probe, 36, 44.5, 48, 44.5, ll); /* as in 4: row 44, columns 36..47 */
+    ensemble_pair r;
+    run_ensemble_pair(ctx, ll, &r);
+    sq25_merge_info info;
+    assert_int_equal(sq25_pipeline_merge_info(r.b, &info), SQ25_OK);
+    assert_int_equal(info.sensors_used, 1);
+    /* +5 min: the path moved (+2, +1) px, columns 38..49 of row 45 */
+    int wet_b = 0, cells = 0;
+    for (int m = 0; m < sq25_ensemble_member_count(r.eb); m++) {
+        const float *ma = sq25_field_data_const(sq25_ensemble_member(r.ea, m, 0));
+        const float *mb = sq25_field_data_const(sq25_ensemble_member(r.eb, m, 0));
+        for (int c = 40; c < 48; c++, cells++) {
+            assert_true(ma[45 * W + c] < 0.1f);
+            wet_b += mb[45 * W + c] >= 1.0f;
+        }
+    }
+    printf("members at +5 min on the moved path: %d of %d cells >= 1 mm/h (radar only: 0)\n",
+           wet_b, cells);
+    assert_true(wet_b * 4 >= cells * 3);
+    const int cell = 44 * W + 44;
+    float pa = sq25_field_data_const(sq25_ensemble_accumulation_probability(r.ea, 0, 0))[cell];
+    float pb = sq25_field_data_const(sq25_ensemble_accumulation_probability(r.eb, 0, 0))[cell];
+    float mb = sq25_field_data_const(sq25_ensemble_accumulation_mean(r.eb, 0))[cell];
+    printf("P(1 h >= 1 mm) on the path: radar only %.3f, link-merged start %.3f (mean %.2f mm)\n",
+           pa, pb, mb);
+    assert_true(pa <= 0.125f);
+    assert_true(pb >= 0.5f);
+    ensemble_pair_free(&r);
+    sq25_field_destroy(probe);
+    sq25_ctx_destroy(ctx);
+}
+
+static void test_far_link_same_ensemble(void **state)
+{
+    (void)state;
+    sq25_ctx *ctx = sq25_ctx_create();
+    sq25_field *probe = constant_field(ctx, 0, 0);
+    double ll[4];
+    link_at(probe, 200, 30, 210, 31, ll); /* 130 km east of the grid's edge */
+    ensemble_pair r;
+    run_ensemble_pair(ctx, ll, &r);
+    sq25_merge_info info;
+    assert_int_equal(sq25_pipeline_merge_info(r.b, &info), SQ25_ERR_NO_DATA);
+    for (int t = 0; t < sq25_ensemble_accumulation_threshold_count(r.ea); t++)
+        assert_memory_equal(
+            sq25_field_data_const(sq25_ensemble_accumulation_probability(r.ea, 0, t)),
+            sq25_field_data_const(sq25_ensemble_accumulation_probability(r.eb, 0, t)),
+            W * W * sizeof(float));
+    for (int lead = 0; lead < sq25_ensemble_lead_count(r.ea); lead++)
+        assert_memory_equal(sq25_field_data_const(sq25_ensemble_mean(r.ea, lead)),
+                            sq25_field_data_const(sq25_ensemble_mean(r.eb, lead)),
+                            W * W * sizeof(float));
+    sq25_field *pa = NULL, *pb = NULL;
+    assert_int_equal(sq25_warning_probability(r.wa, 1, &pa), SQ25_OK);
+    assert_int_equal(sq25_warning_probability(r.wb, 1, &pb), SQ25_OK);
+    assert_memory_equal(sq25_field_data_const(pa), sq25_field_data_const(pb), W * W * sizeof(float));
+    sq25_field_destroy(pa), sq25_field_destroy(pb);
+    ensemble_pair_free(&r);
+    sq25_field_destroy(probe);
+    sq25_ctx_destroy(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -389,6 +537,8 @@ int main(void)
         cmocka_unit_test(test_ked_with_links_reproduces_exact_drift),
         cmocka_unit_test(test_link_over_dry_radar_raises_its_path),
         cmocka_unit_test(test_far_link_equals_radar_only),
+        cmocka_unit_test(test_link_raises_the_ensemble_start),
+        cmocka_unit_test(test_far_link_same_ensemble),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
