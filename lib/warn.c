@@ -535,9 +535,11 @@ static void neighbourhood_levels_rows(void *arg, int begin, int end, int worker)
             uint32_t valid = 0;
             for (int k = 0; k < levels; k++) {
                 /* no exceedance in the window: the fraction is exactly 0, which changes no
-                 * probability (the valid count is needed only otherwise) */
+                 * probability (the valid count is needed only otherwise); and as a cell at
+                 * level k + 1's threshold is at level k's (they increase), none for the
+                 * higher levels either */
                 uint32_t exceed = any[k] ? window_sum(j->exceed_sat[k], stride, c0, r0, c1, r1) : 0;
-                if (exceed == 0) continue;
+                if (exceed == 0) break;
                 if (valid == 0) valid = window_sum(j->valid_sat, stride, c0, r0, c1, r1);
                 float fraction = (float)((double)exceed / (double)valid);
                 float *p = prob + (size_t)k * n;
@@ -547,14 +549,27 @@ static void neighbourhood_levels_rows(void *arg, int begin, int end, int worker)
     }
 }
 
-/* How many levels (their thresholds increase) some cell of cum (n values, NaN where no
- * data) reaches: the tables of the others would hold only zeros. */
-static int levels_reached(const sq25_warning *w, const float *cum, size_t n)
+/* The earliest onset of each level over all cells (minutes, +inf where no cell reaches it):
+ * at lead j a level whose earliest onset is later has no cell at its threshold, and the
+ * tables of such levels would hold only zeros. */
+static void earliest_onsets(const sq25_warning *w, float *first_min)
 {
-    float top = -INFINITY;
-    for (size_t i = 0; i < n; i++) top = cum[i] > top ? cum[i] : top; /* NaN compares false */
+    const size_t n = cell_count(w);
+    for (int k = 0; k < w->opt.level_count; k++) {
+        const float *onset = w->onset_min + (size_t)k * n;
+        float m = INFINITY;
+        for (size_t i = 0; i < n; i++) m = onset[i] < m ? onset[i] : m; /* NaN: not reached */
+        first_min[k] = m;
+    }
+}
+
+/* How many levels (reached in order: their thresholds increase) have a cell at their
+ * threshold by lead j, the lead minutes computed as onset_rows does. */
+static int levels_reached(const sq25_warning *w, const float *first_min, int j)
+{
+    const float lead_min = (float)((j + 1) * w->lead_step_s / 60.0);
     int k = 0;
-    while (k < w->opt.level_count && top >= w->opt.threshold_mm[k]) k++;
+    while (k < w->opt.level_count && first_min[k] <= lead_min) k++;
     return k;
 }
 
@@ -573,9 +588,11 @@ static int probabilities_and_levels(sq25_warning *w)
     sat_all_job job = {.w = w};
     for (int t = 0; t <= levels; t++) job.tables[t] = tables + (size_t)t * sat_cells;
     for (int k = 0; k < levels; k++) lj.exceed_sat[k] = job.tables[k + 1];
+    float first_min[SQ25_WARN_MAX_LEVELS];
+    earliest_onsets(w, first_min);
     for (int j = 0; j < w->lead_count; j++) {
         job.cum = lj.cum = w->cum_mm + (size_t)j * n;
-        lj.reached = levels_reached(w, lj.cum, n);
+        lj.reached = levels_reached(w, first_min, j);
         job.count = 1 + lj.reached; /* a level no cell reaches has fraction 0 everywhere */
         sat_build_all(&job);
         sq25__warn_window(w, j, &lj.half_cols, &lj.half_rows);
