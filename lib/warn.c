@@ -211,56 +211,85 @@ static int pixel_size_m(sq25_ctx *ctx, const sq25_field *f, double *px_m, double
 
 static size_t cell_count(const sq25_warning *w) { return (size_t)w->width * (size_t)w->height; }
 
-/* Cumulative accumulation to each lead and the peak rate, cells of rows [begin, end). */
+/* Cumulative accumulation to each lead, the peak rate and the first lead at which each
+ * level's threshold is reached, in one pass over blocks of CELL_BLOCK cells: lead by lead
+ * within a block, so that the totals of a block stay in registers and the lead loop is one
+ * that -O2 vectorises (fixed trip count, restrict parameters). Callgrind, the 12 leads of
+ * the demo's street grid: 102 M instructions for the two passes cell by cell before. */
+#define CELL_BLOCK 32
+
+static void accumulate_block(const float *restrict rate, double mm_per_mmh,
+                             double *restrict sum_mm, double *restrict peak,
+                             float *restrict cum)
+{
+    for (int c = 0; c < CELL_BLOCK; c++) {
+        const double r = rate[c];
+        sum_mm[c] += r * mm_per_mmh; /* NaN stays NaN for all later leads */
+        peak[c] = r > peak[c] ? r : peak[c];
+        cum[c] = (float)sum_mm[c];
+    }
+}
+
+/* Onsets of cells [c0, c0 + count) at lead j from their totals there. Thresholds strictly
+ * increase with the level (sq25_warn_options_set_levels), so a lead that reaches level k + 1
+ * reaches level k: levels are reached in order and only the lowest one not reached yet
+ * (next[c]) needs a test. */
+static void onset_block(sq25_warning *w, size_t c0, int count, int j, const float *cum,
+                        unsigned char *next)
+{
+    const size_t n = cell_count(w);
+    const int levels = w->opt.level_count;
+    const float lead_min = (float)((j + 1) * w->lead_step_s / 60.0);
+    for (int c = 0; c < count; c++)
+        while (next[c] < levels && cum[c] >= w->opt.threshold_mm[next[c]])
+            w->onset_min[(size_t)next[c]++ * n + c0 + (size_t)c] = lead_min;
+}
+
+/* Cells [c0, c0 + count), count <= CELL_BLOCK. */
+static void accumulate_cells(sq25_warning *w, const sq25_field *const *frames, size_t c0,
+                             int count)
+{
+    const size_t n = cell_count(w);
+    const double mm_per_mmh = w->lead_step_s / 3600.0;
+    double sum_mm[CELL_BLOCK], peak[CELL_BLOCK];
+    unsigned char next[CELL_BLOCK]; /* lowest level not reached yet */
+    for (int c = 0; c < CELL_BLOCK; c++) sum_mm[c] = 0, peak[c] = -INFINITY, next[c] = 0;
+    for (int j = 0; j < w->lead_count; j++) {
+        const float *rate = frames[j]->data + c0;
+        float *cum = w->cum_mm + (size_t)j * n + c0;
+        if (count == CELL_BLOCK) {
+            accumulate_block(rate, mm_per_mmh, sum_mm, peak, cum);
+        } else {
+            for (int c = 0; c < count; c++) {
+                const double r = rate[c];
+                sum_mm[c] += r * mm_per_mmh;
+                peak[c] = r > peak[c] ? r : peak[c];
+                cum[c] = (float)sum_mm[c];
+            }
+        }
+        onset_block(w, c0, count, j, cum, next);
+    }
+    for (int c = 0; c < count; c++) {
+        w->peak_mmh[c0 + (size_t)c] = isnan(sum_mm[c]) ? NAN : (float)peak[c];
+        for (int k = next[c]; k < w->opt.level_count; k++)
+            w->onset_min[(size_t)k * n + c0 + (size_t)c] = NAN;
+    }
+}
+
 static void accumulate_rows(void *arg, int begin, int end, int worker)
 {
     (void)worker;
     sq25_warning *w = ((void **)arg)[0];
     const sq25_field *const *frames = ((void **)arg)[1];
-    size_t n = cell_count(w);
-    double mm_per_mmh = w->lead_step_s / 3600.0;
-    for (size_t c = (size_t)begin * w->width; c < (size_t)end * w->width; c++) {
-        double sum_mm = 0, peak = -INFINITY;
-        for (int j = 0; j < w->lead_count; j++) {
-            double rate = frames[j]->data[c];
-            sum_mm += rate * mm_per_mmh; /* NaN stays NaN for all later leads */
-            if (rate > peak) peak = rate;
-            w->cum_mm[(size_t)j * n + c] = (float)sum_mm;
-        }
-        w->peak_mmh[c] = isnan(sum_mm) ? NAN : (float)peak;
-    }
+    const size_t last = (size_t)end * w->width;
+    for (size_t c = (size_t)begin * w->width; c < last; c += CELL_BLOCK)
+        accumulate_cells(w, frames, c, last - c < CELL_BLOCK ? (int)(last - c) : CELL_BLOCK);
 }
 
-static void accumulate(sq25_warning *w, const sq25_field *const *frames)
+static void accumulate_and_onsets(sq25_warning *w, const sq25_field *const *frames)
 {
     void *arg[2] = {w, (void *)frames};
     sq25__parallel_for(w->ctx, w->height, 16, accumulate_rows, arg);
-}
-
-/* First lead at which each level's threshold is reached, cells of rows [begin, end): one
- * pass over the leads per cell serves every level. Thresholds strictly increase with the
- * level (sq25_warn_options_set_levels), so a lead that reaches level k + 1 reaches level k:
- * levels are reached in order and only the lowest one not reached yet needs a test. */
-static void onset_rows(void *arg, int begin, int end, int worker)
-{
-    (void)worker;
-    sq25_warning *w = arg;
-    size_t n = cell_count(w);
-    const int levels = w->opt.level_count;
-    for (size_t c = (size_t)begin * w->width; c < (size_t)end * w->width; c++) {
-        int next = 0; /* lowest level not reached yet */
-        for (int j = 0; j < w->lead_count && next < levels; j++) {
-            const float cum = w->cum_mm[(size_t)j * n + c];
-            while (next < levels && cum >= w->opt.threshold_mm[next])
-                w->onset_min[(size_t)next++ * n + c] = (float)((j + 1) * w->lead_step_s / 60.0);
-        }
-        for (; next < levels; next++) w->onset_min[(size_t)next * n + c] = NAN;
-    }
-}
-
-static void onset_leads(sq25_warning *w)
-{
-    sq25__parallel_for(w->ctx, w->height, 16, onset_rows, w);
 }
 
 void sq25__warn_window(const sq25_warning *w, int j, int *half_cols, int *half_rows)
@@ -564,7 +593,7 @@ static void earliest_onsets(const sq25_warning *w, float *first_min)
 }
 
 /* How many levels (reached in order: their thresholds increase) have a cell at their
- * threshold by lead j, the lead minutes computed as onset_rows does. */
+ * threshold by lead j, the lead minutes computed as onset_block does. */
 static int levels_reached(const sq25_warning *w, const float *first_min, int j)
 {
     const float lead_min = (float)((j + 1) * w->lead_step_s / 60.0);
@@ -656,8 +685,7 @@ int sq25_warn_compute(sq25_ctx *ctx, const sq25_warn_options *opt,
         sq25_warning_destroy(w);
         return rc;
     }
-    accumulate(w, frames);
-    onset_leads(w);
+    accumulate_and_onsets(w, frames);
     if ((rc = probabilities_and_levels(w)) || (rc = sq25__warn_cell_states(w))) {
         sq25_warning_destroy(w);
         return rc;
