@@ -539,6 +539,7 @@ typedef struct {
     int reached; /* levels 0 .. reached - 1 have a cell at their threshold in this lead */
 } levels_job;
 
+#define QUIET_BLOCK 32
 static void neighbourhood_levels_rows(void *arg, int begin, int end, int worker)
 {
     (void)worker;
@@ -553,13 +554,22 @@ static void neighbourhood_levels_rows(void *arg, int begin, int end, int worker)
         for (int k = 0; k < levels; k++)
             any[k] = k < j->reached &&
                      window_sum(j->exceed_sat[k], stride, 0, r0, w->width, r1) != 0;
+        /* and blocks of QUIET_BLOCK cells whose windows together hold no cell at the
+         * lowest level: no level has a cell in any of their windows (levels are nested) */
+        bool quiet = true;
         for (int c = 0; c < w->width; c++) {
             const size_t i = (size_t)r * w->width + c;
             float *prob = w->probability + i;
+            if (c % QUIET_BLOCK == 0) { /* a new block of cells */
+                const int b1 = c + QUIET_BLOCK < w->width ? c + QUIET_BLOCK : w->width;
+                const int s0 = c - hc < 0 ? 0 : c - hc, s1 = b1 + hc > w->width ? w->width : b1 + hc;
+                quiet = !any[0] || window_sum(j->exceed_sat[0], stride, s0, r0, s1, r1) == 0;
+            }
             if (isnan(j->cum[i])) {
                 for (int k = 0; k < levels; k++) prob[(size_t)k * n] = NAN;
                 continue;
             }
+            if (quiet) continue;
             int c0 = c - hc < 0 ? 0 : c - hc, c1 = c + hc + 1 > w->width ? w->width : c + hc + 1;
             uint32_t valid = 0;
             for (int k = 0; k < levels; k++) {
