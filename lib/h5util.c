@@ -364,33 +364,48 @@ static direct_type direct_type_of(hid_t d, size_t *size)
     return k;
 }
 
+/* n little-endian values of one type from src as doubles into dst. */
+static void decode_f32(const unsigned char *src, size_t n, double *dst)
+{
+    for (size_t c = 0; c < n; c++, src += 4) {
+        const uint32_t bits = (uint32_t)src[0] | (uint32_t)src[1] << 8 | (uint32_t)src[2] << 16 |
+                              (uint32_t)src[3] << 24;
+        float v;
+        memcpy(&v, &bits, sizeof v);
+        dst[c] = v;
+    }
+}
+
+static void decode_f64(const unsigned char *src, size_t n, double *dst)
+{
+    for (size_t c = 0; c < n; c++, src += 8) {
+        uint64_t bits = 0;
+        for (int b = 7; b >= 0; b--) bits = bits << 8 | src[b];
+        memcpy(&dst[c], &bits, sizeof bits);
+    }
+}
+
+static void decode_u8(const unsigned char *src, size_t n, double *dst)
+{
+    for (size_t c = 0; c < n; c++) dst[c] = src[c];
+}
+
+static void decode_u16(const unsigned char *src, size_t n, double *dst)
+{
+    for (size_t c = 0; c < n; c++, src += 2) dst[c] = (double)((unsigned)src[0] | (unsigned)src[1] << 8);
+}
+
 /* One decoded chunk (rows x cols of the chunk's full shape, little-endian values) into the
  * part of out it covers: rows [r0, r0 + nr), columns [c0, c0 + nc) of the ny x nx grid. */
 static void place_chunk(direct_type k, const unsigned char *chunk, size_t chunk_cols,
                         size_t r0, size_t nr, size_t c0, size_t nc, size_t nx, double *out)
 {
-    size_t esize = k == DIRECT_F32 ? 4 : k == DIRECT_F64 ? 8 : k == DIRECT_U8 ? 1 : 2;
-    for (size_t r = 0; r < nr; r++) {
-        const unsigned char *src = chunk + r * chunk_cols * esize;
-        double *dst = out + (r0 + r) * nx + c0;
-        for (size_t c = 0; c < nc; c++, src += esize) {
-            if (k == DIRECT_F32) {
-                uint32_t bits = (uint32_t)src[0] | (uint32_t)src[1] << 8 |
-                                (uint32_t)src[2] << 16 | (uint32_t)src[3] << 24;
-                float v;
-                memcpy(&v, &bits, sizeof v);
-                dst[c] = v;
-            } else if (k == DIRECT_F64) {
-                uint64_t bits = 0;
-                for (int b = 7; b >= 0; b--) bits = bits << 8 | src[b];
-                memcpy(&dst[c], &bits, sizeof bits);
-            } else if (k == DIRECT_U8) {
-                dst[c] = src[0];
-            } else {
-                dst[c] = (double)((unsigned)src[0] | (unsigned)src[1] << 8);
-            }
-        }
-    }
+    const size_t esize = k == DIRECT_F32 ? 4 : k == DIRECT_F64 ? 8 : k == DIRECT_U8 ? 1 : 2;
+    void (*decode)(const unsigned char *, size_t, double *) =
+        k == DIRECT_F32 ? decode_f32 : k == DIRECT_F64 ? decode_f64
+                                     : k == DIRECT_U8  ? decode_u8 : decode_u16;
+    for (size_t r = 0; r < nr; r++)
+        decode(chunk + r * chunk_cols * esize, nc, out + (r0 + r) * nx + c0);
 }
 
 /* Whether d is a 2-D dataset of ny x nx stored in chunks, every chunk written, with the

@@ -605,6 +605,13 @@ static void png_warned(png_structp png, png_const_charp message)
  * colours, which a map always has (its classes, greys and text colours: 10 to 16 on the
  * maps of `make demo`). Returns the number of colours, or 0 when there are more (or no
  * memory): the image is then written as RGB. */
+/* The bytes of a 4-byte load in memory order, low byte first, on any host. */
+static inline uint32_t rgb_bytes_le(uint32_t loaded)
+{
+    const unsigned char *b = (const unsigned char *)&loaded;
+    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+}
+
 #define PALETTE_SLOTS 1024 /* open-addressing table of colours, a power of two over 256 */
 static int palette_indices(const image *img, png_color palette[256], unsigned char *index)
 {
@@ -617,7 +624,12 @@ static int palette_indices(const image *img, png_color palette[256], unsigned ch
     const size_t pixels = (size_t)img->w * (size_t)img->h;
     for (size_t i = 0; i < pixels; i++) {
         const unsigned char *p = img->rgb + 3 * i;
-        const uint32_t key = ((uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2]) + 1;
+        /* the pixel's three bytes in one load (the fourth byte, the next pixel's, masked
+         * off; the last pixel, which has no next one, read byte by byte) */
+        uint32_t rgb;
+        if (i + 1 < pixels) memcpy(&rgb, p, sizeof rgb);
+        else rgb = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16;
+        const uint32_t key = (uint32_t)(rgb_bytes_le(rgb) & 0xffffffu) + 1;
         if (key != last_key) {
             uint32_t h = (key * 2654435761u) >> 22; /* Knuth's multiplicative hash, 10 bits */
             while (slot_key[h] && slot_key[h] != key) h = (h + 1) & (PALETTE_SLOTS - 1);

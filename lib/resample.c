@@ -69,6 +69,12 @@ static inline int floor_int(double v)
     return v < (double)i ? i - 1 : i;
 }
 
+/* Bilinear between the control points v[0], v[1] and, a lattice row down, v[nx], v[nx + 1]. */
+static inline double lattice_lerp(const double *v, size_t nx, double ax, double ay)
+{
+    return (1 - ay) * ((1 - ax) * v[0] + ax * v[1]) + ay * ((1 - ax) * v[nx] + ax * v[nx + 1]);
+}
+
 static inline void pixmap_at(const sq25__pixmap *pm, double col, double row, double *src_col,
                              double *src_row)
 {
@@ -80,11 +86,8 @@ static inline void pixmap_at(const sq25__pixmap *pm, double col, double row, dou
     if (j > pm->ny - 2) j = pm->ny - 2;
     double ax = fx - i, ay = fy - j;
     size_t k = (size_t)j * (size_t)pm->nx + (size_t)i, nx = (size_t)pm->nx;
-    const double *c = pm->src_col, *r = pm->src_row;
-    *src_col = (1 - ay) * ((1 - ax) * c[k] + ax * c[k + 1]) +
-               ay * ((1 - ax) * c[k + nx] + ax * c[k + nx + 1]);
-    *src_row = (1 - ay) * ((1 - ax) * r[k] + ax * r[k + 1]) +
-               ay * ((1 - ax) * r[k + nx] + ax * r[k + nx + 1]);
+    *src_col = lattice_lerp(pm->src_col + k, nx, ax, ay);
+    *src_row = lattice_lerp(pm->src_row + k, nx, ax, ay);
 }
 
 void sq25__pixmap_at(const sq25__pixmap *pm, double col, double row, double *src_col,
@@ -187,11 +190,53 @@ typedef struct {
     int method, samples;
 } resample_job;
 
+/* The rows [begin, end) of bilinear sampling of every source at the same positions: the
+ * pixel map's row terms taken once per row (pixmap_at's arithmetic, term by term), the
+ * fields' data pointers once per call. */
+#define RESAMPLE_MAX_FIELDS 64
+static void bilinear_rows(const resample_job *j, int begin, int end)
+{
+    const sq25_field *grid = j->dst[0];
+    const sq25__pixmap *pm = j->pm;
+    const float *src[RESAMPLE_MAX_FIELDS];
+    float *dst[RESAMPLE_MAX_FIELDS];
+    for (int k = 0; k < j->n_fields; k++) src[k] = j->src[k]->data, dst[k] = j->dst[k]->data;
+    const size_t nx = (size_t)pm->nx;
+    for (int row = begin; row < end; row++) {
+        const double fy = (row + 0.5) / pm->step;
+        int jy = floor_int(fy);
+        if (jy < 0) jy = 0;
+        if (jy > pm->ny - 2) jy = pm->ny - 2;
+        const double ay = fy - jy;
+        const double *c0 = pm->src_col + (size_t)jy * nx, *r0 = pm->src_row + (size_t)jy * nx;
+        float *const *out = dst;
+        for (int col = 0; col < grid->width; col++) {
+            const size_t i = (size_t)row * (size_t)grid->width + (size_t)col;
+            const double fx = (col + 0.5) / pm->step;
+            int ix = floor_int(fx);
+            if (ix < 0) ix = 0;
+            if (ix > pm->nx - 2) ix = pm->nx - 2;
+            const double ax = fx - ix;
+            const double sc = lattice_lerp(c0 + ix, nx, ax, ay);
+            const double sr = lattice_lerp(r0 + ix, nx, ax, ay);
+            bilinear_at b = {0};
+            if (bilinear_locate(j->src[0], sc, sr, &b)) /* fields share the source grid */
+                for (int k = 0; k < j->n_fields; k++) out[k][i] = bilinear_apply(src[k], &b);
+            else
+                for (int k = 0; k < j->n_fields; k++) out[k][i] = NAN;
+        }
+    }
+}
+
 static void resample_rows(void *arg, int begin, int end, int worker)
 {
     (void)worker;
     const resample_job *j = arg;
     const sq25_field *grid = j->dst[0];
+    if (j->method == SQ25_RESAMPLE_BILINEAR && j->n_fields <= RESAMPLE_MAX_FIELDS) {
+        bilinear_rows(j, begin, end);
+        return;
+    }
     for (int row = begin; row < end; row++)
         for (int col = 0; col < grid->width; col++) {
             const size_t i = (size_t)row * (size_t)grid->width + (size_t)col;

@@ -211,56 +211,85 @@ static int pixel_size_m(sq25_ctx *ctx, const sq25_field *f, double *px_m, double
 
 static size_t cell_count(const sq25_warning *w) { return (size_t)w->width * (size_t)w->height; }
 
-/* Cumulative accumulation to each lead and the peak rate, cells of rows [begin, end). */
+/* Cumulative accumulation to each lead, the peak rate and the first lead at which each
+ * level's threshold is reached, in one pass over blocks of CELL_BLOCK cells: lead by lead
+ * within a block, so that the totals of a block stay in registers and the lead loop is one
+ * that -O2 vectorises (fixed trip count, restrict parameters). Callgrind, the 12 leads of
+ * the demo's street grid: 102 M instructions for the two passes cell by cell before. */
+#define CELL_BLOCK 32
+
+static void accumulate_block(const float *restrict rate, double mm_per_mmh,
+                             double *restrict sum_mm, double *restrict peak,
+                             float *restrict cum)
+{
+    for (int c = 0; c < CELL_BLOCK; c++) {
+        const double r = rate[c];
+        sum_mm[c] += r * mm_per_mmh; /* NaN stays NaN for all later leads */
+        peak[c] = r > peak[c] ? r : peak[c];
+        cum[c] = (float)sum_mm[c];
+    }
+}
+
+/* Onsets of cells [c0, c0 + count) at lead j from their totals there. Thresholds strictly
+ * increase with the level (sq25_warn_options_set_levels), so a lead that reaches level k + 1
+ * reaches level k: levels are reached in order and only the lowest one not reached yet
+ * (next[c]) needs a test. */
+static void onset_block(sq25_warning *w, size_t c0, int count, int j, const float *cum,
+                        unsigned char *next)
+{
+    const size_t n = cell_count(w);
+    const int levels = w->opt.level_count;
+    const float lead_min = (float)((j + 1) * w->lead_step_s / 60.0);
+    for (int c = 0; c < count; c++)
+        while (next[c] < levels && cum[c] >= w->opt.threshold_mm[next[c]])
+            w->onset_min[(size_t)next[c]++ * n + c0 + (size_t)c] = lead_min;
+}
+
+/* Cells [c0, c0 + count), count <= CELL_BLOCK. */
+static void accumulate_cells(sq25_warning *w, const sq25_field *const *frames, size_t c0,
+                             int count)
+{
+    const size_t n = cell_count(w);
+    const double mm_per_mmh = w->lead_step_s / 3600.0;
+    double sum_mm[CELL_BLOCK], peak[CELL_BLOCK];
+    unsigned char next[CELL_BLOCK]; /* lowest level not reached yet */
+    for (int c = 0; c < CELL_BLOCK; c++) sum_mm[c] = 0, peak[c] = -INFINITY, next[c] = 0;
+    for (int j = 0; j < w->lead_count; j++) {
+        const float *rate = frames[j]->data + c0;
+        float *cum = w->cum_mm + (size_t)j * n + c0;
+        if (count == CELL_BLOCK) {
+            accumulate_block(rate, mm_per_mmh, sum_mm, peak, cum);
+        } else {
+            for (int c = 0; c < count; c++) {
+                const double r = rate[c];
+                sum_mm[c] += r * mm_per_mmh;
+                peak[c] = r > peak[c] ? r : peak[c];
+                cum[c] = (float)sum_mm[c];
+            }
+        }
+        onset_block(w, c0, count, j, cum, next);
+    }
+    for (int c = 0; c < count; c++) {
+        w->peak_mmh[c0 + (size_t)c] = isnan(sum_mm[c]) ? NAN : (float)peak[c];
+        for (int k = next[c]; k < w->opt.level_count; k++)
+            w->onset_min[(size_t)k * n + c0 + (size_t)c] = NAN;
+    }
+}
+
 static void accumulate_rows(void *arg, int begin, int end, int worker)
 {
     (void)worker;
     sq25_warning *w = ((void **)arg)[0];
     const sq25_field *const *frames = ((void **)arg)[1];
-    size_t n = cell_count(w);
-    double mm_per_mmh = w->lead_step_s / 3600.0;
-    for (size_t c = (size_t)begin * w->width; c < (size_t)end * w->width; c++) {
-        double sum_mm = 0, peak = -INFINITY;
-        for (int j = 0; j < w->lead_count; j++) {
-            double rate = frames[j]->data[c];
-            sum_mm += rate * mm_per_mmh; /* NaN stays NaN for all later leads */
-            if (rate > peak) peak = rate;
-            w->cum_mm[(size_t)j * n + c] = (float)sum_mm;
-        }
-        w->peak_mmh[c] = isnan(sum_mm) ? NAN : (float)peak;
-    }
+    const size_t last = (size_t)end * w->width;
+    for (size_t c = (size_t)begin * w->width; c < last; c += CELL_BLOCK)
+        accumulate_cells(w, frames, c, last - c < CELL_BLOCK ? (int)(last - c) : CELL_BLOCK);
 }
 
-static void accumulate(sq25_warning *w, const sq25_field *const *frames)
+static void accumulate_and_onsets(sq25_warning *w, const sq25_field *const *frames)
 {
     void *arg[2] = {w, (void *)frames};
     sq25__parallel_for(w->ctx, w->height, 16, accumulate_rows, arg);
-}
-
-/* First lead at which each level's threshold is reached, cells of rows [begin, end): one
- * pass over the leads per cell serves every level. Thresholds strictly increase with the
- * level (sq25_warn_options_set_levels), so a lead that reaches level k + 1 reaches level k:
- * levels are reached in order and only the lowest one not reached yet needs a test. */
-static void onset_rows(void *arg, int begin, int end, int worker)
-{
-    (void)worker;
-    sq25_warning *w = arg;
-    size_t n = cell_count(w);
-    const int levels = w->opt.level_count;
-    for (size_t c = (size_t)begin * w->width; c < (size_t)end * w->width; c++) {
-        int next = 0; /* lowest level not reached yet */
-        for (int j = 0; j < w->lead_count && next < levels; j++) {
-            const float cum = w->cum_mm[(size_t)j * n + c];
-            while (next < levels && cum >= w->opt.threshold_mm[next])
-                w->onset_min[(size_t)next++ * n + c] = (float)((j + 1) * w->lead_step_s / 60.0);
-        }
-        for (; next < levels; next++) w->onset_min[(size_t)next * n + c] = NAN;
-    }
-}
-
-static void onset_leads(sq25_warning *w)
-{
-    sq25__parallel_for(w->ctx, w->height, 16, onset_rows, w);
 }
 
 void sq25__warn_window(const sq25_warning *w, int j, int *half_cols, int *half_rows)
@@ -510,6 +539,7 @@ typedef struct {
     int reached; /* levels 0 .. reached - 1 have a cell at their threshold in this lead */
 } levels_job;
 
+#define QUIET_BLOCK 32
 static void neighbourhood_levels_rows(void *arg, int begin, int end, int worker)
 {
     (void)worker;
@@ -524,20 +554,31 @@ static void neighbourhood_levels_rows(void *arg, int begin, int end, int worker)
         for (int k = 0; k < levels; k++)
             any[k] = k < j->reached &&
                      window_sum(j->exceed_sat[k], stride, 0, r0, w->width, r1) != 0;
+        /* and blocks of QUIET_BLOCK cells whose windows together hold no cell at the
+         * lowest level: no level has a cell in any of their windows (levels are nested) */
+        bool quiet = true;
         for (int c = 0; c < w->width; c++) {
             const size_t i = (size_t)r * w->width + c;
             float *prob = w->probability + i;
+            if (c % QUIET_BLOCK == 0) { /* a new block of cells */
+                const int b1 = c + QUIET_BLOCK < w->width ? c + QUIET_BLOCK : w->width;
+                const int s0 = c - hc < 0 ? 0 : c - hc, s1 = b1 + hc > w->width ? w->width : b1 + hc;
+                quiet = !any[0] || window_sum(j->exceed_sat[0], stride, s0, r0, s1, r1) == 0;
+            }
             if (isnan(j->cum[i])) {
                 for (int k = 0; k < levels; k++) prob[(size_t)k * n] = NAN;
                 continue;
             }
+            if (quiet) continue;
             int c0 = c - hc < 0 ? 0 : c - hc, c1 = c + hc + 1 > w->width ? w->width : c + hc + 1;
             uint32_t valid = 0;
             for (int k = 0; k < levels; k++) {
                 /* no exceedance in the window: the fraction is exactly 0, which changes no
-                 * probability (the valid count is needed only otherwise) */
+                 * probability (the valid count is needed only otherwise); and as a cell at
+                 * level k + 1's threshold is at level k's (they increase), none for the
+                 * higher levels either */
                 uint32_t exceed = any[k] ? window_sum(j->exceed_sat[k], stride, c0, r0, c1, r1) : 0;
-                if (exceed == 0) continue;
+                if (exceed == 0) break;
                 if (valid == 0) valid = window_sum(j->valid_sat, stride, c0, r0, c1, r1);
                 float fraction = (float)((double)exceed / (double)valid);
                 float *p = prob + (size_t)k * n;
@@ -547,14 +588,27 @@ static void neighbourhood_levels_rows(void *arg, int begin, int end, int worker)
     }
 }
 
-/* How many levels (their thresholds increase) some cell of cum (n values, NaN where no
- * data) reaches: the tables of the others would hold only zeros. */
-static int levels_reached(const sq25_warning *w, const float *cum, size_t n)
+/* The earliest onset of each level over all cells (minutes, +inf where no cell reaches it):
+ * at lead j a level whose earliest onset is later has no cell at its threshold, and the
+ * tables of such levels would hold only zeros. */
+static void earliest_onsets(const sq25_warning *w, float *first_min)
 {
-    float top = -INFINITY;
-    for (size_t i = 0; i < n; i++) top = cum[i] > top ? cum[i] : top; /* NaN compares false */
+    const size_t n = cell_count(w);
+    for (int k = 0; k < w->opt.level_count; k++) {
+        const float *onset = w->onset_min + (size_t)k * n;
+        float m = INFINITY;
+        for (size_t i = 0; i < n; i++) m = onset[i] < m ? onset[i] : m; /* NaN: not reached */
+        first_min[k] = m;
+    }
+}
+
+/* How many levels (reached in order: their thresholds increase) have a cell at their
+ * threshold by lead j, the lead minutes computed as onset_block does. */
+static int levels_reached(const sq25_warning *w, const float *first_min, int j)
+{
+    const float lead_min = (float)((j + 1) * w->lead_step_s / 60.0);
     int k = 0;
-    while (k < w->opt.level_count && top >= w->opt.threshold_mm[k]) k++;
+    while (k < w->opt.level_count && first_min[k] <= lead_min) k++;
     return k;
 }
 
@@ -573,9 +627,11 @@ static int probabilities_and_levels(sq25_warning *w)
     sat_all_job job = {.w = w};
     for (int t = 0; t <= levels; t++) job.tables[t] = tables + (size_t)t * sat_cells;
     for (int k = 0; k < levels; k++) lj.exceed_sat[k] = job.tables[k + 1];
+    float first_min[SQ25_WARN_MAX_LEVELS];
+    earliest_onsets(w, first_min);
     for (int j = 0; j < w->lead_count; j++) {
         job.cum = lj.cum = w->cum_mm + (size_t)j * n;
-        lj.reached = levels_reached(w, lj.cum, n);
+        lj.reached = levels_reached(w, first_min, j);
         job.count = 1 + lj.reached; /* a level no cell reaches has fraction 0 everywhere */
         sat_build_all(&job);
         sq25__warn_window(w, j, &lj.half_cols, &lj.half_rows);
@@ -639,8 +695,7 @@ int sq25_warn_compute(sq25_ctx *ctx, const sq25_warn_options *opt,
         sq25_warning_destroy(w);
         return rc;
     }
-    accumulate(w, frames);
-    onset_leads(w);
+    accumulate_and_onsets(w, frames);
     if ((rc = probabilities_and_levels(w)) || (rc = sq25__warn_cell_states(w))) {
         sq25_warning_destroy(w);
         return rc;

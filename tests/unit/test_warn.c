@@ -294,6 +294,65 @@ static void test_disc_probability_brute_force(void **state)
     sq25_ctx_destroy(ctx);
 }
 
+/* Rain cells at the edges of the library's blocks of 32 columns on a 100 x 9 grid, three
+ * intensities held for the hour: 50 mm/h (50 mm, all three levels 15/25/40), 30 mm/h (levels
+ * 1 and 2), 20 mm/h (level 1). The half window is 3 cells at every lead (radius 3 km, no
+ * growth); the totals only grow, so each probability is the fraction at the last lead,
+ * counted here by brute force over the clipped 7 x 7 window. */
+static float block_edges(int j, int c, int r)
+{
+    (void)j;
+    if ((c == 29 && r == 4) || (c == 64 && r == 0)) return 50.0f;
+    if ((c == 34 && r == 8) || (c == 95 && r == 2)) return 30.0f;
+    if ((c == 61 && r == 5) || (c == 99 && r == 7)) return 20.0f;
+    return 0.0f;
+}
+
+/* Twelve 5-minute leads of rate on a w x h grid, warned with a fixed radius (no growth). */
+static sq25_warning *compute_fixed_radius(sq25_ctx *ctx, frames_t *fr, int w, int h,
+                                          rate_fn rate, double radius_m)
+{
+    make_frames(ctx, fr, w, h, 12, 300, rate);
+    sq25_warn_options *opt = NULL;
+    assert_int_equal(sq25_warn_options_create(ctx, &opt), SQ25_OK);
+    assert_int_equal(sq25_warn_options_set_radius(opt, radius_m, 0), SQ25_OK);
+    sq25_warning *warning = compute(ctx, opt, fr, 300);
+    sq25_warn_options_destroy(opt);
+    return warning;
+}
+
+static void test_block_edges_brute_force(void **state)
+{
+    (void)state;
+    sq25_ctx *ctx = sq25_ctx_create();
+    frames_t fr;
+    sq25_warning *w = compute_fixed_radius(ctx, &fr, 100, 9, block_edges, 3000);
+    const double threshold_mm[3] = {15, 25, 40};
+    int nonzero = 0;
+    for (int level = 1; level <= 3; level++) {
+        sq25_field *p = NULL;
+        assert_int_equal(sq25_warning_probability(w, level, &p), SQ25_OK);
+        for (int r = 0; r < 9; r++)
+            for (int c = 0; c < 100; c++) {
+                int inside = 0, all = 0;
+                for (int dr = -3; dr <= 3; dr++)
+                    for (int dc = -3; dc <= 3; dc++) {
+                        int rr = r + dr, cc = c + dc;
+                        if (rr < 0 || rr >= 9 || cc < 0 || cc >= 100) continue;
+                        all++;
+                        inside += block_edges(0, cc, rr) >= threshold_mm[level - 1];
+                    }
+                nonzero += inside > 0;
+                assert_float_equal(grid_at(p, c, r), (double)inside / all, 1e-7);
+            }
+        sq25_field_destroy(p);
+    }
+    assert_true(nonzero > 3 * 49); /* windows round every rain cell, across block edges */
+    sq25_warning_destroy(w);
+    free_frames(&fr);
+    sq25_ctx_destroy(ctx);
+}
+
 /* Radius growth: 1000 mm/h in the single cell (15,15) during the first 5 min only (83 mm, above
  * every threshold from lead 5 on). Default growth 100 m/min on 1 km cells: the half window at
  * lead L min is round(L/10) cells: 1 at 5 and 10 min, ..., 6 at 60 min. A cell at Chebyshev
@@ -478,6 +537,7 @@ int main(void)
         cmocka_unit_test(test_nodata),
         cmocka_unit_test(test_half_plane_probability),
         cmocka_unit_test(test_disc_probability_brute_force),
+        cmocka_unit_test(test_block_edges_brute_force),
         cmocka_unit_test(test_radius_growth),
         cmocka_unit_test(test_input_errors),
         cmocka_unit_test(test_real_frame_persistence),
