@@ -15,6 +15,10 @@
 
 #include <zlib.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -43,7 +47,9 @@ struct sq25_odim_writer {
     char *projdef;
     int deflate_level;  /* 0 = no filter, 1..9 = shuffle + deflate at that level */
     float *coded;       /* width*height: the values being written, NaN as nodata; reused */
-    unsigned char *shuffled, *packed; /* one chunk shuffled, and its zlib stream; reused */
+    unsigned char *shuffled; /* one piece of a shuffled chunk per thread; reused */
+    int shuffled_threads;    /* threads `shuffled` has room for */
+    unsigned char *packed;   /* one chunk's zlib stream; reused */
     size_t packed_cap;
     bool failed;        /* a write failed: close removes the file */
 };
@@ -204,28 +210,73 @@ static hid_t data_create_plist(int width, int height, int deflate_level)
 
 /* ---- compressed chunks ---- */
 
-/* HDF5's shuffle of a chunk of n_cells float32 values of which the first n_values are given
- * (the rest, past the grid's edge, hold the fill value 0), coding NaN and infinities as
- * nodata on the way: byte k (little-endian order, as the file stores H5T_IEEE_F32LE) of
- * value i goes to out[k * n_cells + i]. */
-static void shuffle_coded(const float *in, size_t n_values, size_t n_cells, unsigned char *out)
+/* NaN and infinities have every exponent bit set */
+#define EXPONENT_BITS 0x7f800000u
+
+#ifdef __SSE2__
+/* Byte `shift / 8` of the coded bits of values [0, n - n % 16), 16 at a time (SSE2, which
+ * every x86-64 has; the scalar loop of shuffled_bytes does the rest and other machines).
+ * Returns how many it did. */
+static size_t shuffle_plane_sse2(const float *v, size_t n, unsigned shift, uint32_t nodata_bits,
+                                 unsigned char *out)
+{
+    const __m128i exponent = _mm_set1_epi32((int)EXPONENT_BITS);
+    const __m128i nodata = _mm_set1_epi32((int)nodata_bits), low = _mm_set1_epi32(0xff);
+    const __m128i count = _mm_cvtsi32_si128((int)shift);
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m128i b[4];
+        for (int k = 0; k < 4; k++) {
+            __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(v + i + 4 * k));
+            const __m128i special = _mm_cmpeq_epi32(_mm_and_si128(x, exponent), exponent);
+            x = _mm_or_si128(_mm_andnot_si128(special, x), _mm_and_si128(special, nodata));
+            b[k] = _mm_and_si128(_mm_srl_epi32(x, count), low); /* 0..255: packs never saturate */
+        }
+        const __m128i bytes = _mm_packus_epi16(_mm_packs_epi32(b[0], b[1]),
+                                               _mm_packs_epi32(b[2], b[3]));
+        _mm_storeu_si128((__m128i *)(void *)(out + i), bytes);
+    }
+    return i;
+}
+#endif
+
+/* Bytes [from, from + len) of HDF5's shuffle of a chunk of n_cells float32 values of which
+ * the first n_values are given (the rest, past the grid's edge, hold the fill value 0),
+ * coding NaN and infinities as nodata on the way: byte k (little-endian order, as the file
+ * stores H5T_IEEE_F32LE) of value i is byte k * n_cells + i of the shuffled chunk. A piece
+ * at a time, so that a whole shuffled chunk is never held (a grid's worth of memory). */
+static void shuffled_bytes(const float *in, size_t n_values, size_t n_cells, size_t from,
+                           size_t len, unsigned char *out)
 {
     const float nodata = (float)ODIM_WRITE_NODATA;
-    for (size_t i = 0; i < n_values; i++) {
-        uint32_t bits;
-        memcpy(&bits, isfinite(in[i]) ? &in[i] : &nodata, sizeof bits);
-        out[i] = (unsigned char)bits;
-        out[n_cells + i] = (unsigned char)(bits >> 8);
-        out[2 * n_cells + i] = (unsigned char)(bits >> 16);
-        out[3 * n_cells + i] = (unsigned char)(bits >> 24);
+    uint32_t nodata_bits;
+    memcpy(&nodata_bits, &nodata, sizeof nodata_bits);
+    for (size_t at = from, end = from + len; at < end;) {
+        const unsigned shift = (unsigned)(8 * (at / n_cells));
+        const size_t i0 = at % n_cells, n = end - at < n_cells - i0 ? end - at : n_cells - i0;
+        const size_t given = i0 >= n_values ? 0 : n_values - i0 < n ? n_values - i0 : n;
+        const float *v = in + i0;
+        size_t i = 0;
+#ifdef __SSE2__
+        i = shuffle_plane_sse2(v, given, shift, nodata_bits, out);
+#endif
+        for (; i < given; i++) {
+            uint32_t bits;
+            memcpy(&bits, v + i, sizeof bits);
+            bits = (bits & EXPONENT_BITS) == EXPONENT_BITS ? nodata_bits : bits;
+            out[i] = (unsigned char)(bits >> shift);
+        }
+        memset(out + given, 0, n - given);
+        out += n;
+        at += n;
     }
-    for (size_t k = 0; k < 4 && n_values < n_cells; k++)
-        memset(out + k * n_cells + n_values, 0, n_cells - n_values);
 }
 
 typedef struct {
-    const unsigned char *in;
-    size_t in_bytes;
+    const float *values;         /* the chunk's values (n_values of n_cells given) */
+    size_t n_values, n_cells;
+    unsigned char *shuffled;     /* DEFLATE_PIECE_BYTES per worker */
+    size_t in_bytes;             /* of the shuffled chunk */
     unsigned char *out; /* piece p writes at out + p * piece_cap */
     size_t piece_cap;
     int level;
@@ -237,15 +288,16 @@ typedef struct {
  * (byte-aligned, not final) so that the pieces concatenate into one stream. */
 static void deflate_pieces(void *arg, int begin, int end, int worker)
 {
-    (void)worker;
     const deflate_job *j = arg;
+    unsigned char *in = j->shuffled + (size_t)worker * DEFLATE_PIECE_BYTES;
     const int pieces = (int)((j->in_bytes + DEFLATE_PIECE_BYTES - 1) / DEFLATE_PIECE_BYTES);
     for (int p = begin; p < end; p++) {
         const size_t at = (size_t)p * DEFLATE_PIECE_BYTES;
         const size_t len = j->in_bytes - at < DEFLATE_PIECE_BYTES ? j->in_bytes - at
                                                                     : DEFLATE_PIECE_BYTES;
         j->out_bytes[p] = 0;
-        j->adler[p] = adler32(1L, j->in + at, (uInt)len);
+        shuffled_bytes(j->values, j->n_values, j->n_cells, at, len, in);
+        j->adler[p] = adler32(1L, in, (uInt)len);
         z_stream z;
         memset(&z, 0, sizeof z);
         /* level 1, the real-time default, uses zlib's run-length strategy: radar leads are
@@ -254,7 +306,7 @@ static void deflate_pieces(void *arg, int begin, int end, int worker)
          * motion fields, whose datasets grow 12 %) */
         const int strategy = j->level == 1 ? Z_RLE : Z_DEFAULT_STRATEGY;
         if (deflateInit2(&z, j->level, Z_DEFLATED, -15, 8, strategy) != Z_OK) continue;
-        z.next_in = (Bytef *)(j->in + at);
+        z.next_in = in;
         z.avail_in = (uInt)len;
         z.next_out = j->out + (size_t)p * j->piece_cap;
         z.avail_out = (uInt)j->piece_cap;
@@ -298,7 +350,13 @@ static int pack_chunk(sq25_odim_writer *w, const float *values, size_t chunk_val
     size_t piece_cap;
     int pieces;
     const size_t cap = packed_capacity(chunk_bytes, &piece_cap, &pieces);
-    if (!w->shuffled && !(w->shuffled = sq25__malloc(w->ctx, chunk_bytes))) return SQ25_ERR_NOMEM;
+    const int threads = sq25__threads(w->ctx);
+    if (w->shuffled_threads < threads) {
+        sq25__free(w->ctx, w->shuffled);
+        w->shuffled = sq25__malloc(w->ctx, (size_t)threads * DEFLATE_PIECE_BYTES);
+        w->shuffled_threads = w->shuffled ? threads : 0;
+        if (!w->shuffled) return SQ25_ERR_NOMEM;
+    }
     if (w->packed_cap < cap) {
         sq25__free(w->ctx, w->packed);
         w->packed = sq25__malloc(w->ctx, cap);
@@ -312,9 +370,8 @@ static int pack_chunk(sq25_odim_writer *w, const float *values, size_t chunk_val
         sq25__free(w->ctx, adler);
         return SQ25_ERR_NOMEM;
     }
-    shuffle_coded(values, chunk_values, chunk_cells, w->shuffled);
-    deflate_job job = {w->shuffled, chunk_bytes, w->packed + 2, piece_cap, w->deflate_level,
-                       out_bytes, adler};
+    deflate_job job = {values, chunk_values, chunk_cells, w->shuffled, chunk_bytes, w->packed + 2,
+                       piece_cap, w->deflate_level, out_bytes, adler};
     sq25__parallel_for(w->ctx, pieces, 1, deflate_pieces, &job);
     int rc = SQ25_OK;
     size_t at = 2;
