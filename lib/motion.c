@@ -602,8 +602,11 @@ static void accumulate_pair(const sq25__motion_level *a, const sq25__motion_leve
 }
 
 /* The steps of one warping iteration of the dense solver, each over rows (or, for the
- * vertical box pass, blocks of columns) of all five terms. */
-enum { DENSE_ACCUMULATE, DENSE_BOX_ROWS, DENSE_BOX_COLUMNS, DENSE_SOLVE };
+ * vertical box pass, blocks of columns) of all five terms. DENSE_ACCUMULATE also makes the
+ * first horizontal box pass of its rows, and DENSE_SOLVE_ACCUMULATE first solves its rows
+ * for the previous iteration: a row's terms depend on the flow at that row's cells only, and
+ * a horizontal pass on that row's terms only, so one hand-over does all three. */
+enum { DENSE_ACCUMULATE, DENSE_SOLVE_ACCUMULATE, DENSE_BOX_ROWS, DENSE_BOX_COLUMNS, DENSE_SOLVE };
 
 typedef struct {
     int step;
@@ -634,7 +637,8 @@ static void dense_items(void *arg, int begin, int end, int worker)
     (void)worker;
     const dense_job *j = arg;
     const int w = j->w, h = j->h;
-    if (j->step == DENSE_ACCUMULATE) {
+    if (j->step == DENSE_ACCUMULATE || j->step == DENSE_SOLVE_ACCUMULATE) {
+        if (j->step == DENSE_SOLVE_ACCUMULATE) dense_solve_rows(j, begin, end);
         for (int k = 0; k < DENSE_TERMS; k++)
             memset(j->s->term[k] + (size_t)begin * w, 0,
                    (size_t)(end - begin) * (size_t)w * sizeof(float));
@@ -642,6 +646,8 @@ static void dense_items(void *arg, int begin, int end, int worker)
             for (int g = f + 1; g < j->n_frames && g - f <= j->opt->max_pair_steps; g++)
                 accumulate_pair(&j->pyr[f].level[j->l], &j->pyr[g].level[j->l], (float)(g - f),
                                 j->u, j->v, j->s, begin, end);
+        for (int k = 0; k < DENSE_TERMS; k++) /* the first horizontal pass: term -> tmp */
+            box_rows(j->s->term[k], j->s->tmp[k], w, j->radius, begin, end);
     } else if (j->step == DENSE_SOLVE) {
         dense_solve_rows(j, begin, end);
     } else if (j->step == DENSE_BOX_ROWS) { /* items: term * h + row */
@@ -690,40 +696,43 @@ static void dense_level(sq25_ctx *ctx, const sq25__motion_pyramid *pyr, int n_fr
                    .lambda = (float)opt->regularisation * side * side * side * side,
                    .u = u, .v = v};
     for (int it = 0; it < opt->iterations; it++) {
-        dense_step(ctx, &j, DENSE_ACCUMULATE);
+        /* the previous iteration's solve, the terms and their first horizontal pass */
+        dense_step(ctx, &j, it == 0 ? DENSE_ACCUMULATE : DENSE_SOLVE_ACCUMULATE);
         /* Two box passes (a tent window): its spectrum is never negative, whereas one box
          * pass would flip the sign of some spatial frequencies of the flow and make the
          * warping iteration oscillate. */
-        dense_box(ctx, &j, s->term, s->sum);
+        j.box_out = s->sum;
+        dense_step(ctx, &j, DENSE_BOX_COLUMNS); /* finishes the first: tmp -> sum */
         dense_box(ctx, &j, s->sum, s->term);
         for (int k = 0; k < DENSE_TERMS; k++) {
             float *swap = s->sum[k];
             s->sum[k] = s->term[k];
             s->term[k] = swap;
         }
-        dense_step(ctx, &j, DENSE_SOLVE);
     }
+    dense_step(ctx, &j, DENSE_SOLVE);
 }
 
-/* Bilinear upsampling of a flow component, rows in parallel. */
+/* Bilinear upsampling of both flow components, rows in parallel. */
 typedef struct {
-    const float *src;
+    const float *src_u, *src_v;
     int sw, sh, dw, dh;
     float factor;
-    float *dst;
+    float *dst_u, *dst_v;
 } upsample_job;
 
 static void upsample_rows(void *arg, int begin, int end, int worker)
 {
     (void)worker;
     const upsample_job *j = arg;
-    upsample_range(j->src, j->sw, j->sh, j->dst, j->dw, j->dh, j->factor, begin, end);
+    upsample_range(j->src_u, j->sw, j->sh, j->dst_u, j->dw, j->dh, j->factor, begin, end);
+    upsample_range(j->src_v, j->sw, j->sh, j->dst_v, j->dw, j->dh, j->factor, begin, end);
 }
 
-static void upsample_parallel(sq25_ctx *ctx, const float *src, int sw, int sh, float *dst,
-                              int dw, int dh, float factor)
+static void upsample_parallel(sq25_ctx *ctx, const float *src_u, const float *src_v, int sw,
+                              int sh, float *dst_u, float *dst_v, int dw, int dh, float factor)
 {
-    upsample_job j = {src, sw, sh, dw, dh, factor, dst};
+    upsample_job j = {src_u, src_v, sw, sh, dw, dh, factor, dst_u, dst_v};
     sq25__parallel_for(ctx, dh, rows_per_chunk(dw, 16), upsample_rows, &j);
 }
 
@@ -744,10 +753,7 @@ static int motion_dense(sq25_ctx *ctx, sq25__motion_pyramid *pyr, int n_frames,
             rc = SQ25_ERR_NOMEM;
             break;
         }
-        if (u_prev) {
-            upsample_parallel(ctx, u_prev, prev_w, prev_h, u, w, h, 2.0f);
-            upsample_parallel(ctx, v_prev, prev_w, prev_h, v, w, h, 2.0f);
-        }
+        if (u_prev) upsample_parallel(ctx, u_prev, v_prev, prev_w, prev_h, u, v, w, h, 2.0f);
         dense_level(ctx, pyr, n_frames, l, opt, &s, u, v);
         dense_scratch_free(ctx, &s);
         sq25__free(ctx, u_prev);
@@ -761,8 +767,7 @@ static int motion_dense(sq25_ctx *ctx, sq25__motion_pyramid *pyr, int n_frames,
     if (rc == SQ25_OK) {
         const int w = pyr[0].level[0].width, h = pyr[0].level[0].height;
         const float factor = (float)(1 << finest);
-        upsample_parallel(ctx, u_prev, prev_w, prev_h, u_out, w, h, factor);
-        upsample_parallel(ctx, v_prev, prev_w, prev_h, v_out, w, h, factor);
+        upsample_parallel(ctx, u_prev, v_prev, prev_w, prev_h, u_out, v_out, w, h, factor);
     }
     sq25__free(ctx, u);
     sq25__free(ctx, v);
@@ -772,6 +777,22 @@ static int motion_dense(sq25_ctx *ctx, sq25__motion_pyramid *pyr, int n_frames,
 }
 
 /* ---- entry point ------------------------------------------------------------------------ */
+
+/* Non-finite motion (a degenerate solve) set to 0, rows in parallel. */
+typedef struct {
+    float *u, *v;
+    int width;
+} finite_job;
+
+static void finite_rows(void *arg, int begin, int end, int worker)
+{
+    (void)worker;
+    const finite_job *j = arg;
+    for (size_t i = (size_t)begin * (size_t)j->width; i < (size_t)end * (size_t)j->width; i++) {
+        if (!isfinite(j->u[i])) j->u[i] = 0;
+        if (!isfinite(j->v[i])) j->v[i] = 0;
+    }
+}
 
 static int check_frames(sq25_ctx *ctx, const sq25_field *const *frames, int n_frames)
 {
@@ -829,10 +850,8 @@ int sq25_motion_estimate(sq25_ctx *ctx, const sq25_field *const *frames, int n_f
     if (rc == SQ25_ERR_NOMEM) return sq25__fail(ctx, rc, "sq25_motion_estimate: out of memory");
     if (rc) return rc;
     /* Never NaN: a degenerate solve falls back to no motion. */
-    const size_t n = (size_t)frames[0]->width * (size_t)frames[0]->height;
-    for (size_t i = 0; i < n; i++) {
-        if (!isfinite(u[i])) u[i] = 0;
-        if (!isfinite(v[i])) v[i] = 0;
-    }
+    finite_job fj = {u, v, frames[0]->width};
+    sq25__parallel_for(ctx, frames[0]->height, rows_per_chunk(frames[0]->width, 16),
+                       finite_rows, &fj);
     return sq25__ok(ctx);
 }
