@@ -226,6 +226,9 @@ int sq25__read_decoded_field(sq25_ctx *ctx, const char *file, hid_t fid, const c
         sq25__decode_grid(&with_zr, raw, ny, nx, flip_rows, sq25_field_data(f));
     }
     sq25__free(ctx, raw);
+    /* HDF5 keeps the read's conversion buffer (1 MiB) on its free lists for the life of the
+     * process; hand it back now, or it stays resident through every later stage */
+    H5garbage_collect();
     *out = f;
     return rc;
 }

@@ -138,24 +138,27 @@ static void rates_to_dbr(const float *rate, size_t n, const struct sq25_motion_o
 }
 
 /* Isolated spikes (clutter): a cell more than 10 dB above all its valid neighbours takes
- * the largest neighbour value. Reads src, writes dst (distinct buffers). */
-static void despeckle(const float *src, const float *valid, int w, int h, float floor_db,
-                      float *dst, int r_begin, int r_end)
+ * the largest neighbour value. Reads src, writes dst (distinct buffers); src and valid hold
+ * the image's rows from `origin` on (with rows r_begin - 1 .. r_end inside the image), dst
+ * from dst_origin on. */
+static void despeckle(const float *src, const float *valid, int origin, int w, int h,
+                      float floor_db, float *dst, int dst_origin, int r_begin, int r_end)
 {
     for (int r = r_begin; r < r_end; r++)
         for (int c = 0; c < w; c++) {
-            size_t i = (size_t)r * (size_t)w + (size_t)c;
-            dst[i] = src[i];
+            size_t i = (size_t)(r - origin) * (size_t)w + (size_t)c;
+            float *out = dst + (size_t)(r - dst_origin) * (size_t)w + (size_t)c;
+            *out = src[i];
             if (src[i] < floor_db + 10.0f) continue; /* not 10 dB above anything: no spike */
             float neighbour_max = -INFINITY;
             for (int dr = -1; dr <= 1; dr++)
                 for (int dc = -1; dc <= 1; dc++) {
                     int rr = r + dr, cc = c + dc;
                     if ((dr == 0 && dc == 0) || rr < 0 || cc < 0 || rr >= h || cc >= w) continue;
-                    size_t j = (size_t)rr * (size_t)w + (size_t)cc;
+                    size_t j = (size_t)(rr - origin) * (size_t)w + (size_t)cc;
                     if (valid[j] > 0 && src[j] > neighbour_max) neighbour_max = src[j];
                 }
-            if (neighbour_max > -INFINITY && src[i] > neighbour_max + 10.0f) dst[i] = neighbour_max;
+            if (neighbour_max > -INFINITY && src[i] > neighbour_max + 10.0f) *out = neighbour_max;
         }
 }
 
@@ -190,89 +193,110 @@ static void centred_gradients(const float *img, int w, int h, float *gx, float *
     }
 }
 
-/* 2x2 mean of the finer image; a coarse cell is valid when all its fine cells are. */
-static void downsample(const sq25__motion_level *fine, float *image, float *valid, int w,
-                       int r_begin, int r_end)
+/* 2x2 mean of the finer image (fw x fh; fine_image and fine_valid hold its rows from
+ * `origin` on); a coarse cell is valid when all its fine cells are. */
+static void downsample(const float *fine_image, const float *fine_valid, int origin, int fw,
+                       int fh, float *image, float *valid, int w, int r_begin, int r_end)
 {
-    const int fw = fine->width, fh = fine->height;
     for (int r = r_begin; r < r_end; r++)
         for (int c = 0; c < w; c++) {
             int r0 = 2 * r, c0 = 2 * c;
             int r1 = r0 + 1 < fh ? r0 + 1 : r0, c1 = c0 + 1 < fw ? c0 + 1 : c0;
-            size_t a = (size_t)r0 * fw + c0, b = (size_t)r0 * fw + c1;
-            size_t d = (size_t)r1 * fw + c0, e = (size_t)r1 * fw + c1;
+            size_t a = (size_t)(r0 - origin) * fw + c0, b = (size_t)(r0 - origin) * fw + c1;
+            size_t d = (size_t)(r1 - origin) * fw + c0, e = (size_t)(r1 - origin) * fw + c1;
             image[(size_t)r * w + c] =
-                0.25f * (fine->image[a] + fine->image[b] + fine->image[d] + fine->image[e]);
-            valid[(size_t)r * w + c] = fine->valid[a] * fine->valid[b] * fine->valid[d] *
-                                       fine->valid[e];
+                0.25f * (fine_image[a] + fine_image[b] + fine_image[d] + fine_image[e]);
+            valid[(size_t)r * w + c] = fine_valid[a] * fine_valid[b] * fine_valid[d] *
+                                       fine_valid[e];
         }
 }
 
-void sq25__motion_pyramid_free(sq25_ctx *ctx, sq25__motion_pyramid *p)
-{
-    for (int l = 0; l < SQ25__MOTION_MAX_LEVELS; l++) {
-        sq25__free(ctx, p->level[l].image);
-        sq25__free(ctx, p->level[l].valid);
-        sq25__free(ctx, p->level[l].grad_x);
-        sq25__free(ctx, p->level[l].grad_y);
-    }
-    memset(p, 0, sizeof *p);
-}
+/* The pyramids of all frames are built together, one step at a time; each step is one
+ * parallel loop whose items are the rows of that level in every frame (item = frame * level
+ * height + row), so that a 3-frame motion pays one hand-over per step instead of three and
+ * the threads share the rows of all frames. */
+enum { PYR_DBR, PYR_DESPECKLE, PYR_DOWNSAMPLE, PYR_GRADIENTS, PYR_ERODE, PYR_FIRST_HALF };
 
-/* Image and validity of a level, and its gradients when the level is used. */
-static int level_alloc(sq25_ctx *ctx, sq25__motion_level *lv, int w, int h, bool gradients)
-{
-    size_t n = (size_t)w * (size_t)h;
-    lv->width = w;
-    lv->height = h;
-    lv->image = sq25__malloc(ctx, n * sizeof(float));
-    lv->valid = sq25__malloc(ctx, n * sizeof(float));
-    if (gradients) {
-        lv->grad_x = sq25__malloc(ctx, n * sizeof(float));
-        lv->grad_y = sq25__malloc(ctx, n * sizeof(float));
-    }
-    return (lv->image && lv->valid && (!gradients || (lv->grad_x && lv->grad_y)))
-               ? SQ25_OK
-               : SQ25_ERR_NOMEM;
-}
-
-/* One step of the pyramid on a range of rows of level `lv` (see pyramid_rows). */
-enum { PYR_DBR, PYR_DESPECKLE, PYR_DOWNSAMPLE, PYR_GRADIENTS, PYR_ERODE };
+/* Full-resolution rows per band of PYR_FIRST_HALF: twice the coarse rows of a band. */
+#define HALF_BAND_ROWS 32
 
 typedef struct {
-    int step;
-    const sq25_field *frame;
+    int step, level, height; /* the step, its level and that level's height */
+    const sq25_field *const *frames;
     const struct sq25_motion_options *opt;
     float floor_db;
-    const sq25__motion_level *finer;
-    sq25__motion_level *lv;
-    float *scratch;
+    sq25__motion_pyramid *pyr;
+    float **scratch;         /* per frame: a grid of the level (PYR_DBR .. PYR_ERODE) */
+    float *band;             /* PYR_FIRST_HALF: band_floats per worker */
+    size_t band_floats;
 } pyramid_job;
 
-static void pyramid_rows(void *arg, int begin, int end, int worker)
+/* Level 1 straight from the rates, band by band (when level 0 itself is never used): the dBR,
+ * validity and despeckled image of the full-resolution rows a band of level-1 rows needs live
+ * only in the worker's band buffer, never as a full-resolution grid (three of them per frame
+ * on a 700 x 700 grid: 5.9 MB). The same operations on the same values as the level-by-level
+ * path, so the same bits. */
+static void first_half_rows(const pyramid_job *j, int f, int begin, int end, float *band)
 {
-    (void)worker;
-    const pyramid_job *j = arg;
-    sq25__motion_level *lv = j->lv;
+    const sq25_field *frame = j->frames[f];
+    const int fw = frame->width, fh = frame->height;
+    sq25__motion_level *lv = &j->pyr[f].level[1];
+    const int halo_rows = 2 * HALF_BAND_ROWS + 2;
+    float *db = band, *valid = db + (size_t)halo_rows * fw;
+    float *image = valid + (size_t)halo_rows * fw;
+    for (int r0 = begin; r0 < end; r0 += HALF_BAND_ROWS / 2) {
+        const int r1 = r0 + HALF_BAND_ROWS / 2 < end ? r0 + HALF_BAND_ROWS / 2 : end;
+        const int f0 = 2 * r0, f1 = 2 * r1 < fh ? 2 * r1 : fh; /* fine rows downsampled */
+        const int lo = f0 > 0 ? f0 - 1 : 0, hi = f1 < fh ? f1 + 1 : fh; /* and their neighbours */
+        rates_to_dbr(frame->data + (size_t)lo * fw, (size_t)(hi - lo) * fw, j->opt, j->floor_db,
+                     db, valid);
+        despeckle(db, valid, lo, fw, fh, j->floor_db, image, f0, f0, f1);
+        downsample(image, valid + (size_t)(f0 - lo) * fw, f0, fw, fh, lv->image, lv->valid,
+                   lv->width, r0, r1);
+    }
+}
+
+/* One step on rows [begin, end) of frame f's level. */
+static void pyramid_frame_rows(const pyramid_job *j, int f, int begin, int end, int worker)
+{
+    sq25__motion_level *lv = &j->pyr[f].level[j->level];
     const int w = lv->width, h = lv->height;
     const size_t i0 = (size_t)begin * (size_t)w, i1 = (size_t)end * (size_t)w;
+    float *scratch = j->scratch ? j->scratch[f] : NULL;
     switch (j->step) {
+    case PYR_FIRST_HALF:
+        first_half_rows(j, f, begin, end, j->band + (size_t)worker * j->band_floats);
+        break;
     case PYR_DBR: /* dBR into scratch, validity into lv->valid */
-        rates_to_dbr(j->frame->data + i0, i1 - i0, j->opt, j->floor_db, j->scratch + i0,
+        rates_to_dbr(j->frames[f]->data + i0, i1 - i0, j->opt, j->floor_db, scratch + i0,
                      lv->valid + i0);
         break;
     case PYR_DESPECKLE:
-        despeckle(j->scratch, lv->valid, w, h, j->floor_db, lv->image, begin, end);
+        despeckle(scratch, lv->valid, 0, w, h, j->floor_db, lv->image, 0, begin, end);
         break;
-    case PYR_DOWNSAMPLE:
-        downsample(j->finer, lv->image, lv->valid, w, begin, end);
+    case PYR_DOWNSAMPLE: {
+        const sq25__motion_level *fine = &j->pyr[f].level[j->level - 1];
+        downsample(fine->image, fine->valid, 0, fine->width, fine->height, lv->image, lv->valid,
+                   w, begin, end);
         break;
+    }
     case PYR_GRADIENTS:
         centred_gradients(lv->image, w, h, lv->grad_x, lv->grad_y, begin, end);
         break;
     default: /* PYR_ERODE: eroded validity into scratch */
-        erode_valid(lv->valid, w, h, j->scratch, begin, end);
+        erode_valid(lv->valid, w, h, scratch, begin, end);
         break;
+    }
+}
+
+static void pyramid_items(void *arg, int begin, int end, int worker)
+{
+    const pyramid_job *j = arg;
+    for (int item = begin; item < end;) {
+        const int f = item / j->height, row = item % j->height;
+        const int rows = end - item < j->height - row ? end - item : j->height - row;
+        pyramid_frame_rows(j, f, row, row + rows, worker);
+        item += rows;
     }
 }
 
@@ -286,10 +310,13 @@ static int rows_per_chunk(int w, int at_least)
     return rows > at_least ? rows : at_least;
 }
 
-static void pyramid_step(sq25_ctx *ctx, pyramid_job *job, int step)
+static void pyramid_step(sq25_ctx *ctx, pyramid_job *job, int n_frames, int step, int level)
 {
+    const sq25__motion_level *lv = &job->pyr[0].level[level];
     job->step = step;
-    sq25__parallel_for(ctx, job->lv->height, rows_per_chunk(job->lv->width, 16), pyramid_rows,
+    job->level = level;
+    job->height = lv->height;
+    sq25__parallel_for(ctx, n_frames * lv->height, rows_per_chunk(lv->width, 16), pyramid_items,
                        job);
 }
 
@@ -302,58 +329,141 @@ static void level_free(sq25_ctx *ctx, sq25__motion_level *lv)
     lv->image = lv->valid = lv->grad_x = lv->grad_y = NULL;
 }
 
-/* Levels finer than first_used_level are only steps towards the coarser ones: each is freed
- * as soon as the next is made, so a full-resolution level costs memory only while it is
- * built (the first used level and coarser ones stay). */
-int sq25__motion_pyramid_build(sq25_ctx *ctx, const sq25_field *frame,
-                               const struct sq25_motion_options *opt, int levels,
-                               int first_used_level, sq25__motion_pyramid *out)
+void sq25__motion_pyramids_free(sq25_ctx *ctx, sq25__motion_pyramid *p, int n_frames)
 {
-    memset(out, 0, sizeof *out);
-    pyramid_job job = {.frame = frame, .opt = opt};
-    job.floor_db = 10.0f * log10f((float)opt->rain_threshold_mmh) - (float)opt->floor_gap_db;
-    int w = frame->width, h = frame->height, rc = SQ25_OK;
-    for (int l = 0; l < levels && rc == SQ25_OK; l++) {
-        sq25__motion_level *lv = &out->level[l];
-        const size_t n = (size_t)w * (size_t)h;
-        out->levels = l + 1;
-        rc = level_alloc(ctx, lv, w, h, l >= first_used_level);
-        job.lv = lv;
-        job.scratch = rc ? NULL : sq25__malloc(ctx, n * sizeof(float));
-        if (!job.scratch) {
-            rc = SQ25_ERR_NOMEM;
-            break;
+    for (int f = 0; f < n_frames; f++) {
+        for (int l = 0; l < SQ25__MOTION_MAX_LEVELS; l++) level_free(ctx, &p[f].level[l]);
+        memset(&p[f], 0, sizeof p[f]);
+    }
+}
+
+static void scratch_free(sq25_ctx *ctx, float **scratch, int n_frames)
+{
+    for (int f = 0; f < n_frames; f++) {
+        sq25__free(ctx, scratch[f]);
+        scratch[f] = NULL;
+    }
+}
+
+/* A grid of n floats per frame; SQ25_OK or SQ25_ERR_NOMEM (none left allocated). */
+static int scratch_alloc(sq25_ctx *ctx, float **scratch, int n_frames, size_t n)
+{
+    for (int f = 0; f < n_frames; f++)
+        if (!(scratch[f] = sq25__malloc(ctx, n * sizeof(float)))) {
+            scratch_free(ctx, scratch, n_frames);
+            return SQ25_ERR_NOMEM;
         }
-        if (l == 0) {
-            pyramid_step(ctx, &job, PYR_DBR);
-            pyramid_step(ctx, &job, PYR_DESPECKLE);
-        } else {
-            job.finer = &out->level[l - 1];
-            pyramid_step(ctx, &job, PYR_DOWNSAMPLE);
-            if (l - 1 < first_used_level) level_free(ctx, &out->level[l - 1]);
-        }
-        if (l >= first_used_level) pyramid_step(ctx, &job, PYR_GRADIENTS);
-        sq25__free(ctx, job.scratch);
-        job.scratch = NULL;
-        if (w < 8 || h < 8) break;
+    return SQ25_OK;
+}
+
+/* Level 0 at full resolution (when it is used: Lucas-Kanade tracks on it), frame by frame so
+ * that one dBR scratch grid is alive at a time. */
+static int build_full_level(sq25_ctx *ctx, pyramid_job *job, int n_frames)
+{
+    const sq25__motion_level *lv = &job->pyr[0].level[0];
+    float *one[1] = {NULL};
+    int rc = scratch_alloc(ctx, one, 1, (size_t)lv->width * (size_t)lv->height);
+    for (int f = 0; rc == SQ25_OK && f < n_frames; f++) {
+        pyramid_job single = *job;
+        single.frames = job->frames + f;
+        single.pyr = job->pyr + f;
+        single.scratch = one;
+        pyramid_step(ctx, &single, 1, PYR_DBR, 0);
+        pyramid_step(ctx, &single, 1, PYR_DESPECKLE, 0);
+    }
+    scratch_free(ctx, one, 1);
+    return rc;
+}
+
+/* Level 1 without level 0 (PYR_FIRST_HALF), on a band buffer per thread. */
+static int build_first_half(sq25_ctx *ctx, pyramid_job *job, int n_frames)
+{
+    const int threads = sq25__threads(ctx), fw = job->pyr[0].level[0].width;
+    job->band_floats = (size_t)(3 * (2 * HALF_BAND_ROWS + 2)) * (size_t)fw;
+    job->band = sq25__malloc(ctx, (size_t)threads * job->band_floats * sizeof(float));
+    if (!job->band) return SQ25_ERR_NOMEM;
+    pyramid_step(ctx, job, n_frames, PYR_FIRST_HALF, 1);
+    sq25__free(ctx, job->band);
+    job->band = NULL;
+    return SQ25_OK;
+}
+
+/* Levels of a w x h grid, each half the previous one's size (rounded up), until `levels` or a
+ * level under 8 cells on a side. */
+static int level_count(int w, int h, int levels)
+{
+    int count = 1;
+    while (count < levels && w >= 8 && h >= 8) {
         w = (w + 1) / 2;
         h = (h + 1) / 2;
+        count++;
+    }
+    return count;
+}
+
+static int level_alloc(sq25_ctx *ctx, sq25__motion_level *lv, bool gradients)
+{
+    const size_t n = (size_t)lv->width * (size_t)lv->height;
+    lv->image = sq25__malloc(ctx, n * sizeof(float));
+    lv->valid = sq25__malloc(ctx, n * sizeof(float));
+    if (gradients) {
+        lv->grad_x = sq25__malloc(ctx, n * sizeof(float));
+        lv->grad_y = sq25__malloc(ctx, n * sizeof(float));
+    }
+    return (lv->image && lv->valid && (!gradients || (lv->grad_x && lv->grad_y)))
+               ? SQ25_OK
+               : SQ25_ERR_NOMEM;
+}
+
+/* Levels finer than first_used_level are only steps towards the coarser ones: level 0 is then
+ * never made whole (build_first_half), and each other such level is freed as soon as the next
+ * is made. A grid too small for first_used_level levels uses its coarsest. */
+int sq25__motion_pyramids_build(sq25_ctx *ctx, const sq25_field *const *frames, int n_frames,
+                                const struct sq25_motion_options *opt, int levels,
+                                int first_used_level, sq25__motion_pyramid *out)
+{
+    memset(out, 0, (size_t)n_frames * sizeof *out);
+    const int count = level_count(frames[0]->width, frames[0]->height, levels);
+    const int first_used = first_used_level < count - 1 ? first_used_level : count - 1;
+    float *scratch[SQ25__MOTION_MAX_FRAMES] = {NULL};
+    pyramid_job job = {.frames = frames, .opt = opt, .pyr = out};
+    job.floor_db = 10.0f * log10f((float)opt->rain_threshold_mmh) - (float)opt->floor_gap_db;
+    int rc = SQ25_OK;
+    for (int l = 0, w = frames[0]->width, h = frames[0]->height; l < count && rc == SQ25_OK;
+         l++, w = (w + 1) / 2, h = (h + 1) / 2) {
+        for (int f = 0; f < n_frames; f++) {
+            out[f].levels = l + 1;
+            out[f].level[l].width = w;
+            out[f].level[l].height = h;
+            if (!(l == 0 && first_used > 0) && rc == SQ25_OK)
+                rc = level_alloc(ctx, &out[f].level[l], l >= first_used);
+        }
+        if (rc) break;
+        if (l == 0 && first_used == 0) rc = build_full_level(ctx, &job, n_frames);
+        else if (l == 1 && first_used > 0) rc = build_first_half(ctx, &job, n_frames);
+        else if (l > 0) {
+            pyramid_step(ctx, &job, n_frames, PYR_DOWNSAMPLE, l);
+            if (l - 1 < first_used)
+                for (int f = 0; f < n_frames; f++) level_free(ctx, &out[f].level[l - 1]);
+        }
+        if (rc == SQ25_OK && l >= first_used) pyramid_step(ctx, &job, n_frames, PYR_GRADIENTS, l);
     }
     /* Erode validity last, from fine to coarse, so coarse levels derive from raw validity. */
-    for (int l = first_used_level; rc == SQ25_OK && l < out->levels; l++) {
-        sq25__motion_level *lv = &out->level[l];
-        const size_t n = (size_t)lv->width * (size_t)lv->height;
-        job.lv = lv;
-        job.scratch = sq25__malloc(ctx, n * sizeof(float));
-        if (!job.scratch) {
-            rc = SQ25_ERR_NOMEM;
-            break;
+    for (int l = first_used; rc == SQ25_OK && l < count; l++) {
+        const sq25__motion_level *lv = &out[0].level[l];
+        rc = scratch_alloc(ctx, scratch, n_frames, (size_t)lv->width * (size_t)lv->height);
+        if (rc) break;
+        job.scratch = scratch;
+        pyramid_step(ctx, &job, n_frames, PYR_ERODE, l);
+        job.scratch = NULL;
+        for (int f = 0; f < n_frames; f++) { /* the eroded grid becomes the validity */
+            float *old = out[f].level[l].valid;
+            out[f].level[l].valid = scratch[f];
+            scratch[f] = old;
         }
-        pyramid_step(ctx, &job, PYR_ERODE);
-        memcpy(lv->valid, job.scratch, n * sizeof(float));
-        sq25__free(ctx, job.scratch);
+        scratch_free(ctx, scratch, n_frames);
     }
-    if (rc) sq25__motion_pyramid_free(ctx, out);
+    if (rc) sq25__motion_pyramids_free(ctx, out, n_frames);
     return rc;
 }
 
@@ -492,8 +602,11 @@ static void accumulate_pair(const sq25__motion_level *a, const sq25__motion_leve
 }
 
 /* The steps of one warping iteration of the dense solver, each over rows (or, for the
- * vertical box pass, blocks of columns) of all five terms. */
-enum { DENSE_ACCUMULATE, DENSE_BOX_ROWS, DENSE_BOX_COLUMNS, DENSE_SOLVE };
+ * vertical box pass, blocks of columns) of all five terms. DENSE_ACCUMULATE also makes the
+ * first horizontal box pass of its rows, and DENSE_SOLVE_ACCUMULATE first solves its rows
+ * for the previous iteration: a row's terms depend on the flow at that row's cells only, and
+ * a horizontal pass on that row's terms only, so one hand-over does all three. */
+enum { DENSE_ACCUMULATE, DENSE_SOLVE_ACCUMULATE, DENSE_BOX_ROWS, DENSE_BOX_COLUMNS, DENSE_SOLVE };
 
 typedef struct {
     int step;
@@ -524,7 +637,8 @@ static void dense_items(void *arg, int begin, int end, int worker)
     (void)worker;
     const dense_job *j = arg;
     const int w = j->w, h = j->h;
-    if (j->step == DENSE_ACCUMULATE) {
+    if (j->step == DENSE_ACCUMULATE || j->step == DENSE_SOLVE_ACCUMULATE) {
+        if (j->step == DENSE_SOLVE_ACCUMULATE) dense_solve_rows(j, begin, end);
         for (int k = 0; k < DENSE_TERMS; k++)
             memset(j->s->term[k] + (size_t)begin * w, 0,
                    (size_t)(end - begin) * (size_t)w * sizeof(float));
@@ -532,6 +646,8 @@ static void dense_items(void *arg, int begin, int end, int worker)
             for (int g = f + 1; g < j->n_frames && g - f <= j->opt->max_pair_steps; g++)
                 accumulate_pair(&j->pyr[f].level[j->l], &j->pyr[g].level[j->l], (float)(g - f),
                                 j->u, j->v, j->s, begin, end);
+        for (int k = 0; k < DENSE_TERMS; k++) /* the first horizontal pass: term -> tmp */
+            box_rows(j->s->term[k], j->s->tmp[k], w, j->radius, begin, end);
     } else if (j->step == DENSE_SOLVE) {
         dense_solve_rows(j, begin, end);
     } else if (j->step == DENSE_BOX_ROWS) { /* items: term * h + row */
@@ -580,40 +696,43 @@ static void dense_level(sq25_ctx *ctx, const sq25__motion_pyramid *pyr, int n_fr
                    .lambda = (float)opt->regularisation * side * side * side * side,
                    .u = u, .v = v};
     for (int it = 0; it < opt->iterations; it++) {
-        dense_step(ctx, &j, DENSE_ACCUMULATE);
+        /* the previous iteration's solve, the terms and their first horizontal pass */
+        dense_step(ctx, &j, it == 0 ? DENSE_ACCUMULATE : DENSE_SOLVE_ACCUMULATE);
         /* Two box passes (a tent window): its spectrum is never negative, whereas one box
          * pass would flip the sign of some spatial frequencies of the flow and make the
          * warping iteration oscillate. */
-        dense_box(ctx, &j, s->term, s->sum);
+        j.box_out = s->sum;
+        dense_step(ctx, &j, DENSE_BOX_COLUMNS); /* finishes the first: tmp -> sum */
         dense_box(ctx, &j, s->sum, s->term);
         for (int k = 0; k < DENSE_TERMS; k++) {
             float *swap = s->sum[k];
             s->sum[k] = s->term[k];
             s->term[k] = swap;
         }
-        dense_step(ctx, &j, DENSE_SOLVE);
     }
+    dense_step(ctx, &j, DENSE_SOLVE);
 }
 
-/* Bilinear upsampling of a flow component, rows in parallel. */
+/* Bilinear upsampling of both flow components, rows in parallel. */
 typedef struct {
-    const float *src;
+    const float *src_u, *src_v;
     int sw, sh, dw, dh;
     float factor;
-    float *dst;
+    float *dst_u, *dst_v;
 } upsample_job;
 
 static void upsample_rows(void *arg, int begin, int end, int worker)
 {
     (void)worker;
     const upsample_job *j = arg;
-    upsample_range(j->src, j->sw, j->sh, j->dst, j->dw, j->dh, j->factor, begin, end);
+    upsample_range(j->src_u, j->sw, j->sh, j->dst_u, j->dw, j->dh, j->factor, begin, end);
+    upsample_range(j->src_v, j->sw, j->sh, j->dst_v, j->dw, j->dh, j->factor, begin, end);
 }
 
-static void upsample_parallel(sq25_ctx *ctx, const float *src, int sw, int sh, float *dst,
-                              int dw, int dh, float factor)
+static void upsample_parallel(sq25_ctx *ctx, const float *src_u, const float *src_v, int sw,
+                              int sh, float *dst_u, float *dst_v, int dw, int dh, float factor)
 {
-    upsample_job j = {src, sw, sh, dw, dh, factor, dst};
+    upsample_job j = {src_u, src_v, sw, sh, dw, dh, factor, dst_u, dst_v};
     sq25__parallel_for(ctx, dh, rows_per_chunk(dw, 16), upsample_rows, &j);
 }
 
@@ -634,10 +753,7 @@ static int motion_dense(sq25_ctx *ctx, sq25__motion_pyramid *pyr, int n_frames,
             rc = SQ25_ERR_NOMEM;
             break;
         }
-        if (u_prev) {
-            upsample_parallel(ctx, u_prev, prev_w, prev_h, u, w, h, 2.0f);
-            upsample_parallel(ctx, v_prev, prev_w, prev_h, v, w, h, 2.0f);
-        }
+        if (u_prev) upsample_parallel(ctx, u_prev, v_prev, prev_w, prev_h, u, v, w, h, 2.0f);
         dense_level(ctx, pyr, n_frames, l, opt, &s, u, v);
         dense_scratch_free(ctx, &s);
         sq25__free(ctx, u_prev);
@@ -651,8 +767,7 @@ static int motion_dense(sq25_ctx *ctx, sq25__motion_pyramid *pyr, int n_frames,
     if (rc == SQ25_OK) {
         const int w = pyr[0].level[0].width, h = pyr[0].level[0].height;
         const float factor = (float)(1 << finest);
-        upsample_parallel(ctx, u_prev, prev_w, prev_h, u_out, w, h, factor);
-        upsample_parallel(ctx, v_prev, prev_w, prev_h, v_out, w, h, factor);
+        upsample_parallel(ctx, u_prev, v_prev, prev_w, prev_h, u_out, v_out, w, h, factor);
     }
     sq25__free(ctx, u);
     sq25__free(ctx, v);
@@ -662,6 +777,22 @@ static int motion_dense(sq25_ctx *ctx, sq25__motion_pyramid *pyr, int n_frames,
 }
 
 /* ---- entry point ------------------------------------------------------------------------ */
+
+/* Non-finite motion (a degenerate solve) set to 0, rows in parallel. */
+typedef struct {
+    float *u, *v;
+    int width;
+} finite_job;
+
+static void finite_rows(void *arg, int begin, int end, int worker)
+{
+    (void)worker;
+    const finite_job *j = arg;
+    for (size_t i = (size_t)begin * (size_t)j->width; i < (size_t)end * (size_t)j->width; i++) {
+        if (!isfinite(j->u[i])) j->u[i] = 0;
+        if (!isfinite(j->v[i])) j->v[i] = 0;
+    }
+}
 
 static int check_frames(sq25_ctx *ctx, const sq25_field *const *frames, int n_frames)
 {
@@ -708,23 +839,19 @@ int sq25_motion_estimate(sq25_ctx *ctx, const sq25_field *const *frames, int n_f
     int first_used = options->method == SQ25_MOTION_LK ? 0 : options->finest_level;
     if (first_used > levels - 1) first_used = levels - 1;
     sq25__motion_pyramid pyr[SQ25__MOTION_MAX_FRAMES];
-    memset(pyr, 0, sizeof pyr);
-    for (int k = 0; k < n_frames && rc == SQ25_OK; k++)
-        rc = sq25__motion_pyramid_build(ctx, frames[k], options, levels, first_used, &pyr[k]);
+    rc = sq25__motion_pyramids_build(ctx, frames, n_frames, options, levels, first_used, pyr);
     if (rc == SQ25_OK) {
         if (options->method == SQ25_MOTION_LK)
             rc = sq25__motion_lucas_kanade(ctx, pyr, n_frames, options, u, v);
         else
             rc = motion_dense(ctx, pyr, n_frames, options, u, v);
     }
-    for (int k = 0; k < n_frames; k++) sq25__motion_pyramid_free(ctx, &pyr[k]);
+    sq25__motion_pyramids_free(ctx, pyr, n_frames);
     if (rc == SQ25_ERR_NOMEM) return sq25__fail(ctx, rc, "sq25_motion_estimate: out of memory");
     if (rc) return rc;
     /* Never NaN: a degenerate solve falls back to no motion. */
-    const size_t n = (size_t)frames[0]->width * (size_t)frames[0]->height;
-    for (size_t i = 0; i < n; i++) {
-        if (!isfinite(u[i])) u[i] = 0;
-        if (!isfinite(v[i])) v[i] = 0;
-    }
+    finite_job fj = {u, v, frames[0]->width};
+    sq25__parallel_for(ctx, frames[0]->height, rows_per_chunk(frames[0]->width, 16),
+                       finite_rows, &fj);
     return sq25__ok(ctx);
 }

@@ -43,12 +43,14 @@ typedef struct {
     sq25__motion_level level[SQ25__MOTION_MAX_LEVELS];
 } sq25__motion_pyramid;
 
-/* Levels below first_used_level keep their image and validity (for the coarser levels) but
- * get no gradients and no erosion. */
-int sq25__motion_pyramid_build(sq25_ctx *ctx, const sq25_field *frame,
-                               const struct sq25_motion_options *opt, int levels,
-                               int first_used_level, sq25__motion_pyramid *out);
-void sq25__motion_pyramid_free(sq25_ctx *ctx, sq25__motion_pyramid *p);
+/* The pyramids of n_frames frames of one grid (out: n_frames of them). Levels below
+ * first_used_level are only steps towards the coarser ones: no gradients, no erosion, freed
+ * once the next level is made (level 0 is then never held whole); a grid with fewer levels
+ * uses its coarsest. SQ25_OK or SQ25_ERR_NOMEM (nothing left allocated). */
+int sq25__motion_pyramids_build(sq25_ctx *ctx, const sq25_field *const *frames, int n_frames,
+                                const struct sq25_motion_options *opt, int levels,
+                                int first_used_level, sq25__motion_pyramid *out);
+void sq25__motion_pyramids_free(sq25_ctx *ctx, sq25__motion_pyramid *p, int n_frames);
 
 /* Bilinear sample with clamping at the edges; (x, y) in cell-index coordinates. */
 static inline float sq25__bilinear(const float *img, int w, int h, float x, float y)

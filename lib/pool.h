@@ -28,6 +28,7 @@ typedef struct {
     int sleepers;          /* workers blocked on wake (under mu) */
     bool caller_waiting;   /* the calling thread blocked on done (under mu) */
     int next_worker;       /* worker indices handed out at start-up */
+    bool oversubscribed;   /* more threads than online CPUs: polling threads yield */
     /* the current job */
     sq25__range_fn fn;
     void *arg;

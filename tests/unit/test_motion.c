@@ -198,6 +198,35 @@ static void test_dry_clutter_nodata(void **state)
     sq25_ctx_destroy(ctx);
 }
 
+/* A grid too small for the dense method's finest level (7 x 7: one pyramid level, the
+ * finest is 2) is solved on the level it has. The frames hold a ramp of 2 dB per cell moving
+ * half a cell east per step (rates 10^(0.2 (c - k/2)) mm/h at column c of frame k): the
+ * estimate points east. (It read gradients that were never made before 1.3.) */
+static void test_tiny_grid_dense(void **state)
+{
+    (void)state;
+    enum { N = 7 };
+    sq25_ctx *ctx = sq25_ctx_create();
+    const double gt[6] = {0, 1000, 0, 0, 0, -1000};
+    sq25_field *frames[3];
+    for (int k = 0; k < 3; k++) {
+        assert_int_equal(sq25_field_create(ctx, N, N, EQC, gt, 300 * k, &frames[k]), SQ25_OK);
+        float *d = sq25_field_data(frames[k]);
+        for (int i = 0; i < N * N; i++) d[i] = (float)pow(10.0, 0.2 * ((i % N) - 0.5 * k));
+    }
+    float u[N * N], v[N * N];
+    assert_int_equal(sq25_motion_estimate(ctx, (const sq25_field *const *)frames, 3, NULL, u, v),
+                     SQ25_OK);
+    double mean_u = 0;
+    for (int i = 0; i < N * N; i++) {
+        assert_true(isfinite(u[i]) && isfinite(v[i]));
+        mean_u += u[i] / (N * N);
+    }
+    assert_true(mean_u > 0.05);
+    for (int k = 0; k < 3; k++) sq25_field_destroy(frames[k]);
+    sq25_ctx_destroy(ctx);
+}
+
 /* Every allocation failure of a motion estimate returns SQ25_ERR_NOMEM and leaks nothing. */
 static void test_motion_allocation_failures(void **state)
 {
@@ -241,6 +270,7 @@ int main(void)
         cmocka_unit_test(test_translation_dense), cmocka_unit_test(test_translation_lk),
         cmocka_unit_test(test_rotation_dense),    cmocka_unit_test(test_rotation_lk),
         cmocka_unit_test(test_dry_clutter_nodata),
+        cmocka_unit_test(test_tiny_grid_dense),
         cmocka_unit_test(test_motion_allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
