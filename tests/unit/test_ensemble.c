@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* The test's own Gaussian deviates (Box-Muller on a xorshift stream), independent of the
  * library's random streams. */
@@ -635,7 +636,8 @@ static void run_errors(void **state)
     sq25_ctx_destroy(ctx);
 }
 
-/* Every allocation failure during a run is reported as NOMEM and releases what it took. */
+/* Every allocation failure during a run, or while its result is written, is reported as
+ * NOMEM and releases what it took; a failed write leaves no file. */
 static void run_allocation_failures(void **state)
 {
     (void)state;
@@ -644,6 +646,7 @@ static void run_allocation_failures(void **state)
     make_frames(setup, frames);
     static float u[96 * 80], v[96 * 80];
     for (int i = 0; i < 96 * 80; i++) u[i] = 2, v[i] = 0;
+    int writes_ok = 0, writes_failed = 0;
     for (long fail = 1; fail < 400; fail += 7) {
         test_alloc_state st = {.fail_at = fail};
         sq25_ctx *ctx = test_ctx_failing(&st);
@@ -659,11 +662,22 @@ static void run_allocation_failures(void **state)
         int rc = sq25_ensemble_run(ctx, o, (const sq25_field *const *)frames, 3, u, v, 3, &e);
         assert_true(rc == SQ25_OK || rc == SQ25_ERR_NOMEM);
         if (rc) assert_null(e);
+        else { /* the allocations after the run's fail in the writer */
+            char path[4096];
+            snprintf(path, sizeof path, "%s/alloc%ld.nc", test_tmpdir(), fail);
+            const int wrc = sq25_ensemble_write_netcdf(e, path);
+            assert_true(wrc == SQ25_OK || wrc == SQ25_ERR_NOMEM);
+            assert_int_equal(access(path, F_OK) == 0, wrc == SQ25_OK);
+            if (wrc == SQ25_OK) writes_ok++;
+            else writes_failed++;
+        }
         sq25_ensemble_destroy(e);
         sq25_ensemble_options_destroy(o);
         sq25_ctx_destroy(ctx);
         assert_int_equal(st.live, 0);
     }
+    assert_true(writes_failed > 0); /* the failures reached the writer */
+    assert_true(writes_ok > 0);
     for (int k = 0; k < 3; k++) sq25_field_destroy(frames[k]);
     sq25_ctx_destroy(setup);
 }
