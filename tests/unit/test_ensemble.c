@@ -428,6 +428,71 @@ static void same_seed_same_members(void **state)
 }
 
 
+/* The library's default probabilities (the blend with the control member, computed on the
+ * context's threads) and accumulations (15, 30, 60 min) are bit-identical on 1 and 3 threads (ensemble and
+ * context alike), and so are the files written from them (the writer compresses on threads). */
+static sq25_ensemble *run_default(sq25_ctx *ctx, sq25_field *frames[3], int threads)
+{
+    static float u[96 * 80], v[96 * 80];
+    for (int i = 0; i < 96 * 80; i++) u[i] = 2, v[i] = 0.5f;
+    sq25_ensemble_options *o = NULL;
+    assert_int_equal(sq25_ensemble_options_create(ctx, &o), SQ25_OK);
+    assert_int_equal(sq25_ensemble_options_set_members(o, 4), SQ25_OK);
+    assert_int_equal(sq25_ensemble_options_set_threads(o, threads), SQ25_OK);
+    sq25_ensemble *e = NULL;
+    assert_int_equal(sq25_ensemble_run(ctx, o, (const sq25_field *const *)frames, 3, u, v, 12, &e),
+                     SQ25_OK);
+    sq25_ensemble_options_destroy(o);
+    return e;
+}
+
+static void default_probabilities_whatever_the_threads(void **state)
+{
+    (void)state;
+    sq25_ctx *one = sq25_ctx_create(), *three = sq25_ctx_create();
+    assert_int_equal(sq25_ctx_set_threads(one, 1), SQ25_OK);
+    assert_int_equal(sq25_ctx_set_threads(three, 3), SQ25_OK);
+    sq25_field *frames[3];
+    make_frames(one, frames);
+    sq25_ensemble *a = run_default(one, frames, 1), *b = run_default(three, frames, 3);
+    const size_t bytes = 96 * 80 * sizeof(float);
+    int blended = 0; /* cells whose probability is neither 0 nor 1 nor k/4 */
+    for (int k = 0; k < 12; k++)
+        for (int j = 0; j < 4; j++) {
+            const float *pa = sq25_field_data_const(sq25_ensemble_probability(a, k, j));
+            const float *pb = sq25_field_data_const(sq25_ensemble_probability(b, k, j));
+            assert_memory_equal(pa, pb, bytes);
+            for (int i = 0; i < 96 * 80; i++) blended += pa[i] * 4 != floorf(pa[i] * 4);
+        }
+    assert_true(blended > 100); /* the blend acted */
+    for (int w = 0; w < sq25_ensemble_accumulation_count(a); w++)
+        for (int j = 0; j < 4; j++)
+            assert_memory_equal(sq25_field_data_const(sq25_ensemble_accumulation_probability(a, w, j)),
+                                sq25_field_data_const(sq25_ensemble_accumulation_probability(b, w, j)),
+                                bytes);
+    char pa[4096], pb[4096];
+    snprintf(pa, sizeof pa, "%s/one.nc", test_tmpdir());
+    snprintf(pb, sizeof pb, "%s/three.nc", test_tmpdir());
+    assert_int_equal(sq25_ensemble_write_netcdf(a, pa), SQ25_OK);
+    assert_int_equal(sq25_ensemble_write_netcdf(b, pb), SQ25_OK);
+    sq25_ensemble *ra = NULL, *rb = NULL;
+    assert_int_equal(sq25_ensemble_read_netcdf(one, pa, &ra), SQ25_OK);
+    assert_int_equal(sq25_ensemble_read_netcdf(one, pb, &rb), SQ25_OK);
+    for (int k = 0; k < 12; k++) {
+        assert_memory_equal(sq25_field_data_const(sq25_ensemble_mean(ra, k)),
+                            sq25_field_data_const(sq25_ensemble_mean(a, k)), bytes);
+        assert_memory_equal(sq25_field_data_const(sq25_ensemble_probability(rb, k, 1)),
+                            sq25_field_data_const(sq25_ensemble_probability(a, k, 1)), bytes);
+    }
+    sq25_ensemble_destroy(ra);
+    sq25_ensemble_destroy(rb);
+    sq25_ensemble_destroy(a);
+    sq25_ensemble_destroy(b);
+    for (int k = 0; k < 3; k++) sq25_field_destroy(frames[k]);
+    sq25_ctx_destroy(one);
+    sq25_ctx_destroy(three);
+}
+
 /* The pipeline's ensemble path: the warning's level probability at every cell equals the
  * fraction of the kept members whose amount over the horizon (30 min) reaches the level
  * (recounted here from the members); with a neighbourhood of 2 cells it is the mean of that
@@ -693,6 +758,7 @@ int main(void)
         cmocka_unit_test(mask_matches_closed_form),
         cmocka_unit_test(dry_blocks_from_wet_bits),
         cmocka_unit_test(same_seed_same_members),
+        cmocka_unit_test(default_probabilities_whatever_the_threads),
         cmocka_unit_test(run_errors),
         cmocka_unit_test(run_allocation_failures),
         cmocka_unit_test(pipeline_ensemble_warnings),
