@@ -660,9 +660,9 @@ static void speed_child(frames *fl, int issue, int members, int threads, const c
         fprintf(stderr, "bench_ensemble: %s\n", sq25_errmsg(ctx));
         exit(2);
     }
-    printf("read %.3f s, motion %.3f s (CPU %.3f s), %s %.3f s (CPU %.3f s), write %.3f s "
-           "(CPU %.3f s); ", t1 - t0, t2 - t1, c[1] - c[0], members ? "ensemble" : "extrapolation",
-           t3 - t2, c[2] - c[1], t4 - t3, c[3] - c[2]);
+    printf("read %.3f s + motion %.3f s (CPU of both %.3f s), %s %.3f s (CPU %.3f s), write "
+           "%.3f s (CPU %.3f s); ", t1 - t0, t2 - t1, c[1] - c[0],
+           members ? "ensemble" : "extrapolation", t3 - t2, c[2] - c[1], t4 - t3, c[3] - c[2]);
     fflush(stdout);
     exit(0);
 }
