@@ -26,7 +26,8 @@
  * Environment: SQ25_DATA (else ../shared/data, else data/); SQ25_BENCH_SETS=rmi,knmi;
  * SQ25_BENCH_FIRST=K, SQ25_BENCH_CASES=N (N issue times from the K-th; every case also prints
  * CASE/CRPS/REL lines, so chunks run separately can be pooled); SQ25_BENCH_MEMBERS (20);
- * SQ25_BENCH_THREADS (0 = all CPUs); SQ25_BENCH_SKIP=speed|skill; variants of the method:
+ * SQ25_BENCH_THREADS (0 = all CPUs); SQ25_BENCH_SKIP=speed|skill|cli (comma-separated: parts left
+ * out; cli = the command-line runs of the speed part); variants of the method:
  * SQ25_BENCH_PERTURB=0 (no motion perturbation), SQ25_BENCH_MASK=0, SQ25_BENCH_LEVELS=L,
  * SQ25_BENCH_POWERLAW=1. */
 #include "sq25.h"
@@ -147,6 +148,14 @@ static double now_s(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* CPU seconds of the process so far (all threads). */
+static double cpu_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
@@ -602,10 +611,13 @@ static void run_skill(sq25_ctx *ctx, const data_set *s)
 /* ---- speed ---------------------------------------------------------------------------------- */
 
 /* The whole process in a child: read 3 frames, motion, ensemble (members > 0) or
- * extrapolation, write. Prints wall seconds of each stage. */
+ * extrapolation, write. Prints wall and CPU seconds of each stage (read + motion, ensemble or
+ * extrapolation, write). */
 static void speed_child(frames *fl, int issue, int members, int threads, const char *out)
 {
     sq25_ctx *ctx = sq25_ctx_create();
+    double c[4];
+    c[0] = cpu_s();
     double t0 = now_s();
     const sq25_field *in[3] = {get(ctx, fl, issue - 2), get(ctx, fl, issue - 1), get(ctx, fl, issue)};
     const size_t n = (size_t)sq25_field_width(in[2]) * sq25_field_height(in[2]);
@@ -613,6 +625,7 @@ static void speed_child(frames *fl, int issue, int members, int threads, const c
     double t1 = now_s();
     if (sq25_motion_estimate(ctx, in, 3, NULL, u, v)) exit(2);
     double t2 = now_s(), t3;
+    c[1] = cpu_s();
     int rc;
     if (members > 0) {
         sq25_ensemble_options *eo = NULL;
@@ -622,6 +635,7 @@ static void speed_child(frames *fl, int issue, int members, int threads, const c
         sq25_ensemble *e = NULL;
         rc = sq25_ensemble_run(ctx, eo, in, 3, u, v, N_LEADS, &e);
         t3 = now_s();
+        c[2] = cpu_s();
         if (!rc) rc = sq25_ensemble_write_netcdf(e, out);
         sq25_ensemble_destroy(e);
         sq25_ensemble_options_destroy(eo);
@@ -629,6 +643,7 @@ static void speed_child(frames *fl, int issue, int members, int threads, const c
         sq25_field *fc[N_LEADS];
         rc = sq25_extrapolate(ctx, in[2], u, v, 300, N_LEADS, 2, fc);
         t3 = now_s();
+        c[2] = cpu_s();
         sq25_odim_writer *w = NULL;
         if (!rc) rc = sq25_odim_writer_create(ctx, out, &w);
         for (int k = 0; !rc && k < N_LEADS; k++)
@@ -640,12 +655,14 @@ static void speed_child(frames *fl, int issue, int members, int threads, const c
         for (int k = 0; k < N_LEADS; k++) sq25_field_destroy(fc[k]);
     }
     double t4 = now_s();
+    c[3] = cpu_s();
     if (rc) {
         fprintf(stderr, "bench_ensemble: %s\n", sq25_errmsg(ctx));
         exit(2);
     }
-    printf("read %.3f s, motion %.3f s, %s %.3f s, write %.3f s; ", t1 - t0, t2 - t1,
-           members ? "ensemble" : "extrapolation", t3 - t2, t4 - t3);
+    printf("read %.3f s + motion %.3f s (CPU of both %.3f s), %s %.3f s (CPU %.3f s), write "
+           "%.3f s (CPU %.3f s); ", t1 - t0, t2 - t1, c[1] - c[0],
+           members ? "ensemble" : "extrapolation", t3 - t2, c[2] - c[1], t4 - t3, c[3] - c[2]);
     fflush(stdout);
     exit(0);
 }
@@ -728,7 +745,9 @@ static void run_speed(void)
     }
     /* the same through the CLI (SQ25_CLI, else build/sq25), alternating the two runs */
     const char *cli = getenv("SQ25_CLI") ? getenv("SQ25_CLI") : "build/sq25";
-    if (access(cli, X_OK) != 0 || issue < 2) printf("cli: skipped (no executable %s)\n", cli);
+    const char *skip = getenv("SQ25_BENCH_SKIP");
+    if (skip && strstr(skip, "cli")) printf("cli: skipped (SQ25_BENCH_SKIP)\n");
+    else if (access(cli, X_OK) != 0 || issue < 2) printf("cli: skipped (no executable %s)\n", cli);
     else {
         char *files[3] = {fl.paths[issue - 2], fl.paths[issue - 1], fl.paths[issue]};
         printf("cli: %s nowcast %s %s %s --leads 60 --threads %d [--members 20] --out F\n", cli,
@@ -745,8 +764,8 @@ static void run_speed(void)
 int main(void)
 {
     const char *skip = getenv("SQ25_BENCH_SKIP"), *which = getenv("SQ25_BENCH_SETS");
-    if (!skip || strcmp(skip, "speed") != 0) run_speed();
-    if (skip && strcmp(skip, "skill") == 0) return 0;
+    if (!skip || !strstr(skip, "speed")) run_speed();
+    if (skip && strstr(skip, "skill")) return 0;
     sq25_ctx *ctx = sq25_ctx_create();
     for (size_t k = 0; k < sizeof sets / sizeof sets[0]; k++)
         if (!which || strstr(which, sets[k].name)) run_skill(ctx, &sets[k]);

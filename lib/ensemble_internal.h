@@ -161,7 +161,7 @@ void sq25__ens_dry_blocks(const float *field, int width, int height, unsigned ch
 void sq25__ens_dry_blocks_wet(const unsigned char *wet, const unsigned char *kinds, int width,
                               int height, unsigned char *dry);
 /* field sampled bilinearly at every cell's departure point (NaN outside or from nodata);
- * dry from sq25__ens_dry_blocks(field); row_dxy: 2 * nodes_x floats scratch. */
+ * dry from sq25__ens_dry_blocks(field); row_dxy: 3 * nodes_x floats scratch. */
 void sq25__ens_sample(const sq25__ens_flow *fl, const float *node_xy, const float *field,
                       const unsigned char *dry, float *row_dxy, float *out);
 

@@ -434,12 +434,55 @@ void sq25__ens_dry_blocks_wet(const unsigned char *wet, const unsigned char *kin
         dry[i] = dry[i] && kinds[i] == SQ25__ENS_BLOCK_DRY ? 0 : kinds[i];
 }
 
+/* The kind of dry blocks under the departure points of every cell of the tile between node
+ * rows i, i+1 and node columns j, j+1 (SQ25__ENS_BLOCK_DRY or _NODATA when they are all of
+ * that kind and inside the grid, else 0), from the corners' displacements: a cell's
+ * displacement is a bilinear mix of them, so its departure point lies in their bounding box
+ * shifted by the cell's position. The box is widened by TILE_MARGIN_PX, far more than the
+ * float rounding of the per-row arithmetic (under 1e-3 px), so every run of the tile that
+ * sq25__ens_sample would have found uniform by itself is inside it. */
+#define TILE_MARGIN_PX 0.01f
+static unsigned char tile_kind(const sq25__ens_flow *fl, const float *node_xy,
+                               const unsigned char *dry, int i, int j)
+{
+    const int w = fl->width, h = fl->height, step = SQ25__ENS_NODE_STEP;
+    const int side = 1 << SQ25__ENS_DRY_SHIFT, bx = (w + side - 1) / side;
+    const int i1 = i + 1 < fl->nodes_y ? i + 1 : i, j1 = j + 1 < fl->nodes_x ? j + 1 : j;
+    const int r0 = i * step, r1 = (r0 + step < h ? r0 + step : h) - 1;
+    const int c0 = j * step, c1 = (c0 + step < w ? c0 + step : w) - 1;
+    float dx_lo = INFINITY, dx_hi = -INFINITY, dy_lo = INFINITY, dy_hi = -INFINITY;
+    const int ni[2] = {i, i1}, nj[2] = {j, j1};
+    for (int a = 0; a < 2; a++)
+        for (int b = 0; b < 2; b++) {
+            const float *p = node_xy + 2 * ((size_t)ni[a] * fl->nodes_x + nj[b]);
+            const float dx = p[0] - (float)(nj[b] * step), dy = p[1] - (float)(ni[a] * step);
+            dx_lo = dx < dx_lo ? dx : dx_lo;
+            dx_hi = dx > dx_hi ? dx : dx_hi;
+            dy_lo = dy < dy_lo ? dy : dy_lo;
+            dy_hi = dy > dy_hi ? dy : dy_hi;
+        }
+    const float x_lo = (float)c0 + dx_lo - TILE_MARGIN_PX, x_hi = (float)c1 + dx_hi + TILE_MARGIN_PX;
+    const float y_lo = (float)r0 + dy_lo - TILE_MARGIN_PX, y_hi = (float)r1 + dy_hi + TILE_MARGIN_PX;
+    if (!(x_lo >= 0 && y_lo >= 0 && x_hi <= (float)(w - 1) && y_hi <= (float)(h - 1))) return 0;
+    const int bx0 = (int)x_lo >> SQ25__ENS_DRY_SHIFT, bx1 = (int)x_hi >> SQ25__ENS_DRY_SHIFT;
+    const int by0 = (int)y_lo >> SQ25__ENS_DRY_SHIFT, by1 = (int)y_hi >> SQ25__ENS_DRY_SHIFT;
+    const unsigned char kind = dry[(size_t)by0 * bx + bx0];
+    for (int byy = by0; byy <= by1 && kind; byy++)
+        for (int bxx = bx0; bxx <= bx1; bxx++)
+            if (dry[(size_t)byy * bx + bxx] != kind) return 0;
+    return kind;
+}
+
 void sq25__ens_sample(const sq25__ens_flow *fl, const float *node_xy, const float *field,
                       const unsigned char *dry, float *row_dxy, float *out)
 {
     const int w = fl->width, h = fl->height, step = SQ25__ENS_NODE_STEP;
     const int side = 1 << SQ25__ENS_DRY_SHIFT, bx = (w + side - 1) / side;
+    /* per node column of the current node row: the tile's kind (after the displacements) */
+    unsigned char *tiles = (unsigned char *)(row_dxy + 2 * (size_t)fl->nodes_x);
     for (int r = 0; r < h; r++) {
+        if (r % step == 0)
+            for (int j = 0; j * step < w; j++) tiles[j] = tile_kind(fl, node_xy, dry, r / step, j);
         /* node displacements interpolated to this row, per node column */
         const int i = r / step;
         const float fy = (float)(r % step) / (float)step;
@@ -456,6 +499,11 @@ void sq25__ens_sample(const sq25__ens_flow *fl, const float *node_xy, const floa
         float *o = out + (size_t)r * w;
         for (int j = 0; j * step < w; j++) {
             const int c0 = j * step, c1 = c0 + step < w ? c0 + step : w;
+            if (tiles[j]) { /* what the run's own test below would find */
+                const float v = tiles[j] == SQ25__ENS_BLOCK_DRY ? 0.0f : NAN;
+                for (int c = c0; c < c1; c++) o[c] = v;
+                continue;
+            }
             const float *a = row_dxy + 2 * j, *b = j + 1 < fl->nodes_x ? a + 2 : a;
             /* the run of cells between two nodes: its departure points lie on a segment; if
              * the segment's bounding box is inside the grid and only touches dry blocks, the

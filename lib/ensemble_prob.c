@@ -128,48 +128,105 @@ static int control_amounts(sq25_ctx *ctx, const sq25_ensemble *e, const sq25__en
     return SQ25_OK;
 }
 
+/* The blend's items (every lead, then every accumulation window) in lanes on the context's
+ * threads: lane l takes items l, l + lanes, ... with scratch of its own, so the memory is
+ * that of the lanes whatever the thread count; each item's grids are its own and the
+ * arithmetic is that of the serial loop, so the result does not depend on the threads
+ * (ensfast: the blend was serial). */
+#define BLEND_MAX_LANES 8
+typedef struct {
+    sq25_ensemble *e;
+    int lanes;
+    box *boxes;      /* per lane */
+    float **control; /* per item: the control's rate or amount; NULL entries without it */
+    double c, weight;
+} blend_job;
+
+static void blend_item(const blend_job *j, box *b, int item)
+{
+    const sq25_ensemble *e = j->e;
+    const sq25_ensemble_options *o = &e->opt;
+    if (item < e->n_leads) {
+        blend_grids(b, e->probability + (size_t)item * o->n_thresholds, o->n_thresholds,
+                    o->thresholds, sq25__ens_blend_half_side(j->c, item + 1), j->control[item], 0,
+                    j->weight);
+        return;
+    }
+    const int w = item - e->n_leads;
+    blend_grids(b, e->acc_probability + (size_t)w * o->n_accum_thresholds, o->n_accum_thresholds,
+                o->accum_thresholds,
+                sq25__ens_blend_half_side(j->c, o->accum_minutes[w] * 60 / e->step_s),
+                j->control[item], 1, j->weight);
+}
+
+static void blend_lanes(void *arg, int begin, int end, int worker)
+{
+    (void)worker;
+    const blend_job *j = arg;
+    const int items = j->e->n_leads + j->e->opt.n_accum;
+    for (int lane = begin; lane < end; lane++)
+        for (int item = lane; item < items; item += j->lanes) blend_item(j, &j->boxes[lane], item);
+}
+
+static void box_free(sq25_ctx *ctx, box *b)
+{
+    sq25__free(ctx, b->row_sum);
+    sq25__free(ctx, b->col_sum);
+    sq25__free(ctx, b->valid_count);
+    sq25__free(ctx, b->control_count);
+    sq25__free(ctx, b->ind);
+    sq25__free(ctx, b->sum);
+}
+
+static int box_alloc(sq25_ctx *ctx, int width, int height, box *b)
+{
+    const size_t n = (size_t)width * (size_t)height;
+    *b = (box){width, height, sq25__malloc(ctx, n * sizeof(double)),
+               sq25__malloc(ctx, (size_t)width * sizeof(double)), sq25__malloc(ctx, n * sizeof(float)),
+               sq25__malloc(ctx, n * sizeof(float)), sq25__malloc(ctx, n * sizeof(float)),
+               sq25__malloc(ctx, n * sizeof(float))};
+    return b->row_sum && b->col_sum && b->valid_count && b->control_count && b->ind && b->sum
+               ? SQ25_OK
+               : SQ25_ERR_NOMEM;
+}
+
+/* The control's rate at every lead (one streamed extrapolation: the same values as
+ * sq25_extrapolate) into control[0 .. n_leads - 1]. */
+static int control_rates(sq25_ctx *ctx, const sq25_ensemble *e, const sq25__ens_control *in,
+                         float **control)
+{
+    const size_t n = (size_t)in->latest->width * (size_t)in->latest->height;
+    sq25_extrapolator *ex = NULL;
+    int rc = sq25_extrapolator_create(ctx, in->latest, in->u, in->v, 2, &ex);
+    for (int k = 0; rc == SQ25_OK && k < e->n_leads; k++) {
+        if (!(control[k] = sq25__malloc(ctx, n * sizeof(float)))) rc = SQ25_ERR_NOMEM;
+        else rc = sq25_extrapolator_next(ex, control[k]);
+    }
+    sq25_extrapolator_destroy(ex);
+    return rc;
+}
+
 int sq25__ens_blend_probabilities(sq25_ctx *ctx, sq25_ensemble *e, const sq25__ens_control *in)
 {
     const sq25_ensemble_options *o = &e->opt;
     const double c = o->neighbourhood_cells_per_step, weight = in ? o->control_weight : 0;
     if (!(c > 0) && !(weight > 0)) return SQ25_OK;
     const sq25_field *like = e->mean[0];
-    const size_t n = (size_t)like->width * (size_t)like->height;
-    box b = {like->width, like->height, sq25__malloc(ctx, n * sizeof(double)),
-             sq25__malloc(ctx, (size_t)like->width * sizeof(double)),
-             sq25__malloc(ctx, n * sizeof(float)), sq25__malloc(ctx, n * sizeof(float)),
-             sq25__malloc(ctx, n * sizeof(float)), sq25__malloc(ctx, n * sizeof(float))};
-    /* the control's rates come one lead at a time from a streamed extrapolation (the same
-     * values as sq25_extrapolate), so only one grid of it is held */
-    sq25_extrapolator *ex = NULL;
-    float *amount[SQ25_ENSEMBLE_MAX_ACCUMULATIONS] = {NULL};
-    float *rate = weight > 0 ? sq25__malloc(ctx, n * sizeof(float)) : NULL;
-    int rc = b.row_sum && b.col_sum && b.valid_count && b.control_count && b.ind && b.sum &&
-                     (rate || !(weight > 0))
-                 ? SQ25_OK
-                 : SQ25_ERR_NOMEM;
-    if (rc == SQ25_OK && weight > 0) rc = sq25_extrapolator_create(ctx, in->latest, in->u, in->v, 2, &ex);
-    for (int k = 1; rc == SQ25_OK && k <= e->n_leads; k++) {
-        if (ex) rc = sq25_extrapolator_next(ex, rate);
-        if (rc == SQ25_OK)
-            blend_grids(&b, e->probability + (size_t)(k - 1) * o->n_thresholds, o->n_thresholds,
-                        o->thresholds, sq25__ens_blend_half_side(c, k), ex ? rate : NULL, 0, weight);
-    }
-    if (rc == SQ25_OK && weight > 0) rc = control_amounts(ctx, e, in, amount);
-    for (int w = 0; rc == SQ25_OK && w < o->n_accum; w++)
-        blend_grids(&b, e->acc_probability + (size_t)w * o->n_accum_thresholds,
-                    o->n_accum_thresholds, o->accum_thresholds,
-                    sq25__ens_blend_half_side(c, o->accum_minutes[w] * 60 / e->step_s), amount[w],
-                    1, weight);
-    sq25_extrapolator_destroy(ex);
-    for (int w = 0; w < SQ25_ENSEMBLE_MAX_ACCUMULATIONS; w++) sq25__free(ctx, amount[w]);
-    sq25__free(ctx, rate);
-    sq25__free(ctx, b.row_sum);
-    sq25__free(ctx, b.col_sum);
-    sq25__free(ctx, b.valid_count);
-    sq25__free(ctx, b.control_count);
-    sq25__free(ctx, b.ind);
-    sq25__free(ctx, b.sum);
+    const int items = e->n_leads + o->n_accum, threads = sq25__threads(ctx);
+    int lanes = threads < items ? threads : items;
+    lanes = lanes < BLEND_MAX_LANES ? lanes : BLEND_MAX_LANES;
+    blend_job job = {e, lanes, sq25__calloc(ctx, (size_t)lanes, sizeof(box)),
+                     sq25__calloc(ctx, (size_t)items, sizeof(float *)), c, weight};
+    int rc = job.boxes && job.control ? SQ25_OK : SQ25_ERR_NOMEM;
+    for (int l = 0; rc == SQ25_OK && l < lanes; l++)
+        rc = box_alloc(ctx, like->width, like->height, &job.boxes[l]);
+    if (rc == SQ25_OK && weight > 0) rc = control_rates(ctx, e, in, job.control);
+    if (rc == SQ25_OK && weight > 0) rc = control_amounts(ctx, e, in, job.control + e->n_leads);
+    if (rc == SQ25_OK) sq25__parallel_for(ctx, lanes, 1, blend_lanes, &job);
+    for (int k = 0; job.control && k < items; k++) sq25__free(ctx, job.control[k]);
+    for (int l = 0; job.boxes && l < lanes; l++) box_free(ctx, &job.boxes[l]);
+    sq25__free(ctx, job.control);
+    sq25__free(ctx, job.boxes);
     return rc;
 }
 

@@ -307,7 +307,7 @@ static int setup_scratch(run *r)
         /* dist (chamfer distances) lives in the sort scratch and sample in the mask buffer:
          * their uses do not overlap within a member step */
         s->dist = NULL;
-        s->row_dxy = sq25__malloc(r->ctx, 2 * (size_t)r->flow.nodes_x * sizeof(float));
+        s->row_dxy = sq25__malloc(r->ctx, 3 * (size_t)r->flow.nodes_x * sizeof(float));
         s->dry = sq25__malloc(r->ctx, (size_t)(r->width / 8 + 1) * (size_t)(r->height / 8 + 1));
         s->mask = sq25__malloc(r->ctx, r->n * sizeof(float));
         s->sort = sq25__malloc(r->ctx, 2 * r->n * sizeof(uint32_t));

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* The test's own Gaussian deviates (Box-Muller on a xorshift stream), independent of the
  * library's random streams. */
@@ -331,6 +332,93 @@ static void dry_blocks_from_wet_bits(void **state)
 
 /* Three frames of a Gaussian cell moving 2 px per step east on a 96x80 grid in a metric CRS
  * (UTM 31N, 1 km cells). */
+/* Bilinear value of f (w x h) at (x, y) in double, NaN outside the grid or when a cell of
+ * non-zero weight is NaN: the sampling's definition, written from its description. */
+static double bilinear_reference(const float *f, int w, int h, double x, double y)
+{
+    if (!(x >= 0 && y >= 0 && x <= w - 1 && y <= h - 1)) return NAN;
+    int x0 = (int)x, y0 = (int)y;
+    x0 = x0 > w - 2 ? w - 2 : x0;
+    y0 = y0 > h - 2 ? h - 2 : y0;
+    const double fx = x - x0, fy = y - y0, wt[4] = {(1 - fx) * (1 - fy), fx * (1 - fy), (1 - fx) * fy, fx * fy};
+    const float v[4] = {f[y0 * w + x0], f[y0 * w + x0 + 1], f[(y0 + 1) * w + x0], f[(y0 + 1) * w + x0 + 1]};
+    double sum = 0;
+    for (int k = 0; k < 4; k++) {
+        if (wt[k] <= 0) continue;
+        if (isnan(v[k])) return NAN;
+        sum += wt[k] * v[k];
+    }
+    return sum;
+}
+
+/* sq25__ens_sample against that definition at every cell of a field with rain, dry ground and
+ * a nodata corner, along a varying motion with a perturbation: the departure point of a cell
+ * is the bilinear mix of its node tile's corner displacements. The runs and tiles that the
+ * sampler fills without sampling (dry or nodata blocks) must give exactly 0 / NaN where the
+ * definition does; cells within 1e-3 px of a cell edge are skipped (float rounding there may
+ * change which neighbours carry weight). */
+static void sampling_matches_definition(void **state)
+{
+    (void)state;
+    enum { W = 96, H = 80, N = W * H };
+    static float field[N], u[N], v[N], out[N];
+    for (int r = 0; r < H; r++)
+        for (int c = 0; c < W; c++) {
+            const double a = (c - 50) * (c - 50) + (r - 35) * (r - 35), b = (c - 20) * (c - 20) + (r - 60) * (r - 60);
+            const double x = 12 * exp(-a / 40.0) + 4 * exp(-b / 15.0);
+            field[r * W + c] = x < 0.1 ? 0.0f : (float)x;
+            if (c > 80 && r < 20) field[r * W + c] = NAN; /* nodata corner */
+            u[r * W + c] = (float)(3 + sin(r / 9.0));
+            v[r * W + c] = (float)(-1 + 0.8 * cos(c / 11.0));
+        }
+    sq25__ens_flow fl = {W, H, (W - 1 + 3) / 4 + 1, (H - 1 + 3) / 4 + 1, u, v, NULL};
+    float *nodes = malloc(2 * sizeof(float) * (size_t)fl.nodes_x * (size_t)fl.nodes_y);
+    float *row = malloc(3 * sizeof(float) * (size_t)fl.nodes_x);
+    unsigned char dry[(W / 8 + 1) * (H / 8 + 1)];
+    assert_non_null(nodes);
+    assert_non_null(row);
+    sq25__ens_dry_blocks(field, W, H, dry);
+    sq25__ens_nodes_init(&fl, nodes);
+    sq25__ens_departures(&fl, nodes, 0, 3, 1.5, -0.7);
+    sq25__ens_sample(&fl, nodes, field, dry, row, out);
+    int zeros = 0, nans = 0, wet = 0, checked = 0;
+    for (int r = 0; r < H; r++)
+        for (int c = 0; c < W; c++) {
+            const int i = r / 4, j = c / 4, i1 = i + 1 < fl.nodes_y ? i + 1 : i, j1 = j + 1 < fl.nodes_x ? j + 1 : j;
+            const double fy = (r % 4) / 4.0, fx = (c % 4) / 4.0;
+            double d[2];
+            for (int k = 0; k < 2; k++) {
+                const double origin_00 = k ? i * 4 : j * 4, origin_01 = k ? i * 4 : j1 * 4;
+                const double origin_10 = k ? i1 * 4 : j * 4, origin_11 = k ? i1 * 4 : j1 * 4;
+                const double d00 = nodes[2 * (i * fl.nodes_x + j) + k] - origin_00;
+                const double d01 = nodes[2 * (i * fl.nodes_x + j1) + k] - origin_01;
+                const double d10 = nodes[2 * (i1 * fl.nodes_x + j) + k] - origin_10;
+                const double d11 = nodes[2 * (i1 * fl.nodes_x + j1) + k] - origin_11;
+                d[k] = (1 - fy) * ((1 - fx) * d00 + fx * d01) + fy * ((1 - fx) * d10 + fx * d11);
+            }
+            const double x = c + d[0], y = r + d[1];
+            if (fabs(x - floor(x + 0.5)) < 1e-3 || fabs(y - floor(y + 0.5)) < 1e-3) continue;
+            const double ref = bilinear_reference(field, W, H, x, y);
+            const float got = out[r * W + c];
+            checked++;
+            if (isnan(ref)) {
+                assert_true(isnan(got));
+                nans++;
+            } else if (ref == 0) {
+                assert_true(got == 0.0f);
+                zeros++;
+            } else {
+                assert_true(fabs(got - ref) <= 1e-4 * (1 + fabs(ref)));
+                wet++;
+            }
+        }
+    /* every kind of cell is there, including the filled dry and nodata tiles */
+    assert_true(checked > N / 2);
+    assert_true(zeros > 1000 && nans > 100 && wet > 300);
+    free(nodes);
+    free(row);
+}
+
 static void make_frames(sq25_ctx *ctx, sq25_field *frames[3])
 {
     const double gt[6] = {500000, 1000, 0, 5800000, 0, -1000};
@@ -426,6 +514,71 @@ static void same_seed_same_members(void **state)
     sq25_ctx_destroy(ctx);
 }
 
+
+/* The library's default probabilities (the blend with the control member, computed on the
+ * context's threads) and accumulations (15, 30, 60 min) are bit-identical on 1 and 3 threads (ensemble and
+ * context alike), and so are the files written from them (the writer compresses on threads). */
+static sq25_ensemble *run_default(sq25_ctx *ctx, sq25_field *frames[3], int threads)
+{
+    static float u[96 * 80], v[96 * 80];
+    for (int i = 0; i < 96 * 80; i++) u[i] = 2, v[i] = 0.5f;
+    sq25_ensemble_options *o = NULL;
+    assert_int_equal(sq25_ensemble_options_create(ctx, &o), SQ25_OK);
+    assert_int_equal(sq25_ensemble_options_set_members(o, 4), SQ25_OK);
+    assert_int_equal(sq25_ensemble_options_set_threads(o, threads), SQ25_OK);
+    sq25_ensemble *e = NULL;
+    assert_int_equal(sq25_ensemble_run(ctx, o, (const sq25_field *const *)frames, 3, u, v, 12, &e),
+                     SQ25_OK);
+    sq25_ensemble_options_destroy(o);
+    return e;
+}
+
+static void default_probabilities_whatever_the_threads(void **state)
+{
+    (void)state;
+    sq25_ctx *one = sq25_ctx_create(), *three = sq25_ctx_create();
+    assert_int_equal(sq25_ctx_set_threads(one, 1), SQ25_OK);
+    assert_int_equal(sq25_ctx_set_threads(three, 3), SQ25_OK);
+    sq25_field *frames[3];
+    make_frames(one, frames);
+    sq25_ensemble *a = run_default(one, frames, 1), *b = run_default(three, frames, 3);
+    const size_t bytes = 96 * 80 * sizeof(float);
+    int blended = 0; /* cells whose probability is neither 0 nor 1 nor k/4 */
+    for (int k = 0; k < 12; k++)
+        for (int j = 0; j < 4; j++) {
+            const float *pa = sq25_field_data_const(sq25_ensemble_probability(a, k, j));
+            const float *pb = sq25_field_data_const(sq25_ensemble_probability(b, k, j));
+            assert_memory_equal(pa, pb, bytes);
+            for (int i = 0; i < 96 * 80; i++) blended += pa[i] * 4 != floorf(pa[i] * 4);
+        }
+    assert_true(blended > 100); /* the blend acted */
+    for (int w = 0; w < sq25_ensemble_accumulation_count(a); w++)
+        for (int j = 0; j < 4; j++)
+            assert_memory_equal(sq25_field_data_const(sq25_ensemble_accumulation_probability(a, w, j)),
+                                sq25_field_data_const(sq25_ensemble_accumulation_probability(b, w, j)),
+                                bytes);
+    char pa[4096], pb[4096];
+    snprintf(pa, sizeof pa, "%s/one.nc", test_tmpdir());
+    snprintf(pb, sizeof pb, "%s/three.nc", test_tmpdir());
+    assert_int_equal(sq25_ensemble_write_netcdf(a, pa), SQ25_OK);
+    assert_int_equal(sq25_ensemble_write_netcdf(b, pb), SQ25_OK);
+    sq25_ensemble *ra = NULL, *rb = NULL;
+    assert_int_equal(sq25_ensemble_read_netcdf(one, pa, &ra), SQ25_OK);
+    assert_int_equal(sq25_ensemble_read_netcdf(one, pb, &rb), SQ25_OK);
+    for (int k = 0; k < 12; k++) {
+        assert_memory_equal(sq25_field_data_const(sq25_ensemble_mean(ra, k)),
+                            sq25_field_data_const(sq25_ensemble_mean(a, k)), bytes);
+        assert_memory_equal(sq25_field_data_const(sq25_ensemble_probability(rb, k, 1)),
+                            sq25_field_data_const(sq25_ensemble_probability(a, k, 1)), bytes);
+    }
+    sq25_ensemble_destroy(ra);
+    sq25_ensemble_destroy(rb);
+    sq25_ensemble_destroy(a);
+    sq25_ensemble_destroy(b);
+    for (int k = 0; k < 3; k++) sq25_field_destroy(frames[k]);
+    sq25_ctx_destroy(one);
+    sq25_ctx_destroy(three);
+}
 
 /* The pipeline's ensemble path: the warning's level probability at every cell equals the
  * fraction of the kept members whose amount over the horizon (30 min) reaches the level
@@ -635,7 +788,8 @@ static void run_errors(void **state)
     sq25_ctx_destroy(ctx);
 }
 
-/* Every allocation failure during a run is reported as NOMEM and releases what it took. */
+/* Every allocation failure during a run, or while its result is written, is reported as
+ * NOMEM and releases what it took; a failed write leaves no file. */
 static void run_allocation_failures(void **state)
 {
     (void)state;
@@ -644,6 +798,7 @@ static void run_allocation_failures(void **state)
     make_frames(setup, frames);
     static float u[96 * 80], v[96 * 80];
     for (int i = 0; i < 96 * 80; i++) u[i] = 2, v[i] = 0;
+    int writes_ok = 0, writes_failed = 0;
     for (long fail = 1; fail < 400; fail += 7) {
         test_alloc_state st = {.fail_at = fail};
         sq25_ctx *ctx = test_ctx_failing(&st);
@@ -659,11 +814,22 @@ static void run_allocation_failures(void **state)
         int rc = sq25_ensemble_run(ctx, o, (const sq25_field *const *)frames, 3, u, v, 3, &e);
         assert_true(rc == SQ25_OK || rc == SQ25_ERR_NOMEM);
         if (rc) assert_null(e);
+        else { /* the allocations after the run's fail in the writer */
+            char path[4096];
+            snprintf(path, sizeof path, "%s/alloc%ld.nc", test_tmpdir(), fail);
+            const int wrc = sq25_ensemble_write_netcdf(e, path);
+            assert_true(wrc == SQ25_OK || wrc == SQ25_ERR_NOMEM);
+            assert_int_equal(access(path, F_OK) == 0, wrc == SQ25_OK);
+            if (wrc == SQ25_OK) writes_ok++;
+            else writes_failed++;
+        }
         sq25_ensemble_destroy(e);
         sq25_ensemble_options_destroy(o);
         sq25_ctx_destroy(ctx);
         assert_int_equal(st.live, 0);
     }
+    assert_true(writes_failed > 0); /* the failures reached the writer */
+    assert_true(writes_ok > 0);
     for (int k = 0; k < 3; k++) sq25_field_destroy(frames[k]);
     sq25_ctx_destroy(setup);
 }
@@ -678,7 +844,9 @@ int main(void)
         cmocka_unit_test(incremental_mask),
         cmocka_unit_test(mask_matches_closed_form),
         cmocka_unit_test(dry_blocks_from_wet_bits),
+        cmocka_unit_test(sampling_matches_definition),
         cmocka_unit_test(same_seed_same_members),
+        cmocka_unit_test(default_probabilities_whatever_the_threads),
         cmocka_unit_test(run_errors),
         cmocka_unit_test(run_allocation_failures),
         cmocka_unit_test(pipeline_ensemble_warnings),
