@@ -13,7 +13,9 @@
  * the same window, weights w and 1 - w: the library's control member); "mix c=1 w=0.7" is the
  * library's default probability (lib/ensemble_prob.c). The table prints Brier and ROC area at
  * 1 and 5 mm/h, CRPS (members; for the mixes the weighted members + control at the cell) and
- * the worst reliability gap at 1 mm/h over the bins holding >= 1 % of the cells.
+ * the worst reliability gap at 1 mm/h over the bins holding >= 1 % of the cells; then the CRPS
+ * of the distributions that the blend and the default probability describe (the members
+ * pooled over the window, with the control member: sq25_verify_crps_neighbourhood).
  * Development / held-out split used in docs/ensemble.md: rmi SQ25_BENCH_FIRST=0
  * SQ25_BENCH_CASES=8 (issue 11..18) chose the defaults; rmi FIRST=8 CASES=8 (19..26) and all
  * of knmi are held out.
@@ -28,7 +30,8 @@
  * CASE/CRPS/REL lines, so chunks run separately can be pooled); SQ25_BENCH_MEMBERS (20);
  * SQ25_BENCH_THREADS (0 = all CPUs); SQ25_BENCH_SKIP=speed|skill; variants of the method:
  * SQ25_BENCH_PERTURB=0 (no motion perturbation), SQ25_BENCH_MASK=0, SQ25_BENCH_LEVELS=L,
- * SQ25_BENCH_POWERLAW=1. */
+ * SQ25_BENCH_POWERLAW=1; SQ25_BENCH_DUMP=DIR writes the raw grids of every case and reported
+ * lead for bench/ensemble_roc.py. */
 #include "sq25.h"
 
 #include <dirent.h>
