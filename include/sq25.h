@@ -1749,9 +1749,10 @@ SQ25_API int sq25_verify_rank_histogram(const float *const *members, int n_membe
  * be NULL) half their difference, averaged over the cells where the observation and every
  * member are valid (those of sq25_verify_crps; NaN when none). With half_side 0 and no
  * control it is sq25_verify_crps's value within the bound. members: n_members (1..255) grids
- * of width x height, control: one grid or NULL; values in mm/h (NaN = no data), borrowed.
- * @return SQ25_OK; SQ25_ERR_INVALID_ARG (NULL, half_side < 0, control_weight outside [0, 1),
- * an infinite value); SQ25_ERR_SIZE_ABSURD; SQ25_ERR_NOMEM. Since 1.3. */
+ * of width x height, control: one grid or NULL; values in mm/h (NaN = no data; values under 0
+ * count as 0), borrowed. @return SQ25_OK; SQ25_ERR_INVALID_ARG (NULL, half_side < 0,
+ * control_weight outside [0, 1), an infinite value); SQ25_ERR_SIZE_ABSURD; SQ25_ERR_NOMEM.
+ * Since 1.3. */
 SQ25_API int sq25_verify_crps_neighbourhood(sq25_ctx *ctx, const float *const *members,
                                             int n_members, const float *control,
                                             double control_weight, int width, int height,

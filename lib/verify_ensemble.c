@@ -403,6 +403,8 @@ int sq25_verify_crps_neighbourhood(sq25_ctx *ctx, const float *const *members, i
             if (members[m][i] > vmax) vmax = members[m][i];
     for (size_t i = 0; ctl && i < n; i++)
         if (ctl[i] > vmax) vmax = ctl[i];
+    for (size_t i = 0; i < n; i++)
+        if (isinf(observed[i])) vmax = INFINITY;
     if (!isfinite(vmax)) return sq25__fail(ctx, SQ25_ERR_INVALID_ARG, "sq25_verify_crps_neighbourhood: infinite value");
     int n_grid = 0;
     double *grid = crpsn_grid(ctx, vmax, &n_grid);
@@ -465,8 +467,8 @@ int sq25_verify_crps_neighbourhood(sq25_ctx *ctx, const float *const *members, i
     double total = 0, spread = 0;
     size_t cells = 0;
     for (size_t i = 0; i < n; i++) {
-        const double yv = observed[i];
-        if (isnan(yv) || s.member_valid[i] != n_members) continue;
+        const double yv = observed[i] > 0 ? observed[i] : 0; /* rates: below 0 counts as 0 */
+        if (isnan(observed[i]) || s.member_valid[i] != n_members) continue;
         const double lo = yv - 2 * s.b_hi[i] + s.a_lo[i], hi = yv - 2 * s.b_lo[i] + s.a_hi[i];
         total += (lo + hi) / 2;
         spread += (hi - lo) / 2;

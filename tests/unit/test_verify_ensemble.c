@@ -164,6 +164,13 @@ static void crps_neighbourhood_control(void **state)
     const float *bad[1] = {inf};
     assert_int_equal(sq25_verify_crps_neighbourhood(ctx, bad, 1, NULL, 0, 1, 1, 0, obs, &crps,
                                                     NULL), SQ25_ERR_INVALID_ARG);
+    assert_int_equal(sq25_verify_crps_neighbourhood(ctx, members, 1, NULL, 0, 1, 1, 0, inf, &crps,
+                                                    NULL), SQ25_ERR_INVALID_ARG);
+    /* a rate under 0 counts as 0: member 0, observation -1: CRPS 0 */
+    const float below[1] = {-1};
+    assert_int_equal(sq25_verify_crps_neighbourhood(ctx, members, 1, NULL, 0, 1, 1, 0, below, &crps,
+                                                    &bound), SQ25_OK);
+    assert_true(fabs(crps) <= bound + 1e-12);
     sq25_ctx_destroy(ctx);
 }
 
