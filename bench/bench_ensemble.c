@@ -13,7 +13,9 @@
  * the same window, weights w and 1 - w: the library's control member); "mix c=1 w=0.7" is the
  * library's default probability (lib/ensemble_prob.c). The table prints Brier and ROC area at
  * 1 and 5 mm/h, CRPS (members; for the mixes the weighted members + control at the cell) and
- * the worst reliability gap at 1 mm/h over the bins holding >= 1 % of the cells.
+ * the worst reliability gap at 1 mm/h over the bins holding >= 1 % of the cells; then the CRPS
+ * of the distributions that the blend and the default probability describe (the members
+ * pooled over the window, with the control member: sq25_verify_crps_neighbourhood).
  * Development / held-out split used in docs/ensemble.md: rmi SQ25_BENCH_FIRST=0
  * SQ25_BENCH_CASES=8 (issue 11..18) chose the defaults; rmi FIRST=8 CASES=8 (19..26) and all
  * of knmi are held out.
@@ -29,7 +31,8 @@
  * SQ25_BENCH_THREADS (0 = all CPUs); SQ25_BENCH_SKIP=speed|skill|cli (comma-separated: parts left
  * out; cli = the command-line runs of the speed part); variants of the method:
  * SQ25_BENCH_PERTURB=0 (no motion perturbation), SQ25_BENCH_MASK=0, SQ25_BENCH_LEVELS=L,
- * SQ25_BENCH_POWERLAW=1. */
+ * SQ25_BENCH_POWERLAW=1; SQ25_BENCH_DUMP=DIR writes the raw grids of every case and reported
+ * lead for bench/ensemble_roc.py. */
 #include "sq25.h"
 
 #include <dirent.h>
@@ -254,6 +257,8 @@ static double weighted_crps(const float *const *mem, int members, const float *c
  * members' fraction, blend c = 1 (half side 12 cells), the default (blend and control,
  * 0.7 / 0.3), and the neighbourhood probability of the deterministic (dense) amount with the
  * same window. */
+#define N_POOLED 2
+
 enum { ACC_ENS, ACC_BLEND, ACC_DEFAULT, ACC_NBHD, N_ACC };
 #define N_ACC_THR 3
 static const double acc_thresholds[N_ACC_THR] = {1, 5, 10};
@@ -263,6 +268,7 @@ static const char *acc_names[N_ACC] = {"ensemble", "blend c=1", "blend + control
 typedef struct {
     double brier[N_METHODS][N_REPORT][N_THR], roc[N_METHODS][N_REPORT][N_THR];
     double crps[N_REPORT], crps_mix[N_MIXES][N_REPORT];
+    double pooled_crps[N_POOLED][N_REPORT], pooled_bound[N_POOLED][N_REPORT];
     int cases, issue, first_issue;
     int64_t rel_count[N_METHODS][N_REPORT][REL_BINS], rel_events[N_METHODS][N_REPORT][REL_BINS];
     double rel_psum[N_METHODS][N_REPORT][REL_BINS];
@@ -399,6 +405,70 @@ static void print_amounts(const skill *sk)
     }
 }
 
+/* SQ25_BENCH_DUMP=DIR: the raw grids of each case and reported lead (float32, row-major,
+ * NaN kept) as DIR/case<issue>_lead<k>.f32: the members, then the LK and dense deterministic
+ * forecasts, then the observation; DIR/grid.txt has width height members. For exploring the
+ * probability post-processing offline (bench/ensemble_postprocess.py). */
+static void dump_case(int issue, int k, const sq25_ensemble *e, int members, const sq25_field *lk,
+                      const sq25_field *dense, const float *obs, size_t n)
+{
+    const char *dir = getenv("SQ25_BENCH_DUMP");
+    if (!dir || !*dir) return;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/grid.txt", dir);
+    FILE *g = fopen(path, "w");
+    if (g) {
+        fprintf(g, "%d %d %d\n", sq25_field_width(lk), sq25_field_height(lk), members);
+        fclose(g);
+    }
+    snprintf(path, sizeof path, "%s/case%d_lead%d.f32", dir, issue, k);
+    FILE *f = fopen(path, "wb");
+    if (!f) {
+        perror(path);
+        exit(1);
+    }
+    for (int m = 0; m < members; m++)
+        fwrite(sq25_field_data_const(sq25_ensemble_member(e, m, k - 1)), sizeof(float), n, f);
+    fwrite(sq25_field_data_const(lk), sizeof(float), n, f);
+    fwrite(sq25_field_data_const(dense), sizeof(float), n, f);
+    fwrite(obs, sizeof(float), n, f);
+    if (fclose(f)) {
+        perror(path);
+        exit(1);
+    }
+}
+
+/* CRPS of the distributions the probabilities describe (sq25_verify_crps_neighbourhood, on
+ * the unmasked members and control, the cells where the observation and every member are
+ * valid, the same cells as the members' CRPS): the members pooled over the window of half
+ * side k at lead k (blend c=1), and that with the control member (the dense extrapolation)
+ * at weight 0.3: the library's default probability. */
+static const char *pooled_names[N_POOLED] = {"blend c=1 (members pooled over the window)",
+                                             "blend c=1 + control 0.3 (default)"};
+
+static void score_pooled_crps(sq25_ctx *ctx, skill *sk, int r, const sq25_ensemble *e,
+                              int members, const float *control, const float *obs, int w, int h)
+{
+    const int k = report_leads[r];
+    const float *raw[SQ25_ENSEMBLE_MAX_MEMBERS];
+    for (int m = 0; m < members; m++) raw[m] = sq25_field_data_const(sq25_ensemble_member(e, m, k - 1));
+    const int half[N_POOLED] = {k, k};
+    const double weight[N_POOLED] = {0, 0.3};
+    for (int q = 0; q < N_POOLED; q++) {
+        double crps = NAN, bound = NAN;
+        const double t0 = (double)clock() / CLOCKS_PER_SEC;
+        if (sq25_verify_crps_neighbourhood(ctx, raw, members, weight[q] > 0 ? control : NULL,
+                                           weight[q], w, h, half[q], obs, &crps, &bound)) {
+            fprintf(stderr, "bench_ensemble: %s\n", sq25_errmsg(ctx));
+            exit(1);
+        }
+        sk->pooled_crps[q][r] += crps;
+        sk->pooled_bound[q][r] += bound;
+        printf("CRPSPOOL %d lead %d pooled %d %.6f bound %.6f cpu %.2f s\n", sk->issue, k * 5, q,
+               crps, bound, (double)clock() / CLOCKS_PER_SEC - t0);
+    }
+}
+
 static void run_case(sq25_ctx *ctx, frames *fl, int issue, int members, int threads, skill *sk)
 {
     const sq25_field *in[3] = {get(ctx, fl, issue - 2), get(ctx, fl, issue - 1), get(ctx, fl, issue)};
@@ -461,6 +531,7 @@ static void run_case(sq25_ctx *ctx, frames *fl, int issue, int members, int thre
                     out[i] = (float)(mix_weight[x] * ens[i] + (1 - mix_weight[x]) * det[i]);
             }
         }
+        dump_case(issue, k, e, members, lk[k - 1], dense[k - 1], obs, n);
         common_mask(grids, 2 * N_METHODS, obs, n);
         for (int m = 0; m < members; m++) {
             memcpy(memc[m], sq25_field_data_const(sq25_ensemble_member(e, m, k - 1)), sizeof(float) * n);
@@ -480,6 +551,7 @@ static void run_case(sq25_ctx *ctx, frames *fl, int issue, int members, int thre
             printf("CRPSMIX %d lead %d method %d %.6f\n", issue, report_leads[r] * 5, M_MIX + x, c);
         }
         printf("CRPS %d lead %d %.6f\n", issue, report_leads[r] * 5, crps);
+        score_pooled_crps(ctx, sk, r, e, members, sq25_field_data_const(dense[k - 1]), obs, w, h);
         sq25_verify_rank_histogram(mem, members, obs, n, sk->rank[r]);
     }
     score_amounts(ctx, fl, issue, e, in[2], u, v, sk);
@@ -562,6 +634,17 @@ static void print_skill(const data_set *s, const skill *sk, int members)
             }
             printf("  worst |p - f| in bins >= 1%%: %.3f\n", worst_reliability_gap(sk, m, r));
         }
+    }
+    printf("\nCRPS (mm/h) of the distributions the probabilities describe (threshold integral of the "
+           "Brier score, sq25_verify_crps_neighbourhood; +- its error bound); members' CRPS "
+           "(exact) beside:\n| lead | members (exact) |");
+    for (int q = 0; q < N_POOLED; q++) printf(" %s |", pooled_names[q]);
+    printf("\n|---|---|---|---|\n");
+    for (int r = 0; r < N_REPORT; r++) {
+        printf("| %d min | %.4f |", report_leads[r] * 5, sk->crps[r] / c);
+        for (int q = 0; q < N_POOLED; q++)
+            printf(" %.4f +- %.4f |", sk->pooled_crps[q][r] / c, sk->pooled_bound[q][r] / c);
+        printf("\n");
     }
     print_amounts(sk);
     printf("\nrank histogram (fractions, rank 0 .. %d):\n", members);

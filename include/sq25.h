@@ -1736,6 +1736,28 @@ SQ25_API double sq25_verify_roc_area(int n_thresholds, const int64_t *hits,
  * @return SQ25_OK or SQ25_ERR_INVALID_ARG. */
 SQ25_API int sq25_verify_rank_histogram(const float *const *members, int n_members,
                                         const float *observed, size_t n, int64_t *counts);
+/* CRPS in mm/h of the blended (neighbourhood) ensemble distribution that the ensemble's
+ * post-processed probabilities describe (sq25_ensemble_options_set_neighbourhood and
+ * _set_control_weight): at cell i, P(X > t) = (1 - control_weight) x the members' fraction
+ * above t averaged over the valid cells of the square window of half side half_side cells
+ * (clipped at the edges), + control_weight x the fraction of the control's valid cells above
+ * t in the same window (where control[i] is NaN, or control is NULL or control_weight 0, the
+ * members' term alone). CRPS = integral over t of (P(X > t) - 1{y > t})^2, the Brier score
+ * integrated over thresholds (Hersbach 2000), evaluated on a threshold grid (0.01 mm/h steps
+ * to 1 mm/h, then 1 % steps to the largest value) between its lower and upper sums, which
+ * bracket it because P is non-increasing; *crps_mmh is their mean and *error_bound_mmh (may
+ * be NULL) half their difference, averaged over the cells where the observation and every
+ * member are valid (those of sq25_verify_crps; NaN when none). With half_side 0 and no
+ * control it is sq25_verify_crps's value within the bound. members: n_members (1..255) grids
+ * of width x height, control: one grid or NULL; values in mm/h (NaN = no data; values under 0
+ * count as 0), borrowed. @return SQ25_OK; SQ25_ERR_INVALID_ARG (NULL, half_side < 0,
+ * control_weight outside [0, 1), an infinite value); SQ25_ERR_SIZE_ABSURD; SQ25_ERR_NOMEM.
+ * Since 1.3. */
+SQ25_API int sq25_verify_crps_neighbourhood(sq25_ctx *ctx, const float *const *members,
+                                            int n_members, const float *control,
+                                            double control_weight, int width, int height,
+                                            int half_side, const float *observed,
+                                            double *crps_mmh, double *error_bound_mmh);
 
 /* ==== pipeline: the whole chain, frame by frame ============================================ */
 /* A pipeline keeps the state a warning service needs between radar frames: the last few

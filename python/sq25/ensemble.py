@@ -64,6 +64,9 @@ proto("sq25_verify_roc_area", _c.c_double, _c.c_int, _lib.c_int64_p, _lib.c_int6
       _lib.c_int64_p, _lib.c_int64_p)
 proto("sq25_verify_rank_histogram", _c.c_int, _lib.c_void_pp, _c.c_int, _lib.c_float_p,
       _c.c_size_t, _lib.c_int64_p)
+proto("sq25_verify_crps_neighbourhood", _c.c_int, _c.c_void_p, _lib.c_void_pp, _c.c_int,
+      _lib.c_float_p, _c.c_double, _c.c_int, _c.c_int, _c.c_int, _lib.c_float_p, _lib.c_double_p,
+      _lib.c_double_p)
 
 
 def _grid(ptr, shape):
@@ -299,6 +302,24 @@ def crps(members, observed):
     out = _c.c_double()
     _check(lib.sq25_verify_crps(ptrs, len(m), op, o.size, _c.byref(out)))
     return out.value
+
+
+def crps_neighbourhood(members, observed, control=None, control_weight=0.0, half_side=0,
+                       ctx=None):
+    """CRPS in mm/h of the blended ensemble distribution (the members' values pooled over a
+    square window of half side half_side cells, plus the control's at control_weight: what the
+    post-processed probabilities describe), on the cells where the observation and every
+    member are valid; returns (crps, error_bound). Grids of one shape (rows, cols)."""
+    ctx = ctx or default_context()
+    shape = np.shape(observed)
+    m, ptrs, o, op = _members(members, observed)
+    c = None if control is None else np.ascontiguousarray(control, dtype=np.float32).ravel()
+    cp = None if c is None else c.ctypes.data_as(_lib.c_float_p)
+    out, bound = _c.c_double(), _c.c_double()
+    ctx.check(lib.sq25_verify_crps_neighbourhood(ctx._ptr, ptrs, len(m), cp, float(control_weight),
+                                                 shape[1], shape[0], int(half_side), op,
+                                                 _c.byref(out), _c.byref(bound)))
+    return out.value, bound.value
 
 
 def rank_histogram(members, observed):

@@ -69,3 +69,28 @@ def test_same_members_as_cli_and_round_trip():
         again = sq25.ensemble.read_netcdf(mine)
         assert np.array_equal(np.nan_to_num(again.probability, nan=-1),
                               np.nan_to_num(ens.probability, nan=-1))
+
+
+def test_crps_neighbourhood_pooled():
+    """The pooled distribution of a 1 x 3 grid with members (0, 2, 4) and (1, 3, 5), half side 1:
+    cell 0 pools {0, 1, 2, 3}, cell 1 {0..5}, cell 2 {2..5}; its CRPS by NumPy's pair formula
+    mean |x - y| - 1/2 mean |x - x'| must lie within the returned bound; with half side 0 and
+    no control it is the members' CRPS."""
+    mem = [np.array([[0, 2, 4]], np.float32), np.array([[1, 3, 5]], np.float32)]
+    obs = np.array([[0, 2.5, 5]], np.float32)
+    pools = [np.array([0, 1, 2, 3.0]), np.arange(6.0), np.array([2, 3, 4, 5.0])]
+    ref = np.mean([np.abs(x - y).mean() - 0.5 * np.abs(x[:, None] - x[None]).mean()
+                   for x, y in zip(pools, obs[0])])
+    crps, bound = sq25.ensemble.crps_neighbourhood(mem, obs, half_side=1)
+    assert bound < 0.03 and abs(crps - ref) <= bound + 1e-9
+    crps0, bound0 = sq25.ensemble.crps_neighbourhood(mem, obs)
+    assert abs(crps0 - sq25.ensemble.crps(mem, obs)) <= bound0 + 1e-9
+    # a control of weight 0.5 at 9 mm/h beside the two members (0.25 each) at each cell:
+    # the weighted pair formula sum w |x - y| - 1/2 sum w w' |x - x'|
+    ctl = np.array([[9, 9, 9]], np.float32)
+    crps_c, bound_c = sq25.ensemble.crps_neighbourhood(mem, obs, control=ctl, control_weight=0.5)
+    w = np.array([0.25, 0.25, 0.5])
+    ref_c = np.mean([np.sum(w * np.abs(x - y)) - 0.5 * np.sum(np.outer(w, w) * np.abs(x[:, None] - x[None]))
+                     for x, y in ((np.array([a, b, 9.0]), y) for a, b, y in zip(mem[0][0], mem[1][0], obs[0]))])
+    assert abs(crps_c - ref_c) <= bound_c + 1e-9
+
