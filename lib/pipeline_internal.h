@@ -59,6 +59,13 @@ void sq25__radar_ring_clear(sq25_ctx *ctx, sq25__radar_ring *ring);
 int sq25__radar_ring_mean(const sq25__radar_ring *ring, int64_t end, int len_s, size_t n,
                           double *mmh);
 
+/* The comparison interval of sensors (or links, named by `what` in the error) of step step_s
+ * with the radar of cycle c: the longer of the two; each must divide it. Sets *len_s and the
+ * radar interval *radar_s (the frame's accumulation, or the cycle's step for an
+ * instantaneous frame). @return SQ25_OK or SQ25_ERR_ALIGNMENT. */
+int sq25__alignment_interval(sq25_ctx *ctx, const char *what, const sq25__psens_cycle *c,
+                             int step_s, int *len_s, int *radar_s);
+
 /* Rates (mm/h) of every station (or link) of s over (end - len_s, end]: the steps whose true
  * end (stored time + lag_s, + one step when stamp is SQ25_STAMP_START) falls inside are
  * summed; NaN for one missing any of them. Returns how many have a value, or -1 (all NaN)

@@ -96,18 +96,6 @@ int sq25_pipeline_push_links(sq25_pipeline *p, const sq25_series *rain, const do
     return sq25__ok(ctx);
 }
 
-/* The links' comparison interval: the longer of their step and the radar interval. */
-static int links_interval(sq25_ctx *ctx, const sq25_series *s, int radar_s, int *len_s)
-{
-    int len = radar_s > s->step_s ? radar_s : s->step_s;
-    if (len % radar_s || len % s->step_s)
-        return sq25__fail(ctx, SQ25_ERR_ALIGNMENT,
-                          "link step %d s and radar interval %d s: neither divides the other",
-                          s->step_s, radar_s);
-    *len_s = len;
-    return SQ25_OK;
-}
-
 /* The links' values and radar over their interval ending at t, after the ng point sensors in
  * the arrays (ll: 4 per sensor). */
 static int link_values(const sq25__plinks *pl, const sq25__psens_cycle *c, int stamp,
@@ -115,8 +103,8 @@ static int link_values(const sq25__plinks *pl, const sq25__psens_cycle *c, int s
 {
     const sq25_series *s = pl->rain;
     size_t nl = (size_t)s->n_stations;
-    int radar_s = c->latest->accumulation_s > 0 ? c->latest->accumulation_s : c->step_s, len_s = 0;
-    int rc = links_interval(pl->ctx, s, radar_s, &len_s);
+    int radar_s = 1, len_s = 0;
+    int rc = sq25__alignment_interval(pl->ctx, "link", c, s->step_s, &len_s, &radar_s);
     if (rc) return rc;
     int64_t t = c->latest->valid_time;
     int valid = sq25__series_rates(s, stamp, lag_s, t, len_s, z + ng);

@@ -284,21 +284,25 @@ static int radar_rates(const sq25__psens *ps, int64_t end, int len_s, int n, dou
     return sq25__radar_ring_mean(&ps->ring, end, len_s, (size_t)n, mmh);
 }
 
-/* Comparison interval: the longer of the sensor step and the radar interval; each must
- * divide it. */
+int sq25__alignment_interval(sq25_ctx *ctx, const char *what, const sq25__psens_cycle *c,
+                             int step_s, int *len_s, int *radar_s)
+{
+    int radar = c->latest->accumulation_s > 0 ? c->latest->accumulation_s : c->step_s;
+    int len = radar > step_s ? radar : step_s;
+    if (len % radar || len % step_s)
+        return sq25__fail(ctx, SQ25_ERR_ALIGNMENT,
+                          "%s step %d s and radar interval %d s: neither divides the other",
+                          what, step_s, radar);
+    *len_s = len;
+    *radar_s = radar;
+    return SQ25_OK;
+}
+
+/* The point sensors' comparison interval (sq25__alignment_interval). */
 static int comparison_interval(sq25__psens *ps, const sq25__psens_cycle *c, int *len_s,
                                int *radar_len_s)
 {
-    int radar = c->latest->accumulation_s > 0 ? c->latest->accumulation_s : c->step_s;
-    int sensor = ps->window->step_s;
-    int len = radar > sensor ? radar : sensor;
-    if (len % radar || len % sensor)
-        return sq25__fail(ps->ctx, SQ25_ERR_ALIGNMENT,
-                          "sensor step %d s and radar interval %d s: neither divides the other",
-                          sensor, radar);
-    *len_s = len;
-    *radar_len_s = radar;
-    return SQ25_OK;
+    return sq25__alignment_interval(ps->ctx, "sensor", c, ps->window->step_s, len_s, radar_len_s);
 }
 
 /* ---- the motion on the target grid ------------------------------------------------------ */

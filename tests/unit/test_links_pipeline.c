@@ -36,7 +36,9 @@
  *    moves 1 px a step across it), about 5 mm or more: P(>= 1 mm in the hour) rises from at
  *    most one member of eight to most of them.
  * 7. The same link far from the grid: the ensemble (probabilities, mean) and the warning are
- *    the radar-only ones bit for bit (same seed, same start frames). */
+ *    the radar-only ones bit for bit (same seed, same start frames).
+ * 8. A link series of 7-minute steps against 5-minute radar: neither divides the other, so no
+ *    comparison interval exists: the run fails with SQ25_ERR_ALIGNMENT naming both. */
 #include "support.h"
 
 #include "interp_internal.h"
@@ -529,6 +531,29 @@ static void test_far_link_same_ensemble(void **state)
     sq25_ctx_destroy(ctx);
 }
 
+static void test_link_step_not_aligned(void **state)
+{
+    (void)state;
+    sq25_ctx *ctx = sq25_ctx_create();
+    sq25_field *probe = constant_field(ctx, 0, 0);
+    double ll[4];
+    link_at(probe, 36, 44.5, 48, 44.5, ll);
+    sq25_series *s = NULL;
+    assert_int_equal(sq25_series_create(ctx, 1, 8, T0 + 600 - 7 * 420, 420, &s), SQ25_OK);
+    assert_int_equal(sq25_series_set_station(s, 0, "link/1", 0.5 * (ll[0] + ll[2]),
+                                             0.5 * (ll[1] + ll[3])), SQ25_OK);
+    for (int k = 0; k < 8; k++) sq25_series_data(s)[k] = 1.0f;
+    sq25_pipeline *p = pipeline_with_frames(ctx, s, ll);
+    sq25_warning *w = NULL;
+    assert_int_equal(sq25_pipeline_run(p, &w), SQ25_ERR_ALIGNMENT);
+    assert_null(w);
+    assert_non_null(strstr(sq25_errmsg(ctx), "link step 420 s and radar interval 300 s"));
+    sq25_series_destroy(s);
+    sq25_field_destroy(probe);
+    sq25_pipeline_destroy(p);
+    sq25_ctx_destroy(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -539,6 +564,7 @@ int main(void)
         cmocka_unit_test(test_far_link_equals_radar_only),
         cmocka_unit_test(test_link_raises_the_ensemble_start),
         cmocka_unit_test(test_far_link_same_ensemble),
+        cmocka_unit_test(test_link_step_not_aligned),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
