@@ -30,7 +30,8 @@ What runs, and how (nothing of the reference code is changed except as said here
     stays NA, which the script would turn into -1: they are never counted as "not flagged").
     These two loop limits are the only edits, and the report says when they were used.
     --r-steps takes a comma-separated list of `pypwsqc` (the steps pypwsqc flags SO = 1),
-    `every:K` (every K-th reported step of the station, from its first) and `all`.
+    `every:K` (every K-th reported step of the station, from its first), `every:K:R` (the
+    same from its R-th: every:5:1 .. every:5:4 are the complement of every:5) and `all`.
   * pypwsqc: `pypwsqc.flagging` fz_filter, hi_filter and so_filter with the parameters of its
     notebooks (the PWSQC defaults), on the raw amounts as the notebooks call them; distances
     are Euclidean in EPSG:25832 (the file's x, y), as poligrain computes them in the notebooks.
@@ -271,6 +272,15 @@ def say(label, ids):
     print("%s: %s" % (label, " ".join(names(ids)) or "none"))
 
 
+def every_spec(text):
+    """(K, R) of "K" or "K:R" (every K-th reported step from the R-th, 0 <= R < K), else None."""
+    parts = text.split(":")
+    if len(parts) > 2 or not all(p.isdigit() for p in parts):
+        return None
+    k_step, offset = int(parts[0]), int(parts[1]) if len(parts) == 2 else 0
+    return (k_step, offset) if k_step > 0 and offset < k_step else None
+
+
 def choose_steps(spec, stations, ids, reported, so_pypwsqc):
     """{id: sorted 0-based steps} for PWSQC_3.R's step loop from --r-steps' spec."""
     out = {}
@@ -285,10 +295,11 @@ def choose_steps(spec, stations, ids, reported, so_pypwsqc):
                 if so_pypwsqc is None:
                     raise SystemExit("--r-steps pypwsqc needs --pypwsqc")
                 chosen.update(np.flatnonzero((so_pypwsqc[k] == 1) & reported[k]).tolist())
-            elif part.startswith("every:") and part[6:].isdigit() and int(part[6:]) > 0:
-                chosen.update(rep[::int(part[6:])].tolist())
+            elif part.startswith("every:") and every_spec(part[6:]):
+                k_step, offset = every_spec(part[6:])
+                chosen.update(rep[offset::k_step].tolist())
             else:
-                raise SystemExit("--r-steps: '%s' is not all, pypwsqc or every:K" % part)
+                raise SystemExit("--r-steps: '%s' is not all, pypwsqc, every:K or every:K:R" % part)
         out[sid] = sorted(chosen)
     return out
 
