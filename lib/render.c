@@ -654,7 +654,7 @@ static int palette_indices(const image *img, png_color palette[256], unsigned ch
  * filter (which turns flat rows into runs of zeros). On the four maps of `make demo` this
  * took 7 x fewer instructions (callgrind: 1.69 G to 0.23 G) than libpng's defaults (RGB,
  * level 6, an adaptive choice among five filters per row that alone cost more than the
- * compression), and the files came out 5 to 7 % smaller (docs/performance.md). */
+ * compression), and the files came out 5 to 7 % smaller (docs/nowcast.md, "Speed, issue 15"). */
 static int encode_png(const image *img, FILE *fp, const png_color *palette, int colours,
                       const unsigned char *index, png_failure *f)
 {
