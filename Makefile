@@ -148,7 +148,7 @@ $(B)/asan/tests/%: tests/unit/%.c $(TEST_SUPPORT) tests/unit/support.h $(SANLIB)
 
 # test_serve also links the parts of `sq25 serve` it tests (bin/serve_*.c, public API only).
 SERVE_PARTS := bin/serve_state.c bin/serve_cap.c bin/serve_publish.c bin/serve_config.c \
-               bin/serve_sensors.c
+               bin/serve_sensors.c bin/serve_files.c
 $(B)/tests/test_serve: tests/unit/test_serve.c $(SERVE_PARTS) bin/serve.h $(TEST_SUPPORT) \
                        tests/unit/support.h $(STLIB)
 	@mkdir -p $(@D)

@@ -174,6 +174,17 @@ int serve_cap_write(FILE *out, const serve_cap_message *m);
 /* CAP date-time: "YYYY-MM-DDThh:mm:ss-00:00" (CAP 1.2 writes UTC as -00:00). */
 void serve_cap_time(int64_t t, char *buf, size_t cap);
 
+/* ---- the kept inbox files of one kind (serve_files.c): an array of elements of elem_size
+ * bytes, each beginning with its file name (char name[256]), in the order read ---- */
+/* The index of the element named name; count when none is. */
+size_t serve_files_find(const void *files, size_t count, size_t elem_size, const char *name);
+/* Take element i out (what it owns already released), the others kept in order. */
+void serve_files_remove(void *files, size_t *count, size_t elem_size, size_t i);
+/* Room for one more element: files when it has room, else the array grown (to first_cap
+ * elements the first time, then double; *cap updated). NULL on out-of-memory, files kept. */
+void *serve_files_reserve(void *files, size_t count, size_t *cap, size_t elem_size,
+                          size_t first_cap);
+
 /* ---- sensor files of the inbox (serve_sensors.c) ---- */
 /* Each sensor file read is kept as it was read; a cycle asks for the window of steps ending
  * at its time, built from every file: the stations of all files (by id, in the order first

@@ -5,8 +5,11 @@
  * Public API of libsq25 only. */
 #include "serve.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+
+_Static_assert(offsetof(serve_links_file, name) == 0, "serve_files_find reads the name first");
 
 void serve_links_init(serve_links *s) { memset(s, 0, sizeof *s); }
 
@@ -20,27 +23,19 @@ void serve_links_free(serve_links *s)
 static void drop_file(serve_links *s, size_t i)
 {
     sq25_links_destroy(s->files[i].links);
-    memmove(s->files + i, s->files + i + 1, (s->count - i - 1) * sizeof s->files[0]);
-    s->count--;
+    serve_files_remove(s->files, &s->count, sizeof s->files[0], i);
 }
 
 int serve_links_add(serve_links *s, const char *name, sq25_links *links)
 {
-    for (size_t i = 0; i < s->count; i++)
-        if (strcmp(s->files[i].name, name) == 0) { /* rewritten: the new read replaces it */
-            drop_file(s, i);
-            break;
-        }
-    if (s->count == s->cap) {
-        size_t cap = s->cap ? 2 * s->cap : 4;
-        serve_links_file *f = realloc(s->files, cap * sizeof *f);
-        if (!f) {
-            sq25_links_destroy(links);
-            return -1;
-        }
-        s->files = f;
-        s->cap = cap;
+    size_t old = serve_files_find(s->files, s->count, sizeof s->files[0], name);
+    if (old < s->count) drop_file(s, old); /* rewritten: the new read replaces it */
+    serve_links_file *grown = serve_files_reserve(s->files, s->count, &s->cap, sizeof *grown, 4);
+    if (!grown) {
+        sq25_links_destroy(links);
+        return -1;
     }
+    s->files = grown;
     serve_links_file *f = &s->files[s->count++];
     snprintf(f->name, sizeof f->name, "%s", name);
     f->links = links;

@@ -5,8 +5,11 @@
 #include "serve.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+
+_Static_assert(offsetof(serve_sensor_file, name) == 0, "serve_files_find reads the name first");
 
 void serve_sensors_init(serve_sensors *s) { memset(s, 0, sizeof *s); }
 
@@ -20,8 +23,7 @@ void serve_sensors_free(serve_sensors *s)
 static void drop_file(serve_sensors *s, size_t i)
 {
     sq25_series_destroy(s->files[i].series);
-    memmove(s->files + i, s->files + i + 1, (s->count - i - 1) * sizeof s->files[0]);
-    s->count--;
+    serve_files_remove(s->files, &s->count, sizeof s->files[0], i);
     if (s->count == 0) s->step_s = 0; /* a new first file sets the step again */
 }
 
@@ -33,25 +35,19 @@ int serve_sensors_add(serve_sensors *s, const char *name, sq25_series *series, c
 {
     int step = sq25_series_step_s(series);
     int64_t n = sq25_series_step_count(series);
-    for (size_t i = 0; i < s->count; i++)
-        if (strcmp(s->files[i].name, name) == 0) { /* rewritten: the new read replaces it */
-            drop_file(s, i);
-            break;
-        }
+    size_t old = serve_files_find(s->files, s->count, sizeof s->files[0], name);
+    if (old < s->count) drop_file(s, old); /* rewritten: the new read replaces it */
     const char *why = NULL;
     if (n < 1) why = "no time step";
     else if (s->count && step != s->step_s) why = "its time step differs from the other sensor files'";
     else if (s->count && phase(sq25_series_time(series, 0), step) !=
                              phase(s->files[0].first_time, step))
         why = "its times are not on the step grid of the other sensor files";
-    if (!why && s->count == s->cap) {
-        size_t cap = s->cap ? 2 * s->cap : 8;
-        serve_sensor_file *f = realloc(s->files, cap * sizeof *f);
-        if (!f) why = "out of memory";
-        else {
-            s->files = f;
-            s->cap = cap;
-        }
+    if (!why) {
+        serve_sensor_file *grown = serve_files_reserve(s->files, s->count, &s->cap,
+                                                       sizeof *grown, 8);
+        if (grown) s->files = grown;
+        else why = "out of memory";
     }
     if (why) {
         if (err) snprintf(err, err_cap, "%s (step %d s)", why, step);

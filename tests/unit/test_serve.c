@@ -533,6 +533,43 @@ static void test_sensor_store(void **state)
     sq25_ctx_destroy(ctx);
 }
 
+/* The kept-file array both inbox stores use: growth from empty (first_cap, then double),
+ * lookup by name, removal that keeps the order. Expected values by hand from the calls. */
+typedef struct {
+    char name[256];
+    int tag;
+} named_item;
+
+static void test_file_array(void **state)
+{
+    (void)state;
+    named_item *items = NULL;
+    size_t count = 0, cap = 0;
+    const char *names[] = {"a.csv", "b.csv", "c.csv", "d.csv", "e.csv"};
+    const size_t cap_after[] = {2, 2, 4, 4, 8}; /* first_cap 2, doubled when full */
+    for (int i = 0; i < 5; i++) {
+        named_item *grown = serve_files_reserve(items, count, &cap, sizeof *grown, 2);
+        assert_non_null(grown);
+        items = grown;
+        assert_int_equal(cap, cap_after[i]);
+        snprintf(items[count].name, sizeof items[count].name, "%s", names[i]);
+        items[count++].tag = 10 * i;
+    }
+    assert_int_equal(serve_files_find(items, count, sizeof *items, "c.csv"), 2);
+    assert_int_equal(serve_files_find(items, count, sizeof *items, "z.csv"), count);
+    serve_files_remove(items, &count, sizeof *items, 1); /* b.csv */
+    assert_int_equal(count, 4);
+    const int tags_left[] = {0, 20, 30, 40};
+    for (size_t i = 0; i < count; i++) assert_int_equal(items[i].tag, tags_left[i]);
+    assert_int_equal(serve_files_find(items, count, sizeof *items, "b.csv"), count);
+    assert_int_equal(serve_files_find(items, count, sizeof *items, "e.csv"), 3);
+    serve_files_remove(items, &count, sizeof *items, 3); /* the last one */
+    assert_int_equal(count, 3);
+    assert_ptr_equal(serve_files_reserve(items, count, &cap, sizeof *items, 2), items);
+    assert_int_equal(cap, 8); /* room left: nothing reallocated */
+    free(items);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -540,6 +577,7 @@ int main(void)
         cmocka_unit_test(test_state_file),          cmocka_unit_test(test_cap_mapping),
         cmocka_unit_test(test_cap_order_and_area),  cmocka_unit_test(test_analytic_storm_chain),
         cmocka_unit_test(test_config),              cmocka_unit_test(test_sensor_store),
+        cmocka_unit_test(test_file_array),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
