@@ -174,16 +174,24 @@ int serve_cap_write(FILE *out, const serve_cap_message *m);
 /* CAP date-time: "YYYY-MM-DDThh:mm:ss-00:00" (CAP 1.2 writes UTC as -00:00). */
 void serve_cap_time(int64_t t, char *buf, size_t cap);
 
-/* ---- the kept inbox files of one kind (serve_files.c): an array of elements of elem_size
- * bytes, each beginning with its file name (char name[256]), in the order read ---- */
+/* ---- the kept inbox files of one kind (serve_files.c): an array of elements, each beginning
+ * with its file name (char name[256]), in the order read ---- */
+typedef struct {
+    size_t elem_size;            /* bytes of one element */
+    size_t first_cap;            /* elements of the first allocation (then doubled) */
+    void (*release)(void *elem); /* frees what one element owns */
+} serve_file_kind;
+
 /* The index of the element named name; count when none is. */
-size_t serve_files_find(const void *files, size_t count, size_t elem_size, const char *name);
-/* Take element i out (what it owns already released), the others kept in order. */
-void serve_files_remove(void *files, size_t *count, size_t elem_size, size_t i);
-/* Room for one more element: files when it has room, else the array grown (to first_cap
- * elements the first time, then double; *cap updated). NULL on out-of-memory, files kept. */
-void *serve_files_reserve(void *files, size_t count, size_t *cap, size_t elem_size,
-                          size_t first_cap);
+size_t serve_files_find(const serve_file_kind *k, const void *files, size_t count,
+                        const char *name);
+/* Release element i and take it out, the others kept in order. */
+void serve_files_drop(const serve_file_kind *k, void *files, size_t *count, size_t i);
+/* Release every element and free the array. */
+void serve_files_release_all(const serve_file_kind *k, void *files, size_t count);
+/* Room for one more element: files when it has room, else the array grown (*cap updated).
+ * NULL on out-of-memory, files kept. */
+void *serve_files_reserve(const serve_file_kind *k, void *files, size_t count, size_t *cap);
 
 /* ---- sensor files of the inbox (serve_sensors.c) ---- */
 /* Each sensor file read is kept as it was read; a cycle asks for the window of steps ending

@@ -11,26 +11,23 @@
 
 _Static_assert(offsetof(serve_links_file, name) == 0, "serve_files_find reads the name first");
 
+static void release_file(void *f) { sq25_links_destroy(((serve_links_file *)f)->links); }
+static const serve_file_kind links_kind = {sizeof(serve_links_file), 4, release_file};
+
 void serve_links_init(serve_links *s) { memset(s, 0, sizeof *s); }
 
 void serve_links_free(serve_links *s)
 {
-    for (size_t i = 0; i < s->count; i++) sq25_links_destroy(s->files[i].links);
-    free(s->files);
+    serve_files_release_all(&links_kind, s->files, s->count);
     serve_links_init(s);
-}
-
-static void drop_file(serve_links *s, size_t i)
-{
-    sq25_links_destroy(s->files[i].links);
-    serve_files_remove(s->files, &s->count, sizeof s->files[0], i);
 }
 
 int serve_links_add(serve_links *s, const char *name, sq25_links *links)
 {
-    size_t old = serve_files_find(s->files, s->count, sizeof s->files[0], name);
-    if (old < s->count) drop_file(s, old); /* rewritten: the new read replaces it */
-    serve_links_file *grown = serve_files_reserve(s->files, s->count, &s->cap, sizeof *grown, 4);
+    size_t old = serve_files_find(&links_kind, s->files, s->count, name);
+    if (old < s->count) /* rewritten: the new read replaces it */
+        serve_files_drop(&links_kind, s->files, &s->count, old);
+    serve_links_file *grown = serve_files_reserve(&links_kind, s->files, s->count, &s->cap);
     if (!grown) {
         sq25_links_destroy(links);
         return -1;
@@ -47,7 +44,7 @@ int serve_links_add(serve_links *s, const char *name, sq25_links *links)
 void serve_links_prune(serve_links *s, int64_t before)
 {
     for (size_t i = s->count; i-- > 0;)
-        if (s->files[i].last_time < before) drop_file(s, i);
+        if (s->files[i].last_time < before) serve_files_drop(&links_kind, s->files, &s->count, i);
 }
 
 static void note_skipped(char *buf, size_t cap, const char *name, const char *why)

@@ -11,19 +11,20 @@
 
 _Static_assert(offsetof(serve_sensor_file, name) == 0, "serve_files_find reads the name first");
 
+static void release_file(void *f) { sq25_series_destroy(((serve_sensor_file *)f)->series); }
+static const serve_file_kind sensors_kind = {sizeof(serve_sensor_file), 8, release_file};
+
 void serve_sensors_init(serve_sensors *s) { memset(s, 0, sizeof *s); }
 
 void serve_sensors_free(serve_sensors *s)
 {
-    for (size_t i = 0; i < s->count; i++) sq25_series_destroy(s->files[i].series);
-    free(s->files);
+    serve_files_release_all(&sensors_kind, s->files, s->count);
     serve_sensors_init(s);
 }
 
 static void drop_file(serve_sensors *s, size_t i)
 {
-    sq25_series_destroy(s->files[i].series);
-    serve_files_remove(s->files, &s->count, sizeof s->files[0], i);
+    serve_files_drop(&sensors_kind, s->files, &s->count, i);
     if (s->count == 0) s->step_s = 0; /* a new first file sets the step again */
 }
 
@@ -35,7 +36,7 @@ int serve_sensors_add(serve_sensors *s, const char *name, sq25_series *series, c
 {
     int step = sq25_series_step_s(series);
     int64_t n = sq25_series_step_count(series);
-    size_t old = serve_files_find(s->files, s->count, sizeof s->files[0], name);
+    size_t old = serve_files_find(&sensors_kind, s->files, s->count, name);
     if (old < s->count) drop_file(s, old); /* rewritten: the new read replaces it */
     const char *why = NULL;
     if (n < 1) why = "no time step";
@@ -44,8 +45,8 @@ int serve_sensors_add(serve_sensors *s, const char *name, sq25_series *series, c
                              phase(s->files[0].first_time, step))
         why = "its times are not on the step grid of the other sensor files";
     if (!why) {
-        serve_sensor_file *grown = serve_files_reserve(s->files, s->count, &s->cap,
-                                                       sizeof *grown, 8);
+        serve_sensor_file *grown =
+            serve_files_reserve(&sensors_kind, s->files, s->count, &s->cap);
         if (grown) s->files = grown;
         else why = "out of memory";
     }

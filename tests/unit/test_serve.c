@@ -534,40 +534,49 @@ static void test_sensor_store(void **state)
 }
 
 /* The kept-file array both inbox stores use: growth from empty (first_cap, then double),
- * lookup by name, removal that keeps the order. Expected values by hand from the calls. */
+ * lookup by name, removal that releases the element and keeps the order, release of all.
+ * Expected values by hand from the calls. */
 typedef struct {
     char name[256];
     int tag;
 } named_item;
 
+static int released_tags; /* sum of the tags release_item saw */
+static void release_item(void *elem) { released_tags += ((named_item *)elem)->tag; }
+
 static void test_file_array(void **state)
 {
     (void)state;
+    const serve_file_kind kind = {sizeof(named_item), 2, release_item};
     named_item *items = NULL;
     size_t count = 0, cap = 0;
     const char *names[] = {"a.csv", "b.csv", "c.csv", "d.csv", "e.csv"};
     const size_t cap_after[] = {2, 2, 4, 4, 8}; /* first_cap 2, doubled when full */
     for (int i = 0; i < 5; i++) {
-        named_item *grown = serve_files_reserve(items, count, &cap, sizeof *grown, 2);
+        named_item *grown = serve_files_reserve(&kind, items, count, &cap);
         assert_non_null(grown);
         items = grown;
         assert_int_equal(cap, cap_after[i]);
         snprintf(items[count].name, sizeof items[count].name, "%s", names[i]);
-        items[count++].tag = 10 * i;
+        items[count++].tag = 1 << i; /* 1, 2, 4, 8, 16 */
     }
-    assert_int_equal(serve_files_find(items, count, sizeof *items, "c.csv"), 2);
-    assert_int_equal(serve_files_find(items, count, sizeof *items, "z.csv"), count);
-    serve_files_remove(items, &count, sizeof *items, 1); /* b.csv */
+    assert_int_equal(serve_files_find(&kind, items, count, "c.csv"), 2);
+    assert_int_equal(serve_files_find(&kind, items, count, "z.csv"), count);
+    released_tags = 0;
+    serve_files_drop(&kind, items, &count, 1); /* b.csv */
+    assert_int_equal(released_tags, 2);
     assert_int_equal(count, 4);
-    const int tags_left[] = {0, 20, 30, 40};
+    const int tags_left[] = {1, 4, 8, 16};
     for (size_t i = 0; i < count; i++) assert_int_equal(items[i].tag, tags_left[i]);
-    assert_int_equal(serve_files_find(items, count, sizeof *items, "b.csv"), count);
-    assert_int_equal(serve_files_find(items, count, sizeof *items, "e.csv"), 3);
-    serve_files_remove(items, &count, sizeof *items, 3); /* the last one */
+    assert_int_equal(serve_files_find(&kind, items, count, "b.csv"), count);
+    assert_int_equal(serve_files_find(&kind, items, count, "e.csv"), 3);
+    serve_files_drop(&kind, items, &count, 3); /* the last one */
     assert_int_equal(count, 3);
-    assert_ptr_equal(serve_files_reserve(items, count, &cap, sizeof *items, 2), items);
+    assert_ptr_equal(serve_files_reserve(&kind, items, count, &cap), items);
     assert_int_equal(cap, 8); /* room left: nothing reallocated */
-    free(items);
+    released_tags = 0;
+    serve_files_release_all(&kind, items, count);
+    assert_int_equal(released_tags, 1 + 4 + 8);
 }
 
 int main(void)
