@@ -115,6 +115,33 @@ static int sensors_load(sq25_ctx *ctx, const char *projdef, size_t n, const doub
     return rc;
 }
 
+long *sq25__loo_index(sq25_ctx *ctx, size_t m, bool loo, size_t n_kept, const long *orig)
+{
+    long *index = sq25__malloc(ctx, (m + 1) * sizeof(long));
+    if (!index) return NULL;
+    for (size_t j = 0; j < m; j++) index[j] = -1;
+    if (loo)
+        for (size_t i = 0; i < n_kept; i++) index[orig[i]] = (long)i;
+    return index;
+}
+
+/* ---- blocks of cells ------------------------------------------------------------------- */
+
+sq25__blocks sq25__blocks_of(int width, int height, int bs)
+{
+    return (sq25__blocks){.width = width, .height = height, .bs = bs};
+}
+
+bool sq25__blocks_next(sq25__blocks *b)
+{
+    if (b->started && (b->c0 += b->bs) >= b->width) b->c0 = 0, b->r0 += b->bs;
+    b->started = true;
+    if (b->width <= 0 || b->r0 >= b->height) return false;
+    b->c1 = b->c0 + b->bs < b->width ? b->c0 + b->bs : b->width;
+    b->r1 = b->r0 + b->bs < b->height ? b->r0 + b->bs : b->height;
+    return true;
+}
+
 /* ---- variogram choice ----------------------------------------------------------------- */
 
 static int choose_variogram(sq25_ctx *ctx, const double *p, const sensor_set *s,
@@ -799,7 +826,7 @@ static int interp_grid_set(sq25_ctx *ctx, const double *p, int method, const sen
     return rc ? rc : sq25__ok(ctx);
 }
 
-static const double *params_of(const sq25_interp_options *o)
+const double *sq25__interp_params(const sq25_interp_options *o)
 {
     return o ? o->p : interp_defaults;
 }
@@ -820,7 +847,7 @@ int sq25_interp_grid(sq25_ctx *ctx, const sq25_interp_options *o, int method, si
     int rc = sensors_load(ctx, grid->projdef, n, lon, lon_stride, lat, lat_stride, value,
                           value_stride, &s);
     if (rc) return rc;
-    rc = interp_grid_set(ctx, params_of(o), method, &s, grid, variance);
+    rc = interp_grid_set(ctx, sq25__interp_params(o), method, &s, grid, variance);
     sensors_free(ctx, &s);
     return rc;
 }
@@ -857,14 +884,11 @@ static int points_run(sq25_ctx *ctx, const double *p, int method, const sensor_s
         if (rc) return rc;
     }
     krige_system *ks = sq25__malloc(ctx, sizeof *ks);
-    long *set_index = sq25__malloc(ctx, (m + 1) * sizeof(long));
+    long *set_index = sq25__loo_index(ctx, m, loo, s->n, s->orig);
     if (!ks || !set_index) {
         sq25__free(ctx, ks), sq25__free(ctx, set_index);
         return SQ25_ERR_NOMEM;
     }
-    for (size_t j = 0; j < m; j++) set_index[j] = -1;
-    if (loo)
-        for (size_t i = 0; i < s->n; i++) set_index[s->orig[i]] = (long)i;
     for (size_t j = 0; j < m; j++) {
         double var = NAN, est = NAN;
         if (isfinite(tx[j]) && isfinite(ty[j]))
@@ -905,7 +929,7 @@ int sq25_interp_points(sq25_ctx *ctx, const sq25_interp_options *o, int method, 
     if (!rc) rc = sq25__lonlat_to_xy(ctx, utm, m, target_lon, target_lon_stride, target_lat,
                                      target_lat_stride, tx, ty);
     if (!rc && s.n == 0) rc = sq25__fail(ctx, SQ25_ERR_NO_DATA, "sq25_interp_points: no valid value");
-    if (!rc) rc = points_run(ctx, params_of(o), method, &s, m, tx, ty, leave_one_out, out,
+    if (!rc) rc = points_run(ctx, sq25__interp_params(o), method, &s, m, tx, ty, leave_one_out, out,
                              out_stride, variance, variance_stride);
     sq25__free(ctx, tx), sq25__free(ctx, ty);
     sensors_free(ctx, &s);

@@ -108,6 +108,26 @@ bool sq25__krige_invert(const void *system, sq25__krige_fill fill, size_t dim, i
 double sq25__krige_estimate(const double *alpha, const double *minv, int dim, const double *u,
                             double c0, double *variance);
 
+/* The blocks of bs x bs cells of a width x height grid, block row by block row, those at the
+ * right and bottom edges cut to the grid. Walk them with
+ * for (sq25__blocks b = sq25__blocks_of(w, h, bs); sq25__blocks_next(&b);) use(b.c0, ...). */
+typedef struct {
+    int width, height, bs; /* the grid's cells; the block side, cells */
+    int c0, r0, c1, r1;    /* the current block: cells [c0, c1) x [r0, r1) */
+    bool started;
+} sq25__blocks;
+sq25__blocks sq25__blocks_of(int width, int height, int bs);
+/* Move to the next block; false when there is none left. */
+bool sq25__blocks_next(sq25__blocks *b);
+
+/* For leave-one-out over m targets that are the caller's sensors: index[j] = i where the
+ * kept sensor i is the caller's sensor j (orig[i] == j), -1 for the others; all -1 when !loo.
+ * New array of m + 1 (sq25__free), NULL on out-of-memory. */
+long *sq25__loo_index(sq25_ctx *ctx, size_t m, bool loo, size_t n_kept, const long *orig);
+
+/* The parameters of o (SQ25_INTERP_* order; the defaults for NULL). Borrowed. */
+const double *sq25__interp_params(const sq25_interp_options *o);
+
 /* Radar (mm/h) at n lon/lat points (pointer + byte stride), bilinear, through PROJ; NaN
  * outside the radar grid or on nodata. out: n doubles. */
 int sq25__radar_at_points(sq25_ctx *ctx, const sq25_field *radar, size_t n, const double *lon,

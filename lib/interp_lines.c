@@ -329,6 +329,13 @@ static void lines_block(const lines_job *j, line_system *ls, int c0, int r0, int
         }
 }
 
+/* Every block of bs x bs cells of the job's grid. */
+static void lines_blocks(const lines_job *j, line_system *ls, int bs)
+{
+    for (sq25__blocks b = sq25__blocks_of(j->grid->width, j->grid->height, bs); sq25__blocks_next(&b);)
+        lines_block(j, ls, b.c0, b.r0, b.c1, b.r1);
+}
+
 static bool grids_match(const sq25_field *a, const sq25_field *b)
 {
     return a->width == b->width && a->height == b->height && strcmp(a->projdef, b->projdef) == 0 &&
@@ -398,11 +405,7 @@ int sq25_interp_lines_grid(sq25_ctx *ctx, const sq25_interp_options *o, int meth
     if (!rc && !ls) rc = SQ25_ERR_NOMEM;
     if (!rc) {
         lines_job job = {&s, &lp, &v, kriging, grid, kriging ? variance : NULL, dg};
-        int bs = (int)lp.p[SQ25_INTERP_BLOCK_CELLS];
-        for (int r0 = 0; r0 < grid->height; r0 += bs)
-            for (int c0 = 0; c0 < grid->width; c0 += bs)
-                lines_block(&job, ls, c0, r0, c0 + bs < grid->width ? c0 + bs : grid->width,
-                            r0 + bs < grid->height ? r0 + bs : grid->height);
+        lines_blocks(&job, ls, (int)lp.p[SQ25_INTERP_BLOCK_CELLS]);
     }
     sq25__free(ctx, ls), sq25__free(ctx, dg);
     lines_free(ctx, &s);
@@ -417,14 +420,11 @@ static int lines_points_run(sq25_ctx *ctx, const line_params *lp, bool kriging, 
                             double *variance)
 {
     line_system *ls = sq25__malloc(ctx, sizeof *ls);
-    long *set_index = sq25__malloc(ctx, (m + 1) * sizeof(long));
+    long *set_index = sq25__loo_index(ctx, m, loo, s->n, s->orig);
     if (!ls || !set_index) {
         sq25__free(ctx, ls), sq25__free(ctx, set_index);
         return SQ25_ERR_NOMEM;
     }
-    for (size_t j = 0; j < m; j++) set_index[j] = -1;
-    if (loo)
-        for (size_t i = 0; i < s->n; i++) set_index[s->orig[i]] = (long)i;
     for (size_t j = 0; j < m; j++) {
         double est = NAN, var = NAN, d = td ? td[j] : 0;
         if (isfinite(tx[j]) && isfinite(ty[j]) && isfinite(d)) {
@@ -555,11 +555,7 @@ int sq25__lines_krige(sq25_ctx *ctx, const sq25_interp_options *o, const sq25__v
     if (!rc && !ls) rc = SQ25_ERR_NOMEM;
     if (!rc && s.n > 0) {
         lines_job job = {&s, &lp, v, true, grid, NULL, sensor_drift ? grid_drift : NULL};
-        int bs = (int)lp.p[SQ25_INTERP_BLOCK_CELLS];
-        for (int r0 = 0; r0 < grid->height; r0 += bs)
-            for (int c0 = 0; c0 < grid->width; c0 += bs)
-                lines_block(&job, ls, c0, r0, c0 + bs < grid->width ? c0 + bs : grid->width,
-                            r0 + bs < grid->height ? r0 + bs : grid->height);
+        lines_blocks(&job, ls, (int)lp.p[SQ25_INTERP_BLOCK_CELLS]);
     }
     sq25__free(ctx, ls);
     lines_free(ctx, &s);

@@ -145,10 +145,8 @@ int sq25__merge_ked(sq25_ctx *ctx, const sq25_interp_options *io, const sq25__va
                    k > KED_MAX_NEIGHBOURS ? KED_MAX_NEIGHBOURS : k,
                    sq25_interp_options_get(io, SQ25_INTERP_RADIUS_M)};
     int bs = (int)sq25_interp_options_get(io, SQ25_INTERP_BLOCK_CELLS);
-    for (int r0 = 0; r0 < grid->height; r0 += bs)
-        for (int c0 = 0; c0 < grid->width; c0 += bs)
-            ked_block(&job, ks, c0, r0, c0 + bs < grid->width ? c0 + bs : grid->width,
-                      r0 + bs < grid->height ? r0 + bs : grid->height);
+    for (sq25__blocks bl = sq25__blocks_of(grid->width, grid->height, bs); sq25__blocks_next(&bl);)
+        ked_block(&job, ks, bl.c0, bl.r0, bl.c1, bl.r1);
     sq25__free(ctx, ks);
     sq25__buckets_free(ctx, &b);
     return SQ25_OK;

@@ -170,11 +170,10 @@ static int choose_variogram(sq25_ctx *ctx, const sq25_merge_options *o, size_t n
                             const double *y, const double *q, sq25__variogram *v, int *source)
 {
     int model = (int)sq25_interp_options_get(o->interp, SQ25_INTERP_VARIOGRAM);
-    double given[3] = {sq25_interp_options_get(o->interp, SQ25_INTERP_NUGGET),
-                       sq25_interp_options_get(o->interp, SQ25_INTERP_SILL),
-                       sq25_interp_options_get(o->interp, SQ25_INTERP_RANGE_M)};
-    if (!isnan(given[0]) && !isnan(given[1]) && !isnan(given[2])) {
-        *v = (sq25__variogram){model, given[0], given[1], given[2]};
+    const double *p = sq25__interp_params(o->interp);
+    if (sq25__variogram_given(p)) {
+        *v = (sq25__variogram){model, p[SQ25_INTERP_NUGGET], p[SQ25_INTERP_SILL],
+                               p[SQ25_INTERP_RANGE_M]};
         *source = SQ25_VARIOGRAM_SOURCE_GIVEN;
         return SQ25_OK;
     }

@@ -4,6 +4,8 @@
  * constants that ordinary kriging reproduces; leave-one-out; radar merging and fallbacks. */
 #include "support.h"
 
+#include "interp_internal.h"
+
 #include <gsl/gsl_linalg.h>
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
@@ -330,6 +332,40 @@ static void test_allocation_failures(void **state)
     assert_true(failures_seen >= 30);
 }
 
+/* The block walk and the leave-one-out index the interpolators share (internal helpers):
+ * every expected value listed by hand from the definitions. */
+static void test_block_walk_and_loo_index(void **state)
+{
+    (void)state;
+    /* a 5 x 3 grid in blocks of 2: three block columns (the last 1 wide), two block rows */
+    const int want[6][4] = {{0, 0, 2, 2}, {2, 0, 4, 2}, {4, 0, 5, 2},
+                            {0, 2, 2, 3}, {2, 2, 4, 3}, {4, 2, 5, 3}};
+    int k = 0;
+    for (sq25__blocks b = sq25__blocks_of(5, 3, 2); sq25__blocks_next(&b); k++) {
+        assert_true(k < 6);
+        assert_int_equal(b.c0, want[k][0]), assert_int_equal(b.r0, want[k][1]);
+        assert_int_equal(b.c1, want[k][2]), assert_int_equal(b.r1, want[k][3]);
+    }
+    assert_int_equal(k, 6);
+    sq25__blocks one = sq25__blocks_of(3, 3, 16); /* a block larger than the grid: one, cut */
+    assert_true(sq25__blocks_next(&one));
+    assert_int_equal(one.c1, 3), assert_int_equal(one.r1, 3);
+    assert_false(sq25__blocks_next(&one));
+    sq25__blocks none = sq25__blocks_of(0, 4, 2);
+    assert_false(sq25__blocks_next(&none));
+
+    sq25_ctx *ctx = sq25_ctx_create();
+    const long orig[3] = {0, 2, 3}; /* sensor 1 of 4 was dropped (say, NaN) */
+    long *index = sq25__loo_index(ctx, 4, true, 3, orig);
+    const long want_index[4] = {0, -1, 1, 2};
+    for (int j = 0; j < 4; j++) assert_int_equal(index[j], want_index[j]);
+    sq25__free(ctx, index);
+    index = sq25__loo_index(ctx, 4, false, 3, orig);
+    for (int j = 0; j < 4; j++) assert_int_equal(index[j], -1);
+    sq25__free(ctx, index);
+    sq25_ctx_destroy(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -339,6 +375,7 @@ int main(void)
         cmocka_unit_test(test_merge_and_fallbacks),
         cmocka_unit_test(test_grid_idw_matches_point_queries),
         cmocka_unit_test(test_allocation_failures),
+        cmocka_unit_test(test_block_walk_and_loo_index),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
