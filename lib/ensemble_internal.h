@@ -210,6 +210,11 @@ int sq25__ensemble_alloc(sq25_ctx *ctx, const sq25_ensemble_options *opt,
                          const sq25_field *latest, int n_leads, int step_s,
                          sq25_ensemble **out);
 
+/* Tests only (false in the library): sq25_ensemble_write_netcdf stores every grid through
+ * HDF5's own filters (H5Dwrite), its path for a dataset whose stored form is not the one it
+ * compresses (a big-endian host), so that path is tested on this one. */
+extern bool sq25__ensemble_write_through_filters;
+
 /* lib/warn_ensemble.c: a warning whose level probabilities are given grids (one per level, on
  * the frames' grid, raw: the calibration map is applied), amounts/peak/onset from frames; and
  * the ensemble's level probabilities (fraction of members reaching each level over the
