@@ -437,12 +437,19 @@ static bool direct_readable(hid_t d, size_t ny, size_t nx, hsize_t chunk[2], boo
     return ok;
 }
 
+/* A buffer of the direct read from the context's allocator, or NULL. Not sq25__malloc: running
+ * out here is no error (nothing logged), the read falls back to H5Dread. */
+static void *direct_buffer(sq25_ctx *ctx, size_t bytes)
+{
+    return ctx ? ctx->alloc(ctx->opaque, bytes ? bytes : 1) : NULL;
+}
+
 /* The whole of d read chunk by chunk with H5Dread_chunk, each chunk's zlib stream inflated
  * by libdeflate (about 3 x faster than zlib's inflate behind HDF5's filter, and without
  * HDF5's type conversion buffers). Returns 0, or -1 when the dataset does not have that form
  * or any chunk does not decode exactly: the caller then reads it through H5Dread, which
- * reports what is wrong. */
-static int read_direct(hid_t d, size_t ny, size_t nx, double *out)
+ * reports what is wrong. Its buffers come from the context's allocator. */
+static int read_direct(sq25_ctx *ctx, hid_t d, size_t ny, size_t nx, double *out)
 {
     hsize_t chunk[2];
     bool deflated = false;
@@ -451,7 +458,7 @@ static int read_direct(hid_t d, size_t ny, size_t nx, double *out)
     if (k == DIRECT_NONE || !direct_readable(d, ny, nx, chunk, &deflated)) return -1;
     if (chunk[0] * chunk[1] > ((hsize_t)64 << 20) / esize) return -1; /* a chunk over 64 MiB */
     const size_t chunk_bytes = (size_t)(chunk[0] * chunk[1]) * esize;
-    unsigned char *plain = malloc(chunk_bytes), *packed = NULL;
+    unsigned char *plain = direct_buffer(ctx, chunk_bytes), *packed = NULL;
     size_t packed_cap = 0;
     struct libdeflate_decompressor *z = deflated ? libdeflate_alloc_decompressor() : NULL;
     int rc = plain && (z || !deflated) ? 0 : -1;
@@ -465,9 +472,9 @@ static int read_direct(hid_t d, size_t ny, size_t nx, double *out)
                 break;
             }
             if (packed_cap < stored) {
-                free(packed);
+                sq25__free(ctx, packed);
                 packed_cap = (size_t)stored;
-                if (!(packed = malloc(packed_cap))) {
+                if (!(packed = direct_buffer(ctx, packed_cap))) {
                     rc = -1;
                     break;
                 }
@@ -492,8 +499,8 @@ static int read_direct(hid_t d, size_t ny, size_t nx, double *out)
             }
         }
     if (z) libdeflate_free_decompressor(z);
-    free(plain);
-    free(packed);
+    sq25__free(ctx, plain);
+    sq25__free(ctx, packed);
     return rc;
 }
 
@@ -503,7 +510,7 @@ int sq25__h5_read_2d_double(sq25_ctx *ctx, const char *file, hid_t loc, const ch
     hid_t d = H5Dopen2(loc, path, H5P_DEFAULT);
     if (d < 0) return sq25__fail(ctx, SQ25_ERR_MISSING_DATASET, "%s: cannot open dataset %s",
                                  file, path);
-    if (index < 0 && read_direct(d, ny, nx, out) == 0) {
+    if (index < 0 && read_direct(ctx, d, ny, nx, out) == 0) {
         H5Dclose(d);
         return SQ25_OK;
     }

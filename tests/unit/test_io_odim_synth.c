@@ -9,6 +9,7 @@
 #include <hdf5.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define KNMI_0100 "radar/knmi_20100826/RAD_NL25_RAP_5min_201008260100.h5"
@@ -369,6 +370,92 @@ static void test_chunk_corrupt(void **state)
     sq25_ctx_destroy(ctx);
 }
 
+/* ---- the direct chunk read's buffers come from the context's allocator ----
+ * An allocator that records the size of each allocation and fails the fail_at-th (from 1). */
+typedef struct {
+    long fail_at, calls, live;
+    size_t sizes[8192];
+} recording_alloc;
+
+static void *recording_malloc(void *opaque, size_t size)
+{
+    recording_alloc *st = opaque;
+    if (st->calls < 8192) st->sizes[st->calls] = size;
+    if (++st->calls == st->fail_at) return NULL;
+    void *p = malloc(size);
+    st->live += p != NULL;
+    return p;
+}
+
+static void recording_free(void *opaque, void *ptr)
+{
+    recording_alloc *st = opaque;
+    st->live -= ptr != NULL;
+    free(ptr);
+}
+
+/* Each allocation of a read failed in turn: the read fails with SQ25_ERR_NOMEM and nothing
+ * left allocated, or it falls back to H5Dread and returns the rates. The allocations it
+ * survives are exactly the direct read's buffers, so they go through the context's allocator:
+ * one chunk of 2 x 3 float64 (48 bytes) and the stored chunks, each larger than the ones
+ * before it (their sizes from HDF5 here, in the order the read visits them). */
+static void test_direct_read_buffers_from_ctx_allocator(void **state)
+{
+    (void)state;
+    const double raw[12] = {0, 1, 2, 3, 4, 5, 250, 7, 8, 9, 10, 249};
+    const char *path = chunked_file("alloc.h5", H5T_IEEE_F64LE, CHUNK_DEFLATE, raw);
+    hsize_t packed[4], grown = 0;
+    int n_packed = 0;
+    hid_t fid = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t d = H5Dopen2(fid, "dataset1/data1/data", H5P_DEFAULT);
+    for (hsize_t r0 = 0; r0 < 3; r0 += 2)
+        for (hsize_t c0 = 0; c0 < 4; c0 += 3) {
+            const hsize_t offset[2] = {r0, c0};
+            hsize_t stored = 0;
+            assert_true(H5Dget_chunk_storage_size(d, offset, &stored) >= 0 && stored > 0);
+            if (stored > grown) packed[n_packed++] = grown = stored;
+        }
+    H5Dclose(d);
+    H5Fclose(fid);
+    static recording_alloc st;
+    memset(&st, 0, sizeof st);
+    sq25_ctx *ctx = sq25_ctx_create_with_allocator(recording_malloc, recording_free, &st);
+    sq25_field *f = NULL;
+    assert_int_equal(sq25_read_field(ctx, path, &f), SQ25_OK);
+    sq25_field_destroy(f);
+    sq25_ctx_destroy(ctx);
+    const long calls = st.calls;
+    assert_true(calls < 8192);
+    int chunk_buffers = 0, packed_buffers = 0;
+    for (long k = 1; k <= calls; k++) {
+        memset(&st, 0, sizeof st);
+        st.fail_at = k;
+        ctx = sq25_ctx_create_with_allocator(recording_malloc, recording_free, &st);
+        f = NULL;
+        const int rc = ctx ? sq25_read_field(ctx, path, &f) : SQ25_ERR_NOMEM;
+        if (rc == SQ25_OK) {
+            const float *v = sq25_field_data(f);
+            for (int i = 0; i < 12; i++)
+                if (raw[i] == 250) assert_true(isnan(v[i]));
+                else assert_true(v[i] == (float)(0.5 * raw[i] + 1));
+            const size_t size = st.sizes[k - 1];
+            bool is_packed = false;
+            for (int j = 0; j < n_packed; j++) is_packed |= size == packed[j];
+            assert_true(size == 2 * 3 * sizeof(double) || is_packed);
+            if (size == 2 * 3 * sizeof(double)) chunk_buffers++;
+            else packed_buffers++;
+        } else {
+            assert_int_equal(rc, SQ25_ERR_NOMEM);
+            assert_null(f);
+        }
+        sq25_field_destroy(f);
+        sq25_ctx_destroy(ctx);
+        assert_int_equal(st.live, 0);
+    }
+    assert_int_equal(chunk_buffers, 1);
+    assert_int_equal(packed_buffers, n_packed);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -379,6 +466,7 @@ int main(void)
         cmocka_unit_test(test_chunked_types_and_filters),
         cmocka_unit_test(test_chunk_missing_or_unfiltered),
         cmocka_unit_test(test_chunk_corrupt),
+        cmocka_unit_test(test_direct_read_buffers_from_ctx_allocator),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
