@@ -29,16 +29,10 @@ typedef struct {
     double p[SQ25_INTERP_PARAM_COUNT_];
 } line_params;
 
+/* The options' parameters (the point interpolation's defaults for NULL). */
 static void params_load(const sq25_interp_options *o, line_params *lp)
 {
-    static const double defaults[SQ25_INTERP_PARAM_COUNT_] = {
-        [SQ25_INTERP_POWER] = 2,       [SQ25_INTERP_RADIUS_M] = 10000,
-        [SQ25_INTERP_NEIGHBOURS] = 12, [SQ25_INTERP_VARIOGRAM] = SQ25_VARIOGRAM_EXPONENTIAL,
-        [SQ25_INTERP_NUGGET] = NAN,    [SQ25_INTERP_SILL] = NAN,
-        [SQ25_INTERP_RANGE_M] = NAN,   [SQ25_INTERP_DRIFT] = 0,
-        [SQ25_INTERP_MIN_SENSORS] = 5, [SQ25_INTERP_BLOCK_CELLS] = 16};
-    for (int k = 0; k < SQ25_INTERP_PARAM_COUNT_; k++)
-        lp->p[k] = o ? sq25_interp_options_get(o, k) : defaults[k];
+    memcpy(lp->p, sq25__interp_params(o), sizeof lp->p);
 }
 
 static void lines_free(sq25_ctx *ctx, line_set *s)
