@@ -238,9 +238,11 @@ static void parse_block(const unsigned char *in, size_t len, size_t *pos, block 
     size_t i = *pos;
     int n = 0;
     const unsigned char *end = in + len;
+    unsigned prev = i > 0 ? in[i - 1] : 256u; /* 256: the piece's first byte has none */
     while (n < BLOCK_SYMBOLS && i < len) {
-        if (i > 0 && in[i] == in[i - 1]) {
-            const size_t run = run_length(in + i, end, in[i - 1]);
+        const unsigned c = in[i];
+        if (c == prev) {
+            const size_t run = run_length(in + i, end, (unsigned char)c);
             if (run >= MIN_MATCH) {
                 b->sym[n++] = (uint16_t)(256 + run - MIN_MATCH);
                 b->match_freq[run]++;
@@ -248,8 +250,9 @@ static void parse_block(const unsigned char *in, size_t len, size_t *pos, block 
                 continue;
             }
         }
-        b->sym[n++] = in[i];
-        b->lit_freq[in[i]]++;
+        b->sym[n++] = (uint16_t)c;
+        b->lit_freq[c]++;
+        prev = c;
         i++;
     }
     b->lit_freq[END_OF_BLOCK] = 1;
