@@ -725,7 +725,8 @@ static int make_dir(const char *dir)
  * page faults (a sixth of its CPU time, most of it the kernel's) become about 3 500. Blocks
  * of any size come from the heap (mmap threshold raised), which grows HEAP_STEP at a time
  * and keeps what is freed; that range is marked for huge pages. Results do not change;
- * where any of this is missing the heap stays as it was. */
+ * where any of this is missing the heap stays as it was. The deterministic cycle only: the
+ * ensemble's members allocate on the pool's threads, in their own arenas. */
 #define HEAP_STEP ((size_t)128 << 20)
 #define HUGE_PAGE_BYTES ((uintptr_t)2 << 20)
 static void heap_in_huge_pages(void)
@@ -752,7 +753,7 @@ int cmd_run(int argc, char **argv)
         free(a.sensors);
         return status;
     }
-    heap_in_huge_pages();
+    if (a.members == 0) heap_in_huge_pages(); /* the ensemble's members have heaps of their own */
     sq25_ctx *ctx = cli_ctx("run");
     frame_entry *frames = NULL;
     int n_frames = 0;
