@@ -80,16 +80,17 @@ static bool room_for(const bit_writer *w, uint64_t bits)
 
 /* ---- Huffman code lengths ---- */
 
-typedef struct {
-    uint32_t freq;
-    uint16_t symbol;
-} weighted;
-
-static int by_weight(const void *x, const void *y)
+/* Keys freq << 9 | symbol (a block's frequencies are below 2^15, symbols below 2^9) sorted
+ * ascending, so by frequency and then symbol: three passes of a byte-wise counting sort. */
+static void sort_keys(uint32_t *key, uint32_t *tmp, int m)
 {
-    const weighted *a = x, *b = y;
-    if (a->freq != b->freq) return a->freq < b->freq ? -1 : 1;
-    return (a->symbol > b->symbol) - (a->symbol < b->symbol);
+    for (int shift = 0; shift < 24; shift += 8) {
+        int count[257] = {0};
+        for (int i = 0; i < m; i++) count[((key[i] >> shift) & 0xff) + 1]++;
+        for (int b = 0; b < 256; b++) count[b + 1] += count[b];
+        for (int i = 0; i < m; i++) tmp[count[(key[i] >> shift) & 0xff]++] = key[i];
+        memcpy(key, tmp, (size_t)m * sizeof *key);
+    }
 }
 
 /* Optimal code lengths of m >= 2 weights sorted ascending, in place (A[i] becomes the length
@@ -162,23 +163,24 @@ static void limit_lengths(uint32_t *len, int m, int limit)
  * complete code; a lone used symbol gets a partner of length 1. */
 static void code_lengths(const uint32_t *freq, int n, int limit, uint8_t *lengths)
 {
-    weighted w[LITLEN_CODES];
+    uint32_t key[LITLEN_CODES], tmp[LITLEN_CODES];
     int m = 0;
     memset(lengths, 0, (size_t)n);
     for (int s = 0; s < n; s++)
-        if (freq[s]) w[m].freq = freq[s], w[m].symbol = (uint16_t)s, m++;
+        if (freq[s]) key[m++] = freq[s] << 9 | (uint32_t)s;
     if (m == 0) return;
     if (m == 1) {
-        lengths[w[0].symbol] = 1;
-        lengths[w[0].symbol == 0 ? 1 : 0] = 1;
+        const int s = (int)(key[0] & 0x1ff);
+        lengths[s] = 1;
+        lengths[s == 0 ? 1 : 0] = 1;
         return;
     }
-    qsort(w, (size_t)m, sizeof w[0], by_weight);
+    sort_keys(key, tmp, m);
     uint32_t len[LITLEN_CODES];
-    for (int i = 0; i < m; i++) len[i] = w[i].freq;
+    for (int i = 0; i < m; i++) len[i] = key[i] >> 9;
     minimum_redundancy(len, m);
     limit_lengths(len, m, limit);
-    for (int i = 0; i < m; i++) lengths[w[i].symbol] = (uint8_t)len[i];
+    for (int i = 0; i < m; i++) lengths[key[i] & 0x1ff] = (uint8_t)len[i];
 }
 
 /* Canonical codes (RFC 1951 3.2.2), bit-reversed for writing least significant bit first. */
@@ -196,9 +198,12 @@ static void canonical_codes(const uint8_t *lengths, int n, uint16_t *codes)
     for (int s = 0; s < n; s++) {
         const int len = lengths[s];
         if (!len) continue;
-        uint32_t c = next[len]++, reversed = 0;
-        for (int k = 0; k < len; k++) reversed |= ((c >> k) & 1u) << (len - 1 - k);
-        codes[s] = (uint16_t)reversed;
+        uint32_t c = next[len]++; /* its len bits reversed: swap halves down to single bits */
+        c = (c & 0x5555u) << 1 | (c >> 1 & 0x5555u);
+        c = (c & 0x3333u) << 2 | (c >> 2 & 0x3333u);
+        c = (c & 0x0f0fu) << 4 | (c >> 4 & 0x0f0fu);
+        c = (c & 0x00ffu) << 8 | (c >> 8 & 0x00ffu);
+        codes[s] = (uint16_t)(c >> (16 - len));
     }
 }
 
