@@ -4,9 +4,12 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -716,6 +719,31 @@ static int make_dir(const char *dir)
     return cli_error("run", "%s: cannot create the output folder: %s", dir, strerror(errno));
 }
 
+/* The grids of a cycle (radar and street leads, warning tables: about 75 MB for the demo)
+ * come from one heap in transparent huge pages where Linux offers them (THP "madvise" or
+ * "always"): a page fault then clears 2 MiB instead of 4 KiB, and the demo cycle's 21 000
+ * page faults (a sixth of its CPU time, most of it the kernel's) become about 3 500. Blocks
+ * of any size come from the heap (mmap threshold raised), which grows HEAP_STEP at a time
+ * and keeps what is freed; that range is marked for huge pages. Results do not change;
+ * where any of this is missing the heap stays as it was. The deterministic cycle only: the
+ * ensemble's members allocate on the pool's threads, in their own arenas. */
+#define HEAP_STEP ((size_t)128 << 20)
+#define HUGE_PAGE_BYTES ((uintptr_t)2 << 20)
+static void heap_in_huge_pages(void)
+{
+#if defined(__GLIBC__) && defined(M_MMAP_THRESHOLD) && defined(M_TOP_PAD) && defined(MADV_HUGEPAGE)
+    if (!mallopt(M_MMAP_THRESHOLD, (int)(HEAP_STEP / 2)) || !mallopt(M_TOP_PAD, (int)HEAP_STEP) ||
+        !mallopt(M_TRIM_THRESHOLD, (int)(2 * HEAP_STEP)))
+        return;
+    void *probe = malloc(HEAP_STEP / 4); /* the heap now reaches HEAP_STEP past it */
+    if (!probe) return;
+    const uintptr_t from = ((uintptr_t)probe + HUGE_PAGE_BYTES - 1) & ~(HUGE_PAGE_BYTES - 1);
+    const uintptr_t to = (uintptr_t)sbrk(0) & ~(HUGE_PAGE_BYTES - 1);
+    if (to > from) madvise((void *)from, to - from, MADV_HUGEPAGE); /* a hint: failure is fine */
+    free(probe);
+#endif
+}
+
 int cmd_run(int argc, char **argv)
 {
     run_args a;
@@ -725,6 +753,7 @@ int cmd_run(int argc, char **argv)
         free(a.sensors);
         return status;
     }
+    if (a.members == 0) heap_in_huge_pages(); /* the ensemble's members have heaps of their own */
     sq25_ctx *ctx = cli_ctx("run");
     frame_entry *frames = NULL;
     int n_frames = 0;

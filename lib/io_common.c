@@ -112,10 +112,23 @@ static float decode_one(const sq25__decoding *dec, double raw)
 void sq25__decode_grid(const sq25__decoding *dec, const double *raw, size_t ny, size_t nx,
                        bool flip_rows, float *out_mmh)
 {
+    /* Radar grids are mostly runs of one code (no data, undetect, 0): a raw value with the
+     * bits of the one before it takes that one's result (decode_one is a function of the
+     * value; bits, not ==, so that -0 and +0 stay apart) */
+    uint64_t last_bits = 0;
+    float last = decode_one(dec, 0.0);
     for (size_t r = 0; r < ny; r++) {
         const double *src = raw + (flip_rows ? ny - 1 - r : r) * nx;
         float *dst = out_mmh + r * nx;
-        for (size_t c = 0; c < nx; c++) dst[c] = decode_one(dec, src[c]);
+        for (size_t c = 0; c < nx; c++) {
+            uint64_t bits;
+            memcpy(&bits, &src[c], sizeof bits);
+            if (bits != last_bits) {
+                last_bits = bits;
+                last = decode_one(dec, src[c]);
+            }
+            dst[c] = last;
+        }
     }
 }
 

@@ -1,6 +1,9 @@
 /* render.c -- PNG maps of rain-rate fields and warnings (libpng), with a title band, a legend
  * and target markers drawn in the built-in bitmap font (render_font.c). */
 #include "warn_internal.h"
+#include "io_deflate.h"
+
+#include <libdeflate.h>
 
 #include <math.h>
 #include <png.h>
@@ -648,15 +651,47 @@ static int palette_indices(const image *img, png_color palette[256], unsigned ch
     return colours;
 }
 
-/* 8 bits per sample, sRGB, zlib level 1 with its run-length strategy: a map is mostly flat
- * areas, which RLE codes without searching for matches. A palette image (no filter: runs of
- * one index are already runs) when the map has at most 256 colours, else RGB with the Sub
- * filter (which turns flat rows into runs of zeros). On the four maps of `make demo` this
- * took 7 x fewer instructions (callgrind: 1.69 G to 0.23 G) than libpng's defaults (RGB,
- * level 6, an adaptive choice among five filters per row that alone cost more than the
- * compression), and the files came out 5 to 7 % smaller (docs/nowcast.md, "Speed, issue 15"). */
-static int encode_png(const image *img, FILE *fp, const png_color *palette, int colours,
-                      const unsigned char *index, png_failure *f)
+/* A palette image's IDAT data: the zlib stream (RFC 1950) of its rows, each after the filter
+ * type byte 0 (none: runs of one index are already runs), coded by io_deflate.c with zlib's
+ * run-length parse; NULL when out of memory. */
+static unsigned char *palette_idat(sq25_ctx *ctx, const image *img, const unsigned char *index,
+                                   size_t *bytes)
+{
+    const size_t row = (size_t)img->w + 1, raw_bytes = row * (size_t)img->h;
+    const size_t cap = 2 + sq25__deflate_bound(raw_bytes) + 4;
+    unsigned char *raw = sq25__malloc(ctx, raw_bytes), *z = raw ? sq25__malloc(ctx, cap) : NULL;
+    size_t n = 0;
+    if (z) {
+        for (int y = 0; y < img->h; y++) {
+            raw[(size_t)y * row] = 0;
+            memcpy(raw + (size_t)y * row + 1, index + (size_t)y * img->w, (size_t)img->w);
+        }
+        z[0] = 0x78, z[1] = 0x01; /* deflate, 32 KiB window, the fastest level */
+        n = sq25__deflate_rle(raw, raw_bytes, true, z + 2, cap - 6);
+        const uint32_t sum = libdeflate_adler32(1, raw, raw_bytes);
+        for (int k = 0; k < 4; k++) z[2 + n + (size_t)k] = (unsigned char)(sum >> (24 - 8 * k));
+    }
+    sq25__free(ctx, raw);
+    if (!n) {
+        sq25__free(ctx, z);
+        return NULL;
+    }
+    *bytes = 2 + n + 4;
+    return z;
+}
+
+/* 8 bits per sample, sRGB. A palette image when the map has at most 256 colours: libpng
+ * writes the header chunks, its IDAT stream comes from palette_idat (libpng's zlib, even at
+ * level 1 with the run-length strategy, took 3 x as long on the four maps of the demo
+ * cycle). Else RGB with the Sub filter (which turns flat rows into runs of zeros) through
+ * libpng and zlib level 1, run-length strategy. On the four maps of `make demo` the zlib
+ * settings took 7 x fewer instructions (callgrind: 1.69 G to 0.23 G) than libpng's defaults
+ * (RGB, level 6, an adaptive choice among five filters per row that alone cost more than
+ * the compression), and the files came out 5 to 7 % smaller (docs/nowcast.md, "Speed,
+ * issue 15"). */
+static int png_stream(const image *img, FILE *fp, const png_color *palette, int colours,
+                      const unsigned char *index, const unsigned char *idat, size_t idat_bytes,
+                      png_failure *f)
 {
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, f, png_failed, png_warned);
     png_infop info = png ? png_create_info_struct(png) : NULL;
@@ -679,11 +714,27 @@ static int encode_png(const image *img, FILE *fp, const png_color *palette, int 
     png_set_compression_level(png, 1);
     png_set_compression_strategy(png, Z_RLE);
     png_write_info(png, info);
-    for (int y = 0; y < img->h; y++)
-        png_write_row(png, colours ? index + (size_t)y * img->w : img->rgb + (size_t)y * img->w * 3);
-    png_write_end(png, NULL);
+    if (idat) {
+        png_write_chunk(png, (png_const_bytep) "IDAT", idat, idat_bytes);
+        png_write_chunk(png, (png_const_bytep) "IEND", NULL, 0);
+    } else { /* RGB, or a palette image whose IDAT buffers could not be had: libpng's zlib */
+        for (int y = 0; y < img->h; y++)
+            png_write_row(png, colours ? index + (size_t)y * img->w
+                                       : img->rgb + (size_t)y * img->w * 3);
+        png_write_end(png, NULL);
+    }
     png_destroy_write_struct(&png, &info);
     return 0;
+}
+
+static int encode_png(sq25_ctx *ctx, const image *img, FILE *fp, const png_color *palette,
+                      int colours, const unsigned char *index, png_failure *f)
+{
+    size_t idat_bytes = 0;
+    unsigned char *idat = colours ? palette_idat(ctx, img, index, &idat_bytes) : NULL;
+    const int rc = png_stream(img, fp, palette, colours, index, idat, idat_bytes, f);
+    sq25__free(ctx, idat);
+    return rc;
 }
 
 static int write_png(sq25_ctx *ctx, const image *img, const char *path)
@@ -701,7 +752,7 @@ static int write_png(sq25_ctx *ctx, const image *img, const char *path)
     unsigned char *index = sq25__malloc(ctx, (size_t)img->w * (size_t)img->h); /* NULL: RGB */
     png_color palette[256];
     const int colours = index ? palette_indices(img, palette, index) : 0;
-    const int encoded = encode_png(img, fp, palette, colours, index, &failure);
+    const int encoded = encode_png(ctx, img, fp, palette, colours, index, &failure);
     sq25__free(ctx, index);
     if (encoded != 0) {
         rc = sq25__fail(ctx, SQ25_ERR_WRITE, "%s: cannot write PNG: %s", path, failure.message);
