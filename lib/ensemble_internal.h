@@ -210,6 +210,27 @@ int sq25__ensemble_alloc(sq25_ctx *ctx, const sq25_ensemble_options *opt,
                          const sq25_field *latest, int n_leads, int step_s,
                          sq25_ensemble **out);
 
+/* A consumer of the leads as they end (lib/ensemble_write.c's streamed file), called by
+ * sq25__ensemble_run_hooked on the calling thread: begin once the set-up is done (the result's
+ * grids allocated, the levels fitted; latest, u, v: the control member's inputs, borrowed
+ * until end), lead_done after the statistics of each lead (1-based; that lead's grids and
+ * the accumulation window ending there are final, not blended), end once the members' state
+ * is freed, with the run's code so far (the code it returns is the run's). A non-zero code
+ * from begin or lead_done stops the run (end is still called). With a hook the run does not
+ * blend: the consumer does, lead by lead (sq25__ens_blend_one). */
+typedef struct {
+    void *arg;
+    int (*begin)(void *arg, sq25_ensemble *e, const sq25_field *latest, const float *u,
+                 const float *v);
+    int (*lead_done)(void *arg, int lead);
+    int (*end)(void *arg, int rc);
+} sq25__ens_hook;
+/* sq25_ensemble_run with a hook (NULL: sq25_ensemble_run itself). */
+int sq25__ensemble_run_hooked(sq25_ctx *ctx, const sq25_ensemble_options *opt,
+                              const sq25_field *const *frames, int n_frames, const float *u,
+                              const float *v, int n_leads, const sq25__ens_hook *hook,
+                              sq25_ensemble **out);
+
 /* lib/warn_ensemble.c: a warning whose level probabilities are given grids (one per level, on
  * the frames' grid, raw: the calibration map is applied), amounts/peak/onset from frames; and
  * the ensemble's level probabilities (fraction of members reaching each level over the

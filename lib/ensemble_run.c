@@ -708,6 +708,14 @@ int sq25_ensemble_run(sq25_ctx *ctx, const sq25_ensemble_options *opt,
                       const sq25_field *const *frames, int n_frames, const float *u,
                       const float *v, int n_leads, sq25_ensemble **out)
 {
+    return sq25__ensemble_run_hooked(ctx, opt, frames, n_frames, u, v, n_leads, NULL, out);
+}
+
+int sq25__ensemble_run_hooked(sq25_ctx *ctx, const sq25_ensemble_options *opt,
+                              const sq25_field *const *frames, int n_frames, const float *u,
+                              const float *v, int n_leads, const sq25__ens_hook *hook,
+                              sq25_ensemble **out)
+{
     if (!ctx) return SQ25_ERR_INVALID_ARG;
     if (!out) return sq25__fail(ctx, SQ25_ERR_INVALID_ARG, "sq25_ensemble_run: NULL");
     *out = NULL;
@@ -735,6 +743,11 @@ int sq25_ensemble_run(sq25_ctx *ctx, const sq25_ensemble_options *opt,
         rc = sq25__ensemble_alloc(ctx, opt, f[2], n_leads, step_s, &r.e);
         if (rc == SQ25_OK) rc = setup(&r, f, u, v);
     }
+    bool begun = false;
+    if (rc == SQ25_OK && hook) {
+        rc = hook->begin(hook->arg, r.e, f[2], u, v);
+        begun = true;
+    }
     for (int lead = 1; rc == SQ25_OK && lead <= n_leads; lead++) {
         r.lead = lead;
         r.window = window_ending_at(opt, lead, step_s);
@@ -744,9 +757,11 @@ int sq25_ensemble_run(sq25_ctx *ctx, const sq25_ensemble_options *opt,
             r.ar0 = NULL;
         }
         parallel_for(&r, (r.height + STATS_ROWS - 1) / STATS_ROWS, stats_rows);
+        if (hook) rc = hook->lead_done(hook->arg, lead);
     }
     teardown(&r);
-    if (rc == SQ25_OK) { /* the blend (ensemble_prob.c), once the members' state is freed */
+    if (begun) rc = hook->end(hook->arg, rc);
+    else if (rc == SQ25_OK && !hook) { /* the blend (ensemble_prob.c), once the members' state is freed */
         const sq25__ens_control control = {f[2], u, v, opt->substeps};
         rc = sq25__ens_blend_probabilities(ctx, r.e, &control);
     }
