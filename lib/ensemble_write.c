@@ -838,7 +838,8 @@ typedef struct {
     /* progress, under mu */
     pthread_mutex_t mu;
     pthread_cond_t changed;
-    bool sync_ready, thread_started, stop;
+    bool sync_ready, thread_started, stop, defined;
+    int define_rc;
     pthread_t thread;
     int leads_given, leads_blended, jobs_ready, jobs_claimed, jobs_stored;
     const char *failed_var; /* a grid that could not be compressed or stored */
@@ -906,10 +907,35 @@ static void stream_lead(stream *st, int k)
     stream_pack(st, 0, false);
 }
 
+/* The file defined and reopened for the chunks (SQ25_OK or the error, set on the context). */
+static int stream_define(stream *st)
+{
+    sq25__h5_enter();
+    int rc = define_file(&st->w, st->out.tmp);
+    if (!rc) {
+        st->gf.file = H5Fopen(st->out.tmp, H5F_ACC_RDWR, H5P_DEFAULT);
+        st->gf_open = st->gf.file >= 0;
+        if (!st->gf_open)
+            rc = sq25__fail(st->e->ctx, SQ25_ERR_WRITE, "%s: cannot reopen to store the grids",
+                            st->path);
+    }
+    sq25__h5_leave();
+    return rc;
+}
+
+/* The writer thread: the file's definition first, while the members of lead 1 compute (the
+ * calling thread then makes no context call: it waits for `defined` before its own), then
+ * the leads in order. */
 static void *stream_thread(void *arg)
 {
     stream *st = arg;
-    for (int k = 1; k <= st->e->n_leads; k++) {
+    const int rc = stream_define(st);
+    pthread_mutex_lock(&st->mu);
+    st->define_rc = rc;
+    st->defined = true;
+    if (rc) st->stop = true;
+    stream_signal(st);
+    for (int k = 1; rc == SQ25_OK && k <= st->e->n_leads; k++) {
         pthread_mutex_lock(&st->mu);
         while (!st->stop && st->leads_given < k) pthread_cond_wait(&st->changed, &st->mu);
         const bool stop = st->stop;
@@ -993,18 +1019,10 @@ static int stream_begin(void *arg, sq25_ensemble *e, const sq25_field *latest, c
     if (rc) return sq25__fail(e->ctx, rc, "%s: grids too large for one chunk", st->path);
     if ((rc = sq25__output_begin(e->ctx, st->path, &st->out))) return rc;
     st->output_begun = true;
-    sq25__h5_enter();
-    rc = define_file(&st->w, st->out.tmp);
-    if (!rc) {
-        st->gf.file = H5Fopen(st->out.tmp, H5F_ACC_RDWR, H5P_DEFAULT);
-        st->gf_open = st->gf.file >= 0;
-        if (!st->gf_open)
-            rc = sq25__fail(e->ctx, SQ25_ERR_WRITE, "%s: cannot reopen to store the grids", st->path);
-    }
-    sq25__h5_leave();
     const int threads = e->opt.threads > 0 ? e->opt.threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
-    if (!rc && threads > 1 && pthread_create(&st->thread, NULL, stream_thread, st) == 0)
+    if (threads > 1 && pthread_create(&st->thread, NULL, stream_thread, st) == 0)
         st->thread_started = true;
+    else rc = stream_define(st); /* inline */
     return rc;
 }
 
@@ -1031,11 +1049,14 @@ static int stream_lead_done(void *arg, int k)
 {
     stream *st = arg;
     const int slot = k % STREAM_SLOTS;
-    pthread_mutex_lock(&st->mu); /* the slot's previous lead blended */
-    while (!st->stop && st->leads_blended < k - STREAM_SLOTS && st->thread_started)
+    pthread_mutex_lock(&st->mu); /* the file defined, the slot's previous lead blended */
+    while (st->thread_started && !st->stop &&
+           (!st->defined || st->leads_blended < k - STREAM_SLOTS))
         pthread_cond_wait(&st->changed, &st->mu);
     const bool stop = st->stop;
+    const int define_rc = st->define_rc;
     pthread_mutex_unlock(&st->mu);
+    if (define_rc) return define_rc;
     if (stop) return SQ25_ERR_WRITE;
     sq25_ensemble *e = st->e;
     int rc = SQ25_OK;
