@@ -131,6 +131,22 @@ void sq25__ens_sort_floats(float *v, size_t n, uint32_t *scratch);
  * scratch. */
 void sq25__ens_mask(const unsigned char *wet, int width, int height, double buffer_px,
                     double rim_px, float *dist, float *mask);
+/* The same weights in two steps, without the grid of weights: sq25__ens_mask_u16 leaves the
+ * 16-bit chamfer distances (thirds of a pixel, capped beyond the mask's reach) on the padded
+ * grid dist ((width+2) x (height+2) uint16; cell (r, c) at (r+1)(width+2) + c+1) and the
+ * weight's parameters in *p, and returns false (nothing done) when the cap does not fit 16
+ * bits (then sq25__ens_mask); sq25__ens_mask_weight gives a distance's weight, the value
+ * sq25__ens_mask stores, bit for bit. */
+typedef struct {
+    float buffer, inv_span; /* buffer_px, 1 / (rim_px + 1) */
+} sq25__ens_mask_params;
+static inline float sq25__ens_mask_weight(float d_thirds, const sq25__ens_mask_params *p)
+{
+    const float w = 1.0f - (d_thirds * (1.0f / 3.0f) - p->buffer) * p->inv_span;
+    return w > 1.0f ? 1.0f : w > 0.0f ? w : 0.0f;
+}
+bool sq25__ens_mask_u16(const unsigned char *wet, int width, int height, double buffer_px,
+                        double rim_px, uint16_t *dist, sq25__ens_mask_params *p);
 
 /* Member trajectories on a coarse grid of nodes every SQ25__ENS_NODE_STEP cells (as
  * lib/advect.c: the motion is smooth on that scale), displacements interpolated to every
