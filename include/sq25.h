@@ -1664,10 +1664,12 @@ SQ25_API int sq25_ensemble_write_netcdf(const sq25_ensemble *e, const char *path
  * (the result is the one sq25_ensemble_run gives, and the file holds the same values as
  * sq25_ensemble_write_netcdf's; only the order of the chunks in the file differs). Arguments
  * as sq25_ensemble_run's, path as sq25_ensemble_write_netcdf's; out may be NULL when only the
- * file is wanted, else a new object to release with sq25_ensemble_destroy. The context is
- * used by the calling thread only (the library's own threads use neither its allocator nor
- * its pool). A failure leaves no file at path (a previous one stays whole). @return the
- * codes of both. Since 1.4. */
+ * file is wanted, else a new object to release with sq25_ensemble_destroy (when out is NULL
+ * each grid is freed once stored, so the memory does not grow with the leads). The context
+ * is still used by one thread at a time: the library's writer thread uses it (allocator,
+ * PROJ) only to define the file while the calling thread computes members, and never its
+ * pool. A failure leaves no file at path (a previous one stays whole). @return the codes of
+ * both. Since 1.4. */
 SQ25_API int sq25_ensemble_run_netcdf(sq25_ctx *ctx, const sq25_ensemble_options *opt,
                                       const sq25_field *const *frames, int n_frames,
                                       const float *u, const float *v, int n_leads,

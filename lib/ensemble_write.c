@@ -809,10 +809,13 @@ int sq25_ensemble_write_netcdf(const sq25_ensemble *e, const char *path)
  * order as their statistics end: it blends the lead (and the accumulation window ending
  * there) with the control member, shuffles and deflates the lead's grids and stores them
  * with H5Dwrite_chunk, while the members of the next leads are computed. The calling thread
- * extrapolates the control member lead by lead between the leads (it may use the context's
- * pool and allocator; the writer thread uses neither: its memory is made beforehand). After
- * the last lead the calling thread compresses beside the writer thread. With one thread
- * (sq25_ensemble_options_set_threads 1) the writer's work runs inline after each lead. */
+ * extrapolates the control member lead by lead between the leads (it uses the context's pool
+ * and allocator). The context is used by one thread at a time: the writer thread touches it
+ * only while defining the file (the calling thread meanwhile computes the members of lead 1
+ * and waits for the definition before its next context call); the writer's other memory is
+ * made beforehand. After the last lead the calling thread compresses beside the writer
+ * thread. With one thread (sq25_ensemble_options_set_threads 1) the writer's work runs inline
+ * after each lead. */
 
 /* Control inputs are made for lead k in slot k % STREAM_SLOTS, the writer being at most
  * STREAM_SLOTS - 1 leads behind (else the calling thread waits for it). */
