@@ -1,8 +1,9 @@
-/* test_ensemble_stream.c -- sq25_ensemble_run_netcdf, the ensemble whose file is written as
- * its leads end: the same result and the same file values as sq25_ensemble_run followed by
- * sq25_ensemble_write_netcdf (both read back with sq25_ensemble_read_netcdf and compared grid
- * by grid, bit for bit; the streamed files of 1 and 3 threads byte for byte), with and without
- * a result handed back, with kept members and quantiles; a path that cannot be written and every allocation failure give
+/* test_threads_ensemble_stream.c -- sq25_ensemble_run_netcdf (also run under ThreadSanitizer,
+ * make check-tsan), the ensemble whose file is written as its leads end: the same result and
+ * the same file values as sq25_ensemble_run followed by sq25_ensemble_write_netcdf (both read
+ * back with sq25_ensemble_read_netcdf and compared grid by grid, bit for bit; the streamed
+ * files of 1 and 3 threads byte for byte), with and without a result handed back, with kept
+ * members and quantiles; a path that cannot be written and every allocation failure give
  * their codes, release what they took and leave no file. */
 #include "support.h"
 
