@@ -20,8 +20,10 @@
  * SQ25_BENCH_CASES=8 (issue 11..18) chose the defaults; rmi FIRST=8 CASES=8 (19..26) and all
  * of knmi are held out.
  * Speed: the whole process of 20 members x 12 leads on one 700x700 RMI case (read 3 frames,
- * motion, ensemble, netCDF write) beside the deterministic one (read, motion, 12-step
- * extrapolation, ODIM write), each in a child process so that its peak RSS is its own; then
+ * motion, ensemble, netCDF write; once run then written, once with the write streamed as the
+ * leads end, sq25_ensemble_run_netcdf, with how much of the write that hid) beside the
+ * deterministic one (read, motion, 12-step extrapolation, ODIM write), each in a child process
+ * so that its peak RSS is its own; then
  * the same two through the command line (`sq25 nowcast ... [--members 20]`, the executable
  * SQ25_CLI, else build/sq25), whole-process wall, CPU and peak RSS.
  *
@@ -40,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -693,10 +696,17 @@ static void run_skill(sq25_ctx *ctx, const data_set *s)
 
 /* ---- speed ---------------------------------------------------------------------------------- */
 
+/* Stage wall seconds of the last speed child, in memory shared with the parent: read +
+ * motion, ensemble (members and blend), write (0 when streamed), ensemble + write. */
+enum { STAGE_MOTION, STAGE_ENSEMBLE, STAGE_WRITE, STAGE_BOTH, STAGES };
+static double *stage_wall;
+
 /* The whole process in a child: read 3 frames, motion, ensemble (members > 0) or
- * extrapolation, write. Prints wall and CPU seconds of each stage (read + motion, ensemble or
- * extrapolation, write). */
-static void speed_child(frames *fl, int issue, int members, int threads, const char *out)
+ * extrapolation, write; streamed: sq25_ensemble_run_netcdf (the write overlapping the
+ * leads), else sq25_ensemble_run then sq25_ensemble_write_netcdf. Prints wall and CPU
+ * seconds of each stage. */
+static void speed_child(frames *fl, int issue, int members, int streamed, int threads,
+                        const char *out)
 {
     sq25_ctx *ctx = sq25_ctx_create();
     double c[4];
@@ -716,10 +726,11 @@ static void speed_child(frames *fl, int issue, int members, int threads, const c
         sq25_ensemble_options_set_members(eo, members);
         sq25_ensemble_options_set_threads(eo, threads);
         sq25_ensemble *e = NULL;
-        rc = sq25_ensemble_run(ctx, eo, in, 3, u, v, N_LEADS, &e);
+        if (streamed) rc = sq25_ensemble_run_netcdf(ctx, eo, in, 3, u, v, N_LEADS, out, NULL);
+        else rc = sq25_ensemble_run(ctx, eo, in, 3, u, v, N_LEADS, &e);
         t3 = now_s();
         c[2] = cpu_s();
-        if (!rc) rc = sq25_ensemble_write_netcdf(e, out);
+        if (!rc && !streamed) rc = sq25_ensemble_write_netcdf(e, out);
         sq25_ensemble_destroy(e);
         sq25_ensemble_options_destroy(eo);
     } else {
@@ -743,9 +754,17 @@ static void speed_child(frames *fl, int issue, int members, int threads, const c
         fprintf(stderr, "bench_ensemble: %s\n", sq25_errmsg(ctx));
         exit(2);
     }
-    printf("read %.3f s + motion %.3f s (CPU of both %.3f s), %s %.3f s (CPU %.3f s), write "
-           "%.3f s (CPU %.3f s); ", t1 - t0, t2 - t1, c[1] - c[0],
-           members ? "ensemble" : "extrapolation", t3 - t2, c[2] - c[1], t4 - t3, c[3] - c[2]);
+    if (streamed)
+        printf("read %.3f s + motion %.3f s (CPU of both %.3f s), ensemble + streamed write %.3f s "
+               "(CPU %.3f s); ", t1 - t0, t2 - t1, c[1] - c[0], t3 - t2, c[2] - c[1]);
+    else
+        printf("read %.3f s + motion %.3f s (CPU of both %.3f s), %s %.3f s (CPU %.3f s), write "
+               "%.3f s (CPU %.3f s); ", t1 - t0, t2 - t1, c[1] - c[0],
+               members ? "ensemble" : "extrapolation", t3 - t2, c[2] - c[1], t4 - t3, c[3] - c[2]);
+    stage_wall[STAGE_MOTION] = t2 - t0;
+    stage_wall[STAGE_ENSEMBLE] = streamed ? 0 : t3 - t2;
+    stage_wall[STAGE_WRITE] = t4 - t3;
+    stage_wall[STAGE_BOTH] = t4 - t2;
     fflush(stdout);
     exit(0);
 }
@@ -808,24 +827,46 @@ static void run_speed(void)
     printf("speed: 700x700 RMI case %s, 12 leads of 5 min, whole process per run (wall and CPU "
            "of the child; the machine is shared, so wall time depends on the load)\n",
            fl.paths[issue]);
-    const int runs[4] = {0, 20, 0, 20};
-    for (int k = 0; k < 4; k++) {
+    /* deterministic, ensemble then write, ensemble with the streamed write; twice */
+    static const int runs[6] = {0, 20, 20, 0, 20, 20}, streamed[6] = {0, 0, 1, 0, 0, 1};
+    stage_wall = mmap(NULL, STAGES * sizeof(double), PROT_READ | PROT_WRITE,
+                      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (stage_wall == MAP_FAILED) {
+        perror("bench_ensemble: mmap");
+        return;
+    }
+    double split_write = 0, split_both = 0;
+    for (int k = 0; k < 6; k++) {
         snprintf(out, sizeof out, "%s/run%d.%s", tmpdir, k, runs[k] ? "nc" : "h5");
         fflush(stdout);
         double t0 = now_s();
         pid_t pid = fork();
-        if (pid == 0) speed_child(&fl, issue, runs[k], threads, out);
+        if (pid == 0) speed_child(&fl, issue, runs[k], streamed[k], threads, out);
         int status = 0;
         struct rusage ru;
         wait4(pid, &status, 0, &ru);
         double wall = now_s() - t0;
         double cpu = ru.ru_utime.tv_sec + 1e-6 * ru.ru_utime.tv_usec + ru.ru_stime.tv_sec + 1e-6 * ru.ru_stime.tv_usec;
         printf("%s: wall %.2f s, CPU %.2f s, peak RSS %.0f MB%s\n",
-               runs[k] ? "ensemble 20 members" : "deterministic", wall, cpu, ru.ru_maxrss / 1024.0,
-               runs[k] ? "" : "");
+               !runs[k] ? "deterministic" : streamed[k] ? "ensemble 20 members, streamed write"
+                                                        : "ensemble 20 members, then write",
+               wall, cpu, ru.ru_maxrss / 1024.0,
+               WIFEXITED(status) && WEXITSTATUS(status) == 0 ? "" : " (FAILED)");
         if (runs[k]) printf("  per member: %.3f s CPU (whole process / 20)\n", cpu / 20);
+        if (runs[k] && !streamed[k]) {
+            split_write = stage_wall[STAGE_WRITE];
+            split_both = stage_wall[STAGE_BOTH];
+        } else if (runs[k] && split_write > 0) {
+            /* how much of the write the streamed run hid behind the members */
+            const double hidden = split_both - stage_wall[STAGE_BOTH];
+            printf("  write overlapped: ensemble + write %.2f s streamed against %.2f s then "
+                   "%.2f s write: %.2f s of the write's %.2f s hidden (%.0f %%)\n",
+                   stage_wall[STAGE_BOTH], split_both - split_write, split_write, hidden,
+                   split_write, 100 * hidden / split_write);
+        }
         remove(out);
     }
+    munmap(stage_wall, STAGES * sizeof(double));
     /* the same through the CLI (SQ25_CLI, else build/sq25), alternating the two runs */
     const char *cli = getenv("SQ25_CLI") ? getenv("SQ25_CLI") : "build/sq25";
     const char *skip = getenv("SQ25_BENCH_SKIP");
@@ -836,8 +877,8 @@ static void run_speed(void)
         printf("cli: %s nowcast %s %s %s --leads 60 --threads %d [--members 20] --out F\n", cli,
                files[0], files[1], files[2], threads);
         for (int k = 0; k < 4; k++) {
-            snprintf(out, sizeof out, "%s/cli%d.%s", tmpdir, k, runs[k] ? "nc" : "h5");
-            run_cli(cli, files, runs[k], threads, out);
+            snprintf(out, sizeof out, "%s/cli%d.%s", tmpdir, k, k % 2 ? "nc" : "h5");
+            run_cli(cli, files, k % 2 ? 20 : 0, threads, out);
         }
     }
     rmdir(tmpdir);

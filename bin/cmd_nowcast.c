@@ -384,7 +384,7 @@ static void print_ensemble_json(const nowcast_args *a, const sq25_ensemble *e, d
     cli_json_number(stdout, ensemble_s);
     printf(", \"write\": ");
     cli_json_number(stdout, write_s);
-    printf("},\n  \"cascade\": [\n");
+    printf(", \"write_overlapped\": true},\n  \"cascade\": [\n");
     const int levels = sq25_ensemble_cascade_levels(e);
     for (int k = 0; k < levels; k++) {
         double wn, g1, g2, p1, p2;
@@ -426,12 +426,13 @@ static int run_ensemble(sq25_ctx *ctx, const char *cmd, const nowcast_args *a,
     struct timespec t0;
     int lrc = ensemble_options(ctx, a, &opt);
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    if (!lrc) lrc = sq25_ensemble_run(ctx, opt, frames, a->n_frames, u, v,
-                                      a->lead_minutes * 60 / step_s, &e);
-    double ensemble_s = seconds_since(&t0);
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    if (!lrc) lrc = sq25_ensemble_write_netcdf(e, a->out_path);
-    double write_s = seconds_since(&t0);
+    /* the file is written as the leads end (its compression overlaps the later leads), so
+     * the ensemble's seconds include the write; the result is kept only for the JSON (else
+     * each grid is freed once stored) */
+    if (!lrc) lrc = sq25_ensemble_run_netcdf(ctx, opt, frames, a->n_frames, u, v,
+                                             a->lead_minutes * 60 / step_s, a->out_path,
+                                             a->json ? &e : NULL);
+    double ensemble_s = seconds_since(&t0), write_s = 0;
     int rc = lrc ? cli_lib_error(cmd, ctx, lrc) : CLI_OK;
     if (!rc && a->json) print_ensemble_json(a, e, motion_s, ensemble_s, write_s);
     sq25_ensemble_destroy(e);
@@ -443,8 +444,10 @@ static int run_ensemble(sq25_ctx *ctx, const char *cmd, const nowcast_args *a,
  * when freed. glibc's default threshold rises to the size of the first large block freed,
  * after which the frames, the pyramid levels and the raw read buffers come from the heap
  * and their freed pages stay resident beside the next stage's (about 2 MiB more peak RSS
- * on the 700 x 700 RMI nowcast). Only the deterministic path: each grid is allocated a few
- * times per run, so the fresh pages cost little. */
+ * on the 700 x 700 RMI nowcast). Each grid is allocated a few times per run, so the fresh
+ * pages cost little. The ensemble too: its streamed file frees each result grid once stored,
+ * which returns memory only from its own mapping (20 members x 12 leads on 700 x 700: peak
+ * RSS 378 MB instead of 501 MB, 11 % more page faults). */
 static void return_large_blocks_at_once(void)
 {
 #ifdef M_MMAP_THRESHOLD
@@ -454,7 +457,7 @@ static void return_large_blocks_at_once(void)
 
 static int run_nowcast(sq25_ctx *ctx, const char *cmd, const nowcast_args *a, cli_frames *in)
 {
-    if (!a->members) return_large_blocks_at_once();
+    return_large_blocks_at_once();
     int step_s = 0, rc = read_inputs(ctx, cmd, a, in, &step_s);
     if (rc) return rc;
     const sq25_field *const *frames =

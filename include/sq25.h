@@ -1659,6 +1659,21 @@ SQ25_API int sq25_ensemble_level_parameters(const sq25_ensemble *e, int level,
  * 2-D lat/lon. @return SQ25_OK, SQ25_ERR_WRITE (with the path), SQ25_ERR_PROJ,
  * SQ25_ERR_NOMEM. Since 1.1. */
 SQ25_API int sq25_ensemble_write_netcdf(const sq25_ensemble *e, const char *path);
+/* Run the ensemble and write it as sq25_ensemble_write_netcdf does, the file's grids
+ * compressed and stored as each lead ends while the members of the later leads are computed
+ * (the result is the one sq25_ensemble_run gives, and the file holds the same values as
+ * sq25_ensemble_write_netcdf's; only the order of the chunks in the file differs). Arguments
+ * as sq25_ensemble_run's, path as sq25_ensemble_write_netcdf's; out may be NULL when only the
+ * file is wanted, else a new object to release with sq25_ensemble_destroy (when out is NULL
+ * each grid is freed once stored, so the memory does not grow with the leads). The context
+ * is still used by one thread at a time: the library's writer thread uses it (allocator,
+ * PROJ) only to define the file while the calling thread computes members, and never its
+ * pool. A failure leaves no file at path (a previous one stays whole). @return the codes of
+ * both. Since 1.4. */
+SQ25_API int sq25_ensemble_run_netcdf(sq25_ctx *ctx, const sq25_ensemble_options *opt,
+                                      const sq25_field *const *frames, int n_frames,
+                                      const float *u, const float *v, int n_leads,
+                                      const char *path, sq25_ensemble **out);
 /* Read a file written by sq25_ensemble_write_netcdf back into a result (statistics, members
  * when the file has them, the cascade diagnostics). Options not stored in the file (seed,
  * noise, ...) read as their defaults. New object: release with sq25_ensemble_destroy.

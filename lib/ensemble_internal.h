@@ -131,6 +131,22 @@ void sq25__ens_sort_floats(float *v, size_t n, uint32_t *scratch);
  * scratch. */
 void sq25__ens_mask(const unsigned char *wet, int width, int height, double buffer_px,
                     double rim_px, float *dist, float *mask);
+/* The same weights in two steps, without the grid of weights: sq25__ens_mask_u16 leaves the
+ * 16-bit chamfer distances (thirds of a pixel, capped beyond the mask's reach) on the padded
+ * grid dist ((width+2) x (height+2) uint16; cell (r, c) at (r+1)(width+2) + c+1) and the
+ * weight's parameters in *p, and returns false (nothing done) when the cap does not fit 16
+ * bits (then sq25__ens_mask); sq25__ens_mask_weight gives a distance's weight, the value
+ * sq25__ens_mask stores, bit for bit. */
+typedef struct {
+    float buffer, inv_span; /* buffer_px, 1 / (rim_px + 1) */
+} sq25__ens_mask_params;
+static inline float sq25__ens_mask_weight(float d_thirds, const sq25__ens_mask_params *p)
+{
+    const float w = 1.0f - (d_thirds * (1.0f / 3.0f) - p->buffer) * p->inv_span;
+    return w > 1.0f ? 1.0f : w > 0.0f ? w : 0.0f;
+}
+bool sq25__ens_mask_u16(const unsigned char *wet, int width, int height, double buffer_px,
+                        double rim_px, uint16_t *dist, sq25__ens_mask_params *p);
 
 /* Member trajectories on a coarse grid of nodes every SQ25__ENS_NODE_STEP cells (as
  * lib/advect.c: the motion is smooth on that scale), displacements interpolated to every
@@ -214,6 +230,26 @@ int sq25__ensemble_alloc(sq25_ctx *ctx, const sq25_ensemble_options *opt,
  * HDF5's own filters (H5Dwrite), its path for a dataset whose stored form is not the one it
  * compresses (a big-endian host), so that path is tested on this one. */
 extern bool sq25__ensemble_write_through_filters;
+/* A consumer of the leads as they end (lib/ensemble_write.c's streamed file), called by
+ * sq25__ensemble_run_hooked on the calling thread: begin once the set-up is done (the result's
+ * grids allocated, the levels fitted; latest, u, v: the control member's inputs, borrowed
+ * until end), lead_done after the statistics of each lead (1-based; that lead's grids and
+ * the accumulation window ending there are final, not blended), end once the members' state
+ * is freed, with the run's code so far (the code it returns is the run's). A non-zero code
+ * from begin or lead_done stops the run (end is still called). With a hook the run does not
+ * blend: the consumer does, lead by lead (sq25__ens_blend_one). */
+typedef struct {
+    void *arg;
+    int (*begin)(void *arg, sq25_ensemble *e, const sq25_field *latest, const float *u,
+                 const float *v);
+    int (*lead_done)(void *arg, int lead);
+    int (*end)(void *arg, int rc);
+} sq25__ens_hook;
+/* sq25_ensemble_run with a hook (NULL: sq25_ensemble_run itself). */
+int sq25__ensemble_run_hooked(sq25_ctx *ctx, const sq25_ensemble_options *opt,
+                              const sq25_field *const *frames, int n_frames, const float *u,
+                              const float *v, int n_leads, const sq25__ens_hook *hook,
+                              sq25_ensemble **out);
 
 /* lib/warn_ensemble.c: a warning whose level probabilities are given grids (one per level, on
  * the frames' grid, raw: the calibration map is applied), amounts/peak/onset from frames; and

@@ -138,8 +138,8 @@ static inline uint16_t min16(uint16_t a, uint16_t b) { return b < a ? b : a; }
 /* The mask weight of a 3-4 chamfer distance d (thirds of a pixel). */
 static inline float mask_weight(float d, float buffer, float inv_span)
 {
-    const float w = 1.0f - (d * (1.0f / 3.0f) - buffer) * inv_span;
-    return w > 1.0f ? 1.0f : w > 0.0f ? w : 0.0f;
+    const sq25__ens_mask_params p = {buffer, inv_span};
+    return sq25__ens_mask_weight(d, &p);
 }
 
 /* The chamfer transform in float (distances of any size). */
@@ -221,8 +221,8 @@ static void scan16(uint16_t *d, int n, int step, uint16_t quiet)
  * the 3-4 chamfer distance is a minimum of sums along paths, so capping every value at cap
  * gives min(true distance, cap) exactly. Rows whose values all lie at cap - 3 or above need
  * no horizontal step (nothing can lower a neighbour), the usual case far from rain. */
-static void mask_u16(const unsigned char *wet, int width, int height, float buffer,
-                     float inv_span, uint16_t cap, uint16_t *dist, float *mask)
+static void chamfer_u16(const unsigned char *wet, int width, int height, uint16_t cap,
+                        uint16_t *dist)
 {
     const int pw = width + 2;
     const size_t padded = (size_t)pw * (size_t)(height + 2);
@@ -246,24 +246,40 @@ static void mask_u16(const unsigned char *wet, int width, int height, float buff
         uint16_t *d = dist + (size_t)r * pw;
         if (chamfer_row16(d, d + pw, width) < quiet) scan16(d + width, width, -1, quiet);
     }
-    for (int r = 0; r < height; r++) {
-        const uint16_t *d = dist + (size_t)(r + 1) * pw + 1;
-        float *m = mask + (size_t)r * width;
-        for (int c = 0; c < width; c++) m[c] = mask_weight((float)d[c], buffer, inv_span);
-    }
+}
+
+/* The cap of the 16-bit distances (thirds): beyond buffer + rim + 1 px the weight is 0; 3
+ * thirds more keep the float rounding of the weight at the cap clear of 0. */
+static double mask_cap(double buffer_px, double rim_px)
+{
+    return ceil(3 * (buffer_px + rim_px + 1)) + 3;
+}
+
+bool sq25__ens_mask_u16(const unsigned char *wet, int width, int height, double buffer_px,
+                        double rim_px, uint16_t *dist, sq25__ens_mask_params *p)
+{
+    const double cap = mask_cap(buffer_px, rim_px);
+    if (!(cap + 4 < 65536)) return false;
+    *p = (sq25__ens_mask_params){(float)buffer_px, (float)(1.0 / (rim_px + 1))};
+    chamfer_u16(wet, width, height, (uint16_t)cap, dist);
+    return true;
 }
 
 void sq25__ens_mask(const unsigned char *wet, int width, int height, double buffer_px,
                     double rim_px, float *dist, float *mask)
 {
     const float inv_span = (float)(1.0 / (rim_px + 1)), buffer = (float)buffer_px;
-    /* beyond buffer + rim + 1 px the weight is 0; 3 thirds more keep the float rounding of
-     * the weight at the cap clear of 0 */
-    const double cap = ceil(3 * (buffer_px + rim_px + 1)) + 3;
-    if (cap + 4 < 65536)
-        mask_u16(wet, width, height, buffer, inv_span, (uint16_t)cap, (uint16_t *)(void *)dist,
-                 mask);
-    else mask_float(wet, width, height, buffer, inv_span, dist, mask);
+    sq25__ens_mask_params p;
+    uint16_t *d16 = (uint16_t *)(void *)dist;
+    if (!sq25__ens_mask_u16(wet, width, height, buffer_px, rim_px, d16, &p)) {
+        mask_float(wet, width, height, buffer, inv_span, dist, mask);
+        return;
+    }
+    for (int r = 0; r < height; r++) {
+        const uint16_t *d = d16 + (size_t)(r + 1) * (width + 2) + 1;
+        float *m = mask + (size_t)r * width;
+        for (int c = 0; c < width; c++) m[c] = sq25__ens_mask_weight((float)d[c], &p);
+    }
 }
 
 /* ---- member trajectories ----------------------------------------------------------------- */

@@ -142,21 +142,21 @@ typedef struct {
     double c, weight;
 } blend_job;
 
-static void blend_item(const blend_job *j, box *b, int item)
+static void blend_item(const blend_job *j, box *b, int item, const float *control)
 {
     const sq25_ensemble *e = j->e;
     const sq25_ensemble_options *o = &e->opt;
     if (item < e->n_leads) {
         blend_grids(b, e->probability + (size_t)item * o->n_thresholds, o->n_thresholds,
-                    o->thresholds, sq25__ens_blend_half_side(j->c, item + 1), j->control[item], 0,
+                    o->thresholds, sq25__ens_blend_half_side(j->c, item + 1), control, 0,
                     j->weight);
         return;
     }
     const int w = item - e->n_leads;
     blend_grids(b, e->acc_probability + (size_t)w * o->n_accum_thresholds, o->n_accum_thresholds,
                 o->accum_thresholds,
-                sq25__ens_blend_half_side(j->c, o->accum_minutes[w] * 60 / e->step_s),
-                j->control[item], 1, j->weight);
+                sq25__ens_blend_half_side(j->c, o->accum_minutes[w] * 60 / e->step_s), control, 1,
+                j->weight);
 }
 
 static void blend_lanes(void *arg, int begin, int end, int worker)
@@ -165,7 +165,8 @@ static void blend_lanes(void *arg, int begin, int end, int worker)
     const blend_job *j = arg;
     const int items = j->e->n_leads + j->e->opt.n_accum;
     for (int lane = begin; lane < end; lane++)
-        for (int item = lane; item < items; item += j->lanes) blend_item(j, &j->boxes[lane], item);
+        for (int item = lane; item < items; item += j->lanes)
+            blend_item(j, &j->boxes[lane], item, j->control[item]);
 }
 
 static void box_free(sq25_ctx *ctx, box *b)
@@ -228,6 +229,38 @@ int sq25__ens_blend_probabilities(sq25_ctx *ctx, sq25_ensemble *e, const sq25__e
     sq25__free(ctx, job.control);
     sq25__free(ctx, job.boxes);
     return rc;
+}
+
+/* ---- one item at a time (ensfast: the streamed writer blends each lead as it ends) -------- */
+
+bool sq25__ens_blend_active(const sq25_ensemble_options *o)
+{
+    return o->neighbourhood_cells_per_step > 0 || o->control_weight > 0;
+}
+
+int sq25__ens_blend_scratch_make(sq25_ctx *ctx, const sq25_ensemble *e, void **out)
+{
+    const sq25_field *like = e->mean[0];
+    box *b = sq25__calloc(ctx, 1, sizeof *b);
+    *out = b;
+    if (!b) return SQ25_ERR_NOMEM;
+    return box_alloc(ctx, like->width, like->height, b);
+}
+
+void sq25__ens_blend_scratch_free(sq25_ctx *ctx, void *scratch)
+{
+    if (!scratch) return;
+    box_free(ctx, scratch);
+    sq25__free(ctx, scratch);
+}
+
+void sq25__ens_blend_one(sq25_ensemble *e, void *scratch, int item, const float *control)
+{
+    const sq25_ensemble_options *o = &e->opt;
+    const double weight = control ? o->control_weight : 0;
+    if (!(o->neighbourhood_cells_per_step > 0) && !(weight > 0)) return;
+    const blend_job job = {e, 1, scratch, NULL, o->neighbourhood_cells_per_step, weight};
+    blend_item(&job, scratch, item, control);
 }
 
 int sq25__ens_blend_describe(const sq25_ensemble_options *o, const char *what, char *out,

@@ -26,6 +26,20 @@ typedef struct {
  * sq25_extrapolate. */
 int sq25__ens_blend_probabilities(sq25_ctx *ctx, sq25_ensemble *e, const sq25__ens_control *in);
 
+/* The same blend one item at a time, for a caller that finishes the leads as they come
+ * (lib/ensemble_write.c's streamed file): item < n_leads is that lead's probabilities, item
+ * n_leads + w accumulation window w's; control is the control member's rate at that lead or
+ * amount over that window (sq25_extrapolator_next / sq25_extrapolate_accumulation with the
+ * ensemble's sub-steps, as sq25__ens_blend_probabilities makes them), NULL without a control
+ * member. The arithmetic is sq25__ens_blend_probabilities', so the grids are bit-identical.
+ * Scratch from sq25__ens_blend_scratch_make (SQ25_OK or SQ25_ERR_NOMEM; *out may be set
+ * either way, release with sq25__ens_blend_scratch_free, which accepts NULL).
+ * sq25__ens_blend_active: whether options o blend at all (a window or a control weight). */
+bool sq25__ens_blend_active(const sq25_ensemble_options *o);
+int sq25__ens_blend_scratch_make(sq25_ctx *ctx, const sq25_ensemble *e, void **out);
+void sq25__ens_blend_scratch_free(sq25_ctx *ctx, void *scratch);
+void sq25__ens_blend_one(sq25_ensemble *e, void *scratch, int item, const float *control);
+
 /* One sentence saying what the probabilities of options o are ("fraction of the members
  * whose <what>, ..."), for the output files' attributes. SQ25_OK, or SQ25_ERR_RANGE when it
  * does not fit in cap bytes. */

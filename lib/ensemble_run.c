@@ -447,27 +447,54 @@ static void evolve_levels(run *r, member_state *ms, thread_scratch *s)
 static void finish_lagrangian(run *r, member_state *ms, thread_scratch *s)
 {
     float *d = s->real;
-    float dmin = INFINITY;
-    for (size_t i = 0; i < r->n; i++) {
-        if (!r->valid[i]) d[i] = NAN;
-        else if (d[i] < dmin) dmin = d[i];
-    }
+    float dmin = INFINITY; /* over the valid cells; the others become NaN in the next pass */
+    for (size_t i = 0; i < r->n; i++)
+        if (r->valid[i] && d[i] < dmin) dmin = d[i];
     /* the mask from the previous lead's wet cells (the observation's at lead 1), applied in
-     * the pass that counts the values for the probability matching */
-    const float *mask = NULL;
-    if (r->opt->mask) {
-        sq25__ens_mask(ms->wet, r->width, r->height, r->mask_buffer_px, MASK_RIM_PX, s->dist,
-                       s->mask);
-        mask = s->mask;
-    }
+     * the pass that counts the values for the probability matching, its weights made there
+     * from the 16-bit distances (no grid of weights) */
     size_t hist[SQ25__ENS_CDF_BUCKETS] = {0}, valid = 0;
-    for (size_t i = 0; i < r->n; i++) {
-        if (!r->valid[i]) continue;
-        const float x = mask ? dmin + (d[i] - dmin) * mask[i] : d[i];
-        d[i] = x;
-        if (isnan(x)) continue;
-        hist[sq25__ens_cdf_bucket(x)]++;
-        valid++;
+    sq25__ens_mask_params mp;
+    const uint16_t *dist16 = (const uint16_t *)(const void *)s->dist;
+    if (r->opt->mask && sq25__ens_mask_u16(ms->wet, r->width, r->height, r->mask_buffer_px,
+                                           MASK_RIM_PX, (uint16_t *)(void *)s->dist, &mp)) {
+        float *restrict weight = s->mask; /* one row of weights (vectorised), in L1 */
+        const sq25__ens_mask_params p = mp;   /* a local copy: not aliased by weight */
+        for (int row = 0; row < r->height; row++) {
+            const uint16_t *restrict dr = dist16 + (size_t)(row + 1) * (size_t)(r->width + 2) + 1;
+            for (int c = 0; c < r->width; c++) weight[c] = sq25__ens_mask_weight((float)dr[c], &p);
+            float *dd = d + (size_t)row * r->width;
+            const unsigned char *ok = r->valid + (size_t)row * r->width;
+            for (int c = 0; c < r->width; c++) {
+                if (!ok[c]) {
+                    dd[c] = NAN;
+                    continue;
+                }
+                const float x = dmin + (dd[c] - dmin) * weight[c];
+                dd[c] = x;
+                if (isnan(x)) continue;
+                hist[sq25__ens_cdf_bucket(x)]++;
+                valid++;
+            }
+        }
+    } else {
+        const float *mask = NULL;
+        if (r->opt->mask) {
+            sq25__ens_mask(ms->wet, r->width, r->height, r->mask_buffer_px, MASK_RIM_PX, s->dist,
+                           s->mask);
+            mask = s->mask;
+        }
+        for (size_t i = 0; i < r->n; i++) {
+            if (!r->valid[i]) {
+                d[i] = NAN;
+                continue;
+            }
+            const float x = mask ? dmin + (d[i] - dmin) * mask[i] : d[i];
+            d[i] = x;
+            if (isnan(x)) continue;
+            hist[sq25__ens_cdf_bucket(x)]++;
+            valid++;
+        }
     }
     /* the sort's second pair of arrays: the spectra, free after the inverse transform */
     if (r->opt->match_cdf)
@@ -708,6 +735,14 @@ int sq25_ensemble_run(sq25_ctx *ctx, const sq25_ensemble_options *opt,
                       const sq25_field *const *frames, int n_frames, const float *u,
                       const float *v, int n_leads, sq25_ensemble **out)
 {
+    return sq25__ensemble_run_hooked(ctx, opt, frames, n_frames, u, v, n_leads, NULL, out);
+}
+
+int sq25__ensemble_run_hooked(sq25_ctx *ctx, const sq25_ensemble_options *opt,
+                              const sq25_field *const *frames, int n_frames, const float *u,
+                              const float *v, int n_leads, const sq25__ens_hook *hook,
+                              sq25_ensemble **out)
+{
     if (!ctx) return SQ25_ERR_INVALID_ARG;
     if (!out) return sq25__fail(ctx, SQ25_ERR_INVALID_ARG, "sq25_ensemble_run: NULL");
     *out = NULL;
@@ -735,6 +770,11 @@ int sq25_ensemble_run(sq25_ctx *ctx, const sq25_ensemble_options *opt,
         rc = sq25__ensemble_alloc(ctx, opt, f[2], n_leads, step_s, &r.e);
         if (rc == SQ25_OK) rc = setup(&r, f, u, v);
     }
+    bool begun = false;
+    if (rc == SQ25_OK && hook) {
+        rc = hook->begin(hook->arg, r.e, f[2], u, v);
+        begun = true;
+    }
     for (int lead = 1; rc == SQ25_OK && lead <= n_leads; lead++) {
         r.lead = lead;
         r.window = window_ending_at(opt, lead, step_s);
@@ -744,9 +784,11 @@ int sq25_ensemble_run(sq25_ctx *ctx, const sq25_ensemble_options *opt,
             r.ar0 = NULL;
         }
         parallel_for(&r, (r.height + STATS_ROWS - 1) / STATS_ROWS, stats_rows);
+        if (hook) rc = hook->lead_done(hook->arg, lead);
     }
     teardown(&r);
-    if (rc == SQ25_OK) { /* the blend (ensemble_prob.c), once the members' state is freed */
+    if (begun) rc = hook->end(hook->arg, rc);
+    else if (rc == SQ25_OK && !hook) { /* the blend (ensemble_prob.c), once the members' state is freed */
         const sq25__ens_control control = {f[2], u, v, opt->substeps};
         rc = sq25__ens_blend_probabilities(ctx, r.e, &control);
     }

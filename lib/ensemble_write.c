@@ -10,6 +10,7 @@
 #include "ensemble_prob.h"
 
 #include <hdf5.h>
+#include <libdeflate.h>
 #include <limits.h>
 #include <math.h>
 #include <netcdf.h>
@@ -413,6 +414,7 @@ typedef struct {
     const sq25_field *f;
     size_t chunk_bytes; /* 0: zlib failed */
     bool done;          /* under the pipeline's mutex */
+    sq25_field **owner; /* the result's pointer to f (the streamed file frees it once stored) */
 } grid_job;
 
 /* The grids compressed on threads into a ring of ring_size buffers and stored in order by the
@@ -437,14 +439,23 @@ typedef struct {
     int thread;
 } compress_arg;
 
-/* Every grid of the result, lead by lead then window by window (the order libnetcdf wrote
- * them in before, so the file's chunks keep their order); jobs NULL: only count them. */
-static int collect_grids(const sq25_ensemble *e, grid_job *jobs)
+/* The accumulation window ending at lead k (1-based), or -1. */
+static int window_ending_at(const sq25_ensemble *e, int k)
+{
+    for (int a = 0; a < e->opt.n_accum; a++)
+        if (e->opt.accum_minutes[a] * 60 == k * e->step_s) return a;
+    return -1;
+}
+
+/* Every grid of the result in the order they become final: lead k's, then those of the
+ * window ending at lead k (jobs NULL: only count them); lead_end[k] (k = 1..n_leads, when
+ * not NULL): the jobs before it are final once lead k is. */
+static int collect_grids(sq25_ensemble *e, grid_job *jobs, int *lead_end)
 {
     const sq25_ensemble_options *o = &e->opt;
     int n = 0;
 #define ADD(slot, i0, i1, f) \
-    do { if (jobs) jobs[n] = (grid_job){slot, i0, i1, f, 0, false}; n++; } while (0)
+    do { if (jobs) jobs[n] = (grid_job){slot, i0, i1, f, 0, false, &(f)}; n++; } while (0)
     for (int k = 0; k < e->n_leads; k++) {
         for (int j = 0; j < o->n_thresholds; j++)
             ADD(SLOT_PROB, (size_t)k, (size_t)j, e->probability[k * o->n_thresholds + j]);
@@ -453,15 +464,17 @@ static int collect_grids(const sq25_ensemble *e, grid_job *jobs)
             ADD(SLOT_QUANT, (size_t)k, (size_t)q, e->quantile[k * o->n_quantiles + q]);
         for (int m = 0; o->keep && m < o->members; m++)
             ADD(SLOT_MEMBER, (size_t)m, (size_t)k, e->member[(size_t)m * e->n_leads + k]);
-    }
-    for (int a = 0; a < o->n_accum; a++) {
-        for (int j = 0; j < o->n_accum_thresholds; j++)
-            ADD(SLOT_APROB, (size_t)a, (size_t)j, e->acc_probability[a * o->n_accum_thresholds + j]);
-        ADD(SLOT_AMEAN, (size_t)a, 0, e->acc_mean[a]);
-        for (int q = 0; q < o->n_quantiles; q++)
-            ADD(SLOT_AQUANT, (size_t)a, (size_t)q, e->acc_quantile[a * o->n_quantiles + q]);
-        for (int m = 0; o->keep && m < o->members; m++)
-            ADD(SLOT_AMEMBER, (size_t)m, (size_t)a, e->acc_member[(size_t)m * o->n_accum + a]);
+        const int a = window_ending_at(e, k + 1);
+        if (a >= 0) {
+            for (int j = 0; j < o->n_accum_thresholds; j++)
+                ADD(SLOT_APROB, (size_t)a, (size_t)j, e->acc_probability[a * o->n_accum_thresholds + j]);
+            ADD(SLOT_AMEAN, (size_t)a, 0, e->acc_mean[a]);
+            for (int q = 0; q < o->n_quantiles; q++)
+                ADD(SLOT_AQUANT, (size_t)a, (size_t)q, e->acc_quantile[a * o->n_quantiles + q]);
+            for (int m = 0; o->keep && m < o->members; m++)
+                ADD(SLOT_AMEMBER, (size_t)m, (size_t)a, e->acc_member[(size_t)m * o->n_accum + a]);
+        }
+        if (lead_end) lead_end[k + 1] = n;
     }
 #undef ADD
     return n;
@@ -485,20 +498,34 @@ static void shuffle_floats(const float *in, size_t n, unsigned char *out)
 
 /* Shuffle and deflate job j into its ring buffer (one zlib stream: header, deflate data,
  * Adler-32, what HDF5's deflate filter reads). */
+static size_t deflate_grid(z_stream *z, unsigned char *shuffled, const float *grid, size_t cells,
+                           unsigned char *out, size_t cap)
+{
+    const size_t bytes = cells * sizeof(float);
+    shuffle_floats(grid, cells, shuffled);
+    if (cap < 6 || deflateReset(z) != Z_OK) return 0;
+    /* the zlib stream HDF5's deflate filter reads, made by hand around zlib's raw deflate
+     * (RFC 1950): header 78 01 (32 KiB window, the "fastest" level flags zlib itself writes
+     * at level 1), the deflate data, the Adler-32 of the input big-endian, from libdeflate
+     * (zlib's own took 10 % of the compression's instructions) */
+    out[0] = 0x78;
+    out[1] = 0x01;
+    z->next_in = shuffled;
+    z->avail_in = (uInt)bytes;
+    z->next_out = out + 2;
+    z->avail_out = (uInt)(cap - 6);
+    if (deflate(z, Z_FINISH) != Z_STREAM_END) return 0;
+    const size_t n = cap - 4 - z->avail_out;
+    const uint32_t adler = libdeflate_adler32(1, shuffled, bytes);
+    for (int k = 0; k < 4; k++) out[n + (size_t)k] = (unsigned char)(adler >> (24 - 8 * k));
+    return n + 4;
+}
+
 static void compress_job(compress_work *cw, int thread, int j)
 {
     grid_job *g = &cw->jobs[j];
-    unsigned char *in = cw->shuffled[thread];
-    z_stream *z = &cw->zs[thread];
-    shuffle_floats(g->f->data, cw->cells, in);
-    size_t bytes = 0;
-    if (deflateReset(z) == Z_OK) {
-        z->next_in = in;
-        z->avail_in = (uInt)(cw->cells * sizeof(float));
-        z->next_out = cw->ring[j % cw->ring_size];
-        z->avail_out = (uInt)cw->chunk_cap;
-        if (deflate(z, Z_FINISH) == Z_STREAM_END) bytes = cw->chunk_cap - z->avail_out;
-    }
+    const size_t bytes = deflate_grid(&cw->zs[thread], cw->shuffled[thread], g->f->data, cw->cells,
+                                      cw->ring[j % cw->ring_size], cw->chunk_cap);
     pthread_mutex_lock(&cw->mu);
     g->chunk_bytes = bytes;
     g->done = true;
@@ -572,7 +599,8 @@ static int compression_start(const sq25_ensemble *e, compression *z)
     z->threads = threads < COMPRESS_MAX_THREADS ? threads : COMPRESS_MAX_THREADS;
     compress_work *cw = &z->work;
     cw->cells = (size_t)e->mean[0]->width * (size_t)e->mean[0]->height;
-    cw->n_jobs = collect_grids(e, NULL);
+    /* the grids are only read here: the cast is for the owner pointers, unused */
+    cw->n_jobs = collect_grids((sq25_ensemble *)e, NULL, NULL);
     cw->ring_size = 2 * z->threads;
     /* deflateBound of a stream at the default memLevel (zlib.h), made before any stream */
     const size_t in_bytes = cw->cells * sizeof(float);
@@ -583,12 +611,12 @@ static int compression_start(const sq25_ensemble *e, compression *z)
     cw->zs = sq25__calloc(ctx, (size_t)z->threads, sizeof *cw->zs);
     cw->shuffled = sq25__calloc(ctx, (size_t)z->threads, sizeof *cw->shuffled);
     if (!cw->jobs || !cw->ring || !cw->zs || !cw->shuffled) return SQ25_ERR_NOMEM;
-    collect_grids(e, cw->jobs);
+    collect_grids((sq25_ensemble *)e, cw->jobs, NULL);
     for (int k = 0; k < cw->ring_size; k++)
         if (!(cw->ring[k] = sq25__malloc(ctx, cw->chunk_cap))) return SQ25_ERR_NOMEM;
     for (int t = 0; t < z->threads; t++) {
         cw->shuffled[t] = sq25__malloc(ctx, cw->cells * sizeof(float));
-        if (!cw->shuffled[t] || deflateInit2(&cw->zs[t], GRID_DEFLATE_LEVEL, Z_DEFLATED, 15, 8,
+        if (!cw->shuffled[t] || deflateInit2(&cw->zs[t], GRID_DEFLATE_LEVEL, Z_DEFLATED, -15, 8,
                                              Z_RLE) != Z_OK)
             return SQ25_ERR_NOMEM;
     }
@@ -655,10 +683,9 @@ typedef struct {
     bool ours[SLOTS]; /* chunk_form_matches */
 } grid_file;
 
-/* Store job j (compressed, in its ring buffer); the name of its variable when it fails. */
-static const char *store_job(grid_file *gf, const compress_work *cw, int j)
+/* Store grid g, compressed (chunk_bytes of chunk); the name of its variable when it fails. */
+static const char *store_grid(grid_file *gf, const grid_job *g, const unsigned char *chunk)
 {
-    const grid_job *g = &cw->jobs[j];
     const int s = g->slot;
     if (gf->dset[s] < 0) {
         gf->dset[s] = H5Dopen2(gf->file, slot_name[s], H5P_DEFAULT);
@@ -672,10 +699,15 @@ static const char *store_job(grid_file *gf, const compress_work *cw, int j)
     if (gf->ours[s]) {
         if (g->chunk_bytes == 0) return slot_name[s];
         const hsize_t offset[4] = {g->i0, gf->ndims[s] == 4 ? g->i1 : 0, 0, 0};
-        st = H5Dwrite_chunk(gf->dset[s], H5P_DEFAULT, 0, offset, g->chunk_bytes,
-                            cw->ring[j % cw->ring_size]);
+        st = H5Dwrite_chunk(gf->dset[s], H5P_DEFAULT, 0, offset, g->chunk_bytes, chunk);
     } else st = write_through_filters(gf->dset[s], g, gf->ndims[s]);
     return st < 0 ? slot_name[s] : NULL;
+}
+
+/* Store job j (compressed, in its ring buffer). */
+static const char *store_job(grid_file *gf, const compress_work *cw, int j)
+{
+    return store_grid(gf, &cw->jobs[j], cw->ring[j % cw->ring_size]);
 }
 
 /* Store the jobs before `upto` in order, waiting for those still being compressed. */
@@ -719,6 +751,28 @@ static int store_chunks(writer *w, const char *tmp, compression *z)
     return SQ25_OK;
 }
 
+/* The file tmp defined by libnetcdf (dimensions, attributes, coordinates, lat/lon; the grid
+ * variables declared, none of their chunks written) and closed. Inside sq25__h5_enter. */
+static int define_file(writer *w, const char *tmp)
+{
+    const sq25_field *like = w->e->mean[0];
+    coord_vars cv;
+    memset(&cv, 0, sizeof cv);
+    int rc = SQ25_OK, st = nc_create(tmp, NC_NETCDF4 | NC_CLOBBER, &w->nc);
+    const bool open = st == NC_NOERR;
+    if (!open) rc = nc_fail(w, st, "create");
+    if (!rc) rc = define(w, like, &cv);
+    if (!rc) rc = global_attributes(w);
+    if (!rc && (st = nc_enddef(w->nc)) != NC_NOERR) rc = nc_fail(w, st, "enddef");
+    if (!rc) rc = put_coords(w, &cv, like);
+    if (!rc) rc = put_lonlat(w, &cv, like);
+    if (open) {
+        st = nc_close(w->nc);
+        if (!rc && st != NC_NOERR) rc = nc_fail(w, st, "close");
+    }
+    return rc;
+}
+
 int sq25_ensemble_write_netcdf(const sq25_ensemble *e, const char *path)
 {
     if (!e) return SQ25_ERR_INVALID_ARG;
@@ -730,8 +784,6 @@ int sq25_ensemble_write_netcdf(const sq25_ensemble *e, const char *path)
     int orc = sq25__output_begin(e->ctx, path, &out);
     if (orc) return orc;
     writer w = {.e = e, .path = path};
-    coord_vars cv;
-    memset(&cv, 0, sizeof cv);
     /* the grids are compressed on threads while libnetcdf writes the rest */
     compression z;
     memset(&z, 0, sizeof z);
@@ -744,22 +796,366 @@ int sq25_ensemble_write_netcdf(const sq25_ensemble *e, const char *path)
                           path);
     }
     sq25__h5_enter(); /* libnetcdf calls HDF5, which is not thread-safe */
-    int st = nc_create(out.tmp, NC_NETCDF4 | NC_CLOBBER, &w.nc);
-    const bool open = st == NC_NOERR;
-    if (!open) rc = nc_fail(&w, st, "create");
-    if (!rc) rc = define(&w, like, &cv);
-    if (!rc) rc = global_attributes(&w);
-    if (!rc && (st = nc_enddef(w.nc)) != NC_NOERR) rc = nc_fail(&w, st, "enddef");
-    if (!rc) rc = put_coords(&w, &cv, like);
-    if (!rc) rc = put_lonlat(&w, &cv, like);
-    if (open) {
-        st = nc_close(w.nc);
-        if (!rc && st != NC_NOERR) rc = nc_fail(&w, st, "close");
-    }
+    rc = define_file(&w, out.tmp);
     if (!rc) rc = store_chunks(&w, out.tmp, &z);
     sq25__h5_leave();
     compression_free(e->ctx, &z);
     if (!rc) rc = sq25__output_commit(e->ctx, &out);
     else sq25__output_abort(e->ctx, &out); /* a previous file at path stays whole */
     return rc ? rc : sq25__ok(e->ctx);
+}
+
+/* ---- the streamed file: each lead blended, compressed and stored as it ends ----------------
+ *
+ * sq25_ensemble_run_netcdf runs the members through sq25__ensemble_run_hooked. Once the set-up
+ * is done the file is defined (calling thread), then a writer thread takes the leads in
+ * order as their statistics end: it blends the lead (and the accumulation window ending
+ * there) with the control member, shuffles and deflates the lead's grids and stores them
+ * with H5Dwrite_chunk, while the members of the next leads are computed. The calling thread
+ * extrapolates the control member lead by lead between the leads (it uses the context's pool
+ * and allocator). The context is used by one thread at a time: the writer thread touches it
+ * only while defining the file (the calling thread meanwhile computes the members of lead 1
+ * and waits for the definition before its next context call); the writer's other memory is
+ * made beforehand. After the last lead the calling thread compresses beside the writer
+ * thread. With one thread (sq25_ensemble_options_set_threads 1) the writer's work runs inline
+ * after each lead. */
+
+/* Control inputs are made for lead k in slot k % STREAM_SLOTS, the writer being at most
+ * STREAM_SLOTS - 1 leads behind (else the calling thread waits for it). */
+#define STREAM_SLOTS 2
+/* Compressing threads at most: the writer thread and, after the last lead, the caller. */
+#define STREAM_PACKERS 2
+
+typedef struct {
+    z_stream z;
+    bool z_ready;
+    unsigned char *shuffled, *packed; /* 4 x cells bytes; chunk_cap bytes */
+} packer;
+
+typedef struct {
+    sq25_ensemble *e;
+    const char *path;
+    sq25__output out;
+    bool output_begun;
+    writer w;
+    grid_file gf;
+    bool gf_open;
+    size_t cells, chunk_cap;
+    /* the grids in the order they become final: lead k's, then those of the window ending
+     * at lead k; jobs [0, lead_end[k]) are final once lead k is blended */
+    grid_job *jobs;
+    int n_jobs, *lead_end;
+    /* control member (weight > 0) */
+    bool control;
+    const sq25_field *latest;
+    const float *u, *v;
+    sq25_extrapolator *ex;
+    float *control_rate[STREAM_SLOTS], *control_amount[STREAM_SLOTS];
+    void *blend_scratch;
+    packer pack[STREAM_PACKERS];
+    /* progress, under mu */
+    pthread_mutex_t mu;
+    pthread_cond_t changed;
+    bool sync_ready, thread_started, stop, defined;
+    int define_rc;
+    pthread_t thread;
+    int leads_given, leads_blended, jobs_ready, jobs_claimed, jobs_stored;
+    const char *failed_var; /* a grid that could not be compressed or stored */
+    bool release;           /* no result wanted: grids freed once stored (calling thread) */
+    int jobs_released;      /* jobs before it released or still to be checked */
+} stream;
+
+static void stream_signal(stream *st)
+{
+    pthread_cond_broadcast(&st->changed);
+    pthread_mutex_unlock(&st->mu);
+}
+
+/* Compress and store the final grids not yet claimed, as packer p; returns when none is
+ * left to claim (all_jobs: wait for the rest to become final, until every job is claimed). */
+static void stream_pack(stream *st, int p, bool all_jobs)
+{
+    packer *pk = &st->pack[p];
+    for (;;) {
+        pthread_mutex_lock(&st->mu);
+        while (all_jobs && !st->stop && st->jobs_claimed < st->n_jobs &&
+               st->jobs_claimed >= st->jobs_ready)
+            pthread_cond_wait(&st->changed, &st->mu);
+        if (st->stop || st->jobs_claimed >= st->jobs_ready) {
+            pthread_mutex_unlock(&st->mu);
+            return;
+        }
+        const int j = st->jobs_claimed++;
+        grid_job *g = &st->jobs[j];
+        pthread_mutex_unlock(&st->mu);
+        g->chunk_bytes = deflate_grid(&pk->z, pk->shuffled, g->f->data, st->cells, pk->packed,
+                                      st->chunk_cap);
+        /* stored in job order, so the file's bytes do not depend on the threads */
+        pthread_mutex_lock(&st->mu);
+        while (!st->stop && st->jobs_stored != j) pthread_cond_wait(&st->changed, &st->mu);
+        const bool stop = st->stop;
+        pthread_mutex_unlock(&st->mu);
+        if (stop) return;
+        sq25__h5_enter();
+        const char *failed = store_grid(&st->gf, g, pk->packed);
+        sq25__h5_leave();
+        pthread_mutex_lock(&st->mu);
+        st->jobs_stored++;
+        if (failed && !st->failed_var) {
+            st->failed_var = failed;
+            st->stop = true;
+        }
+        stream_signal(st);
+    }
+}
+
+/* The writer's work for lead k (1-based): the blend, then the grids that became final. */
+static void stream_lead(stream *st, int k)
+{
+    const int slot = k % STREAM_SLOTS;
+    if (sq25__ens_blend_active(&st->e->opt)) {
+        sq25__ens_blend_one(st->e, st->blend_scratch, k - 1,
+                            st->control ? st->control_rate[slot] : NULL);
+        const int w = window_ending_at(st->e, k);
+        if (w >= 0)
+            sq25__ens_blend_one(st->e, st->blend_scratch, st->e->n_leads + w,
+                                st->control ? st->control_amount[slot] : NULL);
+    }
+    pthread_mutex_lock(&st->mu);
+    st->leads_blended = k;
+    st->jobs_ready = st->lead_end[k];
+    stream_signal(st);
+    stream_pack(st, 0, false);
+}
+
+/* The file defined and reopened for the chunks (SQ25_OK or the error, set on the context). */
+static int stream_define(stream *st)
+{
+    sq25__h5_enter();
+    int rc = define_file(&st->w, st->out.tmp);
+    if (!rc) {
+        st->gf.file = H5Fopen(st->out.tmp, H5F_ACC_RDWR, H5P_DEFAULT);
+        st->gf_open = st->gf.file >= 0;
+        if (!st->gf_open)
+            rc = sq25__fail(st->e->ctx, SQ25_ERR_WRITE, "%s: cannot reopen to store the grids",
+                            st->path);
+    }
+    sq25__h5_leave();
+    return rc;
+}
+
+/* The writer thread: the file's definition first, while the members of lead 1 compute (the
+ * calling thread then makes no context call: it waits for `defined` before its own), then
+ * the leads in order. */
+static void *stream_thread(void *arg)
+{
+    stream *st = arg;
+    const int rc = stream_define(st);
+    pthread_mutex_lock(&st->mu);
+    st->define_rc = rc;
+    st->defined = true;
+    if (rc) st->stop = true;
+    stream_signal(st);
+    for (int k = 1; rc == SQ25_OK && k <= st->e->n_leads; k++) {
+        pthread_mutex_lock(&st->mu);
+        while (!st->stop && st->leads_given < k) pthread_cond_wait(&st->changed, &st->mu);
+        const bool stop = st->stop;
+        pthread_mutex_unlock(&st->mu);
+        if (stop) break;
+        stream_lead(st, k);
+    }
+    return NULL;
+}
+
+static int packer_make(sq25_ctx *ctx, stream *st, packer *pk)
+{
+    pk->shuffled = sq25__malloc(ctx, st->cells * sizeof(float));
+    pk->packed = sq25__malloc(ctx, st->chunk_cap);
+    if (!pk->shuffled || !pk->packed) return SQ25_ERR_NOMEM;
+    if (deflateInit2(&pk->z, GRID_DEFLATE_LEVEL, Z_DEFLATED, -15, 8, Z_RLE) != Z_OK)
+        return SQ25_ERR_NOMEM;
+    pk->z_ready = true;
+    return SQ25_OK;
+}
+
+static void packer_free(sq25_ctx *ctx, packer *pk)
+{
+    if (pk->z_ready) deflateEnd(&pk->z);
+    sq25__free(ctx, pk->shuffled);
+    sq25__free(ctx, pk->packed);
+    memset(pk, 0, sizeof *pk);
+}
+
+/* Everything the writer thread needs, made on the calling thread. */
+static int stream_alloc(stream *st)
+{
+    sq25_ensemble *e = st->e;
+    sq25_ctx *ctx = e->ctx;
+    const sq25_ensemble_options *o = &e->opt;
+    st->cells = (size_t)e->mean[0]->width * (size_t)e->mean[0]->height;
+    const size_t in_bytes = st->cells * sizeof(float); /* deflateBound, as compression_start */
+    st->chunk_cap = in_bytes + (in_bytes >> 12) + (in_bytes >> 14) + (in_bytes >> 25) + 13 + 6;
+    if (st->chunk_cap > UINT_MAX) return SQ25_ERR_WRITE;
+    st->lead_end = sq25__calloc(ctx, (size_t)e->n_leads + 1, sizeof(int));
+    if (!st->lead_end) return SQ25_ERR_NOMEM;
+    st->n_jobs = collect_grids(e, NULL, NULL);
+    if (!(st->jobs = sq25__calloc(ctx, (size_t)st->n_jobs, sizeof *st->jobs))) return SQ25_ERR_NOMEM;
+    collect_grids(e, st->jobs, st->lead_end);
+    int rc = packer_make(ctx, st, &st->pack[0]);
+    if (!rc && sq25__ens_blend_active(o)) rc = sq25__ens_blend_scratch_make(ctx, e, &st->blend_scratch);
+    st->control = o->control_weight > 0;
+    for (int k = 0; !rc && st->control && k < STREAM_SLOTS; k++) {
+        if (!(st->control_rate[k] = sq25__malloc(ctx, in_bytes))) rc = SQ25_ERR_NOMEM;
+        if (!rc && o->n_accum && !(st->control_amount[k] = sq25__malloc(ctx, in_bytes)))
+            rc = SQ25_ERR_NOMEM;
+    }
+    if (!rc && st->control)
+        rc = sq25_extrapolator_create(ctx, st->latest, st->u, st->v, 2, &st->ex);
+    return rc;
+}
+
+static int stream_begin(void *arg, sq25_ensemble *e, const sq25_field *latest, const float *u,
+                        const float *v)
+{
+    stream *st = arg;
+    st->e = e;
+    st->latest = latest;
+    st->u = u;
+    st->v = v;
+    st->w = (writer){.e = e, .path = st->path};
+    for (int s = 0; s < SLOTS; s++) st->gf.dset[s] = -1;
+    if (pthread_mutex_init(&st->mu, NULL) != 0) return SQ25_ERR_NOMEM;
+    if (pthread_cond_init(&st->changed, NULL) != 0) {
+        pthread_mutex_destroy(&st->mu);
+        return SQ25_ERR_NOMEM;
+    }
+    st->sync_ready = true;
+    int rc = stream_alloc(st);
+    if (rc == SQ25_ERR_NOMEM) return sq25__fail(e->ctx, rc, "%s: out of memory for the writer", st->path);
+    if (rc) return sq25__fail(e->ctx, rc, "%s: grids too large for one chunk", st->path);
+    if ((rc = sq25__output_begin(e->ctx, st->path, &st->out))) return rc;
+    st->output_begun = true;
+    const int threads = e->opt.threads > 0 ? e->opt.threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (threads > 1 && pthread_create(&st->thread, NULL, stream_thread, st) == 0)
+        st->thread_started = true;
+    else rc = stream_define(st); /* inline */
+    return rc;
+}
+
+/* Without a result wanted, the grids stored so far are freed (the calling thread owns the
+ * allocator): the file, not the result, then holds them, and the memory does not grow with
+ * the leads. */
+static void stream_release(stream *st)
+{
+    pthread_mutex_lock(&st->mu);
+    const int upto = st->jobs_stored;
+    pthread_mutex_unlock(&st->mu);
+    for (int j = st->jobs_released; j < upto; j++) {
+        sq25_field_destroy(*st->jobs[j].owner);
+        *st->jobs[j].owner = NULL;
+        st->jobs[j].f = NULL;
+    }
+    st->jobs_released = upto;
+}
+
+/* Lead k's statistics are done: the control member's rate (and amount) for it, then the
+ * writer's turn. */
+static int stream_lead_done(void *arg, int k)
+{
+    stream *st = arg;
+    const int slot = k % STREAM_SLOTS;
+    pthread_mutex_lock(&st->mu); /* the file defined, the slot's previous lead blended */
+    while (st->thread_started && !st->stop &&
+           (!st->defined || st->leads_blended < k - STREAM_SLOTS))
+        pthread_cond_wait(&st->changed, &st->mu);
+    const bool stop = st->stop;
+    const int define_rc = st->define_rc;
+    pthread_mutex_unlock(&st->mu);
+    if (define_rc) return define_rc;
+    if (stop) return SQ25_ERR_WRITE;
+    sq25_ensemble *e = st->e;
+    int rc = SQ25_OK;
+    if (st->control) rc = sq25_extrapolator_next(st->ex, st->control_rate[slot]);
+    if (!rc && st->control && window_ending_at(e, k) >= 0)
+        rc = sq25_extrapolate_accumulation(e->ctx, st->latest, st->u, st->v, e->step_s, k,
+                                           e->opt.substeps, st->control_amount[slot]);
+    if (rc) return rc;
+    pthread_mutex_lock(&st->mu);
+    st->leads_given = k;
+    stream_signal(st);
+    if (!st->thread_started) stream_lead(st, k);
+    if (st->release) stream_release(st);
+    return SQ25_OK;
+}
+
+static void stream_free(stream *st)
+{
+    sq25_ctx *ctx = st->e ? st->e->ctx : NULL;
+    if (!ctx) return;
+    for (int p = 0; p < STREAM_PACKERS; p++) packer_free(ctx, &st->pack[p]);
+    sq25__ens_blend_scratch_free(ctx, st->blend_scratch);
+    for (int k = 0; k < STREAM_SLOTS; k++) {
+        sq25__free(ctx, st->control_rate[k]);
+        sq25__free(ctx, st->control_amount[k]);
+    }
+    sq25_extrapolator_destroy(st->ex);
+    sq25__free(ctx, st->jobs);
+    sq25__free(ctx, st->lead_end);
+    if (st->sync_ready) {
+        pthread_mutex_destroy(&st->mu);
+        pthread_cond_destroy(&st->changed);
+    }
+}
+
+/* After the members: the caller compresses beside the writer thread, then the file is
+ * closed and renamed (or removed when anything failed). */
+static int stream_end(void *arg, int rc)
+{
+    stream *st = arg;
+    sq25_ctx *ctx = st->e->ctx;
+    if (rc == SQ25_OK && st->thread_started && packer_make(ctx, st, &st->pack[1]) == SQ25_OK)
+        stream_pack(st, 1, true);
+    if (st->sync_ready && rc != SQ25_OK) {
+        pthread_mutex_lock(&st->mu);
+        st->stop = true;
+        stream_signal(st);
+    }
+    if (st->thread_started) pthread_join(st->thread, NULL);
+    sq25__h5_enter();
+    for (int s = 0; s < SLOTS; s++)
+        if (st->gf.dset[s] >= 0) H5Dclose(st->gf.dset[s]);
+    const bool closed = !st->gf_open || H5Fclose(st->gf.file) >= 0;
+    sq25__h5_leave();
+    if ((rc == SQ25_OK || rc == SQ25_ERR_WRITE) && st->failed_var) /* from the writer */
+        rc = sq25__fail(ctx, SQ25_ERR_WRITE, "%s: cannot store the grids of %s", st->path, st->failed_var);
+    else if (rc == SQ25_OK && st->jobs_stored != st->n_jobs)
+        rc = sq25__fail(ctx, SQ25_ERR_WRITE, "%s: %d of %d grids stored", st->path, st->jobs_stored, st->n_jobs);
+    else if (rc == SQ25_OK && !closed)
+        rc = sq25__fail(ctx, SQ25_ERR_WRITE, "%s: HDF5 close failed", st->path);
+    stream_free(st);
+    if (st->output_begun) {
+        if (rc == SQ25_OK) rc = sq25__output_commit(ctx, &st->out);
+        else sq25__output_abort(ctx, &st->out);
+    }
+    return rc;
+}
+
+int sq25_ensemble_run_netcdf(sq25_ctx *ctx, const sq25_ensemble_options *opt,
+                             const sq25_field *const *frames, int n_frames, const float *u,
+                             const float *v, int n_leads, const char *path, sq25_ensemble **out)
+{
+    if (!ctx) return SQ25_ERR_INVALID_ARG;
+    if (out) *out = NULL;
+    if (!path) return sq25__fail(ctx, SQ25_ERR_INVALID_ARG, "sq25_ensemble_run_netcdf: NULL path");
+    stream st;
+    memset(&st, 0, sizeof st);
+    st.path = path;
+    st.gf.file = -1;
+    st.release = out == NULL;
+    const sq25__ens_hook hook = {&st, stream_begin, stream_lead_done, stream_end};
+    sq25_ensemble *e = NULL;
+    const int rc = sq25__ensemble_run_hooked(ctx, opt, frames, n_frames, u, v, n_leads, &hook, &e);
+    if (rc == SQ25_OK && out) *out = e;
+    else sq25_ensemble_destroy(e);
+    return rc;
 }
