@@ -8,6 +8,7 @@
  * libnetcdf writes the metadata. The file is the one libnetcdf
  * would write, but for the compressed bytes of each chunk: every reader decodes it. */
 #include "ensemble_prob.h"
+#include "io_deflate.h"
 
 #include <hdf5.h>
 #include <libdeflate.h>
@@ -20,12 +21,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <zlib.h>
 
-/* deflate level of the grids (the level the variables declare): a real-time product. zlib's
- * run-length strategy at level 1 took 30 % less CPU than its default strategy on the grids of
- * a 20-member RMI run (files 0.6 % smaller); libdeflate's level 1 took as long (files 3 %
- * smaller than zlib's), so zlib, already a dependency, is the coder. */
+/* deflate level of the grids (the level the variables declare): a real-time product. The
+ * coder is the ODIM writer's level 1 (lib/io_deflate.c: zlib's run-length parse with its own
+ * Huffman blocks); zlib's run-length strategy took 30 % less CPU than its default strategy on
+ * the grids of a 20-member RMI run, libdeflate's level 1 as long as zlib's run-length, and
+ * io_deflate.c about a third of either on the shuffled leads of the demo cycle. */
 #define GRID_DEFLATE_LEVEL 1
 /* threads compressing the grids at most (one grid each at a time) */
 #define COMPRESS_MAX_THREADS 64
@@ -154,7 +155,7 @@ static int def_var(writer *w, const char *name, int ndims, const int *dims, int 
     chunk[ndims - 2] = height;
     chunk[ndims - 1] = width;
     NC_TRY(w, nc_def_var_chunking(w->nc, *var, NC_CHUNKED, chunk), "chunking");
-    NC_TRY(w, nc_def_var_deflate(w->nc, *var, 1, 1, 1), "deflate");
+    NC_TRY(w, nc_def_var_deflate(w->nc, *var, 1, 1, GRID_DEFLATE_LEVEL), "deflate");
     /* grids are written whole, one chunk each: a cache of one chunk is enough */
     NC_TRY(w, nc_set_var_chunk_cache(w->nc, *var, height * width * sizeof(float) + 4096, 3, 1.0f),
            "chunk cache");
@@ -412,7 +413,7 @@ typedef struct {
     int slot;
     size_t i0, i1;
     const sq25_field *f;
-    size_t chunk_bytes; /* 0: zlib failed */
+    size_t chunk_bytes; /* 0: the coder failed */
     bool done;          /* under the pipeline's mutex */
     sq25_field **owner; /* the result's pointer to f (the streamed file frees it once stored) */
 } grid_job;
@@ -430,7 +431,6 @@ typedef struct {
     bool stop;                                  /* the caller gave up (under mu) */
     pthread_mutex_t mu;
     pthread_cond_t changed;
-    z_stream *zs;                              /* per thread, initialised */
     unsigned char **shuffled;                  /* per thread: 4 x cells bytes */
 } compress_work;
 
@@ -498,24 +498,21 @@ static void shuffle_floats(const float *in, size_t n, unsigned char *out)
 
 /* Shuffle and deflate job j into its ring buffer (one zlib stream: header, deflate data,
  * Adler-32, what HDF5's deflate filter reads). */
-static size_t deflate_grid(z_stream *z, unsigned char *shuffled, const float *grid, size_t cells,
+static size_t deflate_grid(unsigned char *shuffled, const float *grid, size_t cells,
                            unsigned char *out, size_t cap)
 {
     const size_t bytes = cells * sizeof(float);
     shuffle_floats(grid, cells, shuffled);
-    if (cap < 6 || deflateReset(z) != Z_OK) return 0;
-    /* the zlib stream HDF5's deflate filter reads, made by hand around zlib's raw deflate
+    if (cap < 6) return 0;
+    /* the zlib stream HDF5's deflate filter reads, made by hand around a raw deflate stream
      * (RFC 1950): header 78 01 (32 KiB window, the "fastest" level flags zlib itself writes
      * at level 1), the deflate data, the Adler-32 of the input big-endian, from libdeflate
      * (zlib's own took 10 % of the compression's instructions) */
     out[0] = 0x78;
     out[1] = 0x01;
-    z->next_in = shuffled;
-    z->avail_in = (uInt)bytes;
-    z->next_out = out + 2;
-    z->avail_out = (uInt)(cap - 6);
-    if (deflate(z, Z_FINISH) != Z_STREAM_END) return 0;
-    const size_t n = cap - 4 - z->avail_out;
+    const size_t coded = sq25__deflate_rle(shuffled, bytes, true, out + 2, cap - 6);
+    if (coded == 0) return 0;
+    const size_t n = 2 + coded;
     const uint32_t adler = libdeflate_adler32(1, shuffled, bytes);
     for (int k = 0; k < 4; k++) out[n + (size_t)k] = (unsigned char)(adler >> (24 - 8 * k));
     return n + 4;
@@ -524,7 +521,7 @@ static size_t deflate_grid(z_stream *z, unsigned char *shuffled, const float *gr
 static void compress_job(compress_work *cw, int thread, int j)
 {
     grid_job *g = &cw->jobs[j];
-    const size_t bytes = deflate_grid(&cw->zs[thread], cw->shuffled[thread], g->f->data, cw->cells,
+    const size_t bytes = deflate_grid(cw->shuffled[thread], g->f->data, cw->cells,
                                       cw->ring[j % cw->ring_size], cw->chunk_cap);
     pthread_mutex_lock(&cw->mu);
     g->chunk_bytes = bytes;
@@ -576,11 +573,9 @@ static void compression_free(sq25_ctx *ctx, compression *z)
     compression_join(z);
     for (int k = 0; cw->ring && k < cw->ring_size; k++) sq25__free(ctx, cw->ring[k]);
     for (int t = 0; t < z->threads; t++) {
-        if (cw->zs && cw->zs[t].state) deflateEnd(&cw->zs[t]);
         if (cw->shuffled) sq25__free(ctx, cw->shuffled[t]);
     }
     sq25__free(ctx, cw->ring);
-    sq25__free(ctx, cw->zs);
     sq25__free(ctx, cw->shuffled);
     sq25__free(ctx, cw->jobs);
     if (z->sync_ready) {
@@ -602,23 +597,18 @@ static int compression_start(const sq25_ensemble *e, compression *z)
     /* the grids are only read here: the cast is for the owner pointers, unused */
     cw->n_jobs = collect_grids((sq25_ensemble *)e, NULL, NULL);
     cw->ring_size = 2 * z->threads;
-    /* deflateBound of a stream at the default memLevel (zlib.h), made before any stream */
-    const size_t in_bytes = cw->cells * sizeof(float);
-    cw->chunk_cap = in_bytes + (in_bytes >> 12) + (in_bytes >> 14) + (in_bytes >> 25) + 13 + 6;
-    if (cw->chunk_cap > UINT_MAX) return SQ25_ERR_WRITE; /* zlib counts in uInt */
+    /* the coder's bound, the zlib header and the Adler-32 */
+    cw->chunk_cap = sq25__deflate_bound(cw->cells * sizeof(float)) + 6;
     cw->jobs = sq25__calloc(ctx, (size_t)cw->n_jobs, sizeof *cw->jobs);
     cw->ring = sq25__calloc(ctx, (size_t)cw->ring_size, sizeof *cw->ring);
-    cw->zs = sq25__calloc(ctx, (size_t)z->threads, sizeof *cw->zs);
     cw->shuffled = sq25__calloc(ctx, (size_t)z->threads, sizeof *cw->shuffled);
-    if (!cw->jobs || !cw->ring || !cw->zs || !cw->shuffled) return SQ25_ERR_NOMEM;
+    if (!cw->jobs || !cw->ring || !cw->shuffled) return SQ25_ERR_NOMEM;
     collect_grids((sq25_ensemble *)e, cw->jobs, NULL);
     for (int k = 0; k < cw->ring_size; k++)
         if (!(cw->ring[k] = sq25__malloc(ctx, cw->chunk_cap))) return SQ25_ERR_NOMEM;
     for (int t = 0; t < z->threads; t++) {
         cw->shuffled[t] = sq25__malloc(ctx, cw->cells * sizeof(float));
-        if (!cw->shuffled[t] || deflateInit2(&cw->zs[t], GRID_DEFLATE_LEVEL, Z_DEFLATED, -15, 8,
-                                             Z_RLE) != Z_OK)
-            return SQ25_ERR_NOMEM;
+        if (!cw->shuffled[t]) return SQ25_ERR_NOMEM;
     }
     if (pthread_mutex_init(&cw->mu, NULL) != 0) return SQ25_ERR_NOMEM;
     if (pthread_cond_init(&cw->changed, NULL) != 0) {
@@ -827,8 +817,6 @@ int sq25_ensemble_write_netcdf(const sq25_ensemble *e, const char *path)
 #define STREAM_PACKERS 2
 
 typedef struct {
-    z_stream z;
-    bool z_ready;
     unsigned char *shuffled, *packed; /* 4 x cells bytes; chunk_cap bytes */
 } packer;
 
@@ -888,7 +876,7 @@ static void stream_pack(stream *st, int p, bool all_jobs)
         const int j = st->jobs_claimed++;
         grid_job *g = &st->jobs[j];
         pthread_mutex_unlock(&st->mu);
-        g->chunk_bytes = deflate_grid(&pk->z, pk->shuffled, g->f->data, st->cells, pk->packed,
+        g->chunk_bytes = deflate_grid(pk->shuffled, g->f->data, st->cells, pk->packed,
                                       st->chunk_cap);
         /* stored in job order, so the file's bytes do not depend on the threads */
         pthread_mutex_lock(&st->mu);
@@ -972,15 +960,11 @@ static int packer_make(sq25_ctx *ctx, stream *st, packer *pk)
     pk->shuffled = sq25__malloc(ctx, st->cells * sizeof(float));
     pk->packed = sq25__malloc(ctx, st->chunk_cap);
     if (!pk->shuffled || !pk->packed) return SQ25_ERR_NOMEM;
-    if (deflateInit2(&pk->z, GRID_DEFLATE_LEVEL, Z_DEFLATED, -15, 8, Z_RLE) != Z_OK)
-        return SQ25_ERR_NOMEM;
-    pk->z_ready = true;
     return SQ25_OK;
 }
 
 static void packer_free(sq25_ctx *ctx, packer *pk)
 {
-    if (pk->z_ready) deflateEnd(&pk->z);
     sq25__free(ctx, pk->shuffled);
     sq25__free(ctx, pk->packed);
     memset(pk, 0, sizeof *pk);
@@ -993,9 +977,8 @@ static int stream_alloc(stream *st)
     sq25_ctx *ctx = e->ctx;
     const sq25_ensemble_options *o = &e->opt;
     st->cells = (size_t)e->mean[0]->width * (size_t)e->mean[0]->height;
-    const size_t in_bytes = st->cells * sizeof(float); /* deflateBound, as compression_start */
-    st->chunk_cap = in_bytes + (in_bytes >> 12) + (in_bytes >> 14) + (in_bytes >> 25) + 13 + 6;
-    if (st->chunk_cap > UINT_MAX) return SQ25_ERR_WRITE;
+    const size_t in_bytes = st->cells * sizeof(float);
+    st->chunk_cap = sq25__deflate_bound(in_bytes) + 6; /* as compression_start */
     st->lead_end = sq25__calloc(ctx, (size_t)e->n_leads + 1, sizeof(int));
     if (!st->lead_end) return SQ25_ERR_NOMEM;
     st->n_jobs = collect_grids(e, NULL, NULL);
