@@ -202,6 +202,9 @@ struct sq25_ensemble {
     sq25_field **acc_probability, **acc_mean, **acc_quantile;
     sq25_field **member;     /* [member * n_leads + lead] when kept */
     sq25_field **acc_member; /* [member * n_accum + window] when kept */
+    /* [lead] the control member's rate (lib/ensemble_prob.c) when members are kept and the
+     * control weight is > 0 (or read from a file that has it), else NULL */
+    sq25_field **control;
 };
 
 /* The run (lib/ensemble_run.c) fills a result made by sq25__ensemble_alloc; fields are made
@@ -209,6 +212,10 @@ struct sq25_ensemble {
 int sq25__ensemble_alloc(sq25_ctx *ctx, const sq25_ensemble_options *opt,
                          const sq25_field *latest, int n_leads, int step_s,
                          sq25_ensemble **out);
+
+/* Allocate e->control (n_leads grids of the result's shape, valid times set), NULL before.
+ * SQ25_OK or SQ25_ERR_NOMEM. */
+int sq25__ensemble_alloc_control(sq25_ensemble *e);
 
 /* lib/warn_ensemble.c: a warning whose level probabilities are given grids (one per level, on
  * the frames' grid, raw: the calibration map is applied), amounts/peak/onset from frames; and

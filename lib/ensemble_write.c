@@ -34,15 +34,16 @@ typedef struct {
     const char *path;
     int nc;
     int dim_time, dim_thr, dim_q, dim_y, dim_x, dim_member, dim_window, dim_athr;
-    int v_prob, v_mean, v_quant, v_member, v_aprob, v_amean, v_aquant, v_amember;
+    int v_prob, v_mean, v_quant, v_member, v_aprob, v_amean, v_aquant, v_amember, v_control;
 } writer;
 
 /* The grid variables, their netCDF (and HDF5 dataset) names. */
 enum { SLOT_PROB, SLOT_MEAN, SLOT_QUANT, SLOT_MEMBER, SLOT_APROB, SLOT_AMEAN, SLOT_AQUANT,
-       SLOT_AMEMBER, SLOTS };
+       SLOT_AMEMBER, SLOT_CONTROL, SLOTS };
 static const char *const slot_name[SLOTS] = {
     "exceedance_probability", "mean_rate", "rate_quantile", "rainfall_rate",
-    "accumulation_probability", "accumulation_mean", "accumulation_quantile", "accumulation"};
+    "accumulation_probability", "accumulation_mean", "accumulation_quantile", "accumulation",
+    "control_rate"};
 
 static int nc_fail(writer *w, int status, const char *what)
 {
@@ -189,7 +190,25 @@ static int describe_probability(writer *w, int var, const char *event)
     const double c = w->e->opt.neighbourhood_cells_per_step;
     NC_TRY(w, nc_put_att_double(w->nc, var, "neighbourhood_cells_per_lead_step", NC_DOUBLE, 1, &c),
            "neighbourhood attribute");
+    const double weight = w->e->opt.control_weight;
+    NC_TRY(w, nc_put_att_double(w->nc, var, "control_weight", NC_DOUBLE, 1, &weight),
+           "control weight attribute");
     return SQ25_OK;
+}
+
+/* The control member's rate per lead (kept with the members when its weight is > 0), so that
+ * the distribution the probabilities describe can be rebuilt from the file. */
+static int define_control(writer *w)
+{
+    int d3[3] = {w->dim_time, w->dim_y, w->dim_x};
+    int rc = def_var(w, slot_name[SLOT_CONTROL], 3, d3, &w->v_control,
+                     "rain rate of the control member", "mm h-1", "rainfall_rate");
+    if (!rc)
+        rc = put_text(w, w->v_control, "comment",
+                      "the latest frame extrapolated along the unperturbed motion: the control "
+                      "member mixed into the probabilities at weight control_weight "
+                      "(lib/ensemble_prob.c)");
+    return rc;
 }
 
 typedef struct {
@@ -279,6 +298,7 @@ static int define(writer *w, const sq25_field *like, coord_vars *cv)
             rc = def_var(w, slot_name[SLOT_AMEMBER], 4, dm, &w->v_amember, "rain amount since issue of each member", "mm", "thickness_of_rainfall_amount");
         }
     }
+    if (!rc && e->control) rc = define_control(w);
     return rc;
 }
 
@@ -463,6 +483,7 @@ static int collect_grids(const sq25_ensemble *e, grid_job *jobs)
         for (int m = 0; o->keep && m < o->members; m++)
             ADD(SLOT_AMEMBER, (size_t)m, (size_t)a, e->acc_member[(size_t)m * o->n_accum + a]);
     }
+    for (int k = 0; e->control && k < e->n_leads; k++) ADD(SLOT_CONTROL, (size_t)k, 0, e->control[k]);
 #undef ADD
     return n;
 }
