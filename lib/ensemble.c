@@ -33,6 +33,7 @@ int sq25_ensemble_options_create(sq25_ctx *ctx, sq25_ensemble_options **out)
     o->substeps = 2;
     o->rain_threshold_mmh = 0.1;
     o->perturb_scale = 1.0;
+    o->mask_scale = 1.0;
     o->noise_scale = DEFAULT_NOISE_GAIN;
     o->neighbourhood_cells_per_step = DEFAULT_NEIGHBOURHOOD_CELLS_PER_STEP;
     o->control_weight = DEFAULT_CONTROL_WEIGHT;
@@ -222,6 +223,7 @@ int sq25__ensemble_options_tune(sq25_ensemble_options *opt, const char *key, dou
     if (!opt || !key || !(value >= 0 && value <= 100)) return SQ25_ERR_INVALID_ARG;
     if (strcmp(key, "perturbation_scale") == 0) opt->perturb_scale = value;
     else if (strcmp(key, "noise_scale") == 0) opt->noise_scale = value;
+    else if (strcmp(key, "mask_scale") == 0) opt->mask_scale = value;
     else return SQ25_ERR_INVALID_ARG;
     return SQ25_OK;
 }

@@ -172,6 +172,7 @@ struct sq25_ensemble_options {
     uint64_t seed;
     double rain_threshold_mmh;
     double perturb_scale, noise_scale; /* internal knobs (benchmarks): 1 = the published method */
+    double mask_scale; /* internal knob (benchmarks): factor on the incremental mask's growth */
     double neighbourhood_cells_per_step; /* 0: probabilities of the members alone */
     double control_weight; /* weight of the unperturbed extrapolation (ensemble_prob.c) */
     int n_thresholds, n_quantiles, n_accum, n_accum_thresholds;
