@@ -154,6 +154,15 @@ class Tally:
         c, e, s = self.rel.get(key, (np.zeros(10, np.int64), np.zeros(10, np.int64), np.zeros(10)))
         self.rel[key] = (c + count, e + events, s + psum)
 
+    def merge(self, other):
+        for key, v in other.sums.items():
+            self.sums[key] = self.sums.get(key, 0.0) + v
+            self.counts[key] = self.counts.get(key, 0) + other.counts[key]
+        for key, (c, e, p) in other.rel.items():
+            self.add_rel(key, c, e, p)
+        for key, h in other.rank.items():
+            self.rank[key] = self.rank.get(key, 0) + h
+
     def worst_gap(self, key):
         c, e, s = self.rel[key]
         worst = 0.0
@@ -161,17 +170,6 @@ class Tally:
             if c[b] and c[b] * 100 >= c.sum():
                 worst = max(worst, abs(s[b] / c[b] - e[b] / c[b]))
         return worst
-
-
-def score_probability(tally, ens, name, k, prob, obs):
-    import numpy as np
-    import sq25.ensemble as se
-    for thr in (1.0, 5.0):
-        tally.add((name, k, "brier", thr), se.brier(prob, obs, thr))
-        tally.add((name, k, "roc", thr), se.roc_area(prob, obs, thr))
-    count, freq, pmean = se.reliability(prob, obs, 1.0)
-    events = np.rint(np.nan_to_num(freq) * count).astype(np.int64)
-    tally.add_rel((name, k), count, events, np.nan_to_num(pmean) * count)
 
 
 def diagnostics(members, obs):
@@ -189,57 +187,96 @@ def diagnostics(members, obs):
 
 def score(args):
     try:
-        import numpy as np
+        import numpy as np  # noqa: F401
         sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
-        import sq25.ensemble as se
-        import sq25.core as sc
+        import sq25.ensemble  # noqa: F401
     except (ImportError, OSError) as e:
         print("steps_reference: sq25's Python bindings not usable (%s)" % e)
         sys.exit(3)
+    import pickle
     paths = frame_paths()
     tally, per_case = Tally(), []
     for i in parse_issues(args.issues):
         npz = os.path.join(args.out, "steps_k%g_case%d.npz" % (args.kmperpixel, i))
         if not os.path.exists(npz) or not os.path.exists(os.path.join(args.dump, "case%d_lead12.f32" % i)):
             continue
-        st = np.load(npz)
-        latest_ps = np.load(npz)["members"]  # noqa: F841 (kept to fail early on a bad file)
-        check_orientation(paths[i], args.dump, i, sc)
-        for r, k in enumerate(REPORT_LEADS):
-            ours, lk, dense, obs = load_dump(args.dump, i, k)
-            steps = st["members"][:, r]
-            bad = (~np.isfinite(obs) | ~np.all(np.isfinite(ours), axis=0) |
-                   ~np.all(np.isfinite(steps), axis=0) | ~np.isfinite(lk) | ~np.isfinite(dense))
-            o = np.where(bad, np.nan, obs).astype(np.float32)
-            for name, mem in (("sq25", ours), ("steps", steps)):
-                m = np.where(bad[None], np.nan, mem).astype(np.float32)
-                tally.add((name, k, "crps"), se.crps(list(m), o))
-                c, _ = se.crps_neighbourhood(list(mem.astype(np.float32)), o, half_side=k)
-                tally.add((name, k, "crps_pool"), c)
-                for thr_name, r_win in (("raw", 0), ("blend", k)):
-                    for thr in (1.0, 5.0):
-                        p = window_fraction(m, thr, r_win)
-                        p = np.where(bad, np.nan, p).astype(np.float32)
-                        tally.add((name + "_" + thr_name, k, "brier", thr), se.brier(p, o, thr))
-                        tally.add((name + "_" + thr_name, k, "roc", thr), se.roc_area(p, o, thr))
-                        if thr == 1.0:
-                            count, freq, pmean = se.reliability(p, o, 1.0)
-                            events = np.rint(np.nan_to_num(freq) * count).astype(np.int64)
-                            tally.add_rel((name + "_" + thr_name, k), count, events,
-                                          np.nan_to_num(pmean) * count)
-                rank = se.rank_histogram(list(m), o)
-                tally.rank[(name, k)] = tally.rank.get((name, k), 0) + rank
-                if k == 12:
-                    ok = ~bad
-                    d = diagnostics(mem[:, ok], obs[ok])
-                    d.update({"issue": i, "ens": name, "crps": se.crps(list(m), o)})
-                    per_case.append(d)
-            c, _ = se.crps_neighbourhood(list(ours.astype(np.float32)), o,
-                                         control=dense.astype(np.float32), control_weight=0.3,
-                                         half_side=k)
-            tally.add(("sq25", k, "crps_shipped"), c)
+        # one case's scores are kept beside the members (scoring takes ~25 s of CPU per case)
+        cache = os.path.join(args.out, "score_%s_k%g_case%d.pkl" % (
+            os.path.basename(os.path.normpath(args.dump)), args.kmperpixel, i))
+        if os.path.exists(cache) and os.path.getmtime(cache) > os.path.getmtime(npz):
+            with open(cache, "rb") as f:
+                t, rows = pickle.load(f)
+        else:
+            t, rows = score_case(args, paths, i, npz)
+            with open(cache, "wb") as f:
+                pickle.dump((t, rows), f)
+        tally.merge(t)
+        per_case.extend(rows)
         print("scored issue %d" % i, file=sys.stderr, flush=True)
     print_tables(tally, per_case)
+
+
+def score_case(args, paths, i, npz):
+    import numpy as np
+    import sq25.core as sc
+    import sq25.ensemble as se
+    tally, per_case = Tally(), []
+    st = np.load(npz)
+    check_orientation(paths[i], args.dump, i, sc)
+    for r, k in enumerate(REPORT_LEADS):
+        ours, lk, dense, obs = load_dump(args.dump, i, k)
+        steps = st["members"][:, r]
+        bad = (~np.isfinite(obs) | ~np.all(np.isfinite(ours), axis=0) |
+               ~np.all(np.isfinite(steps), axis=0) | ~np.isfinite(lk) | ~np.isfinite(dense))
+        o = np.where(bad, np.nan, obs).astype(np.float32)
+        for name, mem in (("sq25", ours), ("steps", steps)):
+            m = np.where(bad[None], np.nan, mem).astype(np.float32)
+            tally.add((name, k, "crps"), se.crps(list(m), o))
+            c, _ = se.crps_neighbourhood(list(mem.astype(np.float32)), o, half_side=k)
+            tally.add((name, k, "crps_pool"), c)
+            for thr_name, r_win in (("raw", 0), ("blend", k)):
+                for thr in (1.0, 5.0):
+                    p = window_fraction(m, thr, r_win)
+                    p = np.where(bad, np.nan, p).astype(np.float32)
+                    tally.add((name + "_" + thr_name, k, "brier", thr), se.brier(p, o, thr))
+                    tally.add((name + "_" + thr_name, k, "roc", thr), se.roc_area(p, o, thr))
+                    if thr == 1.0:
+                        count, freq, pmean = se.reliability(p, o, 1.0)
+                        events = np.rint(np.nan_to_num(freq) * count).astype(np.int64)
+                        tally.add_rel((name + "_" + thr_name, k), count, events,
+                                      np.nan_to_num(pmean) * count)
+            rank = se.rank_histogram(list(m), o)
+            tally.rank[(name, k)] = tally.rank.get((name, k), 0) + rank
+            if k == 12:
+                ok = ~bad
+                d = diagnostics(mem[:, ok], obs[ok])
+                d.update({"issue": i, "ens": name, "crps": se.crps(list(m), o)})
+                per_case.append(d)
+        c, _ = se.crps_neighbourhood(list(ours.astype(np.float32)), o,
+                                     control=dense.astype(np.float32), control_weight=0.3,
+                                     half_side=k)
+        tally.add(("sq25", k, "crps_shipped"), c)
+        score_default(tally, np.where(bad[None], np.nan, ours), dense, k, bad, o)
+    return tally, per_case
+
+
+def score_default(tally, ours, dense, k, bad, o):
+    """The library's default probability (lib/ensemble_prob.c): 0.7 x the members' blend over
+    the window of half side k + 0.3 x the dense extrapolation's fraction in the same window
+    (the control member; where it has no data the blend alone)."""
+    import numpy as np
+    import sq25.ensemble as se
+    for thr in (1.0, 5.0):
+        blend = window_fraction(ours, thr, k)
+        ctrl = window_fraction(dense[None], thr, k)
+        p = np.where(np.isfinite(ctrl), 0.7 * blend + 0.3 * ctrl, blend)
+        p = np.where(bad, np.nan, p).astype(np.float32)
+        tally.add(("sq25_default", k, "brier", thr), se.brier(p, o, thr))
+        tally.add(("sq25_default", k, "roc", thr), se.roc_area(p, o, thr))
+        if thr == 1.0:
+            count, freq, pmean = se.reliability(p, o, 1.0)
+            events = np.rint(np.nan_to_num(freq) * count).astype(np.int64)
+            tally.add_rel(("sq25_default", k), count, events, np.nan_to_num(pmean) * count)
 
 
 def check_orientation(path, dump_dir, issue, sc):
@@ -270,8 +307,11 @@ def print_tables(t, per_case):
                 t.mean((name + "_blend", k, "brier", 1.0)), t.mean((name + "_blend", k, "brier", 5.0)),
                 t.mean((name + "_blend", k, "roc", 1.0)), t.mean((name + "_blend", k, "roc", 5.0)),
                 t.worst_gap((name + "_raw", k)), t.worst_gap((name + "_blend", k))))
-        print("| %d min | sq25 shipped (pooled + control 0.3) | | %.4f | | | | | |" % (
-            k * 5, t.mean(("sq25", k, "crps_shipped"))))
+        print("| %d min | sq25 shipped (pooled + control 0.3) | | %.4f | | | %.4f / %.4f | %.3f / %.3f | / %.3f |" % (
+            k * 5, t.mean(("sq25", k, "crps_shipped")),
+            t.mean(("sq25_default", k, "brier", 1.0)), t.mean(("sq25_default", k, "brier", 5.0)),
+            t.mean(("sq25_default", k, "roc", 1.0)), t.mean(("sq25_default", k, "roc", 5.0)),
+            t.worst_gap(("sq25_default", k))))
     print("\nrank histogram at 60 min (fractions, rank 0 .. members):")
     for name in ("sq25", "steps"):
         h = t.rank[(name, 12)]
