@@ -243,8 +243,8 @@ static int read_probability_options(reader *r, sq25_ensemble_options *o)
         size_t len = 0;
         double v = NAN;
         if (nc_inq_attlen(r->nc, id, names[k], &len) != NC_NOERR || len != 1 ||
-            nc_get_att_double(r->nc, id, names[k], &v) != NC_NOERR)
-            continue;
+            nc_get_att_double(r->nc, id, names[k], &v) != NC_NOERR || isnan(v))
+            continue; /* NaN: a file that did not know it (written from such a file) */
         if (!(v >= 0 && v <= (k == 0 ? SQ25_MAX_GRID_SIDE : 1)))
             return sq25__fail(r->ctx, SQ25_ERR_BAD_METADATA, "%s: exceedance_probability:%s = %g "
                               "is out of range", r->path, names[k], v);

@@ -68,6 +68,16 @@ want = (1.1875 + 1.625) / 2
 got, bound = lead["crps_shipped_mmh"], lead["crps_shipped_bound_mmh"]
 assert abs(got - want) <= bound + 1e-6 and bound < 0.05, (got, bound, want)
 PY
+# a file that does not state its control weight (files before 1.4): no shipped CRPS (null),
+# the members' CRPS as before
+cp "$tmp/hand.nc" "$tmp/old.nc"
+/usr/bin/python3 -c 'import sys, netCDF4; ds = netCDF4.Dataset(sys.argv[1], "a"); ds["exceedance_probability"].delncattr("control_weight"); ds.close()' "$tmp/old.nc"
+$sq25 verify --ensemble "$tmp/old.nc" "$tmp/obs.h5" --json > "$tmp/old.json"
+/usr/bin/python3 - "$tmp/old.json" <<'PY'
+import json, sys
+lead = json.load(open(sys.argv[1]))["leads"][0]
+assert lead["crps_shipped_mmh"] is None and abs(lead["crps_mmh"] - 1.625) < 1e-5, lead
+PY
 # the table form names the column
 $sq25 verify --ensemble "$tmp/hand.nc" "$tmp/obs.h5" | grep -q crps_shipped_mmh
 # 2. a real run
