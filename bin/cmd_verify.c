@@ -27,7 +27,9 @@ const char cmd_verify_usage[] =
     "  the observation and the forecast: Brier score (event = rate > threshold), ROC area (10\n"
     "  probability thresholds, trapezoid) and reliability table (10 bins: count, observed\n"
     "  frequency, mean probability) per threshold; with --keep-members files also CRPS (mm/h)\n"
-    "  and the rank histogram.\n";
+    "  and the rank histogram, and (files of 1.4 on, which hold the control member) the CRPS\n"
+    "  of the distribution the probabilities describe (crps_shipped: the members pooled over\n"
+    "  the file's window plus the control member at its weight).\n";
 
 #define VERIFY_MAX_LIST 16
 

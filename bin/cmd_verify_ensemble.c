@@ -1,7 +1,9 @@
 /* cmd_verify_ensemble.c -- sq25 verify --ensemble ENSEMBLE.nc OBS... : probabilistic scores of
  * every lead of an ensemble file (sq25 nowcast --members) against the observation of the same
  * valid time: Brier score, ROC area and reliability table per threshold, and with members in
- * the file CRPS and the rank histogram. */
+ * the file CRPS and the rank histogram; with the control member in the file (since 1.4) also the
+ * CRPS of the distribution the probabilities describe (the members pooled over the file's
+ * window plus the control at the file's weight: sq25_verify_crps_neighbourhood). */
 #include "cli.h"
 
 #include <math.h>
@@ -25,6 +27,7 @@ typedef struct {
     int64_t events[SQ25_ENSEMBLE_MAX_THRESHOLDS][RELIABILITY_BINS];
     double psum[SQ25_ENSEMBLE_MAX_THRESHOLDS][RELIABILITY_BINS];
     double crps;
+    double crps_shipped, crps_shipped_bound; /* NaN when the file cannot give it */
     int64_t *rank; /* members + 1 counts, NULL without members */
 } ens_scores;
 
@@ -64,8 +67,28 @@ static void mask_observation(const sq25_ensemble *e, int lead, const float *obs,
     }
 }
 
-static int score_lead(const sq25_ensemble *e, int lead, const float *obs, size_t n,
-                      ens_scores *s)
+/* CRPS of the distribution the file's probabilities describe: the members pooled over the
+ * window of half side ceil(c k) at lead k steps (c: the file's neighbourhood_cells_per_lead_step)
+ * and the control member at the file's control_weight. NaN when the weight is not known or is
+ * > 0 without the control member in the file. */
+static int score_shipped(sq25_ctx *ctx, const sq25_ensemble *e, int lead, const float **mem,
+                         const float *obs, ens_scores *s)
+{
+    s->crps_shipped = s->crps_shipped_bound = NAN;
+    const double c = sq25_ensemble_neighbourhood(e), w = sq25_ensemble_control_weight(e);
+    const sq25_field *control = w > 0 ? sq25_ensemble_control_member(e, lead) : NULL;
+    if (!(c >= 0) || !(w >= 0) || (w > 0 && !control)) return SQ25_OK;
+    /* the window rule of lib/ensemble_prob.c (a tolerance so that 0.5 x 2 steps is 1 cell) */
+    const int half = c > 0 ? (int)ceil(c * (lead + 1) - 1e-9) : 0;
+    const sq25_field *like = sq25_ensemble_mean(e, lead);
+    return sq25_verify_crps_neighbourhood(ctx, mem, sq25_ensemble_member_count(e),
+                                          control ? sq25_field_data_const(control) : NULL, w,
+                                          sq25_field_width(like), sq25_field_height(like), half,
+                                          obs, &s->crps_shipped, &s->crps_shipped_bound);
+}
+
+static int score_lead(sq25_ctx *ctx, const sq25_ensemble *e, int lead, const float *obs,
+                      size_t n, ens_scores *s)
 {
     const int n_thr = sq25_ensemble_threshold_count(e);
     for (int t = 0; t < n_thr; t++) {
@@ -80,7 +103,7 @@ static int score_lead(const sq25_ensemble *e, int lead, const float *obs, size_t
         if (rc) return rc;
         s->roc[t] = sq25_verify_roc_area(ROC_THRESHOLDS, h, m, f, c);
     }
-    s->crps = NAN;
+    s->crps = s->crps_shipped = s->crps_shipped_bound = NAN;
     if (!sq25_ensemble_has_members(e)) return SQ25_OK;
     const int members = sq25_ensemble_member_count(e);
     const float **mem = calloc((size_t)members, sizeof *mem);
@@ -92,6 +115,7 @@ static int score_lead(const sq25_ensemble *e, int lead, const float *obs, size_t
     for (int m = 0; m < members; m++) mem[m] = sq25_field_data_const(sq25_ensemble_member(e, m, lead));
     int rc = sq25_verify_crps(mem, members, obs, n, &s->crps);
     if (!rc) rc = sq25_verify_rank_histogram(mem, members, obs, n, s->rank);
+    if (!rc) rc = score_shipped(ctx, e, lead, mem, obs, s);
     free(mem);
     return rc;
 }
@@ -109,6 +133,10 @@ static void print_json(const sq25_ensemble *e, const ens_scores *s, int n)
         cli_json_string(stdout, vt);
         printf(", \"crps_mmh\": ");
         cli_json_number(stdout, s[k].crps);
+        printf(", \"crps_shipped_mmh\": ");
+        cli_json_number(stdout, s[k].crps_shipped);
+        printf(", \"crps_shipped_bound_mmh\": ");
+        cli_json_number(stdout, s[k].crps_shipped_bound);
         printf(",\n     \"thresholds\": [\n");
         for (int t = 0; t < n_thr; t++) {
             printf("       {\"threshold_mmh\": %g, \"brier\": ", sq25_ensemble_threshold(e, t));
@@ -141,14 +169,15 @@ static void print_json(const sq25_ensemble *e, const ens_scores *s, int n)
 static void print_table(const sq25_ensemble *e, const ens_scores *s, int n)
 {
     const int n_thr = sq25_ensemble_threshold_count(e);
-    printf("lead_min  crps_mmh");
+    printf("lead_min  crps_mmh  crps_shipped_mmh");
     for (int t = 0; t < n_thr; t++) {
         double thr = sq25_ensemble_threshold(e, t);
         printf("  brier>%g  roc>%g", thr, thr);
     }
     printf("\n");
     for (int k = 0; k < n; k++) {
-        printf("%8d  %8.4f", (s[k].lead + 1) * sq25_ensemble_step_s(e) / 60, s[k].crps);
+        printf("%8d  %8.4f  %16.4f", (s[k].lead + 1) * sq25_ensemble_step_s(e) / 60, s[k].crps,
+               s[k].crps_shipped);
         for (int t = 0; t < n_thr; t++) printf("  %8.5f  %6.3f", s[k].brier[t], s[k].roc[t]);
         printf("\n");
     }
@@ -183,7 +212,7 @@ static int run(sq25_ctx *ctx, const char *cmd, const ens_args *a, sq25_field **o
         s->lead = k;
         s->valid_time = t;
         mask_observation(e, k, sq25_field_data_const(match), masked, n);
-        int lrc = score_lead(e, k, masked, n, s);
+        int lrc = score_lead(ctx, e, k, masked, n, s);
         if (lrc) rc = cli_lib_error(cmd, ctx, lrc);
     }
     if (!rc && *n_scored == 0) rc = cli_error(cmd, "no observation matches a lead's valid time");

@@ -1642,6 +1642,19 @@ SQ25_API const sq25_field *sq25_ensemble_accumulation_quantile(const sq25_ensemb
                                                                int window, int quantile);
 SQ25_API const sq25_field *sq25_ensemble_accumulation_member(const sq25_ensemble *e,
                                                              int member, int window);
+/* The control member's rate at lead (0-based; mm/h, on the frames' grid): the latest frame
+ * extrapolated along the unperturbed motion, which the probabilities mix in at
+ * sq25_ensemble_control_weight. Kept with the members (sq25_ensemble_options_set_keep_members)
+ * when the control weight is > 0, written to and read from the file (control_rate). Borrowed:
+ * valid as long as e; NULL when the result holds none or lead is out of range. Since 1.4. */
+SQ25_API const sq25_field *sq25_ensemble_control_member(const sq25_ensemble *e, int lead);
+/* How the probabilities of e were made (sq25_ensemble_options_set_neighbourhood and
+ * _set_control_weight): the window's half side in cells per lead step and the control
+ * member's weight; NaN when e is NULL or was read from a file that does not say (the weight of
+ * files written before 1.4). With sq25_verify_crps_neighbourhood (half side ceil(c k) at lead
+ * k steps) they give the CRPS of the distribution the probabilities describe. Since 1.4. */
+SQ25_API double sq25_ensemble_neighbourhood(const sq25_ensemble *e);
+SQ25_API double sq25_ensemble_control_weight(const sq25_ensemble *e);
 /* Diagnostics of cascade level (0 = largest scale): its central wavenumber (cycles per the
  * grid's longer side), the lag-1 and lag-2 correlations and the AR(2) coefficients used.
  * Any output may be NULL. @return SQ25_OK or SQ25_ERR_RANGE. Since 1.1. */
@@ -1655,6 +1668,7 @@ SQ25_API int sq25_ensemble_level_parameters(const sq25_ensemble *e, int level,
  * exceedance_probability(time, threshold, y, x), mean_rate(time, y, x),
  * rate_quantile(time, quantile, y, x), rainfall_rate(member, time, y, x) when kept, and for
  * accumulations window, accumulation_threshold and the matching accumulation_* variables;
+ * control_rate(time, y, x) when the result holds the control member (since 1.4);
  * x/y projected coordinates in metres with a grid_mapping variable (crs_wkt from PROJ) and
  * 2-D lat/lon. @return SQ25_OK, SQ25_ERR_WRITE (with the path), SQ25_ERR_PROJ,
  * SQ25_ERR_NOMEM. Since 1.1. */

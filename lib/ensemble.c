@@ -33,6 +33,7 @@ int sq25_ensemble_options_create(sq25_ctx *ctx, sq25_ensemble_options **out)
     o->substeps = 2;
     o->rain_threshold_mmh = 0.1;
     o->perturb_scale = 1.0;
+    o->mask_scale = 1.0;
     o->noise_scale = DEFAULT_NOISE_GAIN;
     o->neighbourhood_cells_per_step = DEFAULT_NEIGHBOURHOOD_CELLS_PER_STEP;
     o->control_weight = DEFAULT_CONTROL_WEIGHT;
@@ -222,6 +223,7 @@ int sq25__ensemble_options_tune(sq25_ensemble_options *opt, const char *key, dou
     if (!opt || !key || !(value >= 0 && value <= 100)) return SQ25_ERR_INVALID_ARG;
     if (strcmp(key, "perturbation_scale") == 0) opt->perturb_scale = value;
     else if (strcmp(key, "noise_scale") == 0) opt->noise_scale = value;
+    else if (strcmp(key, "mask_scale") == 0) opt->mask_scale = value;
     else return SQ25_ERR_INVALID_ARG;
     return SQ25_OK;
 }
@@ -319,6 +321,18 @@ int sq25__ensemble_alloc(sq25_ctx *ctx, const sq25_ensemble_options *opt,
     return SQ25_OK;
 }
 
+int sq25__ensemble_alloc_control(sq25_ensemble *e)
+{
+    int rc = SQ25_OK;
+    e->control = field_array(e->ctx, e->mean[0], (size_t)e->n_leads, &rc);
+    for (int k = 0; rc == SQ25_OK && k < e->n_leads; k++) e->control[k]->valid_time = e->mean[k]->valid_time;
+    if (rc) {
+        free_fields(e->ctx, e->control, (size_t)e->n_leads);
+        e->control = NULL;
+    }
+    return rc;
+}
+
 void sq25_ensemble_destroy(sq25_ensemble *e)
 {
     if (!e) return;
@@ -332,6 +346,7 @@ void sq25_ensemble_destroy(sq25_ensemble *e)
     free_fields(ctx, e->acc_quantile, windows * e->opt.n_quantiles);
     free_fields(ctx, e->member, (size_t)e->opt.members * leads);
     free_fields(ctx, e->acc_member, (size_t)e->opt.members * windows);
+    free_fields(ctx, e->control, leads);
     sq25__free(ctx, e);
 }
 
@@ -394,6 +409,18 @@ const sq25_field *sq25_ensemble_member(const sq25_ensemble *e, int member, int l
     if (!e || !e->member || !in(member, e->opt.members) || !in(lead, e->n_leads)) return NULL;
     return e->member[(size_t)member * e->n_leads + lead];
 }
+
+const sq25_field *sq25_ensemble_control_member(const sq25_ensemble *e, int lead)
+{
+    return e && e->control && in(lead, e->n_leads) ? e->control[lead] : NULL;
+}
+
+double sq25_ensemble_neighbourhood(const sq25_ensemble *e)
+{
+    return e ? e->opt.neighbourhood_cells_per_step : NAN;
+}
+
+double sq25_ensemble_control_weight(const sq25_ensemble *e) { return e ? e->opt.control_weight : NAN; }
 
 const sq25_field *sq25_ensemble_accumulation_probability(const sq25_ensemble *e, int window,
                                                          int threshold)

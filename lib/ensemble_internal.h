@@ -188,6 +188,7 @@ struct sq25_ensemble_options {
     uint64_t seed;
     double rain_threshold_mmh;
     double perturb_scale, noise_scale; /* internal knobs (benchmarks): 1 = the published method */
+    double mask_scale; /* internal knob (benchmarks): factor on the incremental mask's growth */
     double neighbourhood_cells_per_step; /* 0: probabilities of the members alone */
     double control_weight; /* weight of the unperturbed extrapolation (ensemble_prob.c) */
     int n_thresholds, n_quantiles, n_accum, n_accum_thresholds;
@@ -218,6 +219,9 @@ struct sq25_ensemble {
     sq25_field **acc_probability, **acc_mean, **acc_quantile;
     sq25_field **member;     /* [member * n_leads + lead] when kept */
     sq25_field **acc_member; /* [member * n_accum + window] when kept */
+    /* [lead] the control member's rate (lib/ensemble_prob.c) when members are kept and the
+     * control weight is > 0 (or read from a file that has it), else NULL */
+    sq25_field **control;
 };
 
 /* The run (lib/ensemble_run.c) fills a result made by sq25__ensemble_alloc; fields are made
@@ -250,6 +254,9 @@ int sq25__ensemble_run_hooked(sq25_ctx *ctx, const sq25_ensemble_options *opt,
                               const sq25_field *const *frames, int n_frames, const float *u,
                               const float *v, int n_leads, const sq25__ens_hook *hook,
                               sq25_ensemble **out);
+/* Allocate e->control (n_leads grids of the result's shape, valid times set), NULL before.
+ * SQ25_OK or SQ25_ERR_NOMEM. */
+int sq25__ensemble_alloc_control(sq25_ensemble *e);
 
 /* lib/warn_ensemble.c: a warning whose level probabilities are given grids (one per level, on
  * the frames' grid, raw: the calibration map is applied), amounts/peak/onset from frames; and

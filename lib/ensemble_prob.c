@@ -207,6 +207,19 @@ static int control_rates(sq25_ctx *ctx, const sq25_ensemble *e, const sq25__ens_
     return rc;
 }
 
+/* With the members kept, the control member's rates are kept too (e->control), so that a
+ * file holds everything the probabilities were made from (sq25 verify --ensemble scores the
+ * distribution they describe). */
+static int keep_control(sq25_ensemble *e, float *const *rates)
+{
+    if (!e->opt.keep) return SQ25_OK;
+    int rc = e->control ? SQ25_OK : sq25__ensemble_alloc_control(e);
+    const size_t n = (size_t)e->mean[0]->width * (size_t)e->mean[0]->height;
+    for (int k = 0; rc == SQ25_OK && k < e->n_leads; k++)
+        memcpy(e->control[k]->data, rates[k], n * sizeof(float));
+    return rc;
+}
+
 int sq25__ens_blend_probabilities(sq25_ctx *ctx, sq25_ensemble *e, const sq25__ens_control *in)
 {
     const sq25_ensemble_options *o = &e->opt;
@@ -222,6 +235,7 @@ int sq25__ens_blend_probabilities(sq25_ctx *ctx, sq25_ensemble *e, const sq25__e
     for (int l = 0; rc == SQ25_OK && l < lanes; l++)
         rc = box_alloc(ctx, like->width, like->height, &job.boxes[l]);
     if (rc == SQ25_OK && weight > 0) rc = control_rates(ctx, e, in, job.control);
+    if (rc == SQ25_OK && weight > 0) rc = keep_control(e, job.control);
     if (rc == SQ25_OK && weight > 0) rc = control_amounts(ctx, e, in, job.control + e->n_leads);
     if (rc == SQ25_OK) sq25__parallel_for(ctx, lanes, 1, blend_lanes, &job);
     for (int k = 0; job.control && k < items; k++) sq25__free(ctx, job.control[k]);

@@ -228,6 +228,41 @@ static void read_levels(reader *r, sq25_ensemble *e)
         e->level[k] = (sq25__ens_level){v[0][k], v[1][k], v[2][k], v[3][k], v[4][k], NAN};
 }
 
+/* How the file's probabilities were made (attributes of exceedance_probability): the window's
+ * growth in cells per lead step and the control member's weight; NaN when the file does not
+ * say (files before 1.4 have no control_weight). */
+static int read_probability_options(reader *r, sq25_ensemble_options *o)
+{
+    int id;
+    o->neighbourhood_cells_per_step = NAN;
+    o->control_weight = NAN;
+    if (nc_inq_varid(r->nc, "exceedance_probability", &id) != NC_NOERR) return SQ25_OK;
+    const char *names[2] = {"neighbourhood_cells_per_lead_step", "control_weight"};
+    double *dest[2] = {&o->neighbourhood_cells_per_step, &o->control_weight};
+    for (int k = 0; k < 2; k++) {
+        size_t len = 0;
+        double v = NAN;
+        if (nc_inq_attlen(r->nc, id, names[k], &len) != NC_NOERR || len != 1 ||
+            nc_get_att_double(r->nc, id, names[k], &v) != NC_NOERR || isnan(v))
+            continue; /* NaN: a file that did not know it (written from such a file) */
+        if (!(v >= 0 && v <= (k == 0 ? SQ25_MAX_GRID_SIDE : 1)))
+            return sq25__fail(r->ctx, SQ25_ERR_BAD_METADATA, "%s: exceedance_probability:%s = %g "
+                              "is out of range", r->path, names[k], v);
+        *dest[k] = v;
+    }
+    return SQ25_OK;
+}
+
+/* The control member's rates (control_rate, time x y x x) when the file has them. */
+static int read_control(reader *r, sq25_ensemble *e)
+{
+    int id;
+    if (nc_inq_varid(r->nc, "control_rate", &id) != NC_NOERR) return SQ25_OK;
+    int rc = sq25__ensemble_alloc_control(e);
+    for (int k = 0; !rc && k < e->n_leads; k++) rc = read_grid_slice(r, "control_rate", k, 0, e->control[k]);
+    return rc;
+}
+
 /* The grids the file declares must fit in it: deflate expands at most about 1032 times, so a
  * file of B bytes holds at most SQ25__H5_MAX_EXPANSION * B bytes of grids. Checked before
  * anything is allocated for them (a 29 KB file declaring 288 leads of 1000 x 1000 cells and
@@ -238,7 +273,8 @@ static int check_declared_bytes(reader *r, const sq25_ensemble_options *o, size_
     const double members = o->keep ? o->members : 0;
     const double per_lead = o->n_thresholds + 1.0 + o->n_quantiles + members;
     const double per_window = o->n_accum_thresholds + 1.0 + o->n_quantiles + members;
-    const double grids = (double)n_leads * per_lead + o->n_accum * per_window;
+    const int control = nc_inq_varid(r->nc, "control_rate", &(int){0}) == NC_NOERR;
+    const double grids = (double)n_leads * (per_lead + control) + o->n_accum * per_window;
     const double declared = grids * (double)cells * sizeof(float);
     if (declared <= (double)r->file_bytes * SQ25__H5_MAX_EXPANSION) return SQ25_OK;
     return sq25__fail(r->ctx, SQ25_ERR_SIZE_ABSURD,
@@ -253,6 +289,7 @@ static int read_file(reader *r, sq25_ensemble **out)
     int rc = sq25_ensemble_options_create(r->ctx, &o);
     size_t n_leads = 0, height = 0, width = 0;
     if (!rc) rc = read_options(r, o, &n_leads, &height, &width);
+    if (!rc) rc = read_probability_options(r, o);
     if (!rc) rc = check_declared_bytes(r, o, n_leads, height * width);
     sq25_field *like = NULL;
     int64_t issue = 0;
@@ -264,6 +301,7 @@ static int read_file(reader *r, sq25_ensemble **out)
         for (int k = 0; k < e->levels; k++) e->level[k] = (sq25__ens_level){NAN, NAN, NAN, NAN, NAN, NAN};
         read_levels(r, e);
         rc = read_grids(r, e);
+        if (!rc) rc = read_control(r, e);
     }
     sq25_field_destroy(like);
     sq25_ensemble_options_destroy(o);

@@ -660,7 +660,7 @@ static int setup(run *r, const sq25_field *const *f, const float *u, const float
     double km = 1;
     int rc = pixel_km(ctx, f[2], &km);
     if (rc) return rc;
-    r->mask_buffer_px = (float)(MASK_KM_PER_MIN * (r->step_s / 60.0) / km);
+    r->mask_buffer_px = (float)(o->mask_scale * MASK_KM_PER_MIN * (r->step_s / 60.0) / km);
     r->par_px = sq25__calloc(ctx, (size_t)r->n_leads + 2, sizeof(double));
     r->perp_px = sq25__calloc(ctx, (size_t)r->n_leads + 2, sizeof(double));
     if (!r->par_px || !r->perp_px) return SQ25_ERR_NOMEM;

@@ -36,15 +36,16 @@ typedef struct {
     const char *path;
     int nc;
     int dim_time, dim_thr, dim_q, dim_y, dim_x, dim_member, dim_window, dim_athr;
-    int v_prob, v_mean, v_quant, v_member, v_aprob, v_amean, v_aquant, v_amember;
+    int v_prob, v_mean, v_quant, v_member, v_aprob, v_amean, v_aquant, v_amember, v_control;
 } writer;
 
 /* The grid variables, their netCDF (and HDF5 dataset) names. */
 enum { SLOT_PROB, SLOT_MEAN, SLOT_QUANT, SLOT_MEMBER, SLOT_APROB, SLOT_AMEAN, SLOT_AQUANT,
-       SLOT_AMEMBER, SLOTS };
+       SLOT_AMEMBER, SLOT_CONTROL, SLOTS };
 static const char *const slot_name[SLOTS] = {
     "exceedance_probability", "mean_rate", "rate_quantile", "rainfall_rate",
-    "accumulation_probability", "accumulation_mean", "accumulation_quantile", "accumulation"};
+    "accumulation_probability", "accumulation_mean", "accumulation_quantile", "accumulation",
+    "control_rate"};
 
 static int nc_fail(writer *w, int status, const char *what)
 {
@@ -191,7 +192,25 @@ static int describe_probability(writer *w, int var, const char *event)
     const double c = w->e->opt.neighbourhood_cells_per_step;
     NC_TRY(w, nc_put_att_double(w->nc, var, "neighbourhood_cells_per_lead_step", NC_DOUBLE, 1, &c),
            "neighbourhood attribute");
+    const double weight = w->e->opt.control_weight;
+    NC_TRY(w, nc_put_att_double(w->nc, var, "control_weight", NC_DOUBLE, 1, &weight),
+           "control weight attribute");
     return SQ25_OK;
+}
+
+/* The control member's rate per lead (kept with the members when its weight is > 0), so that
+ * the distribution the probabilities describe can be rebuilt from the file. */
+static int define_control(writer *w)
+{
+    int d3[3] = {w->dim_time, w->dim_y, w->dim_x};
+    int rc = def_var(w, slot_name[SLOT_CONTROL], 3, d3, &w->v_control,
+                     "rain rate of the control member", "mm h-1", "rainfall_rate");
+    if (!rc)
+        rc = put_text(w, w->v_control, "comment",
+                      "the latest frame extrapolated along the unperturbed motion: the control "
+                      "member mixed into the probabilities at weight control_weight "
+                      "(lib/ensemble_prob.c)");
+    return rc;
 }
 
 typedef struct {
@@ -281,6 +300,7 @@ static int define(writer *w, const sq25_field *like, coord_vars *cv)
             rc = def_var(w, slot_name[SLOT_AMEMBER], 4, dm, &w->v_amember, "rain amount since issue of each member", "mm", "thickness_of_rainfall_amount");
         }
     }
+    if (!rc && e->control) rc = define_control(w);
     return rc;
 }
 
@@ -464,6 +484,7 @@ static int collect_grids(sq25_ensemble *e, grid_job *jobs, int *lead_end)
             ADD(SLOT_QUANT, (size_t)k, (size_t)q, e->quantile[k * o->n_quantiles + q]);
         for (int m = 0; o->keep && m < o->members; m++)
             ADD(SLOT_MEMBER, (size_t)m, (size_t)k, e->member[(size_t)m * e->n_leads + k]);
+        if (e->control) ADD(SLOT_CONTROL, (size_t)k, 0, e->control[k]);
         const int a = window_ending_at(e, k + 1);
         if (a >= 0) {
             for (int j = 0; j < o->n_accum_thresholds; j++)
@@ -981,6 +1002,10 @@ static int stream_alloc(stream *st)
     st->chunk_cap = sq25__deflate_bound(in_bytes) + 6; /* as compression_start */
     st->lead_end = sq25__calloc(ctx, (size_t)e->n_leads + 1, sizeof(int));
     if (!st->lead_end) return SQ25_ERR_NOMEM;
+    /* with the members kept, the control member's rates too (as sq25__ens_blend_probabilities
+     * keeps them), filled lead by lead in stream_lead_done */
+    if (o->keep && o->control_weight > 0 && !e->control && sq25__ensemble_alloc_control(e))
+        return SQ25_ERR_NOMEM;
     st->n_jobs = collect_grids(e, NULL, NULL);
     if (!(st->jobs = sq25__calloc(ctx, (size_t)st->n_jobs, sizeof *st->jobs))) return SQ25_ERR_NOMEM;
     collect_grids(e, st->jobs, st->lead_end);
@@ -1059,6 +1084,8 @@ static int stream_lead_done(void *arg, int k)
     sq25_ensemble *e = st->e;
     int rc = SQ25_OK;
     if (st->control) rc = sq25_extrapolator_next(st->ex, st->control_rate[slot]);
+    if (!rc && e->control)
+        memcpy(e->control[k - 1]->data, st->control_rate[slot], st->cells * sizeof(float));
     if (!rc && st->control && window_ending_at(e, k) >= 0)
         rc = sq25_extrapolate_accumulation(e->ctx, st->latest, st->u, st->v, e->step_s, k,
                                            e->opt.substeps, st->control_amount[slot]);

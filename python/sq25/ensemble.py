@@ -50,6 +50,9 @@ for _n in ("probability", "quantile_field", "member", "accumulation_probability"
     proto(f"sq25_ensemble_{_n}", _c.c_void_p, _c.c_void_p, _c.c_int, _c.c_int)
 for _n in ("mean", "accumulation_mean"):
     proto(f"sq25_ensemble_{_n}", _c.c_void_p, _c.c_void_p, _c.c_int)
+proto("sq25_ensemble_control_member", _c.c_void_p, _c.c_void_p, _c.c_int)
+for _n in ("neighbourhood", "control_weight"):
+    proto(f"sq25_ensemble_{_n}", _c.c_double, _c.c_void_p)
 proto("sq25_ensemble_level_parameters", _c.c_int, _c.c_void_p, _c.c_int, _lib.c_double_p,
       _lib.c_double_p, _lib.c_double_p, _lib.c_double_p, _lib.c_double_p)
 proto("sq25_verify_crps", _c.c_int, _lib.c_void_pp, _c.c_int, _lib.c_float_p, _c.c_size_t,
@@ -159,6 +162,25 @@ class Ensemble:
         if not self._count("has_members"):
             return None
         return self._stack(lib.sq25_ensemble_member, self.n_members, self.n_leads)
+
+    @property
+    def control(self):
+        """(leads, rows, cols) in mm/h: the control member the probabilities mix in (kept with
+        the members when the control weight is > 0), or None."""
+        if not lib.sq25_ensemble_control_member(self._ptr, 0):
+            return None
+        return np.stack([_grid(lib.sq25_ensemble_control_member(self._ptr, k), self.shape)
+                         for k in range(self.n_leads)])
+
+    @property
+    def neighbourhood(self):
+        """Window growth of the probabilities, cells per lead step (NaN: not stated)."""
+        return lib.sq25_ensemble_neighbourhood(self._ptr)
+
+    @property
+    def control_weight(self):
+        """Weight of the control member in the probabilities (NaN: not stated)."""
+        return lib.sq25_ensemble_control_weight(self._ptr)
 
     @property
     def accumulation_probability(self):

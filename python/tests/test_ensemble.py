@@ -69,6 +69,15 @@ def test_same_members_as_cli_and_round_trip():
         again = sq25.ensemble.read_netcdf(mine)
         assert np.array_equal(np.nan_to_num(again.probability, nan=-1),
                               np.nan_to_num(ens.probability, nan=-1))
+        # the control member (since 1.4): kept with the members, written and read back; it is
+        # the deterministic extrapolation of the latest frame along the unperturbed motion
+        assert ens.control.shape == (3, 700, 700) and back.control_weight == 0.3
+        assert back.neighbourhood == 1.0
+        assert np.array_equal(np.nan_to_num(back.control, nan=-1), np.nan_to_num(ens.control, nan=-1))
+        frames = [sq25.read_field(p) for p in FRAMES]
+        u, v = sq25.motion(frames)
+        det = np.stack([f.data for f in sq25.extrapolate(frames[-1], u, v, 300, 3)])
+        assert np.array_equal(np.nan_to_num(det, nan=-1), np.nan_to_num(ens.control, nan=-1))
 
 
 def test_crps_neighbourhood_pooled():

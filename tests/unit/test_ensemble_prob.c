@@ -155,8 +155,52 @@ static void control_member(void **state)
             assert_true(fabs(d[2 * W + 2] - 0.3) < 1e-6);
         }
     }
+    assert_null(sq25_ensemble_control_member(e, 0)); /* members not kept: nor the control */
     sq25_field_destroy(latest);
     sq25_ensemble_destroy(e);
+    sq25_ctx_destroy(ctx);
+}
+
+/* With the members kept the control member is kept too (since 1.4): under zero motion its
+ * rate at every lead is the latest frame (0, 10 mm/h at (8, 10), NaN at (2, 2)), valid at
+ * the lead's time; with a control weight of 0 none is made. */
+static void control_member_kept(void **state)
+{
+    (void)state;
+    sq25_ctx *ctx = sq25_ctx_create();
+    const double gt[6] = {500000, 1000, 0, 5800000, 0, -1000};
+    sq25_field *latest = NULL;
+    assert_int_equal(sq25_field_create(ctx, W, H, "EPSG:32631", gt, 1625410800, &latest), SQ25_OK);
+    float *f = sq25_field_data(latest);
+    for (int i = 0; i < W * H; i++) f[i] = 0;
+    f[8 * W + 10] = 10;
+    f[2 * W + 2] = NAN;
+    static float u[W * H], v[W * H]; /* zero motion */
+    const sq25__ens_control control = {latest, u, v, 2};
+    for (int weighted = 0; weighted < 2; weighted++) {
+        sq25_ensemble *e = empty_result(ctx, 1);
+        e->opt.keep = 1;
+        e->opt.control_weight = weighted ? 0.3 : 0;
+        assert_int_equal(sq25__ens_blend_probabilities(ctx, e, &control), SQ25_OK);
+        assert_true(sq25_ensemble_control_weight(e) == (weighted ? 0.3 : 0));
+        assert_true(sq25_ensemble_neighbourhood(e) == 1);
+        for (int k = 0; k < 2; k++) {
+            const sq25_field *c = sq25_ensemble_control_member(e, k);
+            if (!weighted) {
+                assert_null(c);
+                continue;
+            }
+            assert_non_null(c);
+            assert_true(sq25_field_valid_time(c) == 1625410800 + 300 * (k + 1));
+            const float *d = sq25_field_data_const(c);
+            assert_true(d[8 * W + 10] == 10 && d[0] == 0 && d[15 * W + 20] == 0);
+            assert_true(isnan(d[2 * W + 2]));
+        }
+        assert_null(sq25_ensemble_control_member(e, 2)); /* out of range */
+        sq25_ensemble_destroy(e);
+    }
+    assert_true(isnan(sq25_ensemble_control_weight(NULL)));
+    sq25_field_destroy(latest);
     sq25_ctx_destroy(ctx);
 }
 
@@ -265,6 +309,7 @@ int main(void)
         cmocka_unit_test(half_side_rule),
         cmocka_unit_test(single_wet_pixel),
         cmocka_unit_test(control_member),
+        cmocka_unit_test(control_member_kept),
         cmocka_unit_test(description),
         cmocka_unit_test(run_matches_members),
     };
