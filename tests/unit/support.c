@@ -1,6 +1,7 @@
 #include "support.h"
 
 #include <ftw.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,4 +105,23 @@ static void failing_free(void *opaque, void *ptr)
 sq25_ctx *test_ctx_failing(test_alloc_state *st)
 {
     return sq25_ctx_create_with_allocator(failing_alloc, failing_free, st);
+}
+
+void test_ensemble_frames(sq25_ctx *ctx, sq25_field *frames[3])
+{
+    enum { W = 96, H = 80 };
+    const double gt[6] = {500000, 1000, 0, 5800000, 0, -1000};
+    for (int k = 0; k < 3; k++) {
+        assert_int_equal(sq25_field_create(ctx, W, H, "EPSG:32631", gt, 1625410800 + 300 * k,
+                                           &frames[k]), SQ25_OK);
+        float *d = sq25_field_data(frames[k]);
+        for (int r = 0; r < H; r++)
+            for (int c = 0; c < W; c++) {
+                const double dx = c - 30 - 2 * k, dy = r - 40;
+                const double v = 20 * exp(-(dx * dx + dy * dy) / 60.0) +
+                                 3 * exp(-((dx - 25) * (dx - 25) + (dy - 10) * (dy - 10)) / 20.0);
+                d[r * W + c] = v < 0.05 ? 0.0f : (float)v;
+            }
+        d[0] = NAN; /* a nodata corner */
+    }
 }

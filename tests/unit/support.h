@@ -37,4 +37,9 @@ typedef struct {
 } test_alloc_state;
 sq25_ctx *test_ctx_failing(test_alloc_state *st);
 
+/* Three 96 x 80 frames (1 km cells, EPSG:32631, 5 min apart) of two Gaussian rain cells
+ * drifting east by 2 cells a step, values below 0.05 mm/h set to 0, a nodata corner (cell 0):
+ * the ensemble tests' analytic case. Fails the test if a field cannot be made. */
+void test_ensemble_frames(sq25_ctx *ctx, sq25_field *frames[3]);
+
 #endif

@@ -419,24 +419,6 @@ static void sampling_matches_definition(void **state)
     free(row);
 }
 
-static void make_frames(sq25_ctx *ctx, sq25_field *frames[3])
-{
-    const double gt[6] = {500000, 1000, 0, 5800000, 0, -1000};
-    for (int k = 0; k < 3; k++) {
-        assert_int_equal(sq25_field_create(ctx, 96, 80, "EPSG:32631", gt, 1625410800 + 300 * k,
-                                           &frames[k]), SQ25_OK);
-        float *d = sq25_field_data(frames[k]);
-        for (int r = 0; r < 80; r++)
-            for (int c = 0; c < 96; c++) {
-                double dx = c - 30 - 2 * k, dy = r - 40;
-                double v = 20 * exp(-(dx * dx + dy * dy) / 60.0) +
-                           3 * exp(-((dx - 25) * (dx - 25) + (dy - 10) * (dy - 10)) / 20.0);
-                d[r * 96 + c] = v < 0.05 ? 0.0f : (float)v;
-            }
-        d[0] = NAN; /* a nodata corner */
-    }
-}
-
 static sq25_ensemble *run_small(sq25_ctx *ctx, sq25_field *frames[3], int threads,
                                 uint64_t seed)
 {
@@ -479,7 +461,7 @@ static void same_seed_same_members(void **state)
     (void)state;
     sq25_ctx *ctx = sq25_ctx_create();
     sq25_field *frames[3];
-    make_frames(ctx, frames);
+    test_ensemble_frames(ctx, frames);
     sq25_ensemble *a = run_small(ctx, frames, 1, 11), *b = run_small(ctx, frames, 2, 11);
     sq25_ensemble *c = run_small(ctx, frames, 2, 12);
     assert_true(same_members(a, b));
@@ -540,7 +522,7 @@ static void default_probabilities_whatever_the_threads(void **state)
     assert_int_equal(sq25_ctx_set_threads(one, 1), SQ25_OK);
     assert_int_equal(sq25_ctx_set_threads(three, 3), SQ25_OK);
     sq25_field *frames[3];
-    make_frames(one, frames);
+    test_ensemble_frames(one, frames);
     sq25_ensemble *a = run_default(one, frames, 1), *b = run_default(three, frames, 3);
     const size_t bytes = 96 * 80 * sizeof(float);
     int blended = 0; /* cells whose probability is neither 0 nor 1 nor k/4 */
@@ -589,7 +571,7 @@ static void pipeline_ensemble_warnings(void **state)
     (void)state;
     sq25_ctx *ctx = sq25_ctx_create();
     sq25_field *frames[3];
-    make_frames(ctx, frames);
+    test_ensemble_frames(ctx, frames);
     sq25_pipeline *p = NULL;
     assert_int_equal(sq25_pipeline_create(ctx, &p), SQ25_OK);
     assert_int_equal(sq25_pipeline_set_horizon(p, 1800), SQ25_OK);
@@ -662,7 +644,7 @@ static void netcdf_round_trip(void **state)
     (void)state;
     sq25_ctx *ctx = sq25_ctx_create();
     sq25_field *frames[3];
-    make_frames(ctx, frames);
+    test_ensemble_frames(ctx, frames);
     sq25_ensemble *e = run_small(ctx, frames, 2, 3), *back = NULL;
     char path[4096];
     snprintf(path, sizeof path, "%s/ens.nc", test_tmpdir());
@@ -711,7 +693,7 @@ static void blended_probabilities(void **state)
     (void)state;
     sq25_ctx *ctx = sq25_ctx_create();
     sq25_field *frames[3];
-    make_frames(ctx, frames);
+    test_ensemble_frames(ctx, frames);
     static float u[96 * 80], v[96 * 80];
     for (int i = 0; i < 96 * 80; i++) u[i] = 2, v[i] = 0;
     sq25_ensemble_options *o = NULL;
@@ -760,7 +742,7 @@ static void run_errors(void **state)
     (void)state;
     sq25_ctx *ctx = sq25_ctx_create();
     sq25_field *frames[3];
-    make_frames(ctx, frames);
+    test_ensemble_frames(ctx, frames);
     static float u[96 * 80], v[96 * 80];
     sq25_ensemble *e = NULL;
     const sq25_field *const *f = (const sq25_field *const *)frames;
@@ -795,7 +777,7 @@ static void run_allocation_failures(void **state)
     (void)state;
     sq25_ctx *setup = sq25_ctx_create();
     sq25_field *frames[3];
-    make_frames(setup, frames);
+    test_ensemble_frames(setup, frames);
     static float u[96 * 80], v[96 * 80];
     for (int i = 0; i < 96 * 80; i++) u[i] = 2, v[i] = 0;
     int writes_ok = 0, writes_failed = 0;

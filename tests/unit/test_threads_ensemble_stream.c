@@ -18,25 +18,6 @@
 #define H 80
 #define LEADS 12
 
-/* Two rain cells drifting east, a nodata corner (as tests/unit/test_ensemble.c). */
-static void make_frames(sq25_ctx *ctx, sq25_field *frames[3])
-{
-    const double gt[6] = {500000, 1000, 0, 5800000, 0, -1000};
-    for (int k = 0; k < 3; k++) {
-        assert_int_equal(sq25_field_create(ctx, W, H, "EPSG:32631", gt, 1625410800 + 300 * k,
-                                           &frames[k]), SQ25_OK);
-        float *d = sq25_field_data(frames[k]);
-        for (int r = 0; r < H; r++)
-            for (int c = 0; c < W; c++) {
-                const double dx = c - 30 - 2 * k, dy = r - 40;
-                const double v = 20 * exp(-(dx * dx + dy * dy) / 60.0) +
-                                 3 * exp(-((dx - 25) * (dx - 25) + (dy - 10) * (dy - 10)) / 20.0);
-                d[r * W + c] = v < 0.05 ? 0.0f : (float)v;
-            }
-        d[0] = NAN;
-    }
-}
-
 static float u_px[W * H], v_px[W * H];
 
 static sq25_ensemble_options *options(sq25_ctx *ctx, int threads, int keep)
@@ -118,7 +99,7 @@ static void streamed_equals_written(int keep)
 {
     sq25_ctx *ctx = sq25_ctx_create();
     sq25_field *frames[3];
-    make_frames(ctx, frames);
+    test_ensemble_frames(ctx, frames);
     const sq25_field *const *f = (const sq25_field *const *)frames;
     char written[4096], one[4096], three[4096];
     snprintf(written, sizeof written, "%s/written%d.nc", test_tmpdir(), keep);
@@ -173,7 +154,7 @@ static void stream_errors(void **state)
     (void)state;
     sq25_ctx *ctx = sq25_ctx_create();
     sq25_field *frames[3];
-    make_frames(ctx, frames);
+    test_ensemble_frames(ctx, frames);
     const sq25_field *const *f = (const sq25_field *const *)frames;
     char path[4096];
     snprintf(path, sizeof path, "%s/no/such/folder/ens.nc", test_tmpdir());
@@ -203,7 +184,7 @@ static void stream_allocation_failures(void **state)
     (void)state;
     sq25_ctx *setup = sq25_ctx_create();
     sq25_field *frames[3];
-    make_frames(setup, frames);
+    test_ensemble_frames(setup, frames);
     int ok = 0, failed = 0;
     for (long fail = 1; fail < 500; fail += 5) {
         test_alloc_state st = {.fail_at = fail};
