@@ -620,6 +620,7 @@ static int compression_start(const sq25_ensemble *e, compression *z)
     cw->ring_size = 2 * z->threads;
     /* the coder's bound, the zlib header and the Adler-32 */
     cw->chunk_cap = sq25__deflate_bound(cw->cells * sizeof(float)) + 6;
+    if (cw->chunk_cap > UINT32_MAX) return SQ25_ERR_WRITE; /* HDF5 sizes a chunk in 32 bits */
     cw->jobs = sq25__calloc(ctx, (size_t)cw->n_jobs, sizeof *cw->jobs);
     cw->ring = sq25__calloc(ctx, (size_t)cw->ring_size, sizeof *cw->ring);
     cw->shuffled = sq25__calloc(ctx, (size_t)z->threads, sizeof *cw->shuffled);
@@ -1000,6 +1001,7 @@ static int stream_alloc(stream *st)
     st->cells = (size_t)e->mean[0]->width * (size_t)e->mean[0]->height;
     const size_t in_bytes = st->cells * sizeof(float);
     st->chunk_cap = sq25__deflate_bound(in_bytes) + 6; /* as compression_start */
+    if (st->chunk_cap > UINT32_MAX) return SQ25_ERR_WRITE;
     st->lead_end = sq25__calloc(ctx, (size_t)e->n_leads + 1, sizeof(int));
     if (!st->lead_end) return SQ25_ERR_NOMEM;
     /* with the members kept, the control member's rates too (as sq25__ens_blend_probabilities
