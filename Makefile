@@ -104,6 +104,9 @@ $(B)/lib/%.o: lib/%.c | $(DEPS_STAMP)
 # the ensemble's loops over members x leads x cells: -O3 lets the vectoriser take loops of any
 # trip count (-O2's cost model vectorises almost none of them)
 $(B)/lib/ensemble_member.o $(B)/lib/ensemble_run.o $(B)/lib/ensemble_spectral.o: CFLAGS += -O3
+# the members' departure points: sqrtf and a division under a select in a vectorised loop
+# (neither flag changes a value: no errno is read, no FP trap is enabled)
+$(B)/lib/ensemble_member.o: CFLAGS += -fno-math-errno -fno-trapping-math
 
 $(SHLIB): $(LIB_OBJ) lib/libsq25.map
 	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=lib/libsq25.map \

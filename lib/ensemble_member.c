@@ -321,30 +321,102 @@ static inline void flow_at(const sq25__ens_flow *fl, float x, float y, float *mu
     *mv = va + fy * (vb - va);
 }
 
+/* Nodes of a node row advanced together by sq25__ens_departures: their positions, stencils
+ * and motion live on the stack, in L1. */
+#define NODE_CHUNK 128
+
+typedef struct {
+    float x[NODE_CHUNK], y[NODE_CHUNK], fx[NODE_CHUNK], fy[NODE_CHUNK];
+    float mu[NODE_CHUNK], mv[NODE_CHUNK];
+    int32_t ix[NODE_CHUNK], iy[NODE_CHUNK];
+} node_chunk;
+
+/* The motion's stencils at the n points (x, y): flow_at's clamping and weights, without
+ * branches (a loop GCC vectorises; the integer clamp at 0 only matters for NaN). */
+static void flow_stencils(int w, int h, int n, node_chunk *restrict s)
+{
+    const float x_hi = (float)(w - 1), y_hi = (float)(h - 1);
+    for (int k = 0; k < n; k++) {
+        float x = s->x[k] < 0.0f ? 0.0f : s->x[k], y = s->y[k] < 0.0f ? 0.0f : s->y[k];
+        x = x > x_hi ? x_hi : x;
+        y = y > y_hi ? y_hi : y;
+        int32_t x0 = (int32_t)x, y0 = (int32_t)y;
+        x0 = x0 > w - 2 ? w - 2 : x0 < 0 ? 0 : x0;
+        y0 = y0 > h - 2 ? h - 2 : y0 < 0 ? 0 : y0;
+        s->ix[k] = x0;
+        s->iy[k] = y0;
+        s->fx[k] = x - (float)x0;
+        s->fy[k] = y - (float)y0;
+    }
+}
+
+/* The motion at the n stencils (flow_at's arithmetic), into mu, mv. */
+static void flow_gather(const sq25__ens_flow *fl, int n, node_chunk *s)
+{
+    const size_t w = (size_t)fl->width;
+    for (int k = 0; k < n; k++) {
+        const float fx = s->fx[k], fy = s->fy[k];
+        const size_t i = (size_t)s->iy[k] * w + (size_t)s->ix[k];
+        float ua, ub, va, vb;
+        if (fl->uv) {
+            const float *a = fl->uv + 2 * i, *b = a + 2 * w;
+            ua = a[0] + fx * (a[2] - a[0]), ub = b[0] + fx * (b[2] - b[0]);
+            va = a[1] + fx * (a[3] - a[1]), vb = b[1] + fx * (b[3] - b[1]);
+        } else {
+            const float *u = fl->u, *v = fl->v;
+            ua = u[i] + fx * (u[i + 1] - u[i]), ub = u[i + w] + fx * (u[i + w + 1] - u[i + w]);
+            va = v[i] + fx * (v[i + 1] - v[i]), vb = v[i + w] + fx * (v[i + w + 1] - v[i + w]);
+        }
+        s->mu[k] = ua + fy * (ub - ua);
+        s->mv[k] = va + fy * (vb - va);
+    }
+}
+
+/* The departure points of n nodes from node column j0 of node row ni, from their motion:
+ * p = start - (tau V + par e + perp e_perp), e the unit vector of the motion (none where it
+ * is under 1e-6 px per step). */
+static void departure_points(int ni, int j0, int n, float tau, float par, float perp,
+                             node_chunk *restrict s)
+{
+    const int step = SQ25__ENS_NODE_STEP;
+    const float sy = (float)(ni * step);
+    for (int k = 0; k < n; k++) {
+        const float mu = s->mu[k], mv = s->mv[k];
+        const float speed = sqrtf(mu * mu + mv * mv);
+        const float ex = mu / speed, ey = mv / speed; /* used only where speed > 1e-6 */
+        float dx = tau * mu, dy = tau * mv;
+        dx = speed > 1e-6f ? dx + (par * ex - perp * ey) : dx;
+        dy = speed > 1e-6f ? dy + (par * ey + perp * ex) : dy;
+        s->x[k] = (float)((j0 + k) * step) - dx;
+        s->y[k] = sy - dy;
+    }
+}
+
 void sq25__ens_departures(const sq25__ens_flow *fl, float *node_xy, double tau_prev, double tau,
                           double par_px, double perp_px)
 {
     const int step = SQ25__ENS_NODE_STEP, iterations = tau_prev > 0 ? 1 : 2;
     const float scale = tau_prev > 0 ? (float)(tau / tau_prev) : 0.0f;
+    node_chunk s;
     for (int ni = 0; ni < fl->nodes_y; ni++)
-        for (int nj = 0; nj < fl->nodes_x; nj++) {
-            float *p = node_xy + 2 * ((size_t)ni * fl->nodes_x + nj);
-            const float sx = (float)(nj * step), sy = (float)(ni * step);
-            p[0] = sx + (p[0] - sx) * scale;
-            p[1] = sy + (p[1] - sy) * scale;
+        for (int j0 = 0; j0 < fl->nodes_x; j0 += NODE_CHUNK) {
+            const int n = fl->nodes_x - j0 < NODE_CHUNK ? fl->nodes_x - j0 : NODE_CHUNK;
+            float *p = node_xy + 2 * ((size_t)ni * fl->nodes_x + j0);
+            const float sy = (float)(ni * step);
+            /* the previous departure points scaled to the new time (fresh: the nodes) */
+            for (int k = 0; k < n; k++) {
+                const float sx = (float)((j0 + k) * step);
+                s.x[k] = sx + (p[2 * k] - sx) * scale;
+                s.y[k] = sy + (p[2 * k + 1] - sy) * scale;
+            }
             for (int it = 0; it < iterations; it++) {
-                float mu, mv;
-                flow_at(fl, p[0], p[1], &mu, &mv);
-                /* the perturbation along and across the local motion direction */
-                const float speed = sqrtf(mu * mu + mv * mv);
-                float dx = (float)tau * mu, dy = (float)tau * mv;
-                if (speed > 1e-6f) {
-                    const float ex = mu / speed, ey = mv / speed;
-                    dx += (float)par_px * ex - (float)perp_px * ey;
-                    dy += (float)par_px * ey + (float)perp_px * ex;
-                }
-                p[0] = sx - dx;
-                p[1] = sy - dy;
+                flow_stencils(fl->width, fl->height, n, &s);
+                flow_gather(fl, n, &s);
+                departure_points(ni, j0, n, (float)tau, (float)par_px, (float)perp_px, &s);
+            }
+            for (int k = 0; k < n; k++) {
+                p[2 * k] = s.x[k];
+                p[2 * k + 1] = s.y[k];
             }
         }
 }
@@ -371,24 +443,6 @@ static inline float sample_at(const float *f, int w, int h, float x, float y)
         sum += wts[k] * vals[k];
     }
     return sum;
-}
-
-/* sample_at for the run of cells c0 .. c0 + count - 1 of one row whose departure points
- * (c + ax + k/step dx, y0 + k/step dy) are all at least one cell inside the grid: the same
- * arithmetic (in the same order) without the edge tests. */
-static void sample_inside(const float *f, int w, int h, int c0, float ax, float y0, float dx,
-                          float dy, int step, int count, float *out)
-{
-    for (int k = 0; k < count; k++) {
-        const float fk = (float)k / (float)step;
-        const float x = (float)(c0 + k) + ax + fk * dx, y = y0 + fk * dy;
-        const int xi = (int)x, yi = (int)y;
-        const float fx = x - (float)xi, fy = y - (float)yi;
-        const float *p = f + (size_t)yi * (size_t)w + (size_t)xi;
-        const float top = (1 - fx) * p[0] + fx * p[1], bottom = (1 - fx) * p[w] + fx * p[w + 1];
-        const float value = (1 - fy) * top + fy * bottom;
-        out[k] = isnan(value) ? sample_at(f, w, h, x, y) : value;
-    }
 }
 
 void sq25__ens_dry_blocks(const float *field, int width, int height, unsigned char *dry)
@@ -489,16 +543,112 @@ static unsigned char tile_kind(const sq25__ens_flow *fl, const float *node_xy,
     return kind;
 }
 
+/* Cells of a row sampled together by sq25__ens_sample (a multiple of the node step): their
+ * departure points and bilinear stencils live on the stack, in L1. */
+#define SAMPLE_CHUNK 256
+
+/* One chunk's departure points and stencils: cell k's point (x[k], y[k]), its stencil's
+ * top-left cell (ix, iy) and weights (fx, fy); edge[k] = 1 where the point is not inside
+ * [0, w-1) x [0, h-1) (then sample_at decides, with its edge rules). */
+typedef struct {
+    float x[SAMPLE_CHUNK], y[SAMPLE_CHUNK], fx[SAMPLE_CHUNK], fy[SAMPLE_CHUNK];
+    int32_t ix[SAMPLE_CHUNK], iy[SAMPLE_CHUNK], edge[SAMPLE_CHUNK];
+} sample_chunk;
+
+/* Departure points of the tiles cells c0 .. c0 + tiles * step - 1 of row `row` (c0 on a node
+ * column), the displacements dxy (per node column, interleaved) interpolated along the row:
+ * (c + dx_a) + k/step (dx_b - dx_a), term by term as sample_at's callers always did, so
+ * that the points are the same floats. The step cells of a tile make one vector. */
+static void chunk_points(const float *dxy, int nodes_x, int c0, int tiles, float row,
+                         sample_chunk *s)
+{
+    const int step = SQ25__ENS_NODE_STEP, j0 = c0 / step;
+    for (int t = 0; t < tiles; t++) {
+        const float *a = dxy + 2 * (j0 + t), *b = j0 + t + 1 < nodes_x ? a + 2 : a;
+        const float ax = a[0], ddx = b[0] - a[0], ay = row + a[1], ddy = b[1] - a[1];
+        const int c = c0 + t * step;
+        for (int k = 0; k < step; k++) {
+            const float frac = (float)k / (float)step;
+            s->x[t * step + k] = ((float)(c + k) + ax) + frac * ddx;
+            s->y[t * step + k] = ay + frac * ddy;
+        }
+    }
+}
+
+/* The stencils of n points, without branches (a loop GCC vectorises). Inside the grid the
+ * stencil is sample_at's; elsewhere the point is clamped to a stencil inside the grid (x_top,
+ * y_top: the largest floats under w - 1, h - 1; integer clamp for NaN), whose value
+ * fix_samples replaces. */
+static void chunk_stencils(int w, int h, int n, float x_top, float y_top,
+                           sample_chunk *restrict s)
+{
+    const float x_end = (float)(w - 1), y_end = (float)(h - 1);
+    for (int k = 0; k < n; k++) {
+        const float x = s->x[k], y = s->y[k];
+        s->edge[k] = ((x >= 0.0f) & (x < x_end) & (y >= 0.0f) & (y < y_end)) ^ 1;
+        float xs = x < 0.0f ? 0.0f : x, ys = y < 0.0f ? 0.0f : y;
+        xs = xs > x_top ? x_top : xs;
+        ys = ys > y_top ? y_top : ys;
+        int32_t xi = (int32_t)xs, yi = (int32_t)ys;
+        xi = xi < 0 ? 0 : xi;
+        yi = yi < 0 ? 0 : yi;
+        s->ix[k] = xi;
+        s->iy[k] = yi;
+        s->fx[k] = xs - (float)xi;
+        s->fy[k] = ys - (float)yi;
+    }
+}
+
+/* Bilinear samples of the n stencils: sample_at's arithmetic without its tests. */
+static void gather_samples(const float *f, int w, const sample_chunk *s, int n, float *out)
+{
+    for (int k = 0; k < n; k++) {
+        const float fx = s->fx[k], fy = s->fy[k];
+        const float *p = f + (size_t)s->iy[k] * (size_t)w + (size_t)s->ix[k];
+        const float top = (1 - fx) * p[0] + fx * p[1], bottom = (1 - fx) * p[w] + fx * p[w + 1];
+        out[k] = (1 - fy) * top + fy * bottom;
+    }
+}
+
+/* The cells the plain stencil cannot decide, rare: points at or beyond the edges, and NaN
+ * samples (a NaN neighbour of weight 0 does not count there): sample_at with its rules. A
+ * vectorised test first, as most chunks have none. */
+static void fix_samples(const float *f, int w, int h, const sample_chunk *s, int n, float *out)
+{
+    int32_t any = 0;
+    for (int k = 0; k < n; k++) any |= s->edge[k] | isunordered(out[k], out[k]);
+    if (!any) return;
+    for (int k = 0; k < n; k++)
+        if (s->edge[k] || isnan(out[k])) out[k] = sample_at(f, w, h, s->x[k], s->y[k]);
+}
+
+/* Cells c0 .. c0 + n - 1 of row r (n <= SAMPLE_CHUNK, c0 on a node column) sampled. */
+static void sample_cells(const sq25__ens_flow *fl, const float *row_dxy, const float *field,
+                         int r, int c0, int n, float x_top, float y_top, sample_chunk *s,
+                         float *o)
+{
+    const int w = fl->width, h = fl->height, step = SQ25__ENS_NODE_STEP;
+    chunk_points(row_dxy, fl->nodes_x, c0, (n + step - 1) / step, (float)r, s);
+    chunk_stencils(w, h, n, x_top, y_top, s);
+    gather_samples(field, w, s, n, o + c0);
+    fix_samples(field, w, h, s, n, o + c0);
+}
+
 void sq25__ens_sample(const sq25__ens_flow *fl, const float *node_xy, const float *field,
                       const unsigned char *dry, float *row_dxy, float *out)
 {
     const int w = fl->width, h = fl->height, step = SQ25__ENS_NODE_STEP;
-    const int side = 1 << SQ25__ENS_DRY_SHIFT, bx = (w + side - 1) / side;
+    const int tiles_x = (w + step - 1) / step, chunk_tiles = SAMPLE_CHUNK / step;
     /* per node column of the current node row: the tile's kind (after the displacements) */
     unsigned char *tiles = (unsigned char *)(row_dxy + 2 * (size_t)fl->nodes_x);
+    /* a grid under 2 x 2 has no bilinear stencil: every cell by sample_at's rules */
+    const int stencils = w >= 2 && h >= 2;
+    const float x_top = nextafterf((float)(w - 1), 0.0f), y_top = nextafterf((float)(h - 1), 0.0f);
+    sample_chunk s;
     for (int r = 0; r < h; r++) {
         if (r % step == 0)
-            for (int j = 0; j * step < w; j++) tiles[j] = tile_kind(fl, node_xy, dry, r / step, j);
+            for (int j = 0; j < tiles_x; j++)
+                tiles[j] = stencils ? tile_kind(fl, node_xy, dry, r / step, j) : 0;
         /* node displacements interpolated to this row, per node column */
         const int i = r / step;
         const float fy = (float)(r % step) / (float)step;
@@ -513,49 +663,26 @@ void sq25__ens_sample(const sq25__ens_flow *fl, const float *node_xy, const floa
             row_dxy[2 * j + 1] = dy0 + fy * (dy1 - dy0);
         }
         float *o = out + (size_t)r * w;
-        for (int j = 0; j * step < w; j++) {
-            const int c0 = j * step, c1 = c0 + step < w ? c0 + step : w;
-            if (tiles[j]) { /* what the run's own test below would find */
-                const float v = tiles[j] == SQ25__ENS_BLOCK_DRY ? 0.0f : NAN;
+        /* runs of tiles of one kind: uniform ones filled with what sampling gives there (0 or
+         * NaN), the others sampled a chunk at a time */
+        for (int j = 0; j < tiles_x;) {
+            const unsigned char kind = tiles[j];
+            int end = j + 1;
+            while (end < tiles_x && tiles[end] == kind && (kind || end - j < chunk_tiles)) end++;
+            const int c0 = j * step, c1 = end * step < w ? end * step : w;
+            if (kind) {
+                const float v = kind == SQ25__ENS_BLOCK_DRY ? 0.0f : NAN;
                 for (int c = c0; c < c1; c++) o[c] = v;
-                continue;
-            }
-            const float *a = row_dxy + 2 * j, *b = j + 1 < fl->nodes_x ? a + 2 : a;
-            /* the run of cells between two nodes: its departure points lie on a segment; if
-             * the segment's bounding box is inside the grid and only touches dry blocks, the
-             * samples are all 0 */
-            const float xa = (float)c0 + a[0], xb = (float)(c1 - 1) + a[0] +
-                                                   (float)(c1 - 1 - c0) / (float)step * (b[0] - a[0]);
-            const float ya = (float)r + a[1], yb = (float)r + a[1] +
-                                                  (float)(c1 - 1 - c0) / (float)step * (b[1] - a[1]);
-            const float x_lo = xa < xb ? xa : xb, x_hi = xa < xb ? xb : xa;
-            const float y_lo = ya < yb ? ya : yb, y_hi = ya < yb ? yb : ya;
-            if (x_lo >= 0 && y_lo >= 0 && x_hi <= (float)(w - 1) && y_hi <= (float)(h - 1)) {
-                const int bx0 = (int)x_lo >> SQ25__ENS_DRY_SHIFT, bx1 = (int)x_hi >> SQ25__ENS_DRY_SHIFT;
-                const int by0 = (int)y_lo >> SQ25__ENS_DRY_SHIFT, by1 = (int)y_hi >> SQ25__ENS_DRY_SHIFT;
-                const unsigned char kind = dry[(size_t)by0 * bx + bx0];
-                int uniform = kind != 0;
-                for (int byy = by0; byy <= by1 && uniform; byy++)
-                    for (int bxx = bx0; bxx <= bx1 && uniform; bxx++)
-                        uniform = dry[(size_t)byy * bx + bxx] == kind;
-                if (uniform) {
-                    const float v = kind == SQ25__ENS_BLOCK_DRY ? 0.0f : NAN;
-                    for (int c = c0; c < c1; c++) o[c] = v;
-                    continue;
+            } else if (stencils)
+                sample_cells(fl, row_dxy, field, r, c0, c1 - c0, x_top, y_top, &s, o);
+            else
+                for (int c = c0; c < c1; c++) {
+                    const float fx = (float)(c % step) / (float)step;
+                    const float *a = row_dxy + 2 * (c / step), *b = c / step + 1 < fl->nodes_x ? a + 2 : a;
+                    o[c] = sample_at(field, w, h, (float)c + a[0] + fx * (b[0] - a[0]),
+                                     (float)r + a[1] + fx * (b[1] - a[1]));
                 }
-                /* a cell's margin from the edges: no sample of the run needs the edge rules */
-                if (x_lo >= 1 && y_lo >= 1 && x_hi < (float)(w - 2) && y_hi < (float)(h - 2)) {
-                    sample_inside(field, w, h, c0, a[0], (float)r + a[1], b[0] - a[0],
-                                  b[1] - a[1], step, c1 - c0, o + c0);
-                    continue;
-                }
-            }
-            for (int c = c0; c < c1; c++) {
-                const float fx = (float)(c - c0) / (float)step;
-                const float x = (float)c + a[0] + fx * (b[0] - a[0]);
-                const float y = (float)r + a[1] + fx * (b[1] - a[1]);
-                o[c] = sample_at(field, w, h, x, y);
-            }
+            j = end;
         }
     }
 }

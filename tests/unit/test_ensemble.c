@@ -419,6 +419,68 @@ static void sampling_matches_definition(void **state)
     free(row);
 }
 
+/* The sampler's second pass, worked out by hand: on a 21 x 12 grid f(x, y) = 1 + x + 10 y
+ * (bilinear samples of a linear field are the field itself; every value here is exact in
+ * float) with NaN at (7, 5) and (2, 9), under a uniform motion of u px per step (v = 0), one
+ * step: a cell's departure point is (x - u, y). With u = -1 it lies on a cell, so the NaN
+ * neighbours at its right and below carry weight 0 and do not count: (5, 5) samples
+ * f(6, 5) = 57 and (6, 4) samples f(7, 4) = 48, though (7, 5) is NaN (the first pass gives
+ * NaN there, 0 * NaN); (6, 5) itself samples the NaN cell. The last column's point lies
+ * beyond the grid (NaN); the one before it on its edge (column 20: f(20, y), the edge rule).
+ * With u = -0.5 a NaN neighbour of weight 1/2 makes the sample NaN ((6, 5), (7, 5)), while
+ * (6, 4) at (6.5, 4) still gets 1 + 6.5 + 40 = 47.5 (row 5 has weight 0). */
+static void sampling_nan_neighbours_of_zero_weight(void **state)
+{
+    (void)state;
+    enum { W = 21, H = 12, N = W * H };
+    static float field[N], u[N], v[N], out[N];
+    for (int i = 0; i < N; i++) field[i] = (float)(1 + i % W + 10 * (i / W));
+    field[5 * W + 7] = NAN;
+    field[9 * W + 2] = NAN;
+    sq25__ens_flow fl = {W, H, (W - 1 + 3) / 4 + 1, (H - 1 + 3) / 4 + 1, u, v, NULL};
+    float *nodes = malloc(2 * sizeof(float) * (size_t)fl.nodes_x * (size_t)fl.nodes_y);
+    float *row = malloc(3 * sizeof(float) * (size_t)fl.nodes_x);
+    unsigned char dry[(W / 8 + 1) * (H / 8 + 1)];
+    assert_non_null(nodes);
+    assert_non_null(row);
+    sq25__ens_dry_blocks(field, W, H, dry);
+    const float speeds[2] = {-1.0f, -0.5f};
+    for (int t = 0; t < 2; t++) {
+        for (int i = 0; i < N; i++) u[i] = speeds[t], v[i] = 0;
+        sq25__ens_nodes_init(&fl, nodes);
+        sq25__ens_departures(&fl, nodes, 0, 1, 0, 0);
+        sq25__ens_sample(&fl, nodes, field, dry, row, out);
+        if (t == 0) {
+            assert_true(out[5 * W + 5] == 57.0f);
+            assert_true(out[4 * W + 6] == 48.0f);
+            assert_true(isnan(out[5 * W + 6]));
+            assert_true(out[9 * W + 0] == 92.0f); /* f(1, 9); (2, 9) has weight 0 */
+            assert_true(isnan(out[9 * W + 1]));
+            assert_true(out[3 * W + 19] == 51.0f); /* on the edge: f(20, 3) */
+            assert_true(isnan(out[3 * W + 20]));   /* beyond it */
+        } else {
+            assert_true(isnan(out[5 * W + 6]));
+            assert_true(isnan(out[5 * W + 7]));
+            assert_true(out[4 * W + 6] == 47.5f);
+            assert_true(out[5 * W + 5] == 56.5f);
+            assert_true(out[3 * W + 19] == 50.5f);
+            assert_true(isnan(out[3 * W + 20])); /* at 20.5 */
+        }
+        /* every other cell: the linear field at (x - u, y) inside the grid */
+        for (int r = 0; r < H; r++)
+            for (int c = 0; c < W; c++) {
+                const float x = (float)c - speeds[t];
+                const int x0 = (int)x, x1 = x0 + (x > (float)x0);
+                const int nan_near = (r == 5 && (x0 == 7 || x1 == 7)) || (r == 9 && (x0 == 2 || x1 == 2));
+                const float got = out[r * W + c];
+                if (x > W - 1 || nan_near) assert_true(isnan(got));
+                else assert_true(got == 1.0f + x + 10.0f * (float)r);
+            }
+    }
+    free(nodes);
+    free(row);
+}
+
 static sq25_ensemble *run_small(sq25_ctx *ctx, sq25_field *frames[3], int threads,
                                 uint64_t seed)
 {
@@ -827,6 +889,7 @@ int main(void)
         cmocka_unit_test(mask_matches_closed_form),
         cmocka_unit_test(dry_blocks_from_wet_bits),
         cmocka_unit_test(sampling_matches_definition),
+        cmocka_unit_test(sampling_nan_neighbours_of_zero_weight),
         cmocka_unit_test(same_seed_same_members),
         cmocka_unit_test(default_probabilities_whatever_the_threads),
         cmocka_unit_test(run_errors),
