@@ -22,25 +22,36 @@ static inline float key_float(uint32_t k)
     return x;
 }
 
-/* Stable LSD radix sort of n keys (with optional payload) in three passes of 11, 11, 10 bits.
- * The result ends in keys/payload (the other two arrays are scratch). */
-static void radix_sort(uint32_t *keys, uint32_t *payload, size_t n, uint32_t *keys2,
-                       uint32_t *payload2)
+/* Stable LSD radix sort of n keys (with optional payload, NULL for none) by digits of 11, 11
+ * and 10 bits, the three digits' counts made in one pass; a digit that all keys share needs
+ * no pass. Returns the array holding the sorted keys (keys or keys2; the payload then sits in
+ * the matching one of payload, payload2); the other pair was scratch. */
+static uint32_t *radix_sort(uint32_t *keys, uint32_t *payload, size_t n, uint32_t *keys2,
+                            uint32_t *payload2, uint32_t **sorted_payload)
 {
     static const int shift[3] = {0, 11, 22};
+    static size_t zero[3][2048];
+    size_t count[3][2048];
+    memcpy(count, zero, sizeof count);
+    for (size_t i = 0; i < n; i++) {
+        const uint32_t k = keys[i];
+        count[0][k & 2047u]++;
+        count[1][(k >> 11) & 2047u]++;
+        count[2][k >> 22]++;
+    }
     uint32_t *src_k = keys, *src_p = payload, *dst_k = keys2, *dst_p = payload2;
     for (int pass = 0; pass < 3; pass++) {
-        size_t count[2048] = {0};
+        size_t *c = count[pass];
         const int s = shift[pass];
-        for (size_t i = 0; i < n; i++) count[(src_k[i] >> s) & 2047u]++;
+        if (n == 0 || c[(keys[0] >> s) & 2047u] == n) continue; /* one digit: the order stands */
         size_t sum = 0;
         for (int b = 0; b < 2048; b++) {
-            size_t c = count[b];
-            count[b] = sum;
-            sum += c;
+            const size_t here = c[b];
+            c[b] = sum;
+            sum += here;
         }
         for (size_t i = 0; i < n; i++) {
-            size_t at = count[(src_k[i] >> s) & 2047u]++;
+            const size_t at = c[(src_k[i] >> s) & 2047u]++;
             dst_k[at] = src_k[i];
             if (payload) dst_p[at] = src_p[i];
         }
@@ -51,17 +62,16 @@ static void radix_sort(uint32_t *keys, uint32_t *payload, size_t n, uint32_t *ke
         src_p = dst_p;
         dst_p = t;
     }
-    /* three passes: the sorted data sit in keys2/payload2; copy back */
-    memcpy(keys, src_k, n * sizeof *keys);
-    if (payload) memcpy(payload, src_p, n * sizeof *payload);
+    if (sorted_payload) *sorted_payload = src_p;
+    return src_k;
 }
 
 void sq25__ens_sort_floats(float *v, size_t n, uint32_t *scratch)
 {
     uint32_t *keys = scratch, *keys2 = scratch + n;
     for (size_t i = 0; i < n; i++) keys[i] = float_key(v[i]);
-    radix_sort(keys, NULL, n, keys2, NULL);
-    for (size_t i = 0; i < n; i++) v[i] = key_float(keys[i]);
+    const uint32_t *sorted = radix_sort(keys, NULL, n, keys2, NULL, NULL);
+    for (size_t i = 0; i < n; i++) v[i] = key_float(sorted[i]);
 }
 
 void sq25__ens_sort_small(float *v, int n)
@@ -97,6 +107,19 @@ void sq25__ens_match_cdf(float *x, size_t n, const float *sorted_target, size_t 
     sq25__ens_match_cdf_counted(x, n, hist, valid, sorted_target, m, keys, idx, keys2, idx2);
 }
 
+/* The first index of the ascending v (m >= 1 values) whose value is not v[0] (m if none):
+ * a binary search, as the target's dry minimum often fills most of it. */
+static size_t first_above_minimum(const float *v, size_t m)
+{
+    size_t lo = 1, hi = m;
+    while (lo < hi) {
+        const size_t mid = lo + (hi - lo) / 2;
+        if (v[mid] == v[0]) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
 void sq25__ens_match_cdf_counted(float *x, size_t n, const size_t *hist, size_t valid,
                                  const float *sorted_target, size_t m, uint32_t *keys,
                                  uint32_t *idx, uint32_t *keys2, uint32_t *idx2)
@@ -104,10 +127,14 @@ void sq25__ens_match_cdf_counted(float *x, size_t n, const size_t *hist, size_t 
     if (m == 0 || valid == 0) return;
     /* Ranks whose target value is the target minimum need no order among themselves: only
      * the cells above the cut rank are sorted. */
-    size_t low = 1;
-    while (low < m && sorted_target[low] == sorted_target[0]) low++;
-    size_t cut = 0; /* smallest rank mapping to a target index >= low */
-    while (cut < valid && target_index(cut, valid, m) < low) cut++;
+    size_t low = first_above_minimum(sorted_target, m);
+    /* the smallest rank mapping to a target index >= low (target_index grows with the rank) */
+    size_t cut = 0, cut_end = valid;
+    while (cut < cut_end) {
+        const size_t mid = cut + (cut_end - cut) / 2;
+        if (target_index(mid, valid, m) < low) cut = mid + 1;
+        else cut_end = mid;
+    }
     const size_t above = valid - cut;
     /* the lowest bucket from which on at least `above` cells lie */
     int bucket = 2047;
@@ -123,10 +150,11 @@ void sq25__ens_match_cdf_counted(float *x, size_t n, const size_t *hist, size_t 
             idx[c++] = (uint32_t)i;
         } else x[i] = sorted_target[0];
     }
-    radix_sort(keys, idx, c, keys2, idx2);
+    uint32_t *order = idx;
+    radix_sort(keys, idx, c, keys2, idx2, &order);
     for (size_t p = 0; p < c; p++) {
         const size_t r = valid - c + p;
-        x[idx[p]] = r < cut ? sorted_target[0] : sorted_target[target_index(r, valid, m)];
+        x[order[p]] = r < cut ? sorted_target[0] : sorted_target[target_index(r, valid, m)];
     }
 }
 
@@ -203,10 +231,26 @@ static uint16_t chamfer_row16(uint16_t *d, const uint16_t *nb, int width)
  * (step 1: left to right from d[0]; -1: right to left from d[0] down to d[1 - n]). A value
  * at quiet or above cannot lower its neighbour (quiet + 3 >= the cap): the scan only runs
  * from each value under quiet until its carried distance reaches quiet again. */
+/* Whether the four 16-bit values at p all lie at quiet or above, for values under 0x8000:
+ * adding 0x8000 - quiet to each sets its top bit exactly then, without a carry between them
+ * (the values stay under quiet + 0x8000). */
+static inline bool four_quiet(const uint16_t *p, uint64_t to_top)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof v);
+    const uint64_t tops = 0x8000800080008000u;
+    return ((v + to_top) & tops) == tops;
+}
+
 static void scan16(uint16_t *d, int n, int step, uint16_t quiet)
 {
+    /* quiet runs four values at a time where the caps leave the top bit free */
+    const bool swar = quiet < 0x8000 - 3;
+    const uint64_t to_top = 0x0001000100010001u * (uint64_t)(0x8000u - quiet);
     int c = 0;
     while (c < n) {
+        if (swar)
+            while (c + 4 <= n && four_quiet(step > 0 ? d + c : d - c - 3, to_top)) c += 4;
         while (c < n && d[c * step] >= quiet) c++;
         if (c >= n) return;
         uint16_t carry = d[c * step];
@@ -227,15 +271,19 @@ static void chamfer_u16(const unsigned char *wet, int width, int height, uint16_
     const int pw = width + 2;
     const size_t padded = (size_t)pw * (size_t)(height + 2);
     for (size_t i = 0; i < padded; i++) dist[i] = cap;
-    /* the wet cells: only the non-zero bytes of the bit array */
+    /* the wet cells: only the non-zero bytes of the bit array, their row followed along (a
+     * cell i of row r sits at i + pw + 1 + 2 r on the padded grid) */
     const size_t n = (size_t)width * (size_t)height;
+    size_t row = 0, row_end = (size_t)width; /* cells [row_end - width, row_end) */
     for (size_t b = 0; b * 8 < n; b++) {
-        if (!wet[b]) continue;
-        for (unsigned bit = 0; bit < 8 && b * 8 + bit < n; bit++)
-            if ((wet[b] >> bit) & 1u) {
-                const size_t i = b * 8 + bit, r = i / (size_t)width, c = i % (size_t)width;
-                dist[(r + 1) * pw + c + 1] = 0;
-            }
+        unsigned bits = wet[b];
+        while (bits) {
+            const size_t i = b * 8 + (size_t)__builtin_ctz(bits);
+            bits &= bits - 1;
+            if (i >= n) break;
+            while (i >= row_end) row++, row_end += (size_t)width;
+            dist[i + (size_t)pw + 1 + 2 * row] = 0;
+        }
     }
     const uint16_t quiet = (uint16_t)(cap - 3);
     for (int r = 1; r <= height; r++) {
@@ -489,10 +537,25 @@ void sq25__ens_dry_blocks_wet(const unsigned char *wet, const unsigned char *kin
     const int bx = (width + side - 1) / side, by = (height + side - 1) / side;
     const size_t n = (size_t)width * (size_t)height;
     memset(dry, 0, (size_t)bx * (size_t)by); /* first: 1 where a sampled cell is wet */
+    /* blocks whose 9 cells of a row lie inside the row: their bits start at bit r width + 8 b,
+     * at the row's offset in the byte (r width) & 7, so two bytes hold them */
+    const int whole = width >= side + 1 ? (width - side - 1) / side + 1 : 0;
     for (int r = 0; r < height; r++) {
         const int b_r = r >> SQ25__ENS_DRY_SHIFT;
         const int above = (r & (side - 1)) == 0 && b_r > 0; /* the row serves the block above */
-        for (int b = 0; b < bx; b++) {
+        const size_t first = (size_t)r * width;
+        const unsigned char *restrict bytes = wet + (first >> 3);
+        const unsigned shift = (unsigned)(first & 7);
+        unsigned char *restrict row = dry + (size_t)b_r * bx;
+        for (int b = 0; b < whole; b++) {
+            const unsigned two = (unsigned)bytes[b] | (unsigned)bytes[b + 1] << 8;
+            row[b] |= (unsigned char)(((two >> shift) & 0x1ffu) != 0);
+        }
+        if (above) { /* the row is its block row's first: row[] holds its own cells alone */
+            unsigned char *restrict up = dry + (size_t)(b_r - 1) * bx;
+            for (int b = 0; b < whole; b++) up[b] |= row[b];
+        }
+        for (int b = whole; b < bx; b++) {
             const int c0 = b * side, len = width - c0 < side + 1 ? width - c0 : side + 1;
             const unsigned any = bits9(wet, (size_t)r * width + (size_t)c0, n) & ((1u << len) - 1);
             if (!any) continue;
@@ -504,36 +567,14 @@ void sq25__ens_dry_blocks_wet(const unsigned char *wet, const unsigned char *kin
         dry[i] = dry[i] && kinds[i] == SQ25__ENS_BLOCK_DRY ? 0 : kinds[i];
 }
 
-/* The kind of dry blocks under the departure points of every cell of the tile between node
- * rows i, i+1 and node columns j, j+1 (SQ25__ENS_BLOCK_DRY or _NODATA when they are all of
- * that kind and inside the grid, else 0), from the corners' displacements: a cell's
- * displacement is a bilinear mix of them, so its departure point lies in their bounding box
- * shifted by the cell's position. The box is widened by TILE_MARGIN_PX, far more than the
- * float rounding of the per-row arithmetic (under 1e-3 px), so every run of the tile that
- * sq25__ens_sample would have found uniform by itself is inside it. */
 #define TILE_MARGIN_PX 0.01f
-static unsigned char tile_kind(const sq25__ens_flow *fl, const float *node_xy,
-                               const unsigned char *dry, int i, int j)
+/* The kind of dry blocks under the box [x_lo, x_hi] x [y_lo, y_hi] (pixels): that of its
+ * blocks when they are all of one kind and the box is inside the grid, else 0. */
+static unsigned char box_kind(const unsigned char *dry, int w, int h, float x_lo, float x_hi,
+                              float y_lo, float y_hi)
 {
-    const int w = fl->width, h = fl->height, step = SQ25__ENS_NODE_STEP;
-    const int side = 1 << SQ25__ENS_DRY_SHIFT, bx = (w + side - 1) / side;
-    const int i1 = i + 1 < fl->nodes_y ? i + 1 : i, j1 = j + 1 < fl->nodes_x ? j + 1 : j;
-    const int r0 = i * step, r1 = (r0 + step < h ? r0 + step : h) - 1;
-    const int c0 = j * step, c1 = (c0 + step < w ? c0 + step : w) - 1;
-    float dx_lo = INFINITY, dx_hi = -INFINITY, dy_lo = INFINITY, dy_hi = -INFINITY;
-    const int ni[2] = {i, i1}, nj[2] = {j, j1};
-    for (int a = 0; a < 2; a++)
-        for (int b = 0; b < 2; b++) {
-            const float *p = node_xy + 2 * ((size_t)ni[a] * fl->nodes_x + nj[b]);
-            const float dx = p[0] - (float)(nj[b] * step), dy = p[1] - (float)(ni[a] * step);
-            dx_lo = dx < dx_lo ? dx : dx_lo;
-            dx_hi = dx > dx_hi ? dx : dx_hi;
-            dy_lo = dy < dy_lo ? dy : dy_lo;
-            dy_hi = dy > dy_hi ? dy : dy_hi;
-        }
-    const float x_lo = (float)c0 + dx_lo - TILE_MARGIN_PX, x_hi = (float)c1 + dx_hi + TILE_MARGIN_PX;
-    const float y_lo = (float)r0 + dy_lo - TILE_MARGIN_PX, y_hi = (float)r1 + dy_hi + TILE_MARGIN_PX;
     if (!(x_lo >= 0 && y_lo >= 0 && x_hi <= (float)(w - 1) && y_hi <= (float)(h - 1))) return 0;
+    const int bx = (w + (1 << SQ25__ENS_DRY_SHIFT) - 1) >> SQ25__ENS_DRY_SHIFT;
     const int bx0 = (int)x_lo >> SQ25__ENS_DRY_SHIFT, bx1 = (int)x_hi >> SQ25__ENS_DRY_SHIFT;
     const int by0 = (int)y_lo >> SQ25__ENS_DRY_SHIFT, by1 = (int)y_hi >> SQ25__ENS_DRY_SHIFT;
     const unsigned char kind = dry[(size_t)by0 * bx + bx0];
@@ -541,6 +582,59 @@ static unsigned char tile_kind(const sq25__ens_flow *fl, const float *node_xy,
         for (int bxx = bx0; bxx <= bx1; bxx++)
             if (dry[(size_t)byy * bx + bxx] != kind) return 0;
     return kind;
+}
+
+/* Tiles of a node row whose boxes are made together (stack arrays). */
+#define TILE_CHUNK 128
+
+static inline float min2f(float a, float b) { return b < a ? b : a; }
+static inline float max2f(float a, float b) { return b > a ? b : a; }
+
+/* tiles[j] for every tile of node row i (the cells between node rows i, i+1 and node
+ * columns j, j+1): SQ25__ENS_BLOCK_DRY or _NODATA when the departure points of all its cells
+ * lie in dry blocks of that kind inside the grid, else 0. A cell's displacement is a
+ * bilinear mix of the tile's corner displacements, so its departure point lies in their
+ * bounding box shifted by the cell's position; the box is widened by TILE_MARGIN_PX, far
+ * more than the float rounding of the per-row arithmetic (under 1e-3 px). The boxes of a
+ * chunk of tiles come from a vectorised loop, their blocks from box_kind. */
+static void tile_kinds(const sq25__ens_flow *fl, const float *node_xy, const unsigned char *dry,
+                       int i, unsigned char *tiles)
+{
+    const int w = fl->width, h = fl->height, step = SQ25__ENS_NODE_STEP;
+    const int tiles_x = (w + step - 1) / step, i1 = i + 1 < fl->nodes_y ? i + 1 : i;
+    const float *restrict n0 = node_xy + 2 * (size_t)i * fl->nodes_x;
+    const float *restrict n1 = node_xy + 2 * (size_t)i1 * fl->nodes_x;
+    const float y0 = (float)(i * step), y1 = (float)(i1 * step);
+    const int r0 = i * step, r1 = (r0 + step < h ? r0 + step : h) - 1;
+    /* tiles with a node column to their right (all, or all but the last) */
+    const int paired = tiles_x < fl->nodes_x - 1 ? tiles_x : fl->nodes_x - 1;
+    float x_lo[TILE_CHUNK], x_hi[TILE_CHUNK], y_lo[TILE_CHUNK], y_hi[TILE_CHUNK];
+    for (int j0 = 0; j0 < paired; j0 += TILE_CHUNK) {
+        const int n = paired - j0 < TILE_CHUNK ? paired - j0 : TILE_CHUNK;
+        for (int t = 0; t < n; t++) {
+            const int j = j0 + t, c0 = j * step, c1 = (c0 + step < w ? c0 + step : w) - 1;
+            const float xa = (float)(j * step), xb = (float)((j + 1) * step);
+            const float a = n0[2 * j] - xa, b = n0[2 * j + 2] - xb;
+            const float c = n1[2 * j] - xa, d = n1[2 * j + 2] - xb;
+            const float e = n0[2 * j + 1] - y0, f = n0[2 * j + 3] - y0;
+            const float g = n1[2 * j + 1] - y1, k = n1[2 * j + 3] - y1;
+            x_lo[t] = (float)c0 + min2f(min2f(a, b), min2f(c, d)) - TILE_MARGIN_PX;
+            x_hi[t] = (float)c1 + max2f(max2f(a, b), max2f(c, d)) + TILE_MARGIN_PX;
+            y_lo[t] = (float)r0 + min2f(min2f(e, f), min2f(g, k)) - TILE_MARGIN_PX;
+            y_hi[t] = (float)r1 + max2f(max2f(e, f), max2f(g, k)) + TILE_MARGIN_PX;
+        }
+        for (int t = 0; t < n; t++)
+            tiles[j0 + t] = box_kind(dry, w, h, x_lo[t], x_hi[t], y_lo[t], y_hi[t]);
+    }
+    for (int j = paired; j < tiles_x; j++) { /* a last tile on the last node column */
+        const int c0 = j * step, c1 = w - 1;
+        const float a = n0[2 * j] - (float)c0, c = n1[2 * j] - (float)c0;
+        const float e = n0[2 * j + 1] - y0, g = n1[2 * j + 1] - y1;
+        tiles[j] = box_kind(dry, w, h, (float)c0 + min2f(a, c) - TILE_MARGIN_PX,
+                            (float)c1 + max2f(a, c) + TILE_MARGIN_PX,
+                            (float)r0 + min2f(e, g) - TILE_MARGIN_PX,
+                            (float)r1 + max2f(e, g) + TILE_MARGIN_PX);
+    }
 }
 
 /* Cells of a row sampled together by sq25__ens_sample (a multiple of the node step): their
@@ -553,6 +647,7 @@ static unsigned char tile_kind(const sq25__ens_flow *fl, const float *node_xy,
 typedef struct {
     float x[SAMPLE_CHUNK], y[SAMPLE_CHUNK], fx[SAMPLE_CHUNK], fy[SAMPLE_CHUNK];
     int32_t ix[SAMPLE_CHUNK], iy[SAMPLE_CHUNK], edge[SAMPLE_CHUNK];
+    float v[4][SAMPLE_CHUNK]; /* the stencils' values: top left, top right, bottom left, right */
 } sample_chunk;
 
 /* Departure points of the tiles cells c0 .. c0 + tiles * step - 1 of row `row` (c0 on a node
@@ -599,13 +694,22 @@ static void chunk_stencils(int w, int h, int n, float x_top, float y_top,
     }
 }
 
-/* Bilinear samples of the n stencils: sample_at's arithmetic without its tests. */
-static void gather_samples(const float *f, int w, const sample_chunk *s, int n, float *out)
+/* Bilinear samples of the n stencils, sample_at's arithmetic without its tests: the values
+ * gathered in a scalar loop, the weights applied in a vectorised one. */
+static void gather_samples(const float *f, int w, sample_chunk *restrict s, int n,
+                           float *restrict out)
 {
     for (int k = 0; k < n; k++) {
-        const float fx = s->fx[k], fy = s->fy[k];
         const float *p = f + (size_t)s->iy[k] * (size_t)w + (size_t)s->ix[k];
-        const float top = (1 - fx) * p[0] + fx * p[1], bottom = (1 - fx) * p[w] + fx * p[w + 1];
+        s->v[0][k] = p[0];
+        s->v[1][k] = p[1];
+        s->v[2][k] = p[w];
+        s->v[3][k] = p[w + 1];
+    }
+    for (int k = 0; k < n; k++) {
+        const float fx = s->fx[k], fy = s->fy[k];
+        const float top = (1 - fx) * s->v[0][k] + fx * s->v[1][k];
+        const float bottom = (1 - fx) * s->v[2][k] + fx * s->v[3][k];
         out[k] = (1 - fy) * top + fy * bottom;
     }
 }
@@ -646,9 +750,8 @@ void sq25__ens_sample(const sq25__ens_flow *fl, const float *node_xy, const floa
     const float x_top = nextafterf((float)(w - 1), 0.0f), y_top = nextafterf((float)(h - 1), 0.0f);
     sample_chunk s;
     for (int r = 0; r < h; r++) {
-        if (r % step == 0)
-            for (int j = 0; j < tiles_x; j++)
-                tiles[j] = stencils ? tile_kind(fl, node_xy, dry, r / step, j) : 0;
+        if (r % step == 0 && stencils) tile_kinds(fl, node_xy, dry, r / step, tiles);
+        else if (r % step == 0) memset(tiles, 0, (size_t)tiles_x);
         /* node displacements interpolated to this row, per node column */
         const int i = r / step;
         const float fy = (float)(r % step) / (float)step;

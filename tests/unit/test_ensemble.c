@@ -330,6 +330,32 @@ static void dry_blocks_from_wet_bits(void **state)
     for (int k = 0; k < 6; k++) assert_int_equal(dry[k], ref[k]);
 }
 
+/* The same agreement on a grid whose rows do not start on a byte of the bit array (45 cells
+ * wide: row r starts at bit 45 r, offsets 0..7 within a byte) and end in a part block, at
+ * three densities of random wet cells, with a no-data band. */
+static void dry_blocks_from_wet_bits_odd_width(void **state)
+{
+    (void)state;
+    enum { W = 45, H = 19, BX = (W + 7) / 8, BY = (H + 7) / 8 };
+    static float field[W * H], validity[W * H];
+    unsigned char kinds[BX * BY], dry[BX * BY], ref[BX * BY];
+    const double density[3] = {1.0 / 200, 1.0 / 40, 1.0 / 8};
+    for (int t = 0; t < 3; t++) {
+        unsigned char wet[W * H / 8 + 1] = {0};
+        for (int i = 0; i < W * H; i++) {
+            const int nodata = i % W >= 30 && i % W < 34 && i / W > 3;
+            const int is_wet = !nodata && test_uniform() < density[t];
+            field[i] = nodata ? NAN : is_wet ? 2.0f : 0.0f;
+            validity[i] = nodata ? NAN : 0.0f;
+            if (is_wet) wet[i >> 3] |= (unsigned char)(1u << (i & 7));
+        }
+        sq25__ens_dry_blocks(validity, W, H, kinds);
+        sq25__ens_dry_blocks_wet(wet, kinds, W, H, dry);
+        sq25__ens_dry_blocks(field, W, H, ref);
+        for (int k = 0; k < BX * BY; k++) assert_int_equal(dry[k], ref[k]);
+    }
+}
+
 /* Three frames of a Gaussian cell moving 2 px per step east on a 96x80 grid in a metric CRS
  * (UTM 31N, 1 km cells). */
 /* Bilinear value of f (w x h) at (x, y) in double, NaN outside the grid or when a cell of
@@ -888,6 +914,7 @@ int main(void)
         cmocka_unit_test(incremental_mask),
         cmocka_unit_test(mask_matches_closed_form),
         cmocka_unit_test(dry_blocks_from_wet_bits),
+        cmocka_unit_test(dry_blocks_from_wet_bits_odd_width),
         cmocka_unit_test(sampling_matches_definition),
         cmocka_unit_test(sampling_nan_neighbours_of_zero_weight),
         cmocka_unit_test(same_seed_same_members),
