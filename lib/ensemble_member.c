@@ -227,6 +227,20 @@ static uint16_t chamfer_row16(uint16_t *d, const uint16_t *nb, int width)
     return low;
 }
 
+/* chamfer_row16 for values under 0x8000 - 4, in signed lanes. */
+static int16_t chamfer_row_s16(int16_t *d, const int16_t *nb, int width)
+{
+    int16_t low = INT16_MAX;
+    for (int c = 1; c <= width; c++) {
+        const int16_t side = nb[c - 1] < nb[c + 1] ? nb[c - 1] : nb[c + 1];
+        const int16_t up = (int16_t)(nb[c] + 3), diagonal = (int16_t)(side + 4);
+        const int16_t v = diagonal < up ? diagonal : up;
+        d[c] = v < d[c] ? v : d[c];
+        low = d[c] < low ? d[c] : low;
+    }
+    return low;
+}
+
 /* The horizontal step d[c] = min(d[c], d[c - step] + 3) along a row of n values from d on
  * (step 1: left to right from d[0]; -1: right to left from d[0] down to d[1 - n]). A value
  * at quiet or above cannot lower its neighbour (quiet + 3 >= the cap): the scan only runs
@@ -286,13 +300,19 @@ static void chamfer_u16(const unsigned char *wet, int width, int height, uint16_
         }
     }
     const uint16_t quiet = (uint16_t)(cap - 3);
+    /* under 0x8000 - 4 every value and sum fits a signed 16-bit lane (SSE2 has its minimum) */
+    const bool narrow = cap < 0x8000 - 4;
     for (int r = 1; r <= height; r++) {
         uint16_t *d = dist + (size_t)r * pw;
-        if (chamfer_row16(d, d - pw, width) < quiet) scan16(d + 1, width, 1, quiet);
+        const int low = narrow ? chamfer_row_s16((int16_t *)d, (const int16_t *)(d - pw), width)
+                               : chamfer_row16(d, d - pw, width);
+        if (low < quiet) scan16(d + 1, width, 1, quiet);
     }
     for (int r = height; r >= 1; r--) {
         uint16_t *d = dist + (size_t)r * pw;
-        if (chamfer_row16(d, d + pw, width) < quiet) scan16(d + width, width, -1, quiet);
+        const int low = narrow ? chamfer_row_s16((int16_t *)d, (const int16_t *)(d + pw), width)
+                               : chamfer_row16(d, d + pw, width);
+        if (low < quiet) scan16(d + width, width, -1, quiet);
     }
 }
 
@@ -642,11 +662,11 @@ static void tile_kinds(const sq25__ens_flow *fl, const float *node_xy, const uns
 #define SAMPLE_CHUNK 256
 
 /* One chunk's departure points and stencils: cell k's point (x[k], y[k]), its stencil's
- * top-left cell (ix, iy) and weights (fx, fy); edge[k] = 1 where the point is not inside
+ * top-left cell (at) and weights (fx, fy); edge[k] = 1 where the point is not inside
  * [0, w-1) x [0, h-1) (then sample_at decides, with its edge rules). */
 typedef struct {
     float x[SAMPLE_CHUNK], y[SAMPLE_CHUNK], fx[SAMPLE_CHUNK], fy[SAMPLE_CHUNK];
-    int32_t ix[SAMPLE_CHUNK], iy[SAMPLE_CHUNK], edge[SAMPLE_CHUNK];
+    int32_t at[SAMPLE_CHUNK], edge[SAMPLE_CHUNK]; /* at: the top-left cell's index, iy w + ix */
     float v[4][SAMPLE_CHUNK]; /* the stencils' values: top left, top right, bottom left, right */
 } sample_chunk;
 
@@ -687,8 +707,7 @@ static void chunk_stencils(int w, int h, int n, float x_top, float y_top,
         int32_t xi = (int32_t)xs, yi = (int32_t)ys;
         xi = xi < 0 ? 0 : xi;
         yi = yi < 0 ? 0 : yi;
-        s->ix[k] = xi;
-        s->iy[k] = yi;
+        s->at[k] = yi * w + xi;
         s->fx[k] = xs - (float)xi;
         s->fy[k] = ys - (float)yi;
     }
@@ -700,7 +719,7 @@ static void gather_samples(const float *f, int w, sample_chunk *restrict s, int 
                            float *restrict out)
 {
     for (int k = 0; k < n; k++) {
-        const float *p = f + (size_t)s->iy[k] * (size_t)w + (size_t)s->ix[k];
+        const float *p = f + s->at[k];
         s->v[0][k] = p[0];
         s->v[1][k] = p[1];
         s->v[2][k] = p[w];
@@ -745,8 +764,9 @@ void sq25__ens_sample(const sq25__ens_flow *fl, const float *node_xy, const floa
     const int tiles_x = (w + step - 1) / step, chunk_tiles = SAMPLE_CHUNK / step;
     /* per node column of the current node row: the tile's kind (after the displacements) */
     unsigned char *tiles = (unsigned char *)(row_dxy + 2 * (size_t)fl->nodes_x);
-    /* a grid under 2 x 2 has no bilinear stencil: every cell by sample_at's rules */
-    const int stencils = w >= 2 && h >= 2;
+    /* a grid under 2 x 2 has no bilinear stencil, and the stencils' 32-bit indices need fewer
+     * than 2^31 cells: else every cell by sample_at's rules */
+    const int stencils = w >= 2 && h >= 2 && (size_t)w * (size_t)h <= (size_t)INT32_MAX;
     const float x_top = nextafterf((float)(w - 1), 0.0f), y_top = nextafterf((float)(h - 1), 0.0f);
     sample_chunk s;
     for (int r = 0; r < h; r++) {

@@ -258,8 +258,9 @@ static void incremental_mask(void **state)
  * distance between cells (dx, dy) apart is 3 max(|dx|,|dy|) + min(|dx|,|dy|) thirds of a
  * pixel (diagonal steps of 4 for the shorter side, straight steps of 3 for the rest), so the
  * transform must give, at every cell, that closed form minimised over the wet cells.
- * Scattered wet cells on an odd 37x29 grid; a rim of 4 px exercises the 16-bit path, a rim
- * of 30000 px (capped distances would not fit 16 bits) the float one. */
+ * Scattered wet cells on an odd 37x29 grid; a rim of 4 px exercises the 16-bit path in
+ * signed lanes, a rim of 11000 px (cap 33012 thirds: over 0x8000) the unsigned one, a rim of
+ * 30000 px (capped distances would not fit 16 bits) the float one. */
 static void mask_matches_closed_form(void **state)
 {
     (void)state;
@@ -271,8 +272,8 @@ static void mask_matches_closed_form(void **state)
         wet[i >> 3] |= (unsigned char)(1u << (i & 7));
     }
     static float dist[(W + 2) * (H + 2)], mask[W * H];
-    const double rims[2] = {4, 30000};
-    for (int t = 0; t < 2; t++) {
+    const double rims[3] = {4, 11000, 30000};
+    for (int t = 0; t < 3; t++) {
         const double buffer = 2, rim = rims[t];
         sq25__ens_mask(wet, W, H, buffer, rim, dist, mask);
         for (int y = 0; y < H; y++)
