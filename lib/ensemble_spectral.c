@@ -227,20 +227,7 @@ void sq25__ens_rng_seed(sq25__ens_rng *r, uint64_t seed, uint64_t member, uint64
     for (int i = 0; i < 4; i++) r->s[i] = splitmix64(&x);
 }
 
-static inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-uint64_t sq25__ens_rng_next(sq25__ens_rng *r)
-{
-    uint64_t *s = r->s;
-    const uint64_t result = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return result;
-}
+uint64_t sq25__ens_rng_next(sq25__ens_rng *r) { return sq25__ens_rng_step(r); }
 
 float sq25__ens_rng_uniform(sq25__ens_rng *r)
 {
@@ -376,14 +363,9 @@ void sq25__ens_noise_filter_powerlaw(const sq25__ens_fft *f, double beta, float 
 void sq25__ens_noise_spectrum(const sq25__ens_fft *f, const float *filter, sq25__ens_rng *r,
                               fftwf_complex *out)
 {
-    /* uniform on [-a, a] with a = sqrt(3/2): variance 1/2 per part, 1 per coefficient */
-    const float a2 = 2.0f * 1.2247449f;
-    const float unit = 1.0f / 16777216.0f; /* 24 random bits to [0, 1) */
     for (size_t i = 0; i < f->n_spec; i++) {
-        /* one draw, two 24-bit uniforms: its high bits the real part, the next the imaginary */
-        const uint64_t bits = sq25__ens_rng_next(r);
-        const float re = ((float)(bits >> 40) * unit - 0.5f) * a2;
-        const float im = ((float)((bits >> 16) & 0xffffffu) * unit - 0.5f) * a2;
+        float re, im;
+        sq25__ens_noise_draw(r, &re, &im);
         out[i][0] = filter[i] * re;
         out[i][1] = filter[i] * im;
     }
