@@ -61,6 +61,12 @@ void sq25__ens_filters_free(sq25_ctx *ctx, sq25__ens_filters *b);
  * (both in the field's units squared). */
 double sq25__ens_level_covariance(const sq25__ens_fft *f, const sq25__ens_filters *b, int k,
                                   const fftwf_complex *a, const fftwf_complex *bb);
+/* The same for pairs (a[p], bb[p]) of spectra, p < pairs <= SQ25__ENS_MAX_PAIRS, in one pass
+ * over the level's entries, into out[p] (each the value sq25__ens_level_covariance gives). */
+#define SQ25__ENS_MAX_PAIRS 8
+void sq25__ens_level_covariances(const sq25__ens_fft *f, const sq25__ens_filters *b, int k,
+                                 int pairs, const fftwf_complex *const *a,
+                                 const fftwf_complex *const *bb, double *out);
 
 /* AR(2) parameters from the lag-1 and lag-2 correlations of a level. gamma1 is kept in
  * [0, 0.999] (rain levels decorrelate, they do not oscillate) and gamma2 inside the region of

@@ -259,11 +259,13 @@ static int lagrangian_dbr(run *r, const sq25_field *frame, int steps, const floa
 static void fit_levels(run *r, fftwf_complex *const spec[3])
 {
     for (int k = 0; k < r->bank.levels; k++) {
-        const double v0 = sq25__ens_level_covariance(&r->fft, &r->bank, k, spec[2], spec[2]);
-        const double v1 = sq25__ens_level_covariance(&r->fft, &r->bank, k, spec[1], spec[1]);
-        const double v2 = sq25__ens_level_covariance(&r->fft, &r->bank, k, spec[0], spec[0]);
-        const double c1 = sq25__ens_level_covariance(&r->fft, &r->bank, k, spec[2], spec[1]);
-        const double c2 = sq25__ens_level_covariance(&r->fft, &r->bank, k, spec[2], spec[0]);
+        /* the variances of the latest, previous and first frames' level, then its lag-1 and
+         * lag-2 covariances */
+        const fftwf_complex *const a[5] = {spec[2], spec[1], spec[0], spec[2], spec[2]};
+        const fftwf_complex *const bb[5] = {spec[2], spec[1], spec[0], spec[1], spec[0]};
+        double m[5];
+        sq25__ens_level_covariances(&r->fft, &r->bank, k, 5, a, bb, m);
+        const double v0 = m[0], v1 = m[1], v2 = m[2], c1 = m[3], c2 = m[4];
         const double g1 = v0 > 0 && v1 > 0 ? c1 / sqrt(v0 * v1) : 0;
         const double g2 = v0 > 0 && v2 > 0 ? c2 / sqrt(v0 * v2) : 0;
         double phi1, phi2, sigma;
@@ -614,11 +616,12 @@ static inline uint32_t bucket_or_nan(float x)
 }
 
 /* One row of the mask (weights, NULL: none) applied to the dBR values dd (NaN where not ok)
- * and their buckets counted into hist (SQ25__ENS_CDF_BUCKETS + 1 counters, the last for NaN):
+ * and their buckets counted into hist (4 x (SQ25__ENS_CDF_BUCKETS + 1) counters, the last of
+ * each for NaN; their sum is the histogram):
  * the values and buckets in a loop the vectoriser takes, the counting after it. */
 static void mask_and_count_row(float *restrict dd, const unsigned char *restrict ok,
                                const float *restrict weight, float dmin, int len,
-                               uint32_t *restrict bucket, size_t *restrict hist)
+                               uint32_t *restrict bucket, uint32_t *restrict hist)
 {
     if (weight)
         for (int c = 0; c < len; c++) {
@@ -632,7 +635,15 @@ static void mask_and_count_row(float *restrict dd, const unsigned char *restrict
             dd[c] = x;
             bucket[c] = bucket_or_nan(x);
         }
-    for (int c = 0; c < len; c++) hist[bucket[c]]++;
+    /* four histograms in turn: runs of one bucket (the dry cells) do not wait on one counter */
+    int c = 0;
+    for (; c + 4 <= len; c += 4) {
+        hist[bucket[c]]++;
+        hist[SQ25__ENS_CDF_BUCKETS + 1 + bucket[c + 1]]++;
+        hist[2 * (SQ25__ENS_CDF_BUCKETS + 1) + bucket[c + 2]]++;
+        hist[3 * (SQ25__ENS_CDF_BUCKETS + 1) + bucket[c + 3]]++;
+    }
+    for (; c < len; c++) hist[bucket[c]]++;
 }
 
 /* Cells per chunk of rates_and_wet (a multiple of 8: whole bytes of the bit array). */
@@ -671,7 +682,7 @@ static void finish_lagrangian(run *r, member_state *ms, thread_scratch *s)
     /* the mask from the previous lead's wet cells (the observation's at lead 1), applied in
      * the pass that counts the values for the probability matching, its weights made there
      * from the 16-bit distances (no grid of weights) */
-    size_t hist[SQ25__ENS_CDF_BUCKETS + 1] = {0};
+    uint32_t hist4[4 * (SQ25__ENS_CDF_BUCKETS + 1)] = {0};
     sq25__ens_mask_params mp;
     const uint16_t *dist16 = (const uint16_t *)(const void *)s->dist;
     const size_t w = (size_t)r->width;
@@ -683,7 +694,7 @@ static void finish_lagrangian(run *r, member_state *ms, thread_scratch *s)
             const uint16_t *restrict dr = dist16 + (size_t)(row + 1) * (w + 2) + 1;
             for (int c = 0; c < r->width; c++) weight[c] = sq25__ens_mask_weight((float)dr[c], &p);
             mask_and_count_row(d + row * w, r->valid + row * w, weight, dmin, r->width,
-                               s->bucket_row, hist);
+                               s->bucket_row, hist4);
         }
     } else {
         const float *mask = NULL;
@@ -694,8 +705,12 @@ static void finish_lagrangian(run *r, member_state *ms, thread_scratch *s)
         }
         for (int row = 0; row < r->height; row++)
             mask_and_count_row(d + row * w, r->valid + row * w, mask ? mask + row * w : NULL,
-                               dmin, r->width, s->bucket_row, hist);
+                               dmin, r->width, s->bucket_row, hist4);
     }
+    size_t hist[SQ25__ENS_CDF_BUCKETS + 1];
+    for (int b = 0; b <= SQ25__ENS_CDF_BUCKETS; b++)
+        hist[b] = (size_t)hist4[b] + hist4[SQ25__ENS_CDF_BUCKETS + 1 + b] +
+                  hist4[2 * (SQ25__ENS_CDF_BUCKETS + 1) + b] + hist4[3 * (SQ25__ENS_CDF_BUCKETS + 1) + b];
     const size_t valid = r->n - hist[SQ25__ENS_CDF_BUCKETS];
     /* the sort's second pair of arrays: the spectra, free after the inverse transform */
     if (r->opt->match_cdf)
@@ -787,7 +802,7 @@ static void cell_quantiles(run *r, thread_scratch *s, const stats_target *t, flo
 }
 
 /* Cells per pass of chunk_stats: its counters stay in L1. */
-#define STATS_CHUNK 256
+#define STATS_CHUNK 512
 
 /* Exceedance fractions and means of the members' valid values at len cells from i0 (NaN where
  * no member is valid). The members are read one row segment at a time and the counts, valid
@@ -802,15 +817,43 @@ static void chunk_stats(int members, const stats_target *t, float *const *src, s
         valid[c] = 0;
     }
     for (int j = 0; j < t->n_thr; j++) memset(count[j], 0, (size_t)len * sizeof count[j][0]);
-    for (int m = 0; m < members; m++) {
+    /* four members per pass over the counters (a quarter of their loads and stores), the sums
+     * still in member order */
+    int m = 0;
+    for (; m + 4 <= members; m += 4) {
+        const float *restrict x0 = src[m] + i0, *restrict x1 = src[m + 1] + i0;
+        const float *restrict x2 = src[m + 2] + i0, *restrict x3 = src[m + 3] + i0;
+        for (int c = 0; c < len; c++) {
+            const uint32_t k0 = not_nan_mask(x0[c]), k1 = not_nan_mask(x1[c]);
+            const uint32_t k2 = not_nan_mask(x2[c]), k3 = not_nan_mask(x3[c]);
+            valid[c] += (int)((k0 & 1u) + (k1 & 1u) + (k2 & 1u) + (k3 & 1u));
+            double t0 = sum[c]; /* NaN: + 0 */
+            t0 += (double)bits_float(float_bits(x0[c]) & k0);
+            t0 += (double)bits_float(float_bits(x1[c]) & k1);
+            t0 += (double)bits_float(float_bits(x2[c]) & k2);
+            t0 += (double)bits_float(float_bits(x3[c]) & k3);
+            sum[c] = t0;
+        }
+        for (int j = 0; j < t->n_thr; j++) {
+            const float thr = (float)t->thr[j]; /* NaN never counts */
+            int *restrict n = count[j];
+            if (t->inclusive)
+                for (int c = 0; c < len; c++)
+                    n[c] += (x0[c] >= thr) + (x1[c] >= thr) + (x2[c] >= thr) + (x3[c] >= thr);
+            else
+                for (int c = 0; c < len; c++)
+                    n[c] += (x0[c] > thr) + (x1[c] > thr) + (x2[c] > thr) + (x3[c] > thr);
+        }
+    }
+    for (; m < members; m++) {
         const float *restrict x = src[m] + i0;
         for (int c = 0; c < len; c++) {
             const uint32_t keep = not_nan_mask(x[c]);
             valid[c] += (int)(keep & 1u);
-            sum[c] += (double)bits_float(float_bits(x[c]) & keep); /* NaN: + 0 */
+            sum[c] += (double)bits_float(float_bits(x[c]) & keep);
         }
         for (int j = 0; j < t->n_thr; j++) {
-            const float thr = (float)t->thr[j]; /* NaN never counts */
+            const float thr = (float)t->thr[j];
             int *restrict n = count[j];
             if (t->inclusive)
                 for (int c = 0; c < len; c++) n[c] += x[c] >= thr;

@@ -173,20 +173,31 @@ void sq25__ens_filters_free(sq25_ctx *ctx, sq25__ens_filters *b)
     b->weight = NULL;
 }
 
-double sq25__ens_level_covariance(const sq25__ens_fft *f, const sq25__ens_filters *b, int k,
-                                  const fftwf_complex *a, const fftwf_complex *bb)
+void sq25__ens_level_covariances(const sq25__ens_fft *f, const sq25__ens_filters *b, int k,
+                                 int pairs, const fftwf_complex *const *a,
+                                 const fftwf_complex *const *bb, double *out)
 {
-    double sum = 0;
+    double sum[SQ25__ENS_MAX_PAIRS] = {0};
     for (size_t e = b->start[k]; e < b->start[k + 1]; e++) {
         const uint32_t i = b->index[e];
         if (i == 0) continue; /* the mean */
         const int col = (int)(i % (uint32_t)f->half_width);
-        const double w = b->weight[e];
-        const double re = (double)a[i][0] * bb[i][0] + (double)a[i][1] * bb[i][1];
-        sum += sq25__ens_column_weight(f, col) * w * w * re;
+        const double w = b->weight[e], g = sq25__ens_column_weight(f, col) * w * w;
+        for (int p = 0; p < pairs; p++) {
+            const double re = (double)a[p][i][0] * bb[p][i][0] + (double)a[p][i][1] * bb[p][i][1];
+            sum[p] += g * re;
+        }
     }
     const double n = (double)f->n_real;
-    return sum / (n * n);
+    for (int p = 0; p < pairs; p++) out[p] = sum[p] / (n * n);
+}
+
+double sq25__ens_level_covariance(const sq25__ens_fft *f, const sq25__ens_filters *b, int k,
+                                  const fftwf_complex *a, const fftwf_complex *bb)
+{
+    double c;
+    sq25__ens_level_covariances(f, b, k, 1, &a, &bb, &c);
+    return c;
 }
 
 /* ---- AR(2) ------------------------------------------------------------------------------- */
