@@ -61,6 +61,12 @@ void sq25__ens_filters_free(sq25_ctx *ctx, sq25__ens_filters *b);
  * (both in the field's units squared). */
 double sq25__ens_level_covariance(const sq25__ens_fft *f, const sq25__ens_filters *b, int k,
                                   const fftwf_complex *a, const fftwf_complex *bb);
+/* The same for pairs (a[p], bb[p]) of spectra, p < pairs <= SQ25__ENS_MAX_PAIRS, in one pass
+ * over the level's entries, into out[p] (each the value sq25__ens_level_covariance gives). */
+#define SQ25__ENS_MAX_PAIRS 8
+void sq25__ens_level_covariances(const sq25__ens_fft *f, const sq25__ens_filters *b, int k,
+                                 int pairs, const fftwf_complex *const *a,
+                                 const fftwf_complex *const *bb, double *out);
 
 /* AR(2) parameters from the lag-1 and lag-2 correlations of a level. gamma1 is kept in
  * [0, 0.999] (rain levels decorrelate, they do not oscillate) and gamma2 inside the region of
@@ -77,6 +83,19 @@ typedef struct {
 } sq25__ens_rng;
 void sq25__ens_rng_seed(sq25__ens_rng *r, uint64_t seed, uint64_t member, uint64_t lead);
 uint64_t sq25__ens_rng_next(sq25__ens_rng *r);
+/* sq25__ens_rng_next inline (the same stream), for loops that draw once per spectrum entry. */
+static inline uint64_t sq25__ens_rng_step(sq25__ens_rng *r)
+{
+    uint64_t *s = r->s;
+    const uint64_t x = s[1] * 5, result = ((x << 7) | (x >> 57)) * 9, t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = (s[3] << 45) | (s[3] >> 19);
+    return result;
+}
 /* Uniform in [0, 1) with 24 random bits. */
 float sq25__ens_rng_uniform(sq25__ens_rng *r);
 
@@ -96,6 +115,16 @@ void sq25__ens_noise_filter_powerlaw(const sq25__ens_fft *f, double beta, float 
  * Hermitian on the self-conjugate columns, mean 0. */
 void sq25__ens_noise_spectrum(const sq25__ens_fft *f, const float *filter, sq25__ens_rng *r,
                               fftwf_complex *out);
+/* One coefficient of sq25__ens_noise_spectrum before the filter and the Hermitian fix-up:
+ * the real and imaginary parts (uniform on [-sqrt 3/2, sqrt 3/2]) from one draw. */
+static inline void sq25__ens_noise_draw(sq25__ens_rng *r, float *re, float *im)
+{
+    const float a2 = 2.0f * 1.2247449f;    /* 2a, a = sqrt(3/2): variance 1/2 per part */
+    const float unit = 1.0f / 16777216.0f; /* 24 random bits to [0, 1) */
+    const uint64_t bits = sq25__ens_rng_step(r); /* high 24 bits: real part; next 24: imaginary */
+    *re = ((float)(bits >> 40) * unit - 0.5f) * a2;
+    *im = ((float)((bits >> 16) & 0xffffffu) * unit - 0.5f) * a2;
+}
 
 /* Probability matching: replace the valid values of x (n cells, NaN = not valid) by the
  * sorted target values (sorted_target, m values ascending) of the same rank (rank scaled when

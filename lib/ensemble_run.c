@@ -6,7 +6,9 @@
  * The AR(2) state of each level is kept in the Fourier domain on the level's filter support
  * only: the noise is drawn there, filtered and added per level, and the levels are recomposed
  * by one inverse transform per member and lead (the mask and the probability matching act on
- * the recomposed field, not on the state, as in pysteps). */
+ * the recomposed field, not on the state, as in pysteps). The state is stored entry by entry
+ * (the levels of one spectrum entry side by side), so that one pass in spectrum order draws
+ * the noise, steps the levels and writes the recomposed entry once. */
 #include "ensemble_prob.h"
 
 #include <math.h>
@@ -26,7 +28,7 @@ static const double BPS_PAR[3] = {10.88, 0.23, -7.68};
 static const double BPS_PERP[3] = {5.76, 0.31, -2.72};
 
 typedef struct {
-    fftwf_complex *ar;    /* 2 * entries: blocks A and B of every level's state */
+    fftwf_complex *ar;    /* 2 * entries: blocks A and B of every level's state (slot order) */
     int steps;            /* AR steps taken (the first two read the shared initial state) */
     unsigned char *wet;   /* wet cells of the previous Lagrangian forecast (mask source), bits */
     float *accum_mm;      /* amount since issue (NULL without accumulations) */
@@ -37,7 +39,9 @@ typedef struct {
 
 typedef struct {
     fftwf_complex *noise, *recomp;
+    fftwf_complex *mirror; /* 2 x height: the noise of the self-conjugate columns by row */
     float *real, *lagr, *dist, *mask, *sample, *row_dxy;
+    uint32_t *bucket_row; /* one row of the values' CDF buckets */
     unsigned char *dry;
     uint32_t *sort;
     float *values; /* members' values at one cell (statistics) */
@@ -57,13 +61,21 @@ typedef struct run {
     double noise_gain[SQ25__ENS_MAX_LEVELS]; /* sigma_k / noise std of level k */
     double level_std[SQ25__ENS_MAX_LEVELS];  /* of the latest frame, for recomposition */
     fftwf_complex mean_term;                  /* spectrum entry 0 of the latest frame */
+    /* the state's slots: spectrum entry i owns the next slot_count[i] slots, one per level of
+     * its filter support in level order; slot_level and slot_gain (the level's noise gain
+     * times its filter weight there) per slot */
+    unsigned char *slot_count, *slot_level;
+    float *slot_gain;
+    uint32_t *slot_of; /* set-up only: the slot of each filter-bank entry */
+    double level_var0[SQ25__ENS_MAX_LEVELS], level_var1[SQ25__ENS_MAX_LEVELS]; /* set-up */
     float *filter;                            /* noise amplitude filter, n_spec */
     float *sorted_target;                     /* latest dBR, valid cells, ascending */
     size_t n_target;
     unsigned char *valid;                     /* latest frame has data */
     float *uv;                                /* the motion interleaved (r->flow.uv) */
     unsigned char *block_kinds;
-    fftwf_complex *ar0; /* every member's initial state: lag 1 then lag 2 (as member_state.ar) */               /* sq25__ens_dry_blocks of valid (0) / not (NaN) */
+    /* sq25__ens_dry_blocks of valid (0) / not (NaN) */
+    fftwf_complex *ar0; /* every member's initial state: lag 1 then lag 2 (as member_state.ar) */
     float thr_db, dry_db, mask_buffer_px;
     double *par_px, *perp_px;                 /* perturbation integral at each step, pixels */
     member_state *members;
@@ -247,11 +259,13 @@ static int lagrangian_dbr(run *r, const sq25_field *frame, int steps, const floa
 static void fit_levels(run *r, fftwf_complex *const spec[3])
 {
     for (int k = 0; k < r->bank.levels; k++) {
-        const double v0 = sq25__ens_level_covariance(&r->fft, &r->bank, k, spec[2], spec[2]);
-        const double v1 = sq25__ens_level_covariance(&r->fft, &r->bank, k, spec[1], spec[1]);
-        const double v2 = sq25__ens_level_covariance(&r->fft, &r->bank, k, spec[0], spec[0]);
-        const double c1 = sq25__ens_level_covariance(&r->fft, &r->bank, k, spec[2], spec[1]);
-        const double c2 = sq25__ens_level_covariance(&r->fft, &r->bank, k, spec[2], spec[0]);
+        /* the variances of the latest, previous and first frames' level, then its lag-1 and
+         * lag-2 covariances */
+        const fftwf_complex *const a[5] = {spec[2], spec[1], spec[0], spec[2], spec[2]};
+        const fftwf_complex *const bb[5] = {spec[2], spec[1], spec[0], spec[1], spec[0]};
+        double m[5];
+        sq25__ens_level_covariances(&r->fft, &r->bank, k, 5, a, bb, m);
+        const double v0 = m[0], v1 = m[1], v2 = m[2], c1 = m[3], c2 = m[4];
         const double g1 = v0 > 0 && v1 > 0 ? c1 / sqrt(v0 * v1) : 0;
         const double g2 = v0 > 0 && v2 > 0 ? c2 / sqrt(v0 * v2) : 0;
         double phi1, phi2, sigma;
@@ -261,6 +275,8 @@ static void fit_levels(run *r, fftwf_complex *const spec[3])
         r->ar_phi1[k] = phi1;
         r->ar_phi2[k] = phi2;
         r->level_std[k] = sqrt(v0 > 0 ? v0 : 0);
+        r->level_var0[k] = v0;
+        r->level_var1[k] = v1;
         /* noise level std through Parseval: E|z|^2 = 1 */
         double nv = 0;
         for (size_t e = r->bank.start[k]; e < r->bank.start[k + 1]; e++) {
@@ -276,20 +292,47 @@ static void fit_levels(run *r, fftwf_complex *const spec[3])
     r->mean_term[1] = spec[2][0][1];
 }
 
+/* The state's slot layout (after fit_levels: the slots carry the noise gains). */
+static int setup_slots(run *r)
+{
+    const sq25__ens_filters *b = &r->bank;
+    uint32_t *first = sq25__calloc(r->ctx, r->fft.n_spec + 1, sizeof *first);
+    r->slot_count = sq25__calloc(r->ctx, r->fft.n_spec, 1);
+    r->slot_level = sq25__malloc(r->ctx, r->entries ? r->entries : 1);
+    r->slot_gain = sq25__malloc(r->ctx, (r->entries ? r->entries : 1) * sizeof(float));
+    r->slot_of = sq25__malloc(r->ctx, (r->entries ? r->entries : 1) * sizeof(uint32_t));
+    if (!first || !r->slot_count || !r->slot_level || !r->slot_gain || !r->slot_of) {
+        sq25__free(r->ctx, first);
+        return SQ25_ERR_NOMEM;
+    }
+    for (size_t e = 0; e < r->entries; e++) r->slot_count[b->index[e]]++;
+    for (size_t i = 0; i < r->fft.n_spec; i++) first[i + 1] = first[i] + r->slot_count[i];
+    for (int k = 0; k < b->levels; k++) { /* levels in order: an entry's slots in level order */
+        const float gain = (float)r->noise_gain[k];
+        for (size_t e = b->start[k]; e < b->start[k + 1]; e++) {
+            const uint32_t slot = first[b->index[e]]++;
+            r->slot_of[e] = slot;
+            r->slot_level[slot] = (unsigned char)k;
+            r->slot_gain[slot] = gain * b->weight[e];
+        }
+    }
+    sq25__free(r->ctx, first);
+    return SQ25_OK;
+}
+
 /* Every member starts from the normalised levels of the latest two Lagrangian spectra. */
 static void initial_state(run *r, fftwf_complex *ar, fftwf_complex *const spec[3])
 {
     for (int k = 0; k < r->bank.levels; k++) {
-        const double s0 = sqrt(sq25__ens_level_covariance(&r->fft, &r->bank, k, spec[2], spec[2]));
-        const double s1 = sqrt(sq25__ens_level_covariance(&r->fft, &r->bank, k, spec[1], spec[1]));
+        const double s0 = sqrt(r->level_var0[k]), s1 = sqrt(r->level_var1[k]);
         const float i0 = s0 > 0 ? (float)(1 / s0) : 0, i1 = s1 > 0 ? (float)(1 / s1) : 0;
         for (size_t e = r->bank.start[k]; e < r->bank.start[k + 1]; e++) {
-            const uint32_t i = r->bank.index[e];
+            const uint32_t i = r->bank.index[e], slot = r->slot_of[e];
             const float w = i == 0 ? 0.0f : r->bank.weight[e];
-            ar[e][0] = w * i0 * spec[2][i][0]; /* block A: lag 1 */
-            ar[e][1] = w * i0 * spec[2][i][1];
-            ar[r->entries + e][0] = w * i1 * spec[1][i][0]; /* block B: lag 2 */
-            ar[r->entries + e][1] = w * i1 * spec[1][i][1];
+            ar[slot][0] = w * i0 * spec[2][i][0]; /* block A: lag 1 */
+            ar[slot][1] = w * i0 * spec[2][i][1];
+            ar[r->entries + slot][0] = w * i1 * spec[1][i][0]; /* block B: lag 2 */
+            ar[r->entries + slot][1] = w * i1 * spec[1][i][1];
         }
     }
 }
@@ -302,6 +345,8 @@ static int setup_scratch(run *r)
         thread_scratch *s = &r->scratch[t];
         s->noise = sq25__ens_fft_alloc(r->fft.n_spec * sizeof(fftwf_complex));
         s->recomp = sq25__ens_fft_alloc(r->fft.n_spec * sizeof(fftwf_complex));
+        s->mirror = sq25__malloc(r->ctx, 2 * (size_t)r->height * sizeof(fftwf_complex));
+        s->bucket_row = sq25__malloc(r->ctx, (size_t)r->width * sizeof(uint32_t));
         s->real = sq25__ens_fft_alloc(r->n * sizeof(float));
         s->lagr = s->real; /* the back-transform to mm/h works in place */
         /* dist (chamfer distances) lives in the sort scratch and sample in the mask buffer:
@@ -314,7 +359,7 @@ static int setup_scratch(run *r)
         s->sample = s->mask;
         if (s->sort) s->dist = (float *)s->sort;
         s->values = sq25__malloc(r->ctx, (size_t)r->opt->members * sizeof(float));
-        if (!s->noise || !s->recomp || !s->real || !s->lagr || !s->dist || !s->mask ||
+        if (!s->noise || !s->recomp || !s->mirror || !s->bucket_row || !s->real || !s->lagr || !s->dist || !s->mask ||
             !s->sample || !s->sort || !s->values || !s->row_dxy || !s->dry)
             return SQ25_ERR_NOMEM;
     }
@@ -327,6 +372,8 @@ static void free_scratch(run *r)
         thread_scratch *s = &r->scratch[t];
         sq25__ens_fft_release(s->noise);
         sq25__ens_fft_release(s->recomp);
+        sq25__free(r->ctx, s->mirror);
+        sq25__free(r->ctx, s->bucket_row);
         sq25__ens_fft_release(s->real);
         sq25__free(r->ctx, s->row_dxy);
         sq25__free(r->ctx, s->dry);
@@ -410,72 +457,244 @@ static int setup_target(run *r, const float *latest_rate, const float *latest_db
 
 /* ---- one member, one lead ---------------------------------------------------------------- */
 
-/* AR(2) step of every level in the spectral domain and recomposition into s->recomp. */
-static void evolve_levels(run *r, member_state *ms, thread_scratch *s)
+/* The noise coefficient of entry (row, col) of a self-conjugate column (ci 0: column 0, 1: the
+ * Nyquist column), as sq25__ens_noise_spectrum makes it: rows past the middle mirror the
+ * conjugate of row height - row, row 0 and the middle row of an even height are real. */
+static void self_conjugate_noise(int height, int row, fftwf_complex *mirror, float *re, float *im)
 {
-    memset(s->recomp, 0, r->fft.n_spec * sizeof(fftwf_complex));
+    if (row == 0 || (height % 2 == 0 && row == height / 2)) *im = 0.0f;
+    else if (row <= (height - 1) / 2) {
+        mirror[row][0] = *re;
+        mirror[row][1] = *im;
+    } else {
+        *re = mirror[height - row][0];
+        *im = -mirror[height - row][1];
+    }
+}
+
+/* The state of one member and lead in slot order: lag1 and lag2 read, out written (out may be
+ * lag2: the new state replaces the older lag), and the level parameters. */
+typedef struct {
+    const fftwf_complex *lag1, *lag2;
+    fftwf_complex *out;
+    const unsigned char *count, *level;
+    const float *gain;
+    float p1[SQ25__ENS_MAX_LEVELS], p2[SQ25__ENS_MAX_LEVELS], sd[SQ25__ENS_MAX_LEVELS];
+} ar_pass;
+
+/* AR(2) step of the levels of one spectrum entry (slots from *slot) driven by the noise
+ * (nre, nim), and the entry's recomposition (the levels' sum in level order, as a grid of
+ * zeros added to level by level). */
+static inline void step_entry(const ar_pass *a, size_t i, size_t *slot, float nre, float nim,
+                              float *rec)
+{
+    float rre = 0.0f, rim = 0.0f;
+    size_t q = *slot;
+    for (const size_t end = q + a->count[i]; q < end; q++) {
+        const int k = a->level[q];
+        const float w = a->gain[q];
+        const float re = a->p1[k] * a->lag1[q][0] + a->p2[k] * a->lag2[q][0] + w * nre;
+        const float im = a->p1[k] * a->lag1[q][1] + a->p2[k] * a->lag2[q][1] + w * nim;
+        a->out[q][0] = re;
+        a->out[q][1] = im;
+        rre += a->sd[k] * re;
+        rim += a->sd[k] * im;
+    }
+    *slot = q;
+    rec[0] = rre;
+    rec[1] = rim;
+}
+
+/* AR(2) step of every level in the spectral domain, driven by this lead's noise (drawn from g
+ * in spectrum order, the numbers of sq25__ens_noise_spectrum), and recomposition into
+ * s->recomp, in one pass over the spectrum. */
+static void evolve_levels(run *r, member_state *ms, thread_scratch *s, sq25__ens_rng *g)
+{
     /* 1/n of the inverse transform folded into the recomposition weights */
     const float inv_n = 1.0f / (float)r->n;
-    s->recomp[0][0] = r->mean_term[0] * inv_n;
-    s->recomp[0][1] = r->mean_term[1] * inv_n;
+    ar_pass a = {.count = r->slot_count, .level = r->slot_level, .gain = r->slot_gain};
+    for (int k = 0; k < r->bank.levels; k++) {
+        a.p1[k] = (float)r->ar_phi1[k];
+        a.p2[k] = (float)r->ar_phi2[k];
+        a.sd[k] = (float)r->level_std[k] * inv_n;
+    }
     /* step 0 reads both lags from the shared initial state and writes A; step 1 reads A and
      * the shared lag 1 and writes B; from then on A and B alternate, the new state replacing
      * the older lag in place */
-    fftwf_complex *a = ms->ar, *b = ms->ar + r->entries, *out = ms->steps & 1 ? b : a;
-    const fftwf_complex *lag1 = ms->steps == 0 ? r->ar0 : ms->steps & 1 ? a : b;
-    const fftwf_complex *lag2 = ms->steps == 0 ? r->ar0 + r->entries : ms->steps == 1 ? r->ar0 : out;
-    for (int k = 0; k < r->bank.levels; k++) {
-        const float p1 = (float)r->ar_phi1[k], p2 = (float)r->ar_phi2[k];
-        const float gain = (float)r->noise_gain[k], sd = (float)r->level_std[k] * inv_n;
-        for (size_t e = r->bank.start[k]; e < r->bank.start[k + 1]; e++) {
-            const uint32_t i = r->bank.index[e];
-            const float w = gain * r->bank.weight[e];
-            const float re = p1 * lag1[e][0] + p2 * lag2[e][0] + w * s->noise[i][0];
-            const float im = p1 * lag1[e][1] + p2 * lag2[e][1] + w * s->noise[i][1];
-            out[e][0] = re;
-            out[e][1] = im;
-            if (i == 0) continue;
-            s->recomp[i][0] += sd * re;
-            s->recomp[i][1] += sd * im;
+    fftwf_complex *sa = ms->ar, *sb = ms->ar + r->entries;
+    a.out = ms->steps & 1 ? sb : sa;
+    a.lag1 = ms->steps == 0 ? r->ar0 : ms->steps & 1 ? sa : sb;
+    a.lag2 = ms->steps == 0 ? r->ar0 + r->entries : ms->steps == 1 ? r->ar0 : a.out;
+    const float *filter = r->filter;
+    fftwf_complex *rec = s->recomp, *mirror[2] = {s->mirror, s->mirror + r->height};
+    const int hw = r->fft.half_width, last = r->width % 2 == 0 ? r->width / 2 : -1;
+    const int inner_end = last > 0 ? last : hw; /* columns [1, inner_end) are not self-conjugate */
+    size_t slot = 0;
+    for (int row = 0; row < r->height; row++) {
+        const size_t i0 = (size_t)row * (size_t)hw;
+        float nre, nim;
+        sq25__ens_noise_draw(g, &nre, &nim); /* column 0 */
+        nre = filter[i0] * nre;
+        nim = filter[i0] * nim;
+        self_conjugate_noise(r->height, row, mirror[0], &nre, &nim);
+        if (row == 0) nre = nim = 0.0f; /* the mean: no noise */
+        step_entry(&a, i0, &slot, nre, nim, rec[i0]);
+        for (size_t i = i0 + 1; i < i0 + (size_t)inner_end; i++) {
+            sq25__ens_noise_draw(g, &nre, &nim);
+            step_entry(&a, i, &slot, filter[i] * nre, filter[i] * nim, rec[i]);
         }
+        if (last < 0) continue;
+        const size_t i = i0 + (size_t)last; /* the Nyquist column */
+        sq25__ens_noise_draw(g, &nre, &nim);
+        nre = filter[i] * nre;
+        nim = filter[i] * nim;
+        self_conjugate_noise(r->height, row, mirror[1], &nre, &nim);
+        step_entry(&a, i, &slot, nre, nim, rec[i]);
     }
+    rec[0][0] = r->mean_term[0] * inv_n;
+    rec[0][1] = r->mean_term[1] * inv_n;
     ms->steps++;
 }
 
+/* Float bit tests and selections in integer operations: with them GCC vectorises the
+ * loops below at -O3 without -fno-trapping-math (a float comparison in a selection blocks it). */
+static inline uint32_t float_bits(float x)
+{
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    return u;
+}
+static inline float bits_float(uint32_t u)
+{
+    float x;
+    memcpy(&x, &u, sizeof x);
+    return x;
+}
+/* All bits set where x is not NaN, else 0. */
+static inline uint32_t not_nan_mask(float x)
+{
+    return 0u - (uint32_t)((float_bits(x) & 0x7fffffffu) <= 0x7f800000u);
+}
+/* x where keep (all bits or none), else NaN (the bits of NAN). */
+static inline float keep_or_nan(float x, uint32_t keep)
+{
+    return bits_float((float_bits(x) & keep) | (0x7fc00000u & ~keep));
+}
+/* The float's bits mapped so that unsigned order is numeric order (-0 before +0). */
+static inline uint32_t order_key(float x)
+{
+    const uint32_t u = float_bits(x);
+    return u ^ ((0u - (u >> 31)) | 0x80000000u);
+}
+
+/* Minimum of d over the valid cells that are not NaN (+inf if none), taken on order keys in
+ * eight lanes. The same value as a scan with `<` (a minimum does not depend on the order it
+ * is taken in), except that of a +0 and a -0 this takes -0, the scan the first one. */
+static float valid_min(const float *restrict d, const unsigned char *restrict valid, size_t n)
+{
+    uint32_t lane[8], m = 0xffffffffu; /* above every number's key */
+    for (int j = 0; j < 8; j++) lane[j] = m;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++) {
+            const uint32_t keep = not_nan_mask(d[i + j]) & (0u - (uint32_t)(valid[i + j] != 0));
+            const uint32_t k = (order_key(d[i + j]) & keep) | ~keep;
+            lane[j] = k < lane[j] ? k : lane[j];
+        }
+    for (; i < n; i++) {
+        const uint32_t k = valid[i] && d[i] == d[i] ? order_key(d[i]) : 0xffffffffu;
+        m = k < m ? k : m;
+    }
+    for (int j = 0; j < 8; j++) m = lane[j] < m ? lane[j] : m;
+    return m == 0xffffffffu ? INFINITY : bits_float(m & 0x80000000u ? m ^ 0x80000000u : ~m);
+}
+
+/* sq25__ens_cdf_bucket of x, SQ25__ENS_CDF_BUCKETS for NaN. */
+static inline uint32_t bucket_or_nan(float x)
+{
+    return not_nan_mask(x) ? order_key(x) >> 21 : SQ25__ENS_CDF_BUCKETS;
+}
+
+/* One row of the mask (weights, NULL: none) applied to the dBR values dd (NaN where not ok)
+ * and their buckets counted into hist (4 x (SQ25__ENS_CDF_BUCKETS + 1) counters, the last of
+ * each for NaN; their sum is the histogram):
+ * the values and buckets in a loop the vectoriser takes, the counting after it. */
+static void mask_and_count_row(float *restrict dd, const unsigned char *restrict ok,
+                               const float *restrict weight, float dmin, int len,
+                               uint32_t *restrict bucket, uint32_t *restrict hist)
+{
+    if (weight)
+        for (int c = 0; c < len; c++) {
+            const float x = keep_or_nan(dmin + (dd[c] - dmin) * weight[c], 0u - (uint32_t)(ok[c] != 0));
+            dd[c] = x;
+            bucket[c] = bucket_or_nan(x);
+        }
+    else
+        for (int c = 0; c < len; c++) {
+            const float x = keep_or_nan(dd[c], 0u - (uint32_t)(ok[c] != 0));
+            dd[c] = x;
+            bucket[c] = bucket_or_nan(x);
+        }
+    /* four histograms in turn: runs of one bucket (the dry cells) do not wait on one counter */
+    int c = 0;
+    for (; c + 4 <= len; c += 4) {
+        hist[bucket[c]]++;
+        hist[SQ25__ENS_CDF_BUCKETS + 1 + bucket[c + 1]]++;
+        hist[2 * (SQ25__ENS_CDF_BUCKETS + 1) + bucket[c + 2]]++;
+        hist[3 * (SQ25__ENS_CDF_BUCKETS + 1) + bucket[c + 3]]++;
+    }
+    for (; c < len; c++) hist[bucket[c]]++;
+}
+
+/* Cells per chunk of rates_and_wet (a multiple of 8: whole bytes of the bit array). */
+#define WET_CHUNK 512
+
+/* The rates of the dBR values d in place (10^(d/10) where d >= thr_db, NaN where NaN, else 0)
+ * and the wet cells (d >= thr_db) as bits, chunk by chunk: the wet flags and the dry cells'
+ * values in loops the vectoriser takes, the exponentials for the wet cells only. */
+static void rates_and_wet(float *restrict d, size_t n, float thr_db, unsigned char *restrict wet)
+{
+    unsigned char flag[WET_CHUNK];
+    for (size_t i0 = 0; i0 < n; i0 += WET_CHUNK) {
+        const int len = (int)(n - i0 < WET_CHUNK ? n - i0 : WET_CHUNK);
+        float *restrict x = d + i0;
+        for (int c = 0; c < len; c++) flag[c] = x[c] >= thr_db; /* NaN: not wet */
+        for (int c = 0; c < len; c++)
+            if (flag[c]) x[c] = exp2f(0.33219281f * x[c]); /* 10^(x/10) */
+        for (int c = 0; c < len; c++) x[c] = flag[c] ? x[c] : x[c] == x[c] ? 0.0f : NAN;
+        for (int c = len; c < (len + 7) / 8 * 8; c++) flag[c] = 0;
+        for (int b = 0; b < (len + 7) / 8; b++) {
+            const unsigned char *f = flag + 8 * b;
+            wet[i0 / 8 + (size_t)b] =
+                (unsigned char)(f[0] | f[1] << 1 | f[2] << 2 | f[3] << 3 | f[4] << 4 |
+                                f[5] << 5 | f[6] << 6 | f[7] << 7);
+        }
+    }
+}
+
 /* Mask, probability matching and back to mm/h of the Lagrangian dBR field s->real, into
- * s->lagr; updates the member's wet cells. */
+ * s->lagr (the same array); updates the member's wet cells. */
 static void finish_lagrangian(run *r, member_state *ms, thread_scratch *s)
 {
     float *d = s->real;
-    float dmin = INFINITY; /* over the valid cells; the others become NaN in the next pass */
-    for (size_t i = 0; i < r->n; i++)
-        if (r->valid[i] && d[i] < dmin) dmin = d[i];
+    /* over the valid cells; the others become NaN in the next pass */
+    const float dmin = valid_min(d, r->valid, r->n);
     /* the mask from the previous lead's wet cells (the observation's at lead 1), applied in
      * the pass that counts the values for the probability matching, its weights made there
      * from the 16-bit distances (no grid of weights) */
-    size_t hist[SQ25__ENS_CDF_BUCKETS] = {0}, valid = 0;
+    uint32_t hist4[4 * (SQ25__ENS_CDF_BUCKETS + 1)] = {0};
     sq25__ens_mask_params mp;
     const uint16_t *dist16 = (const uint16_t *)(const void *)s->dist;
+    const size_t w = (size_t)r->width;
     if (r->opt->mask && sq25__ens_mask_u16(ms->wet, r->width, r->height, r->mask_buffer_px,
                                            MASK_RIM_PX, (uint16_t *)(void *)s->dist, &mp)) {
         float *restrict weight = s->mask; /* one row of weights (vectorised), in L1 */
         const sq25__ens_mask_params p = mp;   /* a local copy: not aliased by weight */
         for (int row = 0; row < r->height; row++) {
-            const uint16_t *restrict dr = dist16 + (size_t)(row + 1) * (size_t)(r->width + 2) + 1;
+            const uint16_t *restrict dr = dist16 + (size_t)(row + 1) * (w + 2) + 1;
             for (int c = 0; c < r->width; c++) weight[c] = sq25__ens_mask_weight((float)dr[c], &p);
-            float *dd = d + (size_t)row * r->width;
-            const unsigned char *ok = r->valid + (size_t)row * r->width;
-            for (int c = 0; c < r->width; c++) {
-                if (!ok[c]) {
-                    dd[c] = NAN;
-                    continue;
-                }
-                const float x = dmin + (dd[c] - dmin) * weight[c];
-                dd[c] = x;
-                if (isnan(x)) continue;
-                hist[sq25__ens_cdf_bucket(x)]++;
-                valid++;
-            }
+            mask_and_count_row(d + row * w, r->valid + row * w, weight, dmin, r->width,
+                               s->bucket_row, hist4);
         }
     } else {
         const float *mask = NULL;
@@ -484,35 +703,21 @@ static void finish_lagrangian(run *r, member_state *ms, thread_scratch *s)
                            s->mask);
             mask = s->mask;
         }
-        for (size_t i = 0; i < r->n; i++) {
-            if (!r->valid[i]) {
-                d[i] = NAN;
-                continue;
-            }
-            const float x = mask ? dmin + (d[i] - dmin) * mask[i] : d[i];
-            d[i] = x;
-            if (isnan(x)) continue;
-            hist[sq25__ens_cdf_bucket(x)]++;
-            valid++;
-        }
+        for (int row = 0; row < r->height; row++)
+            mask_and_count_row(d + row * w, r->valid + row * w, mask ? mask + row * w : NULL,
+                               dmin, r->width, s->bucket_row, hist4);
     }
+    size_t hist[SQ25__ENS_CDF_BUCKETS + 1];
+    for (int b = 0; b <= SQ25__ENS_CDF_BUCKETS; b++)
+        hist[b] = (size_t)hist4[b] + hist4[SQ25__ENS_CDF_BUCKETS + 1 + b] +
+                  hist4[2 * (SQ25__ENS_CDF_BUCKETS + 1) + b] + hist4[3 * (SQ25__ENS_CDF_BUCKETS + 1) + b];
+    const size_t valid = r->n - hist[SQ25__ENS_CDF_BUCKETS];
     /* the sort's second pair of arrays: the spectra, free after the inverse transform */
     if (r->opt->match_cdf)
         sq25__ens_match_cdf_counted(d, r->n, hist, valid, r->sorted_target, r->n_target,
                                     s->sort, s->sort + r->n, (uint32_t *)s->noise,
                                     (uint32_t *)s->recomp);
-    /* wet cells eight at a time (one byte of the bit array) */
-    for (size_t b = 0; b * 8 < r->n; b++) {
-        const size_t i0 = b * 8, i1 = i0 + 8 < r->n ? i0 + 8 : r->n;
-        unsigned bits = 0;
-        for (size_t i = i0; i < i1; i++) {
-            const float x = d[i];
-            const int wet = x >= r->thr_db; /* NaN: not wet */
-            bits |= (unsigned)wet << (i - i0);
-            s->lagr[i] = wet ? exp2f(0.33219281f * x) /* 10^(x/10) */ : isnan(x) ? NAN : 0.0f;
-        }
-        ms->wet[b] = (unsigned char)bits;
-    }
+    rates_and_wet(s->lagr, r->n, r->thr_db, ms->wet);
 }
 
 /* Move the Lagrangian rate along the member's perturbed motion to the lead (and to its
@@ -546,8 +751,7 @@ static void member_lead(run *r, int m, int thread)
     thread_scratch *s = &r->scratch[thread];
     sq25__ens_rng g;
     sq25__ens_rng_seed(&g, r->opt->seed, (uint64_t)m, (uint64_t)r->lead);
-    sq25__ens_noise_spectrum(&r->fft, r->filter, &g, s->noise);
-    evolve_levels(r, ms, s);
+    evolve_levels(r, ms, s, &g);
     sq25__ens_fft_inverse_raw(&r->fft, s->recomp, s->real);
     finish_lagrangian(r, ms, s);
     float *out = r->opt->keep ? r->e->member[(size_t)m * r->n_leads + r->lead - 1]->data
@@ -578,38 +782,109 @@ typedef struct {
     sq25_field *mean;
 } stats_target;
 
-static void cell_stats(run *r, thread_scratch *s, const stats_target *t, float *const *src,
-                       size_t i)
+/* Quantiles of the members' valid values at cell i (the members gathered and sorted; all
+ * zero: no sort, every quantile 0). */
+static void cell_quantiles(run *r, thread_scratch *s, const stats_target *t, float *const *src,
+                           size_t i)
 {
-    const int members = r->opt->members, nq = r->opt->n_quantiles;
     int valid = 0, all_zero = 1;
-    double sum = 0;
-    for (int m = 0; m < members; m++) {
+    for (int m = 0; m < r->opt->members; m++) {
         const float x = src[m][i];
         if (isnan(x)) continue;
         s->values[valid++] = x;
-        sum += x;
         all_zero &= x == 0;
     }
-    if (valid == 0 || (all_zero && t->thr[0] >= 0 && !t->inclusive)) {
-        /* no data, or dry in every member: nothing exceeds a threshold >= 0 */
-        const float v = valid ? 0.0f : NAN;
-        for (int j = 0; j < t->n_thr; j++) t->prob[j]->data[i] = v;
-        t->mean->data[i] = v;
-        for (int q = 0; q < nq; q++) t->quant[q]->data[i] = v;
-        return;
+    for (int q = 0; q < r->opt->n_quantiles; q++) t->quant[q]->data[i] = valid == 0 ? NAN : 0.0f;
+    if (valid == 0 || all_zero) return;
+    sq25__ens_sort_small(s->values, valid);
+    for (int q = 0; q < r->opt->n_quantiles; q++)
+        t->quant[q]->data[i] = quantile_of(s->values, valid, r->opt->quantiles[q]);
+}
+
+/* Cells per pass of chunk_stats: its counters stay in L1. */
+#define STATS_CHUNK 512
+
+/* Exceedance fractions and means of the members' valid values at len cells from i0 (NaN where
+ * no member is valid). The members are read one row segment at a time and the counts, valid
+ * counts and sums (double, in member order) kept per cell, in loops the vectoriser takes. */
+static void chunk_stats(int members, const stats_target *t, float *const *src, size_t i0,
+                        int len)
+{
+    double sum[STATS_CHUNK];
+    int valid[STATS_CHUNK], count[SQ25_ENSEMBLE_MAX_THRESHOLDS][STATS_CHUNK];
+    for (int c = 0; c < len; c++) {
+        sum[c] = 0;
+        valid[c] = 0;
     }
+    for (int j = 0; j < t->n_thr; j++) memset(count[j], 0, (size_t)len * sizeof count[j][0]);
+    /* four members per pass over the counters (a quarter of their loads and stores), the sums
+     * still in member order */
+    int m = 0;
+    for (; m + 4 <= members; m += 4) {
+        const float *restrict x0 = src[m] + i0, *restrict x1 = src[m + 1] + i0;
+        const float *restrict x2 = src[m + 2] + i0, *restrict x3 = src[m + 3] + i0;
+        for (int c = 0; c < len; c++) {
+            const uint32_t k0 = not_nan_mask(x0[c]), k1 = not_nan_mask(x1[c]);
+            const uint32_t k2 = not_nan_mask(x2[c]), k3 = not_nan_mask(x3[c]);
+            valid[c] += (int)((k0 & 1u) + (k1 & 1u) + (k2 & 1u) + (k3 & 1u));
+            double t0 = sum[c]; /* NaN: + 0 */
+            t0 += (double)bits_float(float_bits(x0[c]) & k0);
+            t0 += (double)bits_float(float_bits(x1[c]) & k1);
+            t0 += (double)bits_float(float_bits(x2[c]) & k2);
+            t0 += (double)bits_float(float_bits(x3[c]) & k3);
+            sum[c] = t0;
+        }
+        for (int j = 0; j < t->n_thr; j++) {
+            const float thr = (float)t->thr[j]; /* NaN never counts */
+            int *restrict n = count[j];
+            if (t->inclusive)
+                for (int c = 0; c < len; c++)
+                    n[c] += (x0[c] >= thr) + (x1[c] >= thr) + (x2[c] >= thr) + (x3[c] >= thr);
+            else
+                for (int c = 0; c < len; c++)
+                    n[c] += (x0[c] > thr) + (x1[c] > thr) + (x2[c] > thr) + (x3[c] > thr);
+        }
+    }
+    for (; m < members; m++) {
+        const float *restrict x = src[m] + i0;
+        for (int c = 0; c < len; c++) {
+            const uint32_t keep = not_nan_mask(x[c]);
+            valid[c] += (int)(keep & 1u);
+            sum[c] += (double)bits_float(float_bits(x[c]) & keep);
+        }
+        for (int j = 0; j < t->n_thr; j++) {
+            const float thr = (float)t->thr[j];
+            int *restrict n = count[j];
+            if (t->inclusive)
+                for (int c = 0; c < len; c++) n[c] += x[c] >= thr;
+            else
+                for (int c = 0; c < len; c++) n[c] += x[c] > thr;
+        }
+    }
+    /* NaN where no member is valid (divided by 1 there, then replaced) */
     for (int j = 0; j < t->n_thr; j++) {
-        int count = 0;
-        const float thr = (float)t->thr[j];
-        for (int k = 0; k < valid; k++) count += t->inclusive ? s->values[k] >= thr : s->values[k] > thr;
-        t->prob[j]->data[i] = (float)count / (float)valid;
+        float *restrict p = t->prob[j]->data + i0;
+        const int *restrict n = count[j];
+        for (int c = 0; c < len; c++) {
+            const int v = valid[c];
+            p[c] = keep_or_nan((float)n[c] / (float)(v + (v == 0)), 0u - (uint32_t)(v != 0));
+        }
     }
-    t->mean->data[i] = (float)(sum / valid);
-    if (nq == 0) return;
-    if (!all_zero) sq25__ens_sort_small(s->values, valid);
-    for (int q = 0; q < nq; q++)
-        t->quant[q]->data[i] = all_zero ? 0.0f : quantile_of(s->values, valid, r->opt->quantiles[q]);
+    float *restrict mean = t->mean->data + i0;
+    for (int c = 0; c < len; c++) {
+        const int v = valid[c];
+        mean[c] = keep_or_nan((float)(sum[c] / (v + (v == 0))), 0u - (uint32_t)(v != 0));
+    }
+}
+
+/* The statistics of cells [i0, i1). */
+static void range_stats(run *r, thread_scratch *s, const stats_target *t, float *const *src,
+                        size_t i0, size_t i1)
+{
+    for (size_t i = i0; i < i1; i += STATS_CHUNK)
+        chunk_stats(r->opt->members, t, src, i, (int)(i1 - i < STATS_CHUNK ? i1 - i : STATS_CHUNK));
+    if (r->opt->n_quantiles > 0)
+        for (size_t i = i0; i < i1; i++) cell_quantiles(r, s, t, src, i);
 }
 
 #define STATS_ROWS 16
@@ -625,14 +900,14 @@ static void stats_rows(run *r, int item, int thread)
                          r->e->quantile + k * o->n_quantiles, r->e->mean[k]};
     for (int m = 0; m < o->members; m++)
         src[m] = o->keep ? r->e->member[(size_t)m * r->n_leads + k]->data : r->lead_out[m];
-    for (size_t i = i0; i < i1; i++) cell_stats(r, &r->scratch[thread], &lead, src, i);
+    range_stats(r, &r->scratch[thread], &lead, src, i0, i1);
     if (r->window < 0) return;
     const int w = r->window;
     stats_target acc = {o->n_accum_thresholds, o->accum_thresholds, 1,
                         r->e->acc_probability + w * o->n_accum_thresholds,
                         r->e->acc_quantile + w * o->n_quantiles, r->e->acc_mean[w]};
     for (int m = 0; m < o->members; m++) src[m] = r->members[m].accum_mm;
-    for (size_t i = i0; i < i1; i++) cell_stats(r, &r->scratch[thread], &acc, src, i);
+    range_stats(r, &r->scratch[thread], &acc, src, i0, i1);
 }
 
 static void member_item(run *r, int item, int thread) { member_lead(r, item, thread); }
@@ -692,8 +967,11 @@ static int setup(run *r, const sq25_field *const *f, const float *u, const float
         } else rc = sq25__ens_noise_filter_nonparametric(ctx, &r->fft, fields, 3, r->filter);
     }
     if (rc == SQ25_OK) fit_levels(r, spec);
+    if (rc == SQ25_OK) rc = setup_slots(r);
     if (rc == SQ25_OK) rc = setup_target(r, f[2]->data, db[2]);
     if (rc == SQ25_OK) rc = setup_members(r, spec);
+    sq25__free(ctx, r->slot_of);
+    r->slot_of = NULL;
     if (rc == SQ25_OK) rc = setup_scratch(r);
     /* the first mask of every member: the latest observation's wet cells */
     for (size_t i = 0; rc == SQ25_OK && i < r->n; i++)
@@ -716,6 +994,10 @@ static void teardown(run *r)
     sq25__ens_filters_free(r->ctx, &r->bank);
     sq25__ens_fft_free(&r->fft);
     sq25__free(r->ctx, r->filter);
+    sq25__free(r->ctx, r->slot_count);
+    sq25__free(r->ctx, r->slot_level);
+    sq25__free(r->ctx, r->slot_gain);
+    sq25__free(r->ctx, r->slot_of);
     sq25__free(r->ctx, r->sorted_target);
     sq25__free(r->ctx, r->valid);
     sq25__free(r->ctx, r->block_kinds);

@@ -173,20 +173,31 @@ void sq25__ens_filters_free(sq25_ctx *ctx, sq25__ens_filters *b)
     b->weight = NULL;
 }
 
-double sq25__ens_level_covariance(const sq25__ens_fft *f, const sq25__ens_filters *b, int k,
-                                  const fftwf_complex *a, const fftwf_complex *bb)
+void sq25__ens_level_covariances(const sq25__ens_fft *f, const sq25__ens_filters *b, int k,
+                                 int pairs, const fftwf_complex *const *a,
+                                 const fftwf_complex *const *bb, double *out)
 {
-    double sum = 0;
+    double sum[SQ25__ENS_MAX_PAIRS] = {0};
     for (size_t e = b->start[k]; e < b->start[k + 1]; e++) {
         const uint32_t i = b->index[e];
         if (i == 0) continue; /* the mean */
         const int col = (int)(i % (uint32_t)f->half_width);
-        const double w = b->weight[e];
-        const double re = (double)a[i][0] * bb[i][0] + (double)a[i][1] * bb[i][1];
-        sum += sq25__ens_column_weight(f, col) * w * w * re;
+        const double w = b->weight[e], g = sq25__ens_column_weight(f, col) * w * w;
+        for (int p = 0; p < pairs; p++) {
+            const double re = (double)a[p][i][0] * bb[p][i][0] + (double)a[p][i][1] * bb[p][i][1];
+            sum[p] += g * re;
+        }
     }
     const double n = (double)f->n_real;
-    return sum / (n * n);
+    for (int p = 0; p < pairs; p++) out[p] = sum[p] / (n * n);
+}
+
+double sq25__ens_level_covariance(const sq25__ens_fft *f, const sq25__ens_filters *b, int k,
+                                  const fftwf_complex *a, const fftwf_complex *bb)
+{
+    double c;
+    sq25__ens_level_covariances(f, b, k, 1, &a, &bb, &c);
+    return c;
 }
 
 /* ---- AR(2) ------------------------------------------------------------------------------- */
@@ -227,20 +238,7 @@ void sq25__ens_rng_seed(sq25__ens_rng *r, uint64_t seed, uint64_t member, uint64
     for (int i = 0; i < 4; i++) r->s[i] = splitmix64(&x);
 }
 
-static inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-uint64_t sq25__ens_rng_next(sq25__ens_rng *r)
-{
-    uint64_t *s = r->s;
-    const uint64_t result = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return result;
-}
+uint64_t sq25__ens_rng_next(sq25__ens_rng *r) { return sq25__ens_rng_step(r); }
 
 float sq25__ens_rng_uniform(sq25__ens_rng *r)
 {
@@ -376,14 +374,9 @@ void sq25__ens_noise_filter_powerlaw(const sq25__ens_fft *f, double beta, float 
 void sq25__ens_noise_spectrum(const sq25__ens_fft *f, const float *filter, sq25__ens_rng *r,
                               fftwf_complex *out)
 {
-    /* uniform on [-a, a] with a = sqrt(3/2): variance 1/2 per part, 1 per coefficient */
-    const float a2 = 2.0f * 1.2247449f;
-    const float unit = 1.0f / 16777216.0f; /* 24 random bits to [0, 1) */
     for (size_t i = 0; i < f->n_spec; i++) {
-        /* one draw, two 24-bit uniforms: its high bits the real part, the next the imaginary */
-        const uint64_t bits = sq25__ens_rng_next(r);
-        const float re = ((float)(bits >> 40) * unit - 0.5f) * a2;
-        const float im = ((float)((bits >> 16) & 0xffffffu) * unit - 0.5f) * a2;
+        float re, im;
+        sq25__ens_noise_draw(r, &re, &im);
         out[i][0] = filter[i] * re;
         out[i][1] = filter[i] * im;
     }

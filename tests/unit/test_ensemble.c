@@ -92,6 +92,12 @@ static void ar2_fit_recovers_coefficients(void **state)
         double v2 = sq25__ens_level_covariance(&f, &b, k, spec[0], spec[0]);
         double c1 = sq25__ens_level_covariance(&f, &b, k, spec[2], spec[1]);
         double c2 = sq25__ens_level_covariance(&f, &b, k, spec[2], spec[0]);
+        /* the run's one-pass form (the same sums, pair by pair) gives the same numbers */
+        const fftwf_complex *pa[5] = {spec[2], spec[1], spec[0], spec[2], spec[2]};
+        const fftwf_complex *pb[5] = {spec[2], spec[1], spec[0], spec[1], spec[0]};
+        double m[5];
+        sq25__ens_level_covariances(&f, &b, k, 5, pa, pb, m);
+        assert_true(m[0] == v0 && m[1] == v1 && m[2] == v2 && m[3] == c1 && m[4] == c2);
         double p1, p2, s;
         sq25__ens_ar2_fit(c1 / sqrt(v0 * v1), c2 / sqrt(v0 * v2), &p1, &p2, &s);
         assert_true(fabs(p1 - phi1) < 0.02);
