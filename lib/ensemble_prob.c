@@ -111,23 +111,6 @@ static void blend_grids(box *b, sq25_field **prob, int count, const double *thr,
     }
 }
 
-/* The control member's amount over each accumulation window (mm, the ensemble's sub-steps):
- * amount[w], n floats each. */
-static int control_amounts(sq25_ctx *ctx, const sq25_ensemble *e, const sq25__ens_control *in,
-                           float **amount)
-{
-    const sq25_ensemble_options *o = &e->opt;
-    const size_t n = (size_t)in->latest->width * (size_t)in->latest->height;
-    for (int w = 0; w < o->n_accum; w++) {
-        if (!(amount[w] = sq25__malloc(ctx, n * sizeof(float)))) return SQ25_ERR_NOMEM;
-        int rc = sq25_extrapolate_accumulation(ctx, in->latest, in->u, in->v, e->step_s,
-                                               o->accum_minutes[w] * 60 / e->step_s,
-                                               in->substeps, amount[w]);
-        if (rc) return rc;
-    }
-    return SQ25_OK;
-}
-
 /* The blend's items (every lead, then every accumulation window) in lanes on the context's
  * threads: lane l takes items l, l + lanes, ... with scratch of its own, so the memory is
  * that of the lanes whatever the thread count; each item's grids are its own and the
@@ -191,19 +174,38 @@ static int box_alloc(sq25_ctx *ctx, int width, int height, box *b)
                : SQ25_ERR_NOMEM;
 }
 
-/* The control's rate at every lead (one streamed extrapolation: the same values as
- * sq25_extrapolate) into control[0 .. n_leads - 1]. */
-static int control_rates(sq25_ctx *ctx, const sq25_ensemble *e, const sq25__ens_control *in,
-                         float **control)
+/* The control member's rate at every lead (the same values as sq25_extrapolate with 2
+ * sub-steps) into control[0 .. n_leads - 1] and its amount over each accumulation window
+ * (mm, the ensemble's sub-steps; those of sq25_extrapolate_accumulation) into
+ * control[n_leads + w], n floats each: one pass over the leads for all of them. */
+static int control_inputs(sq25_ctx *ctx, const sq25_ensemble *e, const sq25__ens_control *in,
+                          float **control)
 {
+    const sq25_ensemble_options *o = &e->opt;
     const size_t n = (size_t)in->latest->width * (size_t)in->latest->height;
     sq25_extrapolator *ex = NULL;
-    int rc = sq25_extrapolator_create(ctx, in->latest, in->u, in->v, 2, &ex);
-    for (int k = 0; rc == SQ25_OK && k < e->n_leads; k++) {
-        if (!(control[k] = sq25__malloc(ctx, n * sizeof(float)))) rc = SQ25_ERR_NOMEM;
-        else rc = sq25_extrapolator_next(ex, control[k]);
+    sq25__accumulator *acc = NULL;
+    int rc = SQ25_OK;
+    if (o->n_accum)
+        rc = sq25__accumulator_create(ctx, in->latest, in->u, in->v, e->step_s, in->substeps, &acc);
+    if (rc == SQ25_OK && (!acc || in->substeps != 2))
+        rc = sq25_extrapolator_create(ctx, in->latest, in->u, in->v, 2, &ex);
+    for (int k = 1; rc == SQ25_OK && k <= e->n_leads; k++) {
+        float *rate = control[k - 1] = sq25__malloc(ctx, n * sizeof(float)), *amount = NULL;
+        for (int w = 0; rate && w < o->n_accum; w++) {
+            if (o->accum_minutes[w] * 60 != k * e->step_s) continue;
+            if (!(control[e->n_leads + w] = sq25__malloc(ctx, n * sizeof(float)))) rate = NULL;
+            else if (!amount) amount = control[e->n_leads + w];
+        }
+        if (!rate) rc = SQ25_ERR_NOMEM;
+        if (rc == SQ25_OK && ex) rc = sq25_extrapolator_next(ex, rate);
+        if (rc == SQ25_OK && acc) rc = sq25__accumulator_next(acc, ex ? NULL : rate, amount);
+        for (int w = 0; rc == SQ25_OK && amount && w < o->n_accum; w++) /* same-length windows */
+            if (control[e->n_leads + w] != amount && o->accum_minutes[w] * 60 == k * e->step_s)
+                memcpy(control[e->n_leads + w], amount, n * sizeof(float));
     }
     sq25_extrapolator_destroy(ex);
+    sq25__accumulator_destroy(acc);
     return rc;
 }
 
@@ -234,9 +236,8 @@ int sq25__ens_blend_probabilities(sq25_ctx *ctx, sq25_ensemble *e, const sq25__e
     int rc = job.boxes && job.control ? SQ25_OK : SQ25_ERR_NOMEM;
     for (int l = 0; rc == SQ25_OK && l < lanes; l++)
         rc = box_alloc(ctx, like->width, like->height, &job.boxes[l]);
-    if (rc == SQ25_OK && weight > 0) rc = control_rates(ctx, e, in, job.control);
+    if (rc == SQ25_OK && weight > 0) rc = control_inputs(ctx, e, in, job.control);
     if (rc == SQ25_OK && weight > 0) rc = keep_control(e, job.control);
-    if (rc == SQ25_OK && weight > 0) rc = control_amounts(ctx, e, in, job.control + e->n_leads);
     if (rc == SQ25_OK) sq25__parallel_for(ctx, lanes, 1, blend_lanes, &job);
     for (int k = 0; job.control && k < items; k++) sq25__free(ctx, job.control[k]);
     for (int l = 0; job.boxes && l < lanes; l++) box_free(ctx, &job.boxes[l]);

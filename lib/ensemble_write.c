@@ -824,7 +824,8 @@ int sq25_ensemble_write_netcdf(const sq25_ensemble *e, const char *path)
  * order as their statistics end: it blends the lead (and the accumulation window ending
  * there) with the control member, shuffles and deflates the lead's grids and stores them
  * with H5Dwrite_chunk, while the members of the next leads are computed. The calling thread
- * extrapolates the control member lead by lead between the leads (it uses the context's pool
+ * extrapolates the control member lead by lead between the leads, its rates and every
+ * window's amount in one pass (sq25__accumulator; it uses the context's pool
  * and allocator). The context is used by one thread at a time: the writer thread touches it
  * only while defining the file (the calling thread meanwhile computes the members of lead 1
  * and waits for the definition before its next context call); the writer's other memory is
@@ -859,7 +860,8 @@ typedef struct {
     bool control;
     const sq25_field *latest;
     const float *u, *v;
-    sq25_extrapolator *ex;
+    sq25_extrapolator *ex;  /* the rates, when the accumulator cannot give them */
+    sq25__accumulator *acc; /* the amounts (and the rates with 2 sub-steps) in one pass */
     float *control_rate[STREAM_SLOTS], *control_amount[STREAM_SLOTS];
     void *blend_scratch;
     packer pack[STREAM_PACKERS];
@@ -1019,7 +1021,10 @@ static int stream_alloc(stream *st)
         if (!rc && o->n_accum && !(st->control_amount[k] = sq25__malloc(ctx, in_bytes)))
             rc = SQ25_ERR_NOMEM;
     }
-    if (!rc && st->control)
+    /* the rates are extrapolated with 2 sub-steps (as sq25__ens_blend_probabilities) */
+    if (!rc && st->control && o->n_accum)
+        rc = sq25__accumulator_create(ctx, st->latest, st->u, st->v, e->step_s, o->substeps, &st->acc);
+    if (!rc && st->control && (!o->n_accum || o->substeps != 2))
         rc = sq25_extrapolator_create(ctx, st->latest, st->u, st->v, 2, &st->ex);
     return rc;
 }
@@ -1085,12 +1090,12 @@ static int stream_lead_done(void *arg, int k)
     if (stop) return SQ25_ERR_WRITE;
     sq25_ensemble *e = st->e;
     int rc = SQ25_OK;
-    if (st->control) rc = sq25_extrapolator_next(st->ex, st->control_rate[slot]);
+    if (st->ex) rc = sq25_extrapolator_next(st->ex, st->control_rate[slot]);
+    if (!rc && st->acc)
+        rc = sq25__accumulator_next(st->acc, st->ex ? NULL : st->control_rate[slot],
+                                    window_ending_at(e, k) >= 0 ? st->control_amount[slot] : NULL);
     if (!rc && e->control)
         memcpy(e->control[k - 1]->data, st->control_rate[slot], st->cells * sizeof(float));
-    if (!rc && st->control && window_ending_at(e, k) >= 0)
-        rc = sq25_extrapolate_accumulation(e->ctx, st->latest, st->u, st->v, e->step_s, k,
-                                           e->opt.substeps, st->control_amount[slot]);
     if (rc) return rc;
     pthread_mutex_lock(&st->mu);
     st->leads_given = k;
@@ -1111,6 +1116,7 @@ static void stream_free(stream *st)
         sq25__free(ctx, st->control_amount[k]);
     }
     sq25_extrapolator_destroy(st->ex);
+    sq25__accumulator_destroy(st->acc);
     sq25__free(ctx, st->jobs);
     sq25__free(ctx, st->lead_end);
     if (st->sync_ready) {
