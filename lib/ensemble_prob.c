@@ -26,6 +26,9 @@
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 int sq25__ens_blend_half_side(double cells_per_step, int lead_steps)
 {
@@ -81,13 +84,26 @@ static void add_count_row(int32_t *cc, const float *row, int w, int32_t sign, in
     }
 }
 
-/* cs += row (NaN as 0), or cs -= row with subtract */
+/* cs += row (NaN as 0), or cs -= row with subtract; with SSE2 four cells at a time (the
+ * compiler does not vectorise the float-to-double widening of a selected value itself). */
 static void add_value_row(double *cs, const float *row, int w, bool subtract)
 {
-    if (subtract)
-        for (int x = 0; x < w; x++) cs[x] -= (double)(row[x] == row[x] ? row[x] : 0.0f);
-    else
-        for (int x = 0; x < w; x++) cs[x] += (double)(row[x] == row[x] ? row[x] : 0.0f);
+    int x = 0;
+#ifdef __SSE2__
+    const __m128d sign = _mm_set1_pd(subtract ? -1.0 : 1.0);
+    for (; x + 4 <= w; x += 4) {
+        __m128 v = _mm_loadu_ps(row + x);
+        v = _mm_and_ps(v, _mm_cmpeq_ps(v, v)); /* NaN -> +0 */
+        const __m128d lo = _mm_cvtps_pd(v), hi = _mm_cvtps_pd(_mm_movehl_ps(v, v));
+        /* times +-1 and the sums: exact */
+        _mm_storeu_pd(cs + x, _mm_add_pd(_mm_loadu_pd(cs + x), _mm_mul_pd(sign, lo)));
+        _mm_storeu_pd(cs + x + 2, _mm_add_pd(_mm_loadu_pd(cs + x + 2), _mm_mul_pd(sign, hi)));
+    }
+#endif
+    for (; x < w; x++) {
+        const double v = row[x] == row[x] ? (double)row[x] : 0.0;
+        cs[x] += subtract ? -v : v;
+    }
 }
 
 /* The window sums along one row of column sums: out[x] = sum of col[x - half .. x + half]
