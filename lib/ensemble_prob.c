@@ -106,32 +106,42 @@ static void add_value_row(double *cs, const float *row, int w, bool subtract)
     }
 }
 
-/* The window sums along one row of column sums: out[x] = sum of col[x - half .. x + half]
- * within the row. */
+/* The window sums along one row of column sums, acc = the sum of col[x - half .. x + half]
+ * within the row, handed to EMIT at every x: the loop is cut where the window's edges leave
+ * the row's ends, so that its body has no test (col[x + half + 1] enters while x < w - half
+ * - 1, col[x - half] leaves from x = half on; both, or neither when the row is narrower
+ * than the window). Integer or exact double sums, so the order does not matter. */
+#define ROW_WINDOW(col, w, half, acc, EMIT)                                                     \
+    do {                                                                                        \
+        const int add_end = (w) - (half) - 1, sub_begin = (half);                               \
+        int lo = add_end < sub_begin ? add_end : sub_begin;                                     \
+        int hi = add_end < sub_begin ? sub_begin : add_end;                                     \
+        lo = lo < 0 ? 0 : lo > (w) ? (w) : lo;                                                  \
+        hi = hi < lo ? lo : hi > (w) ? (w) : hi;                                                \
+        for (int x = 0; x <= (half) && x < (w); x++) acc += col[x];                             \
+        int x = 0;                                                                              \
+        for (; x < lo; x++) { EMIT; acc += col[x + (half) + 1]; }                               \
+        if (add_end >= sub_begin)                                                               \
+            for (; x < hi; x++) { EMIT; acc += col[x + (half) + 1] - col[x - (half)]; }         \
+        else                                                                                    \
+            for (; x < hi; x++) { EMIT; }                                                       \
+        for (; x < (w); x++) { EMIT; acc -= col[x - (half)]; }                                  \
+    } while (0)
+
 static void row_window_counts(const int32_t *col, int w, int half, float *out)
 {
     int32_t acc = 0;
-    for (int x = 0; x <= half && x < w; x++) acc += col[x];
-    for (int x = 0; x < w; x++) {
-        out[x] = (float)acc;
-        if (x + half + 1 < w) acc += col[x + half + 1];
-        if (x - half >= 0) acc -= col[x - half];
-    }
+    ROW_WINDOW(col, w, half, acc, out[x] = (float)acc);
 }
 
-/* The window means along one row: the sum of the column sums col[x - half .. x + half]
- * (exact) over the valid cells of the window (count), NaN where the cell itself (in) has
- * no data; the division of the exact sum is the only rounding. */
+/* The window means along one row: the exact window sum over the valid cells of the window
+ * (count), NaN where the cell itself (in) has no data; the division is the only rounding. */
 static void row_window_means(const double *col, int w, int half, const float *in,
                              const float *count, float *out)
 {
     double acc = 0;
-    for (int x = 0; x <= half && x < w; x++) acc += col[x];
-    for (int x = 0; x < w; x++) {
-        out[x] = isnan(in[x]) || !(count[x] > 0) ? NAN : (float)(acc / count[x]);
-        if (x + half + 1 < w) acc += col[x + half + 1];
-        if (x - half >= 0) acc -= col[x - half];
-    }
+    ROW_WINDOW(col, w, half, acc,
+               out[x] = isnan(in[x]) || !(count[x] > 0) ? NAN : (float)(acc / count[x]));
 }
 
 /* The number of cells of in that count (what, thr) in the (2 half + 1)^2 window of every

@@ -141,6 +141,32 @@ static void constant_fraction_exact(void **state)
             }
         }
     sq25_ensemble_destroy(e);
+    /* windows wider than the grid (c = 12: half sides 12 and 24 on 24 x 20) and fractions
+     * that vary: each mean is the window's sum of the fractions, summed here in double (exact
+     * for these few multiples of 2^-28), over its valid cells, rounded once to float */
+    e = empty_result(ctx, 12);
+    static float given[W * H];
+    for (int i = 0; i < W * H; i++) given[i] = i % 37 == 5 ? NAN : (float)((i * 7) % 21) / 20.0f;
+    for (int k = 0; k < 2; k++)
+        memcpy(sq25_field_data((sq25_field *)sq25_ensemble_probability(e, k, 0)), given, sizeof given);
+    assert_int_equal(sq25__ens_blend_probabilities(ctx, e, NULL), SQ25_OK);
+    for (int k = 0; k < 2; k++) {
+        const int half = 12 * (k + 1);
+        const float *d = sq25_field_data_const(sq25_ensemble_probability(e, k, 0));
+        for (int i = 0; i < W * H; i++) {
+            if (isnan(given[i])) {
+                assert_true(isnan(d[i]));
+                continue;
+            }
+            double sum = 0;
+            int cells = 0;
+            for (int j = 0; j < W * H; j++)
+                if (abs(j / W - i / W) <= half && abs(j % W - i % W) <= half && !isnan(given[j]))
+                    sum += given[j], cells++;
+            assert_true(d[i] == (float)(sum / cells));
+        }
+    }
+    sq25_ensemble_destroy(e);
     sq25_ctx_destroy(ctx);
 }
 
