@@ -111,6 +111,8 @@ $(B)/lib/ensemble_member.o: CFLAGS += -fno-math-errno -fno-trapping-math
 $(SHLIB): $(LIB_OBJ) lib/libsq25.map
 	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=lib/libsq25.map \
 	  -Wl,--no-undefined -o $@ $(LIB_OBJ) $(LDLIBS_ALL)
+# the blend's window sums, row by row across the grid (ensfixed5): -O3 as above
+$(B)/lib/ensemble_prob.o: CFLAGS += -O3
 
 $(B)/$(SONAME): $(SHLIB)
 	ln -sf $(notdir $(SHLIB)) $@

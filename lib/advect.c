@@ -443,3 +443,97 @@ int sq25_extrapolate_accumulation(sq25_ctx *ctx, const sq25_field *latest, const
     sq25__free(ctx, rate);
     return rc ? rc : sq25__ok(ctx);
 }
+
+/* ---- the amount lead by lead (the ensemble's control member) --------------------------------
+ *
+ * One pass over the leads instead of one sq25_extrapolate_accumulation per window: the
+ * trapezoidal sum through sub-step s - 1 does not depend on where the window ends (every
+ * sub-step but the first and the last has the full weight), so it is kept as `interior_mm`
+ * and a window ending at this step adds its last sample with half the weight. The samples,
+ * the trajectories and the float additions are those of sq25_extrapolate_accumulation, in
+ * the same order, so each amount is the same to the bit. */
+struct sq25__accumulator {
+    sq25_ctx *ctx;
+    const sq25_field *latest;
+    const float *u, *v;
+    int substeps, steps; /* sub-steps per step; steps done */
+    double dt_h;         /* hours per sub-step */
+    trajectories t;
+    float *rate;        /* mm/h at the latest sub-step */
+    float *interior_mm; /* the trapezoidal sum through the latest sub-step, its sample at full
+                           weight (the first one at half) */
+};
+
+/* amount = interior + half-weight sample (may be NULL); interior += full-weight sample; one
+ * row per item. */
+typedef struct {
+    float *interior, *amount;
+    const float *rate;
+    double dt_h;
+    int width;
+} accumulate_step_job;
+
+static void accumulate_step_rows(void *arg, int begin, int end, int worker)
+{
+    (void)worker;
+    const accumulate_step_job *job = arg;
+    const size_t i0 = (size_t)begin * (size_t)job->width, i1 = (size_t)end * (size_t)job->width;
+    for (size_t i = i0; job->amount && i < i1; i++)
+        job->amount[i] = job->interior[i] + (float)(0.5 * job->dt_h * job->rate[i]);
+    for (size_t i = i0; i < i1; i++) job->interior[i] += (float)(job->dt_h * job->rate[i]);
+}
+
+void sq25__accumulator_destroy(sq25__accumulator *a)
+{
+    if (!a) return;
+    trajectories_free(a->ctx, &a->t);
+    sq25__free(a->ctx, a->rate);
+    sq25__free(a->ctx, a->interior_mm);
+    sq25__free(a->ctx, a);
+}
+
+int sq25__accumulator_create(sq25_ctx *ctx, const sq25_field *latest, const float *u,
+                             const float *v, int step_s, int substeps, sq25__accumulator **out)
+{
+    *out = NULL;
+    int rc = check_advect_args(ctx, latest, u, v, step_s, 1, substeps, "sq25__accumulator_create");
+    if (rc) return rc;
+    sq25__accumulator *a = sq25__calloc(ctx, 1, sizeof *a);
+    if (!a) return SQ25_ERR_NOMEM;
+    const size_t n = (size_t)latest->width * (size_t)latest->height;
+    *a = (sq25__accumulator){ctx, latest, u, v, substeps, 0,
+                             (double)step_s / (double)substeps / 3600.0, {0},
+                             sq25__malloc(ctx, n * sizeof(float)), sq25__malloc(ctx, n * sizeof(float))};
+    rc = a->rate && a->interior_mm ? trajectories_init(ctx, &a->t, latest->width, latest->height)
+                                   : SQ25_ERR_NOMEM;
+    if (rc == SQ25_OK) rc = mark_dry_blocks(ctx, &a->t, latest->data);
+    if (rc == SQ25_OK) rc = sample_all(ctx, &a->t, latest->data, a->rate);
+    if (rc == SQ25_OK) { /* the first sample, at half weight */
+        accumulate_job job = {a->interior_mm, a->rate, 0.5 * a->dt_h, latest->width, true};
+        sq25__parallel_for(ctx, latest->height, 8, accumulate_rows, &job);
+    }
+    if (rc) {
+        sq25__accumulator_destroy(a);
+        return rc;
+    }
+    *out = a;
+    return SQ25_OK;
+}
+
+int sq25__accumulator_next(sq25__accumulator *a, float *rate, float *amount_mm)
+{
+    const int subs = a->substeps, s0 = a->steps * subs;
+    const size_t n = (size_t)a->latest->width * (size_t)a->latest->height;
+    for (int s = s0 + 1; s <= s0 + subs; s++) {
+        trajectories_advance(a->ctx, &a->t, a->u, a->v, (float)(s - 1) / (float)subs,
+                             (float)s / (float)subs);
+        int rc = sample_all(a->ctx, &a->t, a->latest->data, a->rate);
+        if (rc) return rc; /* the trajectories moved on: this accumulator cannot go back */
+        accumulate_step_job job = {a->interior_mm, s == s0 + subs ? amount_mm : NULL, a->rate,
+                                   a->dt_h, a->latest->width};
+        sq25__parallel_for(a->ctx, a->latest->height, 8, accumulate_step_rows, &job);
+    }
+    if (rate) memcpy(rate, a->rate, n * sizeof(float));
+    a->steps++;
+    return SQ25_OK;
+}

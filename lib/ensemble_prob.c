@@ -24,7 +24,11 @@
 #include "ensemble_prob.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 int sq25__ens_blend_half_side(double cells_per_step, int lead_steps)
 {
@@ -33,55 +37,162 @@ int sq25__ens_blend_half_side(double cells_per_step, int lead_steps)
     return (int)ceil(cells_per_step * lead_steps - 1e-9);
 }
 
-/* Scratch of the window sums: one grid of row sums and one row of column sums (double, so
- * that the running sums add and subtract without drift). */
+/* Scratch of the window sums: one row of column sums of a fraction (double) and one of
+ * counts (int32), and one grid of window sums or means. The sums run down the columns first
+ * (vectorised across the row), then along the row of column sums, so no grid of partial
+ * sums is needed. Every sum is exact: the counts are integers, and the fractions are k / v
+ * with v <= members, all multiples of the ulp of 1 / members (2^-28 for 20 members), whose
+ * window sums need far fewer than double's 53 bits, so the order of the additions does not
+ * matter. A window's mean is its exact sum divided by its count, rounded once (session 4's
+ * blend rounded the sum to float first: the means differ from its in the last bit at
+ * most). */
 typedef struct {
     int width, height;
-    double *row_sum, *col_sum;
-    float *valid_count, *control_count, *ind; /* cells with data in each window; indicator */
-    float *sum;                               /* window sums of the grid being averaged */
+    double *col_sum;
+    int32_t *col_count;
+    float *valid_count, *control_count; /* cells with data in each window */
+    float *sum;                         /* window sums (counts) or means of one grid */
 } box;
 
-/* Sum of in over the (2 half + 1)^2 window of every cell, clipped at the edges, NaN counted
- * as 0 (or, with as_valid, the number of cells that are not NaN), by running sums along the
- * rows and then down the columns: O(cells) whatever the window. */
-static void box_sum(box *b, const float *in, int half, int as_valid, float *out)
+/* What a cell adds to a count: it has data, or its value passes a threshold (> or >=; NaN
+ * never does). */
+enum { COUNT_VALID, COUNT_ABOVE, COUNT_REACH };
+
+/* The float bound with the same comparisons as the double thr, so that the row loops compare
+ * floats (4 lanes): x > thr iff x > the largest float <= thr; x >= thr iff x >= the smallest
+ * float >= thr. */
+static float float_bound(double thr, bool inclusive)
 {
-    const int w = b->width, h = b->height;
-#define BOX_VALUE(x) (as_valid ? (isnan(x) ? 0.0 : 1.0) : (isnan(x) ? 0.0 : (double)(x)))
-    for (int y = 0; y < h; y++) {
-        const float *row = in + (size_t)y * w;
-        double *rs = b->row_sum + (size_t)y * w, acc = 0;
-        for (int x = 0; x <= half && x < w; x++) acc += BOX_VALUE(row[x]);
-        for (int x = 0; x < w; x++) {
-            rs[x] = acc;
-            if (x + half + 1 < w) acc += BOX_VALUE(row[x + half + 1]);
-            if (x - half >= 0) acc -= BOX_VALUE(row[x - half]);
-        }
-    }
-#undef BOX_VALUE
-    double *cs = b->col_sum;
-    for (int x = 0; x < w; x++) cs[x] = 0;
-    for (int y = 0; y <= half && y < h; y++)
-        for (int x = 0; x < w; x++) cs[x] += b->row_sum[(size_t)y * w + x];
-    for (int y = 0; y < h; y++) {
-        float *o = out + (size_t)y * w;
-        for (int x = 0; x < w; x++) o[x] = (float)cs[x];
-        const double *add = y + half + 1 < h ? b->row_sum + (size_t)(y + half + 1) * w : NULL;
-        const double *sub = y - half >= 0 ? b->row_sum + (size_t)(y - half) * w : NULL;
-        for (int x = 0; add && x < w; x++) cs[x] += add[x];
-        for (int x = 0; sub && x < w; x++) cs[x] -= sub[x];
+    float t = (float)thr;
+    if (!inclusive && (double)t > thr) t = nextafterf(t, -INFINITY);
+    if (inclusive && (double)t < thr) t = nextafterf(t, INFINITY);
+    return t;
+}
+
+static void add_count_row(int32_t *cc, const float *row, int w, int32_t sign, int what, float thr)
+{
+    switch (what) {
+    case COUNT_VALID:
+        for (int x = 0; x < w; x++) cc[x] += sign & -(int32_t)(row[x] == row[x]);
+        break;
+    case COUNT_ABOVE:
+        for (int x = 0; x < w; x++) cc[x] += sign & -(int32_t)(row[x] > thr);
+        break;
+    default:
+        for (int x = 0; x < w; x++) cc[x] += sign & -(int32_t)(row[x] >= thr);
+        break;
     }
 }
 
-/* The mean of in over the valid cells of every window (count from box_sum(as_valid) of a
- * grid with the same NaN cells), NaN where the cell itself is NaN, into out (may be in). */
-static void box_mean(box *b, const float *in, int half, const float *count, float *out)
+/* cs += row (NaN as 0), or cs -= row with subtract; with SSE2 four cells at a time (the
+ * compiler does not vectorise the float-to-double widening of a selected value itself). */
+static void add_value_row(double *cs, const float *row, int w, bool subtract)
 {
-    box_sum(b, in, half, 0, b->sum);
+    int x = 0;
+#ifdef __SSE2__
+    const __m128d sign = _mm_set1_pd(subtract ? -1.0 : 1.0);
+    for (; x + 4 <= w; x += 4) {
+        __m128 v = _mm_loadu_ps(row + x);
+        v = _mm_and_ps(v, _mm_cmpeq_ps(v, v)); /* NaN -> +0 */
+        const __m128d lo = _mm_cvtps_pd(v), hi = _mm_cvtps_pd(_mm_movehl_ps(v, v));
+        /* times +-1 and the sums: exact */
+        _mm_storeu_pd(cs + x, _mm_add_pd(_mm_loadu_pd(cs + x), _mm_mul_pd(sign, lo)));
+        _mm_storeu_pd(cs + x + 2, _mm_add_pd(_mm_loadu_pd(cs + x + 2), _mm_mul_pd(sign, hi)));
+    }
+#endif
+    for (; x < w; x++) {
+        const double v = row[x] == row[x] ? (double)row[x] : 0.0;
+        cs[x] += subtract ? -v : v;
+    }
+}
+
+/* The window sums along one row of column sums, acc = the sum of col[x - half .. x + half]
+ * within the row, handed to EMIT at every x: the loop is cut where the window's edges leave
+ * the row's ends, so that its body has no test (col[x + half + 1] enters while x < w - half
+ * - 1, col[x - half] leaves from x = half on; both, or neither when the row is narrower
+ * than the window). Integer or exact double sums, so the order does not matter. */
+#define ROW_WINDOW(col, w, half, acc, EMIT)                                                     \
+    do {                                                                                        \
+        const int add_end = (w) - (half) - 1, sub_begin = (half);                               \
+        int lo = add_end < sub_begin ? add_end : sub_begin;                                     \
+        int hi = add_end < sub_begin ? sub_begin : add_end;                                     \
+        lo = lo < 0 ? 0 : lo > (w) ? (w) : lo;                                                  \
+        hi = hi < lo ? lo : hi > (w) ? (w) : hi;                                                \
+        for (int x = 0; x <= (half) && x < (w); x++) acc += col[x];                             \
+        int x = 0;                                                                              \
+        for (; x < lo; x++) { EMIT; acc += col[x + (half) + 1]; }                               \
+        if (add_end >= sub_begin)                                                               \
+            for (; x < hi; x++) { EMIT; acc += col[x + (half) + 1] - col[x - (half)]; }         \
+        else                                                                                    \
+            for (; x < hi; x++) { EMIT; }                                                       \
+        for (; x < (w); x++) { EMIT; acc -= col[x - (half)]; }                                  \
+    } while (0)
+
+static void row_window_counts(const int32_t *col, int w, int half, float *out)
+{
+    int32_t acc = 0;
+    ROW_WINDOW(col, w, half, acc, out[x] = (float)acc);
+}
+
+/* The window means along one row: the exact window sum over the valid cells of the window
+ * (count), NaN where the cell itself (in) has no data; the division is the only rounding. */
+static void row_window_means(const double *col, int w, int half, const float *in,
+                             const float *count, float *out)
+{
+    double acc = 0;
+    ROW_WINDOW(col, w, half, acc,
+               out[x] = isnan(in[x]) || !(count[x] > 0) ? NAN : (float)(acc / count[x]));
+}
+
+/* The number of cells of in that count (what, thr) in the (2 half + 1)^2 window of every
+ * cell, clipped at the edges: O(cells) whatever the window. */
+static void box_count(box *b, const float *in, int half, int what, float thr, float *out)
+{
+    const int w = b->width, h = b->height;
+    int32_t *cc = b->col_count;
+    memset(cc, 0, (size_t)w * sizeof *cc);
+    for (int y = 0; y <= half && y < h; y++) add_count_row(cc, in + (size_t)y * w, w, 1, what, thr);
+    for (int y = 0; y < h; y++) {
+        row_window_counts(cc, w, half, out + (size_t)y * w);
+        if (y + half + 1 < h) add_count_row(cc, in + (size_t)(y + half + 1) * w, w, 1, what, thr);
+        if (y - half >= 0) add_count_row(cc, in + (size_t)(y - half) * w, w, -1, what, thr);
+    }
+}
+
+/* The mean of in (NaN counted as 0) over the valid cells of the window of every cell
+ * (count from box_count(COUNT_VALID) of a grid with the same NaN cells), NaN where the cell
+ * itself is NaN, in place (through b->sum: the sums need the rows as they were). */
+static void box_mean(box *b, float *in, int half, const float *count)
+{
+    const int w = b->width, h = b->height;
+    double *cs = b->col_sum;
+    for (int x = 0; x < w; x++) cs[x] = 0;
+    for (int y = 0; y <= half && y < h; y++) add_value_row(cs, in + (size_t)y * w, w, false);
+    for (int y = 0; y < h; y++) {
+        const size_t row = (size_t)y * w;
+        row_window_means(cs, w, half, in + row, count + row, b->sum + row);
+        if (y + half + 1 < h) add_value_row(cs, in + (size_t)(y + half + 1) * w, w, false);
+        if (y - half >= 0) add_value_row(cs, in + (size_t)(y - half) * w, w, true);
+    }
+    memcpy(in, b->sum, (size_t)w * (size_t)h * sizeof *in);
+}
+
+/* p = (1 - weight) p + weight x the control's fraction of cells passing thr in the window
+ * (its count in b->sum; without a window the cell's own 0 or 1), where both have data. */
+static void mix_control(box *b, float *p, const float *control, int half, int what, double thr,
+                        double weight)
+{
     const size_t n = (size_t)b->width * (size_t)b->height;
-    for (size_t i = 0; i < n; i++)
-        out[i] = isnan(in[i]) || !(count[i] > 0) ? NAN : (float)((double)b->sum[i] / count[i]);
+    if (half > 0) box_count(b, control, half, what, float_bound(thr, what == COUNT_REACH), b->sum);
+    for (size_t i = 0; i < n; i++) {
+        const float x = control[i];
+        if (isnan(x) || isnan(p[i])) continue; /* where the control has no data the members' fraction stands alone */
+        float det;
+        if (half == 0) det = (what == COUNT_REACH ? x >= thr : x > thr) ? 1.0f : 0.0f;
+        else if (!(b->control_count[i] > 0)) continue;
+        else det = (float)((double)b->sum[i] / b->control_count[i]);
+        p[i] = (float)((1 - weight) * p[i] + weight * det);
+    }
 }
 
 /* The blended grids of one lead or window (the count probability grids of its thresholds,
@@ -91,41 +202,14 @@ static void box_mean(box *b, const float *in, int half, const float *count, floa
 static void blend_grids(box *b, sq25_field **prob, int count, const double *thr, int half,
                         const float *control, int inclusive, double weight)
 {
-    const size_t n = (size_t)b->width * (size_t)b->height;
-    if (half > 0) box_sum(b, prob[0]->data, half, 1, b->valid_count);
-    if (control && half > 0) box_sum(b, control, half, 1, b->control_count);
+    if (half > 0) box_count(b, prob[0]->data, half, COUNT_VALID, 0, b->valid_count);
+    if (control && half > 0) box_count(b, control, half, COUNT_VALID, 0, b->control_count);
     for (int j = 0; j < count; j++) {
         float *p = prob[j]->data;
-        if (half > 0) box_mean(b, p, half, b->valid_count, p);
-        if (!control) continue;
-        const float *det = b->ind;
-        for (size_t i = 0; i < n; i++) {
-            const float x = control[i];
-            b->ind[i] = isnan(x) ? NAN : (inclusive ? x >= thr[j] : x > thr[j]) ? 1.0f : 0.0f;
-        }
-        if (half > 0) box_mean(b, b->ind, half, b->control_count, b->ind);
-        /* where the control has no data the members' fraction stands alone */
-        for (size_t i = 0; i < n; i++)
-            if (!isnan(p[i]) && !isnan(det[i]))
-                p[i] = (float)((1 - weight) * p[i] + weight * det[i]);
+        if (half > 0) box_mean(b, p, half, b->valid_count);
+        if (control)
+            mix_control(b, p, control, half, inclusive ? COUNT_REACH : COUNT_ABOVE, thr[j], weight);
     }
-}
-
-/* The control member's amount over each accumulation window (mm, the ensemble's sub-steps):
- * amount[w], n floats each. */
-static int control_amounts(sq25_ctx *ctx, const sq25_ensemble *e, const sq25__ens_control *in,
-                           float **amount)
-{
-    const sq25_ensemble_options *o = &e->opt;
-    const size_t n = (size_t)in->latest->width * (size_t)in->latest->height;
-    for (int w = 0; w < o->n_accum; w++) {
-        if (!(amount[w] = sq25__malloc(ctx, n * sizeof(float)))) return SQ25_ERR_NOMEM;
-        int rc = sq25_extrapolate_accumulation(ctx, in->latest, in->u, in->v, e->step_s,
-                                               o->accum_minutes[w] * 60 / e->step_s,
-                                               in->substeps, amount[w]);
-        if (rc) return rc;
-    }
-    return SQ25_OK;
 }
 
 /* The blend's items (every lead, then every accumulation window) in lanes on the context's
@@ -171,39 +255,56 @@ static void blend_lanes(void *arg, int begin, int end, int worker)
 
 static void box_free(sq25_ctx *ctx, box *b)
 {
-    sq25__free(ctx, b->row_sum);
     sq25__free(ctx, b->col_sum);
+    sq25__free(ctx, b->col_count);
     sq25__free(ctx, b->valid_count);
     sq25__free(ctx, b->control_count);
-    sq25__free(ctx, b->ind);
     sq25__free(ctx, b->sum);
 }
 
 static int box_alloc(sq25_ctx *ctx, int width, int height, box *b)
 {
     const size_t n = (size_t)width * (size_t)height;
-    *b = (box){width, height, sq25__malloc(ctx, n * sizeof(double)),
-               sq25__malloc(ctx, (size_t)width * sizeof(double)), sq25__malloc(ctx, n * sizeof(float)),
-               sq25__malloc(ctx, n * sizeof(float)), sq25__malloc(ctx, n * sizeof(float)),
-               sq25__malloc(ctx, n * sizeof(float))};
-    return b->row_sum && b->col_sum && b->valid_count && b->control_count && b->ind && b->sum
+    *b = (box){width, height, sq25__malloc(ctx, (size_t)width * sizeof(double)),
+               sq25__malloc(ctx, (size_t)width * sizeof(int32_t)), sq25__malloc(ctx, n * sizeof(float)),
+               sq25__malloc(ctx, n * sizeof(float)), sq25__malloc(ctx, n * sizeof(float))};
+    return b->col_sum && b->col_count && b->valid_count && b->control_count && b->sum
                ? SQ25_OK
                : SQ25_ERR_NOMEM;
 }
 
-/* The control's rate at every lead (one streamed extrapolation: the same values as
- * sq25_extrapolate) into control[0 .. n_leads - 1]. */
-static int control_rates(sq25_ctx *ctx, const sq25_ensemble *e, const sq25__ens_control *in,
-                         float **control)
+/* The control member's rate at every lead (the same values as sq25_extrapolate with 2
+ * sub-steps) into control[0 .. n_leads - 1] and its amount over each accumulation window
+ * (mm, the ensemble's sub-steps; those of sq25_extrapolate_accumulation) into
+ * control[n_leads + w], n floats each: one pass over the leads for all of them. */
+static int control_inputs(sq25_ctx *ctx, const sq25_ensemble *e, const sq25__ens_control *in,
+                          float **control)
 {
+    const sq25_ensemble_options *o = &e->opt;
     const size_t n = (size_t)in->latest->width * (size_t)in->latest->height;
     sq25_extrapolator *ex = NULL;
-    int rc = sq25_extrapolator_create(ctx, in->latest, in->u, in->v, 2, &ex);
-    for (int k = 0; rc == SQ25_OK && k < e->n_leads; k++) {
-        if (!(control[k] = sq25__malloc(ctx, n * sizeof(float)))) rc = SQ25_ERR_NOMEM;
-        else rc = sq25_extrapolator_next(ex, control[k]);
+    sq25__accumulator *acc = NULL;
+    int rc = SQ25_OK;
+    if (o->n_accum)
+        rc = sq25__accumulator_create(ctx, in->latest, in->u, in->v, e->step_s, in->substeps, &acc);
+    if (rc == SQ25_OK && (!acc || in->substeps != 2))
+        rc = sq25_extrapolator_create(ctx, in->latest, in->u, in->v, 2, &ex);
+    for (int k = 1; rc == SQ25_OK && k <= e->n_leads; k++) {
+        float *rate = control[k - 1] = sq25__malloc(ctx, n * sizeof(float)), *amount = NULL;
+        for (int w = 0; rate && w < o->n_accum; w++) {
+            if (o->accum_minutes[w] * 60 != k * e->step_s) continue;
+            if (!(control[e->n_leads + w] = sq25__malloc(ctx, n * sizeof(float)))) rate = NULL;
+            else if (!amount) amount = control[e->n_leads + w];
+        }
+        if (!rate) rc = SQ25_ERR_NOMEM;
+        if (rc == SQ25_OK && ex) rc = sq25_extrapolator_next(ex, rate);
+        if (rc == SQ25_OK && acc) rc = sq25__accumulator_next(acc, ex ? NULL : rate, amount);
+        for (int w = 0; rc == SQ25_OK && amount && w < o->n_accum; w++) /* same-length windows */
+            if (control[e->n_leads + w] != amount && o->accum_minutes[w] * 60 == k * e->step_s)
+                memcpy(control[e->n_leads + w], amount, n * sizeof(float));
     }
     sq25_extrapolator_destroy(ex);
+    sq25__accumulator_destroy(acc);
     return rc;
 }
 
@@ -234,9 +335,8 @@ int sq25__ens_blend_probabilities(sq25_ctx *ctx, sq25_ensemble *e, const sq25__e
     int rc = job.boxes && job.control ? SQ25_OK : SQ25_ERR_NOMEM;
     for (int l = 0; rc == SQ25_OK && l < lanes; l++)
         rc = box_alloc(ctx, like->width, like->height, &job.boxes[l]);
-    if (rc == SQ25_OK && weight > 0) rc = control_rates(ctx, e, in, job.control);
+    if (rc == SQ25_OK && weight > 0) rc = control_inputs(ctx, e, in, job.control);
     if (rc == SQ25_OK && weight > 0) rc = keep_control(e, job.control);
-    if (rc == SQ25_OK && weight > 0) rc = control_amounts(ctx, e, in, job.control + e->n_leads);
     if (rc == SQ25_OK) sq25__parallel_for(ctx, lanes, 1, blend_lanes, &job);
     for (int k = 0; job.control && k < items; k++) sq25__free(ctx, job.control[k]);
     for (int l = 0; job.boxes && l < lanes; l++) box_free(ctx, &job.boxes[l]);

@@ -21,6 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 /* deflate level of the grids (the level the variables declare): a real-time product. The
  * coder is the ODIM writer's level 1 (lib/io_deflate.c: zlib's run-length parse with its own
@@ -507,7 +510,28 @@ static int collect_grids(sq25_ensemble *e, grid_job *jobs, int *lead_end)
 static void shuffle_floats(const float *in, size_t n, unsigned char *out)
 {
     unsigned char *b0 = out, *b1 = out + n, *b2 = out + 2 * n, *b3 = out + 3 * n;
-    for (size_t i = 0; i < n; i++) {
+    size_t i = 0;
+#ifdef __SSE2__
+    /* 16 floats at a time: three rounds of byte interleaving of register pairs rotate the
+     * byte's index bits (register 2 bits, float 2, byte 2) so that the byte number reaches
+     * the 64-bit halves, then 64-bit unpacking puts each byte number in a register of its own */
+    for (; i + 16 <= n; i += 16) {
+        __m128i r[4], t[4];
+        for (int k = 0; k < 4; k++) r[k] = _mm_loadu_si128((const __m128i *)(in + i + 4 * k));
+        for (int round = 0; round < 3; round++) {
+            t[0] = _mm_unpacklo_epi8(r[0], r[1]);
+            t[1] = _mm_unpackhi_epi8(r[0], r[1]);
+            t[2] = _mm_unpacklo_epi8(r[2], r[3]);
+            t[3] = _mm_unpackhi_epi8(r[2], r[3]);
+            memcpy(r, t, sizeof r);
+        }
+        _mm_storeu_si128((__m128i *)(b0 + i), _mm_unpacklo_epi64(r[0], r[2]));
+        _mm_storeu_si128((__m128i *)(b1 + i), _mm_unpackhi_epi64(r[0], r[2]));
+        _mm_storeu_si128((__m128i *)(b2 + i), _mm_unpacklo_epi64(r[1], r[3]));
+        _mm_storeu_si128((__m128i *)(b3 + i), _mm_unpackhi_epi64(r[1], r[3]));
+    }
+#endif
+    for (; i < n; i++) {
         uint32_t u;
         memcpy(&u, &in[i], sizeof u);
         b0[i] = (unsigned char)u;
@@ -824,7 +848,8 @@ int sq25_ensemble_write_netcdf(const sq25_ensemble *e, const char *path)
  * order as their statistics end: it blends the lead (and the accumulation window ending
  * there) with the control member, shuffles and deflates the lead's grids and stores them
  * with H5Dwrite_chunk, while the members of the next leads are computed. The calling thread
- * extrapolates the control member lead by lead between the leads (it uses the context's pool
+ * extrapolates the control member lead by lead between the leads, its rates and every
+ * window's amount in one pass (sq25__accumulator; it uses the context's pool
  * and allocator). The context is used by one thread at a time: the writer thread touches it
  * only while defining the file (the calling thread meanwhile computes the members of lead 1
  * and waits for the definition before its next context call); the writer's other memory is
@@ -859,7 +884,8 @@ typedef struct {
     bool control;
     const sq25_field *latest;
     const float *u, *v;
-    sq25_extrapolator *ex;
+    sq25_extrapolator *ex;  /* the rates, when the accumulator cannot give them */
+    sq25__accumulator *acc; /* the amounts (and the rates with 2 sub-steps) in one pass */
     float *control_rate[STREAM_SLOTS], *control_amount[STREAM_SLOTS];
     void *blend_scratch;
     packer pack[STREAM_PACKERS];
@@ -1019,7 +1045,10 @@ static int stream_alloc(stream *st)
         if (!rc && o->n_accum && !(st->control_amount[k] = sq25__malloc(ctx, in_bytes)))
             rc = SQ25_ERR_NOMEM;
     }
-    if (!rc && st->control)
+    /* the rates are extrapolated with 2 sub-steps (as sq25__ens_blend_probabilities) */
+    if (!rc && st->control && o->n_accum)
+        rc = sq25__accumulator_create(ctx, st->latest, st->u, st->v, e->step_s, o->substeps, &st->acc);
+    if (!rc && st->control && (!o->n_accum || o->substeps != 2))
         rc = sq25_extrapolator_create(ctx, st->latest, st->u, st->v, 2, &st->ex);
     return rc;
 }
@@ -1085,12 +1114,12 @@ static int stream_lead_done(void *arg, int k)
     if (stop) return SQ25_ERR_WRITE;
     sq25_ensemble *e = st->e;
     int rc = SQ25_OK;
-    if (st->control) rc = sq25_extrapolator_next(st->ex, st->control_rate[slot]);
+    if (st->ex) rc = sq25_extrapolator_next(st->ex, st->control_rate[slot]);
+    if (!rc && st->acc)
+        rc = sq25__accumulator_next(st->acc, st->ex ? NULL : st->control_rate[slot],
+                                    window_ending_at(e, k) >= 0 ? st->control_amount[slot] : NULL);
     if (!rc && e->control)
         memcpy(e->control[k - 1]->data, st->control_rate[slot], st->cells * sizeof(float));
-    if (!rc && st->control && window_ending_at(e, k) >= 0)
-        rc = sq25_extrapolate_accumulation(e->ctx, st->latest, st->u, st->v, e->step_s, k,
-                                           e->opt.substeps, st->control_amount[slot]);
     if (rc) return rc;
     pthread_mutex_lock(&st->mu);
     st->leads_given = k;
@@ -1111,6 +1140,7 @@ static void stream_free(stream *st)
         sq25__free(ctx, st->control_amount[k]);
     }
     sq25_extrapolator_destroy(st->ex);
+    sq25__accumulator_destroy(st->acc);
     sq25__free(ctx, st->jobs);
     sq25__free(ctx, st->lead_end);
     if (st->sync_ready) {

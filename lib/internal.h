@@ -92,6 +92,20 @@ int sq25__field_clone_shape_in(sq25_ctx *ctx, const sq25_field *src, sq25_field 
 /* A full copy of src (data too) that belongs to ctx. SQ25_OK or NOMEM. */
 int sq25__field_copy_in(sq25_ctx *ctx, const sq25_field *src, sq25_field **out);
 
+/* The latest frame moved along (u, v) step by step (lib/advect.c), giving after each step
+ * the amount since the start (mm) that sq25_extrapolate_accumulation(ctx, latest, u, v,
+ * step_s, steps so far, substeps, ...) gives, to the bit, in one pass for every window (the
+ * ensemble's control member). sq25__accumulator_next: one step on; rate (may be NULL) gets
+ * the rate (mm/h) at the step's end, the same as sq25_extrapolator_next's with the same
+ * sub-steps when substeps is a power of two (the sub-step times are then exact in float);
+ * amount_mm (may be NULL) the amount. latest, u and v are borrowed. SQ25_OK, NOMEM or
+ * sq25_extrapolate_accumulation's argument errors. */
+typedef struct sq25__accumulator sq25__accumulator;
+int sq25__accumulator_create(sq25_ctx *ctx, const sq25_field *latest, const float *u,
+                             const float *v, int step_s, int substeps, sq25__accumulator **out);
+int sq25__accumulator_next(sq25__accumulator *a, float *rate, float *amount_mm);
+void sq25__accumulator_destroy(sq25__accumulator *a);
+
 /* Record a failure in ctx (code + printf-style one-line detail) and return the code, so that
  * callers can write: return sq25__fail(ctx, SQ25_ERR_READ, "%s: ...", path); */
 int sq25__fail(sq25_ctx *ctx, int code, const char *fmt, ...)

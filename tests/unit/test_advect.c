@@ -3,6 +3,8 @@
  * definition (a uniform shift by whole cells moves values exactly). */
 #include "support.h"
 
+#include "internal.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,7 +118,7 @@ static void test_accumulation(void **state)
     sq25_ctx_destroy(ctx);
 }
 
-/* Every allocation failure of an extrapolation, an accumulation or an FSS returns
+/* Every allocation failure of an extrapolation, an accumulation (both ways) or an FSS returns
  * SQ25_ERR_NOMEM, leaves no forecast behind and leaks nothing. */
 static void test_allocation_failures(void **state)
 {
@@ -139,6 +141,13 @@ static void test_allocation_failures(void **state)
         } else {
             for (int k = 0; k < 3; k++) assert_null(fc[k]);
         }
+        if (rc == SQ25_OK) { /* the accumulator: nothing half-made is handed out */
+            sq25__accumulator *a = NULL;
+            rc = sq25__accumulator_create(ctx, f, u, v, 300, 2, &a);
+            if (rc != SQ25_OK) assert_null(a);
+            for (int k = 0; rc == SQ25_OK && k < 3; k++) rc = sq25__accumulator_next(a, NULL, acc);
+            sq25__accumulator_destroy(a);
+        }
         if (rc == SQ25_OK)
             rc = sq25_verify_fss(ctx, sq25_field_data(f), sq25_field_data(f), W, H, 3.0, 3, &fss);
         st.fail_at = 0;
@@ -155,6 +164,70 @@ static void test_allocation_failures(void **state)
     free(acc);
 }
 
+/* sq25__accumulator (the ensemble control's one pass): uniform 12 mm/h without motion gives
+ * 1 mm per 5-min step (12 mm/h x 1/12 h) after each step, and the rate stays 12. Under a
+ * motion that varies in space, with nodata in the field, each step's amount is the same to
+ * the bit as a separate sq25_extrapolate_accumulation over that many steps (the definition
+ * the one pass must keep), and with 2 sub-steps its rate is sq25_extrapolator_next's. */
+static void test_accumulator_one_pass(void **state)
+{
+    (void)state;
+    sq25_ctx *ctx = sq25_ctx_create();
+    enum { W = 40, H = 30, STEPS = 5 };
+    sq25_field *f = make_field(ctx, W, H);
+    float *d = sq25_field_data(f);
+    for (int i = 0; i < W * H; i++) d[i] = 12.0f;
+    float *zero = uniform(W * H, 0), *acc = malloc(W * H * sizeof *acc);
+    float *rate = malloc(W * H * sizeof *rate), *ref = malloc(W * H * sizeof *ref);
+    sq25__accumulator *a = NULL;
+    assert_int_equal(sq25__accumulator_create(ctx, f, zero, zero, 300, 3, &a), SQ25_OK);
+    for (int k = 1; k <= 4; k++) {
+        assert_int_equal(sq25__accumulator_next(a, rate, acc), SQ25_OK);
+        for (int i = 0; i < W * H; i++) {
+            assert_float_equal(acc[i], (double)k, 1e-5);
+            assert_true(rate[i] == 12.0f);
+        }
+    }
+    sq25__accumulator_destroy(a);
+    /* a swirl of 0.3 to 1.5 px per step, a wet patch with a nodata hole */
+    float *u = malloc(W * H * sizeof *u), *v = malloc(W * H * sizeof *v);
+    for (int r = 0; r < H; r++)
+        for (int c = 0; c < W; c++) {
+            const int i = r * W + c;
+            u[i] = 0.3f + 0.04f * (float)r;
+            v[i] = -0.02f * (float)(c - 20);
+            d[i] = (float)((r * 7 + c * 3) % 11) * (c > 5 && c < 30 ? 1.5f : 0.0f);
+        }
+    d[12 * W + 14] = NAN;
+    for (int substeps = 2; substeps <= 3; substeps++) {
+        sq25_extrapolator *ex = NULL;
+        assert_int_equal(sq25_extrapolator_create(ctx, f, u, v, substeps, &ex), SQ25_OK);
+        assert_int_equal(sq25__accumulator_create(ctx, f, u, v, 300, substeps, &a), SQ25_OK);
+        for (int k = 1; k <= STEPS; k++) {
+            assert_int_equal(sq25__accumulator_next(a, rate, k % 2 ? acc : NULL), SQ25_OK);
+            assert_int_equal(sq25_extrapolator_next(ex, ref), SQ25_OK);
+            if (substeps == 2) assert_memory_equal(rate, ref, W * H * sizeof *ref);
+            if (k % 2 == 0) continue; /* no amount asked for */
+            assert_int_equal(sq25_extrapolate_accumulation(ctx, f, u, v, 300, k, substeps, ref),
+                             SQ25_OK);
+            assert_memory_equal(acc, ref, W * H * sizeof *ref);
+        }
+        sq25__accumulator_destroy(a);
+        sq25_extrapolator_destroy(ex);
+    }
+    /* bad arguments are refused */
+    assert_int_equal(sq25__accumulator_create(ctx, f, u, v, 0, 2, &a), SQ25_ERR_INVALID_ARG);
+    assert_null(a);
+    free(u);
+    free(v);
+    free(zero);
+    free(acc);
+    free(rate);
+    free(ref);
+    sq25_field_destroy(f);
+    sq25_ctx_destroy(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -162,6 +235,7 @@ int main(void)
         cmocka_unit_test(test_no_rain_created),
         cmocka_unit_test(test_accumulation),
         cmocka_unit_test(test_allocation_failures),
+        cmocka_unit_test(test_accumulator_one_pass),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

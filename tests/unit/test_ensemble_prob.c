@@ -111,6 +111,65 @@ static void single_wet_pixel(void **state)
     sq25_ctx_destroy(ctx);
 }
 
+/* The window sums are exact: the mean of a constant fraction k / 20 over any window (half
+ * sides 3 and 6 here, with nodata holes that change each window's count) is that fraction
+ * to the bit, since k / 20 times the count is exact in double and so is the division back.
+ * A float running sum (or one with rounding drift) would miss it in the last bits. */
+static void constant_fraction_exact(void **state)
+{
+    (void)state;
+    sq25_ctx *ctx = sq25_ctx_create();
+    sq25_ensemble *e = empty_result(ctx, 3);
+    const float fraction[4] = {1.0f / 20, 7.0f / 20, 13.0f / 20, 19.0f / 20};
+    for (int k = 0; k < 2; k++)
+        for (int t = 0; t < 4; t++) {
+            float *d = sq25_field_data((sq25_field *)sq25_ensemble_probability(e, k, t));
+            float *a = sq25_field_data((sq25_field *)sq25_ensemble_accumulation_probability(e, k, t));
+            for (int i = 0; i < W * H; i++) d[i] = a[i] = i % 37 == 5 ? NAN : fraction[t];
+        }
+    assert_int_equal(sq25__ens_blend_probabilities(ctx, e, NULL), SQ25_OK);
+    for (int k = 0; k < 2; k++)
+        for (int t = 0; t < 4; t++) {
+            const float *d = sq25_field_data_const(sq25_ensemble_probability(e, k, t));
+            const float *a = sq25_field_data_const(sq25_ensemble_accumulation_probability(e, k, t));
+            for (int i = 0; i < W * H; i++) {
+                if (i % 37 == 5) {
+                    assert_true(isnan(d[i]) && isnan(a[i]));
+                    continue;
+                }
+                assert_true(d[i] == fraction[t] && a[i] == fraction[t]);
+            }
+        }
+    sq25_ensemble_destroy(e);
+    /* windows wider than the grid (c = 12: half sides 12 and 24 on 24 x 20) and fractions
+     * that vary: each mean is the window's sum of the fractions, summed here in double (exact
+     * for these few multiples of 2^-28), over its valid cells, rounded once to float */
+    e = empty_result(ctx, 12);
+    static float given[W * H];
+    for (int i = 0; i < W * H; i++) given[i] = i % 37 == 5 ? NAN : (float)((i * 7) % 21) / 20.0f;
+    for (int k = 0; k < 2; k++)
+        memcpy(sq25_field_data((sq25_field *)sq25_ensemble_probability(e, k, 0)), given, sizeof given);
+    assert_int_equal(sq25__ens_blend_probabilities(ctx, e, NULL), SQ25_OK);
+    for (int k = 0; k < 2; k++) {
+        const int half = 12 * (k + 1);
+        const float *d = sq25_field_data_const(sq25_ensemble_probability(e, k, 0));
+        for (int i = 0; i < W * H; i++) {
+            if (isnan(given[i])) {
+                assert_true(isnan(d[i]));
+                continue;
+            }
+            double sum = 0;
+            int cells = 0;
+            for (int j = 0; j < W * H; j++)
+                if (abs(j / W - i / W) <= half && abs(j % W - i % W) <= half && !isnan(given[j]))
+                    sum += given[j], cells++;
+            assert_true(d[i] == (float)(sum / cells));
+        }
+    }
+    sq25_ensemble_destroy(e);
+    sq25_ctx_destroy(ctx);
+}
+
 /* The control member, analytic: members' fraction 0.3 everywhere (uniform, so its window
  * mean is 0.3); latest frame dry but 10 mm/h at (8, 10) and no data at (2, 2); no motion, so
  * the control keeps the frame at every lead (the departure point is the cell itself) and its
@@ -308,6 +367,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(half_side_rule),
         cmocka_unit_test(single_wet_pixel),
+        cmocka_unit_test(constant_fraction_exact),
         cmocka_unit_test(control_member),
         cmocka_unit_test(control_member_kept),
         cmocka_unit_test(description),
