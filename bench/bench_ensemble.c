@@ -11,7 +11,9 @@
  * the same around our dense extrapolation, blends (the members' fraction over a window of half
  * side ceil(c k) at lead k steps) and mixes (blend and the dense extrapolation's fraction in
  * the same window, weights w and 1 - w: the library's control member); "mix c=1 w=0.7" is the
- * library's default probability (lib/ensemble_prob.c). The table prints Brier and ROC area at
+ * library's default probability (lib/ensemble_prob.c); "mix c=1 w=0.35 shrink 0.15 0.4/h" is
+ * the mix w = 0.35 with sq25_ensemble_options_set_probability_shrink(0.15, 0.4) applied (session
+ * 5; also in the 60-min amount table). The table prints Brier and ROC area at
  * 1 and 5 mm/h, CRPS (members; for the mixes the weighted members + control at the cell) and
  * the worst reliability gap at 1 mm/h over the bins holding >= 1 % of the cells; then the CRPS
  * of the distributions that the blend and the default probability describe (the members
