@@ -11,7 +11,9 @@
  * the same around our dense extrapolation, blends (the members' fraction over a window of half
  * side ceil(c k) at lead k steps) and mixes (blend and the dense extrapolation's fraction in
  * the same window, weights w and 1 - w: the library's control member); "mix c=1 w=0.7" is the
- * library's default probability (lib/ensemble_prob.c). The table prints Brier and ROC area at
+ * library's default probability (lib/ensemble_prob.c); "mix c=1 w=0.35 shrink 0.15 0.4/h" is
+ * the mix w = 0.35 with sq25_ensemble_options_set_probability_shrink(0.15, 0.4) applied (session
+ * 5; also in the 60-min amount table). The table prints Brier and ROC area at
  * 1 and 5 mm/h, CRPS (members; for the mixes the weighted members + control at the cell) and
  * the worst reliability gap at 1 mm/h over the bins holding >= 1 % of the cells; then the CRPS
  * of the distributions that the blend and the default probability describe (the members
@@ -210,8 +212,8 @@ static void window_mean(const float *in, int w, int h, int r, double thr, int as
  * window code, so one ensemble run scores every c). Mixes: the deterministic (dense)
  * extrapolation as a control member of weight 1 - w beside the 20 members sharing w, the
  * weighted fraction over the same window: w blend + (1 - w) neighbourhood (window ceil(c k)). */
-enum { M_ENS, M_BLEND_05, M_BLEND_1, M_BLEND_15, M_BLEND_2, M_MIX, M_NBHD_LK = M_MIX + 6,
-       M_NBHD_DENSE, N_METHODS };
+enum { M_ENS, M_BLEND_05, M_BLEND_1, M_BLEND_15, M_BLEND_2, M_MIX, M_SHRINK = M_MIX + 6,
+       M_NBHD_LK, M_NBHD_DENSE, N_METHODS };
 #define N_BLENDS 4
 #define N_MIXES 6
 static const double blend_cells_per_step[N_BLENDS] = {0.5, 1, 1.5, 2};
@@ -220,7 +222,22 @@ static const double mix_weight[N_MIXES] = {0.2, 0.35, 0.5, 0.7, 0.35, 0.5};
 static const char *method_names[N_METHODS] = {
     "ensemble", "blend c=0.5", "blend c=1", "blend c=1.5", "blend c=2",
     "mix c=1 w=0.2", "mix c=1 w=0.35", "mix c=1 w=0.5", "mix c=1 w=0.7 (default)", "mix c=1.5 w=0.35",
-    "mix c=1.5 w=0.5", "neighbourhood LK", "neighbourhood dense"};
+    "mix c=1.5 w=0.5", "mix c=1 w=0.35 shrink 0.15 0.4/h", "neighbourhood LK",
+    "neighbourhood dense"};
+
+/* Session 5 (docs/ensemble.md, "Session 5: skill"): the mix of members weight 0.35 (control
+ * 0.65) with the high probabilities shrunk as sq25_ensemble_options_set_probability_shrink
+ * does: p above the knee becomes knee + (p - knee) max(0, 1 - rate t / 60), t in minutes. */
+#define SHRINK_MIX 1 /* mix_weight[1] = 0.35 */
+#define SHRINK_KNEE 0.15
+#define SHRINK_RATE_PER_HOUR 0.4
+
+static void shrink_probability(const float *in, size_t n, double minutes, float *out)
+{
+    const double slope = fmax(0, 1 - SHRINK_RATE_PER_HOUR * minutes / 60);
+    for (size_t i = 0; i < n; i++)
+        out[i] = in[i] > SHRINK_KNEE ? (float)(SHRINK_KNEE + (in[i] - SHRINK_KNEE) * slope) : in[i];
+}
 
 /* CRPS (mm/h) of the weighted member set at each cell: the members with weight w / M each and
  * the control value with weight 1 - w; sum p_i |x_i - y| - 1/2 sum p_i p_j |x_i - x_j| over
@@ -262,10 +279,11 @@ static double weighted_crps(const float *const *mem, int members, const float *c
  * same window. */
 #define N_POOLED 2
 
-enum { ACC_ENS, ACC_BLEND, ACC_DEFAULT, ACC_NBHD, N_ACC };
+enum { ACC_ENS, ACC_BLEND, ACC_DEFAULT, ACC_SHRINK, ACC_NBHD, N_ACC };
 #define N_ACC_THR 3
 static const double acc_thresholds[N_ACC_THR] = {1, 5, 10};
 static const char *acc_names[N_ACC] = {"ensemble", "blend c=1", "blend + control (default)",
+                                       "blend + control 0.65, shrink 0.15 0.4/h",
                                        "neighbourhood dense (deterministic amount)"};
 
 typedef struct {
@@ -358,8 +376,11 @@ static void score_amounts(sq25_ctx *ctx, frames *fl, int issue, const sq25_ensem
         for (size_t i = 0; i < n; i++)
             ind[i] = isnan(det[i]) ? NAN : det[i] >= acc_thresholds[t] ? 1.0f : 0.0f;
         window_mean(ind, w, h, N_LEADS, 0, 0, grid[ACC_NBHD]);
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
             grid[ACC_DEFAULT][i] = (float)(0.7 * grid[ACC_BLEND][i] + 0.3 * grid[ACC_NBHD][i]);
+            grid[ACC_SHRINK][i] = (float)(0.35 * grid[ACC_BLEND][i] + 0.65 * grid[ACC_NBHD][i]);
+        }
+        shrink_probability(grid[ACC_SHRINK], n, 60, grid[ACC_SHRINK]);
         float *o = malloc(sizeof(float) * n);
         memcpy(o, obs, sizeof(float) * n);
         common_mask(grid, N_ACC, o, n);
@@ -533,6 +554,8 @@ static void run_case(sq25_ctx *ctx, frames *fl, int issue, int members, int thre
                 for (size_t i = 0; i < n; i++)
                     out[i] = (float)(mix_weight[x] * ens[i] + (1 - mix_weight[x]) * det[i]);
             }
+            shrink_probability(grids[(M_MIX + SHRINK_MIX) * 2 + t], n, 5.0 * k,
+                               grids[M_SHRINK * 2 + t]);
         }
         dump_case(issue, k, e, members, lk[k - 1], dense[k - 1], obs, n);
         common_mask(grids, 2 * N_METHODS, obs, n);

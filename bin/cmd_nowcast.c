@@ -17,7 +17,7 @@ const char cmd_nowcast_usage[] =
     "                    --out FORECAST.h5 [--json]\n"
     "       sq25 nowcast FILE... --members M [--seed N] [--cascade-levels L] [--threads T]\n"
     "                    [--noise nonparametric|powerlaw] [--noise-gain G] [--neighbourhood C]\n"
-    "                    [--control-weight W]\n"
+    "                    [--control-weight W] [--probability-shrink KNEE,RATE]\n"
     "                    [--no-motion-perturbation]\n"
     "                    [--quantiles LIST] [--keep-members] [--leads MIN] --out ENSEMBLE.nc\n"
     "                    [--json]\n"
@@ -50,6 +50,9 @@ const char cmd_nowcast_usage[] =
     "  --control-weight W  weight in [0, 1) of the unperturbed extrapolation beside the\n"
     "             members in the probabilities (default: the library's; docs/ensemble.md\n"
     "             has the defaults and the measured effect of the three options)\n"
+    "  --probability-shrink KNEE,RATE  probabilities above KNEE in [0, 1) scaled by\n"
+    "             max(0, 1 - RATE x lead / 60 min), RATE per hour in [0, 10] (default: off;\n"
+    "             docs/ensemble.md, Session 5: skill)\n"
     "  --keep-members  also write every member (dimension member)\n";
 
 #define NOWCAST_MAX_FILES 1000
@@ -59,6 +62,7 @@ typedef struct {
     int lead_minutes, n_frames, substeps, method, json, compression;
     int members, cascade_levels, threads, noise, perturb, keep, n_quantiles;
     double noise_gain, neighbourhood, control_weight; /* < 0: the library's default */
+    double shrink_knee, shrink_rate; /* rate < 0: the library's default (no shrink) */
     double quantiles[SQ25_ENSEMBLE_MAX_QUANTILES];
     unsigned long long seed;
     const char *out_path, *time;
@@ -83,7 +87,8 @@ static int parse_args(int argc, char **argv, nowcast_args *a)
     *a = (nowcast_args){.lead_minutes = 60, .n_frames = 3, .substeps = 2,
                         .method = SQ25_MOTION_DENSE, .compression = 1, .cascade_levels = 6,
                         .seed = 24, .noise = SQ25_ENSEMBLE_NOISE_NONPARAMETRIC, .perturb = 1,
-                        .noise_gain = -1, .neighbourhood = -1, .control_weight = -1};
+                        .noise_gain = -1, .neighbourhood = -1, .control_weight = -1,
+                        .shrink_rate = -1};
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *next = i + 1 < argc ? argv[i + 1] : NULL;
         int rc = CLI_OK;
@@ -116,6 +121,14 @@ static int parse_args(int argc, char **argv, nowcast_args *a)
             a->neighbourhood = next ? strtod(next, &end) : -1;
             if (!next || *end || !(a->neighbourhood >= 0 && a->neighbourhood <= 100))
                 return cli_usage_error(cmd, "--neighbourhood needs cells per lead step in [0, 100]");
+            i++;
+        } else if (strcmp(arg, "--probability-shrink") == 0) {
+            int used = 0;
+            if (!next || sscanf(next, "%lf,%lf%n", &a->shrink_knee, &a->shrink_rate, &used) != 2 ||
+                next[used] || !(a->shrink_knee >= 0 && a->shrink_knee < 1) ||
+                !(a->shrink_rate >= 0 && a->shrink_rate <= 10))
+                return cli_usage_error(cmd, "--probability-shrink needs KNEE,RATE with KNEE in "
+                                            "[0, 1) and RATE per hour in [0, 10]");
             i++;
         } else if (strcmp(arg, "--control-weight") == 0) {
             char *end = NULL;
@@ -356,6 +369,8 @@ static int ensemble_options(sq25_ctx *ctx, const nowcast_args *a, sq25_ensemble_
     if (!rc && a->neighbourhood >= 0) rc = sq25_ensemble_options_set_neighbourhood(*out, a->neighbourhood);
     if (!rc && a->control_weight >= 0)
         rc = sq25_ensemble_options_set_control_weight(*out, a->control_weight);
+    if (!rc && a->shrink_rate >= 0)
+        rc = sq25_ensemble_options_set_probability_shrink(*out, a->shrink_knee, a->shrink_rate);
     if (!rc) rc = sq25_ensemble_options_set_motion_perturbation(*out, a->perturb);
     if (!rc) rc = sq25_ensemble_options_set_substeps(*out, a->substeps);
     if (!rc) rc = sq25_ensemble_options_set_keep_members(*out, a->keep);

@@ -1565,6 +1565,15 @@ SQ25_API int sq25_ensemble_options_set_neighbourhood(sq25_ensemble_options *opt,
  * members are not changed. @return SQ25_OK, SQ25_ERR_INVALID_ARG, SQ25_ERR_RANGE. Since 1.2. */
 SQ25_API int sq25_ensemble_options_set_control_weight(sq25_ensemble_options *opt,
                                                       double weight);
+/* Shrink of the high probabilities, after the blend and the control member: every
+ * exceedance probability p above knee (0 <= knee < 1) becomes
+ * knee + (p - knee) x max(0, 1 - rate_per_hour x t / 60 min), t the lead (per-lead
+ * probabilities) or the window's length (accumulation probabilities); the over-confidence
+ * of the blended probabilities grows with lead (docs/ensemble.md, "Session 5: skill").
+ * rate_per_hour 0..10; 0 (the default) = off. The mean, quantiles and members are not
+ * changed. @return SQ25_OK, SQ25_ERR_INVALID_ARG, SQ25_ERR_RANGE. Since 1.5. */
+SQ25_API int sq25_ensemble_options_set_probability_shrink(sq25_ensemble_options *opt,
+                                                          double knee, double rate_per_hour);
 /* Incremental precipitation mask: enabled != 0 or 0. */
 SQ25_API int sq25_ensemble_options_set_mask(sq25_ensemble_options *opt, int enabled);
 /* Probability (CDF) matching to the latest frame: enabled != 0 or 0. */

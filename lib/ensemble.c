@@ -136,6 +136,17 @@ int sq25_ensemble_options_set_control_weight(sq25_ensemble_options *opt, double 
     return SQ25_OK;
 }
 
+int sq25_ensemble_options_set_probability_shrink(sq25_ensemble_options *opt, double knee,
+                                                 double rate_per_hour)
+{
+    if (!opt) return SQ25_ERR_INVALID_ARG;
+    if (!(knee >= 0 && knee < 1) || !(rate_per_hour >= 0 && rate_per_hour <= 10))
+        return bad_option(opt, "probability shrink");
+    opt->shrink_knee = knee;
+    opt->shrink_rate_per_hour = rate_per_hour;
+    return SQ25_OK;
+}
+
 int sq25_ensemble_options_set_mask(sq25_ensemble_options *opt, int enabled)
 {
     if (!opt) return SQ25_ERR_INVALID_ARG;
@@ -224,6 +235,7 @@ int sq25__ensemble_options_tune(sq25_ensemble_options *opt, const char *key, dou
     if (strcmp(key, "perturbation_scale") == 0) opt->perturb_scale = value;
     else if (strcmp(key, "noise_scale") == 0) opt->noise_scale = value;
     else if (strcmp(key, "mask_scale") == 0) opt->mask_scale = value;
+    else if (strcmp(key, "lag2_adjust") == 0) opt->lag2_adjust = value != 0;
     else return SQ25_ERR_INVALID_ARG;
     return SQ25_OK;
 }

@@ -225,6 +225,8 @@ struct sq25_ensemble_options {
     double quantiles[SQ25_ENSEMBLE_MAX_QUANTILES];
     int accum_minutes[SQ25_ENSEMBLE_MAX_ACCUMULATIONS];
     double accum_thresholds[SQ25_ENSEMBLE_MAX_THRESHOLDS];
+    int lag2_adjust; /* internal knob (benchmarks): 1 = pysteps' lag-2 bound (ensemble_run.c) */
+    double shrink_knee, shrink_rate_per_hour; /* ensemble_prob.c; rate 0 = no shrink */
 };
 
 /* Internal tuning of benchmarks ("perturbation_scale", "noise_scale"); SQ25_OK or

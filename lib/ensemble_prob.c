@@ -212,6 +212,27 @@ static void blend_grids(box *b, sq25_field **prob, int count, const double *thr,
     }
 }
 
+/* Session 5 (ensskill): the shrink of the high probabilities of one lead or window
+ * (sq25_ensemble_options_set_probability_shrink), after the blend and the control. On the
+ * Belgian storm the blended probabilities above about 0.2 are over-confident by more the
+ * longer the lead (the rain decays while the members keep the issue time's distribution), so
+ * the part above the knee is scaled by max(0, 1 - rate x minutes / 60); below the knee, where
+ * the lowest ROC thresholds lie, nothing changes. Monotone in p, so the probabilities still
+ * decrease with the threshold and rank the cells as before; NaN stays NaN. */
+static void shrink_high_probabilities(sq25_field **prob, int count, double knee,
+                                      double rate_per_hour, double minutes)
+{
+    const double slope = 1 - rate_per_hour * minutes / 60;
+    const float k = (float)knee, s = (float)(slope > 0 ? slope : 0);
+    if (!(rate_per_hour > 0) || !(minutes > 0)) return;
+    for (int j = 0; j < count; j++) {
+        float *p = prob[j]->data;
+        const size_t n = (size_t)prob[j]->width * (size_t)prob[j]->height;
+        for (size_t i = 0; i < n; i++)
+            if (p[i] > k) p[i] = k + (p[i] - k) * s;
+    }
+}
+
 /* The blend's items (every lead, then every accumulation window) in lanes on the context's
  * threads: lane l takes items l, l + lanes, ... with scratch of its own, so the memory is
  * that of the lanes whatever the thread count; each item's grids are its own and the
@@ -231,16 +252,20 @@ static void blend_item(const blend_job *j, box *b, int item, const float *contro
     const sq25_ensemble *e = j->e;
     const sq25_ensemble_options *o = &e->opt;
     if (item < e->n_leads) {
-        blend_grids(b, e->probability + (size_t)item * o->n_thresholds, o->n_thresholds,
-                    o->thresholds, sq25__ens_blend_half_side(j->c, item + 1), control, 0,
-                    j->weight);
+        sq25_field **prob = e->probability + (size_t)item * o->n_thresholds;
+        blend_grids(b, prob, o->n_thresholds, o->thresholds,
+                    sq25__ens_blend_half_side(j->c, item + 1), control, 0, j->weight);
+        shrink_high_probabilities(prob, o->n_thresholds, o->shrink_knee, o->shrink_rate_per_hour,
+                                  (item + 1) * e->step_s / 60.0);
         return;
     }
     const int w = item - e->n_leads;
-    blend_grids(b, e->acc_probability + (size_t)w * o->n_accum_thresholds, o->n_accum_thresholds,
-                o->accum_thresholds,
+    sq25_field **prob = e->acc_probability + (size_t)w * o->n_accum_thresholds;
+    blend_grids(b, prob, o->n_accum_thresholds, o->accum_thresholds,
                 sq25__ens_blend_half_side(j->c, o->accum_minutes[w] * 60 / e->step_s), control, 1,
                 j->weight);
+    shrink_high_probabilities(prob, o->n_accum_thresholds, o->shrink_knee,
+                              o->shrink_rate_per_hour, o->accum_minutes[w]);
 }
 
 static void blend_lanes(void *arg, int begin, int end, int worker)
@@ -325,7 +350,7 @@ int sq25__ens_blend_probabilities(sq25_ctx *ctx, sq25_ensemble *e, const sq25__e
 {
     const sq25_ensemble_options *o = &e->opt;
     const double c = o->neighbourhood_cells_per_step, weight = in ? o->control_weight : 0;
-    if (!(c > 0) && !(weight > 0)) return SQ25_OK;
+    if (!(c > 0) && !(weight > 0) && !(o->shrink_rate_per_hour > 0)) return SQ25_OK;
     const sq25_field *like = e->mean[0];
     const int items = e->n_leads + o->n_accum, threads = sq25__threads(ctx);
     int lanes = threads < items ? threads : items;
@@ -349,7 +374,8 @@ int sq25__ens_blend_probabilities(sq25_ctx *ctx, sq25_ensemble *e, const sq25__e
 
 bool sq25__ens_blend_active(const sq25_ensemble_options *o)
 {
-    return o->neighbourhood_cells_per_step > 0 || o->control_weight > 0;
+    return o->neighbourhood_cells_per_step > 0 || o->control_weight > 0 ||
+           o->shrink_rate_per_hour > 0;
 }
 
 int sq25__ens_blend_scratch_make(sq25_ctx *ctx, const sq25_ensemble *e, void **out)
@@ -372,7 +398,8 @@ void sq25__ens_blend_one(sq25_ensemble *e, void *scratch, int item, const float 
 {
     const sq25_ensemble_options *o = &e->opt;
     const double weight = control ? o->control_weight : 0;
-    if (!(o->neighbourhood_cells_per_step > 0) && !(weight > 0)) return;
+    if (!(o->neighbourhood_cells_per_step > 0) && !(weight > 0) && !(o->shrink_rate_per_hour > 0))
+        return;
     const blend_job job = {e, 1, scratch, NULL, o->neighbourhood_cells_per_step, weight};
     blend_item(&job, scratch, item, control);
 }
@@ -392,7 +419,11 @@ int sq25__ens_blend_describe(const sq25_ensemble_options *o, const char *what, c
                  "control member (the latest frame extrapolated along the unperturbed motion)",
                  1 - w, w);
     else control[0] = 0;
-    const int n = snprintf(out, cap, "fraction of the members whose %s, %s%s (lib/ensemble_prob.c)",
-                           what, window, control);
+    char shrink[200] = "";
+    if (o->shrink_rate_per_hour > 0)
+        snprintf(shrink, sizeof shrink, "; then p above %g scaled by max(0, 1 - %g t / 60), "
+                 "t the lead or window in minutes", o->shrink_knee, o->shrink_rate_per_hour);
+    const int n = snprintf(out, cap, "fraction of the members whose %s, %s%s%s (lib/ensemble_prob.c)",
+                           what, window, control, shrink);
     return n < 0 || (size_t)n >= cap ? SQ25_ERR_RANGE : SQ25_OK;
 }

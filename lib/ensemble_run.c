@@ -255,6 +255,18 @@ static int lagrangian_dbr(run *r, const sq25_field *frame, int steps, const floa
     return SQ25_OK;
 }
 
+/* The lag-2 correlation raised to the bound where the AR(2)'s characteristic roots turn
+ * complex, (3 g1^2 - 2 + 2 (1 - g1^2)^1.5) / g1^2, and to 2 g1 g2 - 1, as pysteps' STEPS does
+ * (adjust_lag2_corrcoef2; docs/ensemble.md, Session 5: skill): an oscillating AR(2) fitted
+ * from the raw gamma2 would have a smaller innovation. Internal knob "lag2_adjust". */
+static double lag2_adjusted(double g1, double g2)
+{
+    if (!(g1 > 0) || !(g1 < 1)) return g2;
+    const double oscillation = (3 * g1 * g1 - 2 + 2 * pow(1 - g1 * g1, 1.5)) / (g1 * g1);
+    if (g2 < 2 * g1 * g2 - 1) g2 = 2 * g1 * g2 - 1;
+    return g2 < oscillation ? oscillation : g2;
+}
+
 /* Cascade statistics and AR(2) parameters per level from the three Lagrangian spectra. */
 static void fit_levels(run *r, fftwf_complex *const spec[3])
 {
@@ -267,7 +279,8 @@ static void fit_levels(run *r, fftwf_complex *const spec[3])
         sq25__ens_level_covariances(&r->fft, &r->bank, k, 5, a, bb, m);
         const double v0 = m[0], v1 = m[1], v2 = m[2], c1 = m[3], c2 = m[4];
         const double g1 = v0 > 0 && v1 > 0 ? c1 / sqrt(v0 * v1) : 0;
-        const double g2 = v0 > 0 && v2 > 0 ? c2 / sqrt(v0 * v2) : 0;
+        const double g2_raw = v0 > 0 && v2 > 0 ? c2 / sqrt(v0 * v2) : 0;
+        const double g2 = r->opt->lag2_adjust ? lag2_adjusted(g1, g2_raw) : g2_raw;
         double phi1, phi2, sigma;
         sq25__ens_ar2_fit(g1, g2, &phi1, &phi2, &sigma);
         sq25__ens_level *l = &r->e->level[k];

@@ -149,6 +149,31 @@ assert ok.sum() > 100000 and np.all(np.isnan(p[~valid]))
 assert np.max(np.abs(p[ok] - want[ok])) < 1e-5, np.max(np.abs(p[ok] - want[ok]))
 assert ((p > 0) & (p < 1)).sum() > 1000  # the window spreads the members' rain
 PY
+# the shrink of the high probabilities (since 1.5): members' fraction at the cell (no window,
+# no control), then p above 0.15 scaled by max(0, 1 - 4 x lead / 60 min): 2/3 at 5 min, 1/3
+# at 10 min, 0 at 15 min (every p above 0.15 becomes 0.15); recounted from the members
+$sq25 nowcast "$f1" "$f2" "$f3" --members 3 --seed 7 --leads 15 --keep-members \
+  --neighbourhood 0 --control-weight 0 --probability-shrink 0.15,4 --out "$tmp/shrink.nc"
+ncdump -h "$tmp/shrink.nc" | grep -qF 'then p above 0.15 scaled by max(0, 1 - 4 t / 60)' ||
+  { echo "ncdump -h lacks the shrink"; exit 1; }
+/usr/bin/python3 - "$tmp/shrink.nc" <<'PY'
+import sys
+import numpy as np
+import netCDF4
+ds = netCDF4.Dataset(sys.argv[1])
+for k, slope in enumerate((2 / 3, 1 / 3, 0)):
+    p = ds["exceedance_probability"][k, 0].filled(np.nan)
+    r = ds["rainfall_rate"][:, k].filled(np.nan)
+    n = np.isfinite(r).sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frac = np.nansum(r > 1, axis=0) / n
+    want = np.where(frac > 0.15, 0.15 + (frac - 0.15) * slope, frac)
+    ok = n == 3
+    assert ok.sum() > 100000 and (frac[ok] > 0.5).sum() > 1000
+    assert np.max(np.abs(p[ok] - want[ok])) < 1e-6, (k, np.max(np.abs(p[ok] - want[ok])))
+PY
+if $sq25 nowcast "$f1" "$f2" "$f3" --members 3 --probability-shrink 0.15 --out "$tmp/bad.nc" 2>/dev/null; then
+  echo "--probability-shrink without a rate accepted"; exit 1; fi
 # bad input: an error, no output file
 if $sq25 nowcast "$f2" "$f3" --members 4 --frames 2 --out "$tmp/bad.nc" 2> "$tmp/err.txt"; then
   echo "two frames accepted for an ensemble"; exit 1; fi

@@ -220,6 +220,63 @@ static void control_member(void **state)
     sq25_ctx_destroy(ctx);
 }
 
+/* The shrink of the high probabilities (since 1.5), no window and no control: knee 0.15,
+ * rate 0.4 per hour: the part above 0.15 is scaled by 1 - 0.4 x 5 / 60 = 29/30 at lead 1 and
+ * over the 5-min window, by 1 - 0.4 x 10 / 60 = 14/15 at lead 2 and over the 10-min window:
+ * 0.5 -> 0.15 + 0.35 x 29/30 = 0.488333 and 0.15 + 0.35 x 14/15 = 0.476667; 1 -> 0.15 +
+ * 0.85 x 29/30 = 0.971667 and 0.15 + 0.85 x 14/15 = 0.943333; 0.1 (under the knee) and NaN
+ * stay. Rate 10 per hour: the factor is 1 - 10 x 5 / 60 = 1/6 at lead 1 (0.5 -> 0.15 +
+ * 0.35 / 6 = 0.208333, 1 -> 0.15 + 0.85 / 6 = 0.291667), and 1 - 10 x 10 / 60 < 0, clamped at
+ * 0, at lead 2: everything above the knee becomes 0.15. */
+static void probability_shrink(void **state)
+{
+    (void)state;
+    sq25_ctx *ctx = sq25_ctx_create();
+    const float given[4] = {0.1f, 0.5f, 1.0f, NAN};
+    const double want[2][2][4] = {
+        {{0.1, 0.15 + 0.35 * 29 / 30.0, 0.15 + 0.85 * 29 / 30.0, NAN},
+         {0.1, 0.15 + 0.35 * 14 / 15.0, 0.15 + 0.85 * 14 / 15.0, NAN}},
+        {{0.1, 0.15 + 0.35 / 6, 0.15 + 0.85 / 6, NAN}, {0.1, 0.15, 0.15, NAN}}};
+    for (int fast = 0; fast < 2; fast++) {
+        sq25_ensemble *e = empty_result(ctx, 0);
+        e->opt.shrink_knee = 0.15;
+        e->opt.shrink_rate_per_hour = fast ? 10 : 0.4;
+        for (int k = 0; k < 2; k++)
+            for (int t = 0; t < 4; t++) {
+                float *d = sq25_field_data((sq25_field *)sq25_ensemble_probability(e, k, t));
+                float *a = sq25_field_data((sq25_field *)sq25_ensemble_accumulation_probability(e, k, t));
+                for (int i = 0; i < W * H; i++) d[i] = a[i] = given[i % 4];
+            }
+        assert_int_equal(sq25__ens_blend_probabilities(ctx, e, NULL), SQ25_OK);
+        for (int k = 0; k < 2; k++)
+            for (int t = 0; t < 4; t++) {
+                const float *d = sq25_field_data_const(sq25_ensemble_probability(e, k, t));
+                const float *a = sq25_field_data_const(sq25_ensemble_accumulation_probability(e, k, t));
+                for (int i = 0; i < 8; i++) {
+                    const double x = want[fast][k][i % 4];
+                    if (isnan(x)) {
+                        assert_true(isnan(d[i]) && isnan(a[i]));
+                        continue;
+                    }
+                    assert_true(fabs(d[i] - x) < 1e-6);
+                    assert_true(fabs(a[i] - x) < 1e-6);
+                }
+            }
+        sq25_ensemble_destroy(e);
+    }
+    sq25_ensemble_options *o = NULL;
+    assert_int_equal(sq25_ensemble_options_create(ctx, &o), SQ25_OK);
+    assert_int_equal(sq25_ensemble_options_set_probability_shrink(o, 1, 0.4), SQ25_ERR_RANGE);
+    assert_int_equal(sq25_ensemble_options_set_probability_shrink(o, -0.1, 0.4), SQ25_ERR_RANGE);
+    assert_int_equal(sq25_ensemble_options_set_probability_shrink(o, 0.15, 10.5), SQ25_ERR_RANGE);
+    assert_int_equal(sq25_ensemble_options_set_probability_shrink(o, 0.15, NAN), SQ25_ERR_RANGE);
+    assert_int_equal(sq25_ensemble_options_set_probability_shrink(NULL, 0.15, 0.4),
+                     SQ25_ERR_INVALID_ARG);
+    assert_int_equal(sq25_ensemble_options_set_probability_shrink(o, 0.15, 0.4), SQ25_OK);
+    sq25_ensemble_options_destroy(o);
+    sq25_ctx_destroy(ctx);
+}
+
 /* With the members kept the control member is kept too (since 1.4): under zero motion its
  * rate at every lead is the latest frame (0, 10 mm/h at (8, 10), NaN at (2, 2)), valid at
  * the lead's time; with a control weight of 0 none is made. */
@@ -370,6 +427,7 @@ int main(void)
         cmocka_unit_test(constant_fraction_exact),
         cmocka_unit_test(control_member),
         cmocka_unit_test(control_member_kept),
+        cmocka_unit_test(probability_shrink),
         cmocka_unit_test(description),
         cmocka_unit_test(run_matches_members),
     };
