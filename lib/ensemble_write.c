@@ -899,6 +899,7 @@ typedef struct {
     const char *failed_var; /* a grid that could not be compressed or stored */
     bool release;           /* no result wanted: grids freed once stored (calling thread) */
     int jobs_released;      /* jobs before it released or still to be checked */
+    int next_cold;          /* the first job not yet given a stored grid's buffer */
 } stream;
 
 static void stream_signal(stream *st)
@@ -1083,14 +1084,26 @@ static int stream_begin(void *arg, sq25_ensemble *e, const sq25_field *latest, c
 
 /* Without a result wanted, the grids stored so far are freed (the calling thread owns the
  * allocator): the file, not the result, then holds them, and the memory does not grow with
- * the leads. */
-static void stream_release(stream *st)
+ * the leads. Called once lead k is done: a stored grid's buffer first goes to a grid of lead
+ * k + 1 (same shape, not computed yet, filled whole), whose own buffer, never written, is freed
+ * instead; so the pages of the few leads in flight are touched once, not again every lead
+ * (the kernel's page faults and page clearing). */
+static void stream_release(stream *st, int k)
 {
     pthread_mutex_lock(&st->mu);
     const int upto = st->jobs_stored;
     pthread_mutex_unlock(&st->mu);
+    const int next_end = k < st->e->n_leads ? st->lead_end[k + 1] : 0;
+    if (st->next_cold < st->lead_end[k]) st->next_cold = st->lead_end[k];
     for (int j = st->jobs_released; j < upto; j++) {
-        sq25_field_destroy(*st->jobs[j].owner);
+        sq25_field *stored = *st->jobs[j].owner;
+        if (st->next_cold < next_end) {
+            sq25_field *next = *st->jobs[st->next_cold++].owner;
+            float *warm = stored->data;
+            stored->data = next->data;
+            next->data = warm;
+        }
+        sq25_field_destroy(stored);
         *st->jobs[j].owner = NULL;
         st->jobs[j].f = NULL;
     }
@@ -1125,7 +1138,7 @@ static int stream_lead_done(void *arg, int k)
     st->leads_given = k;
     stream_signal(st);
     if (!st->thread_started) stream_lead(st, k);
-    if (st->release) stream_release(st);
+    if (st->release) stream_release(st, k);
     return SQ25_OK;
 }
 

@@ -286,8 +286,11 @@ typedef struct {
     uint8_t cl_sym[LITLEN_CODES + 2];    /* the code lengths, run-length coded */
     uint8_t cl_extra[LITLEN_CODES + 2];
     int n_cl;
-    uint32_t match_bits[MAX_MATCH + 1];  /* length code + extra + distance code, by length */
-    uint8_t match_nbits[MAX_MATCH + 1];
+    /* every symbol of the parse (literal 0..255, match 256 + length - 3) as the bits it is
+     * written with: a match's length code, extra bits and distance code in one; one table
+     * lookup per symbol, no branch between literals and matches */
+    uint32_t sym_bits[256 + MAX_MATCH - MIN_MATCH + 1];
+    uint8_t sym_nbits[256 + MAX_MATCH - MIN_MATCH + 1];
     uint64_t bits;                       /* the whole block, header included */
 } dynamic_code;
 
@@ -357,12 +360,17 @@ static void build_dynamic(const block *b, dynamic_code *c)
     }
     for (int s = 0; s < LITLEN_CODES; s++) bits += (uint64_t)freq[s] * c->lit_len[s];
     c->bits = bits;
+    for (int s = 0; s < 256; s++) {
+        c->sym_bits[s] = c->lit_code[s];
+        c->sym_nbits[s] = c->lit_len[s];
+    }
     for (int len = MIN_MATCH; len <= MAX_MATCH; len++) {
         if (!b->match_freq[len]) continue;
         const int lc = length_code(len), nl = c->lit_len[257 + lc];
         /* distance 1 is distance code 0, whose canonical code of length 1 is the bit 0 */
-        c->match_bits[len] = c->lit_code[257 + lc] | (uint32_t)(len - length_base[lc]) << nl;
-        c->match_nbits[len] = (uint8_t)(nl + length_extra[lc] + 1);
+        c->sym_bits[256 + len - MIN_MATCH] =
+            c->lit_code[257 + lc] | (uint32_t)(len - length_base[lc]) << nl;
+        c->sym_nbits[256 + len - MIN_MATCH] = (uint8_t)(nl + length_extra[lc] + 1);
     }
 }
 
@@ -379,15 +387,7 @@ static void write_dynamic(bit_writer *w, const block *b, const dynamic_code *c, 
         put_bits(w, c->cl_code[s], c->cl_len[s]);
         if (s >= 16) put_bits(w, c->cl_extra[k], s == 16 ? 2 : s == 17 ? 3 : 7);
     }
-    for (int k = 0; k < b->n; k++) {
-        const unsigned s = b->sym[k];
-        if (s < 256) {
-            put_bits(w, c->lit_code[s], c->lit_len[s]);
-        } else {
-            const unsigned len = s - 256 + MIN_MATCH;
-            put_bits(w, c->match_bits[len], c->match_nbits[len]);
-        }
-    }
+    for (int k = 0; k < b->n; k++) put_bits(w, c->sym_bits[b->sym[k]], c->sym_nbits[b->sym[k]]);
     put_bits(w, c->lit_code[END_OF_BLOCK], c->lit_len[END_OF_BLOCK]);
 }
 

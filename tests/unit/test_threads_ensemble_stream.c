@@ -2,7 +2,8 @@
  * make check-tsan), the ensemble whose file is written as its leads end: the same result and
  * the same file values as sq25_ensemble_run followed by sq25_ensemble_write_netcdf (both read
  * back with sq25_ensemble_read_netcdf and compared grid by grid, bit for bit; the streamed
- * files of 1 and 3 threads byte for byte), with and without a result handed back, with kept
+ * files of 1 and 3 threads byte for byte), with and without a result handed back (without one,
+ * a stored grid's buffer is reused by a grid of the next lead), with kept
  * members and quantiles; a path that cannot be written and every allocation failure give
  * their codes, release what they took and leave no file. */
 #include "support.h"
@@ -101,10 +102,11 @@ static void streamed_equals_written(int keep)
     sq25_field *frames[3];
     test_ensemble_frames(ctx, frames);
     const sq25_field *const *f = (const sq25_field *const *)frames;
-    char written[4096], one[4096], three[4096];
+    char written[4096], one[4096], three[4096], inline_no_result[4096];
     snprintf(written, sizeof written, "%s/written%d.nc", test_tmpdir(), keep);
     snprintf(one, sizeof one, "%s/stream1_%d.nc", test_tmpdir(), keep);
     snprintf(three, sizeof three, "%s/stream3_%d.nc", test_tmpdir(), keep);
+    snprintf(inline_no_result, sizeof inline_no_result, "%s/stream1n_%d.nc", test_tmpdir(), keep);
     /* the reference: run, then write */
     sq25_ensemble_options *o = options(ctx, 3, keep);
     sq25_ensemble *ref = NULL;
@@ -121,8 +123,15 @@ static void streamed_equals_written(int keep)
     o = options(ctx, 3, keep);
     assert_int_equal(sq25_ensemble_run_netcdf(ctx, o, f, 3, u_px, v_px, LEADS, three, NULL), SQ25_OK);
     sq25_ensemble_options_destroy(o);
+    /* one thread, no result: every lead's grids are stored before the next lead, whose grids
+     * then take over their buffers (written whole again, so nothing of a lead shows in the next) */
+    o = options(ctx, 1, keep);
+    assert_int_equal(
+        sq25_ensemble_run_netcdf(ctx, o, f, 3, u_px, v_px, LEADS, inline_no_result, NULL), SQ25_OK);
+    sq25_ensemble_options_destroy(o);
     /* the chunks are stored in one order whatever the threads: the same file */
     assert_true(same_bytes(one, three));
+    assert_true(same_bytes(one, inline_no_result));
     sq25_ensemble *rw = read_back(ctx, written), *r1 = read_back(ctx, one), *r3 = read_back(ctx, three);
     same_result(ref, rw); /* the reader itself returns the grids bit for bit */
     same_result(rw, r1);
