@@ -209,6 +209,17 @@ void sq25__ens_dry_blocks_wet(const unsigned char *wet, const unsigned char *kin
  * dry from sq25__ens_dry_blocks(field); row_dxy: 3 * nodes_x floats scratch. */
 void sq25__ens_sample(const sq25__ens_flow *fl, const float *node_xy, const float *field,
                       const unsigned char *dry, float *row_dxy, float *out);
+/* The same, and row by row as it is written: acc_mm[i] += dt_h * out[i] (before NULL) or
+ * acc_mm[i] += dt_h * before[i] + dt_h * out[i] (acc_mm: mm, out and before: mm/h, dt_h:
+ * hours); acc_mm and before must not overlap out. */
+typedef struct {
+    float *acc_mm;
+    const float *before;
+    float dt_h;
+} sq25__ens_accum;
+void sq25__ens_sample_acc(const sq25__ens_flow *fl, const float *node_xy, const float *field,
+                          const unsigned char *dry, float *row_dxy, float *out,
+                          const sq25__ens_accum *acc);
 
 /* ---- options and result (lib/ensemble.c) ---------------------------------------------- */
 struct sq25_ensemble_options {
