@@ -177,13 +177,13 @@ static inline float sq25__ens_mask_weight(float d_thirds, const sq25__ens_mask_p
 bool sq25__ens_mask_u16(const unsigned char *wet, int width, int height, double buffer_px,
                         double rim_px, uint16_t *dist, sq25__ens_mask_params *p);
 
-/* Member trajectories on a coarse grid of nodes every SQ25__ENS_NODE_STEP cells (as
- * lib/advect.c: the motion is smooth on that scale), displacements interpolated to every
- * cell. The departure point p of a node at x after tau steps solves
+/* Member trajectories on a coarse grid of nodes every SQ25__ENS_NODE_STEP cells (8; the
+ * control in lib/advect.c keeps its own grid of 4), displacements interpolated bilinearly to
+ * every cell (docs/ensemble.md, "Session 5, round 2", gives what 8 changes against 4). The departure point p of a node at x after tau steps solves
  * p = x - (tau V(p) + par e(p) + perp e_perp(p)), e the unit vector of the local motion and
  * e_perp = (-e_y, e_x): the motion carried with the rain, plus the member's perturbation
  * (par_px, perp_px: its integral up to tau, pixels). */
-#define SQ25__ENS_NODE_STEP 4
+#define SQ25__ENS_NODE_STEP 8
 typedef struct {
     int width, height, nodes_x, nodes_y;
     const float *u, *v; /* pixels per step */
