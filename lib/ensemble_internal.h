@@ -41,9 +41,10 @@ double sq25__ens_column_weight(const sq25__ens_fft *f, int col);
 
 /* The cascade's filter bank: Gaussian band-pass filters in ln(wavenumber), normalised so that
  * the weights of every spectrum entry sum to one; weights under SQ25__ENS_FILTER_CUT of the
- * entry's total are dropped before normalising, so each level is stored sparsely. Level 0
- * holds the mean (wavenumber 0). */
-#define SQ25__ENS_FILTER_CUT 1e-3
+ * entry's total are dropped before normalising, so each level is stored sparsely (3 %: 1.66
+ * levels per entry on 700 x 700 with 6 levels, 2.24 at 0.1 %). Level 0 holds the mean
+ * (wavenumber 0). */
+#define SQ25__ENS_FILTER_CUT 3e-2
 typedef struct {
     int levels;
     size_t start[SQ25__ENS_MAX_LEVELS + 1]; /* entries of level k: [start[k], start[k+1]) */
