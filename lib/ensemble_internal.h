@@ -41,9 +41,10 @@ double sq25__ens_column_weight(const sq25__ens_fft *f, int col);
 
 /* The cascade's filter bank: Gaussian band-pass filters in ln(wavenumber), normalised so that
  * the weights of every spectrum entry sum to one; weights under SQ25__ENS_FILTER_CUT of the
- * entry's total are dropped before normalising, so each level is stored sparsely. Level 0
- * holds the mean (wavenumber 0). */
-#define SQ25__ENS_FILTER_CUT 1e-3
+ * entry's total are dropped before normalising, so each level is stored sparsely (3 %: 1.66
+ * levels per entry on 700 x 700 with 6 levels, 2.24 at 0.1 %). Level 0 holds the mean
+ * (wavenumber 0). */
+#define SQ25__ENS_FILTER_CUT 3e-2
 typedef struct {
     int levels;
     size_t start[SQ25__ENS_MAX_LEVELS + 1]; /* entries of level k: [start[k], start[k+1]) */
@@ -177,13 +178,13 @@ static inline float sq25__ens_mask_weight(float d_thirds, const sq25__ens_mask_p
 bool sq25__ens_mask_u16(const unsigned char *wet, int width, int height, double buffer_px,
                         double rim_px, uint16_t *dist, sq25__ens_mask_params *p);
 
-/* Member trajectories on a coarse grid of nodes every SQ25__ENS_NODE_STEP cells (as
- * lib/advect.c: the motion is smooth on that scale), displacements interpolated to every
- * cell. The departure point p of a node at x after tau steps solves
+/* Member trajectories on a coarse grid of nodes every SQ25__ENS_NODE_STEP cells (8; the
+ * control in lib/advect.c keeps its own grid of 4), displacements interpolated bilinearly to
+ * every cell (docs/ensemble.md, "Session 5, round 2", gives what 8 changes against 4). The departure point p of a node at x after tau steps solves
  * p = x - (tau V(p) + par e(p) + perp e_perp(p)), e the unit vector of the local motion and
  * e_perp = (-e_y, e_x): the motion carried with the rain, plus the member's perturbation
  * (par_px, perp_px: its integral up to tau, pixels). */
-#define SQ25__ENS_NODE_STEP 4
+#define SQ25__ENS_NODE_STEP 8
 typedef struct {
     int width, height, nodes_x, nodes_y;
     const float *u, *v; /* pixels per step */
@@ -209,6 +210,17 @@ void sq25__ens_dry_blocks_wet(const unsigned char *wet, const unsigned char *kin
  * dry from sq25__ens_dry_blocks(field); row_dxy: 3 * nodes_x floats scratch. */
 void sq25__ens_sample(const sq25__ens_flow *fl, const float *node_xy, const float *field,
                       const unsigned char *dry, float *row_dxy, float *out);
+/* The same, and row by row as it is written: acc_mm[i] += dt_h * out[i] (before NULL) or
+ * acc_mm[i] += dt_h * before[i] + dt_h * out[i] (acc_mm: mm, out and before: mm/h, dt_h:
+ * hours); acc_mm and before must not overlap out. */
+typedef struct {
+    float *acc_mm;
+    const float *before;
+    float dt_h;
+} sq25__ens_accum;
+void sq25__ens_sample_acc(const sq25__ens_flow *fl, const float *node_xy, const float *field,
+                          const unsigned char *dry, float *row_dxy, float *out,
+                          const sq25__ens_accum *acc);
 
 /* ---- options and result (lib/ensemble.c) ---------------------------------------------- */
 struct sq25_ensemble_options {

@@ -757,8 +757,26 @@ static void sample_cells(const sq25__ens_flow *fl, const float *row_dxy, const f
     fix_samples(field, w, h, s, n, o + c0);
 }
 
+/* acc[c] += dt * now[c] (before NULL) or dt * before[c] + dt * now[c], over one row: the
+ * expression move_member's own pass had, so the sums are the same floats. */
+static void accumulate_row(float *restrict acc, const float *restrict before,
+                           const float *restrict now, int n, float dt)
+{
+    if (before)
+        for (int c = 0; c < n; c++) acc[c] += dt * before[c] + dt * now[c];
+    else
+        for (int c = 0; c < n; c++) acc[c] += dt * now[c];
+}
+
 void sq25__ens_sample(const sq25__ens_flow *fl, const float *node_xy, const float *field,
                       const unsigned char *dry, float *row_dxy, float *out)
+{
+    sq25__ens_sample_acc(fl, node_xy, field, dry, row_dxy, out, NULL);
+}
+
+void sq25__ens_sample_acc(const sq25__ens_flow *fl, const float *node_xy, const float *field,
+                          const unsigned char *dry, float *row_dxy, float *out,
+                          const sq25__ens_accum *acc)
 {
     const int w = fl->width, h = fl->height, step = SQ25__ENS_NODE_STEP;
     const int tiles_x = (w + step - 1) / step, chunk_tiles = SAMPLE_CHUNK / step;
@@ -807,6 +825,9 @@ void sq25__ens_sample(const sq25__ens_flow *fl, const float *node_xy, const floa
                 }
             j = end;
         }
+        if (acc) /* the row just written, still in L1 */
+            accumulate_row(acc->acc_mm + (size_t)r * w,
+                           acc->before ? acc->before + (size_t)r * w : NULL, o, w, acc->dt_h);
     }
 }
 

@@ -747,14 +747,13 @@ static void move_member(run *r, member_state *ms, thread_scratch *s, float *out)
         sq25__ens_departures(&r->flow, ms->node_xy, ms->tau, tau, par, perp);
         ms->tau = tau;
         float *dst = j == sub ? out : s->sample;
-        sq25__ens_sample(&r->flow, ms->node_xy, s->lagr, s->dry, s->row_dxy, dst);
-        if (!ms->accum_mm || j == sub - 1) continue; /* the last two sub-steps in one pass */
-        float *restrict acc = ms->accum_mm;
-        const float *restrict now = dst, *restrict before = s->sample;
-        if (j == sub && sub >= 2)
-            for (size_t i = 0; i < r->n; i++) acc[i] += dt_h * before[i] + dt_h * now[i];
-        else
-            for (size_t i = 0; i < r->n; i++) acc[i] += dt_h * now[i];
+        /* the accumulation done by the sampler as it writes each row; the last two sub-steps
+         * in one pass (the one before the last is kept in s->sample) */
+        const sq25__ens_accum acc = {ms->accum_mm, j == sub && sub >= 2 ? s->sample : NULL,
+                                     dt_h};
+        const bool add = ms->accum_mm && j != sub - 1;
+        sq25__ens_sample_acc(&r->flow, ms->node_xy, s->lagr, s->dry, s->row_dxy, dst,
+                             add ? &acc : NULL);
     }
 }
 

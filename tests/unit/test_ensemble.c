@@ -404,7 +404,8 @@ static void sampling_matches_definition(void **state)
             u[r * W + c] = (float)(3 + sin(r / 9.0));
             v[r * W + c] = (float)(-1 + 0.8 * cos(c / 11.0));
         }
-    sq25__ens_flow fl = {W, H, (W - 1 + 3) / 4 + 1, (H - 1 + 3) / 4 + 1, u, v, NULL};
+    enum { S = SQ25__ENS_NODE_STEP }; /* the node step, cells */
+    sq25__ens_flow fl = {W, H, (W - 1 + S - 1) / S + 1, (H - 1 + S - 1) / S + 1, u, v, NULL};
     float *nodes = malloc(2 * sizeof(float) * (size_t)fl.nodes_x * (size_t)fl.nodes_y);
     float *row = malloc(3 * sizeof(float) * (size_t)fl.nodes_x);
     unsigned char dry[(W / 8 + 1) * (H / 8 + 1)];
@@ -417,12 +418,12 @@ static void sampling_matches_definition(void **state)
     int zeros = 0, nans = 0, wet = 0, checked = 0;
     for (int r = 0; r < H; r++)
         for (int c = 0; c < W; c++) {
-            const int i = r / 4, j = c / 4, i1 = i + 1 < fl.nodes_y ? i + 1 : i, j1 = j + 1 < fl.nodes_x ? j + 1 : j;
-            const double fy = (r % 4) / 4.0, fx = (c % 4) / 4.0;
+            const int i = r / S, j = c / S, i1 = i + 1 < fl.nodes_y ? i + 1 : i, j1 = j + 1 < fl.nodes_x ? j + 1 : j;
+            const double fy = (r % S) / (double)S, fx = (c % S) / (double)S;
             double d[2];
             for (int k = 0; k < 2; k++) {
-                const double origin_00 = k ? i * 4 : j * 4, origin_01 = k ? i * 4 : j1 * 4;
-                const double origin_10 = k ? i1 * 4 : j * 4, origin_11 = k ? i1 * 4 : j1 * 4;
+                const double origin_00 = k ? i * S : j * S, origin_01 = k ? i * S : j1 * S;
+                const double origin_10 = k ? i1 * S : j * S, origin_11 = k ? i1 * S : j1 * S;
                 const double d00 = nodes[2 * (i * fl.nodes_x + j) + k] - origin_00;
                 const double d01 = nodes[2 * (i * fl.nodes_x + j1) + k] - origin_01;
                 const double d10 = nodes[2 * (i1 * fl.nodes_x + j) + k] - origin_10;
@@ -470,7 +471,8 @@ static void sampling_nan_neighbours_of_zero_weight(void **state)
     for (int i = 0; i < N; i++) field[i] = (float)(1 + i % W + 10 * (i / W));
     field[5 * W + 7] = NAN;
     field[9 * W + 2] = NAN;
-    sq25__ens_flow fl = {W, H, (W - 1 + 3) / 4 + 1, (H - 1 + 3) / 4 + 1, u, v, NULL};
+    enum { S = SQ25__ENS_NODE_STEP }; /* the node step, cells */
+    sq25__ens_flow fl = {W, H, (W - 1 + S - 1) / S + 1, (H - 1 + S - 1) / S + 1, u, v, NULL};
     float *nodes = malloc(2 * sizeof(float) * (size_t)fl.nodes_x * (size_t)fl.nodes_y);
     float *row = malloc(3 * sizeof(float) * (size_t)fl.nodes_x);
     unsigned char dry[(W / 8 + 1) * (H / 8 + 1)];
