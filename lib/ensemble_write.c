@@ -1110,11 +1110,9 @@ static void stream_release(stream *st, int k)
     st->jobs_released = upto;
 }
 
-/* Lead k's statistics are done: the control member's rate (and amount) for it, then the
- * writer's turn. */
-static int stream_lead_done(void *arg, int k)
+/* The control member's rate (and amount) for lead k, then the writer's turn. */
+static int control_step(stream *st, int k)
 {
-    stream *st = arg;
     const int slot = k % STREAM_SLOTS;
     pthread_mutex_lock(&st->mu); /* the file defined, the slot's previous lead blended */
     while (st->thread_started && !st->stop &&
@@ -1138,8 +1136,29 @@ static int stream_lead_done(void *arg, int k)
     st->leads_given = k;
     stream_signal(st);
     if (!st->thread_started) stream_lead(st, k);
-    if (st->release) stream_release(st, k);
     return SQ25_OK;
+}
+
+/* Lead k's statistics are done: the control steps of the leads not yet given. While the
+ * writer thread still defines the file (the coordinates of every cell, the HDF5 metadata)
+ * the calling thread may make no context call, so instead of waiting (both cores but the
+ * writer's idle) it returns at once and the next lead's members compute beside the
+ * definition; the next call catches up (the last lead always waits). The leads are given to
+ * the writer in order whatever the timing, so the file does not change. */
+static int stream_lead_done(void *arg, int k)
+{
+    stream *st = arg;
+    if (k < st->e->n_leads) {
+        pthread_mutex_lock(&st->mu);
+        const bool defining = st->thread_started && !st->defined && !st->stop;
+        pthread_mutex_unlock(&st->mu);
+        if (defining) return SQ25_OK;
+    }
+    int rc = SQ25_OK;
+    /* leads_given is written only by this thread */
+    for (int j = st->leads_given + 1; rc == SQ25_OK && j <= k; j++) rc = control_step(st, j);
+    if (rc == SQ25_OK && st->release) stream_release(st, k);
+    return rc;
 }
 
 static void stream_free(stream *st)
