@@ -409,7 +409,9 @@ static int setup_members(run *r, fftwf_complex *const spec[3])
         s->ar = sq25__ens_fft_alloc(2 * r->entries * sizeof(fftwf_complex));
         s->wet = sq25__calloc(r->ctx, r->n / 8 + 1, 1);
         s->node_xy = sq25__malloc(r->ctx, 2 * r->n_nodes * sizeof(float));
-        if (r->opt->n_accum) s->accum_mm = sq25__calloc(r->ctx, r->n, sizeof(float));
+        /* zeroed by the member's first step, on its worker thread (the pages faulted in
+         * there, not here one member after another) */
+        if (r->opt->n_accum) s->accum_mm = sq25__malloc(r->ctx, r->n * sizeof(float));
         if (!r->opt->keep) r->lead_out[j] = sq25__malloc(r->ctx, r->n * sizeof(float));
         if (!s->ar || !s->wet || !s->node_xy || (r->opt->n_accum && !s->accum_mm) ||
             (!r->opt->keep && !r->lead_out[j]))
@@ -763,6 +765,7 @@ static void member_lead(run *r, int m, int thread)
     thread_scratch *s = &r->scratch[thread];
     sq25__ens_rng g;
     sq25__ens_rng_seed(&g, r->opt->seed, (uint64_t)m, (uint64_t)r->lead);
+    if (r->lead == 1 && ms->accum_mm) memset(ms->accum_mm, 0, r->n * sizeof(float));
     evolve_levels(r, ms, s, &g);
     sq25__ens_fft_inverse_raw(&r->fft, s->recomp, s->real);
     finish_lagrangian(r, ms, s);
