@@ -132,15 +132,22 @@ int sq25__ens_filters_make(sq25_ctx *ctx, const sq25__ens_fft *f, int levels,
     double w[SQ25__ENS_MAX_LEVELS];
     float *all = sq25__malloc(ctx, f->n_spec * (size_t)levels * sizeof *all);
     if (!all) return SQ25_ERR_NOMEM;
-    for (int row = 0; row < f->height; row++)
+    const size_t row_len = (size_t)f->half_width * (size_t)levels;
+    for (int row = 0; row < f->height; row++) {
+        float *a_row = all + (size_t)row * row_len;
+        /* a row past the middle has the wavenumbers of row h - row (ky = row - h): the same
+         * weights, copied instead of computed again */
+        if (row > f->height / 2) memcpy(a_row, all + (size_t)(f->height - row) * row_len,
+                                        row_len * sizeof *all);
         for (int col = 0; col < f->half_width; col++) {
-            entry_weights(f, levels, spacing, row, col, w);
-            float *a = all + ((size_t)row * f->half_width + col) * (size_t)levels;
-            for (int k = 0; k < levels; k++) {
-                a[k] = (float)w[k];
-                count[k] += a[k] > 0;
+            float *a = a_row + (size_t)col * (size_t)levels;
+            if (row <= f->height / 2) {
+                entry_weights(f, levels, spacing, row, col, w);
+                for (int k = 0; k < levels; k++) a[k] = (float)w[k];
             }
+            for (int k = 0; k < levels; k++) count[k] += a[k] > 0;
         }
+    }
     out->start[0] = 0;
     for (int k = 0; k < levels; k++) out->start[k + 1] = out->start[k] + count[k];
     const size_t total = out->start[levels];

@@ -54,6 +54,56 @@ static void filter_bank_sums_to_one(void **state)
     sq25_ctx_destroy(ctx);
 }
 
+/* Every entry's heaviest level is the one whose centre lies nearest in ln(wavenumber): the
+ * Gaussians are equally spaced in ln r with equal widths, so the largest is the nearest centre
+ * (worked out from the bank's definition, not from its code). Odd height, so that the rows
+ * past the middle (whose weights are copied from their mirror row h - row) are checked
+ * against their own wavenumber. */
+static void filter_bank_peak_at_nearest_centre(void **state)
+{
+    (void)state;
+    sq25_ctx *ctx = sq25_ctx_create();
+    sq25__ens_fft f;
+    assert_int_equal(sq25__ens_fft_init(ctx, &f, 64, 53), SQ25_OK);
+    const int levels = 6;
+    sq25__ens_filters b;
+    assert_int_equal(sq25__ens_filters_make(ctx, &f, levels, &b), SQ25_OK);
+    float *best_w = calloc(f.n_spec, sizeof *best_w);
+    int *best_k = calloc(f.n_spec, sizeof *best_k);
+    for (int k = 0; k < levels; k++)
+        for (size_t e = b.start[k]; e < b.start[k + 1]; e++)
+            if (b.weight[e] > best_w[b.index[e]]) {
+                best_w[b.index[e]] = b.weight[e];
+                best_k[b.index[e]] = k;
+            }
+    int checked = 0;
+    for (int row = 0; row < f.height; row++)
+        for (int col = 0; col < f.half_width; col++) {
+            const int ky = row <= f.height / 2 ? row : row - f.height;
+            const double kx = col * 64.0 / 64.0, kyy = ky * 64.0 / 53.0;
+            const double r = sqrt(kx * kx + kyy * kyy);
+            if (r <= 0) continue;
+            int nearest = 0;
+            for (int k = 1; k < levels; k++)
+                if (fabs(log(r) - log(b.centre[k])) < fabs(log(r) - log(b.centre[nearest])))
+                    nearest = k;
+            /* skip ties (an entry halfway between two centres) */
+            const double d0 = fabs(log(r) - log(b.centre[nearest]));
+            int tie = 0;
+            for (int k = 0; k < levels; k++)
+                if (k != nearest && fabs(fabs(log(r) - log(b.centre[k])) - d0) < 1e-6) tie = 1;
+            if (tie) continue;
+            assert_int_equal(best_k[(size_t)row * f.half_width + col], nearest);
+            checked++;
+        }
+    assert_true(checked > (int)f.n_spec / 2);
+    free(best_w);
+    free(best_k);
+    sq25__ens_filters_free(ctx, &b);
+    sq25__ens_fft_free(&f);
+    sq25_ctx_destroy(ctx);
+}
+
 /* Three frames of a stationary AR(2) process of known coefficients, pixel by pixel (white in
  * space, so every cascade level follows the same AR(2)): x_a ~ N(0,1); x_b = g1 x_a +
  * sqrt(1 - g1^2) e (the stationary joint law of two steps); x_c = phi1 x_b + phi2 x_a +
@@ -917,6 +967,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(filter_bank_sums_to_one),
+        cmocka_unit_test(filter_bank_peak_at_nearest_centre),
         cmocka_unit_test(ar2_fit_recovers_coefficients),
         cmocka_unit_test(noise_spectrum_slope),
         cmocka_unit_test(probability_matching_is_exact),
