@@ -311,8 +311,12 @@ int sq25__ens_noise_filter_nonparametric(sq25_ctx *ctx, const sq25__ens_fft *f,
     memset(filter, 0, f->n_spec * sizeof(float));
     for (int k = 0; k < count; k++) {
         tapered_spectrum(f, win, fields[k], real, spec);
-        for (size_t i = 0; i < f->n_spec; i++)
-            filter[i] += (float)(hypot(spec[i][0], spec[i][1]) / count);
+        /* |F| in double: the squares of the float parts are exact there and cannot
+         * overflow, so this is hypot without its slow path */
+        for (size_t i = 0; i < f->n_spec; i++) {
+            const double re = spec[i][0], im = spec[i][1];
+            filter[i] += (float)(sqrt(re * re + im * im) / count);
+        }
     }
     filter[0] = 0;
     sq25__ens_fft_release(real);
