@@ -29,7 +29,8 @@ const char cmd_verify_usage[] =
     "  frequency, mean probability) per threshold; with --keep-members files also CRPS (mm/h)\n"
     "  and the rank histogram, and (files of 1.4 on, which hold the control member) the CRPS\n"
     "  of the distribution the probabilities describe (crps_shipped: the members pooled over\n"
-    "  the file's window plus the control member at its weight).\n";
+    "  the file's window plus the control member at its weight; null when the file's\n"
+    "  probabilities were shrunk, --probability-shrink).\n";
 
 #define VERIFY_MAX_LIST 16
 

@@ -70,7 +70,8 @@ static void mask_observation(const sq25_ensemble *e, int lead, const float *obs,
 /* CRPS of the distribution the file's probabilities describe: the members pooled over the
  * window of half side ceil(c k) at lead k steps (c: the file's neighbourhood_cells_per_lead_step)
  * and the control member at the file's control_weight. NaN when the weight is not known or is
- * > 0 without the control member in the file. */
+ * > 0 without the control member in the file, and when the probabilities were shrunk (they
+ * then describe no pooled distribution). */
 static int score_shipped(sq25_ctx *ctx, const sq25_ensemble *e, int lead, const float **mem,
                          const float *obs, ens_scores *s)
 {
@@ -78,6 +79,7 @@ static int score_shipped(sq25_ctx *ctx, const sq25_ensemble *e, int lead, const 
     const double c = sq25_ensemble_neighbourhood(e), w = sq25_ensemble_control_weight(e);
     const sq25_field *control = w > 0 ? sq25_ensemble_control_member(e, lead) : NULL;
     if (!(c >= 0) || !(w >= 0) || (w > 0 && !control)) return SQ25_OK;
+    if (!(sq25_ensemble_probability_shrink_rate(e) == 0)) return SQ25_OK;
     /* the window rule of lib/ensemble_prob.c (a tolerance so that 0.5 x 2 steps is 1 cell) */
     const int half = c > 0 ? (int)ceil(c * (lead + 1) - 1e-9) : 0;
     const sq25_field *like = sq25_ensemble_mean(e, lead);

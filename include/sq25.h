@@ -1664,6 +1664,11 @@ SQ25_API const sq25_field *sq25_ensemble_control_member(const sq25_ensemble *e, 
  * k steps) they give the CRPS of the distribution the probabilities describe. Since 1.4. */
 SQ25_API double sq25_ensemble_neighbourhood(const sq25_ensemble *e);
 SQ25_API double sq25_ensemble_control_weight(const sq25_ensemble *e);
+/* The rate (per hour) of sq25_ensemble_options_set_probability_shrink the probabilities of e
+ * were made with: 0 = no shrink (also for files written before 1.5, when there was none); NaN
+ * when e is NULL. With a shrink the probabilities no longer describe the pooled members and
+ * control (sq25_verify_crps_neighbourhood does not give their CRPS). Since 1.5. */
+SQ25_API double sq25_ensemble_probability_shrink_rate(const sq25_ensemble *e);
 /* Diagnostics of cascade level (0 = largest scale): its central wavenumber (cycles per the
  * grid's longer side), the lag-1 and lag-2 correlations and the AR(2) coefficients used.
  * Any output may be NULL. @return SQ25_OK or SQ25_ERR_RANGE. Since 1.1. */

@@ -434,6 +434,11 @@ double sq25_ensemble_neighbourhood(const sq25_ensemble *e)
 
 double sq25_ensemble_control_weight(const sq25_ensemble *e) { return e ? e->opt.control_weight : NAN; }
 
+double sq25_ensemble_probability_shrink_rate(const sq25_ensemble *e)
+{
+    return e ? e->opt.shrink_rate_per_hour : NAN;
+}
+
 const sq25_field *sq25_ensemble_accumulation_probability(const sq25_ensemble *e, int window,
                                                          int threshold)
 {

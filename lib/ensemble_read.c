@@ -230,7 +230,8 @@ static void read_levels(reader *r, sq25_ensemble *e)
 
 /* How the file's probabilities were made (attributes of exceedance_probability): the window's
  * growth in cells per lead step and the control member's weight; NaN when the file does not
- * say (files before 1.4 have no control_weight). */
+ * say (files before 1.4 have no control_weight); the shrink's knee and rate (files before 1.5
+ * have none, and there was no shrink before 1.5: 0). */
 static int read_probability_options(reader *r, sq25_ensemble_options *o)
 {
     int id;
@@ -250,6 +251,18 @@ static int read_probability_options(reader *r, sq25_ensemble_options *o)
                               "is out of range", r->path, names[k], v);
         *dest[k] = v;
     }
+    const char *shrink_names[2] = {"probability_shrink_knee", "probability_shrink_rate_per_hour"};
+    double shrink[2] = {0, 0};
+    for (int k = 0; k < 2; k++) {
+        size_t len = 0;
+        if (nc_inq_attlen(r->nc, id, shrink_names[k], &len) != NC_NOERR) continue;
+        if (len != 1 || nc_get_att_double(r->nc, id, shrink_names[k], &shrink[k]) != NC_NOERR ||
+            !(shrink[k] >= 0 && shrink[k] <= (k == 0 ? 1 : 10)))
+            return sq25__fail(r->ctx, SQ25_ERR_BAD_METADATA, "%s: exceedance_probability:%s is "
+                              "not one value in range", r->path, shrink_names[k]);
+    }
+    o->shrink_knee = shrink[0];
+    o->shrink_rate_per_hour = shrink[1];
     return SQ25_OK;
 }
 

@@ -198,6 +198,14 @@ static int describe_probability(writer *w, int var, const char *event)
     const double weight = w->e->opt.control_weight;
     NC_TRY(w, nc_put_att_double(w->nc, var, "control_weight", NC_DOUBLE, 1, &weight),
            "control weight attribute");
+    /* the shrink of the high probabilities (0 per hour: none), so that a reader knows the
+     * probabilities are no longer the pooled members' and control's */
+    const double knee = w->e->opt.shrink_knee, rate = w->e->opt.shrink_rate_per_hour;
+    NC_TRY(w, nc_put_att_double(w->nc, var, "probability_shrink_knee", NC_DOUBLE, 1, &knee),
+           "shrink knee attribute");
+    NC_TRY(w, nc_put_att_double(w->nc, var, "probability_shrink_rate_per_hour", NC_DOUBLE, 1,
+                                &rate),
+           "shrink rate attribute");
     return SQ25_OK;
 }
 

@@ -172,6 +172,18 @@ for k, slope in enumerate((2 / 3, 1 / 3, 0)):
     assert ok.sum() > 100000 and (frac[ok] > 0.5).sum() > 1000
     assert np.max(np.abs(p[ok] - want[ok])) < 1e-6, (k, np.max(np.abs(p[ok] - want[ok])))
 PY
+# the file says so, and verify gives no CRPS of a pooled distribution for shrunk
+# probabilities (without the shrink this file's would be finite: no window, no control)
+ncdump -h "$tmp/shrink.nc" | grep -q 'exceedance_probability:probability_shrink_rate_per_hour = 4\.' ||
+  { echo "ncdump -h lacks probability_shrink_rate_per_hour"; exit 1; }
+$sq25 verify --ensemble "$tmp/shrink.nc" "$d"/2021070417[12]*.hdf --json > "$tmp/shrink.json"
+/usr/bin/python3 - "$tmp/shrink.json" <<'PY'
+import json, math, sys
+leads = json.load(open(sys.argv[1]))["leads"]
+assert len(leads) == 3, leads
+for lead in leads:
+    assert lead["crps_shipped_mmh"] is None and math.isfinite(lead["crps_mmh"]), lead
+PY
 if $sq25 nowcast "$f1" "$f2" "$f3" --members 3 --probability-shrink 0.15 --out "$tmp/bad.nc" 2>/dev/null; then
   echo "--probability-shrink without a rate accepted"; exit 1; fi
 # bad input: an error, no output file
