@@ -28,6 +28,8 @@ proto("sq25_ensemble_options_set_rain_threshold", _c.c_int, _c.c_void_p, _c.c_do
 proto("sq25_ensemble_options_set_noise_gain", _c.c_int, _c.c_void_p, _c.c_double)
 proto("sq25_ensemble_options_set_neighbourhood", _c.c_int, _c.c_void_p, _c.c_double)
 proto("sq25_ensemble_options_set_control_weight", _c.c_int, _c.c_void_p, _c.c_double)
+proto("sq25_ensemble_options_set_probability_shrink", _c.c_int, _c.c_void_p, _c.c_double,
+      _c.c_double)
 for _n in ("thresholds", "quantiles", "accumulation_thresholds"):
     proto(f"sq25_ensemble_options_set_{_n}", _c.c_int, _c.c_void_p, _c.c_int, _lib.c_double_p)
 proto("sq25_ensemble_options_set_accumulations", _c.c_int, _c.c_void_p, _c.c_int,
@@ -51,7 +53,7 @@ for _n in ("probability", "quantile_field", "member", "accumulation_probability"
 for _n in ("mean", "accumulation_mean"):
     proto(f"sq25_ensemble_{_n}", _c.c_void_p, _c.c_void_p, _c.c_int)
 proto("sq25_ensemble_control_member", _c.c_void_p, _c.c_void_p, _c.c_int)
-for _n in ("neighbourhood", "control_weight"):
+for _n in ("neighbourhood", "control_weight", "probability_shrink_rate"):
     proto(f"sq25_ensemble_{_n}", _c.c_double, _c.c_void_p)
 proto("sq25_ensemble_level_parameters", _c.c_int, _c.c_void_p, _c.c_int, _lib.c_double_p,
       _lib.c_double_p, _lib.c_double_p, _lib.c_double_p, _lib.c_double_p)
@@ -183,6 +185,11 @@ class Ensemble:
         return lib.sq25_ensemble_control_weight(self._ptr)
 
     @property
+    def probability_shrink_rate(self):
+        """Rate per hour of the shrink of the high probabilities (0: none; NaN: no result)."""
+        return lib.sq25_ensemble_probability_shrink_rate(self._ptr)
+
+    @property
     def accumulation_probability(self):
         """(windows, accumulation thresholds, rows, cols): P(amount since issue >= threshold)."""
         return self._stack(lib.sq25_ensemble_accumulation_probability,
@@ -213,10 +220,11 @@ def run(frames, u, v, n_leads=12, members=20, seed=24, cascade_levels=6, threads
         noise="nonparametric", motion_perturbation=True, mask=True, probability_matching=True,
         thresholds=(1, 5, 10, 20), quantiles=(), accumulations=(15, 30, 60),
         accumulation_thresholds=(1, 5, 10, 20), substeps=2, keep_members=False, noise_gain=None,
-        neighbourhood=None, control_weight=None):
+        neighbourhood=None, control_weight=None, probability_shrink=None):
     """Run the ensemble from 3+ Fields (oldest first) and the motion u, v (pixels per step).
     noise_gain, neighbourhood, control_weight: None keeps the library's defaults
-    (docs/ensemble.md)."""
+    (docs/ensemble.md). probability_shrink: None (off) or (knee, rate per hour), as
+    sq25_ensemble_options_set_probability_shrink."""
     ctx = frames[-1]._ctx
     opt = _c.c_void_p()
     ctx.check(lib.sq25_ensemble_options_create(ctx._ptr, _c.byref(opt)))
@@ -233,6 +241,10 @@ def run(frames, u, v, n_leads=12, members=20, seed=24, cascade_levels=6, threads
                             ("control_weight", control_weight)):
             if value is not None:
                 ctx.check(getattr(lib, f"sq25_ensemble_options_set_{name}")(opt, float(value)))
+        if probability_shrink is not None:
+            knee, rate = probability_shrink
+            ctx.check(lib.sq25_ensemble_options_set_probability_shrink(opt, float(knee),
+                                                                       float(rate)))
         ctx.check(lib.sq25_ensemble_options_set_thresholds(opt, *_doubles(thresholds)))
         ctx.check(lib.sq25_ensemble_options_set_quantiles(opt, *_doubles(quantiles)))
         mins = [int(m) for m in accumulations]

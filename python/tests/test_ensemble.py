@@ -38,6 +38,21 @@ def test_arrays_follow_members():
     assert len(ens.cascade()) == 6 and all(-1 < c["phi2"] < 1 for c in ens.cascade())
 
 
+def test_probability_shrink():
+    """knee + (p - knee) x (1 - rate x 15 min / 60 min) above the knee at the 15-min lead,
+    worked out here from the unshrunk run's probabilities (same seed: same members)."""
+    plain = _run(threads=2)
+    shrunk = _run(threads=2, probability_shrink=(0.15, 0.4))
+    assert plain.probability_shrink_rate == 0 and shrunk.probability_shrink_rate == 0.4
+    assert np.array_equal(np.nan_to_num(plain.members, nan=-1), np.nan_to_num(shrunk.members, nan=-1))
+    p, q = plain.probability[2, 0], shrunk.probability[2, 0]
+    ok = np.isfinite(p)
+    high = ok & (p > 0.15)
+    assert high.sum() > 1000  # the storm gives many cells above the knee at 15 min
+    assert np.allclose(q[high], 0.15 + (p[high] - 0.15) * 0.9, atol=1e-6)
+    assert np.array_equal(q[ok & ~high], p[ok & ~high])
+
+
 def test_scores_match_numpy():
     ens = _run()
     obs = sq25.read_field(OBS_15).data
