@@ -10,8 +10,9 @@
  * window whose half side grows one pixel per 5-min step: the reference figures' baseline) and
  * the same around our dense extrapolation, blends (the members' fraction over a window of half
  * side ceil(c k) at lead k steps) and mixes (blend and the dense extrapolation's fraction in
- * the same window, weights w and 1 - w: the library's control member); "mix c=1 w=0.7" is the
- * library's default probability (lib/ensemble_prob.c); "mix c=1 w=0.35 shrink 0.15 0.4/h" is
+ * the same window, weights w and 1 - w: the library's control member); "mix c=1 w=0.35" is the
+ * library's default probability since 1.6 (control weight 0.65, lib/ensemble_prob.c), "mix c=1
+ * w=0.7" that of 1.2-1.5 (control 0.3); "mix c=1 w=0.35 shrink 0.15 0.4/h" is
  * the mix w = 0.35 with sq25_ensemble_options_set_probability_shrink(0.15, 0.4) applied (session
  * 5; also in the 60-min amount table). The table prints Brier and ROC area at
  * 1 and 5 mm/h, CRPS (members; for the mixes the weighted members + control at the cell) and
@@ -221,7 +222,8 @@ static const double mix_cells_per_step[N_MIXES] = {1, 1, 1, 1, 1.5, 1.5};
 static const double mix_weight[N_MIXES] = {0.2, 0.35, 0.5, 0.7, 0.35, 0.5};
 static const char *method_names[N_METHODS] = {
     "ensemble", "blend c=0.5", "blend c=1", "blend c=1.5", "blend c=2",
-    "mix c=1 w=0.2", "mix c=1 w=0.35", "mix c=1 w=0.5", "mix c=1 w=0.7 (default)", "mix c=1.5 w=0.35",
+    "mix c=1 w=0.2", "mix c=1 w=0.35 (default)", "mix c=1 w=0.5", "mix c=1 w=0.7 (1.2-1.5)",
+    "mix c=1.5 w=0.35",
     "mix c=1.5 w=0.5", "mix c=1 w=0.35 shrink 0.15 0.4/h", "neighbourhood LK",
     "neighbourhood dense"};
 
@@ -274,15 +276,16 @@ static double weighted_crps(const float *const *mem, int members, const float *c
 
 /* The 60-min amount (mm, event >= threshold as the warning levels; observed: the frames'
  * rates integrated by the rectangle rule, 5 min each, NaN where any frame has no data):
- * members' fraction, blend c = 1 (half side 12 cells), the default (blend and control,
- * 0.7 / 0.3), and the neighbourhood probability of the deterministic (dense) amount with the
- * same window. */
-#define N_POOLED 2
+ * members' fraction, blend c = 1 (half side 12 cells), the blend and the control at 0.35 /
+ * 0.65 (the default since 1.6) and at 0.7 / 0.3 (1.2-1.5), and the neighbourhood probability
+ * of the deterministic (dense) amount with the same window. */
+#define N_POOLED 3
 
-enum { ACC_ENS, ACC_BLEND, ACC_DEFAULT, ACC_SHRINK, ACC_NBHD, N_ACC };
+enum { ACC_ENS, ACC_BLEND, ACC_DEFAULT, ACC_OLD_DEFAULT, ACC_SHRINK, ACC_NBHD, N_ACC };
 #define N_ACC_THR 3
 static const double acc_thresholds[N_ACC_THR] = {1, 5, 10};
-static const char *acc_names[N_ACC] = {"ensemble", "blend c=1", "blend + control (default)",
+static const char *acc_names[N_ACC] = {"ensemble", "blend c=1", "blend + control 0.65 (default)",
+                                       "blend + control 0.3 (1.2-1.5)",
                                        "blend + control 0.65, shrink 0.15 0.4/h",
                                        "neighbourhood dense (deterministic amount)"};
 
@@ -377,7 +380,8 @@ static void score_amounts(sq25_ctx *ctx, frames *fl, int issue, const sq25_ensem
             ind[i] = isnan(det[i]) ? NAN : det[i] >= acc_thresholds[t] ? 1.0f : 0.0f;
         window_mean(ind, w, h, N_LEADS, 0, 0, grid[ACC_NBHD]);
         for (size_t i = 0; i < n; i++) {
-            grid[ACC_DEFAULT][i] = (float)(0.7 * grid[ACC_BLEND][i] + 0.3 * grid[ACC_NBHD][i]);
+            grid[ACC_DEFAULT][i] = (float)(0.35 * grid[ACC_BLEND][i] + 0.65 * grid[ACC_NBHD][i]);
+            grid[ACC_OLD_DEFAULT][i] = (float)(0.7 * grid[ACC_BLEND][i] + 0.3 * grid[ACC_NBHD][i]);
             grid[ACC_SHRINK][i] = (float)(0.35 * grid[ACC_BLEND][i] + 0.65 * grid[ACC_NBHD][i]);
         }
         shrink_probability(grid[ACC_SHRINK], n, 60, grid[ACC_SHRINK]);
@@ -466,9 +470,10 @@ static void dump_case(int issue, int k, const sq25_ensemble *e, int members, con
  * the unmasked members and control, the cells where the observation and every member are
  * valid, the same cells as the members' CRPS): the members pooled over the window of half
  * side k at lead k (blend c=1), and that with the control member (the dense extrapolation)
- * at weight 0.3: the library's default probability. */
+ * at weight 0.3 (the default of 1.2-1.5) and 0.65 (the library's default since 1.6). */
 static const char *pooled_names[N_POOLED] = {"blend c=1 (members pooled over the window)",
-                                             "blend c=1 + control 0.3 (default)"};
+                                             "blend c=1 + control 0.3 (1.2-1.5)",
+                                             "blend c=1 + control 0.65 (default)"};
 
 static void score_pooled_crps(sq25_ctx *ctx, skill *sk, int r, const sq25_ensemble *e,
                               int members, const float *control, const float *obs, int w, int h)
@@ -476,8 +481,8 @@ static void score_pooled_crps(sq25_ctx *ctx, skill *sk, int r, const sq25_ensemb
     const int k = report_leads[r];
     const float *raw[SQ25_ENSEMBLE_MAX_MEMBERS];
     for (int m = 0; m < members; m++) raw[m] = sq25_field_data_const(sq25_ensemble_member(e, m, k - 1));
-    const int half[N_POOLED] = {k, k};
-    const double weight[N_POOLED] = {0, 0.3};
+    const int half[N_POOLED] = {k, k, k};
+    const double weight[N_POOLED] = {0, 0.3, 0.65};
     for (int q = 0; q < N_POOLED; q++) {
         double crps = NAN, bound = NAN;
         const double t0 = (double)clock() / CLOCKS_PER_SEC;
@@ -665,7 +670,9 @@ static void print_skill(const data_set *s, const skill *sk, int members)
            "Brier score, sq25_verify_crps_neighbourhood; +- its error bound); members' CRPS "
            "(exact) beside:\n| lead | members (exact) |");
     for (int q = 0; q < N_POOLED; q++) printf(" %s |", pooled_names[q]);
-    printf("\n|---|---|---|---|\n");
+    printf("\n|---|---|");
+    for (int q = 0; q < N_POOLED; q++) printf("---|");
+    printf("\n");
     for (int r = 0; r < N_REPORT; r++) {
         printf("| %d min | %.4f |", report_leads[r] * 5, sk->crps[r] / c);
         for (int q = 0; q < N_POOLED; q++)

@@ -1521,7 +1521,8 @@ typedef struct sq25_ensemble sq25_ensemble;
  * on, rain threshold 0.1 mm/h, rate thresholds 1, 5, 10, 20 mm/h, no quantiles,
  * accumulations over 15, 30 and 60 min with thresholds 1, 5, 10, 20 mm, 2 trajectory
  * sub-steps per step, members not kept; since 1.2 noise gain 3, probabilities blended over a
- * window of ceil(1 x lead steps) cells with control weight 0.3 (the setters below). New
+ * window of ceil(1 x lead steps) cells with a control weight, 0.65 since 1.6 (0.3 in 1.2-1.5;
+ * the setters below). New
  * object: release with sq25_ensemble_options_destroy. @return SQ25_OK, SQ25_ERR_INVALID_ARG
  * or SQ25_ERR_NOMEM. Since 1.1. */
 SQ25_API int sq25_ensemble_options_create(sq25_ctx *ctx, sq25_ensemble_options **out);
@@ -1557,7 +1558,8 @@ SQ25_API int sq25_ensemble_options_set_noise_gain(sq25_ensemble_options *opt, do
  * the window's steps)) and the default is 1 (0 before); the members are not changed. */
 SQ25_API int sq25_ensemble_options_set_neighbourhood(sq25_ensemble_options *opt,
                                                      double cells_per_step);
-/* Control member of the blended probabilities: weight (0 <= weight < 1, default 0) of the
+/* Control member of the blended probabilities: weight (0 <= weight < 1; default 0.65 since 1.6,
+ * 0.3 in 1.2-1.5, docs/ensemble.md "Session 6: skill") of the
  * latest frame extrapolated along the unperturbed motion (the deterministic nowcast), beside
  * the members sharing 1 - weight; every probability (per lead and per accumulation window)
  * becomes (1 - weight) x the members' fraction + weight x the control's, both over the

@@ -86,7 +86,7 @@ def test_same_members_as_cli_and_round_trip():
                               np.nan_to_num(ens.probability, nan=-1))
         # the control member (since 1.4): kept with the members, written and read back; it is
         # the deterministic extrapolation of the latest frame along the unperturbed motion
-        assert ens.control.shape == (3, 700, 700) and back.control_weight == 0.3
+        assert ens.control.shape == (3, 700, 700) and back.control_weight == 0.65  # the default since 1.6
         assert back.neighbourhood == 1.0
         assert np.array_equal(np.nan_to_num(back.control, nan=-1), np.nan_to_num(ens.control, nan=-1))
         frames = [sq25.read_field(p) for p in FRAMES]

@@ -89,7 +89,7 @@ f3=$d/20210704171000.rad.best.comp.rate.qpe.hdf
 $sq25 nowcast "$f1" "$f2" "$f3" --members 3 --seed 5 --leads 10 --keep-members --threads 2 \
   --out "$tmp/ens.nc"
 ncdump -h "$tmp/ens.nc" > "$tmp/header.txt"
-for want in 'float control_rate(time, y, x)' 'exceedance_probability:control_weight = 0.3' \
+for want in 'float control_rate(time, y, x)' 'exceedance_probability:control_weight = 0.65' \
             'control_rate:units = "mm h-1"'; do
   grep -qF "$want" "$tmp/header.txt" || { echo "ncdump -h lacks: $want"; exit 1; }
 done
