@@ -19,7 +19,8 @@ both scored with sq25's own verification (docs/ensemble.md, "Session 4").
       the cells valid in the observation, in every member of both and in both extrapolations,
       with sq25's functions through the Python bindings: members' CRPS, the CRPS of the members
       pooled over a window of half side k at lead k (sq25_verify_crps_neighbourhood; ours also
-      with the dense control member at weight 0.3: the shipped distribution), Brier and ROC area
+      with the dense control member at the library's default weight, CONTROL_WEIGHT: the
+      shipped distribution), Brier and ROC area
       (10 thresholds) at 1 and 5 mm/h of the members' fractions and of the pooled (blend)
       probabilities, the worst reliability gap, and per-case diagnostics at 60 min (ensemble
       mean error, spread, wet fraction, mean intensity, rank histogram).
@@ -33,6 +34,9 @@ import sys
 import time
 
 REPORT_LEADS = (3, 6, 12)
+# the library's default control weight (lib/ensemble.c DEFAULT_CONTROL_WEIGHT: 0.65 since 1.6,
+# 0.3 in 1.2-1.5; session 4's figures in docs/ensemble.md were made with 0.3)
+CONTROL_WEIGHT = 0.65
 
 
 def data_dir():
@@ -253,7 +257,7 @@ def score_case(args, paths, i, npz):
                 d.update({"issue": i, "ens": name, "crps": se.crps(list(m), o)})
                 per_case.append(d)
         c, _ = se.crps_neighbourhood(list(ours.astype(np.float32)), o,
-                                     control=dense.astype(np.float32), control_weight=0.3,
+                                     control=dense.astype(np.float32), control_weight=CONTROL_WEIGHT,
                                      half_side=k)
         tally.add(("sq25", k, "crps_shipped"), c)
         score_default(tally, np.where(bad[None], np.nan, ours), dense, k, bad, o)
@@ -261,15 +265,16 @@ def score_case(args, paths, i, npz):
 
 
 def score_default(tally, ours, dense, k, bad, o):
-    """The library's default probability (lib/ensemble_prob.c): 0.7 x the members' blend over
-    the window of half side k + 0.3 x the dense extrapolation's fraction in the same window
+    """The library's default probability (lib/ensemble_prob.c): (1 - W) x the members' blend over
+    the window of half side k + W x the dense extrapolation's fraction in the same window (W =
+    CONTROL_WEIGHT)
     (the control member; where it has no data the blend alone)."""
     import numpy as np
     import sq25.ensemble as se
     for thr in (1.0, 5.0):
         blend = window_fraction(ours, thr, k)
         ctrl = window_fraction(dense[None], thr, k)
-        p = np.where(np.isfinite(ctrl), 0.7 * blend + 0.3 * ctrl, blend)
+        p = np.where(np.isfinite(ctrl), (1 - CONTROL_WEIGHT) * blend + CONTROL_WEIGHT * ctrl, blend)
         p = np.where(bad, np.nan, p).astype(np.float32)
         tally.add(("sq25_default", k, "brier", thr), se.brier(p, o, thr))
         tally.add(("sq25_default", k, "roc", thr), se.roc_area(p, o, thr))
@@ -307,8 +312,8 @@ def print_tables(t, per_case):
                 t.mean((name + "_blend", k, "brier", 1.0)), t.mean((name + "_blend", k, "brier", 5.0)),
                 t.mean((name + "_blend", k, "roc", 1.0)), t.mean((name + "_blend", k, "roc", 5.0)),
                 t.worst_gap((name + "_raw", k)), t.worst_gap((name + "_blend", k))))
-        print("| %d min | sq25 shipped (pooled + control 0.3) | | %.4f | | | %.4f / %.4f | %.3f / %.3f | / %.3f |" % (
-            k * 5, t.mean(("sq25", k, "crps_shipped")),
+        print("| %d min | sq25 shipped (pooled + control %.2f) | | %.4f | | | %.4f / %.4f | %.3f / %.3f | / %.3f |" % (
+            k * 5, CONTROL_WEIGHT, t.mean(("sq25", k, "crps_shipped")),
             t.mean(("sq25_default", k, "brier", 1.0)), t.mean(("sq25_default", k, "brier", 5.0)),
             t.mean(("sq25_default", k, "roc", 1.0)), t.mean(("sq25_default", k, "roc", 5.0)),
             t.worst_gap(("sq25_default", k))))
