@@ -221,10 +221,16 @@ class Field:
 
 
 class _FieldArray(np.ndarray):
-    """A NumPy view that holds a reference to its Field, so the C memory stays valid."""
+    """A NumPy view of C memory that `owner` (a Field, a series store, ...) frees. The view's
+    base is a ctypes buffer over the same memory that holds `owner`, so every array derived
+    from it keeps the memory valid: np.asarray(view), which drops the subclass and its
+    attributes, keeps the base chain (before 1.6 it did not, and the C memory could be freed
+    under such an array)."""
 
     def __new__(cls, arr, owner):
-        obj = arr.view(cls)
+        buf = (ctypes.c_char * arr.nbytes).from_address(arr.ctypes.data)
+        buf._sq25_owner = owner
+        obj = np.frombuffer(buf, dtype=arr.dtype).reshape(arr.shape).view(cls)
         obj._owner = owner
         return obj
 

@@ -46,6 +46,26 @@ def test_view_outlives_field_object():
     assert d[2, 3] == 12.5
 
 
+def test_arrays_derived_from_the_view_keep_the_field():
+    """np.asarray of the view drops the subclass (and, before 1.6, its reference to the Field:
+    the C memory was freed under the array). The Field must live while any derived array does,
+    and be released after: checked with a weak reference, independent of allocator reuse."""
+    import gc
+    import weakref
+    for derive in (lambda d: np.asarray(d), lambda d: np.asarray(d[1:3]).reshape(-1)[10:]):
+        f = make_field()
+        alive = weakref.ref(f)
+        plain = derive(f.data)
+        assert type(plain) is np.ndarray
+        del f
+        gc.collect()
+        assert alive() is not None
+        assert 12.5 in plain
+        del plain
+        gc.collect()
+        assert alive() is None
+
+
 def test_georeference_analytic():
     f = make_field()
     corners = f.corners_lonlat()
