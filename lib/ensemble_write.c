@@ -923,6 +923,13 @@ typedef struct {
     pthread_cond_t changed;
     bool sync_ready, thread_started, stop, defined;
     bool begun; /* the set-up done: the writer thread may define the file (under mu) */
+    /* the last lead: its window's blend goes to the calling thread when it claims it before
+     * the writer thread is done with the lead's (stream_end), so that the two run side by
+     * side; the lead's grids, then the window's, become ready as each blend ends (under mu) */
+    int tail_window_owner; /* 0: not claimed, 1: the writer thread, 2: the calling thread */
+    bool tail_lead_blended, tail_window_blended;
+    int tail_window_first; /* the first job of that window (lead_end[n_leads] without one) */
+    void *tail_scratch;    /* the calling thread's blend scratch */
     /* the grid's lon/lat transform (from prepare), and the cells' lat then lon, made by the
      * writer thread beside the set-up (lonlat_ready: made; the writer thread's alone) */
     PJ *lonlat_op;
@@ -982,18 +989,59 @@ static void stream_pack(stream *st, int p, bool all_jobs)
     }
 }
 
+/* Under mu: the last lead's grids that are final, from the blends done so far. */
+static void tail_publish(stream *st)
+{
+    if (!st->tail_lead_blended) return;
+    const int ready = st->tail_window_blended ? st->lead_end[st->e->n_leads] : st->tail_window_first;
+    if (ready > st->jobs_ready) st->jobs_ready = ready;
+}
+
+/* The blend of the window ending at lead k (w) into its grids. */
+static void blend_window(stream *st, void *scratch, int k, int w)
+{
+    sq25__ens_blend_one(st->e, scratch, st->e->n_leads + w,
+                        st->control ? st->control_amount[k % STREAM_SLOTS] : NULL);
+}
+
+/* The last lead: the lead's blend, the window's unless the calling thread has claimed it,
+ * and the grids compressed as they become final until none is left. */
+static void stream_last_lead(stream *st, int k, int w)
+{
+    if (w >= 0) {
+        pthread_mutex_lock(&st->mu);
+        st->tail_lead_blended = true;
+        const bool mine = st->tail_window_owner == 0;
+        if (mine) st->tail_window_owner = 1;
+        tail_publish(st);
+        stream_signal(st);
+        if (mine) blend_window(st, st->blend_scratch, k, w);
+        pthread_mutex_lock(&st->mu);
+        if (mine) st->tail_window_blended = true;
+        tail_publish(st);
+    } else {
+        pthread_mutex_lock(&st->mu);
+        st->jobs_ready = st->lead_end[k];
+    }
+    st->leads_blended = k;
+    stream_signal(st);
+    stream_pack(st, 0, true);
+}
+
 /* The writer's work for lead k (1-based): the blend, then the grids that became final. */
 static void stream_lead(stream *st, int k)
 {
     const int slot = k % STREAM_SLOTS;
-    if (sq25__ens_blend_active(&st->e->opt)) {
+    const bool blend = sq25__ens_blend_active(&st->e->opt);
+    const int w = window_ending_at(st->e, k);
+    if (blend)
         sq25__ens_blend_one(st->e, st->blend_scratch, k - 1,
                             st->control ? st->control_rate[slot] : NULL);
-        const int w = window_ending_at(st->e, k);
-        if (w >= 0)
-            sq25__ens_blend_one(st->e, st->blend_scratch, st->e->n_leads + w,
-                                st->control ? st->control_amount[slot] : NULL);
+    if (k == st->e->n_leads) {
+        stream_last_lead(st, k, blend ? w : -1);
+        return;
     }
+    if (blend && w >= 0) blend_window(st, st->blend_scratch, k, w);
     pthread_mutex_lock(&st->mu);
     st->leads_blended = k;
     st->jobs_ready = st->lead_end[k];
@@ -1002,6 +1050,25 @@ static void stream_lead(stream *st, int k)
     /* the lead's chunks to disk now, beside the next leads: the commit's fsync of the whole
      * file (30 MB for 20 members x 12 leads on 700 x 700) took 40-50 ms after the last one */
     sq25__output_writeback(&st->out);
+}
+
+/* After the last lead (writer thread running): the calling thread blends the last lead's
+ * window itself if the writer thread has not begun it (the two blends were one after the
+ * other on the writer thread, with this thread waiting). */
+static void stream_tail_window(stream *st)
+{
+    const int k = st->e->n_leads, w = window_ending_at(st->e, k);
+    if (w < 0 || !st->tail_scratch) return;
+    pthread_mutex_lock(&st->mu);
+    const bool mine = st->tail_window_owner == 0;
+    if (mine) st->tail_window_owner = 2;
+    pthread_mutex_unlock(&st->mu);
+    if (!mine) return;
+    blend_window(st, st->tail_scratch, k, w);
+    pthread_mutex_lock(&st->mu);
+    st->tail_window_blended = true;
+    tail_publish(st);
+    stream_signal(st);
 }
 
 /* The file defined and reopened for the chunks (SQ25_OK or the error, set on the context). */
@@ -1089,6 +1156,11 @@ static void packer_free(sq25_ctx *ctx, packer *pk)
     memset(pk, 0, sizeof *pk);
 }
 
+static int writer_threads(const sq25_ensemble *e)
+{
+    return e->opt.threads > 0 ? e->opt.threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+}
+
 /* Everything the writer thread needs, made on the calling thread. */
 static int stream_alloc(stream *st)
 {
@@ -1108,8 +1180,20 @@ static int stream_alloc(stream *st)
     st->n_jobs = collect_grids(e, NULL, NULL);
     if (!(st->jobs = sq25__calloc(ctx, (size_t)st->n_jobs, sizeof *st->jobs))) return SQ25_ERR_NOMEM;
     collect_grids(e, st->jobs, st->lead_end);
+    st->tail_window_first = st->lead_end[e->n_leads];
+    for (int j = st->lead_end[e->n_leads - 1]; j < st->lead_end[e->n_leads]; j++) {
+        const int slot = st->jobs[j].slot;
+        if (slot == SLOT_APROB || slot == SLOT_AMEAN || slot == SLOT_AQUANT || slot == SLOT_AMEMBER) {
+            st->tail_window_first = j;
+            break;
+        }
+    }
     int rc = packer_make(ctx, st, &st->pack[0]);
     if (!rc && sq25__ens_blend_active(o)) rc = sq25__ens_blend_scratch_make(ctx, e, &st->blend_scratch);
+    /* (its pages are touched only when used, at the end) */
+    if (!rc && sq25__ens_blend_active(o) && window_ending_at(e, e->n_leads) >= 0 &&
+        writer_threads(e) > 1)
+        rc = sq25__ens_blend_scratch_make(ctx, e, &st->tail_scratch);
     st->control = o->control_weight > 0;
     for (int k = 0; !rc && st->control && k < STREAM_SLOTS; k++) {
         if (!(st->control_rate[k] = sq25__malloc(ctx, in_bytes))) rc = SQ25_ERR_NOMEM;
@@ -1122,11 +1206,6 @@ static int stream_alloc(stream *st)
     if (!rc && st->control && (!o->n_accum || o->substeps != 2))
         rc = sq25_extrapolator_create(ctx, st->latest, st->u, st->v, 2, &st->ex);
     return rc;
-}
-
-static int writer_threads(const sq25_ensemble *e)
-{
-    return e->opt.threads > 0 ? e->opt.threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
 }
 
 /* Before the set-up: the writer thread starts on the cells' lat/lon (with more than one
@@ -1262,6 +1341,7 @@ static void stream_free(stream *st)
     if (!ctx) return;
     for (int p = 0; p < STREAM_PACKERS; p++) packer_free(ctx, &st->pack[p]);
     sq25__ens_blend_scratch_free(ctx, st->blend_scratch);
+    sq25__ens_blend_scratch_free(ctx, st->tail_scratch);
     for (int k = 0; k < STREAM_SLOTS; k++) {
         sq25__free(ctx, st->control_rate[k]);
         sq25__free(ctx, st->control_amount[k]);
@@ -1285,6 +1365,7 @@ static int stream_end(void *arg, int rc)
 {
     stream *st = arg;
     sq25_ctx *ctx = st->e->ctx;
+    if (rc == SQ25_OK && st->thread_started) stream_tail_window(st);
     if (rc == SQ25_OK && st->thread_started && packer_make(ctx, st, &st->pack[1]) == SQ25_OK)
         stream_pack(st, 1, true);
     if (st->sync_ready && rc != SQ25_OK) {
