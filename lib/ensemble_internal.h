@@ -285,14 +285,17 @@ extern bool sq25__ensemble_write_through_filters;
  * latest, u, v: the control member's inputs, borrowed until end), lead_done after the
  * statistics of each lead (1-based; that lead's grids and the accumulation window ending
  * there are final, not blended), end once the members' state is freed, with the run's code
- * so far (the code it returns is the run's). A non-zero code from prepare, begin or
- * lead_done stops the run (end is still called once prepare or begin was). With a hook the
- * run does not blend: the consumer does, lead by lead (sq25__ens_blend_one). */
+ * so far (the code it returns is the run's). A non-zero code from prepare, begin, lead_side
+ * or lead_done stops the run (end is still called once prepare or begin was). With a hook
+ * the run does not blend: the consumer does, lead by lead (sq25__ens_blend_one). */
 typedef struct {
     void *arg;
     int (*prepare)(void *arg, sq25_ensemble *e, const sq25_field *latest, PJ *lonlat);
     int (*begin)(void *arg, sq25_ensemble *e, const sq25_field *latest, const float *u,
                  const float *v);
+    /* may be NULL: lead k's work that needs none of its members, run as one more item of
+     * lead k's members on any of the run's threads (never two at once), before lead_done */
+    int (*lead_side)(void *arg, int lead);
     int (*lead_done)(void *arg, int lead);
     int (*end)(void *arg, int rc);
 } sq25__ens_hook;

@@ -84,6 +84,8 @@ typedef struct run {
     float **lead_out;                         /* per member: its rate at the current lead */
     int lead;                                 /* 1-based lead being computed */
     int window;                               /* accumulation window ending at this lead, or -1 */
+    const sq25__ens_hook *hook; /* NULL: none */
+    int side_rc;                /* of the hook's lead_side */
     atomic_int next;
     int items;
     void (*work)(struct run *, int item, int thread);
@@ -924,7 +926,12 @@ static void stats_rows(run *r, int item, int thread)
     range_stats(r, &r->scratch[thread], &acc, src, i0, i1);
 }
 
-static void member_item(run *r, int item, int thread) { member_lead(r, item, thread); }
+/* Lead r->lead's members, and after them the hook's side work of the lead, if any. */
+static void member_item(run *r, int item, int thread)
+{
+    if (item < r->opt->members) member_lead(r, item, thread);
+    else r->side_rc = r->hook->lead_side(r->hook->arg, r->lead);
+}
 
 /* ---- driver --------------------------------------------------------------------------------- */
 
@@ -1074,6 +1081,7 @@ int sq25__ensemble_run_hooked(sq25_ctx *ctx, const sq25_ensemble_options *opt,
     if (rc == SQ25_OK) {
         r.ctx = ctx;
         r.opt = opt;
+        r.hook = hook;
         r.width = f[2]->width;
         r.height = f[2]->height;
         r.n = (size_t)r.width * (size_t)r.height;
@@ -1093,7 +1101,8 @@ int sq25__ensemble_run_hooked(sq25_ctx *ctx, const sq25_ensemble_options *opt,
     for (int lead = 1; rc == SQ25_OK && lead <= n_leads; lead++) {
         r.lead = lead;
         r.window = window_ending_at(opt, lead, step_s);
-        parallel_for(&r, opt->members, member_item);
+        parallel_for(&r, opt->members + (hook && hook->lead_side ? 1 : 0), member_item);
+        if ((rc = r.side_rc)) break;
         if (lead == 2) { /* every member has left the shared initial state */
             sq25__ens_fft_release(r.ar0);
             r.ar0 = NULL;

@@ -939,6 +939,8 @@ typedef struct {
     int define_rc;
     pthread_t thread;
     int leads_given, leads_blended, jobs_ready, jobs_claimed, jobs_stored;
+    int controls_done; /* control steps done (one thread at a time: the run's items, then
+                        * the calling thread, in turn) */
     const char *failed_var; /* a grid that could not be compressed or stored */
     bool release;           /* no result wanted: grids freed once stored (calling thread) */
     int jobs_released;      /* jobs before it released or still to be checked */
@@ -1284,7 +1286,7 @@ static void stream_release(stream *st, int k)
     st->jobs_released = upto;
 }
 
-/* The control member's rate (and amount) for lead k, then the writer's turn. */
+/* The control member's rate (and amount) for lead k, into its slot (controls_done = k). */
 static int control_step(stream *st, int k)
 {
     const int slot = k % STREAM_SLOTS;
@@ -1305,32 +1307,67 @@ static int control_step(stream *st, int k)
                                     window_ending_at(e, k) >= 0 ? st->control_amount[slot] : NULL);
     if (!rc && e->control)
         memcpy(e->control[k - 1]->data, st->control_rate[slot], st->cells * sizeof(float));
-    if (rc) return rc;
-    pthread_mutex_lock(&st->mu);
-    st->leads_given = k;
-    stream_signal(st);
-    if (!st->thread_started) stream_lead(st, k);
-    return SQ25_OK;
+    if (!rc) st->controls_done = k;
+    return rc;
 }
 
-/* Lead k's statistics are done: the control steps of the leads not yet given. While the
- * writer thread still defines the file (the coordinates of every cell, the HDF5 metadata)
- * the calling thread may make no context call, so instead of waiting (both cores but the
- * writer's idle) it returns at once and the next lead's members compute beside the
- * definition; the next call catches up (the last lead always waits). The leads are given to
- * the writer in order whatever the timing, so the file does not change. */
+/* Whether the writer thread is still defining the file: the run's threads may then make no
+ * context call. */
+static bool stream_defining(stream *st)
+{
+    pthread_mutex_lock(&st->mu);
+    const bool defining = st->thread_started && !st->defined && !st->stop;
+    pthread_mutex_unlock(&st->mu);
+    return defining;
+}
+
+/* The control steps up to lead k not yet done. */
+static int controls_until(stream *st, int k)
+{
+    int rc = SQ25_OK;
+    for (int j = st->controls_done + 1; rc == SQ25_OK && j <= k; j++) rc = control_step(st, j);
+    return rc;
+}
+
+/* The control steps up to lead k whose slot's previous lead has been given to the writer
+ * (its wait for that lead's blend then ends without this thread's help). */
+static int controls_given_slots(stream *st, int k)
+{
+    const int last = st->leads_given + STREAM_SLOTS < k ? st->leads_given + STREAM_SLOTS : k;
+    return controls_until(st, last);
+}
+
+/* Beside lead k's members, as one more item of theirs on whichever of the run's threads
+ * takes it (the last one: it fills the time one thread waits for the other's last member):
+ * the control member's step of lead k, which needs none of them (it ran on the calling
+ * thread between the leads, one core idle but for the writer). Skipped while the file is
+ * being defined, and when the step would wait for a lead not yet given to the writer (the
+ * calling thread gives them after this lead); stream_lead_done then catches up. */
+static int stream_lead_side(void *arg, int k)
+{
+    stream *st = arg;
+    return stream_defining(st) ? SQ25_OK : controls_given_slots(st, k);
+}
+
+/* Lead k's statistics are done: the control steps not yet done, then the leads not yet given
+ * to the writer. While the writer thread still defines the file (the coordinates of every
+ * cell, the HDF5 metadata) the calling thread may make no context call, so instead of
+ * waiting (both cores but the writer's idle) it returns at once and the next lead's members
+ * compute beside the definition; the next call catches up (the last lead always waits). The
+ * leads are given to the writer in order whatever the timing, so the file does not change. */
 static int stream_lead_done(void *arg, int k)
 {
     stream *st = arg;
-    if (k < st->e->n_leads) {
-        pthread_mutex_lock(&st->mu);
-        const bool defining = st->thread_started && !st->defined && !st->stop;
-        pthread_mutex_unlock(&st->mu);
-        if (defining) return SQ25_OK;
-    }
+    if (k < st->e->n_leads && stream_defining(st)) return SQ25_OK;
     int rc = SQ25_OK;
     /* leads_given is written only by this thread */
-    for (int j = st->leads_given + 1; rc == SQ25_OK && j <= k; j++) rc = control_step(st, j);
+    for (int j = st->leads_given + 1; rc == SQ25_OK && j <= k; j++) {
+        if ((rc = controls_until(st, j))) break;
+        pthread_mutex_lock(&st->mu);
+        st->leads_given = j;
+        stream_signal(st);
+        if (!st->thread_started) stream_lead(st, j);
+    }
     if (rc == SQ25_OK && st->release) stream_release(st, k);
     return rc;
 }
@@ -1405,7 +1442,8 @@ int sq25_ensemble_run_netcdf(sq25_ctx *ctx, const sq25_ensemble_options *opt,
     st.path = path;
     st.gf.file = -1;
     st.release = out == NULL;
-    const sq25__ens_hook hook = {&st, stream_prepare, stream_begin, stream_lead_done, stream_end};
+    const sq25__ens_hook hook = {&st, stream_prepare, stream_begin, stream_lead_side,
+                                 stream_lead_done, stream_end};
     sq25_ensemble *e = NULL;
     const int rc = sq25__ensemble_run_hooked(ctx, opt, frames, n_frames, u, v, n_leads, &hook, &e);
     if (rc == SQ25_OK && out) *out = e;
