@@ -1054,7 +1054,7 @@ static void stream_lead(stream *st, int k)
     sq25__output_writeback(&st->out);
 }
 
-/* After the last lead (writer thread running): the calling thread blends the last lead's
+/* The last lead given (writer thread running): the calling thread blends the last lead's
  * window itself if the writer thread has not begun it (the two blends were one after the
  * other on the writer thread, with this thread waiting). */
 static void stream_tail_window(stream *st)
@@ -1369,6 +1369,9 @@ static int stream_lead_done(void *arg, int k)
         if (!st->thread_started) stream_lead(st, j);
     }
     if (rc == SQ25_OK && st->release) stream_release(st, k);
+    /* before the members' state is freed: the unmapping then runs beside the compression,
+     * not beside the writer thread's blend, whose fresh pages it would slow */
+    if (rc == SQ25_OK && k == st->e->n_leads && st->thread_started) stream_tail_window(st);
     return rc;
 }
 
@@ -1402,7 +1405,6 @@ static int stream_end(void *arg, int rc)
 {
     stream *st = arg;
     sq25_ctx *ctx = st->e->ctx;
-    if (rc == SQ25_OK && st->thread_started) stream_tail_window(st);
     if (rc == SQ25_OK && st->thread_started && packer_make(ctx, st, &st->pack[1]) == SQ25_OK)
         stream_pack(st, 1, true);
     if (st->sync_ready && rc != SQ25_OK) {
