@@ -278,17 +278,24 @@ int sq25__ensemble_alloc(sq25_ctx *ctx, const sq25_ensemble_options *opt,
  * compresses (a big-endian host), so that path is tested on this one. */
 extern bool sq25__ensemble_write_through_filters;
 /* A consumer of the leads as they end (lib/ensemble_write.c's streamed file), called by
- * sq25__ensemble_run_hooked on the calling thread: begin once the set-up is done (the result's
- * grids allocated, the levels fitted; latest, u, v: the control member's inputs, borrowed
- * until end), lead_done after the statistics of each lead (1-based; that lead's grids and
- * the accumulation window ending there are final, not blended), end once the members' state
- * is freed, with the run's code so far (the code it returns is the run's). A non-zero code
- * from begin or lead_done stops the run (end is still called). With a hook the run does not
- * blend: the consumer does, lead by lead (sq25__ens_blend_one). */
+ * sq25__ensemble_run_hooked on the calling thread: prepare (may be NULL) before the set-up,
+ * once the result's grids are allocated (latest borrowed until end; lonlat: the grid's
+ * lon/lat transform of sq25__proj_to_lonlat, the consumer's to destroy, so that work on the
+ * grid alone can start beside the set-up), begin once the set-up is done (the levels fitted;
+ * latest, u, v: the control member's inputs, borrowed until end), lead_done after the
+ * statistics of each lead (1-based; that lead's grids and the accumulation window ending
+ * there are final, not blended), end once the members' state is freed, with the run's code
+ * so far (the code it returns is the run's). A non-zero code from prepare, begin, lead_side
+ * or lead_done stops the run (end is still called once prepare or begin was). With a hook
+ * the run does not blend: the consumer does, lead by lead (sq25__ens_blend_one). */
 typedef struct {
     void *arg;
+    int (*prepare)(void *arg, sq25_ensemble *e, const sq25_field *latest, PJ *lonlat);
     int (*begin)(void *arg, sq25_ensemble *e, const sq25_field *latest, const float *u,
                  const float *v);
+    /* may be NULL: lead k's work that needs none of its members, run as one more item of
+     * lead k's members on any of the run's threads (never two at once), before lead_done */
+    int (*lead_side)(void *arg, int lead);
     int (*lead_done)(void *arg, int lead);
     int (*end)(void *arg, int rc);
 } sq25__ens_hook;

@@ -77,12 +77,15 @@ typedef struct run {
     /* sq25__ens_dry_blocks of valid (0) / not (NaN) */
     fftwf_complex *ar0; /* every member's initial state: lag 1 then lag 2 (as member_state.ar) */
     float thr_db, dry_db, mask_buffer_px;
+    double cell_km; /* great-circle distance between neighbouring cells mid-grid */
     double *par_px, *perp_px;                 /* perturbation integral at each step, pixels */
     member_state *members;
     thread_scratch *scratch;
     float **lead_out;                         /* per member: its rate at the current lead */
     int lead;                                 /* 1-based lead being computed */
     int window;                               /* accumulation window ending at this lead, or -1 */
+    const sq25__ens_hook *hook; /* NULL: none */
+    int side_rc;                /* of the hook's lead_side */
     atomic_int next;
     int items;
     void (*work)(struct run *, int item, int thread);
@@ -183,11 +186,10 @@ static void to_dbr(const float *rate, size_t n, float thr_mmh, float dry_db, flo
     }
 }
 
-/* Great-circle distance in km between the centres of two neighbouring cells mid-grid. */
-static int pixel_km(sq25_ctx *ctx, const sq25_field *f, double *km)
+/* Great-circle distance in km between the centres of two neighbouring cells mid-grid, through
+ * pj (sq25__proj_to_lonlat of the grid). */
+static int pixel_km(sq25_ctx *ctx, const sq25_field *f, PJ *pj, double *km)
 {
-    PJ *pj = sq25__proj_to_lonlat(ctx, f->projdef);
-    if (!pj) return sq25__fail(ctx, SQ25_ERR_PROJ, "ensemble: cannot transform %s to lon/lat", f->projdef);
     const double c = f->width / 2 + 0.5, r = f->height / 2 + 0.5;
     double lon[2], lat[2];
     for (int k = 0; k < 2; k++) {
@@ -197,7 +199,6 @@ static int pixel_km(sq25_ctx *ctx, const sq25_field *f, double *km)
         lon[k] = out.lp.lam;
         lat[k] = out.lp.phi;
     }
-    proj_destroy(pj);
     const double d2r = M_PI / 180, dphi = (lat[1] - lat[0]) * d2r, dl = (lon[1] - lon[0]) * d2r;
     const double a = sin(dphi / 2) * sin(dphi / 2) +
                      cos(lat[0] * d2r) * cos(lat[1] * d2r) * sin(dl / 2) * sin(dl / 2);
@@ -925,7 +926,12 @@ static void stats_rows(run *r, int item, int thread)
     range_stats(r, &r->scratch[thread], &acc, src, i0, i1);
 }
 
-static void member_item(run *r, int item, int thread) { member_lead(r, item, thread); }
+/* Lead r->lead's members, and after them the hook's side work of the lead, if any. */
+static void member_item(run *r, int item, int thread)
+{
+    if (item < r->opt->members) member_lead(r, item, thread);
+    else r->side_rc = r->hook->lead_side(r->hook->arg, r->lead);
+}
 
 /* ---- driver --------------------------------------------------------------------------------- */
 
@@ -947,9 +953,8 @@ static int setup(run *r, const sq25_field *const *f, const float *u, const float
         r->uv[2 * i + 1] = v[i];
     }
     r->flow.uv = r->uv;
-    double km = 1;
-    int rc = pixel_km(ctx, f[2], &km);
-    if (rc) return rc;
+    const double km = r->cell_km;
+    int rc = SQ25_OK;
     r->mask_buffer_px = (float)(o->mask_scale * MASK_KM_PER_MIN * (r->step_s / 60.0) / km);
     r->par_px = sq25__calloc(ctx, (size_t)r->n_leads + 2, sizeof(double));
     r->perp_px = sq25__calloc(ctx, (size_t)r->n_leads + 2, sizeof(double));
@@ -1028,6 +1033,25 @@ static int window_ending_at(const sq25_ensemble_options *o, int lead, int step_s
     return -1;
 }
 
+/* The cell size (r->cell_km) through the grid's lon/lat transform, which then goes to the
+ * hook's prepare (*prepared: it was called), so that the consumer's work on the grid alone
+ * (the file's lat/lon) starts beside the set-up without making the transform again. */
+static int measure_cells(run *r, const sq25_field *latest, const sq25__ens_hook *hook,
+                         bool *prepared)
+{
+    PJ *pj = sq25__proj_to_lonlat(r->ctx, latest->projdef);
+    if (!pj)
+        return sq25__fail(r->ctx, SQ25_ERR_PROJ, "ensemble: cannot transform %s to lon/lat",
+                          latest->projdef);
+    int rc = pixel_km(r->ctx, latest, pj, &r->cell_km);
+    if (rc == SQ25_OK && hook && hook->prepare) {
+        *prepared = true;
+        return hook->prepare(hook->arg, r->e, latest, pj);
+    }
+    proj_destroy(pj);
+    return rc;
+}
+
 int sq25_ensemble_run(sq25_ctx *ctx, const sq25_ensemble_options *opt,
                       const sq25_field *const *frames, int n_frames, const float *u,
                       const float *v, int n_leads, sq25_ensemble **out)
@@ -1057,6 +1081,7 @@ int sq25__ensemble_run_hooked(sq25_ctx *ctx, const sq25_ensemble_options *opt,
     if (rc == SQ25_OK) {
         r.ctx = ctx;
         r.opt = opt;
+        r.hook = hook;
         r.width = f[2]->width;
         r.height = f[2]->height;
         r.n = (size_t)r.width * (size_t)r.height;
@@ -1065,9 +1090,10 @@ int sq25__ensemble_run_hooked(sq25_ctx *ctx, const sq25_ensemble_options *opt,
         r.threads = opt->threads > 0 ? opt->threads : online_cpus();
         r.substeps = opt->n_accum > 0 ? opt->substeps : 1;
         rc = sq25__ensemble_alloc(ctx, opt, f[2], n_leads, step_s, &r.e);
-        if (rc == SQ25_OK) rc = setup(&r, f, u, v);
     }
     bool begun = false;
+    if (rc == SQ25_OK) rc = measure_cells(&r, f[2], hook, &begun);
+    if (rc == SQ25_OK) rc = setup(&r, f, u, v);
     if (rc == SQ25_OK && hook) {
         rc = hook->begin(hook->arg, r.e, f[2], u, v);
         begun = true;
@@ -1075,7 +1101,8 @@ int sq25__ensemble_run_hooked(sq25_ctx *ctx, const sq25_ensemble_options *opt,
     for (int lead = 1; rc == SQ25_OK && lead <= n_leads; lead++) {
         r.lead = lead;
         r.window = window_ending_at(opt, lead, step_s);
-        parallel_for(&r, opt->members, member_item);
+        parallel_for(&r, opt->members + (hook && hook->lead_side ? 1 : 0), member_item);
+        if ((rc = r.side_rc)) break;
         if (lead == 2) { /* every member has left the shared initial state */
             sq25__ens_fft_release(r.ar0);
             r.ar0 = NULL;

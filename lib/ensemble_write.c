@@ -40,6 +40,10 @@ typedef struct {
     int nc;
     int dim_time, dim_thr, dim_q, dim_y, dim_x, dim_member, dim_window, dim_athr;
     int v_prob, v_mean, v_quant, v_member, v_aprob, v_amean, v_aquant, v_amember, v_control;
+    /* the grid's lon/lat transform (NULL: made when the file is defined), and the cells'
+     * lat then lon made beforehand (NULL: made through it) */
+    PJ *lonlat;
+    const float *lonlat_grid;
 } writer;
 
 /* The grid variables, their netCDF (and HDF5 dataset) names. */
@@ -402,37 +406,54 @@ static int put_coords(writer *w, const coord_vars *cv, const sq25_field *like)
     return rc;
 }
 
-/* lat/lon of every cell centre through PROJ, one row at a time. */
+/* lat and lon of the cell centres of row r through pj (xy: 2 x width doubles of scratch). */
+static void lonlat_row(PJ *pj, const sq25_field *like, int r, double *xy, float *lat, float *lon)
+{
+    const int width = like->width;
+    double *x = xy, *y = xy + width;
+    for (int c = 0; c < width; c++) {
+        x[c] = like->gt[0] + (c + 0.5) * like->gt[1] + (r + 0.5) * like->gt[2];
+        y[c] = like->gt[3] + (c + 0.5) * like->gt[4] + (r + 0.5) * like->gt[5];
+    }
+    proj_trans_generic(pj, PJ_FWD, x, sizeof(double), (size_t)width, y, sizeof(double),
+                       (size_t)width, NULL, 0, 0, NULL, 0, 0);
+    for (int c = 0; c < width; c++) {
+        lon[c] = (float)x[c];
+        lat[c] = (float)y[c];
+    }
+}
+
+/* lat/lon of every cell centre, one row at a time: from w->lonlat_grid when made beforehand,
+ * else through PROJ (w->lonlat, or a transform made here). */
 static int put_lonlat(writer *w, const coord_vars *cv, const sq25_field *like)
 {
     sq25_ctx *ctx = w->e->ctx;
-    PJ *pj = sq25__proj_to_lonlat(ctx, like->projdef);
-    if (!pj) return sq25__fail(ctx, SQ25_ERR_PROJ, "%s: cannot transform %s to lon/lat", w->path, like->projdef);
     const int width = like->width;
-    double *x = sq25__malloc(ctx, 2 * (size_t)width * sizeof(double));
-    float *lat = sq25__malloc(ctx, 2 * (size_t)width * sizeof(float));
-    int rc = x && lat ? SQ25_OK : SQ25_ERR_NOMEM;
+    const size_t cells = (size_t)width * (size_t)like->height;
+    PJ *own = NULL, *pj = w->lonlat;
+    if (!w->lonlat_grid && !pj && !(pj = own = sq25__proj_to_lonlat(ctx, like->projdef)))
+        return sq25__fail(ctx, SQ25_ERR_PROJ, "%s: cannot transform %s to lon/lat", w->path, like->projdef);
+    double *xy = w->lonlat_grid ? NULL : sq25__malloc(ctx, 2 * (size_t)width * sizeof(double));
+    float *row = w->lonlat_grid ? NULL : sq25__malloc(ctx, 2 * (size_t)width * sizeof(float));
+    int rc = w->lonlat_grid || (xy && row) ? SQ25_OK : SQ25_ERR_NOMEM;
     for (int r = 0; rc == SQ25_OK && r < like->height; r++) {
-        double *y = x + width;
-        for (int c = 0; c < width; c++) {
-            x[c] = like->gt[0] + (c + 0.5) * like->gt[1] + (r + 0.5) * like->gt[2];
-            y[c] = like->gt[3] + (c + 0.5) * like->gt[4] + (r + 0.5) * like->gt[5];
-        }
-        proj_trans_generic(pj, PJ_FWD, x, sizeof(double), (size_t)width, y, sizeof(double),
-                           (size_t)width, NULL, 0, 0, NULL, 0, 0);
-        float *lon = lat + width;
-        for (int c = 0; c < width; c++) {
-            lon[c] = (float)x[c];
-            lat[c] = (float)y[c];
+        const float *lat, *lon;
+        if (w->lonlat_grid) {
+            lat = w->lonlat_grid + (size_t)r * width;
+            lon = lat + cells;
+        } else {
+            lonlat_row(pj, like, r, xy, row, row + width);
+            lat = row;
+            lon = row + width;
         }
         size_t start[2] = {(size_t)r, 0}, count[2] = {1, (size_t)width};
         int st = nc_put_vara_float(w->nc, cv->lat, start, count, lat);
         if (st == NC_NOERR) st = nc_put_vara_float(w->nc, cv->lon, start, count, lon);
         if (st != NC_NOERR) rc = nc_fail(w, st, "lat/lon");
     }
-    proj_destroy(pj);
-    sq25__free(ctx, x);
-    sq25__free(ctx, lat);
+    proj_destroy(own);
+    sq25__free(ctx, xy);
+    sq25__free(ctx, row);
     return rc;
 }
 
@@ -901,9 +922,25 @@ typedef struct {
     pthread_mutex_t mu;
     pthread_cond_t changed;
     bool sync_ready, thread_started, stop, defined;
+    bool begun; /* the set-up done: the writer thread may define the file (under mu) */
+    /* the last lead: its window's blend goes to the calling thread when it claims it before
+     * the writer thread is done with the lead's (stream_end), so that the two run side by
+     * side; the lead's grids, then the window's, become ready as each blend ends (under mu) */
+    int tail_window_owner; /* 0: not claimed, 1: the writer thread, 2: the calling thread */
+    bool tail_lead_blended, tail_window_blended;
+    int tail_window_first; /* the first job of that window (lead_end[n_leads] without one) */
+    void *tail_scratch;    /* the calling thread's blend scratch */
+    /* the grid's lon/lat transform (from prepare), and the cells' lat then lon, made by the
+     * writer thread beside the set-up (lonlat_ready: made; the writer thread's alone) */
+    PJ *lonlat_op;
+    float *lonlat_grid;
+    double *lonlat_xy;
+    bool lonlat_ready;
     int define_rc;
     pthread_t thread;
     int leads_given, leads_blended, jobs_ready, jobs_claimed, jobs_stored;
+    int controls_done; /* control steps done (one thread at a time: the run's items, then
+                        * the calling thread, in turn) */
     const char *failed_var; /* a grid that could not be compressed or stored */
     bool release;           /* no result wanted: grids freed once stored (calling thread) */
     int jobs_released;      /* jobs before it released or still to be checked */
@@ -954,28 +991,93 @@ static void stream_pack(stream *st, int p, bool all_jobs)
     }
 }
 
+/* Under mu: the last lead's grids that are final, from the blends done so far. */
+static void tail_publish(stream *st)
+{
+    if (!st->tail_lead_blended) return;
+    const int ready = st->tail_window_blended ? st->lead_end[st->e->n_leads] : st->tail_window_first;
+    if (ready > st->jobs_ready) st->jobs_ready = ready;
+}
+
+/* The blend of the window ending at lead k (w) into its grids. */
+static void blend_window(stream *st, void *scratch, int k, int w)
+{
+    sq25__ens_blend_one(st->e, scratch, st->e->n_leads + w,
+                        st->control ? st->control_amount[k % STREAM_SLOTS] : NULL);
+}
+
+/* The last lead: the lead's blend, the window's unless the calling thread has claimed it,
+ * and the grids compressed as they become final until none is left. */
+static void stream_last_lead(stream *st, int k, int w)
+{
+    if (w >= 0) {
+        pthread_mutex_lock(&st->mu);
+        st->tail_lead_blended = true;
+        const bool mine = st->tail_window_owner == 0;
+        if (mine) st->tail_window_owner = 1;
+        tail_publish(st);
+        stream_signal(st);
+        if (mine) blend_window(st, st->blend_scratch, k, w);
+        pthread_mutex_lock(&st->mu);
+        if (mine) st->tail_window_blended = true;
+        tail_publish(st);
+    } else {
+        pthread_mutex_lock(&st->mu);
+        st->jobs_ready = st->lead_end[k];
+    }
+    st->leads_blended = k;
+    stream_signal(st);
+    stream_pack(st, 0, true);
+}
+
 /* The writer's work for lead k (1-based): the blend, then the grids that became final. */
 static void stream_lead(stream *st, int k)
 {
     const int slot = k % STREAM_SLOTS;
-    if (sq25__ens_blend_active(&st->e->opt)) {
+    const bool blend = sq25__ens_blend_active(&st->e->opt);
+    const int w = window_ending_at(st->e, k);
+    if (blend)
         sq25__ens_blend_one(st->e, st->blend_scratch, k - 1,
                             st->control ? st->control_rate[slot] : NULL);
-        const int w = window_ending_at(st->e, k);
-        if (w >= 0)
-            sq25__ens_blend_one(st->e, st->blend_scratch, st->e->n_leads + w,
-                                st->control ? st->control_amount[slot] : NULL);
+    if (k == st->e->n_leads) {
+        stream_last_lead(st, k, blend ? w : -1);
+        return;
     }
+    if (blend && w >= 0) blend_window(st, st->blend_scratch, k, w);
     pthread_mutex_lock(&st->mu);
     st->leads_blended = k;
     st->jobs_ready = st->lead_end[k];
     stream_signal(st);
     stream_pack(st, 0, false);
+    /* the lead's chunks to disk now, beside the next leads: the commit's fsync of the whole
+     * file (30 MB for 20 members x 12 leads on 700 x 700) took 40-50 ms after the last one */
+    sq25__output_writeback(&st->out);
+}
+
+/* The last lead given (writer thread running): the calling thread blends the last lead's
+ * window itself if the writer thread has not begun it (the two blends were one after the
+ * other on the writer thread, with this thread waiting). */
+static void stream_tail_window(stream *st)
+{
+    const int k = st->e->n_leads, w = window_ending_at(st->e, k);
+    if (w < 0 || !st->tail_scratch) return;
+    pthread_mutex_lock(&st->mu);
+    const bool mine = st->tail_window_owner == 0;
+    if (mine) st->tail_window_owner = 2;
+    pthread_mutex_unlock(&st->mu);
+    if (!mine) return;
+    blend_window(st, st->tail_scratch, k, w);
+    pthread_mutex_lock(&st->mu);
+    st->tail_window_blended = true;
+    tail_publish(st);
+    stream_signal(st);
 }
 
 /* The file defined and reopened for the chunks (SQ25_OK or the error, set on the context). */
 static int stream_define(stream *st)
 {
+    st->w.lonlat = st->lonlat_op;
+    st->w.lonlat_grid = st->lonlat_ready ? st->lonlat_grid : NULL;
     sq25__h5_enter();
     int rc = define_file(&st->w, st->out.tmp);
     if (!rc) {
@@ -989,12 +1091,41 @@ static int stream_define(stream *st)
     return rc;
 }
 
-/* The writer thread: the file's definition first, while the members of lead 1 compute (the
- * calling thread then makes no context call: it waits for `defined` before its own), then
- * the leads in order. */
+/* The cells' lat/lon for the file, on the writer thread while the calling thread does the
+ * set-up (PROJ's 0.13 s for 700 x 700, which left a core idle when made in the file's
+ * definition): the transform moves to a PROJ context of this thread's own (the library
+ * context is the calling thread's) and back when done. Without that context the definition
+ * makes them as before. */
+static void stream_lonlat(stream *st)
+{
+    if (!st->lonlat_grid || !st->lonlat_op) return;
+    PJ_CONTEXT *own = proj_context_create();
+    if (!own) return;
+    proj_log_level(own, PJ_LOG_NONE); /* PROJ prints nothing itself (lib/core.c) */
+    proj_assign_context(st->lonlat_op, own);
+    const sq25_field *like = st->latest; /* the result's grids have its shape */
+    const size_t cells = (size_t)like->width * (size_t)like->height;
+    for (int r = 0; r < like->height; r++) {
+        float *lat = st->lonlat_grid + (size_t)r * (size_t)like->width;
+        lonlat_row(st->lonlat_op, like, r, st->lonlat_xy, lat, lat + cells);
+    }
+    proj_assign_context(st->lonlat_op, st->e->ctx->pj_ctx);
+    proj_context_destroy(own);
+    st->lonlat_ready = true;
+}
+
+/* The writer thread: the cells' lat/lon beside the set-up, then (once begun) the file's
+ * definition, while the members of lead 1 compute (the calling thread then makes no context
+ * call: it waits for `defined` before its own), then the leads in order. */
 static void *stream_thread(void *arg)
 {
     stream *st = arg;
+    stream_lonlat(st);
+    pthread_mutex_lock(&st->mu);
+    while (!st->begun && !st->stop) pthread_cond_wait(&st->changed, &st->mu);
+    const bool go = !st->stop;
+    pthread_mutex_unlock(&st->mu);
+    if (!go) return NULL;
     const int rc = stream_define(st);
     pthread_mutex_lock(&st->mu);
     st->define_rc = rc;
@@ -1027,6 +1158,11 @@ static void packer_free(sq25_ctx *ctx, packer *pk)
     memset(pk, 0, sizeof *pk);
 }
 
+static int writer_threads(const sq25_ensemble *e)
+{
+    return e->opt.threads > 0 ? e->opt.threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+}
+
 /* Everything the writer thread needs, made on the calling thread. */
 static int stream_alloc(stream *st)
 {
@@ -1046,8 +1182,20 @@ static int stream_alloc(stream *st)
     st->n_jobs = collect_grids(e, NULL, NULL);
     if (!(st->jobs = sq25__calloc(ctx, (size_t)st->n_jobs, sizeof *st->jobs))) return SQ25_ERR_NOMEM;
     collect_grids(e, st->jobs, st->lead_end);
+    st->tail_window_first = st->lead_end[e->n_leads];
+    for (int j = st->lead_end[e->n_leads - 1]; j < st->lead_end[e->n_leads]; j++) {
+        const int slot = st->jobs[j].slot;
+        if (slot == SLOT_APROB || slot == SLOT_AMEAN || slot == SLOT_AQUANT || slot == SLOT_AMEMBER) {
+            st->tail_window_first = j;
+            break;
+        }
+    }
     int rc = packer_make(ctx, st, &st->pack[0]);
     if (!rc && sq25__ens_blend_active(o)) rc = sq25__ens_blend_scratch_make(ctx, e, &st->blend_scratch);
+    /* (its pages are touched only when used, at the end) */
+    if (!rc && sq25__ens_blend_active(o) && window_ending_at(e, e->n_leads) >= 0 &&
+        writer_threads(e) > 1)
+        rc = sq25__ens_blend_scratch_make(ctx, e, &st->tail_scratch);
     st->control = o->control_weight > 0;
     for (int k = 0; !rc && st->control && k < STREAM_SLOTS; k++) {
         if (!(st->control_rate[k] = sq25__malloc(ctx, in_bytes))) rc = SQ25_ERR_NOMEM;
@@ -1062,15 +1210,14 @@ static int stream_alloc(stream *st)
     return rc;
 }
 
-static int stream_begin(void *arg, sq25_ensemble *e, const sq25_field *latest, const float *u,
-                        const float *v)
+/* Before the set-up: the writer thread starts on the cells' lat/lon (with more than one
+ * thread; else the definition uses the transform). */
+static int stream_prepare(void *arg, sq25_ensemble *e, const sq25_field *latest, PJ *lonlat)
 {
     stream *st = arg;
     st->e = e;
     st->latest = latest;
-    st->u = u;
-    st->v = v;
-    st->w = (writer){.e = e, .path = st->path};
+    st->lonlat_op = lonlat;
     for (int s = 0; s < SLOTS; s++) st->gf.dset[s] = -1;
     if (pthread_mutex_init(&st->mu, NULL) != 0) return SQ25_ERR_NOMEM;
     if (pthread_cond_init(&st->changed, NULL) != 0) {
@@ -1078,15 +1225,36 @@ static int stream_begin(void *arg, sq25_ensemble *e, const sq25_field *latest, c
         return SQ25_ERR_NOMEM;
     }
     st->sync_ready = true;
+    if (writer_threads(e) < 2) return SQ25_OK;
+    const size_t cells = (size_t)latest->width * (size_t)latest->height;
+    st->lonlat_grid = sq25__malloc(e->ctx, 2 * cells * sizeof(float));
+    st->lonlat_xy = sq25__malloc(e->ctx, 2 * (size_t)latest->width * sizeof(double));
+    if (!st->lonlat_grid || !st->lonlat_xy)
+        return sq25__fail(e->ctx, SQ25_ERR_NOMEM, "%s: out of memory for the writer", st->path);
+    if (pthread_create(&st->thread, NULL, stream_thread, st) == 0) st->thread_started = true;
+    return SQ25_OK;
+}
+
+static int stream_begin(void *arg, sq25_ensemble *e, const sq25_field *latest, const float *u,
+                        const float *v)
+{
+    stream *st = arg;
+    (void)latest; /* as given to prepare */
+    st->u = u;
+    st->v = v;
+    st->w = (writer){.e = e, .path = st->path};
     int rc = stream_alloc(st);
     if (rc == SQ25_ERR_NOMEM) return sq25__fail(e->ctx, rc, "%s: out of memory for the writer", st->path);
     if (rc) return sq25__fail(e->ctx, rc, "%s: grids too large for one chunk", st->path);
     if ((rc = sq25__output_begin(e->ctx, st->path, &st->out))) return rc;
     st->output_begun = true;
-    const int threads = e->opt.threads > 0 ? e->opt.threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
-    if (threads > 1 && pthread_create(&st->thread, NULL, stream_thread, st) == 0)
+    pthread_mutex_lock(&st->mu);
+    st->begun = true;
+    stream_signal(st);
+    if (!st->thread_started && writer_threads(e) > 1 &&
+        pthread_create(&st->thread, NULL, stream_thread, st) == 0)
         st->thread_started = true;
-    else rc = stream_define(st); /* inline */
+    if (!st->thread_started) rc = stream_define(st); /* inline */
     return rc;
 }
 
@@ -1118,7 +1286,7 @@ static void stream_release(stream *st, int k)
     st->jobs_released = upto;
 }
 
-/* The control member's rate (and amount) for lead k, then the writer's turn. */
+/* The control member's rate (and amount) for lead k, into its slot (controls_done = k). */
 static int control_step(stream *st, int k)
 {
     const int slot = k % STREAM_SLOTS;
@@ -1139,33 +1307,71 @@ static int control_step(stream *st, int k)
                                     window_ending_at(e, k) >= 0 ? st->control_amount[slot] : NULL);
     if (!rc && e->control)
         memcpy(e->control[k - 1]->data, st->control_rate[slot], st->cells * sizeof(float));
-    if (rc) return rc;
-    pthread_mutex_lock(&st->mu);
-    st->leads_given = k;
-    stream_signal(st);
-    if (!st->thread_started) stream_lead(st, k);
-    return SQ25_OK;
+    if (!rc) st->controls_done = k;
+    return rc;
 }
 
-/* Lead k's statistics are done: the control steps of the leads not yet given. While the
- * writer thread still defines the file (the coordinates of every cell, the HDF5 metadata)
- * the calling thread may make no context call, so instead of waiting (both cores but the
- * writer's idle) it returns at once and the next lead's members compute beside the
- * definition; the next call catches up (the last lead always waits). The leads are given to
- * the writer in order whatever the timing, so the file does not change. */
+/* Whether the writer thread is still defining the file: the run's threads may then make no
+ * context call. */
+static bool stream_defining(stream *st)
+{
+    pthread_mutex_lock(&st->mu);
+    const bool defining = st->thread_started && !st->defined && !st->stop;
+    pthread_mutex_unlock(&st->mu);
+    return defining;
+}
+
+/* The control steps up to lead k not yet done. */
+static int controls_until(stream *st, int k)
+{
+    int rc = SQ25_OK;
+    for (int j = st->controls_done + 1; rc == SQ25_OK && j <= k; j++) rc = control_step(st, j);
+    return rc;
+}
+
+/* The control steps up to lead k whose slot's previous lead has been given to the writer
+ * (its wait for that lead's blend then ends without this thread's help). */
+static int controls_given_slots(stream *st, int k)
+{
+    const int last = st->leads_given + STREAM_SLOTS < k ? st->leads_given + STREAM_SLOTS : k;
+    return controls_until(st, last);
+}
+
+/* Beside lead k's members, as one more item of theirs on whichever of the run's threads
+ * takes it (the last one: it fills the time one thread waits for the other's last member):
+ * the control member's step of lead k, which needs none of them (it ran on the calling
+ * thread between the leads, one core idle but for the writer). Skipped while the file is
+ * being defined, and when the step would wait for a lead not yet given to the writer (the
+ * calling thread gives them after this lead); stream_lead_done then catches up. */
+static int stream_lead_side(void *arg, int k)
+{
+    stream *st = arg;
+    return stream_defining(st) ? SQ25_OK : controls_given_slots(st, k);
+}
+
+/* Lead k's statistics are done: the control steps not yet done, then the leads not yet given
+ * to the writer. While the writer thread still defines the file (the coordinates of every
+ * cell, the HDF5 metadata) the calling thread may make no context call, so instead of
+ * waiting (both cores but the writer's idle) it returns at once and the next lead's members
+ * compute beside the definition; the next call catches up (the last lead always waits). The
+ * leads are given to the writer in order whatever the timing, so the file does not change. */
 static int stream_lead_done(void *arg, int k)
 {
     stream *st = arg;
-    if (k < st->e->n_leads) {
-        pthread_mutex_lock(&st->mu);
-        const bool defining = st->thread_started && !st->defined && !st->stop;
-        pthread_mutex_unlock(&st->mu);
-        if (defining) return SQ25_OK;
-    }
+    if (k < st->e->n_leads && stream_defining(st)) return SQ25_OK;
     int rc = SQ25_OK;
     /* leads_given is written only by this thread */
-    for (int j = st->leads_given + 1; rc == SQ25_OK && j <= k; j++) rc = control_step(st, j);
+    for (int j = st->leads_given + 1; rc == SQ25_OK && j <= k; j++) {
+        if ((rc = controls_until(st, j))) break;
+        pthread_mutex_lock(&st->mu);
+        st->leads_given = j;
+        stream_signal(st);
+        if (!st->thread_started) stream_lead(st, j);
+    }
     if (rc == SQ25_OK && st->release) stream_release(st, k);
+    /* before the members' state is freed: the unmapping then runs beside the compression,
+     * not beside the writer thread's blend, whose fresh pages it would slow */
+    if (rc == SQ25_OK && k == st->e->n_leads && st->thread_started) stream_tail_window(st);
     return rc;
 }
 
@@ -1175,12 +1381,16 @@ static void stream_free(stream *st)
     if (!ctx) return;
     for (int p = 0; p < STREAM_PACKERS; p++) packer_free(ctx, &st->pack[p]);
     sq25__ens_blend_scratch_free(ctx, st->blend_scratch);
+    sq25__ens_blend_scratch_free(ctx, st->tail_scratch);
     for (int k = 0; k < STREAM_SLOTS; k++) {
         sq25__free(ctx, st->control_rate[k]);
         sq25__free(ctx, st->control_amount[k]);
     }
     sq25_extrapolator_destroy(st->ex);
     sq25__accumulator_destroy(st->acc);
+    proj_destroy(st->lonlat_op);
+    sq25__free(ctx, st->lonlat_grid);
+    sq25__free(ctx, st->lonlat_xy);
     sq25__free(ctx, st->jobs);
     sq25__free(ctx, st->lead_end);
     if (st->sync_ready) {
@@ -1234,7 +1444,8 @@ int sq25_ensemble_run_netcdf(sq25_ctx *ctx, const sq25_ensemble_options *opt,
     st.path = path;
     st.gf.file = -1;
     st.release = out == NULL;
-    const sq25__ens_hook hook = {&st, stream_begin, stream_lead_done, stream_end};
+    const sq25__ens_hook hook = {&st, stream_prepare, stream_begin, stream_lead_side,
+                                 stream_lead_done, stream_end};
     sq25_ensemble *e = NULL;
     const int rc = sq25__ensemble_run_hooked(ctx, opt, frames, n_frames, u, v, n_leads, &hook, &e);
     if (rc == SQ25_OK && out) *out = e;

@@ -160,6 +160,11 @@ FILE *sq25__output_fopen(sq25_ctx *ctx, const sq25__output *o);
 /* Flush and close fp; WRITE/PERMISSION with the errno text on failure (fp closed always). */
 int sq25__output_fclose(sq25_ctx *ctx, const sq25__output *o, FILE *fp);
 int sq25__output_commit(sq25_ctx *ctx, sq25__output *o);
+/* Start writing the temporary's data to disk without waiting for it (Linux's
+ * sync_file_range; nothing elsewhere), so that the commit's fsync has less left to wait for:
+ * for a writer that writes a large file piece by piece beside other work. Makes no context
+ * call (any thread); errors are left to the commit. */
+void sq25__output_writeback(const sq25__output *o);
 void sq25__output_abort(sq25_ctx *ctx, sq25__output *o);
 
 /* Time helpers: days from civil date and back (proleptic Gregorian, UTC). */

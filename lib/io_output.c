@@ -4,6 +4,7 @@
  * A crash, a kill or a failed write leaves the previous file as it was; on failure the
  * temporary is removed, and the temporary of a killed writer is removed by the next write of
  * the same path. */
+#define _GNU_SOURCE /* sync_file_range (Linux), for sq25__output_writeback */
 #include "internal.h"
 
 #include <dirent.h>
@@ -142,6 +143,18 @@ static int sync_path(const char *path, bool folder)
     int err = fsync(fd) == 0 || (folder && errno == EINVAL) ? 0 : errno;
     close(fd);
     return err;
+}
+
+void sq25__output_writeback(const sq25__output *o)
+{
+#ifdef SYNC_FILE_RANGE_WRITE
+    const int fd = o->tmp ? open(o->tmp, O_RDONLY | O_CLOEXEC) : -1;
+    if (fd < 0) return;
+    (void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE); /* a hint: errors show at the fsync */
+    close(fd);
+#else
+    (void)o;
+#endif
 }
 
 int sq25__output_commit(sq25_ctx *ctx, sq25__output *o)
