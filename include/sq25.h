@@ -70,7 +70,7 @@ extern "C" {
 /* The Makefile reads these three lines; keep them in this form. The soname follows
  * SQ25_VERSION_MAJOR (libsq25.so.1), which changes only when the ABI breaks (docs/abi.md). */
 #define SQ25_VERSION_MAJOR 1
-#define SQ25_VERSION_MINOR 5
+#define SQ25_VERSION_MINOR 6
 #define SQ25_VERSION_PATCH 0
 
 #define SQ25_VERSION_NUMBER \
