@@ -5,6 +5,9 @@
 
 #include <math.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 /* Float bits mapped so that unsigned order is numeric order (no NaN). */
 static inline uint32_t float_key(float x)
@@ -275,6 +278,94 @@ static void scan16(uint16_t *d, int n, int step, uint16_t quiet)
     }
 }
 
+#ifdef __SSE2__
+/* The lanes of a vector of 16-bit values that a shift by `lanes` toward the row's other end
+ * empties, set to INT16_MAX (no neighbour there). */
+static inline __m128i pad_low(__m128i x, int lanes)
+{
+    const __m128i top = _mm_set1_epi16(INT16_MAX);
+    return lanes == 1 ? _mm_or_si128(x, _mm_srli_si128(top, 14))
+           : lanes == 2 ? _mm_or_si128(x, _mm_srli_si128(top, 12))
+                        : _mm_or_si128(x, _mm_srli_si128(top, 8));
+}
+static inline __m128i pad_high(__m128i x, int lanes)
+{
+    const __m128i top = _mm_set1_epi16(INT16_MAX);
+    return lanes == 1 ? _mm_or_si128(x, _mm_slli_si128(top, 14))
+           : lanes == 2 ? _mm_or_si128(x, _mm_slli_si128(top, 12))
+                        : _mm_or_si128(x, _mm_slli_si128(top, 8));
+}
+
+/* scan16 for values under 0x8000 - 4, eight at a time: the scan leaves each value at the
+ * minimum over the values before it (in the scan's order) of value + 3 x their distance, a
+ * prefix minimum made in three shifted steps (1, 2, 4 lanes) per vector and the carry of the
+ * vector before (saturating sums: a sum past INT16_MAX is past every value, so it never wins,
+ * exactly as the serial sum that does not overflow). Vectors at quiet or above with a carry at
+ * quiet or above are left alone (they cannot change). Step 1: left to right over d[0 .. n-1];
+ * -1: right to left over the same n values. Exact: the same integers as scan16. */
+static void scan16_sse2(int16_t *d, int n, int step, int16_t quiet)
+{
+    const __m128i three = _mm_set1_epi16(3), six = _mm_set1_epi16(6), twelve = _mm_set1_epi16(12);
+    const __m128i below_quiet = _mm_set1_epi16((int16_t)(quiet - 1));
+    int carry = INT16_MAX; /* the value before the scan's next one (none yet) */
+    const int whole = n / 8 * 8;
+    if (step > 0) {
+        const __m128i ramp = _mm_setr_epi16(3, 6, 9, 12, 15, 18, 21, 24);
+        for (int c = 0; c < whole; c += 8) {
+            __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(d + c));
+            if (carry >= quiet && _mm_movemask_epi8(_mm_cmpgt_epi16(x, below_quiet)) == 0xffff) {
+                carry = d[c + 7];
+                continue;
+            }
+            x = _mm_min_epi16(x, _mm_adds_epi16(pad_low(_mm_slli_si128(x, 2), 1), three));
+            x = _mm_min_epi16(x, _mm_adds_epi16(pad_low(_mm_slli_si128(x, 4), 2), six));
+            x = _mm_min_epi16(x, _mm_adds_epi16(pad_low(_mm_slli_si128(x, 8), 4), twelve));
+            x = _mm_min_epi16(x, _mm_adds_epi16(_mm_set1_epi16((int16_t)carry), ramp));
+            _mm_storeu_si128((__m128i *)(void *)(d + c), x);
+            carry = (int16_t)_mm_extract_epi16(x, 7);
+        }
+        for (int c = whole; c < n; c++) {
+            carry = carry + 3 < d[c] ? carry + 3 : d[c];
+            d[c] = (int16_t)carry;
+        }
+    } else {
+        const __m128i ramp = _mm_setr_epi16(24, 21, 18, 15, 12, 9, 6, 3);
+        for (int c = n - 8; c >= n - whole; c -= 8) {
+            __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(d + c));
+            if (carry >= quiet && _mm_movemask_epi8(_mm_cmpgt_epi16(x, below_quiet)) == 0xffff) {
+                carry = d[c];
+                continue;
+            }
+            x = _mm_min_epi16(x, _mm_adds_epi16(pad_high(_mm_srli_si128(x, 2), 1), three));
+            x = _mm_min_epi16(x, _mm_adds_epi16(pad_high(_mm_srli_si128(x, 4), 2), six));
+            x = _mm_min_epi16(x, _mm_adds_epi16(pad_high(_mm_srli_si128(x, 8), 4), twelve));
+            x = _mm_min_epi16(x, _mm_adds_epi16(_mm_set1_epi16((int16_t)carry), ramp));
+            _mm_storeu_si128((__m128i *)(void *)(d + c), x);
+            carry = (int16_t)_mm_extract_epi16(x, 0);
+        }
+        for (int c = n - whole - 1; c >= 0; c--) {
+            carry = carry + 3 < d[c] ? carry + 3 : d[c];
+            d[c] = (int16_t)carry;
+        }
+    }
+}
+#endif
+
+/* The horizontal step of a row's n values d[0 .. n-1] in the scan's direction (step 1 or -1):
+ * scan16, or its SSE2 form for values under 0x8000 - 4 (narrow). */
+static void scan_row(uint16_t *d, int n, int step, uint16_t quiet, bool narrow)
+{
+#ifdef __SSE2__
+    if (narrow) {
+        scan16_sse2((int16_t *)d, n, step, (int16_t)quiet);
+        return;
+    }
+#else
+    (void)narrow;
+#endif
+    scan16(step > 0 ? d : d + n - 1, n, step, quiet);
+}
+
 /* The same transform in 16 bits, every distance capped at cap (thirds; cap + 4 < 65536):
  * the 3-4 chamfer distance is a minimum of sums along paths, so capping every value at cap
  * gives min(true distance, cap) exactly. Rows whose values all lie at cap - 3 or above need
@@ -306,13 +397,13 @@ static void chamfer_u16(const unsigned char *wet, int width, int height, uint16_
         uint16_t *d = dist + (size_t)r * pw;
         const int low = narrow ? chamfer_row_s16((int16_t *)d, (const int16_t *)(d - pw), width)
                                : chamfer_row16(d, d - pw, width);
-        if (low < quiet) scan16(d + 1, width, 1, quiet);
+        if (low < quiet) scan_row(d + 1, width, 1, quiet, narrow);
     }
     for (int r = height; r >= 1; r--) {
         uint16_t *d = dist + (size_t)r * pw;
         const int low = narrow ? chamfer_row_s16((int16_t *)d, (const int16_t *)(d + pw), width)
                                : chamfer_row16(d, d + pw, width);
-        if (low < quiet) scan16(d + width, width, -1, quiet);
+        if (low < quiet) scan_row(d + 1, width, -1, quiet, narrow);
     }
 }
 
@@ -733,16 +824,41 @@ static void gather_samples(const float *f, int w, sample_chunk *restrict s, int 
     }
 }
 
-/* The cells the plain stencil cannot decide, rare: points at or beyond the edges, and NaN
- * samples (a NaN neighbour of weight 0 does not count there): sample_at with its rules. A
- * vectorised test first, as most chunks have none. */
-static void fix_samples(const float *f, int w, int h, const sample_chunk *s, int n, float *out)
+/* sample_at's rule for a NaN sample at a point inside the grid, on the chunk's stencils: the
+ * weighted sum of the values of non-zero weight in sample_at's order, NaN when one of them
+ * is NaN. Vectorised: out[k] replaced where it is NaN (edge points are redone after). */
+static void fix_nan_samples(sample_chunk *restrict s, int n, float *restrict out)
 {
-    int32_t any = 0;
-    for (int k = 0; k < n; k++) any |= s->edge[k] | isunordered(out[k], out[k]);
-    if (!any) return;
-    for (int k = 0; k < n; k++)
-        if (s->edge[k] || isnan(out[k])) out[k] = sample_at(f, w, h, s->x[k], s->y[k]);
+    for (int k = 0; k < n; k++) {
+        const float fx = s->fx[k], fy = s->fy[k];
+        const float w0 = (1 - fx) * (1 - fy), w1 = fx * (1 - fy), w2 = (1 - fx) * fy, w3 = fx * fy;
+        const float v0 = s->v[0][k], v1 = s->v[1][k], v2 = s->v[2][k], v3 = s->v[3][k];
+        const int32_t bad = ((w0 > 0) & isunordered(v0, v0)) | ((w1 > 0) & isunordered(v1, v1)) |
+                            ((w2 > 0) & isunordered(v2, v2)) | ((w3 > 0) & isunordered(v3, v3));
+        float sum = 0;
+        sum = w0 > 0 ? sum + w0 * v0 : sum;
+        sum = w1 > 0 ? sum + w1 * v1 : sum;
+        sum = w2 > 0 ? sum + w2 * v2 : sum;
+        sum = w3 > 0 ? sum + w3 * v3 : sum;
+        const float fixed = bad ? NAN : sum;
+        out[k] = isunordered(out[k], out[k]) ? fixed : out[k];
+    }
+}
+
+/* The cells the plain stencil cannot decide: NaN samples (a NaN neighbour of weight 0 does
+ * not count there) by fix_nan_samples, points at or beyond the edges by sample_at with its
+ * rules. A vectorised test first, as most chunks have neither. */
+static void fix_samples(const float *f, int w, int h, sample_chunk *s, int n, float *out)
+{
+    int32_t edges = 0, nans = 0;
+    for (int k = 0; k < n; k++) {
+        edges |= s->edge[k];
+        nans |= isunordered(out[k], out[k]);
+    }
+    if (nans) fix_nan_samples(s, n, out);
+    if (edges)
+        for (int k = 0; k < n; k++)
+            if (s->edge[k]) out[k] = sample_at(f, w, h, s->x[k], s->y[k]);
 }
 
 /* Cells c0 .. c0 + n - 1 of row r (n <= SAMPLE_CHUNK, c0 on a node column) sampled. */
