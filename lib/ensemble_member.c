@@ -826,10 +826,11 @@ static void gather_samples(const float *f, int w, sample_chunk *restrict s, int 
 
 /* sample_at's rule for a NaN sample at a point inside the grid, on the chunk's stencils: the
  * weighted sum of the values of non-zero weight in sample_at's order, NaN when one of them
- * is NaN. Vectorised: out[k] replaced where it is NaN (edge points are redone after). */
-static void fix_nan_samples(sample_chunk *restrict s, int n, float *restrict out)
+ * is NaN. Vectorised: out[k], k0 <= k < k1, replaced where it is NaN (edge points are redone
+ * after). */
+static void fix_nan_samples(sample_chunk *restrict s, int k0, int k1, float *restrict out)
 {
-    for (int k = 0; k < n; k++) {
+    for (int k = k0; k < k1; k++) {
         const float fx = s->fx[k], fy = s->fy[k];
         const float w0 = (1 - fx) * (1 - fy), w1 = fx * (1 - fy), w2 = (1 - fx) * fy, w3 = fx * fy;
         const float v0 = s->v[0][k], v1 = s->v[1][k], v2 = s->v[2][k], v3 = s->v[3][k];
@@ -855,7 +856,15 @@ static void fix_samples(const float *f, int w, int h, sample_chunk *s, int n, fl
         edges |= s->edge[k];
         nans |= isunordered(out[k], out[k]);
     }
-    if (nans) fix_nan_samples(s, n, out);
+    /* NaN samples gather where the rain's domain ends: only the node step's groups of cells
+     * that hold one are redone */
+    const int step = SQ25__ENS_NODE_STEP;
+    for (int k0 = 0; nans && k0 < n; k0 += step) {
+        const int k1 = k0 + step < n ? k0 + step : n;
+        int32_t here = 0;
+        for (int k = k0; k < k1; k++) here |= isunordered(out[k], out[k]);
+        if (here) fix_nan_samples(s, k0, k1, out);
+    }
     if (edges)
         for (int k = 0; k < n; k++)
             if (s->edge[k]) out[k] = sample_at(f, w, h, s->x[k], s->y[k]);
