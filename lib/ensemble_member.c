@@ -679,8 +679,12 @@ void sq25__ens_dry_blocks_wet(const unsigned char *wet, const unsigned char *kin
 }
 
 #define TILE_MARGIN_PX 0.01f
+/* A tile kind beside SQ25__ENS_BLOCK_DRY and _NODATA: sampled, every departure point of its
+ * cells inside [0, w-1) x [0, h-1) (no edge rules to apply). 0: sampled, maybe at the edges. */
+#define TILE_INSIDE 4
 /* The kind of dry blocks under the box [x_lo, x_hi] x [y_lo, y_hi] (pixels): that of its
- * blocks when they are all of one kind and the box is inside the grid, else 0. */
+ * blocks when they are all of one kind and the box is inside the grid, else TILE_INSIDE when
+ * the box lies inside [0, w-1) x [0, h-1), else 0. */
 static unsigned char box_kind(const unsigned char *dry, int w, int h, float x_lo, float x_hi,
                               float y_lo, float y_hi)
 {
@@ -688,10 +692,12 @@ static unsigned char box_kind(const unsigned char *dry, int w, int h, float x_lo
     const int bx = (w + (1 << SQ25__ENS_DRY_SHIFT) - 1) >> SQ25__ENS_DRY_SHIFT;
     const int bx0 = (int)x_lo >> SQ25__ENS_DRY_SHIFT, bx1 = (int)x_hi >> SQ25__ENS_DRY_SHIFT;
     const int by0 = (int)y_lo >> SQ25__ENS_DRY_SHIFT, by1 = (int)y_hi >> SQ25__ENS_DRY_SHIFT;
+    const unsigned char inside = x_hi < (float)(w - 1) && y_hi < (float)(h - 1) ? TILE_INSIDE : 0;
     const unsigned char kind = dry[(size_t)by0 * bx + bx0];
-    for (int byy = by0; byy <= by1 && kind; byy++)
+    if (!kind) return inside;
+    for (int byy = by0; byy <= by1; byy++)
         for (int bxx = bx0; bxx <= bx1; bxx++)
-            if (dry[(size_t)byy * bx + bxx] != kind) return 0;
+            if (dry[(size_t)byy * bx + bxx] != kind) return inside;
     return kind;
 }
 
@@ -703,7 +709,8 @@ static inline float max2f(float a, float b) { return b > a ? b : a; }
 
 /* tiles[j] for every tile of node row i (the cells between node rows i, i+1 and node
  * columns j, j+1): SQ25__ENS_BLOCK_DRY or _NODATA when the departure points of all its cells
- * lie in dry blocks of that kind inside the grid, else 0. A cell's displacement is a
+ * lie in dry blocks of that kind inside the grid, else TILE_INSIDE when they all lie inside
+ * [0, w-1) x [0, h-1), else 0. A cell's displacement is a
  * bilinear mix of the tile's corner displacements, so its departure point lies in their
  * bounding box shifted by the cell's position; the box is widened by TILE_MARGIN_PX, far
  * more than the float rounding of the per-row arithmetic (under 1e-3 px). The boxes of a
@@ -804,6 +811,19 @@ static void chunk_stencils(int w, int h, int n, float x_top, float y_top,
     }
 }
 
+/* chunk_stencils for points all inside [0, w-1) x [0, h-1), where its clamps change nothing
+ * and no point is at an edge (edge[] is left as it was). */
+static void chunk_stencils_inside(int w, int n, sample_chunk *restrict s)
+{
+    for (int k = 0; k < n; k++) {
+        const float x = s->x[k], y = s->y[k];
+        const int32_t xi = (int32_t)x, yi = (int32_t)y;
+        s->at[k] = yi * w + xi;
+        s->fx[k] = x - (float)xi;
+        s->fy[k] = y - (float)yi;
+    }
+}
+
 /* Bilinear samples of the n stencils, sample_at's arithmetic without its tests: the values
  * gathered in a scalar loop, the weights applied in a vectorised one. */
 static void gather_samples(const float *f, int w, sample_chunk *restrict s, int n,
@@ -849,13 +869,17 @@ static void fix_nan_samples(sample_chunk *restrict s, int k0, int k1, float *res
 /* The cells the plain stencil cannot decide: NaN samples (a NaN neighbour of weight 0 does
  * not count there) by fix_nan_samples, points at or beyond the edges by sample_at with its
  * rules. A vectorised test first, as most chunks have neither. */
-static void fix_samples(const float *f, int w, int h, sample_chunk *s, int n, float *out)
+static void fix_samples(const float *f, int w, int h, sample_chunk *s, int n, bool inside,
+                        float *out)
 {
     int32_t edges = 0, nans = 0;
-    for (int k = 0; k < n; k++) {
-        edges |= s->edge[k];
-        nans |= isunordered(out[k], out[k]);
-    }
+    if (inside)
+        for (int k = 0; k < n; k++) nans |= isunordered(out[k], out[k]);
+    else
+        for (int k = 0; k < n; k++) {
+            edges |= s->edge[k];
+            nans |= isunordered(out[k], out[k]);
+        }
     /* NaN samples gather where the rain's domain ends: only the node step's groups of cells
      * that hold one are redone */
     const int step = SQ25__ENS_NODE_STEP;
@@ -870,16 +894,18 @@ static void fix_samples(const float *f, int w, int h, sample_chunk *s, int n, fl
             if (s->edge[k]) out[k] = sample_at(f, w, h, s->x[k], s->y[k]);
 }
 
-/* Cells c0 .. c0 + n - 1 of row r (n <= SAMPLE_CHUNK, c0 on a node column) sampled. */
+/* Cells c0 .. c0 + n - 1 of row r (n <= SAMPLE_CHUNK, c0 on a node column) sampled; inside:
+ * their tiles are TILE_INSIDE. */
 static void sample_cells(const sq25__ens_flow *fl, const float *row_dxy, const float *field,
-                         int r, int c0, int n, float x_top, float y_top, sample_chunk *s,
-                         float *o)
+                         int r, int c0, int n, bool inside, float x_top, float y_top,
+                         sample_chunk *s, float *o)
 {
     const int w = fl->width, h = fl->height, step = SQ25__ENS_NODE_STEP;
     chunk_points(row_dxy, fl->nodes_x, c0, (n + step - 1) / step, (float)r, s);
-    chunk_stencils(w, h, n, x_top, y_top, s);
+    if (inside) chunk_stencils_inside(w, n, s);
+    else chunk_stencils(w, h, n, x_top, y_top, s);
     gather_samples(field, w, s, n, o + c0);
-    fix_samples(field, w, h, s, n, o + c0);
+    fix_samples(field, w, h, s, n, inside, o + c0);
 }
 
 /* acc[c] += dt * now[c] (before NULL) or dt * before[c] + dt * now[c], over one row: the
@@ -933,14 +959,16 @@ void sq25__ens_sample_acc(const sq25__ens_flow *fl, const float *node_xy, const 
          * NaN), the others sampled a chunk at a time */
         for (int j = 0; j < tiles_x;) {
             const unsigned char kind = tiles[j];
+            const bool fill = kind == SQ25__ENS_BLOCK_DRY || kind == SQ25__ENS_BLOCK_NODATA;
             int end = j + 1;
-            while (end < tiles_x && tiles[end] == kind && (kind || end - j < chunk_tiles)) end++;
+            while (end < tiles_x && tiles[end] == kind && (fill || end - j < chunk_tiles)) end++;
             const int c0 = j * step, c1 = end * step < w ? end * step : w;
-            if (kind) {
+            if (fill) {
                 const float v = kind == SQ25__ENS_BLOCK_DRY ? 0.0f : NAN;
                 for (int c = c0; c < c1; c++) o[c] = v;
             } else if (stencils)
-                sample_cells(fl, row_dxy, field, r, c0, c1 - c0, x_top, y_top, &s, o);
+                sample_cells(fl, row_dxy, field, r, c0, c1 - c0, kind == TILE_INSIDE, x_top, y_top,
+                             &s, o);
             else
                 for (int c = c0; c < c1; c++) {
                     const float fx = (float)(c % step) / (float)step;
