@@ -765,7 +765,8 @@ static void tile_kinds(const sq25__ens_flow *fl, const float *node_xy, const uns
 typedef struct {
     float x[SAMPLE_CHUNK], y[SAMPLE_CHUNK], fx[SAMPLE_CHUNK], fy[SAMPLE_CHUNK];
     int32_t at[SAMPLE_CHUNK], edge[SAMPLE_CHUNK]; /* at: the top-left cell's index, iy w + ix */
-    float v[4][SAMPLE_CHUNK]; /* the stencils' values: top left, top right, bottom left, right */
+    /* the stencils' values in pairs (left, right: one 8-byte move each): top row, bottom row */
+    float top[2 * SAMPLE_CHUNK], bottom[2 * SAMPLE_CHUNK];
 } sample_chunk;
 
 /* Departure points of the tiles cells c0 .. c0 + tiles * step - 1 of row `row` (c0 on a node
@@ -812,9 +813,21 @@ static void chunk_stencils(int w, int h, int n, float x_top, float y_top,
 }
 
 /* chunk_stencils for points all inside [0, w-1) x [0, h-1), where its clamps change nothing
- * and no point is at an edge (edge[] is left as it was). */
-static void chunk_stencils_inside(int w, int n, sample_chunk *restrict s)
+ * and no point is at an edge (edge[] is left as it was). On grids of at most 2^24 cells the
+ * stencil's index is made in float, exact there (SSE2 has no 32-bit integer product). */
+static void chunk_stencils_inside(int w, int h, int n, sample_chunk *restrict s)
 {
+    if ((size_t)w * (size_t)h <= (size_t)1 << 24) {
+        const float wf = (float)w;
+        for (int k = 0; k < n; k++) {
+            const float x = s->x[k], y = s->y[k];
+            const float xf = (float)(int32_t)x, yf = (float)(int32_t)y;
+            s->at[k] = (int32_t)(yf * wf + xf);
+            s->fx[k] = x - xf;
+            s->fy[k] = y - yf;
+        }
+        return;
+    }
     for (int k = 0; k < n; k++) {
         const float x = s->x[k], y = s->y[k];
         const int32_t xi = (int32_t)x, yi = (int32_t)y;
@@ -826,22 +839,24 @@ static void chunk_stencils_inside(int w, int n, sample_chunk *restrict s)
 
 /* Bilinear samples of the n stencils, sample_at's arithmetic without its tests: the values
  * gathered in a scalar loop, the weights applied in a vectorised one. */
-static void gather_samples(const float *f, int w, sample_chunk *restrict s, int n,
-                           float *restrict out)
+static int32_t gather_samples(const float *f, int w, sample_chunk *restrict s, int n,
+                              float *restrict out)
 {
+    int32_t nans = 0;
     for (int k = 0; k < n; k++) {
         const float *p = f + s->at[k];
-        s->v[0][k] = p[0];
-        s->v[1][k] = p[1];
-        s->v[2][k] = p[w];
-        s->v[3][k] = p[w + 1];
+        memcpy(s->top + 2 * k, p, 2 * sizeof *p);
+        memcpy(s->bottom + 2 * k, p + w, 2 * sizeof *p);
     }
     for (int k = 0; k < n; k++) {
         const float fx = s->fx[k], fy = s->fy[k];
-        const float top = (1 - fx) * s->v[0][k] + fx * s->v[1][k];
-        const float bottom = (1 - fx) * s->v[2][k] + fx * s->v[3][k];
-        out[k] = (1 - fy) * top + fy * bottom;
+        const float top = (1 - fx) * s->top[2 * k] + fx * s->top[2 * k + 1];
+        const float bottom = (1 - fx) * s->bottom[2 * k] + fx * s->bottom[2 * k + 1];
+        const float value = (1 - fy) * top + fy * bottom;
+        out[k] = value;
+        nans |= isunordered(value, value);
     }
+    return nans;
 }
 
 /* sample_at's rule for a NaN sample at a point inside the grid, on the chunk's stencils: the
@@ -853,7 +868,8 @@ static void fix_nan_samples(sample_chunk *restrict s, int k0, int k1, float *res
     for (int k = k0; k < k1; k++) {
         const float fx = s->fx[k], fy = s->fy[k];
         const float w0 = (1 - fx) * (1 - fy), w1 = fx * (1 - fy), w2 = (1 - fx) * fy, w3 = fx * fy;
-        const float v0 = s->v[0][k], v1 = s->v[1][k], v2 = s->v[2][k], v3 = s->v[3][k];
+        const float v0 = s->top[2 * k], v1 = s->top[2 * k + 1];
+        const float v2 = s->bottom[2 * k], v3 = s->bottom[2 * k + 1];
         const int32_t bad = ((w0 > 0) & isunordered(v0, v0)) | ((w1 > 0) & isunordered(v1, v1)) |
                             ((w2 > 0) & isunordered(v2, v2)) | ((w3 > 0) & isunordered(v3, v3));
         float sum = 0;
@@ -868,25 +884,23 @@ static void fix_nan_samples(sample_chunk *restrict s, int k0, int k1, float *res
 
 /* The cells the plain stencil cannot decide: NaN samples (a NaN neighbour of weight 0 does
  * not count there) by fix_nan_samples, points at or beyond the edges by sample_at with its
- * rules. A vectorised test first, as most chunks have neither. */
+ * rules (inside: no point at the edges; nans: some sample in out is NaN). */
 static void fix_samples(const float *f, int w, int h, sample_chunk *s, int n, bool inside,
-                        float *out)
+                        int32_t nans, float *out)
 {
-    int32_t edges = 0, nans = 0;
-    if (inside)
-        for (int k = 0; k < n; k++) nans |= isunordered(out[k], out[k]);
-    else
-        for (int k = 0; k < n; k++) {
-            edges |= s->edge[k];
-            nans |= isunordered(out[k], out[k]);
-        }
+    int32_t edges = 0;
+    if (!inside)
+        for (int k = 0; k < n; k++) edges |= s->edge[k];
     /* NaN samples gather where the rain's domain ends: only the node step's groups of cells
-     * that hold one are redone */
-    const int step = SQ25__ENS_NODE_STEP;
+     * that hold one are redone (a whole group tested in a loop of known length) */
+    enum { step = SQ25__ENS_NODE_STEP };
     for (int k0 = 0; nans && k0 < n; k0 += step) {
         const int k1 = k0 + step < n ? k0 + step : n;
         int32_t here = 0;
-        for (int k = k0; k < k1; k++) here |= isunordered(out[k], out[k]);
+        if (k1 - k0 == step)
+            for (int k = 0; k < step; k++) here |= isunordered(out[k0 + k], out[k0 + k]);
+        else
+            for (int k = k0; k < k1; k++) here |= isunordered(out[k], out[k]);
         if (here) fix_nan_samples(s, k0, k1, out);
     }
     if (edges)
@@ -902,10 +916,10 @@ static void sample_cells(const sq25__ens_flow *fl, const float *row_dxy, const f
 {
     const int w = fl->width, h = fl->height, step = SQ25__ENS_NODE_STEP;
     chunk_points(row_dxy, fl->nodes_x, c0, (n + step - 1) / step, (float)r, s);
-    if (inside) chunk_stencils_inside(w, n, s);
+    if (inside) chunk_stencils_inside(w, h, n, s);
     else chunk_stencils(w, h, n, x_top, y_top, s);
-    gather_samples(field, w, s, n, o + c0);
-    fix_samples(field, w, h, s, n, inside, o + c0);
+    const int32_t nans = gather_samples(field, w, s, n, o + c0);
+    fix_samples(field, w, h, s, n, inside, nans, o + c0);
 }
 
 /* acc[c] += dt * now[c] (before NULL) or dt * before[c] + dt * now[c], over one row: the
