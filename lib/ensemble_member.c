@@ -123,6 +123,74 @@ static size_t first_above_minimum(const float *v, size_t m)
     return lo;
 }
 
+/* Cells of select_above's chunks (stack arrays, in L1), and of its groups. */
+#define SELECT_CHUNK 512
+#define SELECT_GROUP 8
+
+/* The chosen cells of a chunk (take[k] = 1; key[k], index i0 + k) appended to keys, idx from
+ * c on; returns the new count. Groups of SELECT_GROUP cells all chosen or none (the usual
+ * case: wet and dry areas are wide) are copied or skipped whole, the others appended without
+ * branches (the slot written for a cell not chosen lies below i0 + len <= the arrays' length,
+ * and the next chosen cell takes it). */
+static size_t append_chosen(const uint32_t *key, const uint32_t *take, int len, size_t i0,
+                            uint32_t *restrict keys, uint32_t *restrict idx, size_t c)
+{
+    enum { group = SELECT_GROUP };
+    int k = 0;
+    for (; k + group <= len; k += group) {
+        uint32_t count = 0;
+        for (int j = 0; j < group; j++) count += take[k + j];
+        if (count == 0) continue;
+        if (count == group) {
+            for (int j = 0; j < group; j++) {
+                keys[c + j] = key[k + j];
+                idx[c + j] = (uint32_t)(i0 + (size_t)(k + j));
+            }
+            c += group;
+            continue;
+        }
+        for (int j = 0; j < group; j++) {
+            keys[c] = key[k + j];
+            idx[c] = (uint32_t)(i0 + (size_t)(k + j));
+            c += take[k + j];
+        }
+    }
+    for (; k < len; k++) {
+        keys[c] = key[k];
+        idx[c] = (uint32_t)(i0 + (size_t)k);
+        c += take[k];
+    }
+    return c;
+}
+
+/* The valid cells of x (n, NaN = not valid) whose key lies in bucket `bucket` or above: their
+ * keys and indices into keys, idx (ascending index), their number returned; the other valid
+ * cells set to low. Per chunk: the keys, the choice and the low values in a vectorised loop,
+ * then the chosen cells appended (a chunk with none is skipped). */
+static size_t select_above(float *restrict x, size_t n, int32_t bucket, float low,
+                           uint32_t *restrict keys, uint32_t *restrict idx)
+{
+    uint32_t key[SELECT_CHUNK], take[SELECT_CHUNK];
+    size_t c = 0;
+    for (size_t i0 = 0; i0 < n; i0 += SELECT_CHUNK) {
+        const int len = (int)(n - i0 < SELECT_CHUNK ? n - i0 : SELECT_CHUNK);
+        float *restrict v = x + i0;
+        uint32_t any = 0;
+        for (int k = 0; k < len; k++) {
+            const uint32_t kk = float_key(v[k]);
+            const uint32_t valid = !isunordered(v[k], v[k]);
+            /* the bucket (11 bits) compared as a signed number: SSE2 has that compare */
+            const uint32_t chosen = valid & ((int32_t)(kk >> 21) >= bucket);
+            key[k] = kk;
+            take[k] = chosen;
+            v[k] = valid & !chosen ? low : v[k];
+            any |= chosen;
+        }
+        if (any) c = append_chosen(key, take, len, i0, keys, idx, c);
+    }
+    return c;
+}
+
 void sq25__ens_match_cdf_counted(float *x, size_t n, const size_t *hist, size_t valid,
                                  const float *sorted_target, size_t m, uint32_t *keys,
                                  uint32_t *idx, uint32_t *keys2, uint32_t *idx2)
@@ -144,15 +212,7 @@ void sq25__ens_match_cdf_counted(float *x, size_t n, const size_t *hist, size_t 
     size_t from_bucket = 0;
     while (bucket > 0 && from_bucket + hist[bucket] < above) from_bucket += hist[bucket--];
     if (above == 0) bucket = 2048;
-    size_t c = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (isnan(x[i])) continue;
-        uint32_t k = float_key(x[i]);
-        if ((int)(k >> 21) >= bucket) {
-            keys[c] = k;
-            idx[c++] = (uint32_t)i;
-        } else x[i] = sorted_target[0];
-    }
+    const size_t c = select_above(x, n, bucket, sorted_target[0], keys, idx);
     uint32_t *order = idx;
     radix_sort(keys, idx, c, keys2, idx2, &order);
     for (size_t p = 0; p < c; p++) {
