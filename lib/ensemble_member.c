@@ -833,13 +833,25 @@ typedef struct {
  * column), the displacements dxy (per node column, interleaved) interpolated along the row:
  * (c + dx_a) + k/step (dx_b - dx_a), term by term as sample_at's callers always did, so
  * that the points are the same floats. The step cells of a tile make one vector. */
+typedef struct {
+    float ax, ddx, ay, ddy; /* x displacement at the tile's left and its change across it; y */
+} tile_motion;
+
+/* The row's displacements at node column j and the next (the same at the last column), the
+ * row's index folded into y. */
+static inline tile_motion motion_of_tile(const float *dxy, int nodes_x, int j, float row)
+{
+    const float *a = dxy + 2 * j, *b = j + 1 < nodes_x ? a + 2 : a;
+    return (tile_motion){a[0], b[0] - a[0], row + a[1], b[1] - a[1]};
+}
+
 static void chunk_points(const float *dxy, int nodes_x, int c0, int tiles, float row,
                          sample_chunk *s)
 {
     const int step = SQ25__ENS_NODE_STEP, j0 = c0 / step;
     for (int t = 0; t < tiles; t++) {
-        const float *a = dxy + 2 * (j0 + t), *b = j0 + t + 1 < nodes_x ? a + 2 : a;
-        const float ax = a[0], ddx = b[0] - a[0], ay = row + a[1], ddy = b[1] - a[1];
+        const tile_motion m = motion_of_tile(dxy, nodes_x, j0 + t, row);
+        const float ax = m.ax, ddx = m.ddx, ay = m.ay, ddy = m.ddy;
         const int c = c0 + t * step;
         for (int k = 0; k < step; k++) {
             const float frac = (float)k / (float)step;
@@ -873,27 +885,39 @@ static void chunk_stencils(int w, int h, int n, float x_top, float y_top,
 }
 
 /* chunk_stencils for points all inside [0, w-1) x [0, h-1), where its clamps change nothing
- * and no point is at an edge (edge[] is left as it was). On grids of at most 2^24 cells the
- * stencil's index is made in float, exact there (SSE2 has no 32-bit integer product). */
-static void chunk_stencils_inside(int w, int h, int n, sample_chunk *restrict s)
+ * and no point is at an edge (edge[] is left as it was). */
+static void chunk_stencils_inside(int w, int n, sample_chunk *restrict s)
 {
-    if ((size_t)w * (size_t)h <= (size_t)1 << 24) {
-        const float wf = (float)w;
-        for (int k = 0; k < n; k++) {
-            const float x = s->x[k], y = s->y[k];
-            const float xf = (float)(int32_t)x, yf = (float)(int32_t)y;
-            s->at[k] = (int32_t)(yf * wf + xf);
-            s->fx[k] = x - xf;
-            s->fy[k] = y - yf;
-        }
-        return;
-    }
     for (int k = 0; k < n; k++) {
         const float x = s->x[k], y = s->y[k];
         const int32_t xi = (int32_t)x, yi = (int32_t)y;
         s->at[k] = yi * w + xi;
         s->fx[k] = x - (float)xi;
         s->fy[k] = y - (float)yi;
+    }
+}
+
+/* chunk_points then chunk_stencils_inside in one pass, for grids of at most 2^24 cells: the
+ * points are the same floats, kept in registers (inside tiles need them for nothing else),
+ * and the stencil's index is made in float, exact under 2^24 (SSE2 has no 32-bit integer
+ * product). */
+static void chunk_stencils_direct(const float *dxy, int nodes_x, int c0, int tiles, float row,
+                                  int w, sample_chunk *restrict s)
+{
+    const int step = SQ25__ENS_NODE_STEP, j0 = c0 / step;
+    const float wf = (float)w;
+    for (int t = 0; t < tiles; t++) {
+        const tile_motion m = motion_of_tile(dxy, nodes_x, j0 + t, row);
+        const float ax = m.ax, ddx = m.ddx, ay = m.ay, ddy = m.ddy;
+        const int c = c0 + t * step;
+        for (int k = 0; k < step; k++) {
+            const float frac = (float)k / (float)step;
+            const float x = ((float)(c + k) + ax) + frac * ddx, y = ay + frac * ddy;
+            const float xf = (float)(int32_t)x, yf = (float)(int32_t)y;
+            s->at[t * step + k] = (int32_t)(yf * wf + xf);
+            s->fx[t * step + k] = x - xf;
+            s->fy[t * step + k] = y - yf;
+        }
     }
 }
 
@@ -975,9 +999,14 @@ static void sample_cells(const sq25__ens_flow *fl, const float *row_dxy, const f
                          sample_chunk *s, float *o)
 {
     const int w = fl->width, h = fl->height, step = SQ25__ENS_NODE_STEP;
-    chunk_points(row_dxy, fl->nodes_x, c0, (n + step - 1) / step, (float)r, s);
-    if (inside) chunk_stencils_inside(w, h, n, s);
-    else chunk_stencils(w, h, n, x_top, y_top, s);
+    const int tiles = (n + step - 1) / step;
+    if (inside && (size_t)w * (size_t)h <= (size_t)1 << 24)
+        chunk_stencils_direct(row_dxy, fl->nodes_x, c0, tiles, (float)r, w, s);
+    else {
+        chunk_points(row_dxy, fl->nodes_x, c0, tiles, (float)r, s);
+        if (inside) chunk_stencils_inside(w, n, s);
+        else chunk_stencils(w, h, n, x_top, y_top, s);
+    }
     const int32_t nans = gather_samples(field, w, s, n, o + c0);
     fix_samples(field, w, h, s, n, inside, nans, o + c0);
 }
