@@ -183,7 +183,7 @@ static size_t select_above(float *restrict x, size_t n, int32_t bucket, float lo
             const uint32_t chosen = valid & ((int32_t)(kk >> 21) >= bucket);
             key[k] = kk;
             take[k] = chosen;
-            v[k] = valid & !chosen ? low : v[k];
+            v[k] = (valid & !chosen) ? low : v[k];
             any |= chosen;
         }
         if (any) c = append_chosen(key, take, len, i0, keys, idx, c);
