@@ -677,7 +677,11 @@ static void rates_and_wet(float *restrict d, size_t n, float thr_db, unsigned ch
         for (int c = 0; c < len; c++) flag[c] = x[c] >= thr_db; /* NaN: not wet */
         for (int c = 0; c < len; c++)
             if (flag[c]) x[c] = exp2f(0.33219281f * x[c]); /* 10^(x/10) */
-        for (int c = 0; c < len; c++) x[c] = flag[c] ? x[c] : x[c] == x[c] ? 0.0f : NAN;
+        /* x where wet, else +0 where x is a number and NaN where not, in bit operations */
+        for (int c = 0; c < len; c++) {
+            const uint32_t keep = 0u - (uint32_t)flag[c], nan = ~not_nan_mask(x[c]);
+            x[c] = bits_float((float_bits(x[c]) & keep) | (0x7fc00000u & nan & ~keep));
+        }
         for (int c = len; c < (len + 7) / 8 * 8; c++) flag[c] = 0;
         for (int b = 0; b < (len + 7) / 8; b++) {
             const unsigned char *f = flag + 8 * b;
