@@ -42,6 +42,7 @@ typedef struct {
     fftwf_complex *mirror; /* 2 x height: the noise of the self-conjugate columns by row */
     float *real, *lagr, *dist, *mask, *sample, *row_dxy;
     uint32_t *bucket_row; /* one row of the values' CDF buckets */
+    uint64_t *row_bits;   /* one spectrum row of random draws (half_width) */
     unsigned char *dry;
     uint32_t *sort;
     float *values; /* members' values at one cell (statistics) */
@@ -361,6 +362,7 @@ static int setup_scratch(run *r)
         s->recomp = sq25__ens_fft_alloc(r->fft.n_spec * sizeof(fftwf_complex));
         s->mirror = sq25__malloc(r->ctx, 2 * (size_t)r->height * sizeof(fftwf_complex));
         s->bucket_row = sq25__malloc(r->ctx, (size_t)r->width * sizeof(uint32_t));
+        s->row_bits = sq25__malloc(r->ctx, (size_t)r->fft.half_width * sizeof(uint64_t));
         s->real = sq25__ens_fft_alloc(r->n * sizeof(float));
         s->lagr = s->real; /* the back-transform to mm/h works in place */
         /* dist (chamfer distances) lives in the sort scratch and sample in the mask buffer:
@@ -373,7 +375,7 @@ static int setup_scratch(run *r)
         s->sample = s->mask;
         if (s->sort) s->dist = (float *)s->sort;
         s->values = sq25__malloc(r->ctx, (size_t)r->opt->members * sizeof(float));
-        if (!s->noise || !s->recomp || !s->mirror || !s->bucket_row || !s->real || !s->lagr || !s->dist || !s->mask ||
+        if (!s->noise || !s->recomp || !s->mirror || !s->bucket_row || !s->row_bits || !s->real || !s->lagr || !s->dist || !s->mask ||
             !s->sample || !s->sort || !s->values || !s->row_dxy || !s->dry)
             return SQ25_ERR_NOMEM;
     }
@@ -388,6 +390,7 @@ static void free_scratch(run *r)
         sq25__ens_fft_release(s->recomp);
         sq25__free(r->ctx, s->mirror);
         sq25__free(r->ctx, s->bucket_row);
+        sq25__free(r->ctx, s->row_bits);
         sq25__ens_fft_release(s->real);
         sq25__free(r->ctx, s->row_dxy);
         sq25__free(r->ctx, s->dry);
@@ -521,6 +524,21 @@ static inline void step_entry(const ar_pass *a, size_t i, size_t *slot, float nr
     rec[1] = rim;
 }
 
+/* The filtered noise of one spectrum row (len entries from filter) into out: the draws from g
+ * first (the stream's serial chain alone), then their parts as sq25__ens_noise_draw makes
+ * them times the filter, in a loop the vectoriser takes (the same float operations). */
+static void row_noise(sq25__ens_rng *g, const float *restrict filter, int len,
+                      uint64_t *restrict bits, fftwf_complex *restrict out)
+{
+    for (int c = 0; c < len; c++) bits[c] = sq25__ens_rng_step(g);
+    const float a2 = 2.0f * 1.2247449f, unit = 1.0f / 16777216.0f;
+    for (int c = 0; c < len; c++) {
+        const int32_t hi = (int32_t)(bits[c] >> 40), mid = (int32_t)((bits[c] >> 16) & 0xffffffu);
+        out[c][0] = filter[c] * (((float)hi * unit - 0.5f) * a2);
+        out[c][1] = filter[c] * (((float)mid * unit - 0.5f) * a2);
+    }
+}
+
 /* AR(2) step of every level in the spectral domain, driven by this lead's noise (drawn from g
  * in spectrum order, the numbers of sq25__ens_noise_spectrum), and recomposition into
  * s->recomp, in one pass over the spectrum. */
@@ -546,24 +564,20 @@ static void evolve_levels(run *r, member_state *ms, thread_scratch *s, sq25__ens
     const int hw = r->fft.half_width, last = r->width % 2 == 0 ? r->width / 2 : -1;
     const int inner_end = last > 0 ? last : hw; /* columns [1, inner_end) are not self-conjugate */
     size_t slot = 0;
+    fftwf_complex *noise = s->noise; /* one row of filtered noise */
     for (int row = 0; row < r->height; row++) {
         const size_t i0 = (size_t)row * (size_t)hw;
-        float nre, nim;
-        sq25__ens_noise_draw(g, &nre, &nim); /* column 0 */
-        nre = filter[i0] * nre;
-        nim = filter[i0] * nim;
+        row_noise(g, filter + i0, hw, s->row_bits, noise);
+        float nre = noise[0][0], nim = noise[0][1]; /* column 0 */
         self_conjugate_noise(r->height, row, mirror[0], &nre, &nim);
         if (row == 0) nre = nim = 0.0f; /* the mean: no noise */
         step_entry(&a, i0, &slot, nre, nim, rec[i0]);
-        for (size_t i = i0 + 1; i < i0 + (size_t)inner_end; i++) {
-            sq25__ens_noise_draw(g, &nre, &nim);
-            step_entry(&a, i, &slot, filter[i] * nre, filter[i] * nim, rec[i]);
-        }
+        for (int c = 1; c < inner_end; c++)
+            step_entry(&a, i0 + (size_t)c, &slot, noise[c][0], noise[c][1], rec[i0 + (size_t)c]);
         if (last < 0) continue;
         const size_t i = i0 + (size_t)last; /* the Nyquist column */
-        sq25__ens_noise_draw(g, &nre, &nim);
-        nre = filter[i] * nre;
-        nim = filter[i] * nim;
+        nre = noise[last][0];
+        nim = noise[last][1];
         self_conjugate_noise(r->height, row, mirror[1], &nre, &nim);
         step_entry(&a, i, &slot, nre, nim, rec[i]);
     }
