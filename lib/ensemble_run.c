@@ -689,14 +689,20 @@ static void rates_and_wet(float *restrict d, size_t n, float thr_db, unsigned ch
         const int len = (int)(n - i0 < WET_CHUNK ? n - i0 : WET_CHUNK);
         float *restrict x = d + i0;
         for (int c = 0; c < len; c++) flag[c] = x[c] >= thr_db; /* NaN: not wet */
-        for (int c = 0; c < len; c++)
-            if (flag[c]) x[c] = exp2f(0.33219281f * x[c]); /* 10^(x/10) */
+        for (int c = len; c < (len + 7) / 8 * 8; c++) flag[c] = 0;
+        /* eight flags at a time: most cells are dry */
+        for (int c0 = 0; c0 < len; c0 += 8) {
+            uint64_t any;
+            memcpy(&any, flag + c0, sizeof any);
+            if (!any) continue;
+            for (int c = c0; c < c0 + 8; c++)
+                if (flag[c]) x[c] = exp2f(0.33219281f * x[c]); /* 10^(x/10) */
+        }
         /* x where wet, else +0 where x is a number and NaN where not, in bit operations */
         for (int c = 0; c < len; c++) {
             const uint32_t keep = 0u - (uint32_t)flag[c], nan = ~not_nan_mask(x[c]);
             x[c] = bits_float((float_bits(x[c]) & keep) | (0x7fc00000u & nan & ~keep));
         }
-        for (int c = len; c < (len + 7) / 8 * 8; c++) flag[c] = 0;
         for (int b = 0; b < (len + 7) / 8; b++) {
             const unsigned char *f = flag + 8 * b;
             wet[i0 / 8 + (size_t)b] =
