@@ -49,6 +49,7 @@ int sq25__ens_blend_half_side(double cells_per_step, int lead_steps)
 typedef struct {
     int width, height;
     double *col_sum;
+    double *col_window; /* width: one row's window sums (in col_sum's allocation) */
     int32_t *col_count;
     int32_t *col_prefix; /* width + 1: prefix sums of col_count (in col_count's allocation) */
     float *valid_count, *control_count; /* cells with data in each window */
@@ -163,12 +164,36 @@ static void row_window_counts(const int32_t *col, int w, int half, int32_t *rest
 
 /* The window means along one row: the exact window sum over the valid cells of the window
  * (count), NaN where the cell itself (in) has no data; the division is the only rounding. */
+/* out = the window sums win over count, rounded to float, NaN where in is NaN or count not
+ * positive; with SSE2 four cells at a time (the same double division and rounding). */
+static void divide_window_sums(const double *win, int w, const float *in, const float *count,
+                               float *out)
+{
+    int x = 0;
+#ifdef __SSE2__
+    const __m128 nan = _mm_castsi128_ps(_mm_set1_epi32(0x7fc00000)); /* the bits of NAN */
+    for (; x + 4 <= w; x += 4) {
+        const __m128 v = _mm_loadu_ps(in + x), c = _mm_loadu_ps(count + x);
+        const __m128 use = _mm_and_ps(_mm_cmpeq_ps(v, v), _mm_cmpgt_ps(c, _mm_setzero_ps()));
+        /* lanes not used may divide by 0: their results are dropped */
+        const __m128 lo = _mm_cvtpd_ps(_mm_div_pd(_mm_loadu_pd(win + x), _mm_cvtps_pd(c)));
+        const __m128 hi = _mm_cvtpd_ps(
+            _mm_div_pd(_mm_loadu_pd(win + x + 2), _mm_cvtps_pd(_mm_movehl_ps(c, c))));
+        const __m128 mean = _mm_movelh_ps(lo, hi);
+        _mm_storeu_ps(out + x, _mm_or_ps(_mm_and_ps(use, mean), _mm_andnot_ps(use, nan)));
+    }
+#endif
+    for (; x < w; x++) out[x] = isnan(in[x]) || !(count[x] > 0) ? NAN : (float)(win[x] / count[x]);
+}
+
+/* The window means along one row: the sliding window sums into win (w doubles), then
+ * divided by their counts. */
 static void row_window_means(const double *col, int w, int half, const float *in,
-                             const float *count, float *out)
+                             const float *count, double *restrict win, float *out)
 {
     double acc = 0;
-    ROW_WINDOW(col, w, half, acc,
-               out[x] = isnan(in[x]) || !(count[x] > 0) ? NAN : (float)(acc / count[x]));
+    ROW_WINDOW(col, w, half, acc, win[x] = acc);
+    divide_window_sums(win, w, in, count, out);
 }
 
 /* The number of cells of in that count (what, thr) in the (2 half + 1)^2 window of every
@@ -197,7 +222,7 @@ static void box_mean(box *b, float *in, int half, const float *count)
     for (int y = 0; y <= half && y < h; y++) add_value_row(cs, in + (size_t)y * w, w, false);
     for (int y = 0; y < h; y++) {
         const size_t row = (size_t)y * w;
-        row_window_means(cs, w, half, in + row, count + row, b->sum + row);
+        row_window_means(cs, w, half, in + row, count + row, b->col_window, b->sum + row);
         if (y + half + 1 < h) add_value_row(cs, in + (size_t)(y + half + 1) * w, w, false);
         if (y - half >= 0) add_value_row(cs, in + (size_t)(y - half) * w, w, true);
     }
@@ -355,10 +380,11 @@ static void box_free(sq25_ctx *ctx, box *b)
 static int box_alloc(sq25_ctx *ctx, int width, int height, box *b)
 {
     const size_t n = (size_t)width * (size_t)height;
-    *b = (box){width, height, sq25__malloc(ctx, (size_t)width * sizeof(double)),
+    *b = (box){width, height, sq25__malloc(ctx, 2 * (size_t)width * sizeof(double)), NULL,
                sq25__malloc(ctx, (2 * (size_t)width + 1) * sizeof(int32_t)), NULL,
                sq25__malloc(ctx, n * sizeof(float)), sq25__malloc(ctx, n * sizeof(float)),
                sq25__malloc(ctx, n * sizeof(float))};
+    if (b->col_sum) b->col_window = b->col_sum + width;
     if (b->col_count) b->col_prefix = b->col_count + width;
     return b->col_sum && b->col_count && b->valid_count && b->control_count && b->sum
                ? SQ25_OK
