@@ -16,6 +16,9 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 /* dBR of rates under the rain threshold: this far below the threshold's dBR (pysteps' value). */
 #define DRY_GAP_DB 5.0
@@ -42,6 +45,7 @@ typedef struct {
     fftwf_complex *mirror; /* 2 x height: the noise of the self-conjugate columns by row */
     float *real, *lagr, *dist, *mask, *sample, *row_dxy;
     uint32_t *bucket_row; /* one row of the values' CDF buckets */
+    uint64_t *row_bits;   /* one spectrum row of random draws (half_width) */
     unsigned char *dry;
     uint32_t *sort;
     float *values; /* members' values at one cell (statistics) */
@@ -361,6 +365,7 @@ static int setup_scratch(run *r)
         s->recomp = sq25__ens_fft_alloc(r->fft.n_spec * sizeof(fftwf_complex));
         s->mirror = sq25__malloc(r->ctx, 2 * (size_t)r->height * sizeof(fftwf_complex));
         s->bucket_row = sq25__malloc(r->ctx, (size_t)r->width * sizeof(uint32_t));
+        s->row_bits = sq25__malloc(r->ctx, (size_t)r->fft.half_width * sizeof(uint64_t));
         s->real = sq25__ens_fft_alloc(r->n * sizeof(float));
         s->lagr = s->real; /* the back-transform to mm/h works in place */
         /* dist (chamfer distances) lives in the sort scratch and sample in the mask buffer:
@@ -373,7 +378,7 @@ static int setup_scratch(run *r)
         s->sample = s->mask;
         if (s->sort) s->dist = (float *)s->sort;
         s->values = sq25__malloc(r->ctx, (size_t)r->opt->members * sizeof(float));
-        if (!s->noise || !s->recomp || !s->mirror || !s->bucket_row || !s->real || !s->lagr || !s->dist || !s->mask ||
+        if (!s->noise || !s->recomp || !s->mirror || !s->bucket_row || !s->row_bits || !s->real || !s->lagr || !s->dist || !s->mask ||
             !s->sample || !s->sort || !s->values || !s->row_dxy || !s->dry)
             return SQ25_ERR_NOMEM;
     }
@@ -388,6 +393,7 @@ static void free_scratch(run *r)
         sq25__ens_fft_release(s->recomp);
         sq25__free(r->ctx, s->mirror);
         sq25__free(r->ctx, s->bucket_row);
+        sq25__free(r->ctx, s->row_bits);
         sq25__ens_fft_release(s->real);
         sq25__free(r->ctx, s->row_dxy);
         sq25__free(r->ctx, s->dry);
@@ -521,6 +527,21 @@ static inline void step_entry(const ar_pass *a, size_t i, size_t *slot, float nr
     rec[1] = rim;
 }
 
+/* The filtered noise of one spectrum row (len entries from filter) into out: the draws from g
+ * first (the stream's serial chain alone), then their parts as sq25__ens_noise_draw makes
+ * them times the filter, in a loop the vectoriser takes (the same float operations). */
+static void row_noise(sq25__ens_rng *g, const float *restrict filter, int len,
+                      uint64_t *restrict bits, fftwf_complex *restrict out)
+{
+    for (int c = 0; c < len; c++) bits[c] = sq25__ens_rng_step(g);
+    const float a2 = 2.0f * 1.2247449f, unit = 1.0f / 16777216.0f;
+    for (int c = 0; c < len; c++) {
+        const int32_t hi = (int32_t)(bits[c] >> 40), mid = (int32_t)((bits[c] >> 16) & 0xffffffu);
+        out[c][0] = filter[c] * (((float)hi * unit - 0.5f) * a2);
+        out[c][1] = filter[c] * (((float)mid * unit - 0.5f) * a2);
+    }
+}
+
 /* AR(2) step of every level in the spectral domain, driven by this lead's noise (drawn from g
  * in spectrum order, the numbers of sq25__ens_noise_spectrum), and recomposition into
  * s->recomp, in one pass over the spectrum. */
@@ -546,24 +567,20 @@ static void evolve_levels(run *r, member_state *ms, thread_scratch *s, sq25__ens
     const int hw = r->fft.half_width, last = r->width % 2 == 0 ? r->width / 2 : -1;
     const int inner_end = last > 0 ? last : hw; /* columns [1, inner_end) are not self-conjugate */
     size_t slot = 0;
+    fftwf_complex *noise = s->noise; /* one row of filtered noise */
     for (int row = 0; row < r->height; row++) {
         const size_t i0 = (size_t)row * (size_t)hw;
-        float nre, nim;
-        sq25__ens_noise_draw(g, &nre, &nim); /* column 0 */
-        nre = filter[i0] * nre;
-        nim = filter[i0] * nim;
+        row_noise(g, filter + i0, hw, s->row_bits, noise);
+        float nre = noise[0][0], nim = noise[0][1]; /* column 0 */
         self_conjugate_noise(r->height, row, mirror[0], &nre, &nim);
         if (row == 0) nre = nim = 0.0f; /* the mean: no noise */
         step_entry(&a, i0, &slot, nre, nim, rec[i0]);
-        for (size_t i = i0 + 1; i < i0 + (size_t)inner_end; i++) {
-            sq25__ens_noise_draw(g, &nre, &nim);
-            step_entry(&a, i, &slot, filter[i] * nre, filter[i] * nim, rec[i]);
-        }
+        for (int c = 1; c < inner_end; c++)
+            step_entry(&a, i0 + (size_t)c, &slot, noise[c][0], noise[c][1], rec[i0 + (size_t)c]);
         if (last < 0) continue;
         const size_t i = i0 + (size_t)last; /* the Nyquist column */
-        sq25__ens_noise_draw(g, &nre, &nim);
-        nre = filter[i] * nre;
-        nim = filter[i] * nim;
+        nre = noise[last][0];
+        nim = noise[last][1];
         self_conjugate_noise(r->height, row, mirror[1], &nre, &nim);
         step_entry(&a, i, &slot, nre, nim, rec[i]);
     }
@@ -625,6 +642,48 @@ static float valid_min(const float *restrict d, const unsigned char *restrict va
     return m == 0xffffffffu ? INFINITY : bits_float(m & 0x80000000u ? m ^ 0x80000000u : ~m);
 }
 
+/* valid_min by float minima (SSE2, sixteen cells per turn: the valid flags as lane masks, NaN
+ * and cells not valid as +inf). A minimum is the same number whatever the order, so this is
+ * valid_min's value except where it is zero, whose sign valid_min decides: there (and
+ * without SSE2) valid_min itself. */
+static float valid_min_fast(const float *restrict d, const unsigned char *restrict valid, size_t n)
+{
+#ifdef __SSE2__
+    const __m128 inf = _mm_set1_ps(INFINITY);
+    const __m128i zero = _mm_setzero_si128();
+    __m128 m0 = inf, m1 = inf, m2 = inf, m3 = inf;
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        /* all bits set in the lanes of cells not valid */
+        const __m128i off = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(valid + i)), zero);
+        const __m128i off_lo = _mm_unpacklo_epi8(off, off), off_hi = _mm_unpackhi_epi8(off, off);
+        const __m128 o0 = _mm_castsi128_ps(_mm_unpacklo_epi16(off_lo, off_lo));
+        const __m128 o1 = _mm_castsi128_ps(_mm_unpackhi_epi16(off_lo, off_lo));
+        const __m128 o2 = _mm_castsi128_ps(_mm_unpacklo_epi16(off_hi, off_hi));
+        const __m128 o3 = _mm_castsi128_ps(_mm_unpackhi_epi16(off_hi, off_hi));
+        const __m128 x0 = _mm_loadu_ps(d + i), x1 = _mm_loadu_ps(d + i + 4);
+        const __m128 x2 = _mm_loadu_ps(d + i + 8), x3 = _mm_loadu_ps(d + i + 12);
+        /* all bits set where valid and not NaN (equal to itself) */
+        const __m128 g0 = _mm_andnot_ps(o0, _mm_cmpeq_ps(x0, x0));
+        const __m128 g1 = _mm_andnot_ps(o1, _mm_cmpeq_ps(x1, x1));
+        const __m128 g2 = _mm_andnot_ps(o2, _mm_cmpeq_ps(x2, x2));
+        const __m128 g3 = _mm_andnot_ps(o3, _mm_cmpeq_ps(x3, x3));
+        m0 = _mm_min_ps(_mm_or_ps(_mm_and_ps(g0, x0), _mm_andnot_ps(g0, inf)), m0);
+        m1 = _mm_min_ps(_mm_or_ps(_mm_and_ps(g1, x1), _mm_andnot_ps(g1, inf)), m1);
+        m2 = _mm_min_ps(_mm_or_ps(_mm_and_ps(g2, x2), _mm_andnot_ps(g2, inf)), m2);
+        m3 = _mm_min_ps(_mm_or_ps(_mm_and_ps(g3, x3), _mm_andnot_ps(g3, inf)), m3);
+    }
+    float lane[4];
+    _mm_storeu_ps(lane, _mm_min_ps(_mm_min_ps(m0, m1), _mm_min_ps(m2, m3)));
+    float m = lane[0];
+    for (int j = 1; j < 4; j++) m = lane[j] < m ? lane[j] : m;
+    for (; i < n; i++)
+        if (valid[i] && d[i] < m) m = d[i];
+    if (m != 0.0f) return m;
+#endif
+    return valid_min(d, valid, n);
+}
+
 /* sq25__ens_cdf_bucket of x, SQ25__ENS_CDF_BUCKETS for NaN. */
 static inline uint32_t bucket_or_nan(float x)
 {
@@ -675,10 +734,20 @@ static void rates_and_wet(float *restrict d, size_t n, float thr_db, unsigned ch
         const int len = (int)(n - i0 < WET_CHUNK ? n - i0 : WET_CHUNK);
         float *restrict x = d + i0;
         for (int c = 0; c < len; c++) flag[c] = x[c] >= thr_db; /* NaN: not wet */
-        for (int c = 0; c < len; c++)
-            if (flag[c]) x[c] = exp2f(0.33219281f * x[c]); /* 10^(x/10) */
-        for (int c = 0; c < len; c++) x[c] = flag[c] ? x[c] : x[c] == x[c] ? 0.0f : NAN;
         for (int c = len; c < (len + 7) / 8 * 8; c++) flag[c] = 0;
+        /* eight flags at a time: most cells are dry */
+        for (int c0 = 0; c0 < len; c0 += 8) {
+            uint64_t any;
+            memcpy(&any, flag + c0, sizeof any);
+            if (!any) continue;
+            for (int c = c0; c < c0 + 8; c++)
+                if (flag[c]) x[c] = exp2f(0.33219281f * x[c]); /* 10^(x/10) */
+        }
+        /* x where wet, else +0 where x is a number and NaN where not, in bit operations */
+        for (int c = 0; c < len; c++) {
+            const uint32_t keep = 0u - (uint32_t)flag[c], nan = ~not_nan_mask(x[c]);
+            x[c] = bits_float((float_bits(x[c]) & keep) | (0x7fc00000u & nan & ~keep));
+        }
         for (int b = 0; b < (len + 7) / 8; b++) {
             const unsigned char *f = flag + 8 * b;
             wet[i0 / 8 + (size_t)b] =
@@ -694,7 +763,7 @@ static void finish_lagrangian(run *r, member_state *ms, thread_scratch *s)
 {
     float *d = s->real;
     /* over the valid cells; the others become NaN in the next pass */
-    const float dmin = valid_min(d, r->valid, r->n);
+    const float dmin = valid_min_fast(d, r->valid, r->n);
     /* the mask from the previous lead's wet cells (the observation's at lead 1), applied in
      * the pass that counts the values for the probability matching, its weights made there
      * from the 16-bit distances (no grid of weights) */
