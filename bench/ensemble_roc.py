@@ -11,7 +11,7 @@ j/9 (forecast event p >= j/9, observed event value >= 1 mm/h) and the trapezoid 
 and (0,0), averaged over cases; reliability pooled, worst |mean p - observed frequency| over
 the 10 bins holding >= 1 % of the cells. Also the ROC area over every probability value
 (Mann-Whitney), which does not depend on where the probabilities lie between 0 and 1.
-Rows: the default probability (members' fraction over a square window of half side k at lead
+Rows: the default probability of 1.2-1.5 (members' fraction over a square window of half side k at lead
 k, 0.7 x that + 0.3 x the control's fraction in the same window), the neighbourhood
 probability of the dense and LK extrapolations (window k); with "candidates", the variants
 tried: square windows of other sizes for the members and the control, control weights 0.3 to
@@ -85,36 +85,47 @@ def mix(blend, control, w):
     return np.where(np.isnan(control), blend, (1 - w) * blend + w * control).astype(np.float32)
 
 
+def probability_scores(p, obs, thr=THR):
+    """The bench's scores of probability p against obs on the cells valid in both: Brier
+    (value > thr), the ROC points and area (10 thresholds j/9, trapezoid; event value >= thr),
+    the reliability counts per bin (cells, events > thr, sum of p), and the valid p and events."""
+    ok = ~np.isnan(p) & ~np.isnan(obs)
+    pp = p[ok].astype(np.float64)
+    y = obs[ok]
+    ev = y >= thr
+    pod, pofd = [], []
+    with np.errstate(invalid="ignore", divide="ignore"):  # no events: NaN, left out by callers
+        for j in range(10):
+            warned = pp >= j / 9.0
+            pod.append(np.sum(warned & ev) / np.sum(ev))
+            pofd.append(np.sum(warned & ~ev) / np.sum(~ev))
+    area, pf, pd = 0.0, 1.0, 1.0
+    for j in range(11):
+        d, f = (pod[j], pofd[j]) if j < 10 else (0.0, 0.0)
+        area += (pf - f) * (pd + d) / 2
+        pf, pd = f, d
+    bins = np.clip(np.floor(pp * 10).astype(int), 0, 9)
+    rel = np.array([np.bincount(bins, minlength=10),
+                    np.bincount(bins, weights=(y > thr).astype(float), minlength=10),
+                    np.bincount(bins, weights=pp, minlength=10)])
+    return {"brier": np.mean((pp - (y > thr)) ** 2), "roc": area, "pod": pod, "pofd": pofd,
+            "rel": rel, "pp": pp, "ev": ev}
+
+
 class Scores:
     def __init__(self):
         self.rows = {}
 
     def add(self, name, p, obs):
-        ok = ~np.isnan(p) & ~np.isnan(obs)
-        pp = p[ok].astype(np.float64)
-        y = obs[ok]
-        ev = y >= THR
-        pod, pofd = [], []
-        for j in range(10):
-            warned = pp >= j / 9.0
-            pod.append(np.sum(warned & ev) / np.sum(ev))
-            pofd.append(np.sum(warned & ~ev) / np.sum(~ev))
-        area, pf, pd = 0.0, 1.0, 1.0
-        for j in range(11):
-            d, f = (pod[j], pofd[j]) if j < 10 else (0.0, 0.0)
-            area += (pf - f) * (pd + d) / 2
-            pf, pd = f, d
+        sc = probability_scores(p, obs)
+        pp, ev, pod, pofd, rel = sc["pp"], sc["ev"], sc["pod"], sc["pofd"], sc["rel"]
         r = rankdata(pp)
         n1, n0 = ev.sum(), (~ev).sum()
         auc = (r[ev].sum() - n1 * (n1 + 1) / 2) / (n1 * n0)
-        bins = np.clip(np.floor(pp * 10).astype(int), 0, 9)
-        rel = np.array([np.bincount(bins, minlength=10),
-                        np.bincount(bins, weights=(y > THR).astype(float), minlength=10),
-                        np.bincount(bins, weights=pp, minlength=10)])
         row = self.rows.setdefault(name, {"brier": [], "roc": [], "auc": [], "pts": [],
                                           "rel": np.zeros((3, 10))})
-        row["brier"].append(np.mean((pp - (y > THR)) ** 2))
-        row["roc"].append(area)
+        row["brier"].append(sc["brier"])
+        row["roc"].append(sc["roc"])
         row["auc"].append(auc)
         row["pts"].append((pod, pofd))
         row["rel"] += rel

@@ -30,27 +30,6 @@ LEADS = (3, 6, 12)
 THRESHOLDS = (1.0, 5.0)
 
 
-def scores(p, obs, thr):
-    """Brier (value > thr), ROC area (10 thresholds j/9, trapezoid; event value >= thr) and the
-    reliability counts per bin (cells, events, sum of p)."""
-    ok = ~np.isnan(p) & ~np.isnan(obs)
-    pp = p[ok].astype(np.float64)
-    y = obs[ok]
-    ev = y >= thr
-    pod = [np.sum((pp >= j / 9.0) & ev) / max(1, np.sum(ev)) for j in range(10)]
-    pofd = [np.sum((pp >= j / 9.0) & ~ev) / max(1, np.sum(~ev)) for j in range(10)]
-    area, pf, pd = 0.0, 1.0, 1.0
-    for j in range(11):
-        d, f = (pod[j], pofd[j]) if j < 10 else (0.0, 0.0)
-        area += (pf - f) * (pd + d) / 2
-        pf, pd = f, d
-    bins = np.clip(np.floor(pp * 10).astype(int), 0, 9)
-    rel = np.array([np.bincount(bins, minlength=10),
-                    np.bincount(bins, weights=(y > thr).astype(float), minlength=10),
-                    np.bincount(bins, weights=pp, minlength=10)])
-    return np.mean((pp - (y > thr)) ** 2), area, rel, bool(np.sum(ev))
-
-
 def worst_gap(rel):
     total = rel[0].sum()
     return max([abs(rel[2][b] - rel[1][b]) / rel[0][b] for b in range(10)
@@ -69,12 +48,12 @@ def score_case(d, case, k, weights, acc):
         rows = {("W", w): er.mix(blend, control, w) for w in weights}
         rows[("dense", 1.0)] = control
         for key, p in rows.items():
-            b, a, rel, has_events = scores(p, obs, thr)
+            sc = er.probability_scores(p, obs, thr)
             r = acc.setdefault((key, k, thr), {"brier": [], "roc": [], "rel": np.zeros((3, 10))})
-            r["brier"].append(b)
-            if has_events:
-                r["roc"].append(a)
-            r["rel"] += rel
+            r["brier"].append(sc["brier"])
+            if sc["ev"].any():  # a case without events has no ROC area
+                r["roc"].append(sc["roc"])
+            r["rel"] += sc["rel"]
     for w in weights:
         c, _ = se.crps_neighbourhood(list(mem.astype(np.float32)), obs,
                                      control=dense.astype(np.float32), control_weight=w,

@@ -347,6 +347,48 @@ static void mask_matches_closed_form(void **state)
     }
 }
 
+/* The same closed form on a wider grid with many wet cells, so that the mask's vectorised
+ * horizontal scans (eight 16-bit lanes, a row of 133 + 2 cells: whole vectors and a tail; runs
+ * of lanes all beyond the cap, skipped, beside lanes that change) meet every case: 90 wet cells
+ * from a fixed linear congruential sequence on 133 x 71, buffer 2 px, rim 6 px. The expected
+ * weight is min over the wet cells of 3 max(|dx|,|dy|) + min(|dx|,|dy|) thirds of a pixel. */
+static void mask_matches_closed_form_many_cells(void **state)
+{
+    (void)state;
+    enum { W = 133, H = 71, K = 90 };
+    static unsigned char wet[W * H / 8 + 1];
+    static int cx[K], cy[K];
+    static float dist[(W + 2) * (H + 2)], mask[W * H];
+    uint32_t lcg = 12345;
+    for (int k = 0; k < K; k++) {
+        lcg = lcg * 1664525u + 1013904223u;
+        cx[k] = (int)((lcg >> 8) % W);
+        lcg = lcg * 1664525u + 1013904223u;
+        cy[k] = (int)((lcg >> 8) % H);
+        const int i = cy[k] * W + cx[k];
+        wet[i >> 3] |= (unsigned char)(1u << (i & 7));
+    }
+    const double buffer = 2, rim = 6;
+    sq25__ens_mask(wet, W, H, buffer, rim, dist, mask);
+    int inside = 0, zero = 0, between = 0;
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            int best = 1 << 30;
+            for (int k = 0; k < K; k++) {
+                const int dx = abs(x - cx[k]), dy = abs(y - cy[k]);
+                const int d = 3 * (dx > dy ? dx : dy) + (dx > dy ? dy : dx);
+                best = d < best ? d : best;
+            }
+            double w = 1 - (best / 3.0 - buffer) / (rim + 1);
+            w = w > 1 ? 1 : w < 0 ? 0 : w;
+            assert_true(fabs(mask[y * W + x] - w) < 1e-5);
+            inside += w == 1;
+            zero += w == 0;
+            between += w > 0 && w < 1;
+        }
+    assert_true(inside > 500 && zero > 500 && between > 500); /* every part of the ramp */
+}
+
 /* Dry blocks from the wet bits, worked out by hand on a 24x12 grid (3 x 2 blocks of 8x8; a
  * block's bilinear samples reach one row and one column into the next block) whose cells at
  * rows 8..11, columns 16..23 hold no data: block (1,2) sees only those (NODATA); (0,1), (0,2)
@@ -973,6 +1015,7 @@ int main(void)
         cmocka_unit_test(probability_matching_is_exact),
         cmocka_unit_test(incremental_mask),
         cmocka_unit_test(mask_matches_closed_form),
+        cmocka_unit_test(mask_matches_closed_form_many_cells),
         cmocka_unit_test(dry_blocks_from_wet_bits),
         cmocka_unit_test(dry_blocks_from_wet_bits_odd_width),
         cmocka_unit_test(sampling_matches_definition),
